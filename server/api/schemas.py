@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class RatesSchema(Schema):
+    last_1m = fields.Float(required=True, metadata={"description": "Events in the last whole minute."})
+    last_5m = fields.Float(required=True, metadata={"description": "Average per minute over the last 5 whole minutes."})
+    last_60m = fields.Float(required=True, metadata={"description": "Average per minute over the last hour."})
+
+
+class MinuteSchema(Schema):
+    minute = fields.AwareDateTime(required=True)
+    count = fields.Integer(required=True)
+
+
+class SourceStatusSchema(Schema):
+    source = fields.String(required=True)
+    total = fields.Integer(required=True)
+    events_per_minute = fields.Nested(RatesSchema, required=True)
+    series = fields.List(fields.Nested(MinuteSchema), required=True,
+                         metadata={"description": "Events per minute (receive time) for the last 60 minutes."})
+    kinds = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    first_received_at = fields.AwareDateTime(allow_none=True)
+    last_received_at = fields.AwareDateTime(allow_none=True)
+    last_event_time = fields.AwareDateTime(allow_none=True)
+
+
+class DetectorStatusSchema(Schema):
+    processed_offset = fields.Integer(required=True, metadata={"description": "Last of this tenant's events the detector processed."})
+    head_offset = fields.Integer(required=True, metadata={"description": "Last of this tenant's events in the log."})
+    pending_events = fields.Integer(required=True)
+    lag_seconds = fields.Float(required=True, metadata={"description": "Age of the oldest unprocessed event (0 when caught up)."})
+
+
+class TenantRefSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class StatusOutSchema(Schema):
+    tenant = fields.Nested(TenantRefSchema, required=True)
+    generated_at = fields.AwareDateTime(required=True)
+    sources = fields.List(fields.Nested(SourceStatusSchema), required=True)
+    detector = fields.Nested(DetectorStatusSchema, required=True)
+
+
+status_out_schema = StatusOutSchema()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.eventlog import Event, SqlEventLog
+from server.eventlog.log import _aware
+from server.pipeline.models import IngestStat
+from server.pipeline.stats import rate_per_minute
+from server.tenants import Tenant
+
+
+def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datetime) -> dict[str, Any]:
+    """Ingest statistics and detector progress for one tenant."""
+    stats = session.scalars(select(IngestStat).where(IngestStat.tenant_id == tenant.id)
+                            .order_by(IngestStat.source)).all()
+    current = int(now.timestamp() // 60)
+    sources = []
+    for st in stats:
+        sources.append({
+            "source": st.source,
+            "total": st.total,
+            "events_per_minute": {
+                "last_1m": rate_per_minute(st.minutes, now, 1),
+                "last_5m": rate_per_minute(st.minutes, now, 5),
+                "last_60m": rate_per_minute(st.minutes, now, 60),
+            },
+            "series": [
+                {"minute": datetime.fromtimestamp(m * 60, tz=timezone.utc), "count": st.minutes.get(str(m), 0)}
+                for m in range(current - 59, current + 1)
+            ],
+            "kinds": st.kinds,
+            "first_received_at": _opt(st.first_received_at),
+            "last_received_at": _opt(st.last_received_at),
+            "last_event_time": _opt(st.last_event_time),
+        })
+    processed = max((st.last_offset for st in stats), default=0)
+    head = log.head(session, tenant.id)
+    pending = log.count(session, tenant.id, after=processed) if head > processed else 0
+    lag = 0.0
+    if pending:
+        oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
+                                .order_by(Event.offset).limit(1))
+        lag = max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0
+    return {
+        "tenant": {"slug": tenant.slug, "name": tenant.name},
+        "generated_at": now,
+        "sources": sources,
+        "detector": {"processed_offset": processed, "head_offset": head, "pending_events": pending,
+                     "lag_seconds": round(lag, 3)},
+    }
+
+
+def _opt(value: datetime | None) -> datetime | None:
+    return _aware(value) if value is not None else None
+
+

@@ -1,0 +1,265 @@
+"""The ``groundswell`` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from server import config as config_mod
+
+log = logging.getLogger("groundswell")
+
+
+def _cfg() -> dict[str, Any]:
+    return config_mod.load()
+
+
+def _db(cfg: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from server.db import from_config
+
+    return from_config(cfg)
+
+
+def _check_schema(db) -> None:  # type: ignore[no-untyped-def]
+    from server import migrate
+
+    current, head = migrate.current(db), migrate.head(db)
+    if current != head:
+        raise click.ClickException(
+            f"the database schema is at {current or 'nothing'} but this version needs {head}: "
+            "run `groundswell db upgrade` first")
+
+
+@click.group()
+def main() -> None:
+    """Groundswell: support anomaly detection for Zendesk and in-app events."""
+    cfg = _cfg()
+    from server import logs
+
+    logs.configure(cfg["LOG_LEVEL"], cfg["LOG_FORMAT"])
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from server import migrate
+
+    database = _db(_cfg())
+    migrate.upgrade(database, revision)
+    click.echo(f"database at revision {migrate.current(database)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes every table)."""
+    from server import migrate
+
+    database = _db(_cfg())
+    migrate.downgrade(database, revision)
+    click.echo(f"database at revision {migrate.current(database) or 'base'}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and the latest one."""
+    from server import migrate
+
+    database = _db(_cfg())
+    click.echo(f"current: {migrate.current(database) or 'none'}\nlatest:  {migrate.head(database)}")
+
+
+@main.group()
+def tenant() -> None:
+    """Create and manage tenants (one per Zendesk installation)."""
+
+
+def _print_credentials(creds: Any, as_json: bool, extra: dict[str, Any]) -> None:
+    data = {k: v for k, v in {**extra, "webhook_secret": creds.webhook_secret, "site_key": creds.site_key,
+                              "api_token": creds.api_token}.items() if v is not None}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:>16}: {value}")
+    click.echo("\nThese secrets are shown once. Store them now; only the site key can be read back.", err=True)
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--zendesk-subdomain", "subdomain", required=True, help="The account's subdomain (acme for acme.zendesk.com).")
+@click.option("--slug", help="URL name of the tenant (default: made from NAME).")
+@click.option("--origin", "origins", multiple=True, help="Origin allowed to send widget events (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def tenant_create(name: str, subdomain: str, slug: str | None, origins: tuple[str, ...], as_json: bool) -> None:
+    """Create a tenant and print its credentials once."""
+    from server.tenants import create_tenant
+    from server.tenants.service import TenantError
+
+    cfg = _cfg()
+    database = _db(cfg)
+    _check_schema(database)
+    with database.session() as session:
+        try:
+            t, creds = create_tenant(session, name, secret_key=config_mod.secret_key(cfg),
+                                     zendesk_subdomain=subdomain, slug=slug, origins=list(origins))
+        except TenantError as e:
+            raise click.ClickException(str(e)) from None
+        session.commit()
+        _print_credentials(creds, as_json, {"tenant": t.slug, "webhook_url": f"/webhooks/zendesk/{t.slug}"})
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants (no secrets)."""
+    from sqlalchemy import select
+
+    from server.tenants import Tenant
+
+    database = _db(_cfg())
+    with database.session() as session:
+        rows = session.scalars(select(Tenant).order_by(Tenant.id)).all()
+        if not rows:
+            click.echo("no tenants yet: groundswell tenant create NAME --zendesk-subdomain SUB")
+        for t in rows:
+            click.echo(f"{t.slug:<24} {t.name:<30} zendesk={t.zendesk_subdomain or '-':<16} "
+                       f"site_key={t.site_key} origins={','.join(t.allowed_origins) or '-'}")
+
+
+def _get_tenant(session: Any, slug: str) -> Any:
+    from server.tenants import find_by_slug
+
+    t = find_by_slug(session, slug)
+    if t is None:
+        raise click.ClickException(f"no tenant {slug!r}")
+    return t
+
+
+@tenant.command("rotate")
+@click.argument("slug")
+@click.option("--webhook-secret", is_flag=True, help="Make a new webhook signing secret.")
+@click.option("--set-webhook-secret", help="Use this signing secret (the one Zendesk shows for the webhook).")
+@click.option("--site-key", is_flag=True, help="Make a new widget site key.")
+@click.option("--api-token", is_flag=True, help="Make a new API token (the old one stops working).")
+@click.option("--json", "as_json", is_flag=True)
+def tenant_rotate(slug: str, webhook_secret: bool, set_webhook_secret: str | None, site_key: bool,
+                  api_token: bool, as_json: bool) -> None:
+    """Replace credentials of tenant SLUG and print the new ones once."""
+    from server.tenants import rotate
+
+    if not (webhook_secret or set_webhook_secret or site_key or api_token):
+        raise click.UsageError("say what to rotate: --webhook-secret, --set-webhook-secret, --site-key, --api-token")
+    cfg = _cfg()
+    with _db(cfg).session() as session:
+        t = _get_tenant(session, slug)
+        creds = rotate(t, secret_key=config_mod.secret_key(cfg), webhook_secret=webhook_secret,
+                       site_key=site_key, api_token=api_token, webhook_secret_value=set_webhook_secret)
+        session.commit()
+        _print_credentials(creds, as_json, {"tenant": t.slug})
+
+
+@tenant.command("origins")
+@click.argument("slug")
+@click.option("--add", "add", multiple=True, help="Origin to allow (repeatable).")
+@click.option("--remove", "remove", multiple=True, help="Origin to disallow (repeatable).")
+def tenant_origins(slug: str, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """Show or change the origins allowed to send widget events for tenant SLUG."""
+    from server.tenants.service import TenantError, normalize_origin
+
+    with _db(_cfg()).session() as session:
+        t = _get_tenant(session, slug)
+        try:
+            current = set(t.allowed_origins or [])
+            current |= {normalize_origin(o) for o in add}
+            current -= {normalize_origin(o) for o in remove}
+        except TenantError as e:
+            raise click.ClickException(str(e)) from None
+        t.allowed_origins = sorted(current)
+        session.commit()
+        click.echo("\n".join(t.allowed_origins) or "(no origins allowed)")
+
+
+@main.command()
+@click.option("--partition", default="0/1", show_default=True, help="INDEX/COUNT: tenants with id % COUNT == INDEX.")
+@click.option("--batch-size", type=int, help="Events per checkpoint (default: DETECTOR_BATCH_SIZE).")
+@click.option("--once", is_flag=True, help="Process what is in the log, then exit.")
+def detector(partition: str, batch_size: int | None, once: bool) -> None:
+    """Run the detector: read the event log in order and update the pipeline's state."""
+    from server.eventlog import SqlEventLog
+    from server.metrics import DETECTOR_EVENTS
+    from server.pipeline import Runner, run_forever
+
+    try:
+        index, count = (int(x) for x in partition.split("/"))
+    except ValueError:
+        raise click.BadParameter("use INDEX/COUNT, for example 0/2", param_hint="--partition") from None
+    cfg = _cfg()
+    database = _db(cfg)
+    _check_schema(database)
+    runner = Runner(database, SqlEventLog(), partition=(index, count),
+                    batch_size=batch_size or int(cfg["DETECTOR_BATCH_SIZE"]))
+    if once:
+        n = runner.run_until_idle()
+        click.echo(f"processed {n} events; partition {runner.name} at offset {runner.offset}")
+        return
+    counter = DETECTOR_EVENTS.labels(runner.name)
+    run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
+
+
+@main.command()
+@click.option("--host", help="Bind address (default: HOST).")
+@click.option("--port", type=int, help="Port (default: PORT).")
+@click.option("--workers", type=int, help="gunicorn workers (default: WEB_WORKERS).")
+@click.option("--threads", type=int, help="Threads per worker (default: WEB_THREADS).")
+@click.option("--detector/--no-detector", default=True, show_default=True, help="Also run the detector.")
+def serve(host: str | None, port: int | None, workers: int | None, threads: int | None, detector: bool) -> None:
+    """Run the web app (gunicorn) and the detector, restarting either if it dies."""
+    from server.serve import Child, detector_argv, supervise, web_argv
+
+    cfg = _cfg()
+    _check_schema(_db(cfg))
+    host, port = host or cfg["HOST"], port or cfg["PORT"]
+    children = [Child("web", web_argv(host, port, workers or cfg["WEB_WORKERS"], threads or cfg["WEB_THREADS"]))]
+    if detector:
+        children.append(Child("detector", detector_argv()))
+    click.echo(f"Groundswell on http://{host}:{port}/  (Ctrl-C stops)", err=True)
+    sys.exit(supervise(children))
+
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Server to send to.")
+@click.option("--credentials", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSON file with tenant, site_key, webhook_secret (as `tenant create --json` prints).")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Time compression of the stream.")
+@click.option("--duration", type=float, default=0, help="Stop after this many seconds (0: run until stopped).")
+@click.option("--seed", type=int, default=7, show_default=True)
+def replay(url: str, credentials: Path, speed: float, duration: float, seed: int) -> None:
+    """Send a realistic stream of Zendesk webhooks and widget batches to a running server."""
+    from server.demo.replay import Replayer
+
+    creds = json.loads(credentials.read_text())
+    Replayer(url, creds, speed=speed, seed=seed).run(duration=duration or None)
+
+
+@main.command()
+@click.option("--port", type=int, default=8000, show_default=True)
+def demo(port: int) -> None:
+    """Migrate, create the demo tenant, serve, and replay a realistic stream into it."""
+    from server.demo.run import run_demo
+
+    sys.exit(run_demo(_cfg(), port))
+
+
+if __name__ == "__main__":
+    main()

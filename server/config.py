@@ -1,0 +1,109 @@
+"""Configuration read from environment variables, with safe defaults.
+
+Every setting has one name, one default and one line of documentation here; the README's
+configuration table is written from this list. ``create_app(config)`` takes overrides as a
+mapping, which is how tests and benchmarks configure the app without touching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    doc: str
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("INSTANCE_PATH", str(REPO_ROOT / "instance"), str,
+            "Directory for the embedded database, the generated secret key and runtime files."),
+    Setting("DATABASE_URL", "", str,
+            "SQLAlchemy URL. Empty means a SQLite file `groundswell.db` under INSTANCE_PATH. "
+            "PostgreSQL: `postgresql+psycopg://user@host/db`."),
+    Setting("SECRET_KEY", "", str,
+            "Key that encrypts webhook signing secrets at rest. Empty means a random key generated "
+            "once into INSTANCE_PATH/secret_key. Set it explicitly when running more than one host."),
+    Setting("SQLITE_SYNCHRONOUS", "FULL", str,
+            "SQLite `synchronous` pragma (FULL survives power loss; NORMAL survives process crashes)."),
+    Setting("MAX_BODY_BYTES", 256 * 1024, int, "Largest request body accepted; larger bodies get 413."),
+    Setting("WIDGET_MAX_EVENTS", 100, int, "Most events accepted in one widget batch."),
+    Setting("RATE_LIMIT_WIDGET", "100/second;3000/minute", str,
+            "Limit per widget site key (Flask-Limiter syntax); floods get 429 with Retry-After."),
+    Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str, "Limit per tenant for Zendesk webhook deliveries."),
+    Setting("RATE_LIMIT_API", "20/second;600/minute", str, "Limit per API token for the read API."),
+    Setting("REDIS_URL", "", str,
+            "Redis URL for shared rate-limit counters across workers and hosts. Empty: per-process memory."),
+    Setting("WEBHOOK_TOLERANCE_SECONDS", 300, int,
+            "How far a Zendesk signature timestamp may be from the server clock."),
+    Setting("ALLOW_ZENDESK_TEST_SECRET", False, _bool,
+            "Also accept Zendesk's documented static test-send secret. Development only."),
+    Setting("LOG_LEVEL", "INFO", str, "Python log level."),
+    Setting("LOG_FORMAT", "json", str, "`json` (one object per line) or `text`."),
+    Setting("DETECTOR_BATCH_SIZE", 500, int, "Events the detector reads per checkpointed batch."),
+    Setting("DETECTOR_POLL_SECONDS", 0.5, float, "Detector sleep when the log has no new events."),
+    Setting("READY_MAX_DETECTOR_LAG_SECONDS", 0, int,
+            "When above 0, /readyz answers 503 if the oldest unprocessed event is older than this."),
+    Setting("HOST", "127.0.0.1", str, "Address `groundswell serve` binds."),
+    Setting("PORT", 8000, int, "Port `groundswell serve` binds."),
+    Setting("WEB_WORKERS", 2, int, "gunicorn worker processes started by `groundswell serve`."),
+    Setting("WEB_THREADS", 4, int, "Threads per gunicorn worker."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the configuration: defaults, then environment variables, then ``overrides``.
+
+    Examples
+    --------
+    >>> cfg = load({"PORT": 9000}, environ={"LOG_LEVEL": "DEBUG"})
+    >>> cfg["PORT"], cfg["LOG_LEVEL"], cfg["MAX_BODY_BYTES"]
+    (9000, 'DEBUG', 262144)
+    >>> cfg["DATABASE_URL"].startswith("sqlite:///") and cfg["DATABASE_URL"].endswith("groundswell.db")
+    True
+    """
+    environ = os.environ if environ is None else environ
+    cfg: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw = environ.get(s.name)
+        cfg[s.name] = s.parse(raw) if raw not in (None, "") else s.default
+    for key, value in (overrides or {}).items():
+        cfg[key] = value
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = "sqlite:///" + str(Path(cfg["INSTANCE_PATH"]) / "groundswell.db")
+    return cfg
+
+
+def secret_key(cfg: Mapping[str, Any]) -> str:
+    """The configured secret key, or one generated once and kept in the instance directory."""
+    if cfg.get("SECRET_KEY"):
+        return str(cfg["SECRET_KEY"])
+    path = Path(cfg["INSTANCE_PATH"]) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+    
+
+def documented() -> list[Setting]:
+    return list(SETTINGS)

@@ -1,0 +1,193 @@
+"""A generator of realistic support traffic: tickets about recurring issues, in-app sessions, and
+incidents where one issue surges together with friction on the page behind it.
+
+Pure and seeded: the same seed gives the same stream. Times are passed in, never read.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterator
+
+FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Jia", "Kofi", "Lena",
+         "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf"]
+LAST = ["Okafor", "Schmidt", "Tanaka", "García", "Nguyen", "Kowalski", "Haddad", "Silva", "Ivanova", "Brown",
+        "Dubois", "Rossi", "Kim", "Novak", "Mensah", "Larsen"]
+ORGS = [("Northwind Traders", "enterprise"), ("Blue Harbor Dental", "pro"), ("Kestrel Logistics", "enterprise"),
+        ("Maple & Finch", "starter"), ("Orbit Fitness", "pro"), ("Greenfield Farms", "starter"),
+        ("Hollis Legal", "pro"), ("Tidewater Schools", "enterprise"), ("Pico Studio", "starter"),
+        ("Redwood Clinics", "pro"), ("Sato Robotics", "enterprise"), ("Lumen Books", "starter")]
+PAGES = {"/dashboard": "Dashboard", "/billing": "Billing", "/billing/invoices": "Invoices",
+         "/reports/export": "Export reports", "/settings/team": "Team settings", "/login": "Sign in",
+         "/integrations": "Integrations"}
+
+
+@dataclass(frozen=True)
+class Issue:
+    key: str
+    weight: float
+    page: str
+    subjects: tuple[str, ...]
+    bodies: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+ISSUES = (
+    Issue("password_reset", 3, "/login",
+          ("Password reset email never arrives", "Can't reset my password", "Reset link not working"),
+          ("I requested a password reset {n} times this morning and no email came, not even in spam. Can you help?",
+           "The reset link says it has expired the moment I click it. I'm locked out of {org}'s account.",
+           "Hi, I can't log in and the forgot-password email isn't arriving at my work address."),
+          ("login", "password")),
+    Issue("invoice_pdf", 2, "/billing/invoices",
+          ("Invoice PDF is blank", "Cannot download invoice", "Invoice download shows an empty page"),
+          ("When I click Download on invoice INV-{inv} the PDF opens but every page is blank.",
+           "Our finance team needs the {month} invoice and the download button just spins, then fails.",
+           "The invoice PDF for {org} is empty. We need it for our accountant today."),
+          ("billing", "invoice")),
+    Issue("export_timeout", 2, "/reports/export",
+          ("CSV export times out", "Report export stuck at 99%", "Export never finishes"),
+          ("Exporting the monthly report to CSV runs for minutes and then errors with a timeout.",
+           "The export progress bar stops at 99% and nothing downloads. Tried Chrome and Firefox.",
+           "Scheduled export didn't arrive this week; manual export fails too."),
+          ("reports", "export")),
+    Issue("card_declined", 2, "/billing",
+          ("Card declined on renewal", "Payment failed but card is fine", "Can't update credit card"),
+          ("Our renewal failed with 'card declined' but the bank says no charge was attempted.",
+           "I tried to update the card on file and got an error after pressing Save.",
+           "Payment failed notice, but the card works everywhere else. Please retry the charge."),
+          ("billing", "payment")),
+    Issue("add_user", 3, "/settings/team",
+          ("How do I add a team member?", "Invite teammate", "Adding users to our workspace"),
+          ("How can I invite {n} colleagues to our workspace? I don't see the option.",
+           "We hired someone new, what's the way to give them access with view-only rights?",
+           "Is there a limit on seats for the {plan} plan? I want to add more people."),
+          ("how-to", "team")),
+    Issue("sso_error", 1, "/login",
+          ("SSO login error", "SAML assertion invalid", "Okta sign-in fails"),
+          ("Since this morning our SSO login returns 'invalid SAML assertion' for everyone at {org}.",
+           "Sign in through Okta redirects back to the login page in a loop.",
+           "We rotated our IdP certificate and now SAML login fails."),
+          ("sso", "login")),
+    Issue("integration_sync", 1, "/integrations",
+          ("Slack integration stopped posting", "Salesforce sync errors", "Integration disconnected"),
+          ("Our Slack notifications stopped yesterday; the integration page says connected.",
+           "The Salesforce sync shows {n} errors with 'field not writable'.",
+           "The integration keeps disconnecting every few hours."),
+          ("integrations",)),
+    Issue("cancel", 1, "/billing",
+          ("Cancel subscription", "Please cancel our plan", "Downgrade request"),
+          ("We'd like to cancel at the end of the current term. Please confirm.",
+           "Please downgrade {org} from {plan} to starter from next month.",
+           "How do I cancel? The button is greyed out for me."),
+          ("billing", "cancel")),
+)
+
+
+@dataclass(frozen=True)
+class Incident:
+    issue: str
+    start_minute: float
+    duration_minutes: float
+    factor: float
+
+
+class TrafficModel:
+    """Tickets and widget sessions per minute, with incidents that recur every ``period`` minutes.
+
+    Examples
+    --------
+    >>> m = TrafficModel(seed=1)
+    >>> [i.issue for i in m.active(minute=7.0)]
+    ['invoice_pdf']
+    >>> tickets = list(m.tickets(datetime(2026, 1, 1), minute=7.0, seconds=600))
+    >>> sum(t["issue"] == "invoice_pdf" for t in tickets) > len(tickets) / 3  # the incident dominates
+    True
+    """
+
+    def __init__(self, seed: int = 7, tickets_per_minute: float = 4.0, sessions_per_minute: float = 12.0,
+                 incidents: tuple[Incident, ...] = (Incident("invoice_pdf", 6, 8, 7.0),
+                                                   Incident("sso_error", 22, 6, 9.0))) -> None:
+        self.rng = random.Random(seed)
+        self.tickets_per_minute = tickets_per_minute
+        self.sessions_per_minute = sessions_per_minute
+        self.incidents = incidents
+        self.period = max(i.start_minute + i.duration_minutes for i in incidents) + 10 if incidents else 60
+        self.customers = [self._customer(i) for i in range(400)]
+        self.ticket_id = 10_000 + self.rng.randrange(1000)
+
+    def _customer(self, i: int) -> dict[str, Any]:
+        first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
+        org, plan = self.rng.choice(ORGS)
+        return {"id": str(360000000 + i), "name": f"{first} {last}", "org": org, "plan": plan,
+                "email": f"{first.lower()}.{last.lower()}{i}@example.com",
+                "org_id": str(900000 + ORGS.index((org, plan)))}
+
+    def active(self, minute: float) -> list[Incident]:
+        m = minute % self.period
+        return [i for i in self.incidents if i.start_minute <= m < i.start_minute + i.duration_minutes]
+
+    def _weights(self, minute: float) -> list[float]:
+        boost = {i.issue: i.factor for i in self.active(minute)}
+        return [iss.weight * boost.get(iss.key, 1.0) for iss in ISSUES]
+
+    def _poisson(self, lam: float) -> int:
+        # Knuth's method; lam stays small here (per-second rates).
+        limit, k, p = math.exp(-lam), 0, 1.0
+        while True:
+            p *= self.rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    def tickets(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
+        """Tickets created in ``seconds`` at stream minute ``minute``, as Zendesk-shaped ticket dicts."""
+        weights = self._weights(minute)
+        base = sum(iss.weight for iss in ISSUES)
+        lam = self.tickets_per_minute * sum(weights) / base * seconds / 60
+        for _ in range(self._poisson(lam)):
+            issue = self.rng.choices(ISSUES, weights)[0]
+            cust = self.rng.choice(self.customers)
+            self.ticket_id += 1
+            text = self.rng.choice(issue.bodies).format(
+                n=self.rng.randint(2, 5), org=cust["org"], inv=self.rng.randint(10000, 99999),
+                month=self.rng.choice(["October", "November"]), plan=cust["plan"])
+            yield {"id": self.ticket_id, "subject": self.rng.choice(issue.subjects), "description": text,
+                   "requester": cust, "tags": list(issue.tags) + [cust["plan"]], "issue": issue.key,
+                   "page": issue.page, "created_at": now}
+
+    def sessions(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
+        """Widget batches of in-app sessions active during ``seconds``."""
+        hurting = {next(i.page for i in ISSUES if i.key == inc.issue) for inc in self.active(minute)}
+        for _ in range(self._poisson(self.sessions_per_minute * seconds / 60)):
+            cust = self.rng.choice(self.customers)
+            session_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
+            page = self.rng.choice(list(PAGES))
+            t = now - timedelta(seconds=self.rng.uniform(5, 40))
+            events = [self._event("page_view", t, page, cust)]
+            for _ in range(self.rng.randint(1, 6)):
+                t += timedelta(seconds=self.rng.uniform(0.5, 6))
+                events.append(self._event("click", t, page, cust, target="button." + self.rng.choice(
+                    ["primary", "save", "download", "next", "filter"])))
+            if page in hurting or self.rng.random() < 0.03:
+                t += timedelta(seconds=1)
+                events.append(self._event("failed_request", t, page, cust, data={"status": 500, "method": "GET",
+                                                                                 "endpoint": "/api" + page}))
+                for _ in range(self.rng.randint(1, 3)):
+                    t += timedelta(seconds=0.4)
+                    events.append(self._event("rage_click", t, page, cust, target="button.download",
+                                              data={"clicks": self.rng.randint(3, 7)}))
+            yield {"session_id": session_id, "sent_at": now, "events": events}
+
+    def _event(self, type_: str, t: datetime, page: str, cust: dict[str, Any], *, target: str | None = None,
+               data: dict[str, Any] | None = None) -> dict[str, Any]:
+        ev = {"id": uuid.UUID(int=self.rng.getrandbits(128)).hex[:16], "type": type_, "ts": t,
+              "url": "https://app.acme-billing.example" + page, "title": PAGES[page],
+              "user_id": cust["id"], "account_id": cust["org_id"], "data": data or {}}
+        if target:
+            ev["target"] = target
+        return ev

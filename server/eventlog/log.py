@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.eventlog.models import Event
+
+# An arbitrary constant naming the append lock among the application's advisory locks.
+_APPEND_LOCK_KEY = 0x6753_4C4F47  # "gSLOG"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be appended: already validated and authenticated."""
+
+    source: str
+    kind: str
+    idempotency_key: str
+    event_time: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    accepted: int
+    duplicates: int
+    offsets: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event as read back from the log (plain data, safe to hand to pipeline stages)."""
+
+    offset: int
+    tenant_id: int
+    source: str
+    kind: str
+    idempotency_key: str
+    received_at: datetime
+    event_time: datetime
+    payload: dict[str, Any]
+
+
+class EventLog(abc.ABC):
+    """Append-only, idempotent, offset-ordered log of incoming events."""
+
+    @abc.abstractmethod
+    def append(self, session: Session, tenant_id: int, events: Sequence[NewEvent],
+               received_at: datetime) -> AppendResult:
+        """Append ``events`` for one tenant in the session's transaction (the caller commits)."""
+
+    @abc.abstractmethod
+    def read(self, session: Session, after: int, limit: int, *, partition: tuple[int, int] = (0, 1),
+             tenant_id: int | None = None) -> list[LoggedEvent]:
+        """Events with offset > ``after`` in offset order, for tenants in ``partition`` (index, count)."""
+
+    @abc.abstractmethod
+    def head(self, session: Session, tenant_id: int | None = None) -> int:
+        """The highest committed offset (0 when empty)."""
+
+
+class SqlEventLog(EventLog):
+    """The event log as one SQL table (``events``)."""
+
+    def append(self, session: Session, tenant_id: int, events: Sequence[NewEvent],
+               received_at: datetime) -> AppendResult:
+        unique: dict[str, NewEvent] = {}
+        for ev in events:
+            unique.setdefault(f"{ev.source}\x00{ev.idempotency_key}", ev)
+        in_batch_dups = len(events) - len(unique)
+        if not unique:
+            return AppendResult(0, in_batch_dups, ())
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "source": ev.source,
+                "kind": ev.kind,
+                "idempotency_key": ev.idempotency_key,
+                "received_at": received_at,
+                "event_time": ev.event_time,
+                "payload": ev.payload,
+            }
+            for ev in unique.values()
+        ]
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK_KEY})
+            stmt = postgresql.insert(Event)
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(Event)
+        else:  # pragma: no cover - guarded by configuration
+            raise RuntimeError(f"unsupported database dialect {dialect}")
+        stmt = stmt.values(rows).on_conflict_do_nothing(
+            index_elements=["tenant_id", "source", "idempotency_key"]
+        ).returning(Event.offset)
+        offsets = tuple(sorted(session.execute(stmt).scalars().all()))
+        return AppendResult(len(offsets), in_batch_dups + len(unique) - len(offsets), offsets)
+
+    def read(self, session: Session, after: int, limit: int, *, partition: tuple[int, int] = (0, 1),
+             tenant_id: int | None = None) -> list[LoggedEvent]:
+        index, count = partition
+        q = select(Event).where(Event.offset > after)
+        if tenant_id is not None:
+            q = q.where(Event.tenant_id == tenant_id)
+        if count > 1:
+            q = q.where(Event.tenant_id % count == index)
+        q = q.order_by(Event.offset).limit(limit)
+        return [
+            LoggedEvent(e.offset, e.tenant_id, e.source, e.kind, e.idempotency_key,
+                        _aware(e.received_at), _aware(e.event_time), e.payload)
+            for e in session.scalars(q)
+        ]
+
+    def head(self, session: Session, tenant_id: int | None = None) -> int:
+        q = select(func.max(Event.offset))
+        if tenant_id is not None:
+            q = q.where(Event.tenant_id == tenant_id)
+        return int(session.scalar(q) or 0)
+
+    def count(self, session: Session, tenant_id: int, after: int = 0) -> int:
+        q = select(func.count()).select_from(Event).where(Event.tenant_id == tenant_id, Event.offset > after)
+        return int(session.scalar(q) or 0)
+
+    def oldest_received_after(self, session: Session, after: int) -> datetime | None:
+        """Received time of the first event past ``after`` (None when there is none)."""
+        q = select(Event.received_at).where(Event.offset > after).order_by(Event.offset).limit(1)
+        value = session.scalar(q)
+        return _aware(value) if value is not None else None
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def iter_all(log: EventLog, session: Session, batch: int = 1000) -> Iterable[LoggedEvent]:
+    after = 0
+    while True:
+        chunk = log.read(session, after, batch)
+        if not chunk:
+            return
+        yield from chunk
+        after = chunk[-1].offset

@@ -1,0 +1,67 @@
+"""View helpers shared by the blueprints: schema-checked responses, token auth, the database session.
+
+``documented(...)`` records on a view which schemas it takes and returns, which is what the
+OpenAPI document is generated from (server/openapi.py); the view itself calls ``load``/``dump``.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import current_app, g, request
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from server.errors import Unauthorized
+from server.tenants import Tenant, authenticate_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def documented(*, summary: str, tags: list[str], body: Schema | None = None, query: Schema | None = None,
+               responses: dict[int, tuple[Schema | None, str]] | None = None, auth: str | None = None,
+               body_content_type: str = "application/json") -> Callable[[F], F]:
+    def wrap(fn: F) -> F:
+        fn.__dict__["openapi"] = {
+            "summary": summary, "tags": tags, "body": body, "query": query, "auth": auth,
+            "responses": responses or {}, "body_content_type": body_content_type,
+            "description": (fn.__doc__ or "").strip(),
+        }
+        return fn
+    return wrap
+
+
+def db_session() -> Session:
+    """The request's session, opened lazily and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["groundswell.db"].session()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def require_token(fn: F) -> F:
+    """Authenticate ``Authorization: Bearer <api token>`` and pass the tenant as ``tenant``."""
+
+    @wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        if not token:
+            raise Unauthorized("Missing API token: send Authorization: Bearer <token>.")
+        tenant = authenticate_token(db_session(), token)
+        if tenant is None:
+            raise Unauthorized("Unknown or revoked API token.")
+        g.tenant_id = tenant.id
+        return fn(*args, tenant=tenant, **kwargs)
+
+    return inner  # type: ignore[return-value]
+
+
+def current_tenant() -> Tenant | None:
+    return g.get("tenant")

@@ -1,0 +1,186 @@
+"""Ingest: authenticate, validate and append deliveries to the event log.
+
+Nothing here waits for a model: an accepted delivery is a committed row in the log and the
+detector picks it up from there. Functions take everything they need as arguments (session,
+log, clock, secrets) so they run the same in a request, a test or a tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from server.errors import BadRequest, Forbidden, Unauthorized
+from server.eventlog import AppendResult, EventLog, NewEvent
+from server.ingest import signing
+from server.ingest.schemas import widget_batch_schema, zendesk_event_schema, zendesk_trigger_schema
+from server.tenants import Tenant, find_by_site_key, find_by_slug, webhook_secret
+from server.tenants.service import normalize_origin, TenantError
+
+#: How far in the past a widget event's client time may lie before it is clamped.
+MAX_CLIENT_AGE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class WebhookContext:
+    """What the transport knows about a Zendesk delivery besides its body."""
+
+    signature: str | None
+    timestamp: str | None
+    invocation_id: str | None = None
+    webhook_id: str | None = None
+    account_id: str | None = None
+
+
+def parse_json(body: bytes) -> Any:
+    if not body:
+        raise BadRequest("The request body is empty; send a JSON object.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"The request body is not valid JSON ({type(e).__name__}).") from None
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+def origin_allowed(tenant: Tenant, origin: str | None) -> bool:
+    if not origin:
+        return False
+    try:
+        normalized = normalize_origin(origin)
+    except TenantError:
+        return False
+    return normalized in (tenant.allowed_origins or [])
+
+
+def widget_event_time(ts_ms: int, sent_at_ms: int | None, received_at: datetime) -> datetime:
+    """Event time of a widget event, in the server's clock, bounded by the receive time.
+
+    The client clock may be wrong; when the batch says when it was sent, the event's age at
+    sending is kept and the clock offset drops out. The result is never after ``received_at``
+    nor more than a day before it.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> rx = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    >>> # client clock one hour fast, event 5 s before sending:
+    >>> widget_event_time(1767272400000 - 5000, 1767272400000, rx).isoformat()
+    '2026-01-01T11:59:55+00:00'
+    >>> widget_event_time(1767276000000, None, rx) == rx  # future client time is clamped
+    True
+    """
+    if sent_at_ms is not None:
+        age = timedelta(milliseconds=max(0, sent_at_ms - ts_ms))
+        t = received_at - age
+    else:
+        t = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
+    return min(received_at, max(received_at - MAX_CLIENT_AGE, t))
+
+
+def authenticate_widget(session: Session, site_key: str | None, origin: str | None) -> Tenant:
+    if not site_key:
+        raise Forbidden("Missing site key: send X-Groundswell-Site-Key or site_key in the body.")
+    tenant = find_by_site_key(session, site_key)
+    if tenant is None:
+        raise Forbidden("Unknown site key.")
+    if not origin_allowed(tenant, origin):
+        raise Forbidden("This origin is not allowed for the site key; add it to the tenant's allowlist.")
+    return tenant
+
+
+def ingest_widget_batch(session: Session, log: EventLog, body: bytes, *, header_site_key: str | None,
+                        origin: str | None, received_at: datetime, max_events: int) -> tuple[Tenant, AppendResult]:
+    """Validate and append one widget batch; returns the tenant and the append counts."""
+    data = _object(parse_json(body))
+    site_key = header_site_key or (data.get("site_key") if isinstance(data.get("site_key"), str) else None)
+    tenant = authenticate_widget(session, site_key, origin)
+    batch = widget_batch_schema.load(data)
+    if len(batch["events"]) > max_events:
+        raise BadRequest("Too many events in one batch.",
+                         fields={"events": [f"at most {max_events} events per batch"]})
+    session_id = batch["session_id"]
+    sent_at = batch.get("sent_at")
+    events = []
+    for ev in batch["events"]:
+        payload = dict(ev, session_id=session_id)
+        events.append(NewEvent(
+            source="widget",
+            kind=f"widget.{ev['type']}",
+            idempotency_key=f"{session_id}:{ev['id']}",
+            event_time=widget_event_time(ev["ts"], sent_at, received_at),
+            payload=payload,
+        ))
+    result = log.append(session, tenant.id, events, received_at)
+    session.commit()
+    return tenant, result
+
+
+def ingest_zendesk_delivery(session: Session, log: EventLog, slug: str, body: bytes, ctx: WebhookContext, *,
+                            received_at: datetime, secret_key: str, tolerance_seconds: int = 300,
+                            allow_test_secret: bool = False) -> tuple[Tenant, AppendResult]:
+    """Verify, validate and append one Zendesk webhook delivery."""
+    tenant = find_by_slug(session, slug)
+    if tenant is None:
+        raise Forbidden("Unknown tenant.")
+    secrets = [webhook_secret(tenant, secret_key=secret_key)]
+    if allow_test_secret:
+        secrets.append(signing.ZENDESK_TEST_SECRET)
+    try:
+        signing.verify(secrets, ctx.signature, ctx.timestamp, body, now=received_at,
+                       tolerance_seconds=tolerance_seconds)
+    except signing.SignatureError as e:
+        raise Unauthorized(f"Invalid Zendesk webhook signature: {e}.") from None
+    data = _object(parse_json(body))
+    if isinstance(data.get("type"), str) and data["type"].startswith("zen:event-type:"):
+        loaded = zendesk_event_schema.load(data)
+        kind = data["type"][len("zen:event-type:"):]
+        key = f"event:{data['id']}"
+        event_time = min(received_at, loaded["time"].astimezone(timezone.utc))
+    else:
+        try:
+            zendesk_trigger_schema.load(data)
+        except ValidationError as e:
+            if "ticket_id" in (e.messages if isinstance(e.messages, dict) else {}):
+                raise ValidationError(
+                    {"ticket_id": ["required in trigger payloads (or send a zen:event-type:* event)"]}
+                ) from None
+            raise
+        kind = "trigger"
+        key = f"invocation:{ctx.invocation_id}" if ctx.invocation_id else \
+            "body:" + hashlib.sha256(body).hexdigest()
+        event_time = received_at
+    delivery = {k: v for k, v in (("webhook_id", ctx.webhook_id), ("invocation_id", ctx.invocation_id),
+                                  ("account_id", ctx.account_id)) if v}
+    payload = dict(data)
+    if delivery:
+        payload["_delivery"] = {k: str(v)[:128] for k, v in delivery.items()}
+    event = NewEvent(source="zendesk", kind=f"zendesk.{kind}"[:80], idempotency_key=key[:160],
+                     event_time=event_time, payload=payload)
+    result = log.append(session, tenant.id, [event], received_at)
+    session.commit()
+    return tenant, result
+
+
+def headers_context(headers: Mapping[str, str]) -> WebhookContext:
+    def h(name: str) -> str | None:
+        value = headers.get(name)
+        return value[:256] if value else None
+
+    return WebhookContext(
+        signature=h("X-Zendesk-Webhook-Signature"),
+        timestamp=h("X-Zendesk-Webhook-Signature-Timestamp"),
+        invocation_id=h("X-Zendesk-Webhook-Invocation-Id"),
+        webhook_id=h("X-Zendesk-Webhook-Id"),
+        account_id=h("X-Zendesk-Account-Id"),
+    )

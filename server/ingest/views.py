@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from server.config import secret_key
+from server.extensions import limiter
+from server.http import db_session, documented
+from server.ingest import service
+from server.ingest.schemas import (
+    ErrorSchema,
+    WidgetBatchSchema,
+    ZendeskEventSchema,
+    ingest_result_schema,
+)
+from server.metrics import INGEST_EVENTS, utcnow
+
+bp = Blueprint("ingest", __name__)
+
+_ERRORS = {
+    400: (ErrorSchema(), "Malformed JSON or a field failed validation; `error.fields` names it."),
+    413: (ErrorSchema(), "Body larger than MAX_BODY_BYTES."),
+    429: (ErrorSchema(), "Rate limit exceeded; retry after the Retry-After header's seconds."),
+}
+
+
+def _site_key() -> str:
+    key = request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key")
+    if not key:
+        data = request.get_json(silent=True, force=True)
+        key = data.get("site_key") if isinstance(data, dict) else None
+    if not isinstance(key, str) or not key:
+        return "anonymous:" + (request.remote_addr or "")
+    return "site:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _tenant_slug() -> str:
+    return "tenant:" + str((request.view_args or {}).get("tenant", ""))[:63]
+
+
+def _widget_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_WIDGET"])
+
+
+def _webhook_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_WEBHOOK"])
+
+
+@bp.after_app_request
+def _events_cors(resp: Response) -> Response:
+    """Let the widget read every answer of the events endpoint, errors and Retry-After included.
+
+    Writes are guarded by the site key and the origin allowlist, not by CORS; these answers
+    carry nothing but counts and error messages.
+    """
+    origin = request.headers.get("Origin")
+    if origin and request.path == "/api/v1/events":
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        resp.headers.add("Vary", "Origin")
+    return resp
+
+
+@bp.route("/api/v1/events", methods=["OPTIONS"])
+def events_preflight() -> Response:
+    resp = Response(status=204)
+    resp.headers["Access-Control-Allow-Methods"] = "POST"
+    resp.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Groundswell-Site-Key"
+    resp.headers["Access-Control-Max-Age"] = "600"
+    return resp
+
+
+@bp.post("/api/v1/events")
+@limiter.limit(_widget_limit, key_func=_site_key)
+@documented(
+    summary="Append a batch of widget events",
+    tags=["ingest"],
+    body=WidgetBatchSchema(),
+    body_content_type="application/json",
+    auth="site_key",
+    responses={202: (ingest_result_schema, "Stored; counts of new and repeated events."),
+               403: (ErrorSchema(), "Unknown site key, or an origin not on the tenant's allowlist."),
+               **_ERRORS},
+)
+def post_events() -> Any:
+    """Events are deduplicated by (session_id, event id), so a retried batch is stored once.
+    The body may be sent as text/plain (navigator.sendBeacon)."""
+    _, result = service.ingest_widget_batch(
+        db_session(), current_app.extensions["groundswell.log"], request.get_data(cache=True),
+        header_site_key=request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key"),
+        origin=request.headers.get("Origin"),
+        received_at=utcnow(),
+        max_events=int(current_app.config["WIDGET_MAX_EVENTS"]),
+    )
+    INGEST_EVENTS.labels("widget", "accepted").inc(result.accepted)
+    INGEST_EVENTS.labels("widget", "duplicate").inc(result.duplicates)
+    resp = jsonify(ingest_result_schema.dump(result))
+    resp.status_code = 202
+    return resp
+
+
+@bp.post("/webhooks/zendesk/<tenant>")
+@limiter.limit(_webhook_limit, key_func=_tenant_slug)
+@documented(
+    summary="Receive a Zendesk webhook delivery",
+    tags=["ingest"],
+    body=ZendeskEventSchema(),
+    auth="zendesk_signature",
+    responses={202: (ingest_result_schema, "Stored (or already stored: a repeated delivery)."),
+               401: (ErrorSchema(), "Missing, stale or wrong signature."),
+               403: (ErrorSchema(), "Unknown tenant."),
+               **_ERRORS},
+)
+def post_zendesk(tenant: str) -> Any:
+    """Accepts both trigger-connected custom JSON (which must carry `ticket_id`) and
+    event-subscribed `zen:event-type:ticket.*` payloads. Signed with the tenant's webhook secret:
+    base64 HMAC-SHA256 of the signature timestamp followed by the raw body."""
+    cfg = current_app.config
+    _, result = service.ingest_zendesk_delivery(
+        db_session(), current_app.extensions["groundswell.log"], tenant, request.get_data(cache=True),
+        service.headers_context(request.headers),
+        received_at=utcnow(), secret_key=secret_key(cfg),
+        tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]),
+        allow_test_secret=bool(cfg["ALLOW_ZENDESK_TEST_SECRET"]),
+    )
+    INGEST_EVENTS.labels("zendesk", "accepted").inc(result.accepted)
+    INGEST_EVENTS.labels("zendesk", "duplicate").inc(result.duplicates)
+    resp = jsonify(ingest_result_schema.dump(result))
+    resp.status_code = 202
+    return resp

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import logging
+import pickle
+import signal
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.eventlog import EventLog
+from server.pipeline.models import DetectorCheckpoint, IngestStat
+from server.pipeline.stage import Stage
+from server.pipeline.stats import IngestStats
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[Session, Any, dict[str, Any], datetime], None]
+
+
+def _write_ingest_stats(session: Session, key: tuple[int, str], row: dict[str, Any], now: datetime) -> None:
+    tenant_id, source = key
+    stat = session.get(IngestStat, (tenant_id, source))
+    if stat is None:
+        stat = IngestStat(tenant_id=tenant_id, source=source)
+        session.add(stat)
+    for name, value in row.items():
+        setattr(stat, name, value)
+    stat.updated_at = now
+
+
+#: How each kind of stage output is written. Later stages register their kinds here.
+WRITERS: dict[str, Writer] = {"ingest_stats": _write_ingest_stats}
+
+
+def default_stages() -> list[Stage]:
+    return [IngestStats()]
+
+
+def partition_name(partition: tuple[int, int]) -> str:
+    index, count = partition
+    if not 0 <= index < count:
+        raise ValueError(f"partition index {index} is not in 0..{count - 1}")
+    return f"p{index}of{count}"
+
+
+class Runner:
+    """Reads the log after its checkpoint, applies each event to the stages that consume it, and
+    commits outputs, offset and state together.
+
+    Parameters
+    ----------
+    db
+        The database holding the log, the checkpoints and the outputs.
+    log
+        The event log to read.
+    stages
+        Builds fresh stages; used when there is no checkpoint yet.
+    partition
+        ``(index, count)``: this runner handles tenants whose id modulo ``count`` is ``index``.
+    batch_size
+        Events per checkpointed batch.
+    clock
+        Wall clock, used only for ``updated_at`` bookkeeping, never for detection.
+    """
+
+    def __init__(self, db: Database, log: EventLog, stages: Callable[[], Sequence[Stage]] = default_stages, *,
+                 partition: tuple[int, int] = (0, 1), batch_size: int = 500,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.db = db
+        self.log = log
+        self.stages_factory = stages
+        self.partition = partition
+        self.name = partition_name(partition)
+        self.batch_size = batch_size
+        self.clock = clock
+        self.offset = 0
+        self.processed = 0
+        self.stages: list[Stage] = []
+        self.restore()
+
+    def restore(self) -> None:
+        """(Re)load the last checkpoint, or start from the beginning of the log."""
+        with self.db.session() as session:
+            cp = session.get(DetectorCheckpoint, self.name)
+            if cp is None:
+                self.offset, self.processed, self.stages = 0, 0, list(self.stages_factory())
+                return
+            saved: dict[str, Stage] = pickle.loads(cp.state)
+            fresh = list(self.stages_factory())
+            # A stage added since the checkpoint starts fresh; removed stages are dropped.
+            self.stages = [saved.get(s.name, s) for s in fresh]
+            self.offset, self.processed = cp.offset, cp.events_processed
+
+    def step(self) -> int:
+        """Process one batch; returns how many events it read (0 when caught up)."""
+        with self.db.session() as session:
+            events = self.log.read(session, self.offset, self.batch_size, partition=self.partition)
+            if not events:
+                return 0
+            try:
+                for event in events:
+                    for stage in self.stages:
+                        if stage.consumes(event):
+                            stage.apply(event)
+                now = self.clock()
+                for stage in self.stages:
+                    for kind, key, row in stage.outputs():
+                        WRITERS[kind](session, key, row, now)
+                new_offset = events[-1].offset
+                self._save(session, new_offset, self.processed + len(events), now)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                # The in-memory state may hold part of the batch: go back to what was committed.
+                self.restore()
+                raise
+        self.offset = new_offset
+        self.processed += len(events)
+        return len(events)
+
+    def _save(self, session: Session, offset: int, processed: int, now: datetime) -> None:
+        state = pickle.dumps({s.name: s for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
+        cp = session.get(DetectorCheckpoint, self.name)
+        if cp is None:
+            cp = DetectorCheckpoint(partition=self.name)
+            session.add(cp)
+        cp.offset, cp.events_processed, cp.state, cp.updated_at = offset, processed, state, now
+
+    def run_until_idle(self) -> int:
+        """Process batches until the log has nothing new; returns events processed."""
+        total = 0
+        while n := self.step():
+            total += n
+        return total
+
+
+def run_forever(runner: Runner, *, poll_seconds: float = 0.5, stop: threading.Event | None = None,
+                on_batch: Callable[[int], None] | None = None) -> None:
+    """Run the detector until SIGTERM/SIGINT (or ``stop``); a signal lets the current batch finish."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    log.info("detector started", extra={"partition": runner.name, "offset": runner.offset})
+    while not stop.is_set():
+        try:
+            n = runner.step()
+        except Exception:
+            log.exception("detector batch failed; retrying from the last checkpoint")
+            stop.wait(min(5.0, poll_seconds * 4))
+            continue
+        if n and on_batch:
+            on_batch(n)
+        if not n:
+            stop.wait(poll_seconds)
+    log.info("detector stopped", extra={"partition": runner.name, "offset": runner.offset})

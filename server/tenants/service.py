@@ -1,0 +1,167 @@
+"""Tenant creation, credential rotation and credential lookup.
+
+Functions take the session and never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.tenants.models import Tenant
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+SITE_KEY_PREFIX = "gs_pk_"
+API_TOKEN_PREFIX = "gs_sk_"
+
+
+class TenantError(ValueError):
+    """A tenant could not be created or changed as asked (bad name, duplicate, bad origin)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Secrets in clear, returned once at creation or rotation and never stored like this."""
+
+    webhook_secret: str | None = None
+    site_key: str | None = None
+    api_token: str | None = None
+
+
+def slugify(name: str) -> str:
+    """A URL-safe tenant slug from a display name.
+
+    Examples
+    --------
+    >>> slugify("Acme Billing, Inc.")
+    'acme-billing-inc'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    if not SLUG_RE.match(slug):
+        raise TenantError(f"cannot make a tenant slug from {name!r}; use letters and digits")
+    return slug
+
+
+def normalize_origin(origin: str) -> str:
+    """Validate an allowed origin (scheme://host[:port], no path) and return it normalised.
+
+    Examples
+    --------
+    >>> normalize_origin("HTTPS://App.Example.com")
+    'https://app.example.com'
+    >>> normalize_origin("http://localhost:8000")
+    'http://localhost:8000'
+    """
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} \
+            or parts.query or parts.fragment or parts.username:
+        raise TenantError(f"{origin!r} is not an origin like https://app.example.com")
+    host = parts.hostname.lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"groundswell/webhook-secret/v1\x00" + secret_key.encode("utf-8")).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def create_tenant(session: Session, name: str, *, secret_key: str, zendesk_subdomain: str | None = None,
+                  slug: str | None = None, origins: list[str] | tuple[str, ...] = (),
+                  now: datetime | None = None) -> tuple[Tenant, Credentials]:
+    """Create a tenant and return it with its credentials in clear (shown once)."""
+    slug = slug or slugify(name)
+    if not SLUG_RE.match(slug):
+        raise TenantError(f"invalid tenant slug {slug!r}")
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise TenantError(f"a tenant with slug {slug!r} already exists")
+    if zendesk_subdomain is not None and not SLUG_RE.match(zendesk_subdomain):
+        raise TenantError(f"invalid Zendesk subdomain {zendesk_subdomain!r}")
+    creds = Credentials(
+        webhook_secret=_new_webhook_secret(),
+        site_key=SITE_KEY_PREFIX + secrets.token_urlsafe(18),
+        api_token=API_TOKEN_PREFIX + secrets.token_urlsafe(32),
+    )
+    tenant = Tenant(
+        slug=slug,
+        name=name[:200],
+        zendesk_subdomain=zendesk_subdomain,
+        webhook_secret_enc=_fernet(secret_key).encrypt(creds.webhook_secret.encode()).decode(),  # type: ignore[union-attr]
+        site_key=creds.site_key,
+        api_token_sha256=token_sha256(creds.api_token),  # type: ignore[arg-type]
+        allowed_origins=sorted({normalize_origin(o) for o in origins}),
+        settings={},
+        created_at=now or datetime.now(timezone.utc),
+    )
+    session.add(tenant)
+    session.flush()
+    return tenant, creds
+
+
+def rotate(tenant: Tenant, *, secret_key: str, webhook_secret: bool = False, site_key: bool = False,
+           api_token: bool = False, webhook_secret_value: str | None = None) -> Credentials:
+    """Replace the chosen credentials; returns the new ones in clear.
+
+    ``webhook_secret_value`` sets a known secret (the one Zendesk generated for an existing webhook).
+    """
+    new_secret = new_site = new_token = None
+    if webhook_secret or webhook_secret_value:
+        new_secret = webhook_secret_value or _new_webhook_secret()
+        tenant.webhook_secret_enc = _fernet(secret_key).encrypt(new_secret.encode()).decode()
+    if site_key:
+        new_site = SITE_KEY_PREFIX + secrets.token_urlsafe(18)
+        tenant.site_key = new_site
+    if api_token:
+        new_token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        tenant.api_token_sha256 = token_sha256(new_token)
+    return Credentials(webhook_secret=new_secret, site_key=new_site, api_token=new_token)
+
+
+def webhook_secret(tenant: Tenant, *, secret_key: str) -> str:
+    try:
+        return _fernet(secret_key).decrypt(tenant.webhook_secret_enc.encode()).decode()
+    except InvalidToken as e:
+        raise RuntimeError(
+            "cannot decrypt the tenant's webhook secret: SECRET_KEY differs from the one it was stored with"
+        ) from e
+
+
+def find_by_slug(session: Session, slug: str) -> Tenant | None:
+    if not SLUG_RE.match(slug or ""):
+        return None
+    return session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def find_by_site_key(session: Session, site_key: str) -> Tenant | None:
+    if not site_key.startswith(SITE_KEY_PREFIX) or len(site_key) > 64:
+        return None
+    return session.scalar(select(Tenant).where(Tenant.site_key == site_key))
+
+
+def authenticate_token(session: Session, token: str) -> Tenant | None:
+    """The tenant whose API token this is, or None. The token is compared by its hash."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 128:
+        return None
+    digest = token_sha256(token)
+    tenant = session.scalar(select(Tenant).where(Tenant.api_token_sha256 == digest))
+    if tenant is None or not hmac.compare_digest(tenant.api_token_sha256, digest):
+        return None
+    return tenant
