@@ -160,3 +160,20 @@ def test_preflight_allows_the_widget_headers(client):
     resp = client.options("/api/v1/events", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
     assert resp.status_code == 204
     assert "X-Groundswell-Site-Key" in resp.headers["Access-Control-Allow-Headers"]
+
+
+def test_rate_limits_can_be_shared_through_redis(db, app_config, make_tenant):
+    """With REDIS_URL, every worker and host counts against the same limit."""
+    import redis
+
+    from server import create_app
+
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).flushdb()
+    cfg = dict(app_config, REDIS_URL=url, RATE_LIMIT_WIDGET="3/minute")
+    _, creds = make_tenant()
+    first, second = create_app(cfg).test_client(), create_app(cfg).test_client()
+    codes = [post_widget(c, creds.site_key, widget_batch(1)).status_code for c in (first, second, first, second)]
+    assert codes == [202, 202, 202, 429]
+    assert any(b"site:" in k for k in redis.Redis.from_url(url).keys("*"))
+    redis.Redis.from_url(url).flushdb()
