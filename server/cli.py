@@ -193,12 +193,14 @@ def tenant_origins(slug: str, add: tuple[str, ...], remove: tuple[str, ...]) -> 
 @main.command()
 @click.option("--partition", default="0/1", show_default=True, help="INDEX/COUNT: tenants with id % COUNT == INDEX.")
 @click.option("--batch-size", type=int, help="Events per checkpoint (default: DETECTOR_BATCH_SIZE).")
+@click.option("--checkpoint-seconds", type=float, help="Least time between checkpoints (default: DETECTOR_CHECKPOINT_SECONDS).")
 @click.option("--once", is_flag=True, help="Process what is in the log, then exit.")
-def detector(partition: str, batch_size: int | None, once: bool) -> None:
+def detector(partition: str, batch_size: int | None, checkpoint_seconds: float | None, once: bool) -> None:
     """Run the detector: read the event log in order and update the pipeline's state."""
     from server.eventlog import SqlEventLog
     from server.metrics import DETECTOR_EVENTS
     from server.pipeline import Runner, run_forever
+    from server.pipeline.registry import stage_factory
 
     try:
         index, count = (int(x) for x in partition.split("/"))
@@ -207,12 +209,20 @@ def detector(partition: str, batch_size: int | None, once: bool) -> None:
     cfg = _cfg()
     database = _db(cfg)
     _check_schema(database)
-    runner = Runner(database, SqlEventLog(), partition=(index, count),
-                    batch_size=batch_size or int(cfg["DETECTOR_BATCH_SIZE"]))
+    runner = Runner(database, SqlEventLog(), stage_factory(database), partition=(index, count),
+                    batch_size=batch_size or int(cfg["DETECTOR_BATCH_SIZE"]),
+                    checkpoint_seconds=cfg["DETECTOR_CHECKPOINT_SECONDS"] if checkpoint_seconds is None
+                    else checkpoint_seconds)
     if once:
         n = runner.run_until_idle()
         click.echo(f"processed {n} events; partition {runner.name} at offset {runner.offset}")
         return
+    if cfg["ANTHROPIC_API_KEY"]:
+        from server.topics.summaries import ClaudeSummarizer, start_worker
+
+        start_worker(database, ClaudeSummarizer(cfg["ANTHROPIC_API_KEY"], model=cfg["SUMMARY_MODEL"],
+                                                base_url=cfg["ANTHROPIC_BASE_URL"] or None,
+                                                calls_per_hour=cfg["SUMMARY_CALLS_PER_HOUR"]))
     counter = DETECTOR_EVENTS.labels(runner.name)
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 
@@ -235,6 +245,68 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
         children.append(Child("detector", detector_argv()))
     click.echo(f"Groundswell on http://{host}:{port}/  (Ctrl-C stops)", err=True)
     sys.exit(supervise(children))
+
+
+@main.command()
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant to backfill.")
+@click.option("--since", default="90d", show_default=True,
+              help="How far back: 90d, 12h, 30m, 2w, or a date/time such as 2026-01-01 (UTC).")
+@click.option("--email", envvar="ZENDESK_EMAIL", help="Email of the Zendesk admin the API token belongs to "
+              "[env ZENDESK_EMAIL].")
+@click.option("--token", envvar="ZENDESK_API_TOKEN", help="Zendesk API token [env ZENDESK_API_TOKEN].")
+@click.option("--oauth-token", envvar="ZENDESK_OAUTH_TOKEN", help="OAuth access token, instead of email and "
+              "API token [env ZENDESK_OAUTH_TOKEN].")
+@click.option("--restart", is_flag=True, help="Ignore the stored cursor and start again from --since.")
+@click.option("--requests-per-minute", type=click.IntRange(1, 30), default=10, show_default=True,
+              help="Export requests per minute (Zendesk allows 10, or 30 with the High Volume add-on).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def backfill(slug: str, since: str, email: str | None, token: str | None, oauth_token: str | None,
+             restart: bool, requests_per_minute: int, progress: bool) -> None:
+    """Import the tenant's Zendesk tickets changed since --since into the event log.
+
+    Uses the cursor-based incremental export, resumes where an interrupted run stopped, and
+    keeps within the export's rate limit. Running it again later fetches only what changed.
+    """
+    from datetime import datetime, timezone
+
+    from server.eventlog import SqlEventLog
+    from server.zendesk import (BackfillConflict, ZendeskAuthError, ZendeskError, build_client, parse_since,
+                                run_backfill)
+
+    try:
+        start = parse_since(since, datetime.now(timezone.utc))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
+    if oauth_token and token:
+        raise click.UsageError("give either --token (with --email) or --oauth-token, not both")
+    if not oauth_token and not (email and token):
+        raise click.UsageError("Zendesk credentials needed: --email and --token (or ZENDESK_EMAIL and "
+                               "ZENDESK_API_TOKEN), or --oauth-token (ZENDESK_OAUTH_TOKEN)")
+    database = _db(_cfg())
+    _check_schema(database)
+    with database.session() as session:
+        t = _get_tenant(session, slug)
+    if not t.zendesk_subdomain:
+        raise click.ClickException(f"tenant {slug!r} has no Zendesk subdomain, so there is no account to "
+                                   "export from; it needs one (the acme of acme.zendesk.com)")
+    try:
+        zd = build_client(t.zendesk_subdomain, email=None if oauth_token else email,
+                          token=None if oauth_token else token, oauth_token=oauth_token)
+        result = run_backfill(database, SqlEventLog(), t, zd, start, restart=restart,
+                              requests_per_minute=requests_per_minute, progress=progress)
+    except ZendeskAuthError as e:
+        raise click.ClickException(f"{e} ({t.zendesk_subdomain}.zendesk.com)") from None
+    except (ZendeskError, BackfillConflict) as e:
+        raise click.ClickException(f"{e}; pages already imported are kept, run the command again to "
+                                   "resume") from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; pages already imported are kept, run the same command "
+                                   "again to resume") from None
+    how = "resumed" if result.resumed else "started"
+    click.echo(f"backfill of {t.slug} ({how}): {result.pages} pages, {result.tickets} tickets fetched, "
+               f"{result.accepted} new events, {result.duplicates} already in the log"
+               + (f", {result.skipped} without an id skipped" if result.skipped else "")
+               + ("; up to date" if result.done else ""))
 
 
 @main.command()

@@ -91,3 +91,12 @@ def from_config(cfg: Mapping[str, Any]) -> Database:
 
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     return Database(url, sqlite_synchronous=cfg.get("SQLITE_SYNCHRONOUS", "FULL"))
+
+
+def get_or_add(session: Any, model: type, key: tuple[Any, ...], **identity: Any) -> Any:
+    """The row of ``model`` with primary key ``key``, or a new one (added, not flushed) with ``identity``."""
+    row = session.get(model, key)
+    if row is None:
+        row = model(**identity)
+        session.add(row)
+    return row

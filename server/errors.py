@@ -86,7 +86,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _invalid(e: ValidationError):  # type: ignore[no-untyped-def]
         messages = e.messages if isinstance(e.messages, dict) else {"_schema": e.messages}
-        resp = jsonify(error_body("invalid", "The request body failed validation.", messages))
+        resp = jsonify(error_body("invalid", "The request failed validation; `error.fields` says which fields and why.", messages))
         resp.status_code = 400
         return resp
 

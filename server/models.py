@@ -3,5 +3,7 @@
 from server.eventlog.models import Event
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.tenants.models import Tenant
+from server.topics.models import Ticket, Topic
+from server.zendesk.models import BackfillCursor
 
-__all__ = ["DetectorCheckpoint", "Event", "IngestStat", "Tenant"]
+__all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "IngestStat", "Tenant"]

@@ -43,13 +43,15 @@ def build_spec(app: Flask) -> dict[str, Any]:
         if meta is None:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        converters = {name: conv for conv, name in re.findall(r"<([a-z]+):([a-z_]+)>", rule.rule)}
         operations = {}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {"summary": meta["summary"], "tags": meta["tags"], "responses": {},
                                   "operationId": rule.endpoint.replace(".", "_")}
             if meta["description"]:
                 op["description"] = meta["description"]
-            params = [{"in": "path", "name": arg, "required": True, "schema": {"type": "string"}}
+            params = [{"in": "path", "name": arg, "required": True,
+                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if converters.get(arg) == "int" else {"type": "string"}}
                       for arg in sorted(rule.arguments)]
             if meta["query"] is not None:
                 params.append({"in": "query", "schema": meta["query"]})

@@ -155,7 +155,7 @@ def test_detector_killed_mid_stream_reaches_the_same_statistics(db, database_url
     tenants = [make_tenant(f"T{i}")[0] for i in range(3)]
     head = fill_log(db, tenants, 4000)
     env = env_for(database_url, tmp_path)
-    detector = start(["detector", "--batch-size", "20"], env)
+    detector = start(["detector", "--batch-size", "20", "--checkpoint-seconds", "0"], env)
     try:
         deadline = time.monotonic() + 60
         while checkpoint_offset(db) < head // 4 and time.monotonic() < deadline and detector.poll() is None:
@@ -163,7 +163,7 @@ def test_detector_killed_mid_stream_reaches_the_same_statistics(db, database_url
         kill9(detector)
         killed_at = checkpoint_offset(db)
         assert 0 < killed_at < head, f"the kill should land mid-stream (checkpoint {killed_at} of {head})"
-        detector = start(["detector", "--batch-size", "20"], env)
+        detector = start(["detector", "--batch-size", "20", "--checkpoint-seconds", "0"], env)
         deadline = time.monotonic() + 120
         while checkpoint_offset(db) < head and time.monotonic() < deadline:
             time.sleep(0.05)

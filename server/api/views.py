@@ -30,7 +30,8 @@ def _api_limit() -> str:
 @documented(summary="Ingest statistics and detector lag for the token's tenant", tags=["operations"],
             auth="api_token",
             responses={200: (status_out_schema, "Per-source event rates, totals and detector progress."),
-                       401: (ErrorSchema(), "Missing or unknown API token.")})
+                       401: (ErrorSchema(), "Missing or unknown API token."),
+                       429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")})
 @require_token
 def status(tenant: Tenant) -> Any:
     """Numbers come from the detector's checkpointed statistics; `detector.pending_events` and

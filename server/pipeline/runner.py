@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from server.db import Database
+from server.db import Database, get_or_add
 from server.eventlog import EventLog
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.pipeline.stage import Stage
@@ -23,10 +23,7 @@ Writer = Callable[[Session, Any, dict[str, Any], datetime], None]
 
 def _write_ingest_stats(session: Session, key: tuple[int, str], row: dict[str, Any], now: datetime) -> None:
     tenant_id, source = key
-    stat = session.get(IngestStat, (tenant_id, source))
-    if stat is None:
-        stat = IngestStat(tenant_id=tenant_id, source=source)
-        session.add(stat)
+    stat = get_or_add(session, IngestStat, key, tenant_id=tenant_id, source=source)
     for name, value in row.items():
         setattr(stat, name, value)
     stat.updated_at = now
@@ -63,12 +60,17 @@ class Runner:
         ``(index, count)``: this runner handles tenants whose id modulo ``count`` is ``index``.
     batch_size
         Events per checkpointed batch.
+    checkpoint_seconds
+        Least time between two checkpoints while catching up. Outputs are written after every
+        batch; the offset and state only every ``checkpoint_seconds`` (and whenever the runner
+        reaches the head of the log), because pickling large state per batch costs more than
+        replaying a few batches after a crash. Replays rewrite identical outputs.
     clock
         Wall clock, used only for ``updated_at`` bookkeeping, never for detection.
     """
 
     def __init__(self, db: Database, log: EventLog, stages: Callable[[], Sequence[Stage]] = default_stages, *,
-                 partition: tuple[int, int] = (0, 1), batch_size: int = 500,
+                 partition: tuple[int, int] = (0, 1), batch_size: int = 500, checkpoint_seconds: float = 0.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.db = db
         self.log = log
@@ -76,6 +78,9 @@ class Runner:
         self.partition = partition
         self.name = partition_name(partition)
         self.batch_size = batch_size
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.monotonic()
+        self._unsaved = False
         self.clock = clock
         self.offset = 0
         self.processed = 0
@@ -89,30 +94,43 @@ class Runner:
             if cp is None:
                 self.offset, self.processed, self.stages = 0, 0, list(self.stages_factory())
                 return
-            saved: dict[str, Stage] = pickle.loads(cp.state)
-            fresh = list(self.stages_factory())
-            # A stage added since the checkpoint starts fresh; removed stages are dropped.
-            self.stages = [saved.get(s.name, s) for s in fresh]
+            saved: dict[str, Any] = pickle.loads(cp.state)
+            self.stages = list(self.stages_factory())
+            # A stage added since the checkpoint starts fresh; state of removed stages is dropped.
+            for stage in self.stages:
+                if stage.name in saved:
+                    stage.load_state(saved[stage.name])
             self.offset, self.processed = cp.offset, cp.events_processed
+            self._last_checkpoint, self._unsaved = time.monotonic(), False
 
     def step(self) -> int:
         """Process one batch; returns how many events it read (0 when caught up)."""
         with self.db.session() as session:
             events = self.log.read(session, self.offset, self.batch_size, partition=self.partition)
             if not events:
+                if self._unsaved:  # caught up: make the last batches durable
+                    self._save(session, self.offset, self.processed, self.clock())
+                    session.commit()
+                    self._last_checkpoint, self._unsaved = time.monotonic(), False
                 return 0
             try:
-                for event in events:
-                    for stage in self.stages:
-                        if stage.consumes(event):
-                            stage.apply(event)
+                for stage in self.stages:
+                    mine = [e for e in events if stage.consumes(e)]
+                    if mine:
+                        stage.apply_batch(mine)
                 now = self.clock()
                 for stage in self.stages:
                     for kind, key, row in stage.outputs():
                         WRITERS[kind](session, key, row, now)
                 new_offset = events[-1].offset
-                self._save(session, new_offset, self.processed + len(events), now)
+                due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+                if due or len(events) < self.batch_size:
+                    self._save(session, new_offset, self.processed + len(events), now)
                 session.commit()
+                if due or len(events) < self.batch_size:
+                    self._last_checkpoint, self._unsaved = time.monotonic(), False
+                else:
+                    self._unsaved = True
             except BaseException:
                 session.rollback()
                 # The in-memory state may hold part of the batch: go back to what was committed.
@@ -123,7 +141,7 @@ class Runner:
         return len(events)
 
     def _save(self, session: Session, offset: int, processed: int, now: datetime) -> None:
-        state = pickle.dumps({s.name: s for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
+        state = pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
         cp = session.get(DetectorCheckpoint, self.name)
         if cp is None:
             cp = DetectorCheckpoint(partition=self.name)

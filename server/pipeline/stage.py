@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from server.eventlog.log import LoggedEvent
 
@@ -10,7 +10,9 @@ class Stage(abc.ABC):
     """One step of the pipeline.
 
     ``name`` is stable: it keys the stage's state in checkpoints. ``sources`` lists the event
-    sources the stage consumes (the runner hands it nothing else). State must pickle.
+    sources the stage consumes (the runner hands it nothing else). ``state()`` returns what a
+    checkpoint must keep (it must pickle); ``load_state`` puts it back into a freshly built
+    stage, so dependencies that do not pickle (an embedding model) come from the constructor.
     """
 
     name: str = ""
@@ -23,9 +25,23 @@ class Stage(abc.ABC):
     def apply(self, event: LoggedEvent) -> None:
         """Fold one event into the stage's state."""
 
+    def apply_batch(self, events: Sequence[LoggedEvent]) -> None:
+        """Fold events in order; stages that batch work (embeddings) override this."""
+        for event in events:
+            self.apply(event)
+
     @abc.abstractmethod
     def outputs(self) -> Iterable[tuple[str, Any, dict[str, Any]]]:
-        """Rows changed since the last call, as (kind, key, row) triples, for the runner to upsert.
+        """Rows changed since the last call, as (kind, key, row) triples, for the runner to write.
 
-        Rows are snapshots of state, never increments, so writing one twice is harmless.
+        Writes must be idempotent (snapshots of state, or field updates that are the same
+        when repeated), because a restart replays the events after the last checkpoint.
         """
+
+    @abc.abstractmethod
+    def state(self) -> Any:
+        """The stage's learned state, as it goes into a checkpoint."""
+
+    @abc.abstractmethod
+    def load_state(self, state: Any) -> None:
+        """Restore ``state()`` from a checkpoint into this (freshly constructed) stage."""

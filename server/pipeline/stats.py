@@ -94,10 +94,10 @@ class IngestStats(Stage):
         for key in dirty:
             yield "ingest_stats", key, self.stats[key].row()
 
-    def __getstate__(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         return {"stats": self.stats}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         self.stats = state["stats"]
         self._dirty = set()
 

@@ -104,6 +104,91 @@
     });
   }
 
+  function spark(volume) {
+    var w = 120, h = 24, svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("width", String(w)); svg.setAttribute("height", String(h));
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    var max = 1;
+    volume.forEach(function (p) { if (p.count > max) max = p.count; });
+    var bw = w / volume.length;
+    volume.forEach(function (p, i) {
+      var bh = (h - 2) * p.count / max, r = document.createElementNS(SVG, "rect");
+      r.setAttribute("class", "bar");
+      r.setAttribute("x", String(i * bw)); r.setAttribute("y", String(h - bh));
+      r.setAttribute("width", String(Math.max(1, bw - 1))); r.setAttribute("height", String(bh));
+      svg.appendChild(r);
+    });
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("aria-label", "tickets per hour, last 24 hours");
+    return svg;
+  }
+
+  function api(path, options) {
+    var token = sessionStorage.getItem(KEY);
+    options = options || {};
+    options.headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
+    return fetch(path, options).then(function (r) {
+      if (!r.ok) throw new Error("The server answered " + r.status + ".");
+      return r.json();
+    });
+  }
+
+  function showTopic(id) {
+    api("/api/v1/topics/" + id + "?hours=24").then(function (t) {
+      var box = document.getElementById("topic-detail");
+      box.replaceChildren();
+      box.hidden = false;
+      box.className = "source";
+      box.appendChild(el("h3", null, t.display_name + " (#" + t.id + ")"));
+      box.appendChild(el("p", null, t.llm_summary || t.summary));
+      var ul = el("ul");
+      t.representatives.forEach(function (r) { ul.appendChild(el("li", null, "#" + r.ticket_id + ": " + r.text)); });
+      box.appendChild(ul);
+      var form = el("form");
+      var input = el("input");
+      input.value = t.name || "";
+      input.placeholder = "Name this topic";
+      input.setAttribute("aria-label", "Topic name");
+      var save = el("button", null, "Save name");
+      save.type = "submit";
+      form.appendChild(input); form.appendChild(save);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        api("/api/v1/topics/" + t.id, { method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name: input.value.trim() || null }) })
+          .then(function () { showTopic(t.id); pollTopics(); })
+          .catch(function (err) { showError(err.message); });
+      });
+      box.appendChild(form);
+    }).catch(function (err) { showError(err.message); });
+  }
+
+  function pollTopics() {
+    api("/api/v1/topics?limit=15").then(function (data) {
+      document.getElementById("topics-box").hidden = false;
+      var body = document.querySelector("#topics tbody");
+      body.replaceChildren();
+      return Promise.all(data.topics.map(function (t) {
+        return api("/api/v1/topics/" + t.id + "?hours=24").then(function (d) { return [t, d]; });
+      })).then(function (rows) {
+        rows.forEach(function (pair) {
+          var t = pair[0], tr = el("tr");
+          var name = el("td");
+          var link = el("a", null, t.display_name);
+          link.href = "#";
+          link.addEventListener("click", function (ev) { ev.preventDefault(); showTopic(t.id); });
+          name.appendChild(link);
+          tr.appendChild(name);
+          tr.appendChild(el("td", null, String(t.size)));
+          var sp = el("td"); sp.appendChild(spark(pair[1].volume)); tr.appendChild(sp);
+          tr.appendChild(el("td", null, new Date(t.last_seen_at).toLocaleTimeString()));
+          body.appendChild(tr);
+        });
+      });
+    }).catch(function () { /* the status poll reports errors */ })
+      .then(function () { setTimeout(pollTopics, 5000); });
+  }
+
   function showError(msg) {
     var e = document.getElementById("error");
     e.textContent = msg;
@@ -134,7 +219,9 @@
       sessionStorage.setItem(KEY, document.getElementById("token").value.trim());
       document.getElementById("login").hidden = true;
       poll();
+      pollTopics();
     });
     poll();
+    if (sessionStorage.getItem(KEY)) pollTopics();
   });
 })();

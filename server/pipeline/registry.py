@@ -1,0 +1,55 @@
+"""The stages the detector runs and the writers of their outputs, in one place."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from server.db import Database
+from server.pipeline.runner import WRITERS
+from server.pipeline.stage import Stage
+from server.pipeline.stats import IngestStats
+from server.tenants import Tenant
+from server.topics.writers import write_ticket, write_topic
+
+WRITERS.update(topic=write_topic, ticket=write_ticket)
+
+
+class TenantSettings:
+    """Reads tenants' settings, refreshed at most every ``ttl`` seconds."""
+
+    def __init__(self, db: Database, ttl: float = 30.0) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._loaded = -1e9
+        self._settings: dict[int, dict[str, Any]] = {}
+
+    def get(self, tenant_id: int) -> dict[str, Any]:
+        if time.monotonic() - self._loaded > self.ttl:
+            with self.db.session() as s:
+                self._settings = {t.id: dict(t.settings or {}) for t in s.scalars(select(Tenant))}
+            self._loaded = time.monotonic()
+        return self._settings.get(tenant_id, {})
+
+    def field_map(self, tenant_id: int) -> dict[str, str] | None:
+        value = self.get(tenant_id).get("zendesk_field_map")
+        return value if isinstance(value, dict) else None
+
+
+def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
+                  topic_params: dict[str, Any] | None = None) -> Callable[[], list[Stage]]:
+    """Builds the detector's stages; the embedding model is created once and shared."""
+    from server.understand.stage import UnderstandStage
+
+    if embed is None:
+        from server.understand.embed import Embedder
+
+        embed = Embedder().embed
+    settings = TenantSettings(db)
+
+    def build() -> list[Stage]:
+        return [IngestStats(), UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)]
+
+    return build

@@ -1,0 +1,1 @@
+"""Topics and tickets, the read side: what the detector's understanding stage wrote, for the API."""

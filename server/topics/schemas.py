@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class TopicListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    sort = fields.String(load_default="recent", validate=validate.OneOf(["recent", "size"]))
+    include_merged = fields.Boolean(load_default=False)
+
+
+class TopicDetailQuerySchema(Schema):
+    hours = fields.Integer(load_default=48, validate=validate.Range(1, 24 * 90),
+                           metadata={"description": "Length of the hourly volume series."})
+
+
+class RepresentativeSchema(Schema):
+    ticket_id = fields.String(required=True)
+    similarity = fields.Float(required=True)
+    text = fields.String(required=True, metadata={"description": "Redacted; render as text, never as HTML."})
+
+
+class TopicOutSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(required=True, metadata={"description": "Distinctive keywords, kept up to date."})
+    name = fields.String(allow_none=True, metadata={"description": "Name given by an agent; overrides the label."})
+    display_name = fields.String(required=True)
+    keywords = fields.List(fields.String(), required=True)
+    summary = fields.String(required=True, metadata={"description": "Extractive: keywords and the most central ticket."})
+    llm_summary = fields.String(allow_none=True, metadata={"description": "Model-written summary; untrusted text."})
+    size = fields.Integer(required=True)
+    first_seen_at = fields.AwareDateTime(required=True)
+    last_seen_at = fields.AwareDateTime(required=True)
+    merged_into = fields.Integer(allow_none=True)
+
+
+class VolumePointSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    count = fields.Integer(required=True)
+
+
+class TopicDetailOutSchema(TopicOutSchema):
+    representatives = fields.List(fields.Nested(RepresentativeSchema), required=True)
+    volume = fields.List(fields.Nested(VolumePointSchema), required=True,
+                         metadata={"description": "Tickets per hour (creation time), oldest first."})
+    redirected_from = fields.Integer(allow_none=True,
+                                     metadata={"description": "The id asked for, when it was merged into this topic."})
+
+
+class TopicListOutSchema(Schema):
+    topics = fields.List(fields.Nested(TopicOutSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class TopicPatchSchema(Schema):
+    name = fields.String(required=True, allow_none=True, validate=validate.Length(1, 200),
+                         metadata={"description": "A name agents recognise; null goes back to the keyword label."})
+
+
+class TicketOutSchema(Schema):
+    zendesk_id = fields.String(required=True)
+    subject = fields.String(allow_none=True)
+    excerpt = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+    channel = fields.String(allow_none=True)
+    organization_id = fields.String(allow_none=True)
+    tags = fields.List(fields.String(), allow_none=True)
+    created_at = fields.AwareDateTime(allow_none=True)
+    topic_id = fields.Integer(allow_none=True)
+    topic_similarity = fields.Float(allow_none=True)
+
+
+class TicketContextOutSchema(Schema):
+    ticket = fields.Nested(TicketOutSchema, required=True)
+    topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
+
+
+topic_list_query = TopicListQuerySchema()
+topic_detail_query = TopicDetailQuerySchema()
+topic_list_out = TopicListOutSchema()
+topic_detail_out = TopicDetailOutSchema()
+topic_patch = TopicPatchSchema()
+ticket_context_out = TicketContextOutSchema()

@@ -1,0 +1,100 @@
+"""Queries behind the topic and ticket-context endpoints. Every query is scoped by tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.errors import NotFound
+from server.eventlog.log import _aware
+from server.topics.models import Ticket, Topic
+
+MAX_MERGE_HOPS = 100
+MAX_TOPIC_ID = 2**31 - 1
+
+
+def resolve(session: Session, tenant_id: int, topic_id: int) -> tuple[Topic, int | None]:
+    """The topic that holds ``topic_id``'s tickets now, and the id asked for if it was merged."""
+    if not 0 < topic_id <= MAX_TOPIC_ID:
+        raise NotFound(f"No topic {topic_id}.")
+    topic = session.get(Topic, (tenant_id, topic_id))
+    if topic is None:
+        raise NotFound(f"No topic {topic_id}.")
+    hops = 0
+    while topic.merged_into is not None and hops < MAX_MERGE_HOPS:
+        successor = session.get(Topic, (tenant_id, topic.merged_into))
+        if successor is None:
+            break
+        topic, hops = successor, hops + 1
+    return topic, (topic_id if topic.id != topic_id else None)
+
+
+def topic_view(topic: Topic) -> dict[str, Any]:
+    return {
+        "id": topic.id, "label": topic.label, "name": topic.name, "display_name": topic.name or topic.label,
+        "keywords": topic.keywords, "summary": topic.summary, "llm_summary": topic.llm_summary,
+        "size": topic.size, "first_seen_at": _aware(topic.first_seen_at), "last_seen_at": _aware(topic.last_seen_at),
+        "merged_into": topic.merged_into,
+    }
+
+
+def list_topics(session: Session, tenant_id: int, *, limit: int, offset: int, sort: str,
+                include_merged: bool) -> dict[str, Any]:
+    q = select(Topic).where(Topic.tenant_id == tenant_id)
+    if not include_merged:
+        q = q.where(Topic.merged_into.is_(None))
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    order = (Topic.last_seen_at.desc(), Topic.id.desc()) if sort == "recent" else (Topic.size.desc(), Topic.id)
+    rows = session.scalars(q.order_by(*order).limit(limit).offset(offset)).all()
+    return {"topics": [topic_view(t) for t in rows], "total": total}
+
+
+def volume(session: Session, tenant_id: int, topic_id: int, hours: int, end: datetime) -> list[dict[str, Any]]:
+    end = end.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    times = session.scalars(select(Ticket.created_at).where(
+        Ticket.tenant_id == tenant_id, Ticket.topic_id == topic_id, Ticket.created_at >= start,
+        Ticket.created_at < end))
+    counts = [0] * hours
+    for t in times:
+        index = int((_aware(t) - start).total_seconds() // 3600)
+        if 0 <= index < hours:
+            counts[index] += 1
+    return [{"start": start + timedelta(hours=i), "count": c} for i, c in enumerate(counts)]
+
+
+def topic_detail(session: Session, tenant_id: int, topic_id: int, *, hours: int, now: datetime) -> dict[str, Any]:
+    topic, redirected = resolve(session, tenant_id, topic_id)
+    end = max(now, _aware(topic.last_seen_at))
+    return {**topic_view(topic), "representatives": topic.representatives, "redirected_from": redirected,
+            "volume": volume(session, tenant_id, topic.id, hours, end)}
+
+
+def rename(session: Session, tenant_id: int, topic_id: int, name: str | None, *, now: datetime) -> dict[str, Any]:
+    topic, _ = resolve(session, tenant_id, topic_id)
+    topic.name = name.strip() if name else None
+    session.commit()
+    return topic_detail(session, tenant_id, topic.id, hours=48, now=now)
+
+
+def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: datetime) -> dict[str, Any]:
+    ticket = session.get(Ticket, (tenant_id, zendesk_id))
+    if ticket is None:
+        raise NotFound(f"Groundswell has not seen ticket {zendesk_id} yet.")
+    topic = None
+    if ticket.topic_id is not None:
+        try:
+            topic = topic_detail(session, tenant_id, ticket.topic_id, hours=48, now=now)
+        except NotFound:
+            topic = None
+    view = {c: getattr(ticket, c) for c in ("zendesk_id", "subject", "excerpt", "status", "priority", "channel",
+                                            "organization_id", "tags", "topic_id", "topic_similarity")}
+    view["created_at"] = _aware(ticket.created_at) if ticket.created_at else None
+    if topic is not None:
+        view["topic_id"] = topic["id"]
+    return {"ticket": view, "topic": topic}
+
+

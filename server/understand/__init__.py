@@ -1,0 +1,1 @@
+"""Ticket understanding: text preparation, redaction, embeddings, live topics."""

@@ -1,0 +1,147 @@
+"""Distinctive keywords of a topic, kept up to date incrementally (class-based TF-IDF).
+
+Each topic keeps decayed counts of the terms (words and two-word phrases) of its recent members;
+the tenant keeps document frequencies over all tickets. A term's score in a topic is its decayed
+count times ``log(1 + documents / document frequency)``: frequent in the topic, rare elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Iterable
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_WORD = re.compile(r"[a-zà-ÿ][a-zà-ÿ0-9'+-]*[a-zà-ÿ0-9]|[a-z]{2,}")
+#: Placeholders from redaction and words that say nothing about a support issue.
+EXTRA_STOP = frozenset({
+    "email", "phone", "card", "iban", "ip", "secret", "address", "url-secret", "hi", "hello", "thanks", "thank",
+    "please", "help", "hey", "regards", "dear", "team", "support", "ticket", "issue", "problem", "just", "need",
+    "want", "like", "know", "get", "got", "getting", "can't", "cannot", "don't", "doesn't", "won't", "it's", "i'm",
+    "i've", "there's", "way", "today", "yesterday", "morning", "able", "trying", "tried", "still", "also", "really",
+})
+STOP = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP
+SHORT_OK = frozenset({"ui", "ux", "os", "pc", "tv", "id", "qr", "vpn", "2fa"})
+
+
+def terms(text: str, max_terms: int = 64) -> list[str]:
+    """Words and two-word phrases of ``text``, lower-cased, stop words removed.
+
+    Examples
+    --------
+    >>> terms("The invoice PDF is blank when I download it")
+    ['invoice', 'pdf', 'blank', 'download', 'invoice pdf']
+    """
+    words = _WORD.findall(text.lower())
+    out: list[str] = []
+    seen: set[str] = set()
+    prev: str | None = None
+    bigrams: list[str] = []
+    for w in words:
+        if w in STOP or w.strip("'-+").isdigit() or (len(w) < 3 and w not in SHORT_OK):
+            prev = None
+            continue
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+        if prev is not None:
+            bigrams.append(f"{prev} {w}")
+        prev = w
+    for b in bigrams:
+        if b not in seen:
+            seen.add(b)
+            out.append(b)
+    return out[:max_terms]
+
+
+class TermCounts:
+    """Decayed term counts of one topic, bounded to ``max_terms`` entries.
+
+    Examples
+    --------
+    >>> tc = TermCounts(decay=0.5)
+    >>> tc.add(["invoice", "pdf"]); tc.add(["invoice", "blank"])
+    >>> sorted(tc.items())
+    [('blank', 1.0), ('invoice', 1.5), ('pdf', 0.5)]
+    """
+
+    def __init__(self, decay: float = 0.98, max_terms: int = 300) -> None:
+        self.decay = decay
+        self.max_terms = max_terms
+        self.scale = 1.0  # counts are stored divided by scale, so decaying is O(1)
+        self.counts: dict[str, float] = {}
+
+    def add(self, items: Iterable[str]) -> None:
+        self.scale *= self.decay
+        if self.scale < 1e-6:  # renormalise before floats underflow
+            self.counts = {k: v * self.scale for k, v in self.counts.items()}
+            self.scale = 1.0
+        for t in items:
+            self.counts[t] = self.counts.get(t, 0.0) + 1.0 / self.scale
+        if len(self.counts) > 2 * self.max_terms:
+            keep = sorted(self.counts.items(), key=lambda kv: kv[1], reverse=True)[: self.max_terms]
+            self.counts = dict(keep)
+
+    def merge(self, other: "TermCounts") -> None:
+        for t, v in other.counts.items():
+            self.counts[t] = self.counts.get(t, 0.0) + v * other.scale / self.scale
+
+    def get(self, term: str) -> float:
+        return self.counts.get(term, 0.0) * self.scale
+
+    def items(self) -> Iterable[tuple[str, float]]:
+        return ((t, v * self.scale) for t, v in self.counts.items())
+
+    def __getstate__(self) -> dict:
+        return {"decay": self.decay, "max_terms": self.max_terms,
+                "counts": {k: v * self.scale for k, v in self.counts.items() if v * self.scale > 1e-3}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.decay, self.max_terms, self.counts, self.scale = state["decay"], state["max_terms"], state["counts"], 1.0
+
+
+class DocumentFrequency:
+    """How many tickets contain each term, bounded by pruning the rarest terms."""
+
+    def __init__(self, max_terms: int = 50_000) -> None:
+        self.max_terms = max_terms
+        self.documents = 0
+        self.df: Counter[str] = Counter()
+
+    def add(self, items: Iterable[str]) -> None:
+        self.documents += 1
+        self.df.update(set(items))
+        if len(self.df) > 2 * self.max_terms:
+            self.df = Counter(dict(self.df.most_common(self.max_terms)))
+
+    def idf(self, term: str) -> float:
+        return math.log(1.0 + self.documents / (1.0 + self.df.get(term, 0)))
+
+
+def label(counts: TermCounts, df: DocumentFrequency, n: int = 3) -> list[str]:
+    """The ``n`` most distinctive terms; a term sharing a word with a chosen one is skipped.
+
+    Examples
+    --------
+    >>> df = DocumentFrequency(); tc = TermCounts()
+    >>> for text in ["invoice pdf blank", "invoice pdf corrupt", "password reset"] * 3:
+    ...     df.add(terms(text))
+    >>> for text in ["invoice pdf blank", "invoice pdf corrupt"]:
+    ...     tc.add(terms(text))
+    >>> label(tc, df)
+    ['invoice pdf', 'corrupt', 'blank']
+    """
+    scored = sorted(((v * df.idf(t) * (1.3 if " " in t else 1.0), t) for t, v in counts.items()), reverse=True)
+    chosen: list[str] = []
+    used: set[str] = set()
+    for _, t in scored:
+        words = set(t.split(" "))
+        if words & used:
+            continue
+        used |= words
+        chosen.append(t)
+        if len(chosen) == n:
+            break
+    return chosen

@@ -1,0 +1,148 @@
+"""The understanding stage: every Zendesk payload becomes a ticket record; every new ticket is
+cleaned, redacted, embedded and placed in a live topic of its tenant.
+
+Pure: no Flask, no database, no clock. The embedder is passed in (tests pass a small fake one);
+everything learned lives in ``state()``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from server.eventlog.log import LoggedEvent
+from server.pipeline.stage import Stage
+from server.understand.intake import parse
+from server.understand.keywords import terms as extract_terms
+from server.understand.redact import redact
+from server.understand.record import TicketUpdate
+from server.understand.text import clean, subject_text
+from server.understand.topics import TopicModel
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+#: Most characters of a ticket's prepared text kept for display (redacted).
+EXCERPT_CHARS = 600
+
+
+def prepare(update: TicketUpdate) -> tuple[str, str, dict[str, int]]:
+    """Redacted subject and body of a ticket, and what redaction replaced."""
+    subject = redact(subject_text(update.subject or ""))
+    body = redact(clean(update.description or ""))
+    counts = dict(subject.counts)
+    for kind, n in body.counts.items():
+        counts[kind] = counts.get(kind, 0) + n
+    return subject.text, body.text, counts
+
+
+class UnderstandStage(Stage):
+    """Parses Zendesk events into tickets and assigns new tickets to topics.
+
+    Parameters
+    ----------
+    embed
+        Maps texts to unit vectors (``Embedder.embed``).
+    topic_params
+        Keyword arguments for each tenant's ``TopicModel``.
+    field_maps
+        Per tenant: Zendesk custom field id -> our field name (plan tier and the like).
+    remember
+        Ticket ids per tenant remembered as already placed, so a ticket delivered twice under
+        different keys (a webhook and a backfill page) joins a topic once.
+    """
+
+    name = "understand"
+    sources = frozenset({"zendesk"})
+
+    def __init__(self, embed: Embed, *, topic_params: dict[str, Any] | None = None,
+                 field_maps: Callable[[int], dict[str, str] | None] = lambda _t: None,
+                 remember: int = 20_000) -> None:
+        self.embed = embed
+        self.topic_params = dict(topic_params or {})
+        self.field_maps = field_maps
+        self.remember = remember
+        self.models: dict[int, TopicModel] = {}
+        self.placed: dict[int, OrderedDict[str, int]] = {}
+        self._tickets: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def model(self, tenant_id: int) -> TopicModel:
+        if tenant_id not in self.models:
+            self.models[tenant_id] = TopicModel(**self.topic_params)
+        return self.models[tenant_id]
+
+    def apply(self, event: LoggedEvent) -> None:
+        self.apply_batch([event])
+
+    def apply_batch(self, events: Sequence[LoggedEvent]) -> None:
+        parsed: list[tuple[LoggedEvent, TicketUpdate]] = []
+        for event in events:
+            update = parse(event.kind, event.payload, field_map=self.field_maps(event.tenant_id))
+            if update is not None:
+                parsed.append((event, update))
+        texts: list[str] = []
+        todo: list[int] = []
+        prepared: dict[int, tuple[str, str, dict[str, int]]] = {}
+        for i, (event, update) in enumerate(parsed):
+            if update.subject is None and update.description is None:
+                continue
+            prepared[i] = prepare(update)
+            if update.created and update.ticket_id not in self.placed.get(event.tenant_id, {}):
+                subject, body, _ = prepared[i]
+                text = f"{subject}\n{body}".strip()
+                if text:
+                    texts.append(text)
+                    todo.append(i)
+        vectors = self.embed(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+        vector_of = dict(zip(todo, vectors))
+        for i, (event, update) in enumerate(parsed):
+            row = self._row(update)
+            if i in prepared:
+                subject, body, counts = prepared[i]
+                row.update(subject=subject, excerpt=body[:EXCERPT_CHARS], redactions=counts)
+            if i in vector_of and update.ticket_id not in self.placed.get(event.tenant_id, {}):
+                at = update.created_at or event.event_time
+                text = f"{row['subject']}: {row['excerpt']}" if row.get("excerpt") else row.get("subject", "")
+                assignment = self.model(event.tenant_id).learn_one(
+                    vector_of[i], ticket_id=update.ticket_id, text=text[:500],
+                    terms=extract_terms(f"{row.get('subject', '')} {row.get('excerpt', '')}"), at=at)
+                row.update(topic_id=assignment.topic_id, assigned_topic_id=assignment.topic_id,
+                           topic_similarity=round(assignment.similarity, 4))
+                placed = self.placed.setdefault(event.tenant_id, OrderedDict())
+                placed[update.ticket_id] = assignment.topic_id
+                while len(placed) > self.remember:
+                    placed.popitem(last=False)
+            key = (event.tenant_id, update.ticket_id)
+            self._tickets.setdefault(key, {}).update(row)
+
+    @staticmethod
+    def _row(update: TicketUpdate) -> dict[str, Any]:
+        fields = asdict(update)
+        fields.pop("created")
+        fields.pop("ticket_id")
+        fields.pop("description")
+        if fields["tags"] is not None:
+            fields["tags"] = list(fields["tags"])
+        if not fields["custom_fields"]:
+            fields.pop("custom_fields")
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def outputs(self) -> Iterable[tuple[str, Any, dict[str, Any]]]:
+        tickets, self._tickets = self._tickets, {}
+        for tenant_id, model in sorted(self.models.items()):
+            for topic_id in model.changed():
+                yield "topic", (tenant_id, topic_id), model.topics[topic_id].snapshot(model.df)
+        for (tenant_id, ticket_id), row in tickets.items():
+            if "topic_id" in row:  # a merge later in the batch may have moved the topic
+                row["topic_id"] = self.models[tenant_id].resolve(row["topic_id"])
+            yield "ticket", (tenant_id, ticket_id), row
+
+    def state(self) -> dict[str, Any]:
+        return {"models": self.models, "placed": self.placed}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.models = state["models"]
+        self.placed = state["placed"]
+        self._tickets = {}

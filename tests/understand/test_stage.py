@@ -1,0 +1,102 @@
+"""The understanding stage end to end in the detector: webhook payloads in, tickets and topics out."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from server.eventlog import SqlEventLog
+from server.pipeline import Runner
+from server.pipeline.registry import stage_factory
+from server.topics.models import Ticket, Topic
+from tests.conftest import post_zendesk, zendesk_event
+from tests.understand.fakes import HashingEmbedder
+
+TICKETS = [
+    ("Invoice PDF is blank", "<p>When I download invoice INV-20391 the PDF is blank.</p><p>Mail me at ana@example.com</p>"),
+    ("Blank invoice PDF", "The invoice PDF download shows a blank page, every page is blank."),
+    ("Password reset email never arrives", "I requested a password reset email three times, nothing arrives."),
+    ("Reset password email missing", "No password reset email arrives, not even in spam."),
+    ("Invoice download blank", "Downloaded invoice PDF is blank again."),
+]
+
+
+def deliver(client, tenant, creds, start=100):
+    for i, (subject, body) in enumerate(TICKETS):
+        payload = zendesk_event(start + i)
+        payload["detail"].update(subject=subject, description=body)
+        assert post_zendesk(client, tenant.slug, creds.webhook_secret, payload).status_code == 202
+
+
+def run(app, embedder=None):
+    db = app.extensions["groundswell.db"]
+    factory = stage_factory(db, embed=(embedder or HashingEmbedder()).embed, topic_params={"assign_threshold": 0.3})
+    return Runner(db, SqlEventLog(), factory).run_until_idle()
+
+
+def test_tickets_are_parsed_redacted_and_placed_in_topics(app, client, db, tenant):
+    t, creds = tenant
+    deliver(client, t, creds)
+    embedder = HashingEmbedder()
+    assert run(app, embedder) == len(TICKETS)
+    assert embedder.calls == [len(TICKETS)]  # one batch for the whole read
+    with db.session() as s:
+        tickets = {x.zendesk_id: x for x in s.scalars(select(Ticket).where(Ticket.tenant_id == t.id))}
+        topics = {x.id: x for x in s.scalars(select(Topic).where(Topic.tenant_id == t.id))}
+    assert set(tickets) == {"100", "101", "102", "103", "104"}
+    first = tickets["100"]
+    assert "ana@example.com" not in (first.excerpt or "") and "[email]" in first.excerpt
+    assert "<p>" not in first.excerpt and "INV-20391" in first.excerpt
+    assert first.status == "new" and first.redactions == {"email": 1}
+    invoice = {tickets[i].topic_id for i in ("100", "101", "104")}
+    password = {tickets[i].topic_id for i in ("102", "103")}
+    assert len(invoice) == 1 and len(password) == 1 and invoice != password
+    live = {k: v for k, v in topics.items() if v.merged_into is None}
+    assert sum(v.size for v in live.values()) == len(TICKETS)
+    assert "invoice" in topics[invoice.pop()].label
+
+
+def test_redelivery_and_updates_do_not_double_count(app, client, db, tenant):
+    t, creds = tenant
+    deliver(client, t, creds)
+    run(app)
+    # The same tickets again under new event ids (as a backfill would bring them), then a status change.
+    deliver(client, t, creds)
+    change = zendesk_event(100)
+    change.update(type="zen:event-type:ticket.status_changed")
+    change["detail"].update(status="SOLVED", updated_at="2026-01-02T00:00:00Z")
+    post_zendesk(client, t.slug, creds.webhook_secret, change)
+    run(app)
+    with db.session() as s:
+        sizes = sum(x.size for x in s.scalars(select(Topic).where(Topic.tenant_id == t.id, Topic.merged_into.is_(None))))
+        solved = s.get(Ticket, (t.id, "100"))
+    assert sizes == len(TICKETS)
+    assert solved.status == "solved" and solved.topic_id is not None
+
+
+def test_agent_names_survive_topic_updates(app, client, db, tenant):
+    t, creds = tenant
+    deliver(client, t, creds)
+    run(app)
+    with db.session() as s:
+        topic_id = s.get(Ticket, (t.id, "100")).topic_id
+        s.get(Topic, (t.id, topic_id)).name = "Blank invoice PDFs"
+        s.commit()
+    deliver(client, t, creds, start=200)
+    run(app)
+    with db.session() as s:
+        topic = s.get(Topic, (t.id, topic_id))
+        assert topic.name == "Blank invoice PDFs" and topic.size > 3
+
+
+def test_topic_ids_survive_a_restart(app, client, db, tenant):
+    t, creds = tenant
+    deliver(client, t, creds)
+    run(app)
+    with db.session() as s:
+        before = {x.zendesk_id: x.topic_id for x in s.scalars(select(Ticket))}
+    deliver(client, t, creds, start=300)
+    run(app)  # a new runner: restored from the checkpoint
+    with db.session() as s:
+        after = {x.zendesk_id: x.topic_id for x in s.scalars(select(Ticket))}
+    assert {k: after[k] for k in before} == before
+    assert after["300"] == after["100"] and after["302"] == after["102"]

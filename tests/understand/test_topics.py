@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from server.understand.topics import TopicModel
+from tests.understand.fakes import HashingEmbedder
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+TEXTS = [
+    "invoice pdf is blank when downloading", "cannot download invoice pdf blank page",
+    "password reset email never arrives", "reset password link expired email",
+    "invoice pdf download shows blank", "password reset email not received",
+    "export csv report times out", "csv export stuck and times out",
+] * 3
+
+
+def stream(model: TopicModel, texts, start: int = 0):
+    vectors = HashingEmbedder().embed(texts)
+    return [model.learn_one(v, ticket_id=str(start + i), text=t, terms=t.split(), at=T0 + timedelta(minutes=start + i))
+            .topic_id for i, (v, t) in enumerate(zip(vectors, texts))]
+
+
+def test_similar_tickets_share_a_topic_and_different_ones_do_not():
+    model = TopicModel(assign_threshold=0.3, merge_threshold=0.9)
+    ids = stream(model, TEXTS)
+    by_text: dict[str, set[int]] = {}
+    for text, tid in zip(TEXTS, ids):
+        by_text.setdefault(text.split()[0], set()).add(model.resolve(tid))
+    assert len(by_text["invoice"]) == 1 and len(by_text["password"]) == 1
+    assert by_text["invoice"] != by_text["password"]
+
+
+def test_predict_one_learns_nothing():
+    model = TopicModel(assign_threshold=0.3)
+    stream(model, TEXTS[:6])
+    before = pickle.dumps(model)
+    model.predict_one(HashingEmbedder().embed(["invoice pdf blank"])[0])
+    assert pickle.dumps(model) == before
+
+
+@pytest.mark.parametrize("cut", [1, 5, 11, 17])
+def test_a_restored_checkpoint_continues_exactly_like_an_uninterrupted_model(cut):
+    straight = TopicModel(assign_threshold=0.3, merge_every=4)
+    ids_straight = stream(straight, TEXTS)
+    first = TopicModel(assign_threshold=0.3, merge_every=4)
+    ids = stream(first, TEXTS[:cut])
+    restored = pickle.loads(pickle.dumps(first))
+    ids += stream(restored, TEXTS[cut:], start=cut)
+    assert ids == ids_straight
+    assert {k: (t.size, t.merged_into) for k, t in restored.topics.items()} == \
+        {k: (t.size, t.merged_into) for k, t in straight.topics.items()}
+
+
+def test_converging_topics_merge_and_old_ids_resolve():
+    e = np.eye(4, dtype=np.float32)
+    model = TopicModel(assign_threshold=0.95, merge_threshold=0.6, merge_every=1, dim=4)
+    a = model.learn_one(e[0], ticket_id="1", text="a", terms=["alpha"], at=T0).topic_id
+    mixed = (e[0] + e[1]) / np.sqrt(2)
+    assignment = model.learn_one(mixed, ticket_id="2", text="b", terms=["beta"], at=T0)
+    assert assignment.created  # 0.707 < 0.95: a new topic (2) ...
+    # ... but the average linkage of {e0} and {mixed} is 0.707 >= 0.6, so the pass right after merges them.
+    assert sorted(model.topics) == [1, 2] and model.topics[2].merged_into == 1
+    assert assignment.topic_id == 1  # the answer is already resolved
+    b = 2
+    survivor = model.resolve(a)
+    assert model.resolve(b) == survivor and model.topics[survivor].size == 2
+    assert set(model.changed()) == {a, b}
+    assert model.topics[survivor].snapshot(model.df)["size"] == 2
+
+
+def test_topic_ids_are_stable_when_replayed():
+    assert stream(TopicModel(assign_threshold=0.3), TEXTS) == stream(TopicModel(assign_threshold=0.3), TEXTS)
+
+
+def test_labels_name_the_distinctive_words():
+    model = TopicModel(assign_threshold=0.3)
+    ids = stream(model, TEXTS)
+    invoice = model.resolve(ids[0])
+    snap = model.topics[invoice].snapshot(model.df)
+    assert "invoice" in snap["label"] or "pdf" in snap["label"]
+    assert snap["summary"].startswith("About ") and snap["representatives"]
+
+
+def test_memory_is_bounded_by_retiring_small_stale_topics():
+    rng = np.random.default_rng(0)
+    model = TopicModel(assign_threshold=0.99, max_active=20, dim=16)
+    for i in range(200):
+        v = rng.normal(size=16).astype(np.float32)
+        model.learn_one(v / np.linalg.norm(v), ticket_id=str(i), text="", terms=[], at=T0 + timedelta(seconds=i))
+    assert len(model._row_of) <= 20
+    assert len(model.topics) == 200  # retired topics keep their ids

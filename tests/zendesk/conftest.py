@@ -1,0 +1,46 @@
+"""Fixtures for the Zendesk tests: a started fake Zendesk with zenpy pointed at it, a fake clock."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.zendesk.fake_zendesk import FakeZendesk
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+@pytest.fixture
+def fake_zendesk(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeZendesk]:
+    """A fake Zendesk on 127.0.0.1 with no tickets yet; zenpy's ZENPY_FORCE_* point at it."""
+    fake = FakeZendesk().start()
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", fake.netloc)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def zenpy_client(fake_zendesk: FakeZendesk):  # type: ignore[no-untyped-def]
+    from server.zendesk import build_client
+
+    return build_client("acme", email=fake_zendesk.email, token=fake_zendesk.token)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
