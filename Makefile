@@ -7,9 +7,9 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: install demo test test-python test-postgres bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt -e .
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -326,11 +326,13 @@ def replay(url: str, credentials: Path, speed: float, duration: float, seed: int
 
 @main.command()
 @click.option("--port", type=int, default=8000, show_default=True)
-def demo(port: int) -> None:
+@click.option("--speed", type=float, default=8.0, show_default=True,
+              help="Stream seconds per real second: incidents recur every ~40 stream minutes.")
+def demo(port: int, speed: float) -> None:
     """Migrate, create the demo tenant, serve, and replay a realistic stream into it."""
     from server.demo.run import run_demo
 
-    sys.exit(run_demo(_cfg(), port))
+    sys.exit(run_demo(_cfg(), port, speed))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
     return data
 
 
-def run_demo(cfg: dict[str, Any], port: int) -> int:
+def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0) -> int:
     creds = _credentials(cfg, port)
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
@@ -66,7 +66,7 @@ def run_demo(cfg: dict[str, Any], port: int) -> int:
             time.sleep(0.2)
         print(f"\n  Dashboard:  {url}/#token={creds['api_token']}\n  API docs:   {url}/api/v1/docs\n"
               f"  Metrics:    {url}/metrics\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
-        Replayer(url, creds, speed=1.0).run()
+        Replayer(url, creds, speed=speed).run()
     except KeyboardInterrupt:
         pass
     finally:

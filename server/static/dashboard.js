@@ -118,7 +118,8 @@
       r.setAttribute("width", String(Math.max(1, bw - 1))); r.setAttribute("height", String(bh));
       svg.appendChild(r);
     });
-    svg.setAttribute("class", "chart");
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "tickets per hour, last 24 hours");
     return svg;
   }

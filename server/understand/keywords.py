@@ -15,9 +15,11 @@ from typing import Iterable
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"[a-zà-ÿ][a-zà-ÿ0-9'+-]*[a-zà-ÿ0-9]|[a-z]{2,}")
-#: Placeholders from redaction and words that say nothing about a support issue.
+#: Redaction placeholders are not words of the ticket.
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|iban|ip|secret|address|url-secret)\]")
+#: Words that say nothing about a support issue.
 EXTRA_STOP = frozenset({
-    "email", "phone", "card", "iban", "ip", "secret", "address", "url-secret", "hi", "hello", "thanks", "thank",
+    "hi", "hello", "thanks", "thank",
     "please", "help", "hey", "regards", "dear", "team", "support", "ticket", "issue", "problem", "just", "need",
     "want", "like", "know", "get", "got", "getting", "can't", "cannot", "don't", "doesn't", "won't", "it's", "i'm",
     "i've", "there's", "way", "today", "yesterday", "morning", "able", "trying", "tried", "still", "also", "really",
@@ -33,8 +35,10 @@ def terms(text: str, max_terms: int = 64) -> list[str]:
     --------
     >>> terms("The invoice PDF is blank when I download it")
     ['invoice', 'pdf', 'blank', 'download', 'invoice pdf']
+    >>> terms("Card declined, see [email]")
+    ['card', 'declined', 'card declined']
     """
-    words = _WORD.findall(text.lower())
+    words = _WORD.findall(_PLACEHOLDER.sub(" ", text).lower())
     out: list[str] = []
     seen: set[str] = set()
     prev: str | None = None

@@ -1,7 +1,27 @@
 """Turn a ticket's first comment (HTML or text, as Zendesk delivers it) into what the customer wrote.
 
-Strips HTML, quoted replies, signatures and helpdesk boilerplate, and normalises whitespace. The
-rules are conservative: when a line might be the customer's own words, it stays.
+``clean`` runs these steps, in order:
+
+1. HTML to text (``strip_html``): blocks on their own lines, ``<script>``/``<style>``/``<head>``
+   dropped, entities unescaped, ``<blockquote>`` lines prefixed with ``>`` so step 4 drops them.
+   Plain text only has its ``&name;`` entities unescaped (never legacy ones without ``;``, which
+   would break URLs such as ``?a=1&para=2``).
+2. Helpdesk boilerplate: Zendesk's "This email is a service from …" and ``[ABC123-XYZ987]`` tags,
+   "please consider the environment" lines, confidentiality disclaimer paragraphs.
+3. The first quote header or signature marker cuts the text there: "On … wrote:" (and German,
+   French, Spanish, Italian, Dutch, Portuguese, Scandinavian forms), "-----Original Message-----",
+   an Outlook "From: … / Sent: …" block, Zendesk's "##- Please type your reply above this line -##",
+   the ``--`` signature delimiter, "Sent from my iPhone", "Get Outlook for iOS". A marker with
+   nothing of the customer's above it is not a cut: only its own lines go.
+4. Lines starting with ``>`` (quoted text, also interleaved) go.
+5. A sign-off ("Thanks,", "Best regards", "Cordialement", …) on its own line, followed only by up to
+   four short name-like lines at the very end, goes.
+6. Whitespace: runs of spaces collapse, at most one blank line, and the text is cut at a word
+   boundary to ``max_chars`` (an ellipsis marks the cut).
+
+The rules are conservative: when a line might be the customer's own words, it stays. Forwarded
+messages ("---------- Forwarded message ----------") are kept, since the forwarded text is often the
+problem being reported.
 """
 
 from __future__ import annotations
@@ -10,146 +30,297 @@ import html
 import re
 from html.parser import HTMLParser
 
-_BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-          "pre", "hr", "section", "article", "header", "footer"}
-_SKIP = {"script", "style", "head", "title"}
+__all__ = ["clean", "strip_html", "subject_text"]
 
-# A line that starts a quoted earlier message: everything from it on is dropped.
-_QUOTE_HEADERS = [re.compile(p, re.I) for p in (
-    r"^\s*on .{3,200}\bwrote:\s*$",
-    r"^\s*on .{3,120}$(?=\n.{0,120}wrote:)",
-    r"^\s*-{2,}\s*original message\s*-{2,}",
-    r"^\s*-{2,}\s*forwarded message\s*-{2,}",
-    r"^\s*from:\s.+$\n^\s*(sent|date):\s.+$",
-    r"^\s*le .{3,200}a écrit\s*:\s*$",
-    r"^\s*am .{3,200}schrieb .{0,200}:\s*$",
-    r"^\s*el .{3,200}escribió:\s*$",
-    r"^\s*##- please type your reply above this line -##",
-)]
-# A line that starts a signature or a mobile footer: everything from it on is dropped.
-_SIGNATURE = [re.compile(p, re.I) for p in (
-    r"^--\s*$",
-    r"^__+\s*$",
-    r"^\s*sent from my (iphone|ipad|android|samsung|galaxy|mobile|phone|blackberry)",
-    r"^\s*get outlook for (ios|android)",
-    r"^\s*sent from (mail|yahoo mail|outlook) for ",
-)]
-# Whole paragraphs of boilerplate, removed wherever they are.
-_BOILERPLATE = [re.compile(p, re.I | re.S) for p in (
-    r"this (e-?mail|message)( and any attachments?)? (is|are|may be) (confidential|privileged).*?(\n\s*\n|\Z)",
-    r"this email is a service from [^\n]*",
-    r"\[zendesk ticket[^\]]*\]",
-    r"please do not reply to this (e-?mail|message)[^\n]*",
-    r"\[?(ticket|request) #\d+\]?:?\s*(?=\n)",
-)]
-_SIGN_OFF = re.compile(r"^\s*(thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|"
-                       r"sincerely|br|thx|danke|merci|gracias)[,.!]*\s*$", re.I)
-_SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|fw|aw|wg|tr|sv|vs)\s*(\[\d+\])?\s*:\s*|\[(ticket|request|case)\s*#?\s*\d+\]\s*)+",
-                             re.I)
+ELLIPSIS = "…"
+
+# --- HTML --------------------------------------------------------------------------------------
+
+_SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "xml"})
+_PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre", "dl",
+                        "section", "article", "header", "footer", "aside", "address", "figure", "form"})
+_LINE = frozenset({"div", "br", "li", "tr", "hr", "dt", "dd", "center", "caption", "nav", "main"})
+_CELL = frozenset({"td", "th"})
+_TAG_NAMES = "|".join(sorted(_SKIP | _PARAGRAPH | _LINE | _CELL | {
+    "html", "body", "span", "a", "b", "i", "u", "s", "em", "strong", "font", "img", "small", "sup", "sub", "code",
+    "tbody", "thead", "meta", "link", "o:p", "wbr", "label", "big", "strike"}, key=len, reverse=True))
+_HTML_HINT = re.compile(rf"<(?:!--|!doctype\b|/?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>)", re.I)
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 class _TextExtractor(HTMLParser):
+    """Collects text as lines of ``(quote depth, text)``; block tags end lines."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
+        self.lines: list[tuple[int, str]] = []
+        self._line: list[str] = []
+        self._depth = 0  # quote depth of the line being built
+        self._skip = 0
+        self._quote = 0
+        self._pre = 0
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[override]
+    def _end_line(self, blank: bool = False) -> None:
+        text = "".join(self._line).strip()
+        if text:
+            self.lines.append((self._depth, text))
+        self._line = []
+        if blank and self.lines and self.lines[-1][1]:
+            self.lines.append((0, ""))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
-            self.skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
+            self._skip += 1
+        elif tag in _PARAGRAPH or tag in _LINE:
+            self._end_line(blank=tag in _PARAGRAPH)
+        elif tag in _CELL:
+            self._line.append(" ")
         if tag == "blockquote":
-            self.parts.append("\n> ")
+            self._quote += 1
+        elif tag == "pre":
+            self._pre += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
+            self._skip = max(0, self._skip - 1)
+        elif tag in _PARAGRAPH or (tag in _LINE and tag not in ("br", "hr")):
+            self._end_line(blank=tag in _PARAGRAPH)
+        if tag == "blockquote":
+            self._quote = max(0, self._quote - 1)
+        elif tag == "pre":
+            self._pre = max(0, self._pre - 1)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _SKIP:  # <script/> opens nothing
+            self.handle_starttag(tag, attrs)
 
     def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
+        if self._skip:
+            return
+        if self._pre:
+            first, *rest = data.split("\n")
+            self._add(first)
+            for piece in rest:
+                self._end_line()
+                self._add(piece)
+        else:
+            self._add(re.sub(r"\s+", " ", data))
+
+    def _add(self, text: str) -> None:
+        if not self._line or not "".join(self._line).strip():
+            self._depth = self._quote
+        self._line.append(text)
+
+    def text(self) -> str:
+        self._end_line()
+        return "\n".join(("> " * depth + line) if line else "" for depth, line in self.lines).strip()
 
 
 def strip_html(raw: str) -> str:
-    """Text of an HTML fragment, with blocks on their own lines.
+    """Text of an HTML fragment: blocks on their own lines, quoted blocks prefixed with ``>``.
 
     Examples
     --------
-    >>> strip_html("<p>Hello&nbsp;there</p><script>x()</script><div>Second &amp; last</div>")
-    'Hello\\xa0there\\n\\nSecond & last'
+    >>> strip_html("<p>Hello&nbsp;there</p><script>x()</script><div>Second &amp; last<br>line</div>")
+    'Hello there\\n\\nSecond & last\\nline'
+    >>> strip_html("<div>Mine</div><blockquote><p>Theirs</p></blockquote>")
+    'Mine\\n\\n> Theirs'
     """
     parser = _TextExtractor()
     parser.feed(raw)
     parser.close()
-    return "".join(parser.parts).strip()
+    return parser.text()
 
 
-def _looks_like_html(text: str) -> bool:
-    return bool(re.search(r"</?(p|div|br|span|html|body|table|blockquote|a|b|i|strong|em|ul|li)\b[^>]*>", text, re.I))
+# --- Plain-text rules --------------------------------------------------------------------------
+
+_SPACES = str.maketrans({"\xa0": " ", "\u2007": " ", "\u202f": " ", "\u3000": " ", "\t": " ", "\f": "\n",
+                         "\v": "\n", "\u2028": "\n", "\u2029": "\n", "\u200b": None, "\u200c": None,
+                         "\u200d": None, "\u2060": None, "\ufeff": None, "\xad": None})
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+_ZENDESK_TAG = re.compile(r"\[(?:[A-Z0-9]{4,8}-[A-Z0-9]{4,8}|zendesk[^\]\n]{0,80})\]", re.I)
+_BOILERPLATE_LINE = re.compile(
+    r"^(?:this e-?mail is a service from\b.*|delivered by zendesk\.?|"
+    r"please consider the environment before printing.*|"
+    r"please do not reply to this (?:e-?mail|message).*)$", re.I)
+_DISCLAIMER_START = re.compile(
+    r"^\W*(?:confidentiality notice|disclaimer|important notice|legal notice|"
+    r"this (?:e-?mail|message|communication|transmission)|the (?:information|contents?) (?:contained )?in this|"
+    r"diese (?:e-?mail|nachricht)|ce (?:message|courriel|mail)|este (?:correo|mensaje)|questo messaggio)", re.I)
+_DISCLAIMER_WORDS = re.compile(r"confidential|vertraulich|confidentiel|confidencial|riservat", re.I)
+_DISCLAIMER_MORE = re.compile(
+    r"intended (?:solely|only|exclusively|for|recipient)|privileged|notify the sender|unauthori[sz]ed|"
+    r"prohibited|strictly|empfänger|destinataire|destinatario|delete (?:it|this)", re.I)
+
+_REPLY_HEADER = re.compile(
+    r"^(?:on\b.{4,250}\bwrote|am\b.{4,250}\bschrieb\b.{0,150}|le\b.{4,250}\ba écrit|el\b.{4,250}\bescribió|"
+    r"il\b.{4,250}\bha scritto|op\b.{4,250}\bschreef\b.{0,150}|em\b.{4,250}\bescreveu|"
+    r"den\b.{4,250}\bskrev\b.{0,150})\s?:$", re.I)
+_AUTHOR_WROTE = re.compile(r"^.{0,150}@.{1,150}\b(?:wrote|schrieb|a écrit|escribió|ha scritto|schreef)\s?:$", re.I)
+_ORIGINAL_MESSAGE = re.compile(
+    r"^-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine|mensaje original|"
+    r"messaggio originale|oorspronkelijk bericht|mensagem original|originalmeddelande)\s*-{2,}$", re.I)
+_FROM = re.compile(r"^\**(?:from|von|de|da|van|från|fra|od)\s?:\**\s*\S", re.I)
+_SENT = re.compile(r"^\**(?:sent|date|gesendet|datum|envoyé|enviado|fecha|inviato|data|verzonden|skickat|sendt)"
+                   r"\s?:\**\s*\S", re.I)
+_MARKER = re.compile(
+    r"^(?:--|##-.{0,120}-##|sent from my \S.{0,40}|sent from (?:mail|outlook|yahoo mail)\b.{0,40}|"
+    r"get outlook for (?:ios|android)|von meinem \S.{0,40} gesendet|envoyé de mon \S.{0,40}|"
+    r"enviado desde mi \S.{0,40}|inviato da(?:l mio)? \S.{0,40}|verzonden (?:vanaf|met) (?:mijn )?\S.{0,40})$", re.I)
+_RULE = re.compile(r"^[_\-=*]{8,}$")
+_QUOTED = re.compile(r"^\s*>")
+_DIGIT = re.compile(r"\d")
+
+_SIGN_OFF = re.compile(
+    r"^(?:thanks|thank you|thanks again|thanks in advance|thank you in advance|thanks for (?:your|the) help|"
+    r"thank you for your help|many thanks|thx|ty|cheers|regards|best|best regards|kind regards|warm regards|"
+    r"warmest regards|all the best|best wishes|sincerely|yours sincerely|yours truly|respectfully|br|"
+    r"mit freundlichen grü(?:ß|ss)en|mfg|viele grü(?:ß|ss)e|beste grü(?:ß|ss)e|liebe grü(?:ß|ss)e|grü(?:ß|ss)e|"
+    r"danke|vielen dank|cordialement|bien cordialement|merci|merci d'avance|bien à vous|saludos|un saludo|"
+    r"atentamente|gracias|cordiali saluti|saluti|grazie|met vriendelijke groet(?:en)?|groeten|obrigad[oa]|"
+    r"atenciosamente)\s*[,.!]*$", re.I)
+
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rv|ref|réf)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*|"
+    r"\[(?:(?:ticket|request|case)\s*)?#\s*\d+\]\s*|\[(?:ticket|request|case)\s*#?\s*\d+\]\s*)+", re.I)
 
 
-def _cut_quotes_and_signatures(text: str) -> str:
-    cut = len(text)
-    for pattern in _QUOTE_HEADERS:
-        m = re.search(pattern.pattern, text, pattern.flags | re.M)
-        if m and m.start() > 0:
-            cut = min(cut, m.start())
-    text = text[:cut]
-    lines = text.split("\n")
-    kept: list[str] = []
-    for line in lines:
-        if any(p.search(line) for p in _SIGNATURE) and kept:
+def _drop_disclaimers(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j]:
+            j += 1
+        paragraph = " ".join(lines[i:j])
+        if not (j > i and _DISCLAIMER_START.match(paragraph) and _DISCLAIMER_WORDS.search(paragraph)
+                and _DISCLAIMER_MORE.search(paragraph)):
+            out.extend(lines[i:j])
+        if j < len(lines):
+            out.append("")
+        i = j + 1
+    return out
+
+
+def _marker_span(lines: list[str], i: int) -> int:
+    """How many lines from ``lines[i]`` on form a quote header or signature marker (0: none)."""
+    line = lines[i]
+    if _MARKER.match(line) or _ORIGINAL_MESSAGE.match(line):
+        return 1
+    if _FROM.match(line):
+        for k in range(i + 1, min(i + 4, len(lines))):
+            if _SENT.match(lines[k]):
+                return k - i + 1
+    if _AUTHOR_WROTE.match(line):
+        return 1
+    if len(line) > 300 or (line.endswith((".", "!", "?")) and not line.endswith(":")):
+        return 0
+    for n in (1, 2, 3):  # mail clients wrap long "On … wrote:" lines
+        if i + n > len(lines) or (n > 1 and not lines[i + n - 1]):
             break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    # A sign-off followed only by a short name or two at the very end.
-    for i in range(max(0, len(kept) - 4), len(kept)):
-        if _SIGN_OFF.match(kept[i]) and i > 0:
-            tail = [x for x in kept[i + 1:] if x.strip()]
-            if len(tail) <= 2 and all(len(x.split()) <= 4 for x in tail):
-                kept = kept[:i]
-                break
-    return "\n".join(kept)
+        joined = " ".join(lines[i:i + n])
+        if _REPLY_HEADER.match(joined) and (_DIGIT.search(joined) or "@" in joined):
+            return n
+    return 0
+
+
+def _cut(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        span = _marker_span(lines, i)
+        if not span:
+            kept.append(lines[i])
+            i += 1
+        elif any(line and not _QUOTED.match(line) and not _RULE.match(line) for line in kept):
+            break
+        else:  # nothing of the customer's above: drop only the marker
+            i += span
+    while kept and (not kept[-1] or _RULE.match(kept[-1])):
+        kept.pop()
+    return kept
+
+
+def _name_like(line: str) -> bool:
+    words = line.split()
+    return (len(line) <= 60 and len(words) <= 6 and not line[0].islower() and line[-1] not in "?!:;"
+            and (not line.endswith(".") or len(words) <= 3))
+
+
+def _drop_sign_off(lines: list[str]) -> list[str]:
+    for i in range(len(lines) - 1, -1, -1):
+        if _SIGN_OFF.match(lines[i]):
+            tail = [line for line in lines[i + 1:] if line]
+            if len(tail) <= 4 and all(_name_like(line) for line in tail) and any(lines[:i]):
+                return lines[:i]
+            return lines
+        if len(lines) - i > 6:
+            break
+    return lines
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars - len(ELLIPSIS)]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    if not text[len(head)].isspace() and cut > 0:
+        head = head[:cut]
+    return head.rstrip() + ELLIPSIS
 
 
 def clean(raw: str, max_chars: int = 5000) -> str:
-    """What the customer wrote, as plain text.
+    """What the customer wrote, as plain text of at most ``max_chars`` characters.
+
+    Parameters
+    ----------
+    raw
+        The comment body, HTML or plain text.
+    max_chars
+        Longest result; a longer text is cut at a word boundary and ends with ``…``.
 
     Examples
     --------
     >>> clean("<p>The export fails.</p><p>On Mon, Jan 5, 2026 at 9:00 AM Support &lt;help@acme.com&gt; wrote:</p>"
     ...       "<blockquote>Old text</blockquote>")
     'The export fails.'
-    >>> clean("Invoice is blank.\\n\\nThanks,\\nAna\\n\\nSent from my iPhone")
+    >>> clean("Invoice is   blank.\\n\\n\\nThanks,\\nAna\\n\\nSent from my iPhone")
     'Invoice is blank.'
+    >>> clean("one two three four", max_chars=12)
+    'one two…'
     """
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
     if not raw:
         return ""
-    text = strip_html(raw) if _looks_like_html(raw) else html.unescape(raw)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    text = _cut_quotes_and_signatures(text)
-    for pattern in _BOILERPLATE:
-        text = pattern.sub("\n", text)
-    text = re.sub(r"[ \t\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    if len(text) > max_chars:
-        text = text[:max_chars].rsplit(" ", 1)[0] + "…"
-    return text
+    if _HTML_HINT.search(raw):
+        text = strip_html(raw)
+    else:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SPACES)
+    text = _ZENDESK_TAG.sub("", _CONTROL.sub("", text))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if not _BOILERPLATE_LINE.match(line)]
+    lines = _drop_disclaimers(lines)
+    lines = _cut(lines)
+    lines = [line for line in lines if not _QUOTED.match(line)]
+    lines = _drop_sign_off(lines)
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _truncate(text, max_chars)
 
 
 def subject_text(subject: str | None) -> str:
-    """A subject without reply/forward prefixes and ticket tags.
+    """A subject without reply/forward prefixes ("Re:", "Fwd:", "AW:", …) and ticket tags.
 
     Examples
     --------
-    >>> subject_text("RE: Fwd: [Ticket #123] Invoice PDF blank")
+    >>> subject_text("RE: Fwd: [Ticket #123] Invoice PDF  blank")
     'Invoice PDF blank'
+    >>> subject_text(None)
+    ''
     """
     if not subject:
         return ""
-    return " ".join(_SUBJECT_PREFIX.sub("", html.unescape(subject)).split())[:500]
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), subject)
+    return " ".join(_SUBJECT_PREFIX.sub("", text).split())
