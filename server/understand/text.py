@@ -6,8 +6,10 @@
    dropped, entities unescaped, ``<blockquote>`` lines prefixed with ``>`` so step 4 drops them.
    Plain text only has its ``&name;`` entities unescaped (never legacy ones without ``;``, which
    would break URLs such as ``?a=1&para=2``).
-2. Helpdesk boilerplate: Zendesk's "This email is a service from …" and ``[ABC123-XYZ987]`` tags,
-   "please consider the environment" lines, confidentiality disclaimer paragraphs.
+2. Helpdesk boilerplate: Zendesk's "This email is a service from …" line, its encoded ticket ids
+   (``[7KZ9YP-8L3R]``) and ``[Zendesk …]`` tags, "please consider the environment" lines, and
+   confidentiality disclaimer paragraphs (a disclaimer opening, "confidential", and "intended
+   recipient"/"privileged"/"notify the sender"/…).
 3. The first quote header or signature marker cuts the text there: "On … wrote:" (and German,
    French, Spanish, Italian, Dutch, Portuguese, Scandinavian forms), "-----Original Message-----",
    an Outlook "From: … / Sent: …" block, Zendesk's "##- Please type your reply above this line -##",
@@ -20,8 +22,8 @@
    boundary to ``max_chars`` (an ellipsis marks the cut).
 
 The rules are conservative: when a line might be the customer's own words, it stays. Forwarded
-messages ("---------- Forwarded message ----------") are kept, since the forwarded text is often the
-problem being reported.
+messages ("---------- Forwarded message ----------") are kept without their marker and header
+fields, since the forwarded text is often the problem being reported.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ _CELL = frozenset({"td", "th"})
 _TAG_NAMES = "|".join(sorted(_SKIP | _PARAGRAPH | _LINE | _CELL | {
     "html", "body", "span", "a", "b", "i", "u", "s", "em", "strong", "font", "img", "small", "sup", "sub", "code",
     "tbody", "thead", "meta", "link", "o:p", "wbr", "label", "big", "strike"}, key=len, reverse=True))
-_HTML_HINT = re.compile(rf"<(?:!--|!doctype\b|/?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>)", re.I)
+_HTML_HINT = re.compile(rf"<(?:!--|!doctype\b|/?(?:{_TAG_NAMES})(?:\s+[^<>=]*=[^<>]*)?\s*/?>)", re.I)
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -71,6 +73,8 @@ class _TextExtractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self._skip += 1
+        elif tag == "br" and not "".join(self._line).strip():
+            self.lines.append((0, ""))  # <div><br></div> is a blank line
         elif tag in _PARAGRAPH or tag in _LINE:
             self._end_line(blank=tag in _PARAGRAPH)
         elif tag in _CELL:
@@ -139,7 +143,9 @@ _SPACES = str.maketrans({"\xa0": " ", "\u2007": " ", "\u202f": " ", "\u3000": " 
                          "\u200d": None, "\u2060": None, "\ufeff": None, "\xad": None})
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
-_ZENDESK_TAG = re.compile(r"\[(?:[A-Z0-9]{4,8}-[A-Z0-9]{4,8}|zendesk[^\]\n]{0,80})\]", re.I)
+# Zendesk's encoded ticket id in notification mails ("[7KZ9YP-8L3R]"), and "[Zendesk ticket …]" tags.
+_ZENDESK_TAG = re.compile(
+    r"\[(?=[A-Z]*\d)[A-Z0-9]{5,8}-(?=[A-Z]*\d)[A-Z0-9]{4,6}\]|\[(?i:zendesk)[^\]\n]{0,80}\]")
 _BOILERPLATE_LINE = re.compile(
     r"^(?:this e-?mail is a service from\b.*|delivered by zendesk\.?|"
     r"please consider the environment before printing.*|"
@@ -168,6 +174,11 @@ _MARKER = re.compile(
     r"^(?:--|##-.{0,120}-##|sent from my \S.{0,40}|sent from (?:mail|outlook|yahoo mail)\b.{0,40}|"
     r"get outlook for (?:ios|android)|von meinem \S.{0,40} gesendet|envoyé de mon \S.{0,40}|"
     r"enviado desde mi \S.{0,40}|inviato da(?:l mio)? \S.{0,40}|verzonden (?:vanaf|met) (?:mijn )?\S.{0,40})$", re.I)
+_FORWARD = re.compile(
+    r"^(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|"
+    r"messaggio inoltrato|doorgestuurd bericht)\s*-{2,}|begin forwarded message\s?:)$", re.I)
+_HEADER_FIELD = re.compile(r"^\**(?:from|von|de|da|van|date|datum|sent|gesendet|envoyé|enviado|fecha|subject|"
+                           r"betreff|objet|asunto|oggetto|to|an|à|para|a|cc|reply-to)\s?:", re.I)
 _RULE = re.compile(r"^[_\-=*]{8,}$")
 _QUOTED = re.compile(r"^\s*>")
 _DIGIT = re.compile(r"\d")
@@ -214,7 +225,7 @@ def _marker_span(lines: list[str], i: int) -> int:
                 return k - i + 1
     if _AUTHOR_WROTE.match(line):
         return 1
-    if len(line) > 300 or (line.endswith((".", "!", "?")) and not line.endswith(":")):
+    if len(line) > 300 or line.endswith((".", "!", "?")):
         return 0
     for n in (1, 2, 3):  # mail clients wrap long "On … wrote:" lines
         if i + n > len(lines) or (n > 1 and not lines[i + n - 1]):
@@ -229,6 +240,11 @@ def _cut(lines: list[str]) -> list[str]:
     kept: list[str] = []
     i = 0
     while i < len(lines):
+        if _FORWARD.match(lines[i]):  # keep forwarded text, drop its marker and header fields
+            i += 1
+            while i < len(lines) and (not lines[i] or _HEADER_FIELD.match(lines[i])):
+                i += 1
+            continue
         span = _marker_span(lines, i)
         if not span:
             kept.append(lines[i])
@@ -243,19 +259,24 @@ def _cut(lines: list[str]) -> list[str]:
 
 
 def _name_like(line: str) -> bool:
+    """A short line that reads like a name, a role or a company, not like a sentence."""
     words = line.split()
-    return (len(line) <= 60 and len(words) <= 6 and not line[0].islower() and line[-1] not in "?!:;"
-            and (not line.endswith(".") or len(words) <= 3))
+    lower = sum(word[0].islower() for word in words)
+    return (len(line) <= 60 and len(words) <= 6 and not line[0].islower() and line[-1] not in "?!:;,"
+            and lower <= (0 if line.endswith(".") else 1))
 
 
 def _drop_sign_off(lines: list[str]) -> list[str]:
+    """Drop a sign-off line followed by at most four name-like lines, if something comes before it."""
+    after = 0
     for i in range(len(lines) - 1, -1, -1):
+        if not lines[i]:
+            continue
         if _SIGN_OFF.match(lines[i]):
             tail = [line for line in lines[i + 1:] if line]
-            if len(tail) <= 4 and all(_name_like(line) for line in tail) and any(lines[:i]):
-                return lines[:i]
-            return lines
-        if len(lines) - i > 6:
+            return lines[:i] if all(_name_like(line) for line in tail) and any(lines[:i]) else lines
+        after += 1
+        if after > 4:
             break
     return lines
 
