@@ -6,7 +6,8 @@ Banking77 ``test.csv`` (3,080 real customer queries) is turned into event-subscr
 ``ticket.created`` payloads. In the same process, alternating rounds:
 
 - **raw**: ``model.encode(texts, batch_size=64, normalize_embeddings=True)`` on the texts;
-- **stage**: the product's ``UnderstandStage`` on the payloads, in detector batches of 500:
+- **stage**: the product's ``UnderstandStage`` on the payloads, in detector batches of
+  ``DETECTOR_BATCH_SIZE`` (the default configuration):
   payload parsing, HTML/quote stripping, PII redaction, embedding through ``Embedder`` (the same
   model, batch 64, with a cold cache each round), topic assignment, keyword upkeep and the output
   rows. Database writes are not included (they belong to the runner and are measured by the
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datasets  # noqa: E402
 from bench.results import update_section  # noqa: E402
+from server import config  # noqa: E402
 from server.eventlog.log import LoggedEvent  # noqa: E402
 from server.understand.embed import Embedder, load_model  # noqa: E402
 from server.understand.stage import UnderstandStage  # noqa: E402
@@ -62,8 +64,9 @@ def stage_round(evs: list[LoggedEvent]) -> tuple[float, int]:
     stage = UnderstandStage(embedder.embed)
     rows = 0
     start = time.perf_counter()
-    for i in range(0, len(evs), 500):
-        stage.apply_batch(evs[i:i + 500])
+    size = int(config.load(environ={})["DETECTOR_BATCH_SIZE"])
+    for i in range(0, len(evs), size):
+        stage.apply_batch(evs[i:i + size])
         rows += sum(1 for _ in stage.outputs())
     return len(evs) / (time.perf_counter() - start), rows
 

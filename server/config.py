@@ -53,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Also accept Zendesk's documented static test-send secret. Development only."),
     Setting("LOG_LEVEL", "INFO", str, "Python log level."),
     Setting("LOG_FORMAT", "json", str, "`json` (one object per line) or `text`."),
-    Setting("DETECTOR_BATCH_SIZE", 500, int, "Events the detector reads per checkpointed batch."),
+    Setting("DETECTOR_BATCH_SIZE", 1000, int, "Events the detector reads per checkpointed batch."),
     Setting("DETECTOR_POLL_SECONDS", 0.5, float, "Detector sleep when the log has no new events."),
     Setting("DETECTOR_CHECKPOINT_SECONDS", 5.0, float,
             "Least time between detector checkpoints while catching up (outputs are written every batch)."),

@@ -8,7 +8,7 @@ everything learned lives in ``state()``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -119,7 +119,7 @@ class UnderstandStage(Stage):
 
     @staticmethod
     def _row(update: TicketUpdate) -> dict[str, Any]:
-        fields = asdict(update)
+        fields = {f.name: getattr(update, f.name) for f in dataclass_fields(update)}  # shallow: asdict deep-copies
         fields.pop("created")
         fields.pop("ticket_id")
         fields.pop("description")
