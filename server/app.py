@@ -10,6 +10,7 @@ from server import config as config_mod
 from server import errors, logs
 from server.db import from_config
 from server.eventlog import SqlEventLog
+from server.eventlog.group import GroupCommitter
 from server.extensions import limiter
 
 
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db = from_config(cfg)
     app.extensions["groundswell.db"] = db
     app.extensions["groundswell.log"] = SqlEventLog()
+    app.extensions["groundswell.appender"] = GroupCommitter(db, app.extensions["groundswell.log"])
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -13,6 +13,18 @@ from server.eventlog.models import Event
 
 # An arbitrary constant naming the append lock among the application's advisory locks.
 _APPEND_LOCK_KEY = 0x6753_4C4F47  # "gSLOG"
+_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:k)")
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_stmt(dialect: str) -> Any:
+    if dialect not in _INSERTS:
+        module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+        if module is None:  # pragma: no cover - guarded by configuration
+            raise RuntimeError(f"unsupported database dialect {dialect}")
+        _INSERTS[dialect] = module.insert(Event).on_conflict_do_nothing(
+            index_elements=["tenant_id", "source", "idempotency_key"]).returning(Event.offset)
+    return _INSERTS[dialect]
 
 
 @dataclass(frozen=True)
@@ -90,16 +102,10 @@ class SqlEventLog(EventLog):
         ]
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK_KEY})
-            stmt = postgresql.insert(Event)
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(Event)
-        else:  # pragma: no cover - guarded by configuration
-            raise RuntimeError(f"unsupported database dialect {dialect}")
-        stmt = stmt.values(rows).on_conflict_do_nothing(
-            index_elements=["tenant_id", "source", "idempotency_key"]
-        ).returning(Event.offset)
-        offsets = tuple(sorted(session.execute(stmt).scalars().all()))
+            session.execute(_LOCK_SQL, {"k": _APPEND_LOCK_KEY})
+        # One statement per dialect, executed with many parameter sets: compiled once per process
+        # (a multi-row VALUES built per request would be compiled again for every batch size).
+        offsets = tuple(sorted(session.execute(_insert_stmt(dialect), rows).scalars().all()))
         return AppendResult(len(offsets), in_batch_dups + len(unique) - len(offsets), offsets)
 
     def read(self, session: Session, after: int, limit: int, *, partition: tuple[int, int] = (0, 1),

@@ -17,7 +17,8 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Forbidden, Unauthorized
-from server.eventlog import AppendResult, EventLog, NewEvent
+from server.eventlog import AppendResult, NewEvent
+from server.eventlog.group import GroupCommitter
 from server.ingest import signing
 from server.ingest.schemas import widget_batch_schema, zendesk_event_schema, zendesk_trigger_schema
 from server.tenants import Tenant, find_by_site_key, find_by_slug, webhook_secret
@@ -99,7 +100,7 @@ def authenticate_widget(session: Session, site_key: str | None, origin: str | No
     return tenant
 
 
-def ingest_widget_batch(session: Session, log: EventLog, body: bytes, *, header_site_key: str | None,
+def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, header_site_key: str | None,
                         origin: str | None, received_at: datetime, max_events: int) -> tuple[Tenant, AppendResult]:
     """Validate and append one widget batch; returns the tenant and the append counts."""
     data = _object(parse_json(body))
@@ -121,12 +122,11 @@ def ingest_widget_batch(session: Session, log: EventLog, body: bytes, *, header_
             event_time=widget_event_time(ev["ts"], sent_at, received_at),
             payload=payload,
         ))
-    result = log.append(session, tenant.id, events, received_at)
-    session.commit()
-    return tenant, result
+    session.rollback()  # end the read transaction of the lookups before waiting on the append
+    return tenant, log.append(tenant.id, events, received_at)
 
 
-def ingest_zendesk_delivery(session: Session, log: EventLog, slug: str, body: bytes, ctx: WebhookContext, *,
+def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, body: bytes, ctx: WebhookContext, *,
                             received_at: datetime, secret_key: str, tolerance_seconds: int = 300,
                             allow_test_secret: bool = False) -> tuple[Tenant, AppendResult]:
     """Verify, validate and append one Zendesk webhook delivery."""
@@ -167,9 +167,8 @@ def ingest_zendesk_delivery(session: Session, log: EventLog, slug: str, body: by
         payload["_delivery"] = {k: str(v)[:128] for k, v in delivery.items()}
     event = NewEvent(source="zendesk", kind=f"zendesk.{kind}"[:80], idempotency_key=key[:160],
                      event_time=event_time, payload=payload)
-    result = log.append(session, tenant.id, [event], received_at)
-    session.commit()
-    return tenant, result
+    session.rollback()
+    return tenant, log.append(tenant.id, [event], received_at)
 
 
 def headers_context(headers: Mapping[str, str]) -> WebhookContext:

@@ -88,7 +88,7 @@ def post_events() -> Any:
     """Events are deduplicated by (session_id, event id), so a retried batch is stored once.
     The body may be sent as text/plain (navigator.sendBeacon)."""
     _, result = service.ingest_widget_batch(
-        db_session(), current_app.extensions["groundswell.log"], request.get_data(cache=True),
+        db_session(), current_app.extensions["groundswell.appender"], request.get_data(cache=True),
         header_site_key=request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key"),
         origin=request.headers.get("Origin"),
         received_at=utcnow(),
@@ -119,7 +119,7 @@ def post_zendesk(tenant: str) -> Any:
     base64 HMAC-SHA256 of the signature timestamp followed by the raw body."""
     cfg = current_app.config
     _, result = service.ingest_zendesk_delivery(
-        db_session(), current_app.extensions["groundswell.log"], tenant, request.get_data(cache=True),
+        db_session(), current_app.extensions["groundswell.appender"], tenant, request.get_data(cache=True),
         service.headers_context(request.headers),
         received_at=utcnow(), secret_key=secret_key(cfg),
         tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]),
