@@ -86,7 +86,7 @@ class GroupCommitter:
     def _commit(self, group: list[_Item]) -> None:
         try:
             with self.db.session() as session:
-                results = [self.event_log.append(session, t, evs, rx) for t, evs, rx, _ in group]
+                results = self.event_log.append_many(session, [(t, evs, rx) for t, evs, rx, _ in group])
                 session.commit()
         except Exception as e:
             if len(group) > 1:  # find the one that fails; the others still commit

@@ -14,6 +14,24 @@ from server.eventlog.models import Event
 # An arbitrary constant naming the append lock among the application's advisory locks.
 _APPEND_LOCK_KEY = 0x6753_4C4F47  # "gSLOG"
 _LOCK_SQL = text("SELECT pg_advisory_xact_lock(:k)")
+_STAGING_DDL = text(
+    "CREATE TEMP TABLE IF NOT EXISTS gs_event_staging (seq integer, tenant_id integer, source varchar(16), "
+    "kind varchar(80), idempotency_key varchar(160), received_at timestamptz, event_time timestamptz, "
+    "payload jsonb) ON COMMIT DELETE ROWS")
+_STAGING_INSERT = text(
+    "INSERT INTO gs_event_staging (seq, tenant_id, source, kind, idempotency_key, received_at, event_time, payload) "
+    "VALUES (:seq, :tenant_id, :source, :kind, :idempotency_key, :received_at, :event_time, CAST(:payload AS jsonb))")
+_STAGING_MOVE = text(
+    'INSERT INTO events (tenant_id, source, kind, idempotency_key, received_at, event_time, payload) '
+    "SELECT tenant_id, source, kind, idempotency_key, received_at, event_time, payload FROM gs_event_staging "
+    'ORDER BY seq ON CONFLICT (tenant_id, source, idempotency_key) DO NOTHING '
+    'RETURNING "offset", tenant_id, source, idempotency_key')
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 _INSERTS: dict[str, Any] = {}
 
 
@@ -67,6 +85,11 @@ class EventLog(abc.ABC):
                received_at: datetime) -> AppendResult:
         """Append ``events`` for one tenant in the session's transaction (the caller commits)."""
 
+    def append_many(self, session: Session,
+                    items: Sequence[tuple[int, Sequence[NewEvent], datetime]]) -> list[AppendResult]:
+        """Append several (tenant_id, events, received_at) items in the session's transaction."""
+        return [self.append(session, t, evs, rx) for t, evs, rx in items]
+
     @abc.abstractmethod
     def read(self, session: Session, after: int, limit: int, *, partition: tuple[int, int] = (0, 1),
              tenant_id: int | None = None) -> list[LoggedEvent]:
@@ -80,33 +103,54 @@ class EventLog(abc.ABC):
 class SqlEventLog(EventLog):
     """The event log as one SQL table (``events``)."""
 
+    @staticmethod
+    def _rows(tenant_id: int, events: Sequence[NewEvent], received_at: datetime) -> list[dict[str, Any]]:
+        """One row per distinct (source, key); repeats inside ``events`` are dropped."""
+        unique: dict[tuple[str, str], NewEvent] = {}
+        for ev in events:
+            unique.setdefault((ev.source, ev.idempotency_key), ev)
+        return [{"tenant_id": tenant_id, "source": ev.source, "kind": ev.kind,
+                 "idempotency_key": ev.idempotency_key, "received_at": received_at,
+                 "event_time": ev.event_time, "payload": ev.payload} for ev in unique.values()]
+
+    def append_many(self, session: Session,
+                    items: Sequence[tuple[int, Sequence[NewEvent], datetime]]) -> list[AppendResult]:
+        """On PostgreSQL, rows are first written to a session-local staging table without the
+        append lock; under the lock, one server-side ``INSERT … SELECT`` moves them into the log.
+        The lock is then held for that statement and the commit only, not while Python builds
+        and sends every row."""
+        if session.get_bind().dialect.name != "postgresql":
+            return super().append_many(session, items)
+        staged: list[dict[str, Any]] = []
+        owner: dict[tuple[int, str, str], int] = {}
+        for i, (tenant_id, events, rx) in enumerate(items):
+            for row in self._rows(tenant_id, events, rx):
+                owner.setdefault((tenant_id, row["source"], row["idempotency_key"]), i)
+                staged.append(dict(row, seq=len(staged)))
+        if staged:
+            session.execute(_STAGING_DDL)
+            session.execute(_STAGING_INSERT, [dict(r, payload=_json(r["payload"])) for r in staged])
+            session.execute(_LOCK_SQL, {"k": _APPEND_LOCK_KEY})
+            moved = session.execute(_STAGING_MOVE).all()
+        else:
+            moved = []
+        offsets: list[list[int]] = [[] for _ in items]
+        for offset, tenant_id, source, key in moved:
+            offsets[owner[(tenant_id, source, key)]].append(offset)
+        return [AppendResult(len(o), len(evs) - len(o), tuple(sorted(o))) for o, (_, evs, _) in zip(offsets, items)]
+
     def append(self, session: Session, tenant_id: int, events: Sequence[NewEvent],
                received_at: datetime) -> AppendResult:
-        unique: dict[str, NewEvent] = {}
-        for ev in events:
-            unique.setdefault(f"{ev.source}\x00{ev.idempotency_key}", ev)
-        in_batch_dups = len(events) - len(unique)
-        if not unique:
-            return AppendResult(0, in_batch_dups, ())
-        rows = [
-            {
-                "tenant_id": tenant_id,
-                "source": ev.source,
-                "kind": ev.kind,
-                "idempotency_key": ev.idempotency_key,
-                "received_at": received_at,
-                "event_time": ev.event_time,
-                "payload": ev.payload,
-            }
-            for ev in unique.values()
-        ]
+        rows = self._rows(tenant_id, events, received_at)
+        if not rows:
+            return AppendResult(0, len(events), ())
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             session.execute(_LOCK_SQL, {"k": _APPEND_LOCK_KEY})
         # One statement per dialect, executed with many parameter sets: compiled once per process
         # (a multi-row VALUES built per request would be compiled again for every batch size).
         offsets = tuple(sorted(session.execute(_insert_stmt(dialect), rows).scalars().all()))
-        return AppendResult(len(offsets), in_batch_dups + len(unique) - len(offsets), offsets)
+        return AppendResult(len(offsets), len(events) - len(offsets), offsets)
 
     def read(self, session: Session, after: int, limit: int, *, partition: tuple[int, int] = (0, 1),
              tenant_id: int | None = None) -> list[LoggedEvent]:
