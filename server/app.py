@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db = from_config(cfg)
     app.extensions["groundswell.db"] = db
+    app.extensions["groundswell.secret_key"] = config_mod.secret_key(cfg)  # read once, not per request
     app.extensions["groundswell.log"] = SqlEventLog()
     app.extensions["groundswell.appender"] = GroupCommitter(db, app.extensions["groundswell.log"])
 

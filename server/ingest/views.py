@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from server.config import secret_key
 from server.extensions import limiter
 from server.http import db_session, documented
 from server.ingest import service
@@ -121,7 +120,7 @@ def post_zendesk(tenant: str) -> Any:
     _, result = service.ingest_zendesk_delivery(
         db_session(), current_app.extensions["groundswell.appender"], tenant, request.get_data(cache=True),
         service.headers_context(request.headers),
-        received_at=utcnow(), secret_key=secret_key(cfg),
+        received_at=utcnow(), secret_key=current_app.extensions["groundswell.secret_key"],
         tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]),
         allow_test_secret=bool(cfg["ALLOW_ZENDESK_TEST_SECRET"]),
     )
