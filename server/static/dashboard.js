@@ -165,15 +165,12 @@
   }
 
   function pollTopics() {
-    api("/api/v1/topics?limit=15").then(function (data) {
+    api("/api/v1/topics?limit=15&volume_hours=24").then(function (data) {
       document.getElementById("topics-box").hidden = false;
       var body = document.querySelector("#topics tbody");
       body.replaceChildren();
-      return Promise.all(data.topics.map(function (t) {
-        return api("/api/v1/topics/" + t.id + "?hours=24").then(function (d) { return [t, d]; });
-      })).then(function (rows) {
-        rows.forEach(function (pair) {
-          var t = pair[0], tr = el("tr");
+      data.topics.forEach(function (t) {
+          var tr = el("tr");
           var name = el("td");
           var link = el("a", null, t.display_name);
           link.href = "#";
@@ -181,10 +178,9 @@
           name.appendChild(link);
           tr.appendChild(name);
           tr.appendChild(el("td", null, String(t.size)));
-          var sp = el("td"); sp.appendChild(spark(pair[1].volume)); tr.appendChild(sp);
+          var sp = el("td"); sp.appendChild(spark(t.volume)); tr.appendChild(sp);
           tr.appendChild(el("td", null, new Date(t.last_seen_at).toLocaleTimeString()));
           body.appendChild(tr);
-        });
       });
     }).catch(function () { /* the status poll reports errors */ })
       .then(function () { setTimeout(pollTopics, 5000); });

@@ -8,6 +8,8 @@ class TopicListQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
     sort = fields.String(load_default="recent", validate=validate.OneOf(["recent", "size"]))
     include_merged = fields.Boolean(load_default=False)
+    volume_hours = fields.Integer(load_default=0, validate=validate.Range(0, 168),
+                                  metadata={"description": "Also return each topic's hourly volume for this many hours."})
 
 
 class TopicDetailQuerySchema(Schema):
@@ -48,8 +50,13 @@ class TopicDetailOutSchema(TopicOutSchema):
                                      metadata={"description": "The id asked for, when it was merged into this topic."})
 
 
+class TopicListItemSchema(TopicOutSchema):
+    volume = fields.List(fields.Nested(VolumePointSchema),
+                         metadata={"description": "Tickets per hour, when volume_hours was asked for."})
+
+
 class TopicListOutSchema(Schema):
-    topics = fields.List(fields.Nested(TopicOutSchema), required=True)
+    topics = fields.List(fields.Nested(TopicListItemSchema), required=True)
     total = fields.Integer(required=True)
 
 

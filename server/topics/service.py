@@ -42,14 +42,18 @@ def topic_view(topic: Topic) -> dict[str, Any]:
 
 
 def list_topics(session: Session, tenant_id: int, *, limit: int, offset: int, sort: str,
-                include_merged: bool) -> dict[str, Any]:
+                include_merged: bool, volume_hours: int = 0, now: datetime | None = None) -> dict[str, Any]:
     q = select(Topic).where(Topic.tenant_id == tenant_id)
     if not include_merged:
         q = q.where(Topic.merged_into.is_(None))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     order = (Topic.last_seen_at.desc(), Topic.id.desc()) if sort == "recent" else (Topic.size.desc(), Topic.id)
     rows = session.scalars(q.order_by(*order).limit(limit).offset(offset)).all()
-    return {"topics": [topic_view(t) for t in rows], "total": total}
+    topics = [topic_view(t) for t in rows]
+    if volume_hours and now is not None:
+        for view in topics:
+            view["volume"] = volume(session, tenant_id, view["id"], volume_hours, now)
+    return {"topics": topics, "total": total}
 
 
 def volume(session: Session, tenant_id: int, topic_id: int, hours: int, end: datetime) -> list[dict[str, Any]]:

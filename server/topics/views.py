@@ -39,7 +39,7 @@ _AUTH_ERRORS = {400: (ErrorSchema(), "A parameter failed validation; `error.fiel
 @require_token
 def list_topics(tenant: Tenant) -> Any:
     args = topic_list_query.load(request.args.to_dict())
-    return jsonify(topic_list_out.dump(service.list_topics(db_session(), tenant.id, **args)))
+    return jsonify(topic_list_out.dump(service.list_topics(db_session(), tenant.id, now=utcnow(), **args)))
 
 
 @bp.get("/topics/<int:topic_id>")

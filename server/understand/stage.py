@@ -99,6 +99,8 @@ class UnderstandStage(Stage):
         vector_of = dict(zip(todo, vectors))
         for i, (event, update) in enumerate(parsed):
             row = self._row(update)
+            if update.created and "created_at" not in row:  # a trigger body without the time: use the event's
+                row["created_at"] = event.event_time
             if i in prepared:
                 subject, body, counts = prepared[i]
                 row.update(subject=subject, excerpt=body[:EXCERPT_CHARS], redactions=counts)

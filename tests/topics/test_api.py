@@ -34,6 +34,9 @@ def test_list_topics_hides_merged_ones(client, db, tenant):
     assert [x["id"] for x in body["topics"]] == [1, 3] and body["total"] == 2
     merged = client.get("/api/v1/topics?include_merged=true", headers=auth(creds)).get_json()
     assert merged["total"] == 3
+    with_volume = client.get("/api/v1/topics?sort=size&volume_hours=6", headers=auth(creds)).get_json()
+    assert [sum(p["count"] for p in t["volume"]) for t in with_volume["topics"]] == [3, 1]
+    assert "volume" not in body["topics"][0]
 
 
 def test_topic_detail_has_volume_and_resolves_merged_ids(client, db, tenant):

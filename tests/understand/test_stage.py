@@ -100,3 +100,14 @@ def test_topic_ids_survive_a_restart(app, client, db, tenant):
         after = {x.zendesk_id: x.topic_id for x in s.scalars(select(Ticket))}
     assert {k: after[k] for k in before} == before
     assert after["300"] == after["100"] and after["302"] == after["102"]
+
+
+def test_trigger_tickets_without_a_time_get_the_event_time(app, client, db, tenant):
+    t, creds = tenant
+    payload = {"ticket_id": "555", "event": "created", "subject": "Slack notifications stopped",
+               "description": "Our Slack integration stopped posting yesterday."}
+    assert post_zendesk(client, t.slug, creds.webhook_secret, payload, invocation="inv-555").status_code == 202
+    run(app)
+    with db.session() as s:
+        ticket = s.get(Ticket, (t.id, "555"))
+    assert ticket.created_at is not None and ticket.topic_id is not None
