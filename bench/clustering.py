@@ -186,13 +186,13 @@ def main() -> None:
     lines: list[str] = []
     embed_rows = []
     vectors = {}
-    for name, (texts, labels) in data.items():
+    for name, (texts, _labels) in data.items():
         start = time.perf_counter()
         vectors[name] = embedder.embed(texts)
         ms = 1000 * (time.perf_counter() - start) / len(texts)
         embed_rows.append(f"{name}: {ms:.1f} ms per text")
         print(f"embedded {name}: {len(texts)} texts, {ms:.1f} ms each", flush=True)
-    for name, (texts, labels) in data.items():
+    for name, (_texts, labels) in data.items():
         lines += run_dataset(name, vectors[name], np.array(labels), args.shuffles, defaults)
     lines += sweep(vectors["Banking77 test"], np.array(data["Banking77 test"][1]))
     lines += same_issue(embedder, defaults)

@@ -6,4 +6,4 @@ from server.tenants.models import Tenant
 from server.topics.models import Ticket, Topic
 from server.zendesk.models import BackfillCursor
 
-__all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "IngestStat", "Tenant"]
+__all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "IngestStat", "Tenant", "Ticket", "Topic"]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.eventlog import Event, SqlEventLog
-from server.eventlog.log import _aware
+from server.eventlog.log import as_utc
 from server.pipeline.models import IngestStat
 from server.pipeline.stats import rate_per_minute
 from server.tenants import Tenant
@@ -44,7 +44,7 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
     if pending:
         oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
                                 .order_by(Event.offset).limit(1))
-        lag = max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0
+        lag = max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest else 0.0
     return {
         "tenant": {"slug": tenant.slug, "name": tenant.name},
         "generated_at": now,
@@ -55,6 +55,6 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
 
 
 def _opt(value: datetime | None) -> datetime | None:
-    return _aware(value) if value is not None else None
+    return as_utc(value) if value is not None else None
 
 

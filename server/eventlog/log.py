@@ -163,7 +163,7 @@ class SqlEventLog(EventLog):
         q = q.order_by(Event.offset).limit(limit)
         return [
             LoggedEvent(e.offset, e.tenant_id, e.source, e.kind, e.idempotency_key,
-                        _aware(e.received_at), _aware(e.event_time), e.payload)
+                        as_utc(e.received_at), as_utc(e.event_time), e.payload)
             for e in session.scalars(q)
         ]
 
@@ -181,12 +181,12 @@ class SqlEventLog(EventLog):
         """Received time of the first event past ``after`` (None when there is none)."""
         q = select(Event.received_at).where(Event.offset > after).order_by(Event.offset).limit(1)
         value = session.scalar(q)
-        return _aware(value) if value is not None else None
+        return as_utc(value) if value is not None else None
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime. SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def iter_all(log: EventLog, session: Session, batch: int = 1000) -> Iterable[LoggedEvent]:

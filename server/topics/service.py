@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.errors import NotFound
-from server.eventlog.log import _aware
+from server.eventlog.log import as_utc
 from server.topics.models import Ticket, Topic
 
 MAX_MERGE_HOPS = 100
@@ -36,7 +36,7 @@ def topic_view(topic: Topic) -> dict[str, Any]:
     return {
         "id": topic.id, "label": topic.label, "name": topic.name, "display_name": topic.name or topic.label,
         "keywords": topic.keywords, "summary": topic.summary, "llm_summary": topic.llm_summary,
-        "size": topic.size, "first_seen_at": _aware(topic.first_seen_at), "last_seen_at": _aware(topic.last_seen_at),
+        "size": topic.size, "first_seen_at": as_utc(topic.first_seen_at), "last_seen_at": as_utc(topic.last_seen_at),
         "merged_into": topic.merged_into,
     }
 
@@ -64,7 +64,7 @@ def volume(session: Session, tenant_id: int, topic_id: int, hours: int, end: dat
         Ticket.created_at < end))
     counts = [0] * hours
     for t in times:
-        index = int((_aware(t) - start).total_seconds() // 3600)
+        index = int((as_utc(t) - start).total_seconds() // 3600)
         if 0 <= index < hours:
             counts[index] += 1
     return [{"start": start + timedelta(hours=i), "count": c} for i, c in enumerate(counts)]
@@ -72,7 +72,7 @@ def volume(session: Session, tenant_id: int, topic_id: int, hours: int, end: dat
 
 def topic_detail(session: Session, tenant_id: int, topic_id: int, *, hours: int, now: datetime) -> dict[str, Any]:
     topic, redirected = resolve(session, tenant_id, topic_id)
-    end = max(now, _aware(topic.last_seen_at))
+    end = max(now, as_utc(topic.last_seen_at))
     return {**topic_view(topic), "representatives": topic.representatives, "redirected_from": redirected,
             "volume": volume(session, tenant_id, topic.id, hours, end)}
 
@@ -96,7 +96,7 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
             topic = None
     view = {c: getattr(ticket, c) for c in ("zendesk_id", "subject", "excerpt", "status", "priority", "channel",
                                             "organization_id", "tags", "topic_id", "topic_similarity")}
-    view["created_at"] = _aware(ticket.created_at) if ticket.created_at else None
+    view["created_at"] = as_utc(ticket.created_at) if ticket.created_at else None
     if topic is not None:
         view["topic_id"] = topic["id"]
     return {"ticket": view, "topic": topic}

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.db import Database
 from server.eventlog import EventLog, NewEvent
+from server.eventlog.log import as_utc
 from server.zendesk.client import ZendeskAuthError, ZendeskError, ZendeskRateLimited, DEFAULT_RETRY_AFTER
 from server.zendesk.models import BackfillCursor
 
@@ -338,9 +339,9 @@ def _start(db: Database, tenant_id: int, since: datetime, restart: bool, at: dat
     """Decide where to start; returns (cursor or None, cursor row version, since) and records it."""
     with db.session() as session:
         row = session.get(BackfillCursor, tenant_id)
-        if row is not None and not restart and row.cursor and _aware(row.since) <= since:
+        if row is not None and not restart and row.cursor and as_utc(row.since) <= since:
             result.resumed = True
-            return row.cursor, row.pages, _aware(row.since)
+            return row.cursor, row.pages, as_utc(row.since)
         if row is None:
             session.add(BackfillCursor(tenant_id=tenant_id, since=since, cursor=None, pages=0, tickets=0,
                                        done=False, updated_at=at))
@@ -390,12 +391,7 @@ def _time(value: Any) -> datetime | None:
         t = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return _aware(t)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives naive datetimes for timezone-aware columns; they are stored in UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return as_utc(t)
 
 
 def _without_nul(value: Any) -> Any:
