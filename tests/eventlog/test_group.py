@@ -3,7 +3,6 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-import pytest
 
 from server.eventlog import NewEvent, SqlEventLog
 from server.eventlog.group import GroupCommitter
