@@ -37,8 +37,14 @@ from server.detect.nab import PROFILES, NabFile, normalise, optimise, window_row
 # The one configuration per detector used on every file. The volume detector's was tuned once on the
 # whole corpus (as NAB entrants do), never per file.
 CONFIGS: dict[str, dict] = {
-    "volume": {"kind": "volume_novelty", "params": {"level_halflife": 12.0, "scale_clip": 10.0, "short_halflife": 6.0, "halflife": 1000.0,
-                                                   "warmup": 150}, "filter": None},
+    "volume": {"kind": "volume_multiscale", "params": {"level_halflives": [12.0, 1000.0], "scale_clip": 10.0, "short_halflife": 6.0,
+                                                      "halflife": 1000.0, "warmup": 150, "range_tolerance": 0.02,
+                                                      "range_weight": 5.0, "shape_weight": 0.4, "refractory_threshold": 1.3,
+                                                      "quiet": 20}, "filter": None},
+    "volume noshape": {"kind": "volume_multiscale", "params": {"level_halflives": [12.0, 1000.0], "scale_clip": 10.0, "short_halflife": 6.0,
+                                                      "halflife": 1000.0, "warmup": 150, "range_tolerance": 0.02,
+                                                      "range_weight": 5.0, "shape_weight": 0.0, "refractory_threshold": 1.3,
+                                                      "quiet": 20}, "filter": None},
     "rolling z-score": {"kind": "rolling_zscore", "params": {"window": 288}, "filter": None},
 }
 SCOREBOARD = [("ARTime", 74.9, 65.1, 80.4, 81.8), ("Numenta HTM", 70.1, 63.1, 74.3, 68.0),

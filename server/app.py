@@ -51,13 +51,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from server import openapi, pages
     from server.api.views import bp as api_bp
+    from server.incidents.views import bp as incidents_bp
     from server.ingest.views import bp as ingest_bp
+    from server.notify.views import bp as notify_bp
     from server.ops.views import bp as ops_bp
     from server.topics.views import bp as topics_bp
 
     app.register_blueprint(ingest_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(topics_bp)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(notify_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)

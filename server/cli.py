@@ -223,6 +223,11 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
         start_worker(database, ClaudeSummarizer(cfg["ANTHROPIC_API_KEY"], model=cfg["SUMMARY_MODEL"],
                                                 base_url=cfg["ANTHROPIC_BASE_URL"] or None,
                                                 calls_per_hour=cfg["SUMMARY_CALLS_PER_HOUR"]))
+    from server.notify import Notifier
+    from server.notify import start_worker as start_notifier
+
+    start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
+                   interval=float(cfg["NOTIFY_POLL_SECONDS"]))
     counter = DETECTOR_EVENTS.labels(runner.name)
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 
@@ -334,6 +339,70 @@ def demo(port: int, speed: float) -> None:
 
     sys.exit(run_demo(_cfg(), port, speed))
 
+
+
+@main.command()
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant whose stored events are replayed.")
+@click.option("--since", default="90d", show_default=True,
+              help="Report incidents detected since: 90d, 12h, 4w, or a date such as 2026-01-01 (UTC).")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A what-if detection setting, repeatable: sensitivity.spike=2, alarm_budget_per_week=0.5, "
+                   "plan_sensitivity.enterprise=3, resolve_after_minutes=60, min_requesters=4, enabled=false.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progress: bool) -> None:
+    """Replay a tenant's stored events through the detectors and report what would have fired.
+
+    Nothing is written: tune settings here before switching them on. The replay starts at the
+    beginning of the log (baselines need the history) and reports incidents from --since on.
+    """
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from server.eventlog import SqlEventLog
+    from server.incidents.backtest import backtest as run_backtest
+    from server.incidents.backtest import parse_overrides, parse_since
+    from server.understand.embed import Embedder
+
+    try:
+        start = parse_since(since, datetime.now(timezone.utc))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
+    try:
+        overrides = parse_overrides(pairs)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--set") from None
+    database = _db(_cfg())
+    _check_schema(database)
+    log_ = SqlEventLog()
+    with database.session() as session:
+        t = _get_tenant(session, slug)
+        tenant_id, stored = t.id, (t.settings or {}).get("detection")
+        total = log_.count(session, tenant_id)
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not progress or as_json, transient=True) as bar:
+        task = bar.add_task(f"Replaying {slug}'s events", total=total)
+        report = run_backtest(database, log_, tenant_id, start, embed=Embedder().embed, settings=stored,
+                              overrides=overrides, progress=lambda n: bar.advance(task, n))
+    if as_json:
+        click.echo(json.dumps({"since": start.isoformat(), "events": report.events, "tickets": report.tickets,
+                               "by_kind": report.by_kind(), "incidents": report.incidents}, default=str, indent=2))
+        return
+    out = Console()
+    table = Table(title=f"What would have fired for {slug} since {start:%Y-%m-%d %H:%M} UTC")
+    for col in ("id", "kind", "detected (UTC)", "tickets", "customers", "p-value", "evidence"):
+        table.add_column(col, overflow="fold")
+    for inc in report.incidents:
+        table.add_row(str(inc["id"]), inc["kind"], f"{inc['detected_at']:%Y-%m-%d %H:%M}", str(inc["ticket_count"]),
+                      str(inc["requester_count"]), f"{inc['p_value']:.1e}", inc["sentence"])
+    out.print(table)
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
+    rate = f"{len(report.incidents) / report.weeks:.1f} a week" if report.incidents else "0 a week"
+    out.print(f"{report.events} events replayed ({report.tickets} tickets); {len(report.incidents)} incidents "
+              f"({kinds}); {rate}. Settings: {overrides or 'as stored'}.")
 
 if __name__ == "__main__":
     main()

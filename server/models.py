@@ -1,9 +1,11 @@
 """Imports every model module so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from server.eventlog.models import Event
+from server.incidents.models import Feedback, Incident, IncidentTicket, Notification, Release, SlackThread, VolumePoint
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.tenants.models import Tenant
 from server.topics.models import Ticket, Topic
 from server.zendesk.models import BackfillCursor
 
-__all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "IngestStat", "Tenant", "Ticket", "Topic"]
+__all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "Feedback", "Incident", "IncidentTicket", "IngestStat",
+           "Notification", "Release", "SlackThread", "Tenant", "Ticket", "Topic", "VolumePoint"]

@@ -1,25 +1,49 @@
 """Replays the generated stream into a running server over HTTP, as Zendesk and the widget send it:
 signed webhook deliveries (event-subscribed and trigger-style) and widget batches with an Origin.
-Some deliveries are repeated on purpose, as Zendesk's at-least-once delivery does."""
+Some deliveries are repeated on purpose, as Zendesk's at-least-once delivery does.
+
+Time, as the detector sees it
+-----------------------------
+The detector works in event time (each ticket's ``created_at``) and learns per real hour. So that a
+demo shows incidents within minutes, :meth:`Replayer.send_history` first sends the past weeks of the
+same model's quiet traffic, ``created_at`` ending now, as fast as the server takes it. Arriving more
+than six hours after their creation, those tickets are history to the detector (``LIVE_LAG`` in
+server/incidents/stage.py): they teach the baselines and open nothing. :meth:`Replayer.run` then
+sends live tickets stamped with the wall clock.
+
+Both phases run the model at the same ``speed`` (stream minutes per real minute), so the detector
+sees one hourly rate throughout: ``tickets_per_hour`` of event time, in history and live alike
+(the model's per-stream-minute rate is derived from it). Speed only compresses the model's incident
+schedule: at speed 8 a surge of 64 stream minutes arrives within 8 real minutes, and against the
+hourly baseline learnt from history it is many times the expected count of its topic.
+"""
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
 from rich.console import Console
 from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
 from rich.table import Table
 
 from server.demo.stream import TrafficModel
 from server.ingest.signing import sign
 
 DEMO_ORIGIN = "https://app.acme-billing.example"
+#: Tickets per real hour the detector sees (history and live): about 30,000 tickets in two weeks.
+TICKETS_PER_HOUR = 90.0
+#: Webhook deliveries in flight while sending history.
+HISTORY_CONCURRENCY = 8
 
 
 def _ms(t: datetime) -> int:
@@ -47,8 +71,13 @@ def zendesk_event(ticket: dict[str, Any], account_id: int = 22129848) -> dict[st
 
 
 def trigger_payload(ticket: dict[str, Any]) -> dict[str, Any]:
-    """A trigger-connected custom JSON body, as an admin would define it with placeholders."""
-    return {"ticket_id": str(ticket["id"]), "event": "created", "updated_at": _iso(ticket["created_at"]),
+    """A trigger-connected custom JSON body, as an admin would define it with placeholders.
+
+    It carries ``created_at``: without it the ticket would count at the time the delivery arrived,
+    which for a history ticket is now, not weeks ago.
+    """
+    created = _iso(ticket["created_at"])
+    return {"ticket_id": str(ticket["id"]), "event": "created", "created_at": created, "updated_at": created,
             "via": "Web form", "subject": ticket["subject"], "description": ticket["description"],
             "requester_id": ticket["requester"]["id"], "organization_id": ticket["requester"]["org_id"],
             "tags": " ".join(ticket["tags"])}
@@ -60,43 +89,78 @@ def widget_batch(session: dict[str, Any]) -> dict[str, Any]:
 
 
 class Replayer:
+    """Sends the model's traffic to the server at ``url`` for the tenant in ``creds``.
+
+    Parameters
+    ----------
+    speed
+        Stream minutes per real minute (the model's incident schedule runs this much faster).
+    tickets_per_hour
+        Tickets per hour of event time, in history and live alike.
+    first_ticket_id
+        Zendesk id of the first ticket sent (default: from the seed); a rerun on the same database
+        passes one past the previous run's so that no ticket id repeats.
+    """
+
     def __init__(self, url: str, creds: dict[str, Any], *, speed: float = 1.0, seed: int = 7,
-                 duplicate_rate: float = 0.02) -> None:
+                 duplicate_rate: float = 0.02, tickets_per_hour: float = TICKETS_PER_HOUR,
+                 first_ticket_id: int | None = None) -> None:
         self.url = url.rstrip("/")
         self.creds = creds
         self.speed = speed
-        self.model = TrafficModel(seed=seed)
+        self.model = TrafficModel(seed=seed, tickets_per_minute=tickets_per_hour / 60 / speed,
+                                  first_ticket_id=first_ticket_id)
         self.rng = random.Random(seed + 1)
         self.duplicate_rate = duplicate_rate
         self.http = requests.Session()
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.counts = {"tickets": 0, "widget_events": 0, "accepted": 0, "duplicates": 0, "errors": 0}
         self.last_error = ""
+        self.incidents = "-"
+        self._polled = 0.0
+
+    def _session(self) -> requests.Session:
+        if threading.current_thread() is threading.main_thread():
+            return self.http
+        if not hasattr(self._local, "http"):
+            self._local.http = requests.Session()
+        return self._local.http
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            r = self.http.post(self.url + path, data=body, headers=headers, timeout=10)
+            r = self._session().post(self.url + path, data=body, headers=headers, timeout=30)
         except requests.RequestException as e:
-            self.counts["errors"] += 1
-            self.last_error = type(e).__name__
+            with self._lock:
+                self.counts["errors"] += 1
+                self.last_error = type(e).__name__
             return
-        if r.status_code == 202:
-            data = r.json()
-            self.counts["accepted"] += data["accepted"]
-            self.counts["duplicates"] += data["duplicates"]
-        else:
-            self.counts["errors"] += 1
-            self.last_error = f"{r.status_code} {r.text[:120]}"
+        with self._lock:
+            if r.status_code == 202:
+                data = r.json()
+                self.counts["accepted"] += data["accepted"]
+                self.counts["duplicates"] += data["duplicates"]
+            else:
+                self.counts["errors"] += 1
+                self.last_error = f"{r.status_code} {r.text[:120]}"
 
-    def send_ticket(self, ticket: dict[str, Any]) -> None:
+    def _delivery(self, ticket: dict[str, Any]) -> tuple[bytes, int]:
+        """The webhook body of a ticket and how many times it is delivered (drawn here, not in threads)."""
         payload = trigger_payload(ticket) if self.rng.random() < 0.2 else zendesk_event(ticket)
-        body = json.dumps(payload).encode()
+        return json.dumps(payload).encode(), 2 if self.rng.random() < self.duplicate_rate else 1
+
+    def _deliver(self, body: bytes, times: int) -> None:
         ts = _iso(datetime.now(timezone.utc))
         headers = {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": ts,
                    "X-Zendesk-Webhook-Signature": sign(self.creds["webhook_secret"], ts, body),
                    "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid4()), "X-Zendesk-Webhook-Id": "01DEMO"}
-        for _ in range(2 if self.rng.random() < self.duplicate_rate else 1):
+        for _ in range(times):
             self._post(f"/webhooks/zendesk/{self.creds['tenant']}", body, headers)
-        self.counts["tickets"] += 1
+        with self._lock:
+            self.counts["tickets"] += 1
+
+    def send_ticket(self, ticket: dict[str, Any]) -> None:
+        self._deliver(*self._delivery(ticket))
 
     def send_session(self, session: dict[str, Any]) -> None:
         body = json.dumps(widget_batch(session)).encode()
@@ -106,14 +170,61 @@ class Replayer:
             self._post("/api/v1/events", body, headers)
         self.counts["widget_events"] += len(session["events"])
 
+    def history(self, days: float, end: datetime | None = None) -> list[dict[str, Any]]:
+        """The tickets of the ``days`` before ``end`` (default: now), oldest first."""
+        end = end or datetime.now(timezone.utc)
+        return list(self.model.history(end, days, speed=self.speed))
+
+    def send_history(self, days: float, console: Console | None = None, *,
+                     concurrency: int = HISTORY_CONCURRENCY) -> dict[str, int]:
+        """Send ``days`` of quiet traffic ending now, oldest first and without pauses, with a progress bar.
+
+        Deliveries go ``concurrency`` at a time, in order batch by batch, so the log stays nearly in
+        event order. Widget sessions are not sent for the past (the server keeps no client time older
+        than a day).
+        """
+        console = console or Console(stderr=True)
+        tickets = self.history(days)
+        deliveries = [self._delivery(t) for t in tickets]
+        label = f"{days:g} day" + ("" if days == 1 else "s") if days >= 1 else f"{days * 24:.1f} hours"
+        columns = (TextColumn(f"Sending {label} of history…"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("tickets"), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=False) as progress, \
+                ThreadPoolExecutor(concurrency, thread_name_prefix="history") as pool:
+            task = progress.add_task("history", total=len(deliveries))
+            batch = concurrency * 4
+            for i in range(0, len(deliveries), batch):
+                chunk = deliveries[i:i + batch]
+                list(pool.map(lambda d: self._deliver(*d), chunk))
+                progress.advance(task, len(chunk))
+        if self.last_error:
+            console.print(f"[yellow]history: {self.counts['errors']} failed deliveries, last: {self.last_error}")
+        return self.counts
+
+    def _poll_incidents(self) -> None:
+        """Open incidents as the API lists them (at most every 10 s; best effort)."""
+        if time.monotonic() - self._polled < 10 or not self.creds.get("api_token"):
+            return
+        self._polled = time.monotonic()
+        try:
+            r = self.http.get(self.url + "/api/v1/incidents", params={"status": "open,acknowledged", "limit": 5},
+                              headers={"Authorization": f"Bearer {self.creds['api_token']}"}, timeout=5)
+            if r.ok:
+                data = r.json()
+                newest = data["incidents"][0]["title"] if data["incidents"] else ""
+                self.incidents = f"{data['total']}" + (f" (newest: {newest})" if newest else "")
+        except (requests.RequestException, ValueError, KeyError, IndexError):
+            pass
+
     def _table(self, minute: float) -> Table:
         table = Table(title="Groundswell demo stream", show_header=True)
         table.add_column("stream minute")
         for key in self.counts:
             table.add_column(key.replace("_", " "))
-        table.add_column("incident")
+        table.add_column("surging")
+        table.add_column("open incidents")
         active = ", ".join(i.issue for i in self.model.active(minute)) or "-"
-        table.add_row(f"{minute:.1f}", *[str(v) for v in self.counts.values()], active)
+        table.add_row(f"{minute:.1f}", *[str(v) for v in self.counts.values()], active, self.incidents)
         if self.last_error:
             table.caption = f"last error: {self.last_error}"
         return table
@@ -130,6 +241,21 @@ class Replayer:
                     self.send_ticket(ticket)
                 for session in self.model.sessions(now, minute, seconds=self.speed):
                     self.send_session(session)
+                self._poll_incidents()
                 live.update(self._table(minute))
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         return self.counts
+
+
+def history_window(last_ticket_at: datetime | None, now: datetime, days: float) -> float:
+    """Days of history to send: ``days``, or only the gap since the last ticket a previous run sent.
+
+    >>> now = datetime(2026, 1, 15, tzinfo=timezone.utc)
+    >>> history_window(None, now, 14), history_window(now - timedelta(days=30), now, 14)
+    (14, 14)
+    >>> history_window(now - timedelta(hours=12), now, 14)
+    0.5
+    """
+    if last_ticket_at is None:
+        return days
+    return max(0.0, min(days, (now - last_ticket_at).total_seconds() / 86400))

@@ -2,6 +2,13 @@
 incidents where one issue surges together with friction on the page behind it.
 
 Pure and seeded: the same seed gives the same stream. Times are passed in, never read.
+
+Two clocks: *stream minutes* place the recurring incidents (``Incident.start_minute``), and rates
+are per stream minute. A replay at speed ``s`` runs ``s`` stream minutes per real minute, so the
+tickets a detector sees per real hour are ``s`` times the model's per-minute rate times 60, in the
+live replay and in :meth:`TrafficModel.history` alike (history is generated at the same speed).
+The incidents are long and strong enough that, at the demo's speed of 8, each one is several real
+minutes of a surge far outside the topic's hourly baseline. There is no daily or weekly shape.
 """
 
 from __future__ import annotations
@@ -96,22 +103,29 @@ class Incident:
     factor: float
 
 
+#: The recurring incidents of the demo, in stream minutes: at speed 8 the first surge starts one real
+#: minute into the live replay and lasts eight, the second starts six real minutes in.
+DEMO_INCIDENTS = (Incident("invoice_pdf", 8, 64, 25.0), Incident("sso_error", 48, 56, 40.0))
+
+
 class TrafficModel:
-    """Tickets and widget sessions per minute, with incidents that recur every ``period`` minutes.
+    """Tickets and widget sessions per stream minute, with incidents that recur every ``period`` minutes.
 
     Examples
     --------
     >>> m = TrafficModel(seed=1)
-    >>> [i.issue for i in m.active(minute=7.0)]
+    >>> [i.issue for i in m.active(minute=20.0)]
     ['invoice_pdf']
-    >>> tickets = list(m.tickets(datetime(2026, 1, 1), minute=7.0, seconds=600))
-    >>> sum(t["issue"] == "invoice_pdf" for t in tickets) > len(tickets) / 3  # the incident dominates
+    >>> tickets = list(m.tickets(datetime(2026, 1, 1), minute=20.0, seconds=1800))
+    >>> sum(t["issue"] == "invoice_pdf" for t in tickets) > len(tickets) / 2  # the incident dominates
+    True
+    >>> past = list(m.history(datetime(2026, 1, 1), days=1, speed=8))  # a day of quiet traffic before
+    >>> past[0]["created_at"] < past[-1]["created_at"] < datetime(2026, 1, 1)
     True
     """
 
     def __init__(self, seed: int = 7, tickets_per_minute: float = 4.0, sessions_per_minute: float = 12.0,
-                 incidents: tuple[Incident, ...] = (Incident("invoice_pdf", 6, 8, 7.0),
-                                                   Incident("sso_error", 22, 6, 9.0))) -> None:
+                 incidents: tuple[Incident, ...] = DEMO_INCIDENTS, first_ticket_id: int | None = None) -> None:
         self.rng = random.Random(seed)
         self.tickets_per_minute = tickets_per_minute
         self.sessions_per_minute = sessions_per_minute
@@ -119,6 +133,8 @@ class TrafficModel:
         self.period = max(i.start_minute + i.duration_minutes for i in incidents) + 10 if incidents else 60
         self.customers = [self._customer(i) for i in range(400)]
         self.ticket_id = 10_000 + self.rng.randrange(1000)
+        if first_ticket_id is not None:
+            self.ticket_id = first_ticket_id - 1
 
     def _customer(self, i: int) -> dict[str, Any]:
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
@@ -131,12 +147,12 @@ class TrafficModel:
         m = minute % self.period
         return [i for i in self.incidents if i.start_minute <= m < i.start_minute + i.duration_minutes]
 
-    def _weights(self, minute: float) -> list[float]:
-        boost = {i.issue: i.factor for i in self.active(minute)}
+    def _weights(self, minute: float | None) -> list[float]:
+        boost = {i.issue: i.factor for i in self.active(minute)} if minute is not None else {}
         return [iss.weight * boost.get(iss.key, 1.0) for iss in ISSUES]
 
     def _poisson(self, lam: float) -> int:
-        # Knuth's method; lam stays small here (per-second rates).
+        # Knuth's method; lam stays small here (tens at most: exp(-lam) must not underflow).
         limit, k, p = math.exp(-lam), 0, 1.0
         while True:
             p *= self.rng.random()
@@ -150,15 +166,34 @@ class TrafficModel:
         base = sum(iss.weight for iss in ISSUES)
         lam = self.tickets_per_minute * sum(weights) / base * seconds / 60
         for _ in range(self._poisson(lam)):
-            issue = self.rng.choices(ISSUES, weights)[0]
-            cust = self.rng.choice(self.customers)
-            self.ticket_id += 1
-            text = self.rng.choice(issue.bodies).format(
-                n=self.rng.randint(2, 5), org=cust["org"], inv=self.rng.randint(10000, 99999),
-                month=self.rng.choice(["October", "November"]), plan=cust["plan"])
-            yield {"id": self.ticket_id, "subject": self.rng.choice(issue.subjects), "description": text,
-                   "requester": cust, "tags": list(issue.tags) + [cust["plan"]], "issue": issue.key,
-                   "page": issue.page, "created_at": now}
+            yield self._ticket(self.rng.choices(ISSUES, weights)[0], now)
+
+    def history(self, end: datetime, days: float, speed: float = 1.0, step: float = 300.0
+                ) -> Iterator[dict[str, Any]]:
+        """The quiet traffic of the ``days`` before ``end``, oldest first: what the detector learns as normal.
+
+        Generated at ``speed`` stream minutes per real minute, as a replay at that speed sends live
+        tickets, so the hourly rate matches the live one; no incident surges (they are the news).
+        Each ``step`` seconds draws its count, and the tickets' times are spread inside the step.
+        """
+        weights = self._weights(None)
+        lam = self.tickets_per_minute * speed * step / 60
+        steps = math.ceil(days * 86400 / step)
+        start = end - timedelta(seconds=steps * step)
+        for k in range(steps):
+            t0 = start + timedelta(seconds=k * step)
+            for offset in sorted(self.rng.uniform(0, step) for _ in range(self._poisson(lam))):
+                yield self._ticket(self.rng.choices(ISSUES, weights)[0], t0 + timedelta(seconds=offset))
+
+    def _ticket(self, issue: Issue, at: datetime) -> dict[str, Any]:
+        cust = self.rng.choice(self.customers)
+        self.ticket_id += 1
+        text = self.rng.choice(issue.bodies).format(
+            n=self.rng.randint(2, 5), org=cust["org"], inv=self.rng.randint(10000, 99999),
+            month=self.rng.choice(["October", "November"]), plan=cust["plan"])
+        return {"id": self.ticket_id, "subject": self.rng.choice(issue.subjects), "description": text,
+                "requester": cust, "tags": list(issue.tags) + [cust["plan"]], "issue": issue.key,
+                "page": issue.page, "created_at": at}
 
     def sessions(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
         """Widget batches of in-app sessions active during ``seconds``."""

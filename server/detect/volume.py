@@ -239,6 +239,19 @@ class VolumeDetector(base.AnomalyDetector):
         z = u / math.sqrt(a / (2.0 - a))
         return self._p(float(special.ndtr(-z)), float(special.ndtr(z)))
 
+    @property
+    def n_learnt(self) -> int:
+        """Points learnt so far (scores are 0 until ``warmup`` of them)."""
+        return self._n
+
+    def forecast(self, t: object = None) -> tuple[float, float]:
+        """Expected value and variance of a point at event time ``t`` under the current baseline. Pure.
+
+        Used to build expectations over windows that are not whole buckets (see server/incidents).
+        """
+        mu = self._expected(event_time(t))[0]
+        return mu, self._variance(mu)
+
     def explain_one(self, x: dict) -> Explanation:
         """Observed, expected, band, p-value, direction and surprise for ``x``. Pure."""
         y = float(x[self.value_key])

@@ -12,9 +12,11 @@ from server.pipeline.runner import WRITERS
 from server.pipeline.stage import Stage
 from server.pipeline.stats import IngestStats
 from server.tenants import Tenant
+from server.incidents.writers import write_incident, write_incident_ticket, write_notification, write_volume_point
 from server.topics.writers import write_ticket, write_topic
 
-WRITERS.update(topic=write_topic, ticket=write_ticket)
+WRITERS.update(topic=write_topic, ticket=write_ticket, incident=write_incident, incident_ticket=write_incident_ticket,
+               volume_point=write_volume_point, notification=write_notification)
 
 
 class TenantSettings:
@@ -33,6 +35,10 @@ class TenantSettings:
             self._loaded = time.monotonic()
         return self._settings.get(tenant_id, {})
 
+    def detection(self, tenant_id: int) -> dict[str, Any] | None:
+        value = self.get(tenant_id).get("detection")
+        return value if isinstance(value, dict) else None
+
     def field_map(self, tenant_id: int) -> dict[str, str] | None:
         value = self.get(tenant_id).get("zendesk_field_map")
         return value if isinstance(value, dict) else None
@@ -41,6 +47,7 @@ class TenantSettings:
 def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
                   topic_params: dict[str, Any] | None = None) -> Callable[[], list[Stage]]:
     """Builds the detector's stages; the embedding model is created once and shared."""
+    from server.incidents.stage import DetectStage
     from server.understand.stage import UnderstandStage
 
     if embed is None:
@@ -50,6 +57,7 @@ def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
     settings = TenantSettings(db)
 
     def build() -> list[Stage]:
-        return [IngestStats(), UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)]
+        understand = UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)
+        return [IngestStats(), understand, DetectStage(understand, settings.detection)]
 
     return build

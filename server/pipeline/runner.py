@@ -108,8 +108,10 @@ class Runner:
         with self.db.session() as session:
             events = self.log.read(session, self.offset, self.batch_size, partition=self.partition)
             if not events:
-                if self._unsaved:  # caught up: make the last batches durable
-                    self._save(session, self.offset, self.processed, self.clock())
+                now = self.clock()
+                wrote = self._idle(session, now)
+                if self._unsaved or wrote:  # caught up: make the last batches (and idle changes) durable
+                    self._save(session, self.offset, self.processed, now)
                     session.commit()
                     self._last_checkpoint, self._unsaved = time.monotonic(), False
                 return 0
@@ -139,6 +141,22 @@ class Runner:
         self.offset = new_offset
         self.processed += len(events)
         return len(events)
+
+    def _idle(self, session: Session, now: datetime) -> bool:
+        """Tell the stages the log is drained at wall time ``now``; write what that changed."""
+        wrote = False
+        try:
+            for stage in self.stages:
+                stage.idle(now)
+            for stage in self.stages:
+                for kind, key, row in stage.outputs():
+                    WRITERS[kind](session, key, row, now)
+                    wrote = True
+        except BaseException:
+            session.rollback()
+            self.restore()
+            raise
+        return wrote
 
     def _save(self, session: Session, offset: int, processed: int, now: datetime) -> None:
         state = pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)

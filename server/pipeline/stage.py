@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from server.eventlog.log import LoggedEvent
@@ -29,6 +30,10 @@ class Stage(abc.ABC):
         """Fold events in order; stages that batch work (embeddings) override this."""
         for event in events:
             self.apply(event)
+
+    def idle(self, now: datetime) -> None:
+        """The log is drained at wall time ``now`` (live only; replays never call this). Stages whose
+        event time must move on without events (a silence is news) override it."""
 
     @abc.abstractmethod
     def outputs(self) -> Iterable[tuple[str, Any, dict[str, Any]]]:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.incidents.schemas import IncidentBriefSchema
+
 
 class TopicListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
@@ -82,6 +84,9 @@ class TicketOutSchema(Schema):
 class TicketContextOutSchema(Schema):
     ticket = fields.Nested(TicketOutSchema, required=True)
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
+    incidents = fields.List(fields.Nested(IncidentBriefSchema), required=True,
+                            metadata={"description": "Open or acknowledged incidents the ticket is attached to "
+                                                     "or whose topic is the ticket's; newest first."})
 
 
 topic_list_query = TopicListQuerySchema()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import NotFound
 from server.eventlog.log import as_utc
+from server.incidents.service import active_for_ticket
 from server.topics.models import Ticket, Topic
 
 MAX_MERGE_HOPS = 100
@@ -99,6 +100,7 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     view["created_at"] = as_utc(ticket.created_at) if ticket.created_at else None
     if topic is not None:
         view["topic_id"] = topic["id"]
-    return {"ticket": view, "topic": topic}
+    incidents = active_for_ticket(session, tenant_id, zendesk_id, {ticket.topic_id, view["topic_id"]})
+    return {"ticket": view, "topic": topic, "incidents": incidents}
 
 

@@ -8,6 +8,8 @@ everything learned lives in ``state()``.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 from dataclasses import fields as dataclass_fields
 from typing import Any, Callable, Iterable, Sequence
 
@@ -26,6 +28,17 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 
 #: Most characters of a ticket's prepared text kept for display (redacted).
 EXCERPT_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A new ticket just placed in a topic: what the detection stage needs to know of it."""
+
+    event: LoggedEvent
+    update: TicketUpdate
+    topic_id: int
+    at: datetime
+    text: str  # redacted subject and excerpt
 
 
 def prepare(update: TicketUpdate) -> tuple[str, str, dict[str, int]]:
@@ -67,6 +80,13 @@ class UnderstandStage(Stage):
         self.models: dict[int, TopicModel] = {}
         self.placed: dict[int, OrderedDict[str, int]] = {}
         self._tickets: dict[tuple[int, str], dict[str, Any]] = {}
+        #: Tickets placed in a topic by the last batches, for the detection stage that follows
+        #: (``take_placements``); not part of the state: the next stage drains it within the batch.
+        self.placements: list[Placement] = []
+
+    def take_placements(self) -> list["Placement"]:
+        out, self.placements = self.placements, []
+        return out
 
     def model(self, tenant_id: int) -> TopicModel:
         if tenant_id not in self.models:
@@ -112,6 +132,7 @@ class UnderstandStage(Stage):
                     terms=extract_terms(f"{row.get('subject', '')} {row.get('excerpt', '')}"), at=at)
                 row.update(topic_id=assignment.topic_id, assigned_topic_id=assignment.topic_id,
                            topic_similarity=round(assignment.similarity, 4))
+                self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500]))
                 placed = self.placed.setdefault(event.tenant_id, OrderedDict())
                 placed[update.ticket_id] = assignment.topic_id
                 while len(placed) > self.remember:
@@ -148,3 +169,4 @@ class UnderstandStage(Stage):
         self.models = state["models"]
         self.placed = state["placed"]
         self._tickets = {}
+        self.placements = []

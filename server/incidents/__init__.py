@@ -1,0 +1,1 @@
+"""Incidents: detection engine, lifecycle, evidence, API."""

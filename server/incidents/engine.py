@@ -1,0 +1,1020 @@
+"""The detection engine of one tenant: learnt baselines, tests with a false-alarm budget, incidents.
+
+Pure: no Flask, no database, no clock. Time is event time, carried by the observations; everything
+learnt is plain data that pickles into the detector's checkpoint, so a replay gives the same incidents.
+
+What is watched
+---------------
+Every ticket placed in a topic is an :class:`Observation`. It counts in these series:
+
+- ``topic:<id>`` (distinct requesters: one customer writing three times is one, not three);
+- ``channel:<name>``, ``form:<id>`` and ``all`` (tickets; these carry the drop test).
+
+Each series keeps an hourly baseline, a :class:`server.detect.VolumeDetector` fed one closed hour at a
+time: level plus hour-of-day and day-of-week profiles, robust (winsorised) updates and a learnt
+over-dispersion. While an incident on a series is active its hours are not learnt (a spike must not
+teach the baseline that spikes are normal) unless it lasts longer than a day (then it is the new normal).
+Backfilled tickets warm the baselines up: they close hours like live ones but never open incidents.
+
+The tests
+---------
+- **spike** (each new ticket of a topic): distinct requesters in the trailing 30 min, 2 h and 6 h
+  against the baseline's expectation over the same window (summed hour slot by hour slot, so a busy
+  hour expects more), upper tail of a negative binomial.
+- **new_topic**: the same, for a topic with less than a day of baseline, against what new topics of
+  this tenant usually gather on their first day (learnt online, with a prior of 1.5 tickets).
+- **concentration**: one value of a segment (plan, region, organisation, channel, locale, brand)
+  rises while the rest of the topic stays inside its band.
+- **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
+  organisation) tickets in the last 6 h against the segment's learnt mean and spread (Student t).
+- **drop** (every 15 minutes of event time): tickets in the trailing 1 h and 3 h of a channel, form or
+  all tickets, lower tail, tested only where at least ``drop_min_expected`` were expected.
+
+False alarms across all topics: every kind gets ``alarm_budget_per_week * sensitivity[kind] / 5``
+expected false alarms a week. Its per-test threshold is that share divided by the number of tests the
+kind ran in the past week (counting each series, window and hour once, since tests inside one hour are
+nearly the same test): a Bonferroni bound on false alarms per week over every series, whatever the number
+of topics. A plan tier's multiplier applies when the tier carries most of the window. Each ``noise``
+mark on an incident divides that series and kind's threshold by 10 (up to 1000); each ``useful`` mark
+takes one step back.
+
+Incidents
+---------
+One per problem: the key is (series, family), the families being volume (spike, new_topic,
+concentration), sentiment and drop. An alert on a key with an active incident updates it; matching
+tickets attach to it; it notifies again only when it grows materially (twice the customers it had at the
+last notification, and at least five more). It resolves itself once the series has been back inside its
+band for ``resolve_after_minutes``. People acknowledge, resolve, dismiss or reopen through the API; a
+dismissed key stays quiet for a day.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import insort
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from scipy import special
+
+from server.detect.volume import VolumeDetector
+from server.incidents.settings import DetectionSettings
+from server.incidents.stats import band, lower_tail, surprise, upper_tail
+
+HOUR = 3600.0
+WEEK = 7 * 86400.0
+#: Trailing windows (seconds) of the spike tests and of the drop tests.
+SPIKE_WINDOWS = (1800.0, 7200.0, 21600.0)
+DROP_WINDOWS = (3600.0, 10800.0)
+#: Event-time period of the drop tests and of the resolve checks.
+TICK = 900.0
+#: Segment dimensions of concentration and sentiment (names in ``Observation.segments``).
+CONCENTRATION_DIMS = ("plan", "region", "organization", "channel", "locale", "brand")
+SENTIMENT_DIMS = ("plan", "organization")
+FAMILY = {"spike": "volume", "new_topic": "volume", "concentration": "volume", "sentiment": "sentiment",
+          "drop": "drop"}
+KINDS = tuple(FAMILY)
+#: Hours of baseline a topic needs before it is tested as established (before: as a new topic).
+ESTABLISHED_HOURS = 24
+#: Event time a tenant's stream must span before volume incidents open (every topic is new at first).
+TENANT_WARMUP = 2 * 86400.0
+#: A closed hour with a tail probability below this is not learnt, unless it is the (patience+1)th in a row.
+OUTLIER_P = 0.01
+OUTLIER_PATIENCE = 6
+#: Hours an incident may hold its series' baseline still; after that the change is the new normal.
+PROTECT_HOURS = 24
+#: Sentiment: tickets a segment needs before it is tested, tickets in a tested window, window length.
+SENTIMENT_WARMUP = 40
+SENTIMENT_MIN = 5
+SENTIMENT_WINDOW = 21600.0
+#: Closed hours kept per series (for evidence and charts).
+KEEP_HOURS = 14 * 24
+#: Most tickets (and their details) an incident keeps for evidence; all ids are kept.
+MAX_REPRESENTATIVES = 3
+SUPPRESS_AFTER_DISMISS = 86400.0
+
+
+def _ts(at: datetime) -> float:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.timestamp()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One ticket placed in a topic, as the detector sees it (already redacted)."""
+
+    ticket_id: str
+    topic_id: int
+    at: datetime
+    requester: str | None = None
+    account: str | None = None
+    segments: Mapping[str, str] = field(default_factory=dict)
+    sentiment: float = 0.0
+    text: str = ""
+    #: False for backfilled history: it teaches baselines but opens nothing.
+    live: bool = True
+
+
+@dataclass
+class _Ticket:
+    ts: float
+    ticket_id: str
+    who: str
+    account: str | None
+    segments: Mapping[str, str]
+    sentiment: float
+    text: str
+    #: Attached to a volume incident: it has done its work and does not count towards another one.
+    claimed: bool = False
+
+
+class _Series:
+    """Hourly baseline and recent tickets of one watched series."""
+
+    def __init__(self, key: str, measure: str, start: float) -> None:
+        self.key = key
+        self.measure = measure  # "requesters" (topics) or "tickets"
+        # The hourly count y is learnt as log(1 + y): additive hour-of-day and day-of-week profiles
+        # there are multiplicative in counts (a quiet Sunday night is quiet in proportion).
+        self.baseline = VolumeDetector(level_halflife=168.0, scale_halflife=336.0, season_halflife=2.0,
+                                       counts=False, warmup=ESTABLISHED_HOURS, min_scale=0.05)
+        self.bucket = math.floor(start / HOUR) * HOUR
+        self.tickets = 0
+        self.who: set[str] = set()
+        self.recent: deque[_Ticket] = deque()
+        self.history: deque[tuple[float, int, int, float, int, int]] = deque(maxlen=KEEP_HOURS)
+        self.first_ts = start
+        self.last_ts = start
+        self.segment_counts: dict[str, dict[str, float]] = {}
+        self.segment_total = 0.0
+        self.first_day_counted = False
+        self.first_day_who: set[str] = set()
+        # Topics: expected volume is a share of the tenant's (see Engine.forecast); learnt per hour.
+        self.share_num = 0.0
+        self.share_den = 0.0
+        # Negative binomial over-dispersion, 1/r = E[(y - mu)^2 - mu] / E[mu^2] (weighted sums, prior r = 5).
+        self.disp_num = 1.0
+        self.disp_den = 5.0
+        self.hours = 0
+        self.outliers = 0
+
+    def count(self) -> int:
+        return len(self.who) if self.measure == "requesters" else self.tickets
+
+    def share(self) -> float:
+        """This topic's share of the tenant's volume (exponentially weighted over about a week)."""
+        return self.share_num / self.share_den if self.share_den > 0 else 0.0
+
+    def inv_r(self) -> float:
+        """1/r of the negative binomial around the share-based expectation (0: Poisson)."""
+        return max(0.0, self.disp_num / self.disp_den) if self.disp_den > 0 else 0.2
+
+    def _slot(self, t: float) -> tuple[float, float]:
+        """Expected count of the hour slot at ``t`` and its variance (back from log space)."""
+        m, v = self.baseline.forecast(t)
+        mu = max(math.exp(m + v / 2.0) - 1.0, 1e-3)
+        return mu, max(mu, (mu + 1.0) ** 2 * v)
+
+    def hourly(self, t0: float, t1: float) -> list[float]:
+        """Expected counts of the hour slots overlapping (t0, t1], pro rata."""
+        out = []
+        t = t0
+        while t < t1:
+            end = min(t1, (math.floor(t / HOUR) + 1) * HOUR)
+            out.append(self._slot(t)[0] * (end - t) / HOUR)
+            t = end
+        return out
+
+    def forecast(self, t0: float, t1: float) -> tuple[float, float]:
+        """Expected count over (t0, t1] and its over-dispersion, hour slot by hour slot.
+
+        A part of an hour gets that part of the hour's mean and of its extra-Poisson variance.
+        """
+        mu, var = 0.0, 0.0
+        t = t0
+        while t < t1:
+            end = min(t1, (math.floor(t / HOUR) + 1) * HOUR)
+            m, v = self._slot(t)
+            frac = (end - t) / HOUR
+            mu += m * frac
+            var += m * frac + (v - m) * frac * frac
+            t = end
+        mu = max(mu, 1e-3)
+        return mu, max(var / mu, 1.0)
+
+    def in_window(self, now: float, width: float) -> list[_Ticket]:
+        return [t for t in self.recent if now - width < t.ts <= now]
+
+
+@dataclass
+class IncidentState:
+    """What the engine knows of one incident (the row the writer stores is built from it)."""
+
+    id: int
+    kind: str
+    series: str
+    topic_id: int | None
+    first_seen_at: datetime
+    detected_at: datetime
+    status: str = "open"
+    status_by: str = "detector"
+    status_changed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    ticket_ids: list[str] = field(default_factory=list)
+    requesters: set[str] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
+    p_value: float = 1.0
+    direction: str = "up"
+    evidence: dict[str, Any] = field(default_factory=dict)
+    representatives: list[dict[str, str]] = field(default_factory=list)
+    notified_requesters: int = 0
+    notifications: int = 0
+    calm_since: float | None = None
+    useful: int = 0
+    noise: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("open", "acknowledged")
+
+    @property
+    def family(self) -> str:
+        return FAMILY[self.kind]
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    series: str
+    p: float
+    direction: str
+    window: float
+    observed: int
+    expected: float
+    lower: int
+    upper: int
+    tickets: list[_Ticket]
+    segments: list[dict[str, Any]]
+
+
+Describe = Callable[[int], Mapping[str, Any]]
+
+
+class Engine:
+    """Detection for one tenant. Feed it with :meth:`observe` (tickets, in log order) and
+    :meth:`advance` (event time passing); collect what changed with :meth:`take_changes`."""
+
+    def __init__(self, settings: DetectionSettings | None = None) -> None:
+        self.settings = settings or DetectionSettings()
+        self.watermark: float | None = None
+        self.series: dict[str, _Series] = {}
+        self.sentiment: dict[str, list[float]] = {}  # segment -> [n, mean, m2] (warm EW)
+        self.incidents: dict[int, IncidentState] = {}
+        self.active: dict[tuple[str, str], int] = {}
+        self.suppressed: dict[tuple[str, str], float] = {}
+        self.noise: dict[tuple[str, str], int] = {}
+        self.releases: list[tuple[float, str, str | None]] = []
+        self.next_id = 1
+        self.tests: dict[str, deque[tuple[float, int]]] = {k: deque() for k in KINDS}
+        self._tested: dict[str, set[tuple[str, float, float]]] = {k: set() for k in KINDS}
+        self.first_ts: float | None = None
+        self.new_topic_prior = [20.0, 1.5, 5.25]  # [weight, mean, second moment] of first-day requesters
+        self._next_tick: float | None = None
+        self._changed: set[int] = set()
+        self._attached: list[tuple[int, str, datetime]] = []
+        self._points: list[tuple[str, float, int, int, float, int, int]] = []
+        self._notify: list[tuple[int, str, int]] = []
+        self.live = True
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def configure(self, settings: DetectionSettings) -> None:
+        self.settings = settings
+
+    def release(self, version: str, at: datetime, description: str | None = None) -> None:
+        ts = _ts(at)
+        self.releases = [r for r in self.releases if r[1] != version]
+        insort(self.releases, (ts, version, description))
+        del self.releases[:-100]
+
+    def feedback(self, incident_id: int, verdict: str) -> None:
+        inc = self.incidents.get(incident_id)
+        if inc is None:
+            return
+        key = (inc.series, inc.kind)
+        if verdict == "noise":
+            inc.noise += 1
+            self.noise[key] = min(3, self.noise.get(key, 0) + 1)
+        elif verdict == "useful":
+            inc.useful += 1
+            self.noise[key] = max(0, self.noise.get(key, 0) - 1)
+
+    def set_status(self, incident_id: int, status: str, by: str, at: datetime) -> None:
+        """Mirror a person's status change (made through the API) into the engine's state."""
+        inc = self.incidents.get(incident_id)
+        if inc is None or inc.status == status:
+            return
+        key = (inc.series, inc.family)
+        inc.status, inc.status_by, inc.status_changed_at = status, by, at
+        if status in ("resolved", "dismissed"):
+            inc.resolved_at = at if status == "resolved" else inc.resolved_at
+            if self.active.get(key) == incident_id:
+                del self.active[key]
+            if status == "dismissed":
+                self.suppressed[key] = _ts(at) + SUPPRESS_AFTER_DISMISS
+        elif status in ("open", "acknowledged"):
+            inc.resolved_at = None
+            inc.calm_since = None
+            current = self.active.get(key)
+            if current is None:
+                self.active[key] = incident_id
+                self.suppressed.pop(key, None)
+        self._changed.add(incident_id)
+
+    def merge_topic(self, absorbed: int, into: int) -> None:
+        """Topic ``absorbed`` was merged into ``into``: its recent tickets and incidents follow."""
+        a, b = self.series.pop(f"topic:{absorbed}", None), self.series.get(f"topic:{into}")
+        if a is not None:
+            if b is None:
+                a.key = f"topic:{into}"
+                self.series[a.key] = a
+            else:
+                merged = sorted(list(a.recent) + list(b.recent), key=lambda t: t.ts)
+                b.recent = deque(merged)
+                b.who |= a.who
+                b.tickets += a.tickets
+                if a.baseline.n_learnt > b.baseline.n_learnt:
+                    b.baseline, b.history = a.baseline, a.history
+        for family in ("volume", "sentiment"):
+            old = self.active.pop((f"topic:{absorbed}", family), None)
+            if old is None:
+                continue
+            inc = self.incidents[old]
+            target = self.active.get((f"topic:{into}", family))
+            if target is None:
+                inc.series, inc.topic_id = f"topic:{into}", into
+                self.active[(inc.series, family)] = old
+            else:  # two incidents turned out to be one problem: the older keeps the tickets
+                keep = self.incidents[min(old, target)]
+                gone = self.incidents[max(old, target)]
+                keep.series, keep.topic_id = f"topic:{into}", into
+                for tid in gone.ticket_ids:
+                    if tid not in keep.ticket_ids:
+                        keep.ticket_ids.append(tid)
+                        self._attached.append((keep.id, tid, gone.detected_at))
+                keep.requesters |= gone.requesters
+                keep.accounts |= gone.accounts
+                gone.status, gone.status_by, gone.status_changed_at = "resolved", "detector", gone.detected_at
+                gone.resolved_at = gone.last_activity_at or gone.detected_at
+                gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
+                self.active[(keep.series, family)] = keep.id
+                self._changed |= {keep.id, gone.id}
+            self._changed.add(old)
+
+    def observe(self, obs: Observation, describe: Describe = lambda _t: {}) -> None:
+        """One new ticket in a topic. ``describe(topic_id)`` gives the topic's label and keywords."""
+        ts = _ts(obs.at)
+        self.live = obs.live
+        self.advance(obs.at, describe)
+        who = obs.requester or f"ticket:{obs.ticket_id}"
+        ticket = _Ticket(ts, obs.ticket_id, who, obs.account, dict(obs.segments), obs.sentiment, obs.text)
+        keys = [f"topic:{obs.topic_id}", "all"]
+        if obs.segments.get("channel"):
+            keys.append(f"channel:{obs.segments['channel']}")
+        if obs.segments.get("form"):
+            keys.append(f"form:{obs.segments['form']}")
+        for key in keys:
+            series = self.series.get(key)
+            if series is None:
+                series = self.series[key] = _Series(key, "requesters" if key.startswith("topic:") else "tickets", ts)
+            series.last_ts = max(series.last_ts, ts)
+            if ts >= series.bucket:  # later than the open hour's start: counts; older hours are closed
+                series.tickets += 1
+                series.who.add(who)
+            if key.startswith("topic:"):
+                if ts - series.first_ts < 86400.0:
+                    series.first_day_who.add(who)
+                self._remember(series, ticket)
+        topic = self.series[f"topic:{obs.topic_id}"]
+        self._attach_to_active(topic, ticket, obs.at)
+        if obs.live and self.settings.enabled and self._warm():
+            self._test_volume(topic, ticket, describe)
+            self._test_sentiment(obs, ticket, describe)
+        self._learn_segments(topic, ticket)
+        self._learn_sentiment(obs)
+
+    def _warm(self) -> bool:
+        return self.first_ts is not None and self.watermark is not None and self.watermark - self.first_ts >= TENANT_WARMUP
+
+    def _remember(self, series: _Series, ticket: _Ticket) -> None:
+        recent = series.recent
+        if recent and ticket.ts < recent[-1].ts:
+            items = sorted(list(recent) + [ticket], key=lambda t: t.ts)
+            recent.clear()
+            recent.extend(items)
+        else:
+            recent.append(ticket)
+        horizon = max(SPIKE_WINDOWS[-1], SENTIMENT_WINDOW)
+        while recent and recent[0].ts <= recent[-1].ts - horizon:
+            recent.popleft()
+
+    # -- time --------------------------------------------------------------------------------------
+    def advance(self, now: datetime, describe: Describe = lambda _t: {}) -> None:
+        """Event time has reached ``now``: close finished hours, run drop tests and resolve checks."""
+        ts = _ts(now)
+        if self.first_ts is None:
+            self.first_ts = ts
+        if self.watermark is not None and ts <= self.watermark:
+            return
+        self.watermark = ts
+        if self._next_tick is None:
+            self._next_tick = (math.floor(ts / TICK) + 1) * TICK
+        while self._next_tick <= ts:
+            tick = self._next_tick
+            ordered = sorted(self.series.values(), key=lambda x: x.key != "all")  # topics need all's hour
+            for series in ordered:
+                while series.bucket + HOUR <= tick:
+                    self._close_hour(series)
+            self._tick(tick, describe)
+            self._next_tick += TICK
+            if ts - tick > 7 * 86400.0:  # a long gap (no traffic for a week): skip ahead
+                self._next_tick = (math.floor(ts / TICK)) * TICK
+
+    def _close_hour(self, series: _Series) -> None:
+        start = series.bucket
+        y = series.count()
+        mu, phi = self.forecast(series, start, start + HOUR)
+        lo, hi = band(mu, phi)
+        series.history.append((start, series.tickets, len(series.who), mu, lo, hi))
+        if series.key.startswith("topic:") or series.tickets or series.baseline.n_learnt:
+            self._points.append((series.key, start, series.tickets, len(series.who), mu, lo, hi))
+        # An hour far outside its band is not learnt (up to OUTLIER_PATIENCE in a row: then it is the
+        # new normal), so that a drop or a spike does not drag the baseline along before it is detected.
+        outlier = min(upper_tail(y, mu, phi), lower_tail(y, mu, phi)) < OUTLIER_P and series.baseline.n_learnt >= ESTABLISHED_HOURS
+        series.outliers = series.outliers + 1 if outlier else 0
+        if not self._protected(series, start) and (series.outliers == 0 or series.outliers > OUTLIER_PATIENCE):
+            series.baseline.learn_one({"t": start, "y": math.log1p(y)})
+            if series.key.startswith("topic:"):
+                self._learn_share(series, start, y, mu)
+        series.hours += 1
+        series.bucket, series.tickets, series.who = start + HOUR, 0, set()
+        if (series.key.startswith("topic:") and not series.first_day_counted
+                and start + HOUR - series.first_ts >= 86400.0):
+            series.first_day_counted = True
+            if self.first_ts is None or series.first_ts - self.first_ts < TENANT_WARMUP:
+                series.first_day_who = set()
+                return  # topics found while the tenant warms up are old topics, not new ones
+            n = float(len(series.first_day_who))
+            w, m, m2 = self.new_topic_prior
+            w = min(w + 1.0, 500.0)
+            m += (n - m) / w
+            m2 += (n * n - m2) / w
+            self.new_topic_prior = [w, m, m2]
+            series.first_day_who = set()
+
+    def forecast(self, series: _Series, t0: float, t1: float) -> tuple[float, float]:
+        """Expected count of ``series`` over (t0, t1] and its over-dispersion.
+
+        A topic expects its share of the tenant's expected volume: the tenant's total is dense enough
+        for hour-of-day and day-of-week profiles, a topic's own hourly counts mostly are not (a slot seen
+        once a day with one ticket a week is noise); a rise at a busy hour is thus expected to be busier.
+        """
+        if not series.key.startswith("topic:"):
+            return series.forecast(t0, t1)
+        total = self.series.get("all")
+        if total is None:
+            return 1e-3, 1.0
+        share = series.share()
+        mu = var = 0.0
+        inv_r = series.inv_r()
+        for part in total.hourly(t0, t1):
+            m = share * part
+            mu += m
+            var += m + inv_r * m * m
+        mu = max(mu, 1e-3)
+        return mu, max(var / mu, 1.0)
+
+    def _learn_share(self, series: _Series, start: float, y: int, mu: float) -> None:
+        total = self.series.get("all")
+        if total is None or not total.history or total.history[-1][0] != start:
+            return
+        y_all = total.history[-1][1]
+        decay = 0.5 ** (1.0 / 168.0)
+        if series.share_den > 0:  # over-dispersion of the counts around what the share predicted
+            r = min(max(y - mu, -4.0 * math.sqrt(mu) - 3.0), 4.0 * math.sqrt(mu) + 3.0)
+            series.disp_num = series.disp_num * decay + r * r - mu
+            series.disp_den = series.disp_den * decay + mu * mu
+        series.share_num = series.share_num * decay + y
+        series.share_den = series.share_den * decay + y_all
+
+    def _protected(self, series: _Series, start: float) -> bool:
+        for family in ("volume", "drop"):
+            inc_id = self.active.get((series.key, family))
+            if inc_id is not None:
+                inc = self.incidents[inc_id]
+                return start - _ts(inc.first_seen_at) < PROTECT_HOURS * HOUR
+        return False
+
+    def _tick(self, now: float, describe: Describe) -> None:
+        for key, series in list(self.series.items()):
+            if key.startswith("topic:"):
+                continue
+            self._test_drop(series, now, describe)
+        for inc_id in list(self.active.values()):
+            self._check_resolve(self.incidents[inc_id], now)
+
+    # -- thresholds ----------------------------------------------------------------------------------
+    def _count_test(self, kind: str, series: str, window: float, now: float) -> None:
+        hour = math.floor(now / HOUR)
+        mark = (series, window, math.floor(now / min(window, HOUR)))  # one test per disjoint window
+        seen = self._tested[kind]
+        if mark in seen:
+            return
+        seen.add(mark)
+        q = self.tests[kind]
+        if q and q[-1][0] == hour:
+            q[-1] = (hour, q[-1][1] + 1)
+        else:
+            q.append((hour, 1))
+            while q and q[0][0] <= hour - 168:
+                q.popleft()
+            self._tested[kind] = {m for m in seen if m[2] * min(m[1], HOUR) >= hour * HOUR}
+
+    def alpha(self, kind: str, series: str, plan: str | None = None) -> float:
+        """Per-test p-value threshold of ``kind`` on ``series`` (see the module docstring)."""
+        s = self.settings
+        if not s.kind_enabled(kind):
+            return 0.0
+        share = s.alarm_budget_per_week * s.sensitivity.get(kind, 1.0) / len(KINDS)
+        share *= s.plan_multiplier(plan)
+        q = self.tests[kind]
+        n = sum(c for _, c in q)
+        if q and self.watermark is not None and self.first_ts is not None:
+            span = max(HOUR, min(WEEK, self.watermark - self.first_ts))
+            n = n * WEEK / span
+        return share / max(n, 100.0) * 10.0 ** -self.noise.get((series, kind), 0)
+
+    # -- volume tests ------------------------------------------------------------------------------
+    def _window_p(self, series: _Series, now: float, width: float, young: bool,
+                  first_in_window: bool) -> tuple[float, int, float, float, list[_Ticket]]:
+        tickets = [t for t in series.in_window(now, width) if not t.claimed]
+        n = len({t.who for t in tickets})
+        if young:
+            w, m, m2 = self.new_topic_prior
+            extra = max(m - 1.0, 0.05)  # the first ticket made the topic; the prior is of the others
+            var = max(m2 - m * m, extra)
+            mu = extra * width / 86400.0
+            phi = max(var / max(m, 1e-6), 1.0)
+            k = n - (1 if first_in_window else 0)
+            return upper_tail(k, mu, phi), n, mu + (1 if first_in_window else 0), phi, tickets
+        mu, phi = self.forecast(series, now - width, now)
+        return upper_tail(n, mu, phi), n, mu, phi, tickets
+
+    def _test_volume(self, topic: _Series, ticket: _Ticket, describe: Describe) -> None:
+        now = ticket.ts
+        young = topic.hours < ESTABLISHED_HOURS
+        kind = "new_topic" if young else "spike"
+        best: tuple[float, float, int, float, float, list[_Ticket]] | None = None
+        for width in SPIKE_WINDOWS:
+            first_in = now - width < topic.first_ts
+            p, n, mu, phi, tickets = self._window_p(topic, now, width, young, first_in)
+            if n < self.settings.min_requesters:
+                continue
+            self._count_test(kind, topic.key, width, now)
+            if best is None or p < best[0]:
+                best = (p, width, n, mu, phi, tickets)
+        if best is not None:
+            p, width, n, mu, phi, tickets = best
+            p = min(1.0, p * len(SPIKE_WINDOWS))
+            plan = _dominant(tickets, "plan")
+            if p <= self.alpha(kind, topic.key, plan):
+                lo, hi = band(mu, phi)
+                self._alert(Alert(kind, topic.key, p, "up", width, n, mu, lo, hi, tickets,
+                                  self._segments(topic, tickets)), now, describe)
+                return
+        if not young:
+            self._test_concentration(topic, now, describe)
+
+    def _segments(self, topic: _Series, tickets: list[_Ticket]) -> list[dict[str, Any]]:
+        """Segment values that carry most of the window, with their usual share."""
+        out = []
+        for dim in CONCENTRATION_DIMS:
+            values: dict[str, int] = {}
+            for t in tickets:
+                v = t.segments.get(dim)
+                if v:
+                    values[v] = values.get(v, 0) + 1
+            if not values:
+                continue
+            value, count = max(values.items(), key=lambda kv: (kv[1], kv[0]))
+            share = count / len(tickets)
+            usual = self._share(topic, dim, value)
+            if share >= 0.5 and share > 1.5 * usual:
+                out.append({"name": dim, "value": value, "count": count, "share": round(share, 3),
+                            "baseline_share": round(usual, 3)})
+        return out
+
+    def _share(self, topic: _Series, dim: str, value: str) -> float:
+        counts = topic.segment_counts.get(dim, {})
+        k = max(len(counts), 1)
+        return (counts.get(value, 0.0) + 0.5) / (topic.segment_total + 0.5 * (k + 1))
+
+    def _learn_segments(self, topic: _Series, ticket: _Ticket) -> None:
+        if self.active.get((topic.key, "volume")) is not None:
+            return
+        decay = 1.0 - 1.0 / 500.0
+        topic.segment_total = topic.segment_total * decay + 1.0
+        for dim in CONCENTRATION_DIMS:
+            v = ticket.segments.get(dim)
+            if not v:
+                continue
+            counts = topic.segment_counts.setdefault(dim, {})
+            for key in list(counts):
+                counts[key] *= decay
+                if counts[key] < 0.01:
+                    del counts[key]
+            counts[v] = counts.get(v, 0.0) + 1.0
+            if len(counts) > 50:
+                del counts[min(counts, key=counts.__getitem__)]
+
+    def _test_concentration(self, topic: _Series, now: float, describe: Describe) -> None:
+        width = 7200.0
+        tickets = [t for t in topic.in_window(now, width) if not t.claimed]
+        if len(tickets) < self.settings.min_requesters:
+            return
+        mu, phi = self.forecast(topic, now - width, now)
+        latest = tickets[-1]
+        for dim in CONCENTRATION_DIMS:
+            value = latest.segments.get(dim)
+            if not value:
+                continue
+            inside = [t for t in tickets if t.segments.get(dim) == value]
+            n = len({t.who for t in inside})
+            if n < self.settings.min_requesters:
+                continue
+            share = self._share(topic, dim, value)
+            rest = len({t.who for t in tickets if t.segments.get(dim) != value})
+            if rest > band(mu * (1.0 - share), phi)[1]:
+                continue  # the rest rose too: a plain spike's business, not a concentration
+            self._count_test("concentration", topic.key, width, now)
+            # Both: the segment's volume is out of its band, and its part of the window is unusual
+            # (binomial, given the window's customers): a handful of tickets cannot prove a concentration.
+            composition = float(special.bdtrc(n - 1, n + rest, share))
+            p = min(1.0, max(upper_tail(n, mu * share, phi), composition) * len(CONCENTRATION_DIMS))
+            plan = value if dim == "plan" else _dominant(inside, "plan")
+            if p <= self.alpha("concentration", topic.key, plan):
+                lo, hi = band(mu * share, phi)
+                segs = [{"name": dim, "value": value, "count": len(inside), "share": round(len(inside) / len(tickets), 3),
+                         "baseline_share": round(share, 3)}]
+                self._alert(Alert("concentration", topic.key, p, "up", width, n, mu * share, lo, hi, inside, segs),
+                            now, describe)
+                return
+
+    def _test_drop(self, series: _Series, now: float, describe: Describe) -> None:
+        if not self.live or series.baseline.n_learnt < 7 * 24:
+            return
+        best = None
+        for width in DROP_WINDOWS:
+            mu, phi = self.forecast(series, now - width, now)
+            if mu < self.settings.drop_min_expected:
+                continue
+            n = len(series.in_window(now, width)) if series.key.startswith("topic:") else self._count_since(series, now - width, now)
+            self._count_test("drop", series.key, width, now)
+            p = lower_tail(n, mu, phi)
+            if best is None or p < best[0]:
+                best = (p, width, n, mu, phi)
+        if best is None:
+            return
+        p, width, n, mu, phi = best
+        p = min(1.0, p * len(DROP_WINDOWS))
+        if p <= self.alpha("drop", series.key):
+            lo, hi = band(mu, phi)
+            self._alert(Alert("drop", series.key, p, "down", width, n, mu, lo, hi, [], []), now, describe)
+
+    def _count_since(self, series: _Series, t0: float, t1: float) -> int:
+        """Tickets of a non-topic series in (t0, t1]: closed hours (pro rata) plus the open hour."""
+        total = 0.0
+        for start, tickets, _who, *_ in reversed(series.history):
+            if start + HOUR <= t0:
+                break
+            overlap = min(start + HOUR, t1) - max(start, t0)
+            if overlap > 0:
+                total += tickets * overlap / HOUR
+        if series.bucket < t1:
+            total += series.tickets
+        return int(round(total))
+
+    # -- sentiment ---------------------------------------------------------------------------------
+    def _sentiment_keys(self, obs: Observation) -> list[str]:
+        keys = [f"topic:{obs.topic_id}"]
+        for dim in SENTIMENT_DIMS:
+            if obs.segments.get(dim):
+                keys.append(f"{dim}:{obs.segments[dim]}")
+        return keys
+
+    def _learn_sentiment(self, obs: Observation) -> None:
+        for key in self._sentiment_keys(obs):
+            if self.active.get((key, "sentiment")) is not None:
+                continue
+            st = self.sentiment.setdefault(key, [0.0, 0.0, 0.0])
+            n, mean, m2 = st
+            x = obs.sentiment
+            if n >= 10:
+                sd = math.sqrt(max(m2, 1e-4))
+                x = min(max(x, mean - 3 * sd), mean + 3 * sd)
+            n += 1
+            rate = max(1.0 / n, 1.0 / 300.0)
+            delta = x - mean
+            mean += rate * delta
+            m2 = (1 - rate) * (m2 + rate * delta * delta)
+            self.sentiment[key] = [n, mean, m2]
+        if len(self.sentiment) > 20000:  # bound: forget the least-seen segments
+            for key in sorted(self.sentiment, key=lambda k: self.sentiment[k][0])[:2000]:
+                del self.sentiment[key]
+
+    def _test_sentiment(self, obs: Observation, ticket: _Ticket, describe: Describe) -> None:
+        topic = self.series[f"topic:{obs.topic_id}"]
+        now = ticket.ts
+        for key in self._sentiment_keys(obs):
+            st = self.sentiment.get(key)
+            if st is None or st[0] < SENTIMENT_WARMUP:
+                continue
+            if key.startswith("topic:"):
+                pool = topic.in_window(now, SENTIMENT_WINDOW)
+            else:
+                dim, value = key.split(":", 1)
+                pool = [t for s in self._topic_series() for t in s.in_window(now, SENTIMENT_WINDOW)
+                        if t.segments.get(dim) == value]
+            if len(pool) < SENTIMENT_MIN or len({t.who for t in pool}) < self.settings.min_requesters:
+                continue
+            _, mean, m2 = st
+            k = len(pool)
+            sd = math.sqrt(max(m2, 1e-4))
+            m = sum(t.sentiment for t in pool) / k
+            z = (m - mean) / (sd / math.sqrt(k))
+            self._count_test("sentiment", key, SENTIMENT_WINDOW, now)
+            p = float(special.stdtr(k - 1, z)) * len(SENTIMENT_DIMS + ("topic",))
+            plan = key.split(":", 1)[1] if key.startswith("plan:") else _dominant(pool, "plan")
+            if p <= self.alpha("sentiment", key, plan):
+                self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, k, mean, 0, 0, pool,
+                                  [{"name": "mean_sentiment", "value": f"{m:+.2f}", "count": k, "share": 1.0,
+                                    "baseline_share": round(mean, 3)}]), now, describe)
+
+    def _topic_series(self) -> Iterable[_Series]:
+        return (s for k, s in self.series.items() if k.startswith("topic:"))
+
+    # -- incidents ---------------------------------------------------------------------------------
+    def _alert(self, alert: Alert, now: float, describe: Describe) -> None:
+        family = FAMILY[alert.kind]
+        key = (alert.series, family)
+        inc_id = self.active.get(key)
+        at = _dt(now)
+        if inc_id is not None:
+            inc = self.incidents[inc_id]
+            if alert.p < inc.p_value:
+                inc.p_value = alert.p
+                self._fill_evidence(inc, alert, describe)
+            for t in alert.tickets:
+                self._attach(inc, t, at)
+            inc.calm_since = None
+            inc.last_activity_at = at
+            self._maybe_grew(inc)
+            self._changed.add(inc.id)
+            return
+        if self.suppressed.get(key, -1.0) > now:
+            return
+        first = min((t.ts for t in alert.tickets), default=now - alert.window)
+        topic_id = int(alert.series.split(":", 1)[1]) if alert.series.startswith("topic:") else None
+        inc = IncidentState(id=self.next_id, kind=alert.kind, series=alert.series, topic_id=topic_id,
+                            first_seen_at=_dt(first), detected_at=at, status_changed_at=at,
+                            last_activity_at=at, p_value=alert.p, direction=alert.direction)
+        self.next_id += 1
+        self.incidents[inc.id] = inc
+        self.active[key] = inc.id
+        for t in alert.tickets:
+            self._attach(inc, t, at)
+        self._fill_evidence(inc, alert, describe)
+        inc.notified_requesters = len(inc.requesters)
+        self._queue_notification(inc, "opened")
+        self._changed.add(inc.id)
+
+    def _attach(self, inc: IncidentState, t: _Ticket, at: datetime) -> None:
+        if t.ticket_id in inc.ticket_ids:
+            return
+        inc.ticket_ids.append(t.ticket_id)
+        if inc.family == "volume":
+            t.claimed = True
+        inc.requesters.add(t.who)
+        if t.account:
+            inc.accounts.add(t.account)
+        if len(inc.representatives) < MAX_REPRESENTATIVES and t.text:
+            inc.representatives.append({"ticket_id": t.ticket_id, "text": t.text[:300]})
+        self._attached.append((inc.id, t.ticket_id, at))
+
+    def _attach_to_active(self, topic: _Series, ticket: _Ticket, at: datetime) -> None:
+        for family in ("volume", "sentiment"):
+            inc_id = self.active.get((topic.key, family))
+            if inc_id is None:
+                continue
+            inc = self.incidents[inc_id]
+            if family == "sentiment" and ticket.sentiment >= inc.evidence.get("expected", 0.0):
+                continue
+            self._attach(inc, ticket, at)
+            inc.last_activity_at = at
+            self._maybe_grew(inc)
+            self._changed.add(inc_id)
+
+    def _maybe_grew(self, inc: IncidentState) -> None:
+        n = len(inc.requesters)
+        if n >= 2 * inc.notified_requesters and n >= inc.notified_requesters + 5:
+            inc.notified_requesters = n
+            self._queue_notification(inc, "grew")
+
+    def _queue_notification(self, inc: IncidentState, event: str) -> None:
+        if not self.live:
+            return
+        self._notify.append((inc.id, event, inc.notifications))
+        inc.notifications += 1
+
+    def _check_resolve(self, inc: IncidentState, now: float) -> None:
+        series = self.series.get(inc.series)
+        if inc.family == "sentiment":
+            calm = self._sentiment_calm(inc, now)
+        elif series is None:
+            calm = True
+        else:
+            mu, phi = self.forecast(series, now - HOUR, now)
+            lo, hi = band(mu, phi)
+            if inc.kind == "drop":
+                calm = self._count_since(series, now - HOUR, now) >= lo
+            else:
+                calm = len({t.who for t in series.in_window(now, HOUR)}) <= max(hi, 1)
+        if not calm:
+            inc.calm_since = None
+            return
+        if inc.calm_since is None:
+            inc.calm_since = now
+        if now - inc.calm_since >= self.settings.resolve_after_minutes * 60.0:
+            at = _dt(now)
+            inc.status, inc.status_by, inc.status_changed_at, inc.resolved_at = "resolved", "detector", at, at
+            inc.last_activity_at = at
+            del self.active[(inc.series, inc.family)]
+            self._queue_notification(inc, "resolved")
+            self._changed.add(inc.id)
+
+    def _sentiment_calm(self, inc: IncidentState, now: float) -> bool:
+        st = self.sentiment.get(inc.series)
+        if st is None:
+            return True
+        if inc.series.startswith("topic:"):
+            series = self.series.get(inc.series)
+            pool = series.in_window(now, SENTIMENT_WINDOW) if series else []
+        else:
+            dim, value = inc.series.split(":", 1)
+            pool = [t for s in self._topic_series() for t in s.in_window(now, SENTIMENT_WINDOW)
+                    if t.segments.get(dim) == value]
+        if len(pool) < SENTIMENT_MIN:
+            return True
+        m = sum(t.sentiment for t in pool) / len(pool)
+        return m >= st[1] - math.sqrt(max(st[2], 1e-4)) / math.sqrt(len(pool))
+
+    def _release_before(self, ts: float) -> dict[str, Any] | None:
+        best = None
+        for rts, version, description in self.releases:
+            if rts <= ts and ts - rts <= 86400.0:
+                best = (rts, version, description)
+        if best is None:
+            return None
+        rts, version, description = best
+        return {"version": version, "deployed_at": _dt(rts).isoformat(), "description": description,
+                "minutes_before": round((ts - rts) / 60.0)}
+
+    def _fill_evidence(self, inc: IncidentState, alert: Alert, describe: Describe) -> None:
+        info = dict(describe(inc.topic_id)) if inc.topic_id is not None else {}
+        label = info.get("name") or info.get("label") or inc.series
+        release = self._release_before(_ts(inc.first_seen_at))
+        inc.evidence = {
+            "observed": alert.observed,
+            "expected": round(alert.expected, 3),
+            "lower": alert.lower,
+            "upper": alert.upper,
+            "window_minutes": round(alert.window / 60.0),
+            "p_value": alert.p,
+            "surprise": round(surprise(alert.p), 2),
+            "direction": alert.direction,
+            "measure": "tickets" if alert.kind == "drop" else ("tickets (mean sentiment)" if alert.kind == "sentiment"
+                                                                else "customers"),
+            "segments": alert.segments,
+            "top_terms": list(info.get("keywords") or [])[:8],
+            "topic_label": label if inc.topic_id is not None else None,
+            "release": release,
+            "window_tickets": len(alert.tickets),
+        }
+
+    def snapshot(self, inc: IncidentState) -> dict[str, Any]:
+        """The incident as the writer stores it (and the notifier shows it)."""
+        ev = dict(inc.evidence)
+        ev["representatives"] = list(inc.representatives)
+        ev["requesters"] = len(inc.requesters)
+        ev["accounts"] = len(inc.accounts)
+        label = ev.get("topic_label") or inc.series
+        return {
+            "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,
+            "status_changed_at": inc.status_changed_at or inc.detected_at, "series": inc.series,
+            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc),
+            "direction": inc.direction, "first_seen_at": inc.first_seen_at, "detected_at": inc.detected_at,
+            "last_activity_at": inc.last_activity_at or inc.detected_at, "resolved_at": inc.resolved_at,
+            "ticket_count": len(inc.ticket_ids), "requester_count": len(inc.requesters),
+            "account_count": len(inc.accounts), "p_value": inc.p_value, "surprise": round(surprise(inc.p_value), 2),
+            "evidence": ev, "useful_count": inc.useful, "noise_count": inc.noise,
+        }
+
+    # -- outputs -----------------------------------------------------------------------------------
+    def take_changes(self) -> dict[str, list[Any]]:
+        """What changed since the last call: incident snapshots, attachments, closed hours, notifications."""
+        out = {
+            "incidents": [self.snapshot(self.incidents[i]) for i in sorted(self._changed)],
+            "attached": self._attached,
+            "points": self._points,
+            "notifications": [(i, event, gen, self.snapshot(self.incidents[i])) for i, event, gen in self._notify],
+        }
+        self._changed, self._attached, self._points, self._notify = set(), [], [], []
+        return out
+
+
+def _dominant(tickets: list[_Ticket], dim: str) -> str | None:
+    values: dict[str, int] = {}
+    for t in tickets:
+        v = t.segments.get(dim)
+        if v:
+            values[v] = values.get(v, 0) + 1
+    if not values:
+        return None
+    value, count = max(values.items(), key=lambda kv: (kv[1], kv[0]))
+    return value if count * 2 > len(tickets) else None
+
+
+_TITLES = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment falling",
+           "concentration": "Concentrated rise"}
+
+
+def title(kind: str, label: str) -> str:
+    """Short headline: ``Spike: 'invoice pdf · blank'``."""
+    return f"{_TITLES.get(kind, kind)}: '{label}'"
+
+
+def _span(minutes: float) -> str:
+    if minutes < 90:
+        return f"{round(minutes)} min"
+    hours = minutes / 60.0
+    return f"{hours:.0f} h" if hours >= 10 or hours == int(hours) else f"{hours:.1f} h"
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%H:%M")
+
+
+def sentence(inc: IncidentState) -> str:
+    """The evidence as one human sentence.
+
+    Examples
+    --------
+    >>> t = datetime(2026, 3, 2, 23, 4, tzinfo=timezone.utc)
+    >>> inc = IncidentState(id=1, kind="spike", series="topic:7", topic_id=7, first_seen_at=t,
+    ...                     detected_at=t + timedelta(minutes=50), ticket_ids=[str(i) for i in range(17)],
+    ...                     requesters={str(i) for i in range(15)},
+    ...                     evidence={"expected": 1.2, "observed": 15, "window_tickets": 17, "window_minutes": 120, "topic_label": "invoice pdf · blank",
+    ...                               "release": {"version": "2.31", "minutes_before": 40}})
+    >>> sentence(inc)
+    "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2; first seen 23:04 UTC, 40 min after release 2.31"
+    """
+    ev = inc.evidence
+    label = ev.get("topic_label") or inc.series
+    window = _span(ev.get("window_minutes", 60))
+    release = ev.get("release")
+    after = f", {_span(release['minutes_before'])} after release {release['version']}" if release else ""
+    first = f"first seen {_clock(inc.first_seen_at)} UTC{after}"
+    expected = ev.get("expected", 0.0)
+    if inc.kind == "drop":
+        return (f"{ev.get('observed', 0)} tickets in {window} on {label}; expected {expected:.1f} "
+                f"(at least {ev.get('lower', 0)} in a normal {window}); since {_clock(inc.first_seen_at)} UTC{after}")
+    if inc.kind == "sentiment":
+        segs = ev.get("segments") or [{}]
+        return (f"{ev.get('observed', 0)} tickets in {window} on {label} with mean sentiment {segs[0].get('value', '?')}; "
+                f"usually {expected:+.2f}; {first}")
+    customers = ev.get("observed", len(inc.requesters))
+    tickets = ev.get("window_tickets", len(inc.ticket_ids))
+    where = ""
+    for seg in ev.get("segments") or []:
+        where = f", {round(100 * seg['share'])}% from {seg['name']} {seg['value']}"
+        break
+    more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
+    return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
+            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}")

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from server.incidents.models import KINDS, STATUSES
+from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
+
+MAX_ID = 2**31 - 1
+
+
+class CommaList(fields.String):
+    """A comma-separated query value (``open,acknowledged``), loaded as a list of allowed words."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        bad = [s for s in items if s not in self.choices]
+        if bad or not items:
+            raise ValidationError(f"a comma-separated list of {', '.join(self.choices)}")
+        return list(dict.fromkeys(items))
+
+
+def _range(name: str) -> validate.Range:
+    low, high = RANGES[name]
+    return validate.Range(low, high)
+
+
+# --- incidents ---------------------------------------------------------------------------------------
+
+
+class IncidentListQuerySchema(Schema):
+    status = CommaList(STATUSES, metadata={"description": "Comma list of statuses (default: all).",
+                                           "example": "open,acknowledged"})
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    topic_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    since = fields.AwareDateTime(metadata={"description": "Only incidents detected at or after this time."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class TopicRefSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(required=True, metadata={"description": "The agents' name if set, else the keyword label."})
+
+
+class IncidentOutSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(KINDS)})
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
+    status_by = fields.String(required=True)
+    status_changed_at = fields.AwareDateTime(required=True)
+    topic = fields.Nested(TopicRefSchema, allow_none=True,
+                          metadata={"description": "Null for series that are not a topic (channel, form, all)."})
+    series = fields.String(required=True, metadata={"description": "topic:<id>, channel:<name>, form:<id> or all."})
+    title = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
+    sentence = fields.String(required=True, metadata={"description": "One-sentence summary; render as text."})
+    direction = fields.String(required=True, metadata={"description": "up or down."})
+    first_seen_at = fields.AwareDateTime(required=True)
+    detected_at = fields.AwareDateTime(required=True)
+    last_activity_at = fields.AwareDateTime(required=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    ticket_count = fields.Integer(required=True)
+    requester_count = fields.Integer(required=True)
+    account_count = fields.Integer(required=True)
+    p_value = fields.Float(required=True)
+    surprise = fields.Float(required=True, metadata={"description": "-log10 of the p-value."})
+    useful_count = fields.Integer(required=True)
+    noise_count = fields.Integer(required=True)
+    evidence = fields.Dict(required=True, metadata={"description": "As the detector stored it: observed, expected, "
+                                                    "band, segments, top terms, representatives, release."})
+    ticket_ids = fields.List(fields.String(), required=True,
+                             metadata={"description": "Zendesk ids, in the order they were attached."})
+    ticket_ids_truncated = fields.Boolean(
+        metadata={"description": "In lists: true when more tickets are attached than `ticket_ids` shows."})
+
+
+class IncidentListOutSchema(Schema):
+    incidents = fields.List(fields.Nested(IncidentOutSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class VolumeOutSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    tickets = fields.Integer(required=True)
+    requesters = fields.Integer(required=True)
+    expected = fields.Float(required=True)
+    lower = fields.Float(required=True)
+    upper = fields.Float(required=True)
+
+
+class FeedbackOutSchema(Schema):
+    verdict = fields.String(required=True)
+    by = fields.String(required=True)
+    note = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class IncidentDetailOutSchema(IncidentOutSchema):
+    volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
+                         metadata={"description": "The series' closed hours with the baseline band, oldest first."})
+    feedback = fields.List(fields.Nested(FeedbackOutSchema), required=True)
+
+
+class IncidentBriefSchema(Schema):
+    """An active incident as the ticket sidebar's known-issue banner shows it."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    title = fields.String(required=True)
+    sentence = fields.String(required=True)
+    first_seen_at = fields.AwareDateTime(required=True)
+    ticket_count = fields.Integer(required=True)
+    requester_count = fields.Integer(required=True)
+    evidence = fields.Dict(required=True)
+
+
+class FeedbackInSchema(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["useful", "noise"]))
+    by = fields.String(required=True, validate=validate.Length(1, 200))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class StatusInSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    by = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+# --- releases ----------------------------------------------------------------------------------------
+
+
+class ReleaseInSchema(Schema):
+    version = fields.String(required=True, validate=validate.Length(1, 100))
+    deployed_at = fields.AwareDateTime(metadata={"description": "Default: now. At most one day ahead."})
+    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Length(max=500))
+
+
+class ReleaseOutSchema(Schema):
+    version = fields.String(required=True)
+    deployed_at = fields.AwareDateTime(required=True)
+    description = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+class ReleaseListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class ReleaseListOutSchema(Schema):
+    releases = fields.List(fields.Nested(ReleaseOutSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+# --- detection settings ------------------------------------------------------------------------------
+
+
+def _sensitivity_fields(required: bool) -> dict[str, fields.Field]:
+    return {kind: fields.Float(required=required, validate=_range("sensitivity"))
+            for kind in SENSITIVITY_KINDS}
+
+
+SensitivityInSchema = Schema.from_dict(_sensitivity_fields(False), name="SensitivityInSchema")
+SensitivityOutSchema = Schema.from_dict(_sensitivity_fields(True), name="SensitivityOutSchema")
+
+_PLAN_SENSITIVITY_DOC = {"description": f"Plan tier (at most {MAX_PLAN_NAME} characters, {MAX_PLANS} tiers) -> "
+                                        "multiplier of the kind's sensitivity. Replaced as a whole on PATCH."}
+
+
+class DetectionSettingsInSchema(Schema):
+    """Every field optional; unknown keys are refused by name."""
+
+    enabled = fields.Boolean()
+    alarm_budget_per_week = fields.Float(validate=_range("alarm_budget_per_week"))
+    sensitivity = fields.Nested(SensitivityInSchema, metadata={"description": "Merged key by key on PATCH."})
+    plan_sensitivity = fields.Dict(keys=fields.String(validate=validate.Length(1, MAX_PLAN_NAME)),
+                                   values=fields.Float(validate=_range("plan_sensitivity")),
+                                   validate=validate.Length(max=MAX_PLANS), metadata=_PLAN_SENSITIVITY_DOC)
+    resolve_after_minutes = fields.Integer(strict=True, validate=_range("resolve_after_minutes"))
+    min_requesters = fields.Integer(strict=True, validate=_range("min_requesters"))
+    drop_min_expected = fields.Float(validate=_range("drop_min_expected"))
+
+
+class DetectionSettingsOutSchema(Schema):
+    enabled = fields.Boolean(required=True)
+    alarm_budget_per_week = fields.Float(required=True,
+                                         metadata={"description": "Expected false alarms per week, all kinds."})
+    sensitivity = fields.Nested(SensitivityOutSchema, required=True)
+    plan_sensitivity = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    resolve_after_minutes = fields.Integer(required=True)
+    min_requesters = fields.Integer(required=True)
+    drop_min_expected = fields.Float(required=True)
+
+
+incident_list_query = IncidentListQuerySchema()
+incident_list_out = IncidentListOutSchema()
+incident_detail_out = IncidentDetailOutSchema()
+feedback_in = FeedbackInSchema()
+status_in = StatusInSchema()
+release_in = ReleaseInSchema()
+release_out = ReleaseOutSchema()
+release_list_query = ReleaseListQuerySchema()
+release_list_out = ReleaseListOutSchema()
+settings_in = DetectionSettingsInSchema()
+settings_out = DetectionSettingsOutSchema()

@@ -1,0 +1,307 @@
+"""Queries and changes behind the incident, release and detection-settings endpoints.
+
+Every query is scoped by tenant. A change made by a person (status, feedback, a release, settings)
+is written together with a ``control`` event in the event log, in one transaction: the detector
+reads those events in log order and so learns the change at the same point on every replay. The
+functions take the session, the log and the clock as arguments; none reads request globals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.errors import BadRequest, Conflict, NotFound
+from server.eventlog import EventLog, NewEvent
+from server.eventlog.log import as_utc
+from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Release, VolumePoint
+from server.incidents.schemas import MAX_ID
+from server.incidents.settings import DetectionSettings
+from server.tenants import Tenant
+from server.topics.models import Topic
+
+#: Allowed status changes (a change to the same status is a no-op, not listed).
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "open": frozenset({"acknowledged", "resolved", "dismissed"}),
+    "acknowledged": frozenset({"resolved", "dismissed", "open"}),
+    "resolved": frozenset({"open"}),
+    "dismissed": frozenset({"open"}),
+}
+#: ``ticket_ids`` per incident in lists; the detail has them all.
+LIST_TICKET_IDS = 50
+#: The volume window of one incident: from 48 h before it was first seen to 24 h after it ended.
+VOLUME_BEFORE = timedelta(hours=48)
+VOLUME_AFTER = timedelta(hours=24)
+#: At most this many hours of volume, the latest ones (an incident open for months).
+MAX_VOLUME_HOURS = 24 * 60
+#: How far ahead a release's deploy time may lie (clock skew, a deploy being scheduled).
+MAX_RELEASE_AHEAD = timedelta(days=1)
+
+
+def control_event(kind: str, payload: dict[str, Any], now: datetime) -> NewEvent:
+    return NewEvent(source="control", kind=kind, idempotency_key=uuid.uuid4().hex,
+                    event_time=now.astimezone(timezone.utc), payload=payload)
+
+
+def _append(session: Session, log: EventLog, tenant_id: int, event: NewEvent, now: datetime) -> None:
+    log.append(session, tenant_id, [event], now.astimezone(timezone.utc))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+# --- reading incidents -------------------------------------------------------------------------------
+
+
+def _topic_labels(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {t for t in topic_ids if t is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Topic.id, Topic.name, Topic.label)
+                           .where(Topic.tenant_id == tenant_id, Topic.id.in_(ids)))
+    return {tid: name or label for tid, name, label in rows}
+
+
+def _ticket_ids(session: Session, tenant_id: int, incident_ids: list[int],
+                cap: int | None) -> dict[int, tuple[list[str], int]]:
+    """Attached Zendesk ids per incident (ordered by attached_at, then numerically), and how many in all."""
+    if not incident_ids:
+        return {}
+    order = (IncidentTicket.attached_at, func.length(IncidentTicket.zendesk_id), IncidentTicket.zendesk_id)
+    inner = select(
+        IncidentTicket.incident_id, IncidentTicket.zendesk_id,
+        func.row_number().over(partition_by=IncidentTicket.incident_id, order_by=order).label("n"),
+        func.count().over(partition_by=IncidentTicket.incident_id).label("total"),
+    ).where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id.in_(incident_ids)).subquery()
+    q = select(inner.c.incident_id, inner.c.zendesk_id, inner.c.total)
+    if cap is not None:
+        q = q.where(inner.c.n <= cap)
+    out: dict[int, tuple[list[str], int]] = {}
+    for incident_id, zendesk_id, total in session.execute(q.order_by(inner.c.incident_id, inner.c.n)):
+        out.setdefault(incident_id, ([], int(total)))[0].append(zendesk_id)
+    return out
+
+
+def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[list[str], int] | None,
+                  *, capped: bool) -> dict[str, Any]:
+    ids, total = tickets or ([], 0)
+    topic = None
+    if incident.topic_id is not None:
+        topic = {"id": incident.topic_id, "label": labels.get(incident.topic_id, f"Topic {incident.topic_id}")}
+    view = {
+        "id": incident.id, "kind": incident.kind, "status": incident.status, "status_by": incident.status_by,
+        "status_changed_at": as_utc(incident.status_changed_at), "topic": topic, "series": incident.series,
+        "title": incident.title, "sentence": incident.sentence, "direction": incident.direction,
+        "first_seen_at": as_utc(incident.first_seen_at), "detected_at": as_utc(incident.detected_at),
+        "last_activity_at": as_utc(incident.last_activity_at), "resolved_at": _utc(incident.resolved_at),
+        "ticket_count": incident.ticket_count, "requester_count": incident.requester_count,
+        "account_count": incident.account_count, "p_value": incident.p_value, "surprise": incident.surprise,
+        "useful_count": incident.useful_count or 0, "noise_count": incident.noise_count or 0,
+        "evidence": incident.evidence or {}, "ticket_ids": ids,
+    }
+    if capped:
+        view["ticket_ids_truncated"] = total > len(ids)
+    return view
+
+
+def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int, status: list[str] | None = None,
+                   kind: str | None = None, topic_id: int | None = None,
+                   since: datetime | None = None) -> dict[str, Any]:
+    q = select(Incident).where(Incident.tenant_id == tenant_id)
+    if status:
+        q = q.where(Incident.status.in_(status))
+    if kind:
+        q = q.where(Incident.kind == kind)
+    if topic_id is not None:
+        q = q.where(Incident.topic_id == topic_id)
+    if since is not None:
+        q = q.where(Incident.detected_at >= since.astimezone(timezone.utc))
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    newest = (Incident.detected_at.desc(), Incident.id.desc())
+    rows = session.scalars(q.order_by(*newest).limit(limit).offset(offset)).all()
+    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
+    return {"incidents": [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows], "total": total}
+
+
+def _get(session: Session, tenant_id: int, incident_id: int, *, lock: bool = False) -> Incident:
+    if not 0 < incident_id <= MAX_ID:
+        raise NotFound(f"No incident {incident_id}.")
+    # populate_existing: the session does not expire on commit, and counts are updated in SQL.
+    q = (select(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident_id)
+         .execution_options(populate_existing=True))
+    if lock:
+        q = q.with_for_update()
+    incident = session.scalar(q)
+    if incident is None:
+        raise NotFound(f"No incident {incident_id}.")
+    return incident
+
+
+def volume(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:
+    """The series' hourly points from 48 h before first seen to 24 h after resolution (or now)."""
+    end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + VOLUME_AFTER
+    start = max(as_utc(incident.first_seen_at) - VOLUME_BEFORE, end - timedelta(hours=MAX_VOLUME_HOURS))
+    rows = session.scalars(select(VolumePoint).where(
+        VolumePoint.tenant_id == tenant_id, VolumePoint.series == incident.series,
+        VolumePoint.bucket_start >= start, VolumePoint.bucket_start <= end).order_by(VolumePoint.bucket_start))
+    return [{"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
+             "expected": p.expected, "lower": p.lower, "upper": p.upper} for p in rows]
+
+
+def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:
+    incident = _get(session, tenant_id, incident_id)
+    labels = _topic_labels(session, tenant_id, [incident.topic_id])
+    tickets = _ticket_ids(session, tenant_id, [incident.id], None)
+    view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
+    view["volume"] = volume(session, tenant_id, incident, now)
+    feedback = session.scalars(select(Feedback).where(Feedback.tenant_id == tenant_id,
+                                                      Feedback.incident_id == incident.id)
+                               .order_by(Feedback.created_at, Feedback.id))
+    view["feedback"] = [{"verdict": f.verdict, "by": f.by, "note": f.note, "created_at": as_utc(f.created_at)}
+                        for f in feedback]
+    return view
+
+
+def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
+                      topic_ids: Iterable[int | None]) -> list[dict[str, Any]]:
+    """Open or acknowledged incidents the ticket is attached to or whose topic is the ticket's, newest first."""
+    attached = select(IncidentTicket.incident_id).where(IncidentTicket.tenant_id == tenant_id,
+                                                        IncidentTicket.zendesk_id == zendesk_id)
+    match = Incident.id.in_(attached)
+    topics = {t for t in topic_ids if t is not None}
+    if topics:
+        match = or_(match, Incident.topic_id.in_(topics))
+    rows = session.scalars(select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
+                           .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20))
+    return [{"id": r.id, "kind": r.kind, "status": r.status, "title": r.title, "sentence": r.sentence,
+             "first_seen_at": as_utc(r.first_seen_at), "ticket_count": r.ticket_count,
+             "requester_count": r.requester_count, "evidence": r.evidence or {}} for r in rows]
+
+
+# --- people's changes --------------------------------------------------------------------------------
+
+
+def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, verdict: str, by: str,
+                 note: str | None = None, now: datetime) -> dict[str, Any]:
+    incident = _get(session, tenant_id, incident_id)
+    session.add(Feedback(tenant_id=tenant_id, incident_id=incident.id, verdict=verdict, by=by, note=note,
+                         created_at=now))
+    column = Incident.useful_count if verdict == "useful" else Incident.noise_count
+    # Counted in SQL, not read-modify-write: two people voting at once both count.
+    session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident.id)
+                    .values({column: func.coalesce(column, 0) + 1}).execution_options(synchronize_session=False))
+    _append(session, log, tenant_id, control_event(
+        "control.feedback", {"incident_id": incident.id, "verdict": verdict, "by": by}, now), now)
+    session.commit()
+    return incident_detail(session, tenant_id, incident.id, now=now)
+
+
+def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, status: str, by: str,
+               now: datetime) -> dict[str, Any]:
+    incident = _get(session, tenant_id, incident_id, lock=True)
+    before = incident.status
+    if status == before:
+        session.rollback()
+        return incident_detail(session, tenant_id, incident_id, now=now)
+    if status not in TRANSITIONS.get(before, frozenset()):
+        session.rollback()
+        raise Conflict(f"An incident cannot go from {before} to {status}.",
+                       fields={"status": [f"not allowed from {before}"], "from": before, "to": status})
+    incident.status, incident.status_by = status, by
+    incident.status_changed_at = incident.updated_at = now
+    if status == "resolved":
+        incident.resolved_at = now
+    elif before == "resolved":
+        incident.resolved_at = None
+    _append(session, log, tenant_id, control_event(
+        "control.status", {"incident_id": incident.id, "status": status, "by": by}, now), now)
+    session.commit()
+    return incident_detail(session, tenant_id, incident_id, now=now)
+
+
+# --- releases ----------------------------------------------------------------------------------------
+
+
+def release_view(r: Release) -> dict[str, Any]:
+    return {"version": r.version, "deployed_at": as_utc(r.deployed_at), "description": r.description, "url": r.url,
+            "recorded_at": as_utc(r.recorded_at)}
+
+
+def record_release(session: Session, log: EventLog, tenant_id: int, *, version: str, now: datetime,
+                   **fields: Any) -> tuple[dict[str, Any], bool]:
+    """Create the release, or update the one with this version; returns (release, created).
+
+    On an update, fields left out keep their stored values; on a create ``deployed_at`` defaults to now.
+    """
+    deployed_at = fields.get("deployed_at")
+    if deployed_at is not None:
+        deployed_at = deployed_at.astimezone(timezone.utc)
+        if deployed_at > now + MAX_RELEASE_AHEAD:
+            raise BadRequest("The deploy time lies more than a day ahead.",
+                             fields={"deployed_at": ["at most one day in the future"]})
+        fields["deployed_at"] = deployed_at
+    for attempt in (1, 2):
+        release = session.scalar(select(Release).where(Release.tenant_id == tenant_id, Release.version == version)
+                                 .with_for_update())
+        created = release is None
+        if release is None:
+            release = Release(tenant_id=tenant_id, version=version, deployed_at=now, description=None, url=None)
+            session.add(release)
+        for name in ("deployed_at", "description", "url"):
+            if name in fields:
+                setattr(release, name, fields[name])
+        release.recorded_at = now
+        try:
+            session.flush()
+        except IntegrityError:  # the same version created concurrently: update that one instead
+            session.rollback()
+            if attempt == 2:
+                raise
+            continue
+        break
+    view = release_view(release)
+    _append(session, log, tenant_id, control_event("control.release", {
+        "version": version, "deployed_at": view["deployed_at"].isoformat(), "description": release.description},
+        now), now)
+    session.commit()
+    return view, created
+
+
+def list_releases(session: Session, tenant_id: int, *, limit: int, offset: int) -> dict[str, Any]:
+    q = select(Release).where(Release.tenant_id == tenant_id)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(q.order_by(Release.deployed_at.desc(), Release.version.desc()).limit(limit).offset(offset))
+    return {"releases": [release_view(r) for r in rows], "total": total}
+
+
+# --- detection settings ------------------------------------------------------------------------------
+
+
+def detection_settings(tenant: Tenant) -> DetectionSettings:
+    return DetectionSettings.from_dict((tenant.settings or {}).get("detection"))
+
+
+def update_detection_settings(session: Session, log: EventLog, tenant_id: int, changes: Mapping[str, Any], *,
+                              now: datetime) -> dict[str, Any]:
+    """Merge ``changes`` (validated) into the stored settings: ``sensitivity`` key by key, the rest replaced."""
+    tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
+    if tenant is None:  # pragma: no cover - the token named this tenant
+        raise NotFound("No such tenant.")
+    stored = dict((tenant.settings or {}).get("detection") or {})
+    for key, value in changes.items():
+        if key == "sensitivity":
+            stored["sensitivity"] = {**(stored.get("sensitivity") or {}), **value}
+        else:
+            stored[key] = value
+    tenant.settings = {**(tenant.settings or {}), "detection": stored}  # a new dict: JSON columns track assignment
+    effective = DetectionSettings.from_dict(stored).to_dict()
+    _append(session, log, tenant_id, control_event("control.settings", {"detection": effective}, now), now)
+    session.commit()
+    return effective

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from server.api.views import _api_limit, _token_key
+from server.extensions import limiter
+from server.http import db_session, documented, require_token
+from server.incidents import service
+from server.incidents.schemas import (
+    DetectionSettingsInSchema,
+    FeedbackInSchema,
+    IncidentListQuerySchema,
+    ReleaseInSchema,
+    ReleaseListQuerySchema,
+    StatusInSchema,
+    feedback_in,
+    incident_detail_out,
+    incident_list_out,
+    incident_list_query,
+    release_in,
+    release_list_out,
+    release_list_query,
+    release_out,
+    settings_in,
+    settings_out,
+    status_in,
+)
+from server.ingest.schemas import ErrorSchema
+from server.metrics import utcnow
+from server.tenants import Tenant
+
+bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
+_400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
+_AUTH_ERRORS = {401: (ErrorSchema(), "Missing or unknown API token."),
+                429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
+_404 = {404: (ErrorSchema(), "No such incident for this tenant.")}
+
+
+def _body() -> Any:
+    return request.get_json(force=True, silent=True) or {}
+
+
+def _log() -> Any:
+    return current_app.extensions["groundswell.log"]
+
+
+@bp.get("/incidents")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="List incidents", tags=["incidents"], query=IncidentListQuerySchema(), auth="api_token",
+            responses={200: (incident_list_out, "Incidents, most recently detected first; at most 50 ticket ids each."),
+                       **_400, **_AUTH_ERRORS})
+@require_token
+def list_incidents(tenant: Tenant) -> Any:
+    args = incident_list_query.load(request.args.to_dict())
+    return jsonify(incident_list_out.dump(service.list_incidents(db_session(), tenant.id, **args)))
+
+
+@bp.get("/incidents/<int:incident_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="One incident with its evidence, tickets, hourly volume and feedback", tags=["incidents"],
+            auth="api_token", responses={200: (incident_detail_out, "The incident."), **_404, **_AUTH_ERRORS})
+@require_token
+def get_incident(tenant: Tenant, incident_id: int) -> Any:
+    """`volume` runs from 48 h before `first_seen_at` to 24 h after `resolved_at` (or now)."""
+    return jsonify(incident_detail_out.dump(service.incident_detail(db_session(), tenant.id, incident_id,
+                                                                    now=utcnow())))
+
+
+@bp.post("/incidents/<int:incident_id>/feedback")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Mark an incident useful or noise", tags=["incidents"], body=FeedbackInSchema(),
+            auth="api_token", responses={200: (incident_detail_out, "The incident with updated counts."),
+                                         **_400, **_404, **_AUTH_ERRORS})
+@require_token
+def add_feedback(tenant: Tenant, incident_id: int) -> Any:
+    """Also appends a `control.feedback` event to the event log, so the detector learns the verdict."""
+    body = feedback_in.load(_body())
+    return jsonify(incident_detail_out.dump(service.add_feedback(db_session(), _log(), tenant.id, incident_id,
+                                                                 now=utcnow(), **body)))
+
+
+@bp.patch("/incidents/<int:incident_id>/status")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Acknowledge, resolve, dismiss or reopen an incident", tags=["incidents"],
+            body=StatusInSchema(), auth="api_token",
+            responses={200: (incident_detail_out, "The incident (unchanged when it already had that status)."),
+                       **_400, **_404,
+                       409: (ErrorSchema(), "The change is not allowed from the current status; "
+                                            "`error.fields` has `from` and `to`."),
+                       **_AUTH_ERRORS})
+@require_token
+def set_status(tenant: Tenant, incident_id: int) -> Any:
+    """open → acknowledged, resolved, dismissed; acknowledged → resolved, dismissed, open;
+    resolved → open; dismissed → open. Appends a `control.status` event."""
+    body = status_in.load(_body())
+    return jsonify(incident_detail_out.dump(service.set_status(db_session(), _log(), tenant.id, incident_id,
+                                                               now=utcnow(), **body)))
+
+
+@bp.post("/releases")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Record a deploy", tags=["incidents"], body=ReleaseInSchema(), auth="api_token",
+            responses={200: (release_out, "A release with this version existed and was updated."),
+                       201: (release_out, "The release was recorded."), **_400, **_AUTH_ERRORS})
+@require_token
+def record_release(tenant: Tenant) -> Any:
+    """Incidents opening soon after a deploy name it in their evidence. Appends a `control.release` event."""
+    body = release_in.load(_body())
+    release, created = service.record_release(db_session(), _log(), tenant.id, now=utcnow(), **body)
+    return jsonify(release_out.dump(release)), 201 if created else 200
+
+
+@bp.get("/releases")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="List recorded deploys", tags=["incidents"], query=ReleaseListQuerySchema(), auth="api_token",
+            responses={200: (release_list_out, "Releases, most recently deployed first."), **_400, **_AUTH_ERRORS})
+@require_token
+def list_releases(tenant: Tenant) -> Any:
+    args = release_list_query.load(request.args.to_dict())
+    return jsonify(release_list_out.dump(service.list_releases(db_session(), tenant.id, **args)))
+
+
+@bp.get("/settings/detection")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="The tenant's detection settings", tags=["incidents"], auth="api_token",
+            responses={200: (settings_out, "Effective values, defaults filled in."), **_AUTH_ERRORS})
+@require_token
+def get_settings(tenant: Tenant) -> Any:
+    return jsonify(settings_out.dump(service.detection_settings(tenant).to_dict()))
+
+
+@bp.patch("/settings/detection")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Change detection settings", tags=["incidents"], body=DetectionSettingsInSchema(),
+            auth="api_token",
+            responses={200: (settings_out, "The effective settings after the change."), **_400, **_AUTH_ERRORS})
+@require_token
+def patch_settings(tenant: Tenant) -> Any:
+    """Fields left out keep their values; `sensitivity` merges kind by kind; unknown keys are refused.
+    Appends a `control.settings` event carrying the full effective settings."""
+    body = settings_in.load(_body())
+    return jsonify(settings_out.dump(service.update_detection_settings(db_session(), _log(), tenant.id, body,
+                                                                       now=utcnow())))

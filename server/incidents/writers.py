@@ -1,0 +1,79 @@
+"""How the detector writes the detection stage's outputs. Every write is idempotent: a replay after a
+crash rewrites the same rows.
+
+Status is shared with people: the API writes a person's change at once and appends a control event;
+the detector mirrors it when it reads that event. So the writer sets ``status`` when it creates an
+incident, when the detector resolves one by itself (only if the row is still active: a person's
+later decision is not undone), and when it mirrors a person's change (the same value the API wrote).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.db import get_or_add
+from server.incidents.models import ACTIVE, Incident, IncidentTicket, Notification, VolumePoint
+
+_DETECTOR_FIELDS = ("kind", "series", "topic_id", "title", "sentence", "direction", "first_seen_at", "detected_at",
+                    "last_activity_at", "ticket_count", "requester_count", "account_count", "p_value", "surprise",
+                    "evidence")
+_STATUS_FIELDS = ("status", "status_by", "status_changed_at", "resolved_at")
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_incident(session: Session, key: tuple[int, int], row: dict[str, Any], now: datetime) -> None:
+    tenant_id, incident_id = key
+    existing = session.get(Incident, key)
+    incident = existing or get_or_add(session, Incident, key, tenant_id=tenant_id, id=incident_id)
+    for name in _DETECTOR_FIELDS:
+        setattr(incident, name, row[name])
+    incident.title = incident.title[:300]
+    incident.evidence = _json_ready(row["evidence"])
+    if existing is None:
+        for name in _STATUS_FIELDS:
+            setattr(incident, name, row[name])
+        incident.useful_count, incident.noise_count = row["useful_count"], row["noise_count"]
+    elif row["status_by"] != "detector" or (row["status"] == "resolved" and existing.status in ACTIVE):
+        for name in _STATUS_FIELDS:
+            setattr(incident, name, row[name])
+    elif existing.status_by == "detector" and existing.status != row["status"]:
+        for name in _STATUS_FIELDS:  # the detector's own earlier write (a replay): keep in step
+            setattr(incident, name, row[name])
+    incident.updated_at = now
+
+
+def write_incident_ticket(session: Session, key: tuple[int, int, str], row: dict[str, Any], now: datetime) -> None:
+    tenant_id, incident_id, zendesk_id = key
+    link = get_or_add(session, IncidentTicket, key, tenant_id=tenant_id, incident_id=incident_id, zendesk_id=zendesk_id)
+    link.attached_at = row["attached_at"]
+
+
+def write_volume_point(session: Session, key: tuple[int, str, float], row: dict[str, Any], now: datetime) -> None:
+    tenant_id, series, start = key
+    bucket = datetime.fromtimestamp(start, tz=timezone.utc)
+    point = get_or_add(session, VolumePoint, (tenant_id, series, bucket), tenant_id=tenant_id, series=series,
+                       bucket_start=bucket)
+    for name, value in row.items():
+        setattr(point, name, value)
+
+
+def write_notification(session: Session, key: tuple[int, int, int], row: dict[str, Any], now: datetime) -> None:
+    """The outbox row for one notification; ``seq`` is the incident's notification count, so a replay
+    finds the row already there and leaves it (sent or not) alone."""
+    tenant_id, incident_id, seq = key
+    if session.get(Notification, key) is not None:
+        return
+    session.add(Notification(tenant_id=tenant_id, incident_id=incident_id, seq=seq, event=row["event"],
+                             payload=_json_ready(row["payload"]), created_at=now, attempts=0))

@@ -1,0 +1,317 @@
+"""The notification outbox: the detector's writer enqueues, the :class:`Notifier` delivers.
+
+Enqueue (inside the detector's write transaction, so a notification exists exactly when the incident
+change that caused it was committed)::
+
+    enqueue(session, tenant_id, incident_id, event, payload, now, generation)
+
+``generation`` is the caller's count of notifications already made for this incident (0 for
+``opened``, 1 for the first ``grew`` or ``resolved``, ...). It becomes the row's ``seq``, so the
+idempotency key is the primary key ``(tenant_id, incident_id, seq)``: a replay after a crash makes
+the same calls with the same generations and finds the rows there (sent or not), and nothing is
+queued twice. ``generation=None`` is for callers without such a counter: ``seq`` is then the number
+of rows the incident already has, and a call repeating the latest row's event and payload is ignored.
+
+Delivery: a :class:`Notifier` (one thread per detector process, over the same tenant partition as
+the detector) polls rows with ``sent_at`` NULL whose ``next_attempt_at`` is due, and sends each
+incident's rows in ``seq`` order: a row waits while an earlier row of its incident is pending, so a
+thread never gets "resolved" before "opened". Row states, without a status column:
+
+- pending: ``sent_at`` NULL; ``next_attempt_at`` is when to try next (NULL: now);
+- delivered: ``sent_at`` set, ``last_error`` NULL;
+- closed undelivered: ``sent_at`` set and ``last_error`` says why: ``not configured`` (the tenant has
+  no Slack set up when the row came due: such rows are closed, not kept, so that configuring Slack
+  later does not replay old alerts), ``gave up after N attempts: …`` or ``not retried: …`` (Slack
+  said the message itself is invalid).
+
+A failed attempt is retried after ``retry_seconds * 2**(attempts-1)`` (at most an hour), or after
+Slack's ``Retry-After`` on 429, which also pauses that tenant's other rows. Several processes are
+safe: a row is claimed with a compare-and-set ``UPDATE`` (on ``attempts``, ``sent_at`` NULL and
+due) that also leases it for ``lease_seconds``, which works the same on SQLite and PostgreSQL. A
+crash between Slack's answer and the commit sends that message again (at least once, never lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.eventlog.log import as_utc
+from server.incidents.models import Notification, SlackThread
+from server.metrics import utcnow
+from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
+from server.notify.settings import SettingsError, load_target, slack_settings
+from server.notify.slack import EVENTS, incident_blocks
+from server.tenants import Tenant
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = "not configured"
+#: A failed ``chat.update`` of the parent with one of these still lets the thread reply go out.
+_PARENT_UPDATE_TOLERATED = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def enqueue(session: Session, tenant_id: int, incident_id: int, event: str, payload: Mapping[str, Any],
+            now: datetime, generation: int | None = None) -> bool:
+    """Add the outbox row for one incident event unless it is already there; True when added.
+
+    Parameters
+    ----------
+    session
+        The caller's session; nothing is committed here.
+    event
+        ``opened``, ``grew`` or ``resolved``.
+    payload
+        The incident snapshot to show (datetimes are stored as ISO strings).
+    now
+        Stored as ``created_at`` and as the first ``next_attempt_at``.
+    generation
+        The incident's notification count before this one; the row's ``seq`` and the idempotency key.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown notification event {event!r}")
+    data = _json_ready(dict(payload))
+    if generation is None:
+        rows = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
+                                                          Notification.incident_id == incident_id)
+                               .order_by(Notification.seq)).all()
+        if rows and rows[-1].event == event and rows[-1].payload == data:
+            return False
+        seq = len(rows)
+    else:
+        seq = generation
+        existing = session.get(Notification, (tenant_id, incident_id, seq))
+        if existing is not None:
+            if existing.event != event:
+                log.warning("outbox row %s/%s/%s is %r, not %r; keeping it", tenant_id, incident_id, seq,
+                            existing.event, event)
+            return False
+    session.add(Notification(tenant_id=tenant_id, incident_id=incident_id, seq=seq, event=event, payload=data,
+                             created_at=now, attempts=0, next_attempt_at=now))
+    return True
+
+
+class Notifier:
+    """Sends pending outbox rows to each tenant's Slack.
+
+    Parameters
+    ----------
+    db
+        The database holding the outbox, the threads and the tenants' settings.
+    secret_key
+        Decrypts the tenants' stored Slack credentials.
+    client
+        The Slack transport (its base URL and allowed webhook hosts come from the configuration).
+    base_url
+        Where people open Groundswell (``PUBLIC_URL``); messages link to ``{base_url}/incidents#id=N``.
+    max_attempts, retry_seconds, max_backoff
+        Give up after this many attempts; wait ``retry_seconds * 2**(attempts-1)``, at most ``max_backoff``.
+    lease_seconds
+        How long a claimed row is reserved for the process sending it.
+    partition
+        ``(index, count)``: only tenants with ``id % count == index``, like the detector.
+    clock
+        Returns the current aware UTC time (tests pass a fake).
+    """
+
+    def __init__(self, db: Database, *, secret_key: str, client: SlackClient, base_url: str | None = None,
+                 max_attempts: int = 8, retry_seconds: float = 30.0, max_backoff: float = 3600.0,
+                 lease_seconds: float = 120.0, partition: tuple[int, int] = (0, 1), batch: int = 100,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.secret_key = secret_key
+        self.client = client
+        self.base_url = base_url or None
+        self.max_attempts = max(1, max_attempts)
+        self.retry_seconds = retry_seconds
+        self.max_backoff = max_backoff
+        self.lease = timedelta(seconds=lease_seconds)
+        self.partition = partition
+        self.batch = batch
+        self.clock = clock
+        self.paused: dict[int, datetime] = {}
+
+    @classmethod
+    def from_config(cls, db: Database, cfg: Mapping[str, Any], *, secret_key: str,
+                    partition: tuple[int, int] = (0, 1)) -> Notifier:
+        client = SlackClient(api_url=cfg["SLACK_API_URL"], webhook_hosts=parse_hosts(cfg["SLACK_WEBHOOK_HOSTS"]))
+        return cls(db, secret_key=secret_key, client=client, base_url=cfg["PUBLIC_URL"] or None,
+                   max_attempts=int(cfg["NOTIFY_MAX_ATTEMPTS"]), retry_seconds=float(cfg["NOTIFY_RETRY_SECONDS"]),
+                   partition=partition)
+
+    # -- polling ----------------------------------------------------------------------------------
+    def _pending(self) -> Any:
+        cond = Notification.sent_at.is_(None)
+        index, count = self.partition
+        if count > 1:
+            cond = and_(cond, Notification.tenant_id % count == index)
+        return cond
+
+    @staticmethod
+    def _due(now: datetime) -> Any:
+        return or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)
+
+    def due_incidents(self, session: Session, now: datetime) -> list[tuple[int, int]]:
+        """(tenant, incident) pairs whose first pending row is due, in order."""
+        head = (select(Notification.tenant_id, Notification.incident_id, func.min(Notification.seq).label("seq"))
+                .where(self._pending()).group_by(Notification.tenant_id, Notification.incident_id).subquery())
+        q = (select(Notification.tenant_id, Notification.incident_id)
+             .join(head, and_(Notification.tenant_id == head.c.tenant_id,
+                              Notification.incident_id == head.c.incident_id, Notification.seq == head.c.seq))
+             .where(self._due(now)).order_by(Notification.tenant_id, Notification.incident_id).limit(self.batch))
+        return [(t, i) for t, i in session.execute(q)]
+
+    def run_once(self) -> int:
+        """One pass over due rows; returns how many rows were closed (delivered or not)."""
+        now = self.clock()
+        with self.db.session() as session:
+            pairs = self.due_incidents(session, now)
+        done = 0
+        for tenant_id, incident_id in pairs:
+            until = self.paused.get(tenant_id)
+            if until is not None and until > now:
+                continue
+            done += self._drain(tenant_id, incident_id)
+        return done
+
+    def _drain(self, tenant_id: int, incident_id: int) -> int:
+        """Send the incident's due rows in order until one fails or none is due."""
+        done = 0
+        while True:
+            now = self.clock()
+            with self.db.session() as session:
+                row = session.scalars(select(Notification).where(
+                    Notification.tenant_id == tenant_id, Notification.incident_id == incident_id,
+                    Notification.sent_at.is_(None)).order_by(Notification.seq).limit(1)).first()
+                if row is None or (row.next_attempt_at is not None and as_utc(row.next_attempt_at) > now):
+                    return done
+                tenant = session.get(Tenant, tenant_id)
+                slack = slack_settings(tenant.settings if tenant else None)
+                if tenant is None or slack.get("mode") not in ("webhook", "web_api"):
+                    done += self._close_unconfigured(session, tenant_id, incident_id, now)
+                    return done
+                if not self._claim(session, row, now):
+                    return done
+                sent = self._attempt(session, row, slack)
+                session.commit()
+                if not sent:
+                    return done
+                done += 1
+
+    def _close_unconfigured(self, session: Session, tenant_id: int, incident_id: int, now: datetime) -> int:
+        result = session.execute(
+            update(Notification).where(Notification.tenant_id == tenant_id, Notification.incident_id == incident_id,
+                                       Notification.sent_at.is_(None), self._due(now))
+            .values(sent_at=now, last_error=NOT_CONFIGURED, next_attempt_at=None)
+            .execution_options(synchronize_session=False))
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _claim(self, session: Session, row: Notification, now: datetime) -> bool:
+        """Compare-and-set: count the attempt and lease the row, unless another process did first."""
+        result = session.execute(
+            update(Notification).where(
+                Notification.tenant_id == row.tenant_id, Notification.incident_id == row.incident_id,
+                Notification.seq == row.seq, Notification.sent_at.is_(None), Notification.attempts == row.attempts,
+                self._due(now))
+            .values(attempts=row.attempts + 1, next_attempt_at=now + self.lease)
+            .execution_options(synchronize_session=False))
+        session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        session.refresh(row)
+        return True
+
+    # -- one attempt ------------------------------------------------------------------------------
+    def _attempt(self, session: Session, row: Notification, slack: dict[str, Any]) -> bool:
+        try:
+            target = load_target(slack, secret_key=self.secret_key)
+            if target is None:
+                raise SlackError("incomplete_settings")
+            self.deliver(session, target, row)
+        except SettingsError:
+            self._failed(row, SlackError("cannot_decrypt_credentials"))
+            return False
+        except SlackError as e:
+            self._failed(row, e)
+            return False
+        row.sent_at, row.last_error, row.next_attempt_at = self.clock(), None, None
+        return True
+
+    def _failed(self, row: Notification, error: SlackError) -> None:
+        now = self.clock()
+        text = str(error)
+        log.warning("slack notification failed: %s", text, extra={
+            "tenant_id": row.tenant_id, "incident_id": row.incident_id, "seq": row.seq, "attempt": row.attempts})
+        if error.retry_after:
+            self.paused[row.tenant_id] = now + timedelta(seconds=error.retry_after)
+        if error.permanent:
+            row.sent_at, row.next_attempt_at, row.last_error = now, None, f"not retried: {text}"
+        elif row.attempts >= self.max_attempts:
+            row.sent_at, row.next_attempt_at = now, None
+            row.last_error = f"gave up after {row.attempts} attempts: {text}"
+        else:
+            delay = error.retry_after or min(self.max_backoff, self.retry_seconds * 2 ** (row.attempts - 1))
+            row.next_attempt_at, row.last_error = now + timedelta(seconds=delay), text
+
+    def deliver(self, session: Session, target: SlackTarget, row: Notification) -> None:
+        """Send one row. Webhook mode: one message per event. Web API mode: the first message starts
+        the incident's thread (its ``ts`` kept in ``SlackThread``); later events redraw the parent
+        with the current status and reply in the thread."""
+        payload = dict(row.payload or {})
+        if target.mode == "webhook":
+            self.client.post_webhook(target.webhook_url or "", incident_blocks(payload, row.event, self.base_url))
+            return
+        token, parent = target.bot_token or "", incident_blocks(payload, "opened", self.base_url)
+        thread = session.get(SlackThread, (row.tenant_id, row.incident_id))
+        if thread is None:
+            channel, ts = self.client.post_message(token, target.channel or "", parent)
+            thread = SlackThread(tenant_id=row.tenant_id, incident_id=row.incident_id, channel=channel, ts=ts)
+            session.add(thread)
+            session.flush()  # kept even if the reply below fails: a retry must not post a second parent
+            if row.event == "opened":
+                return
+        else:
+            try:
+                self.client.update_message(token, thread.channel, thread.ts, parent)
+            except SlackError as e:
+                if not (e.permanent or e.code in _PARENT_UPDATE_TOLERATED):
+                    raise
+                log.info("could not redraw the thread's parent: %s", e,
+                         extra={"tenant_id": row.tenant_id, "incident_id": row.incident_id})
+            if row.event == "opened":  # a resend after a crash: the parent exists, the redraw was enough
+                return
+        self.client.post_message(token, thread.channel, incident_blocks(payload, row.event, self.base_url),
+                                 thread_ts=thread.ts)
+
+
+def start_worker(notifier: Notifier, *, interval: float = 5.0, stop: threading.Event | None = None) -> threading.Thread:
+    """Run ``notifier.run_once`` every ``interval`` seconds in a daemon thread, apart from the detector loop."""
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                notifier.run_once()
+            except Exception:
+                log.exception("notifier pass failed")
+
+    thread = threading.Thread(target=loop, name="notifier", daemon=True)
+    thread.start()
+    return thread

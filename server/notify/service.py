@@ -1,0 +1,59 @@
+"""Behind the notification-settings endpoints: show, change and try a tenant's Slack settings.
+
+Secrets (the webhook URL, the bot token) go in encrypted and never come out: the view shows only
+whether each is set, and the test reports Slack's status and error word, not its body.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy.orm import Session
+
+from server.errors import BadRequest, Conflict, NotFound
+from server.notify.client import SlackClient, SlackError, webhook_host_allowed
+from server.notify.settings import SettingsError, load_target, missing, public_view, slack_settings, store
+from server.notify.slack import check_message
+from server.tenants import Tenant
+
+
+def notification_settings(tenant: Tenant) -> dict[str, Any]:
+    return public_view(slack_settings(tenant.settings))
+
+
+def update_notification_settings(session: Session, tenant_id: int, changes: Mapping[str, Any], *, secret_key: str,
+                                 webhook_hosts: frozenset[str]) -> dict[str, Any]:
+    """Store validated ``changes``; 400 naming the field when the mode lacks what it needs."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    url = changes.get("webhook_url")
+    if url and not webhook_host_allowed(url, webhook_hosts):
+        allowed = ", ".join(sorted(webhook_hosts)) or "none"
+        raise BadRequest("The webhook URL's host is not allowed.",
+                         fields={"webhook_url": [f"must be an http(s) URL on {allowed} (SLACK_WEBHOOK_HOSTS)"]})
+    slack = store(slack_settings(tenant.settings), changes, secret_key=secret_key)
+    gaps = missing(slack)
+    if gaps:
+        raise BadRequest("The chosen mode needs more settings; `error.fields` names them.", fields=gaps)
+    notify = dict((tenant.settings or {}).get("notify") or {})
+    notify["slack"] = slack
+    tenant.settings = {**(tenant.settings or {}), "notify": notify}  # a new dict: JSON columns track assignment
+    session.commit()
+    return public_view(slack)
+
+
+def send_test(tenant: Tenant, *, secret_key: str, client: SlackClient, base_url: str | None) -> dict[str, Any]:
+    """Send a test message with the stored settings and report Slack's answer."""
+    slack = slack_settings(tenant.settings)
+    try:
+        target = load_target(slack, secret_key=secret_key)
+    except SettingsError as e:
+        raise Conflict(str(e)) from None
+    if target is None:
+        raise Conflict("Slack notifications are not configured: PUT /api/v1/settings/notifications first.")
+    try:
+        client.send(target, check_message(tenant.name, base_url))
+    except SlackError as e:
+        return {"ok": False, "mode": target.mode, "status": e.status, "error": e.code}
+    return {"ok": True, "mode": target.mode, "status": 200, "error": None}

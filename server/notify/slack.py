@@ -1,0 +1,300 @@
+"""Block Kit messages for incident notifications: pure functions, no I/O.
+
+``incident_blocks(payload, event, base_url)`` turns an incident snapshot (the outbox row's payload)
+into a Slack message: a ``text`` fallback (what notifications and screen readers show) and ``blocks``.
+
+- ``opened``: the full message: header, the evidence sentence, the numbers as fields, top terms,
+  up to three representative tickets quoted, the release that preceded it, a button to the incident
+  page and a context line. In Web API mode the same builder redraws the thread's parent with the
+  current status (``chat.update``), so the parent always shows where the incident stands.
+- ``grew`` and ``resolved``: short replies for the incident's thread. They name the incident, so
+  they also read well on their own (incoming-webhook mode posts them as separate messages).
+
+Everything that comes from tickets or people (titles, terms, ticket text, segment and release names)
+is untrusted: ``escape`` replaces ``&``, ``<`` and ``>`` as Slack's formatting rules ask, so that text
+can neither mention (``<!channel>``) nor link, and sections with such text are ``verbatim`` so Slack
+does not auto-link or auto-mention either. Lengths are clipped to Block Kit's limits after escaping.
+
+Examples
+--------
+>>> escape("<!channel> & <img src=x>")
+'&lt;!channel&gt; &amp; &lt;img src=x&gt;'
+>>> msg = incident_blocks({"id": 3, "kind": "spike", "status": "open", "title": "Spike: 'login'",
+...                        "sentence": "9 tickets", "evidence": {}}, "opened", None)
+>>> msg["text"], [b["type"] for b in msg["blocks"]][:2]
+("Incident #3 opened: Spike: 'login'", ['header', 'section'])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+#: Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
+MAX_BLOCKS = 50
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+FIELD_CHARS = 2000
+MAX_FIELDS = 10
+CONTEXT_CHARS = 2000
+BUTTON_TEXT_CHARS = 75
+URL_CHARS = 3000
+#: The fallback ``text`` is not a block; Slack truncates it past 40,000 characters, we keep it short.
+FALLBACK_CHARS = 500
+
+EVENTS = ("opened", "grew", "resolved")
+KIND_LABELS = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment falling",
+               "concentration": "Concentrated rise"}
+STATUS_EMOJI = {"open": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:",
+                "dismissed": ":heavy_minus_sign:"}
+MAX_REPRESENTATIVES = 3
+REPRESENTATIVE_CHARS = 600
+MAX_TERMS = 8
+MAX_SEGMENTS = 3
+
+_ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")
+
+
+def escape(text: Any) -> str:
+    """Escape untrusted text for Slack: ``&``, ``<`` and ``>`` only (Slack decodes nothing else)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending in an ellipsis when cut, never inside an ``&..;`` entity.
+
+    Examples
+    --------
+    >>> clip("abcdef", 4)
+    'abc…'
+    >>> clip("ab &amp; cd", 6)
+    'ab …'
+    """
+    if len(text) <= limit:
+        return text
+    cut = _ENTITY_TAIL.sub("", text[: limit - 1])
+    return cut + "…"
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def _mrkdwn(text: str, limit: int = SECTION_CHARS) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit) or " ", "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(*parts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(p, CONTEXT_CHARS) for p in parts if p][:10]}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "?"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "?"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}".rstrip("0").rstrip(".")
+    return escape(value)
+
+
+def _p_value(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return "?"
+    return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
+
+
+def _when(iso: Any) -> str:
+    """A Slack date token (shown in the reader's time zone) with a UTC fallback, or '?'."""
+    try:
+        at = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return "?"
+    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def incident_url(base_url: str | None, incident_id: Any) -> str | None:
+    """The incident page, or None without a base URL (or with an id that is not a number)."""
+    if not base_url or not isinstance(incident_id, int) or isinstance(incident_id, bool):
+        return None
+    url = f"{base_url.rstrip('/')}/incidents#id={incident_id}"
+    return url if len(url) <= URL_CHARS else None
+
+
+def _title(payload: dict[str, Any]) -> str:
+    title = str(payload.get("title") or "").strip()
+    kind = KIND_LABELS.get(str(payload.get("kind")), str(payload.get("kind") or "Incident"))
+    return title if title.startswith(kind) else f"{kind}: {title}" if title else kind
+
+
+def _ref(payload: dict[str, Any]) -> str:
+    return f"#{payload.get('id', '?')}"
+
+
+def _evidence(payload: dict[str, Any]) -> dict[str, Any]:
+    ev = payload.get("evidence")
+    return ev if isinstance(ev, dict) else {}
+
+
+def _observed_field(payload: dict[str, Any]) -> str:
+    ev = _evidence(payload)
+    measure = escape(ev.get("measure") or "count")
+    window = ev.get("window_minutes")
+    span = f" in {_number(window)} min" if isinstance(window, (int, float)) and not isinstance(window, bool) else ""
+    band = ""
+    if ev.get("lower") is not None and ev.get("upper") is not None:
+        band = f" (normal {_number(ev.get('lower'))}–{_number(ev.get('upper'))})"
+    return (f"*Observed vs expected*\n{_number(ev.get('observed'))} vs {_number(ev.get('expected'))}{band}"
+            f"\n_{measure}{span}_")
+
+
+def _fields(payload: dict[str, Any]) -> dict[str, Any]:
+    direction = payload.get("direction")
+    arrow = {"up": " (higher than usual)", "down": " (lower than usual)"}.get(str(direction), "")
+    fields = [
+        _observed_field(payload),
+        f"*p-value*\n{_p_value(payload.get('p_value'))}{arrow}",
+        f"*Customers*\n{_number(payload.get('requester_count'))} ({_number(payload.get('ticket_count'))} tickets)",
+        f"*Accounts*\n{_number(payload.get('account_count'))}",
+        f"*First seen*\n{_when(payload.get('first_seen_at'))}",
+        f"*Detected*\n{_when(payload.get('detected_at'))}",
+    ]
+    return {"type": "section", "fields": [_mrkdwn(f, FIELD_CHARS) for f in fields[:MAX_FIELDS]]}
+
+
+def _terms_and_segments(payload: dict[str, Any]) -> str | None:
+    ev = _evidence(payload)
+    lines = []
+    terms = [escape(t) for t in (ev.get("top_terms") or [])[:MAX_TERMS] if isinstance(t, str) and t.strip()]
+    if terms:
+        lines.append("*Top terms:* " + ", ".join(f"`{t}`" if "`" not in t else t for t in terms))
+    segments = []
+    for seg in (ev.get("segments") or [])[:MAX_SEGMENTS]:
+        if not isinstance(seg, dict):
+            continue
+        share = seg.get("share")
+        pct = f"{round(100 * share)}% " if isinstance(share, (int, float)) and not isinstance(share, bool) else ""
+        segments.append(f"{pct}{escape(seg.get('name', '?'))} {escape(seg.get('value', '?'))}")
+    if segments:
+        lines.append("*Mostly from:* " + "; ".join(segments))
+    return "\n".join(lines) or None
+
+
+def _quote(text: str) -> str:
+    body = clip(escape(" ".join(text.split())), REPRESENTATIVE_CHARS)
+    return "> " + body
+
+
+def _representatives(payload: dict[str, Any]) -> str | None:
+    quotes = []
+    for rep in (_evidence(payload).get("representatives") or [])[:MAX_REPRESENTATIVES]:
+        if isinstance(rep, dict) and str(rep.get("text") or "").strip():
+            quotes.append(f"{_quote(str(rep['text']))}\n_ticket {escape(rep.get('ticket_id', '?'))}_")
+    return ("*Representative tickets*\n" + "\n".join(quotes)) if quotes else None
+
+
+def _release(payload: dict[str, Any]) -> str | None:
+    release = _evidence(payload).get("release")
+    if not isinstance(release, dict) or not release.get("version"):
+        return None
+    before = release.get("minutes_before")
+    when = f", {_number(before)} min before the first ticket" if isinstance(before, (int, float)) else ""
+    return f":package: *Release {escape(release['version'])}* deployed {_when(release.get('deployed_at'))}{when}"
+
+
+def _button(base_url: str | None, payload: dict[str, Any]) -> dict[str, Any] | None:
+    url = incident_url(base_url, payload.get("id"))
+    if url is None:
+        return None
+    return {"type": "actions", "elements": [{"type": "button", "action_id": "open_incident", "url": url,
+                                             "text": _plain("Open incident", BUTTON_TEXT_CHARS)}]}
+
+
+def _context_line(payload: dict[str, Any]) -> dict[str, Any]:
+    status = escape(payload.get("status") or "open")
+    kind = escape(payload.get("kind") or "?")
+    series = escape(payload.get("series") or "?")
+    return _context(f"Groundswell incident {_ref(payload)} · {kind} · status *{status}* · series `{series}`")
+
+
+def _full(payload: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]:
+    status = str(payload.get("status") or "open")
+    prefix = "" if status == "open" else f"[{status.capitalize()}] "
+    header = f"{STATUS_EMOJI.get(status, ':rotating_light:')} {prefix}{_ref(payload)} {_title(payload)}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(escape(header), HEADER_CHARS)}]
+    if str(payload.get("sentence") or "").strip():
+        blocks.append(_section(escape(payload["sentence"])))
+    blocks.append(_fields(payload))
+    for text in (_terms_and_segments(payload), _representatives(payload), _release(payload)):
+        if text:
+            blocks.append(_section(text))
+    button = _button(base_url, payload)
+    if button:
+        blocks.append(button)
+    blocks.append(_context_line(payload))
+    return blocks
+
+
+def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[dict[str, Any]]:
+    ev = _evidence(payload)
+    name = f"*Incident {_ref(payload)}* {escape(_title(payload))}"
+    totals = (f"{_number(payload.get('ticket_count'))} tickets from {_number(payload.get('requester_count'))} "
+              f"customers in {_number(payload.get('account_count'))} accounts")
+    if event == "grew":
+        text = (f":chart_with_upwards_trend: {name} *grew*: now {totals}; observed "
+                f"{_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}.")
+    else:
+        by = payload.get("status_by")
+        who = "" if not by or by == "detector" else f" by {escape(by)}"
+        text = (f":white_check_mark: {name} *resolved*{who} at {_when(payload.get('resolved_at') or payload.get('last_activity_at'))}: "
+                f"{totals} in all.")
+    blocks = [_section(text)]
+    button = _button(base_url, payload)
+    if button:
+        blocks.append(button)
+    return blocks
+
+
+def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -> dict[str, Any]:
+    """A Slack message (``text`` and ``blocks``) for one incident event.
+
+    Parameters
+    ----------
+    payload
+        The incident snapshot the outbox row holds (keys as ``Incident``; times as ISO strings).
+    event
+        ``opened`` (the full message, also used to redraw a thread's parent), ``grew`` or ``resolved``
+        (short thread replies).
+    base_url
+        Where people open Groundswell; adds an "Open incident" button. None: no button.
+
+    Examples
+    --------
+    >>> msg = incident_blocks({"id": 7, "kind": "drop", "status": "resolved", "title": "Drop: 'all'"}, "resolved", None)
+    >>> msg["text"]
+    "Incident #7 resolved: Drop: 'all'"
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
+    blocks = _full(payload, base_url) if event == "opened" else _reply(payload, event, base_url)
+    text = clip(f"Incident {_ref(payload)} {event}: {escape(_title(payload))}", FALLBACK_CHARS)
+    return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def check_message(tenant_name: str, base_url: str | None) -> dict[str, Any]:
+    """The message ``POST /api/v1/settings/notifications/test`` sends."""
+    text = f"Groundswell test message: incident alerts for {escape(tenant_name)} will arrive here."
+    blocks: list[dict[str, Any]] = [_section(f":wave: {text}")]
+    if base_url:
+        blocks.append(_context(f"Incident links open under {escape(base_url.rstrip('/'))}"))
+    return {"text": clip(text, FALLBACK_CHARS), "blocks": blocks}

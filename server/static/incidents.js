@@ -1,0 +1,499 @@
+// Incidents page: lists incidents from /api/v1/incidents with the tenant's token, shows one with its
+// evidence and an SVG chart of its hourly volume against the baseline band, and changes status or
+// records feedback. Every value from the API is written with textContent or as an SVG attribute,
+// never parsed as HTML.
+(function () {
+  "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
+  var KEY = "groundswell.token";
+  var BY_KEY = "groundswell.by";
+  var REFRESH_MS = 15000;
+  var FILTERS = { active: "open,acknowledged", resolved: "resolved", dismissed: "dismissed", all: "" };
+  var EMPTY = { active: "No active incidents. All quiet.", resolved: "No resolved incidents yet.",
+                dismissed: "No dismissed incidents.", all: "No incidents yet." };
+  var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
+                      concentration: "Concentration" };
+  // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons.
+  var ACTIONS = [
+    { status: "acknowledged", label: "Acknowledge", from: ["open"] },
+    { status: "resolved", label: "Resolve", from: ["open", "acknowledged"] },
+    { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"] },
+    { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"] }
+  ];
+
+  var state = { filter: "active", selected: null, timer: null, busy: false };
+
+  // --- small helpers ---------------------------------------------------------------------------
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    return e;
+  }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+
+  function num(n) {
+    if (n === null || n === undefined || n === "") return "—";
+    if (typeof n !== "number") return String(n);
+    if (n !== 0 && Math.abs(n) < 0.001) return n.toExponential(2);
+    return (Math.round(n * 100) / 100).toLocaleString();
+  }
+
+  function showError(msg) {
+    var e = $("error");
+    e.textContent = msg || "";
+    e.hidden = !msg;
+  }
+
+  // --- token and hash --------------------------------------------------------------------------
+  function readHash() {
+    var hash = location.hash.replace(/^#/, "");
+    var params = {};
+    hash.split("&").forEach(function (part) {
+      var i = part.indexOf("=");
+      if (i > 0) params[part.slice(0, i)] = decodeURIComponent(part.slice(i + 1));
+    });
+    if (params.token) {
+      sessionStorage.setItem(KEY, params.token);
+      var rest = params.id ? "#id=" + encodeURIComponent(params.id) : "";
+      history.replaceState(null, "", location.pathname + location.search + rest);
+    }
+    var id = parseInt(params.id, 10);
+    return id > 0 ? id : null;
+  }
+
+  // --- API -------------------------------------------------------------------------------------
+  function api(path, options) {
+    options = options || {};
+    options.headers = Object.assign({ Authorization: "Bearer " + sessionStorage.getItem(KEY) }, options.headers || {});
+    return fetch(path, options).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (body) {
+        if (r.status === 401) {
+          sessionStorage.removeItem(KEY);
+          $("login").hidden = false;
+          $("incidents-app").hidden = true;
+        }
+        if (!r.ok) {
+          var err = body && body.error;
+          var msg = err && err.message ? err.message : "The server answered " + r.status + ".";
+          if (err && err.fields) {
+            msg += " " + Object.keys(err.fields).map(function (k) {
+              var v = err.fields[k];
+              return k + ": " + (Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : v);
+            }).join("; ");
+          }
+          throw new Error(msg);
+        }
+        return body;
+      });
+    });
+  }
+
+  function send(method, path, body) {
+    return api(path, { method: method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  }
+
+  // --- list ------------------------------------------------------------------------------------
+  function badge(kind) {
+    return el("span", "badge kind-" + String(kind).replace(/[^a-z_]/g, ""), KIND_LABELS[kind] || kind);
+  }
+
+  function statusTag(status) {
+    return el("span", "status status-" + String(status).replace(/[^a-z]/g, ""), status);
+  }
+
+  function renderList(data) {
+    var list = $("incident-list");
+    list.replaceChildren();
+    var stateLine = $("list-state");
+    if (!data.incidents.length) {
+      stateLine.textContent = EMPTY[state.filter];
+      stateLine.hidden = false;
+      return;
+    }
+    stateLine.hidden = data.total <= data.incidents.length;
+    stateLine.textContent = "Showing the " + data.incidents.length + " most recent of " + data.total + ".";
+    data.incidents.forEach(function (inc) {
+      var li = el("li");
+      var b = el("button", "incident-item");
+      b.type = "button";
+      b.dataset.id = String(inc.id);
+      if (inc.id === state.selected) b.setAttribute("aria-current", "true");
+      var head = el("span", "item-head");
+      head.appendChild(badge(inc.kind));
+      head.appendChild(statusTag(inc.status));
+      head.appendChild(el("span", "item-id", "#" + inc.id));
+      b.appendChild(head);
+      b.appendChild(el("strong", "item-title", inc.title));
+      b.appendChild(el("span", "item-sentence", inc.sentence));
+      b.appendChild(el("span", "item-meta", inc.ticket_count + " tickets · " + inc.requester_count + " customers · " +
+        inc.account_count + " accounts · first seen " + when(inc.first_seen_at) + " · detected " + when(inc.detected_at)));
+      b.addEventListener("click", function () { select(inc.id); });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+  }
+
+  function loadList() {
+    var status = FILTERS[state.filter];
+    return api("/api/v1/incidents?limit=100" + (status ? "&status=" + status : "")).then(function (data) {
+      renderList(data);
+      $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+    });
+  }
+
+  // --- chart -----------------------------------------------------------------------------------
+  function chart(inc) {
+    var points = inc.volume;
+    var w = 760, h = 220, left = 34, right = 8, top = 16, bottom = 26;
+    var box = svg("svg", { "class": "incident-chart", viewBox: "0 0 " + w + " " + h, role: "img" });
+    var t0 = Date.parse(points[0].start), t1 = Date.parse(points[points.length - 1].start) + 3600000;
+    var max = 1;
+    points.forEach(function (p) { max = Math.max(max, p.tickets, p.requesters, p.upper, p.expected); });
+    function x(t) { return left + (w - left - right) * (t - t0) / (t1 - t0); }
+    function y(v) { return top + (h - top - bottom) * (1 - v / max); }
+    var bw = (w - left - right) * 3600000 / (t1 - t0);
+    var measure = inc.kind === "drop" ? "tickets" : "requesters";
+    box.setAttribute("aria-label", "Hourly " + measure + " from " + when(points[0].start) + " to " +
+      when(points[points.length - 1].start) + " against the expected band; peak " + num(max) + ".");
+    var desc = svg("desc");
+    desc.textContent = "Bars: tickets per hour. Line: distinct customers. Shaded: baseline band; dashed: expected.";
+    box.appendChild(desc);
+
+    // Baseline band: upper edge left to right, lower edge back.
+    var band = points.map(function (p) { return [x(Date.parse(p.start) + 1800000), y(p.upper)]; })
+      .concat(points.slice().reverse().map(function (p) { return [x(Date.parse(p.start) + 1800000), y(p.lower)]; }));
+    box.appendChild(svg("polygon", { "class": "band", points: band.map(function (q) { return q.join(","); }).join(" ") }));
+
+    points.forEach(function (p) {
+      var px = x(Date.parse(p.start));
+      var r = svg("rect", { "class": "bar" + (p.tickets > p.upper ? " over" : p.tickets < p.lower ? " under" : ""),
+        x: px + 1, y: y(p.tickets), width: Math.max(1, bw - 2), height: y(0) - y(p.tickets) });
+      var title = svg("title");
+      title.textContent = when(p.start) + ": " + p.tickets + " tickets, " + p.requesters + " customers; expected " +
+        num(p.expected) + " (" + num(p.lower) + "–" + num(p.upper) + ")";
+      r.appendChild(title);
+      box.appendChild(r);
+    });
+
+    function line(cls, key) {
+      return svg("polyline", { "class": cls, points: points.map(function (p) {
+        return x(Date.parse(p.start) + 1800000) + "," + y(p[key]);
+      }).join(" ") });
+    }
+    box.appendChild(line("expected", "expected"));
+    box.appendChild(line("requesters", "requesters"));
+
+    box.appendChild(svg("line", { "class": "axis", x1: left, x2: w - right, y1: y(0), y2: y(0) }));
+    [[max, num(max)], [0, "0"]].forEach(function (a) {
+      var t = svg("text", { x: 0, y: y(a[0]) + 4 });
+      t.textContent = a[1];
+      box.appendChild(t);
+    });
+    var startLabel = svg("text", { x: left, y: h - 6 });
+    startLabel.textContent = new Date(t0).toLocaleString();
+    box.appendChild(startLabel);
+    var endLabel = svg("text", { x: w - right, y: h - 6, "text-anchor": "end" });
+    endLabel.textContent = new Date(t1).toLocaleString();
+    box.appendChild(endLabel);
+
+    [["first seen", inc.first_seen_at, "marker first-seen"], ["detected", inc.detected_at, "marker detected"],
+     ["resolved", inc.resolved_at, "marker resolved"]].forEach(function (m, i) {
+      if (!m[1]) return;
+      var t = Date.parse(m[1]);
+      if (t < t0 || t > t1) return;
+      box.appendChild(svg("line", { "class": m[2], x1: x(t), x2: x(t), y1: top, y2: y(0) }));
+      var nearEnd = x(t) > w * 0.75;
+      var label = svg("text", { "class": m[2], x: x(t) + (nearEnd ? -3 : 3), y: top + 6 + i * 11,
+                                "text-anchor": nearEnd ? "end" : "start" });
+      label.textContent = m[0];
+      box.appendChild(label);
+    });
+    return box;
+  }
+
+  function legend() {
+    var p = el("p", "legend");
+    [["swatch bar", "tickets per hour"], ["swatch requesters", "customers per hour"],
+     ["swatch band", "expected band"], ["swatch expected", "expected"]].forEach(function (s) {
+      var item = el("span", "legend-item");
+      item.appendChild(el("span", s[0]));
+      item.appendChild(document.createTextNode(s[1]));
+      p.appendChild(item);
+    });
+    return p;
+  }
+
+  // --- detail ----------------------------------------------------------------------------------
+  function term(dl, name, value) {
+    if (value === null || value === undefined || value === "") return;
+    dl.appendChild(el("dt", null, name));
+    var dd = el("dd");
+    if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
+    dl.appendChild(dd);
+  }
+
+  function evidenceList(inc) {
+    var ev = inc.evidence || {};
+    var dl = el("dl", "evidence");
+    var lower = ev.lower, upper = ev.upper;
+    if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
+    var span = ev.window_minutes ? " in " + ev.window_minutes + " min" : "";
+    term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (ev.measure ? " " + ev.measure : "") + span : null);
+    term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
+      (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
+    term(dl, "p-value", num(inc.p_value) + " (surprise " + num(inc.surprise) + ")");
+    term(dl, "Direction", inc.direction);
+    term(dl, "Customers", inc.requester_count);
+    term(dl, "Accounts", inc.account_count);
+    term(dl, "Tickets", inc.ticket_count);
+    term(dl, "Series", inc.series + (inc.topic ? " (" + inc.topic.label + ")" : ""));
+    term(dl, "First seen", when(inc.first_seen_at));
+    term(dl, "Detected", when(inc.detected_at));
+    if (inc.resolved_at) term(dl, "Resolved", when(inc.resolved_at));
+    term(dl, "Status", inc.status + " · by " + inc.status_by + " · " + when(inc.status_changed_at));
+    if (Array.isArray(ev.segments) && ev.segments.length) {
+      var segs = el("ul", "plain");
+      ev.segments.forEach(function (s) {
+        var text = typeof s === "object" && s ? (s.name || "") + " = " + (s.value || "") +
+          (s.share !== undefined ? ": " + Math.round(s.share * 100) + "% of the window" : "") +
+          (s.baseline_share !== undefined ? " (usually " + Math.round(s.baseline_share * 100) + "%)" : "") : String(s);
+        segs.appendChild(el("li", null, text));
+      });
+      term(dl, "Segments", segs);
+    }
+    if (Array.isArray(ev.top_terms) && ev.top_terms.length) {
+      term(dl, "Top terms", ev.top_terms.map(function (t) { return Array.isArray(t) ? t[0] : t; }).join(" · "));
+    }
+    if (ev.release && typeof ev.release === "object") {
+      var r = ev.release;
+      term(dl, "Release", (r.version || "") + (r.minutes_before !== undefined ? ", deployed " + r.minutes_before +
+        " min before first seen" : r.deployed_at ? ", deployed " + when(r.deployed_at) : "") +
+        (r.description ? ": " + r.description : ""));
+    }
+    if (ev.merged_into_incident) term(dl, "Merged into", "#" + ev.merged_into_incident);
+    return dl;
+  }
+
+  function representatives(inc) {
+    var reps = (inc.evidence && inc.evidence.representatives) || [];
+    if (!Array.isArray(reps) || !reps.length) return null;
+    var ul = el("ul", "representatives");
+    reps.forEach(function (r) {
+      var li = el("li");
+      li.appendChild(el("strong", null, "#" + (r.ticket_id || "?") + " "));
+      li.appendChild(document.createTextNode(r.text || ""));
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
+  function actionButton(label, attrs, handler) {
+    var b = el("button", attrs.cls || null, label);
+    b.type = "button";
+    b.dataset.action = attrs.action;
+    b.addEventListener("click", function () {
+      var by = $("by").value.trim();
+      if (!by) {
+        detailError("Enter your name first: status changes and feedback record who made them.");
+        $("by").focus();
+        return;
+      }
+      localStorage.setItem(BY_KEY, by);
+      b.disabled = true;
+      handler(by).then(function (inc) { detailError(""); renderDetail(inc); loadList().catch(listError); })
+        .catch(function (err) { b.disabled = false; detailError(err.message); });
+    });
+    return b;
+  }
+
+  function detailError(msg) {
+    var e = document.querySelector("#incident-detail .detail-error");
+    if (e) { e.textContent = msg; e.hidden = !msg; }
+  }
+
+  function renderDetail(inc) {
+    var box = $("incident-detail");
+    var focused = document.activeElement && box.contains(document.activeElement) ?
+      document.activeElement.dataset.action : null;
+    box.replaceChildren();
+    box.hidden = false;
+    var head = el("div", "detail-head");
+    head.appendChild(badge(inc.kind));
+    head.appendChild(statusTag(inc.status));
+    var close = el("button", "close", "Close");
+    close.type = "button";
+    close.dataset.action = "close";
+    close.setAttribute("aria-label", "Close incident #" + inc.id);
+    close.addEventListener("click", function () { select(null); });
+    head.appendChild(close);
+    box.appendChild(head);
+    box.appendChild(el("h2", null, inc.title + " (#" + inc.id + ")"));
+    box.appendChild(el("p", "sentence", inc.sentence));
+
+    var actions = el("div", "actions");
+    actions.setAttribute("role", "group");
+    actions.setAttribute("aria-label", "Incident actions");
+    ACTIONS.forEach(function (a) {
+      if (a.from.indexOf(inc.status) < 0) return;
+      actions.appendChild(actionButton(a.label, { action: "status-" + a.status }, function (by) {
+        return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
+      }));
+    });
+    actions.appendChild(actionButton("Mark useful (" + inc.useful_count + ")", { action: "useful", cls: "secondary" },
+      function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "useful", by: by }); }));
+    actions.appendChild(actionButton("Mark noise (" + inc.noise_count + ")", { action: "noise", cls: "secondary" },
+      function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "noise", by: by }); }));
+    box.appendChild(actions);
+    var err = el("p", "detail-error");
+    err.setAttribute("role", "alert");
+    err.hidden = true;
+    box.appendChild(err);
+
+    box.appendChild(el("h3", null, "Hourly volume"));
+    if (inc.volume && inc.volume.length) {
+      box.appendChild(chart(inc));
+      box.appendChild(legend());
+    } else {
+      box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));
+    }
+    box.appendChild(el("h3", null, "Evidence"));
+    box.appendChild(evidenceList(inc));
+    var reps = representatives(inc);
+    if (reps) { box.appendChild(el("h3", null, "Representative tickets")); box.appendChild(reps); }
+    box.appendChild(el("h3", null, "Tickets (" + inc.ticket_ids.length + ")"));
+    box.appendChild(el("p", "ticket-ids", inc.ticket_ids.length ? inc.ticket_ids.map(function (t) { return "#" + t; })
+      .join(" ") : "None attached."));
+    if (inc.feedback && inc.feedback.length) {
+      box.appendChild(el("h3", null, "Feedback"));
+      var ul = el("ul", "plain");
+      inc.feedback.forEach(function (f) {
+        ul.appendChild(el("li", null, f.verdict + " · " + f.by + " · " + when(f.created_at) + (f.note ? ": " + f.note : "")));
+      });
+      box.appendChild(ul);
+    }
+    if (focused) {
+      var again = box.querySelector('[data-action="' + focused + '"]');
+      if (again) again.focus();
+    }
+  }
+
+  function loadDetail(id, focus) {
+    var box = $("incident-detail");
+    if (focus) {
+      box.hidden = false;
+      box.replaceChildren(el("p", "hint", "Loading incident #" + id + "…"));
+    }
+    return api("/api/v1/incidents/" + id).then(function (inc) {
+      if (state.selected !== id) return;
+      renderDetail(inc);
+      if (focus) box.focus();
+    }).catch(function (err) {
+      if (state.selected !== id) return;
+      box.hidden = false;
+      var msg = el("p", "detail-error", "Could not load incident #" + id + ": " + err.message);
+      msg.setAttribute("role", "alert");
+      box.replaceChildren(msg);
+    });
+  }
+
+  function select(id) {
+    var base = location.pathname + location.search;
+    var url = base + (id ? "#id=" + id : "");
+    if (url !== base + location.hash) history.pushState(null, "", url);
+    show(id, true);
+  }
+
+  function show(id, focus) {
+    state.selected = id;
+    document.querySelectorAll(".incident-item").forEach(function (b) {
+      if (parseInt(b.dataset.id, 10) === id) b.setAttribute("aria-current", "true");
+      else b.removeAttribute("aria-current");
+    });
+    if (!id) {
+      var box = $("incident-detail");
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    loadDetail(id, focus);
+  }
+
+  // --- tabs, refresh, start --------------------------------------------------------------------
+  function setFilter(name, focus) {
+    state.filter = name;
+    document.querySelectorAll("#tabs [role=tab]").forEach(function (t) {
+      var on = t.dataset.filter === name;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      if (on) {
+        $("incident-list").setAttribute("aria-labelledby", t.id);
+        if (focus) t.focus();
+      }
+    });
+    $("list-state").hidden = false;
+    $("list-state").textContent = "Loading incidents…";
+    $("incident-list").replaceChildren();
+    refresh();
+  }
+
+  function listError(err) {
+    $("list-state").hidden = false;
+    $("list-state").textContent = "Could not load incidents: " + err.message;
+  }
+
+  function refresh() {
+    clearTimeout(state.timer);
+    if (!sessionStorage.getItem(KEY)) return;
+    var jobs = [loadList().then(function () { showError(""); }).catch(listError)];
+    if (state.selected) jobs.push(loadDetail(state.selected, false));
+    Promise.all(jobs).then(function () {
+      state.timer = setTimeout(refresh, REFRESH_MS);
+    });
+  }
+
+  function start() {
+    $("login").hidden = true;
+    $("incidents-app").hidden = false;
+    show(readHash(), false);
+    refresh();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var id = readHash();
+    $("by").value = localStorage.getItem(BY_KEY) || "";
+    var tabs = Array.prototype.slice.call(document.querySelectorAll("#tabs [role=tab]"));
+    tabs.forEach(function (t, i) {
+      t.addEventListener("click", function () { setFilter(t.dataset.filter, false); });
+      t.addEventListener("keydown", function (ev) {
+        var next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+        if (next === undefined) return;
+        ev.preventDefault();
+        setFilter(tabs[(next + tabs.length) % tabs.length].dataset.filter, true);
+      });
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && state.selected && !$("incident-detail").hidden) select(null);
+    });
+    window.addEventListener("hashchange", function () { show(readHash(), true); });
+    window.addEventListener("popstate", function () { show(readHash(), false); });
+    $("login").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      sessionStorage.setItem(KEY, $("token").value.trim());
+      $("token").value = "";
+      start();
+    });
+    if (!sessionStorage.getItem(KEY)) { $("login").hidden = false; return; }
+    state.selected = id;
+    start();
+  });
+})();

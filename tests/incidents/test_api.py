@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from server.incidents.models import Incident
+from server.topics.models import Ticket, Topic
+from tests.incidents.factories import T0, add_incident, add_volume, auth, control_events
+
+
+def add_topic(db, tenant_id: int, topic_id: int, label: str, name: str | None = None) -> None:
+    with db.session() as s:
+        s.add(Topic(tenant_id=tenant_id, id=topic_id, label=label, name=name, keywords=[], summary="", size=1,
+                    representatives=[], first_seen_at=T0, last_seen_at=T0, updated_at=T0))
+        s.commit()
+
+
+def ids(body) -> list[int]:
+    return [i["id"] for i in body["incidents"]]
+
+
+def test_list_is_newest_detected_first_with_topic_labels(client, db, tenant):
+    t, creds = tenant
+    add_topic(db, t.id, 1, "invoice pdf · blank", name="Blank invoices")
+    add_topic(db, t.id, 2, "password reset")
+    add_incident(db, t.id, 1, tickets=["10", "9", "11"])
+    add_incident(db, t.id, 2, topic_id=2, series="topic:2")
+    add_incident(db, t.id, 3, kind="drop", series="channel:web", topic_id=None, direction="down")
+    body = client.get("/api/v1/incidents", headers=auth(creds)).get_json()
+    assert ids(body) == [3, 2, 1] and body["total"] == 3
+    by_id = {i["id"]: i for i in body["incidents"]}
+    assert by_id[1]["topic"] == {"id": 1, "label": "Blank invoices"}
+    assert by_id[2]["topic"] == {"id": 2, "label": "password reset"}
+    assert by_id[3]["topic"] is None and by_id[3]["series"] == "channel:web"
+    one = by_id[1]
+    assert one["ticket_ids"] == ["10", "9", "11"] and one["ticket_ids_truncated"] is False
+    assert one["evidence"] == {"observed": 17, "expected": 3.2, "band": [1, 7]}
+    assert one["first_seen_at"] == "2026-03-02T09:00:00+00:00" and one["detected_at"] == "2026-03-02T10:00:00+00:00"
+    for key in ("kind", "status", "title", "sentence", "direction", "resolved_at", "ticket_count", "requester_count",
+                "account_count", "p_value", "surprise", "useful_count", "noise_count"):
+        assert key in one
+
+
+def test_list_filters_and_pages(client, db, tenant):
+    t, creds = tenant
+    add_incident(db, t.id, 1, status="resolved", resolved_at=T0 + timedelta(hours=5))
+    add_incident(db, t.id, 2, status="acknowledged")
+    add_incident(db, t.id, 3, kind="new_topic", topic_id=7, series="topic:7")
+    add_incident(db, t.id, 4, status="dismissed")
+    h = auth(creds)
+
+    def get(query: str) -> list[int]:
+        resp = client.get("/api/v1/incidents" + query, headers=h)
+        assert resp.status_code == 200, resp.get_json()
+        return ids(resp.get_json())
+
+    assert get("?status=open,acknowledged") == [3, 2]
+    assert get("?status=resolved") == [1]
+    assert get("?kind=new_topic") == [3]
+    assert get("?topic_id=1") == [4, 2, 1]
+    assert get("?since=2026-03-02T12:00:00%2B00:00") == [4, 3]
+    assert get("?since=2026-03-02T13:00:00Z&status=dismissed") == [4]
+    page = client.get("/api/v1/incidents?limit=2&offset=1", headers=h).get_json()
+    assert ids(page) == [3, 2] and page["total"] == 4
+
+
+@pytest.mark.parametrize("query, field", [
+    ("status=open,closed", "status"), ("status=", "status"), ("kind=meteor", "kind"), ("topic_id=0", "topic_id"),
+    ("since=yesterday", "since"), ("since=2026-03-02T12:00:00", "since"), ("limit=0", "limit"),
+    ("limit=201", "limit"), ("offset=-1", "offset"),
+])
+def test_list_rejects_bad_filters_naming_the_field(client, db, tenant, query, field):
+    _, creds = tenant
+    resp = client.get("/api/v1/incidents?" + query, headers=auth(creds))
+    assert resp.status_code == 400 and field in resp.get_json()["error"]["fields"]
+
+
+def test_list_caps_ticket_ids_the_detail_has_them_all(client, db, tenant):
+    t, creds = tenant
+    tickets = [str(1000 + i) for i in range(60)]
+    add_incident(db, t.id, 1, tickets=tickets)
+    item = client.get("/api/v1/incidents", headers=auth(creds)).get_json()["incidents"][0]
+    assert item["ticket_ids"] == tickets[:50] and item["ticket_ids_truncated"] is True
+    detail = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
+    assert detail["ticket_ids"] == tickets and "ticket_ids_truncated" not in detail
+
+
+def test_ticket_ids_attached_at_the_same_time_are_in_numeric_order(client, db, tenant):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    from server.incidents.models import IncidentTicket
+    with db.session() as s:
+        for zid in ("100", "20", "3"):
+            s.add(IncidentTicket(tenant_id=t.id, incident_id=1, zendesk_id=zid, attached_at=T0))
+        s.commit()
+    assert client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["ticket_ids"] == ["3", "20", "100"]
+
+
+def test_detail_has_the_volume_window_and_feedback(client, db, tenant):
+    t, creds = tenant
+    detected = T0 + timedelta(hours=60)
+    add_incident(db, t.id, 1, detected_at=detected, first_seen_at=detected - timedelta(hours=2),
+                 status="resolved", resolved_at=detected + timedelta(hours=4))
+    add_volume(db, t.id, "topic:1", T0, 120)  # T0 .. T0+119h
+    add_volume(db, t.id, "topic:2", T0, 120)  # another series: not shown
+    body = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
+    starts = [datetime.fromisoformat(p["start"]) for p in body["volume"]]
+    first_seen, resolved = detected - timedelta(hours=2), detected + timedelta(hours=4)
+    assert starts[0] == first_seen - timedelta(hours=48) and starts[-1] == resolved + timedelta(hours=24)
+    assert len(starts) == 48 + 2 + 4 + 24 + 1
+    assert body["volume"][0] == {"start": starts[0].isoformat(), "tickets": 10 % 5, "requesters": 10 % 4,
+                                 "expected": 2.0, "lower": 0.0, "upper": 5.5}
+    assert body["feedback"] == []
+
+
+def test_open_incident_volume_runs_until_now(client, db, tenant):
+    t, creds = tenant
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    add_incident(db, t.id, 1, detected_at=now - timedelta(hours=3))
+    add_volume(db, t.id, "topic:1", now - timedelta(hours=100), 100)
+    volume = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["volume"]
+    assert len(volume) == 48 + 4 + 1 - 1 and volume[-1]["start"] == (now - timedelta(hours=1)).isoformat()
+
+
+def test_incidents_are_tenant_scoped(client, db, make_tenant):
+    a, a_creds = make_tenant("Alpha")
+    b, b_creds = make_tenant("Beta")
+    add_incident(db, a.id, 1, tickets=["5"])
+    h = auth(b_creds)
+    assert client.get("/api/v1/incidents", headers=h).get_json() == {"incidents": [], "total": 0}
+    assert client.get("/api/v1/incidents/1", headers=h).status_code == 404
+    assert client.post("/api/v1/incidents/1/feedback", json={"verdict": "noise", "by": "eve"},
+                       headers=h).status_code == 404
+    assert client.patch("/api/v1/incidents/1/status", json={"status": "dismissed", "by": "eve"},
+                        headers=h).status_code == 404
+    assert control_events(db, a.id) == control_events(db, b.id) == []
+    detail = client.get("/api/v1/incidents/1", headers=auth(a_creds)).get_json()
+    assert detail["status"] == "open" and detail["noise_count"] == 0
+    assert client.get("/api/v1/incidents").status_code == 401
+    assert client.get(f"/api/v1/incidents/{2**40}", headers=auth(a_creds)).status_code == 404
+
+
+def test_feedback_counts_and_appends_a_control_event(client, db, tenant):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    h = auth(creds)
+    first = client.post("/api/v1/incidents/1/feedback", json={"verdict": "useful", "by": "ana@example.com",
+                                                               "note": "Real outage."}, headers=h)
+    assert first.status_code == 200
+    client.post("/api/v1/incidents/1/feedback", json={"verdict": "useful", "by": "bo"}, headers=h)
+    body = client.post("/api/v1/incidents/1/feedback", json={"verdict": "noise", "by": "cy", "note": None},
+                       headers=h).get_json()
+    assert (body["useful_count"], body["noise_count"]) == (2, 1)
+    assert [(f["verdict"], f["by"], f["note"]) for f in body["feedback"]] == [
+        ("useful", "ana@example.com", "Real outage."), ("useful", "bo", None), ("noise", "cy", None)]
+    events = control_events(db, t.id)
+    assert [e.kind for e in events] == ["control.feedback"] * 3
+    assert events[0].payload == {"incident_id": 1, "verdict": "useful", "by": "ana@example.com"}
+    assert events[2].payload == {"incident_id": 1, "verdict": "noise", "by": "cy"}
+    assert len({e.idempotency_key for e in events}) == 3 and all(len(e.idempotency_key) == 32 for e in events)
+    listed = client.get("/api/v1/incidents", headers=h).get_json()["incidents"][0]
+    assert (listed["useful_count"], listed["noise_count"]) == (2, 1)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"by": "ana"}, "verdict"), ({"verdict": "great", "by": "ana"}, "verdict"), ({"verdict": "useful"}, "by"),
+    ({"verdict": "useful", "by": ""}, "by"), ({"verdict": "useful", "by": "x" * 201}, "by"),
+    ({"verdict": "useful", "by": "ana", "note": "n" * 2001}, "note"),
+    ({"verdict": "useful", "by": "ana", "incident_id": 2}, "incident_id"),
+])
+def test_feedback_rejects_bad_bodies_naming_the_field(client, db, tenant, body, field):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    resp = client.post("/api/v1/incidents/1/feedback", json=body, headers=auth(creds))
+    assert resp.status_code == 400 and field in resp.get_json()["error"]["fields"]
+    assert control_events(db, t.id) == []
+
+
+ALLOWED = {("open", "acknowledged"), ("open", "resolved"), ("open", "dismissed"), ("acknowledged", "resolved"),
+           ("acknowledged", "dismissed"), ("acknowledged", "open"), ("resolved", "open"), ("dismissed", "open")}
+STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+
+
+@pytest.mark.parametrize("before", STATUSES)
+@pytest.mark.parametrize("after", STATUSES)
+def test_status_transitions(client, db, tenant, before, after):
+    t, creds = tenant
+    resolved_at = T0 + timedelta(hours=3) if before == "resolved" else None
+    add_incident(db, t.id, 1, status=before, resolved_at=resolved_at)
+    resp = client.patch("/api/v1/incidents/1/status", json={"status": after, "by": "ana"}, headers=auth(creds))
+    events = control_events(db, t.id)
+    if before == after:
+        assert resp.status_code == 200 and resp.get_json()["status"] == before
+        assert resp.get_json()["status_by"] == "detector" and events == []
+    elif (before, after) in ALLOWED:
+        body = resp.get_json()
+        assert resp.status_code == 200 and body["status"] == after and body["status_by"] == "ana"
+        changed = datetime.fromisoformat(body["status_changed_at"])
+        assert abs(changed - datetime.now(timezone.utc)) < timedelta(minutes=1)
+        if after == "resolved":
+            assert body["resolved_at"] == body["status_changed_at"]
+        elif before == "resolved":
+            assert body["resolved_at"] is None
+        assert [(e.kind, e.payload) for e in events] == [
+            ("control.status", {"incident_id": 1, "status": after, "by": "ana"})]
+    else:
+        assert resp.status_code == 409
+        error = resp.get_json()["error"]
+        assert error["fields"]["from"] == before and error["fields"]["to"] == after
+        assert before in error["message"] and after in error["message"] and events == []
+
+
+def test_status_change_is_stored(client, db, tenant):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    client.patch("/api/v1/incidents/1/status", json={"status": "resolved", "by": "ana"}, headers=auth(creds))
+    with db.session() as s:
+        row = s.get(Incident, (t.id, 1))
+        assert row.status == "resolved" and row.status_by == "ana" and row.resolved_at is not None
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"by": "ana"}, "status"), ({"status": "closed", "by": "ana"}, "status"), ({"status": "open"}, "by"),
+    ({"status": "open", "by": ""}, "by"),
+])
+def test_status_rejects_bad_bodies_naming_the_field(client, db, tenant, body, field):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    resp = client.patch("/api/v1/incidents/1/status", json=body, headers=auth(creds))
+    assert resp.status_code == 400 and field in resp.get_json()["error"]["fields"]
+
+
+def test_ticket_context_lists_active_incidents(client, db, make_tenant):
+    t, creds = make_tenant("Alpha")
+    other, _ = make_tenant("Beta")
+    add_topic(db, t.id, 1, "invoice pdf")
+    with db.session() as s:
+        s.add(Ticket(tenant_id=t.id, zendesk_id="42", subject="Blank PDF", topic_id=1, created_at=T0))
+        s.add(Ticket(tenant_id=t.id, zendesk_id="43", subject="Other", topic_id=None, created_at=T0))
+        s.commit()
+    add_incident(db, t.id, 1, tickets=["42"], topic_id=None, series="all")  # attached
+    add_incident(db, t.id, 2, status="acknowledged")  # the ticket's topic
+    add_incident(db, t.id, 3, status="resolved", tickets=["42"])  # not active
+    add_incident(db, t.id, 4, topic_id=9, series="topic:9")  # unrelated
+    add_incident(db, other.id, 5, tickets=["42"])  # another tenant's
+    body = client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()
+    assert body["ticket"]["zendesk_id"] == "42" and body["topic"]["id"] == 1
+    assert [(i["id"], i["status"]) for i in body["incidents"]] == [(2, "acknowledged"), (1, "open")]
+    assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "first_seen_at",
+                                         "ticket_count", "requester_count", "evidence"}
+    assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []

@@ -1,0 +1,252 @@
+"""The detection engine on constructed ticket streams: what fires, what does not, and the lifecycle."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from server.incidents.engine import Engine, Observation
+from server.incidents.settings import DetectionSettings
+
+T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
+#: Days of background history before each scenario (three weeks: the day-of-week profile is in use).
+DAYS = 21
+#: Tickets per day of each background topic (topic ids 1..6).
+RATES = {1: 120.0, 2: 60.0, 3: 30.0, 4: 12.0, 5: 6.0, 6: 3.0}
+
+
+def diurnal(at: datetime) -> float:
+    """Business-hours peak, quiet nights, half volume at weekends (mean about 1 over a week)."""
+    day = 0.25 + 1.9 * math.exp(-(((at.hour + at.minute / 60) - 14.0) / 4.0) ** 2)
+    return day * (0.55 if at.weekday() >= 5 else 1.1)
+
+
+def background(days: float, seed: int = 0, start: datetime = T0, rates: dict[int, float] = RATES,
+               channels=("web", "email", "chat")) -> list[Observation]:
+    rng = np.random.default_rng(seed)
+    out: list[Observation] = []
+    n = 0
+    for h in range(int(days * 24)):
+        hour = start + timedelta(hours=h)
+        for topic, per_day in rates.items():
+            for _ in range(rng.poisson(per_day / 24 * diurnal(hour))):
+                n += 1
+                out.append(Observation(
+                    ticket_id=f"b{seed}-{n}", topic_id=topic, at=hour + timedelta(seconds=float(rng.uniform(0, 3600))),
+                    requester=f"u{rng.integers(100_000)}", account=f"org{rng.integers(500)}",
+                    segments={"channel": channels[int(rng.integers(len(channels)))],
+                              "plan": ("free", "pro", "enterprise")[int(rng.integers(3))]},
+                    sentiment=float(np.clip(rng.normal(0.0, 0.35), -1, 1)), text=f"topic {topic} ticket"))
+    return sorted(out, key=lambda o: o.at)
+
+
+def burst(topic: int, at: datetime, n: int, minutes: float = 30.0, prefix: str = "x", **fields) -> list[Observation]:
+    step = minutes / max(n, 1)
+    base = dict(account=None, segments={"channel": "web", "plan": "pro"}, sentiment=0.0, text="burst ticket")
+    base.update(fields)
+    return [Observation(ticket_id=f"{prefix}{i}", topic_id=topic, at=at + timedelta(minutes=step * i),
+                        requester=f"{prefix}-customer-{i}", **base) for i in range(n)]
+
+
+def run(engine: Engine, observations: list[Observation]) -> Engine:
+    for obs in sorted(observations, key=lambda o: o.at):
+        engine.observe(obs, lambda t: {"label": f"label {t}", "keywords": [f"term{t}"]})
+    return engine
+
+
+def opened(engine: Engine, after: datetime | None = None, kind: str | None = None):
+    return [i for i in engine.incidents.values()
+            if (after is None or i.detected_at >= after) and (kind is None or i.kind == kind)]
+
+
+@pytest.fixture(scope="module")
+def history() -> list[Observation]:
+    return background(float(DAYS))
+
+
+@pytest.fixture(scope="module")
+def warmed(history) -> bytes:
+    """An engine after three weeks of background traffic (pickled: each test gets its own copy)."""
+    return pickle.dumps(run(Engine(), history))
+
+
+def fresh(warmed: bytes) -> Engine:
+    return pickle.loads(warmed)
+
+
+def test_background_traffic_opens_at_most_a_few_incidents(warmed):
+    engine = fresh(warmed)
+    # three weeks, 230 tickets a day: the budget is one false alarm a week over every kind and topic.
+    assert len(engine.incidents) <= 4
+
+
+def test_a_spike_at_a_quiet_hour_is_found_and_the_same_rise_at_a_busy_hour_is_not(warmed):
+    quiet = T0 + timedelta(days=DAYS, hours=3)  # 03:00 on a Monday
+    busy = T0 + timedelta(days=DAYS, hours=14)
+    # topic 1 expects about 9 customers per half hour at 14:00 and about 1 at 03:00
+    night = run(fresh(warmed), background(0.5, seed=7, start=T0 + timedelta(days=DAYS)) + burst(1, quiet, 10))
+    found = opened(night, after=quiet, kind="spike")
+    assert [i.topic_id for i in found] == [1]
+    day = run(fresh(warmed), background(0.7, seed=7, start=T0 + timedelta(days=DAYS)) + burst(1, busy, 10))
+    assert not [i for i in opened(day, after=busy) if i.topic_id == 1]
+
+
+def test_a_small_burst_in_a_quiet_topic_is_found_early(warmed):
+    at = T0 + timedelta(days=DAYS, hours=11)
+    engine = run(fresh(warmed), background(0.6, seed=8, start=T0 + timedelta(days=DAYS)) + burst(6, at, 6, minutes=40))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 6]
+    assert inc.kind == "spike"
+    tickets = {o.ticket_id: o.at for o in burst(6, at, 6, minutes=40)}
+    assert sum(1 for t in tickets.values() if t <= inc.detected_at) <= 5  # found within five of its tickets
+
+
+def test_one_customer_writing_many_times_is_one_customer(warmed):
+    at = T0 + timedelta(days=DAYS, hours=3)
+    same = [Observation(ticket_id=f"r{i}", topic_id=5, at=at + timedelta(minutes=3 * i), requester="the-same-one",
+                        segments={"channel": "web"}, text="again") for i in range(10)]
+    engine = run(fresh(warmed), background(0.3, seed=9, start=T0 + timedelta(days=DAYS)) + same)
+    assert not [i for i in opened(engine, after=at) if i.topic_id == 5]
+
+
+def test_a_new_topic_that_grows_fast_is_found(warmed):
+    at = T0 + timedelta(days=DAYS, hours=10)
+    engine = run(fresh(warmed), background(0.5, seed=10, start=T0 + timedelta(days=DAYS)) + burst(99, at, 8, minutes=60))
+    (inc,) = opened(engine, after=at, kind="new_topic")
+    assert inc.topic_id == 99 and inc.evidence["top_terms"] == ["term99"]
+
+
+def test_a_silent_channel_is_a_drop():
+    start = T0 + timedelta(days=DAYS)
+    web_heavy = ("web", "web", "email", "chat")  # the web form carries half the tickets
+    engine = run(Engine(), background(float(DAYS), seed=3, channels=web_heavy))
+    # the web form breaks at 09:00: no web tickets for the rest of the day
+    later = [o for o in background(1.0, seed=11, start=start, channels=web_heavy)
+             if not (o.segments["channel"] == "web" and o.at >= start + timedelta(hours=9))]
+    run(engine, later)
+    drops = opened(engine, kind="drop")
+    assert [i.series for i in drops] == ["channel:web"]
+    assert start + timedelta(hours=9) < drops[0].detected_at <= start + timedelta(hours=14)  # within five hours
+    assert drops[0].direction == "down" and drops[0].evidence["observed"] < drops[0].evidence["lower"]
+
+
+def test_a_negative_shift_in_sentiment_is_found(warmed):
+    at = T0 + timedelta(days=DAYS, hours=12)
+    angry = burst(2, at, 14, minutes=300, prefix="s", sentiment=-0.9)
+    for i, o in enumerate(angry):  # arriving at the topic's usual pace: a tone change, not a spike
+        angry[i] = Observation(**{**o.__dict__, "at": at + timedelta(minutes=20 * i)})
+    engine = run(fresh(warmed), background(0.6, seed=12, start=T0 + timedelta(days=DAYS),
+                                           rates={k: v for k, v in RATES.items() if k != 2}) + angry)
+    found = opened(engine, after=at, kind="sentiment")
+    assert found and found[0].direction == "down"
+    assert not opened(engine, after=at, kind="spike")
+
+
+def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
+    at = T0 + timedelta(days=DAYS, hours=13)
+    enterprise = [Observation(**{**o.__dict__, "segments": {"channel": ("web", "email", "chat")[i % 3], "plan": "enterprise"}})
+                  for i, o in enumerate(burst(1, at, 24, minutes=120, prefix="e"))]
+    engine = run(fresh(warmed), background(0.7, seed=13, start=T0 + timedelta(days=DAYS)) + enterprise)
+    found = [i for i in opened(engine, after=at) if i.topic_id == 1]
+    assert found
+    segments = {(s["name"], s["value"]) for s in found[0].evidence["segments"]}
+    assert ("plan", "enterprise") in segments
+
+
+def test_incident_lifecycle_attach_update_and_resolve(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = fresh(warmed)
+    run(engine, background(0.1, seed=14, start=T0 + timedelta(days=DAYS)) + burst(4, at, 4))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    assert inc.status == "open" and len(inc.ticket_ids) >= 3
+    first = engine.take_changes()
+    assert [n[1] for n in first["notifications"] if n[0] == inc.id] == ["opened"]
+    # a renewed rise an hour later updates the same incident and grows it
+    run(engine, burst(4, at + timedelta(hours=1), 12, prefix="y"))
+    assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
+    assert {f"y{i}" for i in range(12)} <= set(inc.ticket_ids) and len(inc.requesters) >= 15
+    assert set(n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id) == {"grew"}
+    # back to normal for the resolve period: resolved by the detector
+    run(engine, background(0.5, seed=15, start=at + timedelta(hours=1, minutes=31)))
+    assert inc.status == "resolved" and inc.status_by == "detector" and inc.resolved_at is not None
+    assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id] == ["resolved"]
+
+
+def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    engine.set_status(inc.id, "acknowledged", "lead@example.com", at + timedelta(minutes=40))
+    assert inc.status == "acknowledged" and (inc.series, "volume") in engine.active
+    engine.set_status(inc.id, "dismissed", "lead@example.com", at + timedelta(minutes=45))
+    run(engine, burst(4, at + timedelta(hours=1), 10, prefix="z"))
+    assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
+
+
+def test_noise_feedback_raises_the_bar_until_the_pattern_stops_alerting(warmed):
+    """A recurring small burst in a quiet topic: marked noise, the same burst no longer opens anything."""
+    engine = fresh(warmed)
+    day = T0 + timedelta(days=DAYS)
+    fired = []
+    for d in range(4):
+        at = day + timedelta(days=d, hours=4)
+        before = set(engine.incidents)
+        run(engine, background(1.0, seed=20 + d, start=day + timedelta(days=d)) + burst(5, at, 5, prefix=f"n{d}-"))
+        new = [engine.incidents[i] for i in set(engine.incidents) - before if engine.incidents[i].topic_id == 5]
+        fired.append(bool(new))
+        for inc in new:
+            engine.feedback(inc.id, "noise")
+    assert fired[0] is True
+    assert fired[-1] is False
+    assert engine.alpha("spike", "topic:5") < engine.alpha("spike", "topic:4") / 99
+
+
+def test_the_threshold_shrinks_as_more_series_are_tested():
+    small = Engine()
+    big = Engine()
+    run(small, background(3.0, seed=30, rates={1: 50.0, 2: 50.0}))
+    run(big, background(3.0, seed=30, rates={k: 5.0 for k in range(1, 41)}))
+    assert big.alpha("spike", "topic:1") < small.alpha("spike", "topic:1")
+
+
+def test_sensitivity_zero_turns_a_kind_off(warmed):
+    engine = fresh(warmed)
+    engine.configure(DetectionSettings.from_dict({"sensitivity": {"spike": 0}}))
+    at = T0 + timedelta(days=DAYS, hours=3)
+    run(engine, burst(1, at, 25))
+    assert not opened(engine, after=at, kind="spike")
+
+
+def test_evidence_names_the_release_before_the_incident(warmed):
+    engine = fresh(warmed)
+    at = T0 + timedelta(days=DAYS, hours=3)
+    engine.release("2.31", at - timedelta(minutes=40), "invoice renderer")
+    run(engine, burst(3, at, 10))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 3]
+    assert inc.evidence["release"]["version"] == "2.31"
+    snap = engine.snapshot(inc)
+    assert "after release 2.31" in snap["sentence"] and "label 3" in snap["sentence"]
+    assert snap["evidence"]["lower"] <= snap["evidence"]["expected"] <= snap["evidence"]["upper"]
+
+
+def test_a_backfilled_history_teaches_but_opens_nothing(history):
+    engine = Engine()
+    run(engine, [Observation(**{**o.__dict__, "live": False}) for o in history] + [
+        Observation(**{**o.__dict__, "live": False}) for o in burst(1, T0 + timedelta(days=5, hours=3), 30)])
+    assert engine.incidents == {}
+    assert engine.series["topic:1"].hours >= (DAYS - 1) * 24
+
+
+def test_a_restarted_engine_opens_the_same_incidents(history):
+    stream = sorted(history + burst(4, T0 + timedelta(days=8, hours=3), 10) + burst(2, T0 + timedelta(days=9, hours=2), 12),
+                    key=lambda o: o.at)
+    through = run(Engine(), stream)
+    half = len(stream) // 2
+    first = run(Engine(), stream[:half])
+    resumed = run(pickle.loads(pickle.dumps(first)), stream[half:])
+    assert {i: through.snapshot(inc) for i, inc in through.incidents.items()} == \
+        {i: resumed.snapshot(inc) for i, inc in resumed.incidents.items()}
+    assert len(through.incidents) >= 2

@@ -1,0 +1,33 @@
+"""The incidents page is served without inline script or style, and its script never writes HTML.
+Real-browser tests come later; these are static checks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[2] / "server" / "static"
+
+
+def test_page_is_served_and_links_its_assets(client):
+    resp = client.get("/incidents")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert '<script src="/static/incidents.js" defer></script>' in html
+    assert 'href="/static/app.css"' in html and 'href="/"' in html  # back to the dashboard
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None  # no inline script
+    assert "<style" not in html and " style=" not in html and re.search(r"\son[a-z]+=", html) is None
+    assert client.get("/static/incidents.js").status_code == 200
+
+
+def test_dashboard_links_to_the_incidents_page(client):
+    assert 'href="/incidents"' in client.get("/").get_data(as_text=True)
+
+
+def test_script_writes_text_never_html():
+    js = (STATIC / "incidents.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js, sink
+    assert "textContent" in js and "createTextNode" in js
+    # The token comes from the URL fragment and lives in session storage only.
+    assert "sessionStorage.setItem(KEY" in js and "localStorage.setItem(KEY" not in js

@@ -1,0 +1,114 @@
+"""Block Kit builders: shape, content, escaping of untrusted text, Slack's length limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from server.notify.slack import incident_blocks
+from tests.notify.conftest import incident_payload
+from tests.notify.fake_slack import blocks_problem
+
+EVIL_TITLE = "Spike: '<img src=x onerror=alert(1)> <!channel> & <https://evil.example|click>'"
+EVIL_TEXT = "<!channel> <!here> <@U123> <img src=x onerror=alert(1)> &amp; <https://evil.example|login>"
+
+
+def texts(message: dict[str, Any]) -> Iterator[str]:
+    """Every string Slack renders: the fallback and each text object."""
+    yield message["text"]
+
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                yield node["text"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    yield from walk(message["blocks"])
+
+
+def test_opened_message_carries_the_evidence():
+    msg = incident_blocks(incident_payload(), "opened", "https://gs.example.com/")
+    assert blocks_problem(msg) is None
+    assert msg["text"] == "Incident #12 opened: Spike: 'invoice pdf · blank'"
+    kinds = [b["type"] for b in msg["blocks"]]
+    assert kinds[0] == "header" and kinds[-1] == "context" and "actions" in kinds
+    assert msg["blocks"][0]["text"]["text"].startswith(":rotating_light: #12 Spike: 'invoice pdf")
+    body = json.dumps(msg, ensure_ascii=False)
+    for expected in ("17 tickets from 15 customers", "15 vs 1.2 (normal 0–4)", "3.2e-07", "*Customers*\\n15 (17 tickets)",
+                     "*Accounts*\\n9", "`invoice pdf`", "73% plan enterprise", "Release 2.31", "40 min before",
+                     "<!date^1772492640^", "The invoice PDF is blank", "PDF export shows nothing"):
+        assert expected in body, expected
+    assert "a fourth one" not in body  # at most three representatives
+    button = next(b for b in msg["blocks"] if b["type"] == "actions")["elements"][0]
+    assert button["url"] == "https://gs.example.com/incidents#id=12"
+
+
+def test_no_link_without_a_base_url_and_minimal_payloads_still_build():
+    msg = incident_blocks({"id": 1, "kind": "drop", "title": "", "evidence": None}, "opened", None)
+    assert blocks_problem(msg) is None
+    assert all(b["type"] != "actions" for b in msg["blocks"])
+    assert "Drop" in msg["blocks"][0]["text"]["text"]
+
+
+@pytest.mark.parametrize("event", ["opened", "grew", "resolved"])
+def test_untrusted_text_is_escaped_everywhere(event):
+    reps = [{"ticket_id": "<!channel>", "text": EVIL_TEXT}]
+    ev = {**incident_payload()["evidence"], "top_terms": ["<!here>", "a&b"], "representatives": reps,
+          "segments": [{"name": "<!channel>", "value": "<b>x</b>", "count": 2, "share": 0.5}],
+          "release": {"version": "<!channel>", "deployed_at": "2026-03-02T22:24:00+00:00", "minutes_before": 5}}
+    payload = incident_payload(title=EVIL_TITLE, sentence=EVIL_TEXT, series="<!channel>", evidence=ev,
+                               status_by="<!everyone>", status="resolved" if event == "resolved" else "open")
+    msg = incident_blocks(payload, event, "https://gs.example.com")
+    assert blocks_problem(msg) is None
+    for text in texts(msg):
+        for bad in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<img", "<https://evil", "<b>"):
+            assert bad not in text, (bad, text)
+    rendered = json.dumps(msg, ensure_ascii=False)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered and "&lt;!channel&gt;" in rendered
+    assert "&amp;amp;" in rendered or event != "opened"  # an escaped '&amp;' in ticket text stays literal
+
+
+def test_only_date_tokens_open_angle_brackets():
+    payload = incident_payload(title=EVIL_TITLE, sentence=EVIL_TEXT)
+    for event in ("opened", "grew", "resolved"):
+        for text in texts(incident_blocks(payload, event, None)):
+            stripped = text
+            while "<!date^" in stripped:
+                start = stripped.index("<!date^")
+                stripped = stripped[:start] + stripped[stripped.index(">", start) + 1:]
+            assert "<" not in stripped and ">" not in stripped.replace("> ", "").replace(">\n", ""), text
+
+
+def test_long_text_is_clipped_to_block_kit_limits():
+    long_title = "Spike: '" + "<" * 400 + "'"
+    reps = [{"ticket_id": str(i), "text": "x&" * 5000} for i in range(3)]
+    ev = {**incident_payload()["evidence"], "representatives": reps, "top_terms": ["t" * 3000] * 8}
+    msg = incident_blocks(incident_payload(title=long_title, sentence="&" * 10000, evidence=ev), "opened", None)
+    assert blocks_problem(msg) is None
+    header = msg["blocks"][0]["text"]["text"]
+    assert len(header) <= 150 and header.endswith("…") and not header.rstrip("…").endswith("&l")
+    assert all(len(t) <= 3000 for t in texts(msg))
+    assert len(msg["blocks"]) <= 50
+
+
+def test_replies_are_short_and_name_the_incident():
+    grew = incident_blocks(incident_payload(ticket_count=40, requester_count=33), "grew", "https://gs.example.com")
+    assert blocks_problem(grew) is None and len(grew["blocks"]) <= 2
+    assert "*Incident #12*" in grew["blocks"][0]["text"]["text"] and "*grew*: now 40 tickets from 33" in grew["blocks"][0]["text"]["text"]
+    resolved = incident_blocks(incident_payload(status="resolved", status_by="ana@example.com",
+                                                resolved_at="2026-03-03T03:00:00+00:00"), "resolved", None)
+    assert resolved["text"].startswith("Incident #12 resolved")
+    assert "*resolved* by ana@example.com" in resolved["blocks"][0]["text"]["text"]
+    parent = incident_blocks(incident_payload(status="resolved"), "opened", None)
+    assert parent["blocks"][0]["text"]["text"].startswith(":white_check_mark: [Resolved] #12")
+
+
+def test_unknown_event_is_refused():
+    with pytest.raises(ValueError):
+        incident_blocks(incident_payload(), "reopened", None)
