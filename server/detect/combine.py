@@ -50,6 +50,16 @@ class Strongest(base.AnomalyDetector):
         if len(self.weights) != len(detectors):
             raise ValueError("one weight per detector")
 
+    def _get_params(self) -> dict:
+        # river describes an estimator parameter as (class, params) but would deep-copy a list of
+        # estimators, state and all; so describe each one, and clone each one in ``clone``
+        return {"detectors": [(d.__class__, d._get_params()) for d in self.detectors], "weights": list(self.weights)}
+
+    def clone(self, new_params: dict | None = None, include_attributes: bool = False) -> Strongest:
+        """A fresh ``Strongest`` over fresh clones of the detectors (new ``weights`` may be given)."""
+        weights = (new_params or {}).get("weights", self.weights)
+        return Strongest([d.clone() for d in self.detectors], list(weights))
+
     def score_one(self, x: dict) -> float:
         """max_k weight_k * score_k(x). Pure."""
         return max((w * d.score_one(x) for d, w in zip(self.detectors, self.weights) if w), default=0.0)
