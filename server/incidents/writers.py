@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.db import get_or_add
-from server.incidents.models import ACTIVE, Incident, IncidentTicket, Notification, VolumePoint
+from server.incidents.models import ACTIVE, Incident, IncidentTicket, VolumePoint
+from server.notify import enqueue
 
 _DETECTOR_FIELDS = ("kind", "series", "topic_id", "title", "sentence", "direction", "first_seen_at", "detected_at",
                     "last_activity_at", "ticket_count", "requester_count", "account_count", "p_value", "surprise",
@@ -70,10 +71,7 @@ def write_volume_point(session: Session, key: tuple[int, str, float], row: dict[
 
 
 def write_notification(session: Session, key: tuple[int, int, int], row: dict[str, Any], now: datetime) -> None:
-    """The outbox row for one notification; ``seq`` is the incident's notification count, so a replay
+    """The outbox row for one notification. ``seq`` is the incident's notification count, so a replay
     finds the row already there and leaves it (sent or not) alone."""
     tenant_id, incident_id, seq = key
-    if session.get(Notification, key) is not None:
-        return
-    session.add(Notification(tenant_id=tenant_id, incident_id=incident_id, seq=seq, event=row["event"],
-                             payload=_json_ready(row["payload"]), created_at=now, attempts=0))
+    enqueue(session, tenant_id, incident_id, row["event"], _json_ready(row["payload"]), now, generation=seq)

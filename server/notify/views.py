@@ -61,7 +61,7 @@ def put_settings(tenant: Tenant) -> Any:
                        409: (ErrorSchema(), "Slack is not configured, or its credentials cannot be read."),
                        **_AUTH_ERRORS})
 @require_token
-def test_settings(tenant: Tenant) -> Any:
+def send_test_message(tenant: Tenant) -> Any:
     client = SlackClient(api_url=str(current_app.config["SLACK_API_URL"]), webhook_hosts=_hosts())
     return jsonify(test_out.dump(service.send_test(tenant, secret_key=_secret_key(), client=client,
                                                    base_url=current_app.config["PUBLIC_URL"] or None)))

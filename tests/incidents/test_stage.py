@@ -35,7 +35,7 @@ def payload(ticket_id: int, topic: int, at: datetime, requester: str) -> dict:
             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "zendesk_event_version": "2022-11-06",
             "subject": f"zen:ticket:{ticket_id}",
             "detail": {"id": str(ticket_id), "subject": subject, "description": f"{body} (ref {ticket_id})",
-                       "status": "NEW", "requester_id": requester, "organization_id": f"org{int(requester) % 40}",
+                       "status": "NEW", "requester_id": requester, "organization_id": str(900 + int(requester) % 40),
                        "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "via": {"channel": "web"}},
             "event": {}}
 
@@ -111,6 +111,7 @@ def test_a_burst_in_the_log_becomes_one_incident_with_its_tickets(db, make_tenan
     inc = matching[0]
     assert len(burst & inc["tickets"]) >= 8 and "pdf" in inc["sentence"]
     assert inc["evidence"]["observed"] >= 3 and inc["evidence"]["expected"] < 1.5
+    assert inc["evidence"]["accounts"] >= 5 and inc["evidence"]["representatives"]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Notification).where(Notification.tenant_id == t.id)) >= 1
         points = s.scalar(select(func.count()).select_from(VolumePoint).where(VolumePoint.tenant_id == t.id,

@@ -101,3 +101,10 @@ def test_settings_are_per_tenant(client, make_tenant, slack):
 def test_openapi_documents_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "put"} <= set(paths[URL]) and "post" in paths[URL + "/test"]
+
+
+def test_the_test_message_has_its_own_rate_limit(client, tenant):
+    _, creds = tenant
+    codes = [client.post(URL + "/test", headers=auth(creds)).status_code for _ in range(11)]
+    assert codes[:10] == [409] * 10 and codes[10] == 429
+    assert client.get(URL, headers=auth(creds)).status_code == 200  # the rest of the API is not affected

@@ -244,3 +244,13 @@ def test_worker_thread_sends_and_stops(db, tenant, slack, make_notifier):
     stop.set()
     thread.join(5)
     assert len(slack.webhook_calls) == 1 and not thread.is_alive()
+
+
+def test_rows_without_a_next_attempt_time_are_due(db, tenant, slack, make_notifier):
+    t, _ = tenant
+    configure(db, t.id, mode="webhook", webhook_url=slack.webhook_url)
+    with db.session() as s:  # as a writer that does not set next_attempt_at leaves them
+        s.add(Notification(tenant_id=t.id, incident_id=9, seq=0, event="opened", payload=incident_payload(9),
+                           created_at=T0, attempts=0))
+        s.commit()
+    assert make_notifier().run_once() == 1 and len(slack.webhook_calls) == 1
