@@ -332,7 +332,7 @@ def replay(url: str, credentials: Path, speed: float, duration: float, seed: int
 @main.command()
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--speed", type=float, default=8.0, show_default=True,
-              help="Stream seconds per real second: incidents recur every ~40 stream minutes.")
+              help="Compression of the incident schedule: at 8, a surge begins within a minute and they recur about every 14 minutes.")
 def demo(port: int, speed: float) -> None:
     """Migrate, create the demo tenant, serve, and replay a realistic stream into it."""
     from server.demo.run import run_demo

@@ -40,10 +40,25 @@ from server.demo.stream import TrafficModel
 from server.ingest.signing import sign
 
 DEMO_ORIGIN = "https://app.acme-billing.example"
-#: Tickets per real hour the detector sees (history and live): about 30,000 tickets in two weeks.
-TICKETS_PER_HOUR = 90.0
+#: Tickets per hour of event time (history and live): about 16,000 tickets in two weeks, which the
+#: server on a small machine takes in about two minutes.
+TICKETS_PER_HOUR = 48.0
 #: Webhook deliveries in flight while sending history.
 HISTORY_CONCURRENCY = 8
+#: Times a delivery answered 429 (rate limited) is tried again after the Retry-After wait.
+RETRIES_429 = 5
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds form), between 0.1 and 10.
+
+    >>> _retry_after("3"), _retry_after(None), _retry_after("Wed, 21 Oct 2015 07:28:00 GMT")
+    (3.0, 1.0, 1.0)
+    """
+    try:
+        return min(10.0, max(0.1, float(value or 1)))
+    except ValueError:
+        return 1.0
 
 
 def _ms(t: datetime) -> int:
@@ -129,7 +144,11 @@ class Replayer:
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            r = self._session().post(self.url + path, data=body, headers=headers, timeout=30)
+            for attempt in range(RETRIES_429 + 1):
+                r = self._session().post(self.url + path, data=body, headers=headers, timeout=30)
+                if r.status_code != 429 or attempt == RETRIES_429:
+                    break
+                time.sleep(_retry_after(r.headers.get("Retry-After")))  # rate limited: wait as asked
         except requests.RequestException as e:
             with self._lock:
                 self.counts["errors"] += 1
@@ -230,16 +249,20 @@ class Replayer:
         return table
 
     def run(self, duration: float | None = None, console: Console | None = None) -> dict[str, int]:
-        start = time.monotonic()
+        start = last = time.monotonic()
         console = console or Console(stderr=True)
         with Live(self._table(0), console=console, refresh_per_second=2, transient=False) as live:
             while duration is None or time.monotonic() - start < duration:
                 tick = time.monotonic()
                 minute = (tick - start) * self.speed / 60
+                # The stream time since the last round, not a nominal second: a slow round (a busy
+                # server) must not thin the traffic out.
+                seconds = min(10.0, tick - last) * self.speed
+                last = tick
                 now = datetime.now(timezone.utc)
-                for ticket in self.model.tickets(now, minute, seconds=self.speed):
+                for ticket in self.model.tickets(now, minute, seconds=seconds):
                     self.send_ticket(ticket)
-                for session in self.model.sessions(now, minute, seconds=self.speed):
+                for session in self.model.sessions(now, minute, seconds=seconds):
                     self.send_session(session)
                 self._poll_incidents()
                 live.update(self._table(minute))

@@ -23,6 +23,8 @@ from server.demo.replay import DEMO_ORIGIN, Replayer, history_window
 
 #: Days of history sent before the live stream (the detector needs 2 to open incidents, 7 for drops).
 HISTORY_DAYS = 14
+#: Webhook rate limit of the demo's server (per tenant and web worker), high enough for the history.
+HISTORY_RATE_LIMIT = "2000/second"
 
 
 def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
@@ -80,13 +82,20 @@ def _previous_run(cfg: dict[str, Any]) -> tuple[datetime | None, int]:
         db.dispose()
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: float = HISTORY_DAYS) -> int:
     creds = _credentials(cfg, port)
     last, events = _previous_run(cfg)
     days = history_window(last, datetime.now(timezone.utc), history_days)
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                              env=dict(os.environ, LOG_FORMAT="text", LOG_LEVEL="WARNING"))
+    # The history arrives as one burst of webhooks, far above a tenant's usual limit: lift it for the demo.
+    env = dict(os.environ, LOG_FORMAT="text", LOG_LEVEL="WARNING")
+    env.setdefault("RATE_LIMIT_WEBHOOK", HISTORY_RATE_LIMIT)
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a signal: still stop the server
     try:
         for _ in range(100):
             try:
@@ -105,8 +114,9 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
             replayer.send_history(days)
-        print("  Live: the first surge starts in about a minute; the detector opens an incident a few minutes"
-              " later,\n  once it has worked through the history.\n", file=sys.stderr)
+        first = min((i.start_minute for i in replayer.model.incidents), default=0) / speed
+        print(f"\n  Live from now: the first surge starts in about {first * 60:.0f} s and the detector opens an"
+              " incident\n  a few minutes later (once it has worked through the history).\n", file=sys.stderr)
         replayer.run()
     except KeyboardInterrupt:
         pass

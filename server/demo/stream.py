@@ -103,9 +103,11 @@ class Incident:
     factor: float
 
 
-#: The recurring incidents of the demo, in stream minutes: at speed 8 the first surge starts one real
-#: minute into the live replay and lasts eight, the second starts six real minutes in.
-DEMO_INCIDENTS = (Incident("invoice_pdf", 8, 64, 25.0), Incident("sso_error", 48, 56, 40.0))
+#: The recurring incidents of the demo, in stream minutes: at speed 8 the first surge starts half a
+#: real minute into the live replay and lasts eight, the second starts five real minutes in and lasts
+#: seven. The factors are outage-sized (an issue's tickets at 80-100 times their usual rate) so that
+#: the detector's 30-minute window is convincing within one or two real minutes of a surge.
+DEMO_INCIDENTS = (Incident("invoice_pdf", 4, 64, 80.0), Incident("sso_error", 40, 56, 100.0))
 
 
 class TrafficModel:

@@ -87,7 +87,11 @@ OUTLIER_PATIENCE = 6
 PROTECT_HOURS = 24
 #: Sentiment: tickets a segment needs before it is tested, tickets in a tested window, window length.
 SENTIMENT_WARMUP = 40
-SENTIMENT_MIN = 5
+SENTIMENT_MIN = 8
+#: Tickets a topic must have gathered before its own share alone sets its expectation.
+SMALL_TOPIC = 10
+#: Least fall of the mean compound score (on -1..1) worth an incident.
+SENTIMENT_EFFECT = 0.3
 SENTIMENT_WINDOW = 21600.0
 #: Closed hours kept per series (for evidence and charts).
 KEEP_HOURS = 14 * 24
@@ -164,6 +168,7 @@ class _Series:
         self.disp_den = 5.0
         self.hours = 0
         self.outliers = 0
+        self.seen = 0  # tickets ever counted (topics)
 
     def count(self) -> int:
         return len(self.who) if self.measure == "requesters" else self.tickets
@@ -399,6 +404,7 @@ class Engine:
                 series.tickets += 1
                 series.who.add(who)
             if key.startswith("topic:"):
+                series.seen += 1
                 if ts - series.first_ts < 86400.0:
                     series.first_day_who.add(who)
                 self._remember(series, ticket)
@@ -566,16 +572,24 @@ class Engine:
                   first_in_window: bool) -> tuple[float, int, float, float, list[_Ticket]]:
         tickets = [t for t in series.in_window(now, width) if not t.claimed]
         n = len({t.who for t in tickets})
-        if young:
-            w, m, m2 = self.new_topic_prior
-            extra = max(m - 1.0, 0.05)  # the first ticket made the topic; the prior is of the others
-            var = max(m2 - m * m, extra)
-            mu = extra * width / 86400.0
-            phi = max(var / max(m, 1e-6), 1.0)
+        if young:  # the first ticket made the topic; the prior is of the others
+            mu, phi = self._new_topic_expectation(width)
             k = n - (1 if first_in_window else 0)
             return upper_tail(k, mu, phi), n, mu + (1 if first_in_window else 0), phi, tickets
         mu, phi = self.forecast(series, now - width, now)
+        # A topic with only a few tickets ever is not expected to be quieter than a new one: tiny topics
+        # of an over-segmented tenant gather look-alike tickets in clumps their history cannot show.
+        floor, floor_phi = self._new_topic_expectation(width)
+        if series.seen < SMALL_TOPIC and floor > mu:
+            mu, phi = floor, max(phi, floor_phi)
         return upper_tail(n, mu, phi), n, mu, phi, tickets
+
+    def _new_topic_expectation(self, width: float) -> tuple[float, float]:
+        """What a new topic of this tenant gathers beyond its first ticket over ``width`` seconds."""
+        _w, m, m2 = self.new_topic_prior
+        extra = max(m - 1.0, 0.05)
+        var = max(m2 - m * m, extra)
+        return extra * width / 86400.0, max(var / max(m, 1e-6), 1.0)
 
     def _test_volume(self, topic: _Series, ticket: _Ticket, describe: Describe) -> None:
         now = ticket.ts
@@ -758,6 +772,8 @@ class Engine:
             k = len(pool)
             sd = math.sqrt(max(m2, 1e-4))
             m = sum(t.sentiment for t in pool) / k
+            if m > mean - SENTIMENT_EFFECT:
+                continue  # significant or not, too small a change of tone to act on
             z = (m - mean) / (sd / math.sqrt(k))
             self._count_test("sentiment", key, SENTIMENT_WINDOW, now)
             p = float(special.stdtr(k - 1, z)) * len(SENTIMENT_DIMS + ("topic",))
