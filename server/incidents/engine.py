@@ -806,7 +806,7 @@ class Engine:
             return
         if self.suppressed.get(key, -1.0) > now:
             return
-        first = min((t.ts for t in alert.tickets), default=now - alert.window)
+        first = self._onset(alert, now)
         topic_id = int(alert.series.split(":", 1)[1]) if alert.series.startswith("topic:") else None
         inc = IncidentState(id=self.next_id, kind=alert.kind, series=alert.series, topic_id=topic_id,
                             first_seen_at=_dt(first), detected_at=at, status_changed_at=at,
@@ -820,6 +820,23 @@ class Engine:
         inc.notified_requesters = len(inc.requesters)
         self._queue_notification(inc, "opened")
         self._changed.add(inc.id)
+
+    def _onset(self, alert: Alert, now: float) -> float:
+        """When the rise began: of the window's tickets, the one from which on the count is least likely
+        under the baseline (for a drop, the start of its window)."""
+        tickets = sorted(alert.tickets, key=lambda t: t.ts)
+        series = self.series.get(alert.series)
+        if not tickets or series is None or alert.direction != "up" or not alert.series.startswith("topic:"):
+            return min((t.ts for t in tickets), default=now - alert.window)
+        best, best_p = tickets[0].ts, 2.0
+        who: set[str] = set()
+        for t in reversed(tickets):
+            who.add(t.who)
+            mu, phi = self.forecast(series, t.ts - 1.0, now)
+            p = upper_tail(len(who), mu, phi)
+            if p <= best_p:
+                best, best_p = t.ts, p
+        return best
 
     def _attach(self, inc: IncidentState, t: _Ticket, at: datetime) -> None:
         if t.ticket_id in inc.ticket_ids:

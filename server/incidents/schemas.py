@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
+from server.validation import TextSchema
 
 MAX_ID = 2**31 - 1
 
@@ -121,13 +122,13 @@ class IncidentBriefSchema(Schema):
     evidence = fields.Dict(required=True)
 
 
-class FeedbackInSchema(Schema):
+class FeedbackInSchema(TextSchema):
     verdict = fields.String(required=True, validate=validate.OneOf(["useful", "noise"]))
     by = fields.String(required=True, validate=validate.Length(1, 200))
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
-class StatusInSchema(Schema):
+class StatusInSchema(TextSchema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     by = fields.String(required=True, validate=validate.Length(1, 200))
 
@@ -135,7 +136,7 @@ class StatusInSchema(Schema):
 # --- releases ----------------------------------------------------------------------------------------
 
 
-class ReleaseInSchema(Schema):
+class ReleaseInSchema(TextSchema):
     version = fields.String(required=True, validate=validate.Length(1, 100))
     deployed_at = fields.AwareDateTime(metadata={"description": "Default: now. At most one day ahead."})
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
@@ -176,7 +177,7 @@ _PLAN_SENSITIVITY_DOC = {"description": f"Plan tier (at most {MAX_PLAN_NAME} cha
                                         "multiplier of the kind's sensitivity. Replaced as a whole on PATCH."}
 
 
-class DetectionSettingsInSchema(Schema):
+class DetectionSettingsInSchema(TextSchema):
     """Every field optional; unknown keys are refused by name."""
 
     enabled = fields.Boolean()

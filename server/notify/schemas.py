@@ -3,9 +3,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from server.notify.settings import MODES
+from server.validation import TextSchema
 
 
-class NotificationSettingsInSchema(Schema):
+class NotificationSettingsInSchema(TextSchema):
     mode = fields.String(required=True, validate=validate.OneOf(MODES),
                          metadata={"description": "off, webhook (incoming webhook: one message per incident event) "
                                                   "or web_api (bot token: one thread per incident)."})

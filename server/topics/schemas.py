@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from server.incidents.schemas import IncidentBriefSchema
+from server.validation import TextSchema
 
 
 class TopicListQuerySchema(Schema):
@@ -62,7 +63,7 @@ class TopicListOutSchema(Schema):
     total = fields.Integer(required=True)
 
 
-class TopicPatchSchema(Schema):
+class TopicPatchSchema(TextSchema):
     name = fields.String(required=True, allow_none=True, validate=validate.Length(1, 200),
                          metadata={"description": "A name agents recognise; null goes back to the keyword label."})
 

@@ -91,6 +91,7 @@ def test_a_spike_at_a_quiet_hour_is_found_and_the_same_rise_at_a_busy_hour_is_no
     night = run(fresh(warmed), background(0.5, seed=7, start=T0 + timedelta(days=DAYS)) + burst(1, quiet, 10))
     found = opened(night, after=quiet, kind="spike")
     assert [i.topic_id for i in found] == [1]
+    assert abs((found[0].first_seen_at - quiet).total_seconds()) <= 600  # the onset, not the window's start
     day = run(fresh(warmed), background(0.7, seed=7, start=T0 + timedelta(days=DAYS)) + burst(1, busy, 10))
     assert not [i for i in opened(day, after=busy) if i.topic_id == 1]
 

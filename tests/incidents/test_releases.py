@@ -85,3 +85,13 @@ def test_a_deploy_a_few_hours_ahead_is_accepted(client, db, tenant):
     soon = (datetime.now(timezone.utc) + timedelta(hours=20)).isoformat()
     assert client.post("/api/v1/releases", json={"version": "v9", "deployed_at": soon},
                        headers=auth(creds)).status_code == 201
+
+
+@pytest.mark.parametrize("body", [{"version": "\x00"}, {"version": "v1", "description": "bad \x00 byte"},
+                                  {"version": "v1", "description": "lone \ud800 surrogate"}])
+def test_text_a_database_cannot_store_is_a_400_naming_the_field(client, tenant, body):
+    t, creds = tenant
+    res = client.post("/api/v1/releases", json=body, headers=auth(creds))
+    assert res.status_code == 400
+    assert set(res.get_json()["error"]["fields"]) <= {"version", "description"}
+    assert client.get("/api/v1/releases", headers=auth(creds)).get_json()["releases"] == []
