@@ -355,6 +355,15 @@ class Engine:
                 b.recent = deque(merged)
                 b.who |= a.who
                 b.tickets += a.tickets
+                # the survivor now receives both topics' tickets: its share is the sum of theirs
+                den = max(a.share_den, b.share_den)
+                b.share_num = (a.share_num / a.share_den if a.share_den else 0.0) * den + \
+                    (b.share_num / b.share_den if b.share_den else 0.0) * den
+                b.share_den = den
+                b.disp_num, b.disp_den = a.disp_num + b.disp_num, a.disp_den + b.disp_den
+                b.seen += a.seen
+                b.hours = max(a.hours, b.hours)
+                b.first_ts = min(a.first_ts, b.first_ts)
                 if a.baseline.n_learnt > b.baseline.n_learnt:
                     b.baseline, b.history = a.baseline, a.history
         for family in ("volume", "sentiment"):

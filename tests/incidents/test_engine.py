@@ -251,3 +251,17 @@ def test_a_restarted_engine_opens_the_same_incidents(history):
     assert {i: through.snapshot(inc) for i, inc in through.incidents.items()} == \
         {i: resumed.snapshot(inc) for i, inc in resumed.incidents.items()}
     assert len(through.incidents) >= 2
+
+
+def test_merged_topics_expect_the_volume_of_both(warmed):
+    engine = fresh(warmed)
+    a, b = engine.series["topic:2"].share(), engine.series["topic:3"].share()
+    engine.merge_topic(3, 2)
+    assert "topic:3" not in engine.series
+    assert engine.series["topic:2"].share() == pytest.approx(a + b, rel=0.02)
+    # the merged topic's usual traffic (both topics' tickets, now placed in 2) is no spike
+    at = T0 + timedelta(days=DAYS)
+    later = [Observation(**{**o.__dict__, "topic_id": 2 if o.topic_id == 3 else o.topic_id})
+             for o in background(1.0, seed=31, start=at)]
+    run(engine, later)
+    assert not [i for i in opened(engine, after=at) if i.topic_id == 2]
