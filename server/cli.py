@@ -364,7 +364,8 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
 
     from server.eventlog import SqlEventLog
     from server.incidents.backtest import backtest as run_backtest
-    from server.incidents.backtest import parse_overrides, parse_since
+    from server.incidents.backtest import parse_overrides
+    from server.zendesk import parse_since
     from server.understand.embed import Embedder
 
     try:

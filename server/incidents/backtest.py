@@ -9,10 +9,9 @@ are replayed where they happened, and ``overrides`` apply on top of every settin
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping
 
 from server.db import Database
@@ -20,27 +19,6 @@ from server.eventlog.log import EventLog
 from server.incidents.settings import FIELDS, SENSITIVITY_KINDS, DetectionSettings
 from server.incidents.stage import DetectStage
 from server.understand.stage import UnderstandStage
-
-_SINCE = re.compile(r"^(\d{1,4})([dhw])$")
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """``90d``, ``12h``, ``4w`` before ``now``, or an ISO date or date-time.
-
-    >>> now = datetime(2026, 5, 1, tzinfo=timezone.utc)
-    >>> parse_since("90d", now).isoformat(), parse_since("2026-04-01", now).isoformat()
-    ('2026-01-31T00:00:00+00:00', '2026-04-01T00:00:00+00:00')
-    """
-    m = _SINCE.match(text.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return now - {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"--since {text!r}: use 90d, 12h, 4w or an ISO date") from None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
 
 def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``key=value`` settings (``sensitivity.spike=2``, ``plan_sensitivity.enterprise=3``), checked.

@@ -55,7 +55,7 @@ from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from scipy import special
 
@@ -181,21 +181,20 @@ class _Series:
         """1/r of the negative binomial around the share-based expectation (0: Poisson)."""
         return max(0.0, self.disp_num / self.disp_den) if self.disp_den > 0 else 0.2
 
-    def _slot(self, t: float) -> tuple[float, float]:
-        """Expected count of the hour slot at ``t`` and its variance (back from log space)."""
-        m, v = self.baseline.forecast(t)
-        mu = max(math.exp(m + v / 2.0) - 1.0, 1e-3)
-        return mu, max(mu, (mu + 1.0) ** 2 * v)
-
-    def hourly(self, t0: float, t1: float) -> list[float]:
-        """Expected counts of the hour slots overlapping (t0, t1], pro rata."""
-        out = []
+    def _slots(self, t0: float, t1: float) -> Iterator[tuple[float, float, float]]:
+        """Hour slots overlapping (t0, t1]: expected count and variance (back from log space), and the
+        fraction of the slot inside the window."""
         t = t0
         while t < t1:
             end = min(t1, (math.floor(t / HOUR) + 1) * HOUR)
-            out.append(self._slot(t)[0] * (end - t) / HOUR)
+            m, v = self.baseline.forecast(t)
+            mu = max(math.exp(m + v / 2.0) - 1.0, 1e-3)
+            yield mu, max(mu, (mu + 1.0) ** 2 * v), (end - t) / HOUR
             t = end
-        return out
+
+    def hourly(self, t0: float, t1: float) -> list[float]:
+        """Expected counts of the hour slots overlapping (t0, t1], pro rata."""
+        return [m * frac for m, _v, frac in self._slots(t0, t1)]
 
     def forecast(self, t0: float, t1: float) -> tuple[float, float]:
         """Expected count over (t0, t1] and its over-dispersion, hour slot by hour slot.
@@ -203,14 +202,9 @@ class _Series:
         A part of an hour gets that part of the hour's mean and of its extra-Poisson variance.
         """
         mu, var = 0.0, 0.0
-        t = t0
-        while t < t1:
-            end = min(t1, (math.floor(t / HOUR) + 1) * HOUR)
-            m, v = self._slot(t)
-            frac = (end - t) / HOUR
+        for m, v, frac in self._slots(t0, t1):
             mu += m * frac
             var += m * frac + (v - m) * frac * frac
-            t = end
         mu = max(mu, 1e-3)
         return mu, max(var / mu, 1.0)
 
@@ -763,18 +757,12 @@ class Engine:
                 del self.sentiment[key]
 
     def _test_sentiment(self, obs: Observation, ticket: _Ticket, describe: Describe) -> None:
-        topic = self.series[f"topic:{obs.topic_id}"]
         now = ticket.ts
         for key in self._sentiment_keys(obs):
             st = self.sentiment.get(key)
             if st is None or st[0] < SENTIMENT_WARMUP:
                 continue
-            if key.startswith("topic:"):
-                pool = topic.in_window(now, SENTIMENT_WINDOW)
-            else:
-                dim, value = key.split(":", 1)
-                pool = [t for s in self._topic_series() for t in s.in_window(now, SENTIMENT_WINDOW)
-                        if t.segments.get(dim) == value]
+            pool = self._segment_pool(key, now)
             if len(pool) < SENTIMENT_MIN or len({t.who for t in pool}) < self.settings.min_requesters:
                 continue
             _, mean, m2 = st
@@ -792,8 +780,15 @@ class Engine:
                                   [{"name": "mean_sentiment", "value": f"{m:+.2f}", "count": k, "share": 1.0,
                                     "baseline_share": round(mean, 3)}]), now, describe)
 
-    def _topic_series(self) -> Iterable[_Series]:
-        return (s for k, s in self.series.items() if k.startswith("topic:"))
+    def _segment_pool(self, key: str, now: float) -> list[_Ticket]:
+        """A sentiment segment's tickets in the trailing window: a topic's, or a plan's or
+        organisation's across every topic."""
+        if key.startswith("topic:"):
+            series = self.series.get(key)
+            return series.in_window(now, SENTIMENT_WINDOW) if series else []
+        dim, value = key.split(":", 1)
+        return [t for k, s in self.series.items() if k.startswith("topic:")
+                for t in s.in_window(now, SENTIMENT_WINDOW) if t.segments.get(dim) == value]
 
     # -- incidents ---------------------------------------------------------------------------------
     def _alert(self, alert: Alert, now: float, describe: Describe) -> None:
@@ -915,13 +910,7 @@ class Engine:
         st = self.sentiment.get(inc.series)
         if st is None:
             return True
-        if inc.series.startswith("topic:"):
-            series = self.series.get(inc.series)
-            pool = series.in_window(now, SENTIMENT_WINDOW) if series else []
-        else:
-            dim, value = inc.series.split(":", 1)
-            pool = [t for s in self._topic_series() for t in s.in_window(now, SENTIMENT_WINDOW)
-                    if t.segments.get(dim) == value]
+        pool = self._segment_pool(inc.series, now)
         if len(pool) < SENTIMENT_MIN:
             return True
         m = sum(t.sentiment for t in pool) / len(pool)

@@ -24,34 +24,20 @@ _DETECTOR_FIELDS = ("kind", "series", "topic_id", "title", "sentence", "directio
 _STATUS_FIELDS = ("status", "status_by", "status_changed_at", "resolved_at")
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    return value
-
-
 def write_incident(session: Session, key: tuple[int, int], row: dict[str, Any], now: datetime) -> None:
     tenant_id, incident_id = key
-    existing = session.get(Incident, key)
-    incident = existing or get_or_add(session, Incident, key, tenant_id=tenant_id, id=incident_id)
-    for name in _DETECTOR_FIELDS:
+    incident = session.get(Incident, key)
+    new = incident is None
+    if incident is None:
+        incident = Incident(tenant_id=tenant_id, id=incident_id, useful_count=row["useful_count"],
+                            noise_count=row["noise_count"])
+        session.add(incident)
+    takes_status = (new
+                    or row["status_by"] != "detector"  # a person's change, mirrored
+                    or (row["status"] == "resolved" and incident.status in ACTIVE)  # resolved by the detector
+                    or (incident.status_by == "detector" and incident.status != row["status"]))  # a replay
+    for name in _DETECTOR_FIELDS + (_STATUS_FIELDS if takes_status else ()):
         setattr(incident, name, row[name])
-    incident.title = incident.title[:300]
-    incident.evidence = _json_ready(row["evidence"])
-    if existing is None:
-        for name in _STATUS_FIELDS:
-            setattr(incident, name, row[name])
-        incident.useful_count, incident.noise_count = row["useful_count"], row["noise_count"]
-    elif row["status_by"] != "detector" or (row["status"] == "resolved" and existing.status in ACTIVE):
-        for name in _STATUS_FIELDS:
-            setattr(incident, name, row[name])
-    elif existing.status_by == "detector" and existing.status != row["status"]:
-        for name in _STATUS_FIELDS:  # the detector's own earlier write (a replay): keep in step
-            setattr(incident, name, row[name])
     incident.updated_at = now
 
 
@@ -74,4 +60,4 @@ def write_notification(session: Session, key: tuple[int, int, int], row: dict[st
     """The outbox row for one notification. ``seq`` is the incident's notification count, so a replay
     finds the row already there and leaves it (sent or not) alone."""
     tenant_id, incident_id, seq = key
-    enqueue(session, tenant_id, incident_id, row["event"], _json_ready(row["payload"]), now, generation=seq)
+    enqueue(session, tenant_id, incident_id, row["event"], row["payload"], now, generation=seq)

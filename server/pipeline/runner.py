@@ -121,9 +121,7 @@ class Runner:
                     if mine:
                         stage.apply_batch(mine)
                 now = self.clock()
-                for stage in self.stages:
-                    for kind, key, row in stage.outputs():
-                        WRITERS[kind](session, key, row, now)
+                self._write_outputs(session, now)
                 new_offset = events[-1].offset
                 due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
                 if due or len(events) < self.batch_size:
@@ -144,19 +142,23 @@ class Runner:
 
     def _idle(self, session: Session, now: datetime) -> bool:
         """Tell the stages the log is drained at wall time ``now``; write what that changed."""
-        wrote = False
         try:
             for stage in self.stages:
                 stage.idle(now)
-            for stage in self.stages:
-                for kind, key, row in stage.outputs():
-                    WRITERS[kind](session, key, row, now)
-                    wrote = True
+            return self._write_outputs(session, now) > 0
         except BaseException:
             session.rollback()
             self.restore()
             raise
-        return wrote
+
+    def _write_outputs(self, session: Session, now: datetime) -> int:
+        """Write every stage's changed rows; returns how many."""
+        n = 0
+        for stage in self.stages:
+            for kind, key, row in stage.outputs():
+                WRITERS[kind](session, key, row, now)
+                n += 1
+        return n
 
     def _save(self, session: Session, offset: int, processed: int, now: datetime) -> None:
         state = pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
