@@ -3,25 +3,44 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-python test-postgres bench clean
+.PHONY: install install-node chromium build demo test test-python test-js test-browser test-postgres bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements-dev.txt -e .
 	touch $(STAMP)
 
+# npm ci refuses this lock file (it leaves out other platforms' optional packages), so: install from the lock.
+$(NODE_STAMP): package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 install: $(STAMP)
+
+install-node: $(NODE_STAMP)
+
+# Debian's chromium drives the real-browser tests (a downloaded browser cannot be used here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 demo: install
 	$(BIN)/groundswell db upgrade
 	$(BIN)/groundswell demo
 
-test: install test-python
+test: install install-node chromium test-python test-js test-browser
 
 test-python: install
 	$(BIN)/python -m pytest
+
+test-js: install-node
+	npx vitest run --passWithNoTests
+
+test-browser: install install-node chromium
+	npx playwright test
 
 # The same Python suite against the machine's PostgreSQL (fails if it is unreachable).
 test-postgres: install
@@ -31,4 +50,4 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) instance/*.db instance/*.db-* .pytest_cache
+	rm -rf $(VENV) node_modules instance/*.db instance/*.db-* .pytest_cache test-results
