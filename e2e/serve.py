@@ -2,10 +2,10 @@
 
 Usage: ``python e2e/serve.py --seed NAME [--detector] [--set KEY=VALUE ...]``
 
-It migrates a fresh SQLite database in a temporary directory, creates one tenant (origins
-``http://127.0.0.1`` and ``http://localhost`` allowed), runs ``e2e/seeds/NAME.py``'s
+It migrates a fresh SQLite database in a temporary directory, creates one tenant (the server's own
+origin allowed, on 127.0.0.1 and localhost), runs ``e2e/seeds/NAME.py``'s
 ``seed(ctx)`` and serves the app on a free port. Its first stdout line is one JSON object:
-``url``, ``slug``, ``api_token``, ``site_key``, ``webhook_secret``, ``database_url``, plus
+``url`` (the backend, which is also the allowed origin), ``slug``, ``api_token``, ``site_key``, ``webhook_secret``, ``database_url``, plus
 whatever the seed returned. With ``--detector`` the detector runs in a thread, polling the log.
 It stops when stdin closes (the test runner exits) or on SIGTERM.
 """
@@ -42,6 +42,7 @@ class SeedContext:
 
     app: Any
     db: Any
+    url: str
     tenant_id: int
     slug: str
     creds: Any
@@ -93,12 +94,14 @@ def main() -> None:
     app = create_app(config)
     db = app.extensions["groundswell.db"]
     migrate.upgrade(db)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
     with db.session() as session:
         tenant, creds = create_tenant(session, "Acme", secret_key=SECRET_KEY, zendesk_subdomain="acme", slug="acme",
-                                      origins=["http://127.0.0.1", "http://localhost"])
+                                      origins=[base_url, f"http://localhost:{server.server_port}"])
         session.commit()
         tenant_id = tenant.id
-    ctx = SeedContext(app=app, db=db, tenant_id=tenant_id, slug="acme", creds=creds,
+    ctx = SeedContext(app=app, db=db, url=base_url, tenant_id=tenant_id, slug="acme", creds=creds,
                       options=dict(o.partition("=")[::2] for o in args.options))
     extra = _load_seed(args.seed).seed(ctx) or {}
 
@@ -106,8 +109,7 @@ def main() -> None:
     stop = threading.Event()
     if args.detector:
         _start_detector(db, stop)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    info = {"url": f"http://127.0.0.1:{server.server_port}", "slug": "acme", "api_token": creds.api_token,
+    info = {"url": base_url, "slug": "acme", "api_token": creds.api_token,
             "site_key": creds.site_key, "webhook_secret": creds.webhook_secret, "database_url": url, **extra}
     print(json.dumps(info), flush=True)
 
