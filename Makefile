@@ -39,7 +39,10 @@ test-python: install
 test-js: install-node
 	npx vitest run --passWithNoTests
 
-test-browser: install install-node chromium
+build: install-node
+	npm run build
+
+test-browser: install install-node chromium build
 	npx playwright test
 
 # The same Python suite against the machine's PostgreSQL (fails if it is unreachable).
