@@ -41,6 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLite `synchronous` pragma (FULL survives power loss; NORMAL survives process crashes)."),
     Setting("MAX_BODY_BYTES", 256 * 1024, int, "Largest request body accepted; larger bodies get 413."),
     Setting("WIDGET_MAX_EVENTS", 100, int, "Most events accepted in one widget batch."),
+    Setting("WIDGET_DIST_DIR", "", str,
+            "Directory of the built widget served at /widget/v1/ (loader.js, core.js). Empty: dist/widget in the checkout."),
     Setting("RATE_LIMIT_WIDGET", "100/second;3000/minute", str,
             "Limit per widget site key (Flask-Limiter syntax); floods get 429 with Retry-After."),
     Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str, "Limit per tenant for Zendesk webhook deliveries."),

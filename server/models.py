@@ -5,7 +5,9 @@ from server.incidents.models import Feedback, Incident, IncidentTicket, Notifica
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.tenants.models import Tenant
 from server.topics.models import Ticket, Topic
+from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
 from server.zendesk.models import BackfillCursor
 
 __all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "Feedback", "Incident", "IncidentTicket", "IngestStat",
            "Notification", "Release", "SlackThread", "Tenant", "Ticket", "Topic", "VolumePoint"]
+__all__ += ["WidgetDecision", "WidgetSession", "WidgetSettings"]

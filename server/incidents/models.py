@@ -19,7 +19,7 @@ from server.db import Base, BigIntKey
 from server.tenants import models as _tenants  # noqa: F401  (the foreign keys below name its table)
 
 #: Kinds of incident the detector opens.
-KINDS = ("spike", "new_topic", "drop", "sentiment", "concentration")
+KINDS = ("spike", "new_topic", "drop", "sentiment", "concentration", "friction")
 #: Lifecycle: open -> acknowledged -> resolved, or dismissed from open or acknowledged.
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
 ACTIVE = ("open", "acknowledged")

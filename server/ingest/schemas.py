@@ -18,7 +18,7 @@ WIDGET_EVENT_TYPES = (
     "page_view", "click", "rage_click", "dead_click", "js_error", "failed_request",
     "form_submit", "form_error", "form_abandon", "navigation", "idle",
     "nudge_shown", "nudge_clicked", "nudge_dismissed", "banner_shown", "banner_dismissed",
-    "identify", "custom",
+    "identify", "custom", "error_click",
 )
 
 

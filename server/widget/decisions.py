@@ -1,0 +1,107 @@
+"""Nudge decisions: whether a session on a page gets help now, and why (pure code, no database).
+
+In order (the first that applies is the reason):
+
+1. ``no_data``: the detector has not seen the session yet.
+2. ``below_threshold``: not stuck. Stuck means ``p_ticket >= threshold`` once the classifier is ready,
+   and the cold-start friction rule on this page before (server/widget/features.py).
+3. ``no_content``: no nudge is configured for the page.
+4. ``cap_session`` / ``cap_day``: the session (or the user, over 24 h) already had its share of
+   would-be nudges. Held-out sessions count too, so both groups are capped alike.
+5. ``holdout``: the session is in the holdout: never nudged, its would-be nudge recorded.
+6. ``nudge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from server.widget.settings import Nudge, WidgetConfig
+
+#: Holdout buckets: a session's bucket is a stable hash of (tenant, session) modulo this.
+BUCKETS = 10_000
+
+
+def holdout_bucket(tenant_id: int, session_id: str) -> float:
+    """A session's stable position in [0, 1): the holdout is the sessions below the share.
+
+    Examples
+    --------
+    >>> holdout_bucket(1, "abc") == holdout_bucket(1, "abc")
+    True
+    >>> 0.0 <= holdout_bucket(2, "abc") < 1.0
+    True
+    """
+    digest = hashlib.sha256(f"groundswell/holdout/v1\x00{tenant_id}\x00{session_id}".encode()).digest()
+    return (int.from_bytes(digest[:8], "big") % BUCKETS) / BUCKETS
+
+
+def in_holdout(tenant_id: int, session_id: str, share: float) -> bool:
+    return holdout_bucket(tenant_id, session_id) < share
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What the decision needs of the session row the detector wrote."""
+
+    p_ticket: float | None
+    model_ready: bool
+    stuck_pages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    reason: str
+    nudge: Nudge | None
+    holdout: bool
+    would_nudge: bool
+    p_ticket: float | None
+    content: Nudge | None = None  # the would-be nudge, also for the holdout
+
+
+def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, session: SessionView | None,
+           session_nudges: int, day_nudges: int) -> Decision:
+    """Decide for one session on one page.
+
+    ``session_nudges`` and ``day_nudges`` count earlier would-be nudges (shown or held out) of this
+    session and of this user (or session) in the last 24 hours.
+
+    Examples
+    --------
+    >>> c = WidgetConfig.from_dict({"holdout": 0.0, "nudges": [
+    ...     {"id": "pay", "match": "/billing", "title": "Trouble paying?", "body": "Try a card."}]})
+    >>> stuck = SessionView(None, False, ("/billing",))
+    >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=stuck, session_nudges=0, day_nudges=0).reason
+    'nudge'
+    >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=stuck, session_nudges=1, day_nudges=1).reason
+    'cap_session'
+    >>> decide(c, tenant_id=1, session_id="s", path="/home", session=stuck, session_nudges=0, day_nudges=0).reason
+    'below_threshold'
+    """
+    holdout = in_holdout(tenant_id, session_id, config.holdout)
+    p = session.p_ticket if session is not None else None
+
+    def out(reason: str, content: Nudge | None = None) -> Decision:
+        shown = content if reason == "nudge" else None
+        would = reason in ("nudge", "holdout")
+        return Decision(reason, shown, holdout, would, p, content if would else None)
+
+    if session is None:
+        return out("no_data")
+    if session.model_ready and p is not None:
+        stuck = p >= config.threshold
+    else:
+        stuck = config.cold_start.enabled and path in session.stuck_pages
+    if not stuck:
+        return out("below_threshold")
+    content = config.nudge_for(path)
+    if content is None:
+        return out("no_content")
+    if session_nudges >= config.cap_per_session:
+        return out("cap_session")
+    if day_nudges >= config.cap_per_day:
+        return out("cap_day")
+    if holdout:
+        return out("holdout", content)
+    return out("nudge", content)

@@ -1,0 +1,164 @@
+"""Friction features of one widget session, folded event by event.
+
+Counted per session and per page: rage clicks, dead clicks, error clicks (a click followed within
+2 s by a JS error or a failed request: an ``error_click`` event, or a ``click`` whose data carries
+``error_click`` or ``error``), failed requests by ``METHOD path status``, JS errors, form errors,
+flow abandonments, page views and time on page. Pure code: the event's time comes in, never the clock.
+
+The **cold-start rule** (``stuck_on``) says a session is stuck on a page when, on that page, the same
+action failed ``repeat`` times (the same request failing, the same form rejecting input, or the same
+element error-clicked), or a rage click came together with a failed request or an error click.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from server.widget.settings import page_path
+
+#: Friction signals counted per page (also the per-page detectors' signals).
+SIGNALS = ("rage_click", "dead_click", "error_click", "failed_request", "js_error", "form_error", "form_abandon")
+#: Most pages kept per session, and most distinct failures per page.
+MAX_PAGES = 20
+MAX_KEYS = 20
+#: Longest gap between two events that still counts as time on the page.
+MAX_GAP_MS = 5 * 60 * 1000
+
+
+def _key(value: Any, limit: int = 120) -> str:
+    return str(value)[:limit] if value not in (None, "") else "?"
+
+
+@dataclass
+class PageFriction:
+    """Friction counts of one session on one page."""
+
+    views: int = 0
+    time_ms: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # "GET /api/pay 500" -> n
+    forms: dict[str, int] = field(default_factory=dict)  # form selector -> rejected submits
+    error_targets: dict[str, int] = field(default_factory=dict)  # element -> error clicks
+
+    def bump(self, table: dict[str, int], key: str) -> None:
+        if key in table or len(table) < MAX_KEYS:
+            table[key] = table.get(key, 0) + 1
+
+    def count(self, signal: str) -> int:
+        return self.counts.get(signal, 0)
+
+    def stuck(self, repeat: int) -> bool:
+        """The cold-start rule on this page.
+
+        Examples
+        --------
+        >>> p = PageFriction()
+        >>> for _ in range(3):
+        ...     p.bump(p.failures, "POST /api/pay 500")
+        >>> p.stuck(3), PageFriction(counts={"rage_click": 1, "failed_request": 1}).stuck(3)
+        (True, True)
+        >>> PageFriction(counts={"rage_click": 2}).stuck(3)
+        False
+        """
+        repeated = max([0, *self.failures.values(), *self.forms.values(), *self.error_targets.values()])
+        rage_with_failure = self.count("rage_click") > 0 and (
+            self.count("failed_request") > 0 or self.count("error_click") > 0)
+        return repeated >= repeat or rage_with_failure
+
+    def to_json(self) -> dict[str, Any]:
+        return {"views": self.views, "time_ms": self.time_ms, "counts": dict(sorted(self.counts.items())),
+                "failures": dict(sorted(self.failures.items()))}
+
+
+@dataclass
+class SessionFeatures:
+    """What one session did, as the classifier and the decisions see it.
+
+    Examples
+    --------
+    >>> s = SessionFeatures("s1", started_ms=0)
+    >>> s.add({"type": "page_view", "url": "https://a.io/billing"}, 0)
+    'page_view'
+    >>> s.add({"type": "failed_request", "url": "https://a.io/billing",
+    ...        "data": {"method": "POST", "path": "/api/pay", "status": 500}}, 1000)
+    'failed_request'
+    >>> s.add({"type": "rage_click", "url": "https://a.io/billing", "target": "button#pay"}, 2000)
+    'rage_click'
+    >>> s.stuck_on(3), s.totals["failed_request"], s.pages["/billing"].time_ms
+    (['/billing'], 1, 2000)
+    """
+
+    session_id: str
+    started_ms: int
+    last_ms: int = 0
+    user_id: str | None = None
+    account_id: str | None = None
+    verified: bool = False
+    events: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, PageFriction] = field(default_factory=dict)
+    last_path: str | None = None
+
+    def page(self, path: str) -> PageFriction | None:
+        if path not in self.pages and len(self.pages) >= MAX_PAGES:
+            return None
+        return self.pages.setdefault(path, PageFriction())
+
+    def add(self, ev: Mapping[str, Any], at_ms: int) -> str | None:
+        """Fold one widget event (its logged payload) at event time ``at_ms``; returns the friction signal
+        or event type it counted, or None for events that say nothing about friction."""
+        self.events += 1
+        path = page_path(str(ev.get("url") or ""))
+        page = self.page(path)
+        if self.last_path is not None and self.last_path in self.pages and at_ms > self.last_ms:
+            gap = at_ms - self.last_ms
+            if gap <= MAX_GAP_MS:
+                self.pages[self.last_path].time_ms += gap
+        self.last_ms = max(self.last_ms, at_ms)
+        self.last_path = path
+        if page is None:
+            return None
+        etype = str(ev.get("type") or "")
+        data = ev.get("data") if isinstance(ev.get("data"), Mapping) else {}
+        signal: str | None = None
+        if etype == "page_view" or etype == "navigation":
+            page.views += 1
+            return etype
+        if etype in ("rage_click", "dead_click", "js_error", "form_abandon"):
+            signal = etype
+        elif etype == "failed_request":
+            signal = etype
+            page.bump(page.failures, f"{_key(data.get('method'), 8).upper()} {_key(data.get('path'))} "
+                                     f"{_key(data.get('status'), 4)}")
+        elif etype == "form_error" or (etype == "form_submit" and data.get("valid") is False):
+            signal = "form_error"
+            page.bump(page.forms, _key(ev.get("target")))
+        elif etype == "error_click" or (etype == "click" and (data.get("error_click") or data.get("error"))):
+            signal = "error_click"
+            page.bump(page.error_targets, _key(ev.get("target")))
+        if signal is None:
+            return None
+        page.counts[signal] = page.counts.get(signal, 0) + 1
+        self.totals[signal] = self.totals.get(signal, 0) + 1
+        return signal
+
+    def stuck_on(self, repeat: int) -> list[str]:
+        """Pages on which the cold-start rule says this session is stuck."""
+        return sorted(p for p, f in self.pages.items() if f.stuck(repeat))
+
+    def vector(self) -> dict[str, float]:
+        """Numeric features for the classifier (counts log-scaled, so one frantic session does not dominate)."""
+        x = {s: math.log1p(self.totals.get(s, 0)) for s in SIGNALS}
+        x["pages"] = math.log1p(len(self.pages))
+        x["page_views"] = math.log1p(sum(p.views for p in self.pages.values()))
+        x["minutes"] = math.log1p(max(0, self.last_ms - self.started_ms) / 60000)
+        x["repeat_failure"] = math.log1p(max([0, *(v for p in self.pages.values() for v in p.failures.values())]))
+        x["stuck"] = 1.0 if self.stuck_on(3) else 0.0
+        x["account"] = 1.0 if self.account_id else 0.0
+        return x
+
+    def to_json(self) -> dict[str, Any]:
+        return {"events": self.events, "totals": dict(sorted(self.totals.items())),
+                "pages": {p: f.to_json() for p, f in self.pages.items()}}

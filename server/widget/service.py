@@ -1,0 +1,199 @@
+"""The widget's read and write side: settings, identity secret, nudge decisions, known issues, measurement.
+
+Functions take the session, the tenant and the clock as arguments; those that change data commit
+(they are the unit of work), helpers never do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import Integer, func, select
+from sqlalchemy.orm import Session
+
+from server.eventlog import EventLog, NewEvent
+from server.incidents.models import ACTIVE, Incident
+from server.ingest.service import authenticate_widget
+from server.tenants import Tenant
+from server.widget import identity
+from server.widget.decisions import SessionView, decide as decide_pure
+from server.widget.measurement import Arm, compare
+from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
+from server.widget.schemas import widget_settings_schema
+from server.widget.settings import WidgetConfig, page_path
+
+#: Most active incidents scanned for a page's known issues.
+MAX_ACTIVE_INCIDENTS = 500
+#: Most sessions a measurement looks at.
+MAX_MEASURED_SESSIONS = 200_000
+
+FRICTION_MESSAGE = "Some actions on this page are failing for several people right now. We are looking into it."
+TICKET_MESSAGE = "We know about a problem affecting this page and are working on it."
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+def _row(session: Session, tenant_id: int) -> WidgetSettings | None:
+    return session.scalar(select(WidgetSettings).where(WidgetSettings.tenant_id == tenant_id))
+
+
+def stored_config(session: Session, tenant_id: int) -> dict[str, Any]:
+    """The tenant's configuration with every default filled in."""
+    row = _row(session, tenant_id)
+    return widget_settings_schema.load(dict(row.config) if row is not None else {})
+
+
+def get_settings(session: Session, tenant_id: int) -> dict[str, Any]:
+    row = _row(session, tenant_id)
+    return {**stored_config(session, tenant_id), "identity_secret_set": bool(row and row.identity_secret_enc)}
+
+
+def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[str, Any], *,
+                 now: datetime) -> dict[str, Any]:
+    """Replace the configuration (validated) and tell the detector through a ``control.widget_settings`` event."""
+    config = widget_settings_schema.load(dict(data))
+    row = _row(session, tenant_id)
+    if row is None:
+        row = WidgetSettings(tenant_id=tenant_id, identity_secret_enc=None)
+        session.add(row)
+    row.config, row.updated_at = config, now
+    event = NewEvent(source="control", kind="control.widget_settings", idempotency_key=uuid.uuid4().hex,
+                     event_time=now.astimezone(timezone.utc), payload={"widget": config})
+    log.append(session, tenant_id, [event], now.astimezone(timezone.utc))
+    session.commit()
+    return get_settings(session, tenant_id)
+
+
+def rotate_identity_secret(session: Session, tenant_id: int, *, secret_key: str, now: datetime) -> str:
+    """A new identity secret, stored encrypted and returned in clear (once)."""
+    row = _row(session, tenant_id)
+    if row is None:
+        row = WidgetSettings(tenant_id=tenant_id, config=widget_settings_schema.load({}))
+        session.add(row)
+    secret = identity.new_secret()
+    row.identity_secret_enc, row.updated_at = identity.encrypt(secret, secret_key=secret_key), now
+    session.commit()
+    return secret
+
+
+def identity_secret(session: Session, tenant_id: int, *, secret_key: str) -> str | None:
+    row = _row(session, tenant_id)
+    if row is None or not row.identity_secret_enc:
+        return None
+    return identity.decrypt(row.identity_secret_enc, secret_key=secret_key)
+
+
+# --- known issues ---------------------------------------------------------------------------------
+
+def _incident_names(incident: Incident, path: str) -> bool:
+    ev = incident.evidence if isinstance(incident.evidence, dict) else {}
+    if incident.kind == "friction" and ev.get("path") == path:
+        return True
+    pages = ev.get("pages")
+    return isinstance(pages, list) and any(isinstance(p, dict) and p.get("path") == path for p in pages)
+
+
+def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConfig) -> list[dict[str, Any]]:
+    """Active incidents whose evidence names the page, then the admin-declared issues matching it."""
+    rows = session.scalars(
+        select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE))
+        .order_by(Incident.detected_at.desc()).limit(MAX_ACTIVE_INCIDENTS))
+    out: list[dict[str, Any]] = []
+    for inc in rows:
+        if _incident_names(inc, path):
+            message = FRICTION_MESSAGE if inc.kind == "friction" else TICKET_MESSAGE
+            out.append({"id": f"incident-{inc.id}", "message": message, "link_url": None, "incident_id": inc.id})
+    for issue in config.issues_for(path):
+        out.append({"id": issue.id, "message": issue.message, "link_url": issue.link_url, "incident_id": None})
+    return out
+
+
+def page_known_issues(session: Session, *, site_key: str | None, origin: str | None, url: str) -> dict[str, Any]:
+    tenant = authenticate_widget(session, site_key, origin)
+    config = WidgetConfig.from_dict(stored_config(session, tenant.id))
+    issues = known_issues(session, tenant.id, page_path(url), config)
+    session.rollback()
+    return {"issues": issues}
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+def _verified_user(session: Session, tenant_id: int, body: Mapping[str, Any], config: WidgetConfig,
+                   secret_key: str) -> str | None:
+    user_id = body.get("user_id")
+    if not user_id:
+        return None
+    if not config.identity_required:
+        return str(user_id)
+    secret = identity_secret(session, tenant_id, secret_key=secret_key)
+    return str(user_id) if identity.verify(secret, str(user_id), body.get("user_hash")) else None
+
+
+def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_key: str,
+           now: datetime) -> dict[str, Any]:
+    """Decide whether the session gets a nudge on this page, record the decision, and return it with the
+    page's known issues."""
+    config = WidgetConfig.from_dict(stored_config(session, tenant.id))
+    path = page_path(body["url"])
+    session_id = body["session_id"]
+    user_id = _verified_user(session, tenant.id, body, config, secret_key)
+    row = session.get(WidgetSession, (tenant.id, session_id))
+    view = None if row is None else SessionView(row.p_ticket, row.model_ready, tuple(row.stuck_pages or ()))
+    would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
+    in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(
+        *would, WidgetDecision.session_id == session_id)) or 0
+    since = now - timedelta(hours=24)
+    who = WidgetDecision.user_id == user_id if user_id else WidgetDecision.session_id == session_id
+    in_day = session.scalar(select(func.count()).select_from(WidgetDecision).where(
+        *would, who, WidgetDecision.decided_at >= since)) or 0
+    d = decide_pure(config, tenant_id=tenant.id, session_id=session_id, path=path, session=view,
+                    session_nudges=in_session, day_nudges=in_day)
+    content = d.content
+    session.add(WidgetDecision(tenant_id=tenant.id, session_id=session_id, user_id=user_id, path=path,
+                               reason=d.reason, nudge_id=content.id if content else None, holdout=d.holdout,
+                               would_nudge=d.would_nudge, p_ticket=d.p_ticket, decided_at=now))
+    banners = known_issues(session, tenant.id, path, config)
+    session.commit()
+    nudge = None if d.nudge is None else {"id": d.nudge.id, "title": d.nudge.title, "body": d.nudge.body,
+                                          "link_url": d.nudge.link_url, "link_text": d.nudge.link_text}
+    return {"nudge": nudge, "reason": d.reason, "holdout": d.holdout,
+            "p_ticket": None if d.p_ticket is None else round(d.p_ticket, 4), "banners": banners}
+
+
+def decide_for_page(session: Session, *, site_key: str | None, origin: str | None, body: Mapping[str, Any],
+                    secret_key: str, now: datetime) -> dict[str, Any]:
+    tenant = authenticate_widget(session, site_key, origin)
+    return decide(session, tenant, body, secret_key=secret_key, now=now)
+
+
+# --- measurement ----------------------------------------------------------------------------------
+
+def measurement(session: Session, tenant_id: int, *, now: datetime, days: int = 28) -> dict[str, Any]:
+    """Ticket rate within 24 h of nudged sessions against held-out sessions that would have been nudged."""
+    since = now - timedelta(days=days)
+    groups = dict(session.execute(
+        select(WidgetDecision.session_id, func.max(WidgetDecision.holdout.cast(Integer)))
+        .where(WidgetDecision.tenant_id == tenant_id, WidgetDecision.would_nudge.is_(True),
+               WidgetDecision.decided_at >= since)
+        .group_by(WidgetDecision.session_id).limit(MAX_MEASURED_SESSIONS)).all())
+    counts = {"nudged": [0, 0], "holdout": [0, 0]}
+    pending = anonymous = 0
+    ids = list(groups)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for sid, user_id, outcome in session.execute(
+                select(WidgetSession.session_id, WidgetSession.user_id, WidgetSession.outcome)
+                .where(WidgetSession.tenant_id == tenant_id, WidgetSession.session_id.in_(chunk))):
+            if not user_id:
+                anonymous += 1
+            elif outcome not in ("ticket", "none"):
+                pending += 1
+            else:
+                arm = counts["holdout" if groups[sid] else "nudged"]
+                arm[0] += 1
+                arm[1] += outcome == "ticket"
+    session.rollback()
+    result = compare(Arm(*counts["nudged"]), Arm(*counts["holdout"]))
+    return {**result, "pending": pending, "anonymous": anonymous, "days": days}

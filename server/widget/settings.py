@@ -1,0 +1,158 @@
+"""A tenant's widget configuration as plain data, with the defaults documented in docs/friction.md.
+
+The API validates the stored JSON with ``WidgetSettingsSchema`` (server/widget/schemas.py); this
+module turns it into a typed value for the detector stage and the decision code, and holds the two
+helpers both sides share: a page path from a URL, and page-pattern matching.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+#: Longest page path kept (longer ones are cut).
+MAX_PATH = 200
+
+_ID_SEGMENT = re.compile(
+    r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}"
+    r"|[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*\d[A-Za-z0-9_-]{18,})$")
+
+
+def page_path(url: str) -> str:
+    """The page a URL names: its path, with ids replaced by ``:id``; no query, fragment or host.
+
+    Examples
+    --------
+    >>> page_path("https://app.example.com/invoices/12345/pay?token=abc#x")
+    '/invoices/:id/pay'
+    >>> page_path("https://x.io/u/3f2b6a1c-0c1d-4e5f-8a9b-0123456789ab")
+    '/u/:id'
+    >>> page_path("/demo/acme/billing/")
+    '/demo/acme/billing'
+    >>> page_path("not a url")
+    '/'
+    """
+    try:
+        path = urlsplit(url).path if "://" in url else url.split("?", 1)[0].split("#", 1)[0]
+    except ValueError:
+        return "/"
+    if not path.startswith("/"):
+        return "/"
+    parts = [":id" if _ID_SEGMENT.match(p) else p for p in path.split("/") if p]
+    cleaned = "/" + "/".join(parts)
+    return cleaned[:MAX_PATH]
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Whether a page pattern (``*`` for any run of characters) matches a page path.
+
+    Examples
+    --------
+    >>> path_matches("/demo/acme/billing", "/demo/acme/billing")
+    True
+    >>> path_matches("/invoices/*", "/invoices/:id/pay"), path_matches("/invoices/*", "/settings")
+    (True, False)
+    """
+    if pattern == path:
+        return True
+    return fnmatchcase(path, pattern.rstrip("/") or "/")
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """Help shown to a stuck session on matching pages."""
+
+    id: str
+    match: str
+    title: str
+    body: str
+    link_url: str | None = None
+    link_text: str | None = None
+
+
+@dataclass(frozen=True)
+class DeclaredIssue:
+    """A known issue an admin declares for matching pages."""
+
+    id: str
+    match: str
+    message: str
+    link_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """When the classifier is not yet trusted, and the friction rule used instead (see ``stuck_pages``)."""
+
+    enabled: bool = True
+    min_outcomes: int = 200
+    min_positives: int = 20
+    repeat_failures: int = 3
+
+
+@dataclass(frozen=True)
+class FrictionSettings:
+    """Per-page friction detectors: false alarms per week (all pages), least sessions, warm-up hours."""
+
+    weekly_false_alarms: float = 1.0
+    min_sessions: int = 3
+    warmup_hours: int = 24
+
+
+@dataclass(frozen=True)
+class WidgetConfig:
+    """Everything a tenant configures for the widget.
+
+    Examples
+    --------
+    >>> c = WidgetConfig.from_dict({"threshold": 0.4, "nudges": [
+    ...     {"id": "pay", "match": "/billing*", "title": "Trouble paying?", "body": "Try this."}]})
+    >>> c.threshold, c.cap_per_session, c.nudge_for("/billing/invoices").id
+    (0.4, 1, 'pay')
+    >>> c.nudge_for("/settings") is None
+    True
+    """
+
+    nudges: tuple[Nudge, ...] = ()
+    known_issues: tuple[DeclaredIssue, ...] = ()
+    threshold: float = 0.5
+    cap_per_session: int = 1
+    cap_per_day: int = 3
+    holdout: float = 0.1
+    identity_required: bool = False
+    ticket_user_keys: tuple[str, ...] = ("email", "field:user_id")
+    cold_start: ColdStart = field(default_factory=ColdStart)
+    friction: FrictionSettings = field(default_factory=FrictionSettings)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "WidgetConfig":
+        d = dict(data or {})
+        cs = d.get("cold_start") if isinstance(d.get("cold_start"), dict) else {}
+        fr = d.get("friction") if isinstance(d.get("friction"), dict) else {}
+        base = cls()
+        return cls(
+            nudges=tuple(Nudge(**{k: n.get(k) for k in ("id", "match", "title", "body", "link_url", "link_text")})
+                         for n in d.get("nudges") or () if isinstance(n, dict)),
+            known_issues=tuple(DeclaredIssue(**{k: i.get(k) for k in ("id", "match", "message", "link_url")})
+                               for i in d.get("known_issues") or () if isinstance(i, dict)),
+            threshold=float(d.get("threshold", base.threshold)),
+            cap_per_session=int(d.get("cap_per_session", base.cap_per_session)),
+            cap_per_day=int(d.get("cap_per_day", base.cap_per_day)),
+            holdout=float(d.get("holdout", base.holdout)),
+            identity_required=bool(d.get("identity_required", base.identity_required)),
+            ticket_user_keys=tuple(d.get("ticket_user_keys") or base.ticket_user_keys),
+            cold_start=ColdStart(**{k: cs[k] for k in ("enabled", "min_outcomes", "min_positives", "repeat_failures")
+                                    if k in cs}),
+            friction=FrictionSettings(**{k: fr[k] for k in ("weekly_false_alarms", "min_sessions", "warmup_hours")
+                                         if k in fr}),
+        )
+
+    def nudge_for(self, path: str) -> Nudge | None:
+        """The first configured nudge whose pattern matches the page."""
+        return next((n for n in self.nudges if path_matches(n.match, path)), None)
+
+    def issues_for(self, path: str) -> list[DeclaredIssue]:
+        return [i for i in self.known_issues if path_matches(i.match, path)]

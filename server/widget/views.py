@@ -1,0 +1,183 @@
+"""Widget endpoints: nudge decisions and known issues (site key + origin allowlist + CORS), the
+tenant's widget settings and the deflection measurement (API token), and the built widget's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from server.api.views import _api_limit, _token_key
+from server.errors import NotFound
+from server.extensions import limiter
+from server.http import db_session, documented, require_token
+from server.ingest.schemas import ErrorSchema
+from server.ingest.service import parse_json
+from server.ingest.views import _site_key, _widget_limit
+from server.metrics import utcnow
+from server.tenants import Tenant
+from server.widget import service
+from server.widget.schemas import (
+    DecideInSchema,
+    KnownIssuesQuerySchema,
+    MeasurementQuerySchema,
+    WidgetSettingsSchema,
+    decide_in_schema,
+    decide_out_schema,
+    identity_secret_out_schema,
+    known_issues_out_schema,
+    known_issues_query_schema,
+    measurement_out_schema,
+    measurement_query_schema,
+    widget_settings_out_schema,
+)
+
+bp = Blueprint("widget", __name__)
+
+CORS_PATHS = ("/api/v1/widget/decide", "/api/v1/widget/known-issues")
+WIDGET_FILES = ("loader.js", "core.js")
+_400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
+_SITE_ERRORS = {**_400, 403: (ErrorSchema(), "Unknown site key, or an origin not on the tenant's allowlist."),
+                429: (ErrorSchema(), "Rate limit exceeded; retry after the Retry-After header's seconds.")}
+_AUTH_ERRORS = {401: (ErrorSchema(), "Missing or unknown API token."),
+                429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
+
+
+@bp.after_app_request
+def _widget_cors(resp: Response) -> Response:
+    """The widget reads these answers from the customer's pages; origins are checked by the service."""
+    origin = request.headers.get("Origin")
+    if origin and request.path in CORS_PATHS:
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Expose-Headers"] = "Retry-After"
+        resp.headers.add("Vary", "Origin")
+    return resp
+
+
+def _preflight(methods: str) -> Response:
+    resp = Response(status=204)
+    resp.headers["Access-Control-Allow-Methods"] = methods
+    resp.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Groundswell-Site-Key"
+    resp.headers["Access-Control-Max-Age"] = "600"
+    return resp
+
+
+@bp.route("/api/v1/widget/decide", methods=["OPTIONS"])
+def decide_preflight() -> Response:
+    return _preflight("POST")
+
+
+@bp.route("/api/v1/widget/known-issues", methods=["OPTIONS"])
+def known_issues_preflight() -> Response:
+    return _preflight("GET")
+
+
+@bp.post("/api/v1/widget/decide")
+@limiter.limit(_widget_limit, key_func=_site_key)
+@documented(summary="Decide whether a widget session gets a nudge on this page", tags=["widget"],
+            body=DecideInSchema(), auth="site_key",
+            responses={200: (decide_out_schema, "The decision, its reason, and the page's known issues."),
+                       **_SITE_ERRORS})
+def decide() -> Any:
+    """Reasons: `nudge`, `holdout` (in the holdout group: never nudged, recorded), `cap_session`, `cap_day`,
+    `below_threshold` (not stuck), `no_content` (no nudge configured for the page), `no_data` (the
+    detector has not seen the session yet). May be sent as text/plain."""
+    data = parse_json(request.get_data(cache=True))
+    if not isinstance(data, dict):
+        data = {}
+    site_key = request.headers.get("X-Groundswell-Site-Key") or data.get("site_key")
+    body = decide_in_schema.load(data)
+    result = service.decide_for_page(
+        db_session(), site_key=site_key if isinstance(site_key, str) else None,
+        origin=request.headers.get("Origin"), body=body,
+        secret_key=current_app.extensions["groundswell.secret_key"], now=utcnow())
+    return jsonify(decide_out_schema.dump(result))
+
+
+@bp.get("/api/v1/widget/known-issues")
+@limiter.limit(_widget_limit, key_func=_site_key)
+@documented(summary="Known issues for a page", tags=["widget"], query=KnownIssuesQuerySchema(), auth="site_key",
+            responses={200: (known_issues_out_schema, "Active incidents naming the page, then declared issues."),
+                       **_SITE_ERRORS})
+def known_issues() -> Any:
+    args = known_issues_query_schema.load(request.args.to_dict())
+    site_key = request.headers.get("X-Groundswell-Site-Key") or args.get("site_key")
+    result = service.page_known_issues(db_session(), site_key=site_key, origin=request.headers.get("Origin"),
+                                       url=args["url"])
+    return jsonify(known_issues_out_schema.dump(result))
+
+
+@bp.get("/api/v1/settings/widget")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="The tenant's widget settings", tags=["widget"], auth="api_token",
+            responses={200: (widget_settings_out_schema, "Effective values, defaults filled in."), **_AUTH_ERRORS})
+@require_token
+def get_settings(tenant: Tenant) -> Any:
+    return jsonify(widget_settings_out_schema.dump(service.get_settings(db_session(), tenant.id)))
+
+
+@bp.put("/api/v1/settings/widget")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Replace the tenant's widget settings", tags=["widget"], body=WidgetSettingsSchema(),
+            auth="api_token",
+            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **_AUTH_ERRORS})
+@require_token
+def put_settings(tenant: Tenant) -> Any:
+    """Fields left out take their defaults. The detector learns the change through a control event."""
+    body = request.get_json(force=True, silent=True)
+    result = service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
+                                  body if isinstance(body, dict) else {}, now=utcnow())
+    return jsonify(widget_settings_out_schema.dump(result))
+
+
+@bp.post("/api/v1/settings/widget/identity-secret")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Generate a new identity-verification secret", tags=["widget"], auth="api_token",
+            responses={200: (identity_secret_out_schema, "The new secret, shown once; the old one stops working."),
+                       **_AUTH_ERRORS})
+@require_token
+def rotate_identity_secret(tenant: Tenant) -> Any:
+    """Your backend signs each user id with it: `user_hash = hex(HMAC-SHA256(secret, user_id))`."""
+    secret = service.rotate_identity_secret(db_session(), tenant.id,
+                                            secret_key=current_app.extensions["groundswell.secret_key"],
+                                            now=utcnow())
+    resp = jsonify(identity_secret_out_schema.dump({"identity_secret": secret}))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/api/v1/widget/measurement")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Ticket rate of nudged sessions against the holdout", tags=["widget"],
+            query=MeasurementQuerySchema(), auth="api_token",
+            responses={200: (measurement_out_schema, "Both arms, the difference and its 95 % interval."),
+                       **_400, **_AUTH_ERRORS})
+@require_token
+def measurement(tenant: Tenant) -> Any:
+    """Sessions that would have been nudged in the last `days` days whose user is known and whose 24 hours
+    have passed: nudged ones against held-out ones."""
+    args = measurement_query_schema.load(request.args.to_dict())
+    return jsonify(measurement_out_schema.dump(service.measurement(db_session(), tenant.id, now=utcnow(),
+                                                                   days=args["days"])))
+
+
+def _dist_dir() -> Path:
+    configured = current_app.config.get("WIDGET_DIST_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "dist" / "widget"
+
+
+@bp.get("/widget/v1/<name>")
+def widget_file(name: str) -> Any:
+    """The built widget: ``loader.js`` (cached 5 minutes, so new versions spread fast) and ``core.js``."""
+    if name not in WIDGET_FILES:
+        raise NotFound("No such widget file; the widget serves loader.js and core.js.")
+    path = _dist_dir() / name
+    if not path.is_file():
+        raise NotFound(f"The widget is not built: {name} is missing. Run `npm run build` (esbuild) first.")
+    resp = send_file(path, mimetype="text/javascript", max_age=300 if name == "loader.js" else 3600,
+                     conditional=True, etag=True)
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
