@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-node chromium build demo test test-python test-js test-browser test-postgres bench clean
+.PHONY: install install-node chromium build demo test test-python test-js test-browser test-postgres bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test-browser: install install-node chromium build
 # The same Python suite against the machine's PostgreSQL (fails if it is unreachable).
 test-postgres: install
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+
+# The Zendesk app's marketplace zip, validated offline (APP_DOMAIN=your backend's host sets domainWhitelist).
+package: install install-node
+	npm run build
+	$(BIN)/groundswell app validate dist/zendesk_app
+	$(BIN)/groundswell app package --src dist/zendesk_app --out dist/groundswell-zendesk-app.zip $(if $(APP_DOMAIN),--allow-domain $(APP_DOMAIN))
 
 bench: install
 	$(BIN)/python bench/ingest.py

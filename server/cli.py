@@ -405,5 +405,9 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     out.print(f"{report.events} events replayed ({report.tickets} tickets); {len(report.incidents)} incidents "
               f"({kinds}); {rate}. Settings: {overrides or 'as stored'}.")
 
+from server.marketplace.cli import app_group  # noqa: E402  (the marketplace package commands)
+
+main.add_command(app_group)
+
 if __name__ == "__main__":
     main()
