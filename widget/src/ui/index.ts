@@ -1,0 +1,141 @@
+/**
+ * The UI integration: asks the server for known issues on every page view and route change, and for a
+ * nudge decision after a flush that carried friction (debounced) and on route changes. Client-side caps
+ * (per session and per day) apply on top of the server's; one nudge at a time.
+ */
+import { FRICTION } from "../core/client";
+import { scrubUrl } from "../core/scrub";
+import type { Client, Integration, WidgetEvent } from "../core/types";
+import { dismissedIds, showBanner, type Issue } from "./banner";
+import { showNudge, type Nudge } from "./nudge";
+import { mountRoot, type Root } from "./root";
+
+export const DECIDE_DEBOUNCE_MS = 1000;
+
+interface Caps {
+  day: string;
+  today: number;
+  session: number;
+}
+
+function readCaps(client: Client): Caps {
+  const env = client.env;
+  const day = new Date(env.now()).toISOString().slice(0, 10);
+  let today = 0;
+  let session = 0;
+  try {
+    const l = env.storage("local");
+    const d = JSON.parse((l && l.getItem("gs_nudge_day")) || "null");
+    if (d && d.d === day) today = Number(d.n) || 0;
+    const s = env.storage("session");
+    session = Number(s && s.getItem("gs_nudge_session")) || 0;
+  } catch {
+    /* no caps stored: start at zero */
+  }
+  return { day, today, session };
+}
+
+function countNudge(client: Client, caps: Caps): void {
+  try {
+    const l = client.env.storage("local");
+    if (l) l.setItem("gs_nudge_day", JSON.stringify({ d: caps.day, n: caps.today + 1 }));
+    const s = client.env.storage("session");
+    if (s) s.setItem("gs_nudge_session", String(caps.session + 1));
+  } catch {
+    /* caps kept by the server only */
+  }
+}
+
+export function ui(): Integration {
+  return {
+    name: "ui",
+    setup(client) {
+      const env = client.env;
+      const base = client.options.endpoint.replace(/\/+$/, "");
+      const key = encodeURIComponent(client.options.siteKey);
+      let root: Root | undefined;
+      let nudgeOpen = false;
+      let timer: number | undefined;
+      const banners: Record<string, HTMLElement> = {};
+      const getRoot = (): Root => (root = root || mountRoot(env));
+      const json = async (url: string, init?: RequestInit): Promise<unknown> => {
+        if (!env.fetch) return null;
+        try {
+          const r = await env.fetch(url, { credentials: "omit", ...init });
+          return r.ok ? await r.json() : null;
+        } catch {
+          return null;
+        }
+      };
+
+      const knownIssues = async (): Promise<void> => {
+        const page = scrubUrl(env.href());
+        const res = (await json(`${base}/api/v1/widget/known-issues?site_key=${key}&url=${encodeURIComponent(page)}`)) as
+          | { issues?: Issue[] }
+          | null;
+        if (!res || !Array.isArray(res.issues)) return;
+        const live = res.issues.filter((i) => i && i.id !== undefined && typeof i.message === "string").slice(0, 3);
+        const ids = live.map((i) => String(i.id));
+        for (const id of Object.keys(banners)) {
+          if (ids.indexOf(id) < 0) {
+            banners[id].remove();
+            delete banners[id];
+          }
+        }
+        const dismissed = dismissedIds(env);
+        for (const issue of live) {
+          const id = String(issue.id);
+          if (banners[id] || dismissed.indexOf(id) >= 0) continue;
+          banners[id] = showBanner(env, getRoot(), issue, () => {
+            delete banners[id];
+            client.capture("banner_dismissed", { issue_id: id });
+          });
+          client.capture("banner_shown", { issue_id: id });
+        }
+      };
+
+      const decide = async (): Promise<void> => {
+        const caps = readCaps(client);
+        if (nudgeOpen || caps.session >= client.options.nudgesPerSession || caps.today >= client.options.nudgesPerDay) return;
+        const body: Record<string, string> = { site_key: client.options.siteKey, session_id: client.sessionId, url: scrubUrl(env.href()) };
+        if (client.userId) body.user_id = client.userId;
+        const res = (await json(`${base}/api/v1/widget/decide`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "Content-Type": "text/plain" },
+        })) as { nudge?: Nudge | null } | null;
+        const n = res && res.nudge;
+        if (!n || nudgeOpen || n.id === undefined || typeof n.title !== "string") return;
+        const id = String(n.id);
+        nudgeOpen = true;
+        countNudge(client, caps);
+        showNudge(env, getRoot(), n, {
+          dismiss() {
+            nudgeOpen = false;
+            client.capture("nudge_dismissed", { nudge_id: id });
+          },
+          click() {
+            client.capture("nudge_clicked", { nudge_id: id });
+          },
+        });
+        client.capture("nudge_shown", { nudge_id: id });
+      };
+
+      const later = (): void => {
+        env.clearTimeout(timer);
+        timer = env.setTimeout(() => void decide(), DECIDE_DEBOUNCE_MS);
+      };
+      client.on("route", () => {
+        void knownIssues();
+        if (client.capturing) later();
+      });
+      client.on("flush", (sent) => {
+        if ((sent as WidgetEvent[]).some((e) => FRICTION.indexOf(e.type) >= 0)) later();
+      });
+      return () => {
+        env.clearTimeout(timer);
+        if (root) root.host.remove();
+      };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The nudge card: a short, self-contained tip with an optional link. It is a labelled region that
+ * does not take focus (WCAG 1.4.13: dismissible without moving focus): Escape anywhere on the page
+ * closes it, and so does its close button. All server text goes in through textContent.
+ */
+import type { Env } from "../core/env";
+import { closeButton, el, safeUrl, type Root } from "./root";
+
+export interface Nudge {
+  id: string | number;
+  title: string;
+  body: string;
+  link_url?: string | null;
+  link_text?: string | null;
+}
+
+export function showNudge(
+  env: Env,
+  root: Root,
+  nudge: Nudge,
+  on: { dismiss(): void; click(): void },
+): HTMLElement {
+  const doc = env.doc;
+  const card = el(doc, "section", "card");
+  card.setAttribute("aria-label", "Help tip");
+  card.setAttribute("data-nudge", String(nudge.id));
+  card.appendChild(el(doc, "p", "title", String(nudge.title || "").slice(0, 120)));
+  card.appendChild(el(doc, "p", "body", String(nudge.body || "").slice(0, 600)));
+  const href = safeUrl(nudge.link_url, env.href());
+  if (href) {
+    const a = el(doc, "a", undefined, String(nudge.link_text || "Learn more").slice(0, 60));
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.addEventListener("click", () => on.click());
+    card.appendChild(a);
+  }
+  let done = false;
+  const onKey = (e: KeyboardEvent): void => {
+    if (e.key === "Escape") close();
+  };
+  const close = (): void => {
+    if (done) return;
+    done = true;
+    env.doc.removeEventListener("keydown", onKey, true);
+    const hadFocus = root.shadow.activeElement !== null;
+    card.remove();
+    if (hadFocus && env.doc.body) env.doc.body.focus();
+    on.dismiss();
+  };
+  card.appendChild(closeButton(doc, "Dismiss this tip", close));
+  env.doc.addEventListener("keydown", onKey, true);
+  root.stack.appendChild(card);
+  return card;
+}

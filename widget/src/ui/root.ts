@@ -1,0 +1,84 @@
+/**
+ * The widget's UI host: one element with an open shadow root, styled by a constructable stylesheet
+ * (adoptedStyleSheets), which a strict Content-Security-Policy allows: no <style> element, no style
+ * attribute, no eval. Only browsers without constructable stylesheets get a <style> element instead.
+ */
+import type { Env } from "../core/env";
+
+const CSS = `
+:host{all:initial;position:fixed;z-index:2147483000;right:16px;bottom:16px;left:auto;max-width:360px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}
+.stack{display:flex;flex-direction:column;gap:8px}
+.card,.banner{background:#fff;border:1px solid #d0d7de;border-radius:8px;box-shadow:0 6px 24px rgba(0,0,0,.16);padding:12px 40px 12px 14px;position:relative}
+.banner{background:#fff8e1;border-color:#e0b400}
+.title{font-weight:600;margin:0 0 4px}
+.body{margin:0 0 8px}
+.msg{margin:0}
+a{color:#0b5cad;font-weight:600}
+a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2px}
+.x{position:absolute;top:6px;right:6px;width:28px;height:28px;border:0;border-radius:4px;background:transparent;font-size:18px;line-height:1;cursor:pointer;color:#444}
+.x:hover{background:rgba(0,0,0,.08)}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+@media (prefers-reduced-motion:no-preference){.card{animation:in .2s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
+`;
+
+export interface Root {
+  host: HTMLElement;
+  shadow: ShadowRoot;
+  /** Polite live region, present before any text is put in it (role=status). */
+  status: HTMLElement;
+  stack: HTMLElement;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = doc.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Only http(s) links (relative ones resolve against the page); anything else yields null. */
+export function safeUrl(url: unknown, base: string): string | null {
+  if (typeof url !== "string" || !url) return null;
+  try {
+    const u = new URL(url, base);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function mountRoot(env: Env): Root {
+  const { doc, win } = env;
+  const host = doc.createElement("div");
+  host.setAttribute("data-gs-ui", "");
+  const shadow = host.attachShadow({ mode: "open" });
+  const Sheet = (win as unknown as { CSSStyleSheet?: typeof CSSStyleSheet }).CSSStyleSheet;
+  let adopted = false;
+  try {
+    if (Sheet && "adoptedStyleSheets" in shadow && "replaceSync" in Sheet.prototype) {
+      const sheet = new Sheet();
+      sheet.replaceSync(CSS);
+      shadow.adoptedStyleSheets = [sheet];
+      adopted = true;
+    }
+  } catch {
+    adopted = false;
+  }
+  if (!adopted) shadow.appendChild(el(doc, "style", undefined, CSS));
+  const stack = el(doc, "div", "stack");
+  const status = el(doc, "div", "stack");
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  stack.appendChild(status);
+  shadow.appendChild(stack);
+  (doc.body || doc.documentElement).appendChild(host);
+  return { host, shadow, status, stack };
+}
+
+export function closeButton(doc: Document, name: string, onClose: () => void): HTMLButtonElement {
+  const b = el(doc, "button", "x", "×");
+  b.type = "button";
+  b.setAttribute("aria-label", name);
+  b.addEventListener("click", onClose);
+  return b;
+}

@@ -1,0 +1,99 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ui } from "../../src/ui/index";
+import { clientWith, drain, testEnv } from "../helpers";
+
+type Reply = { issues?: unknown[]; nudge?: unknown };
+
+function server(reply: { issues?: unknown[]; nudge?: unknown }) {
+  const calls: { url: string; body?: string }[] = [];
+  const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+    calls.push({ url, body: init && (init.body as string) });
+    const r: Reply = url.includes("known-issues") ? { issues: reply.issues || [] } : { nudge: reply.nudge ?? null };
+    return new Response(JSON.stringify(r), { status: 200 });
+  });
+  return { fetch: fetch as unknown as typeof globalThis.fetch, calls };
+}
+
+const shadow = () => document.querySelector("[data-gs-ui]")!.shadowRoot!;
+const EVIL = '<img src=x onerror="window.__pwned=1">';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  localStorage.clear();
+  sessionStorage.clear();
+  document.body.innerHTML = "";
+});
+afterEach(() => vi.useRealTimers());
+
+describe("known-issue banner", () => {
+  it("shows server text as text in a status region, and remembers dismissal", async () => {
+    const srv = server({ issues: [{ id: 7, message: EVIL, link_url: "javascript:alert(1)", incident_id: 3 }] });
+    const { client, sent } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(10);
+    const root = shadow();
+    const banner = root.querySelector("[data-issue='7']")!;
+    expect(banner.closest("[role=status]")).not.toBeNull();
+    expect(banner.textContent).toContain(EVIL);
+    expect(root.querySelector("img")).toBeNull();
+    expect(root.querySelector("a")).toBeNull(); // not an http(s) link
+    expect(srv.calls[0].url).toContain("/api/v1/widget/known-issues?site_key=gs_site_test&url=");
+    banner.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(root.querySelector("[data-issue='7']")).toBeNull();
+    expect(JSON.parse(localStorage.getItem("gs_dismissed")!)).toEqual(["7"]);
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(10);
+    expect(root.querySelector("[data-issue='7']")).toBeNull();
+    await drain(client);
+    client.stop();
+    expect(sent.events().map((e) => [e.type, e.data])).toEqual([
+      ["banner_shown", { issue_id: "7" }],
+      ["banner_dismissed", { issue_id: "7" }],
+    ]);
+  });
+});
+
+describe("nudge card", () => {
+  const nudge = { id: "n1", title: "Card declined?", body: EVIL, link_url: "https://help.test/cards", link_text: "Fix it" };
+
+  it("asks for a decision after friction is flushed, and closes on Escape", async () => {
+    const srv = server({ nudge });
+    const { client, sent } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    client.identify("u1");
+    client.capture("failed_request", { method: "POST", status: 500, path: "/pay" });
+    await vi.advanceTimersByTimeAsync(600);
+    await vi.advanceTimersByTimeAsync(1100);
+    const decide = srv.calls.find((c) => c.url.endsWith("/api/v1/widget/decide"))!;
+    expect(JSON.parse(decide.body!)).toMatchObject({ site_key: "gs_site_test", session_id: client.sessionId, user_id: "u1" });
+    const card = shadow().querySelector("[data-nudge='n1']")!;
+    expect(card.textContent).toContain(EVIL);
+    expect(shadow().querySelector("img")).toBeNull();
+    const link = card.querySelector("a")!;
+    expect(link.href).toBe("https://help.test/cards");
+    expect(link.rel).toContain("noopener");
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
+    expect(shadow().querySelector("[data-nudge]")).toBeNull();
+    await drain(client);
+    client.stop();
+    expect(sent.events().filter((e) => e.type.startsWith("nudge")).map((e) => e.type)).toEqual(["nudge_shown", "nudge_dismissed"]);
+  });
+
+  it("caps nudges per session and per day on the client", async () => {
+    const srv = server({ nudge });
+    const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 1 }, testEnv({ fetch: srv.fetch }));
+    for (let i = 0; i < 3; i++) {
+      client.emit("route", "/p" + i);
+      await vi.advanceTimersByTimeAsync(1100);
+      document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
+    }
+    expect(srv.calls.filter((c) => c.url.endsWith("/decide"))).toHaveLength(1);
+    client.stop();
+    sessionStorage.clear();
+    localStorage.setItem("gs_nudge_day", JSON.stringify({ d: new Date().toISOString().slice(0, 10), n: 3 }));
+    const again = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    again.client.emit("route", "/x");
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(srv.calls.filter((c) => c.url.endsWith("/decide"))).toHaveLength(1);
+    again.client.stop();
+  });
+});
