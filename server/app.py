@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.notify.views import bp as notify_bp
     from server.ops.views import bp as ops_bp
     from server.topics.views import bp as topics_bp
+    from server.zendesk.views import bp as zendesk_bp
     from server.widget.views import bp as widget_bp
 
     app.register_blueprint(ingest_bp)
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(zendesk_bp)
     app.register_blueprint(widget_bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)

@@ -6,8 +6,9 @@ from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.tenants.models import Tenant
 from server.topics.models import Ticket, Topic
 from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
-from server.zendesk.models import BackfillCursor
+from server.zendesk.models import BackfillCursor, ProblemTicket, TicketLink, ZendeskConnection
 
 __all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "Feedback", "Incident", "IncidentTicket", "IngestStat",
-           "Notification", "Release", "SlackThread", "Tenant", "Ticket", "Topic", "VolumePoint"]
+           "Notification", "ProblemTicket", "Release", "SlackThread", "Tenant", "Ticket", "TicketLink", "Topic",
+           "VolumePoint", "ZendeskConnection"]
 __all__ += ["WidgetDecision", "WidgetSession", "WidgetSettings"]

@@ -117,8 +117,18 @@ class IncidentBriefSchema(Schema):
     title = fields.String(required=True)
     sentence = fields.String(required=True)
     first_seen_at = fields.AwareDateTime(required=True)
+    detected_at = fields.AwareDateTime(required=True)
     ticket_count = fields.Integer(required=True)
     requester_count = fields.Integer(required=True)
+    account_count = fields.Integer(required=True, metadata={"description": "Distinct customer accounts."})
+    topic = fields.Nested(TopicRefSchema, allow_none=True)
+    attached = fields.Boolean(required=True,
+                              metadata={"description": "True when the ticket is one of the incident's tickets; "
+                                                       "false when it only shares the incident's topic."})
+    problem_ticket_id = fields.Integer(allow_none=True, required=True,
+                                       metadata={"description": "The incident's Zendesk problem ticket, if made."})
+    volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
+                         metadata={"description": "The series' last 48 closed hours with the baseline band."})
     evidence = fields.Dict(required=True)
 
 

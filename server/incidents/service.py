@@ -179,10 +179,34 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
     if topics:
         match = or_(match, Incident.topic_id.in_(topics))
     rows = session.scalars(select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
-                           .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20))
+                           .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
+    if not rows:
+        return []
+    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    mine = set(session.scalars(attached.where(IncidentTicket.incident_id.in_([r.id for r in rows]))))
     return [{"id": r.id, "kind": r.kind, "status": r.status, "title": r.title, "sentence": r.sentence,
-             "first_seen_at": as_utc(r.first_seen_at), "ticket_count": r.ticket_count,
-             "requester_count": r.requester_count, "evidence": r.evidence or {}} for r in rows]
+             "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
+             "ticket_count": r.ticket_count, "requester_count": r.requester_count, "account_count": r.account_count,
+             "topic": None if r.topic_id is None else {"id": r.topic_id,
+                                                       "label": labels.get(r.topic_id, f"Topic {r.topic_id}")},
+             "series": r.series, "attached": r.id in mine, "evidence": r.evidence or {}} for r in rows]
+
+
+def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours: int,
+                  now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The last ``hours`` closed hours of each series (one query), oldest first, as `volume` shapes them."""
+    names = sorted(set(series))
+    if not names:
+        return {}
+    start = now.astimezone(timezone.utc) - timedelta(hours=hours)
+    rows = session.scalars(select(VolumePoint).where(
+        VolumePoint.tenant_id == tenant_id, VolumePoint.series.in_(names), VolumePoint.bucket_start >= start)
+        .order_by(VolumePoint.series, VolumePoint.bucket_start))
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for p in rows:
+        out[p.series].append({"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
+                              "expected": p.expected, "lower": p.lower, "upper": p.upper})
+    return out
 
 
 # --- people's changes --------------------------------------------------------------------------------

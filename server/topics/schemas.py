@@ -82,12 +82,21 @@ class TicketOutSchema(Schema):
     topic_similarity = fields.Float(allow_none=True)
 
 
+class BannerSchema(Schema):
+    incident_id = fields.Integer(required=True)
+    title = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
+    sentence = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
+
+
 class TicketContextOutSchema(Schema):
     ticket = fields.Nested(TicketOutSchema, required=True)
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
     incidents = fields.List(fields.Nested(IncidentBriefSchema), required=True,
                             metadata={"description": "Open or acknowledged incidents the ticket is attached to "
                                                      "or whose topic is the ticket's; newest first."})
+    banner = fields.Nested(BannerSchema, allow_none=True, required=True,
+                           metadata={"description": "The known-issue banner: the open or acknowledged incident the "
+                                                    "ticket is attached to, else the newest on its topic; null if none."})
 
 
 topic_list_query = TopicListQuerySchema()

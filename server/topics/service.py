@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from server.errors import NotFound
 from server.eventlog.log import as_utc
-from server.incidents.service import active_for_ticket
+from server.incidents.service import active_for_ticket, recent_volume
 from server.topics.models import Ticket, Topic
+from server.zendesk.problems import problem_ticket_ids
 
 MAX_MERGE_HOPS = 100
 MAX_TOPIC_ID = 2**31 - 1
+#: Hours of each incident's series in a ticket's context (the sidebar's chart).
+CONTEXT_VOLUME_HOURS = 48
 
 
 def resolve(session: Session, tenant_id: int, topic_id: int) -> tuple[Topic, int | None]:
@@ -101,6 +104,15 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     if topic is not None:
         view["topic_id"] = topic["id"]
     incidents = active_for_ticket(session, tenant_id, zendesk_id, {ticket.topic_id, view["topic_id"]})
-    return {"ticket": view, "topic": topic, "incidents": incidents}
+    problems = problem_ticket_ids(session, tenant_id, [i["id"] for i in incidents])
+    volumes = recent_volume(session, tenant_id, [i["series"] for i in incidents], CONTEXT_VOLUME_HOURS, now)
+    for incident in incidents:
+        incident["problem_ticket_id"] = problems.get(incident["id"])
+        incident["volume"] = volumes.get(incident["series"], [])
+    banner = None
+    if incidents:  # the incident the ticket belongs to, else the newest one on its topic
+        first = next((i for i in incidents if i["attached"]), incidents[0])
+        banner = {"incident_id": first["id"], "title": first["title"], "sentence": first["sentence"]}
+    return {"ticket": view, "topic": topic, "incidents": incidents, "banner": banner}
 
 

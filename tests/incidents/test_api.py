@@ -247,6 +247,9 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
     body = client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()
     assert body["ticket"]["zendesk_id"] == "42" and body["topic"]["id"] == 1
     assert [(i["id"], i["status"]) for i in body["incidents"]] == [(2, "acknowledged"), (1, "open")]
-    assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "first_seen_at",
-                                         "ticket_count", "requester_count", "evidence"}
+    assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "first_seen_at", "detected_at",
+                                         "ticket_count", "requester_count", "account_count", "topic", "attached",
+                                         "problem_ticket_id", "volume", "evidence"}
+    assert [i["attached"] for i in body["incidents"]] == [False, True]
+    assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][1]["sentence"]}
     assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []

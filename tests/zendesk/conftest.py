@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.zendesk.fake_zendesk import FakeZendesk
+from server.zendesk.fake import FakeZendesk
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from server.understand.intake import parse
 from server.zendesk import BackfillConflict, BackfillCursor, ZendeskAuthError, build_client, run_backfill
 from server.zendesk.backfill import RateLimiter
 from tests.conftest import log_rows
-from tests.zendesk.fake_zendesk import iso, make_ticket, make_tickets
+from server.zendesk.fake import iso, make_ticket, make_tickets
 
 SINCE = datetime(2025, 12, 1, tzinfo=timezone.utc)
 

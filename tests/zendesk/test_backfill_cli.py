@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from server.cli import main
 from tests.conftest import TEST_SECRET_KEY, log_rows
-from tests.zendesk.fake_zendesk import make_tickets
+from server.zendesk.fake import make_tickets
 
 
 def env(database_url, tmp_path, **extra):  # type: ignore[no-untyped-def]

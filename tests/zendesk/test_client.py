@@ -4,7 +4,7 @@ import pytest
 
 from server.zendesk import ZendeskError, build_client
 from server.zendesk.backfill import fetch_page
-from tests.zendesk.fake_zendesk import make_tickets
+from server.zendesk.fake import make_tickets
 
 
 def test_client_has_the_cache_disabled_and_reaches_the_fake_through_zenpy_env(fake_zendesk, zenpy_client):

@@ -1,0 +1,146 @@
+"""Sample sidebar data for the demo, the browser tests and the sidebar benchmark.
+
+Writes topics, tickets, incidents, their attached tickets and hourly volume through the detector's
+own writers (`server.topics.writers`, `server.incidents.writers`), and builds each incident's row
+with the detection engine's own snapshot (title, sentence, evidence), so what the read side serves
+from it is what it serves from a real detector. Deterministic for a given ``seed``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from server.db import Database
+from server.incidents.engine import Engine, IncidentState
+from server.incidents.writers import write_incident, write_incident_ticket, write_volume_point
+from server.topics.writers import write_ticket, write_topic
+
+XSS = "<img src=x onerror=alert(1)>"
+
+_THEMES = [
+    ("invoice pdf · blank", ["invoice", "pdf", "blank", "download"], "The invoice PDF downloads as a blank page"),
+    ("login · two-factor code", ["login", "2fa", "code", "sms"], "The two-factor code never arrives by SMS"),
+    ("export · csv timeout", ["export", "csv", "timeout", "report"], "CSV export times out on large reports"),
+    ("webhook · retries", ["webhook", "retry", "delivery", "failed"], "Webhook deliveries fail and are not retried"),
+    ("mobile app · crash", ["mobile", "crash", "ios", "launch"], "The iOS app crashes at launch"),
+    ("billing · double charge", ["billing", "charged", "twice", "card"], "My card was charged twice this month"),
+]
+
+
+@dataclass
+class Sample:
+    """Ids of what was written."""
+
+    topic_ids: list[int] = field(default_factory=list)
+    incident_ids: list[int] = field(default_factory=list)
+    ticket_ids: list[str] = field(default_factory=list)
+    incident_tickets: dict[int, list[str]] = field(default_factory=dict)
+    plain_ticket_id: str | None = None
+    xss_ticket_id: str | None = None
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def write_sample(db: Database, tenant_id: int, *, now: datetime, topics: int = 3, tickets_per_topic: int = 40,
+                 incidents: int = 1, tickets_per_incident: int = 17, history_hours: int = 72, first_ticket_id: int = 1001,
+                 xss: bool = True, seed: int = 7) -> Sample:
+    """Write ``topics`` topics with ``tickets_per_topic`` tickets each and ``incidents`` open incidents.
+
+    Incident ``k`` (1-based) is a spike of topic ``k`` (so ``incidents <= topics``) whose last
+    ``tickets_per_incident`` tickets are attached to it. The last topic keeps no incident when
+    ``incidents < topics``; its newest ticket is `Sample.plain_ticket_id`. With ``xss`` the newest
+    ticket of incident 1 has the subject and text ``<img src=x onerror=alert(1)>`` and is among
+    the incident's and the topic's representatives.
+    """
+    if incidents > topics:
+        raise ValueError("at most one incident per topic")
+    rng = random.Random(seed)
+    now = now.astimezone(timezone.utc)
+    sample = Sample()
+    next_id = first_ticket_id
+    engine = Engine()
+    with db.session() as session:
+        for k in range(1, topics + 1):
+            label, keywords, subject = _THEMES[(k - 1) % len(_THEMES)]
+            if k > len(_THEMES):
+                label = f"{label} ({k})"
+            has_incident = k <= incidents
+            surge = tickets_per_incident if has_incident else 0
+            calm = max(0, tickets_per_topic - surge)
+            times = sorted(now - timedelta(minutes=rng.uniform(150, history_hours * 60)) for _ in range(calm))
+            times += sorted(now - timedelta(minutes=rng.uniform(5, 120)) for _ in range(surge))
+            ids = []
+            for i, at in enumerate(times):
+                zid = str(next_id)
+                next_id += 1
+                ids.append(zid)
+                text = f"{subject} (report {i + 1})"
+                if xss and k == 1 and i == len(times) - 1:
+                    text = XSS
+                row = {"subject": text, "excerpt": text if text == XSS else f"{text}. Please help, it blocks our team.",
+                       "redactions": {}, "requester_id": str(80000 + next_id), "requester_email_sha256": None,
+                       "organization_id": str(500 + rng.randrange(40)), "tags": keywords[:2], "channel": "web",
+                       "brand_id": None, "locale": "en-US", "custom_fields": {}, "status": "open",
+                       "priority": "normal", "type": "question", "group_id": None, "problem_id": None,
+                       "created_at": at, "updated_at": at, "solved_at": None, "topic_id": k,
+                       "assigned_topic_id": k, "topic_similarity": round(rng.uniform(0.55, 0.9), 3)}
+                write_ticket(session, (tenant_id, zid), row, now)
+                sample.tickets[zid] = row
+            reps = [{"ticket_id": z, "similarity": sample.tickets[z]["topic_similarity"],
+                     "text": sample.tickets[z]["excerpt"]} for z in reversed(ids[-3:])]
+            write_topic(session, (tenant_id, k), {
+                "label": label, "keywords": keywords, "summary": f"{', '.join(keywords)}. e.g. \"{subject}\"",
+                "size": len(ids), "representatives": reps, "first_seen_at": times[0] if times else now,
+                "last_seen_at": times[-1] if times else now, "merged_into": None}, now)
+            sample.topic_ids.append(k)
+            sample.ticket_ids += ids
+            series = f"topic:{k}"
+            for h in range(history_hours, 0, -1):
+                start = _hour(now) - timedelta(hours=h)
+                count = sum(1 for t in times if start <= t < start + timedelta(hours=1))
+                write_volume_point(session, (tenant_id, series, start.timestamp()), {
+                    "tickets": count, "requesters": count, "expected": round(calm / history_hours, 4),
+                    "lower": 0.0, "upper": float(max(2, round(calm / history_hours * 3)))}, now)
+            if has_incident:
+                attached = ids[-surge:]
+                first_seen = sample.tickets[attached[0]]["created_at"]
+                inc = IncidentState(
+                    id=k, kind="spike", series=series, topic_id=k, first_seen_at=first_seen,
+                    detected_at=first_seen + timedelta(minutes=25), last_activity_at=times[-1],
+                    ticket_ids=attached, requesters={sample.tickets[z]["requester_id"] for z in attached},
+                    accounts={sample.tickets[z]["organization_id"] for z in attached}, p_value=2e-7,
+                    evidence={"observed": len(attached), "expected": round(calm / history_hours * 2, 3), "lower": 0,
+                              "upper": 4, "window_minutes": 120, "p_value": 2e-7, "surprise": 6.7, "direction": "up",
+                              "measure": "customers", "segments": [], "top_terms": keywords, "topic_label": label,
+                              "release": None, "window_tickets": len(attached)},
+                    representatives=[{"ticket_id": z, "text": sample.tickets[z]["excerpt"][:300]}
+                                     for z in reversed(attached[-3:])])
+                write_incident(session, (tenant_id, k), engine.snapshot(inc), now)
+                for z in attached:
+                    write_incident_ticket(session, (tenant_id, k, z), {"attached_at": sample.tickets[z]["created_at"]},
+                                          now)
+                sample.incident_ids.append(k)
+                sample.incident_tickets[k] = attached
+            elif sample.plain_ticket_id is None and ids:
+                sample.plain_ticket_id = ids[-1]
+        session.commit()
+    if xss and incidents:
+        sample.xss_ticket_id = sample.incident_tickets[1][-1]
+    return sample
+
+
+def rest_ticket(zendesk_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The sample ticket as Zendesk's REST API shows it (for the fake Zendesk)."""
+    from server.zendesk.fake import make_ticket
+
+    created = row["created_at"].astimezone(timezone.utc)
+    ticket = make_ticket(int(zendesk_id), created=created, subject=row["subject"], description=row["excerpt"],
+                         tags=row["tags"] or (), ticket_type="question")
+    ticket["organization_id"] = int(row["organization_id"]) if row["organization_id"] else None
+    return ticket
