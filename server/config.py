@@ -90,10 +90,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", 8000, int, "Port `groundswell serve` binds."),
     Setting("WEB_WORKERS", 2, int, "gunicorn worker processes started by `groundswell serve`."),
     Setting("WEB_THREADS", 4, int, "Threads per gunicorn worker."),
-    Setting("HOST", "127.0.0.1", str, "Address `groundswell serve` binds."),
-    Setting("PORT", 8000, int, "Port `groundswell serve` binds."),
-    Setting("WEB_WORKERS", 2, int, "gunicorn worker processes started by `groundswell serve`."),
-    Setting("WEB_THREADS", 4, int, "Threads per gunicorn worker."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
