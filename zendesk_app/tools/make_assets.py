@@ -77,10 +77,17 @@ def draw_mark(size: int, background: tuple[int, int, int] | None) -> Image.Image
 
 
 def nav_bar_svg(size: int = 18) -> str:
-    """An outline of the tallest swell and its dot, drawn with ``currentColor``."""
-    curve = swell_curve(size, lift=0.58, centre=0.72, samples=24)
-    path = "M" + " L".join(f"{x:.2f},{y:.2f}" for x, y in curve)
-    crest_x, crest_y = min(curve, key=lambda p: p[1])
+    """An outline of the tallest swell and its dot, drawn with ``currentColor``.
+
+    The curve is rescaled to fill the icon, inside a margin that keeps the stroke uncut.
+    """
+    curve = swell_curve(1.0, lift=0.58, centre=0.72, samples=24)
+    top, bottom = min(y for _, y in curve), max(y for _, y in curve)
+    margin, dot_room = 1.5, 0.3 * size
+    points = [(margin + x * (size - 2 * margin),
+               dot_room + (y - top) / (bottom - top) * (size - margin - dot_room)) for x, y in curve]
+    path = "M" + " L".join(f"{x:.2f},{y:.2f}" for x, y in points)
+    crest_x, crest_y = min(points, key=lambda p: p[1])
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
         f'viewBox="0 0 {size} {size}">'
