@@ -64,7 +64,7 @@ def _start_detector(db: Any, stop: threading.Event) -> None:
     from server.pipeline import Runner
     from server.pipeline.registry import stage_factory
 
-    runner = Runner(db, SqlEventLog(), stage_factory(db), partition=(0, 1), batch_size=500, checkpoint_seconds=0.0)
+    runner = Runner(db, SqlEventLog(), stage_factory(db, secret_key=SECRET_KEY), partition=(0, 1), batch_size=500, checkpoint_seconds=0.0)
 
     def loop() -> None:
         while not stop.is_set():

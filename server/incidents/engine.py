@@ -124,6 +124,8 @@ class Observation:
     text: str = ""
     #: False for backfilled history: it teaches baselines but opens nothing.
     live: bool = True
+    #: (page path, widget session id) where the requester met friction before writing (server/widget).
+    pages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -137,6 +139,7 @@ class _Ticket:
     text: str
     #: Attached to a volume incident: it has done its work and does not count towards another one.
     claimed: bool = False
+    pages: tuple[tuple[str, str], ...] = ()
 
 
 class _Series:
@@ -236,6 +239,8 @@ class IncidentState:
     representatives: list[dict[str, str]] = field(default_factory=list)
     notified_requesters: int = 0
     notifications: int = 0
+    #: Page path -> (widget sessions, requesters) with friction there before their tickets.
+    pages: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     calm_since: float | None = None
     useful: int = 0
     noise: int = 0
@@ -392,7 +397,8 @@ class Engine:
         self.live = obs.live
         self.advance(obs.at, describe)
         who = obs.requester or f"ticket:{obs.ticket_id}"
-        ticket = _Ticket(ts, obs.ticket_id, who, obs.account, dict(obs.segments), obs.sentiment, obs.text)
+        ticket = _Ticket(ts, obs.ticket_id, who, obs.account, dict(obs.segments), obs.sentiment, obs.text,
+                         pages=tuple(obs.pages))
         keys = [f"topic:{obs.topic_id}", "all"]
         if obs.segments.get("channel"):
             keys.append(f"channel:{obs.segments['channel']}")
@@ -853,6 +859,10 @@ class Engine:
             inc.accounts.add(t.account)
         if len(inc.representatives) < MAX_REPRESENTATIVES and t.text:
             inc.representatives.append({"ticket_id": t.ticket_id, "text": t.text[:300]})
+        for path, session_id in getattr(t, "pages", ()):  # widget friction before the ticket, per page
+            sessions, users = inc.__dict__.setdefault("pages", {}).setdefault(path, (set(), set()))
+            sessions.add(session_id)
+            users.add(t.who)
         self._attached.append((inc.id, t.ticket_id, at))
 
     def _attach_to_active(self, topic: _Series, ticket: _Ticket, at: datetime) -> None:
@@ -955,6 +965,10 @@ class Engine:
         ev["representatives"] = list(inc.representatives)
         ev["requesters"] = len(inc.requesters)
         ev["accounts"] = len(inc.accounts)
+        if inc.__dict__.get("pages"):
+            ev["pages"] = sorted(({"path": p, "sessions": len(s), "users": len(u)}
+                                  for p, (s, u) in inc.__dict__["pages"].items()),
+                                 key=lambda r: (-r["users"], -r["sessions"], r["path"]))[:10]
         label = ev.get("topic_label") or inc.series
         return {
             "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,

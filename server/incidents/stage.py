@@ -71,17 +71,22 @@ class DetectStage(Stage):
         Settings applied on top of everything else (a backtest's what-if).
     all_live
         Treat every ticket as live (a backtest: what would have fired).
+    pages
+        ``pages(tenant_id, update, offset, at)``: the (page path, widget session) pairs where the ticket's
+        requester met friction before it (server/widget); they become the incident's evidence "pages".
     """
 
     name = "detect"
     sources = frozenset({"zendesk", "control"})
 
     def __init__(self, understand: UnderstandStage, settings: Callable[[int], Mapping[str, Any] | None] | None = None,
-                 *, overrides: Mapping[str, Any] | None = None, all_live: bool = False) -> None:
+                 *, overrides: Mapping[str, Any] | None = None, all_live: bool = False,
+                 pages: Callable[[int, Any, int, datetime], tuple[tuple[str, str], ...]] | None = None) -> None:
         self.understand = understand
         self.settings_for = settings or (lambda _t: None)
         self.overrides = dict(overrides or {})
         self.all_live = all_live
+        self.pages = pages
         self.engines: dict[int, Engine] = {}
         self._rows: list[tuple[str, Any, dict[str, Any]]] = []
 
@@ -98,6 +103,12 @@ class DetectStage(Stage):
         if tenant_id not in self.engines:
             self.engines[tenant_id] = Engine(self._settings(self.settings_for(tenant_id)))
         return self.engines[tenant_id]
+
+    def reserve_incident_id(self, tenant_id: int) -> int:
+        """An incident id for another detector of this tenant (widget friction), from the same counter."""
+        engine = self.engine(tenant_id)
+        engine.next_id += 1
+        return engine.next_id - 1
 
     def _describe(self, tenant_id: int) -> Callable[[int], Mapping[str, Any]]:
         model = self.understand.models.get(tenant_id)
@@ -139,7 +150,8 @@ class DetectStage(Stage):
         live = self.all_live or (p.event.received_at - p.at) <= LIVE_LAG
         obs = Observation(ticket_id=u.ticket_id, topic_id=topic_id, at=p.at,
                           requester=u.requester_id or u.requester_email_sha256, account=u.organization_id,
-                          segments=segments_of(p), sentiment=sentiment(p.text), text=p.text, live=live)
+                          segments=segments_of(p), sentiment=sentiment(p.text), text=p.text, live=live,
+                          pages=self.pages(tenant_id, u, p.event.offset, p.at) if self.pages else ())
         engine.observe(obs, self._describe(tenant_id))
 
     def _follow_merges(self) -> None:

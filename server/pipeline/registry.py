@@ -14,9 +14,11 @@ from server.pipeline.stats import IngestStats
 from server.tenants import Tenant
 from server.incidents.writers import write_incident, write_incident_ticket, write_notification, write_volume_point
 from server.topics.writers import write_ticket, write_topic
+from server.widget.writers import write_widget_session
 
 WRITERS.update(topic=write_topic, ticket=write_ticket, incident=write_incident, incident_ticket=write_incident_ticket,
                volume_point=write_volume_point, notification=write_notification)
+WRITERS.update(widget_session=write_widget_session)
 
 
 class TenantSettings:
@@ -45,19 +47,26 @@ class TenantSettings:
 
 
 def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
-                  topic_params: dict[str, Any] | None = None) -> Callable[[], list[Stage]]:
-    """Builds the detector's stages; the embedding model is created once and shared."""
+                  topic_params: dict[str, Any] | None = None, secret_key: str | None = None) -> Callable[[], list[Stage]]:
+    """Builds the detector's stages; the embedding model is created once and shared. ``secret_key``
+    decrypts widget identity secrets (without it, no widget user id counts as verified)."""
     from server.incidents.stage import DetectStage
     from server.understand.stage import UnderstandStage
+    from server.widget.runtime import WidgetTenantData
+    from server.widget.stage import WidgetStage
 
     if embed is None:
         from server.understand.embed import Embedder
 
         embed = Embedder().embed
     settings = TenantSettings(db)
+    widget_data = WidgetTenantData(db, secret_key)
 
     def build() -> list[Stage]:
         understand = UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)
-        return [IngestStats(), understand, DetectStage(understand, settings.detection)]
+        widget = WidgetStage(widget_data.config, verify=widget_data.verify, field_maps=settings.field_map)
+        detect = DetectStage(understand, settings.detection, pages=widget.pages_before)
+        widget.new_incident_id = detect.reserve_incident_id
+        return [IngestStats(), understand, widget, detect]
 
     return build

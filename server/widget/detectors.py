@@ -1,0 +1,184 @@
+"""Per-page friction detectors: friction events per page and signal per hour, against the page's own
+learnt baseline.
+
+Each (page, signal) series counts events in hourly buckets of event time, each session contributing at
+most ``per_session_cap`` events an hour (one frantic visitor is not an outage). Closed hours teach a
+baseline, river's exponentially weighted mean and variance (``river.stats.EWMean``/``EWVar``); hours
+that alarmed are kept out of it. While an hour fills, its count is tested against that baseline: the
+tail probability of a negative binomial with the baseline's mean and variance (Poisson when the
+variance is not above the mean). The test fires when the probability falls below the tenant's weekly
+false-alarm budget split across every (page, signal) series and every hour of a week (Bonferroni, as
+the ticket engine's budget), and at least ``min_sessions`` sessions are affected. Pure code: time
+comes with the events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from river import stats
+from scipy.stats import nbinom, poisson
+
+HOUR = 3600.0
+#: Least expected count per hour (a page that never failed still has some small chance to).
+FLOOR = 0.05
+#: Most series kept per tenant; the least recently active go first.
+MAX_SERIES = 2000
+#: Most empty hours taught at once when a quiet series wakes up.
+MAX_CATCH_UP = 24 * 14
+
+
+def upper_tail(count: int, mean: float, var: float) -> float:
+    """P(X >= count) under a negative binomial with this mean and variance (Poisson if var <= mean).
+
+    Examples
+    --------
+    >>> round(upper_tail(5, 1.0, 1.0), 4)  # Poisson(1)
+    0.0037
+    >>> upper_tail(5, 1.0, 4.0) > upper_tail(5, 1.0, 1.0)  # overdispersed: less surprising
+    True
+    >>> upper_tail(0, 1.0, 1.0)
+    1.0
+    """
+    if count <= 0:
+        return 1.0
+    mean = max(mean, FLOOR)
+    if var <= mean * 1.0001:
+        return float(poisson.sf(count - 1, mean))
+    p = mean / var
+    n = mean * p / (1 - p)
+    return float(nbinom.sf(count - 1, n, p))
+
+
+@dataclass
+class Alarm:
+    """A series that crossed its threshold in the current hour."""
+
+    path: str
+    signal: str
+    observed: int
+    expected: float
+    p: float
+    sessions: set[str]
+    users: set[str]
+    hour_start: float
+
+
+@dataclass
+class PageSeries:
+    """Hourly friction counts of one (page, signal) with their baseline."""
+
+    start: float
+    bucket: float
+    count: int = 0
+    per_session: dict[str, int] = field(default_factory=dict)
+    users: set[str] = field(default_factory=set)
+    hours: int = 0
+    alarmed: bool = False
+    mean: stats.EWMean = field(default_factory=lambda: stats.EWMean(fading_factor=0.05))
+    var: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=0.05))
+    calm_hours: int = 0
+
+    def expected(self) -> tuple[float, float]:
+        mu = max(self.mean.get(), FLOOR)
+        return mu, max(self.var.get(), mu)
+
+    def close(self, until: float) -> list[tuple[float, int, bool]]:
+        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each."""
+        closed: list[tuple[float, int, bool]] = []
+        steps = 0
+        while until >= self.bucket + HOUR:
+            closed.append((self.bucket, self.count, self.alarmed))
+            if not self.alarmed:  # an alarming hour stays out of the baseline
+                self.mean.update(self.count)
+                self.var.update(self.count)
+            self.hours += 1
+            self.bucket += HOUR
+            self.count, self.per_session, self.users, self.alarmed = 0, {}, set(), False
+            steps += 1
+            if steps >= MAX_CATCH_UP:
+                self.bucket = math.floor(until / HOUR) * HOUR
+        return closed
+
+
+class PageFrictionDetector:
+    """One tenant's per-page friction detectors.
+
+    Parameters
+    ----------
+    weekly_false_alarms
+        Expected false alarms per week over all pages and signals.
+    min_sessions
+        Least distinct sessions in the hour for an alarm.
+    warmup_hours
+        Closed hours a series needs before it is tested.
+    per_session_cap
+        Most events one session adds to one series in one hour.
+
+    Examples
+    --------
+    >>> d = PageFrictionDetector(warmup_hours=3)
+    >>> t0 = 1_800_000_000.0 - 1_800_000_000.0 % 3600
+    >>> for h in range(6):  # one failure an hour, from one session
+    ...     _ = d.observe("/pay", "failed_request", f"s{h}", None, t0 + h * 3600)
+    >>> alarms = [d.observe("/pay", "failed_request", f"x{i}", None, t0 + 6 * 3600 + i) for i in range(20)]
+    >>> [a.observed for a in alarms if a][:1]
+    [5]
+    """
+
+    def __init__(self, weekly_false_alarms: float = 1.0, min_sessions: int = 3, warmup_hours: int = 24,
+                 per_session_cap: int = 5) -> None:
+        self.weekly_false_alarms = weekly_false_alarms
+        self.min_sessions = min_sessions
+        self.warmup_hours = warmup_hours
+        self.per_session_cap = per_session_cap
+        self.series: OrderedDict[tuple[str, str], PageSeries] = OrderedDict()
+
+    def configure(self, weekly_false_alarms: float, min_sessions: int, warmup_hours: int) -> None:
+        self.weekly_false_alarms, self.min_sessions, self.warmup_hours = weekly_false_alarms, min_sessions, warmup_hours
+
+    def alpha(self) -> float:
+        """The per-test threshold: the weekly budget over (warm series x hours in a week)."""
+        warm = sum(1 for s in self.series.values() if s.hours >= self.warmup_hours)
+        return self.weekly_false_alarms / (max(1, warm) * 24 * 7)
+
+    def closed_hours(self, now: float) -> list[tuple[str, str, float, int, bool, float]]:
+        """Close hours that ended before ``now`` in every series: (path, signal, start, count, alarmed, p)."""
+        out = []
+        for (path, signal), s in self.series.items():
+            for start, count, alarmed in s.close(now):
+                mu, var = s.expected()
+                out.append((path, signal, start, count, alarmed, upper_tail(count, mu, var)))
+        return out
+
+    def observe(self, path: str, signal: str, session_id: str, user: str | None, ts: float) -> Alarm | None:
+        """One friction event; returns an alarm when this event makes its hour significant."""
+        key = (path, signal)
+        s = self.series.get(key)
+        if s is None:
+            hour = math.floor(ts / HOUR) * HOUR
+            s = self.series[key] = PageSeries(start=hour, bucket=hour)
+            while len(self.series) > MAX_SERIES:
+                self.series.popitem(last=False)
+        else:
+            self.series.move_to_end(key)
+            s.close(ts)
+        if ts < s.bucket:  # late event for a closed hour: already learnt without it
+            return None
+        n = s.per_session.get(session_id, 0)
+        if n >= self.per_session_cap:
+            return None
+        s.per_session[session_id] = n + 1
+        s.count += 1
+        if user:
+            s.users.add(user)
+        if s.hours < self.warmup_hours or len(s.per_session) < self.min_sessions:
+            return None
+        mu, var = s.expected()
+        p = upper_tail(s.count, mu, var)
+        if p >= self.alpha():
+            return None
+        s.alarmed = True
+        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket)

@@ -1,0 +1,150 @@
+"""Behavioural incidents opened by the per-page friction detectors: one per page and signal while active.
+
+An alarm opens an incident (or grows the active one); two calm closed hours in a row resolve it. People's
+status changes arrive as ``control.status`` events and are mirrored; a dismissal suppresses the same
+page and signal for a day. Snapshots have the shape the incident writer stores
+(server/incidents/writers.py), with ``kind = "friction"`` and evidence naming the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from server.incidents.stats import surprise
+from server.widget.detectors import HOUR, Alarm
+
+SIGNAL_NOUNS = {
+    "rage_click": "rage clicks", "dead_click": "dead clicks", "error_click": "error clicks",
+    "failed_request": "failed requests", "js_error": "JavaScript errors", "form_error": "rejected form submits",
+    "form_abandon": "abandoned flows",
+}
+#: Most sessions and users remembered per incident (counts stay exact up to this).
+MAX_MEMBERS = 5000
+CALM_HOURS_TO_RESOLVE = 2
+SUPPRESS_AFTER_DISMISS = 86400.0
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+@dataclass
+class FrictionIncident:
+    """What the detector knows of one friction incident."""
+
+    id: int
+    path: str
+    signal: str
+    first_seen: float
+    detected: float
+    last_activity: float
+    observed: int
+    expected: float
+    p: float
+    status: str = "open"
+    status_by: str = "detector"
+    status_changed: float | None = None
+    resolved: float | None = None
+    calm_hours: int = 0
+    sessions: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("open", "acknowledged")
+
+    def sentence(self) -> str:
+        noun = SIGNAL_NOUNS.get(self.signal, self.signal)
+        at = _dt(self.first_seen).strftime("%H:%M")
+        users = f" ({len(self.users)} signed-in)" if self.users else ""
+        return (f"{self.observed} {noun} on {self.path} in one hour from {at} UTC, from {len(self.sessions)} "
+                f"sessions{users}; usually {self.expected:.1f} an hour.")
+
+    def snapshot(self) -> dict[str, Any]:
+        noun = SIGNAL_NOUNS.get(self.signal, self.signal)
+        return {
+            "id": self.id, "kind": "friction", "status": self.status, "status_by": self.status_by,
+            "status_changed_at": _dt(self.status_changed or self.detected), "series": f"page:{self.path}:{self.signal}"[:120],
+            "topic_id": None, "title": f"{noun.capitalize()} on {self.path}"[:300], "sentence": self.sentence(),
+            "direction": "up", "first_seen_at": _dt(self.first_seen), "detected_at": _dt(self.detected),
+            "last_activity_at": _dt(self.last_activity), "resolved_at": _dt(self.resolved) if self.resolved else None,
+            "ticket_count": 0, "requester_count": len(self.users), "account_count": 0, "p_value": self.p,
+            "surprise": round(surprise(self.p), 2),
+            "evidence": {"path": self.path, "signal": self.signal, "observed": self.observed,
+                         "expected": round(self.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
+                         "first_seen_at": _dt(self.first_seen).isoformat(), "window_minutes": 60},
+            "useful_count": 0, "noise_count": 0,
+        }
+
+
+class FrictionIncidents:
+    """The friction incidents of one tenant; ``new_id`` hands out ids from the tenant's incident counter."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[int, FrictionIncident] = {}
+        self.active: dict[tuple[str, str], int] = {}
+        self.suppressed: dict[tuple[str, str], float] = {}
+        self.changed: set[int] = set()
+
+    def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> None:
+        key = (a.path, a.signal)
+        inc_id = self.active.get(key)
+        if inc_id is None:
+            if self.suppressed.get(key, -1.0) > now:
+                return
+            inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal, first_seen=a.hour_start, detected=now,
+                                   last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
+            self.incidents[inc.id] = inc
+            self.active[key] = inc.id
+        else:
+            inc = self.incidents[inc_id]
+            inc.observed = max(inc.observed, a.observed)
+            inc.p = min(inc.p, a.p)
+            inc.last_activity, inc.calm_hours = now, 0
+        for s in a.sessions:
+            if len(inc.sessions) < MAX_MEMBERS:
+                inc.sessions.add(s)
+        for u in a.users:
+            if len(inc.users) < MAX_MEMBERS:
+                inc.users.add(u)
+        self.changed.add(inc.id)
+
+    def hour_closed(self, path: str, signal: str, start: float, alarmed: bool) -> None:
+        inc_id = self.active.get((path, signal))
+        if inc_id is None:
+            return
+        inc = self.incidents[inc_id]
+        if start + HOUR <= inc.detected:
+            return
+        inc.calm_hours = 0 if alarmed else inc.calm_hours + 1
+        if inc.calm_hours >= CALM_HOURS_TO_RESOLVE:
+            end = start + HOUR
+            inc.status, inc.status_by, inc.status_changed, inc.resolved = "resolved", "detector", end, end
+            inc.last_activity = end
+            del self.active[(path, signal)]
+            self.changed.add(inc.id)
+
+    def set_status(self, incident_id: int, status: str, by: str, at: float) -> None:
+        """Mirror a person's change made through the API."""
+        inc = self.incidents.get(incident_id)
+        if inc is None or inc.status == status:
+            return
+        key = (inc.path, inc.signal)
+        inc.status, inc.status_by, inc.status_changed = status, by[:200], at
+        if inc.active:
+            inc.resolved, inc.calm_hours = None, 0
+            if key not in self.active:
+                self.active[key] = inc.id
+        else:
+            inc.resolved = at if status == "resolved" else inc.resolved
+            if self.active.get(key) == inc.id:
+                del self.active[key]
+            if status == "dismissed":
+                self.suppressed[key] = at + SUPPRESS_AFTER_DISMISS
+        self.changed.add(inc.id)
+
+    def take_changes(self) -> list[dict[str, Any]]:
+        changed, self.changed = sorted(self.changed), set()
+        return [self.incidents[i].snapshot() for i in changed]

@@ -1,0 +1,313 @@
+"""The widget stage: widget events become session features, per-page friction alarms and classifier
+inputs; tickets become the classifier's delayed labels and the join from friction to ticket incidents.
+
+Pure: no Flask, no database, no wall clock. Event time is the logged ``event_time`` (the client's
+time bounded by the receive time, see server/ingest/service.py). Everything learnt is in ``state()``,
+so a restart from a checkpoint replays to the same state. The tenant's widget configuration comes from
+``settings(tenant_id)`` when a tenant is first seen, then from ``control.widget_settings`` events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from server.eventlog.log import LoggedEvent
+from server.pipeline.stage import Stage
+from server.understand.intake import parse
+from server.understand.record import TicketUpdate
+from server.widget.classifier import TicketClassifier
+from server.widget.detectors import PageFrictionDetector
+from server.widget.features import SIGNALS, SessionFeatures
+from server.widget.friction import FrictionIncidents
+from server.widget.settings import WidgetConfig, page_path
+
+#: Labels: a ticket within this long after a session started makes it positive.
+HORIZON = 24 * 3600.0
+#: Extra wait before a negative label, for tickets that reach the log late.
+GRACE = 3600.0
+#: Most sessions kept in memory per tenant (the least recently active go first).
+MAX_SESSIONS = 20_000
+#: Friction events remembered per user for the ticket join.
+MAX_USER_FRICTION = 50
+#: Most pages added to one ticket.
+MAX_TICKET_PAGES = 10
+
+Verify = Callable[[int, str, Any], bool]
+
+
+@dataclass
+class Tracked:
+    """A live session: its features, who it is, and its outcome once known."""
+
+    features: SessionFeatures
+    start: float
+    keys: tuple[str, ...] = ()
+    outcome: str | None = None
+    ticket_at: float | None = None
+    p: float | None = None
+
+
+@dataclass
+class TenantWidget:
+    """Everything the stage learns for one tenant."""
+
+    config: WidgetConfig
+    classifier: TicketClassifier = field(default_factory=TicketClassifier)
+    detector: PageFrictionDetector = field(default_factory=PageFrictionDetector)
+    incidents: FrictionIncidents = field(default_factory=FrictionIncidents)
+    sessions: OrderedDict[str, Tracked] = field(default_factory=OrderedDict)
+    deadlines: list[tuple[float, str]] = field(default_factory=list)
+    user_sessions: dict[str, list[str]] = field(default_factory=dict)
+    user_friction: dict[str, deque[tuple[int, float, str, str]]] = field(default_factory=dict)
+    watermark: float = 0.0
+    dirty: set[str] = field(default_factory=set)
+
+    def configure(self, config: WidgetConfig) -> None:
+        self.config = config
+        f = config.friction
+        self.detector.configure(f.weekly_false_alarms, f.min_sessions, f.warmup_hours)
+
+    @property
+    def ready(self) -> bool:
+        cs = self.config.cold_start
+        return self.classifier.ready(cs.min_outcomes, cs.min_positives)
+
+
+def user_keys(user_id: str, keys: Iterable[str]) -> tuple[str, ...]:
+    """Join keys of a widget user id, one per configured ticket key.
+
+    Examples
+    --------
+    >>> user_keys("Ann@Example.com", ["email", "field:user_id"])[1]
+    'field:user_id:Ann@Example.com'
+    >>> user_keys("u-17", ["email", "requester_id"])
+    ('requester_id:u-17',)
+    """
+    out = []
+    for k in keys:
+        if k == "email":
+            if "@" in user_id:
+                out.append("email:" + hashlib.sha256(user_id.strip().lower().encode()).hexdigest())
+        else:
+            out.append(f"{k}:{user_id}")
+    return tuple(out)
+
+
+def ticket_keys(update: TicketUpdate, keys: Iterable[str]) -> tuple[str, ...]:
+    """Join keys of a ticket's requester, matching ``user_keys``."""
+    out = []
+    for k in keys:
+        if k == "email" and update.requester_email_sha256:
+            out.append("email:" + update.requester_email_sha256)
+        elif k == "requester_id" and update.requester_id:
+            out.append(f"requester_id:{update.requester_id}")
+        elif k.startswith("field:"):
+            value = (update.custom_fields or {}).get(k[6:])
+            if value not in (None, ""):
+                out.append(f"{k}:{value}")
+    return tuple(out)
+
+
+class WidgetStage(Stage):
+    """Session features, per-page friction detectors and the ticket classifier of every tenant.
+
+    Parameters
+    ----------
+    settings
+        Per tenant: the stored widget configuration, read when a tenant is first seen.
+    verify
+        ``verify(tenant_id, user_id, user_hash)``: identity verification, used when the tenant requires it.
+    field_maps
+        Per tenant: the Zendesk custom field map (so a ``field:<name>`` join key finds its field).
+    new_incident_id
+        Hands out incident ids from the tenant's incident counter (the ticket detector's).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> stage = WidgetStage()
+    >>> t = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    >>> ev = {"id": "e1", "type": "rage_click", "ts": 0, "url": "https://a.io/pay", "session_id": "s1"}
+    >>> stage.apply(LoggedEvent(1, 7, "widget", "widget.rage_click", "s1:e1", t, t, ev))
+    >>> [(kind, key, row["features"]["totals"]) for kind, key, row in stage.outputs()]
+    [('widget_session', (7, 's1'), {'rage_click': 1})]
+    """
+
+    name = "widget"
+    sources = frozenset({"widget", "zendesk", "control"})
+
+    def __init__(self, settings: Callable[[int], Mapping[str, Any] | None] | None = None,
+                 verify: Verify | None = None, field_maps: Callable[[int], dict[str, str] | None] | None = None,
+                 new_incident_id: Callable[[int], int] | None = None) -> None:
+        self.settings_for = settings or (lambda _t: None)
+        self.verify = verify or (lambda _t, _u, _h: False)
+        self.field_maps = field_maps or (lambda _t: None)
+        self.new_incident_id = new_incident_id
+        self.tenants: dict[int, TenantWidget] = {}
+        self._next_ids: dict[int, int] = {}
+
+    def tenant(self, tenant_id: int) -> TenantWidget:
+        if tenant_id not in self.tenants:
+            tw = TenantWidget(config=WidgetConfig.from_dict(self.settings_for(tenant_id)))
+            tw.configure(tw.config)
+            self.tenants[tenant_id] = tw
+        return self.tenants[tenant_id]
+
+    def _new_id(self, tenant_id: int) -> int:
+        if self.new_incident_id is not None:
+            return self.new_incident_id(tenant_id)
+        self._next_ids[tenant_id] = self._next_ids.get(tenant_id, 1_000_000) + 1
+        return self._next_ids[tenant_id]
+
+    # -- events -----------------------------------------------------------------------------------
+    def apply(self, event: LoggedEvent) -> None:
+        if event.source == "widget":
+            self._widget(event)
+        elif event.source == "zendesk":
+            self._ticket(event)
+        elif event.source == "control":
+            self._control(event)
+
+    def _advance(self, tw: TenantWidget, now: float) -> None:
+        """Event time moved to ``now``: close friction hours, label sessions whose horizon passed."""
+        if now <= tw.watermark:
+            return
+        tw.watermark = now
+        for path, signal, start, _count, alarmed, _p in tw.detector.closed_hours(now):
+            tw.incidents.hour_closed(path, signal, start, alarmed)
+        while tw.deadlines and tw.deadlines[0][0] <= now:
+            _, sid = heapq.heappop(tw.deadlines)
+            tracked = tw.sessions.get(sid)
+            if tracked is not None and tracked.outcome is None:
+                tracked.outcome = "none"
+                tw.classifier.learn(tracked.features.vector(), False)
+                tw.dirty.add(sid)
+
+    def _widget(self, event: LoggedEvent) -> None:
+        tw = self.tenant(event.tenant_id)
+        now = event.event_time.timestamp()
+        self._advance(tw, now)
+        payload = event.payload or {}
+        sid = str(payload.get("session_id") or "")[:64]
+        if not sid:
+            return
+        tracked = tw.sessions.get(sid)
+        if tracked is None:
+            tracked = tw.sessions[sid] = Tracked(SessionFeatures(sid, started_ms=int(now * 1000)), start=now)
+            while len(tw.sessions) > MAX_SESSIONS:
+                tw.sessions.popitem(last=False)
+        else:
+            tw.sessions.move_to_end(sid)
+        self._identify(event.tenant_id, tw, tracked, payload)
+        if payload.get("account_id") and not tracked.features.account_id:
+            tracked.features.account_id = str(payload["account_id"])[:128]
+        signal = tracked.features.add(payload, int(now * 1000))
+        if signal in SIGNALS:
+            path = page_path(str(payload.get("url") or ""))
+            user = tracked.features.user_id
+            alarm = tw.detector.observe(path, signal, sid, user, now)
+            if alarm is not None:
+                tw.incidents.alarm(alarm, now, lambda: self._new_id(event.tenant_id))
+            for key in tracked.keys:
+                tw.user_friction.setdefault(key, deque(maxlen=MAX_USER_FRICTION)).append(
+                    (event.offset, now, path, sid))
+        tracked.p = tw.classifier.predict(tracked.features.vector())
+        tw.dirty.add(sid)
+
+    def _identify(self, tenant_id: int, tw: TenantWidget, tracked: Tracked, payload: Mapping[str, Any]) -> None:
+        user_id = payload.get("user_id")
+        if not isinstance(user_id, str) or not user_id or tracked.features.user_id == user_id[:128]:
+            return
+        user_id = user_id[:128]
+        data = payload.get("data") if isinstance(payload.get("data"), Mapping) else {}
+        verified = self.verify(tenant_id, user_id, data.get("user_hash"))
+        if tw.config.identity_required and not verified:
+            return
+        if tracked.features.user_id is not None and not verified:
+            return  # an unverified claim never replaces a known user
+        tracked.features.user_id, tracked.features.verified = user_id, verified
+        tracked.keys = user_keys(user_id, tw.config.ticket_user_keys)
+        for key in tracked.keys:
+            sids = tw.user_sessions.setdefault(key, [])
+            if tracked.features.session_id not in sids:
+                sids.append(tracked.features.session_id)
+                del sids[:-20]
+        if tracked.outcome is None:
+            heapq.heappush(tw.deadlines, (tracked.start + HORIZON + GRACE, tracked.features.session_id))
+
+    def _ticket(self, event: LoggedEvent) -> None:
+        update = parse(event.kind, event.payload, field_map=self.field_maps(event.tenant_id))
+        if update is None or not update.created:
+            return
+        tw = self.tenant(event.tenant_id)
+        at = (update.created_at or event.event_time).timestamp()
+        for key in ticket_keys(update, tw.config.ticket_user_keys):
+            for sid in tw.user_sessions.get(key, ()):
+                tracked = tw.sessions.get(sid)
+                if tracked is None or tracked.outcome is not None or not tracked.start <= at <= tracked.start + HORIZON:
+                    continue
+                tracked.outcome, tracked.ticket_at = "ticket", at
+                tw.classifier.learn(tracked.features.vector(), True)
+                tw.dirty.add(sid)
+
+    def _control(self, event: LoggedEvent) -> None:
+        data = event.payload or {}
+        if event.kind == "control.widget_settings" and isinstance(data.get("widget"), dict):
+            self.tenant(event.tenant_id).configure(WidgetConfig.from_dict(data["widget"]))
+        elif event.kind == "control.status" and event.tenant_id in self.tenants:
+            try:
+                self.tenants[event.tenant_id].incidents.set_status(
+                    int(data["incident_id"]), str(data["status"]), str(data.get("by", "")),
+                    event.event_time.timestamp())
+            except (KeyError, TypeError, ValueError):
+                return
+
+    # -- the ticket detector's hook -----------------------------------------------------------------
+    def pages_before(self, tenant_id: int, update: TicketUpdate, offset: int, at: datetime) -> tuple[tuple[str, str], ...]:
+        """(page, session) pairs where the ticket's requester met friction in the day before it, logged
+        before the ticket (so the answer does not depend on how the log was batched)."""
+        tw = self.tenants.get(tenant_id)
+        if tw is None:
+            return ()
+        t = at.timestamp()
+        seen: list[tuple[str, str]] = []
+        for key in ticket_keys(update, tw.config.ticket_user_keys):
+            for off, ts, path, sid in tw.user_friction.get(key, ()):
+                if off < offset and t - HORIZON <= ts <= t and (path, sid) not in seen:
+                    seen.append((path, sid))
+        return tuple(seen[-MAX_TICKET_PAGES:])
+
+    # -- outputs and checkpoints --------------------------------------------------------------------
+    def outputs(self) -> Iterable[tuple[str, Any, dict[str, Any]]]:
+        for tenant_id, tw in sorted(self.tenants.items()):
+            ready = tw.ready
+            for snap in tw.incidents.take_changes():
+                yield "incident", (tenant_id, snap["id"]), snap
+            dirty, tw.dirty = sorted(tw.dirty), set()
+            for sid in dirty:
+                tracked = tw.sessions.get(sid)
+                if tracked is None:
+                    continue
+                f = tracked.features
+                yield "widget_session", (tenant_id, sid), {
+                    "user_id": f.user_id, "account_id": f.account_id,
+                    "started_at": datetime.fromtimestamp(tracked.start, tz=timezone.utc),
+                    "last_seen_at": datetime.fromtimestamp(f.last_ms / 1000, tz=timezone.utc),
+                    "last_path": f.last_path, "features": f.to_json(),
+                    "p_ticket": None if tracked.p is None else round(tracked.p, 4),
+                    "stuck_pages": f.stuck_on(tw.config.cold_start.repeat_failures),
+                    "model_ready": ready, "outcome": tracked.outcome,
+                    "ticket_at": None if tracked.ticket_at is None else datetime.fromtimestamp(tracked.ticket_at, tz=timezone.utc),
+                }
+
+    def state(self) -> dict[str, Any]:
+        return {"tenants": self.tenants, "next_ids": self._next_ids}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.tenants = state["tenants"]
+        self._next_ids = state.get("next_ids", {})
