@@ -229,11 +229,6 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
 
     start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
                    interval=float(cfg["NOTIFY_POLL_SECONDS"]))
-    from server.zendesk.worker import ZendeskWorker
-    from server.zendesk.worker import start_worker as start_zendesk_worker
-
-    start_zendesk_worker(ZendeskWorker(database, SqlEventLog(), cfg, secret_key=config_mod.secret_key(cfg),
-                                       partition=(index, count)), interval=float(cfg["ZENDESK_POLL_SECONDS"]))
     counter = DETECTOR_EVENTS.labels(runner.name)
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 
