@@ -69,4 +69,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(widget_bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
+    if str(cfg["DEMO_PAGES"]).strip().lower() in {"1", "true", "yes", "on"}:  # overrides arrive unparsed
+        from server.demo.agent import bp as demo_agent_bp
+
+        app.register_blueprint(demo_agent_bp)
+    if str(cfg.get("DEMO_PAGES", "")).strip().lower() in {"1", "true", "yes", "on"}:  # the Acme Billing sample product
+        from server.demo.acme import bp as demo_acme_bp
+
+        app.register_blueprint(demo_acme_bp)
     return app

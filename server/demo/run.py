@@ -59,6 +59,42 @@ def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
     return data
 
 
+def _acme_widget(cfg: dict[str, Any], port: int) -> None:
+    """The Acme Billing page's widget: its origins allowed, and nudge content unless the tenant has its own."""
+    from server.db import from_config
+    from server.eventlog import SqlEventLog
+    from server.tenants import find_by_slug
+    from server.widget import service as widget_service
+
+    db = from_config(cfg)
+    try:
+        with db.session() as session:
+            tenant = find_by_slug(session, "acme")
+            if tenant is None:
+                return
+            wanted = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+            if not wanted <= set(tenant.allowed_origins or []):
+                tenant.allowed_origins = sorted(set(tenant.allowed_origins or []) | wanted)
+                session.commit()
+            if widget_service.stored_config(session, tenant.id).get("nudges"):
+                return
+            widget_service.put_settings(session, SqlEventLog(), tenant.id, {
+                "nudges": [
+                    {"id": "acme-billing-help", "match": "/demo/acme/billing", "title": "Having trouble paying?",
+                     "body": "If the payment keeps failing, pay by bank transfer or ask us to retry the card.",
+                     "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay"},
+                    {"id": "acme-invoice-help", "match": "/demo/acme/invoices",
+                     "title": "Invoice PDF not downloading?",
+                     "body": "We can e-mail the invoice to you while downloads are slow.",
+                     "link_url": "/demo/acme/help/payments", "link_text": "Get it by e-mail"},
+                ],
+                "holdout": 0.0, "cap_per_session": 2, "cap_per_day": 5,
+                "cold_start": {"enabled": True, "repeat_failures": 3},
+            }, now=datetime.now(timezone.utc))
+    finally:
+        db.dispose()
+
+
 def _previous_run(cfg: dict[str, Any]) -> tuple[datetime | None, int]:
     """When the demo tenant's last Zendesk delivery arrived (None: never) and how many events it has."""
     from sqlalchemy import func, select
@@ -88,12 +124,14 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: float = HISTORY_DAYS) -> int:
     creds = _credentials(cfg, port)
+    _acme_widget(cfg, port)
     last, events = _previous_run(cfg)
     days = history_window(last, datetime.now(timezone.utc), history_days)
     url = f"http://127.0.0.1:{port}"
     # The history arrives as one burst of webhooks, far above a tenant's usual limit: lift it for the demo.
     env = dict(os.environ, LOG_FORMAT="text", LOG_LEVEL="WARNING")
     env.setdefault("RATE_LIMIT_WEBHOOK", HISTORY_RATE_LIMIT)
+    env.setdefault("DEMO_PAGES", "1")  # the sample product pages (Acme Billing with the widget)
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped by a signal: still stop the server
     try:
@@ -109,7 +147,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
             time.sleep(0.2)
         print(f"\n  Dashboard:  {url}/#token={creds['api_token']}\n"
               f"  Incidents:  {url}/incidents#token={creds['api_token']}\n  API docs:   {url}/api/v1/docs\n"
-              f"  Metrics:    {url}/metrics\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
+              f"  Metrics:    {url}/metrics\n  Acme Billing (sample product with the widget): {url}/demo/acme/billing\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
         # Ticket ids continue past every event the tenant already has, so none repeats a previous run's.
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:

@@ -24,3 +24,4 @@
   const key = me && me.getAttribute("data-site-key");
   if (key) stub("init", { siteKey: key, endpoint: me!.getAttribute("data-endpoint") || new URL(me!.src).origin });
 })(window, document);
+export {};

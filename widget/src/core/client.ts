@@ -129,7 +129,8 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
       const acct = traits && (traits.account_id ?? traits.accountId);
       if (typeof acct === "string" || typeof acct === "number") client.accountId = String(acct).slice(0, 128);
       const data: EventData = {};
-      if (opts && typeof opts.userHash === "string") data.user_hash = opts.userHash.slice(0, 128);
+      client.userHash = opts && typeof opts.userHash === "string" ? opts.userHash.slice(0, 128) : undefined;
+      if (client.userHash) data.user_hash = client.userHash;
       client.capture("identify", data);
       client.emit("identify", id);
     },

@@ -89,6 +89,8 @@ export interface Client {
   /** False under Do Not Track/GPC or outside the sample: nothing is captured. */
   capturing: boolean;
   userId?: string;
+  /** HMAC of the user id from the customer's server (identity verification), if given. */
+  userHash?: string;
   accountId?: string;
   /** Queue one event; `extra` may set target or override the URL. Returns the event, or null if dropped. */
   capture(type: EventType, data?: EventData, extra?: Partial<WidgetEvent>): WidgetEvent | null;

@@ -11,6 +11,8 @@ import { showNudge, type Nudge } from "./nudge";
 import { mountRoot, type Root } from "./root";
 
 export const DECIDE_DEBOUNCE_MS = 1000;
+const RETRY_MS = 2000;
+const MAX_RETRIES = 3;
 
 interface Caps {
   day: string;
@@ -56,6 +58,7 @@ export function ui(): Integration {
       let root: Root | undefined;
       let nudgeOpen = false;
       let timer: number | undefined;
+      let retries = 0;
       const banners: Record<string, HTMLElement> = {};
       const getRoot = (): Root => (root = root || mountRoot(env));
       const json = async (url: string, init?: RequestInit): Promise<unknown> => {
@@ -73,8 +76,11 @@ export function ui(): Integration {
         const res = (await json(`${base}/api/v1/widget/known-issues?site_key=${key}&url=${encodeURIComponent(page)}`)) as
           | { issues?: Issue[] }
           | null;
-        if (!res || !Array.isArray(res.issues)) return;
-        const live = res.issues.filter((i) => i && i.id !== undefined && typeof i.message === "string").slice(0, 3);
+        if (res && Array.isArray(res.issues)) showIssues(res.issues);
+      };
+
+      const showIssues = (issues: Issue[]): void => {
+        const live = issues.filter((i) => i && i.id !== undefined && typeof i.message === "string").slice(0, 3);
         const ids = live.map((i) => String(i.id));
         for (const id of Object.keys(banners)) {
           if (ids.indexOf(id) < 0) {
@@ -99,11 +105,15 @@ export function ui(): Integration {
         if (nudgeOpen || caps.session >= client.options.nudgesPerSession || caps.today >= client.options.nudgesPerDay) return;
         const body: Record<string, string> = { site_key: client.options.siteKey, session_id: client.sessionId, url: scrubUrl(env.href()) };
         if (client.userId) body.user_id = client.userId;
+        if (client.userHash) body.user_hash = client.userHash;
         const res = (await json(`${base}/api/v1/widget/decide`, {
           method: "POST",
           body: JSON.stringify(body),
           headers: { "Content-Type": "text/plain" },
-        })) as { nudge?: Nudge | null } | null;
+        })) as { nudge?: Nudge | null; reason?: string; banners?: Issue[] } | null;
+        if (res && Array.isArray(res.banners) && res.banners.length) showIssues(res.banners);
+        // The detector may not have read this session's events yet: ask again shortly, a bounded number of times.
+        if (res && res.reason === "no_data" && retries++ < MAX_RETRIES) return later(RETRY_MS);
         const n = res && res.nudge;
         if (!n || nudgeOpen || n.id === undefined || typeof n.title !== "string") return;
         const id = String(n.id);
@@ -121,16 +131,20 @@ export function ui(): Integration {
         client.capture("nudge_shown", { nudge_id: id });
       };
 
-      const later = (): void => {
+      const later = (ms = DECIDE_DEBOUNCE_MS): void => {
         env.clearTimeout(timer);
-        timer = env.setTimeout(() => void decide(), DECIDE_DEBOUNCE_MS);
+        timer = env.setTimeout(() => void decide(), ms);
       };
       client.on("route", () => {
         void knownIssues();
+        retries = 0;
         if (client.capturing) later();
       });
       client.on("flush", (sent) => {
-        if ((sent as WidgetEvent[]).some((e) => FRICTION.indexOf(e.type) >= 0)) later();
+        if ((sent as WidgetEvent[]).some((e) => FRICTION.indexOf(e.type) >= 0)) {
+          retries = 0;
+          later();
+        }
       });
       return () => {
         env.clearTimeout(timer);

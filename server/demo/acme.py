@@ -1,0 +1,122 @@
+"""Acme Billing: a sample customer product with the real Groundswell widget, for the demo and browser tests.
+
+Served only when the ``DEMO_PAGES`` setting is true. Pages (all one template; the page's script switches
+between them as a single-page app with ``history.pushState``, and each is also a deep link):
+
+- ``/demo/acme/billing``, ``/demo/acme/invoices``, ``/demo/acme/upgrade``: the widget comes from the async
+  loader snippet pasted inline, as most customers install it;
+- ``/demo/acme/help/payments``: the help article the demo's billing nudge links to;
+- ``/demo/acme/strict``: the same product under a strict Content-Security-Policy (no ``unsafe-inline``,
+  no ``unsafe-eval``); the loader then comes as an external file configured by ``data-`` attributes.
+
+The product's own endpoints under ``/demo/acme/api/`` fail on purpose: paying answers 500, a coupon other
+than ``WELCOME10`` answers 422 naming the field, and an invoice download answers 500, so a newcomer can
+produce friction, get a nudge, and see a known-issue banner while an incident on the page is open.
+Run ``npm run build`` first: the snippet and the widget are read from ``dist/widget/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from server.config import REPO_ROOT
+from server.errors import NotFound
+from server.http import db_session
+from server.tenants import find_by_slug
+
+bp = Blueprint("demo_acme", __name__, url_prefix="/demo/acme")
+
+#: The demo tenant whose public site key the pages embed.
+DEMO_SLUG = "acme"
+PAGES = ("billing", "invoices", "upgrade")
+#: The strict variant: scripts, styles and requests only from this origin; nothing inline, no eval.
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+VALID_COUPON = "WELCOME10"
+
+
+class DemoUnavailable(NotFound):
+    """The demo tenant or the built widget is missing."""
+
+
+def site_key(session: Session, slug: str = DEMO_SLUG) -> str:
+    """The public site key of the demo tenant (it is public by design: pages embed it)."""
+    tenant = find_by_slug(session, slug)
+    if tenant is None:
+        raise DemoUnavailable(f"No tenant {slug!r}: run `groundswell demo` (or the browser-test backend) first.")
+    return tenant.site_key
+
+
+def loader_snippet(dist: Path) -> str:
+    """The built loader, pasted inline as customers do."""
+    path = dist / "loader.js"
+    if not path.is_file():
+        raise DemoUnavailable("The widget is not built: run `npm run build` first.")
+    return path.read_text(encoding="utf-8")
+
+
+def _dist() -> Path:
+    configured = current_app.config.get("WIDGET_DIST_DIR")
+    return Path(configured) if configured else REPO_ROOT / "dist" / "widget"
+
+
+def _render(page: str, strict: bool) -> str:
+    endpoint = request.host_url.rstrip("/")
+    return render_template("acme/page.html", page=page, strict=strict, endpoint=endpoint,
+                           site_key=site_key(db_session()),
+                           snippet=None if strict else loader_snippet(_dist()))
+
+
+@bp.get("/")
+def index() -> Any:
+    return redirect(url_for("demo_acme.page", page="billing"))
+
+
+@bp.get("/<any(billing, invoices, upgrade):page>")
+def page(page: str) -> str:
+    return _render(page, strict=False)
+
+
+@bp.get("/help/payments")
+def help_payments() -> str:
+    """Where the demo's billing nudge links to."""
+    return _render("help", strict=False)
+
+
+@bp.get("/strict")
+def strict() -> Response:
+    resp = Response(_render("billing", strict=True), mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = STRICT_CSP
+    return resp
+
+
+@bp.post("/api/pay")
+def pay() -> Any:
+    """Always fails: the payment provider of the demo is "down"."""
+    resp = jsonify({"error": {"code": "provider_unavailable", "message": "The payment provider did not answer."}})
+    resp.status_code = 500
+    return resp
+
+
+@bp.post("/api/coupon")
+def coupon() -> Any:
+    """Accepts only WELCOME10; anything else is refused with 422 naming the field."""
+    data = request.get_json(silent=True, force=True)
+    code = data.get("code") if isinstance(data, dict) else None
+    if isinstance(code, str) and code.strip().upper() == VALID_COUPON:
+        return jsonify({"ok": True, "discount": 10})
+    resp = jsonify({"error": {"code": "validation", "fields": {"code": ["unknown or expired coupon"]}}})
+    resp.status_code = 422
+    return resp
+
+
+@bp.post("/api/invoices/<int:invoice_id>/download")
+def download(invoice_id: int) -> Any:
+    """Always fails: the invoice PDF service is "broken" (the demo stream's invoice_pdf incident)."""
+    resp = jsonify({"error": {"code": "pdf_failed", "message": "Could not render the invoice PDF."}})
+    resp.status_code = 500
+    return resp

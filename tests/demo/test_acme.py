@@ -1,0 +1,75 @@
+"""The Acme Billing sample product (server/demo/acme.py): served only with DEMO_PAGES, embeds the tenant's
+site key and the widget snippet, fails its actions on purpose, and sends a strict CSP on its strict page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server import create_app
+from server.tenants import create_tenant
+from tests.conftest import TEST_SECRET_KEY
+
+
+@pytest.fixture
+def demo(db: Any, app_config: dict[str, Any], tmp_path: Any):  # type: ignore[no-untyped-def]
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "loader.js").write_text('"use strict";window.groundswell=function(){};')
+    (dist / "core.js").write_text("/* core */")
+    with db.session() as session:
+        _, creds = create_tenant(session, "Acme Billing", secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme",
+                                 slug="acme", origins=["http://localhost"])
+        session.commit()
+    app = create_app({**app_config, "DEMO_PAGES": "1", "WIDGET_DIST_DIR": str(dist)})
+    yield app.test_client(), creds
+    app.extensions["groundswell.db"].dispose()
+
+
+def test_pages_are_absent_without_demo_pages(client: Any) -> None:
+    assert client.get("/demo/acme/billing").status_code == 404
+
+
+def test_page_embeds_snippet_and_site_key(demo: Any) -> None:
+    client, creds = demo
+    assert client.get("/demo/acme/").headers["Location"].endswith("/demo/acme/billing")
+    for page in ("billing", "invoices", "upgrade", "help/payments"):
+        resp = client.get(f"/demo/acme/{page}")
+        assert resp.status_code == 200
+        html = resp.get_data(as_text=True)
+        assert "window.groundswell=function(){};" in html
+        assert f'"siteKey": "{creds.site_key}"' in html
+        assert "Content-Security-Policy" not in resp.headers
+
+
+def test_strict_page_has_strict_csp_and_no_inline_script(demo: Any) -> None:
+    client, creds = demo
+    resp = client.get("/demo/acme/strict")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    html = resp.get_data(as_text=True)
+    assert "<script>" not in html
+    assert f'data-site-key="{creds.site_key}"' in html
+    assert 'src="http://localhost/widget/v1/loader.js"' in html
+
+
+def test_actions_fail_on_purpose(demo: Any) -> None:
+    client, _ = demo
+    assert client.post("/demo/acme/api/pay").status_code == 500
+    bad = client.post("/demo/acme/api/coupon", json={"code": "<b>nope</b>"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["code"]
+    assert client.post("/demo/acme/api/coupon", json={"code": "welcome10"}).status_code == 200
+    assert client.post("/demo/acme/api/coupon", data="not json").status_code == 422
+    assert client.post("/demo/acme/api/invoices/10231/download").status_code == 500
+
+
+def test_missing_build_is_a_clear_404(db: Any, app_config: dict[str, Any], tmp_path: Any) -> None:
+    with db.session() as session:
+        create_tenant(session, "Acme Billing", secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme", slug="acme")
+        session.commit()
+    app = create_app({**app_config, "DEMO_PAGES": "1", "WIDGET_DIST_DIR": str(tmp_path / "none")})
+    resp = app.test_client().get("/demo/acme/billing")
+    assert resp.status_code == 404
+    assert "npm run build" in resp.get_data(as_text=True)
+    app.extensions["groundswell.db"].dispose()
