@@ -1,0 +1,100 @@
+"""The fake Zendesk agent page: the real sidebar bundle hosted over the Zendesk App Framework protocol.
+
+Served only when the ``DEMO_PAGES`` setting is true (``make demo`` and the browser tests turn it on). It serves
+
+- ``/demo/zendesk``: the agent workspace page (built from zendesk_app/dev/ into dist/zendesk_app_dev/), which
+  lists the tenant's tickets and hosts the app in an iframe as Zendesk does;
+- ``/demo/zendesk/app/<path>``: the built app package (dist/zendesk_app/), exactly what the marketplace zip holds;
+- ``/demo/zendesk/tickets.json``: the tenant's most recent tickets for the page's list (API token required).
+
+The page takes the API token from its ``#token=`` fragment, which never reaches the server or its logs, and
+plays Zendesk's request proxy: it fills ``{{setting.api_token}}`` into the app's secure requests itself.
+Run ``npm run build`` first; without the build these pages answer 404 saying so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_from_directory
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import REPO_ROOT
+from server.errors import NotFound
+from server.http import db_session, require_token
+from server.tenants import Tenant
+from server.topics.models import Ticket
+
+bp = Blueprint("demo_agent", __name__, url_prefix="/demo/zendesk")
+
+APP_DIR = REPO_ROOT / "dist" / "zendesk_app"
+HOST_DIR = REPO_ROOT / "dist" / "zendesk_app_dev"
+
+#: The app's own pages load only their own scripts and styles; nothing inline, nothing from elsewhere.
+APP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'none'; base-uri 'none'; form-action 'none'")
+HOST_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "frame-src http://127.0.0.1:* http://localhost:* 'self'; base-uri 'none'; form-action 'none'")
+
+
+class TicketListQuerySchema(Schema):
+    limit = fields.Integer(load_default=30, validate=validate.Range(1, 100))
+
+
+class DemoTicketSchema(Schema):
+    id = fields.String(required=True, attribute="zendesk_id")
+    subject = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(allow_none=True)
+
+
+class DemoTicketListSchema(Schema):
+    tickets = fields.List(fields.Nested(DemoTicketSchema), required=True)
+
+
+ticket_list_query = TicketListQuerySchema()
+ticket_list_out = DemoTicketListSchema()
+
+
+def recent_tickets(session: Session, tenant_id: int, *, limit: int) -> dict[str, Any]:
+    """The tenant's newest tickets (by creation time), for the fake agent page's list."""
+    rows = session.scalars(select(Ticket).where(Ticket.tenant_id == tenant_id)
+                           .order_by(Ticket.created_at.desc(), Ticket.zendesk_id.desc()).limit(limit)).all()
+    return {"tickets": list(rows)}
+
+
+def _built(directory: Path, name: str) -> Response:
+    if not (directory / name).is_file():
+        raise NotFound("The Zendesk app is not built (run `npm run build`), or no such file.")
+    response = send_from_directory(directory, name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("")
+def agent_page() -> Response:
+    response = _built(HOST_DIR, "host.html")
+    response.headers["Content-Security-Policy"] = HOST_CSP
+    return response
+
+
+@bp.get("/host/<path:name>")
+def host_file(name: str) -> Response:
+    return _built(HOST_DIR, name)
+
+
+@bp.get("/app/<path:name>")
+def app_file(name: str) -> Response:
+    response = _built(APP_DIR, name)
+    response.headers["Content-Security-Policy"] = APP_CSP
+    return response
+
+
+@bp.get("/tickets.json")
+@require_token
+def tickets(tenant: Tenant) -> Any:
+    args = ticket_list_query.load(request.args.to_dict())
+    return jsonify(ticket_list_out.dump(recent_tickets(db_session(), tenant.id, **args)))

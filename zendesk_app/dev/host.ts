@@ -1,0 +1,336 @@
+// The fake Zendesk agent workspace. It lists the tenant's tickets, opens one, and hosts the REAL app bundle
+// in an iframe, speaking the Zendesk App Framework's postMessage protocol to it the way Zendesk does:
+// handshake -> zaf.app.registered (metadata + context), get/set/invoke answered by id, `iframe.on:<event>`
+// subscriptions and `zaf.<event>` deliveries (ticket.updated), and `request:N` performed here, with
+// `{{setting.x}}` filled in from the installation's settings (as Zendesk's proxy does for secure requests),
+// answered with `zaf.request:N.done` / `.fail`. Secure settings are never sent to the app's frame.
+import "./host.css";
+
+type Json = Record<string, unknown>;
+
+interface HostTicket {
+  id: number;
+  subject: string;
+  status: string;
+  type: string;
+}
+
+const SECURE_SETTINGS = new Set(["api_token"]);
+const TOKEN_KEY = "gs-demo-zendesk-token";
+const params = new URLSearchParams(location.search);
+
+function tokenFromFragment(): string | null {
+  const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1));
+  if (!match) return null;
+  const token = decodeURIComponent(match[1]);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(null, "", location.pathname + location.search);
+  return token;
+}
+
+/** The installation's settings: the backend URL (non-secure) and the API token (secure). */
+const settings: Record<string, string> = {
+  backend_url: params.get("backend_url") || location.origin,
+  api_token: tokenFromFragment() ?? sessionStorage.getItem(TOKEN_KEY) ?? "",
+};
+
+/** Where the app is served from: another origin than this page (as on Zendesk) when the host allows it. */
+function appOrigin(): string {
+  const explicit = params.get("app_origin");
+  if (explicit) return new URL(explicit).origin;
+  const swap: Record<string, string> = { "127.0.0.1": "localhost", localhost: "127.0.0.1" };
+  const other = swap[location.hostname];
+  return other ? `${location.protocol}//${other}${location.port ? `:${location.port}` : ""}` : location.origin;
+}
+
+const APP_ORIGIN = appOrigin();
+const APP_URL = `${APP_ORIGIN}${location.pathname.replace(/\/+$/, "")}/app/assets/iframe.html`;
+/** The only origins the fake proxy sends settings to (Zendesk: the manifest's domainWhitelist). */
+const ALLOWED_ORIGINS = new Set([new URL(settings.backend_url).origin]);
+
+const agent = {
+  id: 1,
+  name: params.get("agent_name") || "Ada Agent",
+  email: params.get("agent_email") || "ada.agent@example.com",
+  locale: params.get("locale") || "en-US",
+  timeZone: { ianaName: params.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" },
+  role: "agent",
+};
+
+function $(id: string): HTMLElement {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`missing #${id}`);
+  return node;
+}
+
+function say(message: string): void {
+  $("host-status").textContent = message;
+}
+
+function guid(): string {
+  return typeof crypto.randomUUID === "function" ? crypto.randomUUID()
+    : `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
+}
+
+/** A record of every proxied request (without secrets), for people and tests to inspect. */
+const requestLog: { method: string; url: string; status: number }[] = [];
+(window as unknown as { __zafHost: Json }).__zafHost = { requests: requestLog, appOrigin: APP_ORIGIN };
+
+class AppFrame {
+  readonly guid = guid();
+  readonly iframe: HTMLIFrameElement;
+  readonly subscriptions = new Map<string, number>();
+
+  constructor(readonly location: "ticket_sidebar" | "nav_bar", public ticket: HostTicket | null) {
+    this.iframe = document.createElement("iframe");
+    this.iframe.title = "Groundswell app";
+    this.iframe.setAttribute("data-location", location);
+    this.iframe.src = `${APP_URL}?origin=${encodeURIComponent(window.location.origin)}&app_guid=${this.guid}`;
+  }
+
+  send(message: Json): void {
+    this.iframe.contentWindow?.postMessage(JSON.stringify(message), APP_ORIGIN);
+  }
+
+  fire(event: string, data: unknown): void {
+    if ((this.subscriptions.get(event) ?? 0) > 0) this.send({ key: `zaf.${event}`, message: data });
+  }
+
+  context(): Json {
+    const ctx: Json = { product: "support", location: this.location, instanceGuid: this.guid,
+                        account: { subdomain: "acme" } };
+    if (this.ticket) ctx.ticketId = this.ticket.id;
+    return ctx;
+  }
+
+  metadata(): Json {
+    const visible = Object.fromEntries(Object.entries(settings).filter(([k]) => !SECURE_SETTINGS.has(k)));
+    return { appId: 0, installationId: 1, name: "Groundswell", settings: visible };
+  }
+
+  value(path: string): { ok: true; value: unknown } | { ok: false } {
+    const t = this.ticket;
+    const values: Record<string, unknown> = {
+      currentUser: agent,
+      currentAccount: { subdomain: "acme", planName: "demo" },
+      ...(t ? { ticket: { ...t }, "ticket.id": t.id, "ticket.subject": t.subject, "ticket.status": t.status,
+                "ticket.type": t.type } : {}),
+    };
+    return Object.prototype.hasOwnProperty.call(values, path) ? { ok: true, value: values[path] } : { ok: false };
+  }
+}
+
+const frames = new Set<AppFrame>();
+
+function settingsFilled(text: string, secure: boolean): string {
+  if (!secure) return text;
+  return text.replace(/\{\{setting\.([A-Za-z0-9_]+)\}\}/g, (slot, name: string) => settings[name] ?? slot);
+}
+
+async function proxy(frame: AppFrame, key: string, options: Json): Promise<void> {
+  const fail = (status: number, statusText: string, responseText = "", responseJSON: unknown = null) =>
+    frame.send({ key: `zaf.${key}.fail`,
+                 message: { responseArgs: [{ status, statusText, responseText, responseJSON }, "error", statusText] } });
+  const secure = options.secure === true;
+  let target: URL;
+  try {
+    target = new URL(String(options.url ?? ""), settings.backend_url);
+  } catch {
+    return fail(400, "Bad URL");
+  }
+  if (!ALLOWED_ORIGINS.has(target.origin)) return fail(403, "Domain not allowed by the app's manifest");
+  const headers: Record<string, string> = {};
+  const given = typeof options.headers === "object" && options.headers !== null ? options.headers as Json : {};
+  for (const [name, value] of Object.entries(given)) headers[name] = settingsFilled(String(value), secure);
+  if (typeof options.contentType === "string") headers["Content-Type"] = options.contentType;
+  const method = typeof options.type === "string" ? options.type.toUpperCase() : "GET";
+  const body = options.data === undefined || method === "GET" ? undefined
+    : settingsFilled(typeof options.data === "string" ? options.data : JSON.stringify(options.data), secure);
+  let response: Response;
+  try {
+    response = await fetch(settingsFilled(target.href, secure), { method, headers, body, credentials: "omit" });
+  } catch {
+    requestLog.push({ method, url: target.pathname, status: 0 });
+    return fail(0, "error");
+  }
+  requestLog.push({ method, url: target.pathname + target.search, status: response.status });
+  const text = await response.text();
+  let data: unknown = text;
+  if ((response.headers.get("Content-Type") ?? "").includes("json")) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (!response.ok) return fail(response.status, response.statusText, text, typeof data === "string" ? null : data);
+  frame.send({ key: `zaf.${key}.done`, message: { responseArgs: [data, "success",
+    { status: response.status, statusText: response.statusText, responseText: text }] } });
+}
+
+function resize(frame: AppFrame, args: unknown): void {
+  const opts = Array.isArray(args) && typeof args[0] === "object" && args[0] !== null ? args[0] as Json : {};
+  const height = parseInt(String(opts.height ?? ""), 10);
+  if (Number.isFinite(height)) {
+    const bounded = Math.min(2000, Math.max(40, height));
+    frame.iframe.style.height = `${bounded}px`;
+    frame.iframe.setAttribute("data-height", String(bounded));
+  }
+}
+
+function answer(frame: AppFrame, data: Json): void {
+  const id = data.id;
+  const errors: Json = {};
+  const result: Json = { errors };
+  if (data.request === "get" && Array.isArray(data.params)) {
+    for (const path of data.params.map(String)) {
+      const found = frame.value(path);
+      if (found.ok) result[path] = found.value;
+      else errors[path] = { name: "InvalidPath", message: "is not a supported path", path };
+    }
+  } else if (data.request === "set" && typeof data.params === "object" && data.params !== null) {
+    for (const [path, value] of Object.entries(data.params as Json)) {
+      if (frame.ticket && (path === "ticket.subject" || path === "ticket.status" || path === "ticket.type")) {
+        frame.ticket = { ...frame.ticket, [path.slice(7)]: String(value) };
+        result[path] = value;
+      } else errors[path] = { name: "InvalidPath", message: "cannot be set here", path };
+    }
+  } else if (data.request === "invoke" && typeof data.params === "object" && data.params !== null) {
+    for (const [name, args] of Object.entries(data.params as Json)) {
+      if (name === "resize") resize(frame, args);
+      else if (name === "notify") say(`App notification: ${String(Array.isArray(args) ? args[0] : "")}`);
+      else { errors[name] = { name: "InvalidAction", message: "is not supported by this host", path: name }; continue; }
+      result[name] = null;
+    }
+  } else return;
+  frame.send({ id, result });
+}
+
+window.addEventListener("message", (event: MessageEvent) => {
+  const frame = [...frames].find((f) => f.iframe.contentWindow === event.source);
+  if (!frame || event.origin !== APP_ORIGIN) return;
+  let data: Json;
+  try {
+    const parsed: unknown = typeof event.data === "string" ? JSON.parse(event.data) : event.data;
+    if (typeof parsed !== "object" || parsed === null) return;
+    data = parsed as Json;
+  } catch {
+    return;
+  }
+  if (data.appGuid !== undefined && data.appGuid !== frame.guid) return;
+  const key = typeof data.key === "string" ? data.key : "";
+  if (key === "iframe.handshake") {
+    frame.send({ key: "zaf.app.registered", message: { metadata: frame.metadata(), context: frame.context() } });
+  } else if (key.startsWith("iframe.on:") || key.startsWith("iframe.off:")) {
+    const count = typeof (data.message as Json | undefined)?.subscriberCount === "number"
+      ? (data.message as Json).subscriberCount as number : 0;
+    frame.subscriptions.set(key.slice(key.indexOf(":") + 1), count);
+  } else if (/^request:\d+$/.test(key)) {
+    void proxy(frame, key, typeof data.message === "object" && data.message !== null ? data.message as Json : {});
+  } else if (typeof data.request === "string" && data.id !== undefined) {
+    answer(frame, data);
+  }
+  // Anything else (tracking, custom triggers) is ignored, as Zendesk ignores what it does not know.
+});
+
+// --- the workspace ---------------------------------------------------------------------------------------
+
+let sidebarFrame: AppFrame | null = null;
+let navFrame: AppFrame | null = null;
+
+function mount(slot: HTMLElement, frame: AppFrame): void {
+  for (const f of frames) if (slot.contains(f.iframe)) frames.delete(f);
+  frames.add(frame);
+  slot.replaceChildren(frame.iframe);
+}
+
+function show(pane: "token" | "tickets" | "ticket" | "nav"): void {
+  for (const name of ["token", "tickets", "ticket", "nav"]) $(`${name}-pane`).hidden = name !== pane;
+  $("nav-tickets").toggleAttribute("aria-current", pane !== "nav");
+  $("nav-app").toggleAttribute("aria-current", pane === "nav");
+  if (pane !== "nav") $("nav-tickets").setAttribute("aria-current", "page");
+  else $("nav-app").setAttribute("aria-current", "page");
+}
+
+function renderTicketHeader(ticket: HostTicket): void {
+  $("ticket-title").textContent = ticket.subject ? `#${ticket.id} ${ticket.subject}` : `#${ticket.id}`;
+  $("ticket-meta").textContent = `Status: ${ticket.status || "new"} · Type: ${ticket.type || "question"}`;
+}
+
+function openTicket(ticket: HostTicket): void {
+  renderTicketHeader(ticket);
+  sidebarFrame = new AppFrame("ticket_sidebar", ticket);
+  mount($("sidebar-slot"), sidebarFrame);
+  show("ticket");
+  $("ticket-title").focus();
+}
+
+let known: HostTicket[] = [];
+
+async function loadTickets(): Promise<void> {
+  const list = $("ticket-list");
+  say("Loading tickets…");
+  const response = await fetch(`${location.pathname.replace(/\/+$/, "")}/tickets.json`, {
+    headers: { Authorization: `Bearer ${settings.api_token}` }, credentials: "omit",
+  });
+  if (response.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    settings.api_token = "";
+    show("token");
+    say("The API token was refused.");
+    return;
+  }
+  const body = await response.json() as { tickets?: { id: string; subject: string | null; status: string | null }[] };
+  known = (body.tickets ?? []).map((t) => ({ id: Number(t.id), subject: t.subject ?? "", status: t.status ?? "",
+                                              type: "question" }));
+  list.replaceChildren(...known.map((ticket) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    const status = document.createElement("span");
+    status.className = "zd-ticket-status";
+    status.textContent = ticket.status || "new";
+    button.append(status, `#${ticket.id} `, ticket.subject);
+    button.addEventListener("click", () => openTicket(ticket));
+    const item = document.createElement("li");
+    item.append(button);
+    return item;
+  }));
+  say(`${known.length} tickets.`);
+}
+
+function start(): void {
+  $("ticket-title").tabIndex = -1;
+  $("nav-tickets").addEventListener("click", () => show(sidebarFrame && !$("ticket-pane").hidden ? "ticket" : "tickets"));
+  $("back-button").addEventListener("click", () => show("tickets"));
+  $("nav-app").addEventListener("click", () => {
+    if (!navFrame) {
+      navFrame = new AppFrame("nav_bar", null);
+      mount($("navbar-slot"), navFrame);
+    }
+    show("nav");
+  });
+  $("update-ticket").addEventListener("click", () => {
+    if (!sidebarFrame?.ticket) return;
+    sidebarFrame.ticket = { ...sidebarFrame.ticket, status: "open" };
+    renderTicketHeader(sidebarFrame.ticket);
+    sidebarFrame.fire("ticket.updated", sidebarFrame.ticket);
+    say("Ticket updated.");
+  });
+  $("open-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const raw = ($("open-input") as HTMLInputElement).value.trim();
+    if (!/^[0-9]{1,18}$/.test(raw)) return;
+    openTicket(known.find((t) => String(t.id) === raw) ?? { id: Number(raw), subject: "", status: "new", type: "question" });
+  });
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    settings.api_token = ($("token-input") as HTMLInputElement).value.trim();
+    sessionStorage.setItem(TOKEN_KEY, settings.api_token);
+    show("tickets");
+    void loadTickets().catch(() => say("Could not load tickets."));
+  });
+  if (!settings.api_token) {
+    show("token");
+    return;
+  }
+  show("tickets");
+  void loadTickets().catch(() => say("Could not load tickets."));
+}
+
+start();

@@ -1,0 +1,112 @@
+// Calls to the Groundswell backend, always through ZAF's request proxy: the API token is the secure setting
+// `api_token`, written as a placeholder that Zendesk's proxy fills in, so it never reaches the browser.
+import { RequestError, type RequestOptions, type Zaf } from "./zaf";
+import {
+  parseContext, parseIncident, parseIncidents, parseLink,
+  type Incident, type LinkResult, type TicketContext,
+} from "./model";
+
+export type Verdict = "useful" | "noise";
+
+export interface Api {
+  ticketContext(ticketId: string): Promise<TicketContext | null>;
+  linkProblem(incidentId: number, ticketId: string, by: string): Promise<LinkResult>;
+  feedback(incidentId: number, verdict: Verdict, by: string): Promise<Incident | null>;
+  acknowledge(incidentId: number, by: string): Promise<Incident | null>;
+  renameTopic(topicId: number, name: string | null): Promise<void>;
+  openIncidents(): Promise<Incident[]>;
+}
+
+/** The backend URL setting is missing or not an http(s) address. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export const AUTH_HEADER = "Bearer {{setting.api_token}}";
+const MAX_NAME = 200;
+
+/** The backend's base address from the `backend_url` setting, without a trailing slash. */
+export function backendBase(settings: Readonly<Record<string, unknown>>): string {
+  const raw = typeof settings.backend_url === "string" ? settings.backend_url.trim() : "";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("backend_url is not set to an address");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError("backend_url must be http(s)");
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError("backend_url must be a plain address");
+  }
+  return (url.origin + url.pathname).replace(/\/+$/, "");
+}
+
+/** Zendesk ticket ids are digits; anything else never reaches a URL. */
+export function ticketIdOf(value: unknown): string | null {
+  const s = typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "string" ? value : "";
+  return /^[0-9]{1,18}$/.test(s) ? s : null;
+}
+
+function intPath(n: number): string {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`bad id ${n}`);
+  return String(n);
+}
+
+export function createApi(zaf: Zaf): Api {
+  const base = backendBase(zaf.settings);
+
+  function call(type: RequestOptions["type"], path: string, body?: unknown): Promise<unknown> {
+    const options: RequestOptions = {
+      url: `${base}/api/v1${path}`,
+      type,
+      headers: { Authorization: AUTH_HEADER },
+      secure: true,
+      contentType: "application/json",
+    };
+    if (body !== undefined) options.data = JSON.stringify(body);
+    return zaf.request(options);
+  }
+
+  const by = (name: string) => name.slice(0, MAX_NAME);
+
+  return {
+    async ticketContext(ticketId) {
+      const tid = ticketIdOf(ticketId);
+      if (!tid) throw new RangeError("not a Zendesk ticket id");
+      try {
+        return parseContext(await call("GET", `/tickets/${tid}/context`), tid);
+      } catch (err) {
+        if (err instanceof RequestError && err.status === 404) return null;
+        throw err;
+      }
+    },
+    async linkProblem(incidentId, ticketId, name) {
+      const tid = ticketIdOf(ticketId);
+      if (!tid) throw new RangeError("not a Zendesk ticket id");
+      const result = parseLink(await call("POST", `/incidents/${intPath(incidentId)}/problem-ticket`,
+                                          { ticket_id: tid, by: by(name) }));
+      if (!result) throw new RequestError(0, "bad_response", "The server's answer had no problem ticket.");
+      return result;
+    },
+    async feedback(incidentId, verdict, name) {
+      return parseIncident(await call("POST", `/incidents/${intPath(incidentId)}/feedback`,
+                                      { verdict, by: by(name) }));
+    },
+    async acknowledge(incidentId, name) {
+      return parseIncident(await call("PATCH", `/incidents/${intPath(incidentId)}/status`,
+                                      { status: "acknowledged", by: by(name) }));
+    },
+    async renameTopic(topicId, name) {
+      const clean = name === null ? null : name.trim().slice(0, MAX_NAME) || null;
+      await call("PATCH", `/topics/${intPath(topicId)}`, { name: clean });
+    },
+    async openIncidents() {
+      const body = await call("GET", "/incidents?status=open,acknowledged&limit=50");
+      const o = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+      return parseIncidents(o.incidents);
+    },
+  };
+}

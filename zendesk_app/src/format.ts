@@ -1,0 +1,51 @@
+// Dates and numbers in the agent's locale and time zone (from Zendesk's currentUser).
+import { t } from "./i18n";
+
+export interface Formatter {
+  time(iso: string | null): string;
+  ago(iso: string | null): string;
+  number(n: number): string;
+}
+
+function validZone(zone: string | undefined): string | undefined {
+  if (!zone) return undefined;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone;
+  } catch {
+    return undefined;
+  }
+}
+
+function validLocale(locale: string | undefined): string | undefined {
+  if (!locale) return undefined;
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([locale]).length ? locale : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `now` is injectable so that "3 h ago" is testable. */
+export function createFormatter(locale?: string, timeZone?: string, now: () => number = Date.now): Formatter {
+  const loc = validLocale(locale);
+  const zone = validZone(timeZone);
+  const dates = new Intl.DateTimeFormat(loc, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+                                               timeZone: zone });
+  const numbers = new Intl.NumberFormat(loc, { maximumFractionDigits: 1 });
+  return {
+    time(iso) {
+      const ms = iso ? Date.parse(iso) : NaN;
+      return Number.isNaN(ms) ? "" : dates.format(ms);
+    },
+    ago(iso) {
+      const ms = iso ? Date.parse(iso) : NaN;
+      if (Number.isNaN(ms)) return "";
+      const minutes = Math.max(0, Math.round((now() - ms) / 60_000));
+      if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
+      const hours = Math.round(minutes / 60);
+      return hours < 48 ? t("sidebar.ago.hours", { count: hours }) : t("sidebar.ago.days", { count: Math.round(hours / 24) });
+    },
+    number: (n) => numbers.format(n),
+  };
+}

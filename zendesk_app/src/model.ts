@@ -1,0 +1,222 @@
+// What the backend sends, parsed defensively: every field is checked and bounded, anything malformed is
+// dropped or defaulted, so a view never meets an unexpected type. Text stays text (rendered with textContent).
+
+export interface VolumePoint {
+  start: string;
+  tickets: number;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+}
+
+export interface Representative {
+  ticketId: string;
+  text: string;
+}
+
+export interface TopicRef {
+  id: number;
+  label: string;
+}
+
+export interface Evidence {
+  observed: number | null;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  representatives: Representative[];
+}
+
+export interface Incident {
+  id: number;
+  kind: string;
+  status: string;
+  title: string;
+  sentence: string;
+  firstSeenAt: string | null;
+  detectedAt: string | null;
+  ticketCount: number;
+  requesterCount: number;
+  accountCount: number | null;
+  topic: TopicRef | null;
+  problemTicketId: number | null;
+  evidence: Evidence;
+  volume: VolumePoint[];
+}
+
+export interface Topic {
+  id: number;
+  label: string;
+  size: number;
+  firstSeenAt: string | null;
+  representatives: Representative[];
+  volume: VolumePoint[];
+}
+
+export interface Banner {
+  incidentId: number;
+  title: string;
+  sentence: string;
+}
+
+export interface TicketContext {
+  ticketId: string;
+  subject: string;
+  topic: Topic | null;
+  incidents: Incident[];
+  banner: Banner | null;
+}
+
+export interface LinkResult {
+  problemTicketId: number;
+  linkedTicketId: string;
+  created: boolean;
+}
+
+const MAX_TEXT = 2000;
+const MAX_POINTS = 24 * 14;
+const MAX_REPRESENTATIVES = 10;
+const MAX_INCIDENTS = 50;
+
+type Obj = Record<string, unknown>;
+
+function obj(value: unknown): Obj | null {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Obj) : null;
+}
+
+function list(value: unknown, max: number): unknown[] {
+  return Array.isArray(value) ? value.slice(0, max) : [];
+}
+
+export function text(value: unknown, max = MAX_TEXT): string {
+  if (typeof value === "string") return value.slice(0, max);
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return "";
+}
+
+export function num(value: unknown): number | null {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isFinite(n) ? n : null;
+}
+
+function count(value: unknown): number {
+  const n = num(value);
+  return n === null || n < 0 ? 0 : Math.round(n);
+}
+
+/** A positive integer id, or null. */
+export function id(value: unknown): number | null {
+  const n = num(value);
+  return n !== null && Number.isInteger(n) && n > 0 && n <= Number.MAX_SAFE_INTEGER ? n : null;
+}
+
+function time(value: unknown): string | null {
+  return typeof value === "string" && !Number.isNaN(Date.parse(value)) ? value : null;
+}
+
+function representatives(value: unknown): Representative[] {
+  const out: Representative[] = [];
+  for (const item of list(value, MAX_REPRESENTATIVES)) {
+    const o = obj(item);
+    const body = o ? text(o.text, 600) : "";
+    if (o && body) out.push({ ticketId: text(o.ticket_id, 40), text: body });
+  }
+  return out;
+}
+
+/** Hourly points: the incident form ({tickets, expected, lower, upper}) or the topic form ({count}). */
+export function volume(value: unknown): VolumePoint[] {
+  const out: VolumePoint[] = [];
+  for (const item of list(value, 10_000)) {
+    const o = obj(item);
+    const start = o ? time(o.start) : null;
+    if (!o || !start) continue;
+    out.push({ start, tickets: count(o.tickets ?? o.count), expected: num(o.expected), lower: num(o.lower),
+               upper: num(o.upper) });
+  }
+  return out.slice(-MAX_POINTS);
+}
+
+function topicRef(value: unknown): TopicRef | null {
+  const o = obj(value);
+  const topicId = o ? id(o.id) : null;
+  return o && topicId !== null ? { id: topicId, label: text(o.label, 300) } : null;
+}
+
+export function parseIncident(value: unknown): Incident | null {
+  const o = obj(value);
+  const incidentId = o ? id(o.id) : null;
+  if (!o || incidentId === null) return null;
+  const ev = obj(o.evidence) ?? {};
+  return {
+    id: incidentId,
+    kind: text(o.kind, 40),
+    status: text(o.status, 40),
+    title: text(o.title, 300),
+    sentence: text(o.sentence),
+    firstSeenAt: time(o.first_seen_at),
+    detectedAt: time(o.detected_at),
+    ticketCount: count(o.ticket_count),
+    requesterCount: count(o.requester_count ?? ev.requesters),
+    accountCount: o.account_count === undefined && ev.accounts === undefined ? null
+      : count(o.account_count ?? ev.accounts),
+    topic: topicRef(o.topic),
+    problemTicketId: id(o.problem_ticket_id),
+    evidence: { observed: num(ev.observed), expected: num(ev.expected), lower: num(ev.lower), upper: num(ev.upper),
+                representatives: representatives(ev.representatives) },
+    volume: volume(o.volume),
+  };
+}
+
+function parseTopic(value: unknown): Topic | null {
+  const o = obj(value);
+  const topicId = o ? id(o.id) : null;
+  if (!o || topicId === null) return null;
+  return {
+    id: topicId,
+    label: text(o.display_name, 300) || text(o.name, 300) || text(o.label, 300),
+    size: count(o.size),
+    firstSeenAt: time(o.first_seen_at),
+    representatives: representatives(o.representatives),
+    volume: volume(o.volume),
+  };
+}
+
+function parseBanner(value: unknown): Banner | null {
+  const o = obj(value);
+  const incidentId = o ? id(o.incident_id) : null;
+  return o && incidentId !== null ? { incidentId, title: text(o.title, 300), sentence: text(o.sentence) } : null;
+}
+
+export function parseIncidents(value: unknown): Incident[] {
+  const out: Incident[] = [];
+  for (const item of list(value, MAX_INCIDENTS)) {
+    const incident = parseIncident(item);
+    if (incident) out.push(incident);
+  }
+  return out;
+}
+
+/**
+ * The ticket context. When the backend sends no `banner` key at all (an older server), the first open or
+ * acknowledged incident stands in for it; an explicit `null` means no banner.
+ */
+export function parseContext(value: unknown, ticketId: string): TicketContext {
+  const o = obj(value) ?? {};
+  const ticket = obj(o.ticket) ?? {};
+  const incidents = parseIncidents(o.incidents);
+  let banner = parseBanner(o.banner);
+  if (!("banner" in o)) {
+    const active = incidents.find((i) => i.status === "open" || i.status === "acknowledged");
+    banner = active ? { incidentId: active.id, title: active.title, sentence: active.sentence } : null;
+  }
+  return { ticketId: text(ticket.zendesk_id, 40) || ticketId, subject: text(ticket.subject, 500),
+           topic: parseTopic(o.topic), incidents, banner };
+}
+
+export function parseLink(value: unknown): LinkResult | null {
+  const o = obj(value);
+  const problem = o ? id(o.problem_ticket_id) : null;
+  if (!o || problem === null) return null;
+  return { problemTicketId: problem, linkedTicketId: text(o.linked_ticket_id, 40), created: o.created === true };
+}

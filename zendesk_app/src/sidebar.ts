@@ -1,0 +1,187 @@
+// The ticket_sidebar location: loads the ticket's context, renders it, runs the agent's actions, keeps focus
+// where the agent was, announces results through one live region, resizes the iframe, and refreshes on
+// `ticket.updated` and every minute.
+import { ConfigError, type Api, type Verdict } from "./api";
+import { el } from "./dom";
+import type { Formatter } from "./format";
+import { t } from "./i18n";
+import type { Incident, TicketContext } from "./model";
+import { RequestError, type Zaf } from "./zaf";
+import { contextView, errorView, loadingView, unseenView, type Handlers, type UiState } from "./views";
+
+export interface SidebarOptions {
+  zaf: Zaf;
+  api: Api;
+  fmt: Formatter;
+  root: HTMLElement;
+  /** Who acts: the agent's name and email, recorded with feedback, status changes and links. */
+  agent: string;
+  ticketId: string;
+  refreshMs?: number;
+  /** Measures the content height for `resize` (the default reads the document). */
+  measure?: () => number;
+}
+
+export interface Sidebar {
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+type Data = { kind: "loading" } | { kind: "unseen" } | { kind: "error"; message: string }
+  | { kind: "ready"; ctx: TicketContext };
+
+export const MIN_HEIGHT = 80;
+export const MAX_HEIGHT = 2000;
+
+/** A message the agent can read for any failure; server messages are shown as text. */
+export function describeError(err: unknown): string {
+  if (err instanceof ConfigError) return t("sidebar.error.config");
+  if (err instanceof RequestError) {
+    if (err.status === 0) return t("sidebar.error.network");
+    if (err.status === 401) return t("sidebar.error.auth");
+    if (err.status === 429) return t("sidebar.error.busy");
+    return err.message || t("sidebar.error.generic");
+  }
+  return t("sidebar.error.generic");
+}
+
+function defaultMeasure(root: HTMLElement): number {
+  return Math.ceil(Math.max(root.scrollHeight, root.getBoundingClientRect().height));
+}
+
+export function startSidebar(opts: SidebarOptions): Sidebar {
+  const { zaf, api, fmt, root, agent, ticketId } = opts;
+  const measure = opts.measure ?? (() => defaultMeasure(root));
+  const live = el("p", { class: "gs-live", attrs: { role: "status", "aria-live": "polite" } });
+  const content = el("div", { class: "gs-content" });
+  root.replaceChildren(live, content);
+
+  let data: Data = { kind: "loading" };
+  const ui: { busy: string | null; renaming: number | null; stale: boolean } = { busy: null, renaming: null, stale: false };
+  const linked = new Map<number, number>();
+  const verdicts = new Map<number, Verdict>();
+  let lastSignature = "";
+  let lastHeight = -1;
+  let pendingFocus: string | null = null;
+  let inFlight: Promise<void> | null = null;
+  let stopped = false;
+
+  function announce(message: string, isError = false): void {
+    live.classList.toggle("gs-live-error", isError);
+    live.textContent = message;
+  }
+
+  function resize(): void {
+    const height = Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, measure()));
+    if (height === lastHeight) return;
+    lastHeight = height;
+    zaf.invoke("resize", { width: "100%", height: `${height}px` }).catch(() => undefined);
+  }
+
+  const state = (): UiState => ({ ...ui, linked, verdicts });
+
+  function render(): void {
+    const signature = JSON.stringify([data, ui, [...linked], [...verdicts]]);
+    if (signature === lastSignature && pendingFocus === null) return;
+    lastSignature = signature;
+    const active = document.activeElement;
+    const focusKey = pendingFocus ?? (active && content.contains(active) ? active.getAttribute("data-focus") : null);
+    pendingFocus = null;
+    let view: HTMLElement;
+    if (data.kind === "loading") view = loadingView();
+    else if (data.kind === "unseen") view = unseenView();
+    else if (data.kind === "error") view = errorView(data.message, () => void refresh(false));
+    else view = contextView(data.ctx, fmt, state(), handlers);
+    content.replaceChildren(view);
+    if (focusKey) {
+      const target = content.querySelector<HTMLElement>(`[data-focus="${focusKey}"]`);
+      target?.focus();
+    }
+    resize();
+  }
+
+  async function load(background: boolean): Promise<void> {
+    try {
+      const ctx = await api.ticketContext(ticketId);
+      data = ctx === null ? { kind: "unseen" } : { kind: "ready", ctx };
+      ui.stale = false;
+    } catch (err) {
+      if (background && data.kind === "ready") ui.stale = true;
+      else data = { kind: "error", message: describeError(err) };
+    }
+    if (!stopped) render();
+  }
+
+  function refresh(background = true): Promise<void> {
+    if (inFlight) return inFlight;
+    if (!background) {
+      data = { kind: "loading" };
+      render();
+    }
+    inFlight = load(background).finally(() => { inFlight = null; });
+    return inFlight;
+  }
+
+  async function act(key: string, work: () => Promise<string>, focusAfter: string | null = key): Promise<void> {
+    if (ui.busy) return;
+    ui.busy = key;
+    pendingFocus = key;
+    render();
+    try {
+      announce(await work());
+    } catch (err) {
+      announce(describeError(err), true);
+    } finally {
+      ui.busy = null;
+      pendingFocus = focusAfter;
+      render();
+    }
+    await refresh(true);
+  }
+
+  const handlers: Handlers = {
+    link: (inc: Incident) => void act(`link-${inc.id}`, async () => {
+      const result = await api.linkProblem(inc.id, ticketId, agent);
+      linked.set(inc.id, result.problemTicketId);
+      return t(result.created ? "sidebar.link.done_created" : "sidebar.link.done",
+               { ticket: ticketId, problem: result.problemTicketId });
+    }, `incident-${inc.id}`),
+    feedback: (inc: Incident, verdict: Verdict) => void act(`${verdict}-${inc.id}`, async () => {
+      await api.feedback(inc.id, verdict, agent);
+      verdicts.set(inc.id, verdict);
+      return t(`sidebar.feedback.done_${verdict}`);
+    }),
+    acknowledge: (inc: Incident) => void act(`ack-${inc.id}`, async () => {
+      await api.acknowledge(inc.id, agent);
+      return t("sidebar.acknowledged", { id: inc.id });
+    }, `incident-${inc.id}`),
+    startRename: (topicId: number) => {
+      ui.renaming = topicId;
+      pendingFocus = `rename-input-${topicId}`;
+      render();
+    },
+    cancelRename: (topicId: number) => {
+      ui.renaming = null;
+      pendingFocus = `rename-${topicId}`;
+      render();
+    },
+    rename: (topicId: number, name: string) => void act(`rename-save-${topicId}`, async () => {
+      await api.renameTopic(topicId, name);
+      ui.renaming = null;
+      return t("sidebar.rename.done", { name: name.trim().slice(0, 200) });
+    }, `rename-${topicId}`),
+    retry: () => void refresh(false),
+  };
+
+  zaf.on("ticket.updated", () => void refresh(true));
+  const timer = setInterval(() => void refresh(true), opts.refreshMs ?? 60_000);
+  void refresh(false);
+
+  return {
+    refresh: () => refresh(true),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// The sidebar's views: pure functions from data and UI state to DOM (built with dom.ts, text only).
+// The controller (sidebar.ts) owns state, requests and focus; these only draw and wire buttons to handlers.
+import type { Verdict } from "./api";
+import { volumeChart } from "./chart";
+import { el, type Child } from "./dom";
+import type { Formatter } from "./format";
+import { t } from "./i18n";
+import type { Banner, Incident, Representative, TicketContext, Topic, VolumePoint } from "./model";
+
+export interface UiState {
+  /** The action in flight ("link-12", "useful-12", ...), whose button shows progress. */
+  busy: string | null;
+  /** The topic whose rename form is open. */
+  renaming: number | null;
+  /** Problem ticket this ticket was linked to in this session, per incident. */
+  linked: ReadonlyMap<number, number>;
+  /** Verdict given in this session, per incident. */
+  verdicts: ReadonlyMap<number, Verdict>;
+  /** The last background refresh failed; the data shown may be old. */
+  stale: boolean;
+}
+
+export interface Handlers {
+  link(incident: Incident): void;
+  feedback(incident: Incident, verdict: Verdict): void;
+  acknowledge(incident: Incident): void;
+  startRename(topicId: number): void;
+  cancelRename(topicId: number): void;
+  rename(topicId: number, name: string): void;
+  retry(): void;
+}
+
+function button(label: string, focusKey: string, onClick: () => void, busy: string | null,
+                extra: Record<string, string | boolean> = {}): HTMLButtonElement {
+  const working = busy === focusKey;
+  return el("button", {
+    class: "gs-button",
+    attrs: { type: "button", "data-focus": focusKey, "aria-disabled": busy !== null ? "true" : null,
+             "aria-busy": working ? "true" : null,
+             ...extra },
+    on: { click: () => onClick() },
+  }, working ? t("sidebar.working") : label);
+}
+
+export function loadingView(): HTMLElement {
+  return el("div", { class: "gs-state gs-loading", attrs: { "aria-busy": "true" } }, t("sidebar.loading"));
+}
+
+export function errorView(message: string, onRetry: () => void): HTMLElement {
+  return el("div", { class: "gs-state gs-error", attrs: { role: "alert" } },
+    el("p", {}, t("sidebar.error.title")),
+    el("p", { class: "gs-muted" }, message),
+    el("button", { class: "gs-button", attrs: { type: "button", "data-focus": "retry" }, on: { click: onRetry } },
+       t("sidebar.retry")));
+}
+
+export function unseenView(): HTMLElement {
+  return el("div", { class: "gs-state gs-empty" },
+    el("p", {}, t("sidebar.empty.unseen")), el("p", { class: "gs-muted" }, t("sidebar.empty.unseen_hint")));
+}
+
+function bannerView(banner: Banner): HTMLElement {
+  return el("div", { class: "gs-banner", attrs: { role: "note", "aria-label": t("sidebar.banner.label") } },
+    el("strong", {}, t("sidebar.banner.title", { id: banner.incidentId })),
+    el("p", { class: "gs-banner-title" }, banner.title),
+    banner.sentence ? el("p", {}, banner.sentence) : null);
+}
+
+function stat(term: string, value: Child): Child[] {
+  return [el("dt", {}, term), el("dd", {}, value)];
+}
+
+function representativesView(reps: Representative[]): Child {
+  if (!reps.length) return null;
+  return el("div", { class: "gs-reps" },
+    el("h3", {}, t("sidebar.representatives")),
+    el("ul", {}, ...reps.map((r) => el("li", {},
+      r.ticketId ? el("span", { class: "gs-ticket-id" }, `#${r.ticketId} `) : null,
+      el("span", { class: "gs-rep-text" }, r.text)))));
+}
+
+function chartView(points: VolumePoint[], fmt: Formatter): Child {
+  if (points.length < 2) return null;
+  const last = points[points.length - 1];
+  const band = last.lower !== null && last.upper !== null;
+  const label = band
+    ? t("sidebar.chart.label_band", { hours: points.length, latest: fmt.number(last.tickets),
+                                      lower: fmt.number(last.lower!), upper: fmt.number(last.upper!) })
+    : t("sidebar.chart.label", { hours: points.length, latest: fmt.number(last.tickets) });
+  return el("figure", { class: "gs-figure" }, volumeChart(points, label),
+    el("figcaption", { class: "gs-muted" }, t(band ? "sidebar.chart.caption_band" : "sidebar.chart.caption",
+                                              { hours: points.length })));
+}
+
+function renameView(topicId: number, label: string, state: UiState, h: Handlers): Child {
+  if (state.renaming !== topicId) {
+    return button(t("sidebar.rename.button"), `rename-${topicId}`, () => h.startRename(topicId), state.busy);
+  }
+  const input = el("input", { class: "gs-input", attrs: {
+    type: "text", maxlength: 200, required: true, "data-focus": `rename-input-${topicId}`,
+    id: `gs-rename-input-${topicId}`,
+  } });
+  input.value = label;
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.preventDefault(); h.cancelRename(topicId); }
+  });
+  const form = el("form", { class: "gs-rename", on: { submit: (e) => {
+    e.preventDefault();
+    if (input.value.trim()) h.rename(topicId, input.value);
+  } } },
+    el("label", { class: "gs-label", attrs: { for: `gs-rename-input-${topicId}` } }, t("sidebar.rename.label")), input,
+    el("button", { class: "gs-button", attrs: { type: "submit", "data-focus": `rename-save-${topicId}`,
+                                                "aria-disabled": state.busy !== null ? "true" : null } },
+       state.busy === `rename-save-${topicId}` ? t("sidebar.working") : t("sidebar.rename.save")),
+    el("button", { class: "gs-button gs-secondary", attrs: { type: "button", "data-focus": `rename-cancel-${topicId}` },
+                   on: { click: () => h.cancelRename(topicId) } }, t("sidebar.rename.cancel")));
+  return form;
+}
+
+function linkView(inc: Incident, state: UiState, h: Handlers): Child {
+  const linked = state.linked.get(inc.id);
+  if (linked !== undefined) {
+    return el("p", { class: "gs-linked" }, t("sidebar.link.linked", { problem: linked }));
+  }
+  const label = inc.problemTicketId !== null ? t("sidebar.link.existing", { problem: inc.problemTicketId })
+    : t("sidebar.link.create");
+  return button(label, `link-${inc.id}`, () => h.link(inc), state.busy);
+}
+
+function feedbackView(inc: Incident, state: UiState, h: Handlers): Child {
+  const given = state.verdicts.get(inc.id);
+  return el("div", { class: "gs-feedback", attrs: { role: "group", "aria-label": t("sidebar.feedback.label") } },
+    button(t("sidebar.feedback.useful"), `useful-${inc.id}`, () => h.feedback(inc, "useful"), state.busy,
+           { "aria-pressed": given === "useful" ? "true" : "false" }),
+    button(t("sidebar.feedback.noise"), `noise-${inc.id}`, () => h.feedback(inc, "noise"), state.busy,
+           { "aria-pressed": given === "noise" ? "true" : "false" }));
+}
+
+export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
+                             h: Handlers): HTMLElement {
+  const headingId = `gs-incident-${inc.id}`;
+  const topicRef = inc.topic ?? (topic ? { id: topic.id, label: topic.label } : null);
+  const volume = inc.volume.length ? inc.volume : topic?.volume ?? [];
+  const reps = inc.evidence.representatives.length ? inc.evidence.representatives : topic?.representatives ?? [];
+  return el("section", { class: "gs-card gs-incident", attrs: { "aria-labelledby": headingId } },
+    el("h2", { attrs: { id: headingId, tabindex: -1, "data-focus": `incident-${inc.id}` } },
+       t("sidebar.incident.heading", { id: inc.id }), " ", el("span", { class: "gs-title" }, inc.title)),
+    el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
+       t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
+    inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
+    el("dl", { class: "gs-stats" },
+      ...stat(t("sidebar.stats.tickets"), fmt.number(inc.ticketCount)),
+      ...stat(t("sidebar.stats.customers"), fmt.number(inc.requesterCount)),
+      ...(inc.accountCount !== null ? stat(t("sidebar.stats.accounts"), fmt.number(inc.accountCount)) : []),
+      ...stat(t("sidebar.stats.first_seen"), inc.firstSeenAt
+        ? `${fmt.time(inc.firstSeenAt)} (${t("sidebar.ago.suffix", { ago: fmt.ago(inc.firstSeenAt) })})` : "–"),
+      ...(topicRef ? stat(t("sidebar.stats.topic"), topicRef.label) : [])),
+    chartView(volume, fmt),
+    representativesView(reps),
+    el("div", { class: "gs-actions" },
+      linkView(inc, state, h),
+      feedbackView(inc, state, h),
+      inc.status === "open"
+        ? button(t("sidebar.acknowledge"), `ack-${inc.id}`, () => h.acknowledge(inc), state.busy) : null,
+      topicRef ? renameView(topicRef.id, topicRef.label, state, h) : null));
+}
+
+export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
+  const headingId = `gs-topic-${topic.id}`;
+  return el("section", { class: "gs-card gs-topic", attrs: { "aria-labelledby": headingId } },
+    el("h2", { attrs: { id: headingId } }, t("sidebar.topic.heading"), " ",
+       el("span", { class: "gs-title" }, topic.label)),
+    el("p", { class: "gs-muted" }, t("sidebar.topic.no_incident")),
+    el("dl", { class: "gs-stats" },
+      ...stat(t("sidebar.stats.tickets"), fmt.number(topic.size)),
+      ...stat(t("sidebar.stats.first_seen"), topic.firstSeenAt ? fmt.time(topic.firstSeenAt) : "–")),
+    chartView(topic.volume, fmt),
+    representativesView(topic.representatives),
+    el("div", { class: "gs-actions" }, renameView(topic.id, topic.label, state, h)));
+}
+
+export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
+  const parts: Child[] = [];
+  if (state.stale) parts.push(el("p", { class: "gs-stale gs-muted" }, t("sidebar.stale")));
+  if (ctx.banner) parts.push(bannerView(ctx.banner));
+  for (const inc of ctx.incidents) parts.push(incidentView(inc, ctx.topic, fmt, state, h));
+  if (!ctx.incidents.length) {
+    parts.push(ctx.topic ? topicView(ctx.topic, fmt, state, h)
+      : el("div", { class: "gs-state gs-empty" }, el("p", {}, t("sidebar.empty.none"))));
+  }
+  return el("div", { class: "gs-context" }, ...parts);
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { parseContext, parseIncident, parseLink, volume } from "../src/model";
+import { context, incident } from "./helpers";
+
+describe("parsing backend answers", () => {
+  it("reads the documented context contract", () => {
+    const ctx = parseContext(context(), "42");
+    expect(ctx.ticketId).toBe("42");
+    expect(ctx.banner).toEqual({ incidentId: 12, title: "Spike: 'invoice pdf · blank'", sentence: "Known since 10:04." });
+    const [inc] = ctx.incidents;
+    expect(inc).toMatchObject({ id: 12, kind: "spike", status: "open", ticketCount: 17, requesterCount: 15,
+                                accountCount: 9, topic: { id: 7, label: "invoice pdf · blank" },
+                                problemTicketId: null });
+    expect(inc.evidence).toMatchObject({ observed: 12, expected: 2.5, lower: 0, upper: 6 });
+    expect(inc.evidence.representatives).toHaveLength(2);
+    expect(inc.volume).toHaveLength(6);
+    expect(ctx.topic?.label).toBe("invoice pdf · blank");
+  });
+
+  it("copes with today's shorter incident form (no volume, topic or counts at top level)", () => {
+    const inc = parseIncident({ id: 3, kind: "spike", status: "open", title: "t", sentence: "s",
+                                first_seen_at: "2026-11-23T10:00:00Z", ticket_count: 4,
+                                evidence: { requesters: 3, accounts: 2, representatives: [{ ticket_id: "9", text: "x" }] } })!;
+    expect(inc).toMatchObject({ requesterCount: 3, accountCount: 2, topic: null, problemTicketId: null, volume: [] });
+  });
+
+  it("derives the banner only when the server sends no banner key", () => {
+    const noKey = context();
+    delete noKey.banner;
+    expect(parseContext(noKey, "42").banner?.incidentId).toBe(12);
+    expect(parseContext(context({ banner: null }), "42").banner).toBeNull();
+    const resolvedOnly = context({ incidents: [incident({ status: "resolved" })] });
+    delete resolvedOnly.banner;
+    expect(parseContext(resolvedOnly, "42").banner).toBeNull();
+  });
+
+  it("drops malformed entries and bounds text", () => {
+    const ctx = parseContext({
+      ticket: "nope", topic: { id: "x" },
+      incidents: [null, { id: -1 }, { id: 1.5 }, incident({ title: "t".repeat(5000), ticket_count: "nan",
+                                                             problem_ticket_id: "55" })],
+      banner: { incident_id: "abc" },
+    }, "42");
+    expect(ctx.incidents).toHaveLength(1);
+    expect(ctx.incidents[0].title).toHaveLength(300);
+    expect(ctx.incidents[0].ticketCount).toBe(0);
+    expect(ctx.incidents[0].problemTicketId).toBe(55);
+    expect(ctx.topic).toBeNull();
+    expect(ctx.banner).toBeNull();
+    expect(parseContext(null, "9")).toEqual({ ticketId: "9", subject: "", topic: null, incidents: [], banner: null });
+  });
+
+  it("reads both volume forms and keeps at most two weeks of hours", () => {
+    expect(volume([{ start: "2026-11-23T00:00:00Z", count: 3 }])[0]).toEqual(
+      { start: "2026-11-23T00:00:00Z", tickets: 3, expected: null, lower: null, upper: null });
+    expect(volume([{ start: "not a date", tickets: 1 }, { tickets: 2 }])).toEqual([]);
+    const many = Array.from({ length: 500 }, (_, i) => ({ start: new Date(i * 3_600_000).toISOString(), tickets: i }));
+    const out = volume(many);
+    expect(out).toHaveLength(336);
+    expect(out[out.length - 1].tickets).toBe(499);
+  });
+
+  it("reads the link answer and refuses one without a problem ticket", () => {
+    expect(parseLink({ problem_ticket_id: 900, linked_ticket_id: "42", created: true }))
+      .toEqual({ problemTicketId: 900, linkedTicketId: "42", created: true });
+    expect(parseLink({ linked_ticket_id: "42" })).toBeNull();
+  });
+});

@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApi } from "../src/api";
+import { createFormatter } from "../src/format";
+import { startNavbar, type Navbar } from "../src/navbar";
+import { fakeZaf, flush, httpError, incident, XSS } from "./helpers";
+
+let root: HTMLElement;
+let navbar: Navbar | null = null;
+beforeEach(() => {
+  root = document.createElement("main");
+  document.body.replaceChildren(root);
+});
+afterEach(() => navbar?.stop());
+
+describe("nav bar", () => {
+  it("lists open incidents with sentence, counts and status", async () => {
+    const zaf = fakeZaf(() => ({ incidents: [incident(), incident({ id: 13, status: "acknowledged", title: XSS,
+                                                                     problem_ticket_id: 900 })], total: 2 }),
+                        undefined, "nav_bar");
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000 });
+    await flush();
+    expect(zaf.requests[0].url).toBe("https://gs.example.org/api/v1/incidents?status=open,acknowledged&limit=50");
+    const items = [...root.querySelectorAll(".gs-nav-item")];
+    expect(items).toHaveLength(2);
+    expect(items[0].querySelector("h2")?.textContent).toBe("Incident #12: Spike: 'invoice pdf · blank'");
+    expect(items[0].textContent).toContain("17 tickets · 15 customers · first seen Nov 23, 10:04 AM");
+    expect(items[0].querySelector(".gs-chip")?.textContent).toBe("Open");
+    expect(items[1].querySelector(".gs-chip")?.textContent).toBe("Acknowledged");
+    expect(items[1].textContent).toContain(XSS);
+    expect(items[1].textContent).toContain("Problem ticket #900");
+    expect(root.querySelector("img")).toBeNull();
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("2 open incidents.");
+  });
+
+  it("says when nothing is open, and refreshes", async () => {
+    let list: unknown[] = [];
+    const zaf = fakeZaf(() => ({ incidents: list, total: list.length }), undefined, "nav_bar");
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 20 });
+    await flush();
+    expect(root.textContent).toContain("No open incidents.");
+    list = [incident()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await flush();
+    expect(root.querySelectorAll(".gs-nav-item")).toHaveLength(1);
+  });
+
+  it("shows an error first, and keeps the list when a later refresh fails", async () => {
+    let fail = true;
+    const zaf = fakeZaf(() => {
+      if (fail) throw httpError(401, "unauthorized", "Unknown or revoked API token.");
+      return { incidents: [incident()], total: 1 };
+    }, undefined, "nav_bar");
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000 });
+    await flush();
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain("refused the app's API token");
+    fail = false;
+    await navbar.refresh();
+    expect(root.querySelectorAll(".gs-nav-item")).toHaveLength(1);
+    fail = true;
+    await navbar.refresh();
+    expect(root.querySelectorAll(".gs-nav-item")).toHaveLength(1);
+    expect(root.querySelector('[role="status"]')?.textContent).toContain("refused");
+  });
+});

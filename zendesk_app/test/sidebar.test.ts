@@ -1,0 +1,254 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApi } from "../src/api";
+import { createFormatter } from "../src/format";
+import type { RequestOptions } from "../src/zaf";
+import { startSidebar, type Sidebar } from "../src/sidebar";
+import { context, fakeZaf, flush, httpError, incident, XSS, type FakeZaf } from "./helpers";
+
+const AGENT = "Ada Agent <ada@example.com>";
+let root: HTMLElement;
+let sidebar: Sidebar | null = null;
+
+beforeEach(() => {
+  root = document.createElement("main");
+  document.body.replaceChildren(root);
+});
+afterEach(() => sidebar?.stop());
+
+function path(o: RequestOptions): string {
+  return `${o.type} ${o.url.replace("https://gs.example.org/api/v1", "")}`;
+}
+
+async function mount(route: (o: RequestOptions) => unknown, refreshMs = 3_600_000): Promise<FakeZaf> {
+  const zaf = fakeZaf(route);
+  const fmt = createFormatter("en-US", "UTC", () => Date.parse("2026-11-23T12:04:00Z"));
+  sidebar = startSidebar({ zaf, api: createApi(zaf), fmt, root, agent: AGENT, ticketId: "42", refreshMs,
+                           measure: () => 321 });
+  await flush();
+  return zaf;
+}
+
+function button(name: string | RegExp): HTMLButtonElement {
+  const found = [...root.querySelectorAll("button")].find((b) =>
+    typeof name === "string" ? b.textContent === name : name.test(b.textContent ?? ""));
+  if (!found) throw new Error(`no button ${name}; have ${[...root.querySelectorAll("button")].map((b) => b.textContent)}`);
+  return found;
+}
+
+const live = () => root.querySelector('[role="status"]')!;
+
+describe("ticket sidebar", () => {
+  it("shows a loading state until the context arrives", async () => {
+    let release: (v: unknown) => void = () => undefined;
+    const zaf = fakeZaf(() => new Promise((resolve) => { release = resolve; }));
+    sidebar = startSidebar({ zaf, api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, agent: AGENT,
+                             ticketId: "42", refreshMs: 3_600_000 });
+    expect(root.querySelector('[aria-busy="true"]')?.textContent).toMatch(/Loading/);
+    release(context());
+    await flush();
+    expect(root.textContent).toContain("Incident #12:");
+  });
+
+  it("asks the backend through the ZAF proxy with the secure token placeholder", async () => {
+    const zaf = await mount(() => context());
+    expect(zaf.requests).toHaveLength(1);
+    const [req] = zaf.requests;
+    expect(req).toMatchObject({ url: "https://gs.example.org/api/v1/tickets/42/context", type: "GET", secure: true,
+                                contentType: "application/json",
+                                headers: { Authorization: "Bearer {{setting.api_token}}" } });
+    expect(req.data).toBeUndefined();
+  });
+
+  it("renders the incident, its evidence, the banner, the chart and representative tickets", async () => {
+    await mount(() => context());
+    const text = root.textContent ?? "";
+    expect(root.querySelector(".gs-banner")?.textContent).toContain("Known issue: incident #12");
+    expect(root.querySelector(".gs-banner")?.textContent).toContain("Known since 10:04.");
+    expect(root.querySelector("h2")?.textContent).toBe("Incident #12: Spike: 'invoice pdf · blank'");
+    expect(text).toContain("17 tickets from 15 customers in 2 h");
+    const stats = [...root.querySelectorAll(".gs-stats dd")].map((d) => d.textContent);
+    expect(stats).toEqual(["17", "15", "9", "Nov 23, 10:04 AM (2 hours ago)", "invoice pdf · blank"]);
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.getAttribute("role")).toBe("img");
+    expect(chart.getAttribute("aria-label")).toBe(
+      "Tickets per hour over the last 6 hours; latest hour 12, usual range 0 to 6.");
+    expect(chart.querySelectorAll("rect")).toHaveLength(6);
+    expect(chart.querySelectorAll("rect.gs-chart-bar-above")).toHaveLength(1);
+    expect(chart.querySelector(".gs-chart-band")).not.toBeNull();
+    const reps = [...root.querySelectorAll(".gs-reps li")].map((li) => li.textContent);
+    expect(reps).toEqual(["#40 The invoice PDF is blank", `#41 ${XSS}`]);
+  });
+
+  it("renders hostile text as text, never as markup", async () => {
+    await mount(() => context({
+      incidents: [incident({ title: XSS, sentence: `<script>alert(2)</script>`,
+                             topic: { id: 7, label: "<b>bold</b>" } })],
+      banner: { incident_id: 12, title: XSS, sentence: "<iframe src=javascript:alert(3)>" },
+    }));
+    expect(root.querySelector("img, script, iframe, b")).toBeNull();
+    expect(root.textContent).toContain(XSS);
+    expect(root.textContent).toContain("<script>alert(2)</script>");
+    expect(root.textContent).toContain("<b>bold</b>");
+  });
+
+  it("says so when Groundswell has not seen the ticket (404)", async () => {
+    await mount(() => { throw httpError(404, "not_found", "Groundswell has not seen ticket 42 yet."); });
+    expect(root.textContent).toContain("Groundswell has not seen this ticket yet.");
+    expect(root.querySelector(".gs-incident")).toBeNull();
+  });
+
+  it("shows the topic when the ticket has no incident, and an empty state when it has neither", async () => {
+    await mount(() => context({ incidents: [], banner: null }));
+    expect(root.querySelector(".gs-topic h2")?.textContent).toBe("Topic: invoice pdf · blank");
+    expect(root.textContent).toContain("No live incident for this topic.");
+    expect(root.querySelector(".gs-banner")).toBeNull();
+    sidebar?.stop();
+    await mount(() => context({ incidents: [], banner: null, topic: null }));
+    expect(root.textContent).toContain("not part of any incident or topic");
+  });
+
+  it("shows an error with the server's message and retries on request", async () => {
+    let fail = true;
+    const zaf = await mount(() => {
+      if (fail) throw httpError(500, "server_error", "Internal error (request id abc).");
+      return context();
+    });
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain("Internal error (request id abc).");
+    fail = false;
+    button("Try again").click();
+    await flush();
+    expect(zaf.requests).toHaveLength(2);
+    expect(root.textContent).toContain("Incident #12:");
+  });
+
+  it("explains network and token failures in words an agent can act on", async () => {
+    await mount(() => { throw httpError(0, "network", "error"); });
+    expect(root.textContent).toContain("did not answer");
+    sidebar?.stop();
+    await mount(() => { throw httpError(401, "unauthorized", "Unknown or revoked API token."); });
+    expect(root.textContent).toContain("refused the app's API token");
+  });
+
+  it("links the ticket to the incident's problem ticket and announces it", async () => {
+    const zaf = await mount((o) => o.url.endsWith("/problem-ticket")
+      ? { problem_ticket_id: 900, linked_ticket_id: "42", created: true } : context());
+    const link = button("Create problem ticket and link");
+    link.focus();
+    link.click();
+    await flush();
+    const post = zaf.requests.find((o) => o.type === "POST")!;
+    expect(path(post)).toBe("POST /incidents/12/problem-ticket");
+    expect(JSON.parse(post.data!)).toEqual({ ticket_id: "42", by: AGENT });
+    expect(post.secure).toBe(true);
+    expect(live().textContent).toBe("Problem ticket #900 created; ticket #42 is now one of its incidents.");
+    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #900.");
+    expect(document.activeElement?.getAttribute("data-focus")).toBe("incident-12");
+    expect(zaf.requests.filter((o) => o.type === "GET")).toHaveLength(2); // refreshed after the action
+  });
+
+  it("offers the existing problem ticket when the incident has one", async () => {
+    await mount(() => context({ incidents: [incident({ problem_ticket_id: 77 })] }));
+    expect(button("Link to problem #77")).toBeTruthy();
+  });
+
+  it("sends feedback and shows which verdict was given", async () => {
+    const zaf = await mount((o) => o.url.endsWith("/feedback") ? incident({ useful_count: 1 }) : context());
+    button("Noise").click();
+    await flush();
+    const post = zaf.requests.find((o) => o.type === "POST")!;
+    expect(path(post)).toBe("POST /incidents/12/feedback");
+    expect(JSON.parse(post.data!)).toEqual({ verdict: "noise", by: AGENT });
+    expect(button("Noise").getAttribute("aria-pressed")).toBe("true");
+    expect(button("Useful").getAttribute("aria-pressed")).toBe("false");
+    expect(live().textContent).toContain("marked as noise");
+    expect(document.activeElement).toBe(button("Noise"));
+  });
+
+  it("acknowledges an open incident, and offers no acknowledge for an acknowledged one", async () => {
+    const zaf = await mount((o) => o.type === "PATCH" ? incident({ status: "acknowledged" }) : context());
+    button("Acknowledge").click();
+    await flush();
+    const patch = zaf.requests.find((o) => o.type === "PATCH")!;
+    expect(path(patch)).toBe("PATCH /incidents/12/status");
+    expect(JSON.parse(patch.data!)).toEqual({ status: "acknowledged", by: AGENT });
+    expect(live().textContent).toBe("Incident #12 acknowledged.");
+    sidebar?.stop();
+    await mount(() => context({ incidents: [incident({ status: "acknowledged" })] }));
+    expect([...root.querySelectorAll("button")].some((b) => b.textContent === "Acknowledge")).toBe(false);
+    expect(root.querySelector(".gs-chip")?.textContent).toBe("Acknowledged");
+  });
+
+  it("announces a refused action with the server's reason and keeps the view", async () => {
+    await mount((o) => {
+      if (o.type === "POST") throw httpError(502, "zendesk_unavailable", "Zendesk did not answer; nothing was linked.");
+      return context();
+    });
+    button("Create problem ticket and link").click();
+    await flush();
+    expect(live().textContent).toBe("Zendesk did not answer; nothing was linked.");
+    expect(live().classList.contains("gs-live-error")).toBe(true);
+    expect(button("Create problem ticket and link").getAttribute("aria-disabled")).toBeNull();
+  });
+
+  it("renames the topic with the keyboard: focus moves into the form and back", async () => {
+    const zaf = await mount((o) => o.type === "PATCH" ? { id: 7, name: "Blank invoices" } : context());
+    button("Rename topic").click();
+    await flush();
+    const input = root.querySelector<HTMLInputElement>("input.gs-input")!;
+    expect(document.activeElement).toBe(input);
+    expect(input.value).toBe("invoice pdf · blank");
+    expect(root.querySelector(`label[for="${input.id}"]`)?.textContent).toBe("Topic name");
+    input.value = "  Blank invoices  ";
+    input.form!.requestSubmit();
+    await flush();
+    const patch = zaf.requests.find((o) => o.type === "PATCH")!;
+    expect(path(patch)).toBe("PATCH /topics/7");
+    expect(JSON.parse(patch.data!)).toEqual({ name: "Blank invoices" });
+    expect(live().textContent).toBe("Topic renamed to “Blank invoices”.");
+    expect(root.querySelector("input.gs-input")).toBeNull();
+    expect(document.activeElement).toBe(button("Rename topic"));
+  });
+
+  it("cancels renaming with Escape and returns focus to the button", async () => {
+    const zaf = await mount(() => context());
+    button("Rename topic").click();
+    await flush();
+    const input = root.querySelector<HTMLInputElement>("input.gs-input")!;
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await flush();
+    expect(root.querySelector("input.gs-input")).toBeNull();
+    expect(document.activeElement).toBe(button("Rename topic"));
+    expect(zaf.requests.some((o) => o.type === "PATCH")).toBe(false);
+  });
+
+  it("asks Zendesk to resize the iframe to its content", async () => {
+    const zaf = await mount(() => context());
+    expect(zaf.invokes).toContainEqual(["resize", { width: "100%", height: "321px" }]);
+  });
+
+  it("refreshes on ticket.updated and keeps focus on the same control", async () => {
+    let count = 17;
+    const zaf = await mount(() => context({ incidents: [incident({ ticket_count: count })] }));
+    button("Useful").focus();
+    count = 18;
+    zaf.fire("ticket.updated");
+    await flush();
+    expect(zaf.requests).toHaveLength(2);
+    expect(root.querySelector(".gs-stats dd")?.textContent).toBe("18");
+    expect(document.activeElement).toBe(button("Useful"));
+  });
+
+  it("refreshes periodically and keeps the last answer when a background refresh fails", async () => {
+    let fail = false;
+    const zaf = await mount(() => {
+      if (fail) throw httpError(0, "network", "error");
+      return context();
+    }, 20);
+    fail = true;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await flush();
+    expect(zaf.requests.length).toBeGreaterThanOrEqual(2);
+    expect(root.textContent).toContain("Incident #12:");
+    expect(root.querySelector(".gs-stale")?.textContent).toContain("Could not refresh");
+  });
+});
