@@ -47,20 +47,31 @@ def bearer_token() -> str | None:
 
 
 def require_token(fn: F) -> F:
-    """Authenticate ``Authorization: Bearer <api token>`` and pass the tenant as ``tenant``."""
+    """Authenticate ``Authorization: Bearer <api token>`` (or a sidebar JWT) and pass the tenant as ``tenant``."""
 
     @wraps(fn)
     def inner(*args: Any, **kwargs: Any) -> Any:
         token = bearer_token()
         if not token:
             raise Unauthorized("Missing API token: send Authorization: Bearer <token>.")
-        tenant = authenticate_token(db_session(), token)
+        tenant = _sidebar_jwt_tenant(token) or authenticate_token(db_session(), token)
         if tenant is None:
             raise Unauthorized("Unknown or revoked API token.")
         g.tenant_id = tenant.id
         return fn(*args, tenant=tenant, **kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+def _sidebar_jwt_tenant(token: str) -> Tenant | None:
+    """The tenant of a sidebar JWT signed by the Zendesk proxy (see server/zendesk/sidebar_auth.py);
+    None when the bearer value is not a JWT (then it must be an API token)."""
+    from server.zendesk.sidebar_auth import authenticate_jwt, looks_like_jwt
+
+    if not looks_like_jwt(token):
+        return None
+    return authenticate_jwt(db_session(), token, audience=str(current_app.config["SIDEBAR_JWT_AUDIENCE"]),
+                            secret_key=current_app.extensions["groundswell.secret_key"])
 
 
 def current_tenant() -> Tenant | None:
