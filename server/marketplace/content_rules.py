@@ -192,7 +192,8 @@ def check_banner_and_screenshots(pkg: AppPackage, report: Report) -> None:
         if path.startswith("assets/screenshot") and not SCREENSHOT.match(path):
             report.error("assets.screenshot", path, "screenshots are named screenshot-<n>.png from 0")
     if numbers and numbers != list(range(len(numbers))):
-        report.error("assets.screenshot", "assets/", f"screenshots must be numbered 0, 1, 2 without gaps, not {numbers}")
+        report.error("assets.screenshot", "assets/",
+                     f"screenshots must be numbered 0, 1, 2 without gaps, not {numbers}")
     if numbers and numbers[-1] >= MAX_SCREENSHOTS:
         report.error("assets.screenshot", "assets/", f"at most {MAX_SCREENSHOTS} screenshots (0-{MAX_SCREENSHOTS - 1})")
     for path in pkg.files:

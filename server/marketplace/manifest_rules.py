@@ -289,7 +289,8 @@ def check_requirements(pkg: AppPackage, report: Report) -> None:
             elif kind == "webhooks":
                 missing = [k for k in WEBHOOK_KEYS if k not in body]
                 if missing:
-                    report.error("requirements.webhook", REQUIREMENTS, f"webhook {ident!r} is missing {', '.join(missing)}")
+                    report.error("requirements.webhook", REQUIREMENTS,
+                                 f"webhook {ident!r} is missing {', '.join(missing)}")
             elif kind not in ("channel_integrations", "custom_objects", "custom_objects_v2") and "title" not in body:
                 report.error("requirements.title", REQUIREMENTS, f"{kind}.{ident} needs a title")
     if count > MAX_REQUIREMENTS:

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from server.marketplace import content_rules as content
 from server.marketplace import manifest_rules as rules
@@ -24,7 +25,7 @@ from server.marketplace.files import AppPackage, PackageReadError, read_package
 from server.marketplace.findings import DuplicateKeyError, Report, load_json
 
 
-def _manifest(pkg: AppPackage, report: Report) -> dict | None:  # type: ignore[type-arg]
+def _manifest(pkg: AppPackage, report: Report) -> dict[str, Any] | None:
     if not pkg.has(rules.MANIFEST):
         nested = sorted(p for p in pkg.files if p.count("/") == 1 and p.endswith("/manifest.json"))
         if nested:

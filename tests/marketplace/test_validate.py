@@ -86,6 +86,7 @@ def requirements(data: Any) -> Mutation:
     return lambda root: write_json(root / "requirements.json", data)
 
 
+ICON, SVG = "assets/icon_nav_bar.svg", "http://www.w3.org/2000/svg"
 WEBHOOK = {"name": "Groundswell", "status": "active", "endpoint": "https://radar.fixture-org.net/hook",
            "http_method": "POST", "request_format": "json"}
 
@@ -151,7 +152,8 @@ CASES: list[tuple[str, str, Mutation]] = [
      requirements({"ticket_fields": {f"f{i}": {"title": "F", "type": "text"} for i in range(5001)}})),
     ("bad translation file name", "translations.locale", write("translations/english.json", "{}")),
     ("en.json not JSON", "translations.json", write("translations/en.json", "{")),
-    ("missing long_description", "translations.marketplace_string", english(lambda d: d["app"].pop("long_description"))),
+    ("missing long_description", "translations.marketplace_string",
+     english(lambda d: d["app"].pop("long_description"))),
     ("empty name", "translations.marketplace_string", english(lambda d: d["app"].update(name=" "))),
     ("short_description too long", "translations.length",
      english(lambda d: d["app"].update(short_description="x" * 81))),
@@ -172,10 +174,10 @@ CASES: list[tuple[str, str, Mutation]] = [
     ("nav bar icon missing", "assets.icon", remove("assets/icon_nav_bar.svg")),
     ("svg with script", "assets.svg",
      write("assets/icon_nav_bar.svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')),
-    ("svg with handler", "assets.svg", write("assets/icon_nav_bar.svg", '<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>')),
-    ("svg entity", "assets.svg", write("assets/icon_nav_bar.svg", '<!DOCTYPE svg [<!ENTITY a "b">]><svg>&a;</svg>')),
-    ("svg external link", "assets.svg", write("assets/icon_nav_bar.svg",
-     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="https://x.net/i.svg#a"/></svg>')),
+    ("svg with handler", "assets.svg", write(ICON, f'<svg xmlns="{SVG}" onload="x()"/>')),
+    ("svg entity", "assets.svg", write(ICON, '<!DOCTYPE svg [<!ENTITY a "b">]><svg>&a;</svg>')),
+    ("svg external link", "assets.svg", write(ICON, f'<svg xmlns="{SVG}" xmlns:xlink="http://www.w3.org/1999/xlink">'
+                                                    '<use xlink:href="https://x.net/i.svg#a"/></svg>')),
     ("svg not XML", "assets.svg", write("assets/icon_nav_bar.svg", "<svg")),
     ("banner size", "assets.banner", image("assets/banner.png", "RGB", (800, 200), (1, 2, 3))),
     ("screenshot gap", "assets.screenshot", image("assets/screenshot-2.png", "RGB", (640, 400), (1, 2, 3))),
