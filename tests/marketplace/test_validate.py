@@ -152,6 +152,7 @@ CASES: list[tuple[str, str, Mutation]] = [
      requirements({"ticket_fields": {f"f{i}": {"title": "F", "type": "text"} for i in range(5001)}})),
     ("bad translation file name", "translations.locale", write("translations/english.json", "{}")),
     ("en.json not JSON", "translations.json", write("translations/en.json", "{")),
+    ("another locale not JSON", "translations.json", write("translations/fr.json", "[1, 2")),
     ("missing long_description", "translations.marketplace_string",
      english(lambda d: d["app"].pop("long_description"))),
     ("empty name", "translations.marketplace_string", english(lambda d: d["app"].update(name=" "))),
@@ -257,6 +258,12 @@ def test_example_domain_is_a_warning_not_an_error(app_dir: Path) -> None:
     manifest(lambda m: m.update(domainWhitelist=["groundswell.example.org"]))(app_dir)
     report = validate_path(app_dir)
     assert report.ok and report.rules("warning") == {"secure.domain_whitelist"}
+
+
+def test_example_author_is_a_warning(app_dir: Path) -> None:
+    manifest(lambda m: m["author"].update(email="help@acme.example.com"))(app_dir)
+    report = validate_path(app_dir)
+    assert report.ok and report.rules("warning") == {"manifest.author"}
 
 
 def test_private_app_needs_only_the_name(app_dir: Path) -> None:
