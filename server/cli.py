@@ -229,6 +229,11 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
 
     start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
                    interval=float(cfg["NOTIFY_POLL_SECONDS"]))
+    from server.zendesk.worker import ZendeskWorker
+    from server.zendesk.worker import start_worker as start_zendesk_worker
+
+    start_zendesk_worker(ZendeskWorker(database, SqlEventLog(), cfg, secret_key=config_mod.secret_key(cfg),
+                                       partition=(index, count)), interval=float(cfg["ZENDESK_POLL_SECONDS"]))
     counter = DETECTOR_EVENTS.labels(runner.name)
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 
@@ -409,6 +414,10 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
 from server.marketplace.cli import app_group  # noqa: E402  (the marketplace package commands)
 
 main.add_command(app_group)
+
+from server.zendesk.cli import zendesk_group  # noqa: E402  (connect tenants to Zendesk)
+
+main.add_command(zendesk_group)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from server.db import get_or_add
 from server.incidents.models import ACTIVE, Incident, IncidentTicket, VolumePoint
 from server.notify import enqueue
+from server.zendesk.worker import queue_auto_link
 
 _DETECTOR_FIELDS = ("kind", "series", "topic_id", "title", "sentence", "direction", "first_seen_at", "detected_at",
                     "last_activity_at", "ticket_count", "requester_count", "account_count", "p_value", "surprise",
@@ -43,8 +44,11 @@ def write_incident(session: Session, key: tuple[int, int], row: dict[str, Any], 
 
 def write_incident_ticket(session: Session, key: tuple[int, int, str], row: dict[str, Any], now: datetime) -> None:
     tenant_id, incident_id, zendesk_id = key
+    new = session.get(IncidentTicket, key) is None
     link = get_or_add(session, IncidentTicket, key, tenant_id=tenant_id, incident_id=incident_id, zendesk_id=zendesk_id)
     link.attached_at = row["attached_at"]
+    if new:  # a ticket joining an incident with a problem ticket may be linked to it (the Zendesk worker's outbox)
+        queue_auto_link(session, tenant_id, incident_id, zendesk_id, now)
 
 
 def write_volume_point(session: Session, key: tuple[int, str, float], row: dict[str, Any], now: datetime) -> None:

@@ -31,12 +31,13 @@ anything else gets Zendesk's 401 body. Recorded auth kinds: ``api_token``, ``oau
 Webhook deliveries: when a ticket is created or updated through the API, or by `solve`, every
 active trigger whose action is ``notification_webhook`` renders its JSON body (the placeholders
 ``{{ticket.id}}``, ``{{ticket.status}}``, ``{{ticket.title}}``, ``{{ticket.ticket_type}}``,
-``{{ticket.updated_at_with_timestamp}}``, ``{{ticket.created_at_with_timestamp}}``, ``{{ticket.via}}``)
-and queues a delivery to the webhook's endpoint, signed the way Zendesk signs (base64 HMAC-SHA256 of
-timestamp + body with the webhook's signing secret). Trigger conditions are not evaluated: every
-active trigger fires on every change. Deliveries wait in `deliveries` until `take_deliveries`
-(tests post them through a test client) or, with ``auto_deliver=True``, are POSTed by a background
-thread (the demo and the browser tests, where the backend listens on loopback).
+``{{ticket.updated_at_with_timestamp}}``, ``{{ticket.created_at_with_timestamp}}``, ``{{ticket.via}}``
+and a few more) and queues a delivery to the webhook's endpoint, signed the way Zendesk signs (base64
+HMAC-SHA256 of timestamp + body with the webhook's signing secret). Of a trigger's conditions only
+``update_type`` (``Create``/``Change``) is evaluated; the others are taken as met. Deliveries wait
+in `deliveries` until `take_deliveries` (tests post them through a test client) or, with
+``auto_deliver=True``, are POSTed by a background thread (the demo and the browser tests, where the
+backend listens on loopback).
 
 Faults: `fail` answers the n-th export request with a status (429 with Retry-After, 500...);
 `fail_next` answers the next request matching a method and path prefix with a status.
@@ -200,6 +201,7 @@ class FakeZendesk:
     requests: list[Seen] = field(default_factory=list)
     auto_deliver: bool = False
     account_id: int = 22129848
+    user_role: str = "admin"
 
     def __post_init__(self) -> None:
         self._faults: dict[int, _Fault] = {}
@@ -459,7 +461,7 @@ class FakeZendesk:
                 return _invalid(error)
             self.tickets.append(ticket)
             audit = self._audit(ticket)
-        self._fire(ticket)
+        self._fire(ticket, created=True)
         return _json({"ticket": ticket, "audit": audit}, 201)
 
     def _apply(self, ticket: dict[str, Any], data: dict[str, Any]) -> str | None:
@@ -579,7 +581,7 @@ class FakeZendesk:
 
     def _me(self, request: Request) -> Response:
         kind = self._auth_kind(request.headers.get("Authorization", ""))
-        return _json({"user": {"id": 1, "name": "Admin", "email": self.email, "role": "admin",
+        return _json({"user": {"id": 1, "name": "Admin", "email": self.email, "role": self.user_role,
                                "active": True, "url": f"{self.base_url}/api/v2/users/1.json",
                                "authenticated_by": kind}})
 
@@ -591,9 +593,9 @@ class FakeZendesk:
 
     # -- deliveries --------------------------------------------------------------------------
 
-    def _fire(self, ticket: dict[str, Any]) -> None:
+    def _fire(self, ticket: dict[str, Any], created: bool = False) -> None:
         with self._lock:
-            triggers = [t for t in self.triggers if t.get("active", True)]
+            triggers = [t for t in self.triggers if t.get("active", True) and _matches(t, created)]
             made: list[Delivery] = []
             for trigger in triggers:
                 for action in trigger.get("actions") or []:
@@ -633,6 +635,16 @@ class FakeZendesk:
                 self.delivery_results.append(status)
 
 
+def _matches(trigger: dict[str, Any], created: bool) -> bool:
+    """Only the ``update_type`` condition (``Create`` or ``Change``) is evaluated; others match."""
+    conditions = trigger.get("conditions") or {}
+    for cond in conditions.get("all") or [] if isinstance(conditions, dict) else []:
+        if isinstance(cond, dict) and cond.get("field") == "update_type":
+            if (cond.get("value") == "Create") != created:
+                return False
+    return True
+
+
 def _render(template: str, ticket: dict[str, Any]) -> str:
     values = {
         "ticket.id": str(ticket["id"]),
@@ -642,6 +654,11 @@ def _render(template: str, ticket: dict[str, Any]) -> str:
         "ticket.updated_at_with_timestamp": str(ticket.get("updated_at") or ""),
         "ticket.created_at_with_timestamp": str(ticket.get("created_at") or ""),
         "ticket.via": str((ticket.get("via") or {}).get("channel") or "").capitalize(),
+        "ticket.description": str(ticket.get("description") or ""),
+        "ticket.priority": str(ticket.get("priority") or "").capitalize(),
+        "ticket.tags": " ".join(ticket.get("tags") or []),
+        "ticket.requester.id": str(ticket.get("requester_id") or ""),
+        "ticket.organization.id": str(ticket.get("organization_id") or ""),
     }
     # Like Zendesk's JSON body placeholders, values are JSON-escaped (without the quotes).
     return _PLACEHOLDER.sub(lambda m: json.dumps(values.get(m.group(1), ""))[1:-1], template)

@@ -51,25 +51,7 @@ class ZendeskSettingsOutSchema(Schema):
                                metadata={"description": "Never includes the token."})
 
 
-class ConnectInSchema(TextSchema):
-    subdomain = fields.String(required=True, validate=validate.Length(1, 63))
-    email = fields.String(validate=validate.Length(3, 320))
-    api_token = fields.String(validate=validate.Length(1, 1000))
-    oauth_token = fields.String(validate=validate.Length(1, 1000))
-    backfill_since = fields.String(load_default="90d", validate=validate.Length(1, 40),
-                                   metadata={"description": "How far back the backfill starts: 90d, 12h, a date."})
-
-
-class InstallOutSchema(Schema):
-    connection = fields.Nested(ConnectionOutSchema, required=True)
-    webhook_created = fields.Boolean(required=True)
-    triggers_created = fields.Integer(required=True)
-    backfill_queued = fields.Boolean(required=True)
-
-
 problem_ticket_in = ProblemTicketInSchema()
 problem_ticket_out = ProblemTicketOutSchema()
 zendesk_settings_in = ZendeskSettingsInSchema()
 zendesk_settings_out = ZendeskSettingsOutSchema()
-connect_in = ConnectInSchema()
-install_out = InstallOutSchema()
