@@ -1,0 +1,197 @@
+// The built Zendesk app inside the fake Zendesk agent page (/demo/zendesk), against a real backend on loopback
+// connected to a fake Zendesk: the app talks only the ZAF postMessage protocol to its host, which performs its
+// requests like Zendesk's proxy (filling in the secure API token).
+import { test, expect, type Page, type FrameLocator } from "@playwright/test";
+import { startBackend, type Backend } from "./backend";
+
+let backend: Backend;
+test.beforeAll(async () => {
+  backend = await startBackend({ seed: "sidebar", settings: { DEMO_PAGES: "1" } });
+});
+test.afterAll(async () => { await backend.stop(); });
+
+const auth = () => ({ Authorization: `Bearer ${backend.api_token}` });
+
+interface FakeRequest { method: string; path: string; status: number; body: Record<string, any> | null }
+
+async function zendeskRequests(page: Page): Promise<FakeRequest[]> {
+  const response = await page.request.get(`${backend.zendesk_url}/__fake/requests`);
+  return (await response.json()).requests as FakeRequest[];
+}
+
+/** Opens the agent page and the given ticket; returns the sidebar app's frame. */
+let visits = 0;
+
+/** A fresh load of the agent page (a new query string, so that a second visit is a real navigation). */
+async function openAgentPage(page: Page): Promise<void> {
+  await page.goto(`${backend.url}/demo/zendesk?visit=${++visits}#token=${backend.api_token}`);
+}
+
+async function openTicket(page: Page, ticketId: unknown): Promise<FrameLocator> {
+  await openAgentPage(page);
+  await page.getByLabel("Open ticket #").fill(String(ticketId));
+  await page.getByRole("button", { name: "Open", exact: true }).click();
+  return page.frameLocator('iframe[data-location="ticket_sidebar"]');
+}
+
+function watchDialogs(page: Page): string[] {
+  const dialogs: string[] = [];
+  page.on("dialog", (dialog) => { dialogs.push(dialog.message()); void dialog.dismiss(); });
+  return dialogs;
+}
+
+test("an incident ticket shows its incident, evidence, chart, representatives and the known-issue banner",
+  async ({ page }) => {
+    const app = await openTicket(page, backend.incident_ticket_id);
+    const heading = app.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
+    await expect(heading).toBeVisible();
+    await expect(app.locator(".gs-banner")).toContainText(`Known issue: incident #${backend.incident_id}`);
+    const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                                 { headers: auth() })).json();
+    await expect(app.locator(".gs-incident .gs-sentence").first()).toHaveText(detail.sentence);
+    await expect(app.locator(".gs-incident .gs-stats dd").first()).toHaveText(String(detail.ticket_count));
+    await expect(app.locator("svg.gs-chart rect").first()).toBeAttached();
+    expect(await app.locator(".gs-incident").first().locator("svg.gs-chart rect").count()).toBeGreaterThan(1);
+    await expect(app.locator(".gs-reps li").first()).toBeVisible();
+    // The host resized the iframe to the app's content.
+    const height = Number(await page.locator('iframe[data-location="ticket_sidebar"]').getAttribute("data-height"));
+    expect(height).toBeGreaterThan(200);
+  });
+
+test("the API token never reaches the app's frame; its requests carry only the placeholder", async ({ page }) => {
+  const sent: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/api/v1/")) sent.push(request.headers()["authorization"] ?? "");
+  });
+  await openAgentPage(page);
+  // Record what the app posts to its host (Zendesk) over postMessage.
+  await page.evaluate(() => {
+    (window as any).__fromApp = [];
+    window.addEventListener("message", (e) => (window as any).__fromApp.push(String(e.data)));
+  });
+  await page.getByLabel("Open ticket #").fill(String(backend.incident_ticket_id));
+  await page.getByRole("button", { name: "Open", exact: true }).click();
+  const app = page.frameLocator('iframe[data-location="ticket_sidebar"]');
+  await expect(app.locator(".gs-incident").first()).toBeVisible();
+  const fromApp = await page.evaluate(() => (window as any).__fromApp as string[]);
+  const requestMessages = fromApp.filter((m) => m.includes('"key":"request:'));
+  expect(requestMessages.length).toBeGreaterThan(0);
+  expect(requestMessages.every((m) => m.includes("Bearer {{setting.api_token}}") && m.includes('"secure":true')))
+    .toBe(true);
+  expect(fromApp.some((m) => m.includes(backend.api_token))).toBe(false);
+  // The host's proxy filled the token in on the way to the backend.
+  expect(sent.length).toBeGreaterThan(0);
+  expect(sent.every((h) => h === `Bearer ${backend.api_token}`)).toBe(true);
+  const frameText = await app.locator("html").evaluate(() => document.documentElement.outerHTML + location.href);
+  expect(frameText).not.toContain(backend.api_token);
+  const appOrigin = await page.evaluate(() => (window as any).__zafHost.appOrigin as string);
+  expect(appOrigin).not.toBe(new URL(backend.url).origin); // the app runs on another origin, as on Zendesk
+});
+
+test("linking creates the problem ticket in Zendesk once and makes the ticket one of its incidents",
+  async ({ page }) => {
+    const app = await openTicket(page, backend.incident_ticket_id);
+    const link = app.getByRole("button", { name: "Create problem ticket and link" }).first();
+    await link.click();
+    const status = app.getByRole("status").first();
+    await expect(status).toContainText(`ticket #${backend.incident_ticket_id} is now one of its incidents`);
+    const requests = await zendeskRequests(page);
+    const created = requests.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path));
+    expect(created).toHaveLength(1);
+    expect(created[0].body.ticket.type).toBe("problem");
+    const problemId = Number((await status.textContent())!.match(/#(\d+) created/)![1]);
+    const update = requests.find((r) => r.method === "PUT" &&
+      r.path.replace(/\.json$/, "") === `/api/v2/tickets/${backend.incident_ticket_id}`);
+    expect(update?.body.ticket).toMatchObject({ type: "incident", problem_id: problemId });
+    const ticket = await (await page.request.get(`${backend.zendesk_url}/__fake/tickets/${backend.incident_ticket_id}`)).json();
+    expect(ticket.ticket).toMatchObject({ type: "incident", problem_id: problemId });
+    await expect(app.getByText(`Linked to problem #${problemId}.`)).toBeVisible();
+
+    // Another ticket of the same incident links to the same problem ticket; no second one is created.
+    const other = await openTicket(page, backend.xss_ticket_id);
+    await other.getByRole("button", { name: `Link to problem #${problemId}` }).first().click();
+    await expect(other.getByRole("status").first()).toContainText(`is now an incident of problem #${problemId}`);
+    const after = await zendeskRequests(page);
+    expect(after.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path))).toHaveLength(1);
+  });
+
+test("feedback from the sidebar reaches the backend", async ({ page }) => {
+  const app = await openTicket(page, backend.incident_ticket_id);
+  const useful = app.getByRole("button", { name: "Useful" }).first();
+  await useful.click();
+  await expect(useful).toHaveAttribute("aria-pressed", "true");
+  await expect(app.getByRole("status").first()).toHaveText("Thanks: marked useful.");
+  const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                               { headers: auth() })).json();
+  expect(detail.useful_count).toBeGreaterThanOrEqual(1);
+  expect(detail.feedback.some((f: { verdict: string; by: string }) =>
+    f.verdict === "useful" && f.by === "Ada Agent <ada.agent@example.com>")).toBe(true);
+});
+
+test("a ticket whose text is markup renders it as text", async ({ page }) => {
+  const dialogs = watchDialogs(page);
+  const xss = "<img src=x onerror=alert(1)>";
+  await openAgentPage(page);
+  // The host's own ticket list shows the subject as text too.
+  const listed = page.locator("#ticket-list button", { hasText: xss });
+  await expect(listed).toHaveCount(1);
+  await listed.click();
+  const app = page.frameLocator('iframe[data-location="ticket_sidebar"]');
+  await expect(app.locator(".gs-reps li", { hasText: xss }).first()).toBeVisible();
+  expect(await app.locator("img").count()).toBe(0);
+  expect(await page.locator("img").count()).toBe(0);
+  await expect(page.locator("#ticket-title")).toContainText(xss);
+  await page.waitForTimeout(300);
+  expect(dialogs).toEqual([]);
+});
+
+test("a ticket Groundswell has not seen, and a ticket with a topic but no incident", async ({ page }) => {
+  const unseen = await openTicket(page, backend.unknown_ticket_id);
+  await expect(unseen.getByText("Groundswell has not seen this ticket yet.")).toBeVisible();
+  const plain = await openTicket(page, backend.plain_ticket_id);
+  await expect(plain.getByRole("heading", { name: /^Topic:/ })).toBeVisible();
+  await expect(plain.getByText("No live incident for this topic.")).toBeVisible();
+  await expect(plain.locator(".gs-banner")).toHaveCount(0);
+});
+
+test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated refreshes", async ({ page }) => {
+  const app = await openTicket(page, backend.incident_ticket_id);
+  const rename = app.getByRole("button", { name: "Rename topic" }).first();
+  await rename.focus();
+  await page.keyboard.press("Enter");
+  const input = app.getByRole("textbox", { name: "Topic name" });
+  await expect(input).toBeFocused();
+  await input.fill("Blank invoice PDFs");
+  await page.keyboard.press("Enter");
+  await expect(app.getByRole("status").first()).toHaveText("Topic renamed to “Blank invoice PDFs”.");
+  await expect(app.getByRole("button", { name: "Rename topic" }).first()).toBeFocused();
+  await expect(app.locator(".gs-stats dd", { hasText: "Blank invoice PDFs" }).first()).toBeVisible();
+
+  // Tab to Acknowledge and press Space.
+  const ack = app.getByRole("button", { name: "Acknowledge" }).first();
+  for (let i = 0; i < 10 && !(await ack.evaluate((el) => el === document.activeElement)); i++) {
+    await page.keyboard.press("Shift+Tab");
+  }
+  await expect(ack).toBeFocused();
+  await page.keyboard.press("Space");
+  await expect(app.getByRole("status").first()).toHaveText(`Incident #${backend.incident_id} acknowledged.`);
+  await expect(app.locator(".gs-chip").first()).toHaveText("Acknowledged");
+  const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                               { headers: auth() })).json();
+  expect(detail.status).toBe("acknowledged");
+
+  // A ticket update in the agent workspace makes the app ask again.
+  const before = await page.evaluate(() => (window as any).__zafHost.requests.length as number);
+  await page.getByRole("button", { name: /fires ticket.updated/ }).click();
+  await expect.poll(() => page.evaluate(() => (window as any).__zafHost.requests.length as number))
+    .toBeGreaterThan(before);
+});
+
+test("the nav bar lists the open incidents", async ({ page }) => {
+  await openAgentPage(page);
+  await page.getByRole("button", { name: "Groundswell" }).click();
+  const nav = page.frameLocator('iframe[data-location="nav_bar"]');
+  await expect(nav.getByRole("heading", { level: 1, name: "Open incidents" })).toBeVisible();
+  await expect(nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) }))
+    .toBeVisible();
+});
