@@ -1,0 +1,79 @@
+"""The ticket-context contract the sidebar codes against, on data written by the detector's writers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from server.zendesk.fake import make_ticket
+from server.zendesk.sample import XSS, write_sample
+from tests.incidents.factories import auth
+
+
+def test_context_of_an_incident_ticket(client, db, tenant, fake_zendesk, connect_tenant):
+    t, creds = tenant
+    now = datetime.now(timezone.utc)
+    sample = write_sample(db, t.id, now=now, topics=2, tickets_per_topic=30, incidents=1, tickets_per_incident=12)
+    ticket_id = sample.incident_tickets[1][0]
+    body = client.get(f"/api/v1/tickets/{ticket_id}/context", headers=auth(creds)).get_json()
+    assert body["ticket"]["zendesk_id"] == ticket_id and body["topic"]["id"] == 1
+    [incident] = body["incidents"]
+    assert incident["id"] == 1 and incident["status"] == "open" and incident["attached"] is True
+    assert incident["topic"] == {"id": 1, "label": "invoice pdf · blank"}
+    assert incident["problem_ticket_id"] is None
+    assert incident["account_count"] > 0 and incident["detected_at"] > incident["first_seen_at"]
+    assert body["banner"] == {"incident_id": 1, "title": incident["title"], "sentence": incident["sentence"]}
+    volume = incident["volume"]
+    assert 46 <= len(volume) <= 48 and set(volume[0]) == {"start", "tickets", "requesters", "expected", "lower",
+                                                         "upper"}
+    starts = [datetime.fromisoformat(p["start"]) for p in volume]
+    assert starts == sorted(starts) and starts[0] >= now - timedelta(hours=49) and starts[-1] < now
+    assert sum(p["tickets"] for p in volume) <= 30
+    reps = incident["evidence"]["representatives"]
+    assert reps[0] == {"ticket_id": sample.xss_ticket_id, "text": XSS}  # served as data; the sidebar renders text
+
+    connect_tenant(t.id)
+    fake_zendesk.tickets = [make_ticket(int(ticket_id))]
+    problem = client.post("/api/v1/incidents/1/problem-ticket", json={"ticket_id": ticket_id, "by": "Ann"},
+                          headers=auth(creds)).get_json()["problem_ticket_id"]
+    again = client.get(f"/api/v1/tickets/{ticket_id}/context", headers=auth(creds)).get_json()
+    assert again["incidents"][0]["problem_ticket_id"] == problem
+
+
+def test_context_of_a_plain_and_an_unknown_ticket(client, db, tenant):
+    t, creds = tenant
+    sample = write_sample(db, t.id, now=datetime.now(timezone.utc), topics=2, incidents=1)
+    plain = client.get(f"/api/v1/tickets/{sample.plain_ticket_id}/context", headers=auth(creds)).get_json()
+    assert plain["topic"]["id"] == 2 and plain["incidents"] == [] and plain["banner"] is None
+    unknown = client.get("/api/v1/tickets/999999/context", headers=auth(creds))
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_ticket_on_the_topic_but_not_attached_gets_the_banner_unattached(client, db, tenant):
+    t, creds = tenant
+    sample = write_sample(db, t.id, now=datetime.now(timezone.utc), topics=1, tickets_per_topic=30, incidents=1,
+                          tickets_per_incident=10)
+    calm = next(z for z in sample.ticket_ids if z not in sample.incident_tickets[1])
+    body = client.get(f"/api/v1/tickets/{calm}/context", headers=auth(creds)).get_json()
+    assert [i["attached"] for i in body["incidents"]] == [False] and body["banner"]["incident_id"] == 1
+
+
+def test_context_is_tenant_scoped(client, db, make_tenant):
+    a, creds_a = make_tenant("Alpha")
+    b, _ = make_tenant("Beta")
+    sample = write_sample(db, b.id, now=datetime.now(timezone.utc), topics=1, incidents=1)
+    assert client.get(f"/api/v1/tickets/{sample.ticket_ids[0]}/context", headers=auth(creds_a)).status_code == 404
+
+
+def test_zendesk_settings_switch_auto_link(client, db, tenant, connect_tenant, fake_zendesk):
+    t, creds = tenant
+    first = client.get("/api/v1/settings/zendesk", headers=auth(creds)).get_json()
+    assert first == {"auto_link": False, "connection": {"connected": False}}
+    connect_tenant(t.id)
+    changed = client.patch("/api/v1/settings/zendesk", json={"auto_link": True}, headers=auth(creds))
+    assert changed.status_code == 200
+    body = changed.get_json()
+    assert body["auto_link"] is True and body["connection"]["subdomain"] == "acme"
+    assert fake_zendesk.token not in changed.get_data(as_text=True)
+    assert client.patch("/api/v1/settings/zendesk", json={"auto_link": "maybe"},
+                        headers=auth(creds)).status_code == 400
+    assert client.get("/api/v1/settings/zendesk").status_code == 401
