@@ -22,8 +22,11 @@ from river import stats
 from scipy.stats import nbinom, poisson
 
 HOUR = 3600.0
-#: Least expected count per hour (a page that never failed still has some small chance to).
-FLOOR = 0.05
+#: Least expected count per hour, and the prior's events (a page that never failed still might).
+FLOOR = 0.01
+PRIOR_EVENTS = 0.5
+#: Weight of the newest hour in the baseline (about the last 50 hours count).
+FADING = 0.02
 #: Most series kept per tenant; the least recently active go first.
 MAX_SERIES = 2000
 #: Most empty hours taught at once when a quiet series wakes up.
@@ -77,13 +80,20 @@ class PageSeries:
     users: set[str] = field(default_factory=set)
     hours: int = 0
     alarmed: bool = False
-    mean: stats.EWMean = field(default_factory=lambda: stats.EWMean(fading_factor=0.05))
-    var: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=0.05))
-    calm_hours: int = 0
+    mean: stats.EWMean = field(default_factory=lambda: stats.EWMean(fading_factor=FADING))
+    var: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=FADING))
 
     def expected(self) -> tuple[float, float]:
-        mu = max(self.mean.get(), FLOOR)
-        return mu, max(self.var.get(), mu)
+        """Predictive mean and variance of the next hour's count.
+
+        The mean is shrunk towards a small prior (half an event over the hours seen), so a page that has
+        never failed is not certain never to fail; the variance adds the uncertainty of the estimated
+        mean (``mean / n``) to the observed one (at least Poisson's), so short or sparse histories are
+        judged less harshly.
+        """
+        n = max(1.0, min(float(self.hours), 1.0 / FADING))
+        mu = max((self.mean.get() * n + PRIOR_EVENTS) / (n + 1.0), FLOOR)
+        return mu, max(self.var.get(), mu) + mu / n
 
     def close(self, until: float) -> list[tuple[float, int, bool]]:
         """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each."""
@@ -125,7 +135,7 @@ class PageFrictionDetector:
     ...     _ = d.observe("/pay", "failed_request", f"s{h}", None, t0 + h * 3600)
     >>> alarms = [d.observe("/pay", "failed_request", f"x{i}", None, t0 + 6 * 3600 + i) for i in range(20)]
     >>> [a.observed for a in alarms if a][:1]
-    [5]
+    [6]
     """
 
     def __init__(self, weekly_false_alarms: float = 1.0, min_sessions: int = 3, warmup_hours: int = 24,

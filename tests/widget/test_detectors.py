@@ -1,0 +1,96 @@
+"""Per-page friction detectors: a spike on one page is found, normal friction is not."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import numpy as np
+
+from server.widget.detectors import PageFrictionDetector, upper_tail
+from server.widget.stage import WidgetStage
+from tests.widget.helpers import T0, Log
+
+PAGES = {"/billing": 0.6, "/settings": 0.3, "/reports": 2.0, "/team": 0.1}  # failed requests per hour
+
+
+def background(detector: PageFrictionDetector, hours: int, rng: random.Random, start: float) -> list:
+    alarms = []
+    nprng = np.random.default_rng(rng.randint(0, 10**6))
+    n = 0
+    for h in range(hours):
+        events = []
+        for page, rate in PAGES.items():
+            for _ in range(nprng.poisson(rate)):
+                n += 1
+                events.append((start + h * 3600 + rng.uniform(0, 3599), page, f"s{n}"))
+        for ts, page, sid in sorted(events):
+            a = detector.observe(page, "failed_request", sid, None, ts)
+            if a:
+                alarms.append(a)
+    return alarms
+
+
+def test_normal_friction_stays_within_the_weekly_false_alarm_budget():
+    weeks = alarms = 0
+    for seed in range(8):
+        d = PageFrictionDetector(weekly_false_alarms=1.0)
+        found = background(d, 24 * 14, random.Random(seed), T0.timestamp())
+        alarms += len({(a.path, a.hour_start) for a in found})  # one alarm per page and hour at most
+        weeks += 2
+    assert alarms / weeks <= 1.0, alarms  # the budget: one a week, all pages and signals together
+
+
+def test_a_spike_on_one_page_is_found_and_names_the_page():
+    rng = random.Random(8)
+    d = PageFrictionDetector(weekly_false_alarms=1.0)
+    start = T0.timestamp()
+    background(d, 24 * 3, rng, start)
+    spike = start + 24 * 3 * 3600 + 600
+    alarms = [d.observe("/billing", "failed_request", f"x{i}", f"user{i % 4}", spike + 30 * i) for i in range(12)]
+    first = next(a for a in alarms if a)
+    assert first.path == "/billing" and first.observed >= 3 and first.expected < 2
+    assert len(first.sessions) >= 3 and first.p < d.alpha()
+
+
+def test_one_frantic_session_is_not_an_outage():
+    d = PageFrictionDetector(weekly_false_alarms=1.0, warmup_hours=2)
+    start = T0.timestamp()
+    for h in range(5):
+        d.observe("/billing", "rage_click", f"s{h}", None, start + h * 3600)
+    alarms = [d.observe("/billing", "rage_click", "same", None, start + 5 * 3600 + i) for i in range(200)]
+    assert not any(alarms)
+
+
+def test_tail_probability_is_calibrated_for_poisson_counts():
+    nprng = np.random.default_rng(1)
+    draws = nprng.poisson(2.0, 200_000)
+    for k in (4, 6, 8):
+        assert abs(upper_tail(k, 2.0, 2.0) - (draws >= k).mean()) < 0.003
+
+
+def test_the_stage_opens_one_friction_incident_per_page_and_signal_and_resolves_it():
+    stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
+    rng = random.Random(2)
+    for h in range(48):
+        if rng.random() < 0.3:
+            stage.apply(log.widget(f"b{h}", "failed_request", T0 + timedelta(hours=h, minutes=5),
+                                   method="GET", path="/api/invoices", status=500))
+    list(stage.outputs())
+    burst = T0 + timedelta(hours=48, minutes=10)
+    for i in range(15):
+        stage.apply(log.widget(f"x{i}", "failed_request", burst + timedelta(seconds=20 * i), user_id=f"{100 + i % 5}",
+                               method="POST", path="/api/pay", status=500))
+    snaps = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    assert len(snaps) == 1
+    inc = snaps[0]
+    assert inc["kind"] == "friction" and inc["status"] == "open" and inc["series"] == "page:/billing:failed_request"
+    ev = inc["evidence"]
+    assert ev["path"] == "/billing" and ev["signal"] == "failed_request" and ev["observed"] >= 3
+    assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < 1
+    assert "failed requests on /billing" in inc["sentence"] and inc["first_seen_at"] <= burst
+    # calm hours later: resolved by the detector
+    for h in range(4):
+        stage.apply(log.widget(f"c{h}", "page_view", burst + timedelta(hours=h + 1)))
+    later = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    assert later and later[-1]["id"] == inc["id"] and later[-1]["status"] == "resolved"

@@ -1,0 +1,166 @@
+"""The widget stage in the detector process: log in, rows out, replay from a checkpoint, and friction
+pages on ticket incidents."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from server.eventlog import SqlEventLog
+from server.eventlog.log import NewEvent
+from server.incidents.models import Incident
+from server.pipeline import Runner
+from server.pipeline.models import DetectorCheckpoint
+from server.pipeline.registry import stage_factory
+from server.widget import service
+from server.widget.models import WidgetSession
+from server.widget.stage import WidgetStage
+from tests.conftest import TEST_SECRET_KEY
+from tests.incidents.test_stage import append as append_tickets
+from tests.incidents.test_stage import incidents, stream
+from tests.understand.fakes import HashingEmbedder
+from tests.widget.helpers import T0, Log, failing
+
+SETTINGS = {"ticket_user_keys": ["requester_id"], "friction": {"warmup_hours": 12},
+            "cold_start": {"min_outcomes": 30, "min_positives": 5}}
+
+
+def runner(db, **kw) -> Runner:
+    factory = stage_factory(db, embed=HashingEmbedder().embed, topic_params={"assign_threshold": 0.5},
+                            secret_key=TEST_SECRET_KEY)
+    return Runner(db, SqlEventLog(), factory, **kw)
+
+
+def configure(db, tenant_id, settings=SETTINGS):
+    with db.session() as s:
+        service.put_settings(s, SqlEventLog(), tenant_id, settings, now=T0 - timedelta(days=1))
+
+
+def traffic(tenant_id: int, days: int = 3, seed: int = 5):
+    """Sessions over a few days (some stuck, some writing in), then a burst of failures on /billing."""
+    rng, log = random.Random(seed), Log(tenant_id)
+    out = []
+    for i in range(days * 60):
+        at = T0 + timedelta(minutes=24 * i)
+        user = str(7000 + i)
+        if rng.random() < 0.3:
+            out += failing(log, f"s{i}", at, n=rng.randint(3, 5), user_id=user)
+            if rng.random() < 0.7:
+                out.append(log.ticket(90_000 + i, at + timedelta(hours=rng.uniform(0.2, 10)), requester_id=user))
+        else:
+            out += [log.widget(f"s{i}", "page_view", at, "/home", user_id=user),
+                    log.widget(f"s{i}", "click", at + timedelta(seconds=4), "/home", user_id=user)]
+    burst = T0 + timedelta(days=days, hours=1)
+    for j in range(12):
+        out += failing(log, f"b{j}", burst + timedelta(minutes=2 * j), n=2, user_id=str(8000 + j))
+    return sorted(out, key=lambda e: (e.event_time, e.offset))
+
+
+def append_logged(db, events) -> None:
+    log = SqlEventLog()
+    with db.session() as s:
+        for e in events:
+            log.append(s, e.tenant_id, [NewEvent(e.source, e.kind, e.idempotency_key, e.event_time, e.payload)],
+                       e.received_at)
+        s.commit()
+
+
+def summary(stage: WidgetStage) -> dict:
+    out = {}
+    for tenant_id, tw in stage.tenants.items():
+        lr = tw.classifier.model["LogisticRegression"]
+        out[tenant_id] = {
+            "sessions": {sid: (t.features.to_json(), t.outcome, t.ticket_at, t.p, t.features.user_id)
+                         for sid, t in tw.sessions.items()},
+            "weights": {k: round(v, 9) for k, v in lr.weights.items()},
+            "outcomes": (tw.classifier.outcomes, tw.classifier.positives),
+            "series": {k: (s.count, s.hours, round(s.mean.get(), 9)) for k, s in tw.detector.series.items()},
+            # ids come from the tenant's incident counter in the detector, from a fallback counter alone
+            "incidents": [{k: v for k, v in i.snapshot().items() if k != "id"} for i in tw.incidents.incidents.values()],
+            "watermark": tw.watermark,
+        }
+    return out
+
+
+def checkpointed_widget_state(db) -> WidgetStage:
+    with db.session() as s:
+        saved = pickle.loads(s.get(DetectorCheckpoint, "p0of1").state)
+    stage = WidgetStage()
+    stage.load_state(saved["widget"])
+    return stage
+
+
+def test_log_to_rows_and_a_restart_from_a_checkpoint_reaches_the_same_state(db, make_tenant):
+    t, _ = make_tenant("Replay")
+    configure(db, t.id)
+    events = traffic(t.id)
+    append_logged(db, events)
+    # reference: the pure stage, event by event, in log order
+    with db.session() as s:
+        logged = SqlEventLog().read(s, 0, 100_000)
+    reference = WidgetStage(lambda _t: None)
+    for e in logged:
+        reference.apply(e)
+    # the detector: a few batches, a "crash", a new process restoring the checkpoint, the rest
+    first = runner(db, batch_size=97)
+    for _ in range(4):
+        first.step()
+    second = runner(db, batch_size=61)
+    assert second.offset == first.offset > 0
+    second.run_until_idle()
+    got, want = summary(checkpointed_widget_state(db)), summary(reference)
+    for k in want[t.id]:
+        assert got[t.id][k] == want[t.id][k], k
+    tw = reference.tenant(t.id)
+    assert tw.classifier.outcomes > 50 and tw.classifier.positives > 10 and tw.ready
+    with db.session() as s:
+        rows = {r.session_id: r for r in s.scalars(select(WidgetSession).where(WidgetSession.tenant_id == t.id))}
+        friction = s.scalars(select(Incident).where(Incident.tenant_id == t.id, Incident.kind == "friction")).all()
+    assert len(rows) == len(tw.sessions)
+    stuck = max((r for r in rows.values() if r.stuck_pages), key=lambda r: r.last_seen_at)
+    assert stuck.stuck_pages == ["/billing"] and stuck.features["pages"]["/billing"]["failures"]
+    assert stuck.model_ready is True and stuck.p_ticket is not None
+    calm = next(r for r in rows.values() if not r.stuck_pages and r.p_ticket is not None)
+    assert max(r.p_ticket for r in rows.values() if r.stuck_pages and r.p_ticket is not None) > calm.p_ticket
+    assert {r.outcome for r in rows.values()} >= {"ticket", "none"}
+    # the burst of failures on /billing opened one friction incident, and the widget shows it
+    assert [(i.kind, i.evidence["path"], i.evidence["signal"]) for i in friction] == [
+        ("friction", "/billing", "failed_request")]
+    with db.session() as s:
+        config = service.WidgetConfig.from_dict(service.stored_config(s, t.id))
+        issues = service.known_issues(s, t.id, "/billing", config)
+    assert issues[0]["incident_id"] == friction[0].id
+
+
+def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_tenant):
+    t, _ = make_tenant("Pages")
+    configure(db, t.id)
+    tickets = stream()
+    burst = [(at, b) for at, b in tickets if int(b["detail"]["requester_id"]) >= 50_000]
+    log = Log(t.id)
+    friction = []
+    for at, b in burst:
+        user = b["detail"]["requester_id"]
+        friction += failing(log, f"w{user}", at - timedelta(minutes=10), n=3, page="/invoices/123/pdf", user_id=user)
+    friction.append(log.widget("unrelated", "rage_click", burst[0][0] - timedelta(minutes=5), "/team", user_id="1"))
+    # the log in arrival order: widget events come in as they happen, before the tickets they lead to
+    append_tickets(db, t.id, [(at, b) for at, b in tickets if at < burst[0][0] - timedelta(hours=1)])
+    append_logged(db, friction)
+    append_tickets(db, t.id, [(at, b) for at, b in tickets if at >= burst[0][0] - timedelta(hours=1)])
+    runner(db, batch_size=400).run_until_idle()
+    found = incidents(db, t.id)
+    burst_ids = {b["detail"]["id"] for _, b in burst}
+    spike = next(i for i in found.values() if i["tickets"] & burst_ids and i["kind"] != "friction")
+    pages = spike["evidence"]["pages"]
+    assert pages[0]["path"] == "/invoices/:id/pdf" and pages[0]["users"] >= 8 and pages[0]["sessions"] >= 8
+    assert all(p["path"] != "/team" for p in pages)
+    spike_id = next(i for i, v in found.items() if v is spike)
+    with db.session() as s:  # while the incident is active, the widget shows it on that page
+        s.get(Incident, (t.id, spike_id)).status = "open"
+        s.commit()
+        config = service.WidgetConfig.from_dict(service.stored_config(s, t.id))
+        issues = service.known_issues(s, t.id, "/invoices/:id/pdf", config)
+    assert [i["incident_id"] for i in issues] == [spike_id]
