@@ -27,7 +27,7 @@ install-node: $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-demo: install
+demo: install build
 	$(BIN)/groundswell db upgrade
 	$(BIN)/groundswell demo
 
@@ -38,6 +38,7 @@ test-python: install
 
 test-js: install-node
 	npx vitest run --passWithNoTests
+	node widget/build.mjs && node widget/size.mjs
 
 build: install-node
 	npm run build

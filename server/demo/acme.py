@@ -7,7 +7,8 @@ between them as a single-page app with ``history.pushState``, and each is also a
   loader snippet pasted inline, as most customers install it;
 - ``/demo/acme/help/payments``: the help article the demo's billing nudge links to;
 - ``/demo/acme/strict``: the same product under a strict Content-Security-Policy (no ``unsafe-inline``,
-  no ``unsafe-eval``); the loader then comes as an external file configured by ``data-`` attributes.
+  no ``unsafe-eval``), at ``/demo/acme/billing?csp=strict`` (any page takes ``?csp=strict``); the loader then
+  comes as an external file configured by ``data-`` attributes.
 
 The product's own endpoints under ``/demo/acme/api/`` fail on purpose: paying answers 500, a coupon other
 than ``WELCOME10`` answers 422 naming the field, and an invoice download answers 500, so a newcomer can
@@ -77,8 +78,14 @@ def index() -> Any:
 
 
 @bp.get("/<any(billing, invoices, upgrade):page>")
-def page(page: str) -> str:
-    return _render(page, strict=False)
+def page(page: str) -> Response:
+    """``?csp=strict`` serves the same page under the strict policy (same page path, so the same nudges
+    and known issues apply)."""
+    strict_mode = request.args.get("csp") == "strict"
+    resp = Response(_render(page, strict=strict_mode), mimetype="text/html")
+    if strict_mode:
+        resp.headers["Content-Security-Policy"] = STRICT_CSP
+    return resp
 
 
 @bp.get("/help/payments")
@@ -88,10 +95,8 @@ def help_payments() -> str:
 
 
 @bp.get("/strict")
-def strict() -> Response:
-    resp = Response(_render("billing", strict=True), mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = STRICT_CSP
-    return resp
+def strict() -> Any:
+    return redirect(url_for("demo_acme.page", page="billing", csp="strict"))
 
 
 @bp.post("/api/pay")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
@@ -95,6 +96,16 @@ def decide() -> Any:
     return jsonify(decide_out_schema.dump(result))
 
 
+def _page_origin() -> str | None:
+    """The Origin header, else the Referer's origin: browsers leave Origin out of same-origin GETs (a page
+    served by this backend, such as the demo), but still send the Referer's origin under their default policy."""
+    origin = request.headers.get("Origin")
+    if origin or not request.referrer:
+        return origin
+    parts = urlsplit(request.referrer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
 @bp.get("/api/v1/widget/known-issues")
 @limiter.limit(_widget_limit, key_func=_site_key)
 @documented(summary="Known issues for a page", tags=["widget"], query=KnownIssuesQuerySchema(), auth="site_key",
@@ -103,7 +114,7 @@ def decide() -> Any:
 def known_issues() -> Any:
     args = known_issues_query_schema.load(request.args.to_dict())
     site_key = request.headers.get("X-Groundswell-Site-Key") or args.get("site_key")
-    result = service.page_known_issues(db_session(), site_key=site_key, origin=request.headers.get("Origin"),
+    result = service.page_known_issues(db_session(), site_key=site_key, origin=_page_origin(),
                                        url=args["url"])
     return jsonify(known_issues_out_schema.dump(result))
 

@@ -45,7 +45,8 @@ def test_page_embeds_snippet_and_site_key(demo: Any) -> None:
 
 def test_strict_page_has_strict_csp_and_no_inline_script(demo: Any) -> None:
     client, creds = demo
-    resp = client.get("/demo/acme/strict")
+    assert client.get("/demo/acme/strict").headers["Location"].endswith("/demo/acme/billing?csp=strict")
+    resp = client.get("/demo/acme/billing?csp=strict")
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
     html = resp.get_data(as_text=True)

@@ -19,8 +19,10 @@ import type { MakeRequest } from "./core/transport";
 import { ui } from "./ui/index";
 
 export function defaultIntegrations(opts: Options): Integration[] {
-  const list = [errorClicks(), clicks(), rageClicks(), deadClicks(), jsErrors(), failedRequests(), forms(), flows(), pageViews()];
+  const list = [errorClicks(), clicks(), rageClicks(), deadClicks(), jsErrors(), failedRequests(), forms(), flows()];
   if (opts.ui) list.push(ui());
+  // Last: its first page view and route announcement must reach every integration above.
+  list.push(pageViews());
   return list;
 }
 

@@ -47,3 +47,13 @@ describe("loader snippet and core install", () => {
     expect("evil" in o).toBe(false);
   });
 });
+
+describe("default integrations", () => {
+  it("sets up page views last, so the first route reaches the UI", async () => {
+    const { defaultIntegrations } = await import("../src/sdk");
+    const names = defaultIntegrations(parseOptions({ siteKey: "k", endpoint: "https://a.test" })!).map((i) => i.name);
+    expect(names[names.length - 1]).toBe("pageview");
+    expect(names.indexOf("ui")).toBeGreaterThan(names.indexOf("clicks"));
+    expect(defaultIntegrations(parseOptions({ siteKey: "k", endpoint: "https://a.test", ui: false })!).map((i) => i.name)).not.toContain("ui");
+  });
+});

@@ -3,7 +3,7 @@
   "use strict";
   var gs = function () { if (typeof window.groundswell === "function") window.groundswell.apply(null, arguments); };
   var base = document.body.getAttribute("data-base").replace(/\/$/, "");
-  var strict = location.pathname.replace(/\/$/, "") === base + "/strict";
+  var query = document.body.getAttribute("data-query");  // "?csp=strict" on the strict-CSP variant
   var $ = function (id) { return document.getElementById(id); };
   var say = function (id, text) { $(id).textContent = text; };
   var post = function (path, body) {
@@ -22,7 +22,7 @@
       if (links[j].getAttribute("data-route") === page) links[j].setAttribute("aria-current", "page");
       else links[j].removeAttribute("aria-current");
     }
-    if (push && !strict) history.pushState({ page: page }, "", base + "/" + page);
+    if (push) history.pushState({ page: page }, "", base + "/" + page + query);
     document.title = "Acme Billing: " + page;
     if (page === "upgrade") step(1);
   }

@@ -1,0 +1,163 @@
+// The widget in a real browser against a real backend: capture reaches the event log, a stuck session gets
+// a nudge, an open incident shows a banner whose dismissal sticks, the strict-CSP page works, and nothing
+// typed into an input ever leaves the page.
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { test, expect, type Page, type Request } from "@playwright/test";
+import { startBackend, type Backend } from "./backend";
+
+let backend: Backend;
+test.beforeAll(async () => {
+  backend = await startBackend({ seed: "widget", detector: true, settings: { DEMO_PAGES: "1" } });
+});
+test.afterAll(async () => {
+  await backend.stop();
+});
+
+interface Stored {
+  kind: string;
+  payload: { type: string; url: string; target?: string; session_id: string; data?: Record<string, unknown> };
+}
+
+/** Widget events in the backend's event log, read straight from its SQLite file. */
+function storedEvents(): Stored[] {
+  const file = backend.database_url.replace(/^sqlite:\/\/\//, "");
+  const py = [
+    "import json, sqlite3, sys",
+    "rows = sqlite3.connect(sys.argv[1]).execute(\"select kind, payload from events where source = 'widget' order by offset\")",
+    "print(json.dumps([{'kind': k, 'payload': json.loads(p)} for k, p in rows]))",
+  ].join("\n");
+  const python = process.env.GROUNDSWELL_PYTHON ?? path.join(process.cwd(), ".venv", "bin", "python");
+  return JSON.parse(execFileSync(python, ["-c", py, file], { encoding: "utf8" }));
+}
+
+/** Every batch the page sends to the events endpoint, as sent. */
+function recordBatches(page: Page): string[] {
+  const bodies: string[] = [];
+  page.on("request", (req: Request) => {
+    if (req.url().endsWith("/api/v1/events") && req.method() === "POST") bodies.push(req.postData() ?? "");
+  });
+  return bodies;
+}
+
+async function widgetReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as { groundswell?: { loaded?: boolean } }).groundswell?.loaded === true);
+}
+
+test("a rage click and a failed request reach the backend as events", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  for (let i = 0; i < 4; i++) await page.click("#export", { delay: 20 });
+  // "Export statement" does nothing: after 2.75 s without any page activity it is also a dead click
+  await expect.poll(() => storedEvents().some((e) => e.kind === "widget.dead_click"), { timeout: 12_000 }).toBe(true);
+  await page.click("#pay");
+  await expect(page.locator("#pay-status")).toHaveText("Payment failed. Please try again.");
+  await expect.poll(() => storedEvents().map((e) => e.kind), { timeout: 15_000 }).toEqual(
+    expect.arrayContaining(["widget.page_view", "widget.rage_click", "widget.failed_request"]),
+  );
+  const events = storedEvents();
+  const rage = events.find((e) => e.kind === "widget.rage_click")!;
+  expect(rage.payload.target).toBe("button#export[Export statement]");
+  expect(Number(rage.payload.data!.count)).toBeGreaterThanOrEqual(3);
+  const failed = events.find((e) => e.kind === "widget.failed_request")!;
+  expect(failed.payload.data).toMatchObject({ method: "POST", status: 500, path: "/demo/acme/api/pay" });
+  expect(failed.payload.url).toBe(`${backend.url}/demo/acme/billing`);
+  expect(failed.payload.data!.error_click).toBe(true);
+  expect(failed.payload.target).toBe("button#pay.primary[Pay now]");
+});
+
+test("a stuck session gets a nudge, rendered as text and dismissible with Escape", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  for (let i = 0; i < 3; i++) {
+    await page.click("#pay");
+    await page.waitForTimeout(300);
+  }
+  const card = page.locator("[data-gs-ui] [data-nudge]");
+  await expect(card).toBeVisible({ timeout: 20_000 });
+  await expect(card).toContainText("Having trouble paying an invoice?");
+  await expect(card.getByRole("link", { name: "Other ways to pay" })).toHaveAttribute("href", `${backend.url}/demo/acme/help/payments`);
+  await page.keyboard.press("Escape");
+  await expect(card).toHaveCount(0);
+  await expect.poll(() => storedEvents().map((e) => e.kind), { timeout: 15_000 }).toEqual(
+    expect.arrayContaining(["widget.nudge_shown", "widget.nudge_dismissed"]),
+  );
+});
+
+test("an open incident on the page shows a banner whose dismissal sticks across reloads", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");
+  await expect(banner).toBeVisible();
+  await expect(banner).not.toBeEmpty();
+  // keyboard: focus the close button, then Escape closes the banner
+  await banner.getByRole("button", { name: "Dismiss this notice" }).focus();
+  await page.keyboard.press("Escape");
+  await expect(banner).toHaveCount(0);
+  const issues = page.waitForResponse((r) => r.url().includes("/api/v1/widget/known-issues"));
+  await page.reload();
+  await issues;
+  await page.waitForTimeout(300);
+  await expect(banner).toHaveCount(0);
+  // the same page on another route shows nothing either, and coming back still remembers the dismissal
+  await page.click("[data-route=invoices]");
+  await expect(page).toHaveURL(/\/demo\/acme\/invoices$/);
+  await page.click("[data-route=billing]");
+  await page.waitForTimeout(300);
+  await expect(banner).toHaveCount(0);
+});
+
+test("the strict-CSP page works without a single violation", async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const consoleErrors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
+  });
+  const resp = await page.goto(`${backend.url}/demo/acme/strict`);
+  expect(resp!.headers()["content-security-policy"]).toContain("script-src 'self'");
+  expect(resp!.headers()["content-security-policy"]).not.toContain("unsafe-");
+  await widgetReady(page);
+  const banner = page.locator("[data-gs-ui] [data-issue]");
+  await expect(banner).toBeVisible();
+  // the widget's styles applied through adoptedStyleSheets: the host is fixed in the corner
+  const position = await page.locator("[data-gs-ui]").evaluate((el) => getComputedStyle(el).position);
+  expect(position).toBe("fixed");
+  for (let i = 0; i < 3; i++) {
+    await page.click("#pay");
+    await page.waitForTimeout(300);
+  }
+  await expect(page.locator("[data-gs-ui] [data-nudge]")).toBeVisible({ timeout: 20_000 });
+  expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test("captured payloads never contain what was typed into inputs", async ({ page }) => {
+  const batches = recordBatches(page);
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  const secrets = ["4929123456781234", "Jane Q Secretname", "SAVEBIG-PRIVATE"];
+  await page.fill("#card_number", secrets[0]);
+  await page.fill("#card_name", secrets[1]);
+  await page.click("#save-card"); // fails native validation? no: both fields filled, pattern matches
+  await page.fill("#card_number", "12ab");
+  await page.click("#save-card"); // now the pattern fails: a form_error
+  await page.fill("#coupon", secrets[2]);
+  for (let i = 0; i < 3; i++) await page.click("#coupon", { delay: 10 });
+  await page.click("text=Apply");
+  await expect(page.locator("#coupon-status")).toHaveText("That coupon is not valid.");
+  await page.evaluate(() => (window as unknown as { groundswell: (c: string) => Promise<void> }).groundswell("flush"));
+  await expect.poll(() => storedEvents().some((e) => e.kind === "widget.form_error"), { timeout: 10_000 }).toBe(true);
+  // leaving the page sends the rest by beacon
+  await page.goto("about:blank");
+  await expect.poll(() => batches.length).toBeGreaterThan(0);
+  const sent = batches.join("\n") + JSON.stringify(storedEvents());
+  for (const s of [...secrets, "12ab", "Secretname", "SAVEBIG"]) expect(sent).not.toContain(s);
+  const formErrors = storedEvents().filter((e) => e.kind === "widget.form_error").map((e) => e.payload.data);
+  expect(formErrors).toEqual(expect.arrayContaining([
+    expect.objectContaining({ form: "card", field: "card_number" }),
+    expect.objectContaining({ form: "coupon", field: "code", source: "aria" }),
+  ]));
+});
