@@ -14,8 +14,11 @@ Run ``npm run build`` first; without the build these pages answer 404 saying so.
 
 from __future__ import annotations
 
+import secrets
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 from marshmallow import Schema, fields, validate
@@ -98,3 +101,76 @@ def app_file(name: str) -> Response:
 def tickets(tenant: Tenant) -> Any:
     args = ticket_list_query.load(request.args.to_dict())
     return jsonify(ticket_list_out.dump(recent_tickets(db_session(), tenant.id, **args)))
+
+
+# --- `make demo`: a fake Zendesk the demo tenant is connected to ---------------------------------------------
+
+#: Newest tickets copied into the fake Zendesk per round, and how often (the replay sends a few per second).
+MIRROR_BATCH = 500
+MIRROR_SECONDS = 2.0
+
+
+class DemoZendesk:
+    """A local fake Zendesk for the demo, with the demo tenant connected to it and its tickets copied in.
+
+    The demo's tickets reach Groundswell as webhooks, so the fake would not know them; a background thread
+    copies the newest ones over, so that linking a ticket to a problem ticket from the sidebar works.
+    ``env`` points zenpy in the server's processes at the fake.
+    """
+
+    def __init__(self, cfg: Mapping[str, Any], slug: str = "acme") -> None:
+        from server.db import from_config
+        from server.tenants import find_by_slug
+        from server.zendesk.connection import connect
+        from server.zendesk.fake import FakeZendesk
+
+        from server import config as config_mod
+
+        self.fake = FakeZendesk(email="admin@acme.test", token=secrets.token_urlsafe(16)).start()
+        self.env = {"ZENPY_FORCE_SCHEME": "http", "ZENPY_FORCE_NETLOC": self.fake.netloc}
+        self._db = from_config(dict(cfg))
+        with self._db.session() as session:
+            tenant = find_by_slug(session, slug)
+            if tenant is None:
+                raise RuntimeError(f"no tenant {slug!r}")
+            self.tenant_id = tenant.id
+            connect(session, tenant.id, subdomain=slug, email=self.fake.email, token=self.fake.token,
+                    secret_key=config_mod.secret_key(dict(cfg)), now=datetime.now(timezone.utc))
+            session.commit()
+        self._known: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._mirror_loop, name="demo-zendesk-mirror", daemon=True)
+        self._thread.start()
+
+    def mirror_once(self) -> int:
+        """Copy the tenant's newest tickets the fake does not have yet; returns how many were added."""
+        from server.zendesk.fake import make_ticket
+
+        with self._db.session() as session:
+            rows = session.scalars(select(Ticket).where(Ticket.tenant_id == self.tenant_id)
+                                   .order_by(Ticket.created_at.desc()).limit(MIRROR_BATCH)).all()
+            added = 0
+            for row in rows:
+                if row.zendesk_id in self._known or not row.zendesk_id.isdigit():
+                    continue
+                if self.fake.ticket(int(row.zendesk_id)) is not None:  # e.g. a problem ticket took the id
+                    self._known.add(row.zendesk_id)
+                    continue
+                self._known.add(row.zendesk_id)
+                created = row.created_at.replace(tzinfo=row.created_at.tzinfo or timezone.utc) if row.created_at else None
+                self.fake.add_ticket(make_ticket(int(row.zendesk_id), created=created, subject=row.subject,
+                                                 description=row.excerpt, tags=row.tags or ()))
+                added += 1
+        return added
+
+    def _mirror_loop(self) -> None:
+        while not self._stop.wait(MIRROR_SECONDS):
+            try:
+                self.mirror_once()
+            except Exception:  # the demo keeps going; the next round retries
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.fake.stop()
+        self._db.dispose()

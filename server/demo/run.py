@@ -125,6 +125,9 @@ def _interrupt(signum: int, frame: Any) -> None:
 def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: float = HISTORY_DAYS) -> int:
     creds = _credentials(cfg, port)
     _acme_widget(cfg, port)
+    from server.demo.agent import DemoZendesk
+
+    zendesk = DemoZendesk(cfg)  # a local fake Zendesk the tenant is connected to, for the sidebar's actions
     last, events = _previous_run(cfg)
     days = history_window(last, datetime.now(timezone.utc), history_days)
     url = f"http://127.0.0.1:{port}"
@@ -132,6 +135,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     env = dict(os.environ, LOG_FORMAT="text", LOG_LEVEL="WARNING")
     env.setdefault("RATE_LIMIT_WEBHOOK", HISTORY_RATE_LIMIT)
     env.setdefault("DEMO_PAGES", "1")  # the sample product pages (Acme Billing with the widget)
+    env.update(zendesk.env)  # zenpy in the server and detector talks to the fake Zendesk
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped by a signal: still stop the server
     try:
@@ -147,7 +151,8 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
             time.sleep(0.2)
         print(f"\n  Dashboard:  {url}/#token={creds['api_token']}\n"
               f"  Incidents:  {url}/incidents#token={creds['api_token']}\n  API docs:   {url}/api/v1/docs\n"
-              f"  Metrics:    {url}/metrics\n  Acme Billing (sample product with the widget): {url}/demo/acme/billing\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
+              f"  Metrics:    {url}/metrics\n  Acme Billing (sample product with the widget): {url}/demo/acme/billing\n"
+              f"  Zendesk agent page (the sidebar app): {url}/demo/zendesk#token={creds['api_token']}\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
         # Ticket ids continue past every event the tenant already has, so none repeats a previous run's.
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
@@ -159,6 +164,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     except KeyboardInterrupt:
         pass
     finally:
+        zendesk.stop()
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=20)

@@ -87,3 +87,21 @@ def test_ticket_list_needs_the_token_and_shows_only_that_tenants_tickets(demo_ap
     assert [t["subject"] for t in theirs.get_json()["tickets"]] == ["not yours"]
     bad = c.get("/demo/zendesk/tickets.json?limit=1000", headers={"Authorization": f"Bearer {acme_creds.api_token}"})
     assert bad.status_code == 400 and "limit" in bad.get_json()["error"]["fields"]
+
+
+def test_demo_zendesk_connects_the_tenant_and_copies_its_tickets(db: Any, app_config: dict[str, Any],
+                                                                 make_tenant: Any) -> None:
+    from server.zendesk.models import ZendeskConnection
+
+    acme, _ = make_tenant("Acme")
+    _tickets(db, acme.id, ["blank invoice", "login loop"])
+    demo = agent.DemoZendesk(app_config, slug=acme.slug)
+    try:
+        assert demo.env == {"ZENPY_FORCE_SCHEME": "http", "ZENPY_FORCE_NETLOC": demo.fake.netloc}
+        with db.session() as session:
+            assert session.get(ZendeskConnection, acme.id) is not None
+        assert demo.mirror_once() == 2
+        assert demo.mirror_once() == 0
+        assert demo.fake.ticket(101)["subject"] == "login loop"
+    finally:
+        demo.stop()
