@@ -12,7 +12,7 @@
   var EMPTY = { active: "No active incidents. All quiet.", resolved: "No resolved incidents yet.",
                 dismissed: "No dismissed incidents.", all: "No incidents yet." };
   var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                      concentration: "Concentration" };
+                      concentration: "Concentration", friction: "Friction" };
   // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons.
   var ACTIONS = [
     { status: "acknowledged", label: "Acknowledge", from: ["open"] },
@@ -281,6 +281,17 @@
         (r.description ? ": " + r.description : ""));
     }
     if (ev.merged_into_incident) term(dl, "Merged into", "#" + ev.merged_into_incident);
+    if (inc.kind === "friction" && ev.path) {  // widget friction: the page, the signal, who met it
+      term(dl, "Page", ev.path + " · " + String(ev.signal || "").replace(/_/g, " ") + " · " +
+        num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users");
+    }
+    if (Array.isArray(ev.pages) && ev.pages.length) {  // where requesters met friction before writing
+      var pages = el("ul", "plain");
+      ev.pages.forEach(function (p) {
+        pages.appendChild(el("li", null, String(p.path) + ": " + num(p.users) + " customers, " + num(p.sessions) + " sessions"));
+      });
+      term(dl, "Pages before the tickets", pages);
+    }
     return dl;
   }
 

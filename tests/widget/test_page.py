@@ -1,0 +1,27 @@
+"""The incidents page's widget section: served with the page, rendered as text only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[2] / "server" / "static"
+
+
+def test_incidents_page_carries_the_deflection_section(client):
+    html = client.get("/incidents").get_data(as_text=True)
+    assert '<script src="/static/deflection.js" defer></script>' in html
+    assert 'id="deflection"' in html and 'id="deflection-body"' in html
+    assert client.get("/static/deflection.js").status_code == 200
+
+
+def test_deflection_script_writes_text_and_reads_the_measurement_api():
+    js = (STATIC / "deflection.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js, sink
+    assert "textContent" in js and "/api/v1/widget/measurement" in js and "Bearer " in js
+    assert "localStorage" not in js  # the token stays in session storage
+
+
+def test_incident_script_shows_friction_pages():
+    js = (STATIC / "incidents.js").read_text()
+    assert 'friction: "Friction"' in js and "Pages before the tickets" in js
