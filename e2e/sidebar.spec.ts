@@ -12,7 +12,7 @@ test.afterAll(async () => { await backend.stop(); });
 
 const auth = () => ({ Authorization: `Bearer ${backend.api_token}` });
 
-interface FakeRequest { method: string; path: string; status: number; body: Record<string, any> | null }
+interface FakeRequest { method: string; path: string; status: number; body: Record<string, any> }
 
 async function zendeskRequests(page: Page): Promise<FakeRequest[]> {
   const response = await page.request.get(`${backend.zendesk_url}/__fake/requests`);

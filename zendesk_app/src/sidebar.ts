@@ -175,6 +175,9 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
 
   zaf.on("ticket.updated", () => void refresh(true));
   const timer = setInterval(() => void refresh(true), opts.refreshMs ?? 60_000);
+  // Text re-wraps when Zendesk changes the panel's width: follow the content's height, not only renders.
+  const observer = typeof ResizeObserver === "function" ? new ResizeObserver(() => resize()) : null;
+  observer?.observe(root);
   void refresh(false);
 
   return {
@@ -182,6 +185,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     stop: () => {
       stopped = true;
       clearInterval(timer);
+      observer?.disconnect();
     },
   };
 }
