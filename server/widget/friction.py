@@ -48,6 +48,7 @@ class FrictionIncident:
     status_changed: float | None = None
     resolved: float | None = None
     calm_hours: int = 0
+    notifications: int = 0
     sessions: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
 
@@ -87,6 +88,12 @@ class FrictionIncidents:
         self.active: dict[tuple[str, str], int] = {}
         self.suppressed: dict[tuple[str, str], float] = {}
         self.changed: set[int] = set()
+        self.notify: list[tuple[int, str, int]] = []
+
+    def _queue(self, inc: FrictionIncident, event: str) -> None:
+        """An outbox message (Slack), numbered by the incident's notification count as the ticket engine does."""
+        self.notify.append((inc.id, event, inc.notifications))
+        inc.notifications += 1
 
     def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> None:
         key = (a.path, a.signal)
@@ -98,6 +105,7 @@ class FrictionIncidents:
                                    last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             self.incidents[inc.id] = inc
             self.active[key] = inc.id
+            self._queue(inc, "opened")
         else:
             inc = self.incidents[inc_id]
             inc.observed = max(inc.observed, a.observed)
@@ -124,6 +132,7 @@ class FrictionIncidents:
             inc.status, inc.status_by, inc.status_changed, inc.resolved = "resolved", "detector", end, end
             inc.last_activity = end
             del self.active[(path, signal)]
+            self._queue(inc, "resolved")
             self.changed.add(inc.id)
 
     def set_status(self, incident_id: int, status: str, by: str, at: float) -> None:
@@ -148,3 +157,7 @@ class FrictionIncidents:
     def take_changes(self) -> list[dict[str, Any]]:
         changed, self.changed = sorted(self.changed), set()
         return [self.incidents[i].snapshot() for i in changed]
+
+    def take_notifications(self) -> list[tuple[int, str, int, dict[str, Any]]]:
+        notify, self.notify = self.notify, []
+        return [(i, event, seq, self.incidents[i].snapshot()) for i, event, seq in notify]

@@ -36,6 +36,8 @@ MAX_SESSIONS = 20_000
 MAX_USER_FRICTION = 50
 #: Most pages added to one ticket.
 MAX_TICKET_PAGES = 10
+#: Most users remembered per tenant for the ticket join (the oldest first out).
+MAX_USERS = 100_000
 
 Verify = Callable[[int, str, Any], bool]
 
@@ -111,6 +113,12 @@ def ticket_keys(update: TicketUpdate, keys: Iterable[str]) -> tuple[str, ...]:
             if value not in (None, ""):
                 out.append(f"{k}:{value}")
     return tuple(out)
+
+
+def _bound(table: dict[str, Any]) -> None:
+    """Drop the oldest keys beyond ``MAX_USERS`` (dicts keep insertion order)."""
+    while len(table) > MAX_USERS:
+        del table[next(iter(table))]
 
 
 class WidgetStage(Stage):
@@ -216,6 +224,7 @@ class WidgetStage(Stage):
             for key in tracked.keys:
                 tw.user_friction.setdefault(key, deque(maxlen=MAX_USER_FRICTION)).append(
                     (event.offset, now, path, sid))
+                _bound(tw.user_friction)
         tracked.p = tw.classifier.predict(tracked.features.vector())
         tw.dirty.add(sid)
 
@@ -237,6 +246,7 @@ class WidgetStage(Stage):
             if tracked.features.session_id not in sids:
                 sids.append(tracked.features.session_id)
                 del sids[:-20]
+            _bound(tw.user_sessions)
         if tracked.outcome is None:
             heapq.heappush(tw.deadlines, (tracked.start + HORIZON + GRACE, tracked.features.session_id))
 
@@ -288,6 +298,8 @@ class WidgetStage(Stage):
             ready = tw.ready
             for snap in tw.incidents.take_changes():
                 yield "incident", (tenant_id, snap["id"]), snap
+            for incident_id, event, seq, snap in tw.incidents.take_notifications():
+                yield "notification", (tenant_id, incident_id, seq), {"event": event, "payload": snap}
             dirty, tw.dirty = sorted(tw.dirty), set()
             for sid in dirty:
                 tracked = tw.sessions.get(sid)

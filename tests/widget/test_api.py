@@ -177,6 +177,11 @@ def test_known_issues_come_from_incidents_naming_the_page_and_from_admins(client
                       headers={"Origin": "https://evil.example.net"}).status_code == 403
     # the decision carries the same banners
     assert len(decide(client, creds).get_json()["banners"]) == 3
+    # friction incidents are incidents like the others in the API
+    detail = client.get("/api/v1/incidents/1", headers=auth(creds))
+    assert detail.status_code == 200 and detail.get_json()["kind"] == "friction"
+    listed = client.get("/api/v1/incidents?kind=friction", headers=auth(creds)).get_json()
+    assert sorted(i["id"] for i in listed["incidents"]) == [1, 4]
 
 
 def test_identity_verification_drops_unsigned_user_ids(client, tenant, db):

@@ -81,8 +81,10 @@ def test_the_stage_opens_one_friction_incident_per_page_and_signal_and_resolves_
     for i in range(15):
         stage.apply(log.widget(f"x{i}", "failed_request", burst + timedelta(seconds=20 * i), user_id=f"{100 + i % 5}",
                                method="POST", path="/api/pay", status=500))
-    snaps = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    out = list(stage.outputs())
+    snaps = [row for kind, _k, row in out if kind == "incident"]
     assert len(snaps) == 1
+    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(0, "opened")]
     inc = snaps[0]
     assert inc["kind"] == "friction" and inc["status"] == "open" and inc["series"] == "page:/billing:failed_request"
     ev = inc["evidence"]
@@ -92,5 +94,7 @@ def test_the_stage_opens_one_friction_incident_per_page_and_signal_and_resolves_
     # calm hours later: resolved by the detector
     for h in range(4):
         stage.apply(log.widget(f"c{h}", "page_view", burst + timedelta(hours=h + 1)))
-    later = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    out = list(stage.outputs())
+    later = [row for kind, _k, row in out if kind == "incident"]
     assert later and later[-1]["id"] == inc["id"] and later[-1]["status"] == "resolved"
+    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(1, "resolved")]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from server.eventlog import SqlEventLog
 from server.eventlog.log import NewEvent
-from server.incidents.models import Incident
+from server.incidents.models import Incident, Notification
 from server.pipeline import Runner
 from server.pipeline.models import DetectorCheckpoint
 from server.pipeline.registry import stage_factory
@@ -129,6 +129,10 @@ def test_log_to_rows_and_a_restart_from_a_checkpoint_reaches_the_same_state(db, 
     # the burst of failures on /billing opened one friction incident, and the widget shows it
     assert [(i.kind, i.evidence["path"], i.evidence["signal"]) for i in friction] == [
         ("friction", "/billing", "failed_request")]
+    with db.session() as s:  # Slack hears of it through the outbox, once
+        sent = s.scalars(select(Notification).where(Notification.tenant_id == t.id,
+                                                    Notification.incident_id == friction[0].id)).all()
+    assert [(n.seq, n.event, n.payload["kind"]) for n in sent] == [(0, "opened", "friction")]
     with db.session() as s:
         config = service.WidgetConfig.from_dict(service.stored_config(s, t.id))
         issues = service.known_issues(s, t.id, "/billing", config)
