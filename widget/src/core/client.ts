@@ -13,6 +13,8 @@ export const FRICTION: EventType[] = ["rage_click", "dead_click", "js_error", "f
 /** Under the browsers' 64 KiB limit for beacon and keepalive bodies. */
 export const MAX_BODY = 60_000;
 const OFFLINE_KEY = "gs_queue";
+/** Session activity is written to storage at most this often (sessions expire after 30 idle minutes). */
+const TOUCH_MS = 10_000;
 
 export interface RunningClient extends Client {
   /** Whether events are being captured (false under Do Not Track/GPC or outside the sample). */
@@ -43,6 +45,9 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
   let sending = false;
   let limit = options.maxBatch;
   let stopped = false;
+  let lastHref = "";
+  let lastUrl = "";
+  let touched = 0;
 
   const sid = sessionId(env);
   const client: RunningClient = {
@@ -67,7 +72,12 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
     },
     capture(type, data, extra) {
       if (!client.capturing || stopped) return null;
-      const url = scrubUrl(env.href());
+      const href = env.href();
+      if (href !== lastHref) {
+        lastHref = href;
+        lastUrl = scrubUrl(href);
+      }
+      const url = lastUrl;
       if (!url) return null;
       let ev: WidgetEvent | null = { id: prefix + (seq++).toString(36), type, ts: env.now(), url, ...extra };
       if (data) ev.data = { ...data };
@@ -84,7 +94,10 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
         if (!ev) return null;
       }
       queue.push(sid, ev);
-      touch(env, sid);
+      if (ev.ts - touched > TOUCH_MS) {
+        touched = ev.ts;
+        touch(env, sid);
+      }
       schedule(FRICTION.indexOf(type) >= 0 ? options.frictionFlushDelay : options.flushInterval);
       return ev;
     },
@@ -150,14 +163,16 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
     queueSize: () => queue.size(),
   };
 
+  /** The batch's JSON, assembled from each event's JSON computed once by the queue. */
   function body(items: Item[]): string {
-    const events = items.map((i) => i.e);
+    const parts = items.map((i) => i.j || JSON.stringify(i.e));
     const drops = queue.takeDrops();
     if (Object.keys(drops).length) {
-      events.push({ id: prefix + (seq++).toString(36), type: "custom", ts: env.now(), url: events[0].url,
-                    data: { name: "sdk_drops", ...drops } });
+      parts.push(JSON.stringify({ id: prefix + (seq++).toString(36), type: "custom", ts: env.now(), url: items[0].e.url,
+                                  data: { name: "sdk_drops", ...drops } }));
     }
-    return JSON.stringify({ site_key: options.siteKey, session_id: items[0].s, sent_at: env.now(), events });
+    const head = JSON.stringify({ site_key: options.siteKey, session_id: items[0].s, sent_at: env.now() });
+    return head.slice(0, -1) + ',"events":[' + parts.join(",") + "]}";
   }
 
   function schedule(ms: number): void {

@@ -8,6 +8,8 @@ import type { WidgetEvent } from "./types";
 export interface Item {
   s: string;
   e: WidgetEvent;
+  /** The event's JSON, computed once when the item is taken for a batch. */
+  j?: string;
 }
 
 export interface Queue {
@@ -46,19 +48,21 @@ export function createQueue(max: number): Queue {
       if (!items.length) return [];
       const sid = items[0].s;
       const out: Item[] = [];
+      const rest: Item[] = [];
       let bytes = 0;
-      for (let i = 0; i < items.length && out.length < n; ) {
+      let i = 0;
+      for (; i < items.length && out.length < n; i++) {
         const it = items[i];
         if (it.s !== sid) {
-          i++;
+          rest.push(it);
           continue;
         }
-        const size = JSON.stringify(it.e).length + 1;
+        const size = (it.j = it.j || JSON.stringify(it.e)).length + 1;
         if (out.length && bytes + size > maxBytes) break;
         bytes += size;
         out.push(it);
-        items.splice(i, 1);
       }
+      items = rest.concat(items.slice(i));
       return out;
     },
     unshift(back) {
@@ -75,7 +79,7 @@ export function createQueue(max: number): Queue {
     save(storage, key) {
       if (!storage) return;
       try {
-        if (items.length) storage.setItem(key, JSON.stringify(items.slice(-max)));
+        if (items.length) storage.setItem(key, JSON.stringify(items.map((x) => ({ s: x.s, e: x.e }))));
         else storage.removeItem(key);
       } catch {
         drop("storage_full", 0);
