@@ -1,8 +1,35 @@
 // The built Zendesk app inside the fake Zendesk agent page (/demo/zendesk), against a real backend on loopback
 // connected to a fake Zendesk: the app talks only the ZAF postMessage protocol to its host, which performs its
 // requests like Zendesk's proxy (filling in the secure API token).
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { test, expect, type Page, type FrameLocator } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PYTHON = process.env.GROUNDSWELL_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
+
+/** Gives the tenant a new sidebar secret (what an admin pastes into the app's settings) and returns it. */
+function newSidebarSecret(): string {
+  const script = [
+    "import sys",
+    "sys.path[:0] = ['.', 'e2e']",
+    "from serve import SECRET_KEY",
+    "from server import config",
+    "from server.db import from_config",
+    "from server.tenants import find_by_slug",
+    "from server.zendesk.sidebar_auth import rotate_sidebar_secret",
+    "db = from_config(config.load({'DATABASE_URL': sys.argv[1]}))",
+    "with db.session() as s:",
+    "    value = rotate_sidebar_secret(find_by_slug(s, sys.argv[2]), secret_key=SECRET_KEY)",
+    "    s.commit()",
+    "print(value)",
+  ].join("\n");
+  const run = spawnSync(PYTHON, ["-c", script, backend.database_url, backend.slug], { cwd: ROOT, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(run.stderr);
+  return run.stdout.trim();
+}
 
 let backend: Backend;
 test.beforeAll(async () => {
@@ -195,3 +222,34 @@ test("the nav bar lists the open incidents", async ({ page }) => {
   await expect(nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) }))
     .toBeVisible();
 });
+
+test("with a tenant and a sidebar secret, Zendesk's proxy signs each request as a JWT the backend accepts",
+  async ({ page }) => {
+    const secret = newSidebarSecret();
+    const sent: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/v1/tickets/")) sent.push(request.headers()["authorization"] ?? "");
+    });
+    await page.goto(`${backend.url}/demo/zendesk?tenant=${backend.slug}&visit=${++visits}` +
+                    `#token=${backend.api_token}&sidebar_secret=${encodeURIComponent(secret)}`);
+    await page.getByLabel("Open ticket #").fill(String(backend.incident_ticket_id));
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    const app = page.frameLocator('iframe[data-location="ticket_sidebar"]');
+    await expect(app.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) }))
+      .toBeVisible();
+    expect(sent.length).toBeGreaterThan(0);
+    for (const header of sent) {
+      expect(header).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(header).not.toContain(backend.api_token);
+      const claims = JSON.parse(Buffer.from(header.split(".")[1], "base64url").toString());
+      expect(claims).toMatchObject({ iss: backend.slug, aud: "groundswell" });
+      expect(claims.exp - claims.iat).toBe(300);
+    }
+
+    // A wrong secret signs tokens the backend refuses; the agent is told to have the settings checked.
+    await page.goto(`${backend.url}/demo/zendesk?tenant=${backend.slug}&visit=${++visits}` +
+                    `#token=${backend.api_token}&sidebar_secret=not-the-secret`);
+    await page.getByLabel("Open ticket #").fill(String(backend.incident_ticket_id));
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect(app.getByRole("alert")).toContainText("refused the app's credentials");
+  });

@@ -15,24 +15,37 @@ interface HostTicket {
   type: string;
 }
 
-const SECURE_SETTINGS = new Set(["api_token"]);
-const TOKEN_KEY = "gs-demo-zendesk-token";
+const SECURE_SETTINGS = new Set(["api_token", "sidebar_secret"]);
+const STORAGE_KEY = "gs-demo-zendesk-secrets";
 const params = new URLSearchParams(location.search);
 
-function tokenFromFragment(): string | null {
-  const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1));
-  if (!match) return null;
-  const token = decodeURIComponent(match[1]);
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(null, "", location.pathname + location.search);
-  return token;
+/** Secure settings come from the `#token=...&sidebar_secret=...` fragment (kept for the tab, then hidden). */
+function secretsFromFragment(): Record<string, string> {
+  const stored = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "{}") as Record<string, string>;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("token") || fragment.has("sidebar_secret")) {
+    stored.api_token = fragment.get("token") ?? "";
+    stored.sidebar_secret = fragment.get("sidebar_secret") ?? "";
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(stored));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return stored;
 }
 
-/** The installation's settings: the backend URL (non-secure) and the API token (secure). */
+const secureSettings = secretsFromFragment();
+
+/** The installation's settings: backend URL and tenant (non-secure), API token and sidebar secret (secure). */
 const settings: Record<string, string> = {
   backend_url: params.get("backend_url") || location.origin,
-  api_token: tokenFromFragment() ?? sessionStorage.getItem(TOKEN_KEY) ?? "",
+  tenant: params.get("tenant") ?? "",
+  api_token: secureSettings.api_token ?? "",
+  sidebar_secret: secureSettings.sidebar_secret ?? "",
 };
+
+function saveSecrets(): void {
+  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ api_token: settings.api_token,
+                                                       sidebar_secret: settings.sidebar_secret }));
+}
 
 /** Where the app is served from: another origin than this page (as on Zendesk) when the host allows it. */
 function appOrigin(): string {
@@ -104,7 +117,7 @@ class AppFrame {
   }
 
   metadata(): Json {
-    const visible = Object.fromEntries(Object.entries(settings).filter(([k]) => !SECURE_SETTINGS.has(k)));
+    const visible = Object.fromEntries(Object.entries(settings).filter(([k, v]) => !SECURE_SETTINGS.has(k) && v !== ""));
     return { appId: 0, installationId: 1, name: "Groundswell", settings: visible };
   }
 
@@ -127,28 +140,71 @@ function settingsFilled(text: string, secure: boolean): string {
   return text.replace(/\{\{setting\.([A-Za-z0-9_]+)\}\}/g, (slot, name: string) => settings[name] ?? slot);
 }
 
+function base64url(data: string | Uint8Array): string {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** What Zendesk's proxy does for a request's `jwt` option: an HS256 token with iat/exp added to the claims. */
+async function signJwt(secret: string, claims: Json, expiry: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${
+    base64url(JSON.stringify({ ...claims, iat: now, exp: now + expiry }))}`;
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" },
+                                            false, ["sign"]);
+  const signature = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
+async function jwtFor(options: Json, secure: boolean): Promise<string | null> {
+  const spec = typeof options.jwt === "object" && options.jwt !== null ? options.jwt as Json : null;
+  if (!spec || !secure) return null;
+  const secret = settingsFilled(String(spec.secret_key ?? ""), true);
+  if (!secret || secret.includes("{{")) throw new Error("The JWT secret setting is empty.");
+  const claims: Json = {};
+  const given = typeof spec.claims === "object" && spec.claims !== null ? spec.claims as Json : {};
+  for (const [name, value] of Object.entries(given)) {
+    claims[name] = typeof value === "string" ? settingsFilled(value, true) : value;
+  }
+  const expiry = Math.min(86_400, Math.max(1, Number(spec.expiry) || 3600));
+  return signJwt(secret, claims, expiry);
+}
+
 async function proxy(frame: AppFrame, key: string, options: Json): Promise<void> {
   const fail = (status: number, statusText: string, responseText = "", responseJSON: unknown = null) =>
     frame.send({ key: `zaf.${key}.fail`,
                  message: { responseArgs: [{ status, statusText, responseText, responseJSON }, "error", statusText] } });
   const secure = options.secure === true;
+  let token: string | null;
+  try {
+    token = await jwtFor(options, secure);
+  } catch (err) {
+    return fail(400, err instanceof Error ? err.message : "Bad JWT options");
+  }
+  const fill = (text: string) => {
+    const filled = settingsFilled(text, secure);
+    return token === null ? filled : filled.split("{{jwt.token}}").join(token);
+  };
   let target: URL;
   try {
-    target = new URL(String(options.url ?? ""), settings.backend_url);
+    target = new URL(fill(String(options.url ?? "")), settings.backend_url);
   } catch {
     return fail(400, "Bad URL");
   }
+  // Like the manifest's domainWhitelist: settings and signed tokens go to the backend's origin only.
   if (!ALLOWED_ORIGINS.has(target.origin)) return fail(403, "Domain not allowed by the app's manifest");
   const headers: Record<string, string> = {};
   const given = typeof options.headers === "object" && options.headers !== null ? options.headers as Json : {};
-  for (const [name, value] of Object.entries(given)) headers[name] = settingsFilled(String(value), secure);
+  for (const [name, value] of Object.entries(given)) headers[name] = fill(String(value));
   if (typeof options.contentType === "string") headers["Content-Type"] = options.contentType;
   const method = typeof options.type === "string" ? options.type.toUpperCase() : "GET";
   const body = options.data === undefined || method === "GET" ? undefined
-    : settingsFilled(typeof options.data === "string" ? options.data : JSON.stringify(options.data), secure);
+    : fill(typeof options.data === "string" ? options.data : JSON.stringify(options.data));
   let response: Response;
   try {
-    response = await fetch(settingsFilled(target.href, secure), { method, headers, body, credentials: "omit" });
+    response = await fetch(target.href, { method, headers, body, credentials: "omit" });
   } catch {
     requestLog.push({ method, url: target.pathname, status: 0 });
     return fail(0, "error");
@@ -270,8 +326,8 @@ async function loadTickets(): Promise<void> {
     headers: { Authorization: `Bearer ${settings.api_token}` }, credentials: "omit",
   });
   if (response.status === 401) {
-    sessionStorage.removeItem(TOKEN_KEY);
     settings.api_token = "";
+    saveSecrets();
     show("token");
     say("The API token was refused.");
     return;
@@ -321,7 +377,7 @@ function start(): void {
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     settings.api_token = ($("token-input") as HTMLInputElement).value.trim();
-    sessionStorage.setItem(TOKEN_KEY, settings.api_token);
+    saveSecrets();
     show("tickets");
     void loadTickets().catch(() => say("Could not load tickets."));
   });

@@ -1,5 +1,8 @@
-// Calls to the Groundswell backend, always through ZAF's request proxy: the API token is the secure setting
-// `api_token`, written as a placeholder that Zendesk's proxy fills in, so it never reaches the browser.
+// Calls to the Groundswell backend, always through ZAF's request proxy, authenticated in one of two ways that
+// both keep secrets out of the browser:
+// - the API token: the secure setting `api_token`, a placeholder that Zendesk's proxy fills in;
+// - when the `tenant` setting is filled in: a short-lived JWT that the proxy signs per request with the secure
+//   setting `sidebar_secret` (claims iss = tenant, aud = "groundswell"), sent as `Bearer {{jwt.token}}`.
 import { RequestError, type RequestOptions, type Zaf } from "./zaf";
 import {
   parseContext, parseIncident, parseIncidents, parseLink,
@@ -26,6 +29,10 @@ export class ConfigError extends Error {
 }
 
 export const AUTH_HEADER = "Bearer {{setting.api_token}}";
+export const JWT_HEADER = "Bearer {{jwt.token}}";
+export const JWT_AUDIENCE = "groundswell";
+/** Seconds a signed request token lives (the proxy signs a new one per request). */
+export const JWT_LIFETIME = 300;
 const MAX_NAME = 200;
 
 /** The backend's base address from the `backend_url` setting, without a trailing slash. */
@@ -44,6 +51,17 @@ export function backendBase(settings: Readonly<Record<string, unknown>>): string
   return (url.origin + url.pathname).replace(/\/+$/, "");
 }
 
+/** How requests authenticate: a signed JWT when the `tenant` setting names a tenant, else the API token. */
+export function authOptions(settings: Readonly<Record<string, unknown>>): Pick<RequestOptions, "headers" | "jwt"> {
+  const tenant = typeof settings.tenant === "string" ? settings.tenant.trim() : "";
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(tenant)) return { headers: { Authorization: AUTH_HEADER } };
+  return {
+    headers: { Authorization: JWT_HEADER },
+    jwt: { algorithm: "HS256", secret_key: "{{setting.sidebar_secret}}", expiry: JWT_LIFETIME,
+           claims: { iss: tenant, aud: JWT_AUDIENCE } },
+  };
+}
+
 /** Zendesk ticket ids are digits; anything else never reaches a URL. */
 export function ticketIdOf(value: unknown): string | null {
   const s = typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "string" ? value : "";
@@ -57,15 +75,17 @@ function intPath(n: number): string {
 
 export function createApi(zaf: Zaf): Api {
   const base = backendBase(zaf.settings);
+  const auth = authOptions(zaf.settings);
 
   function call(type: RequestOptions["type"], path: string, body?: unknown): Promise<unknown> {
     const options: RequestOptions = {
       url: `${base}/api/v1${path}`,
       type,
-      headers: { Authorization: AUTH_HEADER },
+      headers: { ...auth.headers },
       secure: true,
       contentType: "application/json",
     };
+    if (auth.jwt) options.jwt = { ...auth.jwt, claims: { ...auth.jwt.claims } };
     if (body !== undefined) options.data = JSON.stringify(body);
     return zaf.request(options);
   }

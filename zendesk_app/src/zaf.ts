@@ -9,6 +9,8 @@ export interface RequestOptions {
   secure?: boolean;
   contentType?: string;
   data?: string;
+  /** Ask Zendesk's proxy to sign a JWT (HS256) with a secure setting; `{{jwt.token}}` is replaced by it. */
+  jwt?: { algorithm: "HS256"; secret_key: string; expiry: number; claims: Record<string, string> };
 }
 
 export interface Zaf {

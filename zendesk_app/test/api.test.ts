@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backendBase, ConfigError, createApi, ticketIdOf } from "../src/api";
+import { authOptions, backendBase, ConfigError, createApi, ticketIdOf } from "../src/api";
 import { RequestError } from "../src/zaf";
 import { fakeZaf, incident } from "./helpers";
 
@@ -63,5 +63,24 @@ describe("backend calls", () => {
   it("treats a link answer without a problem ticket as an error", async () => {
     const api = createApi(fakeZaf(() => ({ created: true })));
     await expect(api.linkProblem(1, "42", "a")).rejects.toBeInstanceOf(RequestError);
+  });
+});
+
+describe("authentication mode", () => {
+  it("uses the API token placeholder when no tenant is set", () => {
+    expect(authOptions({})).toEqual({ headers: { Authorization: "Bearer {{setting.api_token}}" } });
+    expect(authOptions({ tenant: "  " })).toEqual({ headers: { Authorization: "Bearer {{setting.api_token}}" } });
+    expect(authOptions({ tenant: "acme corp!" }).jwt).toBeUndefined();
+  });
+
+  it("asks the proxy to sign a short-lived JWT with the sidebar secret when a tenant is set", async () => {
+    const zaf = fakeZaf(() => ({ incidents: [] }), { backend_url: "https://gs.example.org", tenant: " acme " });
+    await createApi(zaf).openIncidents();
+    expect(zaf.requests[0]).toMatchObject({
+      secure: true,
+      headers: { Authorization: "Bearer {{jwt.token}}" },
+      jwt: { algorithm: "HS256", secret_key: "{{setting.sidebar_secret}}", expiry: 300,
+             claims: { iss: "acme", aud: "groundswell" } },
+    });
   });
 });

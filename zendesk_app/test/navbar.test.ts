@@ -52,7 +52,7 @@ describe("nav bar", () => {
     }, undefined, "nav_bar");
     navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000 });
     await flush();
-    expect(root.querySelector('[role="alert"]')?.textContent).toContain("refused the app's API token");
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain("refused the app's credentials");
     fail = false;
     await navbar.refresh();
     expect(root.querySelectorAll(".gs-nav-item")).toHaveLength(1);

@@ -126,7 +126,7 @@ describe("ticket sidebar", () => {
     expect(root.textContent).toContain("did not answer");
     sidebar?.stop();
     await mount(() => { throw httpError(401, "unauthorized", "Unknown or revoked API token."); });
-    expect(root.textContent).toContain("refused the app's API token");
+    expect(root.textContent).toContain("refused the app's credentials");
   });
 
   it("links the ticket to the incident's problem ticket and announces it", async () => {
