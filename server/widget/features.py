@@ -1,8 +1,9 @@
 """Friction features of one widget session, folded event by event.
 
 Counted per session and per page: rage clicks, dead clicks, error clicks (a click followed within
-2 s by a JS error or a failed request: an ``error_click`` event, or a ``click`` whose data carries
-``error_click`` or ``error``), failed requests by ``METHOD path status``, JS errors, form errors,
+2 s by a JS error or a failed request: the widget marks that error with ``data.error_click`` and the
+click's target; an ``error_click`` event or a ``click`` whose data carries ``error_click`` or ``error``
+count too), failed requests by ``METHOD path status``, JS errors, form errors by form (``data.form``),
 flow abandonments, page views and time on page. Pure code: the event's time comes in, never the clock.
 
 The **cold-start rule** (``stuck_on``) says a session is stuck on a page when, on that page, the same
@@ -134,15 +135,21 @@ class SessionFeatures:
                                      f"{_key(data.get('status'), 4)}")
         elif etype == "form_error" or (etype == "form_submit" and data.get("valid") is False):
             signal = "form_error"
-            page.bump(page.forms, _key(ev.get("target")))
+            page.bump(page.forms, _key(data.get("form") or ev.get("target")))
         elif etype == "error_click" or (etype == "click" and (data.get("error_click") or data.get("error"))):
             signal = "error_click"
             page.bump(page.error_targets, _key(ev.get("target")))
         if signal is None:
             return None
+        self._count(page, signal)
+        if signal in ("js_error", "failed_request") and data.get("error_click"):  # the widget tied it to a click
+            page.bump(page.error_targets, _key(ev.get("target")))
+            self._count(page, "error_click")
+        return signal
+
+    def _count(self, page: PageFriction, signal: str) -> None:
         page.counts[signal] = page.counts.get(signal, 0) + 1
         self.totals[signal] = self.totals.get(signal, 0) + 1
-        return signal
 
     def stuck_on(self, repeat: int) -> list[str]:
         """Pages on which the cold-start rule says this session is stuck."""

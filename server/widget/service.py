@@ -13,9 +13,10 @@ from typing import Any, Mapping
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
-from server.eventlog import EventLog, NewEvent
+from server.eventlog import Event, EventLog, NewEvent
 from server.incidents.models import ACTIVE, Incident
 from server.ingest.service import authenticate_widget
+from server.pipeline.models import DetectorCheckpoint
 from server.tenants import Tenant
 from server.widget import identity
 from server.widget.decisions import SessionView, decide as decide_pure
@@ -26,6 +27,8 @@ from server.widget.settings import WidgetConfig, page_path
 
 #: Most active incidents scanned for a page's known issues.
 MAX_ACTIVE_INCIDENTS = 500
+#: Events received this recently and not yet read by the detector make a decision wait (``no_data``).
+PENDING_WINDOW = timedelta(seconds=30)
 #: Most sessions a measurement looks at.
 MAX_MEASURED_SESSIONS = 200_000
 
@@ -131,6 +134,15 @@ def _verified_user(session: Session, tenant_id: int, body: Mapping[str, Any], co
     return str(user_id) if identity.verify(secret, str(user_id), body.get("user_hash")) else None
 
 
+def detector_behind(session: Session, tenant_id: int, now: datetime) -> bool:
+    """Whether the log holds events of the tenant, received in the last ``PENDING_WINDOW``, that the detector
+    has not read yet (then the session row may miss the very events the widget just sent)."""
+    read = session.scalar(select(func.min(DetectorCheckpoint.offset)))
+    pending = session.scalar(select(Event.offset).where(
+        Event.tenant_id == tenant_id, Event.offset > (read or 0), Event.received_at >= now - PENDING_WINDOW).limit(1))
+    return pending is not None
+
+
 def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_key: str,
            now: datetime) -> dict[str, Any]:
     """Decide whether the session gets a nudge on this page, record the decision, and return it with the
@@ -139,7 +151,7 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
     path = page_path(body["url"])
     session_id = body["session_id"]
     user_id = _verified_user(session, tenant.id, body, config, secret_key)
-    row = session.get(WidgetSession, (tenant.id, session_id))
+    row = None if detector_behind(session, tenant.id, now) else session.get(WidgetSession, (tenant.id, session_id))
     view = None if row is None else SessionView(row.p_ticket, row.model_ready, tuple(row.stuck_pages or ()))
     would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
     in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(

@@ -43,7 +43,7 @@ def decide(client, creds, session_id="s1", origin=ORIGIN, path=PAGE, **extra):
 
 def fail_three_times(client, creds, session_id="s1", user_id=None, **data):
     ts = now_ms()
-    events = [{"id": f"f{i}", "type": "failed_request", "ts": ts - 3000 + i, "url": f"{ORIGIN}{PAGE}",
+    events = [{"id": f"f{ts}-{i}", "type": "failed_request", "ts": ts - 3000 + i, "url": f"{ORIGIN}{PAGE}",
                "data": {"method": "POST", "path": "/api/pay", "status": 500, **data}} for i in range(3)]
     if user_id:
         for e in events:
@@ -84,10 +84,16 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
     assert decide(client, creds).get_json()["reason"] == "nudge"
     assert decide(client, creds).get_json()["reason"] == "cap_session"  # cap_per_session=2
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    # events the detector has not read yet: the answer waits for them instead of judging a stale row
+    fail_three_times(client, creds, session_id="s1")
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "no_data"
+    run_detector(db)
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
     with db.session() as s:
         rows = s.scalars(select(WidgetDecision).where(WidgetDecision.tenant_id == t.id)
                          .order_by(WidgetDecision.id)).all()
-    assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "below_threshold"]
+    assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "below_threshold", "no_data",
+                                        "below_threshold"]
     assert rows[1].path == PAGE and rows[1].nudge_id == "pay" and rows[1].would_nudge
 
 

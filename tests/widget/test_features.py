@@ -27,12 +27,16 @@ def test_counts_per_page_and_failures_by_request_and_status():
         log.widget("s1", "click", T0 + timedelta(seconds=57), "/settings", target="button#save", error_click=True),
         log.widget("s1", "form_abandon", T0 + timedelta(seconds=58), "/settings", flow="onboarding"),
     ]
+    events.append(log.widget("s1", "js_error", T0 + timedelta(seconds=59), "/settings", target="button#save",
+                             error_click=True))
+    events.append(log.widget("s1", "form_error", T0 + timedelta(seconds=59), "/settings", form="form#card",
+                             field="number"))
     s = fold(events)
     billing, settings = s.pages["/billing"], s.pages["/settings"]
     assert billing.failures == {"POST /api/pay 500": 3} and billing.count("failed_request") == 3
     assert billing.views == 1 and billing.time_ms == 15_000 + 15_000  # to the last failure, then to the next page
-    assert settings.counts == {"js_error": 1, "form_error": 2, "dead_click": 1, "error_click": 1, "form_abandon": 1}
-    assert settings.forms == {"form#profile": 2}
+    assert settings.counts == {"js_error": 2, "form_error": 3, "dead_click": 1, "error_click": 2, "form_abandon": 1}
+    assert settings.forms == {"form#profile": 2, "form#card": 1} and settings.error_targets == {"button#save": 2}
     assert s.totals["failed_request"] == 3 and s.events == len(events)
     assert s.to_json()["pages"]["/billing"]["failures"] == {"POST /api/pay 500": 3}
 
