@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -178,18 +178,21 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
     topics = {t for t in topic_ids if t is not None}
     if topics:
         match = or_(match, Incident.topic_id.in_(topics))
-    rows = session.scalars(select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
-                           .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
-    if not rows:
-        return []
-    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
-    mine = set(session.scalars(attached.where(IncidentTicket.incident_id.in_([r.id for r in rows]))))
+    mine = exists().where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id == Incident.id,
+                          IncidentTicket.zendesk_id == zendesk_id)
+    # One query: the incidents, their topic's name or label, and whether the ticket is attached.
+    rows = session.execute(
+        select(Incident, Topic.name, Topic.label, mine.label("attached"))
+        .outerjoin(Topic, and_(Topic.tenant_id == Incident.tenant_id, Topic.id == Incident.topic_id))
+        .where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
+        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
     return [{"id": r.id, "kind": r.kind, "status": r.status, "title": r.title, "sentence": r.sentence,
              "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
              "ticket_count": r.ticket_count, "requester_count": r.requester_count, "account_count": r.account_count,
              "topic": None if r.topic_id is None else {"id": r.topic_id,
-                                                       "label": labels.get(r.topic_id, f"Topic {r.topic_id}")},
-             "series": r.series, "attached": r.id in mine, "evidence": r.evidence or {}} for r in rows]
+                                                       "label": name or label or f"Topic {r.topic_id}"},
+             "series": r.series, "attached": bool(is_attached), "evidence": r.evidence or {}}
+            for r, name, label, is_attached in rows]
 
 
 def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours: int,
@@ -199,13 +202,15 @@ def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours
     if not names:
         return {}
     start = now.astimezone(timezone.utc) - timedelta(hours=hours)
-    rows = session.scalars(select(VolumePoint).where(
+    rows = session.execute(select(
+        VolumePoint.series, VolumePoint.bucket_start, VolumePoint.tickets, VolumePoint.requesters,
+        VolumePoint.expected, VolumePoint.lower, VolumePoint.upper).where(
         VolumePoint.tenant_id == tenant_id, VolumePoint.series.in_(names), VolumePoint.bucket_start >= start)
-        .order_by(VolumePoint.series, VolumePoint.bucket_start))
+        .order_by(VolumePoint.series, VolumePoint.bucket_start))  # columns, not entities: no ORM bookkeeping
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for p in rows:
-        out[p.series].append({"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
-                              "expected": p.expected, "lower": p.lower, "upper": p.upper})
+    for series, bucket, tickets, requesters, expected, lower, upper in rows:
+        out[series].append({"start": as_utc(bucket), "tickets": tickets, "requesters": requesters,
+                            "expected": expected, "lower": lower, "upper": upper})
     return out
 
 
