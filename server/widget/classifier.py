@@ -31,7 +31,8 @@ class TicketClassifier:
     >>> for _ in range(300):
     ...     clf.learn({"failed_request": 2.0, "pages": 1.0}, True)
     ...     clf.learn({"failed_request": 0.0, "pages": 1.0}, False)
-    >>> clf.predict({"failed_request": 2.0, "pages": 1.0}) > 0.8 > 0.2 > clf.predict({"failed_request": 0.0, "pages": 1.0})
+    >>> stuck, calm = {"failed_request": 2.0, "pages": 1.0}, {"failed_request": 0.0, "pages": 1.0}
+    >>> clf.predict(stuck) > 0.8 > 0.2 > clf.predict(calm)
     True
     >>> clf.outcomes, clf.positives, clf.ready(min_outcomes=500, min_positives=100)
     (600, 300, True)

@@ -131,7 +131,8 @@ class SessionFeatures:
             signal = etype
         elif etype == "failed_request":
             signal = etype
-            page.bump(page.failures, f"{_key(data.get('method'), 8).upper()} {_key(data.get('path'))} "
+            request = page_path(str(data.get("path") or ""))  # ids and query dropped here too
+            page.bump(page.failures, f"{_key(data.get('method'), 8).upper()} {request[:120]} "
                                      f"{_key(data.get('status'), 4)}")
         elif etype == "form_error" or (etype == "form_submit" and data.get("valid") is False):
             signal = "form_error"

@@ -67,7 +67,8 @@ class FrictionIncident:
         noun = SIGNAL_NOUNS.get(self.signal, self.signal)
         return {
             "id": self.id, "kind": "friction", "status": self.status, "status_by": self.status_by,
-            "status_changed_at": _dt(self.status_changed or self.detected), "series": f"page:{self.path}:{self.signal}"[:120],
+            "status_changed_at": _dt(self.status_changed or self.detected),
+            "series": f"page:{self.path}:{self.signal}"[:120],
             "topic_id": None, "title": f"{noun.capitalize()} on {self.path}"[:300], "sentence": self.sentence(),
             "direction": "up", "first_seen_at": _dt(self.first_seen), "detected_at": _dt(self.detected),
             "last_activity_at": _dt(self.last_activity), "resolved_at": _dt(self.resolved) if self.resolved else None,

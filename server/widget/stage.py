@@ -278,7 +278,8 @@ class WidgetStage(Stage):
                 return
 
     # -- the ticket detector's hook -----------------------------------------------------------------
-    def pages_before(self, tenant_id: int, update: TicketUpdate, offset: int, at: datetime) -> tuple[tuple[str, str], ...]:
+    def pages_before(self, tenant_id: int, update: TicketUpdate, offset: int,
+                     at: datetime) -> tuple[tuple[str, str], ...]:
         """(page, session) pairs where the ticket's requester met friction in the day before it, logged
         before the ticket (so the answer does not depend on how the log was batched)."""
         tw = self.tenants.get(tenant_id)
@@ -314,7 +315,8 @@ class WidgetStage(Stage):
                     "p_ticket": None if tracked.p is None else round(tracked.p, 4),
                     "stuck_pages": f.stuck_on(tw.config.cold_start.repeat_failures),
                     "model_ready": ready, "outcome": tracked.outcome,
-                    "ticket_at": None if tracked.ticket_at is None else datetime.fromtimestamp(tracked.ticket_at, tz=timezone.utc),
+                    "ticket_at": None if tracked.ticket_at is None
+                    else datetime.fromtimestamp(tracked.ticket_at, tz=timezone.utc),
                 }
 
     def state(self) -> dict[str, Any]:

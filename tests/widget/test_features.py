@@ -41,6 +41,12 @@ def test_counts_per_page_and_failures_by_request_and_status():
     assert s.to_json()["pages"]["/billing"]["failures"] == {"POST /api/pay 500": 3}
 
 
+def test_failed_request_paths_lose_ids_and_queries():
+    log = Log()
+    s = fold([log.widget("s", "failed_request", T0, method="get", path="/api/users/12345/cards?number=4111", status=402)])
+    assert s.pages["/billing"].failures == {"GET /api/users/:id/cards 402": 1}
+
+
 def test_time_on_page_ignores_long_gaps():
     log = Log()
     s = fold([log.widget("s", "page_view", T0), log.widget("s", "click", T0 + timedelta(seconds=20)),
@@ -52,7 +58,7 @@ def test_cold_start_rule_same_failure_three_times_or_rage_plus_failure():
     log = Log()
     assert fold(failing(log, "a", T0, n=3)).stuck_on(3) == ["/billing"]
     assert fold(failing(log, "b", T0, n=2)).stuck_on(3) == []
-    mixed = [log.widget("c", "failed_request", T0, method="GET", path=f"/api/{i}", status=500) for i in range(3)]
+    mixed = [log.widget("c", "failed_request", T0, method="GET", path=f"/api/{n}", status=500) for n in "abc"]
     assert fold(mixed).stuck_on(3) == []  # three different failures are not "the same action"
     rage = [log.widget("d", "rage_click", T0, target="button#pay"),
             log.widget("d", "failed_request", T0 + timedelta(seconds=1), method="POST", path="/api/pay", status=502)]
