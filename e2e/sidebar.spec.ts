@@ -83,6 +83,12 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     // The host resized the iframe to the app's content.
     const height = Number(await page.locator('iframe[data-location="ticket_sidebar"]').getAttribute("data-height"));
     expect(height).toBeGreaterThan(200);
+
+    // A representative ticket's number opens that ticket in the agent workspace (ZAF routeTo).
+    const first = app.locator(".gs-reps li button").first();
+    const number = (await first.textContent())!.replace("#", "");
+    await first.click();
+    await expect(page.locator("#ticket-title")).toContainText(`#${number}`);
   });
 
 test("the API token never reaches the app's frame; its requests carry only the placeholder", async ({ page }) => {
@@ -219,8 +225,12 @@ test("the nav bar lists the open incidents", async ({ page }) => {
   await page.getByRole("button", { name: "Groundswell" }).click();
   const nav = page.frameLocator('iframe[data-location="nav_bar"]');
   await expect(nav.getByRole("heading", { level: 1, name: "Open incidents" })).toBeVisible();
-  await expect(nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) }))
-    .toBeVisible();
+  const heading = nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
+  await expect(heading).toBeVisible();
+  const list = await (await page.request.get(`${backend.url}/api/v1/incidents?status=open,acknowledged`,
+                                             { headers: auth() })).json();
+  await expect(nav.getByRole("status")).toHaveText(
+    `${list.total} open incident${list.total === 1 ? "" : "s"}.`);
 });
 
 test("with a tenant and a sidebar secret, Zendesk's proxy signs each request as a JWT the backend accepts",

@@ -251,6 +251,10 @@ function answer(frame: AppFrame, data: Json): void {
     for (const [name, args] of Object.entries(data.params as Json)) {
       if (name === "resize") resize(frame, args);
       else if (name === "notify") say(`App notification: ${String(Array.isArray(args) ? args[0] : "")}`);
+      else if (name === "routeTo" && Array.isArray(args) && args[0] === "ticket" && /^[0-9]{1,18}$/.test(String(args[1]))) {
+        const id = Number(args[1]);
+        openTicket(known.find((t) => t.id === id) ?? { id, subject: "", status: "", type: "" });
+      }
       else { errors[name] = { name: "InvalidAction", message: "is not supported by this host", path: name }; continue; }
       result[name] = null;
     }

@@ -31,7 +31,7 @@ export async function start(zaf: Zaf, root: HTMLElement): Promise<void> {
   const fmt = createFormatter(agent.locale, agent.timeZone);
   const api = createApi(zaf);
   if (zaf.location === "nav_bar") {
-    startNavbar({ api, fmt, root });
+    startNavbar({ api, fmt, root, openTicket: (id) => void zaf.invoke("routeTo", "ticket", id).catch(() => undefined) });
     return;
   }
   const ticketId = ticketIdOf(await zaf.get("ticket.id"));

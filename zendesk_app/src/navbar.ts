@@ -11,6 +11,8 @@ export interface NavbarOptions {
   fmt: Formatter;
   root: HTMLElement;
   refreshMs?: number;
+  /** Open a ticket in Zendesk (the incident's problem ticket). */
+  openTicket?: (ticketId: string) => void;
 }
 
 export interface Navbar {
@@ -18,7 +20,7 @@ export interface Navbar {
   stop(): void;
 }
 
-function item(inc: Incident, fmt: Formatter): HTMLElement {
+function item(inc: Incident, fmt: Formatter, openTicket?: (ticketId: string) => void): HTMLElement {
   const headingId = `gs-nav-incident-${inc.id}`;
   return el("li", { class: "gs-card gs-nav-item" },
     el("article", { attrs: { "aria-labelledby": headingId } },
@@ -31,8 +33,11 @@ function item(inc: Incident, fmt: Formatter): HTMLElement {
         tickets: fmt.number(inc.ticketCount), customers: fmt.number(inc.requesterCount),
         first_seen: fmt.time(inc.firstSeenAt) || "–",
       })),
-      inc.problemTicketId !== null ? el("p", { class: "gs-muted" },
-        t("navbar.problem", { problem: inc.problemTicketId })) : null));
+      inc.problemTicketId !== null && openTicket
+        ? el("button", { class: "gs-button", attrs: { type: "button" },
+                         on: { click: () => openTicket(String(inc.problemTicketId)) } },
+             t("navbar.problem", { problem: inc.problemTicketId }))
+        : null));
 }
 
 export function startNavbar(opts: NavbarOptions): Navbar {
@@ -53,7 +58,7 @@ export function startNavbar(opts: NavbarOptions): Navbar {
       if (signature === lastSignature) return;
       lastSignature = signature;
       list.replaceChildren(incidents.length
-        ? el("ul", { class: "gs-nav-items" }, ...incidents.map((inc) => item(inc, fmt)))
+        ? el("ul", { class: "gs-nav-items" }, ...incidents.map((inc) => item(inc, fmt, opts.openTicket)))
         : el("p", { class: "gs-state gs-empty" }, t("navbar.empty")));
     } catch (err) {
       status.textContent = describeError(err);

@@ -136,6 +136,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       pendingFocus = focusAfter;
       render();
     }
+    await inFlight?.catch(() => undefined); // a refresh that began before the action would show old data
     await refresh(true);
   }
 
@@ -171,6 +172,9 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       return t("sidebar.rename.done", { name: name.trim().slice(0, 200) });
     }, `rename-${topicId}`),
     retry: () => void refresh(false),
+    openTicket: (id: string) => {
+      zaf.invoke("routeTo", "ticket", id).catch(() => announce(t("sidebar.error.route", { id }), true));
+    },
   };
 
   zaf.on("ticket.updated", () => void refresh(true));

@@ -28,6 +28,8 @@ export interface Handlers {
   cancelRename(topicId: number): void;
   rename(topicId: number, name: string): void;
   retry(): void;
+  /** Open another ticket in Zendesk (a representative ticket). */
+  openTicket(ticketId: string): void;
 }
 
 function button(label: string, focusKey: string, onClick: () => void, busy: string | null,
@@ -70,12 +72,17 @@ function stat(term: string, value: Child): Child[] {
   return [el("dt", {}, term), el("dd", {}, value)];
 }
 
-function representativesView(reps: Representative[]): Child {
+function representativesView(reps: Representative[], h: Handlers): Child {
   if (!reps.length) return null;
   return el("div", { class: "gs-reps" },
     el("h3", {}, t("sidebar.representatives")),
     el("ul", {}, ...reps.map((r) => el("li", {},
-      r.ticketId ? el("span", { class: "gs-ticket-id" }, `#${r.ticketId} `) : null,
+      /^[0-9]{1,18}$/.test(r.ticketId)
+        ? el("button", { class: "gs-ticket-link", attrs: { type: "button", "data-focus": `open-${r.ticketId}`,
+                                                           "aria-label": t("sidebar.open_ticket", { id: r.ticketId }) },
+                         on: { click: () => h.openTicket(r.ticketId) } }, `#${r.ticketId}`)
+        : null,
+      " ",
       el("span", { class: "gs-rep-text" }, r.text)))));
 }
 
@@ -156,7 +163,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
         ? `${fmt.time(inc.firstSeenAt)} (${t("sidebar.ago.suffix", { ago: fmt.ago(inc.firstSeenAt) })})` : "–"),
       ...(topicRef ? stat(t("sidebar.stats.topic"), topicRef.label) : [])),
     chartView(volume, fmt),
-    representativesView(reps),
+    representativesView(reps, h),
     el("div", { class: "gs-actions" },
       linkView(inc, state, h),
       feedbackView(inc, state, h),
@@ -175,7 +182,7 @@ export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handl
       ...stat(t("sidebar.stats.tickets"), fmt.number(topic.size)),
       ...stat(t("sidebar.stats.first_seen"), topic.firstSeenAt ? fmt.time(topic.firstSeenAt) : "–")),
     chartView(topic.volume, fmt),
-    representativesView(topic.representatives),
+    representativesView(topic.representatives, h),
     el("div", { class: "gs-actions" }, renameView(topic.id, topic.label, state, h)));
 }
 

@@ -17,7 +17,9 @@ describe("nav bar", () => {
     const zaf = fakeZaf(() => ({ incidents: [incident(), incident({ id: 13, status: "acknowledged", title: XSS,
                                                                      problem_ticket_id: 900 })], total: 2 }),
                         undefined, "nav_bar");
-    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000 });
+    const opened: string[] = [];
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000,
+                           openTicket: (id) => opened.push(id) });
     await flush();
     expect(zaf.requests[0].url).toBe("https://gs.example.org/api/v1/incidents?status=open,acknowledged&limit=50");
     const items = [...root.querySelectorAll(".gs-nav-item")];
@@ -27,7 +29,10 @@ describe("nav bar", () => {
     expect(items[0].querySelector(".gs-chip")?.textContent).toBe("Open");
     expect(items[1].querySelector(".gs-chip")?.textContent).toBe("Acknowledged");
     expect(items[1].textContent).toContain(XSS);
-    expect(items[1].textContent).toContain("Problem ticket #900");
+    expect(items[0].querySelector("button")).toBeNull();
+    items[1].querySelector("button")!.click();
+    expect(items[1].querySelector("button")?.textContent).toBe("Open problem ticket #900");
+    expect(opened).toEqual(["900"]);
     expect(root.querySelector("img")).toBeNull();
     expect(root.querySelector('[role="status"]')?.textContent).toBe("2 open incidents.");
   });

@@ -221,6 +221,14 @@ describe("ticket sidebar", () => {
     expect(zaf.requests.some((o) => o.type === "PATCH")).toBe(false);
   });
 
+  it("opens a representative ticket in Zendesk", async () => {
+    const zaf = await mount(() => context());
+    const open = root.querySelector<HTMLButtonElement>('.gs-reps button[aria-label="Open ticket #41"]')!;
+    expect(open.textContent).toBe("#41");
+    open.click();
+    expect(zaf.invokes).toContainEqual(["routeTo", "ticket", "41"]);
+  });
+
   it("asks Zendesk to resize the iframe to its content", async () => {
     const zaf = await mount(() => context());
     expect(zaf.invokes).toContainEqual(["resize", { width: "100%", height: "321px" }]);
