@@ -23,6 +23,7 @@ export interface Env {
 export function browserEnv(): Env {
   const win = window;
   const nativeFetch = typeof win.fetch === "function" ? win.fetch.bind(win) : undefined;
+  const stores: Record<string, Storage | null> = {};
   return {
     win,
     doc: document,
@@ -33,15 +34,18 @@ export function browserEnv(): Env {
     setTimeout: (fn, ms) => win.setTimeout(fn, ms),
     clearTimeout: (id) => win.clearTimeout(id),
     storage(kind) {
-      try {
-        const s = kind === "local" ? win.localStorage : win.sessionStorage;
-        const probe = "gs_probe";
-        s.setItem(probe, "1");
-        s.removeItem(probe);
-        return s;
-      } catch {
-        return null;
+      // probed once per kind: a write test costs two storage writes, too much for every event
+      if (!(kind in stores)) {
+        try {
+          const s = kind === "local" ? win.localStorage : win.sessionStorage;
+          s.setItem("gs_probe", "1");
+          s.removeItem("gs_probe");
+          stores[kind] = s;
+        } catch {
+          stores[kind] = null;
+        }
       }
+      return stores[kind] as Storage | null;
     },
     beacon(url, body) {
       try {

@@ -29,6 +29,8 @@ export interface Queue {
 export function createQueue(max: number): Queue {
   let items: Item[] = [];
   let drops: Record<string, number> = {};
+  /** Whether the last save left events in storage (so an empty queue must clear them). */
+  let stored = false;
   const drop = (reason: string, n: number): void => {
     if (n > 0) drops[reason] = (drops[reason] || 0) + n;
   };
@@ -77,10 +79,11 @@ export function createQueue(max: number): Queue {
     },
     drop,
     save(storage, key) {
-      if (!storage) return;
+      if (!storage || (!items.length && !stored)) return; // nothing saved, nothing to clear: no storage write
       try {
         if (items.length) storage.setItem(key, JSON.stringify(items.map((x) => ({ s: x.s, e: x.e }))));
         else storage.removeItem(key);
+        stored = items.length > 0;
       } catch {
         drop("storage_full", 0);
       }

@@ -32,13 +32,14 @@ export function failedRequests(): Integration {
         win.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<globalThis.Response> {
           let url = "";
           let method = "GET";
+          let own = false;
           try {
             url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
             method = (init && init.method) || (typeof input === "object" && "method" in input ? input.method : "GET");
+            own = client.isOwn(new URL(url, client.env.href()).href);
           } catch {
-            /* unreadable input: still pass it through */
+            url = ""; // unreadable input: pass it through untouched, report nothing
           }
-          const own = url && client.isOwn(new URL(url, client.env.href()).href);
           if (!own) client.emit("activity", { kind: "request" });
           const p = origFetch.apply(this, [input, init] as Parameters<typeof fetch>);
           if (!own && url) {

@@ -31,6 +31,16 @@ describe("failed requests", () => {
     expect(JSON.stringify(evs)).not.toContain("token");
   });
 
+  it("passes unreadable input through to the page's fetch unchanged", async () => {
+    const inner = window.fetch;
+    const { client } = clientWith([failedRequests()]);
+    expect(window.fetch).not.toBe(inner);
+    await window.fetch("http://[bad", { method: "GET" }).catch(() => undefined);
+    client.stop();
+    expect(window.fetch).toBe(inner);
+    expect((inner as unknown as ReturnType<typeof vi.fn>).mock.calls[0][0]).toBe("http://[bad");
+  });
+
   it("never reports our own endpoint and restores fetch on stop", async () => {
     const { client, sent } = clientWith([failedRequests()]);
     await window.fetch("http://gs.test/api/v1/fail");
@@ -41,6 +51,7 @@ describe("failed requests", () => {
   });
 
   it("reports failed XMLHttpRequests", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => undefined); // jsdom logs the refused loopback connection
     const { client, sent } = clientWith([failedRequests()]);
     const xhr = new XMLHttpRequest();
     xhr.open("DELETE", "http://127.0.0.1:9/items/12345");
