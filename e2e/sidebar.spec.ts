@@ -165,6 +165,10 @@ test("a ticket whose text is markup renders it as text", async ({ page }) => {
   const dialogs = watchDialogs(page);
   const xss = "<img src=x onerror=alert(1)>";
   await openAgentPage(page);
+  // The agent page lists the tickets of live incidents first, each marked with its incident.
+  const live = page.locator("#incident-list button");
+  await expect(live.first()).toBeVisible();
+  for (const text of await live.allTextContents()) expect(text).toContain(`incident #${backend.incident_id}`);
   // The host's own ticket list shows the subject as text too.
   const listed = page.locator("#ticket-list button", { hasText: xss });
   await expect(listed).toHaveCount(1);

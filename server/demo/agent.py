@@ -22,12 +22,13 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.config import REPO_ROOT
 from server.errors import NotFound
 from server.http import db_session, require_token
+from server.incidents.models import Incident, IncidentTicket
 from server.tenants import Tenant
 from server.topics.models import Ticket
 
@@ -45,6 +46,7 @@ HOST_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 class TicketListQuerySchema(Schema):
     limit = fields.Integer(load_default=30, validate=validate.Range(1, 100))
+    in_incident = fields.Boolean(load_default=False, metadata={"description": "Only tickets of a live incident."})
 
 
 class DemoTicketSchema(Schema):
@@ -52,6 +54,7 @@ class DemoTicketSchema(Schema):
     subject = fields.String(allow_none=True)
     status = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(allow_none=True)
+    incident_id = fields.Integer(allow_none=True, metadata={"description": "A live incident the ticket is part of."})
 
 
 class DemoTicketListSchema(Schema):
@@ -62,11 +65,19 @@ ticket_list_query = TicketListQuerySchema()
 ticket_list_out = DemoTicketListSchema()
 
 
-def recent_tickets(session: Session, tenant_id: int, *, limit: int) -> dict[str, Any]:
-    """The tenant's newest tickets (by creation time), for the fake agent page's list."""
-    rows = session.scalars(select(Ticket).where(Ticket.tenant_id == tenant_id)
-                           .order_by(Ticket.created_at.desc(), Ticket.zendesk_id.desc()).limit(limit)).all()
-    return {"tickets": list(rows)}
+def recent_tickets(session: Session, tenant_id: int, *, limit: int, in_incident: bool = False) -> dict[str, Any]:
+    """The tenant's newest tickets (by creation time), each with the live incident it is part of, if any."""
+    live = (select(IncidentTicket.zendesk_id, func.max(IncidentTicket.incident_id).label("incident_id"))
+            .join(Incident, (Incident.tenant_id == IncidentTicket.tenant_id) & (Incident.id == IncidentTicket.incident_id))
+            .where(IncidentTicket.tenant_id == tenant_id, Incident.status.in_(("open", "acknowledged")))
+            .group_by(IncidentTicket.zendesk_id).subquery())
+    query = (select(Ticket, live.c.incident_id).outerjoin(live, live.c.zendesk_id == Ticket.zendesk_id)
+             .where(Ticket.tenant_id == tenant_id))
+    if in_incident:
+        query = query.where(live.c.incident_id.is_not(None))
+    rows = session.execute(query.order_by(Ticket.created_at.desc(), Ticket.zendesk_id.desc()).limit(limit)).all()
+    return {"tickets": [{"zendesk_id": t.zendesk_id, "subject": t.subject, "status": t.status,
+                         "created_at": t.created_at, "incident_id": incident_id} for t, incident_id in rows]}
 
 
 def _built(directory: Path, name: str) -> Response:

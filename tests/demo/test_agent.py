@@ -105,3 +105,34 @@ def test_demo_zendesk_connects_the_tenant_and_copies_its_tickets(db: Any, app_co
         assert demo.fake.ticket(101)["subject"] == "login loop"
     finally:
         demo.stop()
+
+
+def test_ticket_list_marks_tickets_of_live_incidents(demo_app: Any, db: Any, make_tenant: Any) -> None:
+    from server.incidents.models import Incident, IncidentTicket
+
+    acme, creds = make_tenant("Acme")
+    other, _ = make_tenant("Other")
+    _tickets(db, acme.id, ["a", "b", "c"])
+    _tickets(db, other.id, ["x", "y", "z"])
+    at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+
+    def incident(tenant_id: int, incident_id: int, status: str, tickets: list[str]) -> None:
+        with db.session() as session:
+            session.add(Incident(tenant_id=tenant_id, id=incident_id, kind="spike", status=status, status_by="detector",
+                                 status_changed_at=at, series="all", title="t", sentence="s", direction="up",
+                                 first_seen_at=at, detected_at=at, last_activity_at=at, ticket_count=len(tickets),
+                                 requester_count=1, account_count=1, p_value=0.001, surprise=3.0, evidence={},
+                                 updated_at=at))
+            for zid in tickets:
+                session.add(IncidentTicket(tenant_id=tenant_id, incident_id=incident_id, zendesk_id=zid, attached_at=at))
+            session.commit()
+
+    incident(acme.id, 1, "resolved", ["100"])
+    incident(acme.id, 2, "open", ["101"])
+    incident(other.id, 2, "open", ["100", "102"])  # another tenant's incident marks none of acme's tickets
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    c = demo_app.test_client()
+    every = c.get("/demo/zendesk/tickets.json", headers=headers).get_json()["tickets"]
+    assert [(t["id"], t["incident_id"]) for t in every] == [("102", None), ("101", 2), ("100", None)]
+    live = c.get("/demo/zendesk/tickets.json?in_incident=true", headers=headers).get_json()["tickets"]
+    assert [t["id"] for t in live] == ["101"]
