@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server.eventlog import SqlEventLog
 from server.incidents.models import Incident
 from server.pipeline import Runner
+from server.pipeline.models import DetectorCheckpoint
 from server.pipeline.registry import stage_factory
 from server.widget.decisions import in_holdout
 from server.widget.identity import user_hash
@@ -89,11 +90,16 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "no_data"
     run_detector(db)
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    with db.session() as s:  # a checkpoint left from an older partitioning lags behind; it does not hold answers back
+        s.add(DetectorCheckpoint(partition=f"p{t.id % 2}of2", offset=0, events_processed=0, state=b"",
+                                 updated_at=datetime.now(timezone.utc)))
+        s.commit()
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
     with db.session() as s:
         rows = s.scalars(select(WidgetDecision).where(WidgetDecision.tenant_id == t.id)
                          .order_by(WidgetDecision.id)).all()
     assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "below_threshold", "no_data",
-                                        "below_threshold"]
+                                        "below_threshold", "below_threshold"]
     assert rows[1].path == PAGE and rows[1].nudge_id == "pay" and rows[1].would_nudge
 
 
