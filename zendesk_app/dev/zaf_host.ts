@@ -208,10 +208,13 @@ async function proxy(frame: AppFrame, key: string, options: Json): Promise<void>
   requestLog.push({ method, url: target.pathname + target.search, status: response.status });
   const text = await response.text();
   let data: unknown = text;
-  if ((response.headers.get("Content-Type") ?? "").includes("json")) {
-    try { data = JSON.parse(text); } catch { data = text; }
+  const wantsJson = options.dataType === "json" || (response.headers.get("Content-Type") ?? "").includes("json");
+  let parsed = true;
+  if (wantsJson) {
+    try { data = JSON.parse(text); } catch { parsed = false; }
   }
-  if (!response.ok) return fail(response.status, response.statusText, text, typeof data === "string" ? null : data);
+  if (!response.ok) return fail(response.status, response.statusText, text, parsed && wantsJson ? data : null);
+  if (!parsed && options.dataType === "json") return fail(response.status, "parsererror", text);
   frame.send({ key: `zaf.${key}.done`, message: { responseArgs: [data, "success",
     { status: response.status, statusText: response.statusText, responseText: text }] } });
 }

@@ -84,6 +84,7 @@ export function createApi(zaf: Zaf): Api {
       headers: { ...auth.headers },
       secure: true,
       contentType: "application/json",
+      dataType: "json",
     };
     if (auth.jwt) options.jwt = { ...auth.jwt, claims: { ...auth.jwt.claims } };
     if (body !== undefined) options.data = JSON.stringify(body);

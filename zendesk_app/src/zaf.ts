@@ -8,6 +8,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   secure?: boolean;
   contentType?: string;
+  /** How Zendesk should parse the answer ("json": the promise resolves with the parsed body). */
+  dataType?: "json" | "text";
   data?: string;
   /** Ask Zendesk's proxy to sign a JWT (HS256) with a secure setting; `{{jwt.token}}` is replaced by it. */
   jwt?: { algorithm: "HS256"; secret_key: string; expiry: number; claims: Record<string, string> };

@@ -40,7 +40,7 @@ describe("backend calls", () => {
       ["PATCH", "https://gs.example.org/api/v1/topics/7", { name: null }],
     ]);
     for (const o of zaf.requests) {
-      expect(o).toMatchObject({ secure: true, contentType: "application/json",
+      expect(o).toMatchObject({ secure: true, contentType: "application/json", dataType: "json",
                                 headers: { Authorization: "Bearer {{setting.api_token}}" } });
     }
   });
