@@ -91,7 +91,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEB_WORKERS", 2, int, "gunicorn worker processes started by `groundswell serve`."),
     Setting("WEB_THREADS", 4, int, "Threads per gunicorn worker."),
     Setting("DEMO_PAGES", False, _bool,
-            "Serve the fake Zendesk agent page at /demo/zendesk hosting the built sidebar app (demo and tests only)."),
+            "Serve the demo pages: the fake Zendesk agent page hosting the built sidebar app (/demo/zendesk) and the "
+            "Acme Billing sample product with the widget (/demo/acme/). Demo and tests only."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
