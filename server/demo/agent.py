@@ -119,6 +119,8 @@ def tickets(tenant: Tenant) -> Any:
 #: Newest tickets copied into the fake Zendesk per round, and how often (the replay sends a few per second).
 MIRROR_BATCH = 500
 MIRROR_SECONDS = 2.0
+#: Problem tickets created during the demo are numbered from here (the replay numbers its tickets from 100000).
+PROBLEM_IDS_FROM = 9_000_000
 
 
 class DemoZendesk:
@@ -133,11 +135,15 @@ class DemoZendesk:
         from server.db import from_config
         from server.tenants import find_by_slug
         from server.zendesk.connection import connect
-        from server.zendesk.fake import FakeZendesk
+        from server.zendesk.fake import FakeZendesk, make_ticket
 
         from server import config as config_mod
 
         self.fake = FakeZendesk(email="admin@acme.test", token=secrets.token_urlsafe(16)).start()
+        # Problem tickets made in the fake take the next free id; start them far above the replayed tickets'
+        # ids, so that one never takes the number of a demo ticket that arrives later.
+        self.fake.add_ticket(make_ticket(PROBLEM_IDS_FROM, subject="Demo: problem tickets are numbered after this one",
+                                         status="closed"))
         self.env = {"ZENPY_FORCE_SCHEME": "http", "ZENPY_FORCE_NETLOC": self.fake.netloc}
         self._db = from_config(dict(cfg))
         with self._db.session() as session:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import requests
 
 from server import create_app
 from server.demo import agent
@@ -103,6 +104,11 @@ def test_demo_zendesk_connects_the_tenant_and_copies_its_tickets(db: Any, app_co
         assert demo.mirror_once() == 2
         assert demo.mirror_once() == 0
         assert demo.fake.ticket(101)["subject"] == "login loop"
+        made = requests.post(f"{demo.fake.base_url}/api/v2/tickets.json", timeout=5,
+                             auth=(f"{demo.fake.email}/token", demo.fake.token),
+                             json={"ticket": {"type": "problem", "subject": "p", "comment": {"body": "b"}}})
+        assert made.status_code in (200, 201)
+        assert made.json()["ticket"]["id"] > agent.PROBLEM_IDS_FROM  # never a replayed ticket's number
     finally:
         demo.stop()
 
