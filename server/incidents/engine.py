@@ -23,6 +23,12 @@ The tests
   hour expects more), upper tail of a negative binomial.
 - **new_topic**: the same, for a topic with less than a day of baseline, against what new topics of
   this tenant usually gather on their first day (learnt online, with a prior of 1.5 tickets).
+- **neighbours**: an intent the topic model split over several topics rises in all of them, a little in
+  each. Each ticket names the topics it was nearly as close to (``Observation.neighbours``); the
+  spike and new-topic tests also run on the topic together with those (requesters of all of them
+  against the sum of their expectations), and alert on whichever is less likely. Both count as tests
+  in the budget. A rise of the topic alone must also be unusual for the group (p <= ``CONFIRM_P``): when
+  a topic grows because its neighbour lost tickets to it, the group is flat and nothing fires.
 - **concentration**: one value of a segment (plan, region, organisation, channel, locale, brand)
   rises while the rest of the topic stays inside its band.
 - **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
@@ -67,6 +73,10 @@ HOUR = 3600.0
 WEEK = 7 * 86400.0
 #: Trailing windows (seconds) of the spike tests and of the drop tests.
 SPIKE_WINDOWS = (1800.0, 7200.0, 21600.0)
+#: At most this many of a ticket's neighbour topics join its topic's group test.
+GROUP_NEIGHBOURS = 3
+#: A topic's own rise must make its group at least this unusual (see the module docstring).
+CONFIRM_P = 0.02
 DROP_WINDOWS = (3600.0, 10800.0)
 #: Event-time period of the drop tests and of the resolve checks.
 TICK = 900.0
@@ -124,6 +134,9 @@ class Observation:
     text: str = ""
     #: False for backfilled history: it teaches baselines but opens nothing.
     live: bool = True
+    #: Other topics the ticket was nearly as close to (see ``TopicModel``): the volume tests also
+    #: look at the topic with these, so that an intent split over topics is seen whole.
+    neighbours: tuple[int, ...] = ()
     #: (page path, widget session id) where the requester met friction before writing (server/widget).
     pages: tuple[tuple[str, str], ...] = ()
 
@@ -354,17 +367,20 @@ class Engine:
                 b.recent = deque(merged)
                 b.who |= a.who
                 b.tickets += a.tickets
-                # the survivor now receives both topics' tickets: its share is the sum of theirs
-                den = max(a.share_den, b.share_den)
-                b.share_num = (a.share_num / a.share_den if a.share_den else 0.0) * den + \
-                    (b.share_num / b.share_den if b.share_den else 0.0) * den
-                b.share_den = den
+                # The survivor now receives both topics' tickets: its share is that of their union,
+                # relearnt from their hourly history. (A sum of the two learnt shares would count a
+                # young topic's first hours, always busy since a ticket made it, at full weight: a
+                # topic that absorbed many young ones expected twice its traffic.)
+                union = self._union_share(a, b)
+                if union is not None:
+                    b.share_num, b.share_den = union
                 b.disp_num, b.disp_den = a.disp_num + b.disp_num, a.disp_den + b.disp_den
                 b.seen += a.seen
                 b.hours = max(a.hours, b.hours)
                 b.first_ts = min(a.first_ts, b.first_ts)
                 if a.baseline.n_learnt > b.baseline.n_learnt:
-                    b.baseline, b.history = a.baseline, a.history
+                    b.baseline = a.baseline
+                b.history = _merged_history(a.history, b.history)
         for family in ("volume", "sentiment"):
             old = self.active.pop((f"topic:{absorbed}", family), None)
             if old is None:
@@ -390,6 +406,27 @@ class Engine:
                 self.active[(keep.series, family)] = keep.id
                 self._changed |= {keep.id, gone.id}
             self._changed.add(old)
+
+    def _union_share(self, a: _Series, b: _Series) -> tuple[float, float] | None:
+        """Share learning's weighted sums for the union of two topics, from their hourly history."""
+        total = self.series.get("all")
+        if total is None or not total.history:
+            return None
+        who: dict[float, int] = {}
+        for history in (a.history, b.history):
+            for start, _tickets, n, *_ in history:
+                who[start] = who.get(start, 0) + n
+        if not who:
+            return None
+        first, last = min(who), total.history[-1][0]
+        decay = 0.5 ** (1.0 / 168.0)
+        num = den = 0.0
+        for start, tickets, *_ in total.history:
+            if start >= first:
+                w = decay ** ((last - start) / HOUR)
+                num += w * who.get(start, 0)
+                den += w * tickets
+        return (num, den) if den > 0 else None
 
     def observe(self, obs: Observation, describe: Describe = lambda _t: {}) -> None:
         """One new ticket in a topic. ``describe(topic_id)`` gives the topic's label and keywords."""
@@ -420,7 +457,7 @@ class Engine:
         topic = self.series[f"topic:{obs.topic_id}"]
         self._attach_to_active(topic, ticket, obs.at)
         if obs.live and self.settings.enabled and self._warm():
-            self._test_volume(topic, ticket, describe)
+            self._test_volume(topic, ticket, describe, obs.neighbours)
             self._test_sentiment(obs, ticket, describe)
         self._learn_segments(topic, ticket)
         self._learn_sentiment(obs)
@@ -600,12 +637,37 @@ class Engine:
         var = max(m2 - m * m, extra)
         return extra * width / 86400.0, max(var / max(m, 1e-6), 1.0)
 
-    def _test_volume(self, topic: _Series, ticket: _Ticket, describe: Describe) -> None:
+    def _group_p(self, members: list[_Series], now: float, width: float
+                 ) -> tuple[float, int, float, float, list[_Ticket]]:
+        """The window test of several topics together: their requesters against the sum of their
+        expectations (variances add)."""
+        tickets: list[_Ticket] = []
+        mu = var = 0.0
+        for s in members:
+            _p, _n, m, phi, part = self._window_p(s, now, width, s.hours < ESTABLISHED_HOURS, now - width < s.first_ts)
+            tickets.extend(part)
+            mu += m
+            var += m * phi
+        n = len({t.who for t in tickets})
+        return upper_tail(n, mu, max(var / max(mu, 1e-9), 1.0)), n, mu, max(var / max(mu, 1e-9), 1.0), tickets
+
+    def _test_volume(self, topic: _Series, ticket: _Ticket, describe: Describe,
+                     neighbours: tuple[int, ...] = ()) -> None:
         now = ticket.ts
         young = topic.hours < ESTABLISHED_HOURS
         kind = "new_topic" if young else "spike"
-        best: tuple[float, float, int, float, float, list[_Ticket]] | None = None
+        members = [topic] + [self.series[f"topic:{t}"] for t in neighbours[:GROUP_NEIGHBOURS]
+                             if f"topic:{t}" in self.series]
+        Best = tuple[float, float, int, float, float, list[_Ticket]]
+        best: Best | None = None
+        group: Best | None = None
         for width in SPIKE_WINDOWS:
+            if len(members) > 1:
+                gp, gn, gmu, gphi, gtickets = self._group_p(members, now, width)
+                if gn >= self.settings.min_requesters:
+                    self._count_test(kind, "group:" + topic.key, width, now)
+                    if group is None or gp < group[0]:
+                        group = (gp, width, gn, gmu, gphi, gtickets)
             first_in = now - width < topic.first_ts
             p, n, mu, phi, tickets = self._window_p(topic, now, width, young, first_in)
             if n < self.settings.min_requesters:
@@ -613,6 +675,10 @@ class Engine:
             self._count_test(kind, topic.key, width, now)
             if best is None or p < best[0]:
                 best = (p, width, n, mu, phi, tickets)
+        if best is not None and group is not None and group[0] * len(SPIKE_WINDOWS) > CONFIRM_P:
+            best = None  # the topic rose, its group did not: tickets moved between neighbours
+        if group is not None and (best is None or group[0] < best[0]):
+            best = group
         if best is not None:
             p, width, n, mu, phi, tickets = best
             p = min(1.0, p * len(SPIKE_WINDOWS))
@@ -992,6 +1058,16 @@ class Engine:
         }
         self._changed, self._attached, self._points, self._notify = set(), [], [], []
         return out
+
+
+def _merged_history(a: deque, b: deque) -> deque:
+    """Two topics' closed hours added hour by hour (counts, expectations and bands)."""
+    hours: dict[float, tuple[int, int, float, int, int]] = {}
+    for history in (a, b):
+        for start, tickets, who, mu, lo, hi in history:
+            t0, w0, m0, l0, h0 = hours.get(start, (0, 0, 0.0, 0, 0))
+            hours[start] = (t0 + tickets, w0 + who, m0 + mu, l0 + lo, h0 + hi)
+    return deque(((start, *row) for start, row in sorted(hours.items())), maxlen=KEEP_HOURS)
 
 
 def _dominant(tickets: list[_Ticket], dim: str) -> str | None:

@@ -148,9 +148,11 @@ class DetectStage(Stage):
         topic_id = model.resolve(p.topic_id) if model is not None else p.topic_id
         u = p.update
         live = self.all_live or (p.event.received_at - p.at) <= LIVE_LAG
+        near = map(model.resolve, p.neighbours) if model is not None else p.neighbours
         obs = Observation(ticket_id=u.ticket_id, topic_id=topic_id, at=p.at,
                           requester=u.requester_id or u.requester_email_sha256, account=u.organization_id,
                           segments=segments_of(p), sentiment=sentiment(p.text), text=p.text, live=live,
+                          neighbours=tuple(n for n in dict.fromkeys(near) if n != topic_id),
                           pages=self.pages(tenant_id, u, p.event.offset, p.at) if self.pages else ())
         engine.observe(obs, self._describe(tenant_id))
 

@@ -39,6 +39,7 @@ class Placement:
     topic_id: int
     at: datetime
     text: str  # redacted subject and excerpt
+    neighbours: tuple[int, ...] = ()  # topics the ticket was nearly as close to
 
 
 def prepare(update: TicketUpdate) -> tuple[str, str, dict[str, int]]:
@@ -132,7 +133,8 @@ class UnderstandStage(Stage):
                     terms=extract_terms(f"{row.get('subject', '')} {row.get('excerpt', '')}"), at=at)
                 row.update(topic_id=assignment.topic_id, assigned_topic_id=assignment.topic_id,
                            topic_similarity=round(assignment.similarity, 4))
-                self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500]))
+                self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500],
+                                                 assignment.neighbours))
                 placed = self.placed.setdefault(event.tenant_id, OrderedDict())
                 placed[update.ticket_id] = assignment.topic_id
                 while len(placed) > self.remember:

@@ -26,6 +26,10 @@ import numpy as np
 
 from server.understand.keywords import DocumentFrequency, TermCounts, label
 
+#: A ticket's neighbour topics: at most this many, at most this far below the assignment threshold.
+MAX_NEIGHBOURS = 3
+NEIGHBOUR_MARGIN = 0.1
+
 
 @dataclass
 class Topic:
@@ -76,6 +80,9 @@ class Assignment:
     topic_id: int
     similarity: float
     created: bool
+    #: Other topics the ticket was nearly as close to (most similar first): an intent the model
+    #: split over several topics shows up as tickets that name each other's topics here.
+    neighbours: tuple[int, ...] = ()
 
 
 class TopicModel:
@@ -134,12 +141,21 @@ class TopicModel:
 
     def predict_one(self, vector: np.ndarray) -> tuple[int | None, float]:
         """The best topic for ``vector`` and its average similarity, without learning."""
+        ranked = self._ranked(vector, 1)
+        return ranked[0] if ranked else (None, 0.0)
+
+    def _ranked(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` topics most similar to ``vector`` (average similarity), best first."""
         if not self._row_of:
-            return None, 0.0
+            return []
         rows = self._active_rows()
         sims = (self._sums[rows] @ vector) / self._counts[rows]
-        best = int(sims.argmax())
-        return self._row_topic[int(rows[best])], float(sims[best])
+        if len(sims) > k:
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.argsort(-sims[top], kind="stable")]
+        else:
+            top = np.argsort(-sims, kind="stable")
+        return [(self._row_topic[int(rows[i])], float(sims[i])) for i in top]
 
     def resolve(self, topic_id: int) -> int:
         """Follow ``merged_into`` links to the topic that holds ``topic_id``'s tickets now."""
@@ -157,8 +173,11 @@ class TopicModel:
     def learn_one(self, vector: np.ndarray, *, ticket_id: str, text: str, terms: list[str],
                   at: datetime) -> Assignment:
         """Place one ticket (a unit vector) in a topic, creating one when nothing fits."""
-        topic_id, sim = self.predict_one(vector)
+        ranked = self._ranked(vector, 1 + MAX_NEIGHBOURS)
+        topic_id, sim = ranked[0] if ranked else (None, 0.0)
         created = topic_id is None or sim < self.assign_threshold
+        near = ranked if created else ranked[1:]
+        neighbours = tuple(t for t, s in near if s >= self.assign_threshold - NEIGHBOUR_MARGIN)
         if created:
             topic_id, sim = self._new_topic(at), 1.0
         row = self._row_of[topic_id]
@@ -175,7 +194,9 @@ class TopicModel:
         self._since_merge += 1
         if self._since_merge >= self.merge_every:
             self.merge_pass()
-        return Assignment(self.resolve(topic_id), sim, created)
+        resolved = self.resolve(topic_id)
+        return Assignment(resolved, sim, created,
+                          tuple(dict.fromkeys(n for n in map(self.resolve, neighbours) if n != resolved)))
 
     def _add_representative(self, topic: Topic, sim: float, ticket_id: str, text: str) -> None:
         if not text:

@@ -265,3 +265,50 @@ def test_merged_topics_expect_the_volume_of_both(warmed):
              for o in background(1.0, seed=31, start=at)]
     run(engine, later)
     assert not [i for i in opened(engine, after=at) if i.topic_id == 2]
+
+
+def _with_neighbours(observations: list[Observation], near: dict[int, tuple[int, ...]]) -> list[Observation]:
+    return [Observation(**{**o.__dict__, "neighbours": near.get(o.topic_id, ())}) for o in observations]
+
+
+def test_a_rise_split_over_neighbour_topics_is_found_as_a_whole(warmed):
+    # One intent spread by the topic model over topics 3, 4 and 5: each gets a few more customers than
+    # usual in two hours, too few to stand out alone; together they are a spike.
+    at = T0 + timedelta(days=DAYS, hours=9)
+    rise = burst(3, at, 5, minutes=120, prefix="a") + burst(4, at, 5, minutes=120, prefix="b") + \
+        burst(5, at, 5, minutes=120, prefix="c")
+    day = background(0.6, seed=41, start=T0 + timedelta(days=DAYS))
+    alone = run(fresh(warmed), day + rise)
+    assert not [i for i in opened(alone, after=at) if i.topic_id in (3, 4, 5)]
+    near = {3: (4, 5), 4: (3, 5), 5: (3, 4)}
+    together = run(fresh(warmed), day + _with_neighbours(rise, near))
+    found = [i for i in opened(together, after=at) if i.topic_id in (3, 4, 5)]
+    assert len(found) >= 1 and found[0].kind == "spike"
+    assert {t for i in found for t in i.ticket_ids} & {o.ticket_id for o in rise}
+
+
+def test_tickets_moving_between_neighbour_topics_open_nothing(warmed):
+    # For three hours, customers who would write in topic 2 land in topic 5 instead (the topic model
+    # moved the boundary): topic 5 rises, but with its neighbour the volume is as usual.
+    start = T0 + timedelta(days=DAYS)
+    at = start + timedelta(hours=11)
+    day = background(0.7, seed=43, start=start)
+    moved = [Observation(**{**o.__dict__, "topic_id": 5}) if o.topic_id == 2 and at <= o.at < at + timedelta(hours=3)
+             else o for o in day]
+    alone = run(fresh(warmed), moved)
+    assert [i for i in opened(alone, after=at) if i.topic_id == 5]  # without its neighbours: a false alarm
+    near = {2: (5,), 5: (2,)}
+    together = run(fresh(warmed), _with_neighbours(moved, near))
+    assert not [i for i in opened(together, after=at) if i.topic_id in (2, 5)]
+
+
+def test_a_topic_that_absorbs_a_young_topic_keeps_its_own_expectation(warmed):
+    engine = fresh(warmed)
+    start = T0 + timedelta(days=DAYS)
+    run(engine, background(0.25, seed=44, start=start) + burst(77, start + timedelta(hours=2), 3, minutes=20))
+    engine.advance(start + timedelta(hours=6))
+    own, young = engine.series["topic:2"].share(), engine.series["topic:77"].share()
+    assert young > 0.2 * own  # three tickets in its first hour: a young topic's share is inflated
+    engine.merge_topic(77, 2)
+    # relearnt from the hours both topics saw: three more tickets on two weeks of topic 2's
+    assert engine.series["topic:2"].share() == pytest.approx(own, rel=0.05)

@@ -93,3 +93,18 @@ def test_memory_is_bounded_by_retiring_small_stale_topics():
         model.learn_one(v / np.linalg.norm(v), ticket_id=str(i), text="", terms=[], at=T0 + timedelta(seconds=i))
     assert len(model._row_of) <= 20
     assert len(model.topics) == 200  # retired topics keep their ids
+
+
+
+def test_a_ticket_names_the_topics_it_was_nearly_as_close_to():
+    m = TopicModel(assign_threshold=0.6, merge_threshold=0.99, dim=4)
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    a, b, c, d = np.eye(4, dtype=np.float32)
+    for i, v in enumerate([a, b, d]):
+        m.learn_one(v, ticket_id=f"seed{i}", text="", terms=[], at=at)
+    # 0.78 to topic 1 (joins it), 0.62 to topic 2 (within the margin), 0 to topic 3
+    v = np.array([0.75, 0.6, 0.0, 0.0], dtype=np.float32)
+    got = m.learn_one(v / np.linalg.norm(v), ticket_id="x", text="", terms=[], at=at)
+    assert got.topic_id == 1 and got.neighbours == (2,)
+    far = m.learn_one(c, ticket_id="y", text="", terms=[], at=at)  # a new topic, near nothing
+    assert far.created and far.neighbours == ()
