@@ -37,7 +37,8 @@ test-python: install
 	$(BIN)/python -m pytest
 
 test-js: install-node
-	npx vitest run --passWithNoTests
+	npx tsc --noEmit -p tsconfig.json
+	npx vitest run
 	node widget/build.mjs && node widget/size.mjs
 
 build: install-node
