@@ -24,6 +24,10 @@ from server.understand.stage import Placement, UnderstandStage
 #: A ticket created longer than this before it reached the log is history (backfill): it teaches the
 #: baselines but opens no incident.
 LIVE_LAG = timedelta(hours=6)
+#: Silences are checked on the wall clock only for tenants whose latest ticket reached the log within
+#: this long of its creation: a tenant catching up on hours-old tickets (a backfill, a replayed history)
+#: would otherwise have its event time jump to now and see a silence in the hours still on their way.
+FRESH_LAG = timedelta(minutes=15)
 
 _PLAN_FIELDS = ("plan", "plan_tier", "tier")
 _REGION_FIELDS = ("region", "country", "geo")
@@ -88,6 +92,7 @@ class DetectStage(Stage):
         self.all_live = all_live
         self.pages = pages
         self.engines: dict[int, Engine] = {}
+        self._delay: dict[int, timedelta] = {}  # tenant -> how late its latest ticket reached the log
         self._rows: list[tuple[str, Any, dict[str, Any]]] = []
 
     def _settings(self, stored: Mapping[str, Any] | None) -> DetectionSettings:
@@ -148,6 +153,7 @@ class DetectStage(Stage):
         topic_id = model.resolve(p.topic_id) if model is not None else p.topic_id
         u = p.update
         live = self.all_live or (p.event.received_at - p.at) <= LIVE_LAG
+        self._delay[tenant_id] = p.event.received_at - p.at
         near = map(model.resolve, p.neighbours) if model is not None else p.neighbours
         obs = Observation(ticket_id=u.ticket_id, topic_id=topic_id, at=p.at,
                           requester=u.requester_id or u.requester_email_sha256, account=u.organization_id,
@@ -188,7 +194,9 @@ class DetectStage(Stage):
 
     def idle(self, now: datetime) -> None:
         """The log is drained at wall time ``now``: let live tenants' event time move on (silences)."""
-        for engine in self.engines.values():
+        for tenant_id, engine in self.engines.items():
+            if self._delay.get(tenant_id, LIVE_LAG) > FRESH_LAG:
+                continue  # catching up: its own tickets move its event time
             if engine.live and engine.watermark is not None:
                 lag = now.timestamp() - engine.watermark
                 if 0 < lag < LIVE_LAG.total_seconds():  # only tenants whose traffic is live
@@ -209,7 +217,8 @@ class DetectStage(Stage):
                 yield "notification", (tenant_id, incident_id, generation), {"event": event, "payload": snap}
 
     def state(self) -> dict[str, Any]:
-        return {"engines": self.engines}
+        return {"engines": self.engines, "delay": self._delay}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.engines = state["engines"]
+        self._delay = state.get("delay", {})

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from server.eventlog import SqlEventLog
 from server.eventlog.log import NewEvent
 from server.incidents.models import Incident, IncidentTicket, Notification, VolumePoint
+from server.incidents.stage import LIVE_LAG, DetectStage
 from server.pipeline import Runner
 from server.pipeline.models import DetectorCheckpoint
 from server.pipeline.registry import stage_factory
@@ -190,3 +191,35 @@ def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant,
     assert incidents(db, t.id) == {}
     bad = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--set", "sensitivity.nope=1"], env=env)
     assert bad.exit_code == 2 and "sensitivity" in bad.output
+
+
+def test_silences_are_checked_on_the_wall_clock_only_for_tenants_receiving_fresh_tickets(db, make_tenant, traffic):
+    # Nine days of tickets reach the log while the history is still being sent: the newest are 3 h old
+    # when they arrive. Draining the log at that moment must not move event time to now (the tickets of
+    # the last 3 h are on their way, not missing).
+    tenant, _ = make_tenant("Catching up")
+    items = traffic
+    wall = items[-1][0] + timedelta(hours=3)
+    log = SqlEventLog()
+    with db.session() as s:
+        for at, body in items:
+            received = wall if at > wall - LIVE_LAG else at + timedelta(seconds=5)
+            log.append(s, tenant.id, [NewEvent("zendesk", "zendesk.ticket.created", body["id"], at, body)], received)
+        s.commit()
+    r = runner(db)
+    r.run_until_idle()
+    (detect,) = [st for st in r.stages if isinstance(st, DetectStage)]
+    engine = detect.engines[tenant.id]
+    before = engine.watermark
+    detect.idle(wall)
+    assert engine.watermark == before
+    # The same tenant once its tickets arrive as they are written: the wall clock moves it on.
+    at = items[-1][0] + timedelta(minutes=1)
+    body = payload(99_999, 1, at, "4242")
+    with db.session() as s:
+        log.append(s, tenant.id, [NewEvent("zendesk", "zendesk.ticket.created", body["id"], at, body)],
+                   at + timedelta(seconds=5))
+        s.commit()
+    r.run_until_idle()
+    detect.idle(at + timedelta(hours=1))
+    assert engine.watermark == (at + timedelta(minutes=55)).timestamp()
