@@ -47,12 +47,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
-import json
 import queue
 import re
-import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -60,9 +57,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from server.zendesk.fake_hooks import (Delivery, HookRoutes, _body, _invalid, _json, _not_found, iso,  # noqa: F401
+                                       sign)
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 _CURSOR_PREFIX = b"\xfb\xff"  # base64 "+/8...": characters that must be URL-encoded
@@ -70,11 +69,6 @@ _MARKETPLACE = ("X-Zendesk-Marketplace-Name", "X-Zendesk-Marketplace-Organizatio
                 "X-Zendesk-Marketplace-App-Id")
 _TICKET_FIELDS = ("subject", "raw_subject", "description", "status", "priority", "type", "problem_id", "tags",
                   "assignee_id", "group_id", "external_id", "requester_id", "organization_id", "custom_fields")
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_ticket(ticket_id: int, *, created: datetime | None = None, updated: datetime | None = None,
@@ -133,18 +127,6 @@ def make_tickets(n: int, first_id: int = 1) -> list[dict[str, Any]]:
     return [make_ticket(i) for i in range(first_id, first_id + n)]
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Zendesk's webhook signature: base64(HMAC-SHA256(secret, timestamp + body)).
-
-    Examples
-    --------
-    >>> sign("dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==", "2026-01-01T00:00:00Z", b'{"ticket_id":"42"}')
-    'C2XAkIdBu8uO89OssB4ME4csAlqkUJ88/fihVoHnSak='
-    """
-    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -163,15 +145,6 @@ class Seen:
     marketplace: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """A webhook delivery the fake would send: where, the signed headers, the raw body."""
-
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
 @dataclass
 class _Fault:
     status: int
@@ -179,11 +152,12 @@ class _Fault:
 
 
 @dataclass
-class FakeZendesk:
+class FakeZendesk(HookRoutes):
     """The fake's state: tickets, comments, webhooks, triggers, and every request seen.
 
     Examples
     --------
+    >>> import requests
     >>> fake = FakeZendesk(tickets=make_tickets(1)).start()
     >>> r = requests.get(f"{fake.base_url}/api/v2/tickets/1.json", auth=(f"{fake.email}/token", fake.token))
     >>> r.status_code, r.json()["ticket"]["id"], fake.requests[-1].auth
@@ -512,163 +486,6 @@ class FakeZendesk:
             found = [t for t in self.tickets if str(t.get("problem_id")) == ticket_id]
         return _json({"tickets": found, "next_page": None, "previous_page": None, "count": len(found)})
 
-    # -- webhooks and triggers ---------------------------------------------------------------
-
-    def _create_webhook(self, request: Request) -> Response:
-        data = _body(request, "webhook")
-        if data is None:
-            return _invalid("send {\"webhook\": {...}}")
-        missing = [k for k in ("name", "status", "endpoint", "http_method", "request_format") if not data.get(k)]
-        if missing:
-            return _invalid(f"missing: {', '.join(missing)}")
-        with self._lock:
-            self._ids += 1
-            webhook_id = f"01GS{self._ids:022d}"
-            webhook = {**data, "id": webhook_id, "created_at": iso(datetime.now(timezone.utc))}
-            webhook.pop("signing_secret", None)
-            self.webhooks[webhook_id] = webhook
-            self.webhook_secrets[webhook_id] = (data.get("signing_secret") or {}).get("secret") \
-                or secrets.token_urlsafe(32)
-        return _json({"webhook": webhook}, 201)
-
-    def _list_webhooks(self, request: Request) -> Response:
-        with self._lock:
-            hooks = list(self.webhooks.values())
-        return _json({"webhooks": hooks, "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
-                      "links": {"next": None, "prev": None}})
-
-    def _show_webhook(self, request: Request, webhook_id: str) -> Response:
-        webhook = self.webhooks.get(webhook_id)
-        return _json({"webhook": webhook}) if webhook else _not_found()
-
-    def _delete_webhook(self, request: Request, webhook_id: str) -> Response:
-        with self._lock:
-            if self.webhooks.pop(webhook_id, None) is None:
-                return _not_found()
-        return Response(status=204)
-
-    def _webhook_secret(self, request: Request, webhook_id: str) -> Response:
-        if webhook_id not in self.webhooks:
-            return _not_found()
-        return _json({"signing_secret": {"algorithm": "SHA256", "secret": self.webhook_secrets[webhook_id]}})
-
-    def _create_trigger(self, request: Request) -> Response:
-        data = _body(request, "trigger")
-        if data is None or not data.get("title") or not isinstance(data.get("actions"), list):
-            return _invalid("a trigger needs a title, conditions and actions")
-        with self._lock:
-            self._ids += 1
-            trigger = {"active": True, **data, "id": self._ids, "created_at": iso(datetime.now(timezone.utc))}
-            self.triggers.append(trigger)
-        return _json({"trigger": trigger}, 201)
-
-    def _list_triggers(self, request: Request) -> Response:
-        with self._lock:
-            found = list(self.triggers)
-        return _json({"triggers": found, "next_page": None, "previous_page": None, "count": len(found)})
-
-    def _show_trigger(self, request: Request, trigger_id: str) -> Response:
-        trigger = next((t for t in self.triggers if t["id"] == int(trigger_id)), None)
-        return _json({"trigger": trigger}) if trigger else _not_found()
-
-    def _delete_trigger(self, request: Request, trigger_id: str) -> Response:
-        with self._lock:
-            before = len(self.triggers)
-            self.triggers = [t for t in self.triggers if t["id"] != int(trigger_id)]
-            if len(self.triggers) == before:
-                return _not_found()
-        return Response(status=204)
-
-    def _me(self, request: Request) -> Response:
-        kind = self._auth_kind(request.headers.get("Authorization", ""))
-        return _json({"user": {"id": 1, "name": "Admin", "email": self.email, "role": self.user_role,
-                               "active": True, "url": f"{self.base_url}/api/v2/users/1.json",
-                               "authenticated_by": kind}})
-
-    def _current_token(self, request: Request) -> Response:
-        if self._auth_kind(request.headers.get("Authorization", "")) != "oauth":
-            return _json({"error": "Forbidden", "description": "not an OAuth token"}, 403)
-        return _json({"token": {"id": 1, "user_id": 1, "client_id": 1, "scopes": ["read", "write"],
-                                "token": "****"}})
-
-    # -- deliveries --------------------------------------------------------------------------
-
-    def _fire(self, ticket: dict[str, Any], created: bool = False) -> None:
-        with self._lock:
-            triggers = [t for t in self.triggers if t.get("active", True) and _matches(t, created)]
-            made: list[Delivery] = []
-            for trigger in triggers:
-                for action in trigger.get("actions") or []:
-                    value = action.get("value") if isinstance(action, dict) else None
-                    if action.get("field") != "notification_webhook" or not isinstance(value, list) or len(value) != 2:
-                        continue
-                    webhook = self.webhooks.get(str(value[0]))
-                    if webhook is None or webhook.get("status") != "active":
-                        continue
-                    body = _render(str(value[1]), ticket).encode()
-                    stamp = iso(datetime.now(timezone.utc))
-                    headers = {
-                        "Content-Type": "application/json",
-                        "X-Zendesk-Account-Id": str(self.account_id),
-                        "X-Zendesk-Webhook-Id": webhook["id"],
-                        "X-Zendesk-Webhook-Invocation-Id": secrets.token_hex(8),
-                        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-                        "X-Zendesk-Webhook-Signature": sign(self.webhook_secrets[webhook["id"]], stamp, body),
-                    }
-                    made.append(Delivery(str(webhook["endpoint"]), headers, body))
-            if not self.auto_deliver:
-                self.deliveries.extend(made)
-        if self.auto_deliver:
-            for d in made:
-                self._outbox.put(d)
-
-    def _deliver_loop(self) -> None:
-        while True:
-            delivery = self._outbox.get()
-            if delivery is None:
-                return
-            try:
-                status = requests.post(delivery.url, data=delivery.body, headers=delivery.headers, timeout=10).status_code
-            except requests.RequestException:
-                status = 0
-            with self._lock:
-                self.delivery_results.append(status)
-
-
-def _matches(trigger: dict[str, Any], created: bool) -> bool:
-    """Only the ``update_type`` condition (``Create`` or ``Change``) is evaluated; others match."""
-    conditions = trigger.get("conditions") or {}
-    for cond in conditions.get("all") or [] if isinstance(conditions, dict) else []:
-        if isinstance(cond, dict) and cond.get("field") == "update_type":
-            if (cond.get("value") == "Create") != created:
-                return False
-    return True
-
-
-def _render(template: str, ticket: dict[str, Any]) -> str:
-    values = {
-        "ticket.id": str(ticket["id"]),
-        "ticket.status": str(ticket.get("status") or "").capitalize(),
-        "ticket.title": str(ticket.get("subject") or ""),
-        "ticket.ticket_type": str(ticket.get("type") or "").capitalize(),
-        "ticket.updated_at_with_timestamp": str(ticket.get("updated_at") or ""),
-        "ticket.created_at_with_timestamp": str(ticket.get("created_at") or ""),
-        "ticket.via": str((ticket.get("via") or {}).get("channel") or "").capitalize(),
-        "ticket.description": str(ticket.get("description") or ""),
-        "ticket.priority": str(ticket.get("priority") or "").capitalize(),
-        "ticket.tags": " ".join(ticket.get("tags") or []),
-        "ticket.requester.id": str(ticket.get("requester_id") or ""),
-        "ticket.organization.id": str(ticket.get("organization_id") or ""),
-    }
-    # Like Zendesk's JSON body placeholders, values are JSON-escaped (without the quotes).
-    return _PLACEHOLDER.sub(lambda m: json.dumps(values.get(m.group(1), ""))[1:-1], template)
-
-
-def _body(request: Request, key: str) -> dict[str, Any] | None:
-    data = request.get_json(silent=True)
-    inner = data.get(key) if isinstance(data, dict) else None
-    return inner if isinstance(inner, dict) else None
-
 
 def _key(ticket: dict[str, Any]) -> tuple[int, int]:
     updated = datetime.fromisoformat(ticket["updated_at"])
@@ -698,16 +515,3 @@ def _fault(status: int, retry_after: str | None) -> Response:
     body = {"error": "APIRateLimitExceeded", "description": "Rate limit exceeded"} if status == 429 \
         else {"error": "InternalError", "description": "Something went wrong"}
     return _json(body, status, headers)
-
-
-def _not_found() -> Response:
-    return _json({"error": "RecordNotFound", "description": "Not found"}, 404)
-
-
-def _invalid(description: str) -> Response:
-    return _json({"error": "RecordInvalid", "description": "Record validation errors",
-                  "details": {"base": [{"description": description}]}}, 422)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
