@@ -38,6 +38,7 @@ from rich.table import Table
 
 from server.demo.stream import TrafficModel
 from server.ingest.signing import sign
+from server.widget.identity import user_hash
 
 DEMO_ORIGIN = "https://app.acme-billing.example"
 #: Tickets per hour of event time (history and live): about 16,000 tickets in two weeks, which the
@@ -123,8 +124,12 @@ class Replayer:
         self.url = url.rstrip("/")
         self.creds = creds
         self.speed = speed
+        # Sessions are on the server's own demo pages; with the tenant's identity secret they identify their
+        # users as the product's backend would sign them.
+        secret = creds.get("identity_secret")
         self.model = TrafficModel(seed=seed, tickets_per_minute=tickets_per_hour / 60 / speed,
-                                  first_ticket_id=first_ticket_id)
+                                  first_ticket_id=first_ticket_id, origin=self.url,
+                                  user_hash=(lambda uid: user_hash(secret, uid)) if secret else None)
         self.rng = random.Random(seed + 1)
         self.duplicate_rate = duplicate_rate
         self.http = requests.Session()
@@ -179,11 +184,14 @@ class Replayer:
             self.counts["tickets"] += 1
 
     def send_ticket(self, ticket: dict[str, Any]) -> None:
+        """The ticket's webhook delivery, after the widget batch of its requester's session before it, if any."""
+        if ticket.get("session"):
+            self.send_session(ticket["session"])
         self._deliver(*self._delivery(ticket))
 
     def send_session(self, session: dict[str, Any]) -> None:
         body = json.dumps(widget_batch(session)).encode()
-        headers = {"Content-Type": "text/plain;charset=UTF-8", "Origin": DEMO_ORIGIN,
+        headers = {"Content-Type": "text/plain;charset=UTF-8", "Origin": self.url,
                    "X-Groundswell-Site-Key": self.creds["site_key"]}
         for _ in range(2 if self.rng.random() < self.duplicate_rate else 1):
             self._post("/api/v1/events", body, headers)

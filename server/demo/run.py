@@ -59,8 +59,16 @@ def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
     return data
 
 
-def _acme_widget(cfg: dict[str, Any], port: int) -> None:
-    """The Acme Billing page's widget: its origins allowed, and nudge content unless the tenant has its own."""
+#: How the demo's tickets are joined to widget users: the replayed sessions identify users by their
+#: Zendesk requester id (as a product whose users are its Zendesk requesters would).
+DEMO_TICKET_USER_KEYS = ["requester_id", "email", "field:user_id"]
+
+
+def _acme_widget(cfg: dict[str, Any], port: int) -> str:
+    """The Acme Billing page's widget: its origins allowed, tickets joined by requester id, nudge content
+    unless the tenant has its own; returns the tenant's identity secret (made here if it has none), with
+    which the replayed sessions sign their user ids."""
+    from server import config as config_mod
     from server.db import from_config
     from server.eventlog import SqlEventLog
     from server.tenants import find_by_slug
@@ -71,13 +79,22 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> None:
         with db.session() as session:
             tenant = find_by_slug(session, "acme")
             if tenant is None:
-                return
+                return ""
+            key = config_mod.secret_key(cfg)
+            secret = widget_service.identity_secret(session, tenant.id, secret_key=key) or \
+                widget_service.rotate_identity_secret(session, tenant.id, secret_key=key,
+                                                      now=datetime.now(timezone.utc))
             wanted = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
             if not wanted <= set(tenant.allowed_origins or []):
                 tenant.allowed_origins = sorted(set(tenant.allowed_origins or []) | wanted)
                 session.commit()
-            if widget_service.stored_config(session, tenant.id).get("nudges"):
-                return
+            stored = widget_service.stored_config(session, tenant.id)
+            if stored.get("nudges"):
+                if "requester_id" not in stored.get("ticket_user_keys", ()):
+                    keys = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
+                    widget_service.put_settings(session, SqlEventLog(), tenant.id, dict(stored, ticket_user_keys=keys),
+                                                now=datetime.now(timezone.utc))
+                return secret
             widget_service.put_settings(session, SqlEventLog(), tenant.id, {
                 "nudges": [
                     {"id": "acme-billing-help", "match": "/demo/acme/billing", "title": "Having trouble paying?",
@@ -90,7 +107,9 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> None:
                 ],
                 "holdout": 0.0, "cap_per_session": 2, "cap_per_day": 5,
                 "cold_start": {"enabled": True, "repeat_failures": 3},
+                "ticket_user_keys": DEMO_TICKET_USER_KEYS,
             }, now=datetime.now(timezone.utc))
+            return secret
     finally:
         db.dispose()
 
@@ -124,7 +143,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: float = HISTORY_DAYS) -> int:
     creds = _credentials(cfg, port)
-    _acme_widget(cfg, port)
+    creds = dict(creds, identity_secret=_acme_widget(cfg, port))
     from server.demo.agent import DemoZendesk
 
     zendesk = DemoZendesk(cfg)  # a local fake Zendesk the tenant is connected to, for the sidebar's actions

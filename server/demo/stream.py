@@ -18,7 +18,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Jia", "Kofi", "Lena",
          "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf"]
@@ -28,9 +28,16 @@ ORGS = [("Northwind Traders", "enterprise"), ("Blue Harbor Dental", "pro"), ("Ke
         ("Maple & Finch", "starter"), ("Orbit Fitness", "pro"), ("Greenfield Farms", "starter"),
         ("Hollis Legal", "pro"), ("Tidewater Schools", "enterprise"), ("Pico Studio", "starter"),
         ("Redwood Clinics", "pro"), ("Sato Robotics", "enterprise"), ("Lumen Books", "starter")]
-PAGES = {"/dashboard": "Dashboard", "/billing": "Billing", "/billing/invoices": "Invoices",
-         "/reports/export": "Export reports", "/settings/team": "Team settings", "/login": "Sign in",
-         "/integrations": "Integrations"}
+#: The in-app pages sessions visit: the demo's own Acme Billing pages (server/demo/acme.py serves them),
+#: so that the widget on those pages is shown the incidents the stream's sessions point to.
+PAGES = {"/demo/acme/billing": "Billing", "/demo/acme/invoices": "Invoices", "/demo/acme/upgrade": "Upgrade",
+         "/demo/acme/help/payments": "Other ways to pay"}
+#: Where an issue's customers are in the product. The demo has no sign-in, reports or team pages: sign-in
+#: issues are met on the landing page (/demo/acme/ redirects to billing), exports next to the invoices,
+#: seats and integrations on the plan page.
+LANDING, INVOICES, UPGRADE = "/demo/acme/billing", "/demo/acme/invoices", "/demo/acme/upgrade"
+#: Stream seconds between a surge customer's session on the issue's page and their ticket (at most).
+BEFORE_TICKET = (120.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -44,49 +51,49 @@ class Issue:
 
 
 ISSUES = (
-    Issue("password_reset", 3, "/login",
+    Issue("password_reset", 3, LANDING,
           ("Password reset email never arrives", "Can't reset my password", "Reset link not working"),
           ("I requested a password reset {n} times this morning and no email came, not even in spam. Can you help?",
            "The reset link says it has expired the moment I click it. I'm locked out of {org}'s account.",
            "Hi, I can't log in and the forgot-password email isn't arriving at my work address."),
           ("login", "password")),
-    Issue("invoice_pdf", 2, "/billing/invoices",
+    Issue("invoice_pdf", 2, INVOICES,
           ("Invoice PDF is blank", "Cannot download invoice", "Invoice download shows an empty page"),
           ("When I click Download on invoice INV-{inv} the PDF opens but every page is blank.",
            "Our finance team needs the {month} invoice and the download button just spins, then fails.",
            "The invoice PDF for {org} is empty. We need it for our accountant today."),
           ("billing", "invoice")),
-    Issue("export_timeout", 2, "/reports/export",
+    Issue("export_timeout", 2, INVOICES,
           ("CSV export times out", "Report export stuck at 99%", "Export never finishes"),
           ("Exporting the monthly report to CSV runs for minutes and then errors with a timeout.",
            "The export progress bar stops at 99% and nothing downloads. Tried Chrome and Firefox.",
            "Scheduled export didn't arrive this week; manual export fails too."),
           ("reports", "export")),
-    Issue("card_declined", 2, "/billing",
+    Issue("card_declined", 2, LANDING,
           ("Card declined on renewal", "Payment failed but card is fine", "Can't update credit card"),
           ("Our renewal failed with 'card declined' but the bank says no charge was attempted.",
            "I tried to update the card on file and got an error after pressing Save.",
            "Payment failed notice, but the card works everywhere else. Please retry the charge."),
           ("billing", "payment")),
-    Issue("add_user", 3, "/settings/team",
+    Issue("add_user", 3, UPGRADE,
           ("How do I add a team member?", "Invite teammate", "Adding users to our workspace"),
           ("How can I invite {n} colleagues to our workspace? I don't see the option.",
            "We hired someone new, what's the way to give them access with view-only rights?",
            "Is there a limit on seats for the {plan} plan? I want to add more people."),
           ("how-to", "team")),
-    Issue("sso_error", 1, "/login",
+    Issue("sso_error", 1, LANDING,
           ("SSO login error", "SAML assertion invalid", "Okta sign-in fails"),
           ("Since this morning our SSO login returns 'invalid SAML assertion' for everyone at {org}.",
            "Sign in through Okta redirects back to the login page in a loop.",
            "We rotated our IdP certificate and now SAML login fails."),
           ("sso", "login")),
-    Issue("integration_sync", 1, "/integrations",
+    Issue("integration_sync", 1, UPGRADE,
           ("Slack integration stopped posting", "Salesforce sync errors", "Integration disconnected"),
           ("Our Slack notifications stopped yesterday; the integration page says connected.",
            "The Salesforce sync shows {n} errors with 'field not writable'.",
            "The integration keeps disconnecting every few hours."),
           ("integrations",)),
-    Issue("cancel", 1, "/billing",
+    Issue("cancel", 1, LANDING,
           ("Cancel subscription", "Please cancel our plan", "Downgrade request"),
           ("We'd like to cancel at the end of the current term. Please confirm.",
            "Please downgrade {org} from {plan} to starter from next month.",
@@ -127,8 +134,13 @@ class TrafficModel:
     """
 
     def __init__(self, seed: int = 7, tickets_per_minute: float = 4.0, sessions_per_minute: float = 12.0,
-                 incidents: tuple[Incident, ...] = DEMO_INCIDENTS, first_ticket_id: int | None = None) -> None:
+                 incidents: tuple[Incident, ...] = DEMO_INCIDENTS, first_ticket_id: int | None = None,
+                 origin: str = "http://127.0.0.1:8000", user_hash: Callable[[str], str] | None = None) -> None:
+        """``origin``: the demo server's base URL, the host of the sessions' page URLs. ``user_hash``: the
+        tenant backend's signer of user ids (``identify``'s user_hash); without it sessions are unverified."""
         self.rng = random.Random(seed)
+        self.origin = origin.rstrip("/")
+        self.user_hash = user_hash
         self.tickets_per_minute = tickets_per_minute
         self.sessions_per_minute = sessions_per_minute
         self.incidents = incidents
@@ -163,12 +175,23 @@ class TrafficModel:
             k += 1
 
     def tickets(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
-        """Tickets created in ``seconds`` at stream minute ``minute``, as Zendesk-shaped ticket dicts."""
+        """Tickets created in ``seconds`` at stream minute ``minute``, as Zendesk-shaped ticket dicts.
+
+        A ticket about a surging issue carries ``session``: the widget batch of its requester's session on
+        the issue's page a few minutes before (identified, failed requests, rage clicks), to be sent
+        before the ticket, as the page's widget would have sent it.
+        """
         weights = self._weights(minute)
         base = sum(iss.weight for iss in ISSUES)
         lam = self.tickets_per_minute * sum(weights) / base * seconds / 60
+        surging = {inc.issue for inc in self.active(minute)}
         for _ in range(self._poisson(lam)):
-            yield self._ticket(self.rng.choices(ISSUES, weights)[0], now)
+            ticket = self._ticket(self.rng.choices(ISSUES, weights)[0], now)
+            if ticket["issue"] in surging:
+                start = now - timedelta(seconds=self.rng.uniform(*BEFORE_TICKET))
+                ticket["session"] = self._session(start, ticket["page"], ticket["requester"], hurting=True,
+                                                  identify=True)
+            yield ticket
 
     def history(self, end: datetime, days: float, speed: float = 1.0, step: float = 300.0
                 ) -> Iterator[dict[str, Any]]:
@@ -202,28 +225,39 @@ class TrafficModel:
         hurting = {next(i.page for i in ISSUES if i.key == inc.issue) for inc in self.active(minute)}
         for _ in range(self._poisson(self.sessions_per_minute * seconds / 60)):
             cust = self.rng.choice(self.customers)
-            session_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
             page = self.rng.choice(list(PAGES))
-            t = now - timedelta(seconds=self.rng.uniform(5, 40))
-            events = [self._event("page_view", t, page, cust)]
-            for _ in range(self.rng.randint(1, 6)):
-                t += timedelta(seconds=self.rng.uniform(0.5, 6))
-                events.append(self._event("click", t, page, cust, target="button." + self.rng.choice(
-                    ["primary", "save", "download", "next", "filter"])))
-            if page in hurting or self.rng.random() < 0.03:
-                t += timedelta(seconds=1)
-                events.append(self._event("failed_request", t, page, cust, data={"status": 500, "method": "GET",
-                                                                                 "endpoint": "/api" + page}))
-                for _ in range(self.rng.randint(1, 3)):
-                    t += timedelta(seconds=0.4)
-                    events.append(self._event("rage_click", t, page, cust, target="button.download",
-                                              data={"clicks": self.rng.randint(3, 7)}))
-            yield {"session_id": session_id, "sent_at": now, "events": events}
+            start = now - timedelta(seconds=self.rng.uniform(5, 40))
+            yield self._session(start, page, cust, hurting=page in hurting or self.rng.random() < 0.03,
+                                identify=False, sent_at=now)
+
+    def _session(self, t: datetime, page: str, cust: dict[str, Any], *, hurting: bool, identify: bool,
+                 sent_at: datetime | None = None) -> dict[str, Any]:
+        """One session's batch starting at ``t`` on ``page``; ``identify``: the page identifies the user first
+        (with a user_hash when the model has a signer), as a signed-in product page does."""
+        session_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
+        events = []
+        if identify:
+            data = {"user_hash": self.user_hash(cust["id"])} if self.user_hash else {}
+            events.append(self._event("identify", t, page, cust, data=data))
+        events.append(self._event("page_view", t, page, cust))
+        for _ in range(self.rng.randint(1, 6)):
+            t += timedelta(seconds=self.rng.uniform(0.5, 6))
+            events.append(self._event("click", t, page, cust, target="button." + self.rng.choice(
+                ["primary", "save", "download", "next", "filter"])))
+        if hurting:
+            t += timedelta(seconds=1)
+            events.append(self._event("failed_request", t, page, cust, data={"status": 500, "method": "GET",
+                                                                             "endpoint": page + "/api"}))
+            for _ in range(self.rng.randint(1, 3)):
+                t += timedelta(seconds=0.4)
+                events.append(self._event("rage_click", t, page, cust, target="button.download",
+                                          data={"clicks": self.rng.randint(3, 7)}))
+        return {"session_id": session_id, "sent_at": sent_at or t + timedelta(seconds=2), "events": events}
 
     def _event(self, type_: str, t: datetime, page: str, cust: dict[str, Any], *, target: str | None = None,
                data: dict[str, Any] | None = None) -> dict[str, Any]:
         ev = {"id": uuid.UUID(int=self.rng.getrandbits(128)).hex[:16], "type": type_, "ts": t,
-              "url": "https://app.acme-billing.example" + page, "title": PAGES[page],
+              "url": self.origin + page, "title": PAGES[page],
               "user_id": cust["id"], "account_id": cust["org_id"], "data": data or {}}
         if target:
             ev["target"] = target

@@ -1,0 +1,94 @@
+"""The demo stream's sessions are on the demo's own Acme pages, and a surge's customers meet friction on the
+issue's page, identified with a valid user_hash, minutes before they write their ticket: what lets the
+incident name the page and the widget show the known issue there."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from server.demo import acme
+from server.demo.replay import Replayer, widget_batch, zendesk_event
+from server.demo.stream import BEFORE_TICKET, ISSUES, PAGES, TrafficModel
+from server.widget.identity import user_hash, verify
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+ORIGIN = "http://127.0.0.1:8123"
+SECRET = "gs_id_test-secret"
+SERVED = {f"/demo/acme/{p}" for p in acme.PAGES} | {"/demo/acme/help/payments"}
+
+
+def _model(**kw: object) -> TrafficModel:
+    return TrafficModel(seed=5, origin=ORIGIN, user_hash=lambda uid: user_hash(SECRET, uid), **kw)  # type: ignore[arg-type]
+
+
+def _surge_tickets(model: TrafficModel, minute: float = 20.0) -> list[dict]:
+    return [t for t in model.tickets(NOW, minute=minute, seconds=600) if t["issue"] == "invoice_pdf"]
+
+
+def test_every_page_is_one_the_demo_serves():
+    assert set(PAGES) <= SERVED
+    assert {i.page for i in ISSUES} <= SERVED
+    assert next(i.page for i in ISSUES if i.key == "invoice_pdf") == "/demo/acme/invoices"
+    assert next(i.page for i in ISSUES if i.key == "card_declined") == "/demo/acme/billing"
+
+
+def test_session_urls_are_on_the_given_origin():
+    model = _model()
+    sessions = list(model.sessions(NOW, minute=20.0, seconds=300))
+    assert sessions
+    for s in sessions:
+        for e in s["events"]:
+            assert e["url"].startswith(ORIGIN + "/demo/acme/")
+            assert e["url"][len(ORIGIN):] in PAGES
+
+
+def test_surge_customers_are_identified_with_friction_on_the_page_before_their_ticket():
+    tickets = _surge_tickets(_model())
+    assert len(tickets) > 10
+    for t in tickets:
+        session = t["session"]
+        events = session["events"]
+        requester = t["requester"]["id"]
+        assert {e["url"] for e in events} == {ORIGIN + "/demo/acme/invoices"}
+        assert all(e["user_id"] == requester for e in events)
+        # The ticket's requester id is what the webhook carries, so the widget joins on requester_id.
+        assert zendesk_event(t)["detail"]["requester_id"] == requester
+        first = events[0]
+        assert first["type"] == "identify" and verify(SECRET, requester, first["data"]["user_hash"])
+        kinds = [e["type"] for e in events]
+        assert "failed_request" in kinds and "rage_click" in kinds
+        assert kinds.index("identify") < kinds.index("failed_request")
+        assert all(e["ts"] < t["created_at"] for e in events)
+        lead = t["created_at"] - events[0]["ts"]
+        assert timedelta(seconds=BEFORE_TICKET[0]) <= lead <= timedelta(seconds=BEFORE_TICKET[1])
+        assert session["sent_at"] < t["created_at"]
+        assert widget_batch(session)["events"][0]["data"]["user_hash"] == first["data"]["user_hash"]
+
+
+def test_quiet_tickets_and_history_carry_no_session_and_no_signer_means_no_hash():
+    model = _model()
+    quiet = [t for t in model.tickets(NOW, minute=20.0, seconds=600) if t["issue"] != "invoice_pdf"]
+    assert quiet and all("session" not in t for t in quiet)
+    assert all("session" not in t for t in model.history(NOW, days=0.5, speed=8))
+    unsigned = _surge_tickets(TrafficModel(seed=5, origin=ORIGIN))
+    assert unsigned and all(t["session"]["events"][0]["data"] == {} for t in unsigned)
+
+
+def test_the_same_seed_gives_the_same_surge_sessions():
+    a, b = _surge_tickets(_model()), _surge_tickets(_model())
+    assert [t["session"] for t in a] == [t["session"] for t in b]
+
+
+def test_replayer_signs_with_the_tenant_secret_and_sends_the_session_before_the_ticket(monkeypatch):
+    creds = {"tenant": "acme", "site_key": "pk", "webhook_secret": "w", "identity_secret": SECRET}
+    replayer = Replayer(ORIGIN + "/", creds, speed=8, seed=5)
+    assert replayer.model.origin == ORIGIN
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(replayer, "_post", lambda path, body, headers: sent.append((path, headers)))
+    ticket = _surge_tickets(replayer.model)[0]
+    replayer.rng.random = lambda: 0.5  # type: ignore[method-assign]  # no duplicate deliveries
+    replayer.send_ticket(ticket)
+    assert [p for p, _ in sent] == ["/api/v1/events", "/webhooks/zendesk/acme"]
+    assert sent[0][1]["Origin"] == ORIGIN
+    first = ticket["session"]["events"][0]
+    assert verify(SECRET, ticket["requester"]["id"], first["data"]["user_hash"])
