@@ -14,6 +14,7 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from server.errors import Unauthorized
+from server.ingest.schemas import ErrorSchema
 from server.tenants import Tenant, authenticate_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,3 +77,8 @@ def _sidebar_jwt_tenant(token: str) -> Tenant | None:
 
 def current_tenant() -> Tenant | None:
     return g.get("tenant")
+
+
+#: The error answers of every endpoint behind ``require_token``, for ``documented(responses=...)``.
+AUTH_ERRORS = {401: (ErrorSchema(), "Missing, unknown or expired API token or sidebar JWT."),
+               429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
-from server.http import db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.incidents import service
 from server.incidents.schemas import (
     DetectionSettingsInSchema,
@@ -33,8 +33,6 @@ from server.tenants import Tenant
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
 _400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
-_AUTH_ERRORS = {401: (ErrorSchema(), "Missing or unknown API token."),
-                429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
 _404 = {404: (ErrorSchema(), "No such incident for this tenant.")}
 
 
@@ -50,7 +48,7 @@ def _log() -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="List incidents", tags=["incidents"], query=IncidentListQuerySchema(), auth="api_token",
             responses={200: (incident_list_out, "Incidents, most recently detected first; at most 50 ticket ids each."),
-                       **_400, **_AUTH_ERRORS})
+                       **_400, **AUTH_ERRORS})
 @require_token
 def list_incidents(tenant: Tenant) -> Any:
     args = incident_list_query.load(request.args.to_dict())
@@ -60,7 +58,7 @@ def list_incidents(tenant: Tenant) -> Any:
 @bp.get("/incidents/<int:incident_id>")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="One incident with its evidence, tickets, hourly volume and feedback", tags=["incidents"],
-            auth="api_token", responses={200: (incident_detail_out, "The incident."), **_404, **_AUTH_ERRORS})
+            auth="api_token", responses={200: (incident_detail_out, "The incident."), **_404, **AUTH_ERRORS})
 @require_token
 def get_incident(tenant: Tenant, incident_id: int) -> Any:
     """`volume` runs from 48 h before `first_seen_at` to 24 h after `resolved_at` (or now)."""
@@ -72,7 +70,7 @@ def get_incident(tenant: Tenant, incident_id: int) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Mark an incident useful or noise", tags=["incidents"], body=FeedbackInSchema(),
             auth="api_token", responses={200: (incident_detail_out, "The incident with updated counts."),
-                                         **_400, **_404, **_AUTH_ERRORS})
+                                         **_400, **_404, **AUTH_ERRORS})
 @require_token
 def add_feedback(tenant: Tenant, incident_id: int) -> Any:
     """Also appends a `control.feedback` event to the event log, so the detector learns the verdict."""
@@ -89,7 +87,7 @@ def add_feedback(tenant: Tenant, incident_id: int) -> Any:
                        **_400, **_404,
                        409: (ErrorSchema(), "The change is not allowed from the current status; "
                                             "`error.fields` has `from` and `to`."),
-                       **_AUTH_ERRORS})
+                       **AUTH_ERRORS})
 @require_token
 def set_status(tenant: Tenant, incident_id: int) -> Any:
     """open → acknowledged, resolved, dismissed; acknowledged → resolved, dismissed, open;
@@ -103,7 +101,7 @@ def set_status(tenant: Tenant, incident_id: int) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Record a deploy", tags=["incidents"], body=ReleaseInSchema(), auth="api_token",
             responses={200: (release_out, "A release with this version existed and was updated."),
-                       201: (release_out, "The release was recorded."), **_400, **_AUTH_ERRORS})
+                       201: (release_out, "The release was recorded."), **_400, **AUTH_ERRORS})
 @require_token
 def record_release(tenant: Tenant) -> Any:
     """Incidents opening soon after a deploy name it in their evidence. Appends a `control.release` event."""
@@ -115,7 +113,7 @@ def record_release(tenant: Tenant) -> Any:
 @bp.get("/releases")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="List recorded deploys", tags=["incidents"], query=ReleaseListQuerySchema(), auth="api_token",
-            responses={200: (release_list_out, "Releases, most recently deployed first."), **_400, **_AUTH_ERRORS})
+            responses={200: (release_list_out, "Releases, most recently deployed first."), **_400, **AUTH_ERRORS})
 @require_token
 def list_releases(tenant: Tenant) -> Any:
     args = release_list_query.load(request.args.to_dict())
@@ -125,7 +123,7 @@ def list_releases(tenant: Tenant) -> Any:
 @bp.get("/settings/detection")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="The tenant's detection settings", tags=["incidents"], auth="api_token",
-            responses={200: (settings_out, "Effective values, defaults filled in."), **_AUTH_ERRORS})
+            responses={200: (settings_out, "Effective values, defaults filled in."), **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
     return jsonify(settings_out.dump(service.detection_settings(tenant).to_dict()))
@@ -135,7 +133,7 @@ def get_settings(tenant: Tenant) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Change detection settings", tags=["incidents"], body=DetectionSettingsInSchema(),
             auth="api_token",
-            responses={200: (settings_out, "The effective settings after the change."), **_400, **_AUTH_ERRORS})
+            responses={200: (settings_out, "The effective settings after the change."), **_400, **AUTH_ERRORS})
 @require_token
 def patch_settings(tenant: Tenant) -> Any:
     """Fields left out keep their values; `sensitivity` merges kind by kind; unknown keys are refused.

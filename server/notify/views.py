@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
-from server.http import db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.notify import service
 from server.notify.client import SlackClient, parse_hosts
@@ -16,8 +16,6 @@ from server.tenants import Tenant
 bp = Blueprint("notify", __name__, url_prefix="/api/v1")
 #: Each test posts to Slack: a tighter limit than the API's, so a token cannot spam a channel.
 TEST_LIMIT = "10/minute"
-_AUTH_ERRORS = {401: (ErrorSchema(), "Missing or unknown API token."),
-                429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
 
 
 def _secret_key() -> str:
@@ -32,7 +30,7 @@ def _hosts() -> frozenset[str]:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="The tenant's Slack notification settings (secrets are never returned)", tags=["notifications"],
             auth="api_token", responses={200: (settings_out, "Mode, channel, and whether each secret is set."),
-                                         **_AUTH_ERRORS})
+                                         **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
     return jsonify(settings_out.dump(service.notification_settings(tenant)))
@@ -43,7 +41,7 @@ def get_settings(tenant: Tenant) -> Any:
 @documented(summary="Change the Slack notification settings", tags=["notifications"],
             body=NotificationSettingsInSchema(), auth="api_token",
             responses={200: (settings_out, "The settings after the change."),
-                       400: (ErrorSchema(), "A field failed validation; `error.fields` names it."), **_AUTH_ERRORS})
+                       400: (ErrorSchema(), "A field failed validation; `error.fields` names it."), **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
     """`mode` and `channel` are replaced; `webhook_url` and `bot_token` are kept when absent and removed
@@ -59,7 +57,7 @@ def put_settings(tenant: Tenant) -> Any:
 @documented(summary="Send a test message to Slack and report its answer", tags=["notifications"], auth="api_token",
             responses={200: (test_out, "Slack's answer: `ok`, or its HTTP status and error code."),
                        409: (ErrorSchema(), "Slack is not configured, or its credentials cannot be read."),
-                       **_AUTH_ERRORS})
+                       **AUTH_ERRORS})
 @require_token
 def send_test_message(tenant: Tenant) -> Any:
     client = SlackClient(api_url=str(current_app.config["SLACK_API_URL"]), webhook_hosts=_hosts())

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from server.api.views import _api_limit, _token_key
 from server.errors import NotFound
 from server.extensions import limiter
-from server.http import db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.ingest.service import parse_json
 from server.ingest.views import _site_key, _widget_limit
@@ -41,8 +41,6 @@ WIDGET_FILES = ("loader.js", "core.js")
 _400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
 _SITE_ERRORS = {**_400, 403: (ErrorSchema(), "Unknown site key, or an origin not on the tenant's allowlist."),
                 429: (ErrorSchema(), "Rate limit exceeded; retry after the Retry-After header's seconds.")}
-_AUTH_ERRORS = {401: (ErrorSchema(), "Missing or unknown API token."),
-                429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
 
 
 @bp.after_app_request
@@ -122,7 +120,7 @@ def known_issues() -> Any:
 @bp.get("/api/v1/settings/widget")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="The tenant's widget settings", tags=["widget"], auth="api_token",
-            responses={200: (widget_settings_out_schema, "Effective values, defaults filled in."), **_AUTH_ERRORS})
+            responses={200: (widget_settings_out_schema, "Effective values, defaults filled in."), **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
     return jsonify(widget_settings_out_schema.dump(service.get_settings(db_session(), tenant.id)))
@@ -132,7 +130,7 @@ def get_settings(tenant: Tenant) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Replace the tenant's widget settings", tags=["widget"], body=WidgetSettingsSchema(),
             auth="api_token",
-            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **_AUTH_ERRORS})
+            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
     """Fields left out take their defaults. The detector learns the change through a control event."""
@@ -146,7 +144,7 @@ def put_settings(tenant: Tenant) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Generate a new identity-verification secret", tags=["widget"], auth="api_token",
             responses={200: (identity_secret_out_schema, "The new secret, shown once; the old one stops working."),
-                       **_AUTH_ERRORS})
+                       **AUTH_ERRORS})
 @require_token
 def rotate_identity_secret(tenant: Tenant) -> Any:
     """Your backend signs each user id with it: `user_hash = hex(HMAC-SHA256(secret, user_id))`."""
@@ -163,7 +161,7 @@ def rotate_identity_secret(tenant: Tenant) -> Any:
 @documented(summary="Ticket rate of nudged sessions against the holdout", tags=["widget"],
             query=MeasurementQuerySchema(), auth="api_token",
             responses={200: (measurement_out_schema, "Both arms, the difference and its 95 % interval."),
-                       **_400, **_AUTH_ERRORS})
+                       **_400, **AUTH_ERRORS})
 @require_token
 def measurement(tenant: Tenant) -> Any:
     """Sessions that would have been nudged in the last `days` days whose user is known and whose 24 hours

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
-from server.http import db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
 from server.tenants import Tenant
@@ -24,8 +24,6 @@ from server.zendesk.schemas import (
 )
 
 bp = Blueprint("zendesk", __name__, url_prefix="/api/v1")
-_AUTH = {401: (ErrorSchema(), "Missing, unknown or expired API token or sidebar JWT."),
-         429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
 
 
 def _body() -> Any:
@@ -47,7 +45,7 @@ def _public_url() -> str:
                                             "being created by another request."),
                        502: (ErrorSchema(), "Zendesk failed (`zendesk_error`) or the tenant has no Zendesk "
                                             "connection (`zendesk_not_connected`)."),
-                       **_AUTH})
+                       **AUTH_ERRORS})
 @require_token
 def link_problem_ticket(tenant: Tenant, incident_id: int) -> Any:
     """First use: creates the problem ticket (subject: the incident's title; internal note: the evidence
@@ -67,7 +65,7 @@ def link_problem_ticket(tenant: Tenant, incident_id: int) -> Any:
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="The tenant's Zendesk settings and connection", tags=["zendesk"], auth="api_token",
             responses={200: (zendesk_settings_out, "Auto-link switch and the connection (never its token)."),
-                       **_AUTH})
+                       **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
     return jsonify(zendesk_settings_out.dump(service.zendesk_settings(db_session(), tenant)))
@@ -78,7 +76,7 @@ def get_settings(tenant: Tenant) -> Any:
 @documented(summary="Switch automatic linking of new incident tickets", tags=["zendesk"],
             body=ZendeskSettingsInSchema(), auth="api_token",
             responses={200: (zendesk_settings_out, "The settings after the change."),
-                       400: (ErrorSchema(), "A body field failed validation."), **_AUTH})
+                       400: (ErrorSchema(), "A body field failed validation."), **AUTH_ERRORS})
 @require_token
 def patch_settings(tenant: Tenant) -> Any:
     """With `auto_link` on, every ticket that newly joins an incident having a problem ticket is linked
