@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 from river import base, stats
@@ -179,8 +178,8 @@ class VolumeDetector(base.AnomalyDetector):
         span = ts - self._first
         daily = span >= self.season_days * 86400.0 and self._dt.get() < 6 * 3600.0
         weekly = span >= 14 * 86400.0 and self._dt.get() < 86400.0
-        when = datetime.fromtimestamp(ts, tz=timezone.utc)
-        return when.hour, when.weekday(), daily, weekly
+        day = math.floor(ts / 86400.0)  # UTC hour and weekday by arithmetic (1970-01-01 was a Thursday)
+        return int((ts - day * 86400.0) // 3600.0), (day + 3) % 7, daily, weekly
 
     def _expected(self, ts: float | None) -> tuple[float, int, int, bool, bool]:
         h, d, daily, weekly = self._slots(ts)
@@ -249,8 +248,15 @@ class VolumeDetector(base.AnomalyDetector):
 
         Used to build expectations over windows that are not whole buckets (see server/incidents).
         """
-        mu = self._expected(event_time(t))[0]
-        return mu, self._variance(mu)
+        key = self._slots(event_time(t))
+        memo = self.__dict__.get("_memo")  # per learnt state: callers ask for the same slots many times
+        if memo is None or memo[0] != self._n:
+            memo = self._memo = (self._n, {})
+        out = memo[1].get(key)
+        if out is None:
+            mu = self._expected(event_time(t))[0]
+            out = memo[1][key] = (mu, self._variance(mu))
+        return out
 
     def explain_one(self, x: dict) -> Explanation:
         """Observed, expected, band, p-value, direction and surprise for ``x``. Pure."""

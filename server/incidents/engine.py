@@ -34,7 +34,8 @@ The tests
 - **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
   organisation) tickets in the last 6 h against the segment's learnt mean and spread (Student t).
 - **drop** (every 15 minutes of event time): tickets in the trailing 1 h and 3 h of a channel, form or
-  all tickets, lower tail, tested only where at least ``drop_min_expected`` were expected.
+  all tickets, lower tail, tested only where at least ``drop_min_expected`` were expected; a channel or a
+  form is also tested against its usual share of all the window's tickets (beta-binomial).
 
 False alarms across all topics: every kind gets ``alarm_budget_per_week * sensitivity[kind] / 5``
 expected false alarms a week. Its per-test threshold is that share divided by the number of tests the
@@ -50,7 +51,7 @@ One per problem: the key is (series, family), the families being volume (spike, 
 concentration), sentiment and drop. An alert on a key with an active incident updates it; matching
 tickets attach to it; it notifies again only when it grows materially (twice the customers it had at the
 last notification, and at least five more). It resolves itself once the series has been back inside its
-band for ``resolve_after_minutes``. People acknowledge, resolve, dismiss or reopen through the API; a
+band for ``resolve_after_minutes``, and reopens if the same rise comes back within ``REOPEN_AFTER``. People acknowledge, resolve, dismiss or reopen through the API; a
 dismissed key stays quiet for a day.
 """
 
@@ -63,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 
-from scipy import special
+from scipy import special, stats
 
 from server.detect.volume import VolumeDetector
 from server.incidents.settings import DetectionSettings
@@ -108,6 +109,15 @@ KEEP_HOURS = 14 * 24
 #: Most tickets (and their details) an incident keeps for evidence; all ids are kept.
 MAX_REPRESENTATIVES = 3
 SUPPRESS_AFTER_DISMISS = 86400.0
+#: An incident the detector resolved reopens when its series rises again within this long.
+REOPEN_AFTER = 12 * 3600.0
+#: Channel and form shares: the prior of their over-dispersion and its weight (in binomial variances).
+MIX_RHO_PRIOR = 0.01
+#: A topic's hourly residual counts towards its over-dispersion up to this many Poisson deviations.
+DISP_CLIP = 4.0
+#: Sentiment pools of plans and organisations: past this many, those with nothing recent are dropped.
+MAX_POOLS = 5000
+MIX_PRIOR_WEIGHT = 50.0
 
 
 def _ts(at: datetime) -> float:
@@ -185,6 +195,23 @@ class _Series:
         self.hours = 0
         self.outliers = 0
         self.seen = 0  # tickets ever counted (topics)
+
+    # Channels and forms: their share of all tickets (``mix``), learnt per hour, and how much more the
+    # hourly share varies than a binomial would (the beta-binomial's intra-class correlation, ``rho``:
+    # E[(n - sN)^2 - v] / E[v (N - 1)] with v = N s (1 - s), prior 0.01). Class attributes, so that a
+    # checkpoint written before these existed loads with their starting values.
+    mix_num = 0.0
+    mix_den = 0.0
+    mix_disp_num = MIX_RHO_PRIOR * MIX_PRIOR_WEIGHT
+    mix_disp_den = MIX_PRIOR_WEIGHT
+
+    def mix(self) -> float:
+        """This channel's or form's share of all tickets (exponentially weighted over about a week)."""
+        return self.mix_num / self.mix_den if self.mix_den > 0 else 0.0
+
+    def mix_rho(self) -> float:
+        """Intra-hour correlation of the share (0: binomial), bounded to [0.001, 0.5]."""
+        return min(max(self.mix_disp_num / self.mix_disp_den, 0.001), 0.5)
 
     def count(self) -> int:
         return len(self.who) if self.measure == "requesters" else self.tickets
@@ -454,6 +481,7 @@ class Engine:
                 if ts - series.first_ts < 86400.0:
                     series.first_day_who.add(who)
                 self._remember(series, ticket)
+        self._pool(ticket)
         topic = self.series[f"topic:{obs.topic_id}"]
         self._attach_to_active(topic, ticket, obs.at)
         if obs.live and self.settings.enabled and self._warm():
@@ -466,16 +494,18 @@ class Engine:
         return self.first_ts is not None and self.watermark is not None and self.watermark - self.first_ts >= TENANT_WARMUP
 
     def _remember(self, series: _Series, ticket: _Ticket) -> None:
-        recent = series.recent
-        if recent and ticket.ts < recent[-1].ts:
-            items = sorted(list(recent) + [ticket], key=lambda t: t.ts)
-            recent.clear()
-            recent.extend(items)
-        else:
-            recent.append(ticket)
-        horizon = max(SPIKE_WINDOWS[-1], SENTIMENT_WINDOW)
-        while recent and recent[0].ts <= recent[-1].ts - horizon:
-            recent.popleft()
+        _push(series.recent, ticket, max(SPIKE_WINDOWS[-1], SENTIMENT_WINDOW))
+
+    def _pool(self, ticket: _Ticket) -> None:
+        """Keep the ticket in its plan's and organisation's sentiment pools (last SENTIMENT_WINDOW)."""
+        pools = self.__dict__.setdefault("pools", {})  # absent from checkpoints written before pools
+        for dim in SENTIMENT_DIMS:
+            value = ticket.segments.get(dim)
+            if value:
+                _push(pools.setdefault(f"{dim}:{value}", deque()), ticket, SENTIMENT_WINDOW)
+        if len(pools) > 4 * MAX_POOLS:  # forget segments with nothing recent
+            for key in [k for k, q in pools.items() if not q or q[-1].ts <= ticket.ts - SENTIMENT_WINDOW]:
+                del pools[key]
 
     # -- time --------------------------------------------------------------------------------------
     def advance(self, now: datetime, describe: Describe = lambda _t: {}) -> None:
@@ -511,10 +541,17 @@ class Engine:
         # new normal), so that a drop or a spike does not drag the baseline along before it is detected.
         outlier = min(upper_tail(y, mu, phi), lower_tail(y, mu, phi)) < OUTLIER_P and series.baseline.n_learnt >= ESTABLISHED_HOURS
         series.outliers = series.outliers + 1 if outlier else 0
-        if not self._protected(series, start) and (series.outliers == 0 or series.outliers > OUTLIER_PATIENCE):
-            series.baseline.learn_one({"t": start, "y": math.log1p(y)})
+        # The spread, though, is learnt from every hour no incident holds, outliers included: those are
+        # the tails it describes (learnt from the typical hours only, it came out about half the truth,
+        # and a busy topic's ordinary 3-4x hour looked like an incident).
+        if not self._protected(series, start):
+            level = series.outliers == 0 or series.outliers > OUTLIER_PATIENCE
+            if level:
+                series.baseline.learn_one({"t": start, "y": math.log1p(y)})
             if series.key.startswith("topic:"):
-                self._learn_share(series, start, y, mu)
+                self._learn_share(series, start, y, mu, level)
+            elif series.key != "all":
+                self._learn_mix(series, start, y, level)
         series.hours += 1
         series.bucket, series.tickets, series.who = start + HOUR, 0, set()
         if (series.key.startswith("topic:") and not series.first_day_counted
@@ -553,18 +590,39 @@ class Engine:
         mu = max(mu, 1e-3)
         return mu, max(var / mu, 1.0)
 
-    def _learn_share(self, series: _Series, start: float, y: int, mu: float) -> None:
+    def _learn_share(self, series: _Series, start: float, y: int, mu: float, level: bool = True) -> None:
+        """A topic's closed hour teaches its over-dispersion and, unless it is an outlier (``level``
+        false), its share of the tenant's volume."""
         total = self.series.get("all")
         if total is None or not total.history or total.history[-1][0] != start:
             return
         y_all = total.history[-1][1]
         decay = 0.5 ** (1.0 / 168.0)
         if series.share_den > 0:  # over-dispersion of the counts around what the share predicted
-            r = min(max(y - mu, -4.0 * math.sqrt(mu) - 3.0), 4.0 * math.sqrt(mu) + 3.0)
+            r = min(max(y - mu, -DISP_CLIP * math.sqrt(mu) - 3.0), DISP_CLIP * math.sqrt(mu) + 3.0)
             series.disp_num = series.disp_num * decay + r * r - mu
             series.disp_den = series.disp_den * decay + mu * mu
+        if not level:
+            return
         series.share_num = series.share_num * decay + y
         series.share_den = series.share_den * decay + y_all
+
+    def _learn_mix(self, series: _Series, start: float, n: int, level: bool = True) -> None:
+        """A channel's or form's closed hour teaches its share of all tickets and that share's spread."""
+        total = self.series.get("all")
+        if total is None or not total.history or total.history[-1][0] != start:
+            return
+        n_all = total.history[-1][1]
+        decay = 0.5 ** (1.0 / 168.0)
+        if series.mix_den > 0 and n_all >= 2:
+            s = series.mix()
+            v = n_all * s * (1.0 - s)
+            series.mix_disp_num = series.mix_disp_num * decay + (n - s * n_all) ** 2 - v
+            series.mix_disp_den = series.mix_disp_den * decay + v * (n_all - 1)
+        if not level:
+            return
+        series.mix_num = series.mix_num * decay + n
+        series.mix_den = series.mix_den * decay + n_all
 
     def _protected(self, series: _Series, start: float) -> bool:
         for family in ("volume", "drop"):
@@ -767,18 +825,30 @@ class Engine:
                 return
 
     def _test_drop(self, series: _Series, now: float, describe: Describe) -> None:
+        """Fewer tickets than expected: the series' own baseline (lower tail) and, for a channel or a
+        form, its share of all tickets in the same window (beta-binomial lower tail given the window's
+        total: a silent channel on a busy day is plain, whatever the day's volume)."""
         if not self.live or series.baseline.n_learnt < 7 * 24:
             return
+        total = self.series.get("all") if series.key != "all" and series.mix_den > 0 else None
         best = None
         for width in DROP_WINDOWS:
             mu, phi = self.forecast(series, now - width, now)
-            if mu < self.settings.drop_min_expected:
-                continue
             n = len(series.in_window(now, width)) if series.key.startswith("topic:") else self._count_since(series, now - width, now)
+            tests = []
+            if mu >= self.settings.drop_min_expected:
+                tests.append((lower_tail(n, mu, phi), mu, phi))
+            if total is not None:
+                n_all, share = self._count_since(total, now - width, now), series.mix()
+                if n_all * share >= self.settings.drop_min_expected:
+                    tests.append((_share_lower_tail(n, n_all, share, series.mix_rho()), n_all * share, phi))
+            if not tests:
+                continue
             self._count_test("drop", series.key, width, now)
-            p = lower_tail(n, mu, phi)
+            p, m, f = min(tests)
+            p = min(1.0, p * len(tests))
             if best is None or p < best[0]:
-                best = (p, width, n, mu, phi)
+                best = (p, width, n, m, f)
         if best is None:
             return
         p, width, n, mu, phi = best
@@ -858,9 +928,8 @@ class Engine:
         if key.startswith("topic:"):
             series = self.series.get(key)
             return series.in_window(now, SENTIMENT_WINDOW) if series else []
-        dim, value = key.split(":", 1)
-        return [t for k, s in self.series.items() if k.startswith("topic:")
-                for t in s.in_window(now, SENTIMENT_WINDOW) if t.segments.get(dim) == value]
+        pool = self.__dict__.get("pools", {}).get(key, ())
+        return [t for t in pool if now - SENTIMENT_WINDOW < t.ts <= now]
 
     # -- incidents ---------------------------------------------------------------------------------
     def _alert(self, alert: Alert, now: float, describe: Describe) -> None:
@@ -882,6 +951,8 @@ class Engine:
             return
         if self.suppressed.get(key, -1.0) > now:
             return
+        if self._reopen(key, alert, now, describe):
+            return
         first = self._onset(alert, now)
         topic_id = int(alert.series.split(":", 1)[1]) if alert.series.startswith("topic:") else None
         inc = IncidentState(id=self.next_id, kind=alert.kind, series=alert.series, topic_id=topic_id,
@@ -896,6 +967,29 @@ class Engine:
         inc.notified_requesters = len(inc.requesters)
         self._queue_notification(inc, "opened")
         self._changed.add(inc.id)
+
+    def _reopen(self, key: tuple[str, str], alert: Alert, now: float, describe: Describe) -> bool:
+        """A rise on a key whose incident the detector resolved less than REOPEN_AFTER ago is that
+        incident coming back: it reopens (and says so) instead of opening another."""
+        last = self.__dict__.setdefault("auto_resolved", {}).pop(key, None)  # absent from older checkpoints
+        if last is None or now - last[1] > REOPEN_AFTER:
+            return False
+        inc = self.incidents[last[0]]
+        if inc.status != "resolved" or inc.status_by != "detector":
+            return False
+        at = _dt(now)
+        inc.status, inc.status_by, inc.status_changed_at, inc.resolved_at = "open", "detector", at, None
+        inc.calm_since, inc.last_activity_at = None, at
+        self.active[key] = inc.id
+        if alert.p < inc.p_value:
+            inc.p_value = alert.p
+            self._fill_evidence(inc, alert, describe)
+        for t in alert.tickets:
+            self._attach(inc, t, at)
+        inc.notified_requesters = len(inc.requesters)
+        self._queue_notification(inc, "reopened")
+        self._changed.add(inc.id)
+        return True
 
     def _onset(self, alert: Alert, now: float) -> float:
         """When the rise began: of the window's tickets, the one from which on the count is least likely
@@ -979,6 +1073,10 @@ class Engine:
             inc.status, inc.status_by, inc.status_changed_at, inc.resolved_at = "resolved", "detector", at, at
             inc.last_activity_at = at
             del self.active[(inc.series, inc.family)]
+            resolved = self.__dict__.setdefault("auto_resolved", {})
+            resolved[(inc.series, inc.family)] = (inc.id, now)
+            for k in [k for k, (_i, ts) in resolved.items() if now - ts > REOPEN_AFTER]:
+                del resolved[k]
             self._queue_notification(inc, "resolved")
             self._changed.add(inc.id)
 
@@ -1068,6 +1166,32 @@ def _merged_history(a: deque, b: deque) -> deque:
             t0, w0, m0, l0, h0 = hours.get(start, (0, 0, 0.0, 0, 0))
             hours[start] = (t0 + tickets, w0 + who, m0 + mu, l0 + lo, h0 + hi)
     return deque(((start, *row) for start, row in sorted(hours.items())), maxlen=KEEP_HOURS)
+
+
+def _push(recent: deque, ticket: _Ticket, horizon: float) -> None:
+    """Add ``ticket`` to ``recent`` (kept in time order) and drop what is older than ``horizon``."""
+    if recent and ticket.ts < recent[-1].ts:
+        items = sorted(list(recent) + [ticket], key=lambda t: t.ts)
+        recent.clear()
+        recent.extend(items)
+    else:
+        recent.append(ticket)
+    while recent and recent[0].ts <= recent[-1].ts - horizon:
+        recent.popleft()
+
+
+def _share_lower_tail(n: int, n_all: int, share: float, rho: float) -> float:
+    """P(at most ``n`` of ``n_all`` tickets) when each is the series' with probability ``share``, the
+    share itself varying hour to hour with intra-class correlation ``rho`` (beta-binomial).
+
+    >>> f"{_share_lower_tail(0, 100, 0.15, 0.001):.1e}", f"{0.85 ** 100:.1e}"  # nearly binomial
+    ('2.0e-07', '8.7e-08')
+    >>> f"{_share_lower_tail(0, 100, 0.15, 0.01):.1e}", round(_share_lower_tail(15, 100, 0.15, 0.01), 2)
+    ('1.6e-05', 0.57)
+    """
+    kappa = 1.0 / rho - 1.0
+    share = min(max(share, 1e-6), 1.0 - 1e-6)
+    return float(stats.betabinom.cdf(n, n_all, share * kappa, (1.0 - share) * kappa))
 
 
 def _dominant(tickets: list[_Ticket], dim: str) -> str | None:

@@ -6,7 +6,7 @@ change that caused it was committed)::
     enqueue(session, tenant_id, incident_id, event, payload, now, generation)
 
 ``generation`` is the caller's count of notifications already made for this incident (0 for
-``opened``, 1 for the first ``grew`` or ``resolved``, ...). It becomes the row's ``seq``, so the
+``opened``, 1 for the first ``grew``, ``resolved`` or ``reopened``, ...). It becomes the row's ``seq``, so the
 idempotency key is the primary key ``(tenant_id, incident_id, seq)``: a replay after a crash makes
 the same calls with the same generations and finds the rows there (sent or not), and nothing is
 queued twice. ``generation=None`` is for callers without such a counter: ``seq`` is then the number
@@ -76,7 +76,7 @@ def enqueue(session: Session, tenant_id: int, incident_id: int, event: str, payl
     session
         The caller's session; nothing is committed here.
     event
-        ``opened``, ``grew`` or ``resolved``.
+        ``opened``, ``grew``, ``resolved`` or ``reopened``.
     payload
         The incident snapshot to show (datetimes are stored as ISO strings).
     now

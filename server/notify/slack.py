@@ -7,7 +7,7 @@ into a Slack message: a ``text`` fallback (what notifications and screen readers
   up to three representative tickets quoted, the release that preceded it, a button to the incident
   page and a context line. In Web API mode the same builder redraws the thread's parent with the
   current status (``chat.update``), so the parent always shows where the incident stands.
-- ``grew`` and ``resolved``: short replies for the incident's thread. They name the incident, so
+- ``grew``, ``resolved`` and ``reopened``: short replies for the incident's thread. They name the incident, so
   they also read well on their own (incoming-webhook mode posts them as separate messages).
 
 Everything that comes from tickets or people (titles, terms, ticket text, segment and release names)
@@ -44,7 +44,7 @@ URL_CHARS = 3000
 #: The fallback ``text`` is not a block; Slack truncates it past 40,000 characters, we keep it short.
 FALLBACK_CHARS = 500
 
-EVENTS = ("opened", "grew", "resolved")
+EVENTS = ("opened", "grew", "resolved", "reopened")
 KIND_LABELS = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment falling",
                "concentration": "Concentrated rise"}
 STATUS_EMOJI = {"open": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:",
@@ -253,6 +253,9 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
     if event == "grew":
         text = (f":chart_with_upwards_trend: {name} *grew*: now {totals}; observed "
                 f"{_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}.")
+    elif event == "reopened":
+        text = (f":rotating_light: {name} *reopened*: it is rising again; now {totals}; observed "
+                f"{_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}.")
     else:
         by = payload.get("status_by")
         who = "" if not by or by == "detector" else f" by {escape(by)}"
@@ -273,8 +276,8 @@ def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -
     payload
         The incident snapshot the outbox row holds (keys as ``Incident``; times as ISO strings).
     event
-        ``opened`` (the full message, also used to redraw a thread's parent), ``grew`` or ``resolved``
-        (short thread replies).
+        ``opened`` (the full message, also used to redraw a thread's parent), ``grew``, ``resolved`` or
+        ``reopened`` (short thread replies).
     base_url
         Where people open Groundswell; adds an "Open incident" button. None: no button.
 

@@ -62,10 +62,28 @@ def test_incidents_are_labelled_and_only_in_the_evaluated_weeks(small_traffic: T
     assert all(t.label is None for t in tr.tickets if t.created_at < tr.eval_start)
 
 
-def test_history_and_evaluation_use_different_splits(small_traffic: Traffic) -> None:
-    for t in small_traffic.tickets:
-        split = "train" if t.created_at < small_traffic.eval_start else "test"
+def test_split_mode_takes_history_from_train_and_evaluation_from_test() -> None:
+    tr = Generator(made_up_texts(), seed=3, warmup_weeks=1, eval_weeks=1, per_week=1,
+                   daily_volume=(60.0, 80.0), n_orgs=40, texts_mode="split").build()
+    for t in tr.tickets:
+        split = "train" if t.created_at < tr.eval_start else "test"
         assert split in t.description
+
+
+def test_pooled_mode_never_shows_an_evaluated_text_in_the_history(small_traffic: Traffic) -> None:
+    def utterance(t: Ticket) -> str:
+        return next(line for line in t.description.splitlines() if "question" in line)
+
+    history = {utterance(t) for t in small_traffic.tickets if t.created_at < small_traffic.eval_start}
+    evaluated = {utterance(t) for t in small_traffic.tickets if t.created_at >= small_traffic.eval_start}
+    assert history and evaluated and not history & evaluated
+    # both halves draw on both dataset splits
+    assert any("train" in u for u in evaluated) and any("test" in u for u in history)
+
+
+def test_unknown_text_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="texts_mode"):
+        Generator(made_up_texts(), texts_mode="mixed")
 
 
 def test_same_seed_same_stream() -> None:

@@ -312,3 +312,59 @@ def test_a_topic_that_absorbs_a_young_topic_keeps_its_own_expectation(warmed):
     engine.merge_topic(77, 2)
     # relearnt from the hours both topics saw: three more tickets on two weeks of topic 2's
     assert engine.series["topic:2"].share() == pytest.approx(own, rel=0.05)
+
+
+def test_a_small_channel_going_silent_is_found_from_its_share_of_all_tickets():
+    # api carries a fifth of the tickets: too few for its own hourly baseline to tell a silence from a
+    # quiet spell soon, but against the day's other tickets its absence is plain.
+    start = T0 + timedelta(days=DAYS)
+    mix = ("web",) * 4 + ("email",) * 3 + ("chat", "api", "api")
+    engine = run(Engine(), background(float(DAYS), seed=3, channels=mix))
+    later = [o for o in background(1.0, seed=11, start=start, channels=mix)
+             if not (o.segments["channel"] == "api" and o.at >= start + timedelta(hours=10))]
+    run(engine, later)
+    drops = opened(engine, kind="drop")
+    assert [i.series for i in drops] == ["channel:api"]
+    assert start + timedelta(hours=10) < drops[0].detected_at <= start + timedelta(hours=14)  # its own baseline: never
+    assert engine.series["channel:api"].mix() == pytest.approx(0.2, abs=0.03)
+
+
+def test_an_auto_resolved_incident_that_comes_back_soon_reopens(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = fresh(warmed)
+    run(engine, background(0.1, seed=14, start=T0 + timedelta(days=DAYS)) + burst(4, at, 6))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    run(engine, background(0.25, seed=15, start=at + timedelta(minutes=31)))
+    assert inc.status == "resolved" and inc.status_by == "detector"
+    engine.take_changes()
+    # the same rise three hours later: the same incident, reopened and announced as such
+    again = at + timedelta(hours=9)
+    run(engine, background(0.1, seed=16, start=at + timedelta(hours=6, minutes=1)) + burst(4, again, 6, prefix="z"))
+    assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
+    assert inc.status == "open" and inc.resolved_at is None and {f"z{i}" for i in range(6)} <= set(inc.ticket_ids)
+    assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id] == ["reopened"]
+    # once resolved for longer than REOPEN_AFTER, a rise is a new incident
+    run(engine, background(0.6, seed=17, start=again + timedelta(minutes=31)))
+    assert inc.status == "resolved"
+    late = again + timedelta(hours=20)
+    run(engine, burst(4, late, 6, prefix="w"))
+    newer = [i for i in opened(engine, after=late) if i.topic_id == 4]
+    assert len(newer) == 1 and newer[0].id != inc.id
+
+
+def test_over_dispersion_is_learnt_from_the_busy_hours_too():
+    # topic 1's hourly rate is multiplied by a gamma factor of shape 2: negative binomial, 1/r = 0.5 (the
+    # residuals are clipped, so the estimate stays below that; learnt from typical hours only it was 0.21)
+    rng = np.random.default_rng(21)
+    out = []
+    for h in range(DAYS * 24):
+        hour = T0 + timedelta(hours=h)
+        factor = rng.gamma(2.0, 1 / 2.0)
+        for topic, per_day, f in ((1, 240.0, factor), (2, 240.0, 1.0)):
+            for k in range(rng.poisson(per_day / 24 * diurnal(hour) * f)):
+                out.append(Observation(ticket_id=f"d{h}-{topic}-{k}", topic_id=topic, requester=f"u{h}-{topic}-{k}",
+                                       at=hour + timedelta(seconds=float(rng.uniform(0, 3600))), segments={"channel": "web"}))
+    engine = Engine(DetectionSettings.from_dict({"enabled": False}))
+    run(engine, out)
+    assert 0.22 <= engine.series["topic:1"].inv_r() <= 0.5
+    assert engine.series["topic:2"].inv_r() < 0.08  # plain Poisson apart from the shared tenant profile

@@ -56,7 +56,7 @@ def test_no_link_without_a_base_url_and_minimal_payloads_still_build():
     assert "Drop" in msg["blocks"][0]["text"]["text"]
 
 
-@pytest.mark.parametrize("event", ["opened", "grew", "resolved"])
+@pytest.mark.parametrize("event", ["opened", "grew", "resolved", "reopened"])
 def test_untrusted_text_is_escaped_everywhere(event):
     reps = [{"ticket_id": "<!channel>", "text": EVIL_TEXT}]
     ev = {**incident_payload()["evidence"], "top_terms": ["<!here>", "a&b"], "representatives": reps,
@@ -105,10 +105,13 @@ def test_replies_are_short_and_name_the_incident():
                                                 resolved_at="2026-03-03T03:00:00+00:00"), "resolved", None)
     assert resolved["text"].startswith("Incident #12 resolved")
     assert "*resolved* by ana@example.com" in resolved["blocks"][0]["text"]["text"]
+    back = incident_blocks(incident_payload(ticket_count=25, requester_count=21), "reopened", None)
+    assert back["text"].startswith("Incident #12 reopened")
+    assert "*reopened*: it is rising again; now 25 tickets from 21" in back["blocks"][0]["text"]["text"]
     parent = incident_blocks(incident_payload(status="resolved"), "opened", None)
     assert parent["blocks"][0]["text"]["text"].startswith(":white_check_mark: [Resolved] #12")
 
 
 def test_unknown_event_is_refused():
     with pytest.raises(ValueError):
-        incident_blocks(incident_payload(), "reopened", None)
+        incident_blocks(incident_payload(), "escalated", None)
