@@ -76,6 +76,7 @@ from bench import datasets  # noqa: E402
 from bench.incident_traffic import FIELD_MAP, SHAPES, Generator, Injected, Traffic, logged_events  # noqa: E402
 from bench.results import update_section  # noqa: E402
 from server.eventlog.log import LoggedEvent  # noqa: E402
+from server.incidents.engine import Engine, Observation  # noqa: E402
 from server.understand.intake import parse  # noqa: E402
 from server.understand.stage import prepare  # noqa: E402
 
@@ -171,9 +172,12 @@ def prepared_text(event: LoggedEvent) -> str:
 
 
 def run_ours(events: Sequence[LoggedEvent], embed: Callable[[Sequence[str]], np.ndarray], end: datetime,
-             batch: int = 200, progress: Callable[[int], None] = lambda _n: None
-             ) -> tuple[list[Detection], dict[str, int], float]:
-    """Replays ``events`` through the product's stages; detections, each ticket's topic, seconds."""
+             batch: int = 200, progress: Callable[[int], None] = lambda _n: None,
+             record: list[tuple[Any, ...]] | None = None) -> tuple[list[Detection], dict[str, int], float]:
+    """Replays ``events`` through the product's stages; detections, each ticket's topic, seconds.
+
+    ``record``: a list that receives every call the detection engine gets (``bench/engine_replay.py``
+    replays them through the engine alone)."""
     from server.incidents.stage import DetectStage
     from server.understand.stage import UnderstandStage
 
@@ -188,6 +192,8 @@ def run_ours(events: Sequence[LoggedEvent], embed: Callable[[Sequence[str]], np.
 
     understand = UnderstandStage(timed_embed, field_maps=lambda _t: FIELD_MAP)
     detect = DetectStage(understand)
+    if record is not None:
+        detect.engines[events[0].tenant_id if events else 1] = RecordingEngine(record)
     topic: dict[str, int] = {}
     snaps: dict[int, dict[str, Any]] = {}
     attached: dict[int, dict[str, datetime]] = {}
@@ -223,6 +229,22 @@ def run_ours(events: Sequence[LoggedEvent], embed: Callable[[Sequence[str]], np.
             detections.append(Detection(f"ours-{inc.id}", inc.kind, inc.series, inc.detected_at, got,
                                         snap.get("sentence", ""), (snap.get("evidence") or {}).get("expected")))
     return detections, topic, seconds
+
+
+class RecordingEngine(Engine):
+    """The product's engine, noting each ticket and topic merge it is given, in order, as it takes them."""
+
+    def __init__(self, calls: list[tuple[Any, ...]]) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def observe(self, obs: Observation, describe: Any = lambda _t: {}) -> None:
+        self.calls.append(("observe", obs))
+        super().observe(obs, describe)
+
+    def merge_topic(self, absorbed: int, into: int) -> None:
+        self.calls.append(("merge", absorbed, into))
+        super().merge_topic(absorbed, into)
 
 
 def choose_eps(times: np.ndarray, x: np.ndarray, intents: np.ndarray, until: float, seed: int,

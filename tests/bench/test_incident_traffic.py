@@ -195,3 +195,19 @@ def test_dataset_texts_load_per_split() -> None:
     texts = load_texts("banking77")
     assert len(texts["train"]) == len(texts["test"]) == 77
     assert not set(texts["test"]["card_arrival"]) & set(texts["train"]["card_arrival"])
+
+
+def test_recorded_engine_inputs_replay_to_the_same_detections(small_traffic: Traffic) -> None:
+    from bench.engine_replay import replay
+
+    calls: list = []
+    live, _topic, _s = run_ours(logged_events(small_traffic), fake_embed, small_traffic.end, record=calls)
+    assert calls and {c[0] for c in calls} <= {"observe", "merge"}
+    assert sum(c[0] == "observe" for c in calls) == len(small_traffic.tickets)
+    again, seconds = replay(calls, small_traffic.end)
+    assert seconds > 0
+
+    def key(ds):
+        return sorted((d.id, d.kind, d.series, d.detected_at, tuple(sorted(d.attached.items()))) for d in ds)
+
+    assert live and key(again) == key(live)
