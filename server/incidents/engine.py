@@ -29,6 +29,12 @@ The tests
   against the sum of their expectations), and alert on whichever is less likely. Both count as tests
   in the budget. A rise of the topic alone must also be unusual for the group (p <= ``CONFIRM_P``): when
   a topic grows because its neighbour lost tickets to it, the group is flat and nothing fires.
+- **nearby tickets**: the topic model may scatter one problem over several busy topics, none of which
+  rises. Each ticket carrying its embedding (``Observation.vector``) is also tested on its neighbourhood
+  in meaning: customers whose recent tickets are at least ``NEAR_SIMILARITY`` close to it, whatever their
+  topics, against that neighbourhood's share of the past week's tickets (a gamma-Poisson posterior, so a
+  neighbourhood seen a few times is not trusted) times the tenant's expected volume. Later tickets that
+  close to an active incident's tickets attach to it.
 - **concentration**: one value of a segment (plan, region, organisation, channel, locale, brand)
   rises while the rest of the topic stays inside its band.
 - **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
@@ -64,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 from scipy import special, stats
 
 from server.detect.volume import VolumeDetector
@@ -115,6 +122,13 @@ REOPEN_AFTER = 12 * 3600.0
 MIX_RHO_PRIOR = 0.01
 #: A topic's hourly residual counts towards its over-dispersion up to this many Poisson deviations.
 DISP_CLIP = 4.0
+#: The nearby-tickets test (see the module docstring): cosine similarities that make two tickets about
+#: the same thing, the span their background rate is learnt over, the most embeddings kept, and the prior
+#: extra-Poisson variance (1/r) of a neighbourhood's rate from one hour to the next.
+NEAR_SIMILARITY = (0.6, 0.7)
+NEAR_HISTORY = 7 * 86400.0
+NEAR_MAX = 10000
+NEAR_DISPERSION = 0.2
 #: Sentiment pools of plans and organisations: past this many, those with nothing recent are dropped.
 MAX_POOLS = 5000
 MIX_PRIOR_WEIGHT = 50.0
@@ -149,6 +163,8 @@ class Observation:
     neighbours: tuple[int, ...] = ()
     #: (page path, widget session id) where the requester met friction before writing (server/widget).
     pages: tuple[tuple[str, str], ...] = ()
+    #: The ticket's unit embedding (numpy float32), for the nearby-tickets test; None skips that test.
+    vector: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -162,6 +178,8 @@ class _Ticket:
     text: str
     #: Attached to a volume incident: it has done its work and does not count towards another one.
     claimed: bool = False
+    #: The volume incident it is attached to, if any.
+    incident: int | None = None
     pages: tuple[tuple[str, str], ...] = ()
 
 
@@ -253,6 +271,34 @@ class _Series:
 
     def in_window(self, now: float, width: float) -> list[_Ticket]:
         return [t for t in self.recent if now - width < t.ts <= now]
+
+
+class _Bank:
+    """The embeddings of the tenant's recent tickets (the last NEAR_HISTORY, at most NEAR_MAX), with
+    each one's time and ticket: what the nearby-tickets test searches."""
+
+    def __init__(self, dim: int) -> None:
+        self.vectors = np.zeros((256, dim), dtype=np.float32)
+        self.ts = np.zeros(256)
+        self.tickets: list[_Ticket] = []
+
+    def add(self, vector: np.ndarray, ticket: _Ticket) -> None:
+        n = len(self.tickets)
+        if n == len(self.ts):
+            keep = self.ts[:n] > ticket.ts - NEAR_HISTORY
+            keep[:max(0, n - NEAR_MAX + 1)] = False  # past the cap: the oldest go first
+            if keep.all():  # nothing to forget: grow
+                self.vectors = np.vstack([self.vectors, np.zeros_like(self.vectors)])
+                self.ts = np.concatenate([self.ts, np.zeros_like(self.ts)])
+            else:
+                idx = np.flatnonzero(keep)
+                m = len(idx)
+                self.vectors[:m], self.ts[:m] = self.vectors[idx], self.ts[idx]
+                self.tickets = [self.tickets[i] for i in idx]
+                n = m
+        self.vectors[n] = vector
+        self.ts[n] = ticket.ts
+        self.tickets.append(ticket)
 
 
 @dataclass
@@ -482,10 +528,20 @@ class Engine:
                     series.first_day_who.add(who)
                 self._remember(series, ticket)
         self._pool(ticket)
+        sims = None
+        if obs.vector is not None:
+            bank = self.__dict__.get("bank")  # absent from checkpoints written before the bank
+            if bank is None:
+                bank = self.bank = _Bank(len(obs.vector))
+            vector = np.asarray(obs.vector, dtype=np.float32)
+            bank.add(vector, ticket)
+            sims = bank.vectors[:len(bank.tickets)] @ vector
         topic = self.series[f"topic:{obs.topic_id}"]
         self._attach_to_active(topic, ticket, obs.at)
+        if sims is not None and not ticket.claimed:
+            self._attach_near(ticket, sims, obs.at)
         if obs.live and self.settings.enabled and self._warm():
-            self._test_volume(topic, ticket, describe, obs.neighbours)
+            self._test_volume(topic, ticket, describe, obs.neighbours, sims)
             self._test_sentiment(obs, ticket, describe)
         self._learn_segments(topic, ticket)
         self._learn_sentiment(obs)
@@ -709,8 +765,58 @@ class Engine:
         n = len({t.who for t in tickets})
         return upper_tail(n, mu, max(var / max(mu, 1e-9), 1.0)), n, mu, max(var / max(mu, 1e-9), 1.0), tickets
 
+    def _attach_near(self, ticket: _Ticket, sims: np.ndarray, at: datetime) -> None:
+        """A ticket very close in meaning (NEAR_SIMILARITY[-1]) to the recent tickets of an active volume
+        incident belongs to it, whichever topic it was placed in: one incident per problem."""
+        bank = self.bank
+        ts = bank.ts[:len(bank.tickets)]
+        idx = np.flatnonzero((sims >= NEAR_SIMILARITY[-1]) & (ts > ticket.ts - SPIKE_WINDOWS[-1]))
+        owners = {bank.tickets[i].incident for i in idx} - {None}
+        owners = {i for i in owners if self.active.get((self.incidents[i].series, "volume")) == i}
+        if owners:
+            inc = self.incidents[min(owners)]
+            self._attach(inc, ticket, at)
+            inc.last_activity_at = at
+            self._maybe_grew(inc)
+            self._changed.add(inc.id)
+
+    def _near_p(self, topic: _Series, ticket: _Ticket, sims: np.ndarray | None, now: float, kind: str
+                ) -> tuple[float, float, int, float, float, list[_Ticket]] | None:
+        """The nearby-tickets test: customers whose tickets are close to this one in meaning, in each
+        window, against that neighbourhood's rate over the past week (its share of all tickets, times
+        the tenant's expected volume in the window). Whatever topics the tickets were placed in."""
+        total = self.series.get("all")
+        if sims is None or total is None:
+            return None
+        bank = self.bank
+        ts = bank.ts[:len(bank.tickets)]
+        ref = (ts <= now - SPIKE_WINDOWS[-1]) & (ts > now - NEAR_HISTORY)
+        t_ref = int(ref.sum())
+        if t_ref < 100:
+            return None
+        best = None
+        tests = len(SPIKE_WINDOWS) * len(NEAR_SIMILARITY)
+        for level in NEAR_SIMILARITY:
+            near = sims >= level
+            c_ref = float((near & ref).sum())
+            rate = (c_ref + 0.5) / (t_ref + 1.0)
+            inv_r = 1.0 / (c_ref + 0.5) + NEAR_DISPERSION  # the rate's own uncertainty, and hour-to-hour swings
+            for width in SPIKE_WINDOWS:
+                idx = np.flatnonzero(near & (ts > now - width) & (ts <= now))
+                tickets = [bank.tickets[i] for i in idx if not bank.tickets[i].claimed]
+                who = {t.who for t in tickets}
+                if len(who) < self.settings.min_requesters:
+                    continue
+                self._count_test(kind, "near:" + topic.key, width, now)
+                mu = rate * self.forecast(total, now - width, now)[0]
+                k = len(who - {ticket.who})  # this ticket is why the test runs: the others are the evidence
+                p = min(1.0, upper_tail(k, mu, 1.0 + mu * inv_r) * tests)
+                if best is None or p < best[0]:
+                    best = (p, width, len(who), mu + 1.0, 1.0 + mu * inv_r, tickets)
+        return best
+
     def _test_volume(self, topic: _Series, ticket: _Ticket, describe: Describe,
-                     neighbours: tuple[int, ...] = ()) -> None:
+                     neighbours: tuple[int, ...] = (), sims: np.ndarray | None = None) -> None:
         now = ticket.ts
         young = topic.hours < ESTABLISHED_HOURS
         kind = "new_topic" if young else "spike"
@@ -738,8 +844,12 @@ class Engine:
         if group is not None and (best is None or group[0] < best[0]):
             best = group
         if best is not None:
+            best = (min(1.0, best[0] * len(SPIKE_WINDOWS)), *best[1:])
+        near = self._near_p(topic, ticket, sims, now, kind)
+        if near is not None and (best is None or near[0] < best[0]):
+            best = near
+        if best is not None:
             p, width, n, mu, phi, tickets = best
-            p = min(1.0, p * len(SPIKE_WINDOWS))
             plan = _dominant(tickets, "plan")
             if p <= self.alpha(kind, topic.key, plan):
                 lo, hi = band(mu, phi)
@@ -1013,7 +1123,7 @@ class Engine:
             return
         inc.ticket_ids.append(t.ticket_id)
         if inc.family == "volume":
-            t.claimed = True
+            t.claimed, t.incident = True, inc.id
         inc.requesters.add(t.who)
         if t.account:
             inc.accounts.add(t.account)

@@ -159,7 +159,8 @@ class DetectStage(Stage):
                           requester=u.requester_id or u.requester_email_sha256, account=u.organization_id,
                           segments=segments_of(p), sentiment=sentiment(p.text), text=p.text, live=live,
                           neighbours=tuple(n for n in dict.fromkeys(near) if n != topic_id),
-                          pages=self.pages(tenant_id, u, p.event.offset, p.at) if self.pages else ())
+                          pages=self.pages(tenant_id, u, p.event.offset, p.at) if self.pages else (),
+                          vector=p.vector)
         engine.observe(obs, self._describe(tenant_id))
 
     def _follow_merges(self) -> None:

@@ -8,7 +8,7 @@ everything learned lives in ``state()``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from dataclasses import fields as dataclass_fields
 from typing import Any, Callable, Iterable, Sequence
@@ -40,6 +40,7 @@ class Placement:
     at: datetime
     text: str  # redacted subject and excerpt
     neighbours: tuple[int, ...] = ()  # topics the ticket was nearly as close to
+    vector: Any = field(default=None, compare=False, repr=False)  # its unit embedding (numpy float32)
 
 
 def prepare(update: TicketUpdate) -> tuple[str, str, dict[str, int]]:
@@ -134,7 +135,7 @@ class UnderstandStage(Stage):
                 row.update(topic_id=assignment.topic_id, assigned_topic_id=assignment.topic_id,
                            topic_similarity=round(assignment.similarity, 4))
                 self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500],
-                                                 assignment.neighbours))
+                                                 assignment.neighbours, vector_of[i]))
                 placed = self.placed.setdefault(event.tenant_id, OrderedDict())
                 placed[update.ticket_id] = assignment.topic_id
                 while len(placed) > self.remember:

@@ -368,3 +368,47 @@ def test_over_dispersion_is_learnt_from_the_busy_hours_too():
     run(engine, out)
     assert 0.22 <= engine.series["topic:1"].inv_r() <= 0.5
     assert engine.series["topic:2"].inv_r() < 0.08  # plain Poisson apart from the shared tenant profile
+
+
+def _with_vectors(observations: list[Observation], seed: int, centres: dict[int, np.ndarray]) -> list[Observation]:
+    """Each ticket gets its topic's direction plus noise (tickets of one topic have cosine about 0.73)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for o in observations:
+        v = centres[o.topic_id] + 0.6 * rng.normal(size=384) / math.sqrt(384)
+        out.append(Observation(**{**o.__dict__, "vector": (v / np.linalg.norm(v)).astype(np.float32)}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def warmed_with_vectors(history) -> tuple[bytes, dict[int, np.ndarray]]:
+    rng = np.random.default_rng(99)
+    centres = {t: (lambda v: v / np.linalg.norm(v))(rng.normal(size=384)) for t in [*RATES, 50]}
+    return pickle.dumps(run(Engine(), _with_vectors(history, 1, centres))), centres
+
+
+def test_a_burst_scattered_over_topics_is_found_by_its_nearby_tickets(warmed_with_vectors):
+    # six customers write about one new problem within 40 minutes, but the topic model put their tickets
+    # in six different busy topics: no topic rose, yet the tickets are close to each other in meaning
+    blob, centres = warmed_with_vectors
+    at = T0 + timedelta(days=DAYS, hours=11)
+    scattered = [Observation(**{**o.__dict__, "topic_id": 1 + i % 6})
+                 for i, o in enumerate(burst(50, at, 6, minutes=40, prefix="n"))]
+    day = background(0.6, seed=18, start=T0 + timedelta(days=DAYS))
+    with_vectors = _with_vectors(day, 2, centres) + [
+        Observation(**{**o.__dict__, "vector": v}) for o, v in
+        zip(scattered, (x.vector for x in _with_vectors(burst(50, at, 6, minutes=40, prefix="n"), 3, centres)))]
+    engine = run(pickle.loads(blob), with_vectors)
+    found = [i for i in opened(engine, after=at) if {f"n{k}" for k in range(6)} & set(i.ticket_ids)]
+    assert len(found) == 1 and found[0].kind == "spike"
+    assert len({f"n{k}" for k in range(6)} & set(found[0].ticket_ids)) >= 3
+    assert found[0].detected_at <= at + timedelta(minutes=40)
+    # the same tickets without embeddings: no test can see them
+    engine = run(pickle.loads(blob), [Observation(**{**o.__dict__, "vector": None}) for o in with_vectors])
+    assert not [i for i in opened(engine, after=at) if {f"n{k}" for k in range(6)} & set(i.ticket_ids)]
+
+
+def test_nearby_tickets_of_ordinary_traffic_open_nothing(warmed_with_vectors):
+    blob, centres = warmed_with_vectors
+    engine = run(pickle.loads(blob), _with_vectors(background(2.0, seed=19, start=T0 + timedelta(days=DAYS)), 4, centres))
+    assert not opened(engine, after=T0 + timedelta(days=DAYS))
