@@ -34,7 +34,8 @@ The tests
   in meaning: customers whose recent tickets are at least ``NEAR_SIMILARITY`` close to it, whatever their
   topics, against that neighbourhood's share of the past week's tickets (a gamma-Poisson posterior, so a
   neighbourhood seen a few times is not trusted) times the tenant's expected volume. Later tickets that
-  close to an active incident's tickets attach to it.
+  close to an active incident's tickets attach to it. A young topic's own rise must make its
+  neighbourhood unusual too (p <= ``CONFIRM_P``): a topic split off an old one is no new problem.
 - **concentration**: one value of a segment (plan, region, organisation, channel, locale, brand)
   rises while the rest of the topic stays inside its band.
 - **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
@@ -846,6 +847,8 @@ class Engine:
         if best is not None:
             best = (min(1.0, best[0] * len(SPIKE_WINDOWS)), *best[1:])
         near = self._near_p(topic, ticket, sims, now, kind)
+        if young and best is not None and near is not None and near[0] > CONFIRM_P:
+            best = None  # a young topic gathering tickets its neighbourhood in meaning always had: a fragment
         if near is not None and (best is None or near[0] < best[0]):
             best = near
         if best is not None:

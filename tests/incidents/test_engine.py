@@ -412,3 +412,29 @@ def test_nearby_tickets_of_ordinary_traffic_open_nothing(warmed_with_vectors):
     blob, centres = warmed_with_vectors
     engine = run(pickle.loads(blob), _with_vectors(background(2.0, seed=19, start=T0 + timedelta(days=DAYS)), 4, centres))
     assert not opened(engine, after=T0 + timedelta(days=DAYS))
+
+
+def test_a_young_topic_splitting_off_an_old_one_is_no_new_topic(warmed_with_vectors):
+    # from 10:00 the topic model starts placing half of topic 1's tickets in a new topic 77: topic 77 gathers
+    # customers fast, but tickets like these always came at this rate (its neighbourhood in meaning is flat)
+    blob, centres = warmed_with_vectors
+    start = T0 + timedelta(days=DAYS)
+    day = _with_vectors(background(0.75, seed=20, start=start), 5, centres)
+    moved = [Observation(**{**o.__dict__, "topic_id": 77}) if o.topic_id == 1 and o.at >= start + timedelta(hours=10)
+             and i % 2 else o for i, o in enumerate(day)]
+    assert sum(o.topic_id == 77 for o in moved) >= 15
+    engine = run(pickle.loads(blob), moved)
+    assert not [i for i in opened(engine, after=start) if i.topic_id == 77]
+    # the same young topic without embeddings: nothing tells it from a new problem
+    engine = run(pickle.loads(blob), [Observation(**{**o.__dict__, "vector": None}) for o in moved])
+    assert [i.kind for i in opened(engine, after=start) if i.topic_id == 77] == ["new_topic"]
+
+
+def test_a_new_problem_with_embeddings_is_still_a_new_topic(warmed_with_vectors):
+    blob, centres = warmed_with_vectors
+    at = T0 + timedelta(days=DAYS, hours=10)
+    fresh_burst = _with_vectors(burst(50, at, 8, minutes=60), 6, centres)
+    engine = run(pickle.loads(blob), _with_vectors(background(0.5, seed=10, start=T0 + timedelta(days=DAYS)), 7, centres)
+                 + fresh_burst)
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 50]
+    assert inc.kind == "new_topic"
