@@ -560,7 +560,7 @@ class Engine:
             value = ticket.segments.get(dim)
             if value:
                 _push(pools.setdefault(f"{dim}:{value}", deque()), ticket, SENTIMENT_WINDOW)
-        if len(pools) > 4 * MAX_POOLS:  # forget segments with nothing recent
+        if len(pools) > MAX_POOLS:  # forget segments with nothing recent
             for key in [k for k, q in pools.items() if not q or q[-1].ts <= ticket.ts - SENTIMENT_WINDOW]:
                 del pools[key]
 
