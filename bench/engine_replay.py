@@ -28,7 +28,7 @@ from typing import Any, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.incident_traffic import Generator, Traffic, logged_events  # noqa: E402
-from bench.incidents import Detection, Scored, load_texts, prepared_text, run_ours, score  # noqa: E402
+from bench.incidents import Detection, Scored, engine_detections, load_texts, prepared_text, run_ours, score  # noqa: E402
 from server.incidents.backtest import parse_overrides  # noqa: E402
 from server.incidents.engine import Engine  # noqa: E402
 from server.incidents.settings import DetectionSettings  # noqa: E402
@@ -56,15 +56,7 @@ def replay(calls: Sequence[tuple[Any, ...]], end: datetime, settings: DetectionS
     engine.advance(end)
     drain()
     seconds = time.perf_counter() - t0
-    out = []
-    for inc in engine.incidents.values():
-        got = attached.get(inc.id, {})
-        for tid in inc.ticket_ids:
-            got.setdefault(tid, inc.detected_at)
-        snap = engine.snapshot(inc)
-        out.append(Detection(f"ours-{inc.id}", inc.kind, inc.series, inc.detected_at, got, snap["sentence"],
-                             (snap.get("evidence") or {}).get("expected")))
-    return out, seconds
+    return engine_detections(engine, attached), seconds
 
 
 def record(directory: Path, seeds: Sequence[int], args: argparse.Namespace) -> None:

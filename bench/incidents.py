@@ -219,16 +219,23 @@ def run_ours(events: Sequence[LoggedEvent], embed: Callable[[Sequence[str]], np.
         engine.advance(end)
     drain()
     seconds = time.perf_counter() - start - embed_seconds
-    detections = []
-    for tenant_id, engine in detect.engines.items():
-        for inc in engine.incidents.values():
-            snap = snaps.get(inc.id, {})
-            got = attached.get(inc.id, {})
-            for tid in inc.ticket_ids:  # attachments not reported in outputs: at detection
-                got.setdefault(tid, inc.detected_at)
-            detections.append(Detection(f"ours-{inc.id}", inc.kind, inc.series, inc.detected_at, got,
-                                        snap.get("sentence", ""), (snap.get("evidence") or {}).get("expected")))
+    detections = [d for engine in detect.engines.values() for d in engine_detections(engine, attached, snaps)]
     return detections, topic, seconds
+
+
+def engine_detections(engine: Engine, attached: dict[int, dict[str, datetime]],
+                      snaps: dict[int, dict[str, Any]] | None = None) -> list[Detection]:
+    """The engine's incidents as detections: ``attached`` (incident -> ticket -> when) from its outputs,
+    ``snaps`` the incident rows it wrote (None: its current snapshots)."""
+    out = []
+    for inc in engine.incidents.values():
+        snap = snaps.get(inc.id, {}) if snaps is not None else engine.snapshot(inc)
+        got = attached.get(inc.id, {})
+        for tid in inc.ticket_ids:  # attachments not reported in outputs: at detection
+            got.setdefault(tid, inc.detected_at)
+        out.append(Detection(f"ours-{inc.id}", inc.kind, inc.series, inc.detected_at, got,
+                             snap.get("sentence", ""), (snap.get("evidence") or {}).get("expected")))
+    return out
 
 
 class RecordingEngine(Engine):

@@ -248,13 +248,14 @@ class VolumeDetector(base.AnomalyDetector):
 
         Used to build expectations over windows that are not whole buckets (see server/incidents).
         """
-        key = self._slots(event_time(t))
+        ts = event_time(t)
+        key = self._slots(ts)
         memo = self.__dict__.get("_memo")  # per learnt state: callers ask for the same slots many times
         if memo is None or memo[0] != self._n:
             memo = self._memo = (self._n, {})
         out = memo[1].get(key)
         if out is None:
-            mu = self._expected(event_time(t))[0]
+            mu = self._expected(ts)[0]
             out = memo[1][key] = (mu, self._variance(mu))
         return out
 

@@ -121,6 +121,7 @@ SUPPRESS_AFTER_DISMISS = 86400.0
 REOPEN_AFTER = 12 * 3600.0
 #: Channel and form shares: the prior of their over-dispersion and its weight (in binomial variances).
 MIX_RHO_PRIOR = 0.01
+MIX_PRIOR_WEIGHT = 50.0
 #: A topic's hourly residual counts towards its over-dispersion up to this many Poisson deviations.
 DISP_CLIP = 4.0
 #: The nearby-tickets test (see the module docstring): cosine similarities that make two tickets about
@@ -132,7 +133,6 @@ NEAR_MAX = 10000
 NEAR_DISPERSION = 0.2
 #: Sentiment pools of plans and organisations: past this many, those with nothing recent are dropped.
 MAX_POOLS = 5000
-MIX_PRIOR_WEIGHT = 50.0
 
 
 def _ts(at: datetime) -> float:
@@ -276,7 +276,14 @@ class _Series:
 
 class _Bank:
     """The embeddings of the tenant's recent tickets (the last NEAR_HISTORY, at most NEAR_MAX), with
-    each one's time and ticket: what the nearby-tickets test searches."""
+    each one's time and ticket: what the nearby-tickets test searches.
+
+    Rows are appended; when the arrays fill up, forgotten rows (past NEAR_HISTORY, or older than the
+    newest NEAR_MAX) are dropped in one copy if at least half of them go, else the arrays grow, up to
+    about twice NEAR_MAX rows: one copy per many tickets, never one per ticket. ``recent`` gives the
+    newest NEAR_MAX rows (older ones are also filtered by time where they are used); a checkpoint holds
+    the rows only.
+    """
 
     def __init__(self, dim: int) -> None:
         self.vectors = np.zeros((256, dim), dtype=np.float32)
@@ -288,9 +295,10 @@ class _Bank:
         if n == len(self.ts):
             keep = self.ts[:n] > ticket.ts - NEAR_HISTORY
             keep[:max(0, n - NEAR_MAX + 1)] = False  # past the cap: the oldest go first
-            if keep.all():  # nothing to forget: grow
-                self.vectors = np.vstack([self.vectors, np.zeros_like(self.vectors)])
-                self.ts = np.concatenate([self.ts, np.zeros_like(self.ts)])
+            if keep.sum() > n // 2:  # under half would go: make room instead
+                more = max(256, min(n, 2 * NEAR_MAX - n))
+                self.vectors = np.vstack([self.vectors, np.zeros((more, self.vectors.shape[1]), dtype=np.float32)])
+                self.ts = np.concatenate([self.ts, np.zeros(more)])
             else:
                 idx = np.flatnonzero(keep)
                 m = len(idx)
@@ -300,6 +308,19 @@ class _Bank:
         self.vectors[n] = vector
         self.ts[n] = ticket.ts
         self.tickets.append(ticket)
+
+    def __getstate__(self) -> dict[str, Any]:  # a checkpoint holds the rows, not the spare room
+        n = len(self.tickets)
+        return {"vectors": self.vectors[:n].copy(), "ts": self.ts[:n].copy(), "tickets": self.tickets}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def recent(self) -> tuple[np.ndarray, np.ndarray, list[_Ticket]]:
+        """Vectors, times and tickets of the newest NEAR_MAX rows (aligned)."""
+        n = len(self.tickets)
+        lo = max(0, n - NEAR_MAX)
+        return self.vectors[lo:n], self.ts[lo:n], self.tickets[lo:]
 
 
 @dataclass
@@ -536,7 +557,7 @@ class Engine:
                 bank = self.bank = _Bank(len(obs.vector))
             vector = np.asarray(obs.vector, dtype=np.float32)
             bank.add(vector, ticket)
-            sims = bank.vectors[:len(bank.tickets)] @ vector
+            sims = bank.recent()[0] @ vector
         topic = self.series[f"topic:{obs.topic_id}"]
         self._attach_to_active(topic, ticket, obs.at)
         if sims is not None and not ticket.claimed:
@@ -769,10 +790,9 @@ class Engine:
     def _attach_near(self, ticket: _Ticket, sims: np.ndarray, at: datetime) -> None:
         """A ticket very close in meaning (NEAR_SIMILARITY[-1]) to the recent tickets of an active volume
         incident belongs to it, whichever topic it was placed in: one incident per problem."""
-        bank = self.bank
-        ts = bank.ts[:len(bank.tickets)]
+        _vectors, ts, tickets = self.bank.recent()
         idx = np.flatnonzero((sims >= NEAR_SIMILARITY[-1]) & (ts > ticket.ts - SPIKE_WINDOWS[-1]))
-        owners = {bank.tickets[i].incident for i in idx} - {None}
+        owners = {tickets[i].incident for i in idx} - {None}
         owners = {i for i in owners if self.active.get((self.incidents[i].series, "volume")) == i}
         if owners:
             inc = self.incidents[min(owners)]
@@ -789,14 +809,14 @@ class Engine:
         total = self.series.get("all")
         if sims is None or total is None:
             return None
-        bank = self.bank
-        ts = bank.ts[:len(bank.tickets)]
+        _vectors, ts, bank = self.bank.recent()
         ref = (ts <= now - SPIKE_WINDOWS[-1]) & (ts > now - NEAR_HISTORY)
         t_ref = int(ref.sum())
         if t_ref < 100:
             return None
         best = None
         tests = len(SPIKE_WINDOWS) * len(NEAR_SIMILARITY)
+        volume = {width: self.forecast(total, now - width, now)[0] for width in SPIKE_WINDOWS}
         for level in NEAR_SIMILARITY:
             near = sims >= level
             c_ref = float((near & ref).sum())
@@ -804,12 +824,12 @@ class Engine:
             inv_r = 1.0 / (c_ref + 0.5) + NEAR_DISPERSION  # the rate's own uncertainty, and hour-to-hour swings
             for width in SPIKE_WINDOWS:
                 idx = np.flatnonzero(near & (ts > now - width) & (ts <= now))
-                tickets = [bank.tickets[i] for i in idx if not bank.tickets[i].claimed]
+                tickets = [bank[i] for i in idx if not bank[i].claimed]
                 who = {t.who for t in tickets}
                 if len(who) < self.settings.min_requesters:
                     continue
                 self._count_test(kind, "near:" + topic.key, width, now)
-                mu = rate * self.forecast(total, now - width, now)[0]
+                mu = rate * volume[width]
                 k = len(who - {ticket.who})  # this ticket is why the test runs: the others are the evidence
                 p = min(1.0, upper_tail(k, mu, 1.0 + mu * inv_r) * tests)
                 if best is None or p < best[0]:

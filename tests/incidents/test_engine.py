@@ -337,7 +337,7 @@ def test_an_auto_resolved_incident_that_comes_back_soon_reopens(warmed):
     run(engine, background(0.25, seed=15, start=at + timedelta(minutes=31)))
     assert inc.status == "resolved" and inc.status_by == "detector"
     engine.take_changes()
-    # the same rise three hours later: the same incident, reopened and announced as such
+    # the same rise nine hours after the first, some six after it resolved: the same incident, reopened
     again = at + timedelta(hours=9)
     run(engine, background(0.1, seed=16, start=at + timedelta(hours=6, minutes=1)) + burst(4, again, 6, prefix="z"))
     assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
@@ -438,3 +438,29 @@ def test_a_new_problem_with_embeddings_is_still_a_new_topic(warmed_with_vectors)
                  + fresh_burst)
     (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 50]
     assert inc.kind == "new_topic"
+
+
+def test_the_embedding_bank_keeps_the_newest_tickets_within_its_cap(monkeypatch):
+    from server.incidents import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "NEAR_MAX", 300)
+    bank = engine_module._Bank(4)
+    t0 = T0.timestamp()
+    compactions, rows = 0, bank.tickets
+    for i in range(2000):  # one a minute: all within NEAR_HISTORY, so only the cap forgets
+        ticket = engine_module._Ticket(t0 + 60.0 * i, f"k{i}", f"u{i}", None, {}, 0.0, "")
+        bank.add(np.full(4, float(i), dtype=np.float32), ticket)
+        compactions, rows = compactions + (bank.tickets is not rows), bank.tickets
+        assert len(bank.ts) <= 2 * 300 + 256
+    assert compactions <= 2000 // 150  # forgotten rows go in batches, never one copy per ticket
+    assert len(pickle.loads(pickle.dumps(bank)).ts) == len(bank.tickets)  # a checkpoint holds the rows only
+    vectors, ts, tickets = bank.recent()
+    assert [t.ticket_id for t in tickets] == [f"k{i}" for i in range(1700, 2000)]
+    assert ts[0] == t0 + 60.0 * 1700 and vectors[-1][0] == 1999.0
+    # a week later: rows past NEAR_HISTORY go at the next compaction, and the room stays bounded
+    for i in range(2000, 3000):
+        ticket = engine_module._Ticket(t0 + 8 * 86400.0 + i, f"k{i}", f"u{i}", None, {}, 0.0, "")
+        bank.add(np.zeros(4, dtype=np.float32), ticket)
+        assert len(bank.ts) <= 2 * 300 + 256
+    assert [t.ticket_id for t in bank.recent()[2]] == [f"k{i}" for i in range(2700, 3000)]
+    assert all(t.ts > t0 + 7 * 86400.0 for t in bank.tickets)
