@@ -16,6 +16,7 @@ way; the benchmark itself is rerun for the figures in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import statistics
 import sys
@@ -103,6 +104,21 @@ def report(runs: Sequence[tuple[Traffic, Scored, float, dict[str, int]]], verbos
         print(f"false alarm: seed {seed} {d.kind} {d.series} {d.detected_at:%a %d %H:%M}: {d.sentence}")
 
 
+def _one_thread() -> None:
+    """Each replaying process does its matrix products on one thread: the processes are the parallelism."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _replay_seed(directory: Path, seed: int, settings: DetectionSettings | None
+                 ) -> tuple[Traffic, Scored, float, dict[str, int]]:
+    with open(directory / f"seed{seed}.pkl", "rb") as f:
+        data = pickle.load(f)
+    detections, seconds = replay(data["calls"], data["traffic"].end, settings)
+    return data["traffic"], score(data["traffic"], detections), seconds, data["topic"]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("action", choices=("record", "replay"))
@@ -115,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--texts", choices=("pooled", "split"), default="pooled")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a detection setting for the replay, as `groundswell backtest --set` takes it")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="seeds replayed at once (processes)")
     ap.add_argument("--verbose", action="store_true", help="list every miss and false alarm")
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds))
@@ -122,12 +139,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         record(args.dir, seeds, args)
         return
     settings = DetectionSettings.from_dict(parse_overrides(args.set)) if args.set else None
-    runs = []
-    for seed in seeds:
-        with open(args.dir / f"seed{seed}.pkl", "rb") as f:
-            data = pickle.load(f)
-        detections, seconds = replay(data["calls"], data["traffic"].end, settings)
-        runs.append((data["traffic"], score(data["traffic"], detections), seconds, data["topic"]))
+    jobs = max(1, min(args.jobs, len(seeds)))
+    if jobs == 1:
+        runs = [_replay_seed(args.dir, seed, settings) for seed in seeds]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
+            runs = list(pool.map(_replay_seed, [args.dir] * len(seeds), seeds, [settings] * len(seeds)))
     report(runs, args.verbose)
 
 

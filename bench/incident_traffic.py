@@ -65,6 +65,9 @@ CHANNEL_SHARE = (0.45, 0.30, 0.15, 0.10)
 PLANS = ("free", "starter", "pro", "enterprise")
 PLAN_SHARE = (0.2, 0.4, 0.3, 0.1)
 SHAPES = ("burst", "ramp", "new_topic", "quiet_burst", "drop")
+#: Gamma shapes of the per-topic day and hour rate factors (mean 1; CV 1/sqrt(shape): 22% and 35%).
+DAY_SHAPE = 20.0
+HOUR_SHAPE = 8.0
 WEEKLY = np.array([1.05, 1.1, 1.05, 1.0, 0.95, 0.45, 0.4])
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Jia", "Kofi", "Lena",
          "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf"]
@@ -215,8 +218,8 @@ class Generator:
         t = START
         while t < end:
             if t.hour == 0:
-                day_factor = rng.gamma(20.0, 1 / 20.0, len(names))
-            lam = base * profile(t + HOUR / 2) * day_factor * rng.gamma(8.0, 1 / 8.0, len(names))
+                day_factor = rng.gamma(DAY_SHAPE, 1 / DAY_SHAPE, len(names))
+            lam = base * profile(t + HOUR / 2) * day_factor * rng.gamma(HOUR_SHAPE, 1 / HOUR_SHAPE, len(names))
             period = "train" if t < eval_start else "test"
             for i, n in enumerate(rng.poisson(lam)):
                 for _ in range(n):

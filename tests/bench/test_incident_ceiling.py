@@ -1,0 +1,64 @@
+"""The oracle that bounds what the incident replay's traffic allows: its null model and its scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.incident_ceiling import best_within, oracle_alarms, sweep, window_null
+from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, Generator, Traffic
+from tests.bench.test_incident_traffic import made_up_texts
+
+
+def test_window_null_matches_the_generators_process():
+    """Mean and variance of a window spanning midnight (hour slots of two days, the last one partial)
+    against a simulation of the generator's gamma-Poisson counts."""
+    slots = [(1.5, 0), (2.0, 0), (3.0, 1), (4.0, 1), (1.2, 1)]
+    rng = np.random.default_rng(7)
+    n = 400_000
+    days = rng.gamma(DAY_SHAPE, 1 / DAY_SHAPE, (n, 2))
+    total = np.zeros(n)
+    for m, d in slots:
+        total += rng.poisson(m * days[:, d] * rng.gamma(HOUR_SHAPE, 1 / HOUR_SHAPE, n))
+    mean, var = window_null(slots)
+    assert mean == pytest.approx(total.mean(), rel=0.01)
+    assert var == pytest.approx(total.var(), rel=0.03)
+    # Treating the two days as one would overstate the variance: the simulation tells them apart.
+    _m, one_day = window_null([(m, 0) for m, _d in slots])
+    assert one_day > total.var() * 1.05
+
+
+@pytest.fixture(scope="module")
+def traffic() -> Traffic:
+    return Generator(made_up_texts(), seed=5, warmup_weeks=1, eval_weeks=1, per_week=1,
+                     daily_volume=(300.0, 400.0), n_orgs=60).build()
+
+
+def test_oracle_finds_what_stands_out_and_trades_alarms_for_recall(traffic):
+    runs = [(traffic, oracle_alarms(traffic))]
+    points = sweep(runs, thresholds=(1e-2, 1e-4, 1e-6, 1e-9))
+    # Tighter thresholds never raise more false alarms nor find more incidents.
+    for loose, tight in zip(points, points[1:]):
+        assert tight.false_alarms <= loose.false_alarms
+        assert sum(tight.found.values()) <= sum(loose.found.values())
+    # A new intent's tickets and a burst of 10-20 customers within the hour are far outside the null.
+    at = {p.threshold: p for p in points}[1e-6]
+    assert at.found.get("new_topic") == 1
+    assert at.found.get("burst") == 1
+    # At a loose threshold ordinary traffic raises false alarms too: the sweep has something to trade.
+    assert points[0].false_alarms > 0
+    best = best_within(points, traffic.eval_weeks, budget=1.0)
+    assert best is not None and best.false_alarms / traffic.eval_weeks <= 1.0
+
+
+def test_alarms_carry_the_incidents_their_window_holds(traffic):
+    alarms = oracle_alarms(traffic)
+    labelled = {t.ticket_id: t.label for t in traffic.tickets if t.label is not None}
+    assert labelled
+    ids = {inc.id for inc in traffic.incidents}
+    for a in alarms:
+        assert a.labels <= ids
+        assert 0.0 <= a.p <= 1.0
+    # every evaluated ticket is tested once
+    evaluated = [t for t in traffic.tickets if t.created_at >= traffic.eval_start]
+    assert len(alarms) == len(evaluated)
