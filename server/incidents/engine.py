@@ -995,26 +995,27 @@ class Engine:
         for width in DROP_WINDOWS:
             mu, phi = self.forecast(series, now - width, now)
             n = len(series.in_window(now, width)) if series.key.startswith("topic:") else self._count_since(series, now - width, now)
-            tests = []
+            tests: list[tuple[float, float, Callable[[], tuple[int, int]]]] = []
             if mu >= self.settings.drop_min_expected:
-                tests.append((lower_tail(n, mu, phi), mu, phi))
+                tests.append((lower_tail(n, mu, phi), mu, (lambda m=mu, f=phi: band(m, f))))
             if total is not None:
-                n_all, share = self._count_since(total, now - width, now), series.mix()
+                n_all, share, rho = self._count_since(total, now - width, now), series.mix(), series.mix_rho()
                 if n_all * share >= self.settings.drop_min_expected:
-                    tests.append((_share_lower_tail(n, n_all, share, series.mix_rho()), n_all * share, phi))
+                    tests.append((_share_lower_tail(n, n_all, share, rho), n_all * share,
+                                  (lambda a=n_all, s=share, r=rho: _share_band(a, s, r))))
             if not tests:
                 continue
             self._count_test("drop", series.key, width, now)
-            p, m, f = min(tests)
+            p, m, make_band = min(tests, key=lambda t: t[0])
             p = min(1.0, p * len(tests))
             if best is None or p < best[0]:
-                best = (p, width, n, m, f)
+                best = (p, width, n, m, make_band)
         if best is None:
             return
-        p, width, n, mu, phi = best
+        p, width, n, mu, make_band = best
         p = min(1.0, p * len(DROP_WINDOWS))
         if p <= self.alpha("drop", series.key):
-            lo, hi = band(mu, phi)
+            lo, hi = make_band()
             self._alert(Alert("drop", series.key, p, "down", width, n, mu, lo, hi, [], []), now, describe)
 
     def _count_since(self, series: _Series, t0: float, t1: float) -> int:
@@ -1340,27 +1341,46 @@ def _push(recent: deque, ticket: _Ticket, horizon: float) -> None:
         recent.popleft()
 
 
+def _share_pmf(upto: int, n_all: int, share: float, rho: float) -> np.ndarray:
+    """P(k of ``n_all`` tickets), k = 0..upto, when each is the series' with probability ``share``, the
+    share itself varying hour to hour with intra-class correlation ``rho`` (beta-binomial). Summed
+    directly: scipy.stats.betabinom gives the same to rounding at about 3x the cost."""
+    kappa = 1.0 / rho - 1.0
+    share = min(max(share, 1e-6), 1.0 - 1e-6)
+    a, b = share * kappa, (1.0 - share) * kappa
+    k = np.arange(upto + 1, dtype=float)
+    log_pmf = (special.gammaln(n_all + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n_all - k + 1.0)
+               + special.betaln(k + a, n_all - k + b) - special.betaln(a, b))
+    return np.exp(log_pmf)
+
+
 def _share_lower_tail(n: int, n_all: int, share: float, rho: float) -> float:
-    """P(at most ``n`` of ``n_all`` tickets) when each is the series' with probability ``share``, the
-    share itself varying hour to hour with intra-class correlation ``rho`` (beta-binomial).
+    """P(at most ``n`` of ``n_all`` tickets) under the beta-binomial of ``_share_pmf``.
 
     >>> f"{_share_lower_tail(0, 100, 0.15, 0.001):.1e}", f"{0.85 ** 100:.1e}"  # nearly binomial
     ('2.0e-07', '8.7e-08')
     >>> f"{_share_lower_tail(0, 100, 0.15, 0.01):.1e}", round(_share_lower_tail(15, 100, 0.15, 0.01), 2)
     ('1.6e-05', 0.57)
     """
-    kappa = 1.0 / rho - 1.0
-    share = min(max(share, 1e-6), 1.0 - 1e-6)
     if n < 0:
         return 0.0
     if n >= n_all:
         return 1.0
-    a, b = share * kappa, (1.0 - share) * kappa
-    # The pmf summed directly: scipy.stats.betabinom.cdf gives the same to rounding at about 3x the cost.
-    k = np.arange(n + 1, dtype=float)
-    log_pmf = (special.gammaln(n_all + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n_all - k + 1.0)
-               + special.betaln(k + a, n_all - k + b) - special.betaln(a, b))
-    return float(min(1.0, np.exp(log_pmf).sum()))
+    return float(min(1.0, _share_pmf(n, n_all, share, rho).sum()))
+
+
+def _share_band(n_all: int, share: float, rho: float, coverage: float = 0.99) -> tuple[int, int]:
+    """Central interval holding ``coverage`` of the series' count among ``n_all`` tickets (the evidence
+    band of a share-based drop: the count expected given the window's total, not the volume forecast).
+
+    >>> _share_band(100, 0.15, 0.01)  # scipy.stats.betabinom.ppf gives 4 and 30 too
+    (4, 30)
+    """
+    cdf = np.cumsum(_share_pmf(n_all, n_all, share, rho))
+    q = (1.0 - coverage) / 2.0
+    lo = int(np.searchsorted(cdf, q))
+    hi = int(np.searchsorted(cdf, 1.0 - q))
+    return lo, min(hi, n_all)
 
 
 def _dominant(tickets: list[_Ticket], dim: str) -> str | None:

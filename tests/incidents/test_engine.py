@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from server.incidents.engine import Engine, Observation
+from server.incidents.engine import Engine, Observation, _share_band, _share_lower_tail
 from server.incidents.settings import DetectionSettings
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
@@ -327,6 +327,23 @@ def test_a_small_channel_going_silent_is_found_from_its_share_of_all_tickets():
     assert [i.series for i in drops] == ["channel:api"]
     assert start + timedelta(hours=10) < drops[0].detected_at <= start + timedelta(hours=14)  # its own baseline: never
     assert engine.series["channel:api"].mix() == pytest.approx(0.2, abs=0.03)
+    # its evidence band is the count expected among the window's tickets: a silence lies below it
+    ev = drops[0].evidence
+    assert ev["observed"] == 0 < ev["lower"] <= ev["expected"] <= ev["upper"]
+
+
+def test_share_tail_and_band_are_the_beta_binomials():
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n_all = int(rng.integers(1, 300))
+        share, rho = float(rng.uniform(0.01, 0.9)), float(rng.uniform(0.002, 0.4))
+        a, b = share * (1 / rho - 1), (1 - share) * (1 / rho - 1)
+        n = int(rng.integers(0, n_all + 1))
+        assert _share_lower_tail(n, n_all, share, rho) == pytest.approx(stats.betabinom.cdf(n, n_all, a, b), rel=1e-9, abs=1e-300)
+        assert _share_band(n_all, share, rho) == (int(stats.betabinom.ppf(0.005, n_all, a, b)),
+                                                  int(stats.betabinom.ppf(0.995, n_all, a, b)))
 
 
 def test_an_auto_resolved_incident_that_comes_back_soon_reopens(warmed):
