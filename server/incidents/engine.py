@@ -261,11 +261,11 @@ class _Series:
         same few windows (a cache, not state: a checkpoint does not keep it)."""
         memo = self.__dict__.get("_hourly")
         n = self.baseline.n_learnt
-        if memo is None or memo[0] != n or len(memo[1]) > 256:
-            memo = self._hourly = (n, {})
-        out = memo[1].get((t0, t1))
+        if memo is None or memo[0] is not self.baseline or memo[1] != n or len(memo[2]) > 256:
+            memo = self._hourly = (self.baseline, n, {})
+        out = memo[2].get((t0, t1))
         if out is None:
-            out = memo[1][(t0, t1)] = [m * frac for m, _v, frac in self._slots(t0, t1)]
+            out = memo[2][(t0, t1)] = [m * frac for m, _v, frac in self._slots(t0, t1)]
         return out
 
     def __getstate__(self) -> dict[str, Any]:

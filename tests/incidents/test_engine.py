@@ -481,3 +481,17 @@ def test_the_embedding_bank_keeps_the_newest_tickets_within_its_cap(monkeypatch)
         assert len(bank.ts) <= 2 * 300 + 256
     assert [t.ticket_id for t in bank.recent()[2]] == [f"k{i}" for i in range(2700, 3000)]
     assert all(t.ts > t0 + 7 * 86400.0 for t in bank.tickets)
+
+
+def test_remembered_window_forecasts_follow_what_the_baseline_learns(warmed):
+    engine = fresh(warmed)
+    total = engine.series["all"]
+    start = T0 + timedelta(days=DAYS)
+    ahead = ((start + timedelta(hours=30)).timestamp(), (start + timedelta(hours=32, minutes=20)).timestamp())
+    direct = lambda: [m * frac for m, _v, frac in total._slots(*ahead)]  # noqa: E731
+    before = total.hourly(*ahead)
+    assert before == direct()
+    assert "_hourly" not in pickle.loads(pickle.dumps(total)).__dict__  # a cache, not checkpointed state
+    run(engine, background(1.0, seed=31, start=start, rates={k: 3 * v for k, v in RATES.items()}))
+    after = total.hourly(*ahead)
+    assert after == direct() and after != before  # a day at three times the volume moved the forecast
