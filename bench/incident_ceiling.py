@@ -243,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.write:
         from bench.results import update_section
 
-        update_section("Incident replay: what the traffic allows (`bench/incident_ceiling.py`)", body)
+        title = "Incident replay: what the traffic allows (`bench/incident_ceiling.py`)"
+        update_section(title + ("" if args.dataset == "banking77" else f", {args.dataset}"), body)
 
 
 if __name__ == "__main__":
