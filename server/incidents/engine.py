@@ -642,7 +642,7 @@ class Engine:
             if level:
                 series.baseline.learn_one({"t": start, "y": math.log1p(y)})
             if series.key.startswith("topic:"):
-                self._learn_share(series, start, y, mu, level)
+                self._learn_share(series, start, y, mu, y if level else min(max(y, lo), max(hi, 1)))
             elif series.key != "all":
                 self._learn_mix(series, start, y, level)
         series.hours += 1
@@ -683,9 +683,9 @@ class Engine:
         mu = max(mu, 1e-3)
         return mu, max(var / mu, 1.0)
 
-    def _learn_share(self, series: _Series, start: float, y: int, mu: float, level: bool = True) -> None:
-        """A topic's closed hour teaches its over-dispersion and, unless it is an outlier (``level``
-        false), its share of the tenant's volume."""
+    def _learn_share(self, series: _Series, start: float, y: int, mu: float, y_level: float | None = None) -> None:
+        """A topic's closed hour teaches its over-dispersion (from ``y``) and its share of the tenant's
+        volume (from ``y_level``, by default ``y``; an outlier hour gives its band's edge)."""
         total = self.series.get("all")
         if total is None or not total.history or total.history[-1][0] != start:
             return
@@ -695,9 +695,7 @@ class Engine:
             r = min(max(y - mu, -DISP_CLIP * math.sqrt(mu) - 3.0), DISP_CLIP * math.sqrt(mu) + 3.0)
             series.disp_num = series.disp_num * decay + r * r - mu
             series.disp_den = series.disp_den * decay + mu * mu
-        if not level:
-            return
-        series.share_num = series.share_num * decay + y
+        series.share_num = series.share_num * decay + (y if y_level is None else y_level)
         series.share_den = series.share_den * decay + y_all
 
     def _learn_mix(self, series: _Series, start: float, n: int, level: bool = True) -> None:
