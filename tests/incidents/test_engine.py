@@ -495,3 +495,26 @@ def test_remembered_window_forecasts_follow_what_the_baseline_learns(warmed):
     run(engine, background(1.0, seed=31, start=start, rates={k: 3 * v for k, v in RATES.items()}))
     after = total.hourly(*ahead)
     assert after == direct() and after != before  # a day at three times the volume moved the forecast
+
+
+def test_a_dormant_topic_that_comes_back_learns_its_new_level():
+    # topic 60 had twelve tickets on the first day of the history and none since: its share is near 0, so
+    # every hour with a ticket is an outlier. From day 21 it gets a ticket an hour for five days: one
+    # rise, then its new normal. An outlier hour teaches the share the band's edge (at least one ticket);
+    # learning nothing from such hours, the topic fired again and again.
+    start = T0 + timedelta(days=DAYS)
+    early = [Observation(ticket_id=f"e{i}", topic_id=60, requester=f"early-{i}", at=T0 + timedelta(hours=10 + i),
+                         segments={"channel": "web"}) for i in range(12)]
+    engine = run(Engine(), sorted(background(float(DAYS)) + early, key=lambda o: o.at))
+    assert engine.series["topic:60"].share() < 2e-3
+    back = [Observation(ticket_id=f"c{i}", topic_id=60, requester=f"back-{i}", at=start + timedelta(hours=i + 0.5),
+                        segments={"channel": "web"}) for i in range(5 * 24)]
+    events = []
+    for day in range(5):
+        d0 = start + timedelta(days=day)
+        run(engine, background(1.0, seed=60 + day, start=d0) + [o for o in back if d0 <= o.at < d0 + timedelta(days=1)])
+        events.append([n[1] for n in engine.take_changes()["notifications"]
+                       if engine.incidents[n[0]].series == "topic:60" and n[1] in ("opened", "reopened")])
+    assert events[0][0] == "opened"
+    assert events[-2:] == [[], []], events  # learning nothing from its outlier hours, it fired every day
+    assert engine.series["topic:60"].share() > 0.02  # 24 of about 250 tickets a day, learnt in part
