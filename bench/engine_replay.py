@@ -29,7 +29,8 @@ from typing import Any, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.incident_traffic import Generator, Traffic, logged_events  # noqa: E402
-from bench.incidents import Detection, Scored, engine_detections, load_texts, prepared_text, run_ours, score  # noqa: E402
+from bench.incidents import (Detection, Scored, engine_detections, load_texts, prepared_text, run_ours,  # noqa: E402
+                             score, traffic_arguments)
 from server.incidents.backtest import parse_overrides  # noqa: E402
 from server.incidents.engine import Engine  # noqa: E402
 from server.incidents.settings import DetectionSettings  # noqa: E402
@@ -123,12 +124,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("action", choices=("record", "replay"))
     ap.add_argument("--dir", type=Path, required=True, help="where the recorded seeds are kept")
-    ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
-    ap.add_argument("--weeks", type=int, default=2)
-    ap.add_argument("--warmup-weeks", type=int, default=3)
-    ap.add_argument("--per-week", type=int, default=2)
-    ap.add_argument("--dataset", choices=("banking77", "clinc150"), default="banking77")
-    ap.add_argument("--texts", choices=("pooled", "split"), default="pooled")
+    traffic_arguments(ap, seeds=5)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a detection setting for the replay, as `groundswell backtest --set` takes it")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="seeds replayed at once (processes)")

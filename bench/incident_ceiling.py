@@ -47,7 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, SHAPES, Generator, Traffic, profile  # noqa: E402
-from bench.incidents import load_texts  # noqa: E402
+from bench.incidents import load_texts, traffic_arguments  # noqa: E402
 from server.incidents.stats import upper_tail  # noqa: E402
 
 WINDOWS = (1800.0, 3600.0, 7200.0, 21600.0)
@@ -219,12 +219,7 @@ def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point],
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
-    ap.add_argument("--weeks", type=int, default=2, help="evaluated weeks per seed")
-    ap.add_argument("--warmup-weeks", type=int, default=3)
-    ap.add_argument("--per-week", type=int, default=2)
-    ap.add_argument("--dataset", choices=("banking77", "clinc150"), default="banking77")
-    ap.add_argument("--texts", choices=("pooled", "split"), default="pooled")
+    traffic_arguments(ap, seeds=5)
     ap.add_argument("--write", action="store_true", help="record the results in bench/RESULTS.md")
     args = ap.parse_args(argv)
     from tqdm import tqdm

@@ -573,9 +573,9 @@ def show(rows: list[list[str]], title: str) -> None:
     Console(width=200).print(table)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+def traffic_arguments(ap: argparse.ArgumentParser, seeds: int) -> None:
+    """The options that fix the replayed traffic (shared by the benchmarks built on this one)."""
+    ap.add_argument("--seeds", type=int, default=seeds, help="seeds 0..N-1")
     ap.add_argument("--weeks", type=int, default=2, help="evaluated weeks per seed")
     ap.add_argument("--warmup-weeks", type=int, default=3)
     ap.add_argument("--per-week", type=int, default=2, help="incidents of each shape per evaluated week")
@@ -583,6 +583,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--texts", choices=("pooled", "split"), default="pooled",
                     help="warm-up and evaluated texts: halves of each intent's pooled utterances, or the "
                          "dataset's train and test splits (bench/incident_traffic.py)")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    traffic_arguments(ap, seeds=3)
     ap.add_argument("--threshold", type=int, default=5, help="the fixed rule's tickets per topic per hour")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 2 warm-up weeks, 1 evaluated week")
     ap.add_argument("--verbose", action="store_true", help="list every injected incident and false alarm")
