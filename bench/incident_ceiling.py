@@ -14,7 +14,8 @@ detector's or the data's. The **oracle** is given what no product has:
 
 At each ticket's creation it tests its intent's distinct requesters over the trailing 30 min, 1 h, 2 h
 and 6 h against that null (negative binomial with the exact mean and the variance of the gamma-Poisson
-mixture, day factors shared within a day) and keeps the smallest tail probability. An alarm whose window
+mixture, day factors shared within a day) and keeps the smallest tail probability; with a least number
+of customers (``min_requesters``, as the product's setting) a window with fewer is not tested. An alarm whose window
 holds an injected incident's ticket finds that incident (as the replay credits a detection holding one
 of its tickets); any other alarm is a false alarm, alarms on one intent within 6 h of its previous false
 alarm counting once. Drops (a channel gone silent) are outside the oracle; the replay's detector finds
@@ -23,10 +24,12 @@ them all, so the ceiling for all shapes adds them as found.
 It is an upper bound for detectors that count tickets in windows, not for every detector: a test that
 knew the incident's shape in advance could weigh its evidence differently.
 
-    python bench/incident_ceiling.py --seeds 5 --weeks 2 [--write]
+    python bench/incident_ceiling.py --seeds 5 --weeks 2 [--naive] [--write]
 
 Seeds and generator settings match ``bench/incidents.py``'s, so the traffic is the same; no text is
-embedded (about 10 s).
+embedded (about 10 s). ``--naive`` also runs the replay's naive design over the same traffic (embedding
+every text: a few minutes) and reports the oracle's speed against it on the incidents both found, the
+replay's speed measure: how much of the 5x speed goal the traffic allows.
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, SHAPES, Generator, Traffic, profile  # noqa: E402
-from bench.incidents import load_texts, traffic_arguments  # noqa: E402
+from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, SHAPES, Generator, Traffic, logged_events, profile  # noqa: E402
+from bench.incidents import load_texts, naive_on, prepared_text, score, traffic_arguments  # noqa: E402
+from server.incidents.settings import DetectionSettings  # noqa: E402
 from server.incidents.stats import upper_tail  # noqa: E402
 
 WINDOWS = (1800.0, 3600.0, 7200.0, 21600.0)
@@ -81,7 +85,7 @@ class Alarm:
     labels: frozenset[int]
 
 
-def oracle_alarms(traffic: Traffic) -> list[Alarm]:
+def oracle_alarms(traffic: Traffic, min_requesters: int = 1) -> list[Alarm]:
     """The oracle's test at every evaluated ticket: smallest tail probability over the windows, and
     the injected incidents whose tickets that window holds."""
     t0 = traffic.start.timestamp()
@@ -116,6 +120,8 @@ def oracle_alarms(traffic: Traffic) -> list[Alarm]:
                 lo = int(np.searchsorted(times, ts - width, side="right"))
                 window = rows[lo:j + 1]
                 n = len({r[1] for r in window})
+                if n < min_requesters:
+                    continue
                 slots = []
                 a = ts - width
                 while a < ts:
@@ -139,6 +145,8 @@ class Point:
     found: dict[str, int]
     #: per incident found: (incident tickets created by the first alarm that found it, minutes after its start)
     delays: list[tuple[int, float]] = field(default_factory=list)
+    #: minutes after its start at which each incident found was found, by (seed, incident id)
+    minutes: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def median_delay(self) -> tuple[float, float] | None:
         if not self.delays:
@@ -166,6 +174,7 @@ def sweep(runs: Sequence[tuple[Traffic, list[Alarm]]], thresholds: Sequence[floa
                 last[key] = a.ts
         per_shape: Counter[str] = Counter()
         delays = []
+        minutes = {}
         for traffic, _alarms in runs:
             created = {t.ticket_id: t.created_at.timestamp() for t in traffic.tickets}
             for inc in traffic.incidents:
@@ -173,7 +182,8 @@ def sweep(runs: Sequence[tuple[Traffic, list[Alarm]]], thresholds: Sequence[floa
                 if at is not None:
                     per_shape[inc.shape] += 1
                     delays.append((sum(created[t] <= at for t in inc.ticket_ids), (at - inc.start.timestamp()) / 60.0))
-        points.append(Point(thr, false_alarms, dict(per_shape), delays))
+                    minutes[(traffic.seed, inc.id)] = delays[-1][1]
+        points.append(Point(thr, false_alarms, dict(per_shape), delays, minutes))
     return points
 
 
@@ -188,7 +198,42 @@ def _delay(p: Point) -> str:
     return "-" if d is None else f"{d[0]:.0f} / {d[1]:.0f}"
 
 
-def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point], command: str, seconds: float) -> str:
+def naive_minutes(traffic: Traffic, embed: Any) -> dict[tuple[int, int], float]:
+    """Minutes after its start at which the naive design (``bench/incidents.py``) found each incident with
+    tickets that it found, by (seed, incident id)."""
+    x = embed([prepared_text(e) for e in logged_events(traffic)])
+    detections, _seconds, _eps = naive_on(traffic, x)
+    return {(traffic.seed, o.incident.id): o.delay_minutes for o in score(traffic, detections).outcomes
+            if o.found and o.incident.shape != "drop" and o.delay_minutes is not None}
+
+
+def speed_lines(runs: Sequence[tuple[Traffic, list[Alarm]]], best: Point, naive: dict[tuple[int, int], float],
+                minimum: int) -> list[str]:
+    """The oracle's speed against the naive design on the incidents both found (the replay's measure),
+    with no least number of customers per alarm and with the product's ``minimum``."""
+    weeks = sum(t.eval_weeks for t, _a in runs)
+    at_least = best_within(sweep([(t, oracle_alarms(t, minimum)) for t, _a in runs]), weeks)
+    lines = []
+    for label, point in (("any number of customers", best), (f"at least {minimum} customers (the product's default)",
+                                                               at_least)):
+        if point is None:
+            continue
+        both = sorted(naive.keys() & point.minutes.keys())
+        if not both:
+            lines.append(f"- {label}: no incident found by both.")
+            continue
+        oracle_m = statistics.median(point.minutes[k] for k in both)
+        naive_m = statistics.median(naive[k] for k in both)
+        lines.append(f"- alarms on {label}: {sum(point.found.values())} incidents with tickets found at "
+                     f"{point.false_alarms / weeks:.2f} false alarms a week (threshold {point.threshold:.0e}); on the "
+                     f"{len(both)} both it and naive found, median {oracle_m:.0f} min against naive's {naive_m:.0f} min: "
+                     f"**{naive_m / max(oracle_m, 1e-9):.1f}x**")
+    return ["Speed against the naive design, as the replay measures it (median minutes after the incident's start "
+            f"on the incidents both found; the goal is 5x; naive found {len(naive)} incidents with tickets):", ""] + lines
+
+
+def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point], command: str, seconds: float,
+           naive: dict[tuple[int, int], float] | None = None) -> str:
     weeks = sum(t.eval_weeks for t, _a in runs)
     n_shape = Counter(inc.shape for t, _a in runs for inc in t.incidents)
     counted = [s for s in SHAPES if s != "drop"]
@@ -214,26 +259,38 @@ def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point],
                      f"({100 * got / total:.0f}%): " + ", ".join(f"{s} {best.found.get(s, 0)}/{n_shape[s]}" for s in counted)
                      + f", drops {n_shape['drop']}/{n_shape['drop']} by assumption; median delay {_delay(best)} "
                      "(incident tickets / minutes after the incident's start, over the incidents with tickets it found).")
+        if naive is not None:
+            lines += [""] + speed_lines(runs, best, naive, DetectionSettings().min_requesters)
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     traffic_arguments(ap, seeds=5)
+    ap.add_argument("--naive", action="store_true",
+                    help="also run the naive design (embeds every text, a few minutes) and compare speeds")
     ap.add_argument("--write", action="store_true", help="record the results in bench/RESULTS.md")
     args = ap.parse_args(argv)
     from tqdm import tqdm
 
     started = time.perf_counter()
     texts = load_texts(args.dataset)
+    embed = None
+    if args.naive:
+        from server.understand.embed import Embedder
+
+        embed = Embedder(batch_size=64, cache_size=500_000).embed
     runs = []
+    naive: dict[tuple[int, int], float] | None = {} if args.naive else None
     for seed in tqdm(range(args.seeds), desc="seeds"):
         traffic = Generator(texts, seed, warmup_weeks=args.warmup_weeks, eval_weeks=args.weeks,
                             per_week=args.per_week, texts_mode=args.texts).build()
         runs.append((traffic, oracle_alarms(traffic)))
+        if naive is not None:
+            naive.update(naive_minutes(traffic, embed))
     points = sweep(runs)
     command = "python bench/incident_ceiling.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    body = render(runs, points, command.strip(), time.perf_counter() - started)
+    body = render(runs, points, command.strip(), time.perf_counter() - started, naive)
     print(body)
     if args.write:
         from bench.results import update_section

@@ -332,6 +332,17 @@ def run_naive(times: np.ndarray, ids: Sequence[str], x: np.ndarray, start: float
     return detections, time.perf_counter() - t0
 
 
+def naive_on(traffic: Traffic, x: np.ndarray) -> tuple[list[Detection], float, float]:
+    """The naive design over ``traffic`` (``x``: its tickets' embeddings, in order) with eps chosen on
+    its warm-up: detections, seconds, eps."""
+    times = np.array([t.created_at.timestamp() for t in traffic.tickets])
+    ids = [t.ticket_id for t in traffic.tickets]
+    eps = choose_eps(times, x, np.array([t.intent for t in traffic.tickets]), traffic.eval_start.timestamp(),
+                     traffic.seed)
+    detections, seconds = run_naive(times, ids, x, times[0], traffic.end.timestamp(), eps)
+    return detections, seconds, eps
+
+
 def run_fixed(tickets: Sequence[tuple[datetime, str, int]], n: int = 5, merge: timedelta = 4 * HOUR
               ) -> tuple[list[Detection], float]:
     """At least ``n`` tickets of one topic in the trailing hour; ``tickets`` = (created_at, id, topic)."""
@@ -410,10 +421,7 @@ def run_seed(seed: int, texts: dict[str, dict[str, list[str]]], embedder: Any, a
     with tqdm(total=len(events), desc=f"seed {seed}: ours", leave=False) as bar:
         ours, topic, ours_s = run_ours(events, embedder.embed, traffic.end, progress=bar.update)
     misses = embedder.misses - misses
-    times = np.array([t.created_at.timestamp() for t in traffic.tickets])
-    ids = [t.ticket_id for t in traffic.tickets]
-    eps = choose_eps(times, x, np.array([t.intent for t in traffic.tickets]), traffic.eval_start.timestamp(), seed)
-    naive, naive_s = run_naive(times, ids, x, times[0], traffic.end.timestamp(), eps)
+    naive, naive_s, eps = naive_on(traffic, x)
     placed = [(t.created_at, t.ticket_id, topic[t.ticket_id]) for t in traffic.tickets if t.ticket_id in topic]
     fixed, fixed_s = run_fixed(placed, n=args.threshold)
     tuned_n, tuned, tuned_s = tune_fixed(placed, traffic)

@@ -792,11 +792,19 @@ class Engine:
         return upper_tail(n, mu, phi), n, mu, phi, tickets
 
     def _new_topic_expectation(self, width: float) -> tuple[float, float]:
-        """What a new topic of this tenant gathers beyond its first ticket over ``width`` seconds."""
+        """What a new topic of this tenant gathers beyond its first ticket over ``width`` seconds: mean
+        and over-dispersion (variance / mean).
+
+        New topics differ in rate: the prior's first-day counts are a gamma mixture of Poisson counts,
+        whose variance is mean * (1 + Var(rate) * span / E(rate)). The extra-Poisson part grows with the
+        span, so a 30-minute window is far less over-dispersed than a day; using the day's dispersion
+        for every window (as this did before) asked a new topic for one or two more customers.
+        """
         _w, m, m2 = self.new_topic_prior
         extra = max(m - 1.0, 0.05)
         var = max(m2 - m * m, extra)
-        return extra * width / 86400.0, max(var / max(m, 1e-6), 1.0)
+        scale = min(1.0, width / 86400.0)
+        return extra * scale, 1.0 + (var / extra - 1.0) * scale
 
     def _group_p(self, members: list[_Series], now: float, width: float
                  ) -> tuple[float, int, float, float, list[_Ticket]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.incident_ceiling import best_within, oracle_alarms, sweep, window_null
+from bench.incident_ceiling import best_within, oracle_alarms, speed_lines, sweep, window_null
 from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, Generator, Traffic
 from tests.bench.test_incident_traffic import made_up_texts
 
@@ -62,3 +62,27 @@ def test_alarms_carry_the_incidents_their_window_holds(traffic):
     # every evaluated ticket is tested once
     evaluated = [t for t in traffic.tickets if t.created_at >= traffic.eval_start]
     assert len(alarms) == len(evaluated)
+
+
+def test_a_least_number_of_customers_only_ever_delays_the_oracle(traffic):
+    """Windows with fewer customers than the minimum are not tested: no ticket's smallest tail
+    probability gets smaller, and some get larger (two customers of an unseen intent stand out)."""
+    free, three = oracle_alarms(traffic), oracle_alarms(traffic, min_requesters=3)
+    assert [a.ts for a in free] == [a.ts for a in three]
+    assert all(b.p >= a.p for a, b in zip(free, three))
+    assert any(b.p > a.p for a, b in zip(free, three))
+
+
+def test_speed_lines_compare_on_the_incidents_both_found(traffic):
+    runs = [(traffic, oracle_alarms(traffic))]
+    best = best_within(sweep(runs, thresholds=(1e-6,)), traffic.eval_weeks, budget=100.0)
+    assert best is not None and best.minutes
+    # naive found the same incidents, each five times later, and one the oracle missed (ignored)
+    assert min(best.minutes.values()) > 0
+    naive = {key: 5.0 * m for key, m in best.minutes.items()}
+    naive[(traffic.seed, 999)] = 1.0
+    lines = speed_lines(runs, best, naive, minimum=3)
+    first = next(line for line in lines if "any number of customers" in line)
+    assert f"on the {len(best.minutes)} both" in first
+    assert "**5.0x**" in first
+    assert any("at least 3 customers" in line for line in lines)

@@ -304,6 +304,8 @@ def test_tickets_moving_between_neighbour_topics_open_nothing(warmed):
 
 def test_a_topic_that_absorbs_a_young_topic_keeps_its_own_expectation(warmed):
     engine = fresh(warmed)
+    # not an incident (an incident would hold the young topic's share still): the merge is under test
+    engine.configure(DetectionSettings.from_dict({"sensitivity": {"new_topic": 0}}))
     start = T0 + timedelta(days=DAYS)
     run(engine, background(0.25, seed=44, start=start) + burst(77, start + timedelta(hours=2), 3, minutes=20))
     engine.advance(start + timedelta(hours=6))
@@ -518,3 +520,21 @@ def test_a_dormant_topic_that_comes_back_learns_its_new_level():
     assert events[0][0] == "opened"
     assert events[-2:] == [[], []], events  # learning nothing from its outlier hours, it fired every day
     assert engine.series["topic:60"].share() > 0.02  # 24 of about 250 tickets a day, learnt in part
+
+
+def test_a_new_topics_expectation_is_the_gamma_mixture_over_each_window():
+    """New topics' rates differ (gamma); a window's count is then Poisson with a gamma rate, whose
+    extra-Poisson variance grows with the window. The prior learnt from first-day counts (first ticket
+    plus the day's others) must give each window's mean and variance, not the day's dispersion."""
+    rng = np.random.default_rng(11)
+    rates = rng.gamma(0.4, 1 / 0.2, 200_000)  # customers a day beyond the first: mean 2, spread wide
+    first_day = 1 + rng.poisson(rates)
+    engine = Engine()
+    engine.new_topic_prior = [500.0, float(first_day.mean()), float((first_day.astype(float) ** 2).mean())]
+    for width in (1800.0, 7200.0, 21600.0, 86400.0):
+        counts = rng.poisson(rates * width / 86400.0)
+        mu, phi = engine._new_topic_expectation(width)
+        assert mu == pytest.approx(counts.mean(), rel=0.03)
+        assert mu * phi == pytest.approx(counts.var(), rel=0.05)
+    # a half-hour window is barely over-dispersed; the day is very much so
+    assert engine._new_topic_expectation(1800.0)[1] < 1.2 < 4.0 < engine._new_topic_expectation(86400.0)[1]
