@@ -14,9 +14,9 @@ detector's or the data's. The **oracle** is given what no product has:
 
 At each ticket's creation it tests its intent's distinct requesters over the trailing 30 min, 1 h, 2 h
 and 6 h against that null (negative binomial with the exact mean and the variance of the gamma-Poisson
-mixture, day factors shared within a day) and keeps the smallest tail probability; with a least number
-of customers (``min_requesters``, as the product's setting) a window with fewer is not tested. An alarm whose window
-holds an injected incident's ticket finds that incident (as the replay credits a detection holding one
+mixture, day factors shared within a day) and keeps the smallest tail probability; given a least number
+of customers (``min_requesters``, as the product's setting), a window with fewer is not tested. An
+alarm whose window holds an injected incident's ticket finds that incident (as the replay credits a detection holding one
 of its tickets); any other alarm is a false alarm, alarms on one intent within 6 h of its previous false
 alarm counting once. Drops (a channel gone silent) are outside the oracle; the replay's detector finds
 them all, so the ceiling for all shapes adds them as found.
@@ -143,15 +143,15 @@ class Point:
     threshold: float
     false_alarms: int
     found: dict[str, int]
-    #: per incident found: (incident tickets created by the first alarm that found it, minutes after its start)
-    delays: list[tuple[int, float]] = field(default_factory=list)
-    #: minutes after its start at which each incident found was found, by (seed, incident id)
-    minutes: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: per incident found, by (seed, incident id): (incident tickets created by the first alarm that found
+    #: it, minutes after its start)
+    delays: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
 
     def median_delay(self) -> tuple[float, float] | None:
         if not self.delays:
             return None
-        return statistics.median(d[0] for d in self.delays), statistics.median(d[1] for d in self.delays)
+        return (statistics.median(d[0] for d in self.delays.values()),
+                statistics.median(d[1] for d in self.delays.values()))
 
 
 def sweep(runs: Sequence[tuple[Traffic, list[Alarm]]], thresholds: Sequence[float] = THRESHOLDS) -> list[Point]:
@@ -173,17 +173,16 @@ def sweep(runs: Sequence[tuple[Traffic, list[Alarm]]], thresholds: Sequence[floa
                     false_alarms += 1
                 last[key] = a.ts
         per_shape: Counter[str] = Counter()
-        delays = []
-        minutes = {}
+        delays = {}
         for traffic, _alarms in runs:
             created = {t.ticket_id: t.created_at.timestamp() for t in traffic.tickets}
             for inc in traffic.incidents:
                 at = found.get((traffic.seed, inc.id))
                 if at is not None:
                     per_shape[inc.shape] += 1
-                    delays.append((sum(created[t] <= at for t in inc.ticket_ids), (at - inc.start.timestamp()) / 60.0))
-                    minutes[(traffic.seed, inc.id)] = delays[-1][1]
-        points.append(Point(thr, false_alarms, dict(per_shape), delays, minutes))
+                    delays[(traffic.seed, inc.id)] = (sum(created[t] <= at for t in inc.ticket_ids),
+                                                      (at - inc.start.timestamp()) / 60.0)
+        points.append(Point(thr, false_alarms, dict(per_shape), delays))
     return points
 
 
@@ -207,22 +206,20 @@ def naive_minutes(traffic: Traffic, embed: Any) -> dict[tuple[int, int], float]:
             if o.found and o.incident.shape != "drop" and o.delay_minutes is not None}
 
 
-def speed_lines(runs: Sequence[tuple[Traffic, list[Alarm]]], best: Point, naive: dict[tuple[int, int], float],
+def speed_lines(weeks: float, best: Point, at_least: Point | None, naive: dict[tuple[int, int], float],
                 minimum: int) -> list[str]:
-    """The oracle's speed against the naive design on the incidents both found (the replay's measure),
-    with no least number of customers per alarm and with the product's ``minimum``."""
-    weeks = sum(t.eval_weeks for t, _a in runs)
-    at_least = best_within(sweep([(t, oracle_alarms(t, minimum)) for t, _a in runs]), weeks)
+    """The oracle's speed against the naive design on the incidents both found (the replay's measure):
+    ``best`` alarms on any number of customers, ``at_least`` on ``minimum`` or more (the product's)."""
     lines = []
     for label, point in (("any number of customers", best), (f"at least {minimum} customers (the product's default)",
                                                                at_least)):
         if point is None:
             continue
-        both = sorted(naive.keys() & point.minutes.keys())
+        both = sorted(naive.keys() & point.delays.keys())
         if not both:
             lines.append(f"- {label}: no incident found by both.")
             continue
-        oracle_m = statistics.median(point.minutes[k] for k in both)
+        oracle_m = statistics.median(point.delays[k][1] for k in both)
         naive_m = statistics.median(naive[k] for k in both)
         lines.append(f"- alarms on {label}: {sum(point.found.values())} incidents with tickets found at "
                      f"{point.false_alarms / weeks:.2f} false alarms a week (threshold {point.threshold:.0e}); on the "
@@ -233,7 +230,8 @@ def speed_lines(runs: Sequence[tuple[Traffic, list[Alarm]]], best: Point, naive:
 
 
 def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point], command: str, seconds: float,
-           naive: dict[tuple[int, int], float] | None = None) -> str:
+           naive: dict[tuple[int, int], float] | None = None, at_least: Point | None = None,
+           minimum: int = 1) -> str:
     weeks = sum(t.eval_weeks for t, _a in runs)
     n_shape = Counter(inc.shape for t, _a in runs for inc in t.incidents)
     counted = [s for s in SHAPES if s != "drop"]
@@ -260,7 +258,7 @@ def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point],
                      + f", drops {n_shape['drop']}/{n_shape['drop']} by assumption; median delay {_delay(best)} "
                      "(incident tickets / minutes after the incident's start, over the incidents with tickets it found).")
         if naive is not None:
-            lines += [""] + speed_lines(runs, best, naive, DetectionSettings().min_requesters)
+            lines += [""] + speed_lines(weeks, best, at_least, naive, minimum)
     return "\n".join(lines)
 
 
@@ -289,8 +287,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         if naive is not None:
             naive.update(naive_minutes(traffic, embed))
     points = sweep(runs)
+    minimum = DetectionSettings().min_requesters
+    at_least = None
+    if naive is not None:  # the same oracle held to the product's least number of customers per alarm
+        at_least = best_within(sweep([(t, oracle_alarms(t, minimum)) for t, _a in runs]),
+                               sum(t.eval_weeks for t, _a in runs))
     command = "python bench/incident_ceiling.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    body = render(runs, points, command.strip(), time.perf_counter() - started, naive)
+    body = render(runs, points, command.strip(), time.perf_counter() - started, naive, at_least, minimum)
     print(body)
     if args.write:
         from bench.results import update_section

@@ -797,8 +797,7 @@ class Engine:
 
         New topics differ in rate: the prior's first-day counts are a gamma mixture of Poisson counts,
         whose variance is mean * (1 + Var(rate) * span / E(rate)). The extra-Poisson part grows with the
-        span, so a 30-minute window is far less over-dispersed than a day; using the day's dispersion
-        for every window (as this did before) asked a new topic for one or two more customers.
+        span, so a 30-minute window is far less over-dispersed than a day, and is tested as such.
         """
         _w, m, m2 = self.new_topic_prior
         extra = max(m - 1.0, 0.05)

@@ -76,13 +76,16 @@ def test_a_least_number_of_customers_only_ever_delays_the_oracle(traffic):
 def test_speed_lines_compare_on_the_incidents_both_found(traffic):
     runs = [(traffic, oracle_alarms(traffic))]
     best = best_within(sweep(runs, thresholds=(1e-6,)), traffic.eval_weeks, budget=100.0)
-    assert best is not None and best.minutes
+    at_least = best_within(sweep([(traffic, oracle_alarms(traffic, 3))], thresholds=(1e-6,)),
+                           traffic.eval_weeks, budget=100.0)
+    assert best is not None and best.delays
+    minutes = {key: m for key, (_n, m) in best.delays.items()}
     # naive found the same incidents, each five times later, and one the oracle missed (ignored)
-    assert min(best.minutes.values()) > 0
-    naive = {key: 5.0 * m for key, m in best.minutes.items()}
+    assert min(minutes.values()) > 0
+    naive = {key: 5.0 * m for key, m in minutes.items()}
     naive[(traffic.seed, 999)] = 1.0
-    lines = speed_lines(runs, best, naive, minimum=3)
+    lines = speed_lines(traffic.eval_weeks, best, at_least, naive, minimum=3)
     first = next(line for line in lines if "any number of customers" in line)
-    assert f"on the {len(best.minutes)} both" in first
+    assert f"on the {len(minutes)} both" in first
     assert "**5.0x**" in first
     assert any("at least 3 customers" in line for line in lines)
