@@ -4,7 +4,8 @@ JSON API with the tenant's token, which the page keeps in the browser's session 
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 bp = Blueprint("pages", __name__)
 
@@ -18,3 +19,11 @@ def dashboard() -> str:
 def incidents() -> str:
     """Incidents with their evidence and volume chart; same token mechanism as the dashboard."""
     return render_template("incidents.html")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every page they open here (the demo's sample product too)."""
+    response = redirect(url_for("static", filename="favicon.svg"), code=301)
+    response.cache_control.max_age = 86400
+    return response

@@ -1289,12 +1289,29 @@ class Engine:
             "window_tickets": len(alert.tickets),
         }
 
+    def _hour_so_far(self, inc: IncidentState) -> dict[str, Any] | None:
+        """An active incident's series in its open hour: what came so far against the whole hour's
+        expectation and band. Closed hours are written as volume points; this is the one a chart would
+        otherwise miss while the incident is live."""
+        series = self.series.get(inc.series)
+        if not inc.active or series is None or self.watermark is None:
+            return None
+        start = series.bucket
+        mu, phi = self.forecast(series, start, start + HOUR)
+        lo, hi = band(mu, phi)
+        return {"start": _dt(start).isoformat(), "as_of": _dt(min(self.watermark, start + HOUR)).isoformat(),
+                "tickets": series.tickets, "requesters": len(series.who), "expected": round(mu, 4),
+                "lower": float(lo), "upper": float(hi)}
+
     def snapshot(self, inc: IncidentState) -> dict[str, Any]:
         """The incident as the writer stores it (and the notifier shows it)."""
         ev = dict(inc.evidence)
         ev["representatives"] = list(inc.representatives)
         ev["requesters"] = len(inc.requesters)
         ev["accounts"] = len(inc.accounts)
+        hour = self._hour_so_far(inc)
+        if hour is not None:
+            ev["hour_so_far"] = hour
         if inc.__dict__.get("pages"):
             ev["pages"] = sorted(({"path": p, "sessions": len(s), "users": len(u)}
                                   for p, (s, u) in inc.__dict__["pages"].items()),

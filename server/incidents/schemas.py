@@ -93,6 +93,10 @@ class VolumeOutSchema(Schema):
     expected = fields.Float(required=True)
     lower = fields.Float(required=True)
     upper = fields.Float(required=True)
+    partial = fields.Boolean(required=True, metadata={
+        "description": "True for an active incident's open hour: its counts so far against the whole hour's "
+                       "expectation and band (always the last point)."})
+    as_of = fields.AwareDateTime(metadata={"description": "Partial hour only: the event time its counts run to."})
 
 
 class FeedbackOutSchema(Schema):
@@ -104,7 +108,8 @@ class FeedbackOutSchema(Schema):
 
 class IncidentDetailOutSchema(IncidentOutSchema):
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
-                         metadata={"description": "The series' closed hours with the baseline band, oldest first."})
+                         metadata={"description": "The series' closed hours with the baseline band, oldest first; "
+                                                      "an active incident's open hour last, marked partial."})
     feedback = fields.List(fields.Nested(FeedbackOutSchema), required=True)
 
 
@@ -128,7 +133,8 @@ class IncidentBriefSchema(Schema):
     problem_ticket_id = fields.Integer(allow_none=True, required=True,
                                        metadata={"description": "The incident's Zendesk problem ticket, if made."})
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
-                         metadata={"description": "The series' last 48 closed hours with the baseline band."})
+                         metadata={"description": "The series' last 48 closed hours with the baseline band, "
+                                                      "then its open hour so far, marked partial."})
     evidence = fields.Dict(required=True)
 
 

@@ -145,14 +145,36 @@ def _get(session: Session, tenant_id: int, incident_id: int, *, lock: bool = Fal
 
 
 def volume(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:
-    """The series' hourly points from 48 h before first seen to 24 h after resolution (or now)."""
+    """The series' hourly points from 48 h before first seen to 24 h after resolution (or now); an active
+    incident's open hour comes last, marked partial."""
     end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + VOLUME_AFTER
     start = max(as_utc(incident.first_seen_at) - VOLUME_BEFORE, end - timedelta(hours=MAX_VOLUME_HOURS))
     rows = session.scalars(select(VolumePoint).where(
         VolumePoint.tenant_id == tenant_id, VolumePoint.series == incident.series,
         VolumePoint.bucket_start >= start, VolumePoint.bucket_start <= end).order_by(VolumePoint.bucket_start))
-    return [{"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
-             "expected": p.expected, "lower": p.lower, "upper": p.upper} for p in rows]
+    points = [{"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
+               "expected": p.expected, "lower": p.lower, "upper": p.upper, "partial": False} for p in rows]
+    if incident.status in ACTIVE:
+        with_hour_so_far(points, incident.evidence)
+    return points
+
+
+def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Append an active incident's open hour (``evidence["hour_so_far"]``, written by the detector) to its
+    closed hours, marked ``partial``, unless a closed hour already covers it."""
+    hour = (evidence or {}).get("hour_so_far")
+    if not isinstance(hour, dict):
+        return points
+    try:
+        start = datetime.fromisoformat(hour["start"])
+        point = {"start": start, "tickets": int(hour["tickets"]), "requesters": int(hour["requesters"]),
+                 "expected": float(hour["expected"]), "lower": float(hour["lower"]), "upper": float(hour["upper"]),
+                 "partial": True, "as_of": datetime.fromisoformat(hour["as_of"])}
+    except (KeyError, TypeError, ValueError):
+        return points  # written by another version: the closed hours stand alone
+    if not points or start > points[-1]["start"]:
+        points.append(point)
+    return points
 
 
 def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:
@@ -210,7 +232,7 @@ def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for series, bucket, tickets, requesters, expected, lower, upper in rows:
         out[series].append({"start": as_utc(bucket), "tickets": tickets, "requesters": requesters,
-                            "expected": expected, "lower": lower, "upper": upper})
+                            "expected": expected, "lower": lower, "upper": upper, "partial": False})
     return out
 
 

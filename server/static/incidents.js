@@ -176,11 +176,14 @@
 
     points.forEach(function (p) {
       var px = x(Date.parse(p.start));
-      var r = svg("rect", { "class": "bar" + (p.tickets > p.upper ? " over" : p.tickets < p.lower ? " under" : ""),
+      // The open hour (partial) is drawn hollow; under its band is no drop yet, the hour is not over.
+      var cls = p.tickets > p.upper ? " over" : p.tickets < p.lower && !p.partial ? " under" : "";
+      var r = svg("rect", { "class": "bar" + cls + (p.partial ? " partial" : ""),
         x: px + 1, y: y(p.tickets), width: Math.max(1, bw - 2), height: y(0) - y(p.tickets) });
       var title = svg("title");
-      title.textContent = when(p.start) + ": " + p.tickets + " tickets, " + p.requesters + " customers; expected " +
-        num(p.expected) + " (" + num(p.lower) + "–" + num(p.upper) + ")";
+      title.textContent = when(p.start) + (p.partial ? " (this hour so far, until " + when(p.as_of) + ")" : "") +
+        ": " + p.tickets + " tickets, " + p.requesters + " customers; expected " +
+        num(p.expected) + (p.partial ? " in the whole hour" : "") + " (" + num(p.lower) + "–" + num(p.upper) + ")";
       r.appendChild(title);
       box.appendChild(r);
     });
@@ -221,10 +224,12 @@
     return box;
   }
 
-  function legend() {
+  function legend(points) {
     var p = el("p", "legend");
-    [["swatch bar", "tickets per hour"], ["swatch requesters", "customers per hour"],
-     ["swatch band", "expected band"], ["swatch expected", "expected"]].forEach(function (s) {
+    var items = [["swatch bar", "tickets per hour"], ["swatch requesters", "customers per hour"],
+     ["swatch band", "expected band"], ["swatch expected", "expected"]];
+    if (points.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
+    items.forEach(function (s) {
       var item = el("span", "legend-item");
       item.appendChild(el("span", s[0]));
       item.appendChild(document.createTextNode(s[1]));
@@ -373,7 +378,7 @@
     box.appendChild(el("h3", null, "Hourly volume"));
     if (inc.volume && inc.volume.length) {
       box.appendChild(chart(inc));
-      box.appendChild(legend());
+      box.appendChild(legend(inc.volume));
     } else {
       box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));
     }

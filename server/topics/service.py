@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import NotFound
 from server.eventlog.log import as_utc
-from server.incidents.service import active_for_ticket, recent_volume
+from server.incidents.service import active_for_ticket, recent_volume, with_hour_so_far
 from server.topics.models import Ticket, Topic
 from server.zendesk.problems import problem_ticket_ids
 
@@ -108,7 +108,7 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     volumes = recent_volume(session, tenant_id, [i["series"] for i in incidents], CONTEXT_VOLUME_HOURS, now)
     for incident in incidents:
         incident["problem_ticket_id"] = problems.get(incident["id"])
-        incident["volume"] = volumes.get(incident["series"], [])
+        incident["volume"] = with_hour_so_far(list(volumes.get(incident["series"], [])), incident["evidence"])
     banner = None
     if incidents:  # the incident the ticket belongs to, else the newest one on its topic
         first = next((i for i in incidents if i["attached"]), incidents[0])

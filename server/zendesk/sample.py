@@ -110,6 +110,10 @@ def write_sample(db: Database, tenant_id: int, *, now: datetime, topics: int = 3
             if has_incident:
                 attached = ids[-surge:]
                 first_seen = sample.tickets[attached[0]]["created_at"]
+                so_far = sum(1 for t in times if t >= _hour(now))
+                hour_so_far = {"start": _hour(now).isoformat(), "as_of": now.isoformat(), "tickets": so_far,
+                               "requesters": so_far, "expected": round(calm / history_hours, 4), "lower": 0.0,
+                               "upper": float(max(2, round(calm / history_hours * 3)))}
                 inc = IncidentState(
                     id=k, kind="spike", series=series, topic_id=k, first_seen_at=first_seen,
                     detected_at=first_seen + timedelta(minutes=25), last_activity_at=times[-1],
@@ -118,7 +122,7 @@ def write_sample(db: Database, tenant_id: int, *, now: datetime, topics: int = 3
                     evidence={"observed": len(attached), "expected": round(calm / history_hours * 2, 3), "lower": 0,
                               "upper": 4, "window_minutes": 120, "p_value": 2e-7, "surprise": 6.7, "direction": "up",
                               "measure": "customers", "segments": [], "top_terms": keywords, "topic_label": label,
-                              "release": None, "window_tickets": len(attached)},
+                              "release": None, "window_tickets": len(attached), "hour_so_far": hour_so_far},
                     representatives=[{"ticket_id": z, "text": sample.tickets[z]["excerpt"][:300]}
                                      for z in reversed(attached[-3:])])
                 write_incident(session, (tenant_id, k), engine.snapshot(inc), now)

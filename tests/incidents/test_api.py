@@ -110,8 +110,37 @@ def test_detail_has_the_volume_window_and_feedback(client, db, tenant):
     assert starts[0] == first_seen - timedelta(hours=48) and starts[-1] == resolved + timedelta(hours=24)
     assert len(starts) == 48 + 2 + 4 + 24 + 1
     assert body["volume"][0] == {"start": starts[0].isoformat(), "tickets": 10 % 5, "requesters": 10 % 4,
-                                 "expected": 2.0, "lower": 0.0, "upper": 5.5}
+                                 "expected": 2.0, "lower": 0.0, "upper": 5.5, "partial": False}
     assert body["feedback"] == []
+
+
+def _hour_so_far(start: datetime, **overrides) -> dict:
+    hour = {"start": start.isoformat(), "as_of": (start + timedelta(minutes=25)).isoformat(), "tickets": 14,
+            "requesters": 13, "expected": 3.2, "lower": 0.0, "upper": 8.0}
+    hour.update(overrides)
+    return hour
+
+
+def test_an_active_incidents_open_hour_comes_last_marked_partial(client, db, tenant):
+    t, creds = tenant
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    add_volume(db, t.id, "topic:1", now - timedelta(hours=10), 10)  # closed hours up to now - 1 h
+    evidence = {"observed": 13, "expected": 3.2, "hour_so_far": _hour_so_far(now)}
+    add_incident(db, t.id, 1, detected_at=now + timedelta(minutes=20), evidence=evidence)
+    add_incident(db, t.id, 2, detected_at=now + timedelta(minutes=20), evidence=evidence, status="resolved",
+                 resolved_at=now + timedelta(minutes=40))
+    stale = {"hour_so_far": _hour_so_far(now - timedelta(hours=1))}  # an hour that has closed since
+    add_incident(db, t.id, 3, detected_at=now + timedelta(minutes=20), evidence=stale)
+    broken = {"hour_so_far": _hour_so_far(now, tickets="many")}
+    add_incident(db, t.id, 4, detected_at=now + timedelta(minutes=20), evidence=broken)
+    volume = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["volume"]
+    assert [p["partial"] for p in volume] == [False] * 10 + [True]
+    assert volume[-1] == {"start": now.isoformat(), "as_of": (now + timedelta(minutes=25)).isoformat(),
+                          "tickets": 14, "requesters": 13, "expected": 3.2, "lower": 0.0, "upper": 8.0,
+                          "partial": True}
+    for other in (2, 3, 4):  # resolved, already closed, unreadable: the closed hours alone
+        points = client.get(f"/api/v1/incidents/{other}", headers=auth(creds)).get_json()["volume"]
+        assert len(points) == 10 and not any(p["partial"] for p in points)
 
 
 def test_open_incident_volume_runs_until_now(client, db, tenant):

@@ -538,3 +538,22 @@ def test_a_new_topics_expectation_is_the_gamma_mixture_over_each_window():
         assert mu * phi == pytest.approx(counts.var(), rel=0.05)
     # a half-hour window is barely over-dispersed; the day is very much so
     assert engine._new_topic_expectation(1800.0)[1] < 1.2 < 4.0 < engine._new_topic_expectation(86400.0)[1]
+
+
+def test_an_active_incidents_snapshot_carries_its_open_hour_so_far(warmed):
+    """Closed hours are written as volume points; while an incident is live its open hour, where the rise
+    is, travels in the snapshot so a chart can show it. Once resolved it is left out."""
+    at = T0 + timedelta(days=DAYS, hours=2, minutes=10)
+    engine = fresh(warmed)
+    run(engine, background(0.1, seed=14, start=T0 + timedelta(days=DAYS)) + burst(4, at, 6, minutes=20))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    series = engine.series["topic:4"]
+    hour = engine.snapshot(inc)["evidence"]["hour_so_far"]
+    assert datetime.fromisoformat(hour["start"]) == T0 + timedelta(days=DAYS, hours=2)
+    assert datetime.fromisoformat(hour["as_of"]) == at + timedelta(minutes=20 / 6 * 5)  # the last ticket
+    assert (hour["tickets"], hour["requesters"]) == (series.tickets, len(series.who))
+    assert hour["requesters"] >= 6 and hour["lower"] <= hour["expected"] <= hour["upper"] < hour["requesters"]
+    mu, _phi = engine.forecast(series, series.bucket, series.bucket + 3600.0)
+    assert hour["expected"] == pytest.approx(mu, abs=1e-4)
+    inc.status = "resolved"
+    assert "hour_so_far" not in engine.snapshot(inc)["evidence"]

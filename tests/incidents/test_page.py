@@ -31,3 +31,12 @@ def test_script_writes_text_never_html():
     assert "textContent" in js and "createTextNode" in js
     # The token comes from the URL fragment and lives in session storage only.
     assert "sessionStorage.setItem(KEY" in js and "localStorage.setItem(KEY" not in js
+
+
+def test_pages_have_an_icon_and_favicon_ico_leads_to_it(client):
+    for page in ("/", "/incidents", "/api/v1/docs"):
+        assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in client.get(page).get_data(as_text=True)
+    resp = client.get("/favicon.ico")  # what browsers ask for on pages without the link (the demo's sample product)
+    assert resp.status_code == 301 and resp.headers["Location"].endswith("/static/favicon.svg")
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data

@@ -23,10 +23,13 @@ def test_context_of_an_incident_ticket(client, db, tenant, fake_zendesk, connect
     assert incident["account_count"] > 0 and incident["detected_at"] > incident["first_seen_at"]
     assert body["banner"] == {"incident_id": 1, "title": incident["title"], "sentence": incident["sentence"]}
     volume = incident["volume"]
-    assert 46 <= len(volume) <= 48 and set(volume[0]) == {"start", "tickets", "requesters", "expected", "lower",
-                                                         "upper"}
+    closed, so_far = volume[:-1], volume[-1]
+    assert 46 <= len(closed) <= 48 and set(closed[0]) == {"start", "tickets", "requesters", "expected", "lower",
+                                                         "upper", "partial"}
+    assert not any(p["partial"] for p in closed) and so_far["partial"] is True  # the open hour, where the rise is
     starts = [datetime.fromisoformat(p["start"]) for p in volume]
-    assert starts == sorted(starts) and starts[0] >= now - timedelta(hours=49) and starts[-1] < now
+    assert starts == sorted(starts) and starts[0] >= now - timedelta(hours=49) and starts[-2] < starts[-1] <= now
+    assert datetime.fromisoformat(so_far["as_of"]) == now
     assert sum(p["tickets"] for p in volume) <= 30
     reps = incident["evidence"]["representatives"]
     assert reps[0] == {"ticket_id": sample.xss_ticket_id, "text": XSS}  # served as data; the sidebar renders text

@@ -10,6 +10,8 @@ export interface Bar {
   height: number;
   /** Above the band's upper edge: drawn in the alert colour. */
   above: boolean;
+  /** The hour so far (still open): drawn outlined. */
+  partial: boolean;
 }
 
 export interface Geometry {
@@ -52,7 +54,7 @@ export function chartGeometry(points: VolumePoint[], width = 280, height = 72, p
     const top = y(v);
     const upper = safe(p.upper);
     return { x: r(i * slot + slot * 0.15), y: top, width: r(slot * 0.7), height: r(height - pad - top),
-             above: upper !== null && v > upper };
+             above: upper !== null && v > upper, partial: p.partial === true };
   });
 
   const band = runs(points, (p) => safe(p.lower) !== null && safe(p.upper) !== null).map((run) => {
@@ -76,8 +78,8 @@ export function volumeChart(points: VolumePoint[], label: string): SVGSVGElement
                              "aria-label": label, preserveAspectRatio: "none", focusable: "false" });
   if (g.band) chart.appendChild(svg("path", { class: "gs-chart-band", d: g.band }));
   for (const b of g.bars) {
-    chart.appendChild(svg("rect", { class: b.above ? "gs-chart-bar gs-chart-bar-above" : "gs-chart-bar",
-                                    x: b.x, y: b.y, width: b.width, height: b.height }));
+    const cls = "gs-chart-bar" + (b.above ? " gs-chart-bar-above" : "") + (b.partial ? " gs-chart-bar-partial" : "");
+    chart.appendChild(svg("rect", { class: cls, x: b.x, y: b.y, width: b.width, height: b.height }));
   }
   if (g.expected) chart.appendChild(svg("path", { class: "gs-chart-expected", d: g.expected }));
   return chart;

@@ -7,6 +7,8 @@ export interface VolumePoint {
   expected: number | null;
   lower: number | null;
   upper: number | null;
+  /** The open hour of an active incident's series: its counts so far against the whole hour's band. */
+  partial?: boolean;
 }
 
 export interface Representative {
@@ -132,7 +134,7 @@ export function volume(value: unknown): VolumePoint[] {
     const start = o ? time(o.start) : null;
     if (!o || !start) continue;
     out.push({ start, tickets: count(o.tickets ?? o.count), expected: num(o.expected), lower: num(o.lower),
-               upper: num(o.upper) });
+               upper: num(o.upper), ...(o.partial === true ? { partial: true } : {}) });
   }
   return out.slice(-MAX_POINTS);
 }

@@ -90,13 +90,15 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
   if (points.length < 2) return null;
   const last = points[points.length - 1];
   const band = last.lower !== null && last.upper !== null;
+  const latest = last.partial ? "so_far" : "latest";
   const label = band
-    ? t("sidebar.chart.label_band", { hours: points.length, latest: fmt.number(last.tickets),
-                                      lower: fmt.number(last.lower!), upper: fmt.number(last.upper!) })
-    : t("sidebar.chart.label", { hours: points.length, latest: fmt.number(last.tickets) });
+    ? t(`sidebar.chart.label_band_${latest}`, { hours: points.length, latest: fmt.number(last.tickets),
+                                                lower: fmt.number(last.lower!), upper: fmt.number(last.upper!) })
+    : t(`sidebar.chart.label_${latest}`, { hours: points.length, latest: fmt.number(last.tickets) });
+  const caption = t(band ? "sidebar.chart.caption_band" : "sidebar.chart.caption", { hours: points.length }) +
+    (last.partial ? " " + t("sidebar.chart.caption_so_far") : "");
   return el("figure", { class: "gs-figure" }, volumeChart(points, label),
-    el("figcaption", { class: "gs-muted" }, t(band ? "sidebar.chart.caption_band" : "sidebar.chart.caption",
-                                              { hours: points.length })));
+    el("figcaption", { class: "gs-muted" }, caption));
 }
 
 function renameView(topicId: number, label: string, state: UiState, h: Handlers): Child {

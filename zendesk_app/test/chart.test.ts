@@ -11,8 +11,8 @@ describe("chart geometry", () => {
     const g = chartGeometry([p(1), p(10)], 200, 112, 1);
     expect(g.yMax).toBe(11);
     // plot height 110: 10 tickets of 11 -> 100 px high, from y = 111 - 100 = 11
-    expect(g.bars[1]).toEqual({ x: 115, y: 11, width: 70, height: 100, above: true });
-    expect(g.bars[0]).toEqual({ x: 15, y: 101, width: 70, height: 10, above: false });
+    expect(g.bars[1]).toEqual({ x: 115, y: 11, width: 70, height: 100, above: true, partial: false });
+    expect(g.bars[0]).toEqual({ x: 15, y: 101, width: 70, height: 10, above: false, partial: false });
   });
 
   it("draws the band along the upper edge and back along the lower edge, closed", () => {
@@ -31,6 +31,14 @@ describe("chart geometry", () => {
   it("marks only hours above the band's upper edge", () => {
     const g = chartGeometry([p(4), p(5), p(9, null)]);
     expect(g.bars.map((b) => b.above)).toEqual([false, true, false]);
+  });
+
+  it("outlines the hour so far, above its band or not", () => {
+    const g = chartGeometry([p(1), p(2), { ...p(9), partial: true }]);
+    expect(g.bars.map((b) => [b.partial, b.above])).toEqual([[false, false], [false, false], [true, true]]);
+    const svg = volumeChart([p(1), { ...p(3), partial: true }], "Tickets per hour");
+    expect(svg.querySelectorAll("rect.gs-chart-bar-partial")).toHaveLength(1);
+    expect(svg.querySelectorAll("rect")[1].getAttribute("class")).toBe("gs-chart-bar gs-chart-bar-partial");
   });
 
   it("survives empty, zero, negative and non-finite input", () => {

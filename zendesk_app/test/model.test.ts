@@ -54,6 +54,9 @@ describe("parsing backend answers", () => {
     expect(volume([{ start: "2026-11-23T00:00:00Z", count: 3 }])[0]).toEqual(
       { start: "2026-11-23T00:00:00Z", tickets: 3, expected: null, lower: null, upper: null });
     expect(volume([{ start: "not a date", tickets: 1 }, { tickets: 2 }])).toEqual([]);
+    const flags = volume([{ start: "2026-11-23T00:00:00Z", tickets: 1, partial: true },
+                          { start: "2026-11-23T01:00:00Z", tickets: 1, partial: "yes" }]);
+    expect(flags.map((v) => v.partial)).toEqual([true, undefined]);  // only a real true marks the hour so far
     const many = Array.from({ length: 500 }, (_, i) => ({ start: new Date(i * 3_600_000).toISOString(), tickets: i }));
     const out = volume(many);
     expect(out).toHaveLength(336);

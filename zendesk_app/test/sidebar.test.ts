@@ -3,7 +3,7 @@ import { createApi } from "../src/api";
 import { createFormatter } from "../src/format";
 import type { RequestOptions } from "../src/zaf";
 import { startSidebar, type Sidebar } from "../src/sidebar";
-import { context, fakeZaf, flush, httpError, incident, XSS, type FakeZaf } from "./helpers";
+import { context, fakeZaf, flush, httpError, incident, volume, XSS, type FakeZaf } from "./helpers";
 
 const AGENT = "Ada Agent <ada@example.com>";
 let root: HTMLElement;
@@ -77,6 +77,18 @@ describe("ticket sidebar", () => {
     expect(chart.querySelector(".gs-chart-band")).not.toBeNull();
     const reps = [...root.querySelectorAll(".gs-reps li")].map((li) => li.textContent);
     expect(reps).toEqual(["#40 The invoice PDF is blank", `#41 ${XSS}`]);
+  });
+
+  it("says when the chart's last bar is the hour so far", async () => {
+    const points = volume();
+    points[points.length - 1] = { ...points[points.length - 1], partial: true, as_of: "2026-11-23T11:25:00Z" };
+    await mount(() => context({ incidents: [incident({ volume: points })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.getAttribute("aria-label")).toBe(
+      "Tickets per hour over the last 6 hours; this hour so far 12, usual range for the whole hour 0 to 6.");
+    expect(chart.querySelectorAll("rect.gs-chart-bar-partial")).toHaveLength(1);
+    expect(root.querySelector(".gs-figure figcaption")?.textContent).toBe(
+      "Tickets per hour, last 6 hours; shaded: the usual range. The outlined bar is this hour so far.");
   });
 
   it("renders hostile text as text, never as markup", async () => {
