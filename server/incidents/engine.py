@@ -47,7 +47,8 @@ The tests
 False alarms across all topics: every kind gets ``alarm_budget_per_week * sensitivity[kind] / 5``
 expected false alarms a week. Its per-test threshold is that share divided by the number of tests the
 kind ran in the past week (counting each series, window and hour once, since tests inside one hour are
-nearly the same test): a Bonferroni bound on false alarms per week over every series, whatever the number
+nearly the same test; a kind that has tested for less than a week, as after a backfill, has its count
+scaled up to a week): a Bonferroni bound on false alarms per week over every series, whatever the number
 of topics. A plan tier's multiplier applies when the tier carries most of the window. Each ``noise``
 mark on an incident divides that series and kind's threshold by 10 (up to 1000); each ``useful`` mark
 takes one step back.
@@ -411,6 +412,8 @@ class Engine:
         self.releases: list[tuple[float, str, str | None]] = []
         self.next_id = 1
         self.tests: dict[str, deque[tuple[float, int]]] = {k: deque() for k in KINDS}
+        #: Event time of each kind's first counted test: the span its test count covers, up to a week.
+        self.tests_since: dict[str, float] = {}
         self._tested: dict[str, set[tuple[str, float, float]]] = {k: set() for k in KINDS}
         self.first_ts: float | None = None
         self.new_topic_prior = [20.0, 1.5, 5.25]  # [weight, mean, second moment] of first-day requesters
@@ -739,6 +742,7 @@ class Engine:
         if mark in seen:
             return
         seen.add(mark)
+        self.__dict__.setdefault("tests_since", {}).setdefault(kind, now)  # absent from older checkpoints
         q = self.tests[kind]
         if q and q[-1][0] == hour:
             q[-1] = (hour, q[-1][1] + 1)
@@ -769,8 +773,12 @@ class Engine:
         share *= s.plan_multiplier(plan)
         q = self.tests[kind]
         n = self._test_count(kind)
-        if q and self.watermark is not None and self.first_ts is not None:
-            span = max(HOUR, min(WEEK, self.watermark - self.first_ts))
+        # Tests run only on live tickets after the tenant's warm-up (a kind may start later still): a
+        # tenant that backfilled weeks of history has tested for hours, not for weeks, so its count is
+        # scaled up from the span since the kind's first test, not since the first event.
+        since = self.__dict__.get("tests_since", {}).get(kind, self.first_ts)
+        if q and self.watermark is not None and since is not None:
+            span = max(HOUR, min(WEEK, self.watermark - since))
             n = n * WEEK / span
         return share / max(n, 100.0) * 10.0 ** -self.noise.get((series, kind), 0)
 

@@ -213,6 +213,19 @@ def test_the_threshold_shrinks_as_more_series_are_tested():
     assert big.alpha("spike", "topic:1") < small.alpha("spike", "topic:1")
 
 
+def test_after_a_backfill_the_threshold_counts_tests_per_week_of_testing_not_of_history(history, warmed):
+    """A tenant that backfilled three weeks and then went live a day ago has tested for a day: its test
+    count is scaled to a week from that day, so its threshold is about that of a tenant live all along.
+    Scaled from the first backfilled ticket instead, one day's tests would pass for a week's, and the
+    threshold would be several times too loose in the very week people first judge the alerts."""
+    day = background(1.0, seed=31, start=T0 + timedelta(days=DAYS))
+    backfilled = run(Engine(), [Observation(**{**o.__dict__, "live": False}) for o in history] + day)
+    always = run(fresh(warmed), day)
+    ratio = backfilled.alpha("spike", "topic:1") / always.alpha("spike", "topic:1")
+    assert 0.5 < ratio < 2.0, ratio
+    assert always._test_count("spike") > 4 * backfilled._test_count("spike")  # it did test far less
+
+
 def test_sensitivity_zero_turns_a_kind_off(warmed):
     engine = fresh(warmed)
     engine.configure(DetectionSettings.from_dict({"sensitivity": {"spike": 0}}))
