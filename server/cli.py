@@ -408,8 +408,10 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     out.print(table)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
     rate = f"{len(report.incidents) / report.weeks:.1f} a week" if report.incidents else "0 a week"
-    out.print(f"{report.events} events replayed ({report.tickets} tickets); {len(report.incidents)} incidents "
-              f"({kinds}); {rate}. Settings: {overrides or 'as stored'}.")
+    n = len(report.incidents)
+    what_if = ", ".join(p.strip() for p in pairs)
+    out.print(f"{report.events} events replayed ({report.tickets} tickets); {n} incident{'' if n == 1 else 's'} "
+              f"({kinds}); {rate}. Settings: {'as stored, with ' + what_if if what_if else 'as stored'}.")
 
 from server.marketplace.cli import app_group  # noqa: E402  (the marketplace package commands)
 

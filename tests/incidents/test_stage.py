@@ -189,6 +189,11 @@ def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant,
                                         "--no-progress", "--set", "sensitivity.spike=0"], env=env)
     assert json.loads(off.output)["by_kind"].get("spike", 0) == 0
     assert incidents(db, t.id) == {}
+    text = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--since", "2026-02-01", "--no-progress",
+                                         "--set", "sensitivity.spike=0", "--set", "min_requesters=4"], env=env)
+    assert text.exit_code == 0 and "What would have fired for" in text.output
+    assert " 0 incidents (none); 0 a week. Settings: as stored, with sensitivity.spike=0, min_requesters=4." in \
+        " ".join(text.output.split())
     bad = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--set", "sensitivity.nope=1"], env=env)
     assert bad.exit_code == 2 and "sensitivity" in bad.output
 
