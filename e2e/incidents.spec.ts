@@ -1,0 +1,52 @@
+// The server's incidents page in a real browser, against a real backend holding an open incident written by
+// the detector's writers (the sidebar seed): list, detail with its chart and evidence, a status change.
+import { test, expect } from "@playwright/test";
+import { startBackend, type Backend } from "./backend";
+
+let backend: Backend;
+
+test.beforeAll(async () => {
+  backend = await startBackend({ seed: "sidebar" });
+});
+
+test.afterAll(async () => { await backend.stop(); });
+
+test("an open incident: its card, its chart ending in the hour so far, its evidence as text, and acknowledging it",
+  async ({ page }) => {
+    const problems: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("dialog", (d) => { problems.push("dialog: " + d.message()); void d.dismiss(); });
+
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const card = page.locator(`button.incident-item[data-id="${backend.incident_id}"]`);
+    await expect(card).toBeVisible();
+    await card.click();
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+
+    // The chart's last bar is the open hour, outlined, and the legend says so; closed hours are plain bars.
+    const bars = detail.locator("svg.incident-chart rect.bar");
+    expect(await bars.count()).toBeGreaterThan(40);
+    await expect(detail.locator("svg.incident-chart rect.bar.partial")).toHaveCount(1);
+    await expect(bars.last()).toHaveClass(/\bpartial\b/);
+    await expect(bars.last().locator("title")).toContainText("this hour so far");
+    await expect(detail.locator(".legend")).toContainText("this hour so far");
+
+    // A representative ticket whose text is markup is shown as that text.
+    await expect(detail.getByText("<img src=x onerror=alert(1)>").first()).toBeVisible();
+    expect(await page.locator("#incident-detail img").count()).toBe(0);
+
+    // A status change needs a name, then goes through the API.
+    await detail.getByRole("button", { name: "Acknowledge" }).click();
+    await expect(detail.locator(".detail-error")).toContainText("Enter your name first");
+    await page.locator("#by").fill("Ana");
+    await detail.getByRole("button", { name: "Acknowledge" }).click();
+    await expect(card.locator(".item-head")).toContainText("acknowledged");
+    const stored = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+      { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+    expect(stored.status).toBe("acknowledged");
+    expect(stored.status_by).toBe("Ana");
+
+    expect(problems).toEqual([]);
+  });
