@@ -742,8 +742,10 @@ class Engine:
         if mark in seen:
             return
         seen.add(mark)
-        self.__dict__.setdefault("tests_since", {}).setdefault(kind, now)  # absent from older checkpoints
         q = self.tests[kind]
+        since = self.__dict__.setdefault("tests_since", {})  # absent from older checkpoints
+        if kind not in since:  # the first test, or a checkpoint written before: its counts start at q[0]
+            since[kind] = q[0][0] * HOUR if q else now
         if q and q[-1][0] == hour:
             q[-1] = (hour, q[-1][1] + 1)
         else:

@@ -154,14 +154,12 @@ def volume(session: Session, tenant_id: int, incident: Incident, now: datetime) 
         VolumePoint.bucket_start >= start, VolumePoint.bucket_start <= end).order_by(VolumePoint.bucket_start))
     points = [{"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
                "expected": p.expected, "lower": p.lower, "upper": p.upper, "partial": False} for p in rows]
-    if incident.status in ACTIVE:
-        with_hour_so_far(points, incident.evidence)
-    return points
+    return with_hour_so_far(points, incident.evidence) if incident.status in ACTIVE else points
 
 
 def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Append an active incident's open hour (``evidence["hour_so_far"]``, written by the detector) to its
-    closed hours, marked ``partial``, unless a closed hour already covers it."""
+    """An active incident's closed hours followed by its open hour (``evidence["hour_so_far"]``, written by
+    the detector), marked ``partial``, unless a closed hour already covers it. ``points`` is not changed."""
     hour = (evidence or {}).get("hour_so_far")
     if not isinstance(hour, dict):
         return points
@@ -172,9 +170,7 @@ def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | No
                  "partial": True, "as_of": datetime.fromisoformat(hour["as_of"])}
     except (KeyError, TypeError, ValueError):
         return points  # written by another version: the closed hours stand alone
-    if not points or start > points[-1]["start"]:
-        points.append(point)
-    return points
+    return points + [point] if not points or start > points[-1]["start"] else points
 
 
 def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:

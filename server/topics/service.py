@@ -108,7 +108,7 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     volumes = recent_volume(session, tenant_id, [i["series"] for i in incidents], CONTEXT_VOLUME_HOURS, now)
     for incident in incidents:
         incident["problem_ticket_id"] = problems.get(incident["id"])
-        incident["volume"] = with_hour_so_far(list(volumes.get(incident["series"], [])), incident["evidence"])
+        incident["volume"] = with_hour_so_far(volumes.get(incident["series"], []), incident["evidence"])
     banner = None
     if incidents:  # the incident the ticket belongs to, else the newest one on its topic
         first = next((i for i in incidents if i["attached"]), incidents[0])

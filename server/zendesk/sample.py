@@ -101,19 +101,19 @@ def write_sample(db: Database, tenant_id: int, *, now: datetime, topics: int = 3
             sample.topic_ids.append(k)
             sample.ticket_ids += ids
             series = f"topic:{k}"
+            baseline = {"expected": round(calm / history_hours, 4), "lower": 0.0,
+                        "upper": float(max(2, round(calm / history_hours * 3)))}
             for h in range(history_hours, 0, -1):
                 start = _hour(now) - timedelta(hours=h)
                 count = sum(1 for t in times if start <= t < start + timedelta(hours=1))
-                write_volume_point(session, (tenant_id, series, start.timestamp()), {
-                    "tickets": count, "requesters": count, "expected": round(calm / history_hours, 4),
-                    "lower": 0.0, "upper": float(max(2, round(calm / history_hours * 3)))}, now)
+                write_volume_point(session, (tenant_id, series, start.timestamp()),
+                                   {"tickets": count, "requesters": count, **baseline}, now)
             if has_incident:
                 attached = ids[-surge:]
                 first_seen = sample.tickets[attached[0]]["created_at"]
                 so_far = sum(1 for t in times if t >= _hour(now))
                 hour_so_far = {"start": _hour(now).isoformat(), "as_of": now.isoformat(), "tickets": so_far,
-                               "requesters": so_far, "expected": round(calm / history_hours, 4), "lower": 0.0,
-                               "upper": float(max(2, round(calm / history_hours * 3)))}
+                               "requesters": so_far, **baseline}
                 inc = IncidentState(
                     id=k, kind="spike", series=series, topic_id=k, first_seen_at=first_seen,
                     detected_at=first_seen + timedelta(minutes=25), last_activity_at=times[-1],

@@ -226,6 +226,17 @@ def test_after_a_backfill_the_threshold_counts_tests_per_week_of_testing_not_of_
     assert always._test_count("spike") > 4 * backfilled._test_count("spike")  # it did test far less
 
 
+def test_a_checkpoint_without_the_first_test_times_keeps_its_threshold(warmed):
+    """A checkpoint written before the engine kept each kind's first test time: its week of test counts
+    is still a week's, not an hour's scaled up 168 times."""
+    day = background(0.2, seed=32, start=T0 + timedelta(days=DAYS))
+    current = run(fresh(warmed), day)
+    old = fresh(warmed)
+    del old.__dict__["tests_since"]
+    run(old, day)
+    assert old.alpha("spike", "topic:1") == pytest.approx(current.alpha("spike", "topic:1"), rel=0.05)
+
+
 def test_sensitivity_zero_turns_a_kind_off(warmed):
     engine = fresh(warmed)
     engine.configure(DetectionSettings.from_dict({"sensitivity": {"spike": 0}}))
