@@ -57,8 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "json", str, "`json` (one object per line) or `text`."),
     Setting("DETECTOR_BATCH_SIZE", 1000, int, "Events the detector reads per checkpointed batch."),
     Setting("DETECTOR_POLL_SECONDS", 0.5, float, "Detector sleep when the log has no new events."),
-    Setting("DETECTOR_CHECKPOINT_SECONDS", 5.0, float,
-            "Least time between detector checkpoints while catching up (outputs are written every batch)."),
+    Setting("DETECTOR_CHECKPOINT_SECONDS", 30.0, float,
+            "Least time between detector checkpoints (outputs are written every batch; a restart replays "
+            "what came after the last checkpoint)."),
     Setting("READY_MAX_DETECTOR_LAG_SECONDS", 0, int,
             "When above 0, /readyz answers 503 if the oldest unprocessed event is older than this."),
     Setting("ANTHROPIC_API_KEY", "", str,

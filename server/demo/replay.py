@@ -9,7 +9,10 @@ demo shows incidents within minutes, :meth:`Replayer.send_history` first sends t
 same model's quiet traffic, ``created_at`` ending now, as fast as the server takes it. Arriving more
 than six hours after their creation, those tickets are history to the detector (``LIVE_LAG`` in
 server/incidents/stage.py): they teach the baselines and open nothing. :meth:`Replayer.run` then
-sends live tickets stamped with the wall clock.
+sends live tickets stamped with the wall clock. Before it, :meth:`Replayer.send_session_history` sends
+the last hours of in-app sessions (at most a day: the widget API bounds a client's time to a day
+before the batch arrives), so that the per-page friction detectors have learnt each page's ordinary
+failures when the live surges bring their failed requests and rage clicks.
 
 Both phases run the model at the same ``speed`` (stream minutes per real minute), so the detector
 sees one hourly rate throughout: ``tickets_per_hour`` of event time, in history and live alike
@@ -27,7 +30,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import requests
 from rich.console import Console
@@ -44,6 +47,11 @@ DEMO_ORIGIN = "https://app.acme-billing.example"
 #: Tickets per hour of event time (history and live): about 16,000 tickets in two weeks, which the
 #: server on a small machine takes in about two minutes.
 TICKETS_PER_HOUR = 48.0
+#: In-app sessions per hour of event time (history and live), a few in a hundred with friction.
+SESSIONS_PER_HOUR = 720.0
+#: Hours of in-app sessions sent before the live stream: the widget API keeps no client time older than a
+#: day, so the friction detectors' history is at most that (the demo tenant's warm-up is set below it).
+SESSION_HISTORY_HOURS = 12.0
 #: Webhook deliveries in flight while sending history.
 HISTORY_CONCURRENCY = 8
 #: Times a delivery answered 429 (rate limited) is tried again after the Retry-After wait.
@@ -99,8 +107,9 @@ def trigger_payload(ticket: dict[str, Any]) -> dict[str, Any]:
             "tags": " ".join(ticket["tags"])}
 
 
-def widget_batch(session: dict[str, Any]) -> dict[str, Any]:
-    return {"session_id": session["session_id"], "sent_at": _ms(session["sent_at"]),
+def widget_batch(session: dict[str, Any], sent_at: datetime | None = None) -> dict[str, Any]:
+    """The widget's POST body for a session; ``sent_at`` (default: the session's own) is when it leaves."""
+    return {"session_id": session["session_id"], "sent_at": _ms(sent_at or session["sent_at"]),
             "events": [dict(e, ts=_ms(e["ts"])) for e in session["events"]]}
 
 
@@ -111,8 +120,8 @@ class Replayer:
     ----------
     speed
         Stream minutes per real minute (the model's incident schedule runs this much faster).
-    tickets_per_hour
-        Tickets per hour of event time, in history and live alike.
+    tickets_per_hour, sessions_per_hour
+        Tickets and in-app sessions per hour of event time, in history and live alike.
     first_ticket_id
         Zendesk id of the first ticket sent (default: from the seed); a rerun on the same database
         passes one past the previous run's so that no ticket id repeats.
@@ -120,7 +129,7 @@ class Replayer:
 
     def __init__(self, url: str, creds: dict[str, Any], *, speed: float = 1.0, seed: int = 7,
                  duplicate_rate: float = 0.02, tickets_per_hour: float = TICKETS_PER_HOUR,
-                 first_ticket_id: int | None = None) -> None:
+                 sessions_per_hour: float = SESSIONS_PER_HOUR, first_ticket_id: int | None = None) -> None:
         self.url = url.rstrip("/")
         self.creds = creds
         self.speed = speed
@@ -128,6 +137,7 @@ class Replayer:
         # users as the product's backend would sign them.
         secret = creds.get("identity_secret")
         self.model = TrafficModel(seed=seed, tickets_per_minute=tickets_per_hour / 60 / speed,
+                                  sessions_per_minute=sessions_per_hour / 60 / speed,
                                   first_ticket_id=first_ticket_id, origin=self.url,
                                   user_hash=(lambda uid: user_hash(secret, uid)) if secret else None)
         self.rng = random.Random(seed + 1)
@@ -189,13 +199,16 @@ class Replayer:
             self.send_session(ticket["session"])
         self._deliver(*self._delivery(ticket))
 
-    def send_session(self, session: dict[str, Any]) -> None:
-        body = json.dumps(widget_batch(session)).encode()
+    def send_session(self, session: dict[str, Any], sent_at: datetime | None = None) -> None:
+        """A session's widget batch; ``sent_at``: when it leaves, if later than the session's own time (a
+        batch the widget kept and sends late keeps its events' times)."""
+        body = json.dumps(widget_batch(session, sent_at)).encode()
         headers = {"Content-Type": "text/plain;charset=UTF-8", "Origin": self.url,
                    "X-Groundswell-Site-Key": self.creds["site_key"]}
         for _ in range(2 if self.rng.random() < self.duplicate_rate else 1):
             self._post("/api/v1/events", body, headers)
-        self.counts["widget_events"] += len(session["events"])
+        with self._lock:
+            self.counts["widget_events"] += len(session["events"])
 
     def history(self, days: float, end: datetime | None = None) -> list[dict[str, Any]]:
         """The tickets of the ``days`` before ``end`` (default: now), oldest first."""
@@ -207,26 +220,44 @@ class Replayer:
         """Send ``days`` of quiet traffic ending now, oldest first and without pauses, with a progress bar.
 
         Deliveries go ``concurrency`` at a time, in order batch by batch, so the log stays nearly in
-        event order. Widget sessions are not sent for the past (the server keeps no client time older
-        than a day).
+        event order. The past's in-app sessions go separately (``send_session_history``).
         """
-        console = console or Console(stderr=True)
-        tickets = self.history(days)
-        deliveries = [self._delivery(t) for t in tickets]
+        deliveries = [self._delivery(t) for t in self.history(days)]
         label = f"{days:g} day" + ("" if days == 1 else "s") if days >= 1 else f"{days * 24:.1f} hours"
-        columns = (TextColumn(f"Sending {label} of history…"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("tickets"), TimeElapsedColumn(), TimeRemainingColumn())
+        self._send_all(deliveries, lambda d: self._deliver(*d), f"Sending {label} of history…", "tickets",
+                       console, concurrency)
+        return self.counts
+
+    def send_session_history(self, hours: float, console: Console | None = None, *,
+                             concurrency: int = HISTORY_CONCURRENCY) -> dict[str, int]:
+        """Send the in-app sessions of the ``hours`` before now (at most a day: the server bounds a widget
+        event's time to a day before it arrives), oldest first, so that the per-page friction detectors
+        have a baseline when the live stream starts. Each batch is stamped with its sending time, as a
+        widget that kept its events would send them; the events keep their own times."""
+        hours = min(hours, 23.5)
+        sessions = list(self.model.session_history(datetime.now(timezone.utc), hours, speed=self.speed))
+        self._send_all(sessions, lambda s: self.send_session(s, sent_at=datetime.now(timezone.utc)),
+                       f"Sending {hours:g} hours of in-app sessions…", "sessions", console, concurrency)
+        return self.counts
+
+    def _send_all(self, items: list[Any], send: Callable[[Any], None], title: str, unit: str,
+                  console: Console | None, concurrency: int) -> None:
+        """``send`` every item, ``concurrency`` at a time and batch by batch in order, with a progress bar."""
+        console = console or Console(stderr=True)
+        errors = self.counts["errors"]
+        columns = (TextColumn(title), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
+                   TimeRemainingColumn())
         with Progress(*columns, console=console, transient=False) as progress, \
                 ThreadPoolExecutor(concurrency, thread_name_prefix="history") as pool:
-            task = progress.add_task("history", total=len(deliveries))
+            task = progress.add_task("history", total=len(items))
             batch = concurrency * 4
-            for i in range(0, len(deliveries), batch):
-                chunk = deliveries[i:i + batch]
-                list(pool.map(lambda d: self._deliver(*d), chunk))
+            for i in range(0, len(items), batch):
+                chunk = items[i:i + batch]
+                list(pool.map(send, chunk))
                 progress.advance(task, len(chunk))
-        if self.last_error:
-            console.print(f"[yellow]history: {self.counts['errors']} failed deliveries, last: {self.last_error}")
-        return self.counts
+        if self.counts["errors"] > errors:
+            console.print(f"[yellow]history: {self.counts['errors'] - errors} failed deliveries, "
+                          f"last: {self.last_error}")
 
     def _poll_incidents(self) -> None:
         """Open incidents as the API lists them (at most every 10 s; best effort)."""

@@ -19,11 +19,11 @@ from typing import Any
 
 import requests
 
-from server.demo.replay import DEMO_ORIGIN, Replayer, history_window
+from server.demo.replay import DEMO_ORIGIN, SESSION_HISTORY_HOURS, Replayer, history_window
 
 #: Days of history sent before the live stream (the detector needs 2 to open incidents, 7 for drops).
 HISTORY_DAYS = 14
-#: Webhook rate limit of the demo's server (per tenant and web worker), high enough for the history.
+#: Webhook and widget rate limits of the demo's server (per tenant and web worker), high enough for the history.
 HISTORY_RATE_LIMIT = "2000/second"
 
 
@@ -64,6 +64,12 @@ def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
 DEMO_TICKET_USER_KEYS = ["requester_id", "email", "field:user_id"]
 
 
+#: The demo tenant's per-page friction detectors start testing after 8 hours of in-app sessions (the
+#: default is 24): the demo can send only the last day's sessions (the widget API keeps no older client
+#: time), and sends the last 12 hours (``SESSION_HISTORY_HOURS``) so that it starts within a minute.
+DEMO_FRICTION = {"warmup_hours": 8}
+
+
 def _acme_widget(cfg: dict[str, Any], port: int) -> str:
     """The Acme Billing page's widget: its origins allowed, tickets joined by requester id, nudge content
     unless the tenant has its own; returns the tenant's identity secret (made here if it has none), with
@@ -73,6 +79,7 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
     from server.eventlog import SqlEventLog
     from server.tenants import find_by_slug
     from server.widget import service as widget_service
+    from server.widget.schemas import FrictionSettingsSchema
 
     db = from_config(cfg)
     try:
@@ -90,9 +97,13 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                 session.commit()
             stored = widget_service.stored_config(session, tenant.id)
             if stored.get("nudges"):
+                changes: dict[str, Any] = {}
                 if "requester_id" not in stored.get("ticket_user_keys", ()):
-                    keys = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
-                    widget_service.put_settings(session, SqlEventLog(), tenant.id, dict(stored, ticket_user_keys=keys),
+                    changes["ticket_user_keys"] = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
+                if stored["friction"] == FrictionSettingsSchema().load({}):  # a demo database from before
+                    changes["friction"] = DEMO_FRICTION
+                if changes:
+                    widget_service.put_settings(session, SqlEventLog(), tenant.id, dict(stored, **changes),
                                                 now=datetime.now(timezone.utc))
                 return secret
             widget_service.put_settings(session, SqlEventLog(), tenant.id, {
@@ -108,6 +119,7 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                 "holdout": 0.0, "cap_per_session": 2, "cap_per_day": 5,
                 "cold_start": {"enabled": True, "repeat_failures": 3},
                 "ticket_user_keys": DEMO_TICKET_USER_KEYS,
+                "friction": DEMO_FRICTION,
             }, now=datetime.now(timezone.utc))
             return secret
     finally:
@@ -153,6 +165,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     # The history arrives as one burst of webhooks, far above a tenant's usual limit: lift it for the demo.
     env = dict(os.environ, LOG_FORMAT="text", LOG_LEVEL="WARNING")
     env.setdefault("RATE_LIMIT_WEBHOOK", HISTORY_RATE_LIMIT)
+    env.setdefault("RATE_LIMIT_WIDGET", HISTORY_RATE_LIMIT)
     env.setdefault("DEMO_PAGES", "1")  # the sample product pages (Acme Billing with the widget)
     env.update(zendesk.env)  # zenpy in the server and detector talks to the fake Zendesk
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
@@ -176,6 +189,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
             replayer.send_history(days)
+            replayer.send_session_history(min(SESSION_HISTORY_HOURS, days * 24))
         first = min((i.start_minute for i in replayer.model.incidents), default=0) / speed
         print(f"\n  Live from now: the first surge starts in about {first * 60:.0f} s and the detector opens an"
               " incident\n  a few minutes later (once it has worked through the history).\n", file=sys.stderr)

@@ -36,6 +36,8 @@ PAGES = {"/demo/acme/billing": "Billing", "/demo/acme/invoices": "Invoices", "/d
 #: issues are met on the landing page (/demo/acme/ redirects to billing), exports next to the invoices,
 #: seats and integrations on the plan page.
 LANDING, INVOICES, UPGRADE = "/demo/acme/billing", "/demo/acme/invoices", "/demo/acme/upgrade"
+#: Share of sessions outside a surge that meet a failed request (the pages' ordinary friction).
+QUIET_FRICTION = 0.03
 #: Stream seconds between a surge customer's session on the issue's page and their ticket (at most).
 BEFORE_TICKET = (120.0, 300.0)
 
@@ -202,13 +204,32 @@ class TrafficModel:
         Each ``step`` seconds draws its count, and the tickets' times are spread inside the step.
         """
         weights = self._weights(None)
-        lam = self.tickets_per_minute * speed * step / 60
-        steps = math.ceil(days * 86400 / step)
+        for at in self._times(end, days * 86400, self.tickets_per_minute * speed, step):
+            yield self._ticket(self.rng.choices(ISSUES, weights)[0], at)
+
+    def session_history(self, end: datetime, hours: float, speed: float = 1.0, step: float = 60.0
+                        ) -> Iterator[dict[str, Any]]:
+        """The in-app sessions of the ``hours`` before ``end``, oldest first: what the friction detectors
+        learn as normal.
+
+        The same quiet traffic as :meth:`sessions` outside a surge (a few sessions in a hundred meet a
+        failed request), at the live rate of a replay at ``speed``. Each batch's ``sent_at`` is two seconds
+        after its last event; a replay that sends it later stamps its own sending time instead.
+        """
+        for at in self._times(end, hours * 3600, self.sessions_per_minute * speed, step):
+            cust = self.rng.choice(self.customers)
+            page = self.rng.choice(list(PAGES))
+            yield self._session(at, page, cust, hurting=self.rng.random() < QUIET_FRICTION, identify=False)
+
+    def _times(self, end: datetime, seconds: float, per_minute: float, step: float) -> Iterator[datetime]:
+        """Poisson arrival times at ``per_minute`` over the ``seconds`` before ``end``, in order: each
+        ``step`` draws its count, and the times are spread inside the step."""
+        steps = math.ceil(seconds / step)
         start = end - timedelta(seconds=steps * step)
         for k in range(steps):
             t0 = start + timedelta(seconds=k * step)
-            for offset in sorted(self.rng.uniform(0, step) for _ in range(self._poisson(lam))):
-                yield self._ticket(self.rng.choices(ISSUES, weights)[0], t0 + timedelta(seconds=offset))
+            for offset in sorted(self.rng.uniform(0, step) for _ in range(self._poisson(per_minute * step / 60))):
+                yield t0 + timedelta(seconds=offset)
 
     def _ticket(self, issue: Issue, at: datetime) -> dict[str, Any]:
         cust = self.rng.choice(self.customers)
@@ -227,7 +248,7 @@ class TrafficModel:
             cust = self.rng.choice(self.customers)
             page = self.rng.choice(list(PAGES))
             start = now - timedelta(seconds=self.rng.uniform(5, 40))
-            yield self._session(start, page, cust, hurting=page in hurting or self.rng.random() < 0.03,
+            yield self._session(start, page, cust, hurting=page in hurting or self.rng.random() < QUIET_FRICTION,
                                 identify=False, sent_at=now)
 
     def _session(self, t: datetime, page: str, cust: dict[str, Any], *, hurting: bool, identify: bool,

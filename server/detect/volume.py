@@ -6,7 +6,7 @@ optionally, its event time (``x["t"]``: a ``datetime`` or epoch seconds); the wa
 
 The expected value is ``level + hour_of_day[h] + day_of_week[d]``, learnt online:
 
-- ``level`` is an exponentially weighted mean of the deseasonalised value (warm-started, see ``_WarmEWMean``);
+- ``level`` is an exponentially weighted mean of the deseasonalised value (warm-started, see ``WarmEWMean``);
 - the hour-of-day profile switches on once the stream spans ``season_days`` days, the day-of-week
   profile once it spans two weeks. Each slot is an exponentially weighted mean whose rate depends on how
   often the slot is visited (the sampling interval), which river's fixed-rate ``EWMean`` cannot express,
@@ -72,11 +72,18 @@ def _rate(halflife: float) -> float:
     return 1.0 - 0.5 ** (1.0 / max(halflife, 1e-9))
 
 
-class _WarmEWMean:
+class WarmEWMean:
     """Exponentially weighted mean that is a plain mean until it has seen about 1/rate values.
 
     river's ``stats.EWMean`` starts from its first value, which then dominates for about one half-life
-    (a long-memory scale starting from one odd residual stays wrong for hundreds of points); hence this.
+    (a long-memory scale starting from one odd residual stays wrong for hundreds of points; with a rate
+    of 0.02 the first value still weighs 82% after ten); hence this.
+
+    >>> m = WarmEWMean(0.02)
+    >>> for x in (2, 10, 2, 10):
+    ...     m.update(x)
+    >>> m.get()
+    6.0
     """
 
     def __init__(self, rate: float):
@@ -90,6 +97,38 @@ class _WarmEWMean:
 
     def get(self) -> float:
         return self.mean
+
+
+class WarmEWVar:
+    """Exponentially weighted variance, warm-started as ``WarmEWMean``: the sample variance (with
+    Bessel's correction) of the values seen until there are about 1/rate of them, then faded.
+
+    >>> v = WarmEWVar(0.02)
+    >>> for x in (2, 10, 2, 10):
+    ...     v.update(x)
+    >>> round(v.get(), 6)  # statistics.variance([2, 10, 2, 10])
+    21.333333
+    """
+
+    def __init__(self, rate: float):
+        self.fading_factor = rate
+        self.n = 0
+        self.mean = 0.0
+        self.var = 0.0
+
+    def update(self, x: float) -> None:
+        self.n += 1
+        a = max(self.fading_factor, 1.0 / self.n)
+        d = x - self.mean
+        self.mean += a * d
+        self.var = (1.0 - a) * (self.var + a * d * d)
+
+    def get(self) -> float:
+        if self.n < 2:
+            return 0.0
+        if self.n * self.fading_factor < 1.0:  # still a plain sample: unbiased
+            return self.var * self.n / (self.n - 1)
+        return self.var
 
 
 class VolumeDetector(base.AnomalyDetector):
@@ -158,8 +197,8 @@ class VolumeDetector(base.AnomalyDetector):
         self.short_halflife = short_halflife
         self._short = stats.EWMean(_rate(short_halflife)) if short_halflife > 0 else None
         self.seed = seed
-        self._level = _WarmEWMean(_rate(level_halflife))
-        self._sq = _WarmEWMean(_rate(scale_halflife))
+        self._level = WarmEWMean(_rate(level_halflife))
+        self._sq = WarmEWMean(_rate(scale_halflife))
         self._hod = np.zeros(24)
         self._dow = np.zeros(7)
         self._n = 0

@@ -61,10 +61,12 @@ class Runner:
     batch_size
         Events per checkpointed batch.
     checkpoint_seconds
-        Least time between two checkpoints while catching up. Outputs are written after every
-        batch; the offset and state only every ``checkpoint_seconds`` (and whenever the runner
-        reaches the head of the log), because pickling large state per batch costs more than
-        replaying a few batches after a crash. Replays rewrite identical outputs.
+        Least time between two checkpoints. Outputs are written after every batch; the offset and
+        state only every ``checkpoint_seconds``, because pickling large state per batch costs more
+        than replaying a few batches after a crash (replays rewrite identical outputs). A runner that
+        reaches the head of the log with at least a batch's worth of events unsaved (a catch-up)
+        checkpoints at once; a live trickle of small batches waits for its time, and a stopping
+        runner saves what it has (``flush``).
     clock
         Wall clock, used only for ``updated_at`` bookkeeping, never for detection.
     """
@@ -81,6 +83,7 @@ class Runner:
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.monotonic()
         self._unsaved = False
+        self._unsaved_events = 0
         self.clock = clock
         self.offset = 0
         self.processed = 0
@@ -93,6 +96,7 @@ class Runner:
             cp = session.get(DetectorCheckpoint, self.name)
             if cp is None:
                 self.offset, self.processed, self.stages = 0, 0, list(self.stages_factory())
+                self._unsaved, self._unsaved_events = False, 0
                 return
             saved: dict[str, Any] = pickle.loads(cp.state)
             self.stages = list(self.stages_factory())
@@ -101,7 +105,7 @@ class Runner:
                 if stage.name in saved:
                     stage.load_state(saved[stage.name])
             self.offset, self.processed = cp.offset, cp.events_processed
-            self._last_checkpoint, self._unsaved = time.monotonic(), False
+            self._saved()
 
     def step(self) -> int:
         """Process one batch; returns how many events it read (0 when caught up)."""
@@ -110,10 +114,14 @@ class Runner:
             if not events:
                 now = self.clock()
                 wrote = self._idle(session, now)
-                if self._unsaved or wrote:  # caught up: make the last batches (and idle changes) durable
+                caught_up = self._unsaved_events >= self.batch_size  # after a catch-up: make it durable now
+                if (self._unsaved or wrote) and (caught_up or self._due()):
                     self._save(session, self.offset, self.processed, now)
                     session.commit()
-                    self._last_checkpoint, self._unsaved = time.monotonic(), False
+                    self._saved()
+                elif wrote:
+                    session.commit()
+                    self._unsaved = True
                 return 0
             try:
                 for stage in self.stages:
@@ -123,14 +131,15 @@ class Runner:
                 now = self.clock()
                 self._write_outputs(session, now)
                 new_offset = events[-1].offset
-                due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
-                if due or len(events) < self.batch_size:
+                due = self._due()
+                if due:
                     self._save(session, new_offset, self.processed + len(events), now)
                 session.commit()
-                if due or len(events) < self.batch_size:
-                    self._last_checkpoint, self._unsaved = time.monotonic(), False
+                if due:
+                    self._saved()
                 else:
                     self._unsaved = True
+                    self._unsaved_events += len(events)
             except BaseException:
                 session.rollback()
                 # The in-memory state may hold part of the batch: go back to what was committed.
@@ -139,6 +148,21 @@ class Runner:
         self.offset = new_offset
         self.processed += len(events)
         return len(events)
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+
+    def _saved(self) -> None:
+        self._last_checkpoint, self._unsaved, self._unsaved_events = time.monotonic(), False, 0
+
+    def flush(self) -> None:
+        """Checkpoint what was processed since the last checkpoint (before stopping)."""
+        if not self._unsaved:
+            return
+        with self.db.session() as session:
+            self._save(session, self.offset, self.processed, self.clock())
+            session.commit()
+        self._saved()
 
     def _idle(self, session: Session, now: datetime) -> bool:
         """Tell the stages the log is drained at wall time ``now``; write what that changed."""
@@ -195,4 +219,8 @@ def run_forever(runner: Runner, *, poll_seconds: float = 0.5, stop: threading.Ev
             on_batch(n)
         if not n:
             stop.wait(poll_seconds)
+    try:
+        runner.flush()
+    except Exception:
+        log.exception("detector could not save its last checkpoint; a restart replays from the one before")
     log.info("detector stopped", extra={"partition": runner.name, "offset": runner.offset})

@@ -3,8 +3,10 @@ learnt baseline.
 
 Each (page, signal) series counts events in hourly buckets of event time, each session contributing at
 most ``per_session_cap`` events an hour (one frantic visitor is not an outage). Closed hours teach a
-baseline, river's exponentially weighted mean and variance (``river.stats.EWMean``/``EWVar``); hours
-that alarmed are kept out of it. While an hour fills, its count is tested against that baseline: the
+baseline, an exponentially weighted mean and variance that are the plain sample mean and variance until
+about 50 hours are learnt (``WarmEWMean``/``WarmEWVar`` in server/detect/volume.py: river's ``EWMean``
+starts from its first value, which would weigh 62% after a day); hours that alarmed are kept out of it,
+and so is a series' first hour, which starts at its first event and is partial. While an hour fills, its count is tested against that baseline: the
 tail probability of a negative binomial with the baseline's mean and variance (Poisson when the
 variance is not above the mean). The test fires when the probability falls below the tenant's weekly
 false-alarm budget split across every (page, signal) series and every hour of a week (Bonferroni, as
@@ -18,8 +20,9 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from river import stats
 from scipy.stats import nbinom, poisson
+
+from server.detect.volume import WarmEWMean, WarmEWVar
 
 HOUR = 3600.0
 #: Least expected count per hour, and the prior's events (a page that never failed still might).
@@ -80,8 +83,10 @@ class PageSeries:
     users: set[str] = field(default_factory=set)
     hours: int = 0
     alarmed: bool = False
-    mean: stats.EWMean = field(default_factory=lambda: stats.EWMean(fading_factor=FADING))
-    var: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=FADING))
+    mean: WarmEWMean = field(default_factory=lambda: WarmEWMean(FADING))
+    var: WarmEWVar = field(default_factory=lambda: WarmEWVar(FADING))
+    #: The hour being filled is the series' first (it began at the series' first event): not learnt.
+    first: bool = False
 
     def expected(self) -> tuple[float, float]:
         """Predictive mean and variance of the next hour's count.
@@ -101,12 +106,12 @@ class PageSeries:
         steps = 0
         while until >= self.bucket + HOUR:
             closed.append((self.bucket, self.count, self.alarmed))
-            if not self.alarmed:  # an alarming hour stays out of the baseline
+            if not self.alarmed and not self.first:  # an alarming hour or a partial first stays out
                 self.mean.update(self.count)
                 self.var.update(self.count)
-            self.hours += 1
+                self.hours += 1
             self.bucket += HOUR
-            self.count, self.per_session, self.users, self.alarmed = 0, {}, set(), False
+            self.count, self.per_session, self.users, self.alarmed, self.first = 0, {}, set(), False, False
             steps += 1
             if steps >= MAX_CATCH_UP:
                 self.bucket = math.floor(until / HOUR) * HOUR
@@ -123,7 +128,8 @@ class PageFrictionDetector:
     min_sessions
         Least distinct sessions in the hour for an alarm.
     warmup_hours
-        Closed hours a series needs before it is tested.
+        Hours a series needs to have learnt before it is tested (closed hours, not counting its partial
+        first hour nor hours that alarmed).
     per_session_cap
         Most events one session adds to one series in one hour.
 
@@ -169,7 +175,7 @@ class PageFrictionDetector:
         s = self.series.get(key)
         if s is None:
             hour = math.floor(ts / HOUR) * HOUR
-            s = self.series[key] = PageSeries(start=hour, bucket=hour)
+            s = self.series[key] = PageSeries(start=hour, bucket=hour, first=True)
             while len(self.series) > MAX_SERIES:
                 self.series.popitem(last=False)
         else:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -7,15 +9,17 @@ from sqlalchemy import select
 
 from server.eventlog import NewEvent, SqlEventLog
 from server.pipeline import IngestStats, Runner
+from server.pipeline.runner import run_forever
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def fill(db, tenant_id: int, n: int, source: str = "widget") -> None:
+def fill(db, tenant_id: int, n: int, source: str = "widget", start: int = 0) -> None:
     log = SqlEventLog()
     with db.session() as s:
-        log.append(s, tenant_id, [NewEvent(source, f"{source}.x", f"{source}{i}", T0, {}) for i in range(n)], T0)
+        log.append(s, tenant_id, [NewEvent(source, f"{source}.x", f"{source}{i}", T0, {})
+                                  for i in range(start, start + n)], T0)
         s.commit()
 
 
@@ -122,3 +126,42 @@ def test_infrequent_checkpoints_still_land_when_caught_up(db, tenant):
     runner.step()
     Runner(db, SqlEventLog(), batch_size=10, checkpoint_seconds=3600).run_until_idle()
     assert stats_table(db)[(t.id, "zendesk")][0] == 5 and stats_table(db)[(t.id, "widget")][0] == 40
+
+
+def test_a_live_trickle_checkpoints_on_its_schedule_and_a_stop_saves_the_rest(db, tenant):
+    t, _ = tenant
+    fill(db, t.id, 12)
+    runner = Runner(db, SqlEventLog(), batch_size=10, checkpoint_seconds=3600)
+    assert runner.run_until_idle() == 12  # a catch-up of more than a batch: saved on reaching the head
+    with db.session() as s:
+        saved = s.get(DetectorCheckpoint, "p0of1").offset
+    assert saved == runner.offset
+    for k in range(3):  # live: a few events at a time, each batch reaching the head of the log
+        fill(db, t.id, 2, start=100 + 2 * k)
+        assert runner.run_until_idle() == 2
+    with db.session() as s:
+        assert s.get(DetectorCheckpoint, "p0of1").offset == saved  # not rewritten for each small batch
+    assert stats_table(db)[(t.id, "widget")][0] == 18  # while the outputs are current
+    runner.flush()
+    with db.session() as s:
+        assert s.get(DetectorCheckpoint, "p0of1").offset == runner.offset
+    # A restart from the flushed checkpoint reads nothing again.
+    assert Runner(db, SqlEventLog(), batch_size=10, checkpoint_seconds=3600).run_until_idle() == 0
+
+
+def test_run_forever_saves_its_last_batches_when_stopped(db, tenant):
+    t, _ = tenant
+    fill(db, t.id, 12)
+    runner = Runner(db, SqlEventLog(), batch_size=10, checkpoint_seconds=3600)
+    runner.run_until_idle()
+    fill(db, t.id, 3, start=100)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(runner,), kwargs={"poll_seconds": 0.01, "stop": stop})
+    thread.start()
+    deadline = time.monotonic() + 10
+    while runner.processed < 15 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(10)
+    with db.session() as s:
+        assert s.get(DetectorCheckpoint, "p0of1").offset == runner.offset and runner.processed == 15
