@@ -1,12 +1,13 @@
-// The server's incidents page in a real browser, against a real backend holding an open incident written by
-// the detector's writers (the sidebar seed): list, detail with its chart and evidence, a status change.
+// The server's incidents page in a real browser, against a real backend holding open incidents written by
+// the detector's writers (the incidents seed): list, detail with its chart and evidence, a status change, and a
+// friction incident whose page's signals are one incident.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
 
 test.beforeAll(async () => {
-  backend = await startBackend({ seed: "sidebar" });
+  backend = await startBackend({ seed: "incidents" });
 });
 
 test.afterAll(async () => { await backend.stop(); });
@@ -50,3 +51,23 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
 
     expect(problems).toEqual([]);
   });
+
+test("a friction incident: one card for the page, every signal in its evidence", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const cards = page.locator("button.incident-item", { hasText: "/invoices" });
+  await expect(cards).toHaveCount(1);
+  const card = page.locator(`button.incident-item[data-id="${backend.friction_incident_id}"]`);
+  await expect(card).toContainText("Failed requests and rage clicks on /invoices");
+  await card.click();
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
+  await expect(detail.locator("dd", { hasText: "/invoices · 40 sessions" })).toBeVisible();
+  const signals = detail.locator("dt", { hasText: "Signals" }).locator("xpath=following-sibling::dd[1]").locator("li");
+  await expect(signals).toHaveText(["failed request: 48 in its worst hour, usually 4.9",
+    "rage click: 85 in its worst hour, usually 10.1"]);
+  expect(problems).toEqual([]);
+});

@@ -286,9 +286,16 @@
         (r.description ? ": " + r.description : ""));
     }
     if (ev.merged_into_incident) term(dl, "Merged into", "#" + ev.merged_into_incident);
-    if (inc.kind === "friction" && ev.path) {  // widget friction: the page, the signal, who met it
-      term(dl, "Page", ev.path + " · " + String(ev.signal || "").replace(/_/g, " ") + " · " +
-        num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users");
+    if (inc.kind === "friction" && ev.path) {  // widget friction: the page, its signals, who met it
+      var signals = Array.isArray(ev.signals) && ev.signals.length ? ev.signals :
+        [{ signal: ev.signal, observed: ev.observed, expected: ev.expected }];
+      term(dl, "Page", ev.path + " · " + num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users");
+      var sigs = el("ul", "plain");
+      signals.forEach(function (x) {
+        sigs.appendChild(el("li", null, String(x.signal || "").replace(/_/g, " ") + ": " + num(x.observed) +
+          " in its worst hour, usually " + num(x.expected)));
+      });
+      term(dl, "Signals", sigs);
     }
     if (Array.isArray(ev.pages) && ev.pages.length) {  // where requesters met friction before writing
       var pages = el("ul", "plain");

@@ -1,8 +1,10 @@
-"""Behavioural incidents opened by the per-page friction detectors: one per page and signal while active.
+"""Behavioural incidents opened by the per-page friction detectors: one per page while active.
 
-An alarm opens an incident (or grows the active one); two calm closed hours in a row resolve it. People's
-status changes arrive as ``control.status`` events and are mirrored; a dismissal suppresses the same
-page and signal for a day. Snapshots have the shape the incident writer stores
+An alarm opens an incident for its page, or joins the page's active one: failed requests and the rage
+clicks they provoke on one page are one problem, so a page's signals share one incident, each with its
+own counts (``signals``). Once every signal of the incident has had two calm closed hours in a row, it
+resolves. People's status changes arrive as ``control.status`` events and are mirrored; a dismissal
+suppresses the page's signals for a day. Snapshots have the shape the incident writer stores
 (server/incidents/writers.py), with ``kind = "friction"`` and evidence naming the page.
 """
 
@@ -30,9 +32,32 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+def _and(words: list[str]) -> str:
+    """
+    >>> _and(["a"]), _and(["a", "b"]), _and(["a", "b", "c"])
+    ('a', 'a and b', 'a, b and c')
+    """
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@dataclass
+class SignalCounts:
+    """One signal of a friction incident: its worst hour so far and its calm hours since."""
+
+    observed: int
+    expected: float
+    p: float
+    calm_hours: int = 0
+
+
 @dataclass
 class FrictionIncident:
-    """What the detector knows of one friction incident."""
+    """What the detector knows of one friction incident: a page and the signals that alarmed on it.
+
+    ``signal``, ``observed``, ``expected`` and ``p`` are those of the signal that opened it (kept for
+    readers of its evidence that know one signal); ``signals`` holds every alarming signal in the
+    order they alarmed.
+    """
 
     id: int
     path: str
@@ -51,31 +76,52 @@ class FrictionIncident:
     notifications: int = 0
     sessions: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
+    signals: dict[str, SignalCounts] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.signals:
+            self.signals = {self.signal: SignalCounts(self.observed, self.expected, self.p)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A checkpoint from before incidents held several signals: its one signal becomes the set.
+        self.__dict__.update(state)
+        if not self.__dict__.get("signals"):
+            self.signals = {self.signal: SignalCounts(self.observed, self.expected, self.p, self.calm_hours)}
 
     @property
     def active(self) -> bool:
         return self.status in ("open", "acknowledged")
 
+    @property
+    def min_p(self) -> float:
+        return min(c.p for c in self.signals.values())
+
+    def title(self) -> str:
+        nouns = [SIGNAL_NOUNS.get(sig, sig) for sig in self.signals]
+        return f"{_and(nouns).capitalize()} on {self.path}"
+
     def sentence(self) -> str:
-        noun = SIGNAL_NOUNS.get(self.signal, self.signal)
+        parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} (usually {c.expected:.1f}{' an hour' if i == 0 else ''})"
+                 for i, (sig, c) in enumerate(self.signals.items())]
         at = _dt(self.first_seen).strftime("%H:%M")
         users = f" ({len(self.users)} signed-in)" if self.users else ""
-        return (f"{self.observed} {noun} on {self.path} in one hour from {at} UTC, from {len(self.sessions)} "
-                f"sessions{users}; usually {self.expected:.1f} an hour.")
+        return f"{_and(parts)} on {self.path} in one hour from {at} UTC, from {len(self.sessions)} sessions{users}."
 
     def snapshot(self) -> dict[str, Any]:
-        noun = SIGNAL_NOUNS.get(self.signal, self.signal)
+        p = self.min_p
         return {
             "id": self.id, "kind": "friction", "status": self.status, "status_by": self.status_by,
             "status_changed_at": _dt(self.status_changed or self.detected),
             "series": f"page:{self.path}:{self.signal}"[:120],
-            "topic_id": None, "title": f"{noun.capitalize()} on {self.path}"[:300], "sentence": self.sentence(),
+            "topic_id": None, "title": self.title()[:300], "sentence": self.sentence(),
             "direction": "up", "first_seen_at": _dt(self.first_seen), "detected_at": _dt(self.detected),
             "last_activity_at": _dt(self.last_activity), "resolved_at": _dt(self.resolved) if self.resolved else None,
-            "ticket_count": 0, "requester_count": len(self.users), "account_count": 0, "p_value": self.p,
-            "surprise": round(surprise(self.p), 2),
+            "ticket_count": 0, "requester_count": len(self.users), "account_count": 0, "p_value": p,
+            "surprise": round(surprise(p), 2),
             "evidence": {"path": self.path, "signal": self.signal, "observed": self.observed,
                          "expected": round(self.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
+                         "signals": [{"signal": sig, "observed": c.observed, "expected": round(c.expected, 3),
+                                      "p": c.p} for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(), "window_minutes": 60},
             "useful_count": 0, "noise_count": 0,
         }
@@ -96,12 +142,18 @@ class FrictionIncidents:
         self.notify.append((inc.id, event, inc.notifications))
         inc.notifications += 1
 
+    def _page_incident(self, path: str) -> int | None:
+        """The active incident of a page, whichever signal it was opened by."""
+        return next((i for (p, _), i in self.active.items() if p == path), None)
+
     def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> None:
         key = (a.path, a.signal)
+        if self.suppressed.get(key, -1.0) > now:
+            return
         inc_id = self.active.get(key)
         if inc_id is None:
-            if self.suppressed.get(key, -1.0) > now:
-                return
+            inc_id = self._page_incident(a.path)
+        if inc_id is None:
             inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal, first_seen=a.hour_start, detected=now,
                                    last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             self.incidents[inc.id] = inc
@@ -109,8 +161,17 @@ class FrictionIncidents:
             self._queue(inc, "opened")
         else:
             inc = self.incidents[inc_id]
-            inc.observed = max(inc.observed, a.observed)
-            inc.p = min(inc.p, a.p)
+            self.active[key] = inc.id
+            c = inc.signals.get(a.signal)
+            if c is None:
+                inc.signals[a.signal] = SignalCounts(a.observed, a.expected, a.p)
+            else:
+                if a.observed > c.observed:
+                    c.observed, c.expected = a.observed, a.expected
+                c.p, c.calm_hours = min(c.p, a.p), 0
+            if a.signal == inc.signal:
+                inc.observed, inc.expected, inc.p = inc.signals[a.signal].observed, inc.signals[a.signal].expected, \
+                    inc.signals[a.signal].p
             inc.last_activity, inc.calm_hours = now, 0
         for s in a.sessions:
             if len(inc.sessions) < MAX_MEMBERS:
@@ -120,19 +181,26 @@ class FrictionIncidents:
                 inc.users.add(u)
         self.changed.add(inc.id)
 
+    def _keys(self, inc: FrictionIncident) -> list[tuple[str, str]]:
+        return [(inc.path, sig) for sig in inc.signals]
+
     def hour_closed(self, path: str, signal: str, start: float, alarmed: bool) -> None:
         inc_id = self.active.get((path, signal))
         if inc_id is None:
             return
         inc = self.incidents[inc_id]
-        if start + HOUR <= inc.detected:
+        c = inc.signals.get(signal)
+        if c is None or start + HOUR <= inc.detected:
             return
-        inc.calm_hours = 0 if alarmed else inc.calm_hours + 1
+        c.calm_hours = 0 if alarmed else c.calm_hours + 1
+        inc.calm_hours = min(x.calm_hours for x in inc.signals.values())
         if inc.calm_hours >= CALM_HOURS_TO_RESOLVE:
             end = start + HOUR
             inc.status, inc.status_by, inc.status_changed, inc.resolved = "resolved", "detector", end, end
             inc.last_activity = end
-            del self.active[(path, signal)]
+            for key in self._keys(inc):
+                if self.active.get(key) == inc.id:
+                    del self.active[key]
             self._queue(inc, "resolved")
             self.changed.add(inc.id)
 
@@ -141,18 +209,21 @@ class FrictionIncidents:
         inc = self.incidents.get(incident_id)
         if inc is None or inc.status == status:
             return
-        key = (inc.path, inc.signal)
         inc.status, inc.status_by, inc.status_changed = status, by[:200], at
         if inc.active:
             inc.resolved, inc.calm_hours = None, 0
-            if key not in self.active:
-                self.active[key] = inc.id
+            for c in inc.signals.values():
+                c.calm_hours = 0
+            for key in self._keys(inc):
+                if key not in self.active:
+                    self.active[key] = inc.id
         else:
             inc.resolved = at if status == "resolved" else inc.resolved
-            if self.active.get(key) == inc.id:
-                del self.active[key]
-            if status == "dismissed":
-                self.suppressed[key] = at + SUPPRESS_AFTER_DISMISS
+            for key in self._keys(inc):
+                if self.active.get(key) == inc.id:
+                    del self.active[key]
+                if status == "dismissed":
+                    self.suppressed[key] = at + SUPPRESS_AFTER_DISMISS
         self.changed.add(inc.id)
 
     def take_changes(self) -> list[dict[str, Any]]:

@@ -99,15 +99,20 @@ def _incident_names(incident: Incident, path: str) -> bool:
 
 
 def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConfig) -> list[dict[str, Any]]:
-    """Active incidents whose evidence names the page, then the admin-declared issues matching it."""
+    """One banner for the active incidents whose evidence names the page (people on the page need to
+    know once that it is being looked at, not once per incident: the page's failures and the tickets
+    they cause are one problem), then the admin-declared issues matching it. The banner is the page's
+    friction incident's when it has one (its message says actions on the page fail), else the most
+    recently detected ticket incident's."""
     rows = session.scalars(
         select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE))
-        .order_by(Incident.detected_at.desc()).limit(MAX_ACTIVE_INCIDENTS))
+        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(MAX_ACTIVE_INCIDENTS))
     out: list[dict[str, Any]] = []
-    for inc in rows:
-        if _incident_names(inc, path):
-            message = FRICTION_MESSAGE if inc.kind == "friction" else TICKET_MESSAGE
-            out.append({"id": f"incident-{inc.id}", "message": message, "link_url": None, "incident_id": inc.id})
+    naming = [inc for inc in rows if _incident_names(inc, path)]
+    if naming:
+        inc = next((i for i in naming if i.kind == "friction"), naming[0])
+        message = FRICTION_MESSAGE if inc.kind == "friction" else TICKET_MESSAGE
+        out.append({"id": f"incident-{inc.id}", "message": message, "link_url": None, "incident_id": inc.id})
     for issue in config.issues_for(path):
         out.append({"id": issue.id, "message": issue.message, "link_url": issue.link_url, "incident_id": None})
     return out

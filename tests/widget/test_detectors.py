@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_tail_probability_is_calibrated_for_poisson_counts():
         assert abs(upper_tail(k, 2.0, 2.0) - (draws >= k).mean()) < 0.003
 
 
-def test_the_stage_opens_one_friction_incident_per_page_and_signal_and_resolves_it():
+def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
     rng = random.Random(2)
     for h in range(48):
@@ -103,7 +104,10 @@ def test_the_stage_opens_one_friction_incident_per_page_and_signal_and_resolves_
     ev = inc["evidence"]
     assert ev["path"] == "/billing" and ev["signal"] == "failed_request" and ev["observed"] >= 3
     assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < 1
-    assert "failed requests on /billing" in inc["sentence"] and inc["first_seen_at"] <= burst
+    assert re.search(r"^\d+ failed requests \(usually \d\.\d an hour\) on /billing in one hour from \d\d:\d\d UTC, "
+                     r"from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
+    assert inc["title"] == "Failed requests on /billing" and inc["first_seen_at"] <= burst
+    assert [x["signal"] for x in ev["signals"]] == ["failed_request"]
     # calm hours later: resolved by the detector
     for h in range(4):
         stage.apply(log.widget(f"c{h}", "page_view", burst + timedelta(hours=h + 1)))

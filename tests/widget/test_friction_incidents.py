@@ -1,0 +1,87 @@
+"""Friction incidents: one per page, holding every signal that alarmed there, resolved once all are calm."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+from server.widget.detectors import HOUR, Alarm
+from server.widget.friction import CALM_HOURS_TO_RESOLVE, FrictionIncident, FrictionIncidents
+
+H0 = 1_800_000_000.0 - 1_800_000_000.0 % HOUR
+
+
+def alarm(path: str, signal: str, observed: int, expected: float = 2.0, p: float = 1e-6, hour: int = 0) -> Alarm:
+    return Alarm(path, signal, observed, expected, p, {f"{path}{signal}{i}" for i in range(observed // 2)},
+                 {f"u{i}" for i in range(3)}, H0 + hour * HOUR)
+
+
+class Ids:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def test_a_pages_failed_requests_and_rage_clicks_are_one_incident_and_another_page_is_another():
+    fi, ids = FrictionIncidents(), Ids()
+    fi.alarm(alarm("/invoices", "failed_request", 12, 4.9), H0 + 600, ids)
+    fi.alarm(alarm("/invoices", "rage_click", 30, 10.1, p=1e-9), H0 + 700, ids)
+    fi.alarm(alarm("/invoices", "failed_request", 20, 4.9), H0 + 900, ids)  # grows
+    fi.alarm(alarm("/billing", "rage_click", 9, 1.0), H0 + 950, ids)
+    snaps = {s["id"]: s for s in fi.take_changes()}
+    assert sorted(snaps) == [1, 2]
+    inv = snaps[1]
+    assert inv["title"] == "Failed requests and rage clicks on /invoices"
+    assert inv["sentence"].startswith("20 failed requests (usually 4.9 an hour) and 30 rage clicks (usually 10.1) "
+                                      "on /invoices in one hour from ")
+    assert [(x["signal"], x["observed"]) for x in inv["evidence"]["signals"]] == [("failed_request", 20),
+                                                                                  ("rage_click", 30)]
+    assert inv["p_value"] == 1e-9 and inv["evidence"]["signal"] == "failed_request"
+    assert inv["evidence"]["observed"] == 20
+    assert snaps[2]["title"] == "Rage clicks on /billing"
+    assert [(i, e) for i, e, _seq, _snap in fi.take_notifications()] == [(1, "opened"), (2, "opened")]
+
+
+def test_the_incident_resolves_only_once_every_signal_is_calm():
+    fi, ids = FrictionIncidents(), Ids()
+    fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
+    fi.alarm(alarm("/invoices", "rage_click", 30), H0 + 700, ids)
+    fi.take_notifications()
+    for h in range(1, 1 + CALM_HOURS_TO_RESOLVE):  # failed requests calm, rage clicks still alarming
+        fi.hour_closed("/invoices", "failed_request", H0 + h * HOUR, False)
+        fi.hour_closed("/invoices", "rage_click", H0 + h * HOUR, True)
+    assert fi.incidents[1].status == "open"
+    for h in range(1 + CALM_HOURS_TO_RESOLVE, 1 + 2 * CALM_HOURS_TO_RESOLVE):
+        fi.hour_closed("/invoices", "rage_click", H0 + h * HOUR, False)
+    assert fi.incidents[1].status == "resolved" and fi.active == {}
+    assert [e for _i, e, _s, _snap in fi.take_notifications()] == ["resolved"]
+    fi.alarm(alarm("/invoices", "rage_click", 30, hour=8), H0 + 8 * HOUR + 60, ids)  # a new rise: a new incident
+    assert sorted(fi.incidents) == [1, 2] and fi.incidents[2].title() == "Rage clicks on /invoices"
+
+
+def test_a_dismissal_silences_every_signal_of_the_page_for_a_day():
+    fi, ids = FrictionIncidents(), Ids()
+    fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
+    fi.alarm(alarm("/invoices", "rage_click", 30), H0 + 700, ids)
+    fi.set_status(1, "dismissed", "Ana", H0 + 800)
+    fi.alarm(alarm("/invoices", "rage_click", 40), H0 + 900, ids)
+    fi.alarm(alarm("/invoices", "failed_request", 40), H0 + 1000, ids)
+    assert list(fi.incidents) == [1] and fi.active == {}
+    fi.set_status(1, "open", "Ana", H0 + 1100)  # reopened by a person: both signals are its again
+    assert fi.active == {("/invoices", "failed_request"): 1, ("/invoices", "rage_click"): 1}
+
+
+def test_an_incident_checkpointed_with_one_signal_loads_with_it():
+    inc = FrictionIncident(id=7, path="/pay", signal="failed_request", first_seen=H0, detected=H0 + 60,
+                           last_activity=H0 + 60, observed=9, expected=1.5, p=1e-7, calm_hours=1)
+    old = copy.copy(inc.__dict__)
+    del old["signals"]  # what a checkpoint written before incidents held several signals has
+    restored = FrictionIncident.__new__(FrictionIncident)
+    restored.__setstate__(old)
+    assert list(restored.signals) == ["failed_request"] and restored.signals["failed_request"].calm_hours == 1
+    assert restored.snapshot()["title"] == "Failed requests on /pay"
+    again = pickle.loads(pickle.dumps(restored))
+    assert again.snapshot() == restored.snapshot()
