@@ -1,19 +1,44 @@
 """The incidents page's browser tests: the sidebar's sample (topics, an open ticket incident with evidence,
 representatives and volume, a ticket whose text is an HTML injection) and an open friction incident on
-/invoices whose failed requests were joined by rage clicks, as the detector writes them.
+/invoices, made by the real widget stage from 30 hours of ordinary failures and a burst of failing
+sessions in the current hour (failed requests, each followed by rage clicks), and written by the
+detector's writers: its card, its chart (the hours before it against its baseline, then the hour so far).
 
 Returns ``incident_id`` (the ticket incident), ``xss_ticket_id`` and ``friction_incident_id``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import random
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from server.incidents.writers import write_incident
-from server.widget.detectors import HOUR, Alarm
-from server.widget.friction import FrictionIncidents
+from server.eventlog.log import LoggedEvent
+from server.pipeline.registry import WRITERS  # the registry adds the writers of every stage
+from server.widget.stage import WidgetStage
 from server.zendesk.sample import write_sample
+
+SITE = "https://app.acme-billing.example"
+
+
+def _friction_events(tenant_id: int, now: datetime) -> list[LoggedEvent]:
+    rng = random.Random(4)
+    events: list[tuple[datetime, str, str]] = []
+    for h in range(30, 0, -1):  # ordinary hours: a failing session now and then
+        for i in range(rng.choice((0, 1, 1, 2))):
+            at = now - timedelta(hours=h, minutes=rng.uniform(0, 59))
+            events += [(at, f"b{h}-{i}", "failed_request"), (at + timedelta(seconds=1), f"b{h}-{i}", "rage_click")]
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    span = max(60.0, (now - hour).total_seconds() - 1)
+    for i in range(24):  # this hour: two dozen sessions meet the failing download
+        at = hour + timedelta(seconds=span * (i + 0.5) / 24)
+        events.append((at, f"x{i}", "failed_request"))
+        events += [(at + timedelta(seconds=0.5 + k * 0.2), f"x{i}", "rage_click") for k in range(3)]
+    events.sort()
+    return [LoggedEvent(n + 1, tenant_id, "widget", f"widget.{kind}", f"{sid}:{n}", at, at,
+                        {"id": f"e{n}", "type": kind, "ts": int(at.timestamp() * 1000), "url": SITE + "/invoices",
+                         "session_id": sid, "data": {"status": 500} if kind == "failed_request" else {}})
+            for n, (at, sid, kind) in enumerate(events)]
 
 
 def seed(ctx: Any) -> dict[str, Any]:
@@ -21,14 +46,12 @@ def seed(ctx: Any) -> dict[str, Any]:
     sample = write_sample(ctx.db, ctx.tenant_id, now=now, topics=2, tickets_per_topic=30, incidents=1,
                           tickets_per_incident=12)
     friction_id = max(sample.incident_ids) + 1
-    ts = now.timestamp()
-    incidents = FrictionIncidents()
-    for signal, observed, expected in (("failed_request", 48, 4.9), ("rage_click", 85, 10.1)):
-        incidents.alarm(Alarm("/invoices", signal, observed, expected, 1e-12, {f"s{i}" for i in range(40)},
-                              {f"u{i}" for i in range(30)}, ts - ts % HOUR), ts, lambda: friction_id)
+    stage = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}, new_incident_id=lambda _t: friction_id)
+    stage.apply_batch(_friction_events(ctx.tenant_id, now))
     with ctx.db.session() as session:
-        for snap in incidents.take_changes():
-            write_incident(session, (ctx.tenant_id, snap["id"]), snap, now)
+        for kind, key, row in stage.outputs():
+            if kind in ("incident", "volume_point"):
+                WRITERS[kind](session, key, row, now)
         session.commit()
     return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,
             "friction_incident_id": friction_id}

@@ -152,8 +152,20 @@
   }
 
   // --- chart -----------------------------------------------------------------------------------
+  var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
+                       error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
+                       form_abandon: "abandoned flows" };
+
+  // What a chart counts: tickets and customers, or, for friction, the page's events and sessions.
+  function units(inc) {
+    if (inc.kind !== "friction") return { bars: "tickets", line: "customers" };
+    var sig = (inc.evidence || {}).signal;
+    return { bars: SIGNAL_NOUNS[sig] || String(sig || "friction events").replace(/_/g, " "), line: "sessions" };
+  }
+
   function chart(inc) {
     var points = inc.volume;
+    var u = units(inc);
     var w = 760, h = 220, left = 34, right = 8, top = 16, bottom = 26;
     var box = svg("svg", { "class": "incident-chart", viewBox: "0 0 " + w + " " + h, role: "img" });
     var t0 = Date.parse(points[0].start), t1 = Date.parse(points[points.length - 1].start) + 3600000;
@@ -162,11 +174,12 @@
     function x(t) { return left + (w - left - right) * (t - t0) / (t1 - t0); }
     function y(v) { return top + (h - top - bottom) * (1 - v / max); }
     var bw = (w - left - right) * 3600000 / (t1 - t0);
-    var measure = inc.kind === "drop" ? "tickets" : "requesters";
+    var measure = inc.kind === "drop" || inc.kind === "friction" ? u.bars : "requesters";
     box.setAttribute("aria-label", "Hourly " + measure + " from " + when(points[0].start) + " to " +
       when(points[points.length - 1].start) + " against the expected band; peak " + num(max) + ".");
     var desc = svg("desc");
-    desc.textContent = "Bars: tickets per hour. Line: distinct customers. Shaded: baseline band; dashed: expected.";
+    desc.textContent = "Bars: " + u.bars + " per hour. Line: distinct " + u.line +
+      ". Shaded: baseline band; dashed: expected.";
     box.appendChild(desc);
 
     // Baseline band: upper edge left to right, lower edge back.
@@ -182,7 +195,7 @@
         x: px + 1, y: y(p.tickets), width: Math.max(1, bw - 2), height: y(0) - y(p.tickets) });
       var title = svg("title");
       title.textContent = when(p.start) + (p.partial ? " (this hour so far, until " + when(p.as_of) + ")" : "") +
-        ": " + p.tickets + " tickets, " + p.requesters + " customers; expected " +
+        ": " + p.tickets + " " + u.bars + ", " + p.requesters + " " + u.line + "; expected " +
         num(p.expected) + (p.partial ? " in the whole hour" : "") + " (" + num(p.lower) + "–" + num(p.upper) + ")";
       r.appendChild(title);
       box.appendChild(r);
@@ -224,9 +237,9 @@
     return box;
   }
 
-  function legend(points) {
+  function legend(points, u) {
     var p = el("p", "legend");
-    var items = [["swatch bar", "tickets per hour"], ["swatch requesters", "customers per hour"],
+    var items = [["swatch bar", u.bars + " per hour"], ["swatch requesters", u.line + " per hour"],
      ["swatch band", "expected band"], ["swatch expected", "expected"]];
     if (points.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
     items.forEach(function (s) {
@@ -385,7 +398,7 @@
     box.appendChild(el("h3", null, "Hourly volume"));
     if (inc.volume && inc.volume.length) {
       box.appendChild(chart(inc));
-      box.appendChild(legend(inc.volume));
+      box.appendChild(legend(inc.volume, units(inc)));
     } else {
       box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));
     }

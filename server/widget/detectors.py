@@ -17,7 +17,7 @@ comes with the events.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from scipy.stats import nbinom, poisson
@@ -34,6 +34,8 @@ FADING = 0.02
 MAX_SERIES = 2000
 #: Most empty hours taught at once when a quiet series wakes up.
 MAX_CATCH_UP = 24 * 14
+#: Closed hours a series remembers with the baseline it was judged against, for an incident's chart.
+RECENT_HOURS = 48
 
 
 def upper_tail(count: int, mean: float, var: float) -> float:
@@ -87,6 +89,12 @@ class PageSeries:
     var: WarmEWVar = field(default_factory=lambda: WarmEWVar(FADING))
     #: The hour being filled is the series' first (it began at the series' first event): not learnt.
     first: bool = False
+    #: The last closed hours: (start, count, sessions, expected mean, expected variance) of each.
+    recent: deque[tuple[float, int, int, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_HOURS))
+
+    def history(self) -> deque[tuple[float, int, int, float, float]]:
+        """``recent`` (a series checkpointed before it was kept starts an empty one)."""
+        return self.__dict__.setdefault("recent", deque(maxlen=RECENT_HOURS))
 
     def expected(self) -> tuple[float, float]:
         """Predictive mean and variance of the next hour's count.
@@ -104,8 +112,10 @@ class PageSeries:
         """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each."""
         closed: list[tuple[float, int, bool]] = []
         steps = 0
+        recent = self.history()
         while until >= self.bucket + HOUR:
             closed.append((self.bucket, self.count, self.alarmed))
+            recent.append((self.bucket, self.count, len(self.per_session), *self.expected()))
             if not self.alarmed and not self.first:  # an alarming hour or a partial first stays out
                 self.mean.update(self.count)
                 self.var.update(self.count)

@@ -10,6 +10,7 @@ suppresses the page's signals for a day. Snapshots have the shape the incident w
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -26,10 +27,17 @@ SIGNAL_NOUNS = {
 MAX_MEMBERS = 5000
 CALM_HOURS_TO_RESOLVE = 2
 SUPPRESS_AFTER_DISMISS = 86400.0
+#: How long after an incident ends its chart's series keeps being written (as ticket incidents' charts).
+CHART_AFTER = 86400.0
 
 
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def chart_series(path: str, signal: str) -> str:
+    """The incident's ``series``: the page and the signal that opened it, whose hours its chart shows."""
+    return f"page:{path}:{signal}"[:120]
 
 
 def _and(words: list[str]) -> str:
@@ -112,7 +120,7 @@ class FrictionIncident:
         return {
             "id": self.id, "kind": "friction", "status": self.status, "status_by": self.status_by,
             "status_changed_at": _dt(self.status_changed or self.detected),
-            "series": f"page:{self.path}:{self.signal}"[:120],
+            "series": chart_series(self.path, self.signal),
             "topic_id": None, "title": self.title()[:300], "sentence": self.sentence(),
             "direction": "up", "first_seen_at": _dt(self.first_seen), "detected_at": _dt(self.detected),
             "last_activity_at": _dt(self.last_activity), "resolved_at": _dt(self.resolved) if self.resolved else None,
@@ -136,6 +144,25 @@ class FrictionIncidents:
         self.suppressed: dict[tuple[str, str], float] = {}
         self.changed: set[int] = set()
         self.notify: list[tuple[int, str, int]] = []
+        #: (page, signal) of each incident's chart -> until when its closed hours are written (inf: active).
+        self.charts: dict[tuple[str, str], float] = {}
+
+    def _charts(self) -> dict[tuple[str, str], float]:
+        return self.__dict__.setdefault("charts", {})  # checkpoints from before charts had none
+
+    def charted(self, path: str, signal: str, start: float) -> bool:
+        """Whether the closed hour starting at ``start`` of this series belongs on an incident's chart."""
+        charts = self._charts()
+        until = charts.get((path, signal))
+        if until is None:
+            return False
+        if start >= until:
+            del charts[(path, signal)]
+            return False
+        return True
+
+    def _chart_until(self, inc: FrictionIncident, until: float) -> None:
+        self._charts()[(inc.path, inc.signal)] = until
 
     def _queue(self, inc: FrictionIncident, event: str) -> None:
         """An outbox message (Slack), numbered by the incident's notification count as the ticket engine does."""
@@ -146,10 +173,11 @@ class FrictionIncidents:
         """The active incident of a page, whichever signal it was opened by."""
         return next((i for (p, _), i in self.active.items() if p == path), None)
 
-    def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> None:
+    def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> bool:
+        """Open the page's incident or grow it; True when this alarm opened it."""
         key = (a.path, a.signal)
         if self.suppressed.get(key, -1.0) > now:
-            return
+            return False
         inc_id = self.active.get(key)
         if inc_id is None:
             inc_id = self._page_incident(a.path)
@@ -158,8 +186,11 @@ class FrictionIncidents:
                                    last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             self.incidents[inc.id] = inc
             self.active[key] = inc.id
+            self._chart_until(inc, math.inf)
             self._queue(inc, "opened")
+            opened = True
         else:
+            opened = False
             inc = self.incidents[inc_id]
             self.active[key] = inc.id
             c = inc.signals.get(a.signal)
@@ -180,6 +211,7 @@ class FrictionIncidents:
             if len(inc.users) < MAX_MEMBERS:
                 inc.users.add(u)
         self.changed.add(inc.id)
+        return opened
 
     def _keys(self, inc: FrictionIncident) -> list[tuple[str, str]]:
         return [(inc.path, sig) for sig in inc.signals]
@@ -201,6 +233,7 @@ class FrictionIncidents:
             for key in self._keys(inc):
                 if self.active.get(key) == inc.id:
                     del self.active[key]
+            self._chart_until(inc, end + CHART_AFTER)
             self._queue(inc, "resolved")
             self.changed.add(inc.id)
 
@@ -209,6 +242,7 @@ class FrictionIncidents:
         inc = self.incidents.get(incident_id)
         if inc is None or inc.status == status:
             return
+        was_active = inc.active
         inc.status, inc.status_by, inc.status_changed = status, by[:200], at
         if inc.active:
             inc.resolved, inc.calm_hours = None, 0
@@ -217,8 +251,12 @@ class FrictionIncidents:
             for key in self._keys(inc):
                 if key not in self.active:
                     self.active[key] = inc.id
+            if not was_active:
+                self._chart_until(inc, math.inf)
         else:
             inc.resolved = at if status == "resolved" else inc.resolved
+            if was_active:
+                self._chart_until(inc, at + CHART_AFTER)
             for key in self._keys(inc):
                 if self.active.get(key) == inc.id:
                     del self.active[key]

@@ -17,13 +17,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from server.eventlog.log import LoggedEvent
+from server.incidents.stats import band
 from server.pipeline.stage import Stage
 from server.understand.intake import parse
 from server.understand.record import TicketUpdate
 from server.widget.classifier import TicketClassifier
 from server.widget.detectors import PageFrictionDetector
 from server.widget.features import SIGNALS, SessionFeatures
-from server.widget.friction import FrictionIncidents
+from server.widget.friction import FrictionIncidents, chart_series
 from server.widget.settings import WidgetConfig, page_path
 
 #: Labels: a ticket within this long after a session started makes it positive.
@@ -68,6 +69,11 @@ class TenantWidget:
     user_friction: dict[str, deque[tuple[int, float, str, str]]] = field(default_factory=dict)
     watermark: float = 0.0
     dirty: set[str] = field(default_factory=set)
+    #: Closed hours of incidents' charts to write: (page, signal, start, count, sessions, mean, variance).
+    points: list[tuple[str, str, float, int, int, float, float]] = field(default_factory=list)
+
+    def chart_points(self) -> list[tuple[str, str, float, int, int, float, float]]:
+        return self.__dict__.setdefault("points", [])  # checkpoints from before charts had none
 
     def configure(self, config: WidgetConfig) -> None:
         self.config = config
@@ -113,6 +119,23 @@ def ticket_keys(update: TicketUpdate, keys: Iterable[str]) -> tuple[str, ...]:
             if value not in (None, ""):
                 out.append(f"{k}:{value}")
     return tuple(out)
+
+
+def _point(count: int, sessions: int, mu: float, var: float) -> dict[str, Any]:
+    """A chart's hour: the friction events and sessions against the baseline's mean and 99% band."""
+    lo, hi = band(mu, max(0.0, (var - mu) / (mu * mu)) if mu > 0 else 0.0)
+    return {"tickets": count, "requesters": sessions, "expected": round(mu, 4), "lower": float(lo), "upper": float(hi)}
+
+
+def _hour_so_far(tw: TenantWidget, evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The open hour of an active incident's charted series (as the ticket engine's ``hour_so_far``)."""
+    s = tw.detector.series.get((evidence["path"], evidence["signal"]))
+    if s is None:
+        return None
+    mu, var = s.expected()
+    start = datetime.fromtimestamp(s.bucket, tz=timezone.utc)
+    as_of = datetime.fromtimestamp(min(max(tw.watermark, s.bucket), s.bucket + 3600.0), tz=timezone.utc)
+    return {"start": start.isoformat(), "as_of": as_of.isoformat(), **_point(s.count, len(s.per_session), mu, var)}
 
 
 def _bound(table: dict[str, Any]) -> None:
@@ -188,6 +211,10 @@ class WidgetStage(Stage):
         tw.watermark = now
         for path, signal, start, _count, alarmed, _p in tw.detector.closed_hours(now):
             tw.incidents.hour_closed(path, signal, start, alarmed)
+            if tw.incidents.charted(path, signal, start):
+                hour = next((h for h in reversed(tw.detector.series[(path, signal)].history()) if h[0] == start), None)
+                if hour is not None:
+                    tw.chart_points().append((path, signal, *hour))
         while tw.deadlines and tw.deadlines[0][0] <= now:
             _, sid = heapq.heappop(tw.deadlines)
             tracked = tw.sessions.get(sid)
@@ -219,8 +246,9 @@ class WidgetStage(Stage):
             path = page_path(str(payload.get("url") or ""))
             user = tracked.features.user_id
             alarm = tw.detector.observe(path, signal, sid, user, now)
-            if alarm is not None:
-                tw.incidents.alarm(alarm, now, lambda: self._new_id(event.tenant_id))
+            if alarm is not None and tw.incidents.alarm(alarm, now, lambda: self._new_id(event.tenant_id)):
+                # A new incident's chart starts with the hours before it, as its baseline judged them.
+                tw.chart_points().extend((path, signal, *h) for h in tw.detector.series[(path, signal)].history())
             for key in tracked.keys:
                 tw.user_friction.setdefault(key, deque(maxlen=MAX_USER_FRICTION)).append(
                     (event.offset, now, path, sid))
@@ -297,7 +325,12 @@ class WidgetStage(Stage):
     def outputs(self) -> Iterable[tuple[str, Any, dict[str, Any]]]:
         for tenant_id, tw in sorted(self.tenants.items()):
             ready = tw.ready
+            points, tw.points = tw.chart_points(), []
+            for path, signal, start, count, sessions, mu, var in points:
+                yield "volume_point", (tenant_id, chart_series(path, signal), start), _point(count, sessions, mu, var)
             for snap in tw.incidents.take_changes():
+                if snap["status"] in ("open", "acknowledged"):
+                    snap["evidence"]["hour_so_far"] = _hour_so_far(tw, snap["evidence"])
                 yield "incident", (tenant_id, snap["id"]), snap
             for incident_id, event, seq, snap in tw.incidents.take_notifications():
                 yield "notification", (tenant_id, incident_id, seq), {"event": event, "payload": snap}

@@ -108,10 +108,23 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
                      r"from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
     assert inc["title"] == "Failed requests on /billing" and inc["first_seen_at"] <= burst
     assert [x["signal"] for x in ev["signals"]] == ["failed_request"]
+    # Its chart: the hours before it as its baseline judged them, then the hour it happens in (so far).
+    points = {k[2]: row for kind, k, row in out if kind == "volume_point"}
+    assert {k[1] for kind, k, _row in out if kind == "volume_point"} == {inc["series"]}
+    starts = sorted(points)
+    assert len(starts) >= 40 and starts[-1] == (burst - timedelta(minutes=10) - timedelta(hours=1)).timestamp()
+    assert all(b - a == 3600 for a, b in zip(starts, starts[1:]))
+    assert sum(p["tickets"] for p in points.values()) >= 8 and all(p["upper"] >= p["expected"] for p in points.values())
+    hour = ev["hour_so_far"]
+    assert hour["start"] == (burst - timedelta(minutes=10)).isoformat() and hour["tickets"] == ev["observed"]
+    assert hour["requesters"] == ev["sessions"] and hour["tickets"] > hour["upper"]
     # calm hours later: resolved by the detector
     for h in range(4):
         stage.apply(log.widget(f"c{h}", "page_view", burst + timedelta(hours=h + 1)))
     out = list(stage.outputs())
     later = [row for kind, _k, row in out if kind == "incident"]
     assert later and later[-1]["id"] == inc["id"] and later[-1]["status"] == "resolved"
+    assert "hour_so_far" not in later[-1]["evidence"]
+    after = sorted(k[2] for kind, k, _row in out if kind == "volume_point")
+    assert after[0] == (burst - timedelta(minutes=10)).timestamp() and len(after) >= 3  # the chart goes on
     assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(1, "resolved")]

@@ -85,3 +85,22 @@ def test_an_incident_checkpointed_with_one_signal_loads_with_it():
     assert restored.snapshot()["title"] == "Failed requests on /pay"
     again = pickle.loads(pickle.dumps(restored))
     assert again.snapshot() == restored.snapshot()
+
+
+def test_an_incidents_chart_is_written_while_it_is_active_and_a_day_after_it_ends():
+    fi, ids = FrictionIncidents(), Ids()
+    assert not fi.charted("/invoices", "failed_request", H0)
+    fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
+    fi.alarm(alarm("/invoices", "rage_click", 30), H0 + 700, ids)
+    assert fi.charted("/invoices", "failed_request", H0 + 100 * HOUR)  # the opening signal's series
+    assert not fi.charted("/invoices", "rage_click", H0 + HOUR)
+    for h in range(1, 1 + CALM_HOURS_TO_RESOLVE):
+        for sig in ("failed_request", "rage_click"):
+            fi.hour_closed("/invoices", sig, H0 + h * HOUR, False)
+    end = H0 + (1 + CALM_HOURS_TO_RESOLVE) * HOUR
+    assert fi.incidents[1].resolved == end
+    assert fi.charted("/invoices", "failed_request", end + 23 * HOUR)
+    assert not fi.charted("/invoices", "failed_request", end + 24 * HOUR)
+    assert not fi.charted("/invoices", "failed_request", end)  # forgotten once past
+    fi.set_status(1, "open", "Ana", end + 30 * HOUR)  # reopened: charted again
+    assert fi.charted("/invoices", "failed_request", end + 31 * HOUR)
