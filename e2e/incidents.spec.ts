@@ -82,5 +82,14 @@ test("a friction incident: one card for the page, its chart of the page's failur
   await expect(bars.last().locator("title")).toContainText(/this hour so far.*: \d+ (failed requests|rage clicks), \d+ sessions/);
   await expect(detail.locator(".legend")).toContainText(/(failed requests|rage clicks) per hour/);
   await expect(detail.locator(".legend")).toContainText("sessions per hour");
+
+  // The ticket incident whose requesters met this friction is related; its link opens it.
+  const related = detail.locator("ul.related li");
+  await expect(related).toHaveCount(1);
+  await expect(related).toContainText(`#${backend.incident_id}`);
+  await expect(related).toContainText("/invoices");
+  await related.locator("button").click();
+  await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+  await expect(detail.locator("ul.related li button")).toContainText(`#${backend.friction_incident_id}`);
   expect(problems).toEqual([]);
 });

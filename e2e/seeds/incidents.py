@@ -3,6 +3,7 @@ representatives and volume, a ticket whose text is an HTML injection) and an ope
 /invoices, made by the real widget stage from 30 hours of ordinary failures and a burst of failing
 sessions in the current hour (failed requests, each followed by rage clicks), and written by the
 detector's writers: its card, its chart (the hours before it against its baseline, then the hour so far).
+The ticket incident names /invoices as a page its requesters met friction on, so the two are related.
 
 Returns ``incident_id`` (the ticket incident), ``xss_ticket_id`` and ``friction_incident_id``.
 """
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from server.eventlog.log import LoggedEvent
+from server.incidents.models import Incident
 from server.pipeline.registry import WRITERS  # the registry adds the writers of every stage
 from server.widget.stage import WidgetStage
 from server.zendesk.sample import write_sample
@@ -52,6 +54,10 @@ def seed(ctx: Any) -> dict[str, Any]:
         for kind, key, row in stage.outputs():
             if kind in ("incident", "volume_point"):
                 WRITERS[kind](session, key, row, now)
+        # The ticket incident's requesters met that friction before writing (as the ticket detector records).
+        ticket_incident = session.get(Incident, (ctx.tenant_id, sample.incident_ids[0]))
+        ticket_incident.evidence = dict(ticket_incident.evidence, pages=[{"path": "/invoices", "sessions": 9,
+                                                                          "users": 8}])
         session.commit()
     return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,
             "friction_incident_id": friction_id}

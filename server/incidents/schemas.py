@@ -106,11 +106,23 @@ class FeedbackOutSchema(Schema):
     created_at = fields.AwareDateTime(required=True)
 
 
+class RelatedIncidentSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(KINDS)})
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
+    title = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
+    pages = fields.List(fields.String(), required=True, metadata={"description": "The pages both name."})
+
+
 class IncidentDetailOutSchema(IncidentOutSchema):
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
                          metadata={"description": "The series' closed hours with the baseline band, oldest first; "
                                                       "an active incident's open hour last, marked partial."})
     feedback = fields.List(fields.Nested(FeedbackOutSchema), required=True)
+    related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={
+        "description": "Other incidents naming one of this one's product pages within a day of it (a page's "
+                       "friction incident and the ticket incidents whose requesters met friction there), "
+                       "newest first, at most 10."})
 
 
 class IncidentBriefSchema(Schema):

@@ -39,6 +39,10 @@ VOLUME_BEFORE = timedelta(hours=48)
 VOLUME_AFTER = timedelta(hours=24)
 #: At most this many hours of volume, the latest ones (an incident open for months).
 MAX_VOLUME_HOURS = 24 * 60
+#: Incidents are related when they name a page in common and their times come within this of each other.
+RELATED_WITHIN = timedelta(hours=24)
+#: Most candidates read, and most related incidents shown, per incident.
+RELATED_CANDIDATES, MAX_RELATED = 200, 10
 #: How far ahead a release's deploy time may lie (clock skew, a deploy being scheduled).
 MAX_RELEASE_AHEAD = timedelta(days=1)
 
@@ -179,12 +183,47 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     tickets = _ticket_ids(session, tenant_id, [incident.id], None)
     view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
     view["volume"] = volume(session, tenant_id, incident, now)
+    view["related"] = related(session, tenant_id, incident, now)
     feedback = session.scalars(select(Feedback).where(Feedback.tenant_id == tenant_id,
                                                       Feedback.incident_id == incident.id)
                                .order_by(Feedback.created_at, Feedback.id))
     view["feedback"] = [{"verdict": f.verdict, "by": f.by, "note": f.note, "created_at": as_utc(f.created_at)}
                         for f in feedback]
     return view
+
+
+def _pages(incident: Incident) -> set[str]:
+    """The product pages an incident names: a friction incident's page, or where a ticket incident's
+    requesters met friction before writing (``evidence.pages``)."""
+    ev = incident.evidence if isinstance(incident.evidence, dict) else {}
+    if incident.kind == "friction":
+        return {ev["path"]} if isinstance(ev.get("path"), str) else set()
+    pages = ev.get("pages")
+    if not isinstance(pages, list):
+        return set()
+    return {p["path"] for p in pages if isinstance(p, dict) and isinstance(p.get("path"), str)}
+
+
+def related(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:
+    """Other incidents naming one of this one's pages at about the same time (within a day of its span):
+    the page's own failures (a friction incident) and the tickets they caused (a ticket incident whose
+    requesters met friction there) are one problem seen twice. Newest detected first."""
+    pages = _pages(incident)
+    if not pages:
+        return []
+    begin = as_utc(incident.first_seen_at) - RELATED_WITHIN
+    end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + RELATED_WITHIN
+    rows = session.scalars(select(Incident).where(
+        Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
+        Incident.first_seen_at <= end).order_by(Incident.detected_at.desc(), Incident.id.desc())
+        .limit(RELATED_CANDIDATES))
+    out = []
+    for other in rows:
+        shared = pages & _pages(other)
+        if shared:
+            out.append({"id": other.id, "kind": other.kind, "status": other.status, "title": other.title,
+                        "pages": sorted(shared)})
+    return out[:MAX_RELATED]
 
 
 def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,

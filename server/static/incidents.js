@@ -404,6 +404,23 @@
     }
     box.appendChild(el("h3", null, "Evidence"));
     box.appendChild(evidenceList(inc));
+    if (Array.isArray(inc.related) && inc.related.length) {
+      // The same problem seen another way: the page's own failures, or the tickets they caused.
+      box.appendChild(el("h3", null, "Related incidents"));
+      var rel = el("ul", "plain related");
+      inc.related.forEach(function (r) {
+        var li = el("li");
+        var link = el("button", "link", "#" + r.id + " " + r.title);
+        link.type = "button";
+        link.dataset.related = String(r.id);
+        link.addEventListener("click", function () { select(r.id); });
+        li.appendChild(badge(r.kind));
+        li.appendChild(link);
+        li.appendChild(document.createTextNode(" · " + r.status + " · " + (r.pages || []).join(", ")));
+        rel.appendChild(li);
+      });
+      box.appendChild(rel);
+    }
     var reps = representatives(inc);
     if (reps) { box.appendChild(el("h3", null, "Representative tickets")); box.appendChild(reps); }
     box.appendChild(el("h3", null, "Tickets (" + inc.ticket_ids.length + ")"));

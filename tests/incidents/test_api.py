@@ -282,3 +282,31 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
     assert [i["attached"] for i in body["incidents"]] == [False, True]
     assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][1]["sentence"]}
     assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []
+
+
+def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_caused(client, db, make_tenant):
+    t, creds = make_tenant("Acme")
+    detected = T0 + timedelta(hours=30)
+    add_incident(db, t.id, 1, kind="friction", series="page:/invoices:failed_request", topic_id=None,
+                 title="Failed requests on /invoices", detected_at=detected,
+                 evidence={"path": "/invoices", "signal": "failed_request"})
+    add_incident(db, t.id, 2, title="Spike: 'invoice pdf'", detected_at=detected + timedelta(minutes=3),
+                 evidence={"pages": [{"path": "/invoices", "sessions": 9, "users": 8},
+                                     {"path": "/billing", "sessions": 1, "users": 1}]})
+    add_incident(db, t.id, 3, title="Spike: 'sso'", detected_at=detected + timedelta(minutes=5),
+                 evidence={"pages": [{"path": "/login", "sessions": 4, "users": 4}]})  # another page
+    add_incident(db, t.id, 4, title="Spike: long ago", detected_at=detected - timedelta(days=5),
+                 last_activity_at=detected - timedelta(days=5), status="resolved",
+                 resolved_at=detected - timedelta(days=5), evidence={"pages": [{"path": "/invoices"}]})
+    add_incident(db, t.id, 5, title="Spike: no pages", detected_at=detected)
+    other, other_creds = make_tenant("Other")
+    add_incident(db, other.id, 6, title="Elsewhere", detected_at=detected, evidence={"pages": [{"path": "/invoices"}]})
+
+    def related(incident_id, c=creds):
+        return client.get(f"/api/v1/incidents/{incident_id}", headers=auth(c)).get_json()["related"]
+
+    assert related(1) == [{"id": 2, "kind": "spike", "status": "open", "title": "Spike: 'invoice pdf'",
+                           "pages": ["/invoices"]}]
+    assert [r["id"] for r in related(2)] == [1]
+    assert related(3) == [] and related(5) == []
+    assert related(6, other_creds) == []
