@@ -72,6 +72,8 @@ class Alarm:
     sessions: set[str]
     users: set[str]
     hour_start: float
+    #: When the hour's count first went above the baseline's mean (the rise began at or after it).
+    rising_since: float | None = None
 
 
 @dataclass
@@ -89,6 +91,8 @@ class PageSeries:
     var: WarmEWVar = field(default_factory=lambda: WarmEWVar(FADING))
     #: The hour being filled is the series' first (it began at the series' first event): not learnt.
     first: bool = False
+    #: When the open hour's count first went above the baseline's mean (None: not yet).
+    above_at: float | None = None
     #: The last closed hours: (start, count, sessions, expected mean, expected variance) of each.
     recent: deque[tuple[float, int, int, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_HOURS))
 
@@ -122,6 +126,7 @@ class PageSeries:
                 self.hours += 1
             self.bucket += HOUR
             self.count, self.per_session, self.users, self.alarmed, self.first = 0, {}, set(), False, False
+            self.above_at = None
             steps += 1
             if steps >= MAX_CATCH_UP:
                 self.bucket = math.floor(until / HOUR) * HOUR
@@ -200,11 +205,16 @@ class PageFrictionDetector:
         s.count += 1
         if user:
             s.users.add(user)
-        if s.hours < self.warmup_hours or len(s.per_session) < self.min_sessions:
+        if s.hours < self.warmup_hours:
             return None
         mu, var = s.expected()
+        if s.count > mu and getattr(s, "above_at", None) is None:
+            s.above_at = ts
+        if len(s.per_session) < self.min_sessions:
+            return None
         p = upper_tail(s.count, mu, var)
         if p >= self.alpha():
             return None
         s.alarmed = True
-        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket)
+        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket,
+                     getattr(s, "above_at", None))

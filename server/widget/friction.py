@@ -85,6 +85,8 @@ class FrictionIncident:
     sessions: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
     signals: dict[str, SignalCounts] = field(default_factory=dict)
+    #: Start of the hour whose counts opened it (``first_seen`` is when that hour went above normal).
+    window_start: float | None = None
 
     def __post_init__(self) -> None:
         if not self.signals:
@@ -111,9 +113,11 @@ class FrictionIncident:
     def sentence(self) -> str:
         parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} (usually {c.expected:.1f}{' an hour' if i == 0 else ''})"
                  for i, (sig, c) in enumerate(self.signals.items())]
-        at = _dt(self.first_seen).strftime("%H:%M")
+        start = self.__dict__.get("window_start") or self.first_seen
+        since = f", above normal since {_dt(self.first_seen):%H:%M}" if self.first_seen > start else ""
         users = f" ({len(self.users)} signed-in)" if self.users else ""
-        return f"{_and(parts)} on {self.path} in one hour from {at} UTC, from {len(self.sessions)} sessions{users}."
+        return (f"{_and(parts)} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
+                f"from {len(self.sessions)} sessions{users}.")
 
     def snapshot(self) -> dict[str, Any]:
         p = self.min_p
@@ -130,7 +134,9 @@ class FrictionIncident:
                          "expected": round(self.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
                          "signals": [{"signal": sig, "observed": c.observed, "expected": round(c.expected, 3),
                                       "p": c.p} for sig, c in self.signals.items()],
-                         "first_seen_at": _dt(self.first_seen).isoformat(), "window_minutes": 60},
+                         "first_seen_at": _dt(self.first_seen).isoformat(),
+                         "window_start_at": _dt(self.__dict__.get("window_start") or self.first_seen).isoformat(),
+                         "window_minutes": 60},
             "useful_count": 0, "noise_count": 0,
         }
 
@@ -182,7 +188,8 @@ class FrictionIncidents:
         if inc_id is None:
             inc_id = self._page_incident(a.path)
         if inc_id is None:
-            inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal, first_seen=a.hour_start, detected=now,
+            inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal, first_seen=a.rising_since or a.hour_start,
+                                   window_start=a.hour_start, detected=now,
                                    last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             self.incidents[inc.id] = inc
             self.active[key] = inc.id

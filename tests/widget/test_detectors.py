@@ -104,9 +104,11 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     ev = inc["evidence"]
     assert ev["path"] == "/billing" and ev["signal"] == "failed_request" and ev["observed"] >= 3
     assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < 1
-    assert re.search(r"^\d+ failed requests \(usually \d\.\d an hour\) on /billing in one hour from \d\d:\d\d UTC, "
-                     r"from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
-    assert inc["title"] == "Failed requests on /billing" and inc["first_seen_at"] <= burst
+    assert re.search(r"^\d+ failed requests \(usually \d\.\d an hour\) on /billing in the hour from 00:00 UTC, "
+                     r"above normal since 00:10, from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
+    # first seen: when the hour went above its usual count (the burst's first failure), not the hour's start
+    assert inc["title"] == "Failed requests on /billing" and inc["first_seen_at"] == burst
+    assert ev["window_start_at"] == (burst - timedelta(minutes=10)).isoformat()
     assert [x["signal"] for x in ev["signals"]] == ["failed_request"]
     # Its chart: the hours before it as its baseline judged them, then the hour it happens in (so far).
     points = {k[2]: row for kind, k, row in out if kind == "volume_point"}

@@ -36,7 +36,7 @@ def test_a_pages_failed_requests_and_rage_clicks_are_one_incident_and_another_pa
     inv = snaps[1]
     assert inv["title"] == "Failed requests and rage clicks on /invoices"
     assert inv["sentence"].startswith("20 failed requests (usually 4.9 an hour) and 30 rage clicks (usually 10.1) "
-                                      "on /invoices in one hour from ")
+                                      "on /invoices in the hour from ")
     assert [(x["signal"], x["observed"]) for x in inv["evidence"]["signals"]] == [("failed_request", 20),
                                                                                   ("rage_click", 30)]
     assert inv["p_value"] == 1e-9 and inv["evidence"]["signal"] == "failed_request"
