@@ -32,6 +32,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from server.widget.features import SIGNAL_NOUNS
+
 #: Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_BLOCKS = 50
 HEADER_CHARS = 150
@@ -146,8 +148,30 @@ def _evidence(payload: dict[str, Any]) -> dict[str, Any]:
     return ev if isinstance(ev, dict) else {}
 
 
+def _is_friction(payload: dict[str, Any]) -> bool:
+    return payload.get("kind") == "friction"
+
+
+def _friction_counts(payload: dict[str, Any]) -> str:
+    """A friction incident's signals in their worst hour: "43 failed requests and 75 rage clicks"."""
+    ev = _evidence(payload)
+    signals = [x for x in ev.get("signals") or [] if isinstance(x, dict)] or [ev]
+    parts = [f"{_number(x.get('observed'))} {escape(SIGNAL_NOUNS.get(str(x.get('signal')), str(x.get('signal'))))}"
+             for x in signals[:MAX_SEGMENTS]]
+    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _friction_sessions(payload: dict[str, Any]) -> str:
+    ev = _evidence(payload)
+    signed = f" ({_number(ev.get('users'))} signed-in)" if ev.get("users") else ""
+    return f"{_number(ev.get('sessions'))} sessions{signed} on `{escape(ev.get('path') or '?')}`"
+
+
 def _observed_field(payload: dict[str, Any]) -> str:
     ev = _evidence(payload)
+    if _is_friction(payload):
+        signal = str(ev.get("signal"))
+        ev = dict(ev, measure=SIGNAL_NOUNS.get(signal, signal))
     measure = escape(ev.get("measure") or "count")
     window = ev.get("window_minutes")
     span = f" in {_number(window)} min" if isinstance(window, (int, float)) and not isinstance(window, bool) else ""
@@ -161,11 +185,15 @@ def _observed_field(payload: dict[str, Any]) -> str:
 def _fields(payload: dict[str, Any]) -> dict[str, Any]:
     direction = payload.get("direction")
     arrow = {"up": " (higher than usual)", "down": " (lower than usual)"}.get(str(direction), "")
+    if _is_friction(payload):  # in-app friction: a page's sessions, not tickets and customers
+        who = [f"*Sessions*\n{_friction_sessions(payload)}", f"*Signals*\n{_friction_counts(payload)}"]
+    else:
+        who = [f"*Customers*\n{_number(payload.get('requester_count'))} ({_number(payload.get('ticket_count'))} tickets)",
+               f"*Accounts*\n{_number(payload.get('account_count'))}"]
     fields = [
         _observed_field(payload),
         f"*p-value*\n{_p_value(payload.get('p_value'))}{arrow}",
-        f"*Customers*\n{_number(payload.get('requester_count'))} ({_number(payload.get('ticket_count'))} tickets)",
-        f"*Accounts*\n{_number(payload.get('account_count'))}",
+        *who,
         f"*First seen*\n{_when(payload.get('first_seen_at'))}",
         f"*Detected*\n{_when(payload.get('detected_at'))}",
     ]
@@ -250,12 +278,14 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
     name = f"*Incident {_ref(payload)}* {escape(_title(payload))}"
     totals = (f"{_number(payload.get('ticket_count'))} tickets from {_number(payload.get('requester_count'))} "
               f"customers in {_number(payload.get('account_count'))} accounts")
+    observed = f"observed {_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}"
+    if _is_friction(payload):
+        totals = _friction_sessions(payload)
+        observed = f"{_friction_counts(payload)} in the worst hour"
     if event == "grew":
-        text = (f":chart_with_upwards_trend: {name} *grew*: now {totals}; observed "
-                f"{_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}.")
+        text = f":chart_with_upwards_trend: {name} *grew*: now {totals}; {observed}."
     elif event == "reopened":
-        text = (f":rotating_light: {name} *reopened*: it is rising again; now {totals}; observed "
-                f"{_number(ev.get('observed'))} vs expected {_number(ev.get('expected'))}.")
+        text = f":rotating_light: {name} *reopened*: it is rising again; now {totals}; {observed}."
     else:
         by = payload.get("status_by")
         who = "" if not by or by == "detector" else f" by {escape(by)}"

@@ -21,6 +21,12 @@ from server.widget.settings import page_path
 
 #: Friction signals counted per page (also the per-page detectors' signals).
 SIGNALS = ("rage_click", "dead_click", "error_click", "failed_request", "js_error", "form_error", "form_abandon")
+#: How people read each signal, plural (incident titles, sentences, Slack messages).
+SIGNAL_NOUNS = {
+    "rage_click": "rage clicks", "dead_click": "dead clicks", "error_click": "error clicks",
+    "failed_request": "failed requests", "js_error": "JavaScript errors", "form_error": "rejected form submits",
+    "form_abandon": "abandoned flows",
+}
 #: Most pages kept per session, and most distinct failures per page.
 MAX_PAGES = 20
 MAX_KEYS = 20

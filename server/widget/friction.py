@@ -2,8 +2,9 @@
 
 An alarm opens an incident for its page, or joins the page's active one: failed requests and the rage
 clicks they provoke on one page are one problem, so a page's signals share one incident, each with its
-own counts (``signals``). Once every signal of the incident has had two calm closed hours in a row, it
-resolves. People's status changes arrive as ``control.status`` events and are mirrored; a dismissal
+own counts (``signals``). Messages (Slack) go out when it opens, when its sessions have doubled (and
+grown by at least five) since the last message, and when it resolves. Once every signal of the
+incident has had two calm closed hours in a row, it resolves. People's status changes arrive as ``control.status`` events and are mirrored; a dismissal
 suppresses the page's signals for a day. Snapshots have the shape the incident writer stores
 (server/incidents/writers.py), with ``kind = "friction"`` and evidence naming the page.
 """
@@ -17,16 +18,14 @@ from typing import Any, Callable
 
 from server.incidents.stats import surprise
 from server.widget.detectors import HOUR, Alarm
+from server.widget.features import SIGNAL_NOUNS
 
-SIGNAL_NOUNS = {
-    "rage_click": "rage clicks", "dead_click": "dead clicks", "error_click": "error clicks",
-    "failed_request": "failed requests", "js_error": "JavaScript errors", "form_error": "rejected form submits",
-    "form_abandon": "abandoned flows",
-}
 #: Most sessions and users remembered per incident (counts stay exact up to this).
 MAX_MEMBERS = 5000
 CALM_HOURS_TO_RESOLVE = 2
 SUPPRESS_AFTER_DISMISS = 86400.0
+#: A "grew" message needs twice the sessions of the last message and at least this many more.
+GREW_AT_LEAST = 5
 #: How long after an incident ends its chart's series keeps being written (as ticket incidents' charts).
 CHART_AFTER = 86400.0
 
@@ -87,6 +86,8 @@ class FrictionIncident:
     signals: dict[str, SignalCounts] = field(default_factory=dict)
     #: Start of the hour whose counts opened it (``first_seen`` is when that hour went above normal).
     window_start: float | None = None
+    #: Sessions when a message last told of its size (opened or grew).
+    notified_sessions: int = 0
 
     def __post_init__(self) -> None:
         if not self.signals:
@@ -217,6 +218,13 @@ class FrictionIncidents:
         for u in a.users:
             if len(inc.users) < MAX_MEMBERS:
                 inc.users.add(u)
+        n = len(inc.sessions)
+        if opened:
+            inc.notified_sessions = n
+        elif n >= 2 * inc.notified_sessions and n >= inc.notified_sessions + GREW_AT_LEAST:
+            # Grown materially, by the ticket incidents' rule (twice the customers, at least 5 more).
+            inc.notified_sessions = n
+            self._queue(inc, "grew")
         self.changed.add(inc.id)
         return opened
 

@@ -8,6 +8,8 @@ from typing import Any, Iterator
 import pytest
 
 from server.notify.slack import incident_blocks
+from server.widget.detectors import Alarm
+from server.widget.friction import FrictionIncidents
 from tests.notify.conftest import incident_payload
 from tests.notify.fake_slack import blocks_problem
 
@@ -115,3 +117,23 @@ def test_replies_are_short_and_name_the_incident():
 def test_unknown_event_is_refused():
     with pytest.raises(ValueError):
         incident_blocks(incident_payload(), "escalated", None)
+
+
+def test_friction_messages_speak_of_the_pages_sessions_and_signals():
+    stage_incidents = FrictionIncidents()
+    for signal, observed, expected, n in (("failed_request", 48, 4.9, 40), ("rage_click", 85, 10.1, 43)):
+        stage_incidents.alarm(Alarm("/invoices", signal, observed, expected, 1e-12, {f"s{i}" for i in range(n)},
+                                    {f"u{i}" for i in range(30)}, 1_800_000_000.0), 1_800_000_100.0, lambda: 7)
+    payload = json.loads(json.dumps(stage_incidents.incidents[7].snapshot(), default=str))  # as the outbox stores it
+    msg = incident_blocks(payload, "opened", "https://gs.example.com")
+    assert blocks_problem(msg) is None
+    body = json.dumps(msg, ensure_ascii=False)
+    for expected in ("Failed requests and rage clicks on /invoices", "48 vs 4.9", "failed requests in 60 min",
+                     "*Sessions*\\n43 sessions (30 signed-in) on `/invoices`",
+                     "*Signals*\\n48 failed requests and 85 rage clicks"):
+        assert expected in body, expected
+    assert "*Customers*" not in body and "*Accounts*" not in body and "tickets" not in body
+    grew = incident_blocks(payload, "grew", None)["blocks"][0]["text"]["text"]
+    assert "*grew*: now 43 sessions (30 signed-in) on `/invoices`; 48 failed requests and 85 rage clicks in the " \
+           "worst hour." in grew
+    assert "tickets" not in grew

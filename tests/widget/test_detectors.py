@@ -98,7 +98,8 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     out = list(stage.outputs())
     snaps = [row for kind, _k, row in out if kind == "incident"]
     assert len(snaps) == 1
-    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(0, "opened")]
+    # opened at three sessions, then grown materially (15: twice as many and at least 5 more)
+    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(0, "opened"), (1, "grew")]
     inc = snaps[0]
     assert inc["kind"] == "friction" and inc["status"] == "open" and inc["series"] == "page:/billing:failed_request"
     ev = inc["evidence"]
@@ -129,4 +130,4 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     assert "hour_so_far" not in later[-1]["evidence"]
     after = sorted(k[2] for kind, k, _row in out if kind == "volume_point")
     assert after[0] == (burst - timedelta(minutes=10)).timestamp() and len(after) >= 3  # the chart goes on
-    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(1, "resolved")]
+    assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(2, "resolved")]

@@ -42,7 +42,23 @@ def test_a_pages_failed_requests_and_rage_clicks_are_one_incident_and_another_pa
     assert inv["p_value"] == 1e-9 and inv["evidence"]["signal"] == "failed_request"
     assert inv["evidence"]["observed"] == 20
     assert snaps[2]["title"] == "Rage clicks on /billing"
-    assert [(i, e) for i, e, _seq, _snap in fi.take_notifications()] == [(1, "opened"), (2, "opened")]
+    # the rage clicks' sessions took /invoices from 6 to 21 sessions: grown materially
+    assert [(i, e) for i, e, _seq, _snap in fi.take_notifications()] == [(1, "opened"), (1, "grew"), (2, "opened")]
+
+
+def test_grew_is_told_once_the_sessions_double_and_add_five():
+    fi, ids = FrictionIncidents(), Ids()
+
+    def burst(n: int, at: float) -> None:
+        fi.alarm(Alarm("/pay", "failed_request", n, 1.0, 1e-8, {f"s{i}" for i in range(n)}, set(), H0), at, ids)
+
+    burst(4, H0 + 60)
+    burst(8, H0 + 120)  # twice as many, but only 4 more
+    burst(9, H0 + 180)  # 5 more, twice as many
+    burst(17, H0 + 240)  # not yet twice 9
+    burst(18, H0 + 300)
+    assert [(e, seq) for _i, e, seq, _snap in fi.take_notifications()] == [("opened", 0), ("grew", 1), ("grew", 2)]
+    assert fi.incidents[1].notified_sessions == 18
 
 
 def test_the_incident_resolves_only_once_every_signal_is_calm():
