@@ -64,10 +64,13 @@ test("a friction incident: one card for the page, its chart of the page's failur
   const card = page.locator(`button.incident-item[data-id="${backend.friction_incident_id}"]`);
   // The signal that crossed first names it; the other joined it.
   await expect(card).toContainText(/(Failed requests and rage clicks|Rage clicks and failed requests) on \/invoices/);
+  await expect(card.locator(".item-meta")).toContainText(/^\d+ sessions · 0 signed-in users · first seen /);
   await card.click();
   const detail = page.locator("#incident-detail");
   await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
   await expect(detail.locator("dd", { hasText: /^\/invoices · \d+ sessions, 0 signed-in users$/ })).toBeVisible();
+  await expect(detail.locator("dt", { hasText: /^(Customers|Accounts|Tickets)$/ })).toHaveCount(0);
+  await expect(detail.locator("dd", { hasText: / (failed requests|rage clicks) in 60 min$/ })).toHaveCount(1);
   const signals = detail.locator("dt", { hasText: "Signals" }).locator("xpath=following-sibling::dd[1]").locator("li");
   await expect(signals).toHaveCount(2);
   await expect(signals.filter({ hasText: /^failed request: \d+ in its worst hour, usually \d/ })).toHaveCount(1);

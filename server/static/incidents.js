@@ -13,6 +13,11 @@
                 dismissed: "No dismissed incidents.", all: "No incidents yet." };
   var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
                       concentration: "Concentration", friction: "Friction" };
+  // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
+  var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
+                       error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
+                       form_abandon: "abandoned flows" };
+
   // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons.
   var ACTIONS = [
     { status: "acknowledged", label: "Acknowledge", from: ["open"] },
@@ -135,8 +140,11 @@
       b.appendChild(head);
       b.appendChild(el("strong", "item-title", inc.title));
       b.appendChild(el("span", "item-sentence", inc.sentence));
-      b.appendChild(el("span", "item-meta", inc.ticket_count + " tickets · " + inc.requester_count + " customers · " +
-        inc.account_count + " accounts · first seen " + when(inc.first_seen_at) + " · detected " + when(inc.detected_at)));
+      var who = inc.kind === "friction" ?  // in-app friction: the page's sessions, no tickets or accounts
+        num((inc.evidence || {}).sessions) + " sessions · " + inc.requester_count + " signed-in users · " :
+        inc.ticket_count + " tickets · " + inc.requester_count + " customers · " + inc.account_count + " accounts · ";
+      b.appendChild(el("span", "item-meta", who + "first seen " + when(inc.first_seen_at) + " · detected " +
+        when(inc.detected_at)));
       b.addEventListener("click", function () { select(inc.id); });
       li.appendChild(b);
       list.appendChild(li);
@@ -152,10 +160,6 @@
   }
 
   // --- chart -----------------------------------------------------------------------------------
-  var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
-                       error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
-                       form_abandon: "abandoned flows" };
-
   // What a chart counts: tickets and customers, or, for friction, the page's events and sessions.
   function units(inc) {
     if (inc.kind !== "friction") return { bars: "tickets", line: "customers" };
@@ -266,14 +270,17 @@
     var lower = ev.lower, upper = ev.upper;
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
     var span = ev.window_minutes ? " in " + ev.window_minutes + " min" : "";
-    term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (ev.measure ? " " + ev.measure : "") + span : null);
+    var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
+    term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
     term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
       (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
     term(dl, "p-value", num(inc.p_value) + " (surprise " + num(inc.surprise) + ")");
     term(dl, "Direction", inc.direction);
-    term(dl, "Customers", inc.requester_count);
-    term(dl, "Accounts", inc.account_count);
-    term(dl, "Tickets", inc.ticket_count);
+    if (inc.kind !== "friction") {  // a friction incident's people are its page's sessions (below)
+      term(dl, "Customers", inc.requester_count);
+      term(dl, "Accounts", inc.account_count);
+      term(dl, "Tickets", inc.ticket_count);
+    }
     term(dl, "Series", inc.series + (inc.topic ? " (" + inc.topic.label + ")" : ""));
     term(dl, "First seen", when(inc.first_seen_at));
     term(dl, "Detected", when(inc.detected_at));

@@ -40,3 +40,11 @@ def test_pages_have_an_icon_and_favicon_ico_leads_to_it(client):
     assert resp.status_code == 301 and resp.headers["Location"].endswith("/static/favicon.svg")
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+def test_the_scripts_signal_nouns_are_the_servers():
+    from server.widget.features import SIGNAL_NOUNS
+
+    js = (STATIC / "incidents.js").read_text()
+    block = re.search(r"var SIGNAL_NOUNS = \{(.*?)\};", js, re.S).group(1)
+    assert dict(re.findall(r'(\w+): "([^"]+)"', block)) == SIGNAL_NOUNS
