@@ -39,6 +39,8 @@ export interface Incident {
   detectedAt: string | null;
   ticketCount: number;
   requesterCount: number;
+  /** In-app friction incidents: the page and its sessions (null on ticket incidents). */
+  friction: { page: string; sessions: number } | null;
   accountCount: number | null;
   topic: TopicRef | null;
   problemTicketId: number | null;
@@ -160,6 +162,7 @@ export function parseIncident(value: unknown): Incident | null {
     detectedAt: time(o.detected_at),
     ticketCount: count(o.ticket_count),
     requesterCount: count(o.requester_count ?? ev.requesters),
+    friction: o.kind === "friction" ? { page: text(ev.path, 300), sessions: count(ev.sessions) } : null,
     accountCount: o.account_count === undefined && ev.accounts === undefined ? null
       : count(o.account_count ?? ev.accounts),
     topic: topicRef(o.topic),

@@ -29,10 +29,11 @@ function item(inc: Incident, fmt: Formatter, openTicket?: (ticketId: string) => 
       el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
          t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
       inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
-      el("p", { class: "gs-muted" }, t("navbar.counts", {
-        tickets: fmt.number(inc.ticketCount), customers: fmt.number(inc.requesterCount),
-        first_seen: fmt.time(inc.firstSeenAt) || "–",
-      })),
+      el("p", { class: "gs-muted" }, inc.friction
+        ? t("navbar.counts_friction", { sessions: fmt.number(inc.friction.sessions), page: inc.friction.page,
+                                        first_seen: fmt.time(inc.firstSeenAt) || "–" })
+        : t("navbar.counts", { tickets: fmt.number(inc.ticketCount), customers: fmt.number(inc.requesterCount),
+                               first_seen: fmt.time(inc.firstSeenAt) || "–" })),
       inc.problemTicketId !== null && openTicket
         ? el("button", { class: "gs-button", attrs: { type: "button" },
                          on: { click: () => openTicket(String(inc.problemTicketId)) } },

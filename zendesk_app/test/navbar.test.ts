@@ -37,6 +37,19 @@ describe("nav bar", () => {
     expect(root.querySelector('[role="status"]')?.textContent).toBe("2 open incidents.");
   });
 
+  it("counts a friction incident's sessions on its page, not tickets", async () => {
+    const friction = incident({ id: 14, kind: "friction", title: "Failed requests and rage clicks on /invoices",
+                                sentence: "48 failed requests (usually 4.9 an hour) on /invoices.",
+                                ticket_count: 0, requester_count: 30, account_count: 0,
+                                evidence: { path: "/invoices", sessions: 43, signal: "failed_request" } });
+    const zaf = fakeZaf(() => ({ incidents: [friction], total: 1 }), undefined, "nav_bar");
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000 });
+    await flush();
+    const item = root.querySelector(".gs-nav-item")!;
+    expect(item.textContent).toContain("43 sessions on /invoices · first seen Nov 23, 10:04 AM");
+    expect(item.textContent).not.toContain("tickets");
+  });
+
   it("says when nothing is open, and refreshes", async () => {
     let list: unknown[] = [];
     const zaf = fakeZaf(() => ({ incidents: list, total: list.length }), undefined, "nav_bar");
