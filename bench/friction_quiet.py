@@ -15,12 +15,17 @@ Beside the product, in the same run and on the same events, the baseline: the sa
 baseline statistics it had before (river's ``EWMean``/``EWVar``, which start from a series' first hour,
 partial hour included, and still give it 62% of the weight after a day).
 
-Run ``python bench/friction_quiet.py [--seeds 40] [--hours 72] [--warmup 24] [--write]``.
+With ``--daily-cycle`` the sessions follow the day (10% of the peak rate at night); the detectors have
+no daily seasonality, so this measures what that costs in false alarms.
+
+Run ``python bench/friction_quiet.py [--seeds 40] [--hours 72] [--warmup 24] [--daily-cycle] [--write]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,11 +57,25 @@ class RiverBaseline(PageFrictionDetector):
         return alarm
 
 
-def run(seeds: int, hours: float, warmup: int, sessions_per_hour: float) -> dict[str, dict[str, float]]:
+def daily(hour: float) -> float:
+    """Traffic through the day relative to its peak: 10% at night, 100% at 14:00 UTC.
+
+    >>> round(daily(14.0), 2), round(daily(2.0), 2)
+    (1.0, 0.1)
+    """
+    return 0.1 + 0.9 * math.exp(-(((hour % 24) - 14) / 4.0) ** 2)
+
+
+def run(seeds: int, hours: float, warmup: int, sessions_per_hour: float,
+        daily_cycle: bool = False) -> dict[str, dict[str, float]]:
     out = {name: {"alarms": 0, "pages": 0, "tested_weeks": 0.0} for name in ("product", "baseline")}
     for seed in tqdm(range(seeds), desc="tenants", unit="tenant", file=sys.stderr):
         model = TrafficModel(seed=seed, sessions_per_minute=sessions_per_hour / 60)
         sessions = list(model.session_history(END, hours))
+        if daily_cycle:  # thin the peak-rate traffic by the time of day
+            keep = random.Random(seed)
+            sessions = [s for s in sessions if keep.random() < daily(s["events"][0]["ts"].hour
+                                                                      + s["events"][0]["ts"].minute / 60)]
         events = sorted(((e["ts"].timestamp(), s["session_id"], e) for s in sessions for e in s["events"]
                          if e["type"] in SIGNALS), key=lambda x: x[0])
         for name, det in (("product", PageFrictionDetector(warmup_hours=warmup)),
@@ -87,13 +106,16 @@ def poisson_interval(k: int) -> tuple[float, float]:
 def render(res: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
     p, b = res["product"], res["baseline"]
     ratio = b["per_week"] / p["per_week"] if p["per_week"] else float("inf")
+    cycle = " --daily-cycle" if args.daily_cycle else ""
+    rate = (f"{args.sessions_per_hour:g} an hour at the daily peak (14:00 UTC), 10% of that at night"
+            if args.daily_cycle else f"{args.sessions_per_hour:g} an hour")
     lines = [
         f"Command: `python bench/friction_quiet.py --seeds {args.seeds} --hours {args.hours:g} "
-        f"--warmup {args.warmup} --sessions-per-hour {args.sessions_per_hour:g} --write` "
+        f"--warmup {args.warmup} --sessions-per-hour {args.sessions_per_hour:g}{cycle} --write` "
         f"({datetime.now(timezone.utc):%Y-%m-%d})",
         "",
         f"{args.seeds} tenants, each {args.hours:g} hours of the demo's quiet sessions "
-        f"({args.sessions_per_hour:g} an hour over four pages, 3% meeting a failed request and 1-3 rage clicks), "
+        f"({rate}, over four pages, 3% meeting a failed request and 1-3 rage clicks), "
         f"warm-up {args.warmup} hours, budget 1 false alarm a week per tenant (the default). Every alarm is false.",
         "",
         "| detector | alarms (page, signal, hour) | a week (95% interval) | incidents (page, hour) | a week | "
@@ -119,13 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--hours", type=float, default=72.0)
     ap.add_argument("--warmup", type=int, default=24)
-    ap.add_argument("--sessions-per-hour", type=float, default=720.0)
+    ap.add_argument("--sessions-per-hour", type=float, default=720.0, help="at the daily peak with --daily-cycle")
+    ap.add_argument("--daily-cycle", action="store_true",
+                    help="traffic follows the day: 10%% of the peak at night, the peak at 14:00 UTC")
     ap.add_argument("--write", action="store_true", help="write the figures into bench/RESULTS.md")
     args = ap.parse_args(argv)
-    text = render(run(args.seeds, args.hours, args.warmup, args.sessions_per_hour), args)
+    text = render(run(args.seeds, args.hours, args.warmup, args.sessions_per_hour, args.daily_cycle), args)
     print(text)
     if args.write:
-        update_section("Friction detectors on quiet traffic (`bench/friction_quiet.py`)", text)
+        suffix = ", with a daily cycle" if args.daily_cycle else ""
+        update_section(f"Friction detectors on quiet traffic{suffix} (`bench/friction_quiet.py`)", text)
     return 0
 
 
