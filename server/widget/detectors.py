@@ -6,9 +6,9 @@ most ``per_session_cap`` events an hour (one frantic visitor is not an outage). 
 baseline, an exponentially weighted mean and variance that are the plain sample mean and variance until
 about 50 hours are learnt (``WarmEWMean``/``WarmEWVar`` in server/detect/volume.py: river's ``EWMean``
 starts from its first value, which would weigh 62% after a day); hours that alarmed are kept out of it,
-and so is a series' first hour, which starts at its first event and is partial. While an hour fills, its count is tested against that baseline: the
-tail probability of a negative binomial with the baseline's mean and variance (Poisson when the
-variance is not above the mean). The test fires when the probability falls below the tenant's weekly
+and so is a series' first hour, which starts at its first event and is partial. While an hour fills,
+its count is tested against that baseline: the tail probability of a negative binomial with the
+baseline's mean and variance (Poisson when the variance is not above the mean). The test fires when the probability falls below the tenant's weekly
 false-alarm budget split across every (page, signal) series and every hour of a week (Bonferroni, as
 the ticket engine's budget), and at least ``min_sessions`` sessions are affected. Pure code: time
 comes with the events.

@@ -4,9 +4,10 @@ An alarm opens an incident for its page, or joins the page's active one: failed 
 clicks they provoke on one page are one problem, so a page's signals share one incident, each with its
 own counts (``signals``). Messages (Slack) go out when it opens, when its sessions have doubled (and
 grown by at least five) since the last message, and when it resolves. Once every signal of the
-incident has had two calm closed hours in a row, it resolves. People's status changes arrive as ``control.status`` events and are mirrored; a dismissal
-suppresses the page's signals for a day. Snapshots have the shape the incident writer stores
-(server/incidents/writers.py), with ``kind = "friction"`` and evidence naming the page.
+incident has had two calm closed hours in a row, it resolves. People's status changes arrive as
+``control.status`` events and are mirrored; a dismissal suppresses the page's signals for a day.
+Snapshots have the shape the incident writer stores (server/incidents/writers.py), with
+``kind = "friction"`` and evidence naming the page.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class FrictionIncident:
         self.__dict__.update(state)
         if not self.__dict__.get("signals"):
             self.signals = {self.signal: SignalCounts(self.observed, self.expected, self.p, self.calm_hours)}
+        if "notified_sessions" not in state:  # nor counted sessions for "grew": its size so far was told
+            self.notified_sessions = len(self.sessions)
 
     @property
     def active(self) -> bool:
@@ -189,9 +192,9 @@ class FrictionIncidents:
         if inc_id is None:
             inc_id = self._page_incident(a.path)
         if inc_id is None:
-            inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal, first_seen=a.rising_since or a.hour_start,
-                                   window_start=a.hour_start, detected=now,
-                                   last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
+            inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal,
+                                   first_seen=a.rising_since or a.hour_start, window_start=a.hour_start,
+                                   detected=now, last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             self.incidents[inc.id] = inc
             self.active[key] = inc.id
             self._chart_until(inc, math.inf)

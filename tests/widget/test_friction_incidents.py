@@ -93,11 +93,13 @@ def test_a_dismissal_silences_every_signal_of_the_page_for_a_day():
 def test_an_incident_checkpointed_with_one_signal_loads_with_it():
     inc = FrictionIncident(id=7, path="/pay", signal="failed_request", first_seen=H0, detected=H0 + 60,
                            last_activity=H0 + 60, observed=9, expected=1.5, p=1e-7, calm_hours=1)
+    inc.sessions = {f"s{i}" for i in range(6)}
     old = copy.copy(inc.__dict__)
-    del old["signals"]  # what a checkpoint written before incidents held several signals has
+    del old["signals"], old["notified_sessions"], old["window_start"]  # a checkpoint from before these
     restored = FrictionIncident.__new__(FrictionIncident)
     restored.__setstate__(old)
     assert list(restored.signals) == ["failed_request"] and restored.signals["failed_request"].calm_hours == 1
+    assert restored.notified_sessions == 6  # its size is not news after an upgrade
     assert restored.snapshot()["title"] == "Failed requests on /pay"
     again = pickle.loads(pickle.dumps(restored))
     assert again.snapshot() == restored.snapshot()
