@@ -99,6 +99,10 @@ class WarmEWMean:
         return self.mean
 
 
+#: The name checkpoints written before it was public know it by (pickles name classes).
+_WarmEWMean = WarmEWMean
+
+
 class WarmEWVar:
     """Exponentially weighted variance, warm-started as ``WarmEWMean``: the sample variance (with
     Bessel's correction) of the values seen until there are about 1/rate of them, then faded.

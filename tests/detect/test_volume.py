@@ -103,3 +103,17 @@ def test_state_pickles_and_explanations_are_plain_floats():
     det = pickle.loads(pickle.dumps(learn(VolumeDetector(), steady(100, 5))))
     e = det.explain_one({"t": T0 + STEP * 100, "y": 5})
     assert all(type(v) is float for v in (e.expected, e.lower, e.upper, e.p_value, e.surprise))
+
+
+def test_a_checkpoint_naming_the_warm_mean_by_its_old_name_still_loads():
+    import pickle
+
+    from server.detect.volume import WarmEWMean
+
+    m = WarmEWMean(0.1)
+    m.update(3.0)
+    data = pickle.dumps(m, protocol=0)  # text opcodes: the class is named by a line of its own
+    assert b"\nWarmEWMean\n" in data
+    data = data.replace(b"\nWarmEWMean\n", b"\n_WarmEWMean\n")
+    old = pickle.loads(data)
+    assert isinstance(old, WarmEWMean) and old.get() == 3.0
