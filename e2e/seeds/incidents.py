@@ -26,7 +26,8 @@ SITE = "https://app.acme-billing.example"
 def _friction_events(tenant_id: int, now: datetime) -> list[LoggedEvent]:
     rng = random.Random(4)
     events: list[tuple[datetime, str, str]] = []
-    for h in range(30, 0, -1):  # ordinary hours: a failing session now and then
+    for h in range(30, 0, -1):  # ordinary hours: people use the page, and a session fails now and then
+        events += [(now - timedelta(hours=h, minutes=10 * k + 1), f"v{h}-{k}", "page_view") for k in range(5)]
         for i in range(rng.choice((0, 1, 1, 2))):
             at = now - timedelta(hours=h, minutes=rng.uniform(0, 59))
             events += [(at, f"b{h}-{i}", "failed_request"), (at + timedelta(seconds=1), f"b{h}-{i}", "rage_click")]

@@ -6,7 +6,8 @@ most ``per_session_cap`` events an hour (one frantic visitor is not an outage). 
 baseline, an exponentially weighted mean and variance that are the plain sample mean and variance until
 about 50 hours are learnt (``WarmEWMean``/``WarmEWVar`` in server/detect/volume.py: river's ``EWMean``
 starts from its first value, which would weigh 62% after a day); hours that alarmed are kept out of it,
-and so is a series' first hour, which starts at its first event and is partial. While an hour fills,
+and so are a series' first hour, which starts at its first event and is partial, and hours in which the
+tenant's widget sent nothing at all (``seen``). While an hour fills,
 its count is tested against that baseline: the tail probability of a negative binomial with the
 baseline's mean and variance (Poisson when the variance is not above the mean). The test fires when the probability falls below the tenant's weekly
 false-alarm budget split across every (page, signal) series and every hour of a week (Bonferroni, as
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from scipy.stats import nbinom, poisson
 
@@ -112,15 +114,21 @@ class PageSeries:
         mu = max((self.mean.get() * n + PRIOR_EVENTS) / (n + 1.0), FLOOR)
         return mu, max(self.var.get(), mu) + mu / n
 
-    def close(self, until: float) -> list[tuple[float, int, bool]]:
-        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each."""
+    def close(self, until: float, live: Callable[[float], bool] | None = None) -> list[tuple[float, int, bool]]:
+        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each.
+
+        ``live(hour_start)`` says whether the tenant's widget sent anything in that hour: an hour without
+        any traffic (the site down, the widget removed, nobody using the product) is no evidence that the
+        page stopped failing, and is not learnt, so friction coming back with the traffic is not news.
+        """
         closed: list[tuple[float, int, bool]] = []
         steps = 0
         recent = self.history()
         while until >= self.bucket + HOUR:
             closed.append((self.bucket, self.count, self.alarmed))
             recent.append((self.bucket, self.count, len(self.per_session), *self.expected()))
-            if not self.alarmed and not self.first:  # an alarming hour or a partial first stays out
+            learn = live is None or self.count > 0 or live(self.bucket)
+            if learn and not self.alarmed and not self.first:  # an alarming, silent or partial first hour stays out
                 self.mean.update(self.count)
                 self.var.update(self.count)
                 self.hours += 1
@@ -175,11 +183,28 @@ class PageFrictionDetector:
         warm = sum(1 for s in self.series.values() if s.hours >= self.warmup_hours)
         return self.weekly_false_alarms / (max(1, warm) * 24 * 7)
 
+    def seen(self, ts: float) -> None:
+        """The tenant's widget sent an event at ``ts`` (any event): its hour had traffic."""
+        hours = self.__dict__.setdefault("live_hours", OrderedDict())  # checkpoints from before had none
+        hour = math.floor(ts / HOUR) * HOUR
+        if hour not in hours:
+            hours[hour] = None
+            while len(hours) > MAX_CATCH_UP + 48:
+                hours.popitem(last=False)
+
+    def _live(self) -> Callable[[float], bool] | None:
+        hours = self.__dict__.get("live_hours")
+        if not hours:
+            return None  # nothing recorded (a checkpoint from before): every hour counts, as it did
+        oldest = next(iter(hours))
+        return lambda start: start < oldest or start in hours
+
     def closed_hours(self, now: float) -> list[tuple[str, str, float, int, bool, float]]:
         """Close hours that ended before ``now`` in every series: (path, signal, start, count, alarmed, p)."""
         out = []
+        live = self._live()
         for (path, signal), s in self.series.items():
-            for start, count, alarmed in s.close(now):
+            for start, count, alarmed in s.close(now, live):
                 mu, var = s.expected()
                 out.append((path, signal, start, count, alarmed, upper_tail(count, mu, var)))
         return out
@@ -195,7 +220,7 @@ class PageFrictionDetector:
                 self.series.popitem(last=False)
         else:
             self.series.move_to_end(key)
-            s.close(ts)
+            s.close(ts, self._live())
         if ts < s.bucket:  # late event for a closed hour: already learnt without it
             return None
         n = s.per_session.get(session_id, 0)

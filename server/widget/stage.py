@@ -241,6 +241,7 @@ class WidgetStage(Stage):
         self._identify(event.tenant_id, tw, tracked, payload)
         if payload.get("account_id") and not tracked.features.account_id:
             tracked.features.account_id = str(payload["account_id"])[:128]
+        tw.detector.seen(now)
         signal = tracked.features.add(payload, int(now * 1000))
         if signal in SIGNALS:
             path = page_path(str(payload.get("url") or ""))

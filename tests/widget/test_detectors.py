@@ -87,6 +87,7 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
     rng = random.Random(2)
     for h in range(48):
+        stage.apply(log.widget(f"v{h}", "page_view", T0 + timedelta(hours=h, minutes=1)))  # people use the page
         if rng.random() < 0.3:
             stage.apply(log.widget(f"b{h}", "failed_request", T0 + timedelta(hours=h, minutes=5),
                                    method="GET", path="/api/invoices", status=500))
@@ -131,3 +132,38 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     after = sorted(k[2] for kind, k, _row in out if kind == "volume_point")
     assert after[0] == (burst - timedelta(minutes=10)).timestamp() and len(after) >= 3  # the chart goes on
     assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(2, "resolved")]
+
+
+def _hours_of_traffic(stage: WidgetStage, log: Log, start, hours: int, failing: int, tag: str) -> list:
+    """``hours`` hours from ``start``: 12 sessions an hour view /billing, ``failing`` of them meet a failed request."""
+    out = []
+    for h in range(hours):
+        for i in range(12):
+            at = start + timedelta(hours=h, minutes=4 * i + 1)
+            sid = f"{tag}{h}-{i}"
+            stage.apply(log.widget(sid, "page_view", at))
+            if i < failing:
+                stage.apply(log.widget(sid, "failed_request", at + timedelta(seconds=5), method="GET",
+                                       path="/api/invoices", status=500))
+        out += [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    return out
+
+
+def test_hours_without_any_traffic_teach_no_friction_baseline():
+    # 30 hours with 4 failing sessions an hour, then the site is down for three days (no widget event at all),
+    # then traffic comes back as before: no incident.
+    stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
+    assert _hours_of_traffic(stage, log, T0, 30, 4, "a") == []
+    assert _hours_of_traffic(stage, log, T0 + timedelta(hours=30 + 72), 6, 8, "b") == []  # twice as many: not news
+    series = stage.tenants[1].detector.series[("/billing", "failed_request")]
+    assert series.hours < 40 and series.mean.get() > 3.5  # the silent hours were not learnt as zeros
+
+
+def test_hours_with_traffic_but_no_failures_are_learnt():
+    # The same, but during those three days people kept using the page without failures: when the failures
+    # come back they are news.
+    stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
+    assert _hours_of_traffic(stage, log, T0, 30, 4, "a") == []
+    assert _hours_of_traffic(stage, log, T0 + timedelta(hours=30), 72, 0, "q") == []
+    opened = _hours_of_traffic(stage, log, T0 + timedelta(hours=30 + 72), 2, 12, "b")
+    assert opened and opened[0]["kind"] == "friction" and opened[0]["evidence"]["path"] == "/billing"
