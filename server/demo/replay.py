@@ -40,6 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from server.demo.stream import TrafficModel
+from server.ingest.service import MAX_CLIENT_AGE
 from server.ingest.signing import sign
 from server.widget.identity import user_hash
 
@@ -234,7 +235,7 @@ class Replayer:
         event's time to a day before it arrives), oldest first, so that the per-page friction detectors
         have a baseline when the live stream starts. Each batch is stamped with its sending time, as a
         widget that kept its events would send them; the events keep their own times."""
-        hours = min(hours, 23.5)
+        hours = min(hours, MAX_CLIENT_AGE.total_seconds() / 3600 - 0.5)  # a margin for the sending time
         sessions = list(self.model.session_history(datetime.now(timezone.utc), hours, speed=self.speed))
         self._send_all(sessions, lambda s: self.send_session(s, sent_at=datetime.now(timezone.utc)),
                        f"Sending {hours:g} hours of in-app sessions…", "sessions", console, concurrency)

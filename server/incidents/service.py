@@ -192,7 +192,7 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     return view
 
 
-def _pages(incident: Incident) -> set[str]:
+def incident_pages(incident: Incident) -> set[str]:
     """The product pages an incident names: a friction incident's page, or where a ticket incident's
     requesters met friction before writing (``evidence.pages``)."""
     ev = incident.evidence if isinstance(incident.evidence, dict) else {}
@@ -208,7 +208,7 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
     """Other incidents naming one of this one's pages at about the same time (within a day of its span):
     the page's own failures (a friction incident) and the tickets they caused (a ticket incident whose
     requesters met friction there) are one problem seen twice. Newest detected first."""
-    pages = _pages(incident)
+    pages = incident_pages(incident)
     if not pages:
         return []
     begin = as_utc(incident.first_seen_at) - RELATED_WITHIN
@@ -219,7 +219,7 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
         .limit(RELATED_CANDIDATES))
     out = []
     for other in rows:
-        shared = pages & _pages(other)
+        shared = pages & incident_pages(other)
         if shared:
             out.append({"id": other.id, "kind": other.kind, "status": other.status, "title": other.title,
                         "pages": sorted(shared)})

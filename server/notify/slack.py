@@ -32,7 +32,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from server.widget.features import SIGNAL_NOUNS
+from server.widget.features import SIGNAL_NOUNS, and_list
 
 #: Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -158,7 +158,7 @@ def _friction_counts(payload: dict[str, Any]) -> str:
     signals = [x for x in ev.get("signals") or [] if isinstance(x, dict)] or [ev]
     parts = [f"{_number(x.get('observed'))} {escape(SIGNAL_NOUNS.get(str(x.get('signal')), str(x.get('signal'))))}"
              for x in signals[:MAX_SEGMENTS]]
-    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return and_list(parts)
 
 
 def _friction_sessions(payload: dict[str, Any]) -> str:

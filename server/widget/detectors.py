@@ -233,7 +233,7 @@ class PageFrictionDetector:
         if s.hours < self.warmup_hours:
             return None
         mu, var = s.expected()
-        if s.count > mu and getattr(s, "above_at", None) is None:
+        if s.count > mu and s.above_at is None:
             s.above_at = ts
         if len(s.per_session) < self.min_sessions:
             return None
@@ -241,5 +241,4 @@ class PageFrictionDetector:
         if p >= self.alpha():
             return None
         s.alarmed = True
-        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket,
-                     getattr(s, "above_at", None))
+        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket, s.above_at)

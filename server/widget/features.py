@@ -27,6 +27,15 @@ SIGNAL_NOUNS = {
     "failed_request": "failed requests", "js_error": "JavaScript errors", "form_error": "rejected form submits",
     "form_abandon": "abandoned flows",
 }
+
+
+def and_list(words: list[str]) -> str:
+    """Words as a sentence lists them.
+
+    >>> and_list(["a"]), and_list(["a", "b"]), and_list(["a", "b", "c"])
+    ('a', 'a and b', 'a, b and c')
+    """
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 #: Most pages kept per session, and most distinct failures per page.
 MAX_PAGES = 20
 MAX_KEYS = 20

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from server.incidents.stats import surprise
 from server.widget.detectors import HOUR, Alarm
-from server.widget.features import SIGNAL_NOUNS
+from server.widget.features import SIGNAL_NOUNS, and_list
 
 #: Most sessions and users remembered per incident (counts stay exact up to this).
 MAX_MEMBERS = 5000
@@ -40,14 +40,6 @@ def chart_series(path: str, signal: str) -> str:
     return f"page:{path}:{signal}"[:120]
 
 
-def _and(words: list[str]) -> str:
-    """
-    >>> _and(["a"]), _and(["a", "b"]), _and(["a", "b", "c"])
-    ('a', 'a and b', 'a, b and c')
-    """
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 @dataclass
 class SignalCounts:
     """One signal of a friction incident: its worst hour so far and its calm hours since."""
@@ -62,9 +54,9 @@ class SignalCounts:
 class FrictionIncident:
     """What the detector knows of one friction incident: a page and the signals that alarmed on it.
 
-    ``signal``, ``observed``, ``expected`` and ``p`` are those of the signal that opened it (kept for
-    readers of its evidence that know one signal); ``signals`` holds every alarming signal in the
-    order they alarmed.
+    ``signal`` is the signal that opened it; ``observed``, ``expected`` and ``p`` are its first alarm's,
+    which seed ``signals`` (every alarming signal with its worst hour, in the order they alarmed), and
+    are not kept up to date: read ``signals``.
     """
 
     id: int
@@ -112,19 +104,19 @@ class FrictionIncident:
 
     def title(self) -> str:
         nouns = [SIGNAL_NOUNS.get(sig, sig) for sig in self.signals]
-        return f"{_and(nouns).capitalize()} on {self.path}"
+        return f"{and_list(nouns).capitalize()} on {self.path}"
 
     def sentence(self) -> str:
         parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} (usually {c.expected:.1f}{' an hour' if i == 0 else ''})"
                  for i, (sig, c) in enumerate(self.signals.items())]
-        start = self.__dict__.get("window_start") or self.first_seen
+        start = self.window_start or self.first_seen
         since = f", above normal since {_dt(self.first_seen):%H:%M}" if self.first_seen > start else ""
         users = f" ({len(self.users)} signed-in)" if self.users else ""
-        return (f"{_and(parts)} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
+        return (f"{and_list(parts)} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
                 f"from {len(self.sessions)} sessions{users}.")
 
     def snapshot(self) -> dict[str, Any]:
-        p = self.min_p
+        p, first = self.min_p, self.signals[self.signal]
         return {
             "id": self.id, "kind": "friction", "status": self.status, "status_by": self.status_by,
             "status_changed_at": _dt(self.status_changed or self.detected),
@@ -134,12 +126,12 @@ class FrictionIncident:
             "last_activity_at": _dt(self.last_activity), "resolved_at": _dt(self.resolved) if self.resolved else None,
             "ticket_count": 0, "requester_count": len(self.users), "account_count": 0, "p_value": p,
             "surprise": round(surprise(p), 2),
-            "evidence": {"path": self.path, "signal": self.signal, "observed": self.observed,
-                         "expected": round(self.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
+            "evidence": {"path": self.path, "signal": self.signal, "observed": first.observed,
+                         "expected": round(first.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
                          "signals": [{"signal": sig, "observed": c.observed, "expected": round(c.expected, 3),
                                       "p": c.p} for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(),
-                         "window_start_at": _dt(self.__dict__.get("window_start") or self.first_seen).isoformat(),
+                         "window_start_at": _dt(self.window_start or self.first_seen).isoformat(),
                          "window_minutes": 60},
             "useful_count": 0, "noise_count": 0,
         }
@@ -211,9 +203,6 @@ class FrictionIncidents:
                 if a.observed > c.observed:
                     c.observed, c.expected = a.observed, a.expected
                 c.p, c.calm_hours = min(c.p, a.p), 0
-            if a.signal == inc.signal:
-                inc.observed, inc.expected, inc.p = inc.signals[a.signal].observed, inc.signals[a.signal].expected, \
-                    inc.signals[a.signal].p
             inc.last_activity, inc.calm_hours = now, 0
         for s in a.sessions:
             if len(inc.sessions) < MAX_MEMBERS:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.eventlog import Event, EventLog, NewEvent
 from server.incidents.models import ACTIVE, Incident
+from server.incidents.service import incident_pages
 from server.ingest.service import authenticate_widget
 from server.pipeline.models import DetectorCheckpoint
 from server.tenants import Tenant
@@ -90,14 +91,6 @@ def identity_secret(session: Session, tenant_id: int, *, secret_key: str) -> str
 
 # --- known issues ---------------------------------------------------------------------------------
 
-def _incident_names(incident: Incident, path: str) -> bool:
-    ev = incident.evidence if isinstance(incident.evidence, dict) else {}
-    if incident.kind == "friction" and ev.get("path") == path:
-        return True
-    pages = ev.get("pages")
-    return isinstance(pages, list) and any(isinstance(p, dict) and p.get("path") == path for p in pages)
-
-
 def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConfig) -> list[dict[str, Any]]:
     """One banner for the active incidents whose evidence names the page (people on the page need to
     know once that it is being looked at, not once per incident: the page's failures and the tickets
@@ -108,7 +101,7 @@ def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConf
         select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE))
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(MAX_ACTIVE_INCIDENTS))
     out: list[dict[str, Any]] = []
-    naming = [inc for inc in rows if _incident_names(inc, path)]
+    naming = [inc for inc in rows if path in incident_pages(inc)]
     if naming:
         inc = next((i for i in naming if i.kind == "friction"), naming[0])
         message = FRICTION_MESSAGE if inc.kind == "friction" else TICKET_MESSAGE
