@@ -80,6 +80,16 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     await expect(app.locator("svg.gs-chart rect").first()).toBeAttached();
     expect(await app.locator(".gs-incident").first().locator("svg.gs-chart rect").count()).toBeGreaterThan(1);
     await expect(app.locator(".gs-reps li").first()).toBeVisible();
+    // What the requester met in the product before writing: the stuck session first, its failing request.
+    const inApp = app.getByRole("region", { name: "In the app before this ticket" });
+    await expect(inApp.locator(".gs-session")).toHaveCount(2);
+    const stuck = inApp.locator(".gs-session").first();
+    await expect(stuck.locator(".gs-session-head")).toContainText("25 minutes before the ticket");
+    await expect(stuck.locator(".gs-path")).toHaveText("/invoices/:id");
+    await expect(stuck.locator(".gs-stuck")).toHaveText("Stuck");
+    await expect(stuck.locator(".gs-signals")).toHaveText(": 1 rage click, 3 failed requests");
+    await expect(stuck.locator(".gs-failures")).toHaveText("GET /api/invoices/:id/pdf 502 ×3");
+    await expect(inApp.locator(".gs-session").nth(1)).toContainText("No friction met; pages: /dashboard, /team.");
     // The host resized the iframe to the app's content.
     const height = Number(await page.locator('iframe[data-location="ticket_sidebar"]').getAttribute("data-height"));
     expect(height).toBeGreaterThan(200);

@@ -5,10 +5,10 @@ from server.incidents.models import Feedback, Incident, IncidentTicket, Notifica
 from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.tenants.models import Tenant
 from server.topics.models import Ticket, Topic
-from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
+from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings, WidgetTicketSessions
 from server.zendesk.models import BackfillCursor, ProblemTicket, TicketLink, ZendeskConnection
 
 __all__ = ["BackfillCursor", "DetectorCheckpoint", "Event", "Feedback", "Incident", "IncidentTicket", "IngestStat",
            "Notification", "ProblemTicket", "Release", "SlackThread", "Tenant", "Ticket", "TicketLink", "Topic",
            "VolumePoint", "ZendeskConnection"]
-__all__ += ["WidgetDecision", "WidgetSession", "WidgetSettings"]
+__all__ += ["WidgetDecision", "WidgetSession", "WidgetSettings", "WidgetTicketSessions"]

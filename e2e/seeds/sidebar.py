@@ -5,7 +5,8 @@ Returns ``zendesk_url`` (the fake Zendesk: ``GET {zendesk_url}/__fake/requests``
 backend made, ``GET {zendesk_url}/__fake/tickets/<id>`` shows a ticket and its comments),
 ``incident_id``, ``incident_ticket_id`` (attached to the open incident), ``plain_ticket_id`` (has a
 topic, no incident), ``xss_ticket_id`` (subject and excerpt ``<img src=x onerror=alert(1)>``, attached
-to the incident and among its representatives) and ``unknown_ticket_id`` (never seen).
+to the incident and among its representatives) and ``unknown_ticket_id`` (never seen). The incident
+ticket's requester has two widget sessions before it, one stuck on ``/invoices/:id``.
 Options: ``auto_link=1`` switches automatic linking on.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from server.zendesk.connection import connect
 from server.zendesk.fake import FakeZendesk
-from server.zendesk.sample import rest_ticket, write_sample
+from server.zendesk.sample import rest_ticket, write_requester_sessions, write_sample
 from server.zendesk.service import update_zendesk_settings
 
 
@@ -37,10 +38,12 @@ def seed(ctx: Any) -> dict[str, Any]:
         if ctx.options.get("auto_link") in ("1", "true"):
             update_zendesk_settings(session, ctx.tenant_id, auto_link=True)
     incident_id = sample.incident_ids[0]
+    ticket_id = sample.incident_tickets[incident_id][0]
+    write_requester_sessions(ctx.db, ctx.tenant_id, ticket_id, ticket_at=sample.tickets[ticket_id]["created_at"])
     return {
         "zendesk_url": fake.base_url,
         "incident_id": incident_id,
-        "incident_ticket_id": sample.incident_tickets[incident_id][0],
+        "incident_ticket_id": ticket_id,
         "plain_ticket_id": sample.plain_ticket_id,
         "xss_ticket_id": sample.xss_ticket_id,
         "unknown_ticket_id": "999999",

@@ -267,8 +267,9 @@ class TrafficModel:
                 ["primary", "save", "download", "next", "filter"])))
         if hurting:
             t += timedelta(seconds=1)
+            api = "/api/" + page.rstrip("/").rsplit("/", 1)[-1]  # the page's own API call, as the widget reports it
             events.append(self._event("failed_request", t, page, cust, data={"status": 500, "method": "GET",
-                                                                             "endpoint": page + "/api"}))
+                                                                             "path": api}))
             for _ in range(self.rng.randint(1, 3)):
                 t += timedelta(seconds=0.4)
                 events.append(self._event("rage_click", t, page, cust, target="button.download",

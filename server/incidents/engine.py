@@ -1485,4 +1485,26 @@ def sentence(inc: IncidentState) -> str:
         break
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
-            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}")
+            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}{_page_clause(inc)}")
+
+
+def _page_clause(inc: IncidentState) -> str:
+    """Where the incident's customers met friction in the product before writing, when one page holds at
+    least two of them and a third of all: the agent's first clue to the cause.
+
+    >>> t = datetime(2026, 3, 2, 23, 4, tzinfo=timezone.utc)
+    >>> inc = IncidentState(id=1, kind="spike", series="topic:7", topic_id=7, first_seen_at=t, detected_at=t,
+    ...                     requesters={"a", "b", "c", "d"})
+    >>> inc.pages = {"/billing": ({"s1", "s2", "s3"}, {"a", "b"}), "/team": ({"s4"}, {"c"})}
+    >>> _page_clause(inc)
+    '; 2 of its 4 customers met friction on /billing first'
+    >>> inc.requesters |= {"e", "f", "g"}
+    >>> _page_clause(inc)
+    ''
+    """
+    pages = inc.__dict__.get("pages") or {}
+    if not pages:
+        return ""
+    path, (_, users) = min(pages.items(), key=lambda kv: (-len(kv[1][1]), -len(kv[1][0]), kv[0]))
+    n, total = len(users), max(len(inc.requesters), len(users))
+    return f"; {n} of its {total} customers met friction on {path} first" if n >= 2 and 3 * n >= total else ""

@@ -88,6 +88,50 @@ class BannerSchema(Schema):
     sentence = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
 
 
+class SessionFailureSchema(Schema):
+    request = fields.String(required=True, metadata={"description": "'METHOD path status', ids dropped."})
+    count = fields.Integer(required=True)
+
+
+class SessionIncidentSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class SessionPageSchema(Schema):
+    path = fields.String(required=True, metadata={"description": "The page's path, ids and query dropped."})
+    views = fields.Integer(required=True)
+    seconds = fields.Integer(required=True, metadata={"description": "Time on the page."})
+    signals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                          metadata={"description": "Friction signals met on the page (rage_click, failed_request, "
+                                                   "js_error, ...) and how often."})
+    failures = fields.List(fields.Nested(SessionFailureSchema), required=True,
+                           metadata={"description": "The page's failing requests, most frequent first."})
+    stuck = fields.Boolean(required=True, metadata={"description": "The cold-start friction rule said the customer "
+                                                                   "was stuck on this page."})
+    incident = fields.Nested(SessionIncidentSchema, allow_none=True, required=True,
+                             metadata={"description": "The page's open or acknowledged friction incident."})
+
+
+class TicketSessionSchema(Schema):
+    session_id = fields.String(required=True)
+    started_at = fields.AwareDateTime(required=True)
+    last_seen_at = fields.AwareDateTime(required=True)
+    minutes_before_ticket = fields.Integer(required=True)
+    last_path = fields.String(allow_none=True)
+    signals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    pages = fields.List(fields.Nested(SessionPageSchema), required=True,
+                        metadata={"description": "Pages with friction first, at most 8."})
+
+
+class InAppSchema(Schema):
+    ticket_at = fields.AwareDateTime(required=True)
+    sessions = fields.List(fields.Nested(TicketSessionSchema), required=True,
+                           metadata={"description": "The requester's widget sessions that started in the day "
+                                                    "before the ticket, newest first, at most 5."})
+
+
 class TicketContextOutSchema(Schema):
     ticket = fields.Nested(TicketOutSchema, required=True)
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
@@ -97,6 +141,10 @@ class TicketContextOutSchema(Schema):
     banner = fields.Nested(BannerSchema, allow_none=True, required=True,
                            metadata={"description": "The known-issue banner: the open or acknowledged incident the "
                                                     "ticket is attached to, else the newest on its topic; null if none."})
+    in_app = fields.Nested(InAppSchema, allow_none=True,
+                           metadata={"description": "What the requester met in the product before writing (the "
+                                                    "widget's sessions joined by the tenant's ticket_user_keys); "
+                                                    "null when none is known."})
 
 
 topic_list_query = TopicListQuerySchema()

@@ -12,6 +12,7 @@ from server.errors import NotFound
 from server.eventlog.log import as_utc
 from server.incidents.service import active_for_ticket, recent_volume, with_hour_so_far
 from server.topics.models import Ticket, Topic
+from server.widget.service import ticket_sessions
 from server.zendesk.problems import problem_ticket_ids
 
 MAX_MERGE_HOPS = 100
@@ -113,6 +114,7 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     if incidents:  # the incident the ticket belongs to, else the newest one on its topic
         first = next((i for i in incidents if i["attached"]), incidents[0])
         banner = {"incident_id": first["id"], "title": first["title"], "sentence": first["sentence"]}
-    return {"ticket": view, "topic": topic, "incidents": incidents, "banner": banner}
+    return {"ticket": view, "topic": topic, "incidents": incidents, "banner": banner,
+            "in_app": ticket_sessions(session, tenant_id, zendesk_id)}
 
 

@@ -2,7 +2,9 @@
 
 Who writes what: admins write ``widget_settings`` through the settings API; the detector writes
 ``widget_sessions`` (one row per live session: its friction features, the classifier's latest
-``p_ticket`` and, once known, the session's outcome); the decision API appends ``widget_decisions``.
+``p_ticket`` and, once known, the session's outcome) and ``widget_ticket_sessions`` (which sessions of a
+ticket's requester came in the day before it, for the sidebar); the decision API appends
+``widget_decisions``.
 The measurement joins decisions with session outcomes.
 """
 
@@ -80,3 +82,17 @@ class WidgetDecision(Base):
 
 
 __all__ = ["WidgetDecision", "WidgetSession", "WidgetSettings"]
+
+
+class WidgetTicketSessions(Base):
+    """The widget sessions of a ticket's requester that started in the day before the ticket (the sidebar
+    shows what the customer met in the product before writing)."""
+
+    __tablename__ = "widget_ticket_sessions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    zendesk_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Session ids, oldest first (at most ``MAX_TICKET_SESSIONS`` of server/widget/stage.py).
+    session_ids: Mapped[list[str]] = mapped_column(JSON)
+    ticket_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,5 @@
-"""The widget's read and write side: settings, identity secret, nudge decisions, known issues, measurement.
+"""The widget's read and write side: settings, identity secret, nudge decisions, known issues, measurement,
+and what a ticket's requester met in the product before writing.
 
 Functions take the session, the tenant and the clock as arguments; those that change data commit
 (they are the unit of work), helpers never do.
@@ -14,6 +15,7 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from server.eventlog import Event, EventLog, NewEvent
+from server.eventlog.log import as_utc
 from server.incidents.models import ACTIVE, Incident
 from server.incidents.service import incident_pages
 from server.ingest.service import authenticate_widget
@@ -22,7 +24,8 @@ from server.tenants import Tenant
 from server.widget import identity
 from server.widget.decisions import SessionView, decide as decide_pure
 from server.widget.measurement import Arm, compare
-from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
+from server.widget.features import SIGNALS
+from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings, WidgetTicketSessions
 from server.widget.schemas import widget_settings_schema
 from server.widget.settings import WidgetConfig, page_path
 
@@ -32,6 +35,10 @@ MAX_ACTIVE_INCIDENTS = 500
 PENDING_WINDOW = timedelta(seconds=30)
 #: Most sessions a measurement looks at.
 MAX_MEASURED_SESSIONS = 200_000
+#: Most pages shown per session of a ticket's requester (those with friction first), and failing requests
+#: per page.
+MAX_SESSION_PAGES = 8
+MAX_PAGE_FAILURES = 5
 
 FRICTION_MESSAGE = "Some actions on this page are failing for several people right now. We are looking into it."
 TICKET_MESSAGE = "We know about a problem affecting this page and are working on it."
@@ -211,3 +218,61 @@ def measurement(session: Session, tenant_id: int, *, now: datetime, days: int = 
     session.rollback()
     result = compare(Arm(*counts["nudged"]), Arm(*counts["holdout"]))
     return {**result, "pending": pending, "anonymous": anonymous, "days": days}
+
+
+# --- a ticket's requester in the product ------------------------------------------------------------
+
+def _session_page(path: str, page: Mapping[str, Any], stuck: bool,
+                  incident: Incident | None) -> dict[str, Any]:
+    counts = page.get("counts") if isinstance(page.get("counts"), Mapping) else {}
+    failures = page.get("failures") if isinstance(page.get("failures"), Mapping) else {}
+    top = sorted(((str(k), int(v)) for k, v in failures.items() if isinstance(v, int)), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "path": path, "views": int(page.get("views") or 0),
+        "seconds": round(int(page.get("time_ms") or 0) / 1000),
+        "signals": {s: int(counts[s]) for s in SIGNALS if isinstance(counts.get(s), int) and counts[s] > 0},
+        "failures": [{"request": k, "count": v} for k, v in top[:MAX_PAGE_FAILURES]],
+        "stuck": stuck,
+        "incident": None if incident is None else {"id": incident.id, "title": incident.title,
+                                                   "status": incident.status},
+    }
+
+
+def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[str, Any] | None:
+    """What the ticket's requester met in the product in the day before writing: their widget sessions
+    (newest first), each page's friction signals and failing requests, whether the cold-start rule said
+    they were stuck there, and the page's live friction incident. None when no session is known (the
+    widget is not installed, the user was anonymous, or ``ticket_user_keys`` do not join them)."""
+    link = session.get(WidgetTicketSessions, (tenant_id, zendesk_id))
+    if link is None or not link.session_ids:
+        return None
+    rows = {r.session_id: r for r in session.scalars(select(WidgetSession).where(
+        WidgetSession.tenant_id == tenant_id, WidgetSession.session_id.in_(list(link.session_ids))))}
+    live: dict[str, Incident] = {}
+    for inc in session.scalars(
+            select(Incident).where(Incident.tenant_id == tenant_id, Incident.kind == "friction",
+                                   Incident.status.in_(ACTIVE))
+            .order_by(Incident.detected_at, Incident.id).limit(MAX_ACTIVE_INCIDENTS)):
+        for path in incident_pages(inc):
+            live[path] = inc  # the newest wins
+    ticket_at = as_utc(link.ticket_at)
+    out = []
+    for sid in reversed(link.session_ids):
+        row = rows.get(sid)
+        if row is None:
+            continue
+        features = row.features if isinstance(row.features, Mapping) else {}
+        pages = features.get("pages") if isinstance(features.get("pages"), Mapping) else {}
+        stuck = set(row.stuck_pages or ())
+        views = [_session_page(str(p), f, str(p) in stuck, live.get(str(p)))
+                 for p, f in pages.items() if isinstance(f, Mapping)]
+        views.sort(key=lambda v: (-sum(v["signals"].values()), -v["views"], v["path"]))
+        started = as_utc(row.started_at)
+        out.append({
+            "session_id": sid, "started_at": started, "last_seen_at": as_utc(row.last_seen_at),
+            "minutes_before_ticket": max(0, round((ticket_at - started).total_seconds() / 60)),
+            "last_path": row.last_path, "pages": views[:MAX_SESSION_PAGES],
+            "signals": {s: int(n) for s, n in (features.get("totals") or {}).items()
+                        if s in SIGNALS and isinstance(n, int) and n > 0},
+        })
+    return {"ticket_at": ticket_at, "sessions": out} if out else None

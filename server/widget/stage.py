@@ -37,6 +37,8 @@ MAX_SESSIONS = 20_000
 MAX_USER_FRICTION = 50
 #: Most pages added to one ticket.
 MAX_TICKET_PAGES = 10
+#: Most sessions of the requester shown with one ticket (the latest).
+MAX_TICKET_SESSIONS = 5
 #: Most users remembered per tenant for the ticket join (the oldest first out).
 MAX_USERS = 100_000
 
@@ -71,9 +73,14 @@ class TenantWidget:
     dirty: set[str] = field(default_factory=set)
     #: Closed hours of incidents' charts to write: (page, signal, start, count, sessions, mean, variance).
     points: list[tuple[str, str, float, int, int, float, float]] = field(default_factory=list)
+    #: New tickets' sessions to write: (ticket id, ticket time, session ids).
+    links: list[tuple[str, float, list[str]]] = field(default_factory=list)
 
     def chart_points(self) -> list[tuple[str, str, float, int, int, float, float]]:
         return self.__dict__.setdefault("points", [])  # checkpoints from before charts had none
+
+    def ticket_links(self) -> list[tuple[str, float, list[str]]]:
+        return self.__dict__.setdefault("links", [])  # checkpoints from before tickets kept their sessions
 
     def configure(self, config: WidgetConfig) -> None:
         self.config = config
@@ -285,14 +292,21 @@ class WidgetStage(Stage):
             return
         tw = self.tenant(event.tenant_id)
         at = (update.created_at or event.event_time).timestamp()
+        linked: list[str] = []  # the requester's sessions that started in the day before the ticket
         for key in ticket_keys(update, tw.config.ticket_user_keys):
             for sid in tw.user_sessions.get(key, ()):
                 tracked = tw.sessions.get(sid)
-                if tracked is None or tracked.outcome is not None or not tracked.start <= at <= tracked.start + HORIZON:
+                if tracked is None or not tracked.start <= at <= tracked.start + HORIZON:
                     continue
-                tracked.outcome, tracked.ticket_at = "ticket", at
-                tw.classifier.learn(tracked.features.vector(), True)
-                tw.dirty.add(sid)
+                if sid not in linked:
+                    linked.append(sid)
+                if tracked.outcome is None:
+                    tracked.outcome, tracked.ticket_at = "ticket", at
+                    tw.classifier.learn(tracked.features.vector(), True)
+                    tw.dirty.add(sid)
+        if linked:
+            linked.sort(key=lambda sid: tw.sessions[sid].start)
+            tw.ticket_links().append((update.ticket_id, at, linked[-MAX_TICKET_SESSIONS:]))
 
     def _control(self, event: LoggedEvent) -> None:
         data = event.payload or {}
@@ -329,6 +343,10 @@ class WidgetStage(Stage):
             points, tw.points = tw.chart_points(), []
             for path, signal, start, count, sessions, mu, var in points:
                 yield "volume_point", (tenant_id, chart_series(path, signal), start), _point(count, sessions, mu, var)
+            links, tw.links = tw.ticket_links(), []
+            for ticket_id, at, sids in links:
+                yield "ticket_sessions", (tenant_id, ticket_id), {
+                    "session_ids": sids, "ticket_at": datetime.fromtimestamp(at, tz=timezone.utc)}
             for snap in tw.incidents.take_changes():
                 if snap["status"] in ("open", "acknowledged"):
                     snap["evidence"]["hour_so_far"] = _hour_so_far(tw, snap["evidence"])

@@ -17,6 +17,8 @@ from server.db import Database
 from server.incidents.engine import Engine, IncidentState
 from server.incidents.writers import write_incident, write_incident_ticket, write_volume_point
 from server.topics.writers import write_ticket, write_topic
+from server.widget.features import SessionFeatures
+from server.widget.writers import write_ticket_sessions, write_widget_session
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -148,3 +150,37 @@ def rest_ticket(zendesk_id: str, row: dict[str, Any]) -> dict[str, Any]:
                          tags=row["tags"] or (), ticket_type="question")
     ticket["organization_id"] = int(row["organization_id"]) if row["organization_id"] else None
     return ticket
+
+
+def write_requester_sessions(db: Database, tenant_id: int, zendesk_id: str, *, ticket_at: datetime,
+                             site: str = "https://app.acme.test") -> list[str]:
+    """Two widget sessions of the ticket's requester before it, folded from widget events by the
+    detector's own feature code and written by its writers: one 25 minutes before, stuck on the invoice
+    page (the same PDF request failing three times, then a rage click), and a calm one 5 hours before.
+    Returns their ids, oldest first."""
+    def fold(sid: str, start: datetime, events: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        f = SessionFeatures(sid, started_ms=int(start.timestamp() * 1000))
+        f.user_id = f"requester-{zendesk_id}"
+        for seconds, ev in events:
+            f.add(ev, int(start.timestamp() * 1000) + seconds * 1000)
+        return {"user_id": f.user_id, "account_id": None, "started_at": start,
+                "last_seen_at": datetime.fromtimestamp(f.last_ms / 1000, tz=timezone.utc), "last_path": f.last_path,
+                "features": f.to_json(), "p_ticket": None, "stuck_pages": f.stuck_on(3), "model_ready": False,
+                "outcome": "ticket", "ticket_at": ticket_at}
+
+    pdf = {"method": "GET", "path": "/api/invoices/8812/pdf", "status": 502}
+    stuck = [(0, {"type": "page_view", "url": f"{site}/invoices"}),
+             (20, {"type": "page_view", "url": f"{site}/invoices/8812"}),
+             *((30 + 10 * i, {"type": "failed_request", "url": f"{site}/invoices/8812", "data": pdf}) for i in range(3)),
+             (65, {"type": "rage_click", "url": f"{site}/invoices/8812", "target": "button#download-pdf"})]
+    calm = [(0, {"type": "page_view", "url": f"{site}/dashboard"}), (90, {"type": "page_view", "url": f"{site}/team"})]
+    sessions = [(f"{zendesk_id}-a", ticket_at - timedelta(hours=5), calm),
+                (f"{zendesk_id}-b", ticket_at - timedelta(minutes=25), stuck)]
+    now = datetime.now(timezone.utc)
+    with db.session() as session:
+        for sid, start, events in sessions:
+            write_widget_session(session, (tenant_id, sid), fold(sid, start, events), now)
+        write_ticket_sessions(session, (tenant_id, zendesk_id),
+                              {"session_ids": [sid for sid, _, _ in sessions], "ticket_at": ticket_at}, now)
+        session.commit()
+    return [sid for sid, _, _ in sessions]

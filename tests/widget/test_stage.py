@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from server.widget import service
 from server.widget.models import WidgetSession
 from server.widget.stage import WidgetStage
 from tests.conftest import TEST_SECRET_KEY
+from tests.incidents.factories import add_incident, auth
 from tests.incidents.test_stage import append as append_tickets
 from tests.incidents.test_stage import incidents, stream
 from tests.understand.fakes import HashingEmbedder
@@ -161,6 +162,8 @@ def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_
     pages = spike["evidence"]["pages"]
     assert pages[0]["path"] == "/invoices/:id/pdf" and pages[0]["users"] >= 8 and pages[0]["sessions"] >= 8
     assert all(p["path"] != "/team" for p in pages)
+    assert spike["sentence"].endswith(f"; {pages[0]['users']} of its {spike['evidence']['requesters']} customers "
+                                      "met friction on /invoices/:id/pdf first")
     spike_id = next(i for i, v in found.items() if v is spike)
     with db.session() as s:  # while the incident is active, the widget shows it on that page
         s.get(Incident, (t.id, spike_id)).status = "open"
@@ -168,3 +171,45 @@ def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_
         config = service.WidgetConfig.from_dict(service.stored_config(s, t.id))
         issues = service.known_issues(s, t.id, "/invoices/:id/pdf", config)
     assert [i["incident_id"] for i in issues] == [spike_id]
+
+
+def test_a_ticket_shows_what_its_requester_met_in_the_product(client, db, make_tenant):
+    t, creds = make_tenant("InApp")
+    other, other_creds = make_tenant("Other")
+    configure(db, t.id)
+    log = Log(t.id)
+    at = T0 + timedelta(days=2)
+    events = [log.widget("old", "page_view", at - timedelta(hours=30), "/home", user_id="4242")]  # over a day before
+    events += failing(log, "stuck", at - timedelta(hours=3), n=3, page="/billing", user_id="4242")
+    events += [log.widget("stuck", "rage_click", at - timedelta(hours=3) + timedelta(seconds=30), "/billing",
+                          user_id="4242", target="button#pay"),
+               log.widget("stuck", "page_view", at - timedelta(hours=3) + timedelta(seconds=40), "/account/7/cards",
+                          user_id="4242")]
+    events += [log.widget("calm", "page_view", at - timedelta(minutes=40), "/home", user_id="4242"),
+               log.widget("anon", "rage_click", at - timedelta(minutes=30), "/billing"),
+               log.widget("someone", "page_view", at - timedelta(minutes=20), "/home", user_id="5151")]
+    events += [log.ticket(700, at, requester_id="4242"), log.ticket(701, at + timedelta(minutes=1), requester_id="99")]
+    append_logged(db, events)
+    runner(db, batch_size=5).run_until_idle()
+    get = lambda zid, c=creds: client.get(f"/api/v1/tickets/{zid}/context", headers=auth(c))  # noqa: E731
+
+    in_app = get(700).get_json()["in_app"]
+    assert datetime.fromisoformat(in_app["ticket_at"]) == at
+    assert [s["session_id"] for s in in_app["sessions"]] == ["calm", "stuck"]  # newest first, the day before only
+    calm, stuck = in_app["sessions"]
+    assert calm["minutes_before_ticket"] == 40 and calm["signals"] == {} and calm["last_path"] == "/home"
+    assert stuck["minutes_before_ticket"] == 180 and stuck["signals"] == {"failed_request": 3, "rage_click": 1}
+    billing = stuck["pages"][0]  # the page with friction first
+    assert billing == {"path": "/billing", "views": 1, "seconds": 40, "signals": {"failed_request": 3, "rage_click": 1},
+                       "failures": [{"request": "POST /api/pay 500", "count": 3}], "stuck": True, "incident": None}
+    assert [p["path"] for p in stuck["pages"]] == ["/billing", "/account/:id/cards"]
+    assert get(701).get_json()["in_app"] is None  # a requester the widget never saw
+
+    add_incident(db, t.id, 1, kind="friction", series="page:/billing:failed_request", topic_id=None,
+                 title="Failed requests on /billing", evidence={"path": "/billing", "signal": "failed_request"})
+    add_incident(db, t.id, 2, kind="friction", series="page:/home:rage_click", topic_id=None, status="resolved",
+                 evidence={"path": "/home", "signal": "rage_click"})
+    pages = {p["path"]: p for s in get(700).get_json()["in_app"]["sessions"] for p in s["pages"]}
+    assert pages["/billing"]["incident"] == {"id": 1, "title": "Failed requests on /billing", "status": "open"}
+    assert pages["/home"]["incident"] is None  # resolved incidents are not shown
+    assert get(700, other_creds).status_code == 404  # another tenant sees nothing of it

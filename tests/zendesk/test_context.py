@@ -80,3 +80,19 @@ def test_zendesk_settings_switch_auto_link(client, db, tenant, connect_tenant, f
     assert client.patch("/api/v1/settings/zendesk", json={"auto_link": "maybe"},
                         headers=auth(creds)).status_code == 400
     assert client.get("/api/v1/settings/zendesk").status_code == 401
+
+
+def test_the_sidebars_signals_are_the_servers():
+    """The sidebar names every friction signal the server counts, in its order, with the server's nouns."""
+    import json
+    import re
+    from pathlib import Path
+
+    from server.widget.features import SIGNAL_NOUNS, SIGNALS
+
+    app = Path(__file__).resolve().parents[2] / "zendesk_app"
+    model = (app / "src" / "model.ts").read_text()
+    listed = re.search(r"export const SIGNALS = \[(.*?)\] as const;", model, re.S).group(1)
+    assert tuple(re.findall(r'"(\w+)"', listed)) == SIGNALS
+    words = json.loads((app / "translations" / "en.json").read_text())["sidebar"]["signals"]
+    assert {s: w["other"].replace("{n} ", "") for s, w in words.items()} == SIGNAL_NOUNS

@@ -46,6 +46,45 @@ export interface Incident {
   problemTicketId: number | null;
   evidence: Evidence;
   volume: VolumePoint[];
+  /** Where the incident's customers met friction in the product before writing, most customers first. */
+  pages: IncidentPage[];
+}
+
+export interface IncidentPage {
+  path: string;
+  users: number;
+  sessions: number;
+}
+
+/** The friction signals the server counts (server/widget/features.py SIGNALS), in its order. */
+export const SIGNALS = ["rage_click", "dead_click", "error_click", "failed_request", "js_error", "form_error",
+                        "form_abandon"] as const;
+export type Signal = (typeof SIGNALS)[number];
+
+export interface SessionPage {
+  path: string;
+  views: number;
+  seconds: number;
+  /** Known signals met on the page with their counts, in SIGNALS order; unknown ones are dropped. */
+  signals: [Signal, number][];
+  failures: { request: string; count: number }[];
+  stuck: boolean;
+  incident: { id: number; title: string; status: string } | null;
+}
+
+export interface InAppSession {
+  sessionId: string;
+  startedAt: string | null;
+  minutesBefore: number;
+  lastPath: string;
+  signals: [Signal, number][];
+  pages: SessionPage[];
+}
+
+/** What the ticket's requester met in the product in the day before writing (the widget's sessions). */
+export interface InApp {
+  ticketAt: string | null;
+  sessions: InAppSession[];
 }
 
 export interface Topic {
@@ -69,6 +108,7 @@ export interface TicketContext {
   topic: Topic | null;
   incidents: Incident[];
   banner: Banner | null;
+  inApp: InApp | null;
 }
 
 export interface LinkResult {
@@ -81,6 +121,9 @@ const MAX_TEXT = 2000;
 const MAX_POINTS = 24 * 14;
 const MAX_REPRESENTATIVES = 10;
 const MAX_INCIDENTS = 50;
+const MAX_PAGES = 10;
+const MAX_SESSIONS = 5;
+const MAX_FAILURES = 5;
 
 type Obj = Record<string, unknown>;
 
@@ -170,7 +213,61 @@ export function parseIncident(value: unknown): Incident | null {
     evidence: { observed: num(ev.observed), expected: num(ev.expected), lower: num(ev.lower), upper: num(ev.upper),
                 representatives: representatives(ev.representatives) },
     volume: volume(o.volume),
+    pages: incidentPages(ev.pages),
   };
+}
+
+function incidentPages(value: unknown): IncidentPage[] {
+  const out: IncidentPage[] = [];
+  for (const item of list(value, MAX_PAGES)) {
+    const o = obj(item);
+    const path = o ? text(o.path, 300) : "";
+    if (o && path) out.push({ path, users: count(o.users), sessions: count(o.sessions) });
+  }
+  return out;
+}
+
+function signals(value: unknown): [Signal, number][] {
+  const o = obj(value) ?? {};
+  const out: [Signal, number][] = [];
+  for (const s of SIGNALS) {
+    const n = count(o[s]);
+    if (n > 0) out.push([s, n]);
+  }
+  return out;
+}
+
+function sessionPage(value: unknown): SessionPage | null {
+  const o = obj(value);
+  const path = o ? text(o.path, 300) : "";
+  if (!o || !path) return null;
+  const failures: SessionPage["failures"] = [];
+  for (const item of list(o.failures, MAX_FAILURES)) {
+    const f = obj(item);
+    const request = f ? text(f.request, 200) : "";
+    if (f && request) failures.push({ request, count: count(f.count) });
+  }
+  const inc = obj(o.incident);
+  const incidentId = inc ? id(inc.id) : null;
+  return { path, views: count(o.views), seconds: count(o.seconds), signals: signals(o.signals), failures,
+           stuck: o.stuck === true,
+           incident: inc && incidentId !== null
+             ? { id: incidentId, title: text(inc.title, 300), status: text(inc.status, 40) } : null };
+}
+
+export function parseInApp(value: unknown): InApp | null {
+  const o = obj(value);
+  if (!o) return null;
+  const sessions: InAppSession[] = [];
+  for (const item of list(o.sessions, MAX_SESSIONS)) {
+    const s = obj(item);
+    const sessionId = s ? text(s.session_id, 64) : "";
+    if (!s || !sessionId) continue;
+    const pages = list(s.pages, MAX_PAGES).map(sessionPage).filter((p): p is SessionPage => p !== null);
+    sessions.push({ sessionId, startedAt: time(s.started_at), minutesBefore: count(s.minutes_before_ticket),
+                    lastPath: text(s.last_path, 300), signals: signals(s.signals), pages });
+  }
+  return sessions.length ? { ticketAt: time(o.ticket_at), sessions } : null;
 }
 
 function parseTopic(value: unknown): Topic | null {
@@ -216,7 +313,7 @@ export function parseContext(value: unknown, ticketId: string): TicketContext {
     banner = active ? { incidentId: active.id, title: active.title, sentence: active.sentence } : null;
   }
   return { ticketId: text(ticket.zendesk_id, 40) || ticketId, subject: text(ticket.subject, 500),
-           topic: parseTopic(o.topic), incidents, banner };
+           topic: parseTopic(o.topic), incidents, banner, inApp: parseInApp(o.in_app) };
 }
 
 export function parseLink(value: unknown): LinkResult | null {

@@ -5,7 +5,11 @@ import { volumeChart } from "./chart";
 import { el, type Child } from "./dom";
 import type { Formatter } from "./format";
 import { t } from "./i18n";
-import type { Banner, Incident, Representative, TicketContext, Topic, VolumePoint } from "./model";
+import type { Banner, InApp, InAppSession, Incident, IncidentPage, Representative, SessionPage, Signal, TicketContext,
+              Topic, VolumePoint } from "./model";
+
+/** Sessions of the requester shown in full; the rest are counted. */
+const SHOWN_SESSIONS = 3;
 
 export interface UiState {
   /** The action in flight ("link-12", "useful-12", ...), whose button shows progress. */
@@ -145,6 +149,65 @@ function feedbackView(inc: Incident, state: UiState, h: Handlers): Child {
            { "aria-pressed": given === "noise" ? "true" : "false" }));
 }
 
+function incidentPagesView(pages: IncidentPage[], fmt: Formatter): Child {
+  const shown = pages.filter((p) => p.users > 0).slice(0, 3);
+  if (!shown.length) return null;
+  return el("div", { class: "gs-pages" },
+    el("h3", {}, t("sidebar.pages.heading")),
+    el("ul", {}, ...shown.map((p) => el("li", {},
+      el("span", { class: "gs-path" }, p.path), " · ",
+      t("sidebar.pages.customers", { count: p.users, n: fmt.number(p.users) })))));
+}
+
+function signalsText(signals: [Signal, number][], fmt: Formatter): string {
+  return signals.map(([s, n]) => t(`sidebar.signals.${s}`, { count: n, n: fmt.number(n) })).join(", ");
+}
+
+/** "40 minutes", "3 hours", "1 day": how long before the ticket a session began. */
+function before(minutes: number): string {
+  if (minutes < 1) return t("sidebar.in_app.now");
+  if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? t("sidebar.ago.hours", { count: hours }) : t("sidebar.ago.days", { count: Math.round(hours / 24) });
+}
+
+function sessionPageView(page: SessionPage, fmt: Formatter): HTMLElement {
+  return el("li", {},
+    el("span", { class: "gs-path" }, page.path),
+    page.stuck ? el("span", { class: "gs-chip gs-stuck", attrs: { title: t("sidebar.in_app.stuck_label") } },
+                    t("sidebar.in_app.stuck")) : null,
+    el("span", { class: "gs-signals" }, ": ", signalsText(page.signals, fmt)),
+    page.failures.length
+      ? el("ul", { class: "gs-failures" }, ...page.failures.map((f) =>
+          el("li", {}, el("code", {}, f.request), ` ×${fmt.number(f.count)}`)))
+      : null,
+    page.incident
+      ? el("p", { class: "gs-page-incident" }, t("sidebar.in_app.incident", { id: page.incident.id }), " ",
+           el("span", { class: "gs-title" }, page.incident.title))
+      : null);
+}
+
+function sessionView(session: InAppSession, fmt: Formatter): HTMLElement {
+  const friction = session.pages.filter((p) => p.signals.length);
+  const visited = session.pages.map((p) => p.path);
+  return el("div", { class: "gs-session" },
+    el("p", { class: "gs-session-head" },
+       t("sidebar.in_app.session", { time: session.startedAt ? fmt.time(session.startedAt) : "–",
+                                     before: before(session.minutesBefore) })),
+    friction.length
+      ? el("ul", { class: "gs-session-pages" }, ...friction.map((p) => sessionPageView(p, fmt)))
+      : el("p", { class: "gs-muted" }, t("sidebar.in_app.no_friction", { pages: visited.join(", ") || "–" })));
+}
+
+export function inAppView(inApp: InApp, fmt: Formatter): HTMLElement {
+  const headingId = "gs-in-app";
+  const more = inApp.sessions.length - SHOWN_SESSIONS;
+  return el("section", { class: "gs-card gs-in-app", attrs: { "aria-labelledby": headingId } },
+    el("h2", { attrs: { id: headingId } }, t("sidebar.in_app.heading")),
+    ...inApp.sessions.slice(0, SHOWN_SESSIONS).map((s) => sessionView(s, fmt)),
+    more > 0 ? el("p", { class: "gs-muted" }, t("sidebar.in_app.more", { count: more })) : null);
+}
+
 export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
                              h: Handlers): HTMLElement {
   const headingId = `gs-incident-${inc.id}`;
@@ -165,6 +228,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
         ? `${fmt.time(inc.firstSeenAt)} (${t("sidebar.ago.suffix", { ago: fmt.ago(inc.firstSeenAt) })})` : "–"),
       ...(topicRef ? stat(t("sidebar.stats.topic"), topicRef.label) : [])),
     chartView(volume, fmt),
+    incidentPagesView(inc.pages, fmt),
     representativesView(reps, h),
     el("div", { class: "gs-actions" },
       linkView(inc, state, h),
@@ -197,5 +261,6 @@ export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, 
     parts.push(ctx.topic ? topicView(ctx.topic, fmt, state, h)
       : el("div", { class: "gs-state gs-empty" }, el("p", {}, t("sidebar.empty.none"))));
   }
+  if (ctx.inApp) parts.push(inAppView(ctx.inApp, fmt));
   return el("div", { class: "gs-context" }, ...parts);
 }

@@ -91,3 +91,24 @@ export function context(overrides: Record<string, unknown> = {}): Record<string,
     ...overrides,
   };
 }
+
+/** The requester's sessions before the ticket, as GET /tickets/<id>/context sends them in ``in_app``. */
+export function inApp(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ticket_at: "2026-11-23T12:00:00Z",
+    sessions: [
+      { session_id: "s2", started_at: "2026-11-23T11:20:00Z", last_seen_at: "2026-11-23T11:22:00Z",
+        minutes_before_ticket: 40, last_path: "/home", signals: {},
+        pages: [{ path: "/home", views: 2, seconds: 30, signals: {}, failures: [], stuck: false, incident: null }] },
+      { session_id: "s1", started_at: "2026-11-23T09:00:00Z", last_seen_at: "2026-11-23T09:05:00Z",
+        minutes_before_ticket: 180, last_path: "/account/:id/cards",
+        signals: { failed_request: 3, rage_click: 1 },
+        pages: [{ path: "/billing", views: 1, seconds: 40, signals: { failed_request: 3, rage_click: 1 },
+                  failures: [{ request: "POST /api/pay 500", count: 3 }], stuck: true,
+                  incident: { id: 14, title: "Failed requests on /billing", status: "open" } },
+                { path: "/account/:id/cards", views: 1, seconds: 0, signals: {}, failures: [], stuck: false,
+                  incident: null }] },
+    ],
+    ...overrides,
+  };
+}

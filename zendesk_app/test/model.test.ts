@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseContext, parseIncident, parseLink, volume } from "../src/model";
-import { context, incident } from "./helpers";
+import { parseContext, parseInApp, parseIncident, parseLink, volume } from "../src/model";
+import { context, inApp, incident } from "./helpers";
 
 describe("parsing backend answers", () => {
   it("reads the documented context contract", () => {
@@ -47,7 +47,43 @@ describe("parsing backend answers", () => {
     expect(ctx.incidents[0].problemTicketId).toBe(55);
     expect(ctx.topic).toBeNull();
     expect(ctx.banner).toBeNull();
-    expect(parseContext(null, "9")).toEqual({ ticketId: "9", subject: "", topic: null, incidents: [], banner: null });
+    expect(parseContext(null, "9")).toEqual({ ticketId: "9", subject: "", topic: null, incidents: [], banner: null,
+                                             inApp: null });
+  });
+
+  it("reads the requester's sessions before the ticket and the incident's pages", () => {
+    const ctx = parseContext(context({ in_app: inApp(),
+                                       incidents: [incident({ evidence: { pages: [
+                                         { path: "/billing", users: 9, sessions: 11 }, { users: 2 }, "x"] } })] }), "42");
+    expect(ctx.incidents[0].pages).toEqual([{ path: "/billing", users: 9, sessions: 11 }]);
+    const [calm, stuck] = ctx.inApp!.sessions;
+    expect(calm).toMatchObject({ sessionId: "s2", minutesBefore: 40, signals: [], lastPath: "/home" });
+    expect(stuck.signals).toEqual([["rage_click", 1], ["failed_request", 3]]);  // the server's signal order
+    expect(stuck.pages[0]).toEqual({ path: "/billing", views: 1, seconds: 40,
+                                     signals: [["rage_click", 1], ["failed_request", 3]],
+                                     failures: [{ request: "POST /api/pay 500", count: 3 }], stuck: true,
+                                     incident: { id: 14, title: "Failed requests on /billing", status: "open" } });
+    expect(parseContext(context({ in_app: null }), "42").inApp).toBeNull();
+  });
+
+  it("drops unknown signals, malformed sessions and pages, and bounds the lists", () => {
+    const got = parseInApp({ sessions: [
+      null, { session_id: "" }, { session_id: 5 },
+      { session_id: "a", minutes_before_ticket: -3, signals: { failed_request: 2, "__proto__": 9, made_up: 4 },
+        pages: [{ path: "" }, { path: "/x", signals: { js_error: "7", rage_click: -1 }, stuck: "yes",
+                                failures: Array.from({ length: 9 }, (_, i) => ({ request: `GET /r${i} 500`, count: 1 })),
+                                incident: { id: "nope" } }] },
+      ...Array.from({ length: 8 }, (_, i) => ({ session_id: `m${i}` }))] })!;
+    expect(got.sessions.map((x) => x.sessionId)).toEqual(["5", "a", "m0"]);  // of the first five sent
+    const [a] = got.sessions;
+    expect(a).toMatchObject({ sessionId: "5", minutesBefore: 0 });
+    const b = got.sessions[1];
+    expect(b.signals).toEqual([["failed_request", 2]]);
+    expect(b.pages).toEqual([{ path: "/x", views: 0, seconds: 0, signals: [["js_error", 7]],
+                               failures: b.pages[0].failures, stuck: false, incident: null }]);
+    expect(b.pages[0].failures).toHaveLength(5);
+    expect(parseInApp({ sessions: [] })).toBeNull();
+    expect(parseInApp("nope")).toBeNull();
   });
 
   it("reads both volume forms and keeps at most two weeks of hours", () => {

@@ -3,7 +3,7 @@ import { createApi } from "../src/api";
 import { createFormatter } from "../src/format";
 import type { RequestOptions } from "../src/zaf";
 import { startSidebar, type Sidebar } from "../src/sidebar";
-import { context, fakeZaf, flush, httpError, incident, volume, XSS, type FakeZaf } from "./helpers";
+import { context, fakeZaf, flush, httpError, inApp, incident, volume, XSS, type FakeZaf } from "./helpers";
 
 const AGENT = "Ada Agent <ada@example.com>";
 let root: HTMLElement;
@@ -77,6 +77,44 @@ describe("ticket sidebar", () => {
     expect(chart.querySelector(".gs-chart-band")).not.toBeNull();
     const reps = [...root.querySelectorAll(".gs-reps li")].map((li) => li.textContent);
     expect(reps).toEqual(["#40 The invoice PDF is blank", `#41 ${XSS}`]);
+  });
+
+  it("shows what the customer met in the app before writing, and where the incident's customers did", async () => {
+    await mount(() => context({ in_app: inApp(),
+                                incidents: [incident({ evidence: { pages: [{ path: "/billing", users: 9, sessions: 11 },
+                                                                           { path: "/team", users: 0, sessions: 1 }],
+                                                                   representatives: [] } })] }));
+    expect([...root.querySelectorAll(".gs-pages li")].map((li) => li.textContent)).toEqual(["/billing · 9 customers"]);
+    const card = root.querySelector(".gs-in-app")!;
+    expect(card.getAttribute("aria-labelledby")).toBe("gs-in-app");
+    expect(card.querySelector("h2")?.textContent).toBe("In the app before this ticket");
+    const [calm, stuck] = [...card.querySelectorAll(".gs-session")];
+    expect(calm.querySelector(".gs-session-head")?.textContent).toBe("Nov 23, 11:20 AM, 40 minutes before the ticket");
+    expect(calm.textContent).toContain("No friction met; pages: /home.");
+    expect(stuck.querySelector(".gs-session-head")?.textContent).toBe("Nov 23, 09:00 AM, 3 hours before the ticket");
+    const [billing] = [...stuck.querySelectorAll(".gs-session-pages > li")];
+    expect(billing.querySelector(".gs-path")?.textContent).toBe("/billing");
+    expect(billing.querySelector(".gs-stuck")?.textContent).toBe("Stuck");
+    expect(billing.querySelector(".gs-signals")?.textContent).toBe(": 1 rage click, 3 failed requests");
+    expect(billing.querySelector(".gs-failures")?.textContent).toBe("POST /api/pay 500 ×3");
+    expect(billing.querySelector(".gs-page-incident")?.textContent).toBe(
+      "Known issue: friction incident #14 Failed requests on /billing");
+    expect(stuck.querySelectorAll(".gs-session-pages > li")).toHaveLength(1);  // pages without friction are left out
+  });
+
+  it("shows the in-app card on a ticket with no incident, counts sessions past three, and renders text", async () => {
+    const many = (inApp().sessions as Record<string, unknown>[]);
+    const sessions: Record<string, unknown>[] = [0, 1, 2]
+      .flatMap((i) => many.map((s) => ({ ...s, session_id: `${s.session_id}-${i}` }))).slice(0, 5);
+    sessions[0] = { ...sessions[0], pages: [{ path: XSS, views: 1, seconds: 1, signals: { js_error: 1 },
+                                              failures: [{ request: "<b>GET</b> 500", count: 1 }], stuck: false,
+                                              incident: null }] };
+    await mount(() => context({ incidents: [], banner: null, topic: null, in_app: inApp({ sessions }) }));
+    expect(root.querySelectorAll(".gs-session")).toHaveLength(3);
+    expect(root.querySelector(".gs-in-app")?.textContent).toContain("and 2 more sessions");
+    expect(root.querySelector("img, b")).toBeNull();
+    expect(root.textContent).toContain(XSS);
+    expect(root.textContent).toContain("not part of any incident or topic");
   });
 
   it("says when the chart's last bar is the hour so far", async () => {
