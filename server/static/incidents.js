@@ -313,7 +313,8 @@
       var sigs = el("ul", "plain");
       signals.forEach(function (x) {
         sigs.appendChild(el("li", null, String(x.signal || "").replace(/_/g, " ") + ": " + num(x.observed) +
-          " in its worst hour, usually " + num(x.expected)));
+          " in its worst hour, usually " + num(x.expected) +
+          (x.visitors ? " from its " + num(x.visitors) + " visitors" : "")));
       });
       term(dl, "Signals", sigs);
     }

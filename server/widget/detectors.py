@@ -1,5 +1,5 @@
 """Per-page friction detectors: friction events per page and signal per hour, against the page's own
-learnt baseline.
+learnt baseline, scaled by the page's traffic.
 
 Each (page, signal) series counts events in hourly buckets of event time, each session contributing at
 most ``per_session_cap`` events an hour (one frantic visitor is not an outage). Closed hours teach a
@@ -13,6 +13,19 @@ baseline's mean and variance (Poisson when the variance is not above the mean). 
 false-alarm budget split across every (page, signal) series and every hour of a week (Bonferroni, as
 the ticket engine's budget), and at least ``min_sessions`` sessions are affected. Pure code: time
 comes with the events.
+
+**Traffic.** A page's failures rise and fall with its visitors: a night hour with a tenth of the day's
+sessions has a tenth of its failures, and a count that is ordinary at 14:00 is an outage at 03:00. So each
+series also counts the hour's *visitors* (distinct sessions with any event on the page, ``visit``) and
+learns the share of visitors who meet the signal (``ew_affected`` over ``ew_visitors``) and how far whole
+hours stray from a binomial count of that share (``ew_spread``, at least 1). Once a series has learnt
+``warmup_hours`` hours with visitors, the open hour is judged by how many of its visitors so far met the
+signal: the upper tail of a beta-binomial with the learnt share, widened by the spread and by the
+estimate's own uncertainty (``visitor_tail``). Hours without visitors teach nothing. Counting people, not
+events, is also what an outage changes: the share of a page's visitors who fail. Until then (a new series,
+or one restored from a checkpoint written before visitors were counted) the hourly baseline above judges
+it. Charts and sentences stay in events: the expected sessions times the learnt events per affected
+session.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from scipy.stats import nbinom, poisson
+from scipy.stats import betabinom, nbinom, poisson
 
 from server.detect.volume import WarmEWMean, WarmEWVar
 
@@ -38,6 +51,14 @@ MAX_SERIES = 2000
 MAX_CATCH_UP = 24 * 14
 #: Closed hours a series remembers with the baseline it was judged against, for an incident's chart.
 RECENT_HOURS = 48
+#: Largest ratio of an hour's squared deviation to its binomial variance that one hour teaches the spread,
+#: and the largest intra-hour correlation of visitors' failures it implies.
+MAX_SPREAD = 25.0
+MAX_RHO = 0.5
+#: The per-visitor test looks again at every affected session while the hour's visitors grow, and its
+#: p-value can dip early and recover (the hourly test's only falls): its threshold is this many times
+#: stricter, measured on quiet traffic to keep the weekly budget (bench/friction_quiet.py).
+VISITOR_LOOKS = 4.0
 
 
 def upper_tail(count: int, mean: float, var: float) -> float:
@@ -76,6 +97,8 @@ class Alarm:
     hour_start: float
     #: When the hour's count first went above the baseline's mean (the rise began at or after it).
     rising_since: float | None = None
+    #: The page's visitors so far in the hour when it was judged per visitor (0: against the hourly mean).
+    visitors: int = 0
 
 
 @dataclass
@@ -97,10 +120,28 @@ class PageSeries:
     above_at: float | None = None
     #: The last closed hours: (start, count, sessions, expected mean, expected variance) of each.
     recent: deque[tuple[float, int, int, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_HOURS))
+    #: The open hour's visitors of the page (sessions with any event on it).
+    visitors: set[str] = field(default_factory=set)
+    #: Hours learnt with visitors; per hour the EW events, visitors and affected sessions, and the ratio of
+    #: the affected sessions' squared deviation to its binomial variance.
+    exposed_hours: int = 0
+    ew_count: WarmEWMean = field(default_factory=lambda: WarmEWMean(FADING))
+    ew_visitors: WarmEWMean = field(default_factory=lambda: WarmEWMean(FADING))
+    ew_affected: WarmEWMean = field(default_factory=lambda: WarmEWMean(FADING))
+    ew_spread: WarmEWMean = field(default_factory=lambda: WarmEWMean(FADING))
+
+    def __setstate__(self, state: dict) -> None:
+        """A series checkpointed before charts or visitors were kept starts them empty."""
+        self.__dict__.update(state)
+        for name in ("ew_count", "ew_visitors", "ew_affected", "ew_spread"):
+            self.__dict__.setdefault(name, WarmEWMean(FADING))
+        self.__dict__.setdefault("recent", deque(maxlen=RECENT_HOURS))
+        self.__dict__.setdefault("visitors", set())
+        self.__dict__.setdefault("exposed_hours", 0)
 
     def history(self) -> deque[tuple[float, int, int, float, float]]:
-        """``recent`` (a series checkpointed before it was kept starts an empty one)."""
-        return self.__dict__.setdefault("recent", deque(maxlen=RECENT_HOURS))
+        """``recent``."""
+        return self.recent
 
     def expected(self) -> tuple[float, float]:
         """Predictive mean and variance of the next hour's count.
@@ -114,31 +155,90 @@ class PageSeries:
         mu = max((self.mean.get() * n + PRIOR_EVENTS) / (n + 1.0), FLOOR)
         return mu, max(self.var.get(), mu) + mu / n
 
-    def close(self, until: float, live: Callable[[float], bool] | None = None) -> list[tuple[float, int, bool]]:
-        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed) of each.
+    def share(self) -> tuple[float, float, float]:
+        """The learnt share of visitors meeting the signal, the intra-hour correlation that makes whole
+        hours stray from a binomial count (0: they do not), and the visitors learnt (for the estimate's
+        uncertainty).
+
+        The share is shrunk towards half an affected session over one more hour of the usual visitors, as
+        the hourly baseline's mean is, so a page that never failed is not certain never to fail.
+        """
+        h = max(1.0, min(float(self.exposed_hours), 1.0 / FADING))
+        visitors = max(self.ew_visitors.get(), 1.0)
+        q = min((self.ew_affected.get() * h + PRIOR_EVENTS) / (visitors * (h + 1.0)), 0.999)
+        rho = min(MAX_RHO, max(0.0, (self.ew_spread.get() - 1.0) / max(visitors - 1.0, 1.0)))
+        return q, rho, visitors * h
+
+    def exposed(self, warmup: int) -> bool:
+        """Whether the open hour is judged per visitor: hours enough learnt with visitors, and visitors now."""
+        return self.exposed_hours >= warmup and bool(self.visitors)
+
+    def visitor_tail(self, affected: int, visitors: int) -> float:
+        """P(at least ``affected`` of ``visitors`` meet the signal) under the learnt share: beta-binomial,
+        its precision the smaller of the hours' spread and the visitors learnt.
+
+        >>> s = PageSeries(start=0.0, bucket=0.0, exposed_hours=48)
+        >>> for _ in range(48):
+        ...     s.ew_visitors.update(20); s.ew_affected.update(1); s.ew_spread.update(1.0)
+        >>> s.visitor_tail(4, 20) > 0.01, s.visitor_tail(12, 20) < 1e-8
+        (True, True)
+        """
+        if affected <= 0:
+            return 1.0
+        q, rho, learnt = self.share()
+        precision = 1.0 / (rho + 1.0 / learnt)
+        return float(betabinom.sf(affected - 1, max(visitors, affected), q * precision, (1.0 - q) * precision))
+
+    def expected_for(self, visitors: int) -> tuple[float, float]:
+        """Expected mean and variance of the events of an hour with ``visitors`` visitors (for charts and
+        sentences): its expected affected sessions times the learnt events per affected session."""
+        q, rho, learnt = self.share()
+        per = (self.ew_count.get() + PRIOR_EVENTS) / (self.ew_affected.get() + PRIOR_EVENTS)
+        mu = max(q * visitors * per, FLOOR)
+        var = visitors * q * (1.0 - q) * (1.0 + (visitors - 1.0) * rho + visitors / learnt) * per * per
+        return mu, max(var, mu)
+
+    def close(self, until: float, live: Callable[[float], bool] | None = None
+              ) -> list[tuple[float, int, bool, float, float]]:
+        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed, expected
+        mean, expected variance) of each, the expectation being the one the hour was judged against.
 
         ``live(hour_start)`` says whether the tenant's widget sent anything in that hour: an hour without
         any traffic (the site down, the widget removed, nobody using the product) is no evidence that the
         page stopped failing, and is not learnt, so friction coming back with the traffic is not news.
         """
-        closed: list[tuple[float, int, bool]] = []
+        closed: list[tuple[float, int, bool, float, float]] = []
         steps = 0
         recent = self.history()
         while until >= self.bucket + HOUR:
-            closed.append((self.bucket, self.count, self.alarmed))
-            recent.append((self.bucket, self.count, len(self.per_session), *self.expected()))
+            n = len(self.visitors)
+            judged = self.expected_for(n) if self.exposed_hours and n else self.expected()
+            closed.append((self.bucket, self.count, self.alarmed, *judged))
+            recent.append((self.bucket, self.count, len(self.per_session), *judged))
             learn = live is None or self.count > 0 or live(self.bucket)
             if learn and not self.alarmed and not self.first:  # an alarming, silent or partial first hour stays out
                 self.mean.update(self.count)
                 self.var.update(self.count)
                 self.hours += 1
+                if n:
+                    self._learn_visitors(n)
             self.bucket += HOUR
             self.count, self.per_session, self.users, self.alarmed, self.first = 0, {}, set(), False, False
-            self.above_at = None
+            self.above_at, self.visitors = None, set()
             steps += 1
             if steps >= MAX_CATCH_UP:
                 self.bucket = math.floor(until / HOUR) * HOUR
         return closed
+
+    def _learn_visitors(self, n: int) -> None:
+        k = len(self.per_session)
+        if self.exposed_hours:
+            q, _rho, _learnt = self.share()
+            self.ew_spread.update(min((k - q * n) ** 2 / max(n * q * (1.0 - q), FLOOR), MAX_SPREAD))
+        self.ew_count.update(self.count)
+        self.ew_visitors.update(n)
+        self.ew_affected.update(k)
+        self.exposed_hours += 1
 
 
 class PageFrictionDetector:
@@ -155,6 +255,9 @@ class PageFrictionDetector:
         first hour nor hours that alarmed).
     per_session_cap
         Most events one session adds to one series in one hour.
+    per_visitor
+        Judge an hour against its visitors once they are learnt (False: the hourly baseline only, as the
+        detector did before it counted visitors; benchmarks compare the two).
 
     Examples
     --------
@@ -167,8 +270,11 @@ class PageFrictionDetector:
     [6]
     """
 
+    per_visitor = True  # detectors checkpointed before the option read this
+
     def __init__(self, weekly_false_alarms: float = 1.0, min_sessions: int = 3, warmup_hours: int = 24,
-                 per_session_cap: int = 5) -> None:
+                 per_session_cap: int = 5, per_visitor: bool = True) -> None:
+        self.per_visitor = per_visitor
         self.weekly_false_alarms = weekly_false_alarms
         self.min_sessions = min_sessions
         self.warmup_hours = warmup_hours
@@ -204,10 +310,25 @@ class PageFrictionDetector:
         out = []
         live = self._live()
         for (path, signal), s in self.series.items():
-            for start, count, alarmed in s.close(now, live):
-                mu, var = s.expected()
+            for start, count, alarmed, mu, var in s.close(now, live):
                 out.append((path, signal, start, count, alarmed, upper_tail(count, mu, var)))
         return out
+
+    def visit(self, path: str, session_id: str, ts: float) -> None:
+        """A session had an event on ``path`` at ``ts``: it is one of the page's visitors in that hour (for
+        every signal the page has a series of)."""
+        pages = self.__dict__.get("pages")
+        if pages is None:  # a checkpoint from before visitors were counted: index its series
+            pages = self.__dict__["pages"] = {}
+            for p, sig in self.series:
+                pages.setdefault(p, set()).add(sig)
+        live = self._live()
+        for signal in pages.get(path, ()):
+            s = self.series.get((path, signal))
+            if s is not None:
+                s.close(ts, live)
+                if ts >= s.bucket:
+                    s.visitors.add(session_id)
 
     def observe(self, path: str, signal: str, session_id: str, user: str | None, ts: float) -> Alarm | None:
         """One friction event; returns an alarm when this event makes its hour significant."""
@@ -216,8 +337,12 @@ class PageFrictionDetector:
         if s is None:
             hour = math.floor(ts / HOUR) * HOUR
             s = self.series[key] = PageSeries(start=hour, bucket=hour, first=True)
+            if "pages" not in self.__dict__:
+                self.visit(path, session_id, ts)  # builds the index of pages' series
+            self.__dict__["pages"].setdefault(path, set()).add(signal)
             while len(self.series) > MAX_SERIES:
-                self.series.popitem(last=False)
+                (old_path, old_signal), _ = self.series.popitem(last=False)
+                self.__dict__["pages"].get(old_path, set()).discard(old_signal)
         else:
             self.series.move_to_end(key)
             s.close(ts, self._live())
@@ -232,13 +357,18 @@ class PageFrictionDetector:
             s.users.add(user)
         if s.hours < self.warmup_hours:
             return None
-        mu, var = s.expected()
+        visitors = len(s.visitors) if self.per_visitor and s.exposed(self.warmup_hours) else 0
+        if visitors:
+            mu, _var = s.expected_for(visitors)
+            p = s.visitor_tail(len(s.per_session), visitors)
+        else:
+            mu, var = s.expected()
+            p = upper_tail(s.count, mu, var)
         if s.count > mu and s.above_at is None:
             s.above_at = ts
         if len(s.per_session) < self.min_sessions:
             return None
-        p = upper_tail(s.count, mu, var)
-        if p >= self.alpha():
+        if p >= self.alpha() / (VISITOR_LOOKS if visitors else 1.0):
             return None
         s.alarmed = True
-        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket, s.above_at)
+        return Alarm(path, signal, s.count, mu, p, set(s.per_session), set(s.users), s.bucket, s.above_at, visitors)

@@ -48,6 +48,8 @@ class SignalCounts:
     expected: float
     p: float
     calm_hours: int = 0
+    #: The page's visitors in that hour when it was judged per visitor (0: against the hourly mean).
+    visitors: int = 0
 
 
 @dataclass
@@ -107,7 +109,12 @@ class FrictionIncident:
         return f"{and_list(nouns).capitalize()} on {self.path}"
 
     def sentence(self) -> str:
-        parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} (usually {c.expected:.1f}{' an hour' if i == 0 else ''})"
+        def usual(c: SignalCounts, first: bool) -> str:
+            if c.visitors:
+                return f"usually {c.expected:.1f} from {c.visitors} visitors"
+            return f"usually {c.expected:.1f}{' an hour' if first else ''}"
+
+        parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} ({usual(c, i == 0)})"
                  for i, (sig, c) in enumerate(self.signals.items())]
         start = self.window_start or self.first_seen
         since = f", above normal since {_dt(self.first_seen):%H:%M}" if self.first_seen > start else ""
@@ -129,7 +136,7 @@ class FrictionIncident:
             "evidence": {"path": self.path, "signal": self.signal, "observed": first.observed,
                          "expected": round(first.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
                          "signals": [{"signal": sig, "observed": c.observed, "expected": round(c.expected, 3),
-                                      "p": c.p} for sig, c in self.signals.items()],
+                                      "p": c.p, "visitors": c.visitors} for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(),
                          "window_start_at": _dt(self.window_start or self.first_seen).isoformat(),
                          "window_minutes": 60},
@@ -187,6 +194,7 @@ class FrictionIncidents:
             inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal,
                                    first_seen=a.rising_since or a.hour_start, window_start=a.hour_start,
                                    detected=now, last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
+            inc.signals[a.signal].visitors = a.visitors
             self.incidents[inc.id] = inc
             self.active[key] = inc.id
             self._chart_until(inc, math.inf)
@@ -198,10 +206,10 @@ class FrictionIncidents:
             self.active[key] = inc.id
             c = inc.signals.get(a.signal)
             if c is None:
-                inc.signals[a.signal] = SignalCounts(a.observed, a.expected, a.p)
+                inc.signals[a.signal] = SignalCounts(a.observed, a.expected, a.p, visitors=a.visitors)
             else:
                 if a.observed > c.observed:
-                    c.observed, c.expected = a.observed, a.expected
+                    c.observed, c.expected, c.visitors = a.observed, a.expected, a.visitors
                 c.p, c.calm_hours = min(c.p, a.p), 0
             inc.last_activity, inc.calm_hours = now, 0
         for s in a.sessions:

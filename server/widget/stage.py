@@ -139,7 +139,7 @@ def _hour_so_far(tw: TenantWidget, evidence: dict[str, Any]) -> dict[str, Any] |
     s = tw.detector.series.get((evidence["path"], evidence["signal"]))
     if s is None:
         return None
-    mu, var = s.expected()
+    mu, var = s.expected_for(len(s.visitors)) if s.exposed(tw.detector.warmup_hours) else s.expected()
     start = datetime.fromtimestamp(s.bucket, tz=timezone.utc)
     as_of = datetime.fromtimestamp(min(max(tw.watermark, s.bucket), s.bucket + 3600.0), tz=timezone.utc)
     return {"start": start.isoformat(), "as_of": as_of.isoformat(), **_point(s.count, len(s.per_session), mu, var)}
@@ -250,8 +250,9 @@ class WidgetStage(Stage):
             tracked.features.account_id = str(payload["account_id"])[:128]
         tw.detector.seen(now)
         signal = tracked.features.add(payload, int(now * 1000))
+        path = page_path(str(payload.get("url") or ""))
+        tw.detector.visit(path, sid, now)
         if signal in SIGNALS:
-            path = page_path(str(payload.get("url") or ""))
             user = tracked.features.user_id
             alarm = tw.detector.observe(path, signal, sid, user, now)
             if alarm is not None and tw.incidents.alarm(alarm, now, lambda: self._new_id(event.tenant_id)):

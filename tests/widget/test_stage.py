@@ -41,7 +41,7 @@ def configure(db, tenant_id, settings=SETTINGS):
 
 
 def traffic(tenant_id: int, days: int = 3, seed: int = 5):
-    """Sessions over a few days (some stuck, some writing in), then a burst of failures on /billing."""
+    """Sessions on /billing over a few days (some stuck, some writing in), then a burst of failures there."""
     rng, log = random.Random(seed), Log(tenant_id)
     out = []
     for i in range(days * 60):
@@ -52,8 +52,8 @@ def traffic(tenant_id: int, days: int = 3, seed: int = 5):
             if rng.random() < 0.7:
                 out.append(log.ticket(90_000 + i, at + timedelta(hours=rng.uniform(0.2, 10)), requester_id=user))
         else:
-            out += [log.widget(f"s{i}", "page_view", at, "/home", user_id=user),
-                    log.widget(f"s{i}", "click", at + timedelta(seconds=4), "/home", user_id=user)]
+            out += [log.widget(f"s{i}", "page_view", at, "/billing", user_id=user),  # the page works for most
+                    log.widget(f"s{i}", "click", at + timedelta(seconds=4), "/billing", user_id=user)]
     burst = T0 + timedelta(days=days, hours=1)
     for j in range(12):
         out += failing(log, f"b{j}", burst + timedelta(minutes=2 * j), n=2, user_id=str(8000 + j))
@@ -130,10 +130,11 @@ def test_log_to_rows_and_a_restart_from_a_checkpoint_reaches_the_same_state(db, 
     # the burst of failures on /billing opened one friction incident, and the widget shows it
     assert [(i.kind, i.evidence["path"], i.evidence["signal"]) for i in friction] == [
         ("friction", "/billing", "failed_request")]
-    with db.session() as s:  # Slack hears of it through the outbox, once
+    with db.session() as s:  # Slack hears of it through the outbox, in one thread: opened early, then grown
         sent = s.scalars(select(Notification).where(Notification.tenant_id == t.id,
                                                     Notification.incident_id == friction[0].id)).all()
-    assert [(n.seq, n.event, n.payload["kind"]) for n in sent] == [(0, "opened", "friction")]
+    assert [(n.seq, n.event, n.payload["kind"]) for n in sent] == [(0, "opened", "friction"), (1, "grew", "friction")]
+    assert sent[0].payload["evidence"]["sessions"] < 12 == friction[0].evidence["sessions"]
     with db.session() as s:
         config = service.WidgetConfig.from_dict(service.stored_config(s, t.id))
         issues = service.known_issues(s, t.id, "/billing", config)
