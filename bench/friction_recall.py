@@ -143,18 +143,18 @@ def render(res: dict[str, Any], args: argparse.Namespace) -> str:
         f"(median {statistics.median(sizes) if sizes else 0:g} extra failing sessions, {min(sizes, default=0)}"
         f"-{max(sizes, default=0)}). Found: an alarm on the page from the surge's start to 30 minutes after its end.",
         "",
-        "| surges | n | product found | median delay, min | baseline found | median delay, min |",
+        "| surges | n | product (per visitor) found | median delay, min | hourly (before) found | median delay, min |",
         "|---|---|---|---|---|---|",
     ]
-    for label, part in ((f"all", rows), ("day (08-20 UTC)", day), ("night", night),
+    for label, part in (("all", rows), ("day (08-20 UTC)", day), ("night", night),
                         (f"under {cut} extra failing sessions", small), (f"{cut} or more", large)):
         lines.append(f"| {label} | {len(part)} | {_recall(part, 'product')} | {_recall(part, 'baseline')} |")
     w = res["tested_weeks"]
     lines += ["", "| false alarms (page-hours outside the surge) | count | a week (95% interval) |", "|---|---|---|"]
-    for name in ("product", "baseline"):
+    for name, label in (("product", "product (per visitor)"), ("baseline", "hourly (before)")):
         k = sum(r[name + "_false"] for r in rows)
         lo, hi = poisson_interval(k)
-        lines.append(f"| {name} | {k} | {k / w:.2f} ({lo / w:.2f}-{hi / w:.2f}) |")
+        lines.append(f"| {label} | {k} | {k / w:.2f} ({lo / w:.2f}-{hi / w:.2f}) |")
     lines += ["", f"Tenant-weeks tested: {w:.2f} (the surge's day and two hours more per tenant); budget 1 a week."]
     return "\n".join(lines)
 

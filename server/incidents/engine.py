@@ -117,6 +117,11 @@ SENTIMENT_WINDOW = 21600.0
 KEEP_HOURS = 14 * 24
 #: Most tickets (and their details) an incident keeps for evidence; all ids are kept.
 MAX_REPRESENTATIVES = 3
+#: A volume incident's sentence tells its tickets' tone when at least this many are this many standard
+#: errors below the mean sentiment of a topic that has learnt at least this many tickets.
+TONE_MIN_TICKETS = 3
+TONE_Z = 3.0
+TONE_MIN_LEARNT = 30
 SUPPRESS_AFTER_DISMISS = 86400.0
 #: An incident the detector resolved reopens when its series rises again within this long.
 REOPEN_AFTER = 12 * 3600.0
@@ -1195,6 +1200,9 @@ class Engine:
             inc.accounts.add(t.account)
         if len(inc.representatives) < MAX_REPRESENTATIVES and t.text:
             inc.representatives.append({"ticket_id": t.ticket_id, "text": t.text[:300]})
+        if inc.family == "volume":  # its tickets' tone, against the topic's usual (``tone``)
+            n_tone, sum_tone = inc.__dict__.get("tone", (0, 0.0))
+            inc.__dict__["tone"] = (n_tone + 1, sum_tone + t.sentiment)
         for path, session_id in getattr(t, "pages", ()):  # widget friction before the ticket, per page
             sessions, users = inc.__dict__.setdefault("pages", {}).setdefault(path, (set(), set()))
             sessions.add(session_id)
@@ -1313,6 +1321,19 @@ class Engine:
                 "tickets": series.tickets, "requesters": len(series.who), "expected": round(mu, 4),
                 "lower": float(lo), "upper": float(hi)}
 
+    def tone(self, inc: IncidentState) -> dict[str, float] | None:
+        """A volume incident's tickets' mean sentiment when it is clearly below its topic's usual: at least
+        ``TONE_MIN_TICKETS`` tickets, a topic that has learnt ``TONE_MIN_LEARNT``, and a mean at least
+        ``TONE_Z`` standard errors below the topic's (the agent's "and they are angrier than usual")."""
+        n, total = inc.__dict__.get("tone", (0, 0.0))
+        st = self.sentiment.get(f"topic:{inc.topic_id}") if inc.topic_id is not None else None
+        if n < TONE_MIN_TICKETS or st is None or st[0] < TONE_MIN_LEARNT:
+            return None
+        mean, usual, sd = total / n, st[1], math.sqrt(max(st[2], 1e-4))
+        if (mean - usual) / (sd / math.sqrt(n)) > -TONE_Z:
+            return None
+        return {"mean": round(mean, 2), "usual": round(usual, 2), "tickets": n}
+
     def snapshot(self, inc: IncidentState) -> dict[str, Any]:
         """The incident as the writer stores it (and the notifier shows it)."""
         ev = dict(inc.evidence)
@@ -1326,11 +1347,14 @@ class Engine:
             ev["pages"] = sorted(({"path": p, "sessions": len(s), "users": len(u)}
                                   for p, (s, u) in inc.__dict__["pages"].items()),
                                  key=lambda r: (-r["users"], -r["sessions"], r["path"]))[:10]
+        mood = self.tone(inc)
+        if mood is not None:
+            ev["sentiment"] = mood
         label = ev.get("topic_label") or inc.series
         return {
             "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,
             "status_changed_at": inc.status_changed_at or inc.detected_at, "series": inc.series,
-            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc),
+            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc, mood),
             "direction": inc.direction, "first_seen_at": inc.first_seen_at, "detected_at": inc.detected_at,
             "last_activity_at": inc.last_activity_at or inc.detected_at, "resolved_at": inc.resolved_at,
             "ticket_count": len(inc.ticket_ids), "requester_count": len(inc.requesters),
@@ -1449,7 +1473,7 @@ def _clock(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%H:%M")
 
 
-def sentence(inc: IncidentState) -> str:
+def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
     """The evidence as one human sentence.
 
     Examples
@@ -1485,7 +1509,8 @@ def sentence(inc: IncidentState) -> str:
         break
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
-            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}{_page_clause(inc)}")
+            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}{_page_clause(inc)}"
+            + (f"; sentiment {tone['mean']:+.2f}, usually {tone['usual']:+.2f}" if tone else ""))
 
 
 def _page_clause(inc: IncidentState) -> str:

@@ -581,3 +581,18 @@ def test_an_active_incidents_snapshot_carries_its_open_hour_so_far(warmed):
     assert hour["expected"] == pytest.approx(mu, abs=1e-4)
     inc.status = "resolved"
     assert "hour_so_far" not in engine.snapshot(inc)["evidence"]
+
+
+def test_a_spike_of_angrier_tickets_says_so_and_an_ordinary_one_does_not(warmed):
+    quiet = T0 + timedelta(days=DAYS, hours=3)
+    for tone, says in ((-0.8, True), (0.0, False)):
+        engine = run(fresh(warmed), background(0.5, seed=7, start=T0 + timedelta(days=DAYS))
+                     + burst(1, quiet, 10, sentiment=tone))
+        [inc] = opened(engine, after=quiet, kind="spike")
+        snap = engine.snapshot(inc)
+        if says:  # the topic's tickets average about 0.0 (sd 0.35): ten at -0.8 are far below
+            assert snap["evidence"]["sentiment"]["mean"] <= -0.6 and abs(snap["evidence"]["sentiment"]["usual"]) < 0.1
+            assert snap["sentence"].endswith(f"; sentiment {snap['evidence']['sentiment']['mean']:+.2f}, usually "
+                                             f"{snap['evidence']['sentiment']['usual']:+.2f}")
+        else:
+            assert "sentiment" not in snap["evidence"] and "sentiment" not in snap["sentence"]
