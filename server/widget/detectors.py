@@ -59,6 +59,10 @@ MAX_RHO = 0.5
 #: p-value can dip early and recover (the hourly test's only falls): its threshold is this many times
 #: stricter, measured on quiet traffic to keep the weekly budget (bench/friction_quiet.py).
 VISITOR_LOOKS = 4.0
+#: Per visitor, an hour's rise is dated from the first look at which its p-value fell below ``RISE_P``,
+#: unless it came back above ``CALM_P`` since (ordinary ups and downs early in an hour).
+RISE_P = 0.05
+CALM_P = 0.5
 
 
 def upper_tail(count: int, mean: float, var: float) -> float:
@@ -364,8 +368,13 @@ class PageFrictionDetector:
         else:
             mu, var = s.expected()
             p = upper_tail(s.count, mu, var)
-        if s.count > mu and s.above_at is None:
-            s.above_at = ts
+        if not visitors:
+            if s.count > mu and s.above_at is None:
+                s.above_at = ts
+        elif p < RISE_P:  # per visitor the hour so far is unusual from here on (or back to usual: start over)
+            s.above_at = ts if s.above_at is None else s.above_at
+        elif p >= CALM_P:
+            s.above_at = None
         if len(s.per_session) < self.min_sessions:
             return None
         if p >= self.alpha() / (VISITOR_LOOKS if visitors else 1.0):

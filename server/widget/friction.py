@@ -109,17 +109,21 @@ class FrictionIncident:
         return f"{and_list(nouns).capitalize()} on {self.path}"
 
     def sentence(self) -> str:
+        visitors = {c.visitors for c in self.signals.values()}
+        shared = visitors.pop() if len(visitors) == 1 else 0  # every signal judged against the same visitors
+
         def usual(c: SignalCounts, first: bool) -> str:
-            if c.visitors:
+            if c.visitors and not shared:
                 return f"usually {c.expected:.1f} from {c.visitors} visitors"
-            return f"usually {c.expected:.1f}{' an hour' if first else ''}"
+            return f"usually {c.expected:.1f}{' an hour' if first and not c.visitors else ''}"
 
         parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} ({usual(c, i == 0)})"
                  for i, (sig, c) in enumerate(self.signals.items())]
+        among = f" among {shared} visitors" if shared else ""
         start = self.window_start or self.first_seen
         since = f", above normal since {_dt(self.first_seen):%H:%M}" if self.first_seen > start else ""
         users = f" ({len(self.users)} signed-in)" if self.users else ""
-        return (f"{and_list(parts)} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
+        return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
                 f"from {len(self.sessions)} sessions{users}.")
 
     def snapshot(self) -> dict[str, Any]:

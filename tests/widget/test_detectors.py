@@ -107,10 +107,12 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     assert ev["path"] == "/billing" and ev["signal"] == "failed_request" and ev["observed"] >= 3
     # the page's usual failures per visitor (about 0.2) times this hour's 15 visitors, all of them failing
     assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < ev["observed"] / 4
-    assert re.search(r"^\d+ failed requests \(usually \d\.\d from \d+ visitors\) on /billing in the hour from 00:00 UTC, "
+    assert re.search(r"^\d+ failed requests \(usually \d\.\d\) among \d+ visitors on /billing in the hour from 00:00 UTC, "
                      r"above normal since 00:10, from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
-    # first seen: when the hour went above its usual count (the burst's first failure), not the hour's start
-    assert inc["title"] == "Failed requests on /billing" and inc["first_seen_at"] == burst
+    # first seen: when the hour's share of failing visitors became unusual (the burst's first failures), not
+    # the hour's start
+    assert inc["title"] == "Failed requests on /billing"
+    assert burst <= inc["first_seen_at"] <= burst + timedelta(minutes=1)
     assert ev["window_start_at"] == (burst - timedelta(minutes=10)).isoformat()
     assert [x["signal"] for x in ev["signals"]] == ["failed_request"]
     # Its chart: the hours before it as its baseline judged them, then the hour it happens in (so far).
@@ -239,3 +241,21 @@ def test_per_visitor_learning_and_an_old_checkpoint():
     assert t.exposed_hours == 0 and not t.visitors and old.per_visitor is True
     _visitors(old, random.Random(8), T0.timestamp() + 40 * 3600, 30, lambda h: 40, 0.1, "e")
     assert t.exposed_hours >= 24 and old.__dict__["pages"] == {"/billing": {"failed_request"}}
+
+
+def test_per_visitor_a_rise_is_dated_from_when_the_share_went_up_not_from_the_hours_start():
+    d, rng = PageFrictionDetector(warmup_hours=24), random.Random(9)
+    start = T0.timestamp()
+    _visitors(d, rng, start, 30, lambda h: 120, 0.05, "f")
+    hour, surge_at = start + 30 * 3600, start + 30 * 3600 + 1800
+    alarms = []
+    for i in range(120):  # two visitors a minute; from minute 30 on, most of them fail
+        ts, sid = hour + 30 * i, f"g{i}"
+        d.seen(ts)
+        d.visit("/billing", sid, ts)
+        if rng.random() < (0.05 if ts < surge_at else 0.7):
+            a = d.observe("/billing", "failed_request", sid, None, ts + 1)
+            if a:
+                alarms.append(a)
+    assert alarms and surge_at - 120 <= alarms[0].rising_since <= alarms[0].hour_start + 3600
+    assert alarms[0].rising_since < min(a.hour_start for a in alarms) + 3600 and alarms[0].rising_since >= surge_at - 120

@@ -122,3 +122,21 @@ def test_an_incidents_chart_is_written_while_it_is_active_and_a_day_after_it_end
     assert not fi.charted("/invoices", "failed_request", end)  # forgotten once past
     fi.set_status(1, "open", "Ana", end + 30 * HOUR)  # reopened: charted again
     assert fi.charted("/invoices", "failed_request", end + 31 * HOUR)
+
+
+def test_a_sentence_judged_per_visitor_names_the_visitors_once_or_per_signal():
+    fi, ids = FrictionIncidents(), Ids()
+    a, b = alarm("/invoices", "failed_request", 12, 1.5), alarm("/invoices", "rage_click", 30, 3.0)
+    a.visitors, b.visitors = 80, 80
+    fi.alarm(a, H0 + 600, ids)
+    fi.alarm(b, H0 + 700, ids)
+    [snap] = fi.take_changes()
+    assert snap["sentence"].startswith("12 failed requests (usually 1.5) and 30 rage clicks (usually 3.0) among 80 "
+                                       "visitors on /invoices in the hour from ")
+    assert [x["visitors"] for x in snap["evidence"]["signals"]] == [80, 80]
+    c = alarm("/invoices", "rage_click", 40, 4.0)
+    c.visitors = 95
+    fi.alarm(c, H0 + 900, ids)
+    [snap] = fi.take_changes()
+    assert snap["sentence"].startswith("12 failed requests (usually 1.5 from 80 visitors) and 40 rage clicks "
+                                       "(usually 4.0 from 95 visitors) on /invoices")
