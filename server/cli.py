@@ -353,7 +353,9 @@ def demo(port: int, speed: float) -> None:
               help="Report incidents detected since: 90d, 12h, 4w, or a date such as 2026-01-01 (UTC).")
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
               help="A what-if detection setting, repeatable: sensitivity.spike=2, alarm_budget_per_week=0.5, "
-                   "plan_sensitivity.enterprise=3, resolve_after_minutes=60, min_requesters=4, enabled=false.")
+                   "plan_sensitivity.enterprise=3, resolve_after_minutes=60, min_requesters=4, enabled=false; "
+                   "in-app friction: friction.weekly_false_alarms=2, friction.min_sessions=5, "
+                   "friction.warmup_hours=48.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progress: bool) -> None:
@@ -373,6 +375,7 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     from server.incidents.backtest import parse_overrides
     from server.zendesk import parse_since
     from server.understand.embed import Embedder
+    from server.widget.runtime import WidgetTenantData
 
     try:
         start = parse_since(since, datetime.now(timezone.utc))
@@ -382,18 +385,21 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
         overrides = parse_overrides(pairs)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--set") from None
-    database = _db(_cfg())
+    cfg = _cfg()
+    database = _db(cfg)
     _check_schema(database)
     log_ = SqlEventLog()
     with database.session() as session:
         t = _get_tenant(session, slug)
         tenant_id, stored = t.id, (t.settings or {}).get("detection")
         total = log_.count(session, tenant_id)
+    widget = WidgetTenantData(database, config_mod.secret_key(cfg))
     console = Console(stderr=True)
     with Progress(console=console, disable=not progress or as_json, transient=True) as bar:
         task = bar.add_task(f"Replaying {slug}'s events", total=total)
         report = run_backtest(database, log_, tenant_id, start, embed=Embedder().embed, settings=stored,
-                              overrides=overrides, progress=lambda n: bar.advance(task, n))
+                              overrides=overrides, widget=widget.config(tenant_id), verify=widget.verify,
+                              progress=lambda n: bar.advance(task, n))
     if as_json:
         click.echo(json.dumps({"since": start.isoformat(), "events": report.events, "tickets": report.tickets,
                                "by_kind": report.by_kind(), "incidents": report.incidents}, default=str, indent=2))
@@ -403,8 +409,11 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     for col in ("id", "kind", "detected (UTC)", "tickets", "customers", "p-value", "evidence"):
         table.add_column(col, overflow="fold")
     for inc in report.incidents:
-        table.add_row(str(inc["id"]), inc["kind"], f"{inc['detected_at']:%Y-%m-%d %H:%M}", str(inc["ticket_count"]),
-                      str(inc["requester_count"]), f"{inc['p_value']:.1e}", inc["sentence"])
+        friction = inc["kind"] == "friction"  # in-app: the page's sessions, no tickets
+        table.add_row(str(inc["id"]), inc["kind"], f"{inc['detected_at']:%Y-%m-%d %H:%M}",
+                      "–" if friction else str(inc["ticket_count"]),
+                      f"{inc['evidence'].get('sessions', 0)} sessions" if friction else str(inc["requester_count"]),
+                      f"{inc['p_value']:.1e}", inc["sentence"])
     out.print(table)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
     rate = f"{len(report.incidents) / report.weeks:.1f} a week" if report.incidents else "0 a week"

@@ -5,20 +5,31 @@ Everything in the log is replayed from its start (baselines need the history bef
 period), every ticket counts as live (so backfilled history can fire too), and incidents detected
 from ``since`` on are reported. People's decisions in the log (feedback, status changes, settings)
 are replayed where they happened, and ``overrides`` apply on top of every settings change.
+
+The widget's events go through a fresh widget stage beside the ticket detectors, so in-app friction
+incidents are reported too, and ticket incidents name the pages their customers met friction on, as
+live. ``friction.*`` overrides (``friction.weekly_false_alarms=2``) apply on top of the tenant's widget
+configuration and of every widget settings change in the log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping
 
 from server.db import Database
-from server.eventlog.log import EventLog
+from server.eventlog.log import EventLog, LoggedEvent
 from server.incidents.settings import FIELDS, SENSITIVITY_KINDS, DetectionSettings
 from server.incidents.stage import DetectStage
 from server.understand.stage import UnderstandStage
+from server.widget.settings import FrictionSettings, WidgetConfig
+from server.widget.stage import WidgetStage
+
+#: The widget's friction settings a backtest can change (``friction.<name>=value``).
+FRICTION_FIELDS = tuple(f.name for f in dataclasses.fields(FrictionSettings))
 
 def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``key=value`` settings (``sensitivity.spike=2``, ``plan_sensitivity.enterprise=3``), checked.
@@ -33,6 +44,16 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
         if not sep:
             raise ValueError(f"--set {pair!r}: expected key=value")
         top, _, sub = key.partition(".")
+        if top == "friction":
+            if sub not in FRICTION_FIELDS:
+                raise ValueError(f"--set {pair!r}: name a friction setting: friction.<{'|'.join(FRICTION_FIELDS)}>")
+            value = _number(pair, raw)
+            if sub != "weekly_false_alarms":
+                if value != int(value):
+                    raise ValueError(f"--set {pair!r}: a whole number")
+                value = int(value)
+            out.setdefault("friction", {})[sub] = value
+            continue
         if top not in FIELDS:
             raise ValueError(f"--set {pair!r}: unknown setting {top!r}; known: {', '.join(FIELDS)}")
         if top in ("sensitivity", "plan_sensitivity"):
@@ -46,7 +67,20 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
             out[top] = raw.strip().lower() in ("true", "1")
         else:
             out[top] = _number(pair, raw)
-    DetectionSettings.from_dict(out)  # types check
+    DetectionSettings.from_dict({k: v for k, v in out.items() if k != "friction"})  # types check
+    return out
+
+
+def split_overrides(overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``parse_overrides``' answer as (detection overrides, friction overrides)."""
+    detection = {k: v for k, v in (overrides or {}).items() if k != "friction"}
+    return detection, dict((overrides or {}).get("friction") or {})
+
+
+def _with_friction(config: Mapping[str, Any] | None, friction: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(config or {})
+    if friction:
+        out["friction"] = {**(out.get("friction") if isinstance(out.get("friction"), dict) else {}), **friction}
     return out
 
 
@@ -91,18 +125,29 @@ def events_of(db: Database, log: EventLog, tenant_id: int, batch: int = 1000) ->
 
 def backtest(db: Database, log: EventLog, tenant_id: int, since: datetime, *, embed: Callable[..., Any],
              settings: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None,
+             widget: Mapping[str, Any] | None = None, verify: Callable[[int, str, Any], bool] | None = None,
              progress: Callable[[int], None] = lambda _n: None) -> BacktestReport:
-    """Replay ``tenant_id``'s log; report incidents detected at or after ``since``."""
+    """Replay ``tenant_id``'s log; report incidents detected at or after ``since``.
+
+    ``settings``: the tenant's stored detection settings; ``widget``: its stored widget configuration;
+    ``verify``: its widget identity check (signed-in users); ``overrides``: ``parse_overrides``' answer.
+    """
+    detection, friction = split_overrides(overrides)
     understand = UnderstandStage(embed)
-    detect = DetectStage(understand, lambda _t: settings, overrides=overrides, all_live=True)
+    widget_stage = WidgetStage(lambda _t: _with_friction(widget, friction), verify=verify)
+    detect = DetectStage(understand, lambda _t: settings, overrides=detection, all_live=True,
+                         pages=widget_stage.pages_before)
+    widget_stage.new_incident_id = detect.reserve_incident_id
     events = tickets = 0
     for batch in events_of(db, log, tenant_id):
         zendesk = [e for e in batch if e.source == "zendesk"]
         if zendesk:
             understand.apply_batch(zendesk)
         tickets += len(understand.placements)
+        widget_stage.apply_batch([_friction_override(e, friction) for e in batch if e.source in widget_stage.sources])
         detect.apply_batch([e for e in batch if e.source in detect.sources])
         list(understand.outputs())
+        list(widget_stage.outputs())
         list(detect.outputs())
         events += len(batch)
         progress(len(batch))
@@ -110,4 +155,18 @@ def backtest(db: Database, log: EventLog, tenant_id: int, since: datetime, *, em
     engine = detect.engines.get(tenant_id)
     if engine is not None:
         report.incidents = [engine.snapshot(inc) for inc in engine.incidents.values() if inc.detected_at >= since]
+    tw = widget_stage.tenants.get(tenant_id)
+    if tw is not None:
+        report.incidents += [snap for inc in tw.incidents.incidents.values()
+                             if (snap := inc.snapshot())["detected_at"] >= since]
+    report.incidents.sort(key=lambda i: (i["detected_at"], i["id"]))
     return report
+
+
+def _friction_override(event: LoggedEvent, friction: Mapping[str, Any]) -> LoggedEvent:
+    """A widget settings change from the log with the what-if friction settings on top."""
+    if not friction or event.kind != "control.widget_settings" or not isinstance((event.payload or {}).get("widget"),
+                                                                                  dict):
+        return event
+    payload = {**event.payload, "widget": _with_friction(event.payload["widget"], friction)}
+    return dataclasses.replace(event, payload=payload)

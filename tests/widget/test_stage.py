@@ -214,3 +214,43 @@ def test_a_ticket_shows_what_its_requester_met_in_the_product(client, db, make_t
     assert pages["/billing"]["incident"] == {"id": 1, "title": "Failed requests on /billing", "status": "open"}
     assert pages["/home"]["incident"] is None  # resolved incidents are not shown
     assert get(700, other_creds).status_code == 404  # another tenant sees nothing of it
+
+
+def test_backtest_replays_the_widget_too_and_takes_friction_what_ifs(db, make_tenant, monkeypatch, database_url,
+                                                                     tmp_path):
+    import json
+
+    import pytest
+    from click.testing import CliRunner
+
+    from server import cli
+    from server.incidents.backtest import backtest, parse_overrides
+
+    t, _ = make_tenant("Friction backtest")
+    configure(db, t.id)
+    append_logged(db, traffic(t.id))
+    since = T0
+    report = backtest(db, SqlEventLog(), t.id, since, embed=HashingEmbedder().embed)
+    friction = [i for i in report.incidents if i["kind"] == "friction"]
+    assert [(i["evidence"]["path"], i["evidence"]["signal"]) for i in friction] == [("/billing", "failed_request")]
+    assert report.by_kind()["friction"] == 1
+    strict = backtest(db, SqlEventLog(), t.id, since, embed=HashingEmbedder().embed,
+                      overrides=parse_overrides(["friction.weekly_false_alarms=0.000001"]))
+    assert not [i for i in strict.incidents if i["kind"] == "friction"]  # the what-if beat the log's own settings
+    with db.session() as s:  # nothing written
+        assert s.scalars(select(Incident).where(Incident.tenant_id == t.id)).all() == []
+    assert parse_overrides(["friction.min_sessions=5", "friction.weekly_false_alarms=0.5"]) == {
+        "friction": {"min_sessions": 5, "weekly_false_alarms": 0.5}}
+    for bad in ("friction.nope=1", "friction.min_sessions=2.5", "friction.warmup_hours=-1"):
+        with pytest.raises(ValueError):
+            parse_overrides([bad])
+
+    monkeypatch.setattr("server.understand.embed.Embedder", lambda *a, **k: HashingEmbedder())
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k", "LOG_FORMAT": "text"}
+    res = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--since", "2026-03-01", "--json",
+                                        "--no-progress"], env=env)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["by_kind"]["friction"] == 1
+    text = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--since", "2026-03-01", "--no-progress"],
+                              env={**env, "COLUMNS": "250"})
+    assert text.exit_code == 0 and "friction" in text.output and " sessions" in text.output, text.output
