@@ -1,6 +1,7 @@
 // Marketplace screenshots of the real app: the built bundle in the fake Zendesk agent page, against a real
-// backend with sample incidents. Writes screenshot-0.png (a ticket with its incident in the sidebar) and
-// screenshot-1.png (the nav bar's open incidents), 1280x800, into test-results/marketplace/, or into
+// backend with sample incidents. Writes screenshot-0.png (a ticket with its incident in the sidebar),
+// screenshot-1.png (the nav bar's open incidents) and screenshot-2.png (the sidebar scrolled to what the
+// customer met in the product before writing), 1280x800, into test-results/marketplace/, or into
 // MARKETPLACE_SCREENSHOTS_DIR: `MARKETPLACE_SCREENSHOTS_DIR=zendesk_app/assets npx playwright test
 // e2e/marketplace.spec.ts` refreshes the committed ones (run `npm run build` first).
 import { test, expect, type Page } from "@playwright/test";
@@ -42,7 +43,7 @@ async function settle(page: Page, slot: string): Promise<void> {
   await page.evaluate(() => document.fonts.ready);
 }
 
-test("marketplace screenshots show the sidebar and the nav bar with live incidents", async ({ page }) => {
+test("marketplace screenshots show the sidebar, its in-app card and the nav bar with live incidents", async ({ page }) => {
   await mkdir(OUT, { recursive: true });
   await page.setViewportSize(SIZE);
   await page.goto(`${backend.url}/demo/zendesk#token=${encodeURIComponent(backend.api_token)}`);
@@ -52,6 +53,14 @@ test("marketplace screenshots show the sidebar and the nav bar with live inciden
   const sidebar = path.join(OUT, "screenshot-0.png");
   await page.screenshot({ path: sidebar });
   expect(await pngSize(sidebar)).toEqual(SIZE);
+
+  const inApp = page.frameLocator("#sidebar-slot iframe").locator(".gs-in-app");
+  await expect(inApp.locator(".gs-stuck")).toBeVisible();
+  await inApp.scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollBy(0, 120));  // the card whole, with the incident's end above it
+  const session = path.join(OUT, "screenshot-2.png");
+  await page.screenshot({ path: session });
+  expect(await pngSize(session)).toEqual(SIZE);
 
   await page.click("#nav-app");
   await expect(page.locator("#ticket-pane")).toBeHidden();

@@ -1,7 +1,8 @@
 """Data for the marketplace screenshots: a Zendesk-connected tenant with three topics, two of them in
 open incidents, and nothing that would look odd in a store listing (no injection test ticket).
 
-Returns ``incident_ticket_id`` (a ticket of the first incident) and ``zendesk_url`` (the fake Zendesk).
+Returns ``incident_ticket_id`` (a ticket of the first incident, whose requester met friction in the product
+before writing) and ``zendesk_url`` (the fake Zendesk).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from server.zendesk.connection import connect
 from server.zendesk.fake import FakeZendesk
-from server.zendesk.sample import rest_ticket, write_sample
+from server.zendesk.sample import rest_ticket, write_requester_sessions, write_sample
 
 
 def seed(ctx: Any) -> dict[str, Any]:
@@ -29,4 +30,6 @@ def seed(ctx: Any) -> dict[str, Any]:
                 secret_key=ctx.app.extensions["groundswell.secret_key"], now=now)
         session.commit()
     first = sample.incident_ids[0]
-    return {"zendesk_url": fake.base_url, "incident_ticket_id": sample.incident_tickets[first][-1]}
+    ticket_id = sample.incident_tickets[first][-1]
+    write_requester_sessions(ctx.db, ctx.tenant_id, ticket_id, ticket_at=sample.tickets[ticket_id]["created_at"])
+    return {"zendesk_url": fake.base_url, "incident_ticket_id": ticket_id}

@@ -63,6 +63,9 @@ VISITOR_LOOKS = 4.0
 #: unless it came back above ``CALM_P`` since (ordinary ups and downs early in an hour).
 RISE_P = 0.05
 CALM_P = 0.5
+#: Most sessions remembered per page and hour to count each visitor once (one set per page, not per signal;
+#: past it, a session already seen may count again, which only makes the test more cautious).
+MAX_PAGE_VISITORS = 50_000
 
 
 def upper_tail(count: int, mean: float, var: float) -> float:
@@ -124,8 +127,8 @@ class PageSeries:
     above_at: float | None = None
     #: The last closed hours: (start, count, sessions, expected mean, expected variance) of each.
     recent: deque[tuple[float, int, int, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_HOURS))
-    #: The open hour's visitors of the page (sessions with any event on it).
-    visitors: set[str] = field(default_factory=set)
+    #: The open hour's visitors of the page so far (distinct sessions with any event on it).
+    visitors: int = 0
     #: Hours learnt with visitors; per hour the EW events, visitors and affected sessions, and the ratio of
     #: the affected sessions' squared deviation to its binomial variance.
     exposed_hours: int = 0
@@ -140,7 +143,8 @@ class PageSeries:
         for name in ("ew_count", "ew_visitors", "ew_affected", "ew_spread"):
             self.__dict__.setdefault(name, WarmEWMean(FADING))
         self.__dict__.setdefault("recent", deque(maxlen=RECENT_HOURS))
-        self.__dict__.setdefault("visitors", set())
+        if not isinstance(self.__dict__.setdefault("visitors", 0), int):
+            self.visitors = len(self.visitors)  # the set an earlier build kept
         self.__dict__.setdefault("exposed_hours", 0)
 
     def history(self) -> deque[tuple[float, int, int, float, float]]:
@@ -175,7 +179,7 @@ class PageSeries:
 
     def exposed(self, warmup: int) -> bool:
         """Whether the open hour is judged per visitor: hours enough learnt with visitors, and visitors now."""
-        return self.exposed_hours >= warmup and bool(self.visitors)
+        return self.exposed_hours >= warmup and self.visitors > 0
 
     def visitor_tail(self, affected: int, visitors: int) -> float:
         """P(at least ``affected`` of ``visitors`` meet the signal) under the learnt share: beta-binomial,
@@ -215,7 +219,7 @@ class PageSeries:
         steps = 0
         recent = self.history()
         while until >= self.bucket + HOUR:
-            n = len(self.visitors)
+            n = self.visitors
             judged = self.expected_for(n) if self.exposed_hours and n else self.expected()
             closed.append((self.bucket, self.count, self.alarmed, *judged))
             recent.append((self.bucket, self.count, len(self.per_session), *judged))
@@ -228,7 +232,7 @@ class PageSeries:
                     self._learn_visitors(n)
             self.bucket += HOUR
             self.count, self.per_session, self.users, self.alarmed, self.first = 0, {}, set(), False, False
-            self.above_at, self.visitors = None, set()
+            self.above_at, self.visitors = None, 0
             steps += 1
             if steps >= MAX_CATCH_UP:
                 self.bucket = math.floor(until / HOUR) * HOUR
@@ -318,21 +322,37 @@ class PageFrictionDetector:
                 out.append((path, signal, start, count, alarmed, upper_tail(count, mu, var)))
         return out
 
-    def visit(self, path: str, session_id: str, ts: float) -> None:
-        """A session had an event on ``path`` at ``ts``: it is one of the page's visitors in that hour (for
-        every signal the page has a series of)."""
+    def _pages(self) -> dict[str, set[str]]:
+        """Each page's signals with a series (a checkpoint from before visitors were counted: built here)."""
         pages = self.__dict__.get("pages")
-        if pages is None:  # a checkpoint from before visitors were counted: index its series
+        if pages is None:
             pages = self.__dict__["pages"] = {}
             for p, sig in self.series:
                 pages.setdefault(p, set()).add(sig)
+        return pages
+
+    def visit(self, path: str, session_id: str, ts: float) -> None:
+        """A session had an event on ``path`` at ``ts``: it is one of the page's visitors in that hour (for
+        every signal the page has a series of)."""
+        signals = self._pages().get(path)
+        if not signals:
+            return  # visitors are counted only on pages with friction series
+        hour = math.floor(ts / HOUR) * HOUR
+        seen = self.__dict__.setdefault("page_visitors", {})  # page -> (hour, its sessions so far)
+        entry = seen.get(path)
+        if entry is None or hour > entry[0]:
+            entry = seen[path] = (hour, set())
+        elif hour < entry[0] or session_id in entry[1]:
+            return  # a late event (its hour is closed), or a visitor already counted
+        if len(entry[1]) < MAX_PAGE_VISITORS:
+            entry[1].add(session_id)
         live = self._live()
-        for signal in pages.get(path, ()):
+        for signal in signals:
             s = self.series.get((path, signal))
             if s is not None:
                 s.close(ts, live)
                 if ts >= s.bucket:
-                    s.visitors.add(session_id)
+                    s.visitors += 1
 
     def observe(self, path: str, signal: str, session_id: str, user: str | None, ts: float) -> Alarm | None:
         """One friction event; returns an alarm when this event makes its hour significant."""
@@ -340,13 +360,16 @@ class PageFrictionDetector:
         s = self.series.get(key)
         if s is None:
             hour = math.floor(ts / HOUR) * HOUR
+            pages = self._pages()
             s = self.series[key] = PageSeries(start=hour, bucket=hour, first=True)
-            if "pages" not in self.__dict__:
-                self.visit(path, session_id, ts)  # builds the index of pages' series
-            self.__dict__["pages"].setdefault(path, set()).add(signal)
+            pages.setdefault(path, set()).add(signal)
             while len(self.series) > MAX_SERIES:
                 (old_path, old_signal), _ = self.series.popitem(last=False)
-                self.__dict__["pages"].get(old_path, set()).discard(old_signal)
+                left = pages.get(old_path, set())
+                left.discard(old_signal)
+                if not left:
+                    pages.pop(old_path, None)
+                    self.__dict__.get("page_visitors", {}).pop(old_path, None)
         else:
             self.series.move_to_end(key)
             s.close(ts, self._live())
@@ -361,7 +384,7 @@ class PageFrictionDetector:
             s.users.add(user)
         if s.hours < self.warmup_hours:
             return None
-        visitors = len(s.visitors) if self.per_visitor and s.exposed(self.warmup_hours) else 0
+        visitors = s.visitors if self.per_visitor and s.exposed(self.warmup_hours) else 0
         if visitors:
             mu, _var = s.expected_for(visitors)
             p = s.visitor_tail(len(s.per_session), visitors)

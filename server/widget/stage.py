@@ -139,7 +139,7 @@ def _hour_so_far(tw: TenantWidget, evidence: dict[str, Any]) -> dict[str, Any] |
     s = tw.detector.series.get((evidence["path"], evidence["signal"]))
     if s is None:
         return None
-    mu, var = s.expected_for(len(s.visitors)) if s.exposed(tw.detector.warmup_hours) else s.expected()
+    mu, var = s.expected_for(s.visitors) if s.exposed(tw.detector.warmup_hours) else s.expected()
     start = datetime.fromtimestamp(s.bucket, tz=timezone.utc)
     as_of = datetime.fromtimestamp(min(max(tw.watermark, s.bucket), s.bucket + 3600.0), tz=timezone.utc)
     return {"start": start.isoformat(), "as_of": as_of.isoformat(), **_point(s.count, len(s.per_session), mu, var)}

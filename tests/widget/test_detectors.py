@@ -238,7 +238,7 @@ def test_per_visitor_learning_and_an_old_checkpoint():
     del d.__dict__["per_visitor"]
     old = pickle.loads(pickle.dumps(d))
     t = old.series[("/billing", "failed_request")]
-    assert t.exposed_hours == 0 and not t.visitors and old.per_visitor is True
+    assert t.exposed_hours == 0 and t.visitors == 0 and old.per_visitor is True
     _visitors(old, random.Random(8), T0.timestamp() + 40 * 3600, 30, lambda h: 40, 0.1, "e")
     assert t.exposed_hours >= 24 and old.__dict__["pages"] == {"/billing": {"failed_request"}}
 
@@ -259,3 +259,18 @@ def test_per_visitor_a_rise_is_dated_from_when_the_share_went_up_not_from_the_ho
                 alarms.append(a)
     assert alarms and surge_at - 120 <= alarms[0].rising_since <= alarms[0].hour_start + 3600
     assert alarms[0].rising_since < min(a.hour_start for a in alarms) + 3600 and alarms[0].rising_since >= surge_at - 120
+
+
+def test_visitors_are_counted_once_per_page_and_hour_for_every_signal_and_only_on_watched_pages():
+    d, t0 = PageFrictionDetector(), T0.timestamp()
+    d.observe("/billing", "failed_request", "s1", None, t0 + 10)
+    d.observe("/billing", "rage_click", "s1", None, t0 + 11)
+    for i, sid in enumerate(["s2", "s2", "s3", "s2"]):
+        d.visit("/billing", sid, t0 + 20 + i)
+    d.visit("/home", "s2", t0 + 30)  # no friction series there: not tracked
+    assert [d.series[("/billing", sig)].visitors for sig in ("failed_request", "rage_click")] == [2, 2]
+    assert set(d.__dict__["page_visitors"]) == {"/billing"} and d.__dict__["page_visitors"]["/billing"][1] == {"s2", "s3"}
+    d.visit("/billing", "s2", t0 + 3600 + 5)  # the next hour: counted again, the set starts over
+    d.visit("/billing", "s3", t0 + 50)  # a late event of the closed hour: ignored
+    assert d.series[("/billing", "failed_request")].visitors == 1
+    assert d.__dict__["page_visitors"]["/billing"] == (t0 + 3600, {"s2"})
