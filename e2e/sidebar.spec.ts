@@ -89,6 +89,7 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     await expect(stuck.locator(".gs-stuck")).toHaveText("Stuck");
     await expect(stuck.locator(".gs-signals")).toHaveText(": 1 rage click, 3 failed requests");
     await expect(stuck.locator(".gs-failures")).toHaveText("GET /api/invoices/:id/pdf 502 ×3");
+    await expect(stuck.locator(".gs-nudge")).toContainText("Help shown: “Invoice PDF not downloading?” on /invoices/:id");
     await expect(inApp.locator(".gs-session").nth(1)).toContainText("No friction met; pages: /dashboard, /team.");
     // The host resized the iframe to the app's content.
     const height = Number(await page.locator('iframe[data-location="ticket_sidebar"]').getAttribute("data-height"));

@@ -114,6 +114,14 @@ class SessionPageSchema(Schema):
                              metadata={"description": "The page's open or acknowledged friction incident."})
 
 
+class SessionNudgeSchema(Schema):
+    nudge_id = fields.String(allow_none=True, required=True)
+    title = fields.String(allow_none=True, required=True,
+                          metadata={"description": "The nudge's title in the widget settings; null if it was removed."})
+    path = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
 class TicketSessionSchema(Schema):
     session_id = fields.String(required=True)
     started_at = fields.AwareDateTime(required=True)
@@ -123,6 +131,8 @@ class TicketSessionSchema(Schema):
     signals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     pages = fields.List(fields.Nested(SessionPageSchema), required=True,
                         metadata={"description": "Pages with friction first, at most 8."})
+    nudges = fields.List(fields.Nested(SessionNudgeSchema), required=True,
+                         metadata={"description": "Help nudges the widget showed in the session, at most 3."})
 
 
 class InAppSchema(Schema):

@@ -39,6 +39,8 @@ MAX_MEASURED_SESSIONS = 200_000
 #: per page.
 MAX_SESSION_PAGES = 8
 MAX_PAGE_FAILURES = 5
+#: Most help nudges listed per session of a ticket's requester (the first shown).
+MAX_SESSION_NUDGES = 3
 
 FRICTION_MESSAGE = "Some actions on this page are failing for several people right now. We are looking into it."
 TICKET_MESSAGE = "We know about a problem affecting this page and are working on it."
@@ -241,7 +243,8 @@ def _session_page(path: str, page: Mapping[str, Any], stuck: bool,
 def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[str, Any] | None:
     """What the ticket's requester met in the product in the day before writing: their widget sessions
     (newest first), each page's friction signals and failing requests, whether the cold-start rule said
-    they were stuck there, and the page's live friction incident. None when no session is known (the
+    they were stuck there, the page's live friction incident, and the help nudges the widget showed them
+    (what they already read; held-out sessions saw none). None when no session is known (the
     widget is not installed, the user was anonymous, or ``ticket_user_keys`` do not join them)."""
     link = session.get(WidgetTicketSessions, (tenant_id, zendesk_id))
     if link is None or not link.session_ids:
@@ -256,6 +259,15 @@ def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[s
         for path in incident_pages(inc):
             live[path] = inc  # the newest wins
     ticket_at = as_utc(link.ticket_at)
+    titles = {n.id: n.title for n in WidgetConfig.from_dict(stored_config(session, tenant_id)).nudges}
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for d in session.scalars(select(WidgetDecision).where(
+            WidgetDecision.tenant_id == tenant_id, WidgetDecision.session_id.in_(list(link.session_ids)),
+            WidgetDecision.reason == "nudge").order_by(WidgetDecision.decided_at, WidgetDecision.id)):
+        nudges = shown.setdefault(d.session_id, [])
+        if len(nudges) < MAX_SESSION_NUDGES:
+            nudges.append({"nudge_id": d.nudge_id, "title": titles.get(d.nudge_id or ""), "path": d.path,
+                           "at": as_utc(d.decided_at)})
     out = []
     for sid in reversed(link.session_ids):
         row = rows.get(sid)
@@ -274,5 +286,6 @@ def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[s
             "last_path": row.last_path, "pages": views[:MAX_SESSION_PAGES],
             "signals": {s: int(n) for s, n in (features.get("totals") or {}).items()
                         if s in SIGNALS and isinstance(n, int) and n > 0},
+            "nudges": shown.get(sid, []),
         })
     return {"ticket_at": ticket_at, "sessions": out} if out else None

@@ -18,9 +18,13 @@ from server.incidents.engine import Engine, IncidentState
 from server.incidents.writers import write_incident, write_incident_ticket, write_volume_point
 from server.topics.writers import write_ticket, write_topic
 from server.widget.features import SessionFeatures
+from server.widget.models import WidgetDecision, WidgetSettings
 from server.widget.writers import write_ticket_sessions, write_widget_session
 
 XSS = "<img src=x onerror=alert(1)>"
+#: The help nudge the sample's stuck session was shown.
+INVOICE_NUDGE = {"id": "invoice-pdf", "match": "/invoices*", "title": "Invoice PDF not downloading?",
+                 "body": "Open the invoice and choose Print, then Save as PDF while we look into it."}
 
 _THEMES = [
     ("invoice pdf · blank", ["invoice", "pdf", "blank", "download"], "The invoice PDF downloads as a blank page"),
@@ -156,8 +160,9 @@ def write_requester_sessions(db: Database, tenant_id: int, zendesk_id: str, *, t
                              site: str = "https://app.acme.test") -> list[str]:
     """Two widget sessions of the ticket's requester before it, folded from widget events by the
     detector's own feature code and written by its writers: one 25 minutes before, stuck on the invoice
-    page (the same PDF request failing three times, then a rage click), and a calm one 5 hours before.
-    Returns their ids, oldest first."""
+    page (the same PDF request failing three times, then a rage click) and shown the invoice help nudge
+    (added to the widget settings when the tenant has none), and a calm one 5 hours before. Returns their
+    ids, oldest first."""
     def fold(sid: str, start: datetime, events: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         f = SessionFeatures(sid, started_ms=int(start.timestamp() * 1000))
         f.user_id = f"requester-{zendesk_id}"
@@ -182,5 +187,12 @@ def write_requester_sessions(db: Database, tenant_id: int, zendesk_id: str, *, t
             write_widget_session(session, (tenant_id, sid), fold(sid, start, events), now)
         write_ticket_sessions(session, (tenant_id, zendesk_id),
                               {"session_ids": [sid for sid, _, _ in sessions], "ticket_at": ticket_at}, now)
+        if session.get(WidgetSettings, tenant_id) is None:
+            session.add(WidgetSettings(tenant_id=tenant_id, updated_at=now, config={"nudges": [INVOICE_NUDGE]}))
+        stuck_sid, stuck_start, _ = sessions[1]
+        session.add(WidgetDecision(tenant_id=tenant_id, session_id=stuck_sid, user_id=f"requester-{zendesk_id}",
+                                   path="/invoices/:id", reason="nudge", nudge_id=INVOICE_NUDGE["id"],
+                                   holdout=False, would_nudge=True, p_ticket=0.71,
+                                   decided_at=stuck_start + timedelta(seconds=70)))
         session.commit()
     return [sid for sid, _, _ in sessions]

@@ -16,7 +16,7 @@ from server.pipeline import Runner
 from server.pipeline.models import DetectorCheckpoint
 from server.pipeline.registry import stage_factory
 from server.widget import service
-from server.widget.models import WidgetSession
+from server.widget.models import WidgetDecision, WidgetSession
 from server.widget.stage import WidgetStage
 from tests.conftest import TEST_SECRET_KEY
 from tests.incidents.factories import add_incident, auth
@@ -205,6 +205,22 @@ def test_a_ticket_shows_what_its_requester_met_in_the_product(client, db, make_t
                        "failures": [{"request": "POST /api/pay 500", "count": 3}], "stuck": True, "incident": None}
     assert [p["path"] for p in stuck["pages"]] == ["/billing", "/account/:id/cards"]
     assert get(701).get_json()["in_app"] is None  # a requester the widget never saw
+
+    with db.session() as s:  # the widget showed the stuck session a help nudge (and held another session out)
+        service.put_settings(s, SqlEventLog(), t.id, {**SETTINGS, "nudges": [
+            {"id": "pay", "match": "/billing*", "title": "Trouble paying?", "body": "Try another card."}]}, now=at)
+        for sid, reason, minutes in (("stuck", "nudge", 170), ("calm", "holdout", 35), ("stuck", "nudge", 171)):
+            s.add(WidgetDecision(tenant_id=t.id, session_id=sid, user_id="4242", path="/billing", reason=reason,
+                                 nudge_id="pay", holdout=reason == "holdout", would_nudge=True, p_ticket=0.6,
+                                 decided_at=at - timedelta(minutes=minutes)))
+        s.add(WidgetDecision(tenant_id=t.id, session_id="gone", user_id="4242", path="/billing", reason="nudge",
+                             nudge_id="old", holdout=False, would_nudge=True, p_ticket=None, decided_at=at))
+        s.commit()
+    sessions = {x["session_id"]: x for x in get(700).get_json()["in_app"]["sessions"]}
+    assert sessions["calm"]["nudges"] == []  # held out: nothing shown
+    first = {"nudge_id": "pay", "title": "Trouble paying?", "path": "/billing"}
+    assert [{k: n[k] for k in first} for n in sessions["stuck"]["nudges"]] == [first, first]
+    assert datetime.fromisoformat(sessions["stuck"]["nudges"][0]["at"]) == at - timedelta(minutes=171)
 
     add_incident(db, t.id, 1, kind="friction", series="page:/billing:failed_request", topic_id=None,
                  title="Failed requests on /billing", evidence={"path": "/billing", "signal": "failed_request"})

@@ -79,6 +79,8 @@ export interface InAppSession {
   lastPath: string;
   signals: [Signal, number][];
   pages: SessionPage[];
+  /** Help nudges the widget showed in the session (what the customer already read). */
+  nudges: { title: string; path: string; at: string | null }[];
 }
 
 /** What the ticket's requester met in the product in the day before writing (the widget's sessions). */
@@ -124,6 +126,7 @@ const MAX_INCIDENTS = 50;
 const MAX_PAGES = 10;
 const MAX_SESSIONS = 5;
 const MAX_FAILURES = 5;
+const MAX_NUDGES = 3;
 
 type Obj = Record<string, unknown>;
 
@@ -264,8 +267,13 @@ export function parseInApp(value: unknown): InApp | null {
     const sessionId = s ? text(s.session_id, 64) : "";
     if (!s || !sessionId) continue;
     const pages = list(s.pages, MAX_PAGES).map(sessionPage).filter((p): p is SessionPage => p !== null);
+    const nudges: InAppSession["nudges"] = [];
+    for (const item of list(s.nudges, MAX_NUDGES)) {
+      const n = obj(item);
+      if (n && text(n.path, 300)) nudges.push({ title: text(n.title, 300), path: text(n.path, 300), at: time(n.at) });
+    }
     sessions.push({ sessionId, startedAt: time(s.started_at), minutesBefore: count(s.minutes_before_ticket),
-                    lastPath: text(s.last_path, 300), signals: signals(s.signals), pages });
+                    lastPath: text(s.last_path, 300), signals: signals(s.signals), pages, nudges });
   }
   return sessions.length ? { ticketAt: time(o.ticket_at), sessions } : null;
 }

@@ -196,7 +196,10 @@ function sessionView(session: InAppSession, fmt: Formatter): HTMLElement {
                                      before: before(session.minutesBefore) })),
     friction.length
       ? el("ul", { class: "gs-session-pages" }, ...friction.map((p) => sessionPageView(p, fmt)))
-      : el("p", { class: "gs-muted" }, t("sidebar.in_app.no_friction", { pages: visited.join(", ") || "–" })));
+      : el("p", { class: "gs-muted" }, t("sidebar.in_app.no_friction", { pages: visited.join(", ") || "–" })),
+    ...session.nudges.map((n) => el("p", { class: "gs-nudge" },
+      n.title ? t("sidebar.in_app.nudge", { title: n.title, path: n.path, time: n.at ? fmt.time(n.at) : "–" })
+              : t("sidebar.in_app.nudge_untitled", { path: n.path, time: n.at ? fmt.time(n.at) : "–" }))));
 }
 
 export function inAppView(inApp: InApp, fmt: Formatter): HTMLElement {

@@ -59,6 +59,8 @@ describe("parsing backend answers", () => {
     const [calm, stuck] = ctx.inApp!.sessions;
     expect(calm).toMatchObject({ sessionId: "s2", minutesBefore: 40, signals: [], lastPath: "/home" });
     expect(stuck.signals).toEqual([["rage_click", 1], ["failed_request", 3]]);  // the server's signal order
+    expect(stuck.nudges).toEqual([{ title: "Trouble paying?", path: "/billing", at: "2026-11-23T09:02:00Z" },
+                                  { title: "", path: "/billing", at: "2026-11-23T09:03:00Z" }]);
     expect(stuck.pages[0]).toEqual({ path: "/billing", views: 1, seconds: 40,
                                      signals: [["rage_click", 1], ["failed_request", 3]],
                                      failures: [{ request: "POST /api/pay 500", count: 3 }], stuck: true,

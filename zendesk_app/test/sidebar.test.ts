@@ -100,6 +100,9 @@ describe("ticket sidebar", () => {
     expect(billing.querySelector(".gs-page-incident")?.textContent).toBe(
       "Known issue: friction incident #14 Failed requests on /billing");
     expect(stuck.querySelectorAll(".gs-session-pages > li")).toHaveLength(1);  // pages without friction are left out
+    expect([...stuck.querySelectorAll(".gs-nudge")].map((p) => p.textContent)).toEqual([
+      "Help shown: \u201cTrouble paying?\u201d on /billing, Nov 23, 09:02 AM", "Help shown on /billing, Nov 23, 09:03 AM"]);
+    expect(calm.querySelector(".gs-nudge")).toBeNull();
   });
 
   it("shows the in-app card on a ticket with no incident, counts sessions past three, and renders text", async () => {
