@@ -26,6 +26,13 @@ function validLocale(locale: string | undefined): string | undefined {
   }
 }
 
+/** A span in words: "40 minutes", "3 hours", "2 days". */
+export function duration(minutes: number): string {
+  if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? t("sidebar.ago.hours", { count: hours }) : t("sidebar.ago.days", { count: Math.round(hours / 24) });
+}
+
 /** `now` is injectable so that "3 h ago" is testable. */
 export function createFormatter(locale?: string, timeZone?: string, now: () => number = Date.now): Formatter {
   const loc = validLocale(locale);
@@ -41,10 +48,7 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
     ago(iso) {
       const ms = iso ? Date.parse(iso) : NaN;
       if (Number.isNaN(ms)) return "";
-      const minutes = Math.max(0, Math.round((now() - ms) / 60_000));
-      if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
-      const hours = Math.round(minutes / 60);
-      return hours < 48 ? t("sidebar.ago.hours", { count: hours }) : t("sidebar.ago.days", { count: Math.round(hours / 24) });
+      return duration(Math.max(0, Math.round((now() - ms) / 60_000)));
     },
     number: (n) => numbers.format(n),
   };

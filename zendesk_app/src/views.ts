@@ -3,7 +3,7 @@
 import type { Verdict } from "./api";
 import { volumeChart } from "./chart";
 import { el, type Child } from "./dom";
-import type { Formatter } from "./format";
+import { duration, type Formatter } from "./format";
 import { t } from "./i18n";
 import type { Banner, InApp, InAppSession, Incident, IncidentPage, Representative, SessionPage, Signal, TicketContext,
               Topic, VolumePoint } from "./model";
@@ -163,12 +163,9 @@ function signalsText(signals: [Signal, number][], fmt: Formatter): string {
   return signals.map(([s, n]) => t(`sidebar.signals.${s}`, { count: n, n: fmt.number(n) })).join(", ");
 }
 
-/** "40 minutes", "3 hours", "1 day": how long before the ticket a session began. */
+/** How long before the ticket a session began ("40 minutes", "less than a minute"). */
 function before(minutes: number): string {
-  if (minutes < 1) return t("sidebar.in_app.now");
-  if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
-  const hours = Math.round(minutes / 60);
-  return hours < 48 ? t("sidebar.ago.hours", { count: hours }) : t("sidebar.ago.days", { count: Math.round(hours / 24) });
+  return minutes < 1 ? t("sidebar.in_app.now") : duration(minutes);
 }
 
 function sessionPageView(page: SessionPage, fmt: Formatter): HTMLElement {
