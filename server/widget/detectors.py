@@ -147,10 +147,6 @@ class PageSeries:
             self.visitors = len(self.visitors)  # the set an earlier build kept
         self.__dict__.setdefault("exposed_hours", 0)
 
-    def history(self) -> deque[tuple[float, int, int, float, float]]:
-        """``recent``."""
-        return self.recent
-
     def expected(self) -> tuple[float, float]:
         """Predictive mean and variance of the next hour's count.
 
@@ -206,23 +202,25 @@ class PageSeries:
         var = visitors * q * (1.0 - q) * (1.0 + (visitors - 1.0) * rho + visitors / learnt) * per * per
         return mu, max(var, mu)
 
-    def close(self, until: float, live: Callable[[float], bool] | None = None
-              ) -> list[tuple[float, int, bool, float, float]]:
-        """Close every hour before the one holding ``until``; returns (hour start, count, alarmed, expected
-        mean, expected variance) of each, the expectation being the one the hour was judged against.
+    def close(self, until: float, live: Callable[[float], bool] | None = None, warmup: float = math.inf
+              ) -> list[tuple[tuple[float, int, int, float, float], bool]]:
+        """Close every hour before the one holding ``until``; returns each as it goes into ``recent`` (start,
+        count, sessions, expected mean, expected variance: the expectation it was judged against) with
+        whether it alarmed. ``warmup``: the hours with visitors after which hours are judged per visitor
+        (the detector's ``warmup_hours``; infinite when it judges hourly counts only).
 
         ``live(hour_start)`` says whether the tenant's widget sent anything in that hour: an hour without
         any traffic (the site down, the widget removed, nobody using the product) is no evidence that the
         page stopped failing, and is not learnt, so friction coming back with the traffic is not news.
         """
-        closed: list[tuple[float, int, bool, float, float]] = []
+        closed: list[tuple[tuple[float, int, int, float, float], bool]] = []
         steps = 0
-        recent = self.history()
         while until >= self.bucket + HOUR:
             n = self.visitors
-            judged = self.expected_for(n) if self.exposed_hours and n else self.expected()
-            closed.append((self.bucket, self.count, self.alarmed, *judged))
-            recent.append((self.bucket, self.count, len(self.per_session), *judged))
+            judged = self.expected_for(n) if self.exposed_hours >= warmup and n else self.expected()
+            hour = (self.bucket, self.count, len(self.per_session), *judged)
+            closed.append((hour, self.alarmed))
+            self.recent.append(hour)
             learn = live is None or self.count > 0 or live(self.bucket)
             if learn and not self.alarmed and not self.first:  # an alarming, silent or partial first hour stays out
                 self.mean.update(self.count)
@@ -313,14 +311,19 @@ class PageFrictionDetector:
         oldest = next(iter(hours))
         return lambda start: start < oldest or start in hours
 
-    def closed_hours(self, now: float) -> list[tuple[str, str, float, int, bool, float]]:
-        """Close hours that ended before ``now`` in every series: (path, signal, start, count, alarmed, p)."""
+    def closed_hours(self, now: float) -> list[tuple[str, str, tuple[float, int, int, float, float], bool]]:
+        """Close hours that ended before ``now`` in every series: (path, signal, the hour as ``recent``
+        keeps it, whether it alarmed)."""
         out = []
         live = self._live()
         for (path, signal), s in self.series.items():
-            for start, count, alarmed, mu, var in s.close(now, live):
-                out.append((path, signal, start, count, alarmed, upper_tail(count, mu, var)))
+            for hour, alarmed in s.close(now, live, self._judge_after()):
+                out.append((path, signal, hour, alarmed))
         return out
+
+    def _judge_after(self) -> float:
+        """Hours with visitors after which a series' hours are judged per visitor (as ``observe`` tests them)."""
+        return float(self.warmup_hours) if self.per_visitor else math.inf
 
     def _pages(self) -> dict[str, set[str]]:
         """Each page's signals with a series (a checkpoint from before visitors were counted: built here)."""
@@ -350,7 +353,7 @@ class PageFrictionDetector:
         for signal in signals:
             s = self.series.get((path, signal))
             if s is not None:
-                s.close(ts, live)
+                s.close(ts, live, self._judge_after())
                 if ts >= s.bucket:
                     s.visitors += 1
 
@@ -372,7 +375,7 @@ class PageFrictionDetector:
                     self.__dict__.get("page_visitors", {}).pop(old_path, None)
         else:
             self.series.move_to_end(key)
-            s.close(ts, self._live())
+            s.close(ts, self._live(), self._judge_after())
         if ts < s.bucket:  # late event for a closed hour: already learnt without it
             return None
         n = s.per_session.get(session_id, 0)

@@ -216,12 +216,10 @@ class WidgetStage(Stage):
         if now <= tw.watermark:
             return
         tw.watermark = now
-        for path, signal, start, _count, alarmed, _p in tw.detector.closed_hours(now):
-            tw.incidents.hour_closed(path, signal, start, alarmed)
-            if tw.incidents.charted(path, signal, start):
-                hour = next((h for h in reversed(tw.detector.series[(path, signal)].history()) if h[0] == start), None)
-                if hour is not None:
-                    tw.chart_points().append((path, signal, *hour))
+        for path, signal, hour, alarmed in tw.detector.closed_hours(now):
+            tw.incidents.hour_closed(path, signal, hour[0], alarmed)
+            if tw.incidents.charted(path, signal, hour[0]):
+                tw.chart_points().append((path, signal, *hour))
         while tw.deadlines and tw.deadlines[0][0] <= now:
             _, sid = heapq.heappop(tw.deadlines)
             tracked = tw.sessions.get(sid)
@@ -257,7 +255,7 @@ class WidgetStage(Stage):
             alarm = tw.detector.observe(path, signal, sid, user, now)
             if alarm is not None and tw.incidents.alarm(alarm, now, lambda: self._new_id(event.tenant_id)):
                 # A new incident's chart starts with the hours before it, as its baseline judged them.
-                tw.chart_points().extend((path, signal, *h) for h in tw.detector.series[(path, signal)].history())
+                tw.chart_points().extend((path, signal, *h) for h in tw.detector.series[(path, signal)].recent)
             for key in tracked.keys:
                 tw.user_friction.setdefault(key, deque(maxlen=MAX_USER_FRICTION)).append(
                     (event.offset, now, path, sid))
