@@ -165,8 +165,8 @@ def backtest(db: Database, log: EventLog, tenant_id: int, since: datetime, *, em
 
 def _friction_override(event: LoggedEvent, friction: Mapping[str, Any]) -> LoggedEvent:
     """A widget settings change from the log with the what-if friction settings on top."""
-    if not friction or event.kind != "control.widget_settings" or not isinstance((event.payload or {}).get("widget"),
-                                                                                  dict):
+    widget = (event.payload or {}).get("widget")
+    if not friction or event.kind != "control.widget_settings" or not isinstance(widget, dict):
         return event
-    payload = {**event.payload, "widget": _with_friction(event.payload["widget"], friction)}
+    payload = {**event.payload, "widget": _with_friction(widget, friction)}
     return dataclasses.replace(event, payload=payload)
