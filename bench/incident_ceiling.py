@@ -24,7 +24,11 @@ them all, so the ceiling for all shapes adds them as found.
 It is an upper bound for detectors that count tickets in windows, not for every detector: a test that
 knew the incident's shape in advance could weigh its evidence differently.
 
-    python bench/incident_ceiling.py --seeds 5 --weeks 2 [--naive] [--write]
+    python bench/incident_ceiling.py --seeds 5 --weeks 2 [--naive] [--day-level] [--write]
+
+``--day-level`` gives the oracle one more piece of knowledge a live detector could use: each day's
+factor is estimated from the intent's customers earlier that day (before the window), so a busy day
+is expected to stay busy. It measures whether the day's own level would tell a ramp from a busy day.
 
 Seeds and generator settings match ``bench/incidents.py``'s, so the traffic is the same; no text is
 embedded (about 10 s). ``--naive`` also runs the replay's naive design over the same traffic (embedding
@@ -85,7 +89,21 @@ class Alarm:
     labels: frozenset[int]
 
 
-def oracle_alarms(traffic: Traffic, min_requesters: int = 1) -> list[Alarm]:
+def day_posterior(count: float, expected: float, hour_sq: float, day_shape: float = DAY_SHAPE,
+                  hour_shape: float = HOUR_SHAPE) -> tuple[float, float]:
+    """Mean and variance of a day's factor D (prior gamma, mean 1, shape ``day_shape``) given ``count``
+    customers where ``expected`` were expected in that day's hours outside the window (``hour_sq`` the
+    sum of those hour slots' squared means): a precision-weighted (credibility) mean, its variance
+    growing with that mean as a gamma posterior's does."""
+    if expected <= 1e-9:
+        return 1.0, 1.0 / day_shape
+    obs_var = 1.0 / expected + hour_sq / (hour_shape * expected * expected)
+    tau = 1.0 / obs_var
+    mean = (day_shape + tau * count / expected) / (day_shape + tau)
+    return mean, mean / (day_shape + tau)
+
+
+def oracle_alarms(traffic: Traffic, min_requesters: int = 1, day_level: bool = False) -> list[Alarm]:
     """The oracle's test at every evaluated ticket: smallest tail probability over the windows, and
     the injected incidents whose tickets that window holds."""
     t0 = traffic.start.timestamp()
@@ -129,13 +147,46 @@ def oracle_alarms(traffic: Traffic, min_requesters: int = 1) -> list[Alarm]:
                     end = min(ts, t0 + (h + 1) * 3600.0)
                     slots.append((hourly * prof[h] * (end - a) / 3600.0, int(days[h])))
                     a = end
-                mean, var = window_null(slots)
+                if day_level:
+                    mean, var = _day_level_null(slots, rows, times, lo, ts - width, t0, hourly, prof, days)
+                else:
+                    mean, var = window_null(slots)
                 mean = max(mean, 1e-3)
                 p = upper_tail(n, mean, max(var / mean, 1.0))
                 if p < best:
                     best, labels = p, frozenset(r[2] for r in window if r[2] is not None)
             out.append(Alarm(traffic.seed, intent, ts, best, labels))
     return out
+
+
+def _day_level_null(slots: Sequence[tuple[float, int]], rows: Sequence[tuple[float, str, int | None]],
+                    times: np.ndarray, lo: int, start: float, t0: float, hourly: float, prof: np.ndarray,
+                    days: np.ndarray) -> tuple[float, float]:
+    """The window's null with each calendar day's factor estimated from that day's customers before the
+    window (the same intent), instead of the day-factor prior alone."""
+    by_day: dict[int, float] = defaultdict(float)
+    for m, d in slots:
+        by_day[d] += m
+    mean = var = 0.0
+    for d, m_d in by_day.items():
+        first_hour = int(np.searchsorted(days, d, side="left"))
+        day_start = t0 + first_hour * 3600.0
+        h_end = int((start - t0) // 3600)
+        expected = hour_sq = 0.0
+        for h in range(first_hour, h_end + 1):
+            a, b = t0 + h * 3600.0, min(start, t0 + (h + 1) * 3600.0)
+            if b <= a or days[h] != d:
+                continue
+            m = hourly * prof[h] * (b - a) / 3600.0
+            expected += m
+            hour_sq += m * m
+        k = int(np.searchsorted(times, day_start, side="left"))
+        count = len({r[1] for r in rows[k:lo]}) if start > day_start else 0
+        dm, dv = day_posterior(count, expected, hour_sq)
+        sq = sum(m * m for m, dd in slots if dd == d)
+        mean += m_d * dm
+        var += m_d * dm + m_d * m_d * dv + (dm * dm + dv) * sq / HOUR_SHAPE
+    return mean, var
 
 
 @dataclass
@@ -265,6 +316,8 @@ def render(runs: Sequence[tuple[Traffic, list[Alarm]]], points: Sequence[Point],
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     traffic_arguments(ap, seeds=5)
+    ap.add_argument("--day-level", action="store_true",
+                    help="estimate each day's factor from its customers before the window (experimental)")
     ap.add_argument("--naive", action="store_true",
                     help="also run the naive design (embeds every text, a few minutes) and compare speeds")
     ap.add_argument("--write", action="store_true", help="record the results in bench/RESULTS.md")
@@ -283,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for seed in tqdm(range(args.seeds), desc="seeds"):
         traffic = Generator(texts, seed, warmup_weeks=args.warmup_weeks, eval_weeks=args.weeks,
                             per_week=args.per_week, texts_mode=args.texts).build()
-        runs.append((traffic, oracle_alarms(traffic)))
+        runs.append((traffic, oracle_alarms(traffic, day_level=args.day_level)))
         if naive is not None:
             naive.update(naive_minutes(traffic, embed))
     points = sweep(runs)

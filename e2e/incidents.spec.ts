@@ -75,6 +75,10 @@ test("a friction incident: one card for the page, its chart of the page's failur
   await expect(signals).toHaveCount(2);
   await expect(signals.filter({ hasText: /^failed request: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
   await expect(signals.filter({ hasText: /^rage click: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
+  // A tail beyond a double's range reads as a bound, never as a p-value of 0.
+  const pValue = detail.locator("dt", { hasText: "p-value" }).locator("xpath=following-sibling::dd[1]");
+  await expect(pValue).toHaveText(/^(< 1e-300 \(surprise > 300\)|\d\S* \(surprise \d+(\.\d+)?\))$/);
+  await expect(pValue).not.toHaveText(/^0 /);
 
   // Its chart counts the page's events of the signal that opened it: the hours before it, then this hour so far,
   // above the band.
@@ -96,3 +100,26 @@ test("a friction incident: one card for the page, its chart of the page's failur
   await expect(detail.locator("ul.related li button")).toContainText(`#${backend.friction_incident_id}`);
   expect(problems).toEqual([]);
 });
+
+test("the newest incident opens beside the list on a wide screen; Escape closes it; a narrow screen keeps the list",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const first = page.locator("button.incident-item").first();
+    const id = await first.getAttribute("data-id");
+    await expect(first).toHaveAttribute("aria-current", "true");
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${id})`);
+    await page.keyboard.press("Escape");
+    await expect(detail).toBeHidden();
+    await expect(page.locator("button.incident-item[aria-current]")).toHaveCount(0);
+
+    await page.setViewportSize({ width: 600, height: 900 });
+    await page.goto(`${backend.url}/incidents`);
+    await page.reload();
+    await expect(page.locator("button.incident-item").first()).toBeVisible();
+    // Opening marks its card at once (before the detail loads): none is marked.
+    await expect(page.locator("button.incident-item[aria-current]")).toHaveCount(0);
+    await expect(detail).toBeHidden();
+  });
+

@@ -26,7 +26,7 @@
     { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"] }
   ];
 
-  var state = { filter: "active", selected: null, timer: null, busy: false };
+  var state = { filter: "active", selected: null, timer: null, busy: false, opened: false };
 
   // --- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
@@ -156,6 +156,13 @@
     return api("/api/v1/incidents?limit=100" + (status ? "&status=" + status : "")).then(function (data) {
       renderList(data);
       $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+      // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
+      // rather than an empty pane; on a narrow screen the list stays first. Closing it is respected.
+      if (!state.opened && !state.selected && data.incidents.length &&
+          window.matchMedia("(min-width: 861px)").matches) {
+        state.opened = true;
+        show(data.incidents[0].id, false);
+      }
     });
   }
 
@@ -274,7 +281,10 @@
     term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
     term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
       (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
-    term(dl, "p-value", num(inc.p_value) + " (surprise " + num(inc.surprise) + ")");
+    // Tails beyond a double's range are stored as 0 with the surprise held at 300.
+    var beyond = typeof inc.p_value === "number" && inc.p_value < 1e-300;
+    term(dl, "p-value", beyond ? "< 1e-300 (surprise > 300)"
+      : num(inc.p_value) + " (surprise " + num(inc.surprise) + ")");
     term(dl, "Direction", inc.direction);
     if (inc.kind !== "friction") {  // a friction incident's people are its page's sessions (below)
       term(dl, "Customers", inc.requester_count);
@@ -468,6 +478,7 @@
   }
 
   function select(id) {
+    state.opened = true;
     var base = location.pathname + location.search;
     var url = base + (id ? "#id=" + id : "");
     if (url !== base + location.hash) history.pushState(null, "", url);

@@ -240,6 +240,17 @@ def _session_page(path: str, page: Mapping[str, Any], stuck: bool,
     }
 
 
+def _nudge_titles(session: Session, tenant_id: int) -> dict[str, str]:
+    """Nudge id -> title from the stored configuration (validated when it was written), without loading
+    the whole configuration through its schema."""
+    row = _row(session, tenant_id)
+    nudges = row.config.get("nudges") if row is not None and isinstance(row.config, Mapping) else None
+    if not isinstance(nudges, list):
+        return {}
+    return {str(n["id"]): str(n["title"]) for n in nudges
+            if isinstance(n, Mapping) and isinstance(n.get("id"), str) and isinstance(n.get("title"), str)}
+
+
 def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[str, Any] | None:
     """What the ticket's requester met in the product in the day before writing: their widget sessions
     (newest first), each page's friction signals and failing requests, whether the cold-start rule said
@@ -259,15 +270,18 @@ def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[s
         for path in incident_pages(inc):
             live[path] = inc  # the newest wins
     ticket_at = as_utc(link.ticket_at)
-    titles = {n.id: n.title for n in WidgetConfig.from_dict(stored_config(session, tenant_id)).nudges}
     shown: dict[str, list[dict[str, Any]]] = {}
     for d in session.scalars(select(WidgetDecision).where(
             WidgetDecision.tenant_id == tenant_id, WidgetDecision.session_id.in_(list(link.session_ids)),
             WidgetDecision.reason == "nudge").order_by(WidgetDecision.decided_at, WidgetDecision.id)):
         nudges = shown.setdefault(d.session_id, [])
         if len(nudges) < MAX_SESSION_NUDGES:
-            nudges.append({"nudge_id": d.nudge_id, "title": titles.get(d.nudge_id or ""), "path": d.path,
-                           "at": as_utc(d.decided_at)})
+            nudges.append({"nudge_id": d.nudge_id, "title": None, "path": d.path, "at": as_utc(d.decided_at)})
+    if shown:  # the nudges' titles as configured now (a removed nudge has none)
+        titles = _nudge_titles(session, tenant_id)
+        for nudges in shown.values():
+            for n in nudges:
+                n["title"] = titles.get(n["nudge_id"] or "")
     out = []
     for sid in reversed(link.session_ids):
         row = rows.get(sid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.incident_ceiling import best_within, oracle_alarms, speed_lines, sweep, window_null
+from bench.incident_ceiling import best_within, day_posterior, oracle_alarms, speed_lines, sweep, window_null
 from bench.incident_traffic import DAY_SHAPE, HOUR_SHAPE, Generator, Traffic
 from tests.bench.test_incident_traffic import made_up_texts
 
@@ -26,6 +26,22 @@ def test_window_null_matches_the_generators_process():
     # Treating the two days as one would overstate the variance: the simulation tells them apart.
     _m, one_day = window_null([(m, 0) for m, _d in slots])
     assert one_day > total.var() * 1.05
+
+
+def test_day_posterior_follows_the_conditional_mean_of_the_days_factor():
+    """The day-level oracle's estimate of a day's factor from its earlier hours, against the simulated
+    E[D | count] and Var[D | count] of the generator's gamma-Poisson process (ten hours of one expected
+    customer each)."""
+    rng = np.random.default_rng(11)
+    n = 600_000
+    d = rng.gamma(DAY_SHAPE, 1 / DAY_SHAPE, n)
+    count = rng.poisson(d[:, None] * rng.gamma(HOUR_SHAPE, 1 / HOUR_SHAPE, (n, 10))).sum(axis=1)
+    for c in (5, 10, 16, 25):
+        mean, var = day_posterior(c, 10.0, 10.0)
+        assert mean == pytest.approx(d[count == c].mean(), rel=0.02)
+        assert var == pytest.approx(d[count == c].var(), rel=0.06)
+    # Nothing expected before the window: the prior.
+    assert day_posterior(0, 0.0, 0.0) == (1.0, 1.0 / DAY_SHAPE)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +78,15 @@ def test_alarms_carry_the_incidents_their_window_holds(traffic):
     # every evaluated ticket is tested once
     evaluated = [t for t in traffic.tickets if t.created_at >= traffic.eval_start]
     assert len(alarms) == len(evaluated)
+
+
+def test_the_day_level_oracle_tests_the_same_tickets(traffic):
+    plain, day = oracle_alarms(traffic), oracle_alarms(traffic, day_level=True)
+    assert [(a.intent, a.ts) for a in plain] == [(a.intent, a.ts) for a in day]
+    # It differs where a day ran above or below its prior, and stays in step with the plain null.
+    ratio = np.array([max(a.p, 1e-300) for a in day]) / np.array([max(a.p, 1e-300) for a in plain])
+    assert (ratio != 1.0).mean() > 0.5
+    assert np.median(np.log10(ratio)) == pytest.approx(0.0, abs=0.3)
 
 
 def test_a_least_number_of_customers_only_ever_delays_the_oracle(traffic):
