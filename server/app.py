@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
 
     from server import openapi, pages
+    from server.accounts.views import bp as accounts_bp
     from server.api.views import bp as api_bp
     from server.incidents.views import bp as incidents_bp
     from server.ingest.views import bp as ingest_bp
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(topics_bp)
     app.register_blueprint(incidents_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(zendesk_bp)

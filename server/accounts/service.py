@@ -1,0 +1,114 @@
+"""Accounts whose support or product usage changed, read from stored tickets and widget sessions.
+
+Two kinds of account, as the data names them: a Zendesk **organization** (its tickets) and a product
+**account** (the widget's ``account_id``: its sessions and its active users). The report compares the
+last ``days`` days with the ``weeks`` windows of the same length before them (see
+:mod:`server.accounts.changes` for the test). It is computed when asked, from a fixed number of
+grouped, indexed queries (one per window and source), so it follows what the database holds now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.changes import Flag, flag_changes
+from server.topics.models import Ticket
+from server.widget.models import WidgetSession
+
+#: Which source each signal is counted from.
+SOURCES = {"tickets": "organization", "sessions": "account", "users": "account"}
+NOUNS = {"tickets": "tickets", "sessions": "sessions", "users": "active users"}
+LABELS = {
+    ("tickets", "up"): "More tickets than usual",
+    ("tickets", "down"): "Fewer tickets than usual",
+    ("sessions", "up"): "Expansion signal: more sessions",
+    ("sessions", "down"): "Churn risk: fewer sessions",
+    ("users", "up"): "Expansion signal: more active users",
+    ("users", "down"): "Churn risk: fewer active users",
+}
+#: Most flags returned.
+MAX_FLAGS = 200
+
+
+def _windows(now: datetime, days: int, weeks: int) -> list[tuple[datetime, datetime]]:
+    """``weeks`` past windows then the current one, each ``days`` long, oldest first."""
+    end = now.astimezone(timezone.utc)
+    span = timedelta(days=days)
+    return [(end - span * (weeks + 1 - i), end - span * (weeks - i)) for i in range(weeks + 1)]
+
+
+def _ticket_counts(session: Session, tenant_id: int, start: datetime,
+                   end: datetime) -> dict[str, tuple[int, int]]:
+    rows = session.execute(
+        select(Ticket.organization_id, func.count(), func.count(distinct(Ticket.requester_id)))
+        .where(Ticket.tenant_id == tenant_id, Ticket.created_at >= start, Ticket.created_at < end,
+               Ticket.organization_id.is_not(None))
+        .group_by(Ticket.organization_id))
+    return {str(org): (int(n), int(people)) for org, n, people in rows}
+
+
+def _session_counts(session: Session, tenant_id: int, start: datetime,
+                    end: datetime) -> dict[str, tuple[int, int]]:
+    rows = session.execute(
+        select(WidgetSession.account_id, func.count(), func.count(distinct(WidgetSession.user_id)))
+        .where(WidgetSession.tenant_id == tenant_id, WidgetSession.last_seen_at >= start,
+               WidgetSession.last_seen_at < end, WidgetSession.account_id.is_not(None))
+        .group_by(WidgetSession.account_id))
+    return {str(acc): (int(n), int(users)) for acc, n, users in rows}
+
+
+def _series(per_window: list[dict[str, tuple[int, int]]], index: int) -> dict[str, tuple[int, list[int]]]:
+    """account -> (this window's count, past windows' counts), from ``(count, distinct)`` pairs."""
+    accounts = set().union(*per_window)
+    return {a: (per_window[-1].get(a, (0, 0))[index], [w.get(a, (0, 0))[index] for w in per_window[:-1]])
+            for a in accounts}
+
+
+def _totals(series: dict[str, tuple[int, list[int]]], weeks: int) -> tuple[int, list[int]]:
+    return (sum(x for x, _ in series.values()),
+            [sum(base[k] for _, base in series.values()) for k in range(weeks)])
+
+
+def _sentence(flag: Flag, days: int, extra: int | None) -> str:
+    who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
+    change = (f"{flag.ratio:.1f}x" if flag.direction == "up" and flag.expected > 0
+              else f"{100 * (flag.observed / flag.expected - 1):+.0f}%" if flag.expected > 0 else "new")
+    text = (f"{who} {flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {days} days, "
+            f"expected {flag.expected:.1f} at the tenant's volume ({change})")
+    if flag.signal == "tickets" and extra is not None and flag.observed:
+        text += f", from {extra} {'person' if extra == 1 else 'people'}"
+    return text + "."
+
+
+def account_changes(session: Session, tenant_id: int, *, now: datetime, days: int = 7, weeks: int = 8,
+                    fdr: float = 0.05, min_ratio: float = 1.5) -> dict[str, Any]:
+    """The report: flagged accounts (most significant first) and what was tested."""
+    windows = _windows(now, days, weeks)
+    tickets = [_ticket_counts(session, tenant_id, a, b) for a, b in windows]
+    sessions = [_session_counts(session, tenant_id, a, b) for a, b in windows]
+    signals = {"tickets": _series(tickets, 0), "sessions": _series(sessions, 0), "users": _series(sessions, 1)}
+    totals = {name: _totals(s, weeks) for name, s in signals.items()}
+    report = flag_changes(signals, totals, fdr=fdr, min_ratio=min_ratio)
+    out = []
+    for flag in report.flags[:MAX_FLAGS]:
+        people = tickets[-1].get(flag.account, (0, 0))[1] if flag.signal == "tickets" else None
+        out.append({
+            "account_id": flag.account, "source": SOURCES[flag.signal], "signal": flag.signal,
+            "direction": flag.direction, "label": LABELS[(flag.signal, flag.direction)],
+            "observed": flag.observed, "expected": round(flag.expected, 2),
+            "ratio": None if flag.expected <= 0 else round(flag.observed / flag.expected, 3),
+            "p_value": flag.p_value, "q_value": flag.q_value, "history": list(flag.history),
+            "requesters": people, "sentence": _sentence(flag, days, people),
+        })
+    return {
+        "window_start": windows[-1][0], "window_end": windows[-1][1], "days": days, "weeks": weeks, "fdr": fdr,
+        "min_ratio": min_ratio,
+        "tested": dict(report.tested),
+        "totals": {name: {"observed": t[0], "history": list(t[1])} for name, t in totals.items()},
+        "dispersion": {k: round(v, 3) for k, v in report.dispersion.items()},
+        "accounts": out,
+    }

@@ -1,0 +1,86 @@
+"""`GET /api/v1/accounts/changes`: the report from stored tickets and widget sessions, through the API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from server.topics.models import Ticket
+from server.widget.models import WidgetSession
+
+
+def auth(creds) -> dict:
+    return {"Authorization": f"Bearer {creds.api_token}"}
+
+
+def add_history(db, tenant_id: int, now: datetime, *, surge_org: str | None = None, quiet_account: str | None = None,
+                seed: int = 1) -> None:
+    """Nine weeks of tickets from 30 organizations (about 4 a week each) and sessions of 20 product accounts
+    (about 15 users a week each); the named organization writes 20 tickets in the last week, the named
+    account goes silent."""
+    rng = np.random.default_rng(seed)
+    n = 0
+    with db.session() as s:
+        for week in range(9):
+            start = now - timedelta(days=7 * (9 - week))
+            for org in range(30):
+                count = int(rng.poisson(4))
+                if week == 8 and f"org{org}" == surge_org:
+                    count = 20
+                for i in range(count):
+                    n += 1
+                    s.add(Ticket(tenant_id=tenant_id, zendesk_id=str(n), subject="x", organization_id=f"org{org}",
+                                 requester_id=f"p{org}-{i % 3}",
+                                 created_at=start + timedelta(seconds=float(rng.uniform(1, 7 * 86400 - 1)))))
+            for acc in range(20):
+                if week == 8 and f"acc{acc}" == quiet_account:
+                    continue
+                for u in range(int(rng.poisson(15))):
+                    at = start + timedelta(seconds=float(rng.uniform(1, 7 * 86400 - 1)))
+                    s.add(WidgetSession(tenant_id=tenant_id, session_id=f"w{week}-{acc}-{u}", user_id=f"u{acc}-{u}",
+                                        account_id=f"acc{acc}", started_at=at, last_seen_at=at, last_path="/",
+                                        features={}, p_ticket=None, stuck_pages=[], model_ready=False, outcome=None,
+                                        ticket_at=None, updated_at=now))
+        s.commit()
+
+
+def test_the_report_flags_a_surging_organization_and_a_silent_account(client, make_tenant, db):
+    t, creds = make_tenant("Acme")
+    other, _ = make_tenant("Other")
+    now = datetime.now(timezone.utc)
+    add_history(db, t.id, now, surge_org="org7", quiet_account="acc3", seed=3)
+    add_history(db, other.id, now, surge_org="org9", seed=2)  # another tenant's surge is not this one's
+
+    assert client.get("/api/v1/accounts/changes").status_code == 401
+    r = client.get("/api/v1/accounts/changes", headers=auth(creds))
+    assert r.status_code == 200
+    report = r.get_json()
+    flagged = {(a["account_id"], a["signal"], a["direction"]) for a in report["accounts"]}
+    assert ("org7", "tickets", "up") in flagged
+    assert ("acc3", "users", "down") in flagged and ("acc3", "sessions", "down") in flagged
+    assert all(a[0] in {"org7", "acc3"} for a in flagged), [(a["account_id"], a["observed"], a["expected"], a["history"], a["q_value"]) for a in report["accounts"]]
+    org7 = next(a for a in report["accounts"] if a["account_id"] == "org7")
+    assert org7["source"] == "organization" and org7["observed"] == 20 and org7["requesters"] == 3
+    assert len(org7["history"]) == 8 and 2 < org7["expected"] < 7 and org7["q_value"] <= 0.05
+    assert org7["sentence"].startswith("Organization org7: 20 tickets in the last 7 days, expected ")
+    assert org7["sentence"].endswith("from 3 people.")
+    acc3 = next(a for a in report["accounts"] if a["account_id"] == "acc3" and a["signal"] == "users")
+    assert acc3["label"] == "Churn risk: fewer active users" and acc3["observed"] == 0
+    assert "(-100%)" in acc3["sentence"]
+    assert report["tested"] == {"tickets": 30, "sessions": 20, "users": 20}
+    assert report["days"] == 7 and report["weeks"] == 8 and len(report["totals"]["tickets"]["history"]) == 8
+
+
+def test_a_quiet_tenant_reports_nothing_and_bad_parameters_are_400(client, tenant, db):
+    t, creds = tenant
+    add_history(db, t.id, datetime.now(timezone.utc), seed=4)
+    report = client.get("/api/v1/accounts/changes", headers=auth(creds)).get_json()
+    assert report["accounts"] == []
+    for query in ("days=0", "weeks=1", "fdr=0.9", "min_ratio=0.5", "days=28&weeks=20", "days=x"):
+        r = client.get(f"/api/v1/accounts/changes?{query}", headers=auth(creds))
+        assert r.status_code == 400, query
+        assert r.get_json()["error"]["fields"], query
+    # Another window length reads the same data in other windows.
+    r = client.get("/api/v1/accounts/changes?days=14&weeks=3", headers=auth(creds))
+    assert r.status_code == 200 and r.get_json()["tested"]["tickets"] == 30

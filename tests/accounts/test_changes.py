@@ -1,0 +1,92 @@
+"""The account-change test on constructed counts: what it flags, what it leaves alone, and its error rate
+when nothing changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from server.accounts.changes import dispersion, flag_changes, tails
+
+WEEKS = 8
+
+
+def tenant(rng: np.random.Generator, n: int = 120, day_cv: float = 0.3, growth: float = 1.0,
+           change: dict[str, float] | None = None) -> tuple[dict, tuple]:
+    """Accounts with log-normal sizes whose windows vary by a gamma factor (CV ``day_cv``); the current
+    window is scaled by ``growth`` for everyone and by ``change[account]`` for the named ones."""
+    sizes = rng.lognormal(1.0, 1.0, n)
+    shape = 1 / day_cv ** 2
+    counts = {}
+    for i, size in enumerate(sizes):
+        rates = size * rng.gamma(shape, 1 / shape, WEEKS + 1)
+        rates[-1] *= growth * (change or {}).get(f"a{i}", 1.0)
+        c = rng.poisson(rates)
+        counts[f"a{i}"] = (int(c[-1]), [int(v) for v in c[:-1]])
+    totals = (sum(x for x, _ in counts.values()), [sum(b[k] for _, b in counts.values()) for k in range(WEEKS)])
+    return counts, totals
+
+
+def test_a_small_accounts_surge_is_found_and_the_same_rise_in_a_big_account_is_not():
+    base_small, base_big = [3, 2, 4, 3, 3, 2, 3, 4], [100, 95, 104, 98, 101, 97, 103, 99]
+    calm = {f"c{i}": (5, [5, 6, 4, 5, 5, 6, 4, 5]) for i in range(40)}
+    counts = {"small": (15, base_small), "big": (112, base_big), **calm}
+    totals = (15 + 112 + 200, [sum(c[1][k] for c in counts.values()) for k in range(WEEKS)])
+    report = flag_changes({"tickets": counts}, {"tickets": totals})
+    assert [(f.account, f.direction) for f in report.flags] == [("small", "up")]
+    assert report.flags[0].observed == 15 and 2.0 < report.flags[0].expected < 4.0
+    assert report.tested["tickets"] == 42
+
+
+def test_a_rise_of_the_whole_tenant_flags_no_account():
+    rng = np.random.default_rng(3)
+    counts, totals = tenant(rng, growth=3.0)
+    assert flag_changes({"tickets": counts}, {"tickets": totals}).flags == []
+
+
+def test_a_churning_account_and_a_surging_one_are_found_in_noisy_traffic():
+    rng = np.random.default_rng(5)
+    counts, totals = tenant(rng, change={})
+    sizes = {a: sum(b) for a, (_x, b) in counts.items()}
+    churn, surge = sorted(sizes, key=sizes.get)[-2:]  # the two largest: about 15-30 a window
+    rng = np.random.default_rng(5)
+    counts, totals = tenant(rng, change={churn: 0.1, surge: 4.0})
+    report = flag_changes({"users": counts}, {"users": totals})
+    found = {(f.account, f.direction) for f in report.flags}
+    assert (churn, "down") in found and (surge, "up") in found
+    assert len(found) <= 3
+
+
+def test_when_nothing_changed_few_reports_flag_anything():
+    """Benjamini-Hochberg under the complete null bounds the chance of any flag by the FDR (5%); with the
+    over-dispersion learnt from the accounts' own past it holds on noisy traffic too."""
+    rng = np.random.default_rng(11)
+    reports = [flag_changes({"tickets": c}, {"tickets": t}) for c, t in (tenant(rng) for _ in range(120))]
+    any_flag = sum(bool(r.flags) for r in reports) / len(reports)
+    assert any_flag <= 0.10
+    # The learnt window-to-window variation is the generator's (CV 0.3: c = 0.09).
+    assert np.median([r.dispersion["tickets"] for r in reports]) == pytest.approx(0.09, abs=0.025)
+
+
+def test_dispersion_is_one_for_poisson_windows_and_grows_with_extra_variance():
+    rng = np.random.default_rng(2)
+    poisson = {f"a{i}": (0, [int(v) for v in rng.poisson(20, WEEKS)]) for i in range(200)}
+    totals = [sum(b[k] for _, b in poisson.values()) for k in range(WEEKS)]
+    assert dispersion(poisson, totals) == pytest.approx(0.0, abs=0.01)
+    noisy = {a: (0, [int(v) for v in rng.poisson(20 * rng.gamma(4, 1 / 4, WEEKS))]) for a in poisson}
+    totals = [sum(b[k] for _, b in noisy.values()) for k in range(WEEKS)]
+    # Gamma factors with CV 0.5: c = 0.25.
+    assert dispersion(noisy, totals) == pytest.approx(0.25, abs=0.05)
+
+
+def test_tails_are_binomial_without_dispersion_and_wider_with_it():
+    up, down = tails(9, 20, 0.2, 1.0)
+    assert up == pytest.approx(0.0100, abs=1e-4) and down == pytest.approx(0.9974, abs=1e-4)
+    wide_up, _ = tails(9, 20, 0.2, 3.0)
+    assert wide_up > 2 * up
+
+
+def test_thin_history_is_not_tested():
+    counts = {"new": (9, [0]), "tiny": (1, [0, 1, 0, 1, 0, 0, 0, 0])}
+    report = flag_changes({"tickets": counts}, {"tickets": (100, [90] * WEEKS)})
+    assert report.tested["tickets"] == 0 and report.flags == []
