@@ -35,8 +35,8 @@ class AccountFlagSchema(Schema):
     direction = fields.String(required=True, validate=validate.OneOf(("up", "down")))
     label = fields.String(required=True, metadata={"description": "What the change may mean, in words."})
     observed = fields.Integer(required=True, metadata={"description": "Count in the current window."})
-    expected = fields.Float(required=True, metadata={"description": "The account's past share of the signal "
-                                                                    "times the tenant's count in the current window."})
+    expected = fields.Float(required=True, metadata={"description": "The count the account would have had if it "
+                                                                    "had moved as the rest of the tenant did."})
     ratio = fields.Float(required=True, allow_none=True)
     p_value = fields.Float(required=True, metadata={"description": "Two-sided, beta-binomial."})
     q_value = fields.Float(required=True, metadata={"description": "Benjamini-Hochberg adjusted."})
