@@ -123,3 +123,27 @@ test("the newest incident opens beside the list on a wide screen; Escape closes 
     await expect(detail).toBeHidden();
   });
 
+test("accounts that changed: the surging organization and the silent account, as text, and another window",
+  async ({ page }) => {
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("dialog", (d) => { problems.push("dialog: " + d.message()); void d.dismiss(); });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const section = page.locator("#accounts");
+    await expect(section).toBeVisible();
+    const rows = section.locator("tr.account-row");
+    await expect(rows.filter({ hasText: "More tickets than usual" }).filter({ hasText: "Organization 9007" }))
+      .toHaveCount(1);
+    const silent = rows.filter({ hasText: "Churn risk: fewer active users" });
+    await expect(silent).toHaveCount(1);
+    await expect(silent).toContainText("Account <img src=x onerror=alert(2)>");
+    expect(await section.locator("img").count()).toBe(0);
+    await expect(section).toContainText("against the same days of the 8 weeks before");
+
+    await section.locator("select#accounts-days").selectOption("7");
+    await expect(section).toContainText("Last 7 days against the 8 windows of 7 days before");
+    await page.reload();
+    await expect(section.locator("select#accounts-days")).toHaveValue("7");
+    expect(problems).toEqual([]);
+  });
+

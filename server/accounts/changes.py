@@ -155,6 +155,10 @@ def flag_changes(signals: Mapping[str, Mapping[str, tuple[int, Sequence[int]]]],
     learnt: dict[str, float] = {}
     for name, counts in signals.items():
         total_x, total_base = totals[name]
+        # Windows before the tenant's first count of this signal are not history (it had not started yet).
+        first = next((i for i, t in enumerate(total_base) if t > 0), len(total_base))
+        total_base = total_base[first:]
+        counts = {a: (x, list(base)[first:]) for a, (x, base) in counts.items()}
         cv2 = learnt[name] = dispersion(counts, total_base)
         tested[name] = 0
         for account, (x, base) in counts.items():

@@ -11,7 +11,8 @@ class AccountChangesQuerySchema(Schema):
     days = fields.Integer(load_default=7, validate=validate.Range(1, 28),
                           metadata={"description": "Length of the current window and of each past one, in days."})
     weeks = fields.Integer(load_default=8, validate=validate.Range(2, 26),
-                           metadata={"description": "How many past windows of that length the account is judged by."})
+                           metadata={"description": "How many past windows of that length the account is judged by "
+                                                    "(a week apart when `days` is under 7: the same days of the week)."})
     fdr = fields.Float(load_default=0.05, validate=validate.Range(0.001, 0.5),
                        metadata={"description": "Expected share of false flags among the flags "
                                                 "(Benjamini-Hochberg over every test of the report)."})
@@ -21,8 +22,9 @@ class AccountChangesQuerySchema(Schema):
 
     @validates_schema
     def _span(self, data: dict, **_kwargs: object) -> None:
-        if data.get("days", 7) * (data.get("weeks", 8) + 1) > 400:
-            raise ValidationError("days x (weeks + 1) must be at most 400.", "weeks")
+        if max(data.get("days", 7), 7) * (data.get("weeks", 8) + 1) > 400:
+            raise ValidationError("The windows may reach at most 400 days back: max(days, 7) x (weeks + 1).",
+                                  "weeks")
 
 
 class AccountFlagSchema(Schema):

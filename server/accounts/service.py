@@ -2,7 +2,8 @@
 
 Two kinds of account, as the data names them: a Zendesk **organization** (its tickets) and a product
 **account** (the widget's ``account_id``: its sessions and its active users). The report compares the
-last ``days`` days with the ``weeks`` windows of the same length before them (see
+last ``days`` days with ``weeks`` windows of the same length before them, a week apart when shorter than
+a week (see
 :mod:`server.accounts.changes` for the test). It is computed when asked, from a fixed number of
 grouped, indexed queries (one per window and source), so it follows what the database holds now.
 """
@@ -35,10 +36,13 @@ MAX_FLAGS = 200
 
 
 def _windows(now: datetime, days: int, weeks: int) -> list[tuple[datetime, datetime]]:
-    """``weeks`` past windows then the current one, each ``days`` long, oldest first."""
+    """``weeks`` past windows then the current one, each ``days`` long, oldest first. Windows shorter than
+    a week repeat a week apart (the same days of the week: a Monday is judged against Mondays); a week or
+    longer, they follow one another."""
     end = now.astimezone(timezone.utc)
     span = timedelta(days=days)
-    return [(end - span * (weeks + 1 - i), end - span * (weeks - i)) for i in range(weeks + 1)]
+    step = timedelta(days=7) if days < 7 else span
+    return [(end - step * (weeks - i) - span, end - step * (weeks - i)) for i in range(weeks + 1)]
 
 
 def _ticket_counts(session: Session, tenant_id: int, start: datetime,

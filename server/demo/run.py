@@ -1,6 +1,7 @@
 """``groundswell demo``: one command from a clean checkout to a live dashboard.
 
-It sends two weeks of history first (see server/demo/replay.py), so that the detector has baselines
+It sends fifteen days of history first (see server/demo/replay.py; a day more than two weeks, so that
+the accounts report's day window has two of the same weekday before it), so that the detector has baselines
 and the incidents page shows the stream's surges within minutes. A rerun on the same database sends
 only the gap since the previous run's last ticket, and carries on its ticket ids.
 """
@@ -22,7 +23,7 @@ import requests
 from server.demo.replay import DEMO_ORIGIN, SESSION_HISTORY_HOURS, Replayer, history_window
 
 #: Days of history sent before the live stream (the detector needs 2 to open incidents, 7 for drops).
-HISTORY_DAYS = 14
+HISTORY_DAYS = 15
 #: Webhook and widget rate limits of the demo's server (per tenant and web worker), high enough for the history.
 HISTORY_RATE_LIMIT = "2000/second"
 

@@ -110,13 +110,16 @@ class Incident:
     start_minute: float
     duration_minutes: float
     factor: float
+    #: The one organization whose people write about it, or None for customers across the board.
+    org: str | None = None
 
 
 #: The recurring incidents of the demo, in stream minutes: at speed 8 the first surge starts half a
 #: real minute into the live replay and lasts eight, the second starts five real minutes in and lasts
 #: seven. The factors are outage-sized (an issue's tickets at 80-100 times their usual rate) so that
 #: the detector's 30-minute window is convincing within one or two real minutes of a surge.
-DEMO_INCIDENTS = (Incident("invoice_pdf", 4, 64, 80.0), Incident("sso_error", 40, 56, 100.0))
+DEMO_INCIDENTS = (Incident("invoice_pdf", 4, 64, 80.0),
+                  Incident("sso_error", 40, 56, 100.0, org="Kestrel Logistics"))
 
 
 class TrafficModel:
@@ -186,9 +189,12 @@ class TrafficModel:
         weights = self._weights(minute)
         base = sum(iss.weight for iss in ISSUES)
         lam = self.tickets_per_minute * sum(weights) / base * seconds / 60
-        surging = {inc.issue for inc in self.active(minute)}
+        surging = {inc.issue: inc for inc in self.active(minute)}
         for _ in range(self._poisson(lam)):
-            ticket = self._ticket(self.rng.choices(ISSUES, weights)[0], now)
+            issue = self.rng.choices(ISSUES, weights)[0]
+            inc = surging.get(issue.key)
+            pinned = [c for c in self.customers if c["org"] == inc.org] if inc is not None and inc.org else None
+            ticket = self._ticket(issue, now, self.rng.choice(pinned) if pinned else None)
             if ticket["issue"] in surging:
                 start = now - timedelta(seconds=self.rng.uniform(*BEFORE_TICKET))
                 ticket["session"] = self._session(start, ticket["page"], ticket["requester"], hurting=True,
@@ -231,8 +237,8 @@ class TrafficModel:
             for offset in sorted(self.rng.uniform(0, step) for _ in range(self._poisson(per_minute * step / 60))):
                 yield t0 + timedelta(seconds=offset)
 
-    def _ticket(self, issue: Issue, at: datetime) -> dict[str, Any]:
-        cust = self.rng.choice(self.customers)
+    def _ticket(self, issue: Issue, at: datetime, customer: dict[str, Any] | None = None) -> dict[str, Any]:
+        cust = customer or self.rng.choice(self.customers)
         self.ticket_id += 1
         text = self.rng.choice(issue.bodies).format(
             n=self.rng.randint(2, 5), org=cust["org"], inv=self.rng.randint(10000, 99999),

@@ -109,3 +109,16 @@ def test_thin_history_is_not_tested():
     counts = {"new": (9, [0]), "tiny": (1, [0, 1, 0, 1, 0, 0, 0, 0])}
     report = flag_changes({"tickets": counts}, {"tickets": (100, [90] * WEEKS)})
     assert report.tested["tickets"] == 0 and report.flags == []
+
+
+def test_windows_before_the_tenant_started_are_not_history():
+    """A tenant with two weeks of data asked about eight: the six empty windows are not counted as past
+    windows (they would shrink the share's uncertainty for nothing)."""
+    counts = {"a": (30, [0] * 6 + [5, 6]), **{f"b{i}": (5, [0] * 6 + [5, 5]) for i in range(20)}}
+    totals = (130, [0] * 6 + [105, 106])
+    started = flag_changes({"tickets": counts}, {"tickets": totals})
+    trimmed = flag_changes({"tickets": {a: (x, b[6:]) for a, (x, b) in counts.items()}},
+                           {"tickets": (130, [105, 106])})
+    assert started.flags == trimmed.flags and [f.account for f in started.flags] == ["a"]
+    assert started.flags[0].history == (5, 6)
+

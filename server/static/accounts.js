@@ -1,0 +1,93 @@
+// Incidents page, accounts section: Zendesk organizations and product accounts whose tickets or usage
+// changed against their own past (GET /api/v1/accounts/changes), over a week or four. Same token as the
+// incidents list; everything is rendered as text.
+(function () {
+  "use strict";
+  var KEY = "groundswell.token";
+  var DAYS_KEY = "groundswell.accounts.days";
+  var state = { days: parseInt(localStorage.getItem(DAYS_KEY) || "1", 10) || 1 };
+
+  function cell(tr, text, header) {
+    var td = document.createElement(header ? "th" : "td");
+    if (header) td.scope = header;
+    td.textContent = text;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function change(a) {
+    if (a.ratio === null || a.ratio === undefined) return "new";
+    return a.direction === "up" ? a.ratio.toFixed(1) + "x" : Math.round((a.ratio - 1) * 100) + "%";
+  }
+
+  function past(a) {
+    return Array.isArray(a.history) ? a.history.join(", ") : "";
+  }
+
+  function render(box, r) {
+    var intro = document.createElement("p");
+    var tested = r.tested || {};
+    intro.textContent = "Last " + r.days + " days against " + (r.days < 7 ? "the same days of the " + r.weeks + " weeks before"
+      : "the " + r.weeks + " windows of " + r.days + " days before") + ", each account beside the rest of the tenant. Tested: " +
+      (tested.tickets || 0) + " organizations (tickets), " + (tested.users || 0) + " product accounts (sessions and active users).";
+    if (!r.accounts.length) {
+      var none = document.createElement("p");
+      none.className = "hint";
+      var testedAny = (tested.tickets || 0) + (tested.users || 0) + (tested.sessions || 0) > 0;
+      none.textContent = testedAny ? "No account changed more than its own ups and downs allow."
+        : "Not enough history for this window yet: an account is judged once two past windows of it hold data" +
+          (r.days < 7 ? " (the same days of the two weeks before)." : " (" + 3 * r.days + " days in all).");
+      box.replaceChildren(intro, none);
+      return;
+    }
+    var table = document.createElement("table");
+    table.className = "accounts";
+    var head = document.createElement("tr");
+    ["What", "Account", "Now", "Expected", "Change", "Past windows", "q"].forEach(function (h) { cell(head, h, "col"); });
+    table.appendChild(head);
+    r.accounts.forEach(function (a) {
+      var tr = document.createElement("tr");
+      tr.className = "account-row " + (a.direction === "up" ? "up" : "down");
+      tr.title = a.sentence;
+      cell(tr, a.label, "row");
+      cell(tr, (a.source === "organization" ? "Organization " : "Account ") + a.account_id);
+      cell(tr, String(a.observed));
+      cell(tr, a.expected.toFixed(1));
+      cell(tr, change(a));
+      cell(tr, past(a));
+      cell(tr, a.q_value < 0.001 ? "< 0.001" : a.q_value.toFixed(3));
+      table.appendChild(tr);
+    });
+    var note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = "Expected: what the account would have had had it moved as the rest of the tenant did. " +
+      "q: the false-discovery rate at which the change stands (flags at " + r.fdr + " or below, and " + r.min_ratio +
+      "x or more either way).";
+    box.replaceChildren(intro, table, note);
+  }
+
+  function load() {
+    var box = document.getElementById("accounts-body");
+    var token = sessionStorage.getItem(KEY);
+    if (!box || !token) return;
+    fetch("/api/v1/accounts/changes?days=" + state.days, { headers: { Authorization: "Bearer " + token } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (r) { render(box, r); document.getElementById("accounts").hidden = false; })
+      .catch(function (err) { box.textContent = "Could not load the account changes: " + err.message; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var picker = document.getElementById("accounts-days");
+    if (picker) {
+      picker.value = String(state.days);
+      if (picker.value !== String(state.days)) { state.days = 1; picker.value = "1"; }
+      picker.addEventListener("change", function () {
+        state.days = parseInt(picker.value, 10) || 1;
+        localStorage.setItem(DAYS_KEY, String(state.days));
+        load();
+      });
+    }
+    load();
+    setInterval(load, 300000);
+  });
+})();
