@@ -9,7 +9,7 @@ What it measures:
    which every account writes 2.5 times as much. In each report three accounts churn (their current
    rate falls to 15%; chosen among accounts of at least 5 a window) and three surge (3.5 times; at least
    2 a window). A flag on one of them in its direction finds it; any other flag is false.
-2. **Real counts** (NAB realTweets, ``../shared/datasets/nab``): ten companies' Twitter mentions as ten
+2. **Real counts** (NAB realTweets, ``$GROUNDSWELL_DATASETS/nab``, by default ``../shared/datasets``): ten companies' Twitter mentions as ten
    accounts, in day windows, each day judged against the same weekday of the 4 weeks before (as the
    report does with windows shorter than a week); a day holding one of NAB's labelled
    anomalies of that company is a change to find (a flag on it either way finds it); a flag on any
@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from server.accounts.changes import flag_changes  # noqa: E402
 
-NAB = REPO.parent / "shared" / "datasets" / "nab"
+NAB = Path(os.environ.get("GROUNDSWELL_DATASETS", REPO.parent / "shared" / "datasets")) / "nab"
 Counts = dict[str, tuple[int, list[int]]]
 #: A detector: counts of one signal -> {(account, direction)} flagged.
 Detector = Callable[[Counts], set[tuple[str, str]]]

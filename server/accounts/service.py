@@ -81,7 +81,8 @@ def _sentence(flag: Flag, days: int, extra: int | None) -> str:
     who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
     change = (f"{flag.ratio:.1f}x" if flag.direction == "up" and flag.expected > 0
               else f"{100 * (flag.observed / flag.expected - 1):+.0f}%" if flag.expected > 0 else "new")
-    text = (f"{who} {flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {days} days, "
+    span = "day" if days == 1 else f"{days} days"
+    text = (f"{who} {flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
             f"expected {flag.expected:.1f} at the tenant's volume ({change})")
     if flag.signal == "tickets" and extra is not None and flag.observed:
         text += f", from {extra} {'person' if extra == 1 else 'people'}"

@@ -84,3 +84,31 @@ def test_a_quiet_tenant_reports_nothing_and_bad_parameters_are_400(client, tenan
     # Another window length reads the same data in other windows.
     r = client.get("/api/v1/accounts/changes?days=14&weeks=3", headers=auth(creds))
     assert r.status_code == 200 and r.get_json()["tested"]["tickets"] == 30
+
+
+def test_a_day_window_is_judged_against_the_same_weekday(client, tenant, db):
+    """Organization org2 writes only on Mondays (15 tickets each), the others every day: on a Monday,
+    a day window against the Mondays before finds nothing unusual about org2, where comparing with
+    the days just before would."""
+    t, creds = tenant
+    now = datetime(2026, 11, 30, 23, 0, tzinfo=timezone.utc)  # a Monday, late
+    rng = np.random.default_rng(8)
+    n = 0
+    with db.session() as s:
+        for day in range(57):
+            start = now - timedelta(days=day + 1) + timedelta(hours=1)
+            for org in range(12):
+                count = (15 if start.weekday() == 0 else 0) if org == 2 else int(rng.poisson(6))
+                for _ in range(count):
+                    n += 1
+                    s.add(Ticket(tenant_id=t.id, zendesk_id=str(n), organization_id=f"org{org}",
+                                 requester_id=f"p{n % 7}", created_at=start + timedelta(seconds=float(rng.uniform(1, 86000)))))
+        s.commit()
+
+    from server.accounts.service import account_changes
+
+    with db.session() as s:
+        report = account_changes(s, t.id, now=now + timedelta(hours=1), days=1, weeks=6)
+    assert report["tested"]["tickets"] == 12
+    assert all(a["account_id"] != "org2" for a in report["accounts"])
+    assert report["window_start"].weekday() == 0
