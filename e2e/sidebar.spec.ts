@@ -200,6 +200,15 @@ test("a ticket Groundswell has not seen, and a ticket with a topic but no incide
   await expect(plain.getByRole("heading", { name: /^Topic:/ })).toBeVisible();
   await expect(plain.getByText("No live incident for this topic.")).toBeVisible();
   await expect(plain.locator(".gs-banner")).toHaveCount(0);
+  // Its organization wrote far more than on the same weekday before: the account card says so.
+  const account = plain.locator(".gs-account");
+  await expect(account).toContainText(`This customer's organization ${backend.plain_organization_id}`);
+  await expect(account).toContainText("Writing more than usual");
+  await expect(account).toContainText(/tickets in the last day \(against the same weekday\); expected \d/);
+  // The incident ticket's organization is calm: no card.
+  const calm = await openTicket(page, backend.incident_ticket_id);
+  await expect(calm.locator(".gs-incident").first()).toBeVisible();
+  await expect(calm.locator(".gs-account")).toHaveCount(0);
 });
 
 test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated refreshes", async ({ page }) => {

@@ -19,10 +19,8 @@ from typing import Any
 from server.eventlog.log import LoggedEvent
 from server.incidents.models import Incident
 from server.pipeline.registry import WRITERS  # the registry adds the writers of every stage
-from server.topics.models import Ticket
-from server.widget.models import WidgetSession
 from server.widget.stage import WidgetStage
-from server.zendesk.sample import write_sample
+from server.zendesk.sample import write_account_history, write_sample
 
 SITE = "https://app.acme-billing.example"
 
@@ -48,37 +46,8 @@ def _friction_events(tenant_id: int, now: datetime) -> list[LoggedEvent]:
             for n, (at, sid, kind) in enumerate(events)]
 
 
-#: A product account whose id is markup (rendered as text) and goes silent today; organization 9007 writes
-#: 25 tickets today where it writes about 3 a day.
+#: A product account whose id is markup (rendered as text) that goes silent today.
 MARKUP_ACCOUNT = "<img src=x onerror=alert(2)>"
-
-
-def _accounts(db: Any, tenant_id: int, now: datetime) -> None:
-    """Three weeks of tickets from 20 organizations and sessions of 10 product accounts, for the accounts
-    report."""
-    rng = random.Random(5)
-    n = 0
-    with db.session() as s:
-        for day in range(22):
-            start = now - timedelta(days=day + 1)
-            for org in range(1, 21):
-                count = 25 if (day == 0 and org == 7) else sum(rng.random() < 0.3 for _ in range(10))
-                for _ in range(count):
-                    n += 1
-                    s.add(Ticket(tenant_id=tenant_id, zendesk_id=str(8_800_000 + n), subject="Account history",
-                                 organization_id=str(9000 + org), requester_id=f"r{org}-{n % 4}",
-                                 created_at=start + timedelta(seconds=rng.uniform(1, 86399))))
-            for acc in range(10):
-                account = MARKUP_ACCOUNT if acc == 0 else f"acct-{acc}"
-                if day == 0 and acc == 0:
-                    continue
-                for u in range(10):
-                    at = start + timedelta(seconds=rng.uniform(1, 86399))
-                    s.add(WidgetSession(tenant_id=tenant_id, session_id=f"acct-{day}-{acc}-{u}", user_id=f"u{acc}-{u}",
-                                        account_id=account, started_at=at, last_seen_at=at, last_path="/", features={},
-                                        p_ticket=None, stuck_pages=[], model_ready=False, outcome=None, ticket_at=None,
-                                        updated_at=now))
-        s.commit()
 
 
 def seed(ctx: Any) -> dict[str, Any]:
@@ -97,6 +66,6 @@ def seed(ctx: Any) -> dict[str, Any]:
         ticket_incident.evidence = dict(ticket_incident.evidence, pages=[{"path": "/invoices", "sessions": 9,
                                                                           "users": 8}])
         session.commit()
-    _accounts(ctx.db, ctx.tenant_id, now)
+    write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT)
     return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,
             "friction_incident_id": friction_id}

@@ -6,7 +6,8 @@ backend made, ``GET {zendesk_url}/__fake/tickets/<id>`` shows a ticket and its c
 ``incident_id``, ``incident_ticket_id`` (attached to the open incident), ``plain_ticket_id`` (has a
 topic, no incident), ``xss_ticket_id`` (subject and excerpt ``<img src=x onerror=alert(1)>``, attached
 to the incident and among its representatives) and ``unknown_ticket_id`` (never seen). The incident
-ticket's requester has two widget sessions before it, one stuck on ``/invoices/:id``.
+ticket's requester has two widget sessions before it, one stuck on ``/invoices/:id``. The plain ticket's
+organization wrote 25 tickets in the last day, far above the same weekday of the three weeks before.
 Options: ``auto_link=1`` switches automatic linking on.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from server.zendesk.connection import connect
 from server.zendesk.fake import FakeZendesk
-from server.zendesk.sample import rest_ticket, write_requester_sessions, write_sample
+from server.zendesk.sample import rest_ticket, write_account_history, write_requester_sessions, write_sample
 from server.zendesk.service import update_zendesk_settings
 
 
@@ -40,11 +41,14 @@ def seed(ctx: Any) -> dict[str, Any]:
     incident_id = sample.incident_ids[0]
     ticket_id = sample.incident_tickets[incident_id][0]
     write_requester_sessions(ctx.db, ctx.tenant_id, ticket_id, ticket_at=sample.tickets[ticket_id]["created_at"])
+    plain_org = sample.tickets[sample.plain_ticket_id]["organization_id"]
+    write_account_history(ctx.db, ctx.tenant_id, datetime.now(timezone.utc), surge_org=plain_org)
     return {
         "zendesk_url": fake.base_url,
         "incident_id": incident_id,
         "incident_ticket_id": ticket_id,
         "plain_ticket_id": sample.plain_ticket_id,
+        "plain_organization_id": plain_org,
         "xss_ticket_id": sample.xss_ticket_id,
         "unknown_ticket_id": "999999",
     }

@@ -10,8 +10,9 @@ grouped, indexed queries (one per window and source), so it follows what the dat
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, MutableMapping
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -117,3 +118,39 @@ def account_changes(session: Session, tenant_id: int, *, now: datetime, days: in
         "dispersion": {k: round(v, 3) for k, v in report.dispersion.items()},
         "accounts": out,
     }
+
+
+#: Seconds a tenant's reports are reused for the sidebar's per-ticket note (each report reads every account).
+NOTE_TTL = 300.0
+#: The windows the sidebar's note looks at, shortest first: a day against the same weekday, then a week.
+NOTE_WINDOWS = (1, 7)
+#: Reports kept at most (tenants x windows); past it the cache starts afresh.
+MAX_CACHED = 2000
+
+
+def organization_note(session: Session, tenant_id: int, organization_id: str | None, *, now: datetime,
+                      cache: MutableMapping[tuple[int, int], tuple[float, dict[str, Any]]] | None = None,
+                      clock: Any = time.monotonic) -> dict[str, Any] | None:
+    """The ticket's organization as the accounts report flags it (the more significant of the day and week
+    windows), with ``days``; None when it is not flagged. Reports are kept in ``cache`` for
+    :data:`NOTE_TTL` seconds per tenant and window, so a sidebar opening many tickets computes them once."""
+    if not organization_id:
+        return None
+    best = None
+    for days in NOTE_WINDOWS:
+        key = (tenant_id, days)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None and clock() - hit[0] < NOTE_TTL:
+            report = hit[1]
+        else:
+            report = account_changes(session, tenant_id, now=now, days=days)
+            if cache is not None:
+                if len(cache) >= MAX_CACHED:
+                    cache.clear()
+                cache[key] = (clock(), report)
+        for flag in report["accounts"]:
+            if flag["source"] == "organization" and flag["account_id"] == str(organization_id):
+                if best is None or flag["p_value"] < best["p_value"]:
+                    best = {**flag, "days": days}
+    return best
+

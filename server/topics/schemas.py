@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.accounts.schemas import AccountFlagSchema
 from server.incidents.schemas import IncidentBriefSchema
 from server.validation import TextSchema
 
@@ -142,6 +143,10 @@ class InAppSchema(Schema):
                                                     "before the ticket, newest first, at most 5."})
 
 
+class AccountNoteSchema(AccountFlagSchema):
+    days = fields.Integer(required=True, metadata={"description": "The window the flag is of, in days."})
+
+
 class TicketContextOutSchema(Schema):
     ticket = fields.Nested(TicketOutSchema, required=True)
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
@@ -151,6 +156,10 @@ class TicketContextOutSchema(Schema):
     banner = fields.Nested(BannerSchema, allow_none=True, required=True,
                            metadata={"description": "The known-issue banner: the open or acknowledged incident the "
                                                     "ticket is attached to, else the newest on its topic; null if none."})
+    account = fields.Nested(AccountNoteSchema, allow_none=True,
+                            metadata={"description": "The ticket's organization when the accounts report flags it "
+                                                     "(the more significant of the day and week windows; see "
+                                                     "GET /api/v1/accounts/changes); null otherwise."})
     in_app = fields.Nested(InAppSchema, allow_none=True,
                            metadata={"description": "What the requester met in the product before writing (the "
                                                     "widget's sessions joined by the tenant's ticket_user_keys); "

@@ -3,8 +3,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
+from server.accounts.service import organization_note
 from server.api.views import _api_limit, _token_key
 from server.errors import NotFound
 from server.extensions import limiter
@@ -74,4 +75,9 @@ def patch_topic(tenant: Tenant, topic_id: int) -> Any:
 def ticket_context(tenant: Tenant, ticket_id: str) -> Any:
     if not re.fullmatch(r"[0-9]{1,20}", ticket_id):
         raise NotFound("Zendesk ticket ids are digits.")
-    return jsonify(ticket_context_out.dump(service.ticket_context(db_session(), tenant.id, ticket_id, now=utcnow())))
+    session, now = db_session(), utcnow()
+    context = service.ticket_context(session, tenant.id, ticket_id, now=now)
+    cache = current_app.extensions.setdefault("groundswell.accounts_cache", {})
+    context["account"] = organization_note(session, tenant.id, context["ticket"].get("organization_id"), now=now,
+                                           cache=cache)
+    return jsonify(ticket_context_out.dump(context))

@@ -16,9 +16,10 @@ from typing import Any
 from server.db import Database
 from server.incidents.engine import Engine, IncidentState
 from server.incidents.writers import write_incident, write_incident_ticket, write_volume_point
+from server.topics.models import Ticket
 from server.topics.writers import write_ticket, write_topic
 from server.widget.features import SessionFeatures
-from server.widget.models import WidgetDecision, WidgetSettings
+from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings
 from server.widget.writers import write_ticket_sessions, write_widget_session
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -196,3 +197,39 @@ def write_requester_sessions(db: Database, tenant_id: int, zendesk_id: str, *, t
                                    decided_at=stuck_start + timedelta(seconds=70)))
         session.commit()
     return [sid for sid, _, _ in sessions]
+
+
+def write_account_history(db: Database, tenant_id: int, now: datetime, *, surge_org: str | None = None,
+                          silent_account: str | None = None, days: int = 22, seed: int = 5) -> None:
+    """Three weeks of tickets from 20 organizations (``9001``-``9020``, about 3 a day each) and widget
+    sessions of 10 product accounts (10 users a day each), for the accounts report: ``surge_org`` (any
+    organization id) writes 25 tickets in the last day, ``silent_account`` has no session in it."""
+    rng = random.Random(seed)
+    orgs = [str(9000 + k) for k in range(1, 21)]
+    if surge_org and surge_org not in orgs:
+        orgs.append(surge_org)
+    accounts = [silent_account] if silent_account else []
+    accounts += [f"acct-{k}" for k in range(1, 11 - len(accounts))]
+    n = 0
+    with db.session() as session:
+        for day in range(days):
+            start = now - timedelta(days=day + 1)
+            for org in orgs:
+                count = 25 if (day == 0 and org == surge_org) else sum(rng.random() < 0.3 for _ in range(10))
+                for _ in range(count):
+                    n += 1
+                    session.add(Ticket(tenant_id=tenant_id, zendesk_id=str(8_800_000 + n), subject="Account history",
+                                       organization_id=org, requester_id=f"r{org}-{n % 4}",
+                                       created_at=start + timedelta(seconds=rng.uniform(1, 86399))))
+            for account in accounts:
+                if day == 0 and account == silent_account:
+                    continue
+                for u in range(10):
+                    at = start + timedelta(seconds=rng.uniform(1, 86399))
+                    session.add(WidgetSession(tenant_id=tenant_id, session_id=f"acct-{day}-{account[:20]}-{u}",
+                                              user_id=f"{account[:20]}-{u}", account_id=account, started_at=at,
+                                              last_seen_at=at, last_path="/", features={}, p_ticket=None,
+                                              stuck_pages=[], model_ready=False, outcome=None, ticket_at=None,
+                                              updated_at=now))
+        session.commit()
+

@@ -112,3 +112,41 @@ def test_a_day_window_is_judged_against_the_same_weekday(client, tenant, db):
     assert report["tested"]["tickets"] == 12
     assert all(a["account_id"] != "org2" for a in report["accounts"])
     assert report["window_start"].weekday() == 0
+
+
+def test_the_sidebar_context_names_the_tickets_organization_when_it_is_flagged(client, tenant, db):
+    t, creds = tenant
+    now = datetime.now(timezone.utc)
+    add_history(db, t.id, now, surge_org="org7", seed=3)
+    with db.session() as s:
+        surging = s.query(Ticket).filter_by(tenant_id=t.id, organization_id="org7").order_by(Ticket.created_at.desc()).first()
+        calm = s.query(Ticket).filter_by(tenant_id=t.id, organization_id="org1").first()
+        ids = surging.zendesk_id, calm.zendesk_id
+    note = client.get(f"/api/v1/tickets/{ids[0]}/context", headers=auth(creds)).get_json()["account"]
+    assert note["account_id"] == "org7" and note["direction"] == "up" and note["days"] in (1, 7)
+    assert note["label"] == "More tickets than usual" and note["sentence"].startswith("Organization org7: ")
+    assert client.get(f"/api/v1/tickets/{ids[1]}/context", headers=auth(creds)).get_json()["account"] is None
+
+
+def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
+    from server.accounts.service import NOTE_TTL, organization_note
+
+    t, _creds = tenant
+    now = datetime.now(timezone.utc)
+    add_history(db, t.id, now, seed=3)
+    cache: dict = {}
+    clock = [0.0]
+    with db.session() as s:
+        assert organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None
+    assert set(cache) == {(t.id, 1), (t.id, 7)}
+    with db.session() as s:  # org5 now writes 30 tickets in the last hour
+        for i in range(30):
+            s.add(Ticket(tenant_id=t.id, zendesk_id=f"9{i:05d}", organization_id="org5", requester_id=f"x{i}",
+                         created_at=now - timedelta(minutes=i + 1)))
+        s.commit()
+    with db.session() as s:
+        assert organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None  # cached
+        clock[0] = NOTE_TTL + 1
+        note = organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0])
+    assert note is not None and note["account_id"] == "org5" and note["observed"] >= 30
+    assert organization_note(None, t.id, None, now=now) is None  # a ticket without an organization reads nothing

@@ -22,7 +22,7 @@ def test_sidebar_seed_contract(app, client, db, tenant, monkeypatch):
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     out = module.seed(SimpleNamespace(app=app, db=db, tenant_id=t.id, slug=t.slug, creds=creds, options={}))
     assert set(out) == {"zendesk_url", "incident_id", "incident_ticket_id", "plain_ticket_id", "xss_ticket_id",
-                        "unknown_ticket_id"}
+                        "unknown_ticket_id", "plain_organization_id"}
     h = auth(creds)
 
     def context(ticket_id: str):  # type: ignore[no-untyped-def]
@@ -37,6 +37,8 @@ def test_sidebar_seed_contract(app, client, db, tenant, monkeypatch):
     assert out["xss_ticket_id"] in reps
     plain = context(out["plain_ticket_id"]).get_json()
     assert plain["topic"] and plain["incidents"] == []
+    assert plain["account"]["account_id"] == out["plain_organization_id"] and plain["account"]["direction"] == "up"
+    assert incident["account"] is None
     assert context(out["unknown_ticket_id"]).status_code == 404
     link = client.post(f"/api/v1/incidents/{out['incident_id']}/problem-ticket",
                        json={"ticket_id": out["incident_ticket_id"], "by": "Ann"}, headers=h)

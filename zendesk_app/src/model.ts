@@ -104,6 +104,19 @@ export interface Banner {
   sentence: string;
 }
 
+/** The ticket's organization when the accounts report flags it (GET /accounts/changes). */
+export interface AccountNote {
+  accountId: string;
+  direction: "up" | "down";
+  observed: number;
+  expected: number;
+  /** Window length in days: 1 is a day against the same weekday of the weeks before. */
+  days: number;
+  requesters: number | null;
+  /** The organization's counts in the past windows, oldest first. */
+  history: number[];
+}
+
 export interface TicketContext {
   ticketId: string;
   subject: string;
@@ -111,6 +124,7 @@ export interface TicketContext {
   incidents: Incident[];
   banner: Banner | null;
   inApp: InApp | null;
+  account: AccountNote | null;
 }
 
 export interface LinkResult {
@@ -278,6 +292,18 @@ export function parseInApp(value: unknown): InApp | null {
   return sessions.length ? { ticketAt: time(o.ticket_at), sessions } : null;
 }
 
+export function parseAccount(value: unknown): AccountNote | null {
+  const o = obj(value);
+  const accountId = o ? text(o.account_id, 128) : "";
+  const days = o ? id(o.days) : null;
+  if (!o || !accountId || days === null || (o.direction !== "up" && o.direction !== "down")) return null;
+  const expected = num(o.expected);
+  const people = num(o.requesters);
+  return { accountId, direction: o.direction, observed: count(o.observed),
+           expected: expected !== null && expected >= 0 ? expected : 0, days: Math.min(days, 366),
+           requesters: people === null ? null : count(people), history: list(o.history, 60).map(count) };
+}
+
 function parseTopic(value: unknown): Topic | null {
   const o = obj(value);
   const topicId = o ? id(o.id) : null;
@@ -321,7 +347,8 @@ export function parseContext(value: unknown, ticketId: string): TicketContext {
     banner = active ? { incidentId: active.id, title: active.title, sentence: active.sentence } : null;
   }
   return { ticketId: text(ticket.zendesk_id, 40) || ticketId, subject: text(ticket.subject, 500),
-           topic: parseTopic(o.topic), incidents, banner, inApp: parseInApp(o.in_app) };
+           topic: parseTopic(o.topic), incidents, banner, inApp: parseInApp(o.in_app),
+           account: parseAccount(o.account) };
 }
 
 export function parseLink(value: unknown): LinkResult | null {

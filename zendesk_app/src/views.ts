@@ -5,7 +5,7 @@ import { volumeChart } from "./chart";
 import { el, type Child } from "./dom";
 import { duration, type Formatter } from "./format";
 import { t } from "./i18n";
-import type { Banner, InApp, InAppSession, Incident, IncidentPage, Representative, SessionPage, Signal, TicketContext,
+import type { AccountNote, Banner, InApp, InAppSession, Incident, IncidentPage, Representative, SessionPage, Signal, TicketContext,
               Topic, VolumePoint } from "./model";
 
 /** Sessions of the requester shown in full; the rest are counted. */
@@ -208,6 +208,23 @@ export function inAppView(inApp: InApp, fmt: Formatter): HTMLElement {
     more > 0 ? el("p", { class: "gs-muted" }, t("sidebar.in_app.more", { count: more })) : null);
 }
 
+export function accountView(note: AccountNote, fmt: Formatter): HTMLElement {
+  const headingId = "gs-account";
+  const change = note.expected > 0
+    ? (note.direction === "up" ? `${(note.observed / note.expected).toFixed(1)}x`
+      : `${Math.round((note.observed / note.expected - 1) * 100)}%`) : "–";
+  const window = note.days === 1 ? t("sidebar.account.window_day") : t("sidebar.account.window_days", { n: note.days });
+  return el("section", { class: "gs-card gs-account", attrs: { "aria-labelledby": headingId } },
+    el("h2", { attrs: { id: headingId } }, t("sidebar.account.heading"), " ",
+       el("span", { class: "gs-title" }, note.accountId)),
+    el("p", { class: `gs-chip gs-account-${note.direction}` }, t(`sidebar.account.${note.direction}`)),
+    el("p", {}, t("sidebar.account.detail", { observed: fmt.number(note.observed), window,
+                                              expected: fmt.number(Math.round(note.expected * 10) / 10), change }),
+       note.requesters ? " " + t("sidebar.account.people", { count: note.requesters, n: note.requesters }) : ""),
+    note.history.length ? el("p", { class: "gs-muted" }, t("sidebar.account.history", { counts: note.history.join(", ") }))
+      : null);
+}
+
 export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
                              h: Handlers): HTMLElement {
   const headingId = `gs-incident-${inc.id}`;
@@ -261,6 +278,7 @@ export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, 
     parts.push(ctx.topic ? topicView(ctx.topic, fmt, state, h)
       : el("div", { class: "gs-state gs-empty" }, el("p", {}, t("sidebar.empty.none"))));
   }
+  if (ctx.account) parts.push(accountView(ctx.account, fmt));
   if (ctx.inApp) parts.push(inAppView(ctx.inApp, fmt));
   return el("div", { class: "gs-context" }, ...parts);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseContext, parseInApp, parseIncident, parseLink, volume } from "../src/model";
+import { parseAccount, parseContext, parseInApp, parseIncident, parseLink, volume } from "../src/model";
 import { context, inApp, incident } from "./helpers";
 
 describe("parsing backend answers", () => {
@@ -48,7 +48,24 @@ describe("parsing backend answers", () => {
     expect(ctx.topic).toBeNull();
     expect(ctx.banner).toBeNull();
     expect(parseContext(null, "9")).toEqual({ ticketId: "9", subject: "", topic: null, incidents: [], banner: null,
-                                             inApp: null });
+                                             inApp: null, account: null });
+  });
+
+  it("reads the organization's note and refuses a malformed one", () => {
+    const note = { account_id: "900002", source: "organization", signal: "tickets", direction: "up",
+                   observed: 31, expected: 9.4, ratio: 3.3, days: 1, requesters: 18, history: [8, 11] };
+    expect(parseContext(context({ account: note }), "42").account).toEqual({
+      accountId: "900002", direction: "up", observed: 31, expected: 9.4, days: 1, requesters: 18, history: [8, 11] });
+    expect(parseAccount({ ...note, direction: "sideways" })).toBeNull();
+    expect(parseAccount({ ...note, account_id: "" })).toBeNull();
+    expect(parseAccount({ ...note, days: 0 })).toBeNull();
+    const odd = parseAccount({ ...note, account_id: "x".repeat(500), expected: -3, requesters: null,
+                               history: Array(100).fill("7") });
+    expect(odd?.accountId).toHaveLength(128);
+    expect(odd?.expected).toBe(0);
+    expect(odd?.requesters).toBeNull();
+    expect(odd?.history).toHaveLength(60);
+    expect(parseContext(context(), "42").account).toBeNull();
   });
 
   it("reads the requester's sessions before the ticket and the incident's pages", () => {

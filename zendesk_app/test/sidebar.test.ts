@@ -120,6 +120,24 @@ describe("ticket sidebar", () => {
     expect(root.textContent).toContain("not part of any incident or topic");
   });
 
+  it("says when the ticket's organization writes far more than usual, as text", async () => {
+    await mount(() => context({ account: { account_id: XSS, direction: "up", observed: 31, expected: 9.44, days: 1,
+                                           requesters: 18, history: [8, 11] } }));
+    const card = root.querySelector(".gs-account");
+    expect(card?.textContent).toContain("Writing more than usual");
+    expect(card?.textContent).toContain("31 tickets in the last day (against the same weekday); expected 9.4");
+    expect(card?.textContent).toContain("(3.3x)");
+    expect(card?.textContent).toContain("From 18 people.");
+    expect(card?.textContent).toContain("Past windows: 8, 11.");
+    expect(card?.textContent).toContain(XSS);
+    expect(root.querySelector("img")).toBeNull();
+    await mount(() => context({ account: { account_id: "9", direction: "down", observed: 1, expected: 12, days: 7,
+                                           requesters: null, history: [] } }));
+    expect(root.querySelector(".gs-account")?.textContent).toContain("Writing less than usual");
+    expect(root.querySelector(".gs-account")?.textContent).toContain("in the last 7 days; expected 12");
+    expect(root.querySelector(".gs-account")?.textContent).toContain("(-92%)");
+  });
+
   it("says when the chart's last bar is the hour so far", async () => {
     const points = volume();
     points[points.length - 1] = { ...points[points.length - 1], partial: true, as_of: "2026-11-23T11:25:00Z" };
