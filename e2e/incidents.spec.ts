@@ -138,10 +138,10 @@ test("accounts that changed: the surging organization and the silent account, as
     await expect(silent).toHaveCount(1);
     await expect(silent).toContainText("Account <img src=x onerror=alert(2)>");
     expect(await section.locator("img").count()).toBe(0);
-    await expect(section).toContainText("against the same days of the 8 weeks before");
+    await expect(section).toContainText("The last day against the same weekday of the weeks before (up to 8)");
 
     await section.locator("select#accounts-days").selectOption("7");
-    await expect(section).toContainText("Last 7 days against the 8 windows of 7 days before");
+    await expect(section).toContainText("The last 7 days against the 7-day windows before (up to 8)");
     await page.reload();
     await expect(section.locator("select#accounts-days")).toHaveValue("7");
     expect(problems).toEqual([]);

@@ -27,8 +27,10 @@
   function render(box, r) {
     var intro = document.createElement("p");
     var tested = r.tested || {};
-    intro.textContent = "Last " + r.days + " days against " + (r.days < 7 ? "the same days of the " + r.weeks + " weeks before"
-      : "the " + r.weeks + " windows of " + r.days + " days before") + ", each account beside the rest of the tenant. Tested: " +
+    intro.textContent = (r.days === 1 ? "The last day against the same weekday of the weeks before"
+      : r.days < 7 ? "The last " + r.days + " days against the same days of the weeks before"
+      : "The last " + r.days + " days against the " + r.days + "-day windows before") +
+      " (up to " + r.weeks + "), each account beside the rest of the tenant. Tested: " +
       (tested.tickets || 0) + " organizations (tickets), " + (tested.users || 0) + " product accounts (sessions and active users).";
     if (!r.accounts.length) {
       var none = document.createElement("p");

@@ -53,6 +53,10 @@
     return (Math.round(n * 100) / 100).toLocaleString();
   }
 
+  function counted(n, noun) {
+    return num(n) + " " + noun + (n === 1 ? "" : "s");
+  }
+
   function showError(msg) {
     var e = $("error");
     e.textContent = msg || "";
@@ -141,8 +145,9 @@
       b.appendChild(el("strong", "item-title", inc.title));
       b.appendChild(el("span", "item-sentence", inc.sentence));
       var who = inc.kind === "friction" ?  // in-app friction: the page's sessions, no tickets or accounts
-        num((inc.evidence || {}).sessions) + " sessions · " + inc.requester_count + " signed-in users · " :
-        inc.ticket_count + " tickets · " + inc.requester_count + " customers · " + inc.account_count + " accounts · ";
+        counted((inc.evidence || {}).sessions, "session") + " · " + counted(inc.requester_count, "signed-in user") + " · " :
+        counted(inc.ticket_count, "ticket") + " · " + counted(inc.requester_count, "customer") + " · " +
+        counted(inc.account_count, "account") + " · ";
       b.appendChild(el("span", "item-meta", who + "first seen " + when(inc.first_seen_at) + " · detected " +
         when(inc.detected_at)));
       b.addEventListener("click", function () { select(inc.id); });
@@ -278,9 +283,16 @@
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
     var span = ev.window_minutes ? " in " + ev.window_minutes + " min" : "";
     var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
-    term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
-    term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
-      (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
+    if (inc.kind === "sentiment") {
+      // A tone, not a count: the window's mean VADER score against the segment's usual mean (no count band).
+      var tone = (ev.segments || []).filter(function (s) { return s && s.name === "mean_sentiment"; })[0];
+      term(dl, "Observed", (tone ? "mean sentiment " + tone.value + " over " : "") + num(ev.observed) + " tickets" + span);
+      term(dl, "Expected", ev.expected !== undefined ? "mean sentiment " + num(ev.expected) : null);
+    } else {
+      term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
+      term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
+        (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
+    }
     // Tails beyond a double's range are stored as 0 with the surprise held at 300.
     var beyond = typeof inc.p_value === "number" && inc.p_value < 1e-300;
     term(dl, "p-value", beyond ? "< 1e-300 (surprise > 300)"
@@ -296,9 +308,12 @@
     term(dl, "Detected", when(inc.detected_at));
     if (inc.resolved_at) term(dl, "Resolved", when(inc.resolved_at));
     term(dl, "Status", inc.status + " · by " + inc.status_by + " · " + when(inc.status_changed_at));
-    if (Array.isArray(ev.segments) && ev.segments.length) {
+    // A sentiment incident's one "segment" is its mean tone, already under Observed.
+    var shares = Array.isArray(ev.segments)
+      ? ev.segments.filter(function (s) { return !(s && s.name === "mean_sentiment"); }) : [];
+    if (shares.length) {
       var segs = el("ul", "plain");
-      ev.segments.forEach(function (s) {
+      shares.forEach(function (s) {
         var text = typeof s === "object" && s ? (s.name || "") + " = " + (s.value || "") +
           (s.share !== undefined ? ": " + Math.round(s.share * 100) + "% of the window" : "") +
           (s.baseline_share !== undefined ? " (usually " + Math.round(s.baseline_share * 100) + "%)" : "") : String(s);
