@@ -430,5 +430,69 @@ from server.zendesk.cli import zendesk_group  # noqa: E402  (connect tenants to 
 
 main.add_command(zendesk_group)
 
+
+@main.command("accounts")
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@click.option("--days", type=click.IntRange(1, 28), default=7, show_default=True,
+              help="Window length; under 7, judged against the same days of the weeks before.")
+@click.option("--weeks", type=click.IntRange(2, 26), default=8, show_default=True, help="Past windows.")
+@click.option("--fdr", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True,
+              help="Expected share of false flags among the flags.")
+@click.option("--min-ratio", type=click.FloatRange(1.0, 20.0), default=1.5, show_default=True,
+              help="Least change flagged, either way.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (as GET /api/v1/accounts/changes).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the flagged accounts to this CSV file (for a CRM or a spreadsheet).")
+def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_json: bool,
+             csv_path: str | None) -> None:
+    """Accounts whose tickets or product usage changed against their own past (see docs/accounts.md)."""
+    import csv
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from server.accounts.schemas import account_changes_out
+    from server.accounts.service import account_changes
+
+    if max(days, 7) * (weeks + 1) > 400:
+        raise click.BadParameter("the windows may reach at most 400 days back: max(days, 7) x (weeks + 1)",
+                                 param_hint="--weeks")
+    database = _db(_cfg())
+    _check_schema(database)
+    with database.session() as session:
+        tenant_id = _get_tenant(session, slug).id
+        report = account_changes_out.dump(account_changes(session, tenant_id, now=datetime.now(timezone.utc),
+                                                          days=days, weeks=weeks, fdr=fdr, min_ratio=min_ratio))
+    if csv_path:
+        columns = ["account_id", "source", "signal", "direction", "label", "observed", "expected", "ratio",
+                   "p_value", "q_value", "requesters", "history", "sentence"]
+        with open(csv_path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for a in report["accounts"]:
+                writer.writerow([" ".join(map(str, a[c])) if c == "history" else a[c] for c in columns])
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    console = Console()
+    tested = report["tested"]
+    console.print(f"Last {days} day{'s' if days > 1 else ''} against {weeks} past windows; tested "
+                  f"{tested.get('tickets', 0)} organizations and {tested.get('users', 0)} product accounts.")
+    if not report["accounts"]:
+        console.print("No account changed more than its own ups and downs allow."
+                      if any(tested.values()) else "Not enough history for this window yet.")
+        return
+    table = Table("what", "account", "now", "expected", "change", "past windows", "q")
+    for a in report["accounts"]:
+        change = "-" if a["ratio"] is None else (f"{a['ratio']:.1f}x" if a["direction"] == "up"
+                                                 else f"{100 * (a['ratio'] - 1):+.0f}%")
+        table.add_row(a["label"], Text(f"{a['source']} {a['account_id']}"),  # ids are data, not markup
+                      str(a["observed"]), f"{a['expected']:.1f}", change, ", ".join(map(str, a["history"])),
+                      f"{a['q_value']:.3g}")
+    console.print(table)
+
+
 if __name__ == "__main__":
     main()

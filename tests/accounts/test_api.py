@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -150,3 +151,29 @@ def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
         note = organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0])
     assert note is not None and note["account_id"] == "org5" and note["observed"] >= 30
     assert organization_note(None, t.id, None, now=now) is None  # a ticket without an organization reads nothing
+
+
+def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tmp_path):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    t, _creds = tenant
+    add_history(db, t.id, datetime.now(timezone.utc), surge_org="org7", seed=3)
+    with db.session() as s:  # an id that would be markup to a terminal table
+        s.query(Ticket).filter_by(tenant_id=t.id, organization_id="org7").update({"organization_id": "[bold]org7"})
+        s.commit()
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "cli-key", "LOG_FORMAT": "text",
+           "COLUMNS": "200"}
+    out = tmp_path / "flags.csv"
+    result = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--csv", str(out)], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "More tickets than usual" in result.output and "organization [bold]org7" in result.output  # as text
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("account_id,source,signal,direction") and rows[1].startswith("[bold]org7,organization,tickets,up")
+    as_json = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--json", "--days", "1"], env=env)
+    assert json.loads(as_json.output)["days"] == 1
+    bad = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--days", "28", "--weeks", "20"], env=env)
+    assert bad.exit_code == 2 and "400 days" in bad.output
+    assert CliRunner().invoke(main, ["accounts", "--tenant", "nobody"], env=env).exit_code == 1
