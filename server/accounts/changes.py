@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -122,6 +123,14 @@ def _nb_tails(x: int, mu: np.ndarray, cv2: float) -> tuple[np.ndarray, np.ndarra
     return upper, special.betainc(r, x + 1.0, p)
 
 
+@lru_cache(maxsize=4096)
+def _quadrature(shape: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Laguerre nodes and normalised weights for a gamma of this shape (an account's shape depends
+    only on its past count within one report, so most are repeats)."""
+    nodes, weights = special.roots_genlaguerre(NODES, shape - 1.0)
+    return nodes, weights / weights.sum()
+
+
 def tails(x: int, expected: float, cv2: float, past: int, windows: int) -> tuple[float, float]:
     """P(X >= x) and P(X <= x) for the account's count in the window if it moved as the rest did.
 
@@ -136,8 +145,8 @@ def tails(x: int, expected: float, cv2: float, past: int, windows: int) -> tuple
     if shape > EXACT_SHAPE:
         up, down = _nb_tails(x, np.array([expected]), cv2 + 1.0 / shape)
         return float(up[0]), float(down[0])
-    nodes, weights = special.roots_genlaguerre(NODES, shape - 1.0)
-    weights = weights / weights.sum()
+    shape = float(f"{shape:.4g}")  # to four digits: the cached quadratures serve every account of that past
+    nodes, weights = _quadrature(shape)
     up, down = _nb_tails(x, expected * shape / nodes, cv2)
     return float(np.dot(weights, up)), float(np.dot(weights, down))
 
