@@ -431,6 +431,27 @@ from server.zendesk.cli import zendesk_group  # noqa: E402  (connect tenants to 
 main.add_command(zendesk_group)
 
 
+def _post_accounts_digest(cfg: dict[str, Any], report: dict[str, Any], tenant_name: str,
+                          tenant_settings: dict[str, Any]) -> None:
+    from server.notify.client import SlackClient, SlackError, parse_hosts
+    from server.notify.settings import SettingsError, load_target, slack_settings
+    from server.notify.slack import accounts_blocks
+
+    try:
+        target = load_target(slack_settings(tenant_settings), secret_key=cfg["SECRET_KEY"])
+    except SettingsError as e:
+        raise click.ClickException(str(e)) from None
+    if target is None:
+        raise click.ClickException("Slack notifications are not configured for this tenant: "
+                                   "PUT /api/v1/settings/notifications first (docs/notifications.md).")
+    client = SlackClient(api_url=cfg["SLACK_API_URL"], webhook_hosts=parse_hosts(cfg["SLACK_WEBHOOK_HOSTS"]))
+    try:
+        client.send(target, accounts_blocks(report, tenant_name, cfg["PUBLIC_URL"] or None))
+    except SlackError as e:
+        raise click.ClickException(f"Slack refused the digest: {e.code}" + (f" (HTTP {e.status})" if e.status else ""))
+    click.echo(f"posted to Slack ({target.mode})", err=True)
+
+
 @main.command("accounts")
 @click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
 @click.option("--days", type=click.IntRange(1, 28), default=7, show_default=True,
@@ -443,8 +464,10 @@ main.add_command(zendesk_group)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (as GET /api/v1/accounts/changes).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the flagged accounts to this CSV file (for a CRM or a spreadsheet).")
+@click.option("--slack", "to_slack", is_flag=True,
+              help="Also post the report to the tenant's Slack (its notification settings): run it weekly from cron.")
 def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_json: bool,
-             csv_path: str | None) -> None:
+             csv_path: str | None, to_slack: bool) -> None:
     """Accounts whose tickets or product usage changed against their own past (see docs/accounts.md)."""
     import csv
     from datetime import datetime, timezone
@@ -459,12 +482,16 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
     if max(days, 7) * (weeks + 1) > 400:
         raise click.BadParameter("the windows may reach at most 400 days back: max(days, 7) x (weeks + 1)",
                                  param_hint="--weeks")
-    database = _db(_cfg())
+    cfg = _cfg()
+    database = _db(cfg)
     _check_schema(database)
     with database.session() as session:
-        tenant_id = _get_tenant(session, slug).id
+        tenant = _get_tenant(session, slug)
+        tenant_id, tenant_name, tenant_settings = tenant.id, tenant.name, dict(tenant.settings or {})
         report = account_changes_out.dump(account_changes(session, tenant_id, now=datetime.now(timezone.utc),
                                                           days=days, weeks=weeks, fdr=fdr, min_ratio=min_ratio))
+    if to_slack:
+        _post_accounts_digest(cfg, report, tenant_name, tenant_settings)
     if csv_path:
         columns = ["account_id", "source", "signal", "direction", "label", "observed", "expected", "ratio",
                    "p_value", "q_value", "requesters", "history", "sentence"]

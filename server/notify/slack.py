@@ -331,3 +331,41 @@ def check_message(tenant_name: str, base_url: str | None) -> dict[str, Any]:
     if base_url:
         blocks.append(_context(f"Incident links open under {escape(base_url.rstrip('/'))}"))
     return {"text": clip(text, FALLBACK_CHARS), "blocks": blocks}
+
+
+#: Most accounts listed in one digest (each a section); the rest are counted.
+MAX_DIGEST_ACCOUNTS = 20
+
+
+def accounts_blocks(report: dict[str, Any], tenant_name: str, base_url: str | None) -> dict[str, Any]:
+    """The accounts-report digest (``groundswell accounts --slack``): a header, one line per flagged
+    account (what it may mean, the account, its count against what was expected, its past windows), and
+    a context line saying what was tested. Account ids are the tenant's data: escaped and verbatim."""
+    days = int(report.get("days") or 7)
+    span = "day" if days == 1 else f"{days} days"
+    flags = list(report.get("accounts") or [])
+    tested = report.get("tested") or {}
+    title = f"Accounts that changed, last {span}"
+    text = (f"{title}: {len(flags)} account{'s' if len(flags) != 1 else ''} for {escape(tenant_name)}" if flags
+            else f"{title}: none for {escape(tenant_name)}")
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(title, HEADER_CHARS)}]
+    if not flags:
+        blocks.append(_section("No account changed more than its own ups and downs allow."))
+    for a in flags[:MAX_DIGEST_ACCOUNTS]:
+        who = "Organization" if a.get("source") == "organization" else "Account"
+        ratio = a.get("ratio")
+        change = ("new" if ratio is None else f"{ratio:.1f}x" if a.get("direction") == "up"
+                  else f"{100 * (ratio - 1):+.0f}%")
+        history = ", ".join(str(v) for v in a.get("history") or [])
+        blocks.append(_section(
+            f"*{escape(a.get('label', ''))}* · {who} `{escape(a.get('account_id', ''))}`: {_number(a.get('observed'))} "
+            f"now, expected {_number(a.get('expected'))} ({change})" + (f" · past: {history}" if history else "")))
+    if len(flags) > MAX_DIGEST_ACCOUNTS:
+        blocks.append(_context(f"and {len(flags) - MAX_DIGEST_ACCOUNTS} more"))
+    note = (f"Tested {tested.get('tickets', 0)} organizations and {tested.get('users', 0)} product accounts, "
+            f"each against the rest of the tenant; false-discovery rate {report.get('fdr', 0.05)}.")
+    if base_url:
+        note += f" Open {escape(base_url.rstrip('/'))}/incidents for the full list."
+    blocks.append(_context(note))
+    return {"text": clip(text, FALLBACK_CHARS), "blocks": blocks[:MAX_BLOCKS]}
+
