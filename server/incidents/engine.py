@@ -1099,7 +1099,11 @@ class Engine:
             p = float(special.stdtr(k - 1, z)) * len(SENTIMENT_DIMS + ("topic",))
             plan = key.split(":", 1)[1] if key.startswith("plan:") else _dominant(pool, "plan")
             if p <= self.alpha("sentiment", key, plan):
-                self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, k, mean, 0, 0, pool,
+                # Evidence in the tone's own units: the window's mean against the usual mean and the 99%
+                # band of a mean of k tickets (the ticket count is the evidence's window_tickets).
+                half = 2.576 * sd / math.sqrt(k)
+                self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, round(m, 3), mean,
+                                  round(mean - half, 3), round(mean + half, 3), pool,
                                   [{"name": "mean_sentiment", "value": f"{m:+.2f}", "count": k, "share": 1.0,
                                     "baseline_share": round(mean, 3)}]), now, describe)
 
@@ -1298,8 +1302,8 @@ class Engine:
             "p_value": alert.p,
             "surprise": round(surprise(alert.p), 2),
             "direction": alert.direction,
-            "measure": "tickets" if alert.kind == "drop" else ("tickets (mean sentiment)" if alert.kind == "sentiment"
-                                                                else "customers"),
+            "measure": "tickets" if alert.kind == "drop" else ("mean sentiment (VADER compound, -1 to 1)"
+                                                                if alert.kind == "sentiment" else "customers"),
             "segments": alert.segments,
             "top_terms": list(info.get("keywords") or [])[:8],
             "topic_label": label if inc.topic_id is not None else None,
@@ -1499,8 +1503,8 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
                 f"(at least {ev.get('lower', 0)} in a normal {window}); since {_clock(inc.first_seen_at)} UTC{after}")
     if inc.kind == "sentiment":
         segs = ev.get("segments") or [{}]
-        return (f"{ev.get('observed', 0)} tickets in {window} on {label} with mean sentiment {segs[0].get('value', '?')}; "
-                f"usually {expected:+.2f}; {first}")
+        return (f"{ev.get('window_tickets', 0)} tickets in {window} on {label} with mean sentiment "
+                f"{segs[0].get('value', '?')}; usually {expected:+.2f}; {first}")
     customers = ev.get("observed", len(inc.requesters))
     tickets = ev.get("window_tickets", len(inc.ticket_ids))
     where = ""

@@ -284,10 +284,15 @@
     var span = ev.window_minutes ? " in " + ev.window_minutes + " min" : "";
     var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
     if (inc.kind === "sentiment") {
-      // A tone, not a count: the window's mean VADER score against the segment's usual mean (no count band).
+      // A tone, not a count: the window's mean VADER score against the segment's usual mean and the band of
+      // such a mean. (Incidents from before that evidence carried the ticket count as `observed`.)
       var tone = (ev.segments || []).filter(function (s) { return s && s.name === "mean_sentiment"; })[0];
-      term(dl, "Observed", (tone ? "mean sentiment " + tone.value + " over " : "") + num(ev.observed) + " tickets" + span);
-      term(dl, "Expected", ev.expected !== undefined ? "mean sentiment " + num(ev.expected) : null);
+      var toneNow = typeof ev.observed === "number" && Math.abs(ev.observed) <= 1 ? num(ev.observed) : (tone ? tone.value : "—");
+      var tickets = ev.window_tickets !== undefined ? ev.window_tickets : ev.observed;
+      var toneBand = typeof ev.lower === "number" && typeof ev.upper === "number" && ev.lower < ev.upper
+        ? " (normal " + num(ev.lower) + " to " + num(ev.upper) + ")" : "";
+      term(dl, "Observed", "mean sentiment " + toneNow + " over " + num(tickets) + " tickets" + span);
+      term(dl, "Expected", ev.expected !== undefined ? "mean sentiment " + num(ev.expected) + toneBand : null);
     } else {
       term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
       term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +

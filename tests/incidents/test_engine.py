@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from server.incidents.engine import Engine, Observation, _share_band, _share_lower_tail
+from server.incidents.engine import Engine, Observation, _share_band, _share_lower_tail, sentence
 from server.incidents.settings import DetectionSettings
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
@@ -144,6 +144,11 @@ def test_a_negative_shift_in_sentiment_is_found(warmed):
     found = opened(engine, after=at, kind="sentiment")
     assert found and found[0].direction == "down"
     assert not opened(engine, after=at, kind="spike")
+    # Its evidence is in the tone's units: the window's mean below the band of a mean of that many tickets.
+    ev = found[0].evidence
+    assert -1.0 <= ev["observed"] < ev["lower"] < ev["expected"] < ev["upper"] <= 1.0
+    assert ev["measure"].startswith("mean sentiment") and ev["window_tickets"] >= 3
+    assert sentence(found[0]).startswith(f"{ev['window_tickets']} tickets in ")
 
 
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
