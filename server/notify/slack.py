@@ -175,10 +175,18 @@ def _observed_field(payload: dict[str, Any]) -> str:
     measure = escape(ev.get("measure") or "count")
     window = ev.get("window_minutes")
     span = f" in {_number(window)} min" if isinstance(window, (int, float)) and not isinstance(window, bool) else ""
+    tone = str(ev.get("measure") or "").startswith("mean sentiment")
+
+    def fmt(value: Any) -> str:  # a tone on -1..1 keeps two decimals and its sign
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return f"{value:+.2f}" if tone and ok else _number(value)
+
     band = ""
     if ev.get("lower") is not None and ev.get("upper") is not None:
-        band = f" (normal {_number(ev.get('lower'))}–{_number(ev.get('upper'))})"
-    return (f"*Observed vs expected*\n{_number(ev.get('observed'))} vs {_number(ev.get('expected'))}{band}"
+        lower, upper = ev.get("lower"), ev.get("upper")
+        dash = " to " if tone or (isinstance(lower, (int, float)) and lower < 0) else "–"
+        band = f" (normal {fmt(lower)}{dash}{fmt(upper)})"
+    return (f"*Observed vs expected*\n{fmt(ev.get('observed'))} vs {fmt(ev.get('expected'))}{band}"
             f"\n_{measure}{span}_")
 
 

@@ -51,6 +51,15 @@ def test_opened_message_carries_the_evidence():
     assert button["url"] == "https://gs.example.com/incidents#id=12"
 
 
+def test_a_sentiment_incident_reads_as_a_tone():
+    payload = incident_payload(kind="sentiment", title="Sentiment falling: 'organization:900002'", evidence={
+        "observed": -0.392, "expected": -0.077, "lower": -0.201, "upper": 0.047, "window_minutes": 360,
+        "measure": "mean sentiment (VADER compound, -1 to 1)", "window_tickets": 46})
+    body = json.dumps(incident_blocks(payload, "opened", None), ensure_ascii=False)
+    assert "-0.39 vs -0.08 (normal -0.20 to +0.05)" in body
+    assert "_mean sentiment (VADER compound, -1 to 1) in 360 min_" in body
+
+
 def test_no_link_without_a_base_url_and_minimal_payloads_still_build():
     msg = incident_blocks({"id": 1, "kind": "drop", "title": "", "evidence": None}, "opened", None)
     assert blocks_problem(msg) is None
