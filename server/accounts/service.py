@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, MutableMapping
+from typing import Any, Iterable, MutableMapping
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -128,13 +128,18 @@ NOTE_WINDOWS = (1, 7)
 MAX_CACHED = 2000
 
 
-def organization_note(session: Session, tenant_id: int, organization_id: str | None, *, now: datetime,
-                      cache: MutableMapping[tuple[int, int], tuple[float, dict[str, Any]]] | None = None,
-                      clock: Any = time.monotonic) -> dict[str, Any] | None:
-    """The ticket's organization as the accounts report flags it (the more significant of the day and week
-    windows), with ``days``; None when it is not flagged. Reports are kept in ``cache`` for
+def account_note(session: Session, tenant_id: int, organization_id: str | None, *, now: datetime,
+                 account_ids: Iterable[str] = (),
+                 cache: MutableMapping[tuple[int, int], tuple[float, dict[str, Any]]] | None = None,
+                 clock: Any = time.monotonic) -> dict[str, Any] | None:
+    """The ticket's Zendesk organization, or one of the requester's product accounts (``account_ids``, from
+    their widget sessions), as the accounts report flags it: the most significant flag of the day and week
+    windows, with ``days``; None when none is flagged. Reports are kept in ``cache`` for
     :data:`NOTE_TTL` seconds per tenant and window, so a sidebar opening many tickets computes them once."""
-    if not organization_id:
+    wanted = {("account", str(a)) for a in account_ids if a}
+    if organization_id:
+        wanted.add(("organization", str(organization_id)))
+    if not wanted:
         return None
     best = None
     for days in NOTE_WINDOWS:
@@ -149,7 +154,7 @@ def organization_note(session: Session, tenant_id: int, organization_id: str | N
                     cache.clear()
                 cache[key] = (clock(), report)
         for flag in report["accounts"]:
-            if flag["source"] == "organization" and flag["account_id"] == str(organization_id):
+            if (flag["source"], flag["account_id"]) in wanted:
                 if best is None or flag["p_value"] < best["p_value"]:
                     best = {**flag, "days": days}
     return best

@@ -129,6 +129,8 @@ class TicketSessionSchema(Schema):
     last_seen_at = fields.AwareDateTime(required=True)
     minutes_before_ticket = fields.Integer(required=True)
     last_path = fields.String(allow_none=True)
+    account_id = fields.String(allow_none=True, metadata={"description": "The product account the widget named "
+                                                                         "(Groundswell.identify), if any."})
     signals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     pages = fields.List(fields.Nested(SessionPageSchema), required=True,
                         metadata={"description": "Pages with friction first, at most 8."})
@@ -157,9 +159,10 @@ class TicketContextOutSchema(Schema):
                            metadata={"description": "The known-issue banner: the open or acknowledged incident the "
                                                     "ticket is attached to, else the newest on its topic; null if none."})
     account = fields.Nested(AccountNoteSchema, allow_none=True,
-                            metadata={"description": "The ticket's organization when the accounts report flags it "
-                                                     "(the more significant of the day and week windows; see "
-                                                     "GET /api/v1/accounts/changes); null otherwise."})
+                            metadata={"description": "The ticket's organization, or the product account of the "
+                                                     "requester's sessions in `in_app`, when the accounts report "
+                                                     "flags it (the most significant of the day and week windows; "
+                                                     "see GET /api/v1/accounts/changes); null otherwise."})
     in_app = fields.Nested(InAppSchema, allow_none=True,
                            metadata={"description": "What the requester met in the product before writing (the "
                                                     "widget's sessions joined by the tenant's ticket_user_keys); "

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from server.accounts.service import organization_note
+from server.accounts.service import account_note
 from server.api.views import _api_limit, _token_key
 from server.errors import NotFound
 from server.extensions import limiter
@@ -78,6 +78,7 @@ def ticket_context(tenant: Tenant, ticket_id: str) -> Any:
     session, now = db_session(), utcnow()
     context = service.ticket_context(session, tenant.id, ticket_id, now=now)
     cache = current_app.extensions.setdefault("groundswell.accounts_cache", {})
-    context["account"] = organization_note(session, tenant.id, context["ticket"].get("organization_id"), now=now,
-                                           cache=cache)
+    accounts = [s["account_id"] for s in (context["in_app"] or {}).get("sessions", []) if s.get("account_id")]
+    context["account"] = account_note(session, tenant.id, context["ticket"].get("organization_id"), now=now,
+                                      account_ids=accounts, cache=cache)
     return jsonify(ticket_context_out.dump(context))

@@ -297,7 +297,7 @@ def ticket_sessions(session: Session, tenant_id: int, zendesk_id: str) -> dict[s
         out.append({
             "session_id": sid, "started_at": started, "last_seen_at": as_utc(row.last_seen_at),
             "minutes_before_ticket": max(0, round((ticket_at - started).total_seconds() / 60)),
-            "last_path": row.last_path, "pages": views[:MAX_SESSION_PAGES],
+            "last_path": row.last_path, "account_id": row.account_id, "pages": views[:MAX_SESSION_PAGES],
             "signals": {s: int(n) for s, n in (features.get("totals") or {}).items()
                         if s in SIGNALS and isinstance(n, int) and n > 0},
             "nudges": shown.get(sid, []),

@@ -130,7 +130,7 @@ def test_the_sidebar_context_names_the_tickets_organization_when_it_is_flagged(c
 
 
 def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
-    from server.accounts.service import NOTE_TTL, organization_note
+    from server.accounts.service import NOTE_TTL, account_note
 
     t, _creds = tenant
     now = datetime.now(timezone.utc)
@@ -138,7 +138,7 @@ def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
     cache: dict = {}
     clock = [0.0]
     with db.session() as s:
-        assert organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None
+        assert account_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None
     assert set(cache) == {(t.id, 1), (t.id, 7)}
     with db.session() as s:  # org5 now writes 30 tickets in the last hour
         for i in range(30):
@@ -146,11 +146,11 @@ def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
                          created_at=now - timedelta(minutes=i + 1)))
         s.commit()
     with db.session() as s:
-        assert organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None  # cached
+        assert account_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0]) is None  # cached
         clock[0] = NOTE_TTL + 1
-        note = organization_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0])
+        note = account_note(s, t.id, "org5", now=now, cache=cache, clock=lambda: clock[0])
     assert note is not None and note["account_id"] == "org5" and note["observed"] >= 30
-    assert organization_note(None, t.id, None, now=now) is None  # a ticket without an organization reads nothing
+    assert account_note(None, t.id, None, now=now) is None  # a ticket without an organization reads nothing
 
 
 def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tmp_path):
@@ -177,3 +177,26 @@ def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tm
     bad = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--days", "28", "--weeks", "20"], env=env)
     assert bad.exit_code == 2 and "400 days" in bad.output
     assert CliRunner().invoke(main, ["accounts", "--tenant", "nobody"], env=env).exit_code == 1
+
+
+def test_the_sidebar_context_names_the_requesters_product_account_when_it_is_flagged(client, tenant, db):
+    """The requester's widget session belongs to product account acc3, which has gone silent this week:
+    the context's note is that account's, churn risk."""
+    from server.widget.models import WidgetTicketSessions
+
+    t, creds = tenant
+    now = datetime.now(timezone.utc)
+    add_history(db, t.id, now, quiet_account="acc3", seed=3)
+    with db.session() as s:
+        session = s.get(WidgetSession, (t.id, "w7-3-0"))
+        at = session.started_at + timedelta(minutes=30)
+        s.add(Ticket(tenant_id=t.id, zendesk_id="97777", subject="Where did my data go?", organization_id=None,
+                     requester_id="u3-0", created_at=at))
+        s.add(WidgetTicketSessions(tenant_id=t.id, zendesk_id="97777", session_ids=["w7-3-0"], ticket_at=at,
+                                   updated_at=now))
+        s.commit()
+    ctx = client.get("/api/v1/tickets/97777/context", headers=auth(creds)).get_json()
+    assert ctx["in_app"]["sessions"][0]["account_id"] == "acc3"
+    note = ctx["account"]
+    assert note["source"] == "account" and note["account_id"] == "acc3" and note["direction"] == "down"
+    assert note["signal"] in ("users", "sessions") and note["label"].startswith("Churn risk")

@@ -107,6 +107,10 @@ export interface Banner {
 /** The ticket's organization when the accounts report flags it (GET /accounts/changes). */
 export interface AccountNote {
   accountId: string;
+  /** `organization`: the ticket's Zendesk organization (its tickets); `account`: the requester's product
+   * account (its sessions or active users). */
+  source: "organization" | "account";
+  signal: "tickets" | "sessions" | "users";
   direction: "up" | "down";
   observed: number;
   expected: number;
@@ -297,9 +301,13 @@ export function parseAccount(value: unknown): AccountNote | null {
   const accountId = o ? text(o.account_id, 128) : "";
   const days = o ? id(o.days) : null;
   if (!o || !accountId || days === null || (o.direction !== "up" && o.direction !== "down")) return null;
+  const source = o.source === "account" ? "account" : o.source === "organization" || o.source === undefined
+    ? "organization" : null;
+  const signal = o.signal === "sessions" || o.signal === "users" ? o.signal : "tickets";
+  if (source === null || (source === "account") === (signal === "tickets")) return null;
   const expected = num(o.expected);
   const people = num(o.requesters);
-  return { accountId, direction: o.direction, observed: count(o.observed),
+  return { accountId, source, signal, direction: o.direction, observed: count(o.observed),
            expected: expected !== null && expected >= 0 ? expected : 0, days: Math.min(days, 366),
            requesters: people === null ? null : count(people), history: list(o.history, 60).map(count) };
 }

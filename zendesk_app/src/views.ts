@@ -215,10 +215,11 @@ export function accountView(note: AccountNote, fmt: Formatter): HTMLElement {
       : `${Math.round((note.observed / note.expected - 1) * 100)}%`) : "–";
   const window = note.days === 1 ? t("sidebar.account.window_day") : t("sidebar.account.window_days", { n: note.days });
   return el("section", { class: "gs-card gs-account", attrs: { "aria-labelledby": headingId } },
-    el("h2", { attrs: { id: headingId } }, t("sidebar.account.heading"), " ",
+    el("h2", { attrs: { id: headingId } }, t(`sidebar.account.heading_${note.source}`), " ",
        el("span", { class: "gs-title" }, note.accountId)),
-    el("p", { class: `gs-chip gs-account-${note.direction}` }, t(`sidebar.account.${note.direction}`)),
+    el("p", { class: `gs-chip gs-account-${note.direction}` }, t(`sidebar.account.${note.signal}_${note.direction}`)),
     el("p", {}, t("sidebar.account.detail", { observed: fmt.number(note.observed), window,
+                                              what: t(`sidebar.account.noun_${note.signal}`, { count: note.observed }),
                                               expected: fmt.number(Math.round(note.expected * 10) / 10), change }),
        note.requesters ? " " + t("sidebar.account.people", { count: note.requesters, n: note.requesters }) : ""),
     note.history.length ? el("p", { class: "gs-muted" }, t("sidebar.account.history", { counts: note.history.join(", ") }))

@@ -134,8 +134,15 @@ describe("ticket sidebar", () => {
     await mount(() => context({ account: { account_id: "9", direction: "down", observed: 1, expected: 12, days: 7,
                                            requesters: null, history: [] } }));
     expect(root.querySelector(".gs-account")?.textContent).toContain("Writing less than usual");
-    expect(root.querySelector(".gs-account")?.textContent).toContain("in the last 7 days; expected 12");
+    expect(root.querySelector(".gs-account")?.textContent).toContain("1 ticket in the last 7 days; expected 12");
     expect(root.querySelector(".gs-account")?.textContent).toContain("(-92%)");
+    await mount(() => context({ account: { account_id: "acme-co", source: "account", signal: "users",
+                                           direction: "down", observed: 2, expected: 21, days: 28,
+                                           requesters: null, history: [19, 22, 20] } }));
+    const product = root.querySelector(".gs-account");
+    expect(product?.querySelector("h2")?.textContent).toBe("This customer's account in your product acme-co");
+    expect(product?.textContent).toContain("Churn risk: fewer active users");
+    expect(product?.textContent).toContain("2 active users in the last 28 days; expected 21");
   });
 
   it("says when the chart's last bar is the hour so far", async () => {
