@@ -130,7 +130,7 @@ class TicketSessionSchema(Schema):
     minutes_before_ticket = fields.Integer(required=True)
     last_path = fields.String(allow_none=True)
     account_id = fields.String(allow_none=True, metadata={"description": "The product account the widget named "
-                                                                         "(Groundswell.identify), if any."})
+                                                                         "(identify's traits.accountId), if any."})
     signals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     pages = fields.List(fields.Nested(SessionPageSchema), required=True,
                         metadata={"description": "Pages with friction first, at most 8."})
