@@ -476,12 +476,16 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
     from rich.table import Table
     from rich.text import Text
 
-    from server.accounts.schemas import account_changes_out
-    from server.accounts.service import account_changes
+    from marshmallow import ValidationError
 
-    if max(days, 7) * (weeks + 1) > 400:
-        raise click.BadParameter("the windows may reach at most 400 days back: max(days, 7) x (weeks + 1)",
-                                 param_hint="--weeks")
+    from server.accounts.schemas import account_changes_out, account_changes_query
+    from server.accounts.service import account_changes, change_text
+
+    try:  # the API's own rules (ranges, how far back the windows may reach)
+        account_changes_query.load({"days": days, "weeks": weeks, "fdr": fdr, "min_ratio": min_ratio})
+    except ValidationError as e:
+        raise click.BadParameter("; ".join(f"{k}: {' '.join(v)}" for k, v in e.messages.items()),
+                                 param_hint="--weeks") from None
     cfg = _cfg()
     database = _db(cfg)
     _check_schema(database)
@@ -513,10 +517,9 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
         return
     table = Table("what", "account", "now", "expected", "change", "past windows", "q")
     for a in report["accounts"]:
-        change = "-" if a["ratio"] is None else (f"{a['ratio']:.1f}x" if a["direction"] == "up"
-                                                 else f"{100 * (a['ratio'] - 1):+.0f}%")
         table.add_row(a["label"], Text(f"{a['source']} {a['account_id']}"),  # ids are data, not markup
-                      str(a["observed"]), f"{a['expected']:.1f}", change, ", ".join(map(str, a["history"])),
+                      str(a["observed"]), f"{a['expected']:.1f}", change_text(a["direction"], a["ratio"]),
+                      ", ".join(map(str, a["history"])),
                       f"{a['q_value']:.3g}")
     console.print(table)
 

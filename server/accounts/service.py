@@ -78,10 +78,20 @@ def _totals(series: dict[str, tuple[int, list[int]]], weeks: int) -> tuple[int, 
             [sum(base[k] for _, base in series.values()) for k in range(weeks)])
 
 
+def change_text(direction: str, ratio: float | None) -> str:
+    """A flag's change in words: "2.7x" up, "-92%" down, "new" without a past.
+
+    >>> change_text("up", 2.718), change_text("down", 0.08), change_text("up", None)
+    ('2.7x', '-92%', 'new')
+    """
+    if ratio is None:
+        return "new"
+    return f"{ratio:.1f}x" if direction == "up" else f"{100 * (ratio - 1):+.0f}%"
+
+
 def _sentence(flag: Flag, days: int, extra: int | None) -> str:
     who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
-    change = (f"{flag.ratio:.1f}x" if flag.direction == "up" and flag.expected > 0
-              else f"{100 * (flag.observed / flag.expected - 1):+.0f}%" if flag.expected > 0 else "new")
+    change = change_text(flag.direction, flag.ratio if flag.expected > 0 else None)
     span = "day" if days == 1 else f"{days} days"
     text = (f"{who} {flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
             f"expected {flag.expected:.1f} at the tenant's volume ({change})")

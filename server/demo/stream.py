@@ -156,6 +156,10 @@ class TrafficModel:
         self.customers = [self._customer(i) for i in range(400)]
         #: How often each customer writes a ticket, relatively: Kestrel Logistics' many users rarely do.
         self.propensity = [QUIET_ORG_PROPENSITY if c["org"] == QUIET_ORG else 1.0 for c in self.customers]
+        #: Each organization's customers (a surge pinned to one organization picks among them).
+        self._people: dict[str, list[dict[str, Any]]] = {}
+        for c in self.customers:
+            self._people.setdefault(c["org"], []).append(c)
         self.ticket_id = 10_000 + self.rng.randrange(1000)
         if first_ticket_id is not None:
             self.ticket_id = first_ticket_id - 1
@@ -198,7 +202,7 @@ class TrafficModel:
         for _ in range(self._poisson(lam)):
             issue = self.rng.choices(ISSUES, weights)[0]
             inc = surging.get(issue.key)
-            pinned = [c for c in self.customers if c["org"] == inc.org] if inc is not None and inc.org else None
+            pinned = self._people.get(inc.org) if inc is not None and inc.org else None
             ticket = self._ticket(issue, now, self.rng.choice(pinned) if pinned else None)
             if ticket["issue"] in surging:
                 start = now - timedelta(seconds=self.rng.uniform(*BEFORE_TICKET))

@@ -349,6 +349,8 @@ def accounts_blocks(report: dict[str, Any], tenant_name: str, base_url: str | No
     """The accounts-report digest (``groundswell accounts --slack``): a header, one line per flagged
     account (what it may mean, the account, its count against what was expected, its past windows), and
     a context line saying what was tested. Account ids are the tenant's data: escaped and verbatim."""
+    from server.accounts.service import change_text
+
     days = int(report.get("days") or 7)
     span = "day" if days == 1 else f"{days} days"
     flags = list(report.get("accounts") or [])
@@ -361,9 +363,7 @@ def accounts_blocks(report: dict[str, Any], tenant_name: str, base_url: str | No
         blocks.append(_section("No account changed more than its own ups and downs allow."))
     for a in flags[:MAX_DIGEST_ACCOUNTS]:
         who = "Organization" if a.get("source") == "organization" else "Account"
-        ratio = a.get("ratio")
-        change = ("new" if ratio is None else f"{ratio:.1f}x" if a.get("direction") == "up"
-                  else f"{100 * (ratio - 1):+.0f}%")
+        change = change_text(str(a.get("direction")), a.get("ratio"))
         history = ", ".join(str(v) for v in a.get("history") or [])
         blocks.append(_section(
             f"*{escape(a.get('label', ''))}* · {who} `{escape(a.get('account_id', ''))}`: {_number(a.get('observed'))} "
