@@ -396,6 +396,8 @@ class Alert:
     upper: int
     tickets: list[_Ticket]
     segments: list[dict[str, Any]]
+    #: Tickets the window's statistic was computed on, when not all of them are ``tickets`` (sentiment).
+    window_tickets: int | None = None
 
 
 Describe = Callable[[int], Mapping[str, Any]]
@@ -1101,11 +1103,14 @@ class Engine:
             if p <= self.alpha("sentiment", key, plan):
                 # Evidence in the tone's own units: the window's mean against the usual mean and the 99%
                 # band of a mean of k tickets (the ticket count is the evidence's window_tickets).
+                # Its tickets are those below the usual tone, the angriest first (they are its
+                # representatives), as later tickets attach only when below it.
                 half = 2.576 * sd / math.sqrt(k)
+                worse = sorted((t for t in pool if t.sentiment < mean), key=lambda t: t.sentiment)
                 self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, round(m, 3), mean,
-                                  round(mean - half, 3), round(mean + half, 3), pool,
+                                  round(mean - half, 3), round(mean + half, 3), worse,
                                   [{"name": "mean_sentiment", "value": f"{m:+.2f}", "count": k, "share": 1.0,
-                                    "baseline_share": round(mean, 3)}]), now, describe)
+                                    "baseline_share": round(mean, 3)}], window_tickets=k), now, describe)
 
     def _segment_pool(self, key: str, now: float) -> list[_Ticket]:
         """A sentiment segment's tickets in the trailing window: a topic's, or a plan's or
@@ -1308,7 +1313,7 @@ class Engine:
             "top_terms": list(info.get("keywords") or [])[:8],
             "topic_label": label if inc.topic_id is not None else None,
             "release": release,
-            "window_tickets": len(alert.tickets),
+            "window_tickets": len(alert.tickets) if alert.window_tickets is None else alert.window_tickets,
         }
 
     def _hour_so_far(self, inc: IncidentState) -> dict[str, Any] | None:

@@ -89,6 +89,22 @@ def rename(session: Session, tenant_id: int, topic_id: int, name: str | None, *,
     return topic_detail(session, tenant_id, topic.id, hours=48, now=now)
 
 
+def banner_incident(incidents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The known-issue banner's incident among a ticket's active ones (newest first): one the ticket is
+    attached to, a rise in what customers write about (spike, new topic, concentration, friction) before
+    a change of tone, then the one with the most customers; with none attached, the newest on its topic.
+
+    >>> banner_incident([{"id": 3, "kind": "sentiment", "attached": True, "requester_count": 40},
+    ...                  {"id": 2, "kind": "concentration", "attached": True, "requester_count": 9},
+    ...                  {"id": 1, "kind": "spike", "attached": False, "requester_count": 90}])["id"]
+    2
+    """
+    attached = [i for i in incidents if i["attached"]]
+    if not attached:
+        return incidents[0]
+    return min(attached, key=lambda i: (i["kind"] == "sentiment", -(i.get("requester_count") or 0)))
+
+
 def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: datetime) -> dict[str, Any]:
     ticket = session.get(Ticket, (tenant_id, zendesk_id))
     if ticket is None:
@@ -111,8 +127,8 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
         incident["problem_ticket_id"] = problems.get(incident["id"])
         incident["volume"] = with_hour_so_far(volumes.get(incident["series"], []), incident["evidence"])
     banner = None
-    if incidents:  # the incident the ticket belongs to, else the newest one on its topic
-        first = next((i for i in incidents if i["attached"]), incidents[0])
+    if incidents:
+        first = banner_incident(incidents)
         banner = {"incident_id": first["id"], "title": first["title"], "sentence": first["sentence"]}
     return {"ticket": view, "topic": topic, "incidents": incidents, "banner": banner,
             "in_app": ticket_sessions(session, tenant_id, zendesk_id)}

@@ -284,6 +284,24 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
     assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []
 
 
+def test_the_banner_names_the_problem_before_a_change_of_tone(client, db, make_tenant):
+    t, creds = make_tenant("Acme")
+    add_topic(db, t.id, 1, "sso login")
+    with db.session() as s:
+        s.add(Ticket(tenant_id=t.id, zendesk_id="42", subject="SSO fails", topic_id=1, created_at=T0))
+        s.commit()
+    add_incident(db, t.id, 1, tickets=["42"], kind="concentration", requester_count=9)
+    add_incident(db, t.id, 2, tickets=["42"], kind="sentiment", series="organization:7", topic_id=None,
+                 requester_count=30)  # newer, more customers, but a change of tone
+    context = lambda: client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()  # noqa: E731
+    body = context()
+    assert [i["id"] for i in body["incidents"]] == [2, 1] and body["banner"]["incident_id"] == 1
+    add_incident(db, t.id, 3, tickets=["42"], series="topic:1", requester_count=20)  # a spike with more customers
+    assert context()["banner"]["incident_id"] == 3
+    add_incident(db, t.id, 4, kind="sentiment", requester_count=50)  # on its topic, not attached: no banner
+    assert context()["banner"]["incident_id"] == 3
+
+
 def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_caused(client, db, make_tenant):
     t, creds = make_tenant("Acme")
     detected = T0 + timedelta(hours=30)

@@ -136,14 +136,24 @@ def test_a_silent_channel_is_a_drop():
 
 def test_a_negative_shift_in_sentiment_is_found(warmed):
     at = T0 + timedelta(days=DAYS, hours=12)
-    angry = burst(2, at, 14, minutes=300, prefix="s", sentiment=-0.9)
+    angry = burst(2, at, 14, minutes=300, prefix="s")
     for i, o in enumerate(angry):  # arriving at the topic's usual pace: a tone change, not a spike
-        angry[i] = Observation(**{**o.__dict__, "at": at + timedelta(minutes=20 * i)})
+        angry[i] = Observation(**{**o.__dict__, "at": at + timedelta(minutes=20 * i), "sentiment": -0.5 - 0.03 * i,
+                                  "text": f"angry {i}"})
+    calm = [Observation(**{**o.__dict__, "at": at + timedelta(minutes=50 * i + 5), "sentiment": 0.6})
+            for i, o in enumerate(burst(2, at, 4, prefix="c"))]
     engine = run(fresh(warmed), background(0.6, seed=12, start=T0 + timedelta(days=DAYS),
-                                           rates={k: v for k, v in RATES.items() if k != 2}) + angry)
+                                           rates={k: v for k, v in RATES.items() if k != 2}) + angry + calm)
     found = opened(engine, after=at, kind="sentiment")
     assert found and found[0].direction == "down"
     assert not opened(engine, after=at, kind="spike")
+    # Its tickets are the ones below the usual tone, and its representatives the angriest of them.
+    tone = {o.ticket_id: o.sentiment for o in angry + calm}
+    mine = [t for t in found[0].ticket_ids if t in tone]
+    assert mine and not {o.ticket_id for o in calm} & set(mine)
+    reps = [r["ticket_id"] for r in found[0].representatives]
+    before = [o.ticket_id for o in angry if o.at <= found[0].detected_at]
+    assert reps == sorted(before, key=tone.get)[:3]
     # Its evidence is in the tone's units: the window's mean below the band of a mean of that many tickets.
     ev = found[0].evidence
     assert -1.0 <= ev["observed"] < ev["lower"] < ev["expected"] < ev["upper"] <= 1.0
