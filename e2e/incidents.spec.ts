@@ -132,8 +132,8 @@ test("accounts that changed: the surging organization and the silent account, as
     const section = page.locator("#accounts");
     await expect(section).toBeVisible();
     const rows = section.locator("tr.account-row");
-    await expect(rows.filter({ hasText: "More tickets than usual" }).filter({ hasText: "Organization 9007" }))
-      .toHaveCount(1);
+    await expect(rows.filter({ hasText: "More tickets than usual" })
+      .filter({ hasText: "Organization Kestrel <b>Logistics</b> (9007)" })).toHaveCount(1);
     const silent = rows.filter({ hasText: "Churn risk: fewer active users" });
     await expect(silent).toHaveCount(1);
     await expect(silent).toContainText("Account <img src=x onerror=alert(2)>");

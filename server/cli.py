@@ -497,13 +497,14 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
     if to_slack:
         _post_accounts_digest(cfg, report, tenant_name, tenant_settings)
     if csv_path:
-        columns = ["account_id", "source", "signal", "direction", "label", "observed", "expected", "ratio",
+        columns = ["account_id", "name", "source", "signal", "direction", "label", "observed", "expected", "ratio",
                    "p_value", "q_value", "requesters", "history", "sentence"]
         with open(csv_path, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
             for a in report["accounts"]:
-                writer.writerow([" ".join(map(str, a[c])) if c == "history" else a[c] for c in columns])
+                writer.writerow([" ".join(map(str, a[c])) if c == "history" else
+                                 ("" if a[c] is None else a[c]) for c in columns])
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -517,7 +518,8 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
         return
     table = Table("what", "account", "now", "expected", "change", "past windows", "q")
     for a in report["accounts"]:
-        table.add_row(a["label"], Text(f"{a['source']} {a['account_id']}"),  # ids are data, not markup
+        who = f"{a['name']} ({a['account_id']})" if a.get("name") else a["account_id"]
+        table.add_row(a["label"], Text(f"{a['source']} {who}"),  # names and ids are data, not markup
                       str(a["observed"]), f"{a['expected']:.1f}", change_text(a["direction"], a["ratio"]),
                       ", ".join(map(str, a["history"])),
                       f"{a['q_value']:.3g}")

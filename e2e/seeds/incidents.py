@@ -66,6 +66,7 @@ def seed(ctx: Any) -> dict[str, Any]:
         ticket_incident.evidence = dict(ticket_incident.evidence, pages=[{"path": "/invoices", "sessions": 9,
                                                                           "users": 8}])
         session.commit()
-    write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT)
+    write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT,
+                          names={"9007": "Kestrel <b>Logistics</b>"})
     return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,
             "friction_incident_id": friction_id}

@@ -30,6 +30,9 @@ class AccountChangesQuerySchema(Schema):
 class AccountFlagSchema(Schema):
     account_id = fields.String(required=True, metadata={"description": "The Zendesk organization id or the "
                                                                        "product's account id (see `source`)."})
+    name = fields.String(required=True, allow_none=True,
+                         metadata={"description": "The Zendesk organization's name, when a ticket payload carried it "
+                                                  "(the install's trigger sends it); null for product accounts."})
     source = fields.String(required=True, validate=validate.OneOf(("organization", "account")),
                            metadata={"description": "`organization`: a Zendesk organization's tickets; `account`: "
                                                     "the widget's account_id, its sessions and active users."})
@@ -40,7 +43,8 @@ class AccountFlagSchema(Schema):
     expected = fields.Float(required=True, metadata={"description": "The count the account would have had if it "
                                                                     "had moved as the rest of the tenant did."})
     ratio = fields.Float(required=True, allow_none=True)
-    p_value = fields.Float(required=True, metadata={"description": "Two-sided, beta-binomial."})
+    p_value = fields.Float(required=True, metadata={"description": "Two-sided: the count against gamma-Poisson counts around the "
+                                                                  "expected one, integrated over its uncertainty."})
     q_value = fields.Float(required=True, metadata={"description": "Benjamini-Hochberg adjusted."})
     history = fields.List(fields.Integer(), required=True,
                           metadata={"description": "The account's counts in the past windows, oldest first."})

@@ -18,6 +18,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.changes import Flag, flag_changes
+from server.accounts.models import Organization
 from server.topics.models import Ticket
 from server.widget.models import WidgetSession
 
@@ -89,11 +90,22 @@ def change_text(direction: str, ratio: float | None) -> str:
     return f"{ratio:.1f}x" if direction == "up" else f"{100 * (ratio - 1):+.0f}%"
 
 
-def _sentence(flag: Flag, days: int, extra: int | None) -> str:
+def organization_names(session: Session, tenant_id: int, ids: Iterable[str]) -> dict[str, str]:
+    """Zendesk organization id -> name, for the ids whose name a ticket payload has carried."""
+    wanted = sorted({str(i) for i in ids if i})
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        rows = session.execute(select(Organization.zendesk_id, Organization.name).where(
+            Organization.tenant_id == tenant_id, Organization.zendesk_id.in_(wanted[start:start + 500])))
+        names.update({str(z): n for z, n in rows})
+    return names
+
+
+def _sentence(flag: Flag, days: int, extra: int | None, name: str | None = None) -> str:
     who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
     change = change_text(flag.direction, flag.ratio if flag.expected > 0 else None)
     span = "day" if days == 1 else f"{days} days"
-    text = (f"{who} {flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
+    text = (f"{who} {f'{name} ({flag.account})' if name else flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
             f"expected {flag.expected:.1f} at the tenant's volume ({change})")
     if flag.signal == "tickets" and extra is not None and flag.observed:
         text += f", from {extra} {'person' if extra == 1 else 'people'}"
@@ -109,16 +121,19 @@ def account_changes(session: Session, tenant_id: int, *, now: datetime, days: in
     signals = {"tickets": _series(tickets, 0), "sessions": _series(sessions, 0), "users": _series(sessions, 1)}
     totals = {name: _totals(s, weeks) for name, s in signals.items()}
     report = flag_changes(signals, totals, fdr=fdr, min_ratio=min_ratio)
+    flags = report.flags[:MAX_FLAGS]
+    names = organization_names(session, tenant_id, (f.account for f in flags if SOURCES[f.signal] == "organization"))
     out = []
-    for flag in report.flags[:MAX_FLAGS]:
+    for flag in flags:
         people = tickets[-1].get(flag.account, (0, 0))[1] if flag.signal == "tickets" else None
+        name = names.get(flag.account) if SOURCES[flag.signal] == "organization" else None
         out.append({
-            "account_id": flag.account, "source": SOURCES[flag.signal], "signal": flag.signal,
+            "account_id": flag.account, "name": name, "source": SOURCES[flag.signal], "signal": flag.signal,
             "direction": flag.direction, "label": LABELS[(flag.signal, flag.direction)],
             "observed": flag.observed, "expected": round(flag.expected, 2),
             "ratio": None if flag.expected <= 0 else round(flag.observed / flag.expected, 3),
             "p_value": flag.p_value, "q_value": flag.q_value, "history": list(flag.history),
-            "requesters": people, "sentence": _sentence(flag, days, people),
+            "requesters": people, "sentence": _sentence(flag, days, people, name),
         })
     return {
         "window_start": windows[-1][0], "window_end": windows[-1][1], "days": days, "weeks": weeks, "fdr": fdr,

@@ -105,7 +105,7 @@ def trigger_payload(ticket: dict[str, Any]) -> dict[str, Any]:
     return {"ticket_id": str(ticket["id"]), "event": "created", "created_at": created, "updated_at": created,
             "via": "Web form", "subject": ticket["subject"], "description": ticket["description"],
             "requester_id": ticket["requester"]["id"], "organization_id": ticket["requester"]["org_id"],
-            "tags": " ".join(ticket["tags"])}
+            "organization_name": ticket["requester"]["org"], "tags": " ".join(ticket["tags"])}
 
 
 def widget_batch(session: dict[str, Any], sent_at: datetime | None = None) -> dict[str, Any]:

@@ -363,6 +363,8 @@ def accounts_blocks(report: dict[str, Any], tenant_name: str, base_url: str | No
         blocks.append(_section("No account changed more than its own ups and downs allow."))
     for a in flags[:MAX_DIGEST_ACCOUNTS]:
         who = "Organization" if a.get("source") == "organization" else "Account"
+        if a.get("name"):
+            who += f" {escape(a['name'])}"
         change = change_text(str(a.get("direction")), a.get("ratio"))
         history = ", ".join(str(v) for v in a.get("history") or [])
         blocks.append(_section(

@@ -52,7 +52,8 @@
       tr.className = "account-row " + (a.direction === "up" ? "up" : "down");
       tr.title = a.sentence;
       cell(tr, a.label, "row");
-      cell(tr, (a.source === "organization" ? "Organization " : "Account ") + a.account_id);
+      cell(tr, (a.source === "organization" ? "Organization " : "Account ") +
+        (typeof a.name === "string" && a.name ? a.name + " (" + a.account_id + ")" : a.account_id));
       cell(tr, String(a.observed));
       cell(tr, a.expected.toFixed(1));
       cell(tr, change(a));

@@ -36,6 +36,7 @@ TRIGGER_KIND = "zendesk.trigger"
 EVENT_TYPE_PREFIX = "zen:event-type:"
 
 MAX_SUBJECT = 500
+MAX_ORGANIZATION_NAME = 255
 MAX_DESCRIPTION = 20_000
 MAX_TAGS = 50
 MAX_TAG_LEN = 80
@@ -237,6 +238,7 @@ def _from_trigger(payload: Mapping[str, Any], fmap: dict[str, str]) -> TicketUpd
         requester_id=_id(payload.get("requester_id")) or _id(requester.get("id")),
         requester_email_sha256=_email_sha256(email if email is not None else requester.get("email")),
         organization_id=_id(payload.get("organization_id")),
+        organization_name=_name(payload.get("organization_name")),
         tags=_tags(payload.get("tags")),
         channel=_channel(payload.get("via") if payload.get("via") is not None else payload.get("channel")),
         brand_id=_id(payload.get("brand_id")),
@@ -344,6 +346,16 @@ def _text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
     return _clean(value).strip()[:limit] or None
+
+
+def _name(value: Any) -> str | None:
+    """A display name from a payload: text, bounded; an unrendered placeholder is no name.
+
+    >>> _name("  Kestrel Logistics "), _name("{{ticket.organization.name}}"), _name(""), _name(7)
+    ('Kestrel Logistics', None, None, '7')
+    """
+    text = _text(value, MAX_ORGANIZATION_NAME)
+    return None if text is None or (text.startswith("{{") and text.endswith("}}")) else text
 
 
 def _enum(value: Any) -> str | None:

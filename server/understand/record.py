@@ -27,6 +27,8 @@ class TicketUpdate:
     requester_id: str | None = None
     requester_email_sha256: str | None = None
     organization_id: str | None = None
+    #: The organization's name, when the payload carries it (the install's trigger body does).
+    organization_name: str | None = None
     tags: tuple[str, ...] | None = None
     channel: str | None = None
     brand_id: str | None = None

@@ -160,10 +160,16 @@ class UnderstandStage(Stage):
         for tenant_id, model in sorted(self.models.items()):
             for topic_id in model.changed():
                 yield "topic", (tenant_id, topic_id), model.topics[topic_id].snapshot(model.df)
+        names: dict[tuple[int, str], dict[str, Any]] = {}
         for (tenant_id, ticket_id), row in tickets.items():
             if "topic_id" in row:  # a merge later in the batch may have moved the topic
                 row["topic_id"] = self.models[tenant_id].resolve(row["topic_id"])
+            name = row.pop("organization_name", None)
+            if name and row.get("organization_id"):
+                names[(tenant_id, row["organization_id"])] = {"name": name}
             yield "ticket", (tenant_id, ticket_id), row
+        for key, row in names.items():
+            yield "organization", key, row
 
     def state(self) -> dict[str, Any]:
         return {"models": self.models, "placed": self.placed}

@@ -84,7 +84,7 @@ def install_command(slug: str, subdomain: str, email: str | None, token: str | N
         zd = client_for(conn, secret_key=secret_key, marketplace=marketplace)  # type: ignore[arg-type]
     out: dict[str, Any] = {"tenant": slug, "webhook_id": result.webhook_id, "webhook_created": result.webhook_created,
                            "trigger_ids": result.trigger_ids, "triggers_created": result.triggers_created,
-                           "sidebar_secret": result.sidebar_secret}
+                           "triggers_updated": result.triggers_updated, "sidebar_secret": result.sidebar_secret}
     if backfill:
         try:
             done = run_backfill(database, SqlEventLog(), tenant.id, zd, start, progress=not as_json)
@@ -98,7 +98,8 @@ def install_command(slug: str, subdomain: str, email: str | None, token: str | N
         return
     click.echo(f"{slug}: connected to {subdomain}; webhook {result.webhook_id} "
                f"({'created' if result.webhook_created else 'already there'}), "
-               f"{len(result.trigger_ids)} triggers ({result.triggers_created} created)")
+               f"{len(result.trigger_ids)} triggers ({result.triggers_created} created"
+               + (f", {result.triggers_updated} brought up to date" if result.triggers_updated else "") + ")")
     if result.sidebar_secret:
         click.echo(f"sidebar secret (shown once; paste it into the app's settings): {result.sidebar_secret}")
     if backfill:

@@ -18,7 +18,7 @@ Endpoints (each also answers without the ``.json`` suffix):
 - ``GET /api/v2/tickets/{id}/comments.json``, ``GET /api/v2/tickets/{id}/incidents.json``.
 - ``POST|GET /api/v2/webhooks``, ``GET|DELETE /api/v2/webhooks/{id}``,
   ``GET /api/v2/webhooks/{id}/signing_secret``.
-- ``POST|GET /api/v2/triggers.json``, ``GET|DELETE /api/v2/triggers/{id}.json``.
+- ``POST|GET /api/v2/triggers.json``, ``GET|PUT|DELETE /api/v2/triggers/{id}.json``.
 - ``GET /api/v2/users/me.json``, ``GET /api/v2/oauth/tokens/current.json``.
 - ``GET /__fake/requests``: every request so far as JSON (method, path, args, status, json body,
   auth kind, the ``X-Zendesk-Marketplace-*`` headers), for browser tests to assert on;
@@ -176,6 +176,8 @@ class FakeZendesk(HookRoutes):
     auto_deliver: bool = False
     account_id: int = 22129848
     user_role: str = "admin"
+    #: Organization id -> name, for the triggers' ``{{ticket.organization.name}}`` placeholder.
+    organizations: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._faults: dict[int, _Fault] = {}
@@ -208,6 +210,7 @@ class FakeZendesk(HookRoutes):
             ("POST", re.compile(r"/api/v2/triggers"), self._create_trigger),
             ("GET", re.compile(r"/api/v2/triggers"), self._list_triggers),
             ("GET", re.compile(r"/api/v2/triggers/(\d+)"), self._show_trigger),
+            ("PUT", re.compile(r"/api/v2/triggers/(\d+)"), self._update_trigger),
             ("DELETE", re.compile(r"/api/v2/triggers/(\d+)"), self._delete_trigger),
             ("GET", re.compile(r"/api/v2/users/me"), self._me),
             ("GET", re.compile(r"/api/v2/oauth/tokens/current"), self._current_token),

@@ -130,6 +130,18 @@ class HookRoutes:
         trigger = next((t for t in self.triggers if t["id"] == int(trigger_id)), None)
         return _json({"trigger": trigger}) if trigger else _not_found()
 
+    def _update_trigger(self, request: Request, trigger_id: str) -> Response:
+        data = _body(request, "trigger")
+        if data is None or ("actions" in data and not isinstance(data["actions"], list)):
+            return _invalid("a trigger update needs a trigger object")
+        with self._lock:
+            trigger = next((t for t in self.triggers if t["id"] == int(trigger_id)), None)
+            if trigger is None:
+                return _not_found()
+            trigger.update({k: v for k, v in data.items() if k not in ("id", "created_at")})
+            trigger["updated_at"] = iso(datetime.now(timezone.utc))
+        return _json({"trigger": trigger})
+
     def _delete_trigger(self, request: Request, trigger_id: str) -> Response:
         with self._lock:
             before = len(self.triggers)
@@ -164,7 +176,7 @@ class HookRoutes:
                     webhook = self.webhooks.get(str(value[0]))
                     if webhook is None or webhook.get("status") != "active":
                         continue
-                    body = _render(str(value[1]), ticket).encode()
+                    body = _render(str(value[1]), ticket, getattr(self, "organizations", {})).encode()
                     stamp = iso(datetime.now(timezone.utc))
                     headers = {
                         "Content-Type": "application/json",
@@ -204,7 +216,7 @@ def _matches(trigger: dict[str, Any], created: bool) -> bool:
     return True
 
 
-def _render(template: str, ticket: dict[str, Any]) -> str:
+def _render(template: str, ticket: dict[str, Any], organizations: dict[int, str] | None = None) -> str:
     values = {
         "ticket.id": str(ticket["id"]),
         "ticket.status": str(ticket.get("status") or "").capitalize(),
@@ -218,6 +230,7 @@ def _render(template: str, ticket: dict[str, Any]) -> str:
         "ticket.tags": " ".join(ticket.get("tags") or []),
         "ticket.requester.id": str(ticket.get("requester_id") or ""),
         "ticket.organization.id": str(ticket.get("organization_id") or ""),
+        "ticket.organization.name": (organizations or {}).get(int(ticket.get("organization_id") or 0), ""),
     }
     # Like Zendesk's JSON body placeholders, values are JSON-escaped (without the quotes).
     return _PLACEHOLDER.sub(lambda m: json.dumps(values.get(m.group(1), ""))[1:-1], template)

@@ -36,7 +36,8 @@ _FIELDS = {
     "ticket_id": "{{ticket.id}}", "subject": "{{ticket.title}}", "description": "{{ticket.description}}",
     "status": "{{ticket.status}}", "priority": "{{ticket.priority}}", "ticket_type": "{{ticket.ticket_type}}",
     "via": "{{ticket.via}}", "tags": "{{ticket.tags}}", "requester_id": "{{ticket.requester.id}}",
-    "organization_id": "{{ticket.organization.id}}", "created_at": "{{ticket.created_at_with_timestamp}}",
+    "organization_id": "{{ticket.organization.id}}", "organization_name": "{{ticket.organization.name}}",
+    "created_at": "{{ticket.created_at_with_timestamp}}",
     "updated_at": "{{ticket.updated_at_with_timestamp}}",
 }
 TRIGGERS = (
@@ -54,6 +55,8 @@ class InstallResult:
     trigger_ids: list[int]
     triggers_created: int
     sidebar_secret: str | None = None  # in clear, only when made now
+    #: Triggers found pointing at the webhook with an older body, given the current one.
+    triggers_updated: int = 0
 
 
 def trigger_body(event: str) -> str:
@@ -100,14 +103,14 @@ def install(session: Session, tenant: Tenant, *, subdomain: str, public_url: str
         raise ZendeskError("Zendesk's answer did not carry the webhook's signing secret")
     tenant = session.scalar(select(Tenant).where(Tenant.id == tenant.id).with_for_update()) or tenant
     rotate(tenant, secret_key=secret_key, webhook_secret_value=value)
-    trigger_ids, made = _ensure_triggers(zd, webhook_id)
+    trigger_ids, made, upgraded = _ensure_triggers(zd, webhook_id)
     new_secret = None
     if sidebar_secret(tenant, secret_key=secret_key) is None:
         new_secret = rotate_sidebar_secret(tenant, secret_key=secret_key)
     conn.webhook_id, conn.trigger_ids, conn.installed_at, conn.updated_at = webhook_id, trigger_ids, now, now
     session.commit()
     return InstallResult(webhook_id=webhook_id, webhook_created=created, trigger_ids=trigger_ids,
-                         triggers_created=made, sidebar_secret=new_secret)
+                         triggers_created=made, sidebar_secret=new_secret, triggers_updated=upgraded)
 
 
 def _ensure_webhook(zd: Any, stored_id: str | None, endpoint: str) -> tuple[str, bool]:
@@ -126,15 +129,21 @@ def _ensure_webhook(zd: Any, stored_id: str | None, endpoint: str) -> tuple[str,
     return str(made.id), True
 
 
-def _ensure_triggers(zd: Any, webhook_id: str) -> tuple[list[int], int]:
+def _ensure_triggers(zd: Any, webhook_id: str) -> tuple[list[int], int, int]:
+    """The triggers' ids, how many were made and how many had their body brought up to date (a trigger
+    an earlier version installed sends fewer fields, the organization's name among them)."""
     from zenpy.lib.api_objects import Trigger
 
     existing = {getattr(t, "title", None): t for t in call("list triggers", lambda: list(zd.triggers()))}
-    ids, made = [], 0
+    ids, made, upgraded = [], 0, 0
     for title, update_type, event in TRIGGERS:
         actions = [{"field": "notification_webhook", "value": [webhook_id, trigger_body(event)]}]
         current = existing.get(title)
         if current is not None and _points_at(current, webhook_id):
+            if _body_of(current) != trigger_body(event):
+                current.actions = actions
+                call("update a trigger", lambda: zd.triggers.update(current))
+                upgraded += 1
             ids.append(int(current.id))
             continue
         trigger = call("create a trigger", lambda: zd.triggers.create(Trigger(
@@ -142,7 +151,16 @@ def _ensure_triggers(zd: Any, webhook_id: str) -> tuple[list[int], int]:
             conditions={"all": [{"field": "update_type", "operator": "is", "value": update_type}], "any": []})))
         ids.append(int(trigger.id))
         made += 1
-    return ids, made
+    return ids, made, upgraded
+
+
+def _body_of(trigger: Any) -> str | None:
+    """The JSON body of the trigger's webhook action."""
+    for action in getattr(trigger, "actions", None) or []:
+        value = action.get("value") if isinstance(action, dict) else getattr(action, "value", None)
+        if isinstance(value, list) and len(value) == 2:
+            return str(value[1])
+    return None
 
 
 def _points_at(trigger: Any, webhook_id: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from server.accounts.models import Organization
 from server.db import Database
 from server.incidents.engine import Engine, IncidentState
 from server.incidents.writers import write_incident, write_incident_ticket, write_volume_point
@@ -200,10 +201,12 @@ def write_requester_sessions(db: Database, tenant_id: int, zendesk_id: str, *, t
 
 
 def write_account_history(db: Database, tenant_id: int, now: datetime, *, surge_org: str | None = None,
-                          silent_account: str | None = None, days: int = 22, seed: int = 5) -> None:
+                          silent_account: str | None = None, days: int = 22, seed: int = 5,
+                          names: dict[str, str] | None = None) -> None:
     """Three weeks of tickets from 20 organizations (``9001``-``9020``, about 3 a day each) and widget
     sessions of 10 product accounts (10 users a day each), for the accounts report: ``surge_org`` (any
-    organization id) writes 25 tickets in the last day, ``silent_account`` has no session in it."""
+    organization id) writes 25 tickets in the last day, ``silent_account`` has no session in it;
+    ``names`` are organizations' names as ticket payloads would have taught them."""
     rng = random.Random(seed)
     orgs = [str(9000 + k) for k in range(1, 21)]
     if surge_org and surge_org not in orgs:
@@ -231,5 +234,7 @@ def write_account_history(db: Database, tenant_id: int, now: datetime, *, surge_
                                               last_seen_at=at, last_path="/", features={}, p_ticket=None,
                                               stuck_pages=[], model_ready=False, outcome=None, ticket_at=None,
                                               updated_at=now))
+        for org, name in (names or {}).items():
+            session.add(Organization(tenant_id=tenant_id, zendesk_id=org, name=name, updated_at=now))
         session.commit()
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from server.accounts.models import Organization
 from server.topics.models import Ticket
 from server.widget.models import WidgetSession
 
@@ -70,6 +71,15 @@ def test_the_report_flags_a_surging_organization_and_a_silent_account(client, ma
     assert acc3["label"] == "Churn risk: fewer active users" and acc3["observed"] == 0
     assert "(-100%)" in acc3["sentence"]
     assert report["tested"] == {"tickets": 30, "sessions": 20, "users": 20}
+    assert org7["name"] is None and acc3["name"] is None  # no payload has named it yet
+    with db.session() as s:
+        s.add(Organization(tenant_id=t.id, zendesk_id="org7", name="<b>Kestrel</b>", updated_at=now))
+        s.add(Organization(tenant_id=other.id, zendesk_id="org7", name="Someone else", updated_at=now))
+        s.commit()
+    named = next(a for a in client.get("/api/v1/accounts/changes", headers=auth(creds)).get_json()["accounts"]
+                 if a["account_id"] == "org7")
+    assert named["name"] == "<b>Kestrel</b>"  # data: the page and Slack render it as text
+    assert named["sentence"].startswith("Organization <b>Kestrel</b> (org7): 20 tickets in the last 7 days")
     assert report["days"] == 7 and report["weeks"] == 8 and len(report["totals"]["tickets"]["history"]) == 8
 
 
@@ -162,6 +172,7 @@ def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tm
     add_history(db, t.id, datetime.now(timezone.utc), surge_org="org7", seed=3)
     with db.session() as s:  # an id that would be markup to a terminal table
         s.query(Ticket).filter_by(tenant_id=t.id, organization_id="org7").update({"organization_id": "[bold]org7"})
+        s.add(Organization(tenant_id=t.id, zendesk_id="[bold]org7", name="[red]Kestrel", updated_at=datetime.now(timezone.utc)))
         s.commit()
     env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "cli-key", "LOG_FORMAT": "text",
            "COLUMNS": "200"}
@@ -169,9 +180,11 @@ def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tm
     result = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--csv", str(out)], env=env,
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "More tickets than usual" in result.output and "organization [bold]org7" in result.output  # as text
+    assert "More tickets than usual" in result.output
+    assert "organization [red]Kestrel ([bold]org7)" in result.output  # as text
     rows = out.read_text().splitlines()
-    assert rows[0].startswith("account_id,source,signal,direction") and rows[1].startswith("[bold]org7,organization,tickets,up")
+    assert rows[0].startswith("account_id,name,source,signal,direction")
+    assert rows[1].startswith("[bold]org7,[red]Kestrel,organization,tickets,up")
     as_json = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--json", "--days", "1"], env=env)
     assert json.loads(as_json.output)["days"] == 1
     bad = CliRunner().invoke(main, ["accounts", "--tenant", t.slug, "--days", "28", "--weeks", "20"], env=env)

@@ -61,3 +61,12 @@ def test_a_quiet_report_and_a_long_one():
     sections = [b for b in many["blocks"] if b["type"] == "section"]
     assert len(sections) == MAX_DIGEST_ACCOUNTS and "(-90%) · past: 9, 11" in sections[0]["text"]["text"]
     assert many["blocks"][-2]["elements"][0]["text"] == "and 10 more"
+
+
+def test_an_organizations_name_is_shown_escaped():
+    flag = {"account_id": "900002", "name": "Kestrel <!here> & Co", "source": "organization", "signal": "tickets",
+            "direction": "up", "label": "More tickets than usual", "observed": 53, "expected": 20.2, "ratio": 2.62,
+            "history": [19, 21]}
+    msg = accounts_blocks({"days": 1, "accounts": [flag], "tested": {"tickets": 40}, "fdr": 0.05}, "Acme", None)
+    line = msg["blocks"][1]["text"]["text"]
+    assert line.startswith("*More tickets than usual* · Organization Kestrel &lt;!here&gt; &amp; Co `900002`: 53 now")

@@ -115,7 +115,7 @@ def test_non_ticket_events_and_unknown_kinds_give_none():
 
 def test_the_demo_and_fixture_payloads_parse():
     ticket = {"id": 1001, "subject": "Export to CSV hangs", "description": "Spinner forever.",
-              "tags": ["export", "csv"], "requester": {"id": "555", "org_id": "77"},
+              "tags": ["export", "csv"], "requester": {"id": "555", "org_id": "77", "org": "Kestrel Logistics"},
               "created_at": at(2026, 3, 1, 9, 30)}
     u = parse("zendesk.ticket.created", zendesk_event(ticket))
     assert (u.ticket_id, u.created, u.requester_id, u.organization_id, u.status, u.type, u.channel) == \
@@ -123,6 +123,7 @@ def test_the_demo_and_fixture_payloads_parse():
     t = parse("zendesk.trigger", trigger_payload(ticket))
     assert (t.ticket_id, t.created, t.tags, t.channel, t.updated_at) == \
         ("1001", True, ("export", "csv"), "web_form", at(2026, 3, 1, 9, 30))
+    assert (t.organization_id, t.organization_name, u.organization_name) == ("77", "Kestrel Logistics", None)
     c = parse("zendesk.ticket.created", conftest_event(42))
     assert (c.ticket_id, c.tags, c.created_at) == ("42", ("billing",), at(2026, 1, 1))
 

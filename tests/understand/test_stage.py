@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from server.accounts.models import Organization
 from server.eventlog import SqlEventLog
 from server.pipeline import Runner
 from server.pipeline.registry import stage_factory
@@ -111,3 +112,26 @@ def test_trigger_tickets_without_a_time_get_the_event_time(app, client, db, tena
     with db.session() as s:
         ticket = s.get(Ticket, (t.id, "555"))
     assert ticket.created_at is not None and ticket.topic_id is not None
+
+
+def test_trigger_bodies_teach_organization_names(app, client, db, tenant):
+    t, creds = tenant
+    bodies = [
+        {"ticket_id": "601", "event": "created", "subject": "SSO login fails", "organization_id": "900002",
+         "organization_name": "Kestrel Logistics", "created_at": "2026-03-02T10:00:00Z"},
+        {"ticket_id": "602", "event": "created", "subject": "SSO again", "organization_id": "900003",
+         "organization_name": "{{ticket.organization.name}}", "created_at": "2026-03-02T10:01:00Z"},  # unrendered
+        {"ticket_id": "603", "event": "created", "subject": "No org", "organization_name": "Orphan name",
+         "created_at": "2026-03-02T10:02:00Z"},  # a name without an id says nothing
+    ]
+    for i, body in enumerate(bodies):
+        assert post_zendesk(client, t.slug, creds.webhook_secret, body, invocation=f"org-{i}").status_code == 202
+    run(app)
+    renamed = {"ticket_id": "604", "event": "created", "subject": "SSO still", "organization_id": "900002",
+               "organization_name": "Kestrel Logistics GmbH", "created_at": "2026-03-02T11:00:00Z"}
+    assert post_zendesk(client, t.slug, creds.webhook_secret, renamed, invocation="org-3").status_code == 202
+    run(app)
+    with db.session() as s:
+        names = {(o.tenant_id, o.zendesk_id): o.name for o in s.scalars(select(Organization))}
+        assert s.get(Ticket, (t.id, "601")).organization_id == "900002"
+    assert names == {(t.id, "900002"): "Kestrel Logistics GmbH"}

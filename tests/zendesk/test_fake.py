@@ -43,7 +43,7 @@ def test_auto_delivered_webhooks_reach_a_real_server_signed(app, db, tenant, mon
     t, _ = tenant
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake = FakeZendesk(auto_deliver=True).start()
+    fake = FakeZendesk(auto_deliver=True, organizations={502: "Kestrel \"Logistics\""}).start()
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", fake.netloc)
     try:
@@ -59,6 +59,8 @@ def test_auto_delivered_webhooks_reach_a_real_server_signed(app, db, tenant, mon
         [event] = log_rows(db, t.id)
         assert event.kind == "zendesk.trigger" and event.payload["ticket_id"] == "5"
         assert event.payload["status"] == "Solved" and event.payload["event"] == "updated"
+        # the organization's name rides along, JSON-escaped as Zendesk's placeholders are
+        assert event.payload["organization_id"] == "502" and event.payload["organization_name"] == 'Kestrel "Logistics"'
     finally:
         fake.stop()
         server.shutdown()

@@ -52,6 +52,23 @@ def test_install_creates_the_webhook_and_triggers_once(db, tenant, fake_zendesk)
     assert len(fake_zendesk.webhooks) == 1 and len(fake_zendesk.triggers) == 2
 
 
+def test_connecting_again_brings_an_older_triggers_body_up_to_date(db, tenant, fake_zendesk):
+    t, _ = tenant
+    first = _install(db, t, fake_zendesk)
+    created = next(tr for tr in fake_zendesk.triggers if tr["title"] == TRIGGERS[0][0])
+    old = {k: v for k, v in json.loads(created["actions"][0]["value"][1]).items() if k != "organization_name"}
+    created["actions"][0]["value"][1] = json.dumps(old)  # as an earlier version installed it
+    again = _install(db, t, fake_zendesk)
+    assert again.triggers_created == 0 and again.triggers_updated == 1 and again.trigger_ids == first.trigger_ids
+    assert len(fake_zendesk.triggers) == 2
+    body = json.loads(created["actions"][0]["value"][1])
+    assert body["organization_name"] == "{{ticket.organization.name}}" and body["ticket_id"] == "{{ticket.id}}"
+    assert created["actions"][0]["value"][0] == first.webhook_id and created["title"] == TRIGGERS[0][0]
+    [put] = [r for r in fake_zendesk.requests if r.method == "PUT" and "/triggers/" in r.path]
+    assert put.path == f"/api/v2/triggers/{created['id']}.json"
+    assert _install(db, t, fake_zendesk).triggers_updated == 0  # up to date: nothing to send
+
+
 def test_install_finds_its_webhook_when_the_database_forgot_it(db, tenant, fake_zendesk):
     t, _ = tenant
     first = _install(db, t, fake_zendesk)

@@ -216,7 +216,7 @@ export function accountView(note: AccountNote, fmt: Formatter): HTMLElement {
   const window = note.days === 1 ? t("sidebar.account.window_day") : t("sidebar.account.window_days", { n: note.days });
   return el("section", { class: "gs-card gs-account", attrs: { "aria-labelledby": headingId } },
     el("h2", { attrs: { id: headingId } }, t(`sidebar.account.heading_${note.source}`), " ",
-       el("span", { class: "gs-title" }, note.accountId)),
+       el("span", { class: "gs-title" }, note.name ? `${note.name} (${note.accountId})` : note.accountId)),
     el("p", { class: `gs-chip gs-account-${note.direction}` }, t(`sidebar.account.${note.signal}_${note.direction}`)),
     el("p", {}, t("sidebar.account.detail", { observed: fmt.number(note.observed), window,
                                               what: t(`sidebar.account.noun_${note.signal}`, { count: note.observed }),

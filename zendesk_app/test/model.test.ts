@@ -55,10 +55,14 @@ describe("parsing backend answers", () => {
     const note = { account_id: "900002", source: "organization", signal: "tickets", direction: "up",
                    observed: 31, expected: 9.4, ratio: 3.3, days: 1, requesters: 18, history: [8, 11] };
     expect(parseContext(context({ account: note }), "42").account).toEqual({
-      accountId: "900002", source: "organization", signal: "tickets", direction: "up", observed: 31, expected: 9.4,
+      accountId: "900002", name: "", source: "organization", signal: "tickets", direction: "up", observed: 31, expected: 9.4,
       days: 1, requesters: 18, history: [8, 11] });
     expect(parseAccount({ ...note, source: "account", signal: "users", direction: "down" }))
       .toMatchObject({ source: "account", signal: "users", direction: "down" });
+    expect(parseAccount({ ...note, name: "Kestrel Logistics" })?.name).toBe("Kestrel Logistics");
+    expect(parseAccount({ ...note, name: { x: 1 } })?.name).toBe("");
+    expect(parseAccount({ ...note, name: "n".repeat(400) })?.name).toHaveLength(255);
+    expect(parseAccount({ ...note, source: "account", signal: "users", name: "CRM name" })?.name).toBe("");
     expect(parseAccount({ ...note, source: "account" })).toBeNull();  // a product account has no tickets
     expect(parseAccount({ ...note, signal: "users" })).toBeNull();  // an organization has no users here
     expect(parseAccount({ ...note, source: "crm" })).toBeNull();

@@ -131,6 +131,10 @@ describe("ticket sidebar", () => {
     expect(card?.textContent).toContain("Past windows: 8, 11.");
     expect(card?.textContent).toContain(XSS);
     expect(root.querySelector("img")).toBeNull();
+    await mount(() => context({ account: { account_id: "900002", name: XSS, direction: "up", observed: 31,
+                                           expected: 9.44, days: 1, requesters: 18, history: [] } }));
+    expect(root.querySelector(".gs-account .gs-title")?.textContent).toBe(`${XSS} (900002)`);
+    expect(root.querySelector("img")).toBeNull();
     await mount(() => context({ account: { account_id: "9", direction: "down", observed: 1, expected: 12, days: 7,
                                            requesters: null, history: [] } }));
     expect(root.querySelector(".gs-account")?.textContent).toContain("Writing less than usual");

@@ -1,0 +1,25 @@
+"""Names of a tenant's Zendesk organizations, so reports can say who an organization id is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base
+from server.tenants import models as _tenants  # noqa: F401  (the foreign key below names its table)
+
+#: Longest organization name kept (Zendesk allows 255 characters).
+MAX_NAME = 255
+
+
+class Organization(Base):
+    """A Zendesk organization's name as the latest ticket payload that carried it said."""
+
+    __tablename__ = "organizations"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    zendesk_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,30 @@
+"""Add organizations: the names of a tenant's Zendesk organizations
+
+Revision ID: 0008_organizations
+Revises: 0007_ticket_sessions
+Create Date: 2026-12-03 20:20:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008_organizations'
+down_revision = '0007_ticket_sessions'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('organizations',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('zendesk_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_organizations_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'zendesk_id', name=op.f('pk_organizations'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('organizations')
