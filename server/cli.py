@@ -229,6 +229,15 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
 
     start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
                    interval=float(cfg["NOTIFY_POLL_SECONDS"]))
+    from server.accounts.digest import DigestSender
+    from server.accounts.digest import start_worker as start_digest_worker
+    from server.notify.client import SlackClient, parse_hosts
+
+    start_digest_worker(DigestSender(database, secret_key=config_mod.secret_key(cfg),
+                                     client=SlackClient(api_url=cfg["SLACK_API_URL"],
+                                                        webhook_hosts=parse_hosts(cfg["SLACK_WEBHOOK_HOSTS"])),
+                                     base_url=cfg["PUBLIC_URL"] or None, partition=(index, count)),
+                        interval=float(cfg["ACCOUNTS_DIGEST_POLL_SECONDS"]))
     from server.zendesk.worker import ZendeskWorker
     from server.zendesk.worker import start_worker as start_zendesk_worker
 

@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_MAX_ATTEMPTS", 8, int, "Attempts per Slack message before it is given up (recorded in the outbox)."),
     Setting("NOTIFY_RETRY_SECONDS", 30.0, float,
             "Wait before the first retry of a failed Slack message; doubles per attempt up to an hour."),
+    Setting("ACCOUNTS_DIGEST_POLL_SECONDS", 300.0, float,
+            "How often the detector looks for tenants whose weekly accounts digest is due (docs/accounts.md)."),
     Setting("ZENDESK_MARKETPLACE_NAME", "", str,
             "Marketplace app name sent as X-Zendesk-Marketplace-Name on every server-side Zendesk call."),
     Setting("ZENDESK_MARKETPLACE_ORGANIZATION_ID", "", str,

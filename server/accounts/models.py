@@ -1,10 +1,11 @@
-"""Names of a tenant's Zendesk organizations, so reports can say who an organization id is."""
+"""Names of a tenant's Zendesk organizations (so reports can say who an organization id is), and the
+weekly accounts digest's record of what it sent."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -23,3 +24,16 @@ class Organization(Base):
     zendesk_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountDigest(Base):
+    """The weekly accounts digest of one tenant: the last scheduled slot handled, and how it went."""
+
+    __tablename__ = "account_digests"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    last_slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accounts: Mapped[int | None] = mapped_column(Integer)
+    #: Why the slot's digest was not sent (Slack's error code, "late", "not_configured"), else None.
+    error: Mapped[str | None] = mapped_column(String(100))

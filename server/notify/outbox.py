@@ -49,6 +49,7 @@ from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hos
 from server.notify.settings import SettingsError, load_target, slack_settings
 from server.notify.slack import EVENTS, incident_blocks
 from server.tenants import Tenant
+from server.workers import start_periodic
 
 log = logging.getLogger(__name__)
 
@@ -303,15 +304,4 @@ class Notifier:
 
 def start_worker(notifier: Notifier, *, interval: float = 5.0, stop: threading.Event | None = None) -> threading.Thread:
     """Run ``notifier.run_once`` every ``interval`` seconds in a daemon thread, apart from the detector loop."""
-    stop = stop or threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                notifier.run_once()
-            except Exception:
-                log.exception("notifier pass failed")
-
-    thread = threading.Thread(target=loop, name="notifier", daemon=True)
-    thread.start()
-    return thread
+    return start_periodic("notifier", notifier.run_once, interval=interval, stop=stop)

@@ -6,6 +6,13 @@ from server.notify.settings import MODES
 from server.validation import TextSchema
 
 
+class AccountsDigestSchema(Schema):
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6),
+                             metadata={"description": "Day of the week, in UTC: 0 Monday ... 6 Sunday."})
+    hour = fields.Integer(load_default=9, validate=validate.Range(0, 23),
+                          metadata={"description": "Hour of that day, in UTC (default 9)."})
+
+
 class NotificationSettingsInSchema(TextSchema):
     mode = fields.String(required=True, validate=validate.OneOf(MODES),
                          metadata={"description": "off, webhook (incoming webhook: one message per incident event) "
@@ -20,6 +27,9 @@ class NotificationSettingsInSchema(TextSchema):
     channel = fields.String(allow_none=True, validate=validate.Regexp(
         r"^[#@]?[A-Za-z0-9._-]{1,80}$", error="a channel id (C0123ABCD) or #name"),
         metadata={"description": "Web API mode: the channel to post in (the bot must be a member)."})
+    accounts_digest = fields.Nested(AccountsDigestSchema, allow_none=True, metadata={
+        "description": "When to post the weekly digest of accounts that changed (the last 7 days against the "
+                       "8 weeks before; docs/accounts.md). Absent: keep; null: no digest."})
 
 
 class NotificationSettingsOutSchema(Schema):
@@ -27,6 +37,8 @@ class NotificationSettingsOutSchema(Schema):
     channel = fields.String(allow_none=True)
     webhook_url_set = fields.Boolean(required=True, metadata={"description": "Whether a webhook URL is stored."})
     bot_token_set = fields.Boolean(required=True, metadata={"description": "Whether a bot token is stored."})
+    accounts_digest = fields.Nested(AccountsDigestSchema, required=True, allow_none=True,
+                                    metadata={"description": "The weekly accounts digest's schedule, or null (off)."})
 
 
 class NotificationTestOutSchema(Schema):

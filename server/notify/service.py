@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Conflict, NotFound
 from server.notify.client import SlackClient, SlackError, webhook_host_allowed
-from server.notify.settings import SettingsError, load_target, missing, public_view, slack_settings, store
+from server.notify.settings import (SettingsError, digest_settings, load_target, missing, public_view, slack_settings,
+                                   store)
 from server.notify.slack import check_message
 from server.tenants import Tenant
 
 
 def notification_settings(tenant: Tenant) -> dict[str, Any]:
-    return public_view(slack_settings(tenant.settings))
+    return {**public_view(slack_settings(tenant.settings)), "accounts_digest": digest_settings(tenant.settings)}
 
 
 def update_notification_settings(session: Session, tenant_id: int, changes: Mapping[str, Any], *, secret_key: str,
@@ -32,15 +33,24 @@ def update_notification_settings(session: Session, tenant_id: int, changes: Mapp
         allowed = ", ".join(sorted(webhook_hosts)) or "none"
         raise BadRequest("The webhook URL's host is not allowed.",
                          fields={"webhook_url": [f"must be an http(s) URL on {allowed} (SLACK_WEBHOOK_HOSTS)"]})
-    slack = store(slack_settings(tenant.settings), changes, secret_key=secret_key)
+    slack = store(slack_settings(tenant.settings), {k: v for k, v in changes.items() if k != "accounts_digest"},
+                  secret_key=secret_key)
     gaps = missing(slack)
     if gaps:
         raise BadRequest("The chosen mode needs more settings; `error.fields` names them.", fields=gaps)
     notify = dict((tenant.settings or {}).get("notify") or {})
+    off = slack.get("mode", "off") == "off"
+    if "accounts_digest" in changes:
+        if changes["accounts_digest"] and off:
+            raise BadRequest("The accounts digest is posted to Slack; choose a mode first.",
+                             fields={"accounts_digest": ["needs mode webhook or web_api"]})
+        notify["accounts_digest"] = changes["accounts_digest"]
+    elif off:  # Slack turned off: nothing could carry the digest
+        notify.pop("accounts_digest", None)
     notify["slack"] = slack
     tenant.settings = {**(tenant.settings or {}), "notify": notify}  # a new dict: JSON columns track assignment
     session.commit()
-    return public_view(slack)
+    return notification_settings(tenant)
 
 
 def send_test(tenant: Tenant, *, secret_key: str, client: SlackClient, base_url: str | None) -> dict[str, Any]:

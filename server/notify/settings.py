@@ -88,6 +88,21 @@ def load_target(slack: Mapping[str, Any], *, secret_key: str) -> SlackTarget | N
     return None
 
 
+def digest_settings(tenant_settings: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """The weekly accounts digest's schedule, ``{"weekday": 0-6 (Monday 0), "hour": 0-23}`` in UTC, or None
+    when it is off (``tenants.settings["notify"]["accounts_digest"]``).
+
+    >>> digest_settings({"notify": {"accounts_digest": {"weekday": 0, "hour": 9}}}), digest_settings({})
+    ({'weekday': 0, 'hour': 9}, None)
+    """
+    notify = (tenant_settings or {}).get("notify")
+    digest = notify.get("accounts_digest") if isinstance(notify, dict) else None
+    if not isinstance(digest, dict) or not isinstance(digest.get("weekday"), int):
+        return None
+    hour = digest.get("hour")
+    return {"weekday": digest["weekday"] % 7, "hour": hour % 24 if isinstance(hour, int) else 9}
+
+
 def missing(slack: Mapping[str, Any]) -> dict[str, list[str]]:
     """Fields the chosen mode needs but the stored block lacks (empty when complete)."""
     mode = slack.get("mode")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.topics.models import Topic
+from server.workers import start_periodic
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +117,4 @@ def refresh_summaries(db: Database, summarizer: Any, limit: int = 20) -> int:
 def start_worker(db: Database, summarizer: Any, *, interval: float = 30.0,
                  stop: threading.Event | None = None) -> threading.Thread:
     """Refresh summaries every ``interval`` seconds in a daemon thread, apart from the detector loop."""
-    stop = stop or threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                refresh_summaries(db, summarizer)
-            except Exception:
-                log.exception("summary worker pass failed")
-
-    thread = threading.Thread(target=loop, name="topic-summaries", daemon=True)
-    thread.start()
-    return thread
+    return start_periodic("topic-summaries", lambda: refresh_summaries(db, summarizer), interval=interval, stop=stop)

@@ -39,6 +39,7 @@ from server.zendesk.connection import tenant_client
 from server.zendesk.models import ProblemTicket, TicketLink, ZendeskConnection
 from server.zendesk.problems import MAX_NOTE, call, incident_url
 from server.zendesk.service import auto_link_enabled
+from server.workers import start_periodic
 
 log = logging.getLogger(__name__)
 
@@ -225,15 +226,4 @@ class ZendeskWorker:
 def start_worker(worker: ZendeskWorker, *, interval: float = 5.0,
                  stop: threading.Event | None = None) -> threading.Thread:
     """Run ``worker.run_once`` every ``interval`` seconds in a daemon thread."""
-    stop = stop or threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                worker.run_once()
-            except Exception:
-                log.exception("zendesk worker pass failed")
-
-    thread = threading.Thread(target=loop, name="zendesk-worker", daemon=True)
-    thread.start()
-    return thread
+    return start_periodic("zendesk-worker", worker.run_once, interval=interval, stop=stop)

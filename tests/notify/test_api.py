@@ -27,7 +27,7 @@ def test_unconfigured_by_default_and_token_required(client, tenant):
     assert client.get(URL).status_code == 401
     resp = client.get(URL, headers=auth(creds))
     assert resp.status_code == 200
-    assert resp.get_json() == {"mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False}
+    assert resp.get_json() == {"mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False, "accounts_digest": None}
     resp = client.post(URL + "/test", headers=auth(creds))
     assert resp.status_code == 409 and "not configured" in resp.get_json()["error"]["message"]
 
@@ -37,7 +37,7 @@ def test_webhook_settings_round_trip_without_the_secret(client, tenant, slack, c
     caplog.set_level(logging.DEBUG)
     resp = client.put(URL, json={"mode": "webhook", "webhook_url": slack.webhook_url}, headers=auth(creds))
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"mode": "webhook", "channel": None, "webhook_url_set": True, "bot_token_set": False}
+    assert resp.get_json() == {"mode": "webhook", "channel": None, "webhook_url_set": True, "bot_token_set": False, "accounts_digest": None}
     got = client.get(URL, headers=auth(creds))
     assert "secret" not in got.get_data(as_text=True)
     resp = client.post(URL + "/test", headers=auth(creds))
@@ -51,7 +51,7 @@ def test_webhook_settings_round_trip_without_the_secret(client, tenant, slack, c
     resp = client.put(URL, json={"mode": "webhook", "webhook_url": None}, headers=auth(creds))
     assert resp.status_code == 400 and "webhook_url" in resp.get_json()["error"]["fields"]
     assert client.put(URL, json={"mode": "off", "webhook_url": None}, headers=auth(creds)).get_json() == {
-        "mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False}
+        "mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False, "accounts_digest": None}
 
 
 def test_web_api_settings_and_slack_errors_are_reported(client, tenant, slack):
@@ -108,3 +108,26 @@ def test_the_test_message_has_its_own_rate_limit(client, tenant):
     codes = [client.post(URL + "/test", headers=auth(creds)).status_code for _ in range(11)]
     assert codes[:10] == [409] * 10 and codes[10] == 429
     assert client.get(URL, headers=auth(creds)).status_code == 200  # the rest of the API is not affected
+
+
+def test_the_weekly_accounts_digest_is_scheduled_in_the_settings(client, tenant, slack):
+    _, creds = tenant
+    resp = client.put(URL, json={"mode": "off", "accounts_digest": {"weekday": 0}}, headers=auth(creds))
+    assert resp.status_code == 400 and "accounts_digest" in resp.get_json()["error"]["fields"]  # nothing to post to
+    resp = client.put(URL, json={"mode": "webhook", "webhook_url": slack.webhook_url,
+                                 "accounts_digest": {"weekday": 0}}, headers=auth(creds))
+    assert resp.status_code == 200 and resp.get_json()["accounts_digest"] == {"weekday": 0, "hour": 9}
+    # absent: kept; a new schedule replaces it; null: off
+    assert client.put(URL, json={"mode": "webhook"}, headers=auth(creds)).get_json()["accounts_digest"] == {
+        "weekday": 0, "hour": 9}
+    body = {"mode": "webhook", "accounts_digest": {"weekday": 4, "hour": 16}}
+    assert client.put(URL, json=body, headers=auth(creds)).get_json()["accounts_digest"] == {"weekday": 4, "hour": 16}
+    assert client.get(URL, headers=auth(creds)).get_json()["accounts_digest"] == {"weekday": 4, "hour": 16}
+    for bad in ({"weekday": 7}, {"weekday": -1}, {"hour": 9}, {"weekday": 1, "hour": 24}, {"weekday": "monday"}):
+        resp = client.put(URL, json={"mode": "webhook", "accounts_digest": bad}, headers=auth(creds))
+        assert resp.status_code == 400 and "accounts_digest" in resp.get_json()["error"]["fields"], bad
+    assert client.put(URL, json={"mode": "webhook", "accounts_digest": None},
+                      headers=auth(creds)).get_json()["accounts_digest"] is None
+    client.put(URL, json=body, headers=auth(creds))
+    # turning Slack off turns the digest off with it
+    assert client.put(URL, json={"mode": "off"}, headers=auth(creds)).get_json()["accounts_digest"] is None

@@ -1,4 +1,4 @@
-"""Add organizations: the names of a tenant's Zendesk organizations
+"""Add organizations (names of a tenant's Zendesk organizations) and account_digests
 
 Revision ID: 0008_organizations
 Revises: 0007_ticket_sessions
@@ -24,7 +24,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_organizations_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'zendesk_id', name=op.f('pk_organizations'))
     )
+    op.create_table('account_digests',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('last_slot', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('accounts', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_account_digests_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_account_digests'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('account_digests')
     op.drop_table('organizations')
