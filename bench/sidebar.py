@@ -7,7 +7,8 @@ What it does:
    40 topics, 6,000 tickets, 30 open incidents with 40 tickets each and two weeks of hourly volume
    per topic; and, for half the tickets (``--in-app-share``), two widget sessions of the requester
    before the ticket (one stuck on a failing page and shown a help nudge), so those context calls
-   read the "In the app before this ticket" card too;
+   read the "In the app before this ticket" card too; then stores the accounts reports the detector
+   would (``refresh_all_reports``, every five minutes in a deployment), which the account note reads;
 2. starts ``groundswell serve --no-detector`` (gunicorn, the deployed configuration) on a free
    loopback port;
 3. from this process (a separate one), sends an open-loop schedule: ``--rate`` ticket-context
@@ -51,6 +52,7 @@ def build(url: str, args: argparse.Namespace) -> tuple[str, Any, list[str], floa
     """Migrate, create the tenant and write the sample; returns (api token, the sample, the tickets
     with in-app sessions, seconds)."""
     from server import migrate
+    from server.accounts.service import refresh_all_reports
     from server.db import Base, Database
     from server.tenants import create_tenant
     from server.zendesk.sample import write_requester_sessions, write_sample
@@ -75,6 +77,7 @@ def build(url: str, args: argparse.Namespace) -> tuple[str, Any, list[str], floa
     in_app = [z for z in sample.ticket_ids if rng.random() < args.in_app_share]
     for z in in_app:
         write_requester_sessions(db, tenant_id, z, ticket_at=sample.tickets[z]["created_at"])
+    refresh_all_reports(db)
     db.dispose()
     return str(creds.api_token), sample, in_app, time.perf_counter() - started
 

@@ -231,7 +231,12 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
                    interval=float(cfg["NOTIFY_POLL_SECONDS"]))
     from server.accounts.digest import DigestSender
     from server.accounts.digest import start_worker as start_digest_worker
+    from server.accounts.service import refresh_all_reports
     from server.notify.client import SlackClient, parse_hosts
+    from server.workers import start_periodic
+
+    start_periodic("account-reports", lambda: refresh_all_reports(database, partition=(index, count)),
+                   interval=float(cfg["ACCOUNTS_REPORT_SECONDS"]))
 
     start_digest_worker(DigestSender(database, secret_key=config_mod.secret_key(cfg),
                                      client=SlackClient(api_url=cfg["SLACK_API_URL"],

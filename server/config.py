@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_MAX_ATTEMPTS", 8, int, "Attempts per Slack message before it is given up (recorded in the outbox)."),
     Setting("NOTIFY_RETRY_SECONDS", 30.0, float,
             "Wait before the first retry of a failed Slack message; doubles per attempt up to an hour."),
+    Setting("ACCOUNTS_REPORT_SECONDS", 300.0, float,
+            "How often the detector stores each tenant's day and week accounts reports for the sidebar's note."),
     Setting("ACCOUNTS_DIGEST_POLL_SECONDS", 300.0, float,
             "How often the detector looks for tenants whose weekly accounts digest is due (docs/accounts.md)."),
     Setting("ZENDESK_MARKETPLACE_NAME", "", str,

@@ -18,7 +18,9 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.changes import Flag, flag_changes
-from server.accounts.models import Organization
+from server.accounts.models import AccountReport, Organization
+from server.db import Database, get_or_add
+from server.tenants import Tenant
 from server.topics.models import Ticket
 from server.widget.models import WidgetSession
 
@@ -105,7 +107,8 @@ def _sentence(flag: Flag, days: int, extra: int | None, name: str | None = None)
     who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
     change = change_text(flag.direction, flag.ratio if flag.expected > 0 else None)
     span = "day" if days == 1 else f"{days} days"
-    text = (f"{who} {f'{name} ({flag.account})' if name else flag.account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
+    account = f"{name} ({flag.account})" if name else flag.account
+    text = (f"{who} {account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
             f"expected {flag.expected:.1f} at the tenant's volume ({change})")
     if flag.signal == "tickets" and extra is not None and flag.observed:
         text += f", from {extra} {'person' if extra == 1 else 'people'}"
@@ -151,6 +154,40 @@ NOTE_TTL = 300.0
 NOTE_WINDOWS = (1, 7)
 #: Reports kept at most (tenants x windows); past it the cache starts afresh.
 MAX_CACHED = 2000
+#: The detector stores the note's reports every ACCOUNTS_REPORT_SECONDS; a stored one older than this is
+#: not trusted (the detector is not running) and the note computes its own.
+NOTE_STALE = 900.0
+
+
+def refresh_reports(session: Session, tenant_id: int, *, now: datetime) -> None:
+    """Compute the tenant's reports over :data:`NOTE_WINDOWS` and store their flags (the detector's
+    periodic pass), so that the sidebar's note reads a row instead of every account's counts."""
+    for days in NOTE_WINDOWS:
+        flags = account_changes(session, tenant_id, now=now, days=days)["accounts"]
+        row = get_or_add(session, AccountReport, (tenant_id, days), tenant_id=tenant_id, days=days)
+        row.computed_at, row.accounts = now, flags
+    session.commit()
+
+
+def refresh_all_reports(db: Database, *, partition: tuple[int, int] = (0, 1), now: datetime | None = None) -> int:
+    """:func:`refresh_reports` for every tenant of the detector's partition; how many tenants."""
+    index, count = partition
+    with db.session() as session:
+        ids = [i for i in session.scalars(select(Tenant.id).order_by(Tenant.id)) if i % count == index]
+        for tenant_id in ids:
+            refresh_reports(session, tenant_id, now=now or datetime.now(timezone.utc))
+    return len(ids)
+
+
+def _stored_flags(session: Session, tenant_id: int, now: datetime) -> dict[int, list[dict[str, Any]]]:
+    rows = session.scalars(select(AccountReport).where(AccountReport.tenant_id == tenant_id,
+                                                       AccountReport.days.in_(NOTE_WINDOWS)))
+    fresh = {}
+    for row in rows:
+        at = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=timezone.utc)
+        if abs((now - at).total_seconds()) < NOTE_STALE:
+            fresh[row.days] = row.accounts
+    return fresh
 
 
 def account_note(session: Session, tenant_id: int, organization_id: str | None, *, now: datetime,
@@ -159,7 +196,8 @@ def account_note(session: Session, tenant_id: int, organization_id: str | None, 
                  clock: Any = time.monotonic) -> dict[str, Any] | None:
     """The ticket's Zendesk organization, or one of the requester's product accounts (``account_ids``, from
     their widget sessions), as the accounts report flags it: the most significant flag of the day and week
-    windows, with ``days``; None when none is flagged. Reports are kept in ``cache`` for
+    windows, with ``days``; None when none is flagged. The reports are those the detector stored (younger
+    than :data:`NOTE_STALE`); without them they are computed here and kept in ``cache`` for
     :data:`NOTE_TTL` seconds per tenant and window, so a sidebar opening many tickets computes them once."""
     wanted = {("account", str(a)) for a in account_ids if a}
     if organization_id:
@@ -167,18 +205,22 @@ def account_note(session: Session, tenant_id: int, organization_id: str | None, 
     if not wanted:
         return None
     best = None
+    stored = _stored_flags(session, tenant_id, now)
     for days in NOTE_WINDOWS:
         key = (tenant_id, days)
         hit = cache.get(key) if cache is not None else None
-        if hit is not None and clock() - hit[0] < NOTE_TTL:
-            report = hit[1]
+        if days in stored:
+            flags = stored[days]
+        elif hit is not None and clock() - hit[0] < NOTE_TTL:
+            flags = hit[1]["accounts"]
         else:
             report = account_changes(session, tenant_id, now=now, days=days)
+            flags = report["accounts"]
             if cache is not None:
                 if len(cache) >= MAX_CACHED:
                     cache.clear()
                 cache[key] = (clock(), report)
-        for flag in report["accounts"]:
+        for flag in flags:
             if (flag["source"], flag["account_id"]) in wanted:
                 if best is None or flag["p_value"] < best["p_value"]:
                     best = {**flag, "days": days}

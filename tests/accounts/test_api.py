@@ -163,6 +163,34 @@ def test_the_sidebar_note_reuses_a_tenants_reports_for_a_while(tenant, db):
     assert account_note(None, t.id, None, now=now) is None  # a ticket without an organization reads nothing
 
 
+def test_the_sidebar_note_reads_the_reports_the_detector_stored(make_tenant, db, monkeypatch):
+    from server.accounts import service
+    from server.accounts.models import AccountReport
+
+    t, _ = make_tenant("Acme")
+    other, _ = make_tenant("Other")
+    now = datetime.now(timezone.utc)
+    add_history(db, t.id, now, surge_org="org7", seed=3)
+    assert service.refresh_all_reports(db, partition=(t.id % 2, 2), now=now) == 1  # its partition: one tenant
+    with db.session() as s:
+        rows = {(r.tenant_id, r.days): r for r in s.query(AccountReport)}
+        assert set(rows) == {(t.id, 1), (t.id, 7)} and other.id % 2 != t.id % 2
+        assert any(f["account_id"] == "org7" for f in rows[(t.id, 7)].accounts)
+
+    def computed(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the note computed a report although the detector stored one")
+
+    monkeypatch.setattr(service, "account_changes", computed)
+    cache: dict = {}
+    with db.session() as s:
+        note = service.account_note(s, t.id, "org7", now=now + timedelta(minutes=5), cache=cache)
+    assert note["account_id"] == "org7" and note["direction"] == "up" and cache == {}
+    monkeypatch.undo()
+    with db.session() as s:  # stored too long ago (no detector running): the note computes its own
+        note = service.account_note(s, t.id, "org7", now=now + timedelta(seconds=service.NOTE_STALE + 60), cache=cache)
+    assert note["account_id"] == "org7" and set(cache) == {(t.id, 1), (t.id, 7)}
+
+
 def test_the_cli_prints_the_report_and_writes_a_csv(db, database_url, tenant, tmp_path):
     from click.testing import CliRunner
 

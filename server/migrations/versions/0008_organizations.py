@@ -1,4 +1,4 @@
-"""Add organizations (names of a tenant's Zendesk organizations) and account_digests
+"""Add organizations (names of Zendesk organizations), account_reports and account_digests
 
 Revision ID: 0008_organizations
 Revises: 0007_ticket_sessions
@@ -33,8 +33,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_account_digests_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_account_digests'))
     )
+    op.create_table('account_reports',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('days', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accounts', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_account_reports_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'days', name=op.f('pk_account_reports'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('account_reports')
     op.drop_table('account_digests')
     op.drop_table('organizations')
