@@ -139,6 +139,8 @@ NEAR_MAX = 10000
 NEAR_DISPERSION = 0.2
 #: Sentiment pools of plans and organisations: past this many, those with nothing recent are dropped.
 MAX_POOLS = 5000
+#: Segment values' display names kept (the latest seen first to go when full is the oldest named).
+MAX_NAMES = 20000
 
 
 def _ts(at: datetime) -> float:
@@ -172,6 +174,8 @@ class Observation:
     pages: tuple[tuple[str, str], ...] = ()
     #: The ticket's unit embedding (numpy float32), for the nearby-tickets test; None skips that test.
     vector: Any = field(default=None, compare=False, repr=False)
+    #: Display names of its segment values, by dimension (``{"organization": "Kestrel Logistics"}``).
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -575,6 +579,7 @@ class Engine:
                     series.first_day_who.add(who)
                 self._remember(series, ticket)
         self._pool(ticket)
+        self._learn_names(obs)
         sims = None
         if obs.vector is not None:
             bank = self.__dict__.get("bank")  # absent from checkpoints written before the bank
@@ -592,6 +597,27 @@ class Engine:
             self._test_sentiment(obs, ticket, describe)
         self._learn_segments(topic, ticket)
         self._learn_sentiment(obs)
+
+    def _learn_names(self, obs: Observation) -> None:
+        """Remember the latest display name of each named segment value (an organization's name)."""
+        if not obs.names:
+            return
+        names = self.__dict__.setdefault("names", {})  # absent from older checkpoints
+        for dim, name in obs.names.items():
+            value = obs.segments.get(dim)
+            if value and name:
+                key = f"{dim}:{value}"
+                names.pop(key, None)  # re-inserted: the dict's order is by last naming
+                names[key] = str(name)[:255]
+        while len(names) > MAX_NAMES:
+            del names[next(iter(names))]
+
+    def label(self, series: str) -> str:
+        """A segment series as people read it: ``Kestrel Logistics (organization 900002)`` when the
+        value's name is known, else the series key."""
+        name = self.__dict__.get("names", {}).get(series)
+        dim, _, value = series.partition(":")
+        return f"{name} ({dim} {value})" if name else series
 
     def _warm(self) -> bool:
         return self.first_ts is not None and self.watermark is not None and self.watermark - self.first_ts >= TENANT_WARMUP
@@ -946,9 +972,14 @@ class Engine:
             share = count / len(tickets)
             usual = self._share(topic, dim, value)
             if share >= 0.5 and share > 1.5 * usual:
-                out.append({"name": dim, "value": value, "count": count, "share": round(share, 3),
-                            "baseline_share": round(usual, 3)})
+                out.append(self._named({"name": dim, "value": value, "count": count, "share": round(share, 3),
+                                        "baseline_share": round(usual, 3)}))
         return out
+
+    def _named(self, segment: dict[str, Any]) -> dict[str, Any]:
+        """The segment with its value's display name as ``label``, when one is known."""
+        name = self.__dict__.get("names", {}).get(f"{segment['name']}:{segment['value']}")
+        return {**segment, "label": name} if name else segment
 
     def _share(self, topic: _Series, dim: str, value: str) -> float:
         counts = topic.segment_counts.get(dim, {})
@@ -1000,8 +1031,8 @@ class Engine:
             plan = value if dim == "plan" else _dominant(inside, "plan")
             if p <= self.alpha("concentration", topic.key, plan):
                 lo, hi = band(mu * share, phi)
-                segs = [{"name": dim, "value": value, "count": len(inside), "share": round(len(inside) / len(tickets), 3),
-                         "baseline_share": round(share, 3)}]
+                segs = [self._named({"name": dim, "value": value, "count": len(inside),
+                                     "share": round(len(inside) / len(tickets), 3), "baseline_share": round(share, 3)})]
                 self._alert(Alert("concentration", topic.key, p, "up", width, n, mu * share, lo, hi, inside, segs),
                             now, describe)
                 return
@@ -1296,7 +1327,7 @@ class Engine:
 
     def _fill_evidence(self, inc: IncidentState, alert: Alert, describe: Describe) -> None:
         info = dict(describe(inc.topic_id)) if inc.topic_id is not None else {}
-        label = info.get("name") or info.get("label") or inc.series
+        label = info.get("name") or info.get("label") or self.label(inc.series)
         release = self._release_before(_ts(inc.first_seen_at))
         inc.evidence = {
             "observed": alert.observed,
@@ -1312,6 +1343,7 @@ class Engine:
             "segments": alert.segments,
             "top_terms": list(info.get("keywords") or [])[:8],
             "topic_label": label if inc.topic_id is not None else None,
+            "series_label": label if inc.topic_id is None and label != inc.series else None,
             "release": release,
             "window_tickets": len(alert.tickets) if alert.window_tickets is None else alert.window_tickets,
         }
@@ -1359,7 +1391,7 @@ class Engine:
         mood = self.tone(inc)
         if mood is not None:
             ev["sentiment"] = mood
-        label = ev.get("topic_label") or inc.series
+        label = ev.get("topic_label") or ev.get("series_label") or inc.series
         return {
             "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,
             "status_changed_at": inc.status_changed_at or inc.detected_at, "series": inc.series,
@@ -1497,7 +1529,7 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
     "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2; first seen 23:04 UTC, 40 min after release 2.31"
     """
     ev = inc.evidence
-    label = ev.get("topic_label") or inc.series
+    label = ev.get("topic_label") or ev.get("series_label") or inc.series
     window = _span(ev.get("window_minutes", 60))
     release = ev.get("release")
     after = f", {_span(release['minutes_before'])} after release {release['version']}" if release else ""
@@ -1514,7 +1546,8 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
     tickets = ev.get("window_tickets", len(inc.ticket_ids))
     where = ""
     for seg in ev.get("segments") or []:
-        where = f", {round(100 * seg['share'])}% from {seg['name']} {seg['value']}"
+        who = f"{seg['label']} ({seg['name']} {seg['value']})" if seg.get("label") else f"{seg['name']} {seg['value']}"
+        where = f", {round(100 * seg['share'])}% from {who}"
         break
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "

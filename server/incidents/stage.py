@@ -160,7 +160,8 @@ class DetectStage(Stage):
                           segments=segments_of(p), sentiment=sentiment(p.text), text=p.text, live=live,
                           neighbours=tuple(n for n in dict.fromkeys(near) if n != topic_id),
                           pages=self.pages(tenant_id, u, p.event.offset, p.at) if self.pages else (),
-                          vector=p.vector)
+                          vector=p.vector,
+                          names={"organization": u.organization_name} if u.organization_name else {})
         engine.observe(obs, self._describe(tenant_id))
 
     def _follow_merges(self) -> None:

@@ -220,7 +220,10 @@ def _terms_and_segments(payload: dict[str, Any]) -> str | None:
             continue
         share = seg.get("share")
         pct = f"{round(100 * share)}% " if isinstance(share, (int, float)) and not isinstance(share, bool) else ""
-        segments.append(f"{pct}{escape(seg.get('name', '?'))} {escape(seg.get('value', '?'))}")
+        what = f"{escape(seg.get('name', '?'))} {escape(seg.get('value', '?'))}"
+        if isinstance(seg.get("label"), str) and seg["label"].strip():
+            what = f"{escape(seg['label'])} ({what})"
+        segments.append(f"{pct}{what}")
     if segments:
         lines.append("*Mostly from:* " + "; ".join(segments))
     return "\n".join(lines) or None

@@ -319,7 +319,9 @@
     if (shares.length) {
       var segs = el("ul", "plain");
       shares.forEach(function (s) {
-        var text = typeof s === "object" && s ? (s.name || "") + " = " + (s.value || "") +
+        var named = typeof s === "object" && s && typeof s.label === "string" && s.label;
+        var text = typeof s === "object" && s ? (s.name || "") + " = " +
+          (named ? s.label + " (" + (s.value || "") + ")" : (s.value || "")) +
           (s.share !== undefined ? ": " + Math.round(s.share * 100) + "% of the window" : "") +
           (s.baseline_share !== undefined ? " (usually " + Math.round(s.baseline_share * 100) + "%)" : "") : String(s);
         segs.appendChild(el("li", null, text));

@@ -172,6 +172,36 @@ def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
     assert ("plan", "enterprise") in segments
 
 
+def test_an_organizations_name_labels_its_incidents(warmed):
+    # a customer's tickets carry its organization's name now and then (as trigger bodies do); its
+    # incidents read "Kestrel Logistics (organization 900002)" rather than the id alone
+    rng = np.random.default_rng(31)
+    org = {"organization": "900002"}
+    name = {"organization": "Kestrel <b>Logistics</b>"}
+    day = T0 + timedelta(days=DAYS)
+    usual = [Observation(ticket_id=f"k{i}", topic_id=1 + i % 3, at=day + timedelta(minutes=25 * i),
+                         requester=f"kestrel-{i}", segments={**org, "channel": "web", "plan": "pro"},
+                         sentiment=float(rng.normal(0.0, 0.3)), text="topic ticket", names=name if i % 5 == 0 else {})
+             for i in range(50)]
+    at = day + timedelta(hours=22)
+    angry = [Observation(ticket_id=f"a{i}", topic_id=1 + i % 3, at=at + timedelta(minutes=20 * i),
+                         requester=f"kestrel-angry-{i}", segments={**org, "channel": "web", "plan": "pro"},
+                         sentiment=-0.8, text="angry ticket") for i in range(14)]
+    engine = run(fresh(warmed), background(1.2, seed=32, start=day) + usual + angry)
+    assert engine.label("organization:900002") == "Kestrel <b>Logistics</b> (organization 900002)"
+    assert engine.label("organization:123") == "organization:123" and engine.label("all") == "all"
+    [inc] = [i for i in opened(engine, after=at, kind="sentiment") if i.series == "organization:900002"]
+    snap = engine.snapshot(inc)
+    assert snap["title"] == "Sentiment falling: 'Kestrel <b>Logistics</b> (organization 900002)'"
+    assert " on Kestrel <b>Logistics</b> (organization 900002) with mean sentiment " in snap["sentence"]
+    # a concentration's segment carries the name as its label
+    seg = engine._named({"name": "organization", "value": "900002", "share": 0.46})
+    assert seg["label"] == "Kestrel <b>Logistics</b>"
+    inc.kind, inc.series, inc.topic_id = "concentration", "topic:1", 1
+    inc.evidence = {**inc.evidence, "segments": [seg], "topic_label": "sso login"}
+    assert "46% from Kestrel <b>Logistics</b> (organization 900002)" in sentence(inc)
+
+
 def test_incident_lifecycle_attach_update_and_resolve(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     engine = fresh(warmed)

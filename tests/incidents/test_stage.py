@@ -228,3 +228,19 @@ def test_silences_are_checked_on_the_wall_clock_only_for_tenants_receiving_fresh
     r.run_until_idle()
     detect.idle(at + timedelta(hours=1))
     assert engine.watermark == (at + timedelta(minutes=55)).timestamp()
+
+
+def test_organization_names_from_trigger_bodies_reach_the_detector(db, make_tenant):
+    t, _ = make_tenant("Named")
+    with db.session() as s:
+        for i in range(3):
+            at = START + timedelta(minutes=i)
+            stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = {"ticket_id": str(7000 + i), "event": "created", "subject": "SSO login fails",
+                    "description": "The SAML assertion is rejected.", "organization_id": "900002",
+                    "organization_name": "Kestrel Logistics", "created_at": stamp, "updated_at": stamp}
+            SqlEventLog().append(s, t.id, [NewEvent("zendesk", "zendesk.trigger", f"trig-{i}", at, body)], at)
+        s.commit()
+    r = runner(db)
+    r.run_until_idle()
+    assert r.stages[-1].engines[t.id].label("organization:900002") == "Kestrel Logistics (organization 900002)"

@@ -71,7 +71,7 @@ def test_no_link_without_a_base_url_and_minimal_payloads_still_build():
 def test_untrusted_text_is_escaped_everywhere(event):
     reps = [{"ticket_id": "<!channel>", "text": EVIL_TEXT}]
     ev = {**incident_payload()["evidence"], "top_terms": ["<!here>", "a&b"], "representatives": reps,
-          "segments": [{"name": "<!channel>", "value": "<b>x</b>", "count": 2, "share": 0.5}],
+          "segments": [{"name": "<!channel>", "value": "<b>x</b>", "count": 2, "share": 0.5, "label": "<!here>"}],
           "release": {"version": "<!channel>", "deployed_at": "2026-03-02T22:24:00+00:00", "minutes_before": 5}}
     payload = incident_payload(title=EVIL_TITLE, sentence=EVIL_TEXT, series="<!channel>", evidence=ev,
                                status_by="<!everyone>", status="resolved" if event == "resolved" else "open")
@@ -83,6 +83,13 @@ def test_untrusted_text_is_escaped_everywhere(event):
     rendered = json.dumps(msg, ensure_ascii=False)
     assert "&lt;img src=x onerror=alert(1)&gt;" in rendered and "&lt;!channel&gt;" in rendered
     assert "&amp;amp;" in rendered or event != "opened"  # an escaped '&amp;' in ticket text stays literal
+
+
+def test_a_segments_name_is_shown_beside_its_id():
+    seg = {"name": "organization", "value": "900002", "count": 5, "share": 0.46, "label": "Kestrel Logistics"}
+    ev = {**incident_payload()["evidence"], "segments": [seg]}
+    body = "\n".join(texts(incident_blocks(incident_payload(evidence=ev), "opened", None)))
+    assert "*Mostly from:* 46% Kestrel Logistics (organization 900002)" in body
 
 
 def test_only_date_tokens_open_angle_brackets():
