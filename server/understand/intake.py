@@ -274,6 +274,7 @@ def _from_rest(ticket: Any, fmap: dict[str, str]) -> TicketUpdate | None:
         description=_text(ticket.get("description"), MAX_DESCRIPTION),
         requester_id=_id(ticket.get("requester_id")),
         organization_id=_id(ticket.get("organization_id")),
+        organization_name=_name(ticket.get("organization_name")),
         tags=_tags(ticket.get("tags")),
         channel=_channel(ticket.get("via")),
         brand_id=_id(ticket.get("brand_id")),

@@ -2,7 +2,8 @@
 
 Each exported ticket becomes one event (source ``zendesk``, kind ``zendesk.backfill.ticket``,
 idempotency key ``backfill:<ticket id>:<updated_at>``, event time the ticket's creation, payload
-the REST ticket JSON), so the detector reads history and live webhooks the same way.
+the REST ticket JSON plus ``organization_name``, the name of its organization from the page's
+sideloaded organizations), so the detector reads history and live webhooks the same way.
 
 - **Export.** ``GET /api/v2/incremental/tickets/cursor.json``: the first page from
   ``start_time``, then ``cursor=<after_cursor>`` until ``end_of_stream``. Cursor export, not the
@@ -167,9 +168,11 @@ def fetch_page(zenpy_client: Any, *, start_time: int | None = None, cursor: str 
 
     try:
         if cursor is not None:
-            gen = zenpy_client.tickets.incremental(cursor=quote(cursor, safe=""), per_page=per_page)
+            gen = zenpy_client.tickets.incremental(cursor=quote(cursor, safe=""), per_page=per_page,
+                                                   include=["organizations"])
         else:
-            gen = zenpy_client.tickets.incremental(start_time=start_time, per_page=per_page)
+            gen = zenpy_client.tickets.incremental(start_time=start_time, per_page=per_page,
+                                                   include=["organizations"])
     except ZendeskError:
         raise
     except (APIException, requests.HTTPError) as e:
@@ -180,13 +183,27 @@ def fetch_page(zenpy_client: Any, *, start_time: int | None = None, cursor: str 
         raise ZendeskError(f"cannot read Zendesk's export page ({type(e).__name__}: {e})") from e
     data = getattr(gen, "_response_json", None)
     if isinstance(data, dict):
-        tickets = [t for t in data.get("tickets") or [] if isinstance(t, dict)]
+        names = {str(o.get("id")): o["name"] for o in data.get("organizations") or []
+                 if isinstance(o, dict) and isinstance(o.get("name"), str)}
+        tickets = [_named(t, names) for t in data.get("tickets") or [] if isinstance(t, dict)]
     else:  # a zenpy without the raw page: fall back to its objects
         data = {k: getattr(gen, k, None) for k in ("after_cursor", "end_of_stream")}
         tickets = [t.to_dict(serialize=True) for t in (getattr(gen, "values", None) or [])]
     after = data.get("after_cursor")
     return Page(tickets=tickets, after_cursor=after if isinstance(after, str) and after else None,
                 end_of_stream=data.get("end_of_stream") is True)
+
+
+def _named(ticket: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The ticket with its organization's name from the page's sideload, when the page has it.
+
+    >>> _named({"id": 1, "organization_id": 7}, {"7": "Kestrel Logistics"})["organization_name"]
+    'Kestrel Logistics'
+    >>> _named({"id": 1, "organization_id": None}, {"7": "Kestrel Logistics"})
+    {'id': 1, 'organization_id': None}
+    """
+    name = names.get(str(ticket.get("organization_id")))
+    return {**ticket, "organization_name": name} if name else ticket
 
 
 def _http_error(response: Any) -> ZendeskError:

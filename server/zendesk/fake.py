@@ -387,8 +387,14 @@ class FakeZendesk(HookRoutes):
         after_cursor = _encode(_key(page[-1])) if page else _encode(after)
         before_cursor = _encode(_key(page[0])) if page else None
         self._served.extend(t["id"] for t in page)
+        sideload: dict[str, Any] = {}
+        if "organizations" in args.get("include", "").split(","):  # Zendesk's sideload, for the page's tickets
+            ids = sorted({int(t["organization_id"]) for t in page if t.get("organization_id")})
+            sideload["organizations"] = [{"id": i, "url": f"{self.base_url}/api/v2/organizations/{i}.json",
+                                          "name": self.organizations[i]} for i in ids if i in self.organizations]
         return _json({
             "tickets": page,
+            **sideload,
             "after_cursor": after_cursor,
             "after_url": f"{self.base_url}{EXPORT_PATH}?cursor={quote(after_cursor, safe='')}",
             "before_cursor": before_cursor,

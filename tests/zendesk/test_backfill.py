@@ -49,12 +49,12 @@ def test_backfill_logs_every_ticket_once_and_a_rerun_appends_nothing(db, tenant,
     row = cursor_row(db, t.id)
     assert (row.pages, row.tickets, row.done) == (3, 7, True) and row.cursor == result.cursor
     first_request = fake_zendesk.export_requests[0].args
-    assert first_request == {"start_time": str(int(SINCE.timestamp())), "per_page": "3"}
+    assert first_request == {"start_time": str(int(SINCE.timestamp())), "per_page": "3", "include": "organizations"}
 
     again = backfill(db, t, zenpy_client, clock)
 
     assert again.resumed and again.accepted == 0 and len(log_rows(db, t.id)) == 7
-    assert fake_zendesk.export_requests[-1].args == {"cursor": result.cursor}
+    assert fake_zendesk.export_requests[-1].args == {"cursor": result.cursor, "include": "organizations"}
 
 
 def test_backfilled_events_parse_into_ticket_updates(db, tenant, fake_zendesk, zenpy_client, clock):
@@ -65,6 +65,19 @@ def test_backfilled_events_parse_into_ticket_updates(db, tenant, fake_zendesk, z
     u = parse(row.kind, row.payload, field_map={"360001": "plan_tier"})
     assert (u.ticket_id, u.created, u.status, u.channel, u.type) == ("5", True, "solved", "email", "incident")
     assert u.custom_fields == {"plan_tier": "enterprise"} and u.solved_at == u.updated_at
+
+
+def test_backfilled_tickets_carry_their_organizations_names(db, tenant, fake_zendesk, zenpy_client, clock):
+    t, _ = tenant
+    fake_zendesk.tickets = make_tickets(6)  # organizations 500, 501, 502 in turn
+    fake_zendesk.organizations = {501: "Kestrel Logistics", 502: "<b>Hollis</b> Legal"}
+    backfill(db, t, zenpy_client, clock, per_page=4)
+    rows = {int(r.payload["id"]): r.payload for r in log_rows(db, t.id)}
+    assert {i: p.get("organization_name") for i, p in rows.items()} == {
+        1: "Kestrel Logistics", 2: "<b>Hollis</b> Legal", 3: None, 4: "Kestrel Logistics", 5: "<b>Hollis</b> Legal",
+        6: None}  # both pages sideloaded; an organization Zendesk did not name stays an id
+    u = parse("zendesk.backfill.ticket", rows[4])
+    assert (u.organization_id, u.organization_name) == ("501", "Kestrel Logistics")
 
 
 def test_restart_fetches_again_from_since_and_appends_only_duplicates(db, tenant, fake_zendesk, zenpy_client, clock):
@@ -110,7 +123,7 @@ def test_resume_after_a_server_error_mid_stream(db, tenant, fake_zendesk, zenpy_
     result = backfill(db, t, zenpy_client, clock, per_page=3)
 
     second_run = fake_zendesk.export_requests[first_run:]
-    assert second_run[0].args == {"cursor": stored}  # no start_time: it resumed from the stored cursor
+    assert second_run[0].args == {"cursor": stored, "include": "organizations"}  # no start_time: it resumed from the stored cursor
     assert all("start_time" not in r.args for r in second_run)
     assert result.resumed and (result.pages, result.accepted, result.duplicates) == (2, 4, 0)
     ids = logged_ids(db, t.id)
@@ -139,7 +152,7 @@ def test_resume_after_an_interruption_between_pages(db, tenant, fake_zendesk, ze
 
     result = backfill(db, t, zenpy_client, clock)
 
-    assert fake_zendesk.export_requests[first_run].args == {"cursor": stored}
+    assert fake_zendesk.export_requests[first_run].args == {"cursor": stored, "include": "organizations"}
     assert result.resumed and result.accepted == 3 and result.done
     assert logged_ids(db, t.id) == list(range(1, 10))
 

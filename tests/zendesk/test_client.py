@@ -22,7 +22,7 @@ def test_cursors_with_plus_and_slash_survive_the_round_trip(fake_zendesk, zenpy_
     assert first.after_cursor.startswith("+/")
     second = fetch_page(zenpy_client, cursor=first.after_cursor)
     assert [t["id"] for t in second.tickets] == [2]
-    assert fake_zendesk.export_requests[1].args == {"cursor": first.after_cursor}
+    assert fake_zendesk.export_requests[1].args == {"cursor": first.after_cursor, "include": "organizations"}
 
 
 @pytest.mark.parametrize("kwargs, message", [
