@@ -139,6 +139,7 @@ test("accounts that changed: the surging organization and the silent account, as
     await expect(silent).toContainText("Account <img src=x onerror=alert(2)>");
     expect(await section.locator("img").count()).toBe(0);
     await expect(section).toContainText("The last day against the same weekday of the weeks before (up to 8)");
+    await expect(section.locator("#accounts-digest")).toContainText("Weekly digest to Slack: off");
 
     await section.locator("select#accounts-days").selectOption("7");
     await expect(section).toContainText("The last 7 days against the 7-day windows before (up to 8)");

@@ -32,6 +32,15 @@ class NotificationSettingsInSchema(TextSchema):
                        "8 weeks before; docs/accounts.md). Absent: keep; null: no digest."})
 
 
+class AccountsDigestRecordSchema(Schema):
+    slot = fields.DateTime(required=True, metadata={"description": "The scheduled hour last handled."})
+    sent_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "When it was posted; null if not."})
+    accounts = fields.Integer(required=True, allow_none=True, metadata={"description": "Accounts it named."})
+    error = fields.String(required=True, allow_none=True, metadata={
+        "description": "Why it was not posted: Slack's error code, `late` (the detector was away past the slot) "
+                       "or `not_configured`."})
+
+
 class NotificationSettingsOutSchema(Schema):
     mode = fields.String(required=True, metadata={"enum": list(MODES)})
     channel = fields.String(allow_none=True)
@@ -39,6 +48,8 @@ class NotificationSettingsOutSchema(Schema):
     bot_token_set = fields.Boolean(required=True, metadata={"description": "Whether a bot token is stored."})
     accounts_digest = fields.Nested(AccountsDigestSchema, required=True, allow_none=True,
                                     metadata={"description": "The weekly accounts digest's schedule, or null (off)."})
+    accounts_digest_last = fields.Nested(AccountsDigestRecordSchema, allow_none=True, metadata={
+        "description": "The last slot the detector handled (GET only; null before the first)."})
 
 
 class NotificationTestOutSchema(Schema):

@@ -22,6 +22,18 @@ def notification_settings(tenant: Tenant) -> dict[str, Any]:
     return {**public_view(slack_settings(tenant.settings)), "accounts_digest": digest_settings(tenant.settings)}
 
 
+def digest_record(session: Session, tenant_id: int) -> dict[str, Any] | None:
+    """The weekly accounts digest's last handled slot, as the detector recorded it (None before one)."""
+    from server.accounts.models import AccountDigest
+    from server.eventlog.log import as_utc
+
+    row = session.get(AccountDigest, tenant_id)
+    if row is None or (row.sent_at is None and row.error is None):  # a baseline, not a slot handled
+        return None
+    return {"slot": as_utc(row.last_slot), "sent_at": as_utc(row.sent_at) if row.sent_at else None,
+            "accounts": row.accounts, "error": row.error}
+
+
 def update_notification_settings(session: Session, tenant_id: int, changes: Mapping[str, Any], *, secret_key: str,
                                  webhook_hosts: frozenset[str]) -> dict[str, Any]:
     """Store validated ``changes``; 400 naming the field when the mode lacks what it needs."""

@@ -33,7 +33,9 @@ def _hosts() -> frozenset[str]:
                                          **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
-    return jsonify(settings_out.dump(service.notification_settings(tenant)))
+    view = service.notification_settings(tenant)
+    view["accounts_digest_last"] = service.digest_record(db_session(), tenant.id)
+    return jsonify(settings_out.dump(view))
 
 
 @bp.put("/settings/notifications")

@@ -69,6 +69,35 @@
     box.replaceChildren(intro, table, note);
   }
 
+  var DAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
+
+  // One line on the weekly Slack digest: when it goes out and how the last one went.
+  function digestLine(s) {
+    var d = s && s.accounts_digest;
+    if (!d) return "Weekly digest to Slack: off (accounts_digest in PUT /api/v1/settings/notifications turns it on).";
+    var hour = (d.hour < 10 ? "0" : "") + d.hour + ":00 UTC";
+    var text = "Weekly digest to Slack: " + (DAYS[d.weekday] || "?") + " at " + hour + ", the last 7 days.";
+    var last = s.accounts_digest_last;
+    if (last && last.sent_at) {
+      text += " Last sent " + new Date(last.sent_at).toLocaleString() + " (" + last.accounts + " account" +
+        (last.accounts === 1 ? "" : "s") + ").";
+    } else if (last && last.error) {
+      text += " Not sent on " + new Date(last.slot).toLocaleString() + ": " +
+        (last.error === "late" ? "the detector was not running at the time." :
+         last.error === "not_configured" ? "Slack is not configured." : "Slack answered " + last.error + ".");
+    }
+    return text;
+  }
+
+  function loadDigest(token) {
+    var line = document.getElementById("accounts-digest");
+    if (!line) return;
+    fetch("/api/v1/settings/notifications", { headers: { Authorization: "Bearer " + token } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (s) { line.textContent = digestLine(s); })
+      .catch(function () { line.textContent = ""; });
+  }
+
   function load() {
     var box = document.getElementById("accounts-body");
     var token = sessionStorage.getItem(KEY);
@@ -77,6 +106,7 @@
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (r) { render(box, r); document.getElementById("accounts").hidden = false; })
       .catch(function (err) { box.textContent = "Could not load the account changes: " + err.message; });
+    loadDigest(token);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

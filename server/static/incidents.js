@@ -435,11 +435,13 @@
     err.hidden = true;
     box.appendChild(err);
 
-    box.appendChild(el("h3", null, "Hourly volume"));
+    // A change of tone on a plan or an organization has no volume series of its own: its evidence says it.
     if (inc.volume && inc.volume.length) {
+      box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(chart(inc));
       box.appendChild(legend(inc.volume, units(inc)));
-    } else {
+    } else if (inc.kind !== "sentiment") {
+      box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));
     }
     box.appendChild(el("h3", null, "Evidence"));

@@ -27,7 +27,8 @@ def test_unconfigured_by_default_and_token_required(client, tenant):
     assert client.get(URL).status_code == 401
     resp = client.get(URL, headers=auth(creds))
     assert resp.status_code == 200
-    assert resp.get_json() == {"mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False, "accounts_digest": None}
+    assert resp.get_json() == {"mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False,
+                               "accounts_digest": None, "accounts_digest_last": None}
     resp = client.post(URL + "/test", headers=auth(creds))
     assert resp.status_code == 409 and "not configured" in resp.get_json()["error"]["message"]
 

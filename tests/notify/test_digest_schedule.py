@@ -36,8 +36,8 @@ def record(db, tenant_id: int) -> AccountDigest | None:  # type: ignore[no-untyp
         return s.get(AccountDigest, tenant_id)
 
 
-def test_the_digest_is_posted_once_per_slot(db, make_tenant, slack):
-    t, _ = make_tenant("Acme")
+def test_the_digest_is_posted_once_per_slot(db, make_tenant, slack, client):
+    t, creds = make_tenant("Acme")
     quiet, _ = make_tenant("Quiet")  # Slack set up, no digest asked for
     write_account_history(db, t.id, NOW, surge_org="9007", names={"9007": "Kestrel Logistics"}, days=70)
     for tenant in (t, quiet):
@@ -52,6 +52,10 @@ def test_the_digest_is_posted_once_per_slot(db, make_tenant, slack):
     assert message["text"].startswith("Accounts that changed, last 7 days: ")
     assert "Organization Kestrel Logistics `9007`" in message["blocks"][1]["text"]["text"]
     assert record(db, t.id).sent_at is not None and record(db, t.id).accounts == outcome.accounts >= 1
+    shown = client.get("/api/v1/settings/notifications", headers={"Authorization": f"Bearer {creds.api_token}"})
+    last = shown.get_json()["accounts_digest_last"]
+    assert last["error"] is None and last["accounts"] == outcome.accounts and last["sent_at"].startswith("2026-11-30T09:20")
+    assert last["slot"].startswith("2026-11-30T09:00")
 
     assert digests.run_once(NOW + timedelta(minutes=5)) == []  # the same slot: not again
     assert sender(db, slack).run_once(NOW + timedelta(hours=3)) == []  # nor after a restart
@@ -66,11 +70,17 @@ def test_a_missed_slot_is_skipped_and_a_refusal_recorded(db, tenant, slack):
     schedule(db, t.id, weekday=0, hour=9)
     digests = sender(db, slack)
     assert digests.run_once(NOW - timedelta(hours=1)) == []  # turned on before Monday's slot; last week's is past
+    from server.notify.service import digest_record
+    with db.session() as s:
+        assert digest_record(s, t.id) is None  # that baseline is no digest handled
     [late] = digests.run_once(NOW + timedelta(days=2))  # the detector was away all Monday: no Wednesday digest
     assert not late.sent and late.error == "late" and slack.webhook_calls == []
     slack.fail("webhook", 404, "no_service")
     [refused] = digests.run_once(NOW + timedelta(days=7, minutes=1))
     assert not refused.sent and refused.error == "no_service"
+    from server.notify.service import digest_record
+    with db.session() as s:
+        assert digest_record(s, t.id)["error"] == "no_service" and digest_record(s, t.id)["sent_at"] is None
     assert record(db, t.id).error == "no_service" and record(db, t.id).sent_at is None
     assert digests.run_once(NOW + timedelta(days=7, minutes=10)) == []  # not retried into a flood
     schedule(db, t.id, weekday=None)
