@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from server.config import REPO_ROOT
@@ -66,8 +66,11 @@ ticket_list_out = DemoTicketListSchema()
 
 
 def recent_tickets(session: Session, tenant_id: int, *, limit: int, in_incident: bool = False) -> dict[str, Any]:
-    """The tenant's newest tickets (by creation time), each with the live incident it is part of, if any."""
-    live = (select(IncidentTicket.zendesk_id, func.max(IncidentTicket.incident_id).label("incident_id"))
+    """The tenant's newest tickets (by creation time), each with the live incident it is part of, if any (as the
+    sidebar's banner, a rise in what customers write about before a change of tone; the newest of those)."""
+    problem = func.max(case((Incident.kind != "sentiment", IncidentTicket.incident_id)))
+    live = (select(IncidentTicket.zendesk_id,
+                   func.coalesce(problem, func.max(IncidentTicket.incident_id)).label("incident_id"))
             .join(Incident, (Incident.tenant_id == IncidentTicket.tenant_id) & (Incident.id == IncidentTicket.incident_id))
             .where(IncidentTicket.tenant_id == tenant_id, Incident.status.in_(("open", "acknowledged")))
             .group_by(IncidentTicket.zendesk_id).subquery())

@@ -122,9 +122,9 @@ def test_ticket_list_marks_tickets_of_live_incidents(demo_app: Any, db: Any, mak
     _tickets(db, other.id, ["x", "y", "z"])
     at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
-    def incident(tenant_id: int, incident_id: int, status: str, tickets: list[str]) -> None:
+    def incident(tenant_id: int, incident_id: int, status: str, tickets: list[str], kind: str = "spike") -> None:
         with db.session() as session:
-            session.add(Incident(tenant_id=tenant_id, id=incident_id, kind="spike", status=status, status_by="detector",
+            session.add(Incident(tenant_id=tenant_id, id=incident_id, kind=kind, status=status, status_by="detector",
                                  status_changed_at=at, series="all", title="t", sentence="s", direction="up",
                                  first_seen_at=at, detected_at=at, last_activity_at=at, ticket_count=len(tickets),
                                  requester_count=1, account_count=1, p_value=0.001, surprise=3.0, evidence={},
@@ -142,3 +142,7 @@ def test_ticket_list_marks_tickets_of_live_incidents(demo_app: Any, db: Any, mak
     assert [(t["id"], t["incident_id"]) for t in every] == [("102", None), ("101", 2), ("100", None)]
     live = c.get("/demo/zendesk/tickets.json?in_incident=true", headers=headers).get_json()["tickets"]
     assert [t["id"] for t in live] == ["101"]
+    # a newer change of tone on the same ticket: the list names the problem, as the sidebar's banner does
+    incident(acme.id, 3, "open", ["101", "102"], kind="sentiment")
+    every = c.get("/demo/zendesk/tickets.json", headers=headers).get_json()["tickets"]
+    assert [(t["id"], t["incident_id"]) for t in every] == [("102", 3), ("101", 2), ("100", None)]
