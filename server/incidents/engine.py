@@ -1139,9 +1139,8 @@ class Engine:
                 half = 2.576 * sd / math.sqrt(k)
                 worse = sorted((t for t in pool if t.sentiment < mean), key=lambda t: t.sentiment)
                 self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, round(m, 3), mean,
-                                  round(mean - half, 3), round(mean + half, 3), worse,
-                                  [{"name": "mean_sentiment", "value": f"{m:+.2f}", "count": k, "share": 1.0,
-                                    "baseline_share": round(mean, 3)}], window_tickets=k), now, describe)
+                                  round(mean - half, 3), round(mean + half, 3), worse, [], window_tickets=k),
+                            now, describe)
 
     def _segment_pool(self, key: str, now: float) -> list[_Ticket]:
         """A sentiment segment's tickets in the trailing window: a topic's, or a plan's or
@@ -1539,9 +1538,12 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
         return (f"{ev.get('observed', 0)} tickets in {window} on {label}; expected {expected:.1f} "
                 f"(at least {ev.get('lower', 0)} in a normal {window}); since {_clock(inc.first_seen_at)} UTC{after}")
     if inc.kind == "sentiment":
-        segs = ev.get("segments") or [{}]
+        # The window's mean tone is ``observed``; evidence stored before it was carried it as a segment.
+        old = [s.get("value") for s in ev.get("segments") or [] if s.get("name") == "mean_sentiment"]
+        observed = ev.get("observed")
+        mean = old[0] if old else f"{observed:+.2f}" if isinstance(observed, (int, float)) else "?"
         return (f"{ev.get('window_tickets', 0)} tickets in {window} on {label} with mean sentiment "
-                f"{segs[0].get('value', '?')}; usually {expected:+.2f}; {first}")
+                f"{mean}; usually {expected:+.2f}; {first}")
     customers = ev.get("observed", len(inc.requesters))
     tickets = ev.get("window_tickets", len(inc.ticket_ids))
     where = ""

@@ -216,7 +216,7 @@ def _terms_and_segments(payload: dict[str, Any]) -> str | None:
         lines.append("*Top terms:* " + ", ".join(f"`{t}`" if "`" not in t else t for t in terms))
     segments = []
     for seg in (ev.get("segments") or [])[:MAX_SEGMENTS]:
-        if not isinstance(seg, dict):
+        if not isinstance(seg, dict) or seg.get("name") == "mean_sentiment":  # a tone, stored as a segment before
             continue
         share = seg.get("share")
         pct = f"{round(100 * share)}% " if isinstance(share, (int, float)) and not isinstance(share, bool) else ""

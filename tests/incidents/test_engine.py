@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 from datetime import datetime, timedelta, timezone
@@ -159,6 +160,11 @@ def test_a_negative_shift_in_sentiment_is_found(warmed):
     assert -1.0 <= ev["observed"] < ev["lower"] < ev["expected"] < ev["upper"] <= 1.0
     assert ev["measure"].startswith("mean sentiment") and ev["window_tickets"] >= 3
     assert sentence(found[0]).startswith(f"{ev['window_tickets']} tickets in ")
+    assert ev["segments"] == [] and f" with mean sentiment {ev['observed']:+.2f}; usually " in sentence(found[0])
+    # evidence stored before carried the tone as a segment and the ticket count as observed
+    old = dataclasses.replace(found[0], evidence={**ev, "observed": 14,
+                                                  "segments": [{"name": "mean_sentiment", "value": "-0.41"}]})
+    assert " with mean sentiment -0.41; usually " in sentence(old)
 
 
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
