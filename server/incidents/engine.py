@@ -600,10 +600,11 @@ class Engine:
 
     def _learn_names(self, obs: Observation) -> None:
         """Remember the latest display name of each named segment value (an organization's name)."""
-        if not obs.names:
+        given = getattr(obs, "names", None)  # absent from observations pickled before names (recorded replays)
+        if not given:
             return
         names = self.__dict__.setdefault("names", {})  # absent from older checkpoints
-        for dim, name in obs.names.items():
+        for dim, name in given.items():
             value = obs.segments.get(dim)
             if value and name:
                 key = f"{dim}:{value}"
