@@ -38,6 +38,12 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(detail.getByText("<img src=x onerror=alert(1)>").first()).toBeVisible();
     expect(await page.locator("#incident-detail img").count()).toBe(0);
 
+    // Each ticket opens in the tenant's Zendesk, in a new tab.
+    const first = detail.locator(".ticket-ids a").first();
+    await expect(first).toHaveAttribute("href", /^https:\/\/acme\.zendesk\.com\/agent\/tickets\/[0-9]+$/);
+    await expect(first).toHaveAttribute("target", "_blank");
+    await expect(first).toHaveAttribute("rel", "noopener noreferrer");
+
     // A status change needs a name, then goes through the API.
     await detail.getByRole("button", { name: "Acknowledge" }).click();
     await expect(detail.locator(".detail-error")).toContainText("Enter your name first");

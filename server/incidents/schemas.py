@@ -119,6 +119,9 @@ class IncidentDetailOutSchema(IncidentOutSchema):
                          metadata={"description": "The series' closed hours with the baseline band, oldest first; "
                                                       "an active incident's open hour last, marked partial."})
     feedback = fields.List(fields.Nested(FeedbackOutSchema), required=True)
+    zendesk_url = fields.String(required=True, allow_none=True, metadata={
+        "description": "The tenant's Zendesk (https://<subdomain>.zendesk.com), where each ticket opens at "
+                       "/agent/tickets/<id>; null when no subdomain is known."})
     related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={
         "description": "Other incidents naming one of this one's product pages within a day of it (a page's "
                        "friction incident and the ticket incidents whose requesters met friction there), "

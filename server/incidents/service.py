@@ -189,7 +189,21 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
                                .order_by(Feedback.created_at, Feedback.id))
     view["feedback"] = [{"verdict": f.verdict, "by": f.by, "note": f.note, "created_at": as_utc(f.created_at)}
                         for f in feedback]
+    view["zendesk_url"] = zendesk_url(session, tenant_id)
     return view
+
+
+def zendesk_url(session: Session, tenant_id: int) -> str | None:
+    """``https://<subdomain>.zendesk.com`` of the tenant's connected Zendesk (or the subdomain it was
+    created with), where its tickets open at ``/agent/tickets/<id>``; None when unknown."""
+    from server.tenants import Tenant
+    from server.tenants.service import SLUG_RE
+    from server.zendesk.models import ZendeskConnection
+
+    conn = session.get(ZendeskConnection, tenant_id)
+    tenant = session.get(Tenant, tenant_id)
+    subdomain = (conn.subdomain if conn is not None else None) or (tenant.zendesk_subdomain if tenant else None)
+    return f"https://{subdomain}.zendesk.com" if subdomain and SLUG_RE.match(subdomain) else None
 
 
 def incident_pages(incident: Incident) -> set[str]:

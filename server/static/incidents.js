@@ -276,6 +276,27 @@
     dl.appendChild(dd);
   }
 
+  // The incident's tickets, each a link into the tenant's Zendesk when its address is known.
+  function ticketIds(inc) {
+    var p = el("p", "ticket-ids");
+    if (!inc.ticket_ids.length) { p.textContent = "None attached."; return p; }
+    var base = typeof inc.zendesk_url === "string" && /^https:\/\/[a-z0-9-]+\.zendesk\.com$/.test(inc.zendesk_url)
+      ? inc.zendesk_url : null;
+    inc.ticket_ids.forEach(function (t, i) {
+      if (i) p.appendChild(document.createTextNode(" "));
+      if (base && /^[0-9]{1,20}$/.test(String(t))) {
+        var a = el("a", null, "#" + t);
+        a.href = base + "/agent/tickets/" + t;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        p.appendChild(a);
+      } else {
+        p.appendChild(document.createTextNode("#" + t));
+      }
+    });
+    return p;
+  }
+
   function evidenceList(inc) {
     var ev = inc.evidence || {};
     var dl = el("dl", "evidence");
@@ -466,8 +487,7 @@
     var reps = representatives(inc);
     if (reps) { box.appendChild(el("h3", null, "Representative tickets")); box.appendChild(reps); }
     box.appendChild(el("h3", null, "Tickets (" + inc.ticket_ids.length + ")"));
-    box.appendChild(el("p", "ticket-ids", inc.ticket_ids.length ? inc.ticket_ids.map(function (t) { return "#" + t; })
-      .join(" ") : "None attached."));
+    box.appendChild(ticketIds(inc));
     if (inc.feedback && inc.feedback.length) {
       box.appendChild(el("h3", null, "Feedback"));
       var ul = el("ul", "plain");

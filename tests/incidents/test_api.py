@@ -84,6 +84,25 @@ def test_list_caps_ticket_ids_the_detail_has_them_all(client, db, tenant):
     assert item["ticket_ids"] == tickets[:50] and item["ticket_ids_truncated"] is True
     detail = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
     assert detail["ticket_ids"] == tickets and "ticket_ids_truncated" not in detail
+    assert detail["zendesk_url"] == "https://acme.zendesk.com"  # where each ticket opens: /agent/tickets/<id>
+
+
+def test_the_detail_names_the_tenants_zendesk_when_it_is_known(client, db, tenant):
+    from server.tenants import Tenant
+    from server.zendesk.models import ZendeskConnection
+
+    t, creds = tenant
+    add_incident(db, t.id, 1, tickets=["7"])
+    with db.session() as s:
+        s.get(Tenant, t.id).zendesk_subdomain = None
+        s.commit()
+    assert client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["zendesk_url"] is None
+    with db.session() as s:  # a connection's subdomain is the one in use
+        s.add(ZendeskConnection(tenant_id=t.id, subdomain="kestrel", auth="api_token", credential_enc="x",
+                                updated_at=T0))
+        s.commit()
+    assert client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["zendesk_url"] == \
+        "https://kestrel.zendesk.com"
 
 
 def test_ticket_ids_attached_at_the_same_time_are_in_numeric_order(client, db, tenant):
