@@ -24,6 +24,7 @@ from server.accounts.models import AccountDigest
 from server.accounts.schemas import account_changes_out
 from server.accounts.service import account_changes
 from server.db import Database, get_or_add
+from server.eventlog.log import as_utc
 from server.notify.client import SlackClient, SlackError
 from server.notify.settings import SettingsError, digest_settings, load_target, slack_settings
 from server.notify.slack import accounts_blocks
@@ -82,7 +83,7 @@ class DigestSender:
                     continue
                 slot = latest_slot(now, schedule["weekday"], schedule["hour"])
                 record = session.get(AccountDigest, tenant.id)
-                if record is not None and _utc(record.last_slot) >= slot:
+                if record is not None and as_utc(record.last_slot) >= slot:
                     continue  # handled already
                 if record is None and now - slot > LATE_AFTER:  # just turned on: the next slot is the first
                     session.add(AccountDigest(tenant_id=tenant.id, last_slot=slot))
@@ -114,10 +115,6 @@ class DigestSender:
             log.warning("accounts digest for tenant %s refused by Slack: %s", tenant.id, e.code)
             return Outcome(tenant.id, slot, False, len(report["accounts"]), str(e.code)[:100])
         return Outcome(tenant.id, slot, True, len(report["accounts"]), None)
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def start_worker(sender: DigestSender, *, interval: float = 300.0,

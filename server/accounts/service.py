@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from server.accounts.changes import Flag, flag_changes
 from server.accounts.models import AccountReport, Organization
 from server.db import Database, get_or_add
+from server.eventlog.log import as_utc
 from server.tenants import Tenant
 from server.topics.models import Ticket
 from server.widget.models import WidgetSession
@@ -184,8 +185,7 @@ def _stored_flags(session: Session, tenant_id: int, now: datetime) -> dict[int, 
                                                        AccountReport.days.in_(NOTE_WINDOWS)))
     fresh = {}
     for row in rows:
-        at = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=timezone.utc)
-        if abs((now - at).total_seconds()) < NOTE_STALE:
+        if abs((now - as_utc(row.computed_at)).total_seconds()) < NOTE_STALE:
             fresh[row.days] = row.accounts
     return fresh
 
