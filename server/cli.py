@@ -229,6 +229,11 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
 
     start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
                    interval=float(cfg["NOTIFY_POLL_SECONDS"]))
+    from server.notify.webhooks import WebhookSender
+    from server.notify.webhooks import start_worker as start_webhooks
+
+    start_webhooks(WebhookSender.from_config(database, cfg, secret_key=config_mod.secret_key(cfg),
+                                             partition=(index, count)), interval=float(cfg["NOTIFY_POLL_SECONDS"]))
     from server.accounts.digest import DigestSender
     from server.accounts.digest import start_worker as start_digest_worker
     from server.accounts.service import refresh_all_reports

@@ -42,14 +42,33 @@ PAYLOAD_ERRORS = frozenset({
 })
 _CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 _MASK_RE = re.compile(r"/services/[^\s\"']+")
+#: Paths shown in full (query strings still masked): API calls whose paths carry no secret.
+_PLAIN_PATH_RE = re.compile(r"^/(api|v1|v2)/")
+
+
+def mask_path(path: str) -> str:
+    """A request path as urllib3's debug log may show it: the query string masked, and past the first
+    segment masked too unless it is an API path (webhook URLs carry their secret in the path).
+
+    >>> mask_path("/api/v2/tickets.json?page=2"), mask_path("/services/T0/B0/secret")
+    ('/api/v2/tickets.json?***', '/services/***')
+    >>> mask_path("/hooks/catch/123/abc?token=x")
+    '/hooks/***?***'
+    """
+    path, query, _ = path.partition("?")
+    if not _PLAIN_PATH_RE.match(path):
+        first = path[1:].split("/", 1)[0]
+        path = f"/{first}/***" if "/" in path[1:] else path
+    return path + ("?***" if query else "")
 
 
 class _MaskWebhookPaths(logging.Filter):
-    """urllib3 logs request paths at DEBUG; a webhook's path is its secret."""
+    """urllib3 logs request paths at DEBUG; a webhook's path or query string may be its secret."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
-            record.args = tuple(_MASK_RE.sub("/services/***", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(mask_path(a) if isinstance(a, str) and a.startswith("/") else
+                                _MASK_RE.sub("/services/***", a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str) and "/services/" in record.msg:
             record.msg = _MASK_RE.sub("/services/***", record.msg)
         return True

@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from datetime import datetime
+from typing import Any, Mapping
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification, SlackThread
-from server.metrics import utcnow
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
+from server.notify.delivery import OutboxSender
 from server.notify.settings import SettingsError, load_target, slack_settings
 from server.notify.slack import EVENTS, incident_blocks
+from server.notify.webhooks import enqueue_deliveries
 from server.tenants import Tenant
 from server.workers import start_periodic
 
@@ -70,7 +71,8 @@ def _json_ready(value: Any) -> Any:
 
 def enqueue(session: Session, tenant_id: int, incident_id: int, event: str, payload: Mapping[str, Any],
             now: datetime, generation: int | None = None) -> bool:
-    """Add the outbox row for one incident event unless it is already there; True when added.
+    """Add the outbox row for one incident event unless it is already there, with a delivery row for each
+    of the tenant's webhook endpoints that wants it (server/notify/webhooks.py); True when added.
 
     Parameters
     ----------
@@ -105,10 +107,11 @@ def enqueue(session: Session, tenant_id: int, incident_id: int, event: str, payl
             return False
     session.add(Notification(tenant_id=tenant_id, incident_id=incident_id, seq=seq, event=event, payload=data,
                              created_at=now, attempts=0, next_attempt_at=now))
+    enqueue_deliveries(session, tenant_id, incident_id, seq, event, data, now)
     return True
 
 
-class Notifier:
+class Notifier(OutboxSender):
     """Sends pending outbox rows to each tenant's Slack.
 
     Parameters
@@ -121,32 +124,23 @@ class Notifier:
         The Slack transport (its base URL and allowed webhook hosts come from the configuration).
     base_url
         Where people open Groundswell (``PUBLIC_URL``); messages link to ``{base_url}/incidents#id=N``.
-    max_attempts, retry_seconds, max_backoff
-        Give up after this many attempts; wait ``retry_seconds * 2**(attempts-1)``, at most ``max_backoff``.
-    lease_seconds
-        How long a claimed row is reserved for the process sending it.
-    partition
-        ``(index, count)``: only tenants with ``id % count == index``, like the detector.
-    clock
-        Returns the current aware UTC time (tests pass a fake).
+    **outbox
+        ``max_attempts``, ``retry_seconds``, ``max_backoff``, ``lease_seconds``, ``partition``,
+        ``batch`` and ``clock``, as for :class:`~server.notify.delivery.OutboxSender`. A 429 pauses
+        the tenant's other incidents too.
     """
 
+    model = Notification
+    group = ("tenant_id", "incident_id")
+    pause_by = "tenant_id"
+    noun = "slack notification"
+
     def __init__(self, db: Database, *, secret_key: str, client: SlackClient, base_url: str | None = None,
-                 max_attempts: int = 8, retry_seconds: float = 30.0, max_backoff: float = 3600.0,
-                 lease_seconds: float = 120.0, partition: tuple[int, int] = (0, 1), batch: int = 100,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        self.db = db
+                 **outbox: Any) -> None:
+        super().__init__(db, **outbox)
         self.secret_key = secret_key
         self.client = client
         self.base_url = base_url or None
-        self.max_attempts = max(1, max_attempts)
-        self.retry_seconds = retry_seconds
-        self.max_backoff = max_backoff
-        self.lease = timedelta(seconds=lease_seconds)
-        self.partition = partition
-        self.batch = batch
-        self.clock = clock
-        self.paused: dict[int, datetime] = {}
 
     @classmethod
     def from_config(cls, db: Database, cfg: Mapping[str, Any], *, secret_key: str,
@@ -156,120 +150,35 @@ class Notifier:
                    max_attempts=int(cfg["NOTIFY_MAX_ATTEMPTS"]), retry_seconds=float(cfg["NOTIFY_RETRY_SECONDS"]),
                    partition=partition)
 
-    # -- polling ----------------------------------------------------------------------------------
-    def _pending(self) -> Any:
-        cond = Notification.sent_at.is_(None)
-        index, count = self.partition
-        if count > 1:
-            cond = and_(cond, Notification.tenant_id % count == index)
-        return cond
-
-    @staticmethod
-    def _due(now: datetime) -> Any:
-        return or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)
-
-    def due_incidents(self, session: Session, now: datetime) -> list[tuple[int, int]]:
-        """(tenant, incident) pairs whose first pending row is due, in order."""
-        head = (select(Notification.tenant_id, Notification.incident_id, func.min(Notification.seq).label("seq"))
-                .where(self._pending()).group_by(Notification.tenant_id, Notification.incident_id).subquery())
-        q = (select(Notification.tenant_id, Notification.incident_id)
-             .join(head, and_(Notification.tenant_id == head.c.tenant_id,
-                              Notification.incident_id == head.c.incident_id, Notification.seq == head.c.seq))
-             .where(self._due(now)).order_by(Notification.tenant_id, Notification.incident_id).limit(self.batch))
-        return [(t, i) for t, i in session.execute(q)]
-
-    def run_once(self) -> int:
-        """One pass over due rows; returns how many rows were closed (delivered or not)."""
-        now = self.clock()
-        with self.db.session() as session:
-            pairs = self.due_incidents(session, now)
-        done = 0
-        for tenant_id, incident_id in pairs:
-            until = self.paused.get(tenant_id)
-            if until is not None and until > now:
-                continue
-            done += self._drain(tenant_id, incident_id)
-        return done
-
-    def _drain(self, tenant_id: int, incident_id: int) -> int:
-        """Send the incident's due rows in order until one fails or none is due."""
-        done = 0
-        while True:
-            now = self.clock()
-            with self.db.session() as session:
-                row = session.scalars(select(Notification).where(
-                    Notification.tenant_id == tenant_id, Notification.incident_id == incident_id,
-                    Notification.sent_at.is_(None)).order_by(Notification.seq).limit(1)).first()
-                if row is None or (row.next_attempt_at is not None and as_utc(row.next_attempt_at) > now):
-                    return done
-                tenant = session.get(Tenant, tenant_id)
-                slack = slack_settings(tenant.settings if tenant else None)
-                if tenant is None or slack.get("mode") not in ("webhook", "web_api"):
-                    done += self._close_unconfigured(session, tenant_id, incident_id, now)
-                    return done
-                if not self._claim(session, row, now):
-                    return done
-                sent = self._attempt(session, row, slack)
-                session.commit()
-                if not sent:
-                    return done
-                done += 1
-
-    def _close_unconfigured(self, session: Session, tenant_id: int, incident_id: int, now: datetime) -> int:
+    def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
+        """A tenant without Slack when its rows come due has them closed, not kept (no flood later)."""
+        tenant = session.get(Tenant, row.tenant_id)
+        slack = slack_settings(tenant.settings if tenant else None)
+        if tenant is not None and slack.get("mode") in ("webhook", "web_api"):
+            return None
         result = session.execute(
-            update(Notification).where(Notification.tenant_id == tenant_id, Notification.incident_id == incident_id,
-                                       Notification.sent_at.is_(None), self._due(now))
+            update(Notification).where(self._stream(stream), Notification.sent_at.is_(None), self._due(now))
             .values(sent_at=now, last_error=NOT_CONFIGURED, next_attempt_at=None)
             .execution_options(synchronize_session=False))
         session.commit()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def _claim(self, session: Session, row: Notification, now: datetime) -> bool:
-        """Compare-and-set: count the attempt and lease the row, unless another process did first."""
-        result = session.execute(
-            update(Notification).where(
-                Notification.tenant_id == row.tenant_id, Notification.incident_id == row.incident_id,
-                Notification.seq == row.seq, Notification.sent_at.is_(None), Notification.attempts == row.attempts,
-                self._due(now))
-            .values(attempts=row.attempts + 1, next_attempt_at=now + self.lease)
-            .execution_options(synchronize_session=False))
-        session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        session.refresh(row)
-        return True
-
     # -- one attempt ------------------------------------------------------------------------------
-    def _attempt(self, session: Session, row: Notification, slack: dict[str, Any]) -> bool:
+    def _attempt(self, session: Session, row: Notification) -> bool:
+        tenant = session.get(Tenant, row.tenant_id)
         try:
-            target = load_target(slack, secret_key=self.secret_key)
+            target = load_target(slack_settings(tenant.settings if tenant else None), secret_key=self.secret_key)
             if target is None:
                 raise SlackError("incomplete_settings")
             self.deliver(session, target, row)
         except SettingsError:
-            self._failed(row, SlackError("cannot_decrypt_credentials"))
+            self._failed(row, "cannot_decrypt_credentials")
             return False
         except SlackError as e:
-            self._failed(row, e)
+            self._failed(row, str(e), permanent=e.permanent, retry_after=e.retry_after)
             return False
-        row.sent_at, row.last_error, row.next_attempt_at = self.clock(), None, None
+        self._delivered(row)
         return True
-
-    def _failed(self, row: Notification, error: SlackError) -> None:
-        now = self.clock()
-        text = str(error)
-        log.warning("slack notification failed: %s", text, extra={
-            "tenant_id": row.tenant_id, "incident_id": row.incident_id, "seq": row.seq, "attempt": row.attempts})
-        if error.retry_after:
-            self.paused[row.tenant_id] = now + timedelta(seconds=error.retry_after)
-        if error.permanent:
-            row.sent_at, row.next_attempt_at, row.last_error = now, None, f"not retried: {text}"
-        elif row.attempts >= self.max_attempts:
-            row.sent_at, row.next_attempt_at = now, None
-            row.last_error = f"gave up after {row.attempts} attempts: {text}"
-        else:
-            delay = error.retry_after or min(self.max_backoff, self.retry_seconds * 2 ** (row.attempts - 1))
-            row.next_attempt_at, row.last_error = now + timedelta(seconds=delay), text
 
     def deliver(self, session: Session, target: SlackTarget, row: Notification) -> None:
         """Send one row. Webhook mode: one message per event. Web API mode: the first message starts

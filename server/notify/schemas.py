@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from server.incidents.models import KINDS
+from server.notify.models import FORMATS
 from server.notify.settings import MODES
+from server.notify.slack import EVENTS
 from server.validation import TextSchema
 
 
@@ -62,3 +65,101 @@ class NotificationTestOutSchema(Schema):
 settings_in = NotificationSettingsInSchema()
 settings_out = NotificationSettingsOutSchema()
 test_out = NotificationTestOutSchema()
+
+
+class WebhookInSchema(TextSchema):
+    format = fields.String(load_default="groundswell", validate=validate.OneOf(FORMATS), metadata={
+        "description": "groundswell (signed JSON to your URL) or pagerduty (an Events API v2 alert per incident)."})
+    url = fields.Url(schemes={"http", "https"}, require_tld=False, allow_none=True, validate=validate.Length(max=500),
+                     metadata={"description": "groundswell format: where to POST (https, a public address)."})
+    routing_key = fields.String(allow_none=True, load_only=True, validate=[
+        validate.Length(20, 64), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
+        metadata={"description": "pagerduty format: the service's integration (routing) key (secret)."})
+    events = fields.List(fields.String(validate=validate.OneOf(EVENTS)), load_default=lambda: list(EVENTS),
+                         validate=validate.Length(1, len(EVENTS)),
+                         metadata={"description": "Incident events to send (default all): " + ", ".join(EVENTS) + "."})
+    kinds = fields.List(fields.String(validate=validate.OneOf(KINDS)), allow_none=True, load_default=None,
+                        validate=validate.Length(1, len(KINDS)),
+                        metadata={"description": "Incident kinds to send; null or absent: every kind."})
+    description = fields.String(allow_none=True, validate=validate.Length(max=200),
+                                metadata={"description": "A note for people (what receives these events)."})
+
+    @validates_schema
+    def _format_needs(self, data: dict, **_: object) -> None:
+        if data.get("format", "groundswell") == "pagerduty":
+            if not data.get("routing_key"):
+                raise ValidationError("required for the pagerduty format", "routing_key")
+            if data.get("url"):
+                raise ValidationError("not used by the pagerduty format (PAGERDUTY_EVENTS_URL is)", "url")
+        else:
+            if not data.get("url"):
+                raise ValidationError("required for the groundswell format", "url")
+            if data.get("routing_key"):
+                raise ValidationError("only for the pagerduty format", "routing_key")
+
+
+class WebhookLastDeliverySchema(Schema):
+    incident_id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    at = fields.DateTime(required=True, metadata={"description": "When it was delivered or given up."})
+    ok = fields.Boolean(required=True)
+    status = fields.Integer(allow_none=True, metadata={"description": "The receiver's HTTP status, if it answered."})
+    error = fields.String(allow_none=True)
+
+
+class WebhookOutSchema(Schema):
+    id = fields.Integer(required=True)
+    format = fields.String(required=True, metadata={"enum": list(FORMATS)})
+    url = fields.String(allow_none=True)
+    events = fields.List(fields.String(), required=True)
+    kinds = fields.List(fields.String(), allow_none=True)
+    description = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    secret_hint = fields.String(required=True, metadata={
+        "description": "The last characters of the signing secret or routing key, to tell them apart."})
+    signing_secret = fields.String(metadata={
+        "description": "groundswell format, in the answer to POST only: the secret to verify signatures with. "
+                       "It is not shown again."})
+    pending = fields.Integer(required=True, metadata={"description": "Deliveries waiting to be sent or retried."})
+    last_delivery = fields.Nested(WebhookLastDeliverySchema, allow_none=True)
+
+
+class WebhookListSchema(Schema):
+    webhooks = fields.List(fields.Nested(WebhookOutSchema), required=True)
+
+
+class WebhookDeliverySchema(Schema):
+    incident_id = fields.Integer(required=True)
+    seq = fields.Integer(required=True, metadata={"description": "The incident's notification number (0: opened)."})
+    event = fields.String(required=True)
+    event_id = fields.String(required=True, metadata={"description": "The body's `id` (what receivers deduplicate on)."})
+    state = fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    created_at = fields.DateTime(required=True)
+    attempts = fields.Integer(required=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True, metadata={"description": "When it was delivered or given up."})
+    status = fields.Integer(allow_none=True, metadata={"description": "The receiver's last HTTP status."})
+    error = fields.String(allow_none=True)
+
+
+class WebhookDeliveriesSchema(Schema):
+    deliveries = fields.List(fields.Nested(WebhookDeliverySchema), required=True)
+
+
+class WebhookDeliveriesQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class WebhookTestOutSchema(Schema):
+    ok = fields.Boolean(required=True)
+    status = fields.Integer(allow_none=True, metadata={"description": "The receiver's HTTP status, when it answered."})
+    error = fields.String(allow_none=True, metadata={"description": "Why not: http_<status>, timeout, "
+                                                                     "connection_error, address_not_allowed, ..."})
+
+
+webhook_in = WebhookInSchema()
+webhook_out = WebhookOutSchema()
+webhook_list = WebhookListSchema()
+webhook_deliveries_out = WebhookDeliveriesSchema()
+webhook_deliveries_query = WebhookDeliveriesQuerySchema()
+webhook_test_out = WebhookTestOutSchema()

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Conflict, NotFound
+from server.eventlog.log import as_utc
 from server.notify.client import SlackClient, SlackError, webhook_host_allowed
+from server.notify.models import WebhookDelivery, WebhookEndpoint
 from server.notify.settings import (SettingsError, digest_settings, load_target, missing, public_view, slack_settings,
                                    store)
-from server.notify.slack import check_message
+from server.notify.slack import EVENTS, check_message
+from server.notify.webhooks import UrlRefused, check_url, encrypt_secret, event_id, new_signing_secret
 from server.tenants import Tenant
 
 
@@ -25,7 +29,6 @@ def notification_settings(tenant: Tenant) -> dict[str, Any]:
 def digest_record(session: Session, tenant_id: int) -> dict[str, Any] | None:
     """The weekly accounts digest's last handled slot, as the detector recorded it (None before one)."""
     from server.accounts.models import AccountDigest
-    from server.eventlog.log import as_utc
 
     row = session.get(AccountDigest, tenant_id)
     if row is None or (row.sent_at is None and row.error is None):  # a baseline, not a slot handled
@@ -79,3 +82,95 @@ def send_test(tenant: Tenant, *, secret_key: str, client: SlackClient, base_url:
     except SlackError as e:
         return {"ok": False, "mode": target.mode, "status": e.status, "error": e.code}
     return {"ok": True, "mode": target.mode, "status": 200, "error": None}
+
+
+# -- outgoing incident webhooks ------------------------------------------------------------------------
+#: Endpoints a tenant may register.
+MAX_WEBHOOKS = 10
+
+
+def _endpoint(session: Session, tenant_id: int, endpoint_id: int) -> Any:
+    endpoint = session.get(WebhookEndpoint, endpoint_id) if 0 < endpoint_id < 2**31 else None
+    if endpoint is None or endpoint.tenant_id != tenant_id:
+        raise NotFound(f"No webhook {endpoint_id}.")
+    return endpoint
+
+
+def _delivery_view(row: Any) -> dict[str, Any]:
+    state = "pending" if row.sent_at is None else ("delivered" if row.last_error is None else "failed")
+    return {"incident_id": row.incident_id, "seq": row.seq, "event": row.event,
+            "event_id": event_id(row.tenant_id, row.incident_id, row.seq), "state": state,
+            "created_at": as_utc(row.created_at), "attempts": row.attempts,
+            "next_attempt_at": as_utc(row.next_attempt_at) if row.sent_at is None and row.next_attempt_at else None,
+            "sent_at": as_utc(row.sent_at) if row.sent_at else None, "status": row.last_status,
+            "error": row.last_error}
+
+
+def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
+    """The endpoint as the API shows it (never its secret): with its pending count and last closed delivery."""
+    d = WebhookDelivery
+    pending = session.scalar(select(func.count()).where(d.endpoint_id == endpoint.id, d.sent_at.is_(None))) or 0
+    last = session.scalars(select(d).where(d.endpoint_id == endpoint.id, d.sent_at.is_not(None))
+                           .order_by(d.sent_at.desc(), d.incident_id.desc(), d.seq.desc()).limit(1)).first()
+    return {"id": endpoint.id, "format": endpoint.format, "url": endpoint.url, "events": list(endpoint.events),
+            "kinds": list(endpoint.kinds) if endpoint.kinds else None, "description": endpoint.description,
+            "created_at": as_utc(endpoint.created_at), "secret_hint": endpoint.secret_hint, "pending": pending,
+            "last_delivery": None if last is None else {
+                "incident_id": last.incident_id, "event": last.event, "at": as_utc(last.sent_at),
+                "ok": last.last_error is None, "status": last.last_status, "error": last.last_error}}
+
+
+def list_webhooks(session: Session, tenant_id: int) -> dict[str, Any]:
+    rows = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
+                           .order_by(WebhookEndpoint.id)).all()
+    return {"webhooks": [webhook_view(session, e) for e in rows]}
+
+
+def create_webhook(session: Session, tenant_id: int, body: Mapping[str, Any], *, secret_key: str, now: Any,
+                   allow_private: bool, require_https: bool) -> dict[str, Any]:
+    """Register an endpoint; the answer carries the signing secret (groundswell format), shown only here."""
+    count = session.scalar(select(func.count()).where(WebhookEndpoint.tenant_id == tenant_id)) or 0
+    if count >= MAX_WEBHOOKS:
+        raise Conflict(f"A tenant has at most {MAX_WEBHOOKS} webhooks; delete one first.")
+    if body["format"] == "pagerduty":
+        secret, url = body["routing_key"], None
+    else:
+        url = body["url"]
+        try:
+            check_url(url, allow_private=allow_private, require_https=require_https)
+        except UrlRefused as e:
+            raise BadRequest("Groundswell will not call this URL.", fields={"url": [str(e)]}) from None
+        secret = new_signing_secret()
+    endpoint = WebhookEndpoint(tenant_id=tenant_id, format=body["format"], url=url,
+                               secret_enc=encrypt_secret(secret, secret_key=secret_key), secret_hint=secret[-4:],
+                               events=[e for e in EVENTS if e in body["events"]],
+                               kinds=sorted(set(body["kinds"])) if body.get("kinds") else None,
+                               description=body.get("description"), created_at=now)
+    session.add(endpoint)
+    session.commit()
+    view = webhook_view(session, endpoint)
+    if body["format"] == "groundswell":
+        view["signing_secret"] = secret
+    return view
+
+
+def delete_webhook(session: Session, tenant_id: int, endpoint_id: int) -> None:
+    """Remove an endpoint and its delivery log (pending deliveries are dropped)."""
+    endpoint = _endpoint(session, tenant_id, endpoint_id)
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    session.delete(endpoint)
+    session.commit()
+
+
+def webhook_deliveries(session: Session, tenant_id: int, endpoint_id: int, *, limit: int) -> dict[str, Any]:
+    """The endpoint's latest deliveries, newest first."""
+    d = WebhookDelivery
+    endpoint = _endpoint(session, tenant_id, endpoint_id)
+    rows = session.scalars(select(d).where(d.endpoint_id == endpoint.id)
+                           .order_by(d.created_at.desc(), d.incident_id.desc(), d.seq.desc()).limit(limit)).all()
+    return {"deliveries": [_delivery_view(r) for r in rows]}
+
+
+def test_webhook(session: Session, tenant: Tenant, endpoint_id: int, sender: Any) -> dict[str, Any]:
+    """Send a test event to one endpoint now (``sender``: a :class:`server.notify.webhooks.WebhookSender`)."""
+    return dict(sender.ping(_endpoint(session, tenant.id, endpoint_id), tenant))

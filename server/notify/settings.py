@@ -19,12 +19,11 @@ Examples
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any, Mapping
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from server.crypto import labelled_fernet
 from server.notify.client import SlackTarget
 
 MODES = ("off", "webhook", "web_api")
@@ -36,8 +35,7 @@ class SettingsError(ValueError):
 
 
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"groundswell/notify-slack/v1\x00" + secret_key.encode("utf-8")).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return labelled_fernet(secret_key, "groundswell/notify-slack/v1")
 
 
 def slack_settings(tenant_settings: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -10,7 +10,11 @@ from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.notify import service
 from server.notify.client import SlackClient, parse_hosts
-from server.notify.schemas import NotificationSettingsInSchema, settings_in, settings_out, test_out
+from server.metrics import utcnow
+from server.notify.schemas import (NotificationSettingsInSchema, WebhookDeliveriesQuerySchema, WebhookInSchema,
+                                   settings_in, settings_out, test_out, webhook_deliveries_out,
+                                   webhook_deliveries_query, webhook_in, webhook_list, webhook_out, webhook_test_out)
+from server.notify.webhooks import WebhookSender
 from server.tenants import Tenant
 
 bp = Blueprint("notify", __name__, url_prefix="/api/v1")
@@ -65,3 +69,78 @@ def send_test_message(tenant: Tenant) -> Any:
     client = SlackClient(api_url=str(current_app.config["SLACK_API_URL"]), webhook_hosts=_hosts())
     return jsonify(test_out.dump(service.send_test(tenant, secret_key=_secret_key(), client=client,
                                                    base_url=current_app.config["PUBLIC_URL"] or None)))
+
+
+# -- outgoing incident webhooks ------------------------------------------------------------------------
+def _webhook_sender() -> WebhookSender:
+    """A sender with the deployment's address rules, for the test endpoint (the detector runs its own)."""
+    return WebhookSender.from_config(current_app.extensions["groundswell.db"], current_app.config,
+                                     secret_key=_secret_key())
+
+
+@bp.get("/settings/webhooks")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="The tenant's incident webhooks (secrets are never returned)", tags=["notifications"],
+            auth="api_token", responses={200: (webhook_list, "Every endpoint, oldest first."), **AUTH_ERRORS})
+@require_token
+def list_webhooks(tenant: Tenant) -> Any:
+    return jsonify(webhook_list.dump(service.list_webhooks(db_session(), tenant.id)))
+
+
+@bp.post("/settings/webhooks")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Register an incident webhook (Groundswell's signed JSON, or PagerDuty)", tags=["notifications"],
+            body=WebhookInSchema(), auth="api_token",
+            responses={201: (webhook_out, "The endpoint; for the groundswell format, with its signing secret "
+                                          "(shown only in this answer)."),
+                       400: (ErrorSchema(), "A field failed validation, or the URL is not one Groundswell calls."),
+                       409: (ErrorSchema(), "The tenant already has the most webhooks allowed."), **AUTH_ERRORS})
+@require_token
+def create_webhook(tenant: Tenant) -> Any:
+    """Later incident events (opened, grew, resolved, reopened) of the chosen kinds are POSTed to it by the
+    detector, in order per incident, retried with back-off. Events before its creation are not sent."""
+    body = webhook_in.load(request.get_json(force=True, silent=True) or {})
+    cfg = current_app.config
+    view = service.create_webhook(db_session(), tenant.id, body, secret_key=_secret_key(), now=utcnow(),
+                                  allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE"]),
+                                  require_https=bool(cfg["WEBHOOK_REQUIRE_HTTPS"]))
+    return jsonify(webhook_out.dump(view)), 201
+
+
+@bp.delete("/settings/webhooks/<int:webhook_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Remove an incident webhook and its delivery log", tags=["notifications"], auth="api_token",
+            responses={204: (None, "Removed; its pending deliveries are dropped."),
+                       404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
+@require_token
+def delete_webhook(tenant: Tenant, webhook_id: int) -> Any:
+    service.delete_webhook(db_session(), tenant.id, webhook_id)
+    return "", 204
+
+
+@bp.get("/settings/webhooks/<int:webhook_id>/deliveries")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="An incident webhook's latest deliveries and how each went", tags=["notifications"],
+            query=WebhookDeliveriesQuerySchema(), auth="api_token",
+            responses={200: (webhook_deliveries_out, "Newest first: state, attempts, the receiver's status, error."),
+                       400: (ErrorSchema(), "`limit` is out of range."),
+                       404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
+@require_token
+def webhook_deliveries(tenant: Tenant, webhook_id: int) -> Any:
+    args = webhook_deliveries_query.load(request.args.to_dict())
+    return jsonify(webhook_deliveries_out.dump(service.webhook_deliveries(db_session(), tenant.id, webhook_id,
+                                                                          limit=args["limit"])))
+
+
+@bp.post("/settings/webhooks/<int:webhook_id>/test")
+@limiter.limit(_api_limit, key_func=_token_key)
+@limiter.limit(TEST_LIMIT, key_func=_token_key)
+@documented(summary="Send a test event to an incident webhook and report its answer", tags=["notifications"],
+            auth="api_token",
+            responses={200: (webhook_test_out, "The receiver's answer: `ok`, or its HTTP status and an error word."),
+                       404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
+@require_token
+def test_webhook(tenant: Tenant, webhook_id: int) -> Any:
+    """The groundswell format gets a signed `ping` event; PagerDuty gets an `info` test alert that is
+    resolved straight after."""
+    return jsonify(webhook_test_out.dump(service.test_webhook(db_session(), tenant, webhook_id, _webhook_sender())))

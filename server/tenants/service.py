@@ -5,7 +5,6 @@ Functions take the session and never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -18,6 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.crypto import labelled_fernet
 from server.tenants.models import Tenant
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -76,8 +76,7 @@ def token_sha256(token: str) -> str:
 
 
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"groundswell/webhook-secret/v1\x00" + secret_key.encode("utf-8")).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return labelled_fernet(secret_key, "groundswell/webhook-secret/v1")
 
 
 def _new_webhook_secret() -> str:

@@ -8,19 +8,19 @@ server's SECRET_KEY, as the webhook secret is) and shown once when generated.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from server.crypto import labelled_fernet
+
 IDENTITY_SECRET_PREFIX = "gs_id_"
 
 
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"groundswell/identity-secret/v1\x00" + secret_key.encode("utf-8")).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return labelled_fernet(secret_key, "groundswell/identity-secret/v1")
 
 
 def new_secret() -> str:

@@ -16,8 +16,6 @@ tenants' webhook secrets are) and are never returned by any endpoint or written 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +24,7 @@ from typing import Any, Mapping
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
+from server.crypto import labelled_fernet
 from server.tenants.service import SLUG_RE
 from server.zendesk.client import ZendeskError, build_client, make_session
 from server.zendesk.models import ZendeskConnection
@@ -76,8 +75,7 @@ class Marketplace:
 
 
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"groundswell/zendesk-credential/v1\x00" + secret_key.encode("utf-8")).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return labelled_fernet(secret_key, "groundswell/zendesk-credential/v1")
 
 
 def encrypt(secret_key: str, value: str) -> str:

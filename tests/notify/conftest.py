@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -79,3 +80,16 @@ def make_notifier(db, slack, clock):  # type: ignore[no-untyped-def]
         return Notifier(db, **params)
 
     return make
+
+
+def run_until(start: Callable[[threading.Event], threading.Thread], done: Callable[[], bool]) -> threading.Thread:
+    """Start a worker thread with a stop event, wait (at most 5 s) until ``done()``, stop it and join it."""
+    stop = threading.Event()
+    thread = start(stop)
+    for _ in range(500):
+        if done():
+            break
+        stop.wait(0.01)
+    stop.set()
+    thread.join(5)
+    return thread

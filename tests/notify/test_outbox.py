@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy import select
 
 from server.incidents.models import Notification, SlackThread
 from server.notify.outbox import NOT_CONFIGURED, enqueue, start_worker
-from tests.notify.conftest import T0, configure, incident_payload
+from tests.notify.conftest import T0, configure, incident_payload, run_until
 from tests.notify.fake_slack import CHANNEL_ID, TOKEN, WEBHOOK_PATH
 
 
@@ -235,14 +234,8 @@ def test_worker_thread_sends_and_stops(db, tenant, slack, make_notifier):
     t, _ = tenant
     configure(db, t.id, mode="webhook", webhook_url=slack.webhook_url)
     add(db, t.id, 1, "opened", 0)
-    stop = threading.Event()
-    thread = start_worker(make_notifier(), interval=0.01, stop=stop)
-    for _ in range(500):
-        if slack.webhook_calls:
-            break
-        threading.Event().wait(0.01)
-    stop.set()
-    thread.join(5)
+    thread = run_until(lambda stop: start_worker(make_notifier(), interval=0.01, stop=stop),
+                       lambda: bool(slack.webhook_calls))
     assert len(slack.webhook_calls) == 1 and not thread.is_alive()
 
 

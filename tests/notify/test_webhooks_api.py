@@ -1,0 +1,160 @@
+"""The incident-webhook settings API: register, list, deliveries, test, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.notify.outbox import enqueue
+from server.notify.service import MAX_WEBHOOKS
+from server.notify.webhooks import WebhookSender
+from tests.conftest import TEST_SECRET_KEY
+from tests.notify import fake_receivers
+from tests.notify.conftest import T0, incident_payload
+
+BASE = "/api/v1/settings/webhooks"
+
+
+@pytest.fixture
+def app_config(app_config, httpserver):  # type: ignore[no-untyped-def]
+    # the fakes listen on plain http on 127.0.0.1, which a deployment refuses by default
+    return {**app_config, "WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_REQUIRE_HTTPS": False,
+            "PAGERDUTY_EVENTS_URL": httpserver.url_for("/v2/enqueue")}
+
+
+@pytest.fixture
+def fakes(httpserver):  # type: ignore[no-untyped-def]
+    return fake_receivers.install(httpserver)
+
+
+def auth(creds: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {creds.api_token}"}
+
+
+def test_register_list_and_the_secret_shown_once(client, tenant, fakes):
+    _, creds = tenant
+    receiver, _ = fakes
+    r = client.post(BASE, json={"url": receiver.url, "kinds": ["spike", "drop"], "description": "ops bridge"},
+                    headers=auth(creds))
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert made["signing_secret"].startswith("gs_whsec_") and made["secret_hint"] == made["signing_secret"][-4:]
+    assert made["events"] == ["opened", "grew", "resolved", "reopened"] and made["kinds"] == ["drop", "spike"]
+    listed = client.get(BASE, headers=auth(creds)).get_json()["webhooks"]
+    assert [w["id"] for w in listed] == [made["id"]]
+    assert "signing_secret" not in listed[0] and made["signing_secret"] not in str(listed)
+    assert listed[0]["pending"] == 0 and listed[0]["last_delivery"] is None
+
+
+def test_pagerduty_needs_a_routing_key_and_no_url(client, tenant):
+    _, creds = tenant
+    r = client.post(BASE, json={"format": "pagerduty"}, headers=auth(creds))
+    assert r.status_code == 400 and "routing_key" in r.get_json()["error"]["fields"]
+    r = client.post(BASE, json={"format": "pagerduty", "routing_key": fake_receivers.ROUTING_KEY,
+                                "url": "https://x.example/"}, headers=auth(creds))
+    assert r.status_code == 400 and "url" in r.get_json()["error"]["fields"]
+    r = client.post(BASE, json={"format": "pagerduty", "routing_key": fake_receivers.ROUTING_KEY}, headers=auth(creds))
+    assert r.status_code == 201 and r.get_json()["url"] is None and "signing_secret" not in r.get_json()
+    assert fake_receivers.ROUTING_KEY not in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "url"),
+    ({"url": "not a url"}, "url"),
+    ({"url": "https://x.example/", "events": []}, "events"),
+    ({"url": "https://x.example/", "events": ["exploded"]}, "events"),
+    ({"url": "https://x.example/", "kinds": ["weather"]}, "kinds"),
+    ({"url": "https://x.example/", "format": "carrier-pigeon"}, "format"),
+    ({"url": "https://x.example/", "routing_key": fake_receivers.ROUTING_KEY}, "routing_key"),
+    ({"url": "https://x.example/", "description": "x" * 201}, "description"),
+    ({"url": "https://x.example/" + "a" * 500}, "url"),
+])
+def test_bad_bodies_get_400_naming_the_field(client, tenant, body, field):
+    _, creds = tenant
+    r = client.post(BASE, json=body, headers=auth(creds))
+    assert r.status_code == 400
+    assert field in r.get_json()["error"]["fields"]
+
+
+def test_a_deployment_refuses_plain_http_and_private_addresses(app, client, tenant):
+    _, creds = tenant
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=False, WEBHOOK_REQUIRE_HTTPS=True)
+    for url, words in (("http://hooks.customer.example/x", "https"),
+                       ("https://127.0.0.1:8443/x", "private"), ("https://169.254.169.254/latest", "private"),
+                       ("https://[::1]/x", "private")):
+        r = client.post(BASE, json={"url": url}, headers=auth(creds))
+        assert r.status_code == 400, url
+        assert words in r.get_json()["error"]["fields"]["url"][0]
+
+
+def test_at_most_max_webhooks(client, tenant):
+    _, creds = tenant
+    for i in range(MAX_WEBHOOKS):
+        assert client.post(BASE, json={"url": f"http://127.0.0.1:9/{i}"}, headers=auth(creds)).status_code == 201
+    r = client.post(BASE, json={"url": "http://127.0.0.1:9/x"}, headers=auth(creds))
+    assert r.status_code == 409
+
+
+def test_deliveries_show_how_each_went_and_tenants_see_only_their_own(app, client, db, make_tenant, fakes):
+    receiver, _ = fakes
+    a, a_creds = make_tenant("A")
+    _, b_creds = make_tenant("B")
+    hook = client.post(BASE, json={"url": receiver.url}, headers=auth(a_creds)).get_json()
+    with db.session() as s:
+        enqueue(s, a.id, 7, "opened", incident_payload(7), T0, generation=0)
+        enqueue(s, a.id, 7, "resolved", incident_payload(7), T0, generation=1)
+        s.commit()
+    receiver.fail(500)
+    sender = WebhookSender(db, secret_key=TEST_SECRET_KEY, allow_private=True, require_https=False, clock=lambda: T0)
+    sender.run_once()
+    got = client.get(f"{BASE}/{hook['id']}/deliveries", headers=auth(a_creds)).get_json()["deliveries"]
+    assert [(d["seq"], d["state"], d["status"], d["error"]) for d in got] == [
+        (1, "pending", None, None), (0, "pending", 500, "http_500")]
+    assert got[1]["event_id"] == f"evt_{a.id}_7_0" and got[1]["attempts"] == 1 and got[1]["next_attempt_at"]
+    listed = client.get(BASE, headers=auth(a_creds)).get_json()["webhooks"][0]
+    assert listed["pending"] == 2
+    for path in (f"{BASE}/{hook['id']}/deliveries", f"{BASE}/{hook['id']}/test"):
+        method = client.get if path.endswith("deliveries") else client.post
+        assert method(path, headers=auth(b_creds)).status_code == 404
+    assert client.delete(f"{BASE}/{hook['id']}", headers=auth(b_creds)).status_code == 404
+    assert client.get(BASE, headers=auth(b_creds)).get_json() == {"webhooks": []}
+    assert client.get(f"{BASE}/{hook['id']}/deliveries?limit=0", headers=auth(a_creds)).status_code == 400
+
+
+def test_the_test_endpoint_sends_a_signed_ping(client, tenant, fakes):
+    _, creds = tenant
+    receiver, _ = fakes
+    hook = client.post(BASE, json={"url": receiver.url}, headers=auth(creds)).get_json()
+    receiver.secret = hook["signing_secret"]
+    r = client.post(f"{BASE}/{hook['id']}/test", headers=auth(creds))
+    assert r.get_json() == {"ok": True, "status": 204, "error": None}
+    assert receiver.events[0]["type"] == "ping" and receiver.requests[0]["signed"]
+    receiver.fail(410)
+    assert client.post(f"{BASE}/{hook['id']}/test", headers=auth(creds)).get_json() == {
+        "ok": False, "status": 410, "error": "http_410"}
+
+
+def test_the_pagerduty_test_alert_is_resolved_at_once(client, tenant, fakes):
+    _, creds = tenant
+    _, pagerduty = fakes
+    hook = client.post(BASE, json={"format": "pagerduty", "routing_key": fake_receivers.ROUTING_KEY},
+                       headers=auth(creds)).get_json()
+    r = client.post(f"{BASE}/{hook['id']}/test", headers=auth(creds))
+    assert r.get_json()["ok"] is True
+    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]
+    assert pagerduty.events[0]["payload"]["severity"] == "info"
+    assert list(pagerduty.alerts.values()) == ["resolved"]
+
+
+def test_delete_removes_the_endpoint(client, tenant):
+    _, creds = tenant
+    hook = client.post(BASE, json={"url": "http://127.0.0.1:9/x"}, headers=auth(creds)).get_json()
+    assert client.delete(f"{BASE}/{hook['id']}", headers=auth(creds)).status_code == 204
+    assert client.get(BASE, headers=auth(creds)).get_json() == {"webhooks": []}
+    assert client.delete(f"{BASE}/{hook['id']}", headers=auth(creds)).status_code == 404
+
+
+def test_needs_a_token(client):
+    assert client.get(BASE).status_code == 401
+    assert client.post(BASE, json={"url": "https://x.example/"}).status_code == 401
