@@ -17,10 +17,15 @@ The tenant
 - **Repeat writers**: 8% of tickets get one or two follow-ups by the same requester about the same
   intent (another utterance of it) 20 min to 4 h later. A follow-up inherits its parent's label.
 - **Text**: a subject (the utterance's first words) and a description (the utterance, sometimes with a
-  greeting and sign-off). No evaluated text is seen in the history: with ``texts="pooled"`` (the
-  default) each intent's utterances of both dataset splits are shuffled and halved, warm-up weeks
-  drawing from one half and evaluated weeks from the other, so the history and the evaluated weeks
-  speak alike. With ``texts="split"`` warm-up weeks take the dataset's ``train`` split and evaluated
+  greeting and sign-off). With ``texts="drift"`` (the default) each intent's utterances of both
+  dataset splits are shuffled into the order they come into use, and a ticket draws from a window of
+  half of them that slides from the first to the last at a constant pace over the whole stream: words
+  not seen before arrive at the same rate in every week, warm-up and evaluated alike, and an
+  utterance comes back as often as in ``pooled``. With ``texts="pooled"`` the shuffled utterances are
+  halved, warm-up weeks drawing from one half and evaluated weeks from the other, so that no evaluated
+  text is seen in the history; but then every evaluated utterance is new at the first evaluated hour
+  (a quarter to a third of the first evaluated week's tickets bring words never seen before, against
+  2-5% in the last warm-up week), a step no tenant's traffic takes. With ``texts="split"`` warm-up weeks take the dataset's ``train`` split and evaluated
   weeks its ``test`` split; on Banking77 the two splits are worded differently enough that the topic
   model places an intent's tickets in other proportions from the first evaluated hour on: every topic's
   share steps at once, which no tenant's traffic does overnight and which the scoring counts against
@@ -57,6 +62,10 @@ DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 #: Monday 00:00 UTC, the first hour of the warm-up.
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+TEXT_MODES = ("pooled", "split", "drift")
+#: drift: the share of an intent's utterances in use at any time: half, as each half of ``pooled``, so
+#: a text comes back as often as there, only its first use is spread evenly over the stream
+DRIFT_SHARE = 0.5
 #: The Zendesk custom field that carries the plan tier, and how the tenant maps it.
 PLAN_FIELD_ID = "360041234567"
 FIELD_MAP = {PLAN_FIELD_ID: "plan_tier"}
@@ -158,10 +167,15 @@ class Generator:
     def __init__(self, texts: dict[str, dict[str, list[str]]], seed: int = 0, *, warmup_weeks: int = 3,
                  eval_weeks: int = 2, n_topics: int = 30, n_quiet: int = 5, zipf: float = 1.0,
                  daily_volume: tuple[float, float] = (400.0, 800.0), per_week: int = 2, n_orgs: int = 300,
-                 repeat_rate: float = 0.08, texts_mode: str = "pooled") -> None:
-        if texts_mode not in ("pooled", "split"):
-            raise ValueError(f"texts_mode must be 'pooled' or 'split', not {texts_mode!r}")
+                 repeat_rate: float = 0.08, texts_mode: str = "drift") -> None:
+        if texts_mode not in TEXT_MODES:
+            raise ValueError(f"texts_mode must be one of {TEXT_MODES}, not {texts_mode!r}")
         self.texts = texts if texts_mode == "split" else pooled_halves(texts, seed)
+        self.texts_mode = texts_mode
+        #: drift: each intent's utterances in the order they come into use (the warm-up half, then the other)
+        self.drift = {i: self.texts["train"][i] + self.texts["test"][i] for i in self.texts["train"]
+                      if i in self.texts["test"]}
+        self._span = (START, START)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.warmup_weeks = warmup_weeks
@@ -239,6 +253,7 @@ class Generator:
         raw = [r for r in raw if r.at < end and not any(
             d.channel == r.channel and d.start <= r.at < d.end and r.label is None for d in dropped)]
         raw.sort(key=lambda r: r.at)
+        self._span = (START, end)
         tickets = [self._ticket(i, r) for i, r in enumerate(raw)]
         by_label: dict[int, list[str]] = {}
         for tk in tickets:
@@ -334,8 +349,13 @@ class Generator:
 
     def _ticket(self, i: int, r: _Raw) -> Ticket:
         rng = self.rng
-        pool = self.texts[r.period][r.intent]
-        utterance = pool[int(rng.integers(0, len(pool)))].strip()
+        if self.texts_mode == "drift":
+            pool = self.drift[r.intent]
+            lo, hi = drift_window(len(pool), (r.at - self._span[0]) / (self._span[1] - self._span[0]))
+            utterance = pool[lo + int(rng.integers(0, hi - lo))].strip()
+        else:
+            pool = self.texts[r.period][r.intent]
+            utterance = pool[int(rng.integers(0, len(pool)))].strip()
         words = utterance.rstrip("?.!").split()
         subject = " ".join(words[:8]) + ("…" if len(words) > 8 else "")
         style = rng.random()
@@ -346,6 +366,19 @@ class Generator:
         else:
             description = f"Hello,\n\n{utterance}\n\nBest regards,\n{r.customer.first} {r.customer.last}"
         return Ticket(str(48213 + i), r.at, r.intent, subject, description, r.customer, r.channel, r.label)
+
+
+def drift_window(n: int, frac: float, share: float = DRIFT_SHARE) -> tuple[int, int]:
+    """The utterances in use at ``frac`` (0 to 1) of the stream, as ``[lo, hi)`` of an intent's ``n``:
+    a window of ``share`` of them that slides from the first to the last at a constant pace, so the
+    same share of tickets brings words not seen before at every hour of the stream.
+
+    >>> drift_window(150, 0.0), drift_window(150, 0.6), drift_window(150, 1.0)
+    ((0, 75), (45, 120), (75, 150))
+    """
+    k = max(1, min(n, round(n * share)))
+    hi = k + round(min(1.0, max(0.0, frac)) * (n - k))
+    return hi - k, hi
 
 
 def pooled_halves(texts: dict[str, dict[str, list[str]]], seed: int) -> dict[str, dict[str, list[str]]]:

@@ -12,10 +12,12 @@ sudden ``burst``, slow ``ramp``,
 3-4 h in business hours). Every ticket is an event-subscription ``zen:event-type:ticket.created``
 payload in a ``LoggedEvent`` (tenant 1, offsets in creation order, received when created: live).
 The generator's parameters were fixed before any detector ran on it. Texts (``--texts``): by default
-each intent's utterances of both dataset splits are halved at random, the warm-up drawing on one half
-and the evaluated weeks on the other; ``--texts split`` takes the dataset's ``train`` split for the
-warm-up and its ``test`` split for the evaluated weeks, as this benchmark first did (on Banking77 every
-topic's share then steps when the evaluated weeks begin; see ``bench/incident_traffic.py``).
+each intent's utterances of both dataset splits are shuffled and drawn from a window of half of them
+that slides through them at a constant pace, so new wording arrives at the same rate every week;
+``--texts pooled`` halves them at random, the warm-up drawing on one half and the evaluated weeks on
+the other (every evaluated utterance is then new at the first evaluated hour); ``--texts split`` takes
+the dataset's ``train`` split for the warm-up and its ``test`` split for the evaluated weeks, as this
+benchmark first did (see ``bench/incident_traffic.py``).
 
 The designs
 -----------
@@ -73,7 +75,8 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datasets  # noqa: E402
-from bench.incident_traffic import FIELD_MAP, SHAPES, Generator, Injected, Traffic, logged_events  # noqa: E402
+from bench.incident_traffic import (FIELD_MAP, SHAPES, TEXT_MODES, Generator, Injected, Traffic,  # noqa: E402
+                                   logged_events)
 from bench.results import update_section  # noqa: E402
 from server.eventlog.log import LoggedEvent  # noqa: E402
 from server.incidents.engine import Engine, Observation  # noqa: E402
@@ -532,7 +535,7 @@ def details(runs: Sequence[SeedRun]) -> list[str]:
     return lines
 
 
-def diagnosis(runs: Sequence[SeedRun], texts: str = "pooled") -> list[str]:
+def diagnosis(runs: Sequence[SeedRun], texts: str = "drift") -> list[str]:
     """Ours' misses by shape (were its tickets in one topic?) and ours' false alarms by kind."""
     lines = []
     for shape in SHAPES:
@@ -588,8 +591,9 @@ def traffic_arguments(ap: argparse.ArgumentParser, seeds: int) -> None:
     ap.add_argument("--warmup-weeks", type=int, default=3)
     ap.add_argument("--per-week", type=int, default=2, help="incidents of each shape per evaluated week")
     ap.add_argument("--dataset", choices=("banking77", "clinc150"), default="banking77")
-    ap.add_argument("--texts", choices=("pooled", "split"), default="pooled",
-                    help="warm-up and evaluated texts: halves of each intent's pooled utterances, or the "
+    ap.add_argument("--texts", choices=TEXT_MODES, default="drift",
+                    help="texts: a window of each intent's utterances that drifts through them at a constant "
+                         "pace (default), halves of them for the warm-up and the evaluated weeks, or the "
                          "dataset's train and test splits (bench/incident_traffic.py)")
 
 
@@ -627,9 +631,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.verbose:
         print("\n".join(listing))
     volume = statistics.mean(len(r.traffic.tickets) / ((r.traffic.end - r.traffic.start).days) for r in runs)
-    words = ("the `train` split for the warm-up, `test` for the evaluated weeks" if args.texts == "split" else
-             "each intent's utterances of both splits halved at random, one half for the warm-up, the other for "
-             "the evaluated weeks")
+    words = {"split": "the `train` split for the warm-up, `test` for the evaluated weeks",
+             "pooled": "each intent's utterances of both splits halved at random, one half for the warm-up, the "
+                       "other for the evaluated weeks",
+             "drift": "each intent's utterances of both splits shuffled, drawn from a window of half of them that "
+                      "slides through them at a constant pace over the whole stream"}[args.texts]
     setup = (f"Data: {args.dataset} ({words}). "
              f"Seeds 0-{args.seeds - 1}; per seed {args.warmup_weeks} warm-up weeks then {args.weeks} evaluated weeks, "
              f"{volume:.0f} tickets a day "
@@ -642,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(setup)
     if args.write:
         extra = "" if not args.quick else " --quick"
-        extra += "" if args.texts == "pooled" else f" --texts {args.texts}"
+        extra += "" if args.texts == "drift" else f" --texts {args.texts}"
         body = [f"Command: `.venv/bin/python bench/incidents.py --seeds {args.seeds} --weeks {args.weeks} "
                 f"--dataset {args.dataset}{extra} --verbose --write` ({datetime.now(timezone.utc):%Y-%m-%d}, 2-core CPU machine)",
                 "", setup, "", "Recall and median detection delay (in incident tickets created by detection / in "

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import datasets
-from bench.incident_traffic import (FIELD_MAP, HOUR, Customer, Generator, Injected, Ticket, Traffic,
+from bench.incident_traffic import (FIELD_MAP, HOUR, Customer, Generator, Injected, Ticket, Traffic, drift_window,
                                     logged_events)
 from bench.incidents import Detection, load_texts, run_fixed, run_naive, run_ours, score
 from server.understand.intake import parse
@@ -70,15 +70,53 @@ def test_split_mode_takes_history_from_train_and_evaluation_from_test() -> None:
         assert split in t.description
 
 
-def test_pooled_mode_never_shows_an_evaluated_text_in_the_history(small_traffic: Traffic) -> None:
+def test_pooled_mode_never_shows_an_evaluated_text_in_the_history() -> None:
     def utterance(t: Ticket) -> str:
         return next(line for line in t.description.splitlines() if "question" in line)
 
-    history = {utterance(t) for t in small_traffic.tickets if t.created_at < small_traffic.eval_start}
-    evaluated = {utterance(t) for t in small_traffic.tickets if t.created_at >= small_traffic.eval_start}
+    tr = Generator(made_up_texts(), seed=3, warmup_weeks=1, eval_weeks=1, per_week=1,
+                   daily_volume=(60.0, 80.0), n_orgs=40, texts_mode="pooled").build()
+    history = {utterance(t) for t in tr.tickets if t.created_at < tr.eval_start}
+    evaluated = {utterance(t) for t in tr.tickets if t.created_at >= tr.eval_start}
     assert history and evaluated and not history & evaluated
     # both halves draw on both dataset splits
     assert any("train" in u for u in evaluated) and any("test" in u for u in history)
+
+
+def test_drift_mode_brings_new_texts_at_a_steady_pace_and_moves_nothing_else() -> None:
+    texts = {split: {f"intent_{i}": [f"{split} question {k} about thing {i}" for k in range(60)] for i in range(8)}
+             for split in ("train", "test")}
+    kw = {"seed": 2, "warmup_weeks": 2, "eval_weeks": 2, "per_week": 1, "daily_volume": (150.0, 200.0),
+          "n_orgs": 40, "n_topics": 6, "n_quiet": 1}
+    pooled = Generator(texts, texts_mode="pooled", **kw).build()
+    gen = Generator(texts, texts_mode="drift", **kw)
+    drift = gen.build()
+    # the same stream (times, intents, customers, channels): only the words differ
+    assert [(t.created_at, t.intent, t.requester, t.channel) for t in pooled.tickets] == \
+        [(t.created_at, t.intent, t.requester, t.channel) for t in drift.tickets]
+
+    def utterance(t: Ticket) -> str:
+        return next(line for line in t.description.splitlines() if "question" in line)
+
+    span = drift.end - drift.start
+    for t in drift.tickets:
+        pool = gen.drift[t.intent]
+        lo, hi = drift_window(len(pool), (t.created_at - drift.start) / span)
+        assert utterance(t).rstrip("?.!") in [u.rstrip("?.!") for u in pool[lo:hi]]
+
+    def first_uses_by_week(tr: Traffic, intent: str) -> list[int]:
+        seen: set[str] = set()
+        weeks = [0, 0, 0, 0]
+        for t in tr.tickets:
+            if t.intent == intent and utterance(t) not in seen:
+                seen.add(utterance(t))
+                weeks[int((t.created_at - tr.start) / timedelta(days=7))] += 1
+        return weeks
+
+    busiest = max(drift.rates, key=drift.rates.get)
+    p, d = first_uses_by_week(pooled, busiest), first_uses_by_week(drift, busiest)
+    assert p[2] >= 5 * max(1, p[1])  # pooled: the evaluated half's words all arrive at once
+    assert 0 < d[1] and 0 < d[2] <= 2 * d[1] + 2  # drift: about as many new words every week
 
 
 def test_unknown_text_mode_is_refused() -> None:
