@@ -107,6 +107,31 @@ test("a friction incident: one card for the page, its chart of the page's failur
   expect(problems).toEqual([]);
 });
 
+test("muting an incident's notifications for a while, and unmuting it", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  await page.locator(`button.incident-item[data-id="${backend.incident_id}"]`).click();
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+  await page.locator("#by").fill("Ana");
+  await detail.locator("#mute-hours").selectOption("24");
+  await detail.getByRole("button", { name: "This incident" }).click();
+  await expect(detail.locator(".mute .muted-line")).toContainText("Notifications muted for this incident until");
+  await expect(detail.locator(".mute .muted-line")).toContainText("by Ana");
+  const headers = { Authorization: `Bearer ${backend.api_token}` };
+  const mutes = (await (await page.request.get(`${backend.url}/api/v1/mutes`, { headers })).json()).mutes;
+  expect(mutes).toHaveLength(1);
+  expect(mutes[0].incident_id).toBe(backend.incident_id);
+  const hours = (Date.parse(mutes[0].until) - Date.parse(mutes[0].created_at)) / 3600000;
+  expect(Math.round(hours)).toBe(24);
+
+  await detail.getByRole("button", { name: "Unmute" }).click();
+  await expect(detail.getByRole("button", { name: "This incident" })).toBeVisible();
+  expect((await (await page.request.get(`${backend.url}/api/v1/mutes`, { headers })).json()).mutes).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
 test("the newest incident opens beside the list on a wide screen; Escape closes it; a narrow screen keeps the list",
   async ({ page }) => {
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
+from server.notify.schemas import MuteOutSchema
 from server.validation import TextSchema
 
 MAX_ID = 2**31 - 1
@@ -122,6 +123,8 @@ class IncidentDetailOutSchema(IncidentOutSchema):
     zendesk_url = fields.String(required=True, allow_none=True, metadata={
         "description": "The tenant's Zendesk (https://<subdomain>.zendesk.com), where each ticket opens at "
                        "/agent/tickets/<id>; null when no subdomain is known."})
+    mute = fields.Nested(MuteOutSchema, required=True, allow_none=True, metadata={
+        "description": "The notification mute covering this incident now (its own or its series'), or null."})
     related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={
         "description": "Other incidents naming one of this one's product pages within a day of it (a page's "
                        "friction incident and the ticket incidents whose requesters met friction there), "

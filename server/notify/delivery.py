@@ -122,7 +122,10 @@ class OutboxSender:
                     return done
                 closed = self._before_claim(session, stream, row, now)
                 if closed is not None:
-                    return done + closed
+                    done += closed
+                    if closed:
+                        continue
+                    return done
                 if not self._claim(session, row, now):
                     return done
                 sent = self._attempt(session, row)
@@ -132,17 +135,25 @@ class OutboxSender:
                 done += 1
 
     def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
-        """A subclass's chance to close the stream's due rows instead of sending (how many), or None."""
+        """A subclass's chance to close due rows instead of sending (how many; the drain goes on), or None."""
         return None
 
+    def _close(self, session: Session, row: Any, now: datetime, why: str) -> int:
+        """Close one row undelivered (``why`` in ``last_error``) without an attempt, unless another
+        process claimed it first; how many rows were closed (0 or 1)."""
+        return 1 if self._compare_and_set(session, row, now, sent_at=now, last_error=why, next_attempt_at=None) else 0
+
     def _claim(self, session: Session, row: Any, now: datetime) -> bool:
-        """Compare-and-set: count the attempt and lease the row, unless another process did first."""
+        """Count the attempt and lease the row, unless another process did first."""
+        return self._compare_and_set(session, row, now, attempts=row.attempts + 1, next_attempt_at=now + self.lease)
+
+    def _compare_and_set(self, session: Session, row: Any, now: datetime, **values: Any) -> bool:
+        """Update the row if it is still pending, due and at the attempt count it was read with; commits."""
         m = self.model
         key = [c == getattr(row, c.key) for c in m.__table__.primary_key.columns]
         result = session.execute(
             update(m).where(*key, m.sent_at.is_(None), m.attempts == row.attempts, self._due(now))
-            .values(attempts=row.attempts + 1, next_attempt_at=now + self.lease)
-            .execution_options(synchronize_session=False))
+            .values(**values).execution_options(synchronize_session=False))
         session.commit()
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False

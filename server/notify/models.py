@@ -61,3 +61,20 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
 
+
+
+class NotificationMute(Base):
+    """Outbound notifications (Slack, webhooks, PagerDuty) held back until ``until``, for one incident
+    (``incident_id``) or for every incident on one series (``series``, e.g. ``channel:email``).
+    Detection and the pages and sidebar are unaffected."""
+
+    __tablename__ = "notification_mutes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    series: Mapped[str | None] = mapped_column(String(200))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

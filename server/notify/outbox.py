@@ -46,6 +46,7 @@ from server.eventlog.log import as_utc
 from server.incidents.models import Notification, SlackThread
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
 from server.notify.delivery import OutboxSender
+from server.notify.mutes import MUTED, held_back
 from server.notify.settings import SettingsError, load_target, slack_settings
 from server.notify.slack import EVENTS, incident_blocks
 from server.notify.webhooks import enqueue_deliveries
@@ -151,10 +152,13 @@ class Notifier(OutboxSender):
                    partition=partition)
 
     def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
-        """A tenant without Slack when its rows come due has them closed, not kept (no flood later)."""
+        """A tenant without Slack when its rows come due has them closed, not kept (no flood later); a
+        muted incident's row is closed as ``muted`` (server/notify/mutes.py)."""
         tenant = session.get(Tenant, row.tenant_id)
         slack = slack_settings(tenant.settings if tenant else None)
         if tenant is not None and slack.get("mode") in ("webhook", "web_api"):
+            if held_back(session, Notification, self._stream(stream), row, (row.payload or {}).get("series"), now):
+                return self._close(session, row, now, MUTED)
             return None
         result = session.execute(
             update(Notification).where(self._stream(stream), Notification.sent_at.is_(None), self._due(now))

@@ -163,3 +163,46 @@ webhook_list = WebhookListSchema()
 webhook_deliveries_out = WebhookDeliveriesSchema()
 webhook_deliveries_query = WebhookDeliveriesQuerySchema()
 webhook_test_out = WebhookTestOutSchema()
+
+
+#: The series incidents are on: a topic, a channel, a form, a product page, a plan or an organization.
+SERIES_RE = r"^(all|(topic|channel|form|page|plan|organization):[^\x00-\x1f]{1,190})\Z"
+
+
+class MuteInSchema(TextSchema):
+    incident_id = fields.Integer(validate=validate.Range(1, 2**31 - 1), allow_none=True,
+                                 metadata={"description": "Mute one incident's notifications."})
+    series = fields.String(allow_none=True, validate=validate.Regexp(SERIES_RE, error="a series such as topic:17, "
+                                                                                      "channel:email or page:/billing"),
+                           metadata={"description": "Or mute every incident on a series (maintenance window)."})
+    hours = fields.Float(validate=validate.Range(0.25, 720), metadata={"description": "How long (15 min to 30 days)."})
+    until = fields.AwareDateTime(metadata={"description": "Or when it ends (ISO 8601 with a time zone)."})
+    reason = fields.String(allow_none=True, validate=validate.Length(max=200))
+    by = fields.String(allow_none=True, validate=validate.Length(max=100), metadata={"description": "Who muted."})
+
+    @validates_schema
+    def _one_of_each(self, data: dict, **_: object) -> None:
+        if (data.get("incident_id") is None) == (data.get("series") is None):
+            raise ValidationError("give exactly one of incident_id and series", "incident_id")
+        if ("hours" in data) == ("until" in data):
+            raise ValidationError("give exactly one of hours and until", "hours")
+
+
+class MuteOutSchema(Schema):
+    id = fields.Integer(required=True)
+    scope = fields.String(required=True, metadata={"enum": ["incident", "series"]})
+    incident_id = fields.Integer(allow_none=True)
+    series = fields.String(allow_none=True)
+    until = fields.AwareDateTime(required=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Untrusted text; render as text."})
+    by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class MuteListSchema(Schema):
+    mutes = fields.List(fields.Nested(MuteOutSchema), required=True)
+
+
+mute_in = MuteInSchema()
+mute_out = MuteOutSchema()
+mute_list = MuteListSchema()

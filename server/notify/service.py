@@ -6,6 +6,7 @@ whether each is set, and the test reports Slack's status and error word, not its
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from sqlalchemy import delete, func, select
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 from server.errors import BadRequest, Conflict, NotFound
 from server.eventlog.log import as_utc
 from server.notify.client import SlackClient, SlackError, webhook_host_allowed
-from server.notify.models import WebhookDelivery, WebhookEndpoint
+from server.notify.models import NotificationMute, WebhookDelivery, WebhookEndpoint
+from server.notify.mutes import mute_view
 from server.notify.settings import (SettingsError, digest_settings, load_target, missing, public_view, slack_settings,
                                    store)
 from server.notify.slack import EVENTS, check_message
@@ -174,3 +176,45 @@ def webhook_deliveries(session: Session, tenant_id: int, endpoint_id: int, *, li
 def test_webhook(session: Session, tenant: Tenant, endpoint_id: int, sender: Any) -> dict[str, Any]:
     """Send a test event to one endpoint now (``sender``: a :class:`server.notify.webhooks.WebhookSender`)."""
     return dict(sender.ping(_endpoint(session, tenant.id, endpoint_id), tenant))
+
+
+# -- mutes ----------------------------------------------------------------------------------------------
+#: Active mutes a tenant may have at once.
+MAX_MUTES = 100
+
+
+def list_mutes(session: Session, tenant_id: int, *, now: datetime) -> dict[str, Any]:
+    """The mutes still on at ``now``, ending soonest first."""
+    rows = session.scalars(select(NotificationMute).where(NotificationMute.tenant_id == tenant_id,
+                                                          NotificationMute.until > now)
+                           .order_by(NotificationMute.until, NotificationMute.id)).all()
+    return {"mutes": [mute_view(m) for m in rows]}
+
+
+def create_mute(session: Session, tenant_id: int, body: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """Hold back notifications for one incident (which must exist) or one series, for ``hours`` or
+    until ``until``."""
+    from server.incidents.models import Incident
+
+    if body.get("incident_id") is not None and session.get(Incident, (tenant_id, body["incident_id"])) is None:
+        raise NotFound(f"No incident {body['incident_id']}.")
+    until = body.get("until") or now + timedelta(hours=body["hours"])
+    if as_utc(until) <= now:
+        raise BadRequest("A mute must end in the future.", fields={"until": ["must be later than now"]})
+    active = session.scalar(select(func.count()).where(NotificationMute.tenant_id == tenant_id,
+                                                       NotificationMute.until > now)) or 0
+    if active >= MAX_MUTES:
+        raise Conflict(f"A tenant has at most {MAX_MUTES} mutes on at once; end one first.")
+    mute = NotificationMute(tenant_id=tenant_id, incident_id=body.get("incident_id"), series=body.get("series"),
+                            until=until, reason=body.get("reason"), created_by=body.get("by"), created_at=now)
+    session.add(mute)
+    session.commit()
+    return mute_view(mute)
+
+
+def end_mute(session: Session, tenant_id: int, mute_id: int) -> None:
+    mute = session.get(NotificationMute, mute_id) if 0 < mute_id < 2**31 else None
+    if mute is None or mute.tenant_id != tenant_id:
+        raise NotFound(f"No mute {mute_id}.")
+    session.delete(mute)
+    session.commit()

@@ -11,9 +11,10 @@ from server.ingest.schemas import ErrorSchema
 from server.notify import service
 from server.notify.client import SlackClient, parse_hosts
 from server.metrics import utcnow
-from server.notify.schemas import (NotificationSettingsInSchema, WebhookDeliveriesQuerySchema, WebhookInSchema,
-                                   settings_in, settings_out, test_out, webhook_deliveries_out,
-                                   webhook_deliveries_query, webhook_in, webhook_list, webhook_out, webhook_test_out)
+from server.notify.schemas import (MuteInSchema, NotificationSettingsInSchema, WebhookDeliveriesQuerySchema,
+                                   WebhookInSchema, mute_in, mute_list, mute_out, settings_in, settings_out, test_out,
+                                   webhook_deliveries_out, webhook_deliveries_query, webhook_in, webhook_list,
+                                   webhook_out, webhook_test_out)
 from server.notify.webhooks import WebhookSender
 from server.tenants import Tenant
 
@@ -144,3 +145,40 @@ def test_webhook(tenant: Tenant, webhook_id: int) -> Any:
     """The groundswell format gets a signed `ping` event; PagerDuty gets an `info` test alert that is
     resolved straight after."""
     return jsonify(webhook_test_out.dump(service.test_webhook(db_session(), tenant, webhook_id, _webhook_sender())))
+
+
+# -- mutes ----------------------------------------------------------------------------------------------
+@bp.get("/mutes")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Notification mutes that are on", tags=["notifications"], auth="api_token",
+            responses={200: (mute_list, "Ending soonest first."), **AUTH_ERRORS})
+@require_token
+def list_mutes(tenant: Tenant) -> Any:
+    return jsonify(mute_list.dump(service.list_mutes(db_session(), tenant.id, now=utcnow())))
+
+
+@bp.post("/mutes")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Hold back an incident's or a series' notifications for a while", tags=["notifications"],
+            body=MuteInSchema(), auth="api_token",
+            responses={201: (mute_out, "The mute."),
+                       400: (ErrorSchema(), "A field failed validation; `error.fields` names it."),
+                       404: (ErrorSchema(), "No such incident for this tenant."),
+                       409: (ErrorSchema(), "The tenant already has the most mutes on at once."), **AUTH_ERRORS})
+@require_token
+def create_mute(tenant: Tenant) -> Any:
+    """While it is on, Slack messages, webhook deliveries and PagerDuty events of the covered incidents are
+    closed as `muted` when they come due, not sent later. Detection, the incidents page and the sidebar
+    go on as before; a resolution is still sent where the opening was."""
+    body = mute_in.load(request.get_json(force=True, silent=True) or {})
+    return jsonify(mute_out.dump(service.create_mute(db_session(), tenant.id, body, now=utcnow()))), 201
+
+
+@bp.delete("/mutes/<int:mute_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="End a notification mute now", tags=["notifications"], auth="api_token",
+            responses={204: (None, "Ended."), 404: (ErrorSchema(), "No such mute for this tenant."), **AUTH_ERRORS})
+@require_token
+def end_mute(tenant: Tenant, mute_id: int) -> Any:
+    service.end_mute(db_session(), tenant.id, mute_id)
+    return "", 204

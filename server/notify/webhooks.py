@@ -46,6 +46,7 @@ from server.eventlog.log import as_utc
 from server.incidents.models import Notification
 from server.notify.delivery import OutboxSender
 from server.notify.models import WebhookDelivery, WebhookEndpoint
+from server.notify.mutes import MUTED, held_back
 from server.tenants import Tenant
 from server.workers import start_periodic
 
@@ -301,6 +302,14 @@ class WebhookSender(OutboxSender):
                    require_https=bool(cfg["WEBHOOK_REQUIRE_HTTPS"]), pagerduty_url=str(cfg["PAGERDUTY_EVENTS_URL"]),
                    max_attempts=int(cfg["NOTIFY_MAX_ATTEMPTS"]), retry_seconds=float(cfg["NOTIFY_RETRY_SECONDS"]),
                    partition=partition)
+
+    def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
+        """A muted incident's delivery is closed as ``muted`` (server/notify/mutes.py)."""
+        note = session.get(Notification, (row.tenant_id, row.incident_id, row.seq))
+        series = (note.payload or {}).get("series") if note is not None else None
+        if held_back(session, WebhookDelivery, self._stream(stream), row, series, now):
+            return self._close(session, row, now, MUTED)
+        return None
 
     def _attempt(self, session: Session, row: Any) -> bool:
         endpoint = session.get(WebhookEndpoint, row.endpoint_id)

@@ -413,6 +413,53 @@
     return b;
   }
 
+  // Notifications (Slack, webhooks, PagerDuty) held back for a while: this incident's, or its series'.
+  var MUTE_HOURS = [[1, "1 hour"], [4, "4 hours"], [24, "1 day"], [168, "7 days"]];
+
+  function muteControls(inc) {
+    var box = el("div", "mute");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Notifications");
+    var m = inc.mute;
+    if (m) {
+      var what = m.scope === "incident" ? "this incident" : "everything on " + m.series;
+      box.appendChild(el("span", "muted-line", "Notifications muted for " + what + " until " + when(m.until) +
+        (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "")));
+      box.appendChild(actionButton("Unmute", { action: "unmute", cls: "secondary" }, function () {
+        return api("/api/v1/mutes/" + m.id, { method: "DELETE" }).then(function () {
+          return api("/api/v1/incidents/" + inc.id);
+        });
+      }));
+      return box;
+    }
+    var label = el("label", null, "Mute notifications for ");
+    var hours = el("select");
+    hours.id = "mute-hours";
+    MUTE_HOURS.forEach(function (h) {
+      var o = el("option", null, h[1]);
+      o.value = String(h[0]);
+      if (h[0] === 4) o.selected = true;
+      hours.appendChild(o);
+    });
+    label.appendChild(hours);
+    box.appendChild(label);
+    function mute(body) {
+      return function (by) {
+        body.hours = Number(hours.value);
+        body.by = by;
+        return send("POST", "/api/v1/mutes", body).then(function () { return api("/api/v1/incidents/" + inc.id); });
+      };
+    }
+    box.appendChild(actionButton("This incident", { action: "mute-incident", cls: "secondary" },
+      mute({ incident_id: inc.id })));
+    if (inc.series && inc.series !== "all") {
+      var scope = inc.series.indexOf("topic:") === 0 ? "this topic" : inc.series;
+      box.appendChild(actionButton("Everything on " + scope, { action: "mute-series", cls: "secondary" },
+        mute({ series: inc.series })));
+    }
+    return box;
+  }
+
   function detailError(msg) {
     var e = document.querySelector("#incident-detail .detail-error");
     if (e) { e.textContent = msg; e.hidden = !msg; }
@@ -451,6 +498,7 @@
     actions.appendChild(actionButton("Mark noise (" + inc.noise_count + ")", { action: "noise", cls: "secondary" },
       function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "noise", by: by }); }));
     box.appendChild(actions);
+    box.appendChild(muteControls(inc));
     var err = el("p", "detail-error");
     err.setAttribute("role", "alert");
     err.hidden = true;

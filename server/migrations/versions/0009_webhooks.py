@@ -1,4 +1,4 @@
-"""Add webhook_endpoints and webhook_deliveries (outgoing incident webhooks)
+"""Add webhook_endpoints and webhook_deliveries (outgoing incident webhooks) and notification_mutes
 
 Revision ID: 0009_webhooks
 Revises: 0008_organizations
@@ -48,9 +48,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('endpoint_id', 'incident_id', 'seq', name=op.f('pk_webhook_deliveries'))
     )
     op.create_index('ix_webhook_deliveries_pending', 'webhook_deliveries', ['sent_at', 'tenant_id'], unique=False)
+    op.create_table('notification_mutes',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=True),
+    sa.Column('series', sa.String(length=200), nullable=True),
+    sa.Column('until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=True),
+    sa.Column('created_by', sa.String(length=100), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notification_mutes_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_mutes'))
+    )
+    op.create_index(op.f('ix_notification_mutes_tenant_id'), 'notification_mutes', ['tenant_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_notification_mutes_tenant_id'), table_name='notification_mutes')
+    op.drop_table('notification_mutes')
     op.drop_index('ix_webhook_deliveries_pending', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
     op.drop_index(op.f('ix_webhook_endpoints_tenant_id'), table_name='webhook_endpoints')

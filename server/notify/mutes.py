@@ -1,0 +1,50 @@
+"""Muting outbound notifications: while a mute is on, an incident's Slack messages, webhook deliveries
+and PagerDuty events are closed as ``muted`` when they come due instead of being sent, so nothing
+floods out when the mute ends. Detection, the incidents page and the sidebar are unaffected.
+
+A mute covers one incident or every incident on one series (``topic:17``, ``channel:email``,
+``form:360001``, ``page:/billing``): a maintenance window, or a problem already being handled.
+"Resolved" is never held back by a mute; it is closed as ``muted`` only when every earlier event of
+that incident was, for that target, so a receiver never hears of a resolution without the opening,
+and a PagerDuty alert or Slack thread that did open is always closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from server.eventlog.log import as_utc
+from server.notify.models import NotificationMute
+
+MUTED = "muted"
+
+
+def mute_view(mute: NotificationMute) -> dict[str, Any]:
+    """A mute as the API shows it."""
+    return {"id": mute.id, "scope": "incident" if mute.incident_id is not None else "series",
+            "incident_id": mute.incident_id, "series": mute.series, "until": as_utc(mute.until),
+            "reason": mute.reason, "by": mute.created_by, "created_at": as_utc(mute.created_at)}
+
+
+def active_mute(session: Session, tenant_id: int, incident_id: int, series: str | None,
+                now: datetime) -> NotificationMute | None:
+    """The mute covering this incident at ``now`` that lasts longest, or None."""
+    covers = [NotificationMute.incident_id == incident_id]
+    if series:
+        covers.append(NotificationMute.series == series)
+    return session.scalars(select(NotificationMute).where(
+        NotificationMute.tenant_id == tenant_id, NotificationMute.until > now, or_(*covers))
+        .order_by(NotificationMute.until.desc()).limit(1)).first()
+
+
+def held_back(session: Session, model: Any, stream: Any, row: Any, series: str | None, now: datetime) -> bool:
+    """Whether an outbox row (``model``: the Slack outbox or the webhook deliveries; ``stream``: the
+    condition naming its incident's rows for its target) is to be closed as muted instead of sent."""
+    if row.event == "resolved":
+        earlier = list(session.scalars(select(model.last_error).where(stream, model.seq < row.seq)))
+        return bool(earlier) and all(e == MUTED for e in earlier)
+    return active_mute(session, row.tenant_id, row.incident_id, series, now) is not None
