@@ -32,7 +32,11 @@ class AccountFlagSchema(Schema):
                                                                        "product's account id (see `source`)."})
     name = fields.String(required=True, allow_none=True,
                          metadata={"description": "The Zendesk organization's name, when a ticket payload carried it "
-                                                  "(the install's trigger sends it); null for product accounts."})
+                                                  "(the install's trigger sends it); for a product account, the name "
+                                                  "of the organization it is linked to. Untrusted text."})
+    organization_id = fields.String(allow_none=True, metadata={
+        "description": "A product account's Zendesk organization, learnt from the tickets its users wrote after "
+                       "widget sessions (docs/accounts.md); null when there is no clear one, and for organizations."})
     source = fields.String(required=True, validate=validate.OneOf(("organization", "account")),
                            metadata={"description": "`organization`: a Zendesk organization's tickets; `account`: "
                                                     "the widget's account_id, its sessions and active users."})

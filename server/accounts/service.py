@@ -18,6 +18,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.changes import Flag, flag_changes
+from server.accounts.links import account_organizations
 from server.accounts.models import AccountReport, Organization
 from server.db import Database, get_or_add
 from server.eventlog.log import as_utc
@@ -104,11 +105,18 @@ def organization_names(session: Session, tenant_id: int, ids: Iterable[str]) -> 
     return names
 
 
-def _sentence(flag: Flag, days: int, extra: int | None, name: str | None = None) -> str:
+def _sentence(flag: Flag, days: int, extra: int | None, name: str | None = None,
+              organization_id: str | None = None) -> str:
+    """The flag in words; a product account linked to an organization names it (``name`` is then the
+    organization's)."""
     who = "Organization" if SOURCES[flag.signal] == "organization" else "Account"
     change = change_text(flag.direction, flag.ratio if flag.expected > 0 else None)
     span = "day" if days == 1 else f"{days} days"
-    account = f"{name} ({flag.account})" if name else flag.account
+    if organization_id is not None:
+        owner = f"{name}, organization {organization_id}" if name else f"organization {organization_id}"
+        account = f"{flag.account} ({owner})"
+    else:
+        account = f"{name} ({flag.account})" if name else flag.account
     text = (f"{who} {account}: {flag.observed} {NOUNS[flag.signal]} in the last {span}, "
             f"expected {flag.expected:.1f} at the tenant's volume ({change})")
     if flag.signal == "tickets" and extra is not None and flag.observed:
@@ -126,18 +134,24 @@ def account_changes(session: Session, tenant_id: int, *, now: datetime, days: in
     totals = {name: _totals(s, weeks) for name, s in signals.items()}
     report = flag_changes(signals, totals, fdr=fdr, min_ratio=min_ratio)
     flags = report.flags[:MAX_FLAGS]
-    names = organization_names(session, tenant_id, (f.account for f in flags if SOURCES[f.signal] == "organization"))
+    links = account_organizations(session, tenant_id, (f.account for f in flags if SOURCES[f.signal] == "account"),
+                                  now=now)
+    names = organization_names(session, tenant_id, [f.account for f in flags if SOURCES[f.signal] == "organization"]
+                               + [link.organization_id for link in links.values()])
     out = []
     for flag in flags:
         people = tickets[-1].get(flag.account, (0, 0))[1] if flag.signal == "tickets" else None
-        name = names.get(flag.account) if SOURCES[flag.signal] == "organization" else None
+        link = links.get(flag.account) if SOURCES[flag.signal] == "account" else None
+        org = link.organization_id if link is not None else None
+        name = names.get(flag.account) if SOURCES[flag.signal] == "organization" else names.get(org or "")
         out.append({
-            "account_id": flag.account, "name": name, "source": SOURCES[flag.signal], "signal": flag.signal,
+            "account_id": flag.account, "name": name, "organization_id": org, "source": SOURCES[flag.signal],
+            "signal": flag.signal,
             "direction": flag.direction, "label": LABELS[(flag.signal, flag.direction)],
             "observed": flag.observed, "expected": round(flag.expected, 2),
             "ratio": None if flag.expected <= 0 else round(flag.observed / flag.expected, 3),
             "p_value": flag.p_value, "q_value": flag.q_value, "history": list(flag.history),
-            "requesters": people, "sentence": _sentence(flag, days, people, name),
+            "requesters": people, "sentence": _sentence(flag, days, people, name, org),
         })
     return {
         "window_start": windows[-1][0], "window_end": windows[-1][1], "days": days, "weeks": weeks, "fdr": fdr,

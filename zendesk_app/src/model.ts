@@ -107,7 +107,8 @@ export interface Banner {
 /** The ticket's organization when the accounts report flags it (GET /accounts/changes). */
 export interface AccountNote {
   accountId: string;
-  /** The Zendesk organization's name when Groundswell knows it, else "". */
+  /** The Zendesk organization's name when Groundswell knows it (for a product account, the organization it
+   * is linked to), else "". */
   name: string;
   /** `organization`: the ticket's Zendesk organization (its tickets); `account`: the requester's product
    * account (its sessions or active users). */
@@ -309,7 +310,7 @@ export function parseAccount(value: unknown): AccountNote | null {
   if (source === null || (source === "account") === (signal === "tickets")) return null;
   const expected = num(o.expected);
   const people = num(o.requesters);
-  return { accountId, name: source === "organization" ? text(o.name, 255) : "", source, signal,
+  return { accountId, name: text(o.name, 255), source, signal,
            direction: o.direction, observed: count(o.observed),
            expected: expected !== null && expected >= 0 ? expected : 0, days: Math.min(days, 366),
            requesters: people === null ? null : count(people), history: list(o.history, 60).map(count) };

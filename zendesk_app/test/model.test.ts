@@ -62,7 +62,9 @@ describe("parsing backend answers", () => {
     expect(parseAccount({ ...note, name: "Kestrel Logistics" })?.name).toBe("Kestrel Logistics");
     expect(parseAccount({ ...note, name: { x: 1 } })?.name).toBe("");
     expect(parseAccount({ ...note, name: "n".repeat(400) })?.name).toHaveLength(255);
-    expect(parseAccount({ ...note, source: "account", signal: "users", name: "CRM name" })?.name).toBe("");
+    // a product account's name is the Zendesk organization it is linked to
+    expect(parseAccount({ ...note, source: "account", signal: "users", name: "Kestrel Logistics" })?.name)
+      .toBe("Kestrel Logistics");
     expect(parseAccount({ ...note, source: "account" })).toBeNull();  // a product account has no tickets
     expect(parseAccount({ ...note, signal: "users" })).toBeNull();  // an organization has no users here
     expect(parseAccount({ ...note, source: "crm" })).toBeNull();
