@@ -25,6 +25,9 @@ INGEST_EVENTS = Counter("groundswell_ingest_events_total", "Events offered to in
 INGEST_REJECTED = Counter("groundswell_ingest_rejected_total", "Rejected ingest requests by source and status.",
                           ["source", "status"])
 DETECTOR_EVENTS = Counter("groundswell_detector_events_total", "Events processed by the detector.", ["partition"])
+NOTIFICATIONS = Counter("groundswell_notifications_total",
+                        "Incident notifications closed or retried, by target (slack, webhook) and outcome "
+                        "(delivered, retry, failed, muted, not_configured).", ["target", "outcome"])
 
 
 class DatabaseCollector(Collector):
@@ -46,6 +49,16 @@ class DatabaseCollector(Collector):
         lag = GaugeMetricFamily("groundswell_detector_lag_seconds", "Age of the oldest unprocessed event.")
         lag.add_metric([], info["lag_seconds"])
         yield lag
+        backlog = info.get("notifications") or {}
+        pending = GaugeMetricFamily("groundswell_notifications_pending",
+                                    "Incident notifications waiting to be sent or retried.", labels=["target"])
+        oldest = GaugeMetricFamily("groundswell_notifications_oldest_pending_seconds",
+                                   "Age of the oldest notification waiting, by target.", labels=["target"])
+        for target, row in sorted(backlog.items()):
+            pending.add_metric([target], row["pending"])
+            oldest.add_metric([target], row["oldest_seconds"])
+        yield pending
+        yield oldest
 
 
 def render(db_read: Callable[[], dict]) -> bytes:
@@ -55,7 +68,7 @@ def render(db_read: Callable[[], dict]) -> bytes:
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (HTTP_REQUESTS, HTTP_LATENCY, INGEST_EVENTS, INGEST_REJECTED, DETECTOR_EVENTS):
+        for metric in (HTTP_REQUESTS, HTTP_LATENCY, INGEST_EVENTS, INGEST_REJECTED, DETECTOR_EVENTS, NOTIFICATIONS):
             registry.register(metric)
     registry.register(DatabaseCollector(db_read))
     return generate_latest(registry)

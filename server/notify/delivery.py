@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.eventlog.log import as_utc
-from server.metrics import utcnow
+from server.metrics import NOTIFICATIONS, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class OutboxSender:
     pause_by: str
     #: What a row is, for the log.
     noun = "message"
+    #: The ``target`` label of ``groundswell_notifications_total``.
+    target = "message"
 
     def __init__(self, db: Database, *, max_attempts: int = 8, retry_seconds: float = 30.0,
                  max_backoff: float = 3600.0, lease_seconds: float = 120.0, partition: tuple[int, int] = (0, 1),
@@ -141,7 +143,10 @@ class OutboxSender:
     def _close(self, session: Session, row: Any, now: datetime, why: str) -> int:
         """Close one row undelivered (``why`` in ``last_error``) without an attempt, unless another
         process claimed it first; how many rows were closed (0 or 1)."""
-        return 1 if self._compare_and_set(session, row, now, sent_at=now, last_error=why, next_attempt_at=None) else 0
+        if not self._compare_and_set(session, row, now, sent_at=now, last_error=why, next_attempt_at=None):
+            return 0
+        NOTIFICATIONS.labels(self.target, why.replace(" ", "_")).inc()
+        return 1
 
     def _claim(self, session: Session, row: Any, now: datetime) -> bool:
         """Count the attempt and lease the row, unless another process did first."""
@@ -166,6 +171,7 @@ class OutboxSender:
 
     def _delivered(self, row: Any) -> None:
         row.sent_at, row.last_error, row.next_attempt_at = self.clock(), None, None
+        NOTIFICATIONS.labels(self.target, "delivered").inc()
 
     def _failed(self, row: Any, text: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
         """Record a failed attempt: retry later, or close the row (permanent, or the last attempt)."""
@@ -183,3 +189,4 @@ class OutboxSender:
         else:
             delay = retry_after or min(self.max_backoff, self.retry_seconds * 2 ** (row.attempts - 1))
             row.next_attempt_at, row.last_error = now + timedelta(seconds=delay), text
+        NOTIFICATIONS.labels(self.target, "retry" if row.sent_at is None else "failed").inc()

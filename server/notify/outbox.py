@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification, SlackThread
+from server.metrics import NOTIFICATIONS
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
 from server.notify.delivery import OutboxSender
 from server.notify.mutes import MUTED, held_back
@@ -135,6 +136,7 @@ class Notifier(OutboxSender):
     group = ("tenant_id", "incident_id")
     pause_by = "tenant_id"
     noun = "slack notification"
+    target = "slack"
 
     def __init__(self, db: Database, *, secret_key: str, client: SlackClient, base_url: str | None = None,
                  **outbox: Any) -> None:
@@ -165,7 +167,9 @@ class Notifier(OutboxSender):
             .values(sent_at=now, last_error=NOT_CONFIGURED, next_attempt_at=None)
             .execution_options(synchronize_session=False))
         session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        closed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        NOTIFICATIONS.labels(self.target, "not_configured").inc(closed)
+        return closed
 
     # -- one attempt ------------------------------------------------------------------------------
     def _attempt(self, session: Session, row: Notification) -> bool:

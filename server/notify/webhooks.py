@@ -279,6 +279,7 @@ class WebhookSender(OutboxSender):
     group = ("endpoint_id", "incident_id")
     pause_by = "endpoint_id"
     noun = "webhook delivery"
+    target = "webhook"
 
     def __init__(self, db: Database, *, secret_key: str, base_url: str | None = None,
                  http: requests.Session | None = None, timeout: float = 10.0, allow_private: bool = False,

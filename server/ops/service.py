@@ -25,6 +25,24 @@ def detector_progress(session: Session, log: SqlEventLog, now: datetime) -> dict
     return {"head": head, "checkpoints": checkpoints, "lag_seconds": round(lag, 3)}
 
 
+def notification_backlog(session: Session, now: datetime) -> dict[str, dict[str, float]]:
+    """Per target (``slack``, ``webhook``): messages waiting to be sent or retried, and the age in seconds of
+    the oldest of them (0 with none)."""
+    from sqlalchemy import func
+
+    from server.eventlog.log import as_utc
+    from server.incidents.models import Notification
+    from server.notify.models import WebhookDelivery
+
+    out = {}
+    for target, model in (("slack", Notification), ("webhook", WebhookDelivery)):
+        count, oldest = session.execute(select(func.count(), func.min(model.created_at))
+                                        .where(model.sent_at.is_(None))).one()
+        age = max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+        out[target] = {"pending": int(count or 0), "oldest_seconds": round(age, 3)}
+    return out
+
+
 def _parse(checkpoints: dict[str, int]) -> dict[tuple[int, int], int]:
     out = {}
     for name, offset in checkpoints.items():

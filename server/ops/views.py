@@ -55,6 +55,8 @@ def readyz() -> Any:
 @documented(summary="Prometheus metrics", tags=["operations"], responses={200: (None, "Prometheus text format.")})
 def metrics() -> Response:
     def read() -> dict:
-        return service.detector_progress(db_session(), current_app.extensions["groundswell.log"], utcnow())
+        session, now = db_session(), utcnow()
+        return {**service.detector_progress(session, current_app.extensions["groundswell.log"], now),
+                "notifications": service.notification_backlog(session, now)}
 
     return Response(render(read), mimetype="text/plain; version=0.0.4")

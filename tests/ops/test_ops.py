@@ -92,3 +92,26 @@ def test_credentials_are_masked_in_log_messages(caplog):
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token gs_sk_abcDEF123 leaked", None, None)
     RequestContextFilter().filter(record)
     assert "abcDEF123" not in record.getMessage()
+
+
+def test_metrics_show_the_notification_backlog_and_outcomes(client, db, tenant):
+    from datetime import datetime, timedelta, timezone
+
+    from server.notify.client import SlackClient
+    from server.notify.outbox import Notifier, enqueue
+    from tests.conftest import TEST_SECRET_KEY
+
+    t, _ = tenant
+    made = datetime.now(timezone.utc) - timedelta(minutes=10)
+    with db.session() as s:
+        enqueue(s, t.id, 7, "opened", {"id": 7, "kind": "spike", "series": "topic:1"}, made, generation=0)
+        s.commit()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert _metric(text, 'groundswell_notifications_pending{target="slack"}') == 1
+    assert _metric(text, 'groundswell_notifications_pending{target="webhook"}') == 0
+    assert 590 < _metric(text, 'groundswell_notifications_oldest_pending_seconds{target="slack"}') < 900
+    before = _metric(text, 'groundswell_notifications_total{outcome="not_configured",target="slack"}')
+    Notifier(db, secret_key=TEST_SECRET_KEY, client=SlackClient()).run_once()  # no Slack set up: closed
+    text = client.get("/metrics").get_data(as_text=True)
+    assert _metric(text, 'groundswell_notifications_pending{target="slack"}') == 0
+    assert _metric(text, 'groundswell_notifications_total{outcome="not_configured",target="slack"}') == before + 1
