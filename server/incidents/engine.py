@@ -463,9 +463,12 @@ class Engine:
         if inc is None or inc.status == status:
             return
         key = (inc.series, inc.family)
+        was_active = inc.status in ("open", "acknowledged")
         inc.status, inc.status_by, inc.status_changed_at = status, by, at
         if status in ("resolved", "dismissed"):
             inc.resolved_at = at if status == "resolved" else inc.resolved_at
+            if was_active and inc.notifications:  # close what was announced: the Slack thread, the PagerDuty alert
+                self._queue_notification(inc, "resolved")
             if self.active.get(key) == incident_id:
                 del self.active[key]
             if status == "dismissed":

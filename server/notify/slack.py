@@ -300,7 +300,9 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
     else:
         by = payload.get("status_by")
         who = "" if not by or by == "detector" else f" by {escape(by)}"
-        text = (f":white_check_mark: {name} *resolved*{who} at {_when(payload.get('resolved_at') or payload.get('last_activity_at'))}: "
+        verb = "dismissed" if payload.get("status") == "dismissed" else "resolved"
+        at = payload.get("status_changed_at") if verb == "dismissed" else payload.get("resolved_at")
+        text = (f":white_check_mark: {name} *{verb}*{who} at {_when(at or payload.get('last_activity_at'))}: "
                 f"{totals} in all.")
     blocks = [_section(text)]
     button = _button(base_url, payload)

@@ -231,9 +231,16 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     engine = run(fresh(warmed), burst(4, at, 8))
     (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id][0] == "opened"
     engine.set_status(inc.id, "acknowledged", "lead@example.com", at + timedelta(minutes=40))
     assert inc.status == "acknowledged" and (inc.series, "volume") in engine.active
+    assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id] == []
     engine.set_status(inc.id, "dismissed", "lead@example.com", at + timedelta(minutes=45))
+    # what was announced is closed (the Slack thread, a PagerDuty alert), once
+    assert [(n[1], n[3]["status"], n[3]["status_by"]) for n in engine.take_changes()["notifications"]
+            if n[0] == inc.id] == [("resolved", "dismissed", "lead@example.com")]
+    engine.set_status(inc.id, "resolved", "lead@example.com", at + timedelta(minutes=46))
+    assert [n for n in engine.take_changes()["notifications"] if n[0] == inc.id] == []
     run(engine, burst(4, at + timedelta(hours=1), 10, prefix="z"))
     assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
 

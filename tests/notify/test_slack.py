@@ -153,3 +153,13 @@ def test_friction_messages_speak_of_the_pages_sessions_and_signals():
     assert "*grew*: now 43 sessions (30 signed-in) on `/invoices`; 48 failed requests and 85 rage clicks in the " \
            "worst hour." in grew
     assert "tickets" not in grew
+
+
+def test_a_person_closing_an_incident_is_named_in_its_last_message():
+    def text(**changes: Any) -> str:
+        return json.dumps(incident_blocks(incident_payload(**changes), "resolved", None))
+
+    assert "*resolved* by Dana" in text(status="resolved", status_by="Dana", resolved_at="2026-03-03T01:00:00+00:00")
+    assert "*dismissed* by Dana" in text(status="dismissed", status_by="Dana",
+                                         status_changed_at="2026-03-03T01:00:00+00:00")
+    assert "*resolved* at" in text(status="resolved", status_by="detector", resolved_at="2026-03-03T01:00:00+00:00")
