@@ -16,9 +16,10 @@ incident in order, retrying with back-off and honouring ``Retry-After``. A deliv
 receivers deduplicate on the event ``id`` (also sent as ``X-Groundswell-Event-Id``).
 
 Addresses: a URL must be https (``WEBHOOK_REQUIRE_HTTPS``) and resolve to public addresses only
-(``WEBHOOK_ALLOW_PRIVATE``), checked when the endpoint is saved and again before each delivery, so a
-token holder cannot make the server call its own network (cloud metadata, databases, admin ports).
-Redirects are never followed.
+(``WEBHOOK_ALLOW_PRIVATE``), checked when the endpoint is saved and again before each delivery, and
+the address each connection actually reaches is checked once more (:class:`PublicOnlyAdapter`), so a
+token holder cannot make the server call its own network (cloud metadata, databases, admin ports),
+not even by changing a DNS answer between the check and the connection. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from sqlalchemy.orm import Session
 
 from server.crypto import labelled_fernet
@@ -169,6 +173,38 @@ def check_url(url: str, *, allow_private: bool = False, require_https: bool = Tr
                              f"the host resolves to a private or reserved address ({address})")
 
 
+class PeerRefused(Exception):
+    """The connection reached a private or reserved address (a DNS answer changed after the check)."""
+
+
+def _checked_connection(base: type) -> type:
+    class Checked(base):  # type: ignore[valid-type, misc]
+        def _new_conn(self) -> Any:
+            sock = super()._new_conn()
+            address = str(sock.getpeername()[0])
+            if not _public(address):
+                sock.close()
+                raise PeerRefused(address)
+            return sock
+
+    Checked.__name__ = f"PublicOnly{base.__name__}"
+    return Checked
+
+
+class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+    """A transport that checks the address each new connection actually reached, after DNS, so an answer
+    that changes between :func:`check_url` and the connection (DNS rebinding) cannot reach a private one."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("PublicOnlyHTTPPool", (HTTPConnectionPool,),
+                         {"ConnectionCls": _checked_connection(HTTPConnection)}),
+            "https": type("PublicOnlyHTTPSPool", (HTTPSConnectionPool,),
+                          {"ConnectionCls": _checked_connection(HTTPSConnection)}),
+        }
+
+
 # -- bodies ------------------------------------------------------------------------------------------
 def _iso(value: Any) -> Any:
     return as_utc(value).isoformat() if isinstance(value, datetime) else value
@@ -289,6 +325,9 @@ class WebhookSender(OutboxSender):
         self.secret_key = secret_key
         self.base_url = base_url or None
         self.http = http or requests.Session()
+        if not allow_private:
+            for prefix in ("http://", "https://"):
+                self.http.mount(prefix, PublicOnlyAdapter())
         self.timeout = timeout
         self.allow_private = allow_private
         self.require_https = require_https
@@ -356,6 +395,8 @@ class WebhookSender(OutboxSender):
             headers["X-Groundswell-Event-Id"] = str(body.get("id"))
         try:
             response = self.http.post(url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False)
+        except PeerRefused:
+            raise DeliveryError("address_not_allowed", permanent=True) from None
         except requests.Timeout:
             raise DeliveryError("timeout") from None
         except requests.ConnectionError:

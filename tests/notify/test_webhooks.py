@@ -325,3 +325,24 @@ def test_deleting_a_tenant_endpoint_drops_its_pending_deliveries(db, tenant, rec
     assert make_sender().run_once() == 0 and receiver.requests == []
     with db.session() as s:
         assert s.get(Tenant, t.id) is not None
+
+
+def test_a_connection_that_reaches_a_private_address_after_the_dns_check_is_refused(db, tenant, receiver,
+                                                                                     make_sender):
+    """DNS rebinding: the check's answer says public, the connection lands on 127.0.0.1."""
+    t, _ = tenant
+    register(db, t.id, url=receiver.url)
+    add(db, t.id, 12, "opened", 0)
+
+    def says_public(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    sender = make_sender(allow_private=False, require_https=False, resolve=says_public)
+    assert sender.run_once() == 0
+    row = deliveries(db)[0]
+    assert row.last_error == "not retried: address_not_allowed" and row.sent_at is not None
+    assert receiver.requests == []
+    # the same endpoint with private addresses allowed (a receiver inside the network) is reached
+    hook_ok = make_sender(allow_private=True, require_https=False)
+    add(db, t.id, 13, "opened", 0)
+    assert hook_ok.run_once() == 1 and len(receiver.requests) == 1
