@@ -44,6 +44,14 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(first).toHaveAttribute("target", "_blank");
     await expect(first).toHaveAttribute("rel", "noopener noreferrer");
 
+    // What was sent about it: Slack got it, a webhook (whose description is markup, shown as text) did not.
+    const notes = detail.locator("ul.notifications li");
+    await expect(notes).toHaveCount(1);
+    await expect(notes.first()).toContainText("opened");
+    await expect(notes.first().locator(".note-target.state-delivered")).toHaveText("Slack: sent");
+    await expect(notes.first().locator(".note-target.state-failed"))
+      .toContainText("webhook #1 (ops <b>bridge</b>): failed (HTTP 503 · gave up after 8 attempts: http_503 · 8 attempts)");
+
     // A status change needs a name, then goes through the API.
     await detail.getByRole("button", { name: "Acknowledge" }).click();
     await expect(detail.locator(".detail-error")).toContainText("Enter your name first");

@@ -16,8 +16,10 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import select
+
 from server.eventlog.log import LoggedEvent
-from server.incidents.models import Incident
+from server.incidents.models import Incident, Notification
 from server.pipeline.registry import WRITERS  # the registry adds the writers of every stage
 from server.widget.stage import WidgetStage
 from server.zendesk.sample import write_account_history, write_sample
@@ -50,6 +52,31 @@ def _friction_events(tenant_id: int, now: datetime) -> list[LoggedEvent]:
 MARKUP_ACCOUNT = "<img src=x onerror=alert(2)>"
 
 
+def _notifications(ctx: Any, incident_id: int, now: datetime) -> None:
+    """The incident's "opened" message: sent to Slack, refused by a webhook whose description is markup."""
+    from server.notify.models import WebhookDelivery, WebhookEndpoint
+    from server.notify.outbox import enqueue
+    from server.notify.webhooks import encrypt_secret
+
+    with ctx.db.session() as session:
+        hook = WebhookEndpoint(tenant_id=ctx.tenant_id, format="groundswell", url="https://ops.example.com/hook",
+                               secret_enc=encrypt_secret("gs_whsec_e2e", secret_key="e2e"), secret_hint="_e2e",
+                               events=["opened", "grew", "resolved", "reopened"], kinds=None,
+                               description="ops <b>bridge</b>", created_at=now)
+        session.add(hook)
+        session.flush()
+        incident = session.get(Incident, (ctx.tenant_id, incident_id))
+        enqueue(session, ctx.tenant_id, incident_id, "opened", {"id": incident_id, "kind": incident.kind,
+                                                                "series": incident.series}, now, generation=0)
+        session.flush()
+        note = session.scalars(select(Notification).where(Notification.incident_id == incident_id)).one()
+        note.sent_at, note.attempts = now, 1
+        delivery = session.get(WebhookDelivery, (hook.id, incident_id, 0))
+        delivery.attempts, delivery.last_status, delivery.last_error = 8, 503, "gave up after 8 attempts: http_503"
+        delivery.sent_at = now
+        session.commit()
+
+
 def seed(ctx: Any) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
     sample = write_sample(ctx.db, ctx.tenant_id, now=now, topics=2, tickets_per_topic=30, incidents=1,
@@ -66,6 +93,7 @@ def seed(ctx: Any) -> dict[str, Any]:
         ticket_incident.evidence = dict(ticket_incident.evidence, pages=[{"path": "/invoices", "sessions": 9,
                                                                           "users": 8}])
         session.commit()
+    _notifications(ctx, sample.incident_ids[0], now)
     write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT,
                           names={"9007": "Kestrel <b>Logistics</b>"})
     return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,

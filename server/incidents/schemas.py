@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
-from server.notify.schemas import MuteOutSchema
+from server.notify.schemas import IncidentNotificationSchema, MuteOutSchema
 from server.validation import TextSchema
 
 MAX_ID = 2**31 - 1
@@ -123,6 +123,9 @@ class IncidentDetailOutSchema(IncidentOutSchema):
     zendesk_url = fields.String(required=True, allow_none=True, metadata={
         "description": "The tenant's Zendesk (https://<subdomain>.zendesk.com), where each ticket opens at "
                        "/agent/tickets/<id>; null when no subdomain is known."})
+    notifications = fields.List(fields.Nested(IncidentNotificationSchema), required=True, metadata={
+        "description": "What was sent about it, oldest first: each event (opened, grew, resolved, reopened) and "
+                       "how it went to Slack and to each webhook."})
     mute = fields.Nested(MuteOutSchema, required=True, allow_none=True, metadata={
         "description": "The notification mute covering this incident now (its own or its series'), or null."})
     related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={

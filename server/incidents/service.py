@@ -23,6 +23,7 @@ from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, 
 from server.incidents.schemas import MAX_ID
 from server.incidents.settings import DetectionSettings
 from server.notify.mutes import active_mute, mute_view
+from server.notify.service import incident_notifications
 from server.tenants import Tenant
 from server.topics.models import Topic
 
@@ -191,6 +192,7 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     view["feedback"] = [{"verdict": f.verdict, "by": f.by, "note": f.note, "created_at": as_utc(f.created_at)}
                         for f in feedback]
     view["zendesk_url"] = zendesk_url(session, tenant_id)
+    view["notifications"] = incident_notifications(session, tenant_id, incident.id)
     mute = active_mute(session, tenant_id, incident.id, incident.series, now)
     view["mute"] = mute_view(mute) if mute is not None else None
     return view

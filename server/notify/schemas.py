@@ -8,6 +8,9 @@ from server.notify.settings import MODES
 from server.notify.slack import EVENTS
 from server.validation import TextSchema
 
+#: How a message to one target went.
+STATES = ("pending", "delivered", "failed", "muted", "not_configured")
+
 
 class AccountsDigestSchema(Schema):
     weekday = fields.Integer(required=True, validate=validate.Range(0, 6),
@@ -133,13 +136,35 @@ class WebhookDeliverySchema(Schema):
     seq = fields.Integer(required=True, metadata={"description": "The incident's notification number (0: opened)."})
     event = fields.String(required=True)
     event_id = fields.String(required=True, metadata={"description": "The body's `id` (what receivers deduplicate on)."})
-    state = fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    state = fields.String(required=True, metadata={"enum": list(STATES)})
     created_at = fields.DateTime(required=True)
     attempts = fields.Integer(required=True)
     next_attempt_at = fields.DateTime(allow_none=True)
     sent_at = fields.DateTime(allow_none=True, metadata={"description": "When it was delivered or given up."})
     status = fields.Integer(allow_none=True, metadata={"description": "The receiver's last HTTP status."})
     error = fields.String(allow_none=True)
+
+
+class SlackNoteSchema(Schema):
+    state = fields.String(required=True, metadata={"enum": list(STATES)})
+    attempts = fields.Integer(required=True)
+    error = fields.String(allow_none=True)
+    at = fields.AwareDateTime(allow_none=True, metadata={"description": "When it was delivered or closed."})
+
+
+class WebhookNoteSchema(SlackNoteSchema):
+    webhook_id = fields.Integer(required=True)
+    format = fields.String(allow_none=True, metadata={"description": "Null when the webhook was removed since."})
+    description = fields.String(allow_none=True, metadata={"description": "Untrusted text; render as text."})
+    status = fields.Integer(allow_none=True, metadata={"description": "The receiver's last HTTP status."})
+
+
+class IncidentNotificationSchema(Schema):
+    seq = fields.Integer(required=True)
+    event = fields.String(required=True, metadata={"enum": list(EVENTS)})
+    created_at = fields.AwareDateTime(required=True)
+    slack = fields.Nested(SlackNoteSchema, required=True)
+    webhooks = fields.List(fields.Nested(WebhookNoteSchema), required=True)
 
 
 class WebhookDeliveriesSchema(Schema):

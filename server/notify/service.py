@@ -99,9 +99,8 @@ def _endpoint(session: Session, tenant_id: int, endpoint_id: int) -> Any:
 
 
 def _delivery_view(row: Any) -> dict[str, Any]:
-    state = "pending" if row.sent_at is None else ("delivered" if row.last_error is None else "failed")
     return {"incident_id": row.incident_id, "seq": row.seq, "event": row.event,
-            "event_id": event_id(row.tenant_id, row.incident_id, row.seq), "state": state,
+            "event_id": event_id(row.tenant_id, row.incident_id, row.seq), "state": _state(row.sent_at, row.last_error),
             "created_at": as_utc(row.created_at), "attempts": row.attempts,
             "next_attempt_at": as_utc(row.next_attempt_at) if row.sent_at is None and row.next_attempt_at else None,
             "sent_at": as_utc(row.sent_at) if row.sent_at else None, "status": row.last_status,
@@ -218,3 +217,39 @@ def end_mute(session: Session, tenant_id: int, mute_id: int) -> None:
         raise NotFound(f"No mute {mute_id}.")
     session.delete(mute)
     session.commit()
+
+
+# -- an incident's notifications ------------------------------------------------------------------------
+def _state(sent_at: Any, last_error: str | None) -> str:
+    if sent_at is None:
+        return "pending"
+    if last_error is None:
+        return "delivered"
+    return {"muted": "muted", "not configured": "not_configured"}.get(last_error, "failed")
+
+
+def incident_notifications(session: Session, tenant_id: int, incident_id: int) -> list[dict[str, Any]]:
+    """What was sent about one incident, oldest first: each event and how it went to Slack and to each
+    webhook (``state``: pending, delivered, failed, muted or not_configured)."""
+    from server.incidents.models import Notification
+
+    notes = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
+                                                       Notification.incident_id == incident_id)
+                            .order_by(Notification.seq)).all()
+    if not notes:
+        return []
+    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id))}
+    hooks: dict[int, list[dict[str, Any]]] = {}
+    for d in session.scalars(select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id,
+                                                           WebhookDelivery.incident_id == incident_id)
+                             .order_by(WebhookDelivery.endpoint_id)):
+        endpoint = endpoints.get(d.endpoint_id)
+        hooks.setdefault(d.seq, []).append({
+            "webhook_id": d.endpoint_id, "format": endpoint.format if endpoint else None,
+            "description": endpoint.description if endpoint else None, "state": _state(d.sent_at, d.last_error),
+            "attempts": d.attempts, "status": d.last_status, "error": d.last_error,
+            "at": as_utc(d.sent_at) if d.sent_at else None})
+    return [{"seq": n.seq, "event": n.event, "created_at": as_utc(n.created_at),
+             "slack": {"state": _state(n.sent_at, n.last_error), "attempts": n.attempts, "error": n.last_error,
+                       "at": as_utc(n.sent_at) if n.sent_at else None},
+             "webhooks": hooks.get(n.seq, [])} for n in notes]

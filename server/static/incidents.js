@@ -460,6 +460,38 @@
     return box;
   }
 
+  // What was sent about the incident: each event, to Slack and to each webhook, and how it went.
+  var STATE_WORDS = { pending: "waiting", delivered: "sent", failed: "failed", muted: "muted",
+                      not_configured: "not configured" };
+
+  function target(name, t) {
+    var span = el("span", "note-target state-" + t.state, name + ": " + (STATE_WORDS[t.state] || t.state));
+    var why = [];
+    if (t.status) why.push("HTTP " + t.status);
+    if (t.error && t.state !== "muted" && t.state !== "not_configured") why.push(t.error);
+    if (t.attempts > 1) why.push(t.attempts + " attempts");
+    if (why.length) span.title = why.join(" · ");
+    if (why.length && t.state !== "delivered") span.textContent += " (" + why.join(" · ") + ")";
+    return span;
+  }
+
+  function notificationList(notes) {
+    var ul = el("ul", "plain notifications");
+    notes.forEach(function (n) {
+      var li = el("li");
+      li.appendChild(el("strong", null, n.event));
+      li.appendChild(document.createTextNode(" · " + when(n.created_at) + " · "));
+      li.appendChild(target("Slack", n.slack));
+      (n.webhooks || []).forEach(function (w) {
+        li.appendChild(document.createTextNode(" · "));
+        var name = w.format === "pagerduty" ? "PagerDuty" : "webhook";
+        li.appendChild(target(name + " #" + w.webhook_id + (w.description ? " (" + w.description + ")" : ""), w));
+      });
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
   function detailError(msg) {
     var e = document.querySelector("#incident-detail .detail-error");
     if (e) { e.textContent = msg; e.hidden = !msg; }
@@ -536,6 +568,10 @@
     if (reps) { box.appendChild(el("h3", null, "Representative tickets")); box.appendChild(reps); }
     box.appendChild(el("h3", null, "Tickets (" + inc.ticket_ids.length + ")"));
     box.appendChild(ticketIds(inc));
+    if (Array.isArray(inc.notifications) && inc.notifications.length) {
+      box.appendChild(el("h3", null, "Notifications"));
+      box.appendChild(notificationList(inc.notifications));
+    }
     if (inc.feedback && inc.feedback.length) {
       box.appendChild(el("h3", null, "Feedback"));
       var ul = el("ul", "plain");

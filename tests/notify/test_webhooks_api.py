@@ -158,3 +158,28 @@ def test_delete_removes_the_endpoint(client, tenant):
 def test_needs_a_token(client):
     assert client.get(BASE).status_code == 401
     assert client.post(BASE, json={"url": "https://x.example/"}).status_code == 401
+
+
+def test_the_incident_says_what_was_sent_about_it(client, db, tenant, fakes):
+    from server.notify.client import SlackClient
+    from server.notify.outbox import Notifier
+    from tests.incidents.factories import add_incident
+
+    t, creds = tenant
+    receiver, _ = fakes
+    add_incident(db, t.id, 7)
+    hook = client.post(BASE, json={"url": receiver.url, "description": "ops <bridge>"}, headers=auth(creds)).get_json()
+    with db.session() as s:
+        enqueue(s, t.id, 7, "opened", incident_payload(7), T0, generation=0)
+        enqueue(s, t.id, 7, "grew", incident_payload(7), T0, generation=1)
+        s.commit()
+    receiver.fail(204)  # the first answer is fine
+    receiver.fail(503)
+    WebhookSender(db, secret_key=TEST_SECRET_KEY, allow_private=True, require_https=False, clock=lambda: T0).run_once()
+    Notifier(db, secret_key=TEST_SECRET_KEY, client=SlackClient(), clock=lambda: T0).run_once()  # no Slack set up
+    notes = client.get("/api/v1/incidents/7", headers=auth(creds)).get_json()["notifications"]
+    assert [(n["seq"], n["event"], n["slack"]["state"]) for n in notes] == [
+        (0, "opened", "not_configured"), (1, "grew", "not_configured")]
+    assert [(w["webhook_id"], w["description"], w["state"], w["status"]) for n in notes for w in n["webhooks"]] == [
+        (hook["id"], "ops <bridge>", "delivered", 204), (hook["id"], "ops <bridge>", "pending", 503)]
+    assert notes[1]["webhooks"][0]["error"] == "http_503" and notes[1]["webhooks"][0]["attempts"] == 1
