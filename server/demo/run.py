@@ -54,10 +54,15 @@ def _credentials(cfg: dict[str, Any], port: int) -> dict[str, Any]:
     db.dispose()
     data = {"tenant": "acme", "site_key": creds.site_key, "webhook_secret": creds.webhook_secret,
             "api_token": creds.api_token}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _save_credentials(cfg, data)
+    return data
+
+
+def _save_credentials(cfg: dict[str, Any], data: dict[str, Any]) -> None:
+    """The demo's secrets, readable by its owner only."""
+    fd = os.open(Path(cfg["INSTANCE_PATH"]) / "demo-credentials.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh)
-    return data
 
 
 #: How the demo's tickets are joined to widget users: the replayed sessions identify users by their
@@ -160,6 +165,13 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     from server.demo.agent import DemoZendesk
 
     zendesk = DemoZendesk(cfg)  # a local fake Zendesk the tenant is connected to, for the sidebar's actions
+    from server.demo.hooks import DemoReceiver, connect
+
+    receiver = DemoReceiver()  # the tenant's incident webhook lands here and is printed in this terminal
+    secret = connect(cfg, receiver, creds.get("webhook_signing_secret"))
+    if secret != creds.get("webhook_signing_secret"):
+        _save_credentials(cfg, {k: v for k, v in dict(creds, webhook_signing_secret=secret).items()
+                                if k != "identity_secret"})
     last, events = _previous_run(cfg)
     days = history_window(last, datetime.now(timezone.utc), history_days)
     url = f"http://127.0.0.1:{port}"
@@ -169,6 +181,8 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     env.setdefault("RATE_LIMIT_WIDGET", HISTORY_RATE_LIMIT)
     env.setdefault("DEMO_PAGES", "1")  # the sample product pages (Acme Billing with the widget)
     env.update(zendesk.env)  # zenpy in the server and detector talks to the fake Zendesk
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")  # the demo's receiver listens on plain http on 127.0.0.1
+    env.setdefault("WEBHOOK_REQUIRE_HTTPS", "0")
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped by a signal: still stop the server
     try:
@@ -185,7 +199,9 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         print(f"\n  Dashboard:  {url}/#token={creds['api_token']}\n"
               f"  Incidents:  {url}/incidents#token={creds['api_token']}\n  API docs:   {url}/api/v1/docs\n"
               f"  Metrics:    {url}/metrics\n  Acme Billing (sample product with the widget): {url}/demo/acme/billing\n"
-              f"  Zendesk agent page (the sidebar app): {url}/demo/zendesk#token={creds['api_token']}\n\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
+              f"  Zendesk agent page (the sidebar app): {url}/demo/zendesk#token={creds['api_token']}\n"
+              f"  Incident webhook: signed deliveries to {receiver.url}, printed here as they arrive\n\n"
+              "  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
         # Ticket ids continue past every event the tenant already has, so none repeats a previous run's.
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
@@ -199,6 +215,7 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         pass
     finally:
         zendesk.stop()
+        receiver.stop()
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=20)
