@@ -212,6 +212,7 @@ class FakeZendesk(HookRoutes):
             ("GET", re.compile(r"/api/v2/triggers/(\d+)"), self._show_trigger),
             ("PUT", re.compile(r"/api/v2/triggers/(\d+)"), self._update_trigger),
             ("DELETE", re.compile(r"/api/v2/triggers/(\d+)"), self._delete_trigger),
+            ("GET", re.compile(r"/api/v2/organizations/show_many"), self._show_organizations),
             ("GET", re.compile(r"/api/v2/users/me"), self._me),
             ("GET", re.compile(r"/api/v2/oauth/tokens/current"), self._current_token),
         ]
@@ -355,6 +356,19 @@ class FakeZendesk(HookRoutes):
                 return _json({"error": "RecordNotFound"}, 404)
             return _json({"ticket": ticket, "comments": self.comments.get(int(ticket["id"]), [])})
         return _json({"error": "InvalidEndpoint"}, 404)
+
+    # -- organizations -----------------------------------------------------------------------
+    def _show_organizations(self, request: Request) -> Response:
+        """``show_many``: at most 100 ids; unknown ids are left out, as Zendesk does."""
+        try:
+            ids = [int(i) for i in request.args.get("ids", "").split(",") if i]
+        except ValueError:
+            return _json({"error": "InvalidValue", "description": "ids must be integers"}, 400)
+        if len(ids) > 100:
+            return _json({"error": "InvalidValue", "description": "at most 100 ids"}, 400)
+        orgs = [{"id": i, "url": f"{self.base_url}/api/v2/organizations/{i}.json", "name": self.organizations[i]}
+                for i in ids if i in self.organizations]
+        return _json({"organizations": orgs, "next_page": None, "previous_page": None, "count": len(orgs)})
 
     # -- tickets -----------------------------------------------------------------------------
 

@@ -49,6 +49,10 @@ MAX_BACKOFF = 3600.0
 LEASE = timedelta(seconds=120)
 EVENTS_PER_PASS = 1000
 _SOLVED = frozenset({"solved", "closed"})
+#: Organizations named per tenant and pass (one show_many call: Zendesk takes at most 100 ids).
+NAME_BATCH = 100
+#: An organization Zendesk did not name is asked again after this long.
+NAME_RETRY = timedelta(days=1)
 
 
 def queue_auto_link(session: Session, tenant_id: int, incident_id: int, zendesk_id: str, now: datetime) -> bool:
@@ -106,14 +110,15 @@ class ZendeskWorker:
         self.partition = partition
         self.clock = clock
         self.batch = batch
+        self._asked: dict[tuple[int, str], datetime] = {}  # (tenant, organization id) -> when its name was asked
 
     def _mine(self, column: Any) -> Any:
         index, count = self.partition
         return column % count == index if count > 1 else true()
 
     def run_once(self) -> int:
-        """One pass: due links, then solved problems. Returns how many things it did."""
-        return self.link_pending() + self.watch_problems()
+        """One pass: due links, solved problems, then unnamed organizations. Returns how many things it did."""
+        return self.link_pending() + self.watch_problems() + self.name_organizations()
 
     # -- auto-link --------------------------------------------------------------------------------
     def link_pending(self) -> int:
@@ -175,6 +180,49 @@ class ZendeskWorker:
         delay = error.retry_after if isinstance(error, ZendeskRateLimited) else \
             min(MAX_BACKOFF, RETRY_SECONDS * 2 ** (link.attempts - 1))
         link.next_attempt_at = now + timedelta(seconds=delay)
+
+    # -- organization names -----------------------------------------------------------------------
+    def name_organizations(self) -> int:
+        """Ask Zendesk for the names of organizations whose tickets came without one (Zendesk's
+        event-subscribed deliveries carry only the id), at most :data:`NAME_BATCH` per tenant and pass;
+        an id Zendesk does not answer for is asked again after :data:`NAME_RETRY`. Returns how many were named."""
+        with self.db.session() as session:
+            tenants = list(session.scalars(select(ZendeskConnection.tenant_id)
+                                           .where(self._mine(ZendeskConnection.tenant_id))))
+        return sum(self._name_tenant(t) for t in tenants)
+
+    def _name_tenant(self, tenant_id: int) -> int:
+        from server.accounts.models import Organization
+        from server.topics.models import Ticket
+
+        now = self.clock()
+        with self.db.session() as session:
+            named = select(Organization.zendesk_id).where(Organization.tenant_id == tenant_id)
+            unnamed = session.scalars(select(Ticket.organization_id).where(
+                Ticket.tenant_id == tenant_id, Ticket.organization_id.is_not(None),
+                Ticket.organization_id.not_in(named)).distinct().limit(NAME_BATCH * 10)).all()
+            ids = [str(i) for i in unnamed if str(i).isdigit() and len(str(i)) <= 19
+                   and self._asked.get((tenant_id, str(i)), now - 2 * NAME_RETRY) <= now - NAME_RETRY][:NAME_BATCH]
+            if not ids:
+                return 0
+            for i in ids:
+                self._asked[(tenant_id, i)] = now
+            try:
+                zd = tenant_client(session, tenant_id, self.cfg, secret_key=self.secret_key)
+                found = call(f"show {len(ids)} organizations",
+                             lambda: [(o.id, o.name) for o in zd.organizations(ids=[int(i) for i in ids])])
+            except ZendeskError as e:
+                log.warning("zendesk organization names not fetched: %s", e, extra={"tenant_id": tenant_id})
+                return 0
+            done = 0
+            for org_id, name in found:
+                if str(org_id) in ids and isinstance(name, str) and name.strip():
+                    if session.get(Organization, (tenant_id, str(org_id))) is None:
+                        session.add(Organization(tenant_id=tenant_id, zendesk_id=str(org_id),
+                                                 name=name.strip()[:255], updated_at=now))
+                        done += 1
+            session.commit()
+            return done
 
     # -- solved problems --------------------------------------------------------------------------
     def watch_problems(self) -> int:

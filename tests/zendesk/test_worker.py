@@ -143,3 +143,35 @@ def test_other_tickets_solved_change_nothing(app, client, db, tenant, fake_zende
     assert _worker(app, db).run_once() == 0
     with db.session() as s:
         assert s.get(Incident, (t.id, 1)).status == "open"
+
+
+def test_organizations_that_came_without_a_name_are_named_from_zendesk(app, db, tenant, make_tenant, fake_zendesk,
+                                                                      connect_tenant):
+    from server.accounts.models import Organization
+    from server.topics.models import Ticket
+
+    t, _ = tenant
+    unconnected, _ = make_tenant("Not connected")
+    connect_tenant(t.id)
+    fake_zendesk.organizations = {900002: "Kestrel <b>Logistics</b>", 900003: "Known Already"}
+    now = datetime.now(timezone.utc)
+    with db.session() as s:
+        for i, org in enumerate(["900002", "900002", "900003", "900404", "not-a-number"]):
+            s.add(Ticket(tenant_id=t.id, zendesk_id=str(70 + i), subject="x", organization_id=org, created_at=now))
+        s.add(Ticket(tenant_id=unconnected.id, zendesk_id="80", subject="x", organization_id="900002", created_at=now))
+        s.add(Organization(tenant_id=t.id, zendesk_id="900003", name="Known Already", updated_at=now))
+        s.commit()
+    clock = Clock()
+    worker = _worker(app, db, clock)
+    assert worker.name_organizations() == 1
+    with db.session() as s:
+        names = {(o.tenant_id, o.zendesk_id): o.name for o in s.scalars(select(Organization))}
+    assert names == {(t.id, "900002"): "Kestrel <b>Logistics</b>", (t.id, "900003"): "Known Already"}
+    asked = [r for r in fake_zendesk.requests if r.path.startswith("/api/v2/organizations/show_many")]
+    assert [r.args["ids"] for r in asked] == ["900002,900404"]  # only the unnamed ones, only valid ids
+    # an id Zendesk did not answer for is asked again only after a day
+    assert worker.name_organizations() == 0
+    assert len([r for r in fake_zendesk.requests if r.path.startswith("/api/v2/organizations")]) == 1
+    clock.now += timedelta(days=1, seconds=1)
+    fake_zendesk.organizations[900404] = "Found Later"
+    assert worker.name_organizations() == 1
