@@ -172,7 +172,7 @@ def webhook_deliveries(session: Session, tenant_id: int, endpoint_id: int, *, li
     return {"deliveries": [_delivery_view(r) for r in rows]}
 
 
-def test_webhook(session: Session, tenant: Tenant, endpoint_id: int, sender: Any) -> dict[str, Any]:
+def send_webhook_test(session: Session, tenant: Tenant, endpoint_id: int, sender: Any) -> dict[str, Any]:
     """Send a test event to one endpoint now (``sender``: a :class:`server.notify.webhooks.WebhookSender`)."""
     return dict(sender.ping(_endpoint(session, tenant.id, endpoint_id), tenant))
 

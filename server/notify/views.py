@@ -141,10 +141,11 @@ def webhook_deliveries(tenant: Tenant, webhook_id: int) -> Any:
             responses={200: (webhook_test_out, "The receiver's answer: `ok`, or its HTTP status and an error word."),
                        404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
 @require_token
-def test_webhook(tenant: Tenant, webhook_id: int) -> Any:
+def send_webhook_test(tenant: Tenant, webhook_id: int) -> Any:
     """The groundswell format gets a signed `ping` event; PagerDuty gets an `info` test alert that is
     resolved straight after."""
-    return jsonify(webhook_test_out.dump(service.test_webhook(db_session(), tenant, webhook_id, _webhook_sender())))
+    answer = service.send_webhook_test(db_session(), tenant, webhook_id, _webhook_sender())
+    return jsonify(webhook_test_out.dump(answer))
 
 
 # -- mutes ----------------------------------------------------------------------------------------------
