@@ -55,6 +55,14 @@ def make_sender(db, clock, pagerduty):  # type: ignore[no-untyped-def]
     return make
 
 
+def resolver(*addresses: str) -> Any:
+    """A stand-in for ``socket.getaddrinfo`` that answers ``addresses`` for any host."""
+    def resolve(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in addresses]
+    return resolve
+
+
 def add(db: Any, tenant_id: int, incident_id: int, event: str, generation: int, **changes: Any) -> None:
     with db.session() as s:
         enqueue(s, tenant_id, incident_id, event, incident_payload(incident_id, **changes), T0, generation=generation)
@@ -181,10 +189,7 @@ def test_a_url_that_now_resolves_to_a_private_address_is_not_called(db, tenant, 
     register(db, t.id, url="https://hooks.customer.example/groundswell")
     add(db, t.id, 12, "opened", 0)
 
-    def rebound(host: str, port: int, **_: Any) -> list[Any]:
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
-
-    sender = make_sender(allow_private=False, require_https=True, resolve=rebound)
+    sender = make_sender(allow_private=False, require_https=True, resolve=resolver("10.1.2.3"))
     assert sender.run_once() == 0
     row = deliveries(db)[0]
     assert row.sent_at is not None and row.last_error == "not retried: address_not_allowed"
@@ -195,22 +200,13 @@ def test_a_url_that_now_resolves_to_a_private_address_is_not_called(db, tenant, 
                                      "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
                                      "224.0.0.1"])
 def test_private_and_reserved_addresses_are_refused(address):
-    def resolve(host: str, port: int, **_: Any) -> list[Any]:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
-
     with pytest.raises(UrlRefused) as e:
-        check_url("https://hooks.customer.example/x", resolve=resolve)
+        check_url("https://hooks.customer.example/x", resolve=resolver(address))
     assert e.value.code == "address_not_allowed"
 
 
 def test_public_addresses_pass_and_every_resolved_address_is_checked():
-    def public(host: str, port: int, **_: Any) -> list[Any]:
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
-
-    def mixed(host: str, port: int, **_: Any) -> list[Any]:
-        return public(host, port) + [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port))]
-
+    public, mixed = resolver("93.184.216.34"), resolver("93.184.216.34", "10.0.0.1")
     check_url("https://hooks.customer.example/x", resolve=public)
     with pytest.raises(UrlRefused):
         check_url("https://hooks.customer.example/x", resolve=mixed)
@@ -334,10 +330,7 @@ def test_a_connection_that_reaches_a_private_address_after_the_dns_check_is_refu
     register(db, t.id, url=receiver.url)
     add(db, t.id, 12, "opened", 0)
 
-    def says_public(host: str, port: int, **_: Any) -> list[Any]:
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
-
-    sender = make_sender(allow_private=False, require_https=False, resolve=says_public)
+    sender = make_sender(allow_private=False, require_https=False, resolve=resolver("93.184.216.34"))
     assert sender.run_once() == 0
     row = deliveries(db)[0]
     assert row.last_error == "not retried: address_not_allowed" and row.sent_at is not None
