@@ -7,7 +7,8 @@ import { startBackend, type Backend } from "./backend";
 let backend: Backend;
 
 test.beforeAll(async () => {
-  backend = await startBackend({ seed: "incidents" });
+  // private addresses allowed, so that a webhook can be pointed at loopback
+  backend = await startBackend({ seed: "incidents", settings: { WEBHOOK_ALLOW_PRIVATE: "1" } });
 });
 
 test.afterAll(async () => { await backend.stop(); });
@@ -139,6 +140,43 @@ test("muting an incident's notifications for a while, and unmuting it", async ({
   expect((await (await page.request.get(`${backend.url}/api/v1/mutes`, { headers })).json()).mutes).toEqual([]);
   expect(problems).toEqual([]);
 });
+
+test("where alerts go: the webhooks with their last delivery, adding one, testing it and removing it",
+  async ({ page }) => {
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("dialog", (d) => { problems.push("dialog: " + d.message()); void d.dismiss(); });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const alerts = page.locator("#alerts");
+    await expect(alerts).toBeVisible();
+    await expect(alerts.locator("#alerts-slack")).toHaveText(/^Slack: off/);
+    const seeded = alerts.locator("tr.webhook-row").first();
+    await expect(seeded.locator("th")).toContainText("https://ops.example.com/hook");
+    await expect(seeded.locator("th .hint")).toHaveText("ops <b>bridge</b>");  // markup shown as text
+    await expect(seeded.locator(".last-delivery")).toContainText("failed opened of #");
+    await expect(seeded.locator(".last-delivery")).toContainText("(HTTP 503): gave up after 8 attempts: http_503");
+
+    await alerts.locator("#webhook-target").fill("https://127.0.0.1:9/hook");
+    await alerts.locator("#webhook-description").fill("pager bridge");
+    await alerts.getByRole("button", { name: "Add webhook" }).click();
+    await expect(alerts.locator("#webhook-secret code")).toHaveText(/^gs_whsec_/);
+    const added = alerts.locator("tr.webhook-row", { hasText: "pager bridge" });
+    await expect(added).toHaveCount(1);
+    await added.getByRole("button", { name: "Send test" }).click();
+    await expect(alerts.locator("#alerts-message")).toContainText("the test failed (connection_error)");
+    await added.getByRole("button", { name: "Remove" }).click();
+    await added.getByRole("button", { name: "Remove? Click again" }).click();
+    await expect(alerts.locator("tr.webhook-row", { hasText: "pager bridge" })).toHaveCount(0);
+    await expect(alerts.locator("tr.webhook-row")).toHaveCount(1);
+
+    // a bad URL is refused with the field named
+    await alerts.locator("#webhook-format").selectOption("pagerduty");
+    await expect(alerts.locator("#webhook-target-label")).toHaveText("Integration (routing) key");
+    await alerts.locator("#webhook-target").fill("short");
+    await alerts.getByRole("button", { name: "Add webhook" }).click();
+    await expect(alerts.locator("#alerts-message")).toContainText("routing_key");
+    expect(problems).toEqual([]);
+  });
 
 test("the newest incident opens beside the list on a wide screen; Escape closes it; a narrow screen keeps the list",
   async ({ page }) => {

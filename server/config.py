@@ -28,6 +28,15 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def flag(value: object) -> bool:
+    """A boolean setting as given: a bool, or a string as the environment spells it ("0" is false).
+
+    >>> flag(True), flag("0"), flag("yes"), flag(0)
+    (True, False, True, False)
+    """
+    return value if isinstance(value, bool) else _bool(str(value))
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("INSTANCE_PATH", str(REPO_ROOT / "instance"), str,
             "Directory for the embedded database, the generated secret key and runtime files."),

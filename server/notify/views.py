@@ -5,6 +5,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
+from server.config import flag
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
@@ -103,8 +104,8 @@ def create_webhook(tenant: Tenant) -> Any:
     body = webhook_in.load(request.get_json(force=True, silent=True) or {})
     cfg = current_app.config
     view = service.create_webhook(db_session(), tenant.id, body, secret_key=_secret_key(), now=utcnow(),
-                                  allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE"]),
-                                  require_https=bool(cfg["WEBHOOK_REQUIRE_HTTPS"]))
+                                  allow_private=flag(cfg["WEBHOOK_ALLOW_PRIVATE"]),
+                                  require_https=flag(cfg["WEBHOOK_REQUIRE_HTTPS"]))
     return jsonify(webhook_out.dump(view)), 201
 
 

@@ -44,6 +44,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from sqlalchemy.orm import Session
 
+from server.config import flag
 from server.crypto import labelled_fernet
 from server.db import Database
 from server.eventlog.log import as_utc
@@ -338,8 +339,8 @@ class WebhookSender(OutboxSender):
     def from_config(cls, db: Database, cfg: Mapping[str, Any], *, secret_key: str,
                     partition: tuple[int, int] = (0, 1)) -> WebhookSender:
         return cls(db, secret_key=secret_key, base_url=cfg["PUBLIC_URL"] or None,
-                   timeout=float(cfg["WEBHOOK_TIMEOUT_SECONDS"]), allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE"]),
-                   require_https=bool(cfg["WEBHOOK_REQUIRE_HTTPS"]), pagerduty_url=str(cfg["PAGERDUTY_EVENTS_URL"]),
+                   timeout=float(cfg["WEBHOOK_TIMEOUT_SECONDS"]), allow_private=flag(cfg["WEBHOOK_ALLOW_PRIVATE"]),
+                   require_https=flag(cfg["WEBHOOK_REQUIRE_HTTPS"]), pagerduty_url=str(cfg["PAGERDUTY_EVENTS_URL"]),
                    max_attempts=int(cfg["NOTIFY_MAX_ATTEMPTS"]), retry_seconds=float(cfg["NOTIFY_RETRY_SECONDS"]),
                    partition=partition)
 

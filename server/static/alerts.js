@@ -1,0 +1,185 @@
+// Incidents page, "Where alerts go": the Slack setting, the incident webhooks (with their last delivery, a
+// test and removal, and a form to add one) and the notification mutes that are on. Same token as the
+// incidents list; everything from the API is rendered as text.
+(function () {
+  "use strict";
+  var KEY = "groundswell.token";
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+
+  function call(method, path, body) {
+    var token = sessionStorage.getItem(KEY);
+    var options = { method: method, headers: { Authorization: "Bearer " + token } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (r) {
+      if (r.status === 204) return null;
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        var err = data && data.error;
+        var msg = (err && err.message) || ("HTTP " + r.status);
+        if (err && err.fields) {
+          msg += " " + Object.keys(err.fields).map(function (k) { return k + ": " + err.fields[k].join(", "); }).join("; ");
+        }
+        throw new Error(msg);
+      });
+    });
+  }
+
+  function slackLine(s) {
+    if (!s || s.mode === "off") return "Slack: off (PUT /api/v1/settings/notifications turns it on).";
+    return s.mode === "web_api" ? "Slack: one thread per incident in " + (s.channel || "?") + " (Web API)."
+      : "Slack: one message per incident event (incoming webhook).";
+  }
+
+  function lastDelivery(w) {
+    var d = w.last_delivery;
+    if (!d) return w.pending ? w.pending + " waiting" : "nothing sent yet";
+    var text = (d.ok ? "sent " : d.error === "muted" ? "muted " : "failed ") + d.event + " of #" + d.incident_id +
+      " at " + when(d.at) + (d.status ? " (HTTP " + d.status + ")" : "") + (!d.ok && d.error && d.error !== "muted" ? ": " + d.error : "");
+    return text + (w.pending ? "; " + w.pending + " waiting" : "");
+  }
+
+  function twoClick(label, confirmLabel, action) {
+    var b = el("button", "secondary", label);
+    b.type = "button";
+    b.addEventListener("click", function () {
+      if (b.dataset.armed !== "1") {
+        b.dataset.armed = "1";
+        b.textContent = confirmLabel;
+        return;
+      }
+      b.disabled = true;
+      action().catch(function (err) { b.disabled = false; message(err.message, true); });
+    });
+    return b;
+  }
+
+  function message(text, bad) {
+    var m = document.getElementById("alerts-message");
+    m.textContent = text;
+    m.className = bad ? "detail-error" : "hint";
+    m.hidden = !text;
+  }
+
+  function renderWebhooks(box, hooks) {
+    if (!hooks.length) {
+      box.replaceChildren(el("p", "hint", "No incident webhooks yet."));
+      return;
+    }
+    var table = el("table", "webhooks");
+    var head = el("tr");
+    ["Webhook", "Sends", "Last delivery", ""].forEach(function (h) { var th = el("th", null, h); th.scope = "col"; head.appendChild(th); });
+    table.appendChild(head);
+    hooks.forEach(function (w) {
+      var tr = el("tr", "webhook-row");
+      tr.dataset.id = String(w.id);
+      var what = el("th", null, "#" + w.id + " " + (w.format === "pagerduty" ? "PagerDuty (key …" + w.secret_hint + ")" : w.url));
+      what.scope = "row";
+      if (w.description) what.appendChild(el("div", "hint", w.description));
+      tr.appendChild(what);
+      tr.appendChild(el("td", null, w.events.join(", ") + " · " + (w.kinds ? w.kinds.join(", ") : "every kind")));
+      tr.appendChild(el("td", "last-delivery", lastDelivery(w)));
+      var actions = el("td", "row-actions");
+      var test = el("button", "secondary", "Send test");
+      test.type = "button";
+      test.addEventListener("click", function () {
+        test.disabled = true;
+        call("POST", "/api/v1/settings/webhooks/" + w.id + "/test").then(function (r) {
+          test.disabled = false;
+          message("Webhook #" + w.id + ": " + (r.ok ? "the test arrived (HTTP " + r.status + ")." :
+            "the test failed (" + (r.status ? "HTTP " + r.status + ", " : "") + r.error + ")."), !r.ok);
+        }).catch(function (err) { test.disabled = false; message(err.message, true); });
+      });
+      actions.appendChild(test);
+      actions.appendChild(twoClick("Remove", "Remove? Click again", function () {
+        return call("DELETE", "/api/v1/settings/webhooks/" + w.id).then(function () {
+          message("Webhook #" + w.id + " removed.", false);
+          load();
+        });
+      }));
+      tr.appendChild(actions);
+      table.appendChild(tr);
+    });
+    box.replaceChildren(table);
+  }
+
+  function renderMutes(box, mutes) {
+    if (!mutes.length) {
+      box.replaceChildren(el("p", "hint", "No notifications are muted."));
+      return;
+    }
+    var ul = el("ul", "plain mutes");
+    mutes.forEach(function (m) {
+      var li = el("li");
+      li.appendChild(document.createTextNode((m.scope === "incident" ? "Incident #" + m.incident_id : m.series) +
+        " muted until " + when(m.until) + (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "") + " "));
+      li.appendChild(twoClick("End", "End now? Click again", function () {
+        return call("DELETE", "/api/v1/mutes/" + m.id).then(load);
+      }));
+      ul.appendChild(li);
+    });
+    box.replaceChildren(ul);
+  }
+
+  function load() {
+    if (!sessionStorage.getItem(KEY)) return;
+    var section = document.getElementById("alerts");
+    Promise.all([call("GET", "/api/v1/settings/notifications"), call("GET", "/api/v1/settings/webhooks"),
+                 call("GET", "/api/v1/mutes")]).then(function (r) {
+      document.getElementById("alerts-slack").textContent = slackLine(r[0]);
+      renderWebhooks(document.getElementById("alerts-webhooks"), r[1].webhooks);
+      renderMutes(document.getElementById("alerts-mutes"), r[2].mutes);
+      section.hidden = false;
+    }).catch(function (err) { message("Could not load where alerts go: " + err.message, true); section.hidden = false; });
+  }
+
+  function setUpForm() {
+    var form = document.getElementById("webhook-form");
+    if (!form) return;
+    var format = document.getElementById("webhook-format");
+    var targetLabel = document.getElementById("webhook-target-label");
+    var target = document.getElementById("webhook-target");
+    function relabel() {
+      var pd = format.value === "pagerduty";
+      targetLabel.textContent = pd ? "Integration (routing) key" : "URL (https)";
+      target.type = pd ? "password" : "url";
+      target.placeholder = pd ? "32 letters and digits" : "https://ops.example.com/hooks/groundswell";
+    }
+    format.addEventListener("change", relabel);
+    relabel();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { format: format.value };
+      body[format.value === "pagerduty" ? "routing_key" : "url"] = target.value.trim();
+      var note = document.getElementById("webhook-description").value.trim();
+      if (note) body.description = note;
+      var secret = document.getElementById("webhook-secret");
+      call("POST", "/api/v1/settings/webhooks", body).then(function (w) {
+        target.value = "";
+        message("Webhook #" + w.id + " added: incident events go there from now on.", false);
+        secret.hidden = !w.signing_secret;
+        if (w.signing_secret) {
+          secret.replaceChildren(el("span", null, "Signing secret, shown this once (verify X-Groundswell-Signature with it): "),
+            el("code", null, w.signing_secret));
+        }
+        load();
+      }).catch(function (err) { message(err.message, true); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpForm();
+    load();
+    setInterval(load, 60000);
+  });
+})();
