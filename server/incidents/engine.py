@@ -463,7 +463,7 @@ class Engine:
         if inc is None or inc.status == status:
             return
         key = (inc.series, inc.family)
-        was_active = inc.status in ("open", "acknowledged")
+        was_active = inc.active
         inc.status, inc.status_by, inc.status_changed_at = status, by, at
         if status in ("resolved", "dismissed"):
             inc.resolved_at = at if status == "resolved" else inc.resolved_at

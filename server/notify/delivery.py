@@ -14,7 +14,8 @@ compare-and-set ``UPDATE`` on its key, its ``attempts`` and its being due, which
 and leases the row, so several processes may drain the same table (the same on SQLite and
 PostgreSQL). A failed attempt is retried after ``retry_seconds * 2**(attempts-1)`` (at most
 ``max_backoff``) or the receiver's ``Retry-After``, which also pauses every stream sharing the row's
-``pause_by`` column; a permanent failure or the last attempt closes the row.
+``pause_by`` column; a permanent failure or the last attempt closes the row. A row of an incident a
+mute holds back is closed as ``muted`` when it comes due, whatever the target (server/notify/mutes.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.eventlog.log import as_utc
+from server.incidents.models import Notification
 from server.metrics import NOTIFICATIONS, utcnow
+from server.notify.mutes import MUTED, held_back
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +140,13 @@ class OutboxSender:
                 done += 1
 
     def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
-        """A subclass's chance to close due rows instead of sending (how many; the drain goes on), or None."""
+        """Close the row as ``muted`` instead of sending it when a mute holds its incident back
+        (server/notify/mutes.py); a subclass may first close rows for reasons of its own. How many rows were
+        closed (the drain goes on), or None to send."""
+        note = session.get(Notification, (row.tenant_id, row.incident_id, row.seq))  # the row itself for Slack
+        series = (note.payload or {}).get("series") if note is not None else None
+        if held_back(session, self.model, self._stream(stream), row, series, now):
+            return self._close(session, row, now, MUTED)
         return None
 
     def _close(self, session: Session, row: Any, now: datetime, why: str) -> int:

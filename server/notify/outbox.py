@@ -47,7 +47,6 @@ from server.incidents.models import Notification, SlackThread
 from server.metrics import NOTIFICATIONS
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
 from server.notify.delivery import OutboxSender
-from server.notify.mutes import MUTED, held_back
 from server.notify.settings import SettingsError, load_target, slack_settings
 from server.notify.slack import EVENTS, incident_blocks
 from server.notify.webhooks import enqueue_deliveries
@@ -159,9 +158,7 @@ class Notifier(OutboxSender):
         tenant = session.get(Tenant, row.tenant_id)
         slack = slack_settings(tenant.settings if tenant else None)
         if tenant is not None and slack.get("mode") in ("webhook", "web_api"):
-            if held_back(session, Notification, self._stream(stream), row, (row.payload or {}).get("series"), now):
-                return self._close(session, row, now, MUTED)
-            return None
+            return super()._before_claim(session, stream, row, now)
         result = session.execute(
             update(Notification).where(self._stream(stream), Notification.sent_at.is_(None), self._due(now))
             .values(sent_at=now, last_error=NOT_CONFIGURED, next_attempt_at=None)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Conflict, NotFound
 from server.eventlog.log import as_utc
+from server.incidents.models import Incident, Notification
 from server.notify.client import SlackClient, SlackError, webhook_host_allowed
 from server.notify.models import NotificationMute, WebhookDelivery, WebhookEndpoint
 from server.notify.mutes import mute_view
@@ -193,8 +194,6 @@ def list_mutes(session: Session, tenant_id: int, *, now: datetime) -> dict[str, 
 def create_mute(session: Session, tenant_id: int, body: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     """Hold back notifications for one incident (which must exist) or one series, for ``hours`` or
     until ``until``."""
-    from server.incidents.models import Incident
-
     if body.get("incident_id") is not None and session.get(Incident, (tenant_id, body["incident_id"])) is None:
         raise NotFound(f"No incident {body['incident_id']}.")
     until = body.get("until") or now + timedelta(hours=body["hours"])
@@ -231,8 +230,6 @@ def _state(sent_at: Any, last_error: str | None) -> str:
 def incident_notifications(session: Session, tenant_id: int, incident_id: int) -> list[dict[str, Any]]:
     """What was sent about one incident, oldest first: each event and how it went to Slack and to each
     webhook (``state``: pending, delivered, failed, muted or not_configured)."""
-    from server.incidents.models import Notification
-
     notes = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
                                                        Notification.incident_id == incident_id)
                             .order_by(Notification.seq)).all()

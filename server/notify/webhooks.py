@@ -40,18 +40,18 @@ import requests
 import requests.adapters
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from sqlalchemy.orm import Session
 
 from server.config import flag
 from server.crypto import labelled_fernet
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification
+from server.notify.client import retry_after
 from server.notify.delivery import OutboxSender
 from server.notify.models import WebhookDelivery, WebhookEndpoint
-from server.notify.mutes import MUTED, held_back
 from server.tenants import Tenant
 from server.workers import start_periodic
 
@@ -344,14 +344,6 @@ class WebhookSender(OutboxSender):
                    max_attempts=int(cfg["NOTIFY_MAX_ATTEMPTS"]), retry_seconds=float(cfg["NOTIFY_RETRY_SECONDS"]),
                    partition=partition)
 
-    def _before_claim(self, session: Session, stream: tuple[Any, ...], row: Any, now: datetime) -> int | None:
-        """A muted incident's delivery is closed as ``muted`` (server/notify/mutes.py)."""
-        note = session.get(Notification, (row.tenant_id, row.incident_id, row.seq))
-        series = (note.payload or {}).get("series") if note is not None else None
-        if held_back(session, WebhookDelivery, self._stream(stream), row, series, now):
-            return self._close(session, row, now, MUTED)
-        return None
-
     def _attempt(self, session: Session, row: Any) -> bool:
         endpoint = session.get(WebhookEndpoint, row.endpoint_id)
         tenant = session.get(Tenant, row.tenant_id)
@@ -409,7 +401,7 @@ class WebhookSender(OutboxSender):
         if 200 <= status < 300:
             return status
         if status == 429:
-            raise DeliveryError("http_429", status=status, retry_after=_retry_after(response.headers.get("Retry-After")))
+            raise DeliveryError("http_429", status=status, retry_after=retry_after(response.headers))
         if 300 <= status < 400:
             raise DeliveryError("redirect_not_followed", status=status)
         # PagerDuty answers 400 to an event it will never accept; a receiver's 4xx may be fixed on its side
@@ -434,13 +426,6 @@ class WebhookSender(OutboxSender):
         except DeliveryError as e:
             return {"ok": False, "status": e.status, "error": e.code}
         return {"ok": True, "status": status, "error": None}
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(3600.0, max(1.0, float(value or 60)))
-    except ValueError:
-        return 60.0
 
 
 def start_worker(sender: WebhookSender, *, interval: float = 5.0,

@@ -53,6 +53,8 @@ _SOLVED = frozenset({"solved", "closed"})
 NAME_BATCH = 100
 #: An organization Zendesk did not name is asked again after this long.
 NAME_RETRY = timedelta(days=1)
+#: Least time between two looks for unnamed organizations (each reads the tenants' tickets' organizations).
+NAME_EVERY = timedelta(minutes=5)
 
 
 def queue_auto_link(session: Session, tenant_id: int, incident_id: int, zendesk_id: str, now: datetime) -> bool:
@@ -111,6 +113,7 @@ class ZendeskWorker:
         self.clock = clock
         self.batch = batch
         self._asked: dict[tuple[int, str], datetime] = {}  # (tenant, organization id) -> when its name was asked
+        self._named_at: datetime | None = None  # the last look for unnamed organizations
 
     def _mine(self, column: Any) -> Any:
         index, count = self.partition
@@ -184,8 +187,13 @@ class ZendeskWorker:
     # -- organization names -----------------------------------------------------------------------
     def name_organizations(self) -> int:
         """Ask Zendesk for the names of organizations whose tickets came without one (Zendesk's
-        event-subscribed deliveries carry only the id), at most :data:`NAME_BATCH` per tenant and pass;
-        an id Zendesk does not answer for is asked again after :data:`NAME_RETRY`. Returns how many were named."""
+        event-subscribed deliveries carry only the id), at most :data:`NAME_BATCH` per tenant, every
+        :data:`NAME_EVERY` (the worker's other passes run every few seconds); an id Zendesk does not answer
+        for is asked again after :data:`NAME_RETRY`. Returns how many were named."""
+        now = self.clock()
+        if self._named_at is not None and now - self._named_at < NAME_EVERY:
+            return 0
+        self._named_at = now
         with self.db.session() as session:
             tenants = list(session.scalars(select(ZendeskConnection.tenant_id)
                                            .where(self._mine(ZendeskConnection.tenant_id))))
