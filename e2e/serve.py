@@ -72,6 +72,12 @@ def _start_detector(db: Any, stop: threading.Event) -> None:
                 stop.wait(0.1)
 
     threading.Thread(target=loop, name="detector", daemon=True).start()
+    from server.incidents.backtest_runs import BacktestWorker, start_worker
+    from server.understand.embed import Embedder
+    from server.widget.runtime import WidgetTenantData
+
+    start_worker(BacktestWorker(db, SqlEventLog(), Embedder().embed, widget=WidgetTenantData(db, SECRET_KEY)),
+                 interval=0.5, stop=stop)
 
 
 def main() -> None:

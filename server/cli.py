@@ -253,6 +253,14 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
 
     start_zendesk_worker(ZendeskWorker(database, SqlEventLog(), cfg, secret_key=config_mod.secret_key(cfg),
                                        partition=(index, count)), interval=float(cfg["ZENDESK_POLL_SECONDS"]))
+    from server.incidents.backtest_runs import BacktestWorker
+    from server.incidents.backtest_runs import start_worker as start_backtests
+    from server.understand.embed import Embedder
+    from server.widget.runtime import WidgetTenantData
+
+    start_backtests(BacktestWorker(database, SqlEventLog(), Embedder().embed,
+                                   widget=WidgetTenantData(database, config_mod.secret_key(cfg)),
+                                   partition=(index, count)))
     counter = DETECTOR_EVENTS.labels(runner.name)
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 

@@ -132,35 +132,69 @@ def backtest(db: Database, log: EventLog, tenant_id: int, since: datetime, *, em
     ``settings``: the tenant's stored detection settings; ``widget``: its stored widget configuration;
     ``verify``: its widget identity check (signed-in users); ``overrides``: ``parse_overrides``' answer.
     """
-    detection, friction = split_overrides(overrides)
+    (report,) = backtest_variants(db, log, tenant_id, since, embed=embed, settings=settings, variants=[overrides],
+                                  widget=widget, verify=verify, progress=progress)
+    return report
+
+
+class _Variant:
+    """The detection side of one backtest variant: its own widget and detect stages and settings."""
+
+    def __init__(self, understand: UnderstandStage, settings: Mapping[str, Any] | None,
+                 overrides: Mapping[str, Any] | None, widget: Mapping[str, Any] | None,
+                 verify: Callable[[int, str, Any], bool] | None) -> None:
+        detection, self.friction = split_overrides(overrides)
+        self.widget = WidgetStage(lambda _t: _with_friction(widget, self.friction), verify=verify)
+        self.detect = DetectStage(understand, lambda _t: settings, overrides=detection, all_live=True,
+                                  pages=self.widget.pages_before)
+        self.widget.new_incident_id = self.detect.reserve_incident_id
+
+    def apply(self, batch: list[LoggedEvent]) -> None:
+        self.widget.apply_batch([_friction_override(e, self.friction) for e in batch
+                                 if e.source in self.widget.sources])
+        self.detect.apply_batch([e for e in batch if e.source in self.detect.sources])
+        list(self.widget.outputs())
+        list(self.detect.outputs())
+
+    def incidents(self, tenant_id: int, since: datetime) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        engine = self.detect.engines.get(tenant_id)
+        if engine is not None:
+            out = [engine.snapshot(inc) for inc in engine.incidents.values() if inc.detected_at >= since]
+        tw = self.widget.tenants.get(tenant_id)
+        if tw is not None:
+            out += [snap for inc in tw.incidents.incidents.values() if (snap := inc.snapshot())["detected_at"] >= since]
+        out.sort(key=lambda i: (i["detected_at"], i["id"]))
+        return out
+
+
+def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: datetime, *, embed: Callable[..., Any],
+                      settings: Mapping[str, Any] | None, variants: list[Mapping[str, Any] | None],
+                      widget: Mapping[str, Any] | None = None,
+                      verify: Callable[[int, str, Any], bool] | None = None,
+                      progress: Callable[[int], None] = lambda _n: None) -> list[BacktestReport]:
+    """One replay of the log, one report per set of overrides in ``variants`` (None: as stored).
+
+    The tickets are understood (embedded, placed in topics) once and shared by every variant, so
+    comparing two settings costs one embedding pass, the expensive part, and a detection pass each.
+    """
     understand = UnderstandStage(embed)
-    widget_stage = WidgetStage(lambda _t: _with_friction(widget, friction), verify=verify)
-    detect = DetectStage(understand, lambda _t: settings, overrides=detection, all_live=True,
-                         pages=widget_stage.pages_before)
-    widget_stage.new_incident_id = detect.reserve_incident_id
+    runs = [_Variant(understand, settings, overrides, widget, verify) for overrides in variants]
     events = tickets = 0
     for batch in events_of(db, log, tenant_id):
         zendesk = [e for e in batch if e.source == "zendesk"]
         if zendesk:
             understand.apply_batch(zendesk)
-        tickets += len(understand.placements)
-        widget_stage.apply_batch([_friction_override(e, friction) for e in batch if e.source in widget_stage.sources])
-        detect.apply_batch([e for e in batch if e.source in detect.sources])
+        placed = understand.take_placements()
+        tickets += len(placed)
+        for run in runs:  # each variant's detect stage drains the same placements
+            understand.placements = list(placed)
+            run.apply(batch)
         list(understand.outputs())
-        list(widget_stage.outputs())
-        list(detect.outputs())
         events += len(batch)
         progress(len(batch))
-    report = BacktestReport(since=since, events=events, tickets=tickets)
-    engine = detect.engines.get(tenant_id)
-    if engine is not None:
-        report.incidents = [engine.snapshot(inc) for inc in engine.incidents.values() if inc.detected_at >= since]
-    tw = widget_stage.tenants.get(tenant_id)
-    if tw is not None:
-        report.incidents += [snap for inc in tw.incidents.incidents.values()
-                             if (snap := inc.snapshot())["detected_at"] >= since]
-    report.incidents.sort(key=lambda i: (i["detected_at"], i["id"]))
-    return report
+    return [BacktestReport(since=since, events=events, tickets=tickets, incidents=run.incidents(tenant_id, since))
+            for run in runs]
 
 
 def _friction_override(event: LoggedEvent, friction: Mapping[str, Any]) -> LoggedEvent:

@@ -152,3 +152,32 @@ class SlackThread(Base):
     incident_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     channel: Mapped[str] = mapped_column(String(100))
     ts: Mapped[str] = mapped_column(String(40))
+
+
+class BacktestRun(Base):
+    """A backtest asked for through the API: what-if settings replayed over the tenant's log by the
+    detector process's backtest worker (server/incidents/backtest_runs.py), compared with the stored settings.
+
+    ``status``: queued -> running -> done, failed or cancelled. A running row holds a lease
+    (``lease_until``) that the worker extends as it goes; a row whose lease ran out (its process died) is
+    queued again, at most ``MAX_ATTEMPTS`` times in all.
+    """
+
+    __tablename__ = "backtest_runs"
+    __table_args__ = (Index("ix_backtest_runs_status", "status", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    events_total: Mapped[int] = mapped_column(Integer, default=0)
+    events_done: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -239,6 +239,103 @@ class DetectionSettingsOutSchema(Schema):
     drop_min_expected = fields.Float(required=True)
 
 
+# --- backtests ---------------------------------------------------------------------------------------
+
+
+class BacktestInSchema(TextSchema):
+    days = fields.Integer(strict=True, load_default=30, validate=validate.Range(1, 90),
+                          metadata={"description": "Report incidents detected in the last this many days (1-90)."})
+    settings = fields.Nested(DetectionSettingsInSchema, load_default=dict,
+                             metadata={"description": "Proposed detection settings, on top of the stored ones "
+                                                      "(the PATCH /settings/detection body)."})
+    by = fields.String(validate=validate.Length(1, 200), metadata={"description": "Who asked."})
+
+
+class BacktestTotalsSchema(Schema):
+    count = fields.Integer(required=True)
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    per_week = fields.Float(required=True)
+
+
+class BacktestRatingSchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "The real incident this replayed one matches."})
+    status = fields.String(required=True)
+    useful = fields.Integer(required=True)
+    noise = fields.Integer(required=True)
+    verdict = fields.String(allow_none=True, required=True,
+                            metadata={"description": "`useful` or `noise`, whichever people gave more; null if neither."})
+
+
+class BacktestIncidentSchema(Schema):
+    kind = fields.String(required=True)
+    series = fields.String(required=True)
+    title = fields.String(required=True)
+    sentence = fields.String(required=True)
+    first_seen_at = fields.String(required=True)
+    detected_at = fields.String(required=True)
+    ticket_count = fields.Integer(required=True)
+    requester_count = fields.Integer(required=True)
+    p_value = fields.Float(required=True)
+    # "in" is a Python keyword: data_key keeps the JSON name
+    in_ = fields.String(data_key="in", attribute="in", required=True,
+                        metadata={"description": "`both`, `current_only` (lost with the proposed settings) or "
+                                                 "`proposed_only` (added by them)."})
+    actual = fields.Nested(BacktestRatingSchema, allow_none=True, required=True)
+
+
+class BacktestWeekSchema(Schema):
+    week_start = fields.String(required=True)
+    current = fields.Integer(required=True)
+    proposed = fields.Integer(required=True)
+
+
+class BacktestResultSchema(Schema):
+    since = fields.String(required=True)
+    until = fields.String(required=True)
+    weeks = fields.Float(required=True)
+    events = fields.Integer(required=True)
+    tickets = fields.Integer(required=True)
+    current = fields.Nested(BacktestTotalsSchema, required=True, metadata={"description": "Stored settings."})
+    proposed = fields.Nested(BacktestTotalsSchema, required=True, metadata={"description": "Proposed settings."})
+    added = fields.Integer(required=True)
+    removed = fields.Integer(required=True)
+    ratings = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                          metadata={"description": "Rated real incidents the proposed settings keep or drop: "
+                                                   "useful_kept, useful_dropped, noise_kept, noise_dropped."})
+    weekly = fields.List(fields.Nested(BacktestWeekSchema), required=True)
+    incidents = fields.List(fields.Nested(BacktestIncidentSchema), required=True,
+                            metadata={"description": "Newest first, at most 300."})
+    incidents_total = fields.Integer(required=True)
+
+
+class BacktestProgressSchema(Schema):
+    events_done = fields.Integer(required=True)
+    events_total = fields.Integer(required=True)
+
+
+class BacktestSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "queued, running, done, failed or cancelled."})
+    since = fields.AwareDateTime(required=True)
+    settings = fields.Dict(required=True, metadata={"description": "The proposed settings."})
+    requested_by = fields.String(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+    started_at = fields.AwareDateTime(allow_none=True, required=True)
+    finished_at = fields.AwareDateTime(allow_none=True, required=True)
+    progress = fields.Nested(BacktestProgressSchema, required=True)
+    error = fields.String(allow_none=True, required=True)
+
+
+class BacktestOutSchema(BacktestSummarySchema):
+    result = fields.Nested(BacktestResultSchema, allow_none=True, required=True,
+                           metadata={"description": "Once `status` is done."})
+
+
+class BacktestListOutSchema(Schema):
+    backtests = fields.List(fields.Nested(BacktestSummarySchema), required=True,
+                            metadata={"description": "Newest first; results only in the single view."})
+
+
 incident_list_query = IncidentListQuerySchema()
 incident_list_out = IncidentListOutSchema()
 incident_detail_out = IncidentDetailOutSchema()
@@ -250,3 +347,6 @@ release_list_query = ReleaseListQuerySchema()
 release_list_out = ReleaseListOutSchema()
 settings_in = DetectionSettingsInSchema()
 settings_out = DetectionSettingsOutSchema()
+backtest_in = BacktestInSchema()
+backtest_out = BacktestOutSchema()
+backtest_list_out = BacktestListOutSchema()

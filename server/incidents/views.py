@@ -7,14 +7,19 @@ from flask import Blueprint, current_app, jsonify, request
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
-from server.incidents import service
+from server.errors import Conflict, NotFound
+from server.incidents import backtest_runs, service
 from server.incidents.schemas import (
+    BacktestInSchema,
     DetectionSettingsInSchema,
     FeedbackInSchema,
     IncidentListQuerySchema,
     ReleaseInSchema,
     ReleaseListQuerySchema,
     StatusInSchema,
+    backtest_in,
+    backtest_list_out,
+    backtest_out,
     feedback_in,
     incident_detail_out,
     incident_list_out,
@@ -141,3 +146,70 @@ def patch_settings(tenant: Tenant) -> Any:
     body = settings_in.load(_body())
     return jsonify(settings_out.dump(service.update_detection_settings(db_session(), _log(), tenant.id, body,
                                                                        now=utcnow())))
+
+
+_BACKTEST_404 = {404: (ErrorSchema(), "No such backtest for this tenant.")}
+
+
+def _backtest(tenant: Tenant, backtest_id: int) -> Any:
+    run = backtest_runs.get_run(db_session(), tenant.id, backtest_id)
+    if run is None:
+        raise NotFound(f"no backtest {backtest_id}")
+    return run
+
+
+@bp.post("/backtests")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Try detection settings on past data", tags=["incidents"], body=BacktestInSchema(),
+            auth="api_token",
+            responses={202: (backtest_out, "Queued; poll its `Location` until `status` is done, failed or cancelled."),
+                       **_400, 409: (ErrorSchema(), "A backtest of this tenant is still queued or running; "
+                                                    "`error.fields.backtest_id` names it."), **AUTH_ERRORS})
+@require_token
+def create_backtest(tenant: Tenant) -> Any:
+    """The detector replays the tenant's whole event log twice, under the stored settings and under
+    these (`settings` on top of the stored ones), and compares the incidents each would have opened in
+    the last `days` days, with the ratings people gave the real ones. Nothing is changed: apply the
+    settings with PATCH /settings/detection."""
+    body = backtest_in.load(_body())
+    session = db_session()
+    try:
+        run = backtest_runs.create_run(session, _log(), tenant.id, days=body["days"], overrides=body["settings"],
+                                       by=body.get("by"), now=utcnow())
+    except backtest_runs.BacktestBusy as e:
+        raise Conflict(str(e), fields={"backtest_id": e.run_id}) from None
+    response = jsonify(backtest_out.dump(backtest_runs.run_view(run)))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/backtests/{run.id}"
+    return response
+
+
+@bp.get("/backtests")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Recent backtests", tags=["incidents"], auth="api_token",
+            responses={200: (backtest_list_out, "The last 20, newest first, without their results."), **AUTH_ERRORS})
+@require_token
+def list_backtests(tenant: Tenant) -> Any:
+    runs = backtest_runs.list_runs(db_session(), tenant.id)
+    return jsonify(backtest_list_out.dump({"backtests": [backtest_runs.run_view(r) for r in runs]}))
+
+
+@bp.get("/backtests/<int:backtest_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="One backtest: its progress, then what would have fired", tags=["incidents"],
+            auth="api_token", responses={200: (backtest_out, "The backtest."), **_BACKTEST_404, **AUTH_ERRORS})
+@require_token
+def get_backtest(tenant: Tenant, backtest_id: int) -> Any:
+    return jsonify(backtest_out.dump(backtest_runs.run_view(_backtest(tenant, backtest_id))))
+
+
+@bp.delete("/backtests/<int:backtest_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Cancel a backtest", tags=["incidents"], auth="api_token",
+            responses={200: (backtest_out, "The backtest, cancelled if it was queued or running (a finished one "
+                                           "is unchanged)."), **_BACKTEST_404, **AUTH_ERRORS})
+@require_token
+def cancel_backtest(tenant: Tenant, backtest_id: int) -> Any:
+    _backtest(tenant, backtest_id)
+    run = backtest_runs.cancel_run(db_session(), tenant.id, backtest_id, now=utcnow())
+    return jsonify(backtest_out.dump(backtest_runs.run_view(run)))

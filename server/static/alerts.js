@@ -3,37 +3,7 @@
 // incidents list; everything from the API is rendered as text.
 (function () {
   "use strict";
-  var KEY = "groundswell.token";
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
-
-  function call(method, path, body) {
-    var token = sessionStorage.getItem(KEY);
-    var options = { method: method, headers: { Authorization: "Bearer " + token } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(path, options).then(function (r) {
-      if (r.status === 204) return null;
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (r.ok) return data;
-        var err = data && data.error;
-        var msg = (err && err.message) || ("HTTP " + r.status);
-        if (err && err.fields) {
-          msg += " " + Object.keys(err.fields).map(function (k) { return k + ": " + err.fields[k].join(", "); }).join("; ");
-        }
-        throw new Error(msg);
-      });
-    });
-  }
+  var el = GS.el, when = GS.when, call = GS.call;
 
   function slackLine(s) {
     if (!s || s.mode === "off") return "Slack: off (PUT /api/v1/settings/notifications turns it on).";
@@ -132,7 +102,7 @@
   }
 
   function load() {
-    if (!sessionStorage.getItem(KEY)) return;
+    if (!GS.hasToken()) return;
     var section = document.getElementById("alerts");
     Promise.all([call("GET", "/api/v1/settings/notifications"), call("GET", "/api/v1/settings/webhooks"),
                  call("GET", "/api/v1/mutes")]).then(function (r) {

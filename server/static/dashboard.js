@@ -104,6 +104,12 @@
     });
   }
 
+  /** A time of today as its clock time; an earlier one with its date. */
+  function seenAt(iso) {
+    var d = new Date(iso);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+
   function spark(volume) {
     var w = 120, h = 24, svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("width", String(w)); svg.setAttribute("height", String(h));
@@ -169,17 +175,20 @@
       document.getElementById("topics-box").hidden = false;
       var body = document.querySelector("#topics tbody");
       body.replaceChildren();
+      var seen = {};
+      data.topics.forEach(function (t) { seen[t.display_name] = (seen[t.display_name] || 0) + 1; });
       data.topics.forEach(function (t) {
           var tr = el("tr");
           var name = el("td");
-          var link = el("a", null, t.display_name);
+          // Two topics the model keeps apart can share their top words; the id tells them apart.
+          var link = el("a", null, seen[t.display_name] > 1 ? t.display_name + " (#" + t.id + ")" : t.display_name);
           link.href = "#";
           link.addEventListener("click", function (ev) { ev.preventDefault(); showTopic(t.id); });
           name.appendChild(link);
           tr.appendChild(name);
           tr.appendChild(el("td", null, String(t.size)));
           var sp = el("td"); sp.appendChild(spark(t.volume)); tr.appendChild(sp);
-          tr.appendChild(el("td", null, new Date(t.last_seen_at).toLocaleTimeString()));
+          tr.appendChild(el("td", null, seenAt(t.last_seen_at)));
           body.appendChild(tr);
       });
     }).catch(function () { /* the status poll reports errors */ })

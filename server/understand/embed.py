@@ -25,6 +25,8 @@ DIMENSIONS = 384
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+#: One forward pass at a time per process: a tokenizer shared by two threads can refuse ("Already borrowed").
+_ENCODE_LOCK = threading.Lock()
 
 
 class ModelChecksumError(RuntimeError):
@@ -126,8 +128,10 @@ class Embedder:
         if todo:
             self.misses += len(todo)
             unique = list(todo)
-            vectors = self.model.encode([texts[todo[k][0]] for k in unique], batch_size=self.batch_size,
-                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            with _ENCODE_LOCK:  # the backtest worker embeds in a thread beside the detector's loop
+                vectors = self.model.encode([texts[todo[k][0]] for k in unique], batch_size=self.batch_size,
+                                            normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)
             for key, vec in zip(unique, vectors):
                 vec = vec.astype(np.float32, copy=False)
                 for i in todo[key]:

@@ -1,0 +1,86 @@
+// The incidents page's detection settings in a real browser, against a real backend whose detector runs
+// the backtest worker (the real embedding model): the stored settings in the form, a backtest of spikes
+// turned off with its progress, the comparison (the week chart, the dropped burst, its text as text), and
+// saving the settings.
+import { test, expect } from "@playwright/test";
+import { startBackend, type Backend } from "./backend";
+
+let backend: Backend;
+
+test.beforeAll(async () => {
+  backend = await startBackend({ seed: "backtest", detector: true });
+});
+
+test.afterAll(async () => { await backend.stop(); });
+
+test("trying spikes off on past tickets shows the burst they would drop; saving applies them", async ({ page }) => {
+  test.setTimeout(120_000);
+  const problems: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  page.on("dialog", (d) => { problems.push("dialog: " + d.message()); void d.dismiss(); });
+
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const section = page.locator("#tuning");
+  await expect(section).toBeVisible();
+  await expect(section.getByLabel("A week, all kinds together")).toHaveValue("1");
+  await expect(section.getByLabel("Spikes")).toHaveValue("1");
+  await expect(section.getByLabel("Fewest customers for a volume incident")).toHaveValue("3");
+
+  // A value out of range is refused in the page, before any request.
+  await section.getByLabel("Fewest customers for a volume incident").fill("1");
+  await section.getByRole("button", { name: "Try these settings" }).click();
+  await expect(page.locator("#tuning-message")).toContainText("Fewest customers for a volume incident");
+  await section.getByRole("button", { name: "Back to the stored ones" }).click();
+
+  await page.locator("#by").fill("Admin Ada");
+  await section.getByLabel("Spikes").fill("0");
+  await section.getByLabel("Try on the last").selectOption("30");
+  await section.getByRole("button", { name: "Try these settings" }).click();
+  const run = page.locator("#tuning-run");
+  await expect(run).toContainText("Backtest #1: spikes off");
+  await expect(run).toContainText("asked by Admin Ada");
+  await expect(run.locator(".tuning-summary")).toBeVisible({ timeout: 90_000 });
+
+  // Stored settings: the burst and maybe more; spikes off: no spike. The burst is a dropped row.
+  await expect(run.locator(".tuning-summary")).toContainText("tickets and");
+  await expect(run.locator(".tuning-summary")).toContainText(`${backend.tickets} tickets`);
+  const dropped = run.locator("tr.in-current_only");
+  expect(await dropped.count()).toBeGreaterThan(0);
+  await expect(dropped.filter({ hasText: "Spikes" }).first()).toContainText("not opened live");
+  expect(await run.locator("tr.in-proposed_only").count()).toBe(0);
+  const bars = run.locator("svg.tuning-chart rect.bar.current");
+  expect(await bars.count()).toBeGreaterThan(0);
+  await expect(run.locator("figcaption")).toContainText("stored settings");
+  expect(await run.locator("img").count()).toBe(0); // ticket text never becomes markup
+
+  // Saving sends the change; the form then shows the stored (new) values.
+  await section.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.locator("#tuning-message")).toContainText("Saved (spikes off)");
+  const stored = await page.evaluate(async (token) => {
+    const r = await fetch("/api/v1/settings/detection", { headers: { Authorization: `Bearer ${token}` } });
+    return r.json();
+  }, backend.api_token);
+  expect(stored.sensitivity.spike).toBe(0);
+
+  // Reloading shows the last backtest again.
+  await page.reload();
+  await expect(page.locator("#tuning-run .tuning-summary")).toBeVisible();
+  await expect(page.locator("#tune-kind-spike")).toHaveValue("0");
+  expect(problems).toEqual([]);
+});
+
+test("the dashboard tells two topics with one label apart and dates what was last seen before today",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    const rows = page.locator("#topics tbody tr");
+    await expect(rows.filter({ hasText: "(#9001)" })).toHaveCount(1);
+    await expect(rows.filter({ hasText: "(#9002)" })).toHaveCount(1);
+    const older = rows.filter({ hasText: "(#9002)" }).locator("td").last();
+    const expected = await page.evaluate(() => {
+      const d = new Date(Date.now() - 2 * 86400_000);
+      return d.toLocaleDateString();
+    });
+    await expect(older).toContainText(expected);
+    await expect(rows.filter({ hasText: "(#9001)" }).locator("td").last()).not.toContainText("/");
+  });

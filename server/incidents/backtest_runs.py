@@ -1,0 +1,351 @@
+"""Backtests asked for through the API (``POST /api/v1/backtests``) and the worker that runs them.
+
+An admin who installed the app from the Marketplace has no shell on the server, so the
+``groundswell backtest`` command is not theirs to run. Here a backtest is a row in ``backtest_runs``:
+the API queues it (one at a time per tenant), and the detector process's backtest worker claims it,
+replays the tenant's whole log once (:func:`server.incidents.backtest.backtest_variants`: the tickets
+are embedded once) through two sets of detectors, the stored settings and the proposed ones, and
+stores the comparison as the row's ``result``, with its progress written as it goes.
+
+The comparison pairs incidents of the two runs, and each with the incidents the tenant really has,
+by kind, series and overlapping time, so that the answer says which incidents the proposed settings
+add or lose and how people rated the real ones (useful or noise).
+
+The worker runs in a thread beside the detector's main loop and shares its CPU: while a backtest
+runs, live detection of the same process falls behind by up to a few seconds per batch, and catches
+up when it ends. A worker that dies leaves its row leased; once the lease runs out another pass queues
+it again, at most ``MAX_ATTEMPTS`` times in all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.eventlog.log import as_utc
+from server.eventlog.log import EventLog
+from server.incidents.backtest import BacktestReport, backtest_variants
+from server.incidents.models import BacktestRun, Incident
+from server.tenants import Tenant
+from server.workers import start_periodic
+
+log = logging.getLogger(__name__)
+
+#: Longest look-back a backtest reports on, in days, and the default.
+MAX_DAYS = 90
+DEFAULT_DAYS = 30
+#: Finished runs kept per tenant (the oldest are deleted when a new one is queued).
+KEEP = 20
+#: Seconds a claim holds without a progress write; the worker renews it at least every PROGRESS_SECONDS.
+LEASE_SECONDS = 120.0
+PROGRESS_SECONDS = 1.0
+#: Claims of one run before it is given up as failed (a run that kills its worker each time).
+MAX_ATTEMPTS = 3
+#: Incidents listed in a result (the counts cover all of them).
+MAX_LISTED = 300
+#: Slack around a real incident's span when pairing it with a replayed one.
+PAIR_SLACK = timedelta(hours=2)
+
+ACTIVE = ("queued", "running")
+
+
+class BacktestBusy(Exception):
+    """The tenant already has a backtest queued or running."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"backtest {run_id} is still queued or running; wait for it or cancel it")
+        self.run_id = run_id
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def create_run(session: Session, log_: EventLog, tenant_id: int, *, days: int, overrides: Mapping[str, Any],
+               by: str | None, now: datetime) -> BacktestRun:
+    """Queue a backtest of the last ``days`` days with ``overrides`` (validated detection settings)."""
+    busy = session.scalar(select(BacktestRun.id).where(BacktestRun.tenant_id == tenant_id,
+                                                       BacktestRun.status.in_(ACTIVE)))
+    if busy is not None:
+        raise BacktestBusy(busy)
+    run = BacktestRun(tenant_id=tenant_id, status="queued", since=now - timedelta(days=days),
+                      overrides=dict(overrides), requested_by=by, created_at=now, attempts=0,
+                      events_total=log_.count(session, tenant_id), events_done=0)
+    session.add(run)
+    session.flush()
+    old = session.scalars(select(BacktestRun).where(BacktestRun.tenant_id == tenant_id,
+                                                    BacktestRun.status.not_in(ACTIVE))
+                          .order_by(BacktestRun.id.desc()).offset(KEEP - 1)).all()
+    for row in old:
+        session.delete(row)
+    session.commit()
+    return run
+
+
+def get_run(session: Session, tenant_id: int, run_id: int) -> BacktestRun | None:
+    run = session.get(BacktestRun, run_id)
+    return run if run is not None and run.tenant_id == tenant_id else None
+
+
+def list_runs(session: Session, tenant_id: int, limit: int = KEEP) -> list[BacktestRun]:
+    return list(session.scalars(select(BacktestRun).where(BacktestRun.tenant_id == tenant_id)
+                                .order_by(BacktestRun.id.desc()).limit(limit)))
+
+
+def cancel_run(session: Session, tenant_id: int, run_id: int, *, now: datetime) -> BacktestRun | None:
+    """Cancel a queued or running backtest (a running one stops at its next progress write)."""
+    run = get_run(session, tenant_id, run_id)
+    if run is None:
+        return None
+    if run.status in ACTIVE:
+        session.execute(update(BacktestRun).where(BacktestRun.id == run_id, BacktestRun.status.in_(ACTIVE))
+                        .values(status="cancelled", finished_at=now, lease_until=None))
+        session.commit()
+        session.refresh(run)
+    return run
+
+
+def run_view(run: BacktestRun) -> dict[str, Any]:
+    """The run as the API shows it."""
+    return {"id": run.id, "status": run.status, "since": as_utc(run.since), "settings": run.overrides,
+            "requested_by": run.requested_by, "created_at": as_utc(run.created_at),
+            "started_at": as_utc(run.started_at) if run.started_at else None,
+            "finished_at": as_utc(run.finished_at) if run.finished_at else None,
+            "progress": {"events_done": run.events_done, "events_total": max(run.events_total, run.events_done)},
+            "result": run.result, "error": run.error}
+
+
+# -- comparing ---------------------------------------------------------------------------------------
+
+def _span(inc: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    start = as_utc(inc["first_seen_at"])
+    end = inc.get("resolved_at") or inc.get("last_activity_at") or inc["detected_at"]
+    return start, max(as_utc(end), as_utc(inc["detected_at"]))
+
+
+def _pair(a: Mapping[str, Any], others: list[Mapping[str, Any]], used: set[int]) -> int | None:
+    """Index in ``others`` of the first unpaired incident of ``a``'s kind and series whose span meets ``a``'s."""
+    a0, a1 = _span(a)
+    for i, b in enumerate(others):
+        if i in used or b["kind"] != a["kind"] or b["series"] != a["series"]:
+            continue
+        b0, b1 = _span(b)
+        if a0 <= b1 + PAIR_SLACK and b0 <= a1 + PAIR_SLACK:
+            used.add(i)
+            return i
+    return None
+
+
+def _listed(inc: Mapping[str, Any], where: str, actual: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"kind": inc["kind"], "series": inc["series"], "title": inc["title"], "sentence": inc["sentence"],
+            "first_seen_at": as_utc(inc["first_seen_at"]).isoformat(),
+            "detected_at": as_utc(inc["detected_at"]).isoformat(),
+            "ticket_count": inc["ticket_count"], "requester_count": inc["requester_count"],
+            "p_value": inc["p_value"], "in": where, "actual": dict(actual) if actual else None}
+
+
+def _totals(incidents: list[Mapping[str, Any]], weeks: float) -> dict[str, Any]:
+    return {"count": len(incidents), "by_kind": dict(sorted(Counter(i["kind"] for i in incidents).items())),
+            "per_week": round(len(incidents) / weeks, 2)}
+
+
+def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict[str, Any]],
+            now: datetime) -> dict[str, Any]:
+    """The stored result: each run's totals, incidents per week, and every incident of either run (in
+    both, only under the stored settings, only under the proposed ones) with the real incident it
+    matches and that incident's ratings."""
+    since = as_utc(current.since)
+    weeks = max((now - since).total_seconds() / 604800.0, 1 / 7)
+    used: set[int] = set()
+    paired: dict[int, int] = {}  # proposed index -> current index
+    for i, inc in enumerate(proposed.incidents):
+        j = _pair(inc, current.incidents, used)
+        if j is not None:
+            paired[i] = j
+    rows: list[tuple[Mapping[str, Any], str]] = [(inc, "both" if i in paired else "proposed_only")
+                                                 for i, inc in enumerate(proposed.incidents)]
+    rows += [(inc, "current_only") for j, inc in enumerate(current.incidents) if j not in used]
+    taken: set[int] = set()
+    listed = []
+    for inc, where in rows:
+        k = _pair(inc, actual, taken)
+        listed.append(_listed(inc, where, actual[k]["rating"] if k is not None else None))
+    listed.sort(key=lambda r: (r["detected_at"], r["in"]), reverse=True)
+    n_weeks = max(1, math.ceil(weeks - 1e-9))  # the last one may be partial
+    weekly = [{"week_start": (since + timedelta(days=7 * w)).isoformat(), "current": 0, "proposed": 0}
+              for w in range(n_weeks)]
+    for name, report in (("current", current), ("proposed", proposed)):
+        for inc in report.incidents:
+            w = int((as_utc(inc["detected_at"]) - since).total_seconds() // 604800)
+            if 0 <= w < n_weeks:
+                weekly[w][name] += 1
+    rated = Counter()
+    for row in listed:
+        actual_row = row["actual"]
+        if actual_row and actual_row["verdict"]:
+            kept = row["in"] != "current_only"
+            rated[f"{actual_row['verdict']}_{'kept' if kept else 'dropped'}"] += 1
+    return {
+        "since": since.isoformat(), "until": now.isoformat(), "weeks": round(weeks, 2),
+        "events": current.events, "tickets": current.tickets,
+        "current": _totals(current.incidents, weeks), "proposed": _totals(proposed.incidents, weeks),
+        "added": sum(r["in"] == "proposed_only" for r in listed),
+        "removed": sum(r["in"] == "current_only" for r in listed),
+        "ratings": {k: rated.get(k, 0) for k in ("useful_kept", "useful_dropped", "noise_kept", "noise_dropped")},
+        "weekly": weekly, "incidents": listed[:MAX_LISTED], "incidents_total": len(listed),
+    }
+
+
+def actual_incidents(session: Session, tenant_id: int, since: datetime) -> list[dict[str, Any]]:
+    """The tenant's stored incidents that a replayed one could match, with a rating: the verdict people
+    gave most (``useful``, ``noise``, or None when unrated or tied)."""
+    rows = session.scalars(select(Incident).where(Incident.tenant_id == tenant_id,
+                                                  Incident.detected_at >= since - PAIR_SLACK)
+                           .order_by(Incident.detected_at)).all()
+    out = []
+    for r in rows:
+        verdict = ("useful" if r.useful_count > r.noise_count else
+                   "noise" if r.noise_count > r.useful_count else None)
+        out.append({"kind": r.kind, "series": r.series, "first_seen_at": r.first_seen_at, "detected_at": r.detected_at,
+                    "resolved_at": r.resolved_at, "last_activity_at": r.last_activity_at,
+                    "rating": {"id": r.id, "status": r.status, "useful": r.useful_count, "noise": r.noise_count,
+                               "verdict": verdict}})
+    return out
+
+
+# -- the worker --------------------------------------------------------------------------------------
+
+class BacktestWorker:
+    """Claims queued backtests of its partition's tenants and runs them, one at a time.
+
+    ``embed`` embeds texts (an ``Embedder``'s ``embed``); ``widget`` answers a tenant's widget
+    configuration and identity check (``server.widget.runtime.WidgetTenantData``), so that in-app
+    friction is replayed as live.
+    """
+
+    def __init__(self, db: Database, log_: EventLog, embed: Callable[..., Any], *, widget: Any = None,
+                 partition: tuple[int, int] = (0, 1), clock: Callable[[], datetime] | None = None,
+                 lease_seconds: float = LEASE_SECONDS, progress_seconds: float = PROGRESS_SECONDS) -> None:
+        from server.metrics import utcnow
+
+        self.db = db
+        self.log = log_
+        self.embed = embed
+        self.widget = widget
+        self.partition = partition
+        self.clock = clock or utcnow
+        self.lease = timedelta(seconds=lease_seconds)
+        self.progress_seconds = progress_seconds
+
+    def _mine(self, tenant_id: int) -> bool:
+        index, count = self.partition
+        return tenant_id % count == index
+
+    def _requeue_stale(self, session: Session, now: datetime) -> None:
+        stale = session.scalars(select(BacktestRun).where(BacktestRun.status == "running",
+                                                          BacktestRun.lease_until < now)).all()
+        for run in stale:
+            if not self._mine(run.tenant_id):
+                continue
+            gave_up = run.attempts >= MAX_ATTEMPTS
+            session.execute(update(BacktestRun).where(BacktestRun.id == run.id, BacktestRun.status == "running",
+                                                      BacktestRun.lease_until < now)
+                            .values(status="failed" if gave_up else "queued", lease_until=None,
+                                    finished_at=now if gave_up else None,
+                                    error=f"stopped {run.attempts} times without finishing" if gave_up else None)
+                            .execution_options(synchronize_session=False))
+        session.commit()
+
+    def _claim(self) -> BacktestRun | None:
+        now = self.clock()
+        with self.db.session() as session:
+            self._requeue_stale(session, now)
+            queued = session.scalars(select(BacktestRun).where(BacktestRun.status == "queued")
+                                     .order_by(BacktestRun.id)).all()
+            for run in queued:
+                if not self._mine(run.tenant_id):
+                    continue
+                claimed = session.execute(
+                    update(BacktestRun).where(BacktestRun.id == run.id, BacktestRun.status == "queued")
+                    .values(status="running", started_at=now, lease_until=now + self.lease,
+                            attempts=BacktestRun.attempts + 1, events_done=0,
+                            events_total=self.log.count(session, run.tenant_id)))
+                session.commit()
+                if claimed.rowcount == 1:
+                    session.refresh(run)
+                    session.expunge(run)
+                    return run
+        return None
+
+    def _write(self, run_id: int, **values: Any) -> bool:
+        """Update a running row; False when it is no longer running (cancelled)."""
+        with self.db.session() as session:
+            done = session.execute(update(BacktestRun).where(BacktestRun.id == run_id,
+                                                             BacktestRun.status == "running").values(**values))
+            session.commit()
+            return done.rowcount == 1
+
+    def run_once(self) -> int | None:
+        """Run one queued backtest, if there is one; return its id."""
+        run = self._claim()
+        if run is None:
+            return None
+        started = time.monotonic()
+        try:
+            result = self._run(run)
+        except _Cancelled:
+            log.info("backtest %s cancelled", run.id)
+            return run.id
+        except Exception as e:  # a bug or a bad row must not stop the worker; the row says what happened
+            log.exception("backtest %s failed", run.id)
+            self._write(run.id, status="failed", finished_at=self.clock(), lease_until=None,
+                        error=f"{type(e).__name__}: {str(e)[:300]}")
+            return run.id
+        self._write(run.id, status="done", finished_at=self.clock(), lease_until=None, result=result,
+                    events_done=result["events"])
+        log.info("backtest %s done in %.1f s", run.id, time.monotonic() - started)
+        return run.id
+
+    def _run(self, run: BacktestRun) -> dict[str, Any]:
+        with self.db.session() as session:
+            tenant = session.get(Tenant, run.tenant_id)
+            if tenant is None:
+                raise _Cancelled()
+            stored = (tenant.settings or {}).get("detection")
+        done = 0
+        last = time.monotonic()
+
+        def progress(n: int) -> None:
+            nonlocal done, last
+            done += n
+            if time.monotonic() - last < self.progress_seconds:
+                return
+            last = time.monotonic()
+            if not self._write(run.id, events_done=done, lease_until=self.clock() + self.lease):
+                raise _Cancelled()
+
+        widget_config = self.widget.config(run.tenant_id) if self.widget is not None else None
+        verify = self.widget.verify if self.widget is not None else None
+        current, proposed = backtest_variants(self.db, self.log, run.tenant_id, as_utc(run.since), embed=self.embed,
+                                              settings=stored if isinstance(stored, dict) else None,
+                                              variants=[None, run.overrides], widget=widget_config, verify=verify,
+                                              progress=progress)
+        now = self.clock()
+        with self.db.session() as session:
+            actual = actual_incidents(session, run.tenant_id, as_utc(run.since))
+        return compare(current, proposed, actual, now)
+
+
+def start_worker(worker: BacktestWorker, *, interval: float = 2.0,
+                 stop: threading.Event | None = None) -> threading.Thread:
+    """Run ``worker.run_once`` every ``interval`` seconds in a daemon thread, apart from the detector loop."""
+    return start_periodic("backtests", worker.run_once, interval=interval, stop=stop)

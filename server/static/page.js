@@ -1,0 +1,41 @@
+// Helpers shared by the incidents page's section scripts (loaded first): elements with text only, local
+// times, and API calls with the tab's token whose errors name the problem and its fields.
+(function () {
+  "use strict";
+  var KEY = "groundswell.token";
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+
+  function fieldText(v) {
+    return Array.isArray(v) ? v.join(", ") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+
+  function call(method, path, body) {
+    var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (r) {
+      if (r.status === 204) return null;
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        var err = data && data.error;
+        var e = new Error(((err && err.message) || ("HTTP " + r.status)) + (err && err.fields ? " " +
+          Object.keys(err.fields).map(function (k) { return k + ": " + fieldText(err.fields[k]); }).join("; ") : ""));
+        e.status = r.status;
+        e.fields = err && err.fields;
+        throw e;
+      });
+    });
+  }
+
+  window.GS = { el: el, when: when, call: call, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
+})();

@@ -1,0 +1,314 @@
+// Incidents page, "Detection settings": the stored settings in a form; "Try these settings" asks the
+// detector for a backtest (POST /api/v1/backtests), follows its progress, and shows what the stored
+// settings and the proposed ones would have opened, week by week and incident by incident, with how people
+// rated the real incidents; "Save settings" applies them (PATCH /api/v1/settings/detection).
+(function () {
+  "use strict";
+  var el = GS.el, when = GS.when, call = GS.call;
+  var SVG = "http://www.w3.org/2000/svg";
+  var KINDS = [["spike", "Spikes"], ["new_topic", "New topics"], ["drop", "Drops and silences"],
+               ["sentiment", "Sentiment shifts"], ["concentration", "One segment carrying a rise"]];
+  var KIND_NAMES = { friction: "In-app friction" };
+  KINDS.forEach(function (k) { KIND_NAMES[k[0]] = k[1]; });
+  var COUNTED = { spike: "spikes", new_topic: "new topics", drop: "drops", sentiment: "sentiment shifts",
+                  concentration: "concentrations", friction: "in-app friction" };
+  var stored = null;
+  var polling = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function message(text, bad) {
+    var m = $("tuning-message");
+    m.textContent = text || "";
+    m.className = bad ? "detail-error" : "hint";
+    m.hidden = !text;
+  }
+
+  // --- the form ---------------------------------------------------------------------------------
+  function buildKinds() {
+    var box = $("tune-kinds");
+    KINDS.forEach(function (k) {
+      var label = el("label", null, k[1]);
+      label.htmlFor = "tune-kind-" + k[0];
+      var input = el("input");
+      input.id = "tune-kind-" + k[0];
+      input.type = "number"; input.min = "0"; input.max = "100"; input.step = "0.1"; input.required = true;
+      input.dataset.kind = k[0];
+      box.appendChild(label);
+      box.appendChild(input);
+    });
+  }
+
+  function fill(s) {
+    $("tune-budget").value = String(s.alarm_budget_per_week);
+    $("tune-requesters").value = String(s.min_requesters);
+    $("tune-resolve").value = String(s.resolve_after_minutes);
+    $("tune-enabled").checked = !!s.enabled;
+    KINDS.forEach(function (k) { $("tune-kind-" + k[0]).value = String(s.sensitivity[k[0]]); });
+  }
+
+  function number(id) {
+    var input = $(id);
+    if (!input.checkValidity() || input.value === "") {
+      input.focus();
+      throw new Error((input.labels && input.labels[0] ? input.labels[0].textContent : input.name) + ": " +
+                      (input.validationMessage || "a number is needed") + ".");
+    }
+    return Number(input.value);
+  }
+
+  // The form's changes against the stored settings, in the PATCH body's shape.
+  function changes() {
+    var out = {};
+    var budget = number("tune-budget"), requesters = number("tune-requesters"), resolve = number("tune-resolve");
+    if (budget !== stored.alarm_budget_per_week) out.alarm_budget_per_week = budget;
+    if (requesters !== stored.min_requesters) out.min_requesters = requesters;
+    if (resolve !== stored.resolve_after_minutes) out.resolve_after_minutes = resolve;
+    if ($("tune-enabled").checked !== stored.enabled) out.enabled = $("tune-enabled").checked;
+    KINDS.forEach(function (k) {
+      var v = number("tune-kind-" + k[0]);
+      if (v !== stored.sensitivity[k[0]]) (out.sensitivity = out.sensitivity || {})[k[0]] = v;
+    });
+    return out;
+  }
+
+  function describe(settings) {
+    var parts = [];
+    if (settings.alarm_budget_per_week !== undefined) parts.push("false alarms " + settings.alarm_budget_per_week + " a week");
+    Object.keys(settings.sensitivity || {}).forEach(function (k) {
+      parts.push((KIND_NAMES[k] || k).toLowerCase() + " " + (settings.sensitivity[k] === 0 ? "off" : "× " + settings.sensitivity[k]));
+    });
+    Object.keys(settings.plan_sensitivity || {}).forEach(function (p) { parts.push("plan " + p + " × " + settings.plan_sensitivity[p]); });
+    if (settings.min_requesters !== undefined) parts.push("at least " + settings.min_requesters + " customers");
+    if (settings.resolve_after_minutes !== undefined) parts.push("resolve after " + settings.resolve_after_minutes + " min");
+    if (settings.drop_min_expected !== undefined) parts.push("drops tested from " + settings.drop_min_expected + " expected");
+    if (settings.enabled !== undefined) parts.push(settings.enabled ? "detection on" : "detection off");
+    return parts.length ? parts.join(", ") : "the stored settings (unchanged)";
+  }
+
+  function by() {
+    var input = $("by");
+    return input && input.value.trim() ? input.value.trim().slice(0, 200) : undefined;
+  }
+
+  // --- a run ------------------------------------------------------------------------------------
+  function follow(id) {
+    if (polling) clearTimeout(polling);
+    call("GET", "/api/v1/backtests/" + id).then(function (run) {
+      render(run);
+      if (run.status === "queued" || run.status === "running") polling = setTimeout(function () { follow(id); }, 1000);
+      else { polling = null; $("tune-try").disabled = false; }
+    }).catch(function (err) { message("Could not read the backtest: " + err.message, true); $("tune-try").disabled = false; });
+  }
+
+  function render(run) {
+    var box = $("tuning-run");
+    var head = el("p", "tuning-head");
+    head.appendChild(el("strong", null, "Backtest #" + run.id + ": "));
+    head.appendChild(document.createTextNode(describe(run.settings) + ", since " + when(run.since) +
+      (run.requested_by ? ", asked by " + run.requested_by : "") + "."));
+    var parts = [head];
+    if (run.status === "queued" || run.status === "running") {
+      var p = run.progress;
+      var bar = el("progress");
+      bar.max = Math.max(1, p.events_total);
+      bar.value = p.events_done;
+      bar.setAttribute("aria-label", "events replayed");
+      var line = el("p", "progress-line");
+      line.appendChild(bar);
+      line.appendChild(el("span", null, run.status === "queued" ? " Waiting for the detector to pick it up…"
+        : " Replaying " + p.events_done.toLocaleString() + " of " + p.events_total.toLocaleString() + " events (" +
+          Math.floor(100 * p.events_done / Math.max(1, p.events_total)) + "%)…"));
+      var cancel = el("button", "secondary", "Cancel");
+      cancel.type = "button";
+      cancel.addEventListener("click", function () {
+        cancel.disabled = true;
+        call("DELETE", "/api/v1/backtests/" + run.id).then(render).catch(function (err) { message(err.message, true); });
+      });
+      line.appendChild(cancel);
+      parts.push(line);
+    } else if (run.status === "failed") {
+      parts.push(el("p", "detail-error", "The backtest failed: " + (run.error || "no reason given") + "."));
+    } else if (run.status === "cancelled") {
+      parts.push(el("p", "hint", "Cancelled at " + when(run.finished_at) + "."));
+    } else if (run.result) {
+      parts = parts.concat(result(run.result));
+    }
+    box.replaceChildren.apply(box, parts);
+  }
+
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+
+  function kinds(byKind) {
+    var keys = Object.keys(byKind);
+    return keys.length ? " (" + keys.map(function (k) { return (COUNTED[k] || k) + " " + byKind[k]; }).join(", ") + ")" : "";
+  }
+
+  function result(r) {
+    var out = [];
+    out.push(el("p", "tuning-summary", "From " + when(r.since) + ": with the stored settings " +
+      plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + ", " + r.current.per_week + " a week; with these " +
+      plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) + ", " + r.proposed.per_week + " a week. " +
+      plural(r.added, "more", "more") + ", " + plural(r.removed, "fewer", "fewer") + ". " +
+      r.tickets.toLocaleString() + " tickets and " + r.events.toLocaleString() + " events replayed."));
+    var g = r.ratings, rated = g.useful_kept + g.useful_dropped + g.noise_kept + g.noise_dropped;
+    out.push(el("p", rated ? (g.useful_dropped ? "detail-error" : "hint") : "hint", rated
+      ? "Of the incidents people rated, these settings keep " + g.useful_kept + " and drop " + g.useful_dropped +
+        " marked useful, and keep " + g.noise_kept + " and drop " + g.noise_dropped + " marked noise."
+      : "None of these incidents matches a real one people rated useful or noise."));
+    out.push(weekly(r.weekly));
+    out.push(differences(r));
+    return out;
+  }
+
+  function weekly(weeks) {
+    var w = 640, h = 150, pad = 24, max = 1;
+    weeks.forEach(function (x) { max = Math.max(max, x.current, x.proposed); });
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("class", "tuning-chart");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "incidents a week, stored settings against the proposed ones");
+    var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(2, Math.min(24, slot / 2 - 3));
+    weeks.forEach(function (x, i) {
+      [["current", 0], ["proposed", 1]].forEach(function (s) {
+        var v = x[s[0]], bh = (h - pad - 8) * v / max;
+        var r = document.createElementNS(SVG, "rect");
+        r.setAttribute("class", "bar " + s[0]);
+        r.setAttribute("x", String(pad + i * slot + slot / 2 - bw - 1 + s[1] * (bw + 2)));
+        r.setAttribute("y", String(h - pad - bh));
+        r.setAttribute("width", String(bw));
+        r.setAttribute("height", String(Math.max(bh, v ? 1 : 0)));
+        var t = document.createElementNS(SVG, "title");
+        t.textContent = "week from " + new Date(x.week_start).toLocaleDateString() + ": " + v + " with the " +
+          (s[0] === "current" ? "stored" : "proposed") + " settings";
+        r.appendChild(t);
+        svg.appendChild(r);
+      });
+      if (i === 0 || i === weeks.length - 1 || weeks.length <= 6) {
+        var label = document.createElementNS(SVG, "text");
+        label.setAttribute("x", String(pad + i * slot + slot / 2));
+        label.setAttribute("y", String(h - 8));
+        label.setAttribute("text-anchor", "middle");
+        label.textContent = new Date(x.week_start).toLocaleDateString();
+        svg.appendChild(label);
+      }
+    });
+    var top = document.createElementNS(SVG, "text");
+    top.setAttribute("x", "2"); top.setAttribute("y", "12");
+    top.textContent = String(max);
+    svg.appendChild(top);
+    var fig = el("figure", "tuning-figure");
+    fig.appendChild(svg);
+    var legend = el("figcaption", "legend");
+    legend.appendChild(el("span", "key current", "stored settings"));
+    legend.appendChild(el("span", "key proposed", "these settings"));
+    legend.appendChild(document.createTextNode(" · incidents a week"));
+    fig.appendChild(legend);
+    return fig;
+  }
+
+  function differences(r) {
+    var wrap = el("div");
+    var all = false;
+    function draw() {
+      var rows = r.incidents.filter(function (i) { return all || i.in !== "both"; });
+      var table = el("table", "tuning-table");
+      var head = el("tr");
+      ["", "Incident", "Detected", "Customers", "People said"].forEach(function (c) {
+        var th = el("th", null, c); th.scope = "col"; head.appendChild(th);
+      });
+      table.appendChild(head);
+      rows.forEach(function (i) {
+        var tr = el("tr", "in-" + i.in);
+        tr.appendChild(el("td", "where", i.in === "both" ? "both" : i.in === "proposed_only" ? "added" : "dropped"));
+        var what = el("td");
+        var badge = el("span", "badge kind-" + i.kind, KIND_NAMES[i.kind] || i.kind);
+        what.appendChild(badge);
+        what.appendChild(document.createTextNode(" " + i.title));
+        what.appendChild(el("div", "hint", i.sentence));
+        tr.appendChild(what);
+        tr.appendChild(el("td", null, when(i.detected_at)));
+        tr.appendChild(el("td", null, i.kind === "friction" ? "—" : String(i.requester_count)));
+        var a = i.actual;
+        tr.appendChild(el("td", null, !a ? "not opened live" : a.verdict ? a.verdict + " (#" + a.id + ")"
+          : "unrated (#" + a.id + ")"));
+        table.appendChild(tr);
+      });
+      var parts = [];
+      if (rows.length) parts.push(table);
+      else parts.push(el("p", "hint", all ? "No incidents in this period." : "The two settings open the same incidents."));
+      var both = r.incidents.length - rows.length;
+      if (both || all) {
+        var toggle = el("button", "secondary", all ? "Only the differences" : "Show the " + both + " in both too");
+        toggle.type = "button";
+        toggle.addEventListener("click", function () { all = !all; draw(); });
+        parts.push(toggle);
+      }
+      if (r.incidents_total > r.incidents.length) {
+        parts.push(el("p", "hint", "The newest " + r.incidents.length + " of " + r.incidents_total + " are listed."));
+      }
+      wrap.replaceChildren.apply(wrap, parts);
+    }
+    draw();
+    return wrap;
+  }
+
+  // --- actions ----------------------------------------------------------------------------------
+  function tryIt(e) {
+    e.preventDefault();
+    var settings;
+    try { settings = changes(); } catch (err) { message(err.message, true); return; }
+    message("", false);
+    $("tune-try").disabled = true;
+    var body = { days: Number($("tune-days").value), settings: settings };
+    var who = by();
+    if (who) body.by = who;
+    call("POST", "/api/v1/backtests", body).then(function (run) { render(run); follow(run.id); })
+      .catch(function (err) {
+        if (err.status === 409 && err.fields && err.fields.backtest_id) {
+          message("Another backtest is still running; showing it. Try again when it ends.", false);
+          follow(err.fields.backtest_id);
+          return;
+        }
+        $("tune-try").disabled = false;
+        message(err.message, true);
+      });
+  }
+
+  function save() {
+    var settings;
+    try { settings = changes(); } catch (err) { message(err.message, true); return; }
+    if (!Object.keys(settings).length) { message("Nothing to save: these are the stored settings.", false); return; }
+    $("tune-save").disabled = true;
+    call("PATCH", "/api/v1/settings/detection", settings).then(function (s) {
+      stored = s;
+      fill(s);
+      message("Saved (" + describe(settings) + "). The detector applies them within a minute.", false);
+    }).catch(function (err) { message(err.message, true); })
+      .then(function () { $("tune-save").disabled = false; });
+  }
+
+  function load() {
+    if (!GS.hasToken()) return;
+    Promise.all([call("GET", "/api/v1/settings/detection"), call("GET", "/api/v1/backtests")]).then(function (r) {
+      stored = r[0];
+      fill(stored);
+      $("tuning").hidden = false;
+      var last = r[1].backtests[0];
+      if (last) {
+        if (last.status === "queued" || last.status === "running") $("tune-try").disabled = true;
+        follow(last.id);
+      }
+    }).catch(function (err) { $("tuning").hidden = false; message("Could not load the detection settings: " + err.message, true); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!$("tuning-form")) return;
+    buildKinds();
+    $("tuning-form").addEventListener("submit", tryIt);
+    $("tune-save").addEventListener("click", save);
+    $("tune-reset").addEventListener("click", function () { if (stored) { fill(stored); message("", false); } });
+    load();
+  });
+})();

@@ -1,0 +1,252 @@
+"""Backtests through the API: queued by a request, run by the detector's backtest worker, compared
+with the stored settings and with the real incidents' ratings; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+from server.eventlog import SqlEventLog
+from server.incidents import backtest_runs
+from server.incidents.backtest import BacktestReport
+from server.incidents.backtest_runs import BacktestWorker, compare
+from server.incidents.models import BacktestRun
+from tests.incidents.factories import auth
+from tests.incidents.test_stage import append, incidents, runner, stream
+from tests.understand.fakes import HashingEmbedder
+
+#: The wall clock of these tests: a day after the traffic's last ticket.
+NOW = datetime(2026, 2, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def traffic():
+    return stream()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    monkeypatch.setattr("server.incidents.views.utcnow", lambda: NOW)
+    return lambda: NOW
+
+
+def worker(db, clock, **kw) -> BacktestWorker:
+    return BacktestWorker(db, SqlEventLog(), HashingEmbedder().embed, clock=clock, **kw)
+
+
+def burst_incident(db, tenant_id: int, traffic) -> int:
+    burst = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
+    (inc_id,) = [i for i, inc in incidents(db, tenant_id).items() if inc["tickets"] & burst]
+    return inc_id
+
+
+def test_a_backtest_compares_proposed_settings_with_the_stored_ones_and_the_ratings(db, client, make_tenant,
+                                                                                    traffic, clock):
+    t, creds = make_tenant("Tuning")
+    append(db, t.id, traffic)  # live: the detector opens the burst's incident
+    runner(db, batch_size=400).run_until_idle()
+    inc_id = burst_incident(db, t.id, traffic)
+    before = incidents(db, t.id)
+    assert client.post(f"/api/v1/incidents/{inc_id}/feedback", json={"verdict": "noise", "by": "lead"},
+                       headers=auth(creds)).status_code == 200
+
+    res = client.post("/api/v1/backtests", json={"days": 30, "settings": {"sensitivity": {"spike": 0}}, "by": "admin"},
+                      headers=auth(creds))
+    assert res.status_code == 202, res.get_json()
+    run = res.get_json()
+    assert res.headers["Location"] == f"/api/v1/backtests/{run['id']}"
+    assert run["status"] == "queued" and run["result"] is None and run["requested_by"] == "admin"
+    assert run["settings"] == {"sensitivity": {"spike": 0.0}}
+    assert run["progress"]["events_total"] > len(traffic)  # the tickets and the feedback's control event
+
+    busy = client.post("/api/v1/backtests", json={}, headers=auth(creds))
+    assert busy.status_code == 409 and busy.get_json()["error"]["fields"] == {"backtest_id": run["id"]}
+
+    assert worker(db, clock).run_once() == run["id"]
+    done = client.get(f"/api/v1/backtests/{run['id']}", headers=auth(creds)).get_json()
+    assert done["status"] == "done" and done["error"] is None, done["error"]
+    assert done["progress"]["events_done"] == done["progress"]["events_total"]
+    result = done["result"]
+    assert result["tickets"] == len(traffic)
+    assert result["current"]["by_kind"].get("spike", 0) >= 1
+    assert result["proposed"]["by_kind"].get("spike", 0) == 0
+    assert result["removed"] >= 1 and result["added"] == 0
+    # The burst, which people marked noise, is among what the proposed settings drop.
+    dropped = [i for i in result["incidents"] if i["in"] == "current_only" and i["actual"]]
+    assert [i["actual"]["id"] for i in dropped if i["actual"]["verdict"] == "noise"] == [inc_id]
+    assert result["ratings"] == {"useful_kept": 0, "useful_dropped": 0, "noise_kept": 0, "noise_dropped": 1}
+    assert sum(w["current"] for w in result["weekly"]) == result["current"]["count"]
+    assert result["weekly"][0]["week_start"] == (NOW - timedelta(days=30)).isoformat()
+
+    # Listed without results; nothing about the tenant's real incidents changed.
+    listed = client.get("/api/v1/backtests", headers=auth(creds)).get_json()["backtests"]
+    assert [(b["id"], b["status"]) for b in listed] == [(run["id"], "done")] and "result" not in listed[0]
+    assert {i: (r["status"], r["detected_at"]) for i, r in incidents(db, t.id).items()} == \
+        {i: (r["status"], r["detected_at"]) for i, r in before.items()}
+    # Another may be asked for now.
+    assert client.post("/api/v1/backtests", json={"days": 7}, headers=auth(creds)).status_code == 202
+
+
+def test_the_stored_settings_compared_with_themselves_change_nothing(db, client, make_tenant, traffic, clock):
+    t, creds = make_tenant("Same")
+    append(db, t.id, traffic, received_late=True)  # history: a backtest counts every ticket as live
+    run_id = client.post("/api/v1/backtests", json={"days": 30}, headers=auth(creds)).get_json()["id"]
+    worker(db, clock).run_once()
+    result = client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()["result"]
+    assert result["current"] == result["proposed"] and result["current"]["count"] >= 1
+    assert result["added"] == result["removed"] == 0
+    assert {i["in"] for i in result["incidents"]} == {"both"}
+    assert all(i["actual"] is None for i in result["incidents"])  # nothing fired live on history
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"days": 0}, "days"), ({"days": 91}, "days"), ({"days": "30"}, "days"),
+    ({"settings": {"sensitivity": {"nope": 1}}}, "settings"), ({"settings": {"min_requesters": 1}}, "settings"),
+    ({"settings": {"surprise": 1}}, "settings"), ({"by": ""}, "by"), ({"extra": 1}, "extra"),
+])
+def test_a_bad_backtest_request_names_its_field_and_queues_nothing(db, client, make_tenant, body, field, clock):
+    t, creds = make_tenant("Bad")
+    res = client.post("/api/v1/backtests", json=body, headers=auth(creds))
+    assert res.status_code == 400 and field in res.get_json()["error"]["fields"]
+    assert client.get("/api/v1/backtests", headers=auth(creds)).get_json()["backtests"] == []
+
+
+def test_backtests_belong_to_their_tenant(db, client, make_tenant, clock):
+    a, ca = make_tenant("A")
+    b, cb = make_tenant("B")
+    run_id = client.post("/api/v1/backtests", json={}, headers=auth(ca)).get_json()["id"]
+    assert client.get(f"/api/v1/backtests/{run_id}", headers=auth(cb)).status_code == 404
+    assert client.delete(f"/api/v1/backtests/{run_id}", headers=auth(cb)).status_code == 404
+    assert client.get("/api/v1/backtests", headers=auth(cb)).get_json()["backtests"] == []
+    assert client.post("/api/v1/backtests", json={}, headers=auth(cb)).status_code == 202  # A's does not block B
+    assert client.get("/api/v1/backtests").status_code == 401
+
+
+def test_a_cancelled_backtest_is_not_run_and_a_running_one_stops(db, client, make_tenant, traffic, clock):
+    t, creds = make_tenant("Cancel")
+    append(db, t.id, traffic, received_late=True)
+    queued = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    cancelled = client.delete(f"/api/v1/backtests/{queued}", headers=auth(creds)).get_json()
+    assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is not None
+    assert worker(db, clock).run_once() is None
+
+    running = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    embed = HashingEmbedder().embed
+    calls = []
+
+    def embed_then_cancel(texts):  # someone cancels while the replay is under way
+        calls.append(len(texts))
+        if len(calls) == 1:
+            assert client.delete(f"/api/v1/backtests/{running}", headers=auth(creds)).status_code == 200
+        return embed(texts)
+
+    w = BacktestWorker(db, SqlEventLog(), embed_then_cancel, clock=clock, progress_seconds=0.0)
+    assert w.run_once() == running
+    row = client.get(f"/api/v1/backtests/{running}", headers=auth(creds)).get_json()
+    assert row["status"] == "cancelled" and row["result"] is None
+    total = row["progress"]["events_total"]
+    assert row["progress"]["events_done"] < total  # it stopped at its next progress write, not at the end
+    # A finished one is left as it is.
+    assert client.delete(f"/api/v1/backtests/{running}", headers=auth(creds)).get_json()["status"] == "cancelled"
+
+
+def test_a_backtest_whose_worker_died_runs_again_and_is_given_up_after_three_tries(db, client, make_tenant, traffic,
+                                                                                  clock):
+    t, creds = make_tenant("Lease")
+    append(db, t.id, traffic[:200], received_late=True)
+    run_id = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+
+    def die() -> None:  # a worker claimed it, and its process died before the lease ran out
+        with db.session() as s:
+            s.execute(update(BacktestRun).where(BacktestRun.id == run_id)
+                      .values(status="running", attempts=BacktestRun.attempts + 1,
+                              lease_until=NOW - timedelta(seconds=1)))
+            s.commit()
+
+    die()
+    assert worker(db, clock).run_once() == run_id  # requeued and run
+    assert client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()["status"] == "done"
+
+    again = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    run_id = again
+    for _ in range(backtest_runs.MAX_ATTEMPTS):
+        die()
+    assert worker(db, clock).run_once() is None
+    row = client.get(f"/api/v1/backtests/{again}", headers=auth(creds)).get_json()
+    assert row["status"] == "failed" and row["error"] == "stopped 3 times without finishing"
+
+
+def test_a_backtest_that_raises_fails_with_its_reason_and_the_worker_goes_on(db, client, make_tenant, traffic, clock):
+    t, creds = make_tenant("Broken")
+    append(db, t.id, traffic[:50], received_late=True)
+    first = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+
+    def broken(texts):
+        raise RuntimeError("the model could not be read")
+
+    w = BacktestWorker(db, SqlEventLog(), broken, clock=clock)
+    assert w.run_once() == first
+    row = client.get(f"/api/v1/backtests/{first}", headers=auth(creds)).get_json()
+    assert row["status"] == "failed" and row["error"] == "RuntimeError: the model could not be read"
+    second = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    assert worker(db, clock).run_once() == second
+
+
+def test_a_worker_runs_only_its_partitions_tenants(db, client, make_tenant, clock):
+    t, creds = make_tenant("Partitioned")
+    run_id = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    other = (t.id + 1) % 2
+    assert worker(db, clock, partition=(other, 2)).run_once() is None
+    assert worker(db, clock, partition=(t.id % 2, 2)).run_once() == run_id
+
+
+def test_only_the_last_twenty_backtests_are_kept(db, client, make_tenant, clock):
+    t, creds = make_tenant("Many")
+    ids = []
+    for _ in range(backtest_runs.KEEP + 3):
+        ids.append(client.post("/api/v1/backtests", json={"days": 1}, headers=auth(creds)).get_json()["id"])
+        worker(db, clock).run_once()
+    with db.session() as s:
+        kept = s.scalars(select(BacktestRun.id).where(BacktestRun.tenant_id == t.id).order_by(BacktestRun.id)).all()
+    assert kept == ids[-backtest_runs.KEEP:]
+
+
+def _inc(kind: str, series: str, first: str, detected: str, resolved: str | None = None, **kw) -> dict:
+    def at(s: str) -> datetime:
+        return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+
+    return {"kind": kind, "series": series, "title": f"{kind} {series}", "sentence": "s", "first_seen_at": at(first),
+            "detected_at": at(detected), "resolved_at": at(resolved) if resolved else None,
+            "last_activity_at": at(detected), "ticket_count": 5, "requester_count": 4, "p_value": 1e-6, **kw}
+
+
+def test_compare_pairs_incidents_by_kind_series_and_time():
+    since, now = datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 15, tzinfo=timezone.utc)
+    shared = _inc("spike", "topic:1", "2026-03-02T10:00", "2026-03-02T10:20", "2026-03-02T13:00")
+    current = BacktestReport(since, 100, 80, [
+        shared,
+        _inc("spike", "topic:2", "2026-03-03T10:00", "2026-03-03T10:20"),
+        _inc("drop", "channel:email", "2026-03-09T10:00", "2026-03-09T11:00"),
+    ])
+    proposed = BacktestReport(since, 100, 80, [
+        {**shared, "detected_at": shared["detected_at"] + timedelta(minutes=10)},  # later, same problem
+        _inc("spike", "topic:2", "2026-03-05T10:00", "2026-03-05T10:20"),  # same series, days apart: another one
+        _inc("new_topic", "topic:3", "2026-03-10T01:00", "2026-03-10T01:30"),
+    ])
+    rating = {"id": 7, "status": "resolved", "useful": 0, "noise": 2, "verdict": "noise"}
+    actual = [{**_inc("spike", "topic:2", "2026-03-03T09:50", "2026-03-03T10:15"), "rating": rating}]
+    out = compare(current, proposed, actual, now)
+    where = {(i["series"], i["detected_at"][:10]): i["in"] for i in out["incidents"]}
+    assert where == {("topic:1", "2026-03-02"): "both", ("topic:2", "2026-03-05"): "proposed_only",
+                     ("topic:3", "2026-03-10"): "proposed_only", ("topic:2", "2026-03-03"): "current_only",
+                     ("channel:email", "2026-03-09"): "current_only"}
+    assert (out["added"], out["removed"]) == (2, 2)
+    dropped = [i for i in out["incidents"] if i["actual"]]
+    assert [(i["series"], i["in"], i["actual"]["id"]) for i in dropped] == [("topic:2", "current_only", 7)]
+    assert out["ratings"]["noise_dropped"] == 1
+    assert out["weeks"] == 2.0 and [(w["current"], w["proposed"]) for w in out["weekly"]] == [(2, 2), (1, 1)]
+    assert out["current"] == {"count": 3, "by_kind": {"drop": 1, "spike": 2}, "per_week": 1.5}
+    assert [i["detected_at"] for i in out["incidents"]] == sorted((i["detected_at"] for i in out["incidents"]),
+                                                                  reverse=True)
