@@ -45,6 +45,12 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(first).toHaveAttribute("target", "_blank");
     await expect(first).toHaveAttribute("rel", "noopener noreferrer");
 
+    // The organizations its tickets came from, each opening in Zendesk.
+    await expect(detail.locator("h3", { hasText: "Accounts affected (" })).toBeVisible();
+    const org = detail.locator("ul.accounts-affected li").first();
+    await expect(org.locator("a")).toHaveAttribute("href", /^https:\/\/acme\.zendesk\.com\/agent\/organizations\/[0-9]+$/);
+    await expect(org).toContainText(/: [0-9]+ tickets? from [0-9]+ (person|people), first /);
+
     // What was sent about it: Slack got it, a webhook (whose description is markup, shown as text) did not.
     const notes = detail.locator("ul.notifications li");
     await expect(notes).toHaveCount(1);

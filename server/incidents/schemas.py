@@ -115,6 +115,14 @@ class RelatedIncidentSchema(Schema):
     pages = fields.List(fields.String(), required=True, metadata={"description": "The pages both name."})
 
 
+class IncidentAccountSchema(Schema):
+    organization_id = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True, metadata={"description": "As Zendesk names it, if known."})
+    tickets = fields.Integer(required=True)
+    requesters = fields.Integer(required=True)
+    first_ticket_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
 class IncidentDetailOutSchema(IncidentOutSchema):
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
                          metadata={"description": "The series' closed hours with the baseline band, oldest first; "
@@ -132,6 +140,9 @@ class IncidentDetailOutSchema(IncidentOutSchema):
         "description": "Other incidents naming one of this one's product pages within a day of it (a page's "
                        "friction incident and the ticket incidents whose requesters met friction there), "
                        "newest first, at most 10."})
+    accounts = fields.List(fields.Nested(IncidentAccountSchema), required=True, metadata={
+        "description": "The Zendesk organizations whose people wrote its tickets, most tickets first, at most 20."})
+    accounts_total = fields.Integer(required=True, metadata={"description": "How many organizations in all."})
 
 
 class IncidentBriefSchema(Schema):

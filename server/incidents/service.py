@@ -25,7 +25,7 @@ from server.incidents.settings import DetectionSettings
 from server.notify.mutes import active_mute, mute_view
 from server.notify.service import incident_notifications
 from server.tenants import Tenant
-from server.topics.models import Topic
+from server.topics.models import Ticket, Topic
 
 #: Allowed status changes (a change to the same status is a no-op, not listed).
 TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -186,6 +186,7 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
     view["volume"] = volume(session, tenant_id, incident, now)
     view["related"] = related(session, tenant_id, incident, now)
+    view["accounts"], view["accounts_total"] = incident_accounts(session, tenant_id, incident.id)
     feedback = session.scalars(select(Feedback).where(Feedback.tenant_id == tenant_id,
                                                       Feedback.incident_id == incident.id)
                                .order_by(Feedback.created_at, Feedback.id))
@@ -196,6 +197,33 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     mute = active_mute(session, tenant_id, incident.id, incident.series, now)
     view["mute"] = mute_view(mute) if mute is not None else None
     return view
+
+
+#: Organizations listed on an incident's detail (the count covers them all).
+MAX_ACCOUNTS = 20
+
+
+def incident_accounts(session: Session, tenant_id: int, incident_id: int) -> tuple[list[dict[str, Any]], int]:
+    """The Zendesk organizations whose people wrote the incident's tickets, most tickets first (at most
+    ``MAX_ACCOUNTS``), with their names where known, and how many organizations there are in all."""
+    from server.accounts.models import Organization
+
+    who = func.coalesce(Ticket.requester_id, Ticket.requester_email_sha256)
+    rows = session.execute(
+        select(Ticket.organization_id, func.count(), func.count(who.distinct()), func.min(Ticket.created_at))
+        .join(IncidentTicket, and_(IncidentTicket.tenant_id == Ticket.tenant_id,
+                                   IncidentTicket.zendesk_id == Ticket.zendesk_id))
+        .where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id == incident_id,
+               Ticket.organization_id.is_not(None))
+        .group_by(Ticket.organization_id)).all()
+    rows = sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+    top = rows[:MAX_ACCOUNTS]
+    names: dict[str, str] = {}
+    if top:
+        names = dict(session.execute(select(Organization.zendesk_id, Organization.name).where(
+            Organization.tenant_id == tenant_id, Organization.zendesk_id.in_([r[0] for r in top]))).tuples().all())
+    return ([{"organization_id": org, "name": names.get(org), "tickets": n, "requesters": people,
+              "first_ticket_at": as_utc(first) if first else None} for org, n, people, first in top], len(rows))
 
 
 def zendesk_url(session: Session, tenant_id: int) -> str | None:

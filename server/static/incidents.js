@@ -564,6 +564,31 @@
       });
       box.appendChild(rel);
     }
+    if (Array.isArray(inc.accounts) && inc.accounts.length) {
+      // Who is hit: the organizations its tickets came from, for customer success as much as support.
+      box.appendChild(el("h3", null, "Accounts affected (" + inc.accounts_total + ")"));
+      var accts = el("ul", "plain accounts-affected");
+      inc.accounts.forEach(function (a) {
+        var li = el("li");
+        var name = (a.name ? a.name + " " : "") + "(organization " + a.organization_id + ")";
+        if (inc.zendesk_url) {
+          var link = el("a", null, name);
+          link.href = inc.zendesk_url + "/agent/organizations/" + encodeURIComponent(a.organization_id);
+          link.target = "_blank";
+          link.rel = "noopener noreferrer";
+          li.appendChild(link);
+        } else {
+          li.appendChild(el("span", null, name));
+        }
+        li.appendChild(document.createTextNode(": " + a.tickets + (a.tickets === 1 ? " ticket" : " tickets") + " from " +
+          a.requesters + (a.requesters === 1 ? " person" : " people") + ", first " + when(a.first_ticket_at)));
+        accts.appendChild(li);
+      });
+      box.appendChild(accts);
+      if (inc.accounts_total > inc.accounts.length) {
+        box.appendChild(el("p", "hint", "The " + inc.accounts.length + " with the most tickets of " + inc.accounts_total + "."));
+      }
+    }
     var reps = representatives(inc);
     if (reps) { box.appendChild(el("h3", null, "Representative tickets")); box.appendChild(reps); }
     box.appendChild(el("h3", null, "Tickets (" + inc.ticket_ids.length + ")"));

@@ -133,6 +133,37 @@ def test_detail_has_the_volume_window_and_feedback(client, db, tenant):
     assert body["feedback"] == []
 
 
+def test_detail_names_the_organizations_its_tickets_came_from(client, db, tenant, make_tenant, monkeypatch):
+    from server.accounts.models import Organization
+    from server.incidents import service
+    from server.topics.models import Ticket
+
+    t, creds = tenant
+    other, _ = make_tenant("Other")
+    monkeypatch.setattr(service, "MAX_ACCOUNTS", 2)
+    people = [("1", "p1", "900"), ("2", "p2", "900"), ("3", "p2", "900"), ("4", "p3", "901"), ("5", "p4", "902"),
+              ("6", "p5", "902"), ("7", "p6", None)]
+    add_incident(db, t.id, 1, tickets=[z for z, _, _ in people])
+    with db.session() as s:
+        for i, (zid, who, org) in enumerate(people):
+            s.add(Ticket(tenant_id=t.id, zendesk_id=zid, requester_id=who, organization_id=org,
+                         created_at=T0 + timedelta(minutes=i)))
+        s.add(Organization(tenant_id=t.id, zendesk_id="900", name="<b>Kestrel</b> Logistics", updated_at=T0))
+        s.add(Organization(tenant_id=other.id, zendesk_id="902", name="Not this tenant's", updated_at=T0))
+        s.commit()
+    body = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
+    # Most tickets first (900: three tickets from two people), then the tie broken by people; 901 is cut.
+    assert body["accounts_total"] == 3
+    assert body["accounts"] == [
+        {"organization_id": "900", "name": "<b>Kestrel</b> Logistics", "tickets": 3, "requesters": 2,
+         "first_ticket_at": T0.isoformat()},
+        {"organization_id": "902", "name": None, "tickets": 2, "requesters": 2,
+         "first_ticket_at": (T0 + timedelta(minutes=4)).isoformat()},
+    ]
+    add_incident(db, t.id, 2)
+    assert client.get("/api/v1/incidents/2", headers=auth(creds)).get_json()["accounts"] == []
+
+
 def _hour_so_far(start: datetime, **overrides) -> dict:
     hour = {"start": start.isoformat(), "as_of": (start + timedelta(minutes=25)).isoformat(), "tickets": 14,
             "requesters": 13, "expected": 3.2, "lower": 0.0, "upper": 8.0}
