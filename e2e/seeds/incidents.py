@@ -7,7 +7,10 @@ The ticket incident names /invoices as a page its requesters met friction on, so
 Three weeks of organizations' tickets and product accounts' sessions feed the accounts report: one
 organization writes eight times its usual today, and one account (its id markup) goes silent.
 
-Returns ``incident_id`` (the ticket incident), ``xss_ticket_id`` and ``friction_incident_id``.
+With ``--opt incidents=2`` a second open ticket incident is written, on the other topic.
+
+Returns ``incident_id`` (the ticket incident), ``incident_ids`` (all of them), ``xss_ticket_id`` and
+``friction_incident_id``.
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ def _notifications(ctx: Any, incident_id: int, now: datetime) -> None:
 
 def seed(ctx: Any) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
-    sample = write_sample(ctx.db, ctx.tenant_id, now=now, topics=2, tickets_per_topic=30, incidents=1,
-                          tickets_per_incident=12)
+    sample = write_sample(ctx.db, ctx.tenant_id, now=now, topics=2, tickets_per_topic=30,
+                          incidents=int(ctx.options.get("incidents", "1")), tickets_per_incident=12)
     friction_id = max(sample.incident_ids) + 1
     stage = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}, new_incident_id=lambda _t: friction_id)
     stage.apply_batch(_friction_events(ctx.tenant_id, now))
@@ -96,5 +99,5 @@ def seed(ctx: Any) -> dict[str, Any]:
     _notifications(ctx, sample.incident_ids[0], now)
     write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT,
                           names={"9007": "Kestrel <b>Logistics</b>"})
-    return {"incident_id": sample.incident_ids[0], "xss_ticket_id": sample.xss_ticket_id,
+    return {"incident_id": sample.incident_ids[0], "incident_ids": sample.incident_ids, "xss_ticket_id": sample.xss_ticket_id,
             "friction_incident_id": friction_id}

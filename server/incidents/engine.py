@@ -469,8 +469,7 @@ class Engine:
             inc.resolved_at = at if status == "resolved" else inc.resolved_at
             if was_active and inc.notifications:  # close what was announced: the Slack thread, the PagerDuty alert
                 self._queue_notification(inc, "resolved")
-            if self.active.get(key) == incident_id:
-                del self.active[key]
+            self._release(incident_id)
             if status == "dismissed":
                 self.suppressed[key] = _ts(at) + SUPPRESS_AFTER_DISMISS
         elif status in ("open", "acknowledged"):
@@ -481,6 +480,45 @@ class Engine:
                 self.active[key] = incident_id
                 self.suppressed.pop(key, None)
         self._changed.add(incident_id)
+
+    def merge_incidents(self, absorbed: int, into: int, by: str, at: datetime) -> None:
+        """A person said incident ``absorbed`` is the same problem as ``into`` (both active, one family):
+        ``into`` takes its tickets, customers, accounts and pages, and from now on what would have
+        attached to ``absorbed`` (tickets on its series, a renewed rise there) attaches to ``into``,
+        until ``into`` ends; ``absorbed`` is resolved by that person, saying where it went."""
+        gone, keep = self.incidents.get(absorbed), self.incidents.get(into)
+        if gone is None or keep is None or gone.id == keep.id or not (gone.active and keep.active) \
+                or gone.family != keep.family:
+            return  # the API checked all this; a replay of a merge that no longer applies changes nothing
+        for tid in gone.ticket_ids:
+            if tid not in keep.ticket_ids:
+                keep.ticket_ids.append(tid)
+                self._attached.append((keep.id, tid, at))
+        keep.requesters |= gone.requesters
+        keep.accounts |= gone.accounts
+        for path, (sessions, users) in gone.__dict__.get("pages", {}).items():
+            mine = keep.__dict__.setdefault("pages", {}).setdefault(path, (set(), set()))
+            mine[0].update(sessions)
+            mine[1].update(users)
+        keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
+        keep.last_activity_at = at
+        merged = sorted(set(keep.evidence.get("merged_incidents", [])) | {gone.id})
+        keep.evidence = {**keep.evidence, "merged_incidents": merged}
+        gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = "resolved", by, at, at
+        gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
+        if gone.notifications:  # close what was announced about it
+            self._queue_notification(gone, "resolved")
+        keys = [k for k, v in self.active.items() if v == gone.id]
+        for k in keys:  # its series now lead to the incident it joined
+            self.active[k] = keep.id
+        self._maybe_grew(keep)
+        self._changed |= {keep.id, gone.id}
+
+    def _release(self, incident_id: int) -> None:
+        """The incident ended: every series leading to it (its own, and those of incidents merged into
+        it) is free for a new incident."""
+        for k in [k for k, v in self.active.items() if v == incident_id]:
+            del self.active[k]
 
     def merge_topic(self, absorbed: int, into: int) -> None:
         """Topic ``absorbed`` was merged into ``into``: its recent tickets and incidents follow."""
@@ -514,7 +552,11 @@ class Engine:
                 continue
             inc = self.incidents[old]
             target = self.active.get((f"topic:{into}", family))
-            if target is None:
+            if inc.series != f"topic:{absorbed}":  # the topic only led to an incident merged with another
+                if target is None:
+                    self.active[(f"topic:{into}", family)] = old
+                continue
+            if target is None or target == old:  # (the same incident, which the other topic already led to)
                 inc.series, inc.topic_id = f"topic:{into}", into
                 self.active[(inc.series, family)] = old
             else:  # two incidents turned out to be one problem: the older keeps the tickets
@@ -768,8 +810,9 @@ class Engine:
             if key.startswith("topic:"):
                 continue
             self._test_drop(series, now, describe)
-        for inc_id in list(self.active.values()):
-            self._check_resolve(self.incidents[inc_id], now)
+        for inc_id in list(dict.fromkeys(self.active.values())):  # an incident that others joined leads several
+            if self.incidents[inc_id].active:
+                self._check_resolve(self.incidents[inc_id], now)
 
     # -- thresholds ----------------------------------------------------------------------------------
     def _count_test(self, kind: str, series: str, window: float, now: float) -> None:
@@ -1299,7 +1342,7 @@ class Engine:
             at = _dt(now)
             inc.status, inc.status_by, inc.status_changed_at, inc.resolved_at = "resolved", "detector", at, at
             inc.last_activity_at = at
-            del self.active[(inc.series, inc.family)]
+            self._release(inc.id)
             resolved = self.__dict__.setdefault("auto_resolved", {})
             resolved[(inc.series, inc.family)] = (inc.id, now)
             for k in [k for k, (_i, ts) in resolved.items() if now - ts > REOPEN_AFTER]:

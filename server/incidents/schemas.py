@@ -176,6 +176,12 @@ class FeedbackInSchema(TextSchema):
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+class MergeInSchema(TextSchema):
+    into = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID),
+                          metadata={"description": "The incident that stays; this one joins it."})
+    by = fields.String(required=True, validate=validate.Length(1, 200))
+
+
 class StatusInSchema(TextSchema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     by = fields.String(required=True, validate=validate.Length(1, 200))
@@ -352,6 +358,7 @@ incident_list_out = IncidentListOutSchema()
 incident_detail_out = IncidentDetailOutSchema()
 feedback_in = FeedbackInSchema()
 status_in = StatusInSchema()
+merge_in = MergeInSchema()
 release_in = ReleaseInSchema()
 release_out = ReleaseOutSchema()
 release_list_query = ReleaseListQuerySchema()

@@ -359,6 +359,43 @@ def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int
     return incident_detail(session, tenant_id, incident_id, now=now)
 
 
+def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, into: int, by: str,
+          now: datetime) -> dict[str, Any]:
+    """Incident ``incident_id`` is the same problem as ``into``: it is resolved at once, saying so, and
+    the detector moves its tickets to ``into`` (and what would join it from now on) when it reads the
+    ``control.merge`` event. Returns ``into``'s detail."""
+    from server.incidents.engine import FAMILY
+
+    if into == incident_id:
+        raise BadRequest("An incident cannot be merged into itself.", fields={"into": ["another incident's id"]})
+    first, second = sorted((incident_id, into))  # lock in id order: two opposite merges cannot deadlock
+    rows = {first: _get(session, tenant_id, first, lock=True), second: _get(session, tenant_id, second, lock=True)}
+    gone, keep = rows[incident_id], rows[into]
+    for inc in (gone, keep):
+        if inc.status not in ACTIVE:
+            session.rollback()
+            raise Conflict(f"Incident {inc.id} is {inc.status}: only open or acknowledged incidents merge.",
+                           fields={"status": [f"incident {inc.id} is {inc.status}"]})
+        if inc.kind not in FAMILY:
+            session.rollback()
+            raise Conflict(f"Incident {inc.id} is in-app friction: it stays beside ticket incidents as related.",
+                           fields={"kind": [f"incident {inc.id} is {inc.kind}"]})
+    if FAMILY[gone.kind] != FAMILY[keep.kind]:
+        session.rollback()
+        raise Conflict(f"A {gone.kind} incident and a {keep.kind} incident measure different things and do not merge.",
+                       fields={"kind": [f"{gone.kind} and {keep.kind}"]})
+    gone.status, gone.status_by = "resolved", by
+    gone.status_changed_at = gone.updated_at = gone.resolved_at = now
+    gone.evidence = {**(gone.evidence or {}), "merged_into_incident": keep.id}
+    merged = sorted(set((keep.evidence or {}).get("merged_incidents", [])) | {gone.id})
+    keep.evidence = {**(keep.evidence or {}), "merged_incidents": merged}
+    keep.updated_at = now
+    _append(session, log, tenant_id, control_event(
+        "control.merge", {"incident_id": gone.id, "into": keep.id, "by": by}, now), now)
+    session.commit()
+    return incident_detail(session, tenant_id, keep.id, now=now)
+
+
 # --- releases ----------------------------------------------------------------------------------------
 
 

@@ -183,6 +183,9 @@ class DetectStage(Stage):
             if kind == "control.status":
                 engine.set_status(int(data["incident_id"]), str(data["status"]), str(data.get("by", "")),
                                   event.event_time)
+            elif kind == "control.merge":
+                engine.merge_incidents(int(data["incident_id"]), int(data["into"]), str(data.get("by", "")),
+                                       event.event_time)
             elif kind == "control.feedback":
                 engine.feedback(int(data["incident_id"]), str(data["verdict"]))
             elif kind == "control.release":

@@ -14,6 +14,7 @@ from server.incidents.schemas import (
     DetectionSettingsInSchema,
     FeedbackInSchema,
     IncidentListQuerySchema,
+    MergeInSchema,
     ReleaseInSchema,
     ReleaseListQuerySchema,
     StatusInSchema,
@@ -24,6 +25,7 @@ from server.incidents.schemas import (
     incident_detail_out,
     incident_list_out,
     incident_list_query,
+    merge_in,
     release_in,
     release_list_out,
     release_list_query,
@@ -100,6 +102,28 @@ def set_status(tenant: Tenant, incident_id: int) -> Any:
     body = status_in.load(_body())
     return jsonify(incident_detail_out.dump(service.set_status(db_session(), _log(), tenant.id, incident_id,
                                                                now=utcnow(), **body)))
+
+
+@bp.post("/incidents/<int:incident_id>/merge")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Merge an incident into another: one problem the detector saw twice", tags=["incidents"],
+            body=MergeInSchema(), auth="api_token",
+            responses={200: (incident_detail_out, "The incident that stays (`into`), with this one in "
+                                                  "`evidence.merged_incidents`."),
+                       **_400, **_404,
+                       409: (ErrorSchema(), "One of them is resolved or dismissed, is in-app friction, or the two "
+                                            "are of kinds that do not merge (a drop with a rise, sentiment with "
+                                            "volume)."),
+                       **AUTH_ERRORS})
+@require_token
+def merge_incident(tenant: Tenant, incident_id: int) -> Any:
+    """This incident is resolved at once by `by`, with `evidence.merged_into_incident`; the detector then
+    moves its tickets, customers and accounts to `into`, and what would have joined this one (tickets on
+    its topic or series, a renewed rise there) joins `into` until `into` ends. Appends a `control.merge`
+    event."""
+    body = merge_in.load(_body())
+    return jsonify(incident_detail_out.dump(service.merge(db_session(), _log(), tenant.id, incident_id,
+                                                          now=utcnow(), **body)))
 
 
 @bp.post("/releases")

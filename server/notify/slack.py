@@ -302,8 +302,13 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
         who = "" if not by or by == "detector" else f" by {escape(by)}"
         verb = "dismissed" if payload.get("status") == "dismissed" else "resolved"
         at = payload.get("status_changed_at") if verb == "dismissed" else payload.get("resolved_at")
-        text = (f":white_check_mark: {name} *{verb}*{who} at {_when(at or payload.get('last_activity_at'))}: "
-                f"{totals} in all.")
+        into = ev.get("merged_into_incident")
+        if isinstance(into, int) and verb == "resolved":  # a person merged it: the problem goes on there
+            text = (f":twisted_rightwards_arrows: {name} *merged into #{into}*{who} at "
+                    f"{_when(at or payload.get('last_activity_at'))}: {totals} so far; it goes on there.")
+        else:
+            text = (f":white_check_mark: {name} *{verb}*{who} at {_when(at or payload.get('last_activity_at'))}: "
+                    f"{totals} in all.")
     blocks = [_section(text)]
     button = _button(base_url, payload)
     if button:

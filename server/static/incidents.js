@@ -460,6 +460,92 @@
     return box;
   }
 
+  // One problem the detector saw twice: a person merges this incident into another active one of the
+  // same family (volume, drop, sentiment); in-app friction incidents stay beside them as related.
+  var FAMILY = { spike: "volume", new_topic: "volume", concentration: "volume", drop: "drop", sentiment: "sentiment" };
+
+  function mergeControls(inc) {
+    if (!FAMILY[inc.kind] || (inc.status !== "open" && inc.status !== "acknowledged")) return null;
+    var box = el("div", "mute merge");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Merge");
+    var label = el("label", null, "Same problem as ");
+    var into = el("select");
+    into.id = "merge-into";
+    into.appendChild(el("option", null, "another active incident…"));
+    into.firstChild.value = "";
+    label.appendChild(into);
+    box.appendChild(label);
+    var button = el("button", "secondary", "Merge into it");
+    button.type = "button";
+    button.dataset.action = "merge";
+    button.disabled = true;
+    box.appendChild(button);
+    api("/api/v1/incidents?status=open,acknowledged&limit=200").then(function (data) {
+      var others = data.incidents.filter(function (o) { return o.id !== inc.id && FAMILY[o.kind] === FAMILY[inc.kind]; });
+      others.forEach(function (o) {
+        var opt = el("option", null, "#" + o.id + " " + o.title);
+        opt.value = String(o.id);
+        into.appendChild(opt);
+      });
+      if (!others.length) into.firstChild.textContent = "no other active incident of this kind";
+      into.disabled = !others.length;
+    }).catch(function (err) { detailError(err.message); });
+    into.addEventListener("change", function () {
+      button.disabled = !into.value;
+      button.dataset.armed = "";
+      button.textContent = "Merge into it";
+    });
+    button.addEventListener("click", function () {
+      var by = $("by").value.trim();
+      if (!by) {
+        detailError("Enter your name first: status changes and feedback record who made them.");
+        $("by").focus();
+        return;
+      }
+      var target = Number(into.value);
+      if (button.dataset.armed !== "1") {  // a second click confirms: a merge is not undone
+        button.dataset.armed = "1";
+        button.textContent = "Merge #" + inc.id + " into #" + target + "? Click again";
+        return;
+      }
+      localStorage.setItem(BY_KEY, by);
+      button.disabled = true;
+      send("POST", "/api/v1/incidents/" + inc.id + "/merge", { into: target, by: by }).then(function (kept) {
+        select(kept.id);
+        loadList().catch(listError);
+      }).catch(function (err) { button.disabled = false; detailError(err.message); });
+    });
+    return box;
+  }
+
+  function mergeNote(inc) {
+    var ev = inc.evidence || {};
+    var into = ev.merged_into_incident, merged = Array.isArray(ev.merged_incidents) ? ev.merged_incidents : [];
+    if (!into && !merged.length) return null;
+    var p = el("p", "merge-note");
+    function link(id) {
+      var b = el("button", "link", "#" + id);
+      b.type = "button";
+      b.dataset.related = String(id);
+      b.addEventListener("click", function () { select(id); });
+      return b;
+    }
+    if (into) {
+      p.appendChild(document.createTextNode("Merged into "));
+      p.appendChild(link(into));
+      p.appendChild(document.createTextNode(": its tickets and later ones are there."));
+    } else {
+      p.appendChild(document.createTextNode("Merged into this one: "));
+      merged.forEach(function (id, i) {
+        if (i) p.appendChild(document.createTextNode(", "));
+        p.appendChild(link(id));
+      });
+      p.appendChild(document.createTextNode("."));
+    }
+    return p;
+  }
+
   // What was sent about the incident: each event, to Slack and to each webhook, and how it went.
   var STATE_WORDS = { pending: "waiting", delivered: "sent", failed: "failed", muted: "muted",
                       not_configured: "not configured" };
@@ -530,7 +616,11 @@
     actions.appendChild(actionButton("Mark noise (" + inc.noise_count + ")", { action: "noise", cls: "secondary" },
       function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "noise", by: by }); }));
     box.appendChild(actions);
+    var note = mergeNote(inc);
+    if (note) box.appendChild(note);
     box.appendChild(muteControls(inc));
+    var merging = mergeControls(inc);
+    if (merging) box.appendChild(merging);
     var err = el("p", "detail-error");
     err.setAttribute("role", "alert");
     err.hidden = true;

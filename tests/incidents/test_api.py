@@ -378,3 +378,53 @@ def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_ca
     assert [r["id"] for r in related(2)] == [1]
     assert related(3) == [] and related(5) == []
     assert related(6, other_creds) == []
+
+
+def test_merging_resolves_one_incident_into_another_and_tells_the_detector(client, db, tenant):
+    t, creds = tenant
+    h = auth(creds)
+    add_incident(db, t.id, 1, tickets=["1", "2"])
+    add_incident(db, t.id, 2, series="topic:2", topic_id=2, tickets=["3"])
+    body = client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=h)
+    assert body.status_code == 200, body.get_json()
+    kept = body.get_json()
+    assert kept["id"] == 1 and kept["status"] == "open" and kept["evidence"]["merged_incidents"] == [2]
+    gone = client.get("/api/v1/incidents/2", headers=h).get_json()
+    assert (gone["status"], gone["status_by"]) == ("resolved", "Ana")
+    assert gone["evidence"]["merged_into_incident"] == 1 and gone["resolved_at"] is not None
+    (event,) = control_events(db, t.id)
+    assert event.kind == "control.merge" and event.payload == {"incident_id": 2, "into": 1, "by": "Ana"}
+    # A merged (resolved) incident merges no more.
+    again = client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=h)
+    assert again.status_code == 409 and "resolved" in again.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("second, body, status, field", [
+    ({}, {"into": 1, "by": "Ana"}, 400, "into"),                     # itself (the incident is 1)
+    ({}, {"into": 9, "by": "Ana"}, 404, None),                       # no such incident
+    ({}, {"into": 2}, 400, "by"),
+    ({}, {"into": "2", "by": "Ana"}, 400, "into"),
+    ({"status": "dismissed"}, {"into": 2, "by": "Ana"}, 409, "status"),
+    ({"kind": "drop", "series": "channel:web", "topic_id": None}, {"into": 2, "by": "Ana"}, 409, "kind"),
+    ({"kind": "friction", "series": "page:/x:failed_request", "topic_id": None}, {"into": 2, "by": "Ana"}, 409, "kind"),
+])
+def test_a_merge_that_cannot_be_is_refused_and_changes_nothing(client, db, tenant, second, body, status, field):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    add_incident(db, t.id, 2, **{"series": "topic:2", "topic_id": 2, **second})
+    res = client.post("/api/v1/incidents/1/merge", json=body, headers=auth(creds))
+    assert res.status_code == status, res.get_json()
+    if field:
+        assert field in res.get_json()["error"]["fields"]
+    assert control_events(db, t.id) == []
+    with db.session() as s:
+        assert s.get(Incident, (t.id, 1)).status == "open"
+
+
+def test_incidents_of_another_tenant_do_not_merge(client, db, tenant, make_tenant):
+    t, creds = tenant
+    other, _ = make_tenant("Other")
+    add_incident(db, t.id, 1)
+    add_incident(db, other.id, 2)
+    res = client.post("/api/v1/incidents/1/merge", json={"into": 2, "by": "Ana"}, headers=auth(creds))
+    assert res.status_code == 404 and control_events(db, t.id) == []

@@ -245,6 +245,49 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
     assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
 
 
+def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8, account="org-a") + burst(5, at + timedelta(minutes=5), 7, prefix="w",
+                                                                         account="org-b"))
+    (a,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at) if i.topic_id == 5]
+    engine.take_changes()
+    merged_at = at + timedelta(minutes=40)
+    engine.merge_incidents(b.id, a.id, "lead@example.com", merged_at)
+    assert (b.status, b.status_by, b.resolved_at) == ("resolved", "lead@example.com", merged_at)
+    assert b.evidence["merged_into_incident"] == a.id and a.evidence["merged_incidents"] == [b.id]
+    assert set(b.ticket_ids) <= set(a.ticket_ids) and b.requesters <= a.requesters
+    assert a.accounts == {"org-a", "org-b"} and a.first_seen_at == min(a.first_seen_at, b.first_seen_at)
+    changes = engine.take_changes()
+    assert {i["id"] for i in changes["incidents"]} == {a.id, b.id}
+    assert {(inc_id, tid) for inc_id, tid, _ in changes["attached"]} == {(a.id, t) for t in b.ticket_ids
+                                                                         if t.startswith("w")}
+    assert [n[1] for n in changes["notifications"] if n[0] == b.id] == ["resolved"]
+    # Later tickets on the merged incident's topic join the one that stayed; nothing new opens there.
+    restarted = pickle.loads(pickle.dumps(engine))  # and a restart keeps it so
+    run(restarted, burst(5, at + timedelta(minutes=50), 6, prefix="v"))
+    assert {f"v{i}" for i in range(6)} <= set(a.ticket_ids) | set(restarted.incidents[a.id].ticket_ids)
+    assert {f"v{i}" for i in range(6)} <= set(restarted.incidents[a.id].ticket_ids)
+    assert [i.id for i in opened(restarted, after=at) if i.status != "resolved"] == [a.id]
+    # The topic model merging that topic into another: the other now leads to the same incident.
+    copy = pickle.loads(pickle.dumps(restarted))
+    copy.merge_topic(5, 6)
+    assert copy.incidents[a.id].series == "topic:4" and copy.incidents[a.id].active
+    assert copy.active[("topic:6", "volume")] == a.id and ("topic:5", "volume") not in copy.active
+    copy.merge_topic(4, 6)  # and its own topic into that one: still one incident, active
+    assert copy.incidents[a.id].series == "topic:6" and copy.incidents[a.id].active
+    # Once the one that stayed ends, the merged topic is free: a later rise there is a new incident.
+    restarted.set_status(a.id, "resolved", "lead@example.com", at + timedelta(hours=1))
+    assert restarted.incidents[a.id].id not in restarted.active.values()
+    run(restarted, burst(5, at + timedelta(hours=2), 12, prefix="u"))
+    new = [i for i in opened(restarted, after=at + timedelta(hours=2)) if i.topic_id == 5]
+    assert len(new) == 1 and {f"u{i}" for i in range(12)} & set(new[0].ticket_ids)
+    # A merge that no longer applies (one of them ended, or kinds of another family) changes nothing.
+    before = restarted.snapshot(restarted.incidents[a.id])
+    restarted.merge_incidents(new[0].id, a.id, "x", at + timedelta(hours=3))
+    assert restarted.snapshot(restarted.incidents[a.id]) == before and new[0].active
+
+
 def test_noise_feedback_raises_the_bar_until_the_pattern_stops_alerting(warmed):
     """A recurring small burst in a quiet topic: marked noise, the same burst no longer opens anything."""
     engine = fresh(warmed)

@@ -172,6 +172,37 @@ def test_people_s_decisions_reach_the_detector_through_the_log(db, make_tenant, 
     assert incidents(db, t.id)[inc_id]["status"] == "acknowledged"
 
 
+def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_ones_follow(db, client, make_tenant,
+                                                                                           traffic):
+    t, creds = make_tenant("Merge")
+    burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
+    burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
+    # The same night, ten customers write about exports too: one problem the detector sees as two.
+    export = [(burst_at + timedelta(minutes=2 + 3 * i), payload(80_000 + i, 3, burst_at + timedelta(minutes=2 + 3 * i),
+                                                                str(60_000 + i))) for i in range(10)]
+    until = burst_at + timedelta(minutes=40)
+    append(db, t.id, sorted([x for x in traffic if x[0] <= until] + export, key=lambda x: x[0]))
+    r = runner(db)
+    r.run_until_idle()
+    found = incidents(db, t.id)
+    invoices = next(k for k, v in found.items() if v["tickets"] & burst_ids)
+    exports = next(k for k, v in found.items() if v["tickets"] & {str(80_000 + i) for i in range(10)})
+    assert invoices != exports
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    res = client.post(f"/api/v1/incidents/{exports}/merge", json={"into": invoices, "by": "lead"}, headers=headers)
+    assert res.status_code == 200, res.get_json()
+    r.run_until_idle()
+    after = incidents(db, t.id)
+    assert found[exports]["tickets"] <= after[invoices]["tickets"]
+    assert after[exports]["status"] == "resolved" and after[exports]["evidence"]["merged_into_incident"] == invoices
+    assert after[invoices]["evidence"]["merged_incidents"] == [exports]
+    # An export ticket that arrives later joins the incident that stayed.
+    at = until + timedelta(minutes=5)
+    append(db, t.id, [(at, payload(90_000, 3, at, "61000"))])
+    r.run_until_idle()
+    assert "90000" in incidents(db, t.id)[invoices]["tickets"]
+
+
 def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant, traffic, monkeypatch, database_url,
                                                                 tmp_path):
     from server import cli

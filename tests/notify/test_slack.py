@@ -123,6 +123,12 @@ def test_replies_are_short_and_name_the_incident():
                                                 resolved_at="2026-03-03T03:00:00+00:00"), "resolved", None)
     assert resolved["text"].startswith("Incident #12 resolved")
     assert "*resolved* by ana@example.com" in resolved["blocks"][0]["text"]["text"]
+    merged = incident_blocks(incident_payload(status="resolved", status_by="ana@example.com",
+                                              resolved_at="2026-03-03T03:00:00+00:00",
+                                              evidence={"merged_into_incident": 9}), "resolved", None)
+    assert blocks_problem(merged) is None
+    assert "*merged into #9* by ana@example.com" in merged["blocks"][0]["text"]["text"]
+    assert "it goes on there" in merged["blocks"][0]["text"]["text"]
     back = incident_blocks(incident_payload(ticket_count=25, requester_count=21), "reopened", None)
     assert back["text"].startswith("Incident #12 reopened")
     assert "*reopened*: it is rising again; now 25 tickets from 21" in back["blocks"][0]["text"]["text"]

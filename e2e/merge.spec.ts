@@ -1,0 +1,49 @@
+// Merging one incident into another on the incidents page, in a real browser against a real backend
+// holding two open spikes and a friction incident: the choice offers only incidents of the same family,
+// a second click confirms, and both incidents then say where the other went.
+import { test, expect } from "@playwright/test";
+import { startBackend, type Backend } from "./backend";
+
+let backend: Backend;
+
+test.beforeAll(async () => {
+  backend = await startBackend({ seed: "incidents", options: { incidents: "2" } });
+});
+
+test.afterAll(async () => { await backend.stop(); });
+
+test("merging the second spike into the first: confirmed by a second click, then each names the other", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  const [first, second] = backend.incident_ids as number[];
+  const friction = backend.friction_incident_id as number;
+
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator("h2")).toContainText(`(#${second})`);
+  const into = detail.locator("#merge-into");
+  await expect(into.locator(`option[value="${first}"]`)).toHaveCount(1);
+  await expect(into.locator(`option[value="${friction}"]`)).toHaveCount(0); // in-app friction does not merge
+  await expect(into.locator(`option[value="${second}"]`)).toHaveCount(0);
+
+  await into.selectOption(String(first));
+  const merge = detail.getByRole("button", { name: "Merge into it" });
+  await merge.click();
+  await expect(detail.locator(".detail-error")).toContainText("Enter your name first");
+  await page.locator("#by").fill("Ana");
+  await merge.click();
+  await expect(detail.locator('[data-action="merge"]')).toHaveText(`Merge #${second} into #${first}? Click again`);
+  await detail.locator('[data-action="merge"]').click();
+
+  // The one that stayed is shown, naming the one merged into it; the other is resolved and says where it went.
+  await expect(detail.locator("h2")).toContainText(`(#${first})`);
+  await expect(detail.locator(".merge-note")).toHaveText(`Merged into this one: #${second}.`);
+  await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(0); // not active any more
+  await detail.locator(`.merge-note button[data-related="${second}"]`).click();
+  await expect(detail.locator("h2")).toContainText(`(#${second})`);
+  await expect(detail.locator(".merge-note")).toContainText(`Merged into #${first}`);
+  await expect(detail.locator(".status")).toContainText("resolved");
+  await expect(detail.locator("#merge-into")).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
