@@ -142,11 +142,11 @@ class _Variant:
 
     def __init__(self, understand: UnderstandStage, settings: Mapping[str, Any] | None,
                  overrides: Mapping[str, Any] | None, widget: Mapping[str, Any] | None,
-                 verify: Callable[[int, str, Any], bool] | None) -> None:
+                 verify: Callable[[int, str, Any], bool] | None, fixed: bool) -> None:
         detection, self.friction = split_overrides(overrides)
         self.widget = WidgetStage(lambda _t: _with_friction(widget, self.friction), verify=verify)
-        self.detect = DetectStage(understand, lambda _t: settings, overrides=detection, all_live=True,
-                                  pages=self.widget.pages_before)
+        self.detect = DetectStage(understand, lambda _t: settings, overrides=None if fixed else detection,
+                                  fixed=detection if fixed else None, all_live=True, pages=self.widget.pages_before)
         self.widget.new_incident_id = self.detect.reserve_incident_id
 
     def apply(self, batch: list[LoggedEvent]) -> None:
@@ -172,14 +172,18 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
                       settings: Mapping[str, Any] | None, variants: list[Mapping[str, Any] | None],
                       widget: Mapping[str, Any] | None = None,
                       verify: Callable[[int, str, Any], bool] | None = None,
-                      progress: Callable[[int], None] = lambda _n: None) -> list[BacktestReport]:
+                      progress: Callable[[int], None] = lambda _n: None, fixed: bool = False) -> list[BacktestReport]:
     """One replay of the log, one report per set of overrides in ``variants`` (None: as stored).
+
+    With ``fixed``, each variant's detection settings are whole settings used throughout the replay, in
+    place of the stored ones and of every settings change in the log (friction overrides still apply
+    on top of the widget configuration).
 
     The tickets are understood (embedded, placed in topics) once and shared by every variant, so
     comparing two settings costs one embedding pass, the expensive part, and a detection pass each.
     """
     understand = UnderstandStage(embed)
-    runs = [_Variant(understand, settings, overrides, widget, verify) for overrides in variants]
+    runs = [_Variant(understand, settings, overrides, widget, verify, fixed) for overrides in variants]
     events = tickets = 0
     for batch in events_of(db, log, tenant_id):
         zendesk = [e for e in batch if e.source == "zendesk"]

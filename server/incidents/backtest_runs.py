@@ -4,8 +4,10 @@ An admin who installed the app from the Marketplace has no shell on the server, 
 ``groundswell backtest`` command is not theirs to run. Here a backtest is a row in ``backtest_runs``:
 the API queues it (one at a time per tenant), and the detector process's backtest worker claims it,
 replays the tenant's whole log once (:func:`server.incidents.backtest.backtest_variants`: the tickets
-are embedded once) through two sets of detectors, the stored settings and the proposed ones, and
-stores the comparison as the row's ``result``, with its progress written as it goes.
+are embedded once) through two sets of detectors, the stored settings and the proposed ones (the
+stored settings with the request's changes, merged as PATCH merges them), each used throughout the
+period in place of the settings the log says were in force, and stores the comparison as the row's
+``result``, with its progress written as it goes.
 
 The comparison pairs incidents of the two runs, and each with the incidents the tenant really has,
 by kind, series and overlapping time, so that the answer says which incidents the proposed settings
@@ -35,6 +37,7 @@ from server.eventlog.log import as_utc
 from server.eventlog.log import EventLog
 from server.incidents.backtest import BacktestReport, backtest_variants
 from server.incidents.models import BacktestRun, Incident
+from server.incidents.settings import DetectionSettings, apply_changes
 from server.tenants import Tenant
 from server.workers import start_periodic
 
@@ -335,10 +338,12 @@ class BacktestWorker:
 
         widget_config = self.widget.config(run.tenant_id) if self.widget is not None else None
         verify = self.widget.verify if self.widget is not None else None
+        stored = stored if isinstance(stored, dict) else None
+        now_stored = DetectionSettings.from_dict(stored).to_dict()
+        proposed_settings = DetectionSettings.from_dict(apply_changes(stored, run.overrides)).to_dict()
         current, proposed = backtest_variants(self.db, self.log, run.tenant_id, as_utc(run.since), embed=self.embed,
-                                              settings=stored if isinstance(stored, dict) else None,
-                                              variants=[None, run.overrides], widget=widget_config, verify=verify,
-                                              progress=progress)
+                                              settings=stored, variants=[now_stored, proposed_settings],
+                                              widget=widget_config, verify=verify, progress=progress, fixed=True)
         now = self.clock()
         with self.db.session() as session:
             actual = actual_incidents(session, run.tenant_id, as_utc(run.since))

@@ -21,7 +21,7 @@ from server.eventlog import EventLog, NewEvent
 from server.eventlog.log import as_utc
 from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Release, VolumePoint
 from server.incidents.schemas import MAX_ID
-from server.incidents.settings import DetectionSettings
+from server.incidents.settings import DetectionSettings, apply_changes
 from server.notify.mutes import active_mute, mute_view
 from server.notify.service import incident_notifications
 from server.tenants import Tenant
@@ -464,12 +464,7 @@ def update_detection_settings(session: Session, log: EventLog, tenant_id: int, c
     tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
     if tenant is None:  # pragma: no cover - the token named this tenant
         raise NotFound("No such tenant.")
-    stored = dict((tenant.settings or {}).get("detection") or {})
-    for key, value in changes.items():
-        if key == "sensitivity":
-            stored["sensitivity"] = {**(stored.get("sensitivity") or {}), **value}
-        else:
-            stored[key] = value
+    stored = apply_changes((tenant.settings or {}).get("detection"), changes)
     tenant.settings = {**(tenant.settings or {}), "detection": stored}  # a new dict: JSON columns track assignment
     effective = DetectionSettings.from_dict(stored).to_dict()
     _append(session, log, tenant_id, control_event("control.settings", {"detection": effective}, now), now)

@@ -143,3 +143,18 @@ class DetectionSettings:
         if plan is None:
             return 1.0
         return self.plan_sensitivity.get(plan, 1.0)
+
+
+def apply_changes(stored: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored settings with a PATCH body's (validated) ``changes``: ``sensitivity`` merged kind by kind,
+    every other field (``plan_sensitivity`` included) replaced.
+
+    >>> apply_changes({"sensitivity": {"drop": 0}, "plan_sensitivity": {"pro": 2}},
+    ...               {"sensitivity": {"spike": 2}, "plan_sensitivity": {"free": 0.5}})
+    {'sensitivity': {'drop': 0, 'spike': 2}, 'plan_sensitivity': {'free': 0.5}}
+    """
+    out = dict(stored or {})
+    for key, value in changes.items():
+        out[key] = {**(out.get("sensitivity") or {}), **value} if key == "sensitivity" else value
+    return out
+

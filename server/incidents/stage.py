@@ -73,6 +73,9 @@ class DetectStage(Stage):
         tenant's engine is created; later changes arrive as ``control.settings`` events.
     overrides
         Settings applied on top of everything else (a backtest's what-if).
+    fixed
+        The whole settings, used throughout instead of the stored ones and of every settings change in
+        the log (a backtest comparing two settings over the same period).
     all_live
         Treat every ticket as live (a backtest: what would have fired).
     pages
@@ -84,11 +87,13 @@ class DetectStage(Stage):
     sources = frozenset({"zendesk", "control"})
 
     def __init__(self, understand: UnderstandStage, settings: Callable[[int], Mapping[str, Any] | None] | None = None,
-                 *, overrides: Mapping[str, Any] | None = None, all_live: bool = False,
+                 *, overrides: Mapping[str, Any] | None = None, fixed: Mapping[str, Any] | None = None,
+                 all_live: bool = False,
                  pages: Callable[[int, Any, int, datetime], tuple[tuple[str, str], ...]] | None = None) -> None:
         self.understand = understand
         self.settings_for = settings or (lambda _t: None)
         self.overrides = dict(overrides or {})
+        self.fixed = DetectionSettings.from_dict(fixed) if fixed is not None else None
         self.all_live = all_live
         self.pages = pages
         self.engines: dict[int, Engine] = {}
@@ -96,6 +101,8 @@ class DetectStage(Stage):
         self._rows: list[tuple[str, Any, dict[str, Any]]] = []
 
     def _settings(self, stored: Mapping[str, Any] | None) -> DetectionSettings:
+        if self.fixed is not None:
+            return self.fixed
         merged = dict(stored or {})
         for k, v in self.overrides.items():
             if isinstance(v, dict) and isinstance(merged.get(k), dict):

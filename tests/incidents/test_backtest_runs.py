@@ -14,7 +14,7 @@ from server.incidents.backtest import BacktestReport
 from server.incidents.backtest_runs import BacktestWorker, compare
 from server.incidents.models import BacktestRun
 from tests.incidents.factories import auth
-from tests.incidents.test_stage import append, incidents, runner, stream
+from tests.incidents.test_stage import append, control, incidents, runner, stream
 from tests.understand.fakes import HashingEmbedder
 
 #: The wall clock of these tests: a day after the traffic's last ticket.
@@ -250,3 +250,18 @@ def test_compare_pairs_incidents_by_kind_series_and_time():
     assert out["current"] == {"count": 3, "by_kind": {"drop": 1, "spike": 2}, "per_week": 1.5}
     assert [i["detected_at"] for i in out["incidents"]] == sorted((i["detected_at"] for i in out["incidents"]),
                                                                   reverse=True)
+
+
+def test_both_runs_use_their_settings_throughout_whatever_the_log_says_was_in_force(db, client, make_tenant,
+                                                                                   traffic, clock):
+    t, creds = make_tenant("Throughout")
+    # The log begins with spikes turned off; they were turned on again later (the stored settings).
+    control(db, t.id, "control.settings", {"detection": {"sensitivity": {"spike": 0}}}, traffic[0][0])
+    append(db, t.id, traffic, received_late=True)
+    run_id = client.post("/api/v1/backtests", json={"settings": {"sensitivity": {"spike": 0}}},
+                         headers=auth(creds)).get_json()["id"]
+    worker(db, clock).run_once()
+    result = client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()["result"]
+    # The stored settings (spikes on) throughout: the burst; the proposal (spikes off) throughout: none.
+    assert result["current"]["by_kind"].get("spike", 0) >= 1
+    assert result["proposed"]["by_kind"].get("spike", 0) == 0 and result["removed"] >= 1
