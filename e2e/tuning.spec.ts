@@ -35,10 +35,19 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
 
   await page.locator("#by").fill("Admin Ada");
   await section.getByLabel("Spikes").fill("0");
+  // A plan tier's multiplier: added, removed, added again.
+  await section.getByLabel("Another plan tier").fill("enterprise");
+  await section.getByLabel("Its multiplier").fill("3");
+  await section.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(section.getByLabel("Plan enterprise", { exact: true })).toHaveValue("3");
+  await section.getByRole("button", { name: "Remove plan enterprise" }).click();
+  await expect(section.getByLabel("Plan enterprise", { exact: true })).toHaveCount(0);
+  await section.getByLabel("Another plan tier").fill("enterprise");
+  await section.getByRole("button", { name: "Add", exact: true }).click();
   await section.getByLabel("Try on the last").selectOption("30");
   await section.getByRole("button", { name: "Try these settings" }).click();
   const run = page.locator("#tuning-run");
-  await expect(run).toContainText("Backtest #1: spikes off");
+  await expect(run).toContainText("Backtest #1: spikes off, plan enterprise × 3");
   await expect(run).toContainText("asked by Admin Ada");
   await expect(run.locator(".tuning-summary")).toBeVisible({ timeout: 90_000 });
 
@@ -56,17 +65,19 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
 
   // Saving sends the change; the form then shows the stored (new) values.
   await section.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.locator("#tuning-message")).toContainText("Saved (spikes off)");
+  await expect(page.locator("#tuning-message")).toContainText("Saved (spikes off, plan enterprise × 3)");
   const stored = await page.evaluate(async (token) => {
     const r = await fetch("/api/v1/settings/detection", { headers: { Authorization: `Bearer ${token}` } });
     return r.json();
   }, backend.api_token);
   expect(stored.sensitivity.spike).toBe(0);
+  expect(stored.plan_sensitivity).toEqual({ enterprise: 3 });
 
   // Reloading shows the last backtest again.
   await page.reload();
   await expect(page.locator("#tuning-run .tuning-summary")).toBeVisible();
   await expect(page.locator("#tune-kind-spike")).toHaveValue("0");
+  await expect(page.getByLabel("Plan enterprise", { exact: true })).toHaveValue("3");
   expect(problems).toEqual([]);
 });
 

@@ -39,7 +39,61 @@
     });
   }
 
+  // Plan tiers: one row each (its multiplier and Remove), in the form until saved or reset.
+  function planRows(plans) {
+    var box = $("tune-plan-rows");
+    box.replaceChildren();
+    Object.keys(plans).sort().forEach(function (name) {
+      var label = el("label", null, "Plan " + name);
+      var input = el("input");
+      input.type = "number"; input.min = "0"; input.max = "100"; input.step = "0.1"; input.required = true;
+      input.value = String(plans[name]);
+      input.dataset.plan = name;
+      input.id = "tune-plan-" + Object.keys(plans).sort().indexOf(name);
+      label.htmlFor = input.id;
+      var remove = el("button", "secondary", "Remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove plan " + name);
+      remove.addEventListener("click", function () {
+        var now = currentPlans();
+        delete now[name];
+        planRows(now);
+      });
+      var cell = el("span", "plan-add");
+      cell.appendChild(input);
+      cell.appendChild(remove);
+      box.appendChild(label);
+      box.appendChild(cell);
+    });
+  }
+
+  function currentPlans() {
+    var out = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#tune-plan-rows input[data-plan]"), function (input) {
+      out[input.dataset.plan] = input.value === "" ? NaN : Number(input.value);
+    });
+    return out;
+  }
+
+  function addPlan() {
+    var name = $("tune-plan-name").value.trim();
+    var value = $("tune-plan-value");
+    if (!name) { message("Name the plan tier as your tickets carry it (the plan field).", true); return; }
+    if (!value.checkValidity() || value.value === "") { message("Its multiplier: " + (value.validationMessage || "a number from 0 to 100") + ".", true); return; }
+    var plans = currentPlans();
+    plans[name] = Number(value.value);
+    planRows(plans);
+    $("tune-plan-name").value = "";
+    message("", false);
+  }
+
+  function samePlans(a, b) {
+    var ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+    return ka.length === kb.length && ka.every(function (k, i) { return k === kb[i] && a[k] === b[k]; });
+  }
+
   function fill(s) {
+    planRows(s.plan_sensitivity || {});
     $("tune-budget").value = String(s.alarm_budget_per_week);
     $("tune-requesters").value = String(s.min_requesters);
     $("tune-resolve").value = String(s.resolve_after_minutes);
@@ -69,6 +123,11 @@
       var v = number("tune-kind-" + k[0]);
       if (v !== stored.sensitivity[k[0]]) (out.sensitivity = out.sensitivity || {})[k[0]] = v;
     });
+    var plans = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#tune-plan-rows input[data-plan]"), function (input) {
+      plans[input.dataset.plan] = number(input.id);
+    });
+    if (!samePlans(plans, stored.plan_sensitivity || {})) out.plan_sensitivity = plans;
     return out;
   }
 
@@ -78,7 +137,11 @@
     Object.keys(settings.sensitivity || {}).forEach(function (k) {
       parts.push((KIND_NAMES[k] || k).toLowerCase() + " " + (settings.sensitivity[k] === 0 ? "off" : "× " + settings.sensitivity[k]));
     });
-    Object.keys(settings.plan_sensitivity || {}).forEach(function (p) { parts.push("plan " + p + " × " + settings.plan_sensitivity[p]); });
+    if (settings.plan_sensitivity) {
+      var plans = Object.keys(settings.plan_sensitivity);
+      parts.push(plans.length ? plans.map(function (p) { return "plan " + p + " × " + settings.plan_sensitivity[p]; }).join(", ")
+        : "no plan tier multipliers");
+    }
     if (settings.min_requesters !== undefined) parts.push("at least " + settings.min_requesters + " customers");
     if (settings.resolve_after_minutes !== undefined) parts.push("resolve after " + settings.resolve_after_minutes + " min");
     if (settings.drop_min_expected !== undefined) parts.push("drops tested from " + settings.drop_min_expected + " expected");
@@ -308,6 +371,7 @@
     buildKinds();
     $("tuning-form").addEventListener("submit", tryIt);
     $("tune-save").addEventListener("click", save);
+    $("tune-plan-add").addEventListener("click", addPlan);
     $("tune-reset").addEventListener("click", function () { if (stored) { fill(stored); message("", false); } });
     load();
   });
