@@ -383,9 +383,12 @@ def demo(port: int, speed: float) -> None:
                    "plan_sensitivity.enterprise=3, resolve_after_minutes=60, min_requesters=4, enabled=false; "
                    "in-app friction: friction.weekly_false_alarms=2, friction.min_sessions=5, "
                    "friction.warmup_hours=48.")
+@click.option("--compare", is_flag=True,
+              help="Also replay under the stored settings and print what the --set settings add and drop, with "
+                   "people's ratings of the matching real incidents.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progress: bool) -> None:
+def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_json: bool, progress: bool) -> None:
     """Replay a tenant's stored events through the detectors and report what would have fired.
 
     Nothing is written: tune settings here before switching them on. The replay starts at the
@@ -396,10 +399,12 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
+    from rich.text import Text
 
     from server.eventlog import SqlEventLog
-    from server.incidents.backtest import backtest as run_backtest
-    from server.incidents.backtest import parse_overrides
+    from server.incidents.backtest import backtest_variants, parse_overrides
+    from server.incidents.backtest_runs import actual_incidents
+    from server.incidents.backtest_runs import compare as compare_runs
     from server.zendesk import parse_since
     from server.understand.embed import Embedder
     from server.widget.runtime import WidgetTenantData
@@ -424,9 +429,20 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
     console = Console(stderr=True)
     with Progress(console=console, disable=not progress or as_json, transient=True) as bar:
         task = bar.add_task(f"Replaying {slug}'s events", total=total)
-        report = run_backtest(database, log_, tenant_id, start, embed=Embedder().embed, settings=stored,
-                              overrides=overrides, widget=widget.config(tenant_id), verify=widget.verify,
-                              progress=lambda n: bar.advance(task, n))
+        reports = backtest_variants(database, log_, tenant_id, start, embed=Embedder().embed, settings=stored,
+                                    variants=[None, overrides] if compare else [overrides],
+                                    widget=widget.config(tenant_id), verify=widget.verify,
+                                    progress=lambda n: bar.advance(task, n))
+    report = reports[-1]
+    if compare:
+        with database.session() as session:
+            actual = actual_incidents(session, tenant_id, start)
+        result = compare_runs(reports[0], report, actual, datetime.now(timezone.utc))
+        if as_json:
+            click.echo(json.dumps(result, default=str, indent=2))
+            return
+        _print_comparison(result, slug, ", ".join(p.strip() for p in pairs))
+        return
     if as_json:
         click.echo(json.dumps({"since": start.isoformat(), "events": report.events, "tickets": report.tickets,
                                "by_kind": report.by_kind(), "incidents": report.incidents}, default=str, indent=2))
@@ -440,14 +456,47 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], as_json: bool, progr
         table.add_row(str(inc["id"]), inc["kind"], f"{inc['detected_at']:%Y-%m-%d %H:%M}",
                       "–" if friction else str(inc["ticket_count"]),
                       f"{inc['evidence'].get('sessions', 0)} sessions" if friction else str(inc["requester_count"]),
-                      f"{inc['p_value']:.1e}", inc["sentence"])
+                      f"{inc['p_value']:.1e}", Text(inc["sentence"]))  # ticket words: text, never markup
     out.print(table)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
     rate = f"{len(report.incidents) / report.weeks:.1f} a week" if report.incidents else "0 a week"
     n = len(report.incidents)
     what_if = ", ".join(p.strip() for p in pairs)
     out.print(f"{report.events} events replayed ({report.tickets} tickets); {n} incident{'' if n == 1 else 's'} "
-              f"({kinds}); {rate}. Settings: {'as stored, with ' + what_if if what_if else 'as stored'}.")
+              f"({kinds}); {rate}. Settings: {'as stored, with ' + what_if if what_if else 'as stored'}.", markup=False)
+
+def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out = Console(markup=False, highlight=False)
+    cur, new = result["current"], result["proposed"]
+
+    def kinds(by_kind: dict[str, int]) -> str:
+        return ", ".join(f"{k} {n}" for k, n in by_kind.items()) or "none"
+
+    out.print(f"Since {result['since'][:16]} UTC, {result['tickets']} tickets ({result['events']} events) replayed.")
+    out.print(f"Stored settings: {cur['count']} incidents ({kinds(cur['by_kind'])}), {cur['per_week']} a week.")
+    out.print(f"With {what_if or 'no change'}: {new['count']} incidents ({kinds(new['by_kind'])}), "
+              f"{new['per_week']} a week; {result['added']} added, {result['removed']} dropped.")
+    r = result["ratings"]
+    out.print(f"Rated real incidents: useful kept {r['useful_kept']}, useful dropped {r['useful_dropped']}, "
+              f"noise kept {r['noise_kept']}, noise dropped {r['noise_dropped']}.")
+    changed = [i for i in result["incidents"] if i["in"] != "both"]
+    if not changed:
+        out.print("The two settings open the same incidents.")
+        return
+    table = Table(title=Text(f"What the settings change for {slug}"))
+    for col in ("", "kind", "detected (UTC)", "customers", "people said", "evidence"):
+        table.add_column(col, overflow="fold")
+    for i in changed:
+        a = i["actual"]
+        said = "not opened live" if not a else f"{a['verdict'] or 'unrated'} (#{a['id']})"
+        table.add_row("added" if i["in"] == "proposed_only" else "dropped", i["kind"], i["detected_at"][:16],
+                      str(i["requester_count"]), said, Text(i["sentence"]))
+    out.print(table)
+
 
 from server.marketplace.cli import app_group  # noqa: E402  (the marketplace package commands)
 

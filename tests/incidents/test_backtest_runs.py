@@ -265,3 +265,15 @@ def test_both_runs_use_their_settings_throughout_whatever_the_log_says_was_in_fo
     # The stored settings (spikes on) throughout: the burst; the proposal (spikes off) throughout: none.
     assert result["current"]["by_kind"].get("spike", 0) >= 1
     assert result["proposed"]["by_kind"].get("spike", 0) == 0 and result["removed"] >= 1
+
+
+def test_the_commands_comparison_prints_ticket_words_as_text(capsys):
+    from server.cli import _print_comparison
+
+    since = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    current = BacktestReport(since, 10, 8, [_inc("spike", "topic:1", "2026-03-02T10:00", "2026-03-02T10:20",
+                                                  sentence="5 tickets about 'refund [/b] [email]'")])
+    out = compare(current, BacktestReport(since, 10, 8, []), [], since + timedelta(days=7))
+    _print_comparison(out, "acme", "sensitivity.spike=0")
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "[/b] [email]" in printed and "dropped" in printed and "With sensitivity.spike=0: 0 incidents" in printed

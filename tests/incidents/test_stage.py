@@ -225,6 +225,16 @@ def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant,
     assert text.exit_code == 0 and "What would have fired for" in text.output
     assert " 0 incidents (none); 0 a week. Settings: as stored, with sensitivity.spike=0, min_requesters=4." in \
         " ".join(text.output.split())
+    cmp = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--since", "2026-02-01", "--no-progress",
+                                        "--compare", "--set", "sensitivity.spike=0"], env=env)
+    assert cmp.exit_code == 0, cmp.output
+    flat = " ".join(cmp.output.split())
+    assert "Stored settings: " in flat and "With sensitivity.spike=0: " in flat and "dropped" in flat
+    as_json = json.loads(CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--since", "2026-02-01",
+                                                       "--no-progress", "--compare", "--json", "--set",
+                                                       "sensitivity.spike=0"], env=env).output)
+    assert as_json["current"]["by_kind"].get("spike", 0) >= 1 and as_json["proposed"]["by_kind"].get("spike", 0) == 0
+    assert as_json["removed"] >= 1
     bad = CliRunner().invoke(cli.main, ["backtest", "--tenant", t.slug, "--set", "sensitivity.nope=1"], env=env)
     assert bad.exit_code == 2 and "sensitivity" in bad.output
 
