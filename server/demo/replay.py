@@ -38,6 +38,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from server.demo.stream import TrafficModel
 from server.ingest.service import MAX_CLIENT_AGE
@@ -283,9 +284,10 @@ class Replayer:
         table.add_column("surging")
         table.add_column("open incidents")
         active = ", ".join(i.issue for i in self.model.active(minute)) or "-"
-        table.add_row(f"{minute:.1f}", *[str(v) for v in self.counts.values()], active, self.incidents)
+        # incident titles hold ticket words, and errors the server's words: text, never rich markup
+        table.add_row(f"{minute:.1f}", *[str(v) for v in self.counts.values()], active, Text(self.incidents))
         if self.last_error:
-            table.caption = f"last error: {self.last_error}"
+            table.caption = Text(f"last error: {self.last_error}")
         return table
 
     def run(self, duration: float | None = None, console: Console | None = None) -> dict[str, int]:
