@@ -258,7 +258,7 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
     from server.understand.embed import Embedder
     from server.widget.runtime import WidgetTenantData
 
-    start_backtests(BacktestWorker(database, SqlEventLog(), Embedder().embed,
+    start_backtests(BacktestWorker(database, SqlEventLog(), Embedder(cache_size=20_000).embed,  # its own cache
                                    widget=WidgetTenantData(database, config_mod.secret_key(cfg)),
                                    partition=(index, count)))
     counter = DETECTOR_EVENTS.labels(runner.name)

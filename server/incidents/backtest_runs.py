@@ -76,6 +76,7 @@ class _Cancelled(Exception):
 def create_run(session: Session, log_: EventLog, tenant_id: int, *, days: int, overrides: Mapping[str, Any],
                by: str | None, now: datetime) -> BacktestRun:
     """Queue a backtest of the last ``days`` days with ``overrides`` (validated detection settings)."""
+    session.scalar(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())  # one request at a time
     busy = session.scalar(select(BacktestRun.id).where(BacktestRun.tenant_id == tenant_id,
                                                        BacktestRun.status.in_(ACTIVE)))
     if busy is not None:

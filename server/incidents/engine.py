@@ -508,6 +508,11 @@ class Engine:
         gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
         if gone.notifications:  # close what was announced about it
             self._queue_notification(gone, "resolved")
+        bank = self.__dict__.get("bank")
+        series = self.series.get(gone.series)
+        for t in [*(bank.tickets if bank is not None else ()), *(series.recent if series is not None else ())]:
+            if t.incident == gone.id:  # its tickets now draw the tickets close to them to the incident it joined
+                t.incident = keep.id
         keys = [k for k, v in self.active.items() if v == gone.id]
         for k in keys:  # its series now lead to the incident it joined
             self.active[k] = keep.id

@@ -531,6 +531,25 @@ def warmed_with_vectors(history) -> tuple[bytes, dict[int, np.ndarray]]:
     return pickle.dumps(run(Engine(), _with_vectors(history, 1, centres))), centres
 
 
+def test_after_a_merge_tickets_close_to_the_merged_incidents_join_the_one_that_stayed(warmed_with_vectors):
+    blob, centres = warmed_with_vectors
+    engine = pickle.loads(blob)
+    at = T0 + timedelta(days=DAYS, hours=2)
+    u = np.random.default_rng(5).normal(size=384)
+    u = (u / np.linalg.norm(u)).astype(np.float32)
+    first = _with_vectors(burst(4, at, 8), 4, centres)
+    second = [Observation(**{**o.__dict__, "vector": u}) for o in burst(5, at + timedelta(minutes=5), 7, prefix="w")]
+    run(engine, first + second)
+    (a,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at) if i.topic_id == 5]
+    engine.merge_incidents(b.id, a.id, "lead", at + timedelta(minutes=40))
+    # A ticket of another topic, in meaning right beside the merged incident's tickets: it joins the one
+    # that stayed (before the merge it would have joined the merged one).
+    run(engine, [Observation(ticket_id="near", topic_id=6, at=at + timedelta(minutes=45), requester="late-customer",
+                             segments={"channel": "web"}, vector=u)])
+    assert "near" in a.ticket_ids and "near" not in b.ticket_ids
+
+
 def test_a_burst_scattered_over_topics_is_found_by_its_nearby_tickets(warmed_with_vectors):
     # six customers write about one new problem within 40 minutes, but the topic model put their tickets
     # in six different busy topics: no topic rose, yet the tickets are close to each other in meaning
