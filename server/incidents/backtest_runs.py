@@ -37,6 +37,7 @@ from server.eventlog.log import as_utc
 from server.eventlog.log import EventLog
 from server.incidents.backtest import BacktestReport, backtest_variants
 from server.incidents.models import BacktestRun, Incident
+from server.incidents.schemas import MAX_ID
 from server.incidents.settings import DetectionSettings, apply_changes
 from server.tenants import Tenant
 from server.workers import start_periodic
@@ -96,6 +97,8 @@ def create_run(session: Session, log_: EventLog, tenant_id: int, *, days: int, o
 
 
 def get_run(session: Session, tenant_id: int, run_id: int) -> BacktestRun | None:
+    if not 0 < run_id <= MAX_ID:  # beyond the column's range: no such row (PostgreSQL would refuse the query)
+        return None
     run = session.get(BacktestRun, run_id)
     return run if run is not None and run.tenant_id == tenant_id else None
 

@@ -122,6 +122,9 @@ def test_backtests_belong_to_their_tenant(db, client, make_tenant, clock):
     assert client.get("/api/v1/backtests", headers=auth(cb)).get_json()["backtests"] == []
     assert client.post("/api/v1/backtests", json={}, headers=auth(cb)).status_code == 202  # A's does not block B
     assert client.get("/api/v1/backtests").status_code == 401
+    for path in ("/api/v1/backtests/0", f"/api/v1/backtests/{2**31}", f"/api/v1/backtests/{2**63}"):
+        assert client.get(path, headers=auth(ca)).status_code == 404
+        assert client.delete(path, headers=auth(ca)).status_code == 404
 
 
 def test_a_cancelled_backtest_is_not_run_and_a_running_one_stops(db, client, make_tenant, traffic, clock):
