@@ -6,8 +6,10 @@ whether each is set, and the test reports Slack's status and error word, not its
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -108,13 +110,35 @@ def _delivery_view(row: Any) -> dict[str, Any]:
             "error": row.last_error}
 
 
+_TOKEN_LIKE = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{16,}$")
+
+
+def shown_url(url: str | None) -> str | None:
+    """A webhook URL as the API and pages show it: without a user and password, its query string, or
+    path segments that look like tokens (16 or more letters, digits, ``-`` or ``_`` with both letters and
+    digits), of which the last four characters stay; receivers that carry a secret in the URL keep it.
+
+    >>> shown_url("https://ops:pw@ops.example.com/hooks/T0AB12CD/aZ3kQ9pLm2Xy7Rt4Uv8W?token=abc#x")
+    'https://ops.example.com/hooks/T0AB12CD/…Uv8W?…'
+    >>> shown_url("https://ops.example.com/hooks/incident-notifications")
+    'https://ops.example.com/hooks/incident-notifications'
+    """
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    path = "/".join("…" + seg[-4:] if _TOKEN_LIKE.match(seg) else seg for seg in parts.path.split("/"))
+    return urlunsplit((parts.scheme, netloc, path, "…" if parts.query else "", ""))
+
+
 def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
     """The endpoint as the API shows it (never its secret): with its pending count and last closed delivery."""
     d = WebhookDelivery
     pending = session.scalar(select(func.count()).where(d.endpoint_id == endpoint.id, d.sent_at.is_(None))) or 0
     last = session.scalars(select(d).where(d.endpoint_id == endpoint.id, d.sent_at.is_not(None))
                            .order_by(d.sent_at.desc(), d.incident_id.desc(), d.seq.desc()).limit(1)).first()
-    return {"id": endpoint.id, "format": endpoint.format, "url": endpoint.url, "events": list(endpoint.events),
+    return {"id": endpoint.id, "format": endpoint.format, "url": shown_url(endpoint.url), "events": list(endpoint.events),
             "kinds": list(endpoint.kinds) if endpoint.kinds else None, "description": endpoint.description,
             "created_at": as_utc(endpoint.created_at), "secret_hint": endpoint.secret_hint, "pending": pending,
             "last_delivery": None if last is None else {

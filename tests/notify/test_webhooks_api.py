@@ -47,6 +47,23 @@ def test_register_list_and_the_secret_shown_once(client, tenant, fakes):
     assert listed[0]["pending"] == 0 and listed[0]["last_delivery"] is None
 
 
+def test_a_url_carrying_a_secret_is_shown_without_it_and_stored_in_full(client, tenant, fakes, db):
+    from server.notify.models import WebhookEndpoint
+
+    _, creds = tenant
+    receiver, _ = fakes
+    full = receiver.url + "/T0AB12CD/aZ3kQ9pLm2Xy7Rt4Uv8W?token=s3cr3t-value"
+    r = client.post(BASE, json={"url": full}, headers=auth(creds))
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    listed = client.get(BASE, headers=auth(creds)).get_data(as_text=True)
+    for shown in (str(made), listed):
+        assert "s3cr3t-value" not in shown and "aZ3kQ9pLm2Xy7R" not in shown and "ops:pw" not in shown
+    assert made["url"].endswith("/T0AB12CD/…Uv8W?…")
+    with db.session() as s:  # what is stored and called is the URL as given
+        assert s.get(WebhookEndpoint, made["id"]).url == full
+
+
 def test_pagerduty_needs_a_routing_key_and_no_url(client, tenant):
     _, creds = tenant
     r = client.post(BASE, json={"format": "pagerduty"}, headers=auth(creds))
