@@ -184,6 +184,20 @@ test("where alerts go: the webhooks with their last delivery, adding one, testin
     expect(problems).toEqual([]);
   });
 
+test("the list by kind: friction only, then a kind with none", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const cards = page.locator("button.incident-item");
+  await expect(cards).toHaveCount(2);
+  await page.locator("#kind-filter").selectOption("friction");
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute("data-id", String(backend.friction_incident_id));
+  await page.locator("#kind-filter").selectOption("drop");
+  await expect(cards).toHaveCount(0);
+  await expect(page.locator("#list-state")).toHaveText("No active drop incidents.");
+  await page.locator("#kind-filter").selectOption("");
+  await expect(cards).toHaveCount(2);
+});
+
 test("the newest incident opens beside the list on a wide screen; Escape closes it; a narrow screen keeps the list",
   async ({ page }) => {
     await page.setViewportSize({ width: 1280, height: 900 });

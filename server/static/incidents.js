@@ -26,7 +26,7 @@
     { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"] }
   ];
 
-  var state = { filter: "active", selected: null, timer: null, busy: false, opened: false };
+  var state = { filter: "active", kind: "", selected: null, timer: null, busy: false, opened: false };
 
   // --- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
@@ -125,7 +125,8 @@
     list.replaceChildren();
     var stateLine = $("list-state");
     if (!data.incidents.length) {
-      stateLine.textContent = EMPTY[state.filter];
+      stateLine.textContent = state.kind ? EMPTY[state.filter].replace(/incidents/, (KIND_LABELS[state.kind] || state.kind).toLowerCase() +
+        " incidents").replace(/ All quiet\.$/, "") : EMPTY[state.filter];
       stateLine.hidden = false;
       return;
     }
@@ -158,7 +159,8 @@
 
   function loadList() {
     var status = FILTERS[state.filter];
-    return api("/api/v1/incidents?limit=100" + (status ? "&status=" + status : "")).then(function (data) {
+    return api("/api/v1/incidents?limit=100" + (status ? "&status=" + status : "") +
+               (state.kind ? "&kind=" + encodeURIComponent(state.kind) : "")).then(function (data) {
       renderList(data);
       $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
@@ -786,6 +788,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     var id = readHash();
     $("by").value = localStorage.getItem(BY_KEY) || "";
+    var kind = $("kind-filter");
+    if (kind) {
+      kind.addEventListener("change", function () {
+        state.kind = kind.value;
+        $("list-state").hidden = false;
+        $("list-state").textContent = "Loading incidents…";
+        $("incident-list").replaceChildren();
+        refresh();
+      });
+    }
     var tabs = Array.prototype.slice.call(document.querySelectorAll("#tabs [role=tab]"));
     tabs.forEach(function (t, i) {
       t.addEventListener("click", function () { setFilter(t.dataset.filter, false); });
