@@ -3,7 +3,6 @@
 // incidents list; everything is rendered as text.
 (function () {
   "use strict";
-  var KEY = "groundswell.token";
   var DAYS_KEY = "groundswell.accounts.days";
   var state = { days: parseInt(localStorage.getItem(DAYS_KEY) || "1", 10) || 1 };
 
@@ -89,24 +88,21 @@
     return text;
   }
 
-  function loadDigest(token) {
+  function loadDigest() {
     var line = document.getElementById("accounts-digest");
     if (!line) return;
-    fetch("/api/v1/settings/notifications", { headers: { Authorization: "Bearer " + token } })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    GS.call("GET", "/api/v1/settings/notifications")
       .then(function (s) { line.textContent = digestLine(s); })
       .catch(function () { line.textContent = ""; });
   }
 
   function load() {
     var box = document.getElementById("accounts-body");
-    var token = sessionStorage.getItem(KEY);
-    if (!box || !token) return;
-    fetch("/api/v1/accounts/changes?days=" + state.days, { headers: { Authorization: "Bearer " + token } })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    if (!box || !GS.hasToken()) return;
+    GS.call("GET", "/api/v1/accounts/changes?days=" + state.days)
       .then(function (r) { render(box, r); document.getElementById("accounts").hidden = false; })
       .catch(function (err) { box.textContent = "Could not load the account changes: " + err.message; });
-    loadDigest(token);
+    loadDigest();
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -3,7 +3,6 @@
 // everything is rendered as text.
 (function () {
   "use strict";
-  var KEY = "groundswell.token";
 
   function pct(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
   function interval(ci, signed) {
@@ -48,10 +47,8 @@
 
   function load() {
     var box = document.getElementById("deflection-body");
-    var token = sessionStorage.getItem(KEY);
-    if (!box || !token) return;
-    fetch("/api/v1/widget/measurement", { headers: { Authorization: "Bearer " + token } })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    if (!box || !GS.hasToken()) return;
+    GS.call("GET", "/api/v1/widget/measurement")
       .then(function (m) { render(box, m); document.getElementById("deflection").hidden = false; })
       .catch(function (err) { box.textContent = "Could not load the widget measurement: " + err.message; });
   }

@@ -1,4 +1,4 @@
-// Helpers shared by the incidents page's section scripts (loaded first): elements with text only, local
+// Helpers shared by the incidents page's section scripts (deflection, accounts, alerts, tuning; loaded first): elements with text only, local
 // times, and API calls with the tab's token whose errors name the problem and its fields.
 (function () {
   "use strict";
