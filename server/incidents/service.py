@@ -347,6 +347,11 @@ def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int
         session.rollback()
         raise Conflict(f"An incident cannot go from {before} to {status}.",
                        fields={"status": [f"not allowed from {before}"], "from": before, "to": status})
+    into = (incident.evidence or {}).get("merged_into_incident")
+    if into is not None and status in ACTIVE:  # its tickets and series went to the other one
+        session.rollback()
+        raise Conflict(f"Incident {incident.id} was merged into incident {into}: that one carries the problem now.",
+                       fields={"status": [f"merged into incident {into}"], "from": before, "to": status})
     incident.status, incident.status_by = status, by
     incident.status_changed_at = incident.updated_at = now
     if status == "resolved":

@@ -394,9 +394,12 @@ def test_merging_resolves_one_incident_into_another_and_tells_the_detector(clien
     assert gone["evidence"]["merged_into_incident"] == 1 and gone["resolved_at"] is not None
     (event,) = control_events(db, t.id)
     assert event.kind == "control.merge" and event.payload == {"incident_id": 2, "into": 1, "by": "Ana"}
-    # A merged (resolved) incident merges no more.
+    # A merged (resolved) incident merges no more, and is not reopened (the other one carries the problem).
     again = client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=h)
     assert again.status_code == 409 and "resolved" in again.get_json()["error"]["message"]
+    reopen = client.patch("/api/v1/incidents/2/status", json={"status": "open", "by": "Ana"}, headers=h)
+    assert reopen.status_code == 409 and "merged into incident 1" in reopen.get_json()["error"]["message"]
+    assert [e.kind for e in control_events(db, t.id)] == ["control.merge"]
 
 
 @pytest.mark.parametrize("second, body, status, field", [
