@@ -402,7 +402,8 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
     from rich.text import Text
 
     from server.eventlog import SqlEventLog
-    from server.incidents.backtest import backtest_variants, parse_overrides
+    from server.incidents.backtest import backtest_variants, parse_overrides, split_overrides
+    from server.incidents.settings import DetectionSettings
     from server.incidents.backtest_runs import actual_incidents
     from server.incidents.backtest_runs import compare as compare_runs
     from server.zendesk import parse_since
@@ -429,10 +430,17 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
     console = Console(stderr=True)
     with Progress(console=console, disable=not progress or as_json, transient=True) as bar:
         task = bar.add_task(f"Replaying {slug}'s events", total=total)
+        variants: list[dict[str, Any] | None] = [overrides]
+        if compare:  # as the incidents page compares: each whole settings used throughout the period
+            detection, friction = split_overrides(overrides)
+            proposal = dict(stored or {})
+            for key, value in detection.items():  # --set adds kinds and plan tiers one by one
+                proposal[key] = {**(proposal.get(key) or {}), **value} if isinstance(value, dict) else value
+            variants = [DetectionSettings.from_dict(stored).to_dict(),
+                        {**DetectionSettings.from_dict(proposal).to_dict(), **({"friction": friction} if friction else {})}]
         reports = backtest_variants(database, log_, tenant_id, start, embed=Embedder().embed, settings=stored,
-                                    variants=[None, overrides] if compare else [overrides],
-                                    widget=widget.config(tenant_id), verify=widget.verify,
-                                    progress=lambda n: bar.advance(task, n))
+                                    variants=variants, widget=widget.config(tenant_id), verify=widget.verify,
+                                    progress=lambda n: bar.advance(task, n), fixed=compare)
     report = reports[-1]
     if compare:
         with database.session() as session:

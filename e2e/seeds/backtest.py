@@ -1,6 +1,5 @@
 """Nine days of Zendesk tickets in the event log, sent as history (so nothing was opened live): four
-topics with a daily cycle, and on the last night a burst of invoice tickets from ten customers, one of
-them written as markup. A backtest under the stored settings finds the burst; with spikes off it does not.
+topics with a daily cycle, and on the last night a burst of invoice tickets from ten customers. A backtest under the stored settings finds the burst; with spikes off it does not.
 
 Two topics the model kept apart under the same label (written directly, ids far above the detector's)
 are the dashboard's: one seen a minute ago, one two days ago.
@@ -25,15 +24,14 @@ SUBJECTS = {
     4: ("How do I add a team member", "Where do I invite a colleague to our workspace?"),
 }
 RATES = {1: 40.0, 2: 12.0, 3: 6.0, 4: 20.0}
-MARKUP = "<img src=x onerror=alert(1)>"
 
 
-def _event(ticket_id: int, topic: int, at: datetime, requester: str, subject: str | None = None) -> dict:
+def _event(ticket_id: int, topic: int, at: datetime, requester: str) -> dict:
     default, body = SUBJECTS[topic]
     return {"type": "zen:event-type:ticket.created", "account_id": 1, "id": f"ev-{ticket_id}",
             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "zendesk_event_version": "2022-11-06",
             "subject": f"zen:ticket:{ticket_id}",
-            "detail": {"id": str(ticket_id), "subject": subject or default, "description": f"{body} (ref {ticket_id})",
+            "detail": {"id": str(ticket_id), "subject": default, "description": f"{body} (ref {ticket_id})",
                        "status": "NEW", "requester_id": requester, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                        "via": {"channel": "web"}},
             "event": {}}
@@ -56,8 +54,7 @@ def seed(ctx):  # noqa: ANN001, ANN201
     for i in range(10):
         n += 1
         at = burst + timedelta(minutes=3 * i)
-        subject = f"Invoice PDF is blank {MARKUP}" if i == 4 else None
-        items.append((at, _event(n, 2, at, str(50_000 + i), subject)))
+        items.append((at, _event(n, 2, at, str(50_000 + i))))
     items.sort(key=lambda x: x[0])
     log = SqlEventLog()
     with ctx.db.session() as session:

@@ -293,11 +293,12 @@ class BacktestWorker:
                     return run
         return None
 
-    def _write(self, run_id: int, **values: Any) -> bool:
-        """Update a running row; False when it is no longer running (cancelled)."""
+    def _write(self, run: BacktestRun, **values: Any) -> bool:
+        """Update the row this worker claimed; False when it is no longer running, or another claim (after
+        this worker's lease ran out) took it over."""
         with self.db.session() as session:
-            done = session.execute(update(BacktestRun).where(BacktestRun.id == run_id,
-                                                             BacktestRun.status == "running").values(**values))
+            done = session.execute(update(BacktestRun).where(BacktestRun.id == run.id, BacktestRun.status == "running",
+                                                             BacktestRun.attempts == run.attempts).values(**values))
             session.commit()
             return done.rowcount == 1
 
@@ -314,10 +315,10 @@ class BacktestWorker:
             return run.id
         except Exception as e:  # a bug or a bad row must not stop the worker; the row says what happened
             log.exception("backtest %s failed", run.id)
-            self._write(run.id, status="failed", finished_at=self.clock(), lease_until=None,
+            self._write(run, status="failed", finished_at=self.clock(), lease_until=None,
                         error=f"{type(e).__name__}: {str(e)[:300]}")
             return run.id
-        self._write(run.id, status="done", finished_at=self.clock(), lease_until=None, result=result,
+        self._write(run, status="done", finished_at=self.clock(), lease_until=None, result=result,
                     events_done=result["events"])
         log.info("backtest %s done in %.1f s", run.id, time.monotonic() - started)
         return run.id
@@ -337,7 +338,7 @@ class BacktestWorker:
             if time.monotonic() - last < self.progress_seconds:
                 return
             last = time.monotonic()
-            if not self._write(run.id, events_done=done, lease_until=self.clock() + self.lease):
+            if not self._write(run, events_done=done, lease_until=self.clock() + self.lease):
                 raise _Cancelled()
 
         widget_config = self.widget.config(run.tenant_id) if self.widget is not None else None

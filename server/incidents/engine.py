@@ -136,6 +136,8 @@ DISP_CLIP = 4.0
 NEAR_SIMILARITY = (0.6, 0.7)
 NEAR_HISTORY = 7 * 86400.0
 NEAR_MAX = 10000
+#: Evidence keys that record merges (a stronger alert refreshes the rest of the evidence, not these).
+MERGE_MARKS = ("merged_incidents", "merged_into_incident")
 NEAR_DISPERSION = 0.2
 #: Sentiment pools of plans and organisations: past this many, those with nothing recent are dropped.
 MAX_POOLS = 5000
@@ -469,9 +471,11 @@ class Engine:
             inc.resolved_at = at if status == "resolved" else inc.resolved_at
             if was_active and inc.notifications:  # close what was announced: the Slack thread, the PagerDuty alert
                 self._queue_notification(inc, "resolved")
+            led = {key, *(k for k, v in self.active.items() if v == incident_id)}
             self._release(incident_id)
-            if status == "dismissed":
-                self.suppressed[key] = _ts(at) + SUPPRESS_AFTER_DISMISS
+            if status == "dismissed":  # quiet on every series that led to it (those merged into it too)
+                for k in led:
+                    self.suppressed[k] = _ts(at) + SUPPRESS_AFTER_DISMISS
         elif status in ("open", "acknowledged"):
             inc.resolved_at = None
             inc.calm_since = None
@@ -487,9 +491,15 @@ class Engine:
         attached to ``absorbed`` (tickets on its series, a renewed rise there) attaches to ``into``,
         until ``into`` ends; ``absorbed`` is resolved by that person, saying where it went."""
         gone, keep = self.incidents.get(absorbed), self.incidents.get(into)
-        if gone is None or keep is None or gone.id == keep.id or not (gone.active and keep.active) \
-                or gone.family != keep.family:
-            return  # the API checked all this; a replay of a merge that no longer applies changes nothing
+        if gone is None or not gone.active or absorbed == into:
+            return  # the API checked this; a replay of a merge that no longer applies changes nothing
+        if keep is None or not keep.active or gone.family != keep.family:
+            # The other one ended (by itself) before the detector read the merge: the person's decision
+            # about this one stands, as the API already wrote it; nothing moves.
+            self._resolve_merged(gone, into, by, at)
+            self._release(gone.id)
+            self._changed.add(gone.id)
+            return
         for tid in gone.ticket_ids:
             if tid not in keep.ticket_ids:
                 keep.ticket_ids.append(tid)
@@ -504,20 +514,26 @@ class Engine:
         keep.last_activity_at = at
         merged = sorted(set(keep.evidence.get("merged_incidents", [])) | {gone.id})
         keep.evidence = {**keep.evidence, "merged_incidents": merged}
-        gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = "resolved", by, at, at
-        gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
-        if gone.notifications:  # close what was announced about it
-            self._queue_notification(gone, "resolved")
+        self._resolve_merged(gone, keep.id, by, at)
         bank = self.__dict__.get("bank")
         series = self.series.get(gone.series)
         for t in [*(bank.tickets if bank is not None else ()), *(series.recent if series is not None else ())]:
             if t.incident == gone.id:  # its tickets now draw the tickets close to them to the incident it joined
                 t.incident = keep.id
-        keys = [k for k, v in self.active.items() if v == gone.id]
-        for k in keys:  # its series now lead to the incident it joined
-            self.active[k] = keep.id
+        self._redirect(gone.id, keep.id)
         self._maybe_grew(keep)
         self._changed |= {keep.id, gone.id}
+
+    def _resolve_merged(self, gone: IncidentState, into: int, by: str, at: datetime) -> None:
+        gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = "resolved", by, at, at
+        gone.evidence = {**gone.evidence, "merged_into_incident": into}
+        if gone.notifications:  # close what was announced about it
+            self._queue_notification(gone, "resolved")
+
+    def _redirect(self, gone: int, keep: int) -> None:
+        """Every series that led to incident ``gone`` leads to ``keep`` now."""
+        for k in [k for k, v in self.active.items() if v == gone]:
+            self.active[k] = keep
 
     def _release(self, incident_id: int) -> None:
         """The incident ended: every series leading to it (its own, and those of incidents merged into
@@ -577,6 +593,7 @@ class Engine:
                 gone.status, gone.status_by, gone.status_changed_at = "resolved", "detector", gone.detected_at
                 gone.resolved_at = gone.last_activity_at or gone.detected_at
                 gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
+                self._redirect(gone.id, keep.id)  # incl. series people merged into it earlier
                 self.active[(keep.series, family)] = keep.id
                 self._changed |= {keep.id, gone.id}
             self._changed.add(old)
@@ -816,8 +833,10 @@ class Engine:
                 continue
             self._test_drop(series, now, describe)
         for inc_id in list(dict.fromkeys(self.active.values())):  # an incident that others joined leads several
-            if self.incidents[inc_id].active:
-                self._check_resolve(self.incidents[inc_id], now)
+            if not self.incidents[inc_id].active:  # (never expected: every ending releases its series)
+                self._release(inc_id)
+                continue
+            self._check_resolve(self.incidents[inc_id], now)
 
     # -- thresholds ----------------------------------------------------------------------------------
     def _count_test(self, kind: str, series: str, window: float, now: float) -> None:
@@ -1380,7 +1399,8 @@ class Engine:
         info = dict(describe(inc.topic_id)) if inc.topic_id is not None else {}
         label = info.get("name") or info.get("label") or self.label(inc.series)
         release = self._release_before(_ts(inc.first_seen_at))
-        inc.evidence = {
+        kept = {k: inc.evidence[k] for k in MERGE_MARKS if k in inc.evidence}  # what people merged stays said
+        inc.evidence = {**kept,
             "observed": alert.observed,
             "expected": round(alert.expected, 3),
             "lower": alert.lower,

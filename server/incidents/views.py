@@ -191,8 +191,9 @@ def _backtest(tenant: Tenant, backtest_id: int) -> Any:
                                                     "`error.fields.backtest_id` names it."), **AUTH_ERRORS})
 @require_token
 def create_backtest(tenant: Tenant) -> Any:
-    """The detector replays the tenant's whole event log twice, under the stored settings and under
-    these (`settings` on top of the stored ones), and compares the incidents each would have opened in
+    """The detector replays the tenant's whole event log once through two sets of detectors, the stored
+    settings and these (`settings` applied to the stored ones as PATCH applies them), each used
+    throughout, and compares the incidents each would have opened in
     the last `days` days, with the ratings people gave the real ones. Nothing is changed: apply the
     settings with PATCH /settings/detection."""
     body = backtest_in.load(_body())

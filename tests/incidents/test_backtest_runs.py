@@ -280,3 +280,20 @@ def test_the_commands_comparison_prints_ticket_words_as_text(capsys):
     _print_comparison(out, "acme", "sensitivity.spike=0")
     printed = " ".join(capsys.readouterr().out.split())
     assert "[/b] [email]" in printed and "dropped" in printed and "With sensitivity.spike=0: 0 incidents" in printed
+
+
+def test_a_worker_whose_lease_ran_out_cannot_write_over_the_claim_that_took_over(db, client, make_tenant, traffic,
+                                                                                clock):
+    t, creds = make_tenant("Takeover")
+    append(db, t.id, traffic[:100], received_late=True)
+    run_id = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    slow = worker(db, clock)
+    claimed = slow._claim()  # claimed, then stalled past its lease
+    assert claimed.id == run_id and claimed.attempts == 1
+    with db.session() as s:
+        s.execute(update(BacktestRun).where(BacktestRun.id == run_id).values(lease_until=NOW - timedelta(seconds=1)))
+        s.commit()
+    assert worker(db, clock).run_once() == run_id  # requeued and run by another
+    assert not slow._write(claimed, status="failed", error="late")  # the stalled one's write is refused
+    row = client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()
+    assert row["status"] == "done" and row["error"] is None

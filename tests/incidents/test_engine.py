@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from server.incidents.engine import Engine, Observation, _share_band, _share_lower_tail, sentence
+from server.incidents.engine import Alert, Engine, Observation, _share_band, _share_lower_tail, sentence
 from server.incidents.settings import DetectionSettings
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
@@ -247,17 +247,19 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
 
 def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
-    engine = run(fresh(warmed), burst(4, at, 8, account="org-a") + burst(5, at + timedelta(minutes=5), 7, prefix="w",
+    engine = run(fresh(warmed), burst(4, at, 8, account="org-a") + burst(5, at - timedelta(minutes=10), 7, prefix="w",
                                                                          account="org-b"))
-    (a,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
-    (b,) = [i for i in opened(engine, after=at) if i.topic_id == 5]
+    (a,) = [i for i in opened(engine, after=at - timedelta(minutes=10)) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at - timedelta(minutes=10)) if i.topic_id == 5]
+    b_first = b.first_seen_at
+    assert b_first < a.first_seen_at  # the one merged away began first: the one that stays says so after
     engine.take_changes()
     merged_at = at + timedelta(minutes=40)
     engine.merge_incidents(b.id, a.id, "lead@example.com", merged_at)
     assert (b.status, b.status_by, b.resolved_at) == ("resolved", "lead@example.com", merged_at)
     assert b.evidence["merged_into_incident"] == a.id and a.evidence["merged_incidents"] == [b.id]
     assert set(b.ticket_ids) <= set(a.ticket_ids) and b.requesters <= a.requesters
-    assert a.accounts == {"org-a", "org-b"} and a.first_seen_at == min(a.first_seen_at, b.first_seen_at)
+    assert a.accounts == {"org-a", "org-b"} and a.first_seen_at == b_first
     changes = engine.take_changes()
     assert {i["id"] for i in changes["incidents"]} == {a.id, b.id}
     assert {(inc_id, tid) for inc_id, tid, _ in changes["attached"]} == {(a.id, t) for t in b.ticket_ids
@@ -282,10 +284,41 @@ def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed
     run(restarted, burst(5, at + timedelta(hours=2), 12, prefix="u"))
     new = [i for i in opened(restarted, after=at + timedelta(hours=2)) if i.topic_id == 5]
     assert len(new) == 1 and {f"u{i}" for i in range(12)} & set(new[0].ticket_ids)
-    # A merge that no longer applies (one of them ended, or kinds of another family) changes nothing.
+    # A merge read after the other one ended: the person's decision about this one stands (it is resolved
+    # as merged, as the API wrote it), and nothing moves to the ended one.
     before = restarted.snapshot(restarted.incidents[a.id])
     restarted.merge_incidents(new[0].id, a.id, "x", at + timedelta(hours=3))
-    assert restarted.snapshot(restarted.incidents[a.id]) == before and new[0].active
+    assert restarted.snapshot(restarted.incidents[a.id]) == before
+    assert (new[0].status, new[0].status_by, new[0].evidence["merged_into_incident"]) == ("resolved", "x", a.id)
+    assert new[0].id not in restarted.active.values()
+
+
+def test_merges_survive_stronger_alerts_topic_merges_and_a_dismissal(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8) + burst(6, at + timedelta(minutes=2), 6, prefix="s")
+                 + burst(5, at + timedelta(minutes=5), 7, prefix="w"))
+    a, c, b = ([i for i in opened(engine, after=at) if i.topic_id == t][0] for t in (4, 6, 5))
+    assert a.id < c.id < b.id
+    engine.merge_incidents(a.id, b.id, "lead", at + timedelta(minutes=40))  # the older one joins the newer
+    # A stronger alert refreshes the evidence of the one that stayed, not what it says about merges.
+    stronger = Alert(kind="spike", series="topic:5", p=1e-12, direction="up", window=3600.0, observed=30,
+                     expected=2.0, lower=0, upper=5, tickets=[], segments=[])
+    engine._fill_evidence(b, stronger, lambda t: {"label": f"label {t}"})
+    assert b.evidence["observed"] == 30 and b.evidence["merged_incidents"] == [a.id]
+    engine._fill_evidence(a, stronger, lambda t: {"label": f"label {t}"})
+    assert a.evidence["merged_into_incident"] == b.id
+    # The topic model merges the one that stayed's topic into topic 6, whose older incident c stays: every
+    # series that led to b leads to c (the merged topic 4 too), none to the resolved b.
+    copy = pickle.loads(pickle.dumps(engine))
+    copy.merge_topic(5, 6)
+    assert not copy.incidents[b.id].active and copy.incidents[b.id].evidence["merged_into_incident"] == c.id
+    assert copy.active[("topic:4", "volume")] == c.id and copy.active[("topic:6", "volume")] == c.id
+    assert all(copy.incidents[i].active for i in copy.active.values())
+    # A person dismissing the one that stayed quiets the merged topic too.
+    engine.set_status(b.id, "dismissed", "lead", at + timedelta(hours=1, minutes=10))
+    assert ("topic:4", "volume") in engine.suppressed and b.id not in engine.active.values()
+    run(engine, burst(4, at + timedelta(hours=1, minutes=20), 12, prefix="u"))
+    assert not [i for i in opened(engine, after=at + timedelta(hours=1)) if i.topic_id == 4]
 
 
 def test_noise_feedback_raises_the_bar_until_the_pattern_stops_alerting(warmed):
