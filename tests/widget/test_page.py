@@ -15,11 +15,14 @@ def test_incidents_page_carries_the_deflection_section(client):
 
 
 def test_deflection_script_writes_text_and_reads_the_measurement_api():
+    for name in ("page.js", "deflection.js", "accounts.js", "alerts.js", "tuning.js", "incidents.js"):
+        js = (STATIC / name).read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in js, (name, sink)
     js = (STATIC / "deflection.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in js, sink
-    assert "textContent" in js and "/api/v1/widget/measurement" in js and "Bearer " in js
-    assert "localStorage" not in js  # the token stays in session storage
+    assert "textContent" in js and 'GS.call("GET", "/api/v1/widget/measurement")' in js
+    shared = (STATIC / "page.js").read_text()  # the token is read from session storage, sent as a bearer token
+    assert '"Bearer " + sessionStorage.getItem(KEY)' in shared and "localStorage" not in shared
 
 
 def test_incident_script_shows_friction_pages():
