@@ -500,12 +500,7 @@ class Engine:
             self._release(gone.id)
             self._changed.add(gone.id)
             return
-        for tid in gone.ticket_ids:
-            if tid not in keep.ticket_ids:
-                keep.ticket_ids.append(tid)
-                self._attached.append((keep.id, tid, at))
-        keep.requesters |= gone.requesters
-        keep.accounts |= gone.accounts
+        self._take_tickets(keep, gone, at)
         for path, (sessions, users) in gone.__dict__.get("pages", {}).items():
             mine = keep.__dict__.setdefault("pages", {}).setdefault(path, (set(), set()))
             mine[0].update(sessions)
@@ -523,6 +518,15 @@ class Engine:
         self._redirect(gone.id, keep.id)
         self._maybe_grew(keep)
         self._changed |= {keep.id, gone.id}
+
+    def _take_tickets(self, keep: IncidentState, gone: IncidentState, at: datetime) -> None:
+        """``keep`` takes ``gone``'s tickets (attached at ``at``), customers and accounts."""
+        for tid in gone.ticket_ids:
+            if tid not in keep.ticket_ids:
+                keep.ticket_ids.append(tid)
+                self._attached.append((keep.id, tid, at))
+        keep.requesters |= gone.requesters
+        keep.accounts |= gone.accounts
 
     def _resolve_merged(self, gone: IncidentState, into: int, by: str, at: datetime) -> None:
         gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = "resolved", by, at, at
@@ -584,12 +588,7 @@ class Engine:
                 keep = self.incidents[min(old, target)]
                 gone = self.incidents[max(old, target)]
                 keep.series, keep.topic_id = f"topic:{into}", into
-                for tid in gone.ticket_ids:
-                    if tid not in keep.ticket_ids:
-                        keep.ticket_ids.append(tid)
-                        self._attached.append((keep.id, tid, gone.detected_at))
-                keep.requesters |= gone.requesters
-                keep.accounts |= gone.accounts
+                self._take_tickets(keep, gone, gone.detected_at)
                 gone.status, gone.status_by, gone.status_changed_at = "resolved", "detector", gone.detected_at
                 gone.resolved_at = gone.last_activity_at or gone.detected_at
                 gone.evidence = {**gone.evidence, "merged_into_incident": keep.id}
