@@ -34,12 +34,7 @@
     return b;
   }
 
-  function message(text, bad) {
-    var m = document.getElementById("alerts-message");
-    m.textContent = text;
-    m.className = bad ? "detail-error" : "hint";
-    m.hidden = !text;
-  }
+  function message(text, bad) { GS.say("alerts-message", text, bad); }
 
   function renderWebhooks(box, hooks) {
     if (!hooks.length) {

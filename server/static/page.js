@@ -37,5 +37,14 @@
     });
   }
 
-  window.GS = { el: el, when: when, call: call, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
+  // A section's status line: the text, styled as an error or a hint, hidden when empty.
+  function say(id, text, bad) {
+    var m = document.getElementById(id);
+    m.textContent = text || "";
+    m.className = bad ? "detail-error" : "hint";
+    m.hidden = !text;
+  }
+
+  window.GS = { el: el, when: when, call: call, say: say,
+                hasToken: function () { return !!sessionStorage.getItem(KEY); } };
 })();

@@ -17,12 +17,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function message(text, bad) {
-    var m = $("tuning-message");
-    m.textContent = text || "";
-    m.className = bad ? "detail-error" : "hint";
-    m.hidden = !text;
-  }
+  function message(text, bad) { GS.say("tuning-message", text, bad); }
 
   // --- the form ---------------------------------------------------------------------------------
   function buildKinds() {
