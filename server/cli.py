@@ -218,17 +218,20 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
         n = runner.run_until_idle()
         click.echo(f"processed {n} events; partition {runner.name} at offset {runner.offset}")
         return
-    if cfg["ANTHROPIC_API_KEY"]:
-        from server.topics.summaries import ClaudeSummarizer, start_worker
-
-        start_worker(database, ClaudeSummarizer(cfg["ANTHROPIC_API_KEY"], model=cfg["SUMMARY_MODEL"],
-                                                base_url=cfg["ANTHROPIC_BASE_URL"] or None,
-                                                calls_per_hour=cfg["SUMMARY_CALLS_PER_HOUR"]))
     from server.notify import Notifier
     from server.notify import start_worker as start_notifier
 
-    start_notifier(Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count)),
-                   interval=float(cfg["NOTIFY_POLL_SECONDS"]))
+    notifier = Notifier.from_config(database, cfg, secret_key=config_mod.secret_key(cfg), partition=(index, count))
+    start_notifier(notifier, interval=float(cfg["NOTIFY_POLL_SECONDS"]))
+    if cfg["ANTHROPIC_API_KEY"]:  # one client and one hourly budget for topic and incident summaries
+        from server.incidents.summaries import start_worker as start_incident_summaries
+        from server.topics.summaries import ClaudeSummarizer, start_worker
+
+        summarizer = ClaudeSummarizer(cfg["ANTHROPIC_API_KEY"], model=cfg["SUMMARY_MODEL"],
+                                      base_url=cfg["ANTHROPIC_BASE_URL"] or None,
+                                      calls_per_hour=cfg["SUMMARY_CALLS_PER_HOUR"])
+        start_worker(database, summarizer)
+        start_incident_summaries(database, summarizer, partition=(index, count), on_summary=notifier.redraw)
     from server.notify.webhooks import WebhookSender
     from server.notify.webhooks import start_worker as start_webhooks
 

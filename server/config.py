@@ -72,9 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("READY_MAX_DETECTOR_LAG_SECONDS", 0, int,
             "When above 0, /readyz answers 503 if the oldest unprocessed event is older than this."),
     Setting("ANTHROPIC_API_KEY", "", str,
-            "Enables topic summaries by Claude (redacted text only). Empty: extractive summaries only."),
+            "Enables topic and incident summaries by Claude (redacted text only). Empty: extractive summaries "
+            "only."),
     Setting("ANTHROPIC_BASE_URL", "", str, "Override the Claude API address (a proxy). Empty: the default."),
-    Setting("SUMMARY_MODEL", "claude-haiku-4-5", str, "Claude model for topic summaries."),
+    Setting("SUMMARY_MODEL", "claude-haiku-4-5", str, "Claude model for topic and incident summaries."),
     Setting("SUMMARY_CALLS_PER_HOUR", 60, int, "Most Claude calls per hour per detector process (cost bound)."),
     Setting("PUBLIC_URL", "", str,
             "Address people open Groundswell at (https://groundswell.example.com); Slack messages link to "

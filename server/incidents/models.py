@@ -61,6 +61,10 @@ class Incident(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     useful_count: Mapped[int] = mapped_column(Integer, default=0)
     noise_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: What Claude made of the incident's redacted tickets (server/incidents/summaries.py), shown as
+    #: untrusted text; None without an API key or before the first summary. Its ticket count then.
+    llm_summary: Mapped[str | None] = mapped_column(Text)
+    llm_summary_size: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -62,6 +62,9 @@ class IncidentOutSchema(Schema):
     series = fields.String(required=True, metadata={"description": "topic:<id>, channel:<name>, form:<id> or all."})
     title = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
     sentence = fields.String(required=True, metadata={"description": "One-sentence summary; render as text."})
+    llm_summary = fields.String(required=True, allow_none=True, metadata={
+        "description": "What Claude made of the incident's redacted tickets, when an API key is configured; "
+                       "null before the first summary or without a key. Untrusted text; render as text."})
     direction = fields.String(required=True, metadata={"description": "up or down."})
     first_seen_at = fields.AwareDateTime(required=True)
     detected_at = fields.AwareDateTime(required=True)
@@ -153,6 +156,8 @@ class IncidentBriefSchema(Schema):
     status = fields.String(required=True)
     title = fields.String(required=True)
     sentence = fields.String(required=True)
+    llm_summary = fields.String(required=True, allow_none=True, metadata={
+        "description": "Claude's summary of the incident's redacted tickets, or null. Untrusted text; render as text."})
     first_seen_at = fields.AwareDateTime(required=True)
     detected_at = fields.AwareDateTime(required=True)
     ticket_count = fields.Integer(required=True)

@@ -103,7 +103,8 @@ def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[
     view = {
         "id": incident.id, "kind": incident.kind, "status": incident.status, "status_by": incident.status_by,
         "status_changed_at": as_utc(incident.status_changed_at), "topic": topic, "series": incident.series,
-        "title": incident.title, "sentence": incident.sentence, "direction": incident.direction,
+        "title": incident.title, "sentence": incident.sentence, "llm_summary": incident.llm_summary,
+        "direction": incident.direction,
         "first_seen_at": as_utc(incident.first_seen_at), "detected_at": as_utc(incident.detected_at),
         "last_activity_at": as_utc(incident.last_activity_at), "resolved_at": _utc(incident.resolved_at),
         "ticket_count": incident.ticket_count, "requester_count": incident.requester_count,
@@ -291,6 +292,7 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
         .where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
     return [{"id": r.id, "kind": r.kind, "status": r.status, "title": r.title, "sentence": r.sentence,
+             "llm_summary": r.llm_summary,
              "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
              "ticket_count": r.ticket_count, "requester_count": r.requester_count, "account_count": r.account_count,
              "topic": None if r.topic_id is None else {"id": r.topic_id,

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification, SlackThread
+from server.incidents.summaries import current_summary
 from server.metrics import NOTIFICATIONS
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
 from server.notify.delivery import OutboxSender
@@ -190,6 +191,7 @@ class Notifier(OutboxSender):
         the incident's thread (its ``ts`` kept in ``SlackThread``); later events redraw the parent
         with the current status and reply in the thread."""
         payload = dict(row.payload or {})
+        payload["llm_summary"] = current_summary(session, row.tenant_id, row.incident_id)
         if target.mode == "webhook":
             self.client.post_webhook(target.webhook_url or "", incident_blocks(payload, row.event, self.base_url))
             return
@@ -214,6 +216,34 @@ class Notifier(OutboxSender):
                 return
         self.client.post_message(token, thread.channel, incident_blocks(payload, row.event, self.base_url),
                                  thread_ts=thread.ts)
+
+    def redraw(self, tenant_id: int, incident_id: int) -> bool:
+        """Redraw the incident's Slack thread parent now, from its latest outbox snapshot and its current
+        summary (Web API mode, once the thread exists; edits notify nobody). Best effort: False when
+        there was nothing to redraw or Slack refused; the next event redraws it anyway."""
+        with self.db.session() as session:
+            thread = session.get(SlackThread, (tenant_id, incident_id))
+            tenant = session.get(Tenant, tenant_id)
+            row = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
+                                                             Notification.incident_id == incident_id)
+                                  .order_by(Notification.seq.desc()).limit(1)).first()
+            if thread is None or tenant is None or row is None:
+                return False
+            try:
+                target = load_target(slack_settings(tenant.settings), secret_key=self.secret_key)
+            except SettingsError:
+                return False
+            if target is None or target.mode != "web_api":
+                return False
+            payload = {**(row.payload or {}), "llm_summary": current_summary(session, tenant_id, incident_id)}
+            try:
+                self.client.update_message(target.bot_token or "", thread.channel, thread.ts,
+                                           incident_blocks(payload, "opened", self.base_url))
+            except SlackError as e:
+                log.info("could not redraw the thread's parent: %s", e,
+                         extra={"tenant_id": tenant_id, "incident_id": incident_id})
+                return False
+            return True
 
 
 def start_worker(notifier: Notifier, *, interval: float = 5.0, stop: threading.Event | None = None) -> threading.Thread:

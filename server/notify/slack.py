@@ -273,6 +273,9 @@ def _full(payload: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(escape(header), HEADER_CHARS)}]
     if str(payload.get("sentence") or "").strip():
         blocks.append(_section(escape(payload["sentence"])))
+    summary = " ".join(str(payload.get("llm_summary") or "").split())
+    if summary:  # the model's words, from redacted tickets: shown as text, marked as the model's
+        blocks.append(_section(f"_Summary by Claude:_ {escape(summary)}"))
     blocks.append(_fields(payload))
     for text in (_terms_and_segments(payload), _representatives(payload), _release(payload)):
         if text:
@@ -282,6 +285,14 @@ def _full(payload: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]
         blocks.append(button)
     blocks.append(_context_line(payload))
     return blocks
+
+
+def _ending(payload: dict[str, Any]) -> str:
+    """How an ended incident ended: ``dismissed``, ``merged into #N`` or ``resolved``."""
+    if payload.get("status") == "dismissed":
+        return "dismissed"
+    into = _evidence(payload).get("merged_into_incident")
+    return f"merged into #{into}" if isinstance(into, int) and not isinstance(into, bool) else "resolved"
 
 
 def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[dict[str, Any]]:
@@ -300,11 +311,10 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
     else:
         by = payload.get("status_by")
         who = "" if not by or by == "detector" else f" by {escape(by)}"
-        verb = "dismissed" if payload.get("status") == "dismissed" else "resolved"
+        verb = _ending(payload)
         at = payload.get("status_changed_at") if verb == "dismissed" else payload.get("resolved_at")
-        into = ev.get("merged_into_incident")
-        if isinstance(into, int) and verb == "resolved":  # a person merged it: the problem goes on there
-            text = (f":twisted_rightwards_arrows: {name} *merged into #{into}*{who} at "
+        if verb != "resolved" and verb != "dismissed":  # a person merged it: the problem goes on there
+            text = (f":twisted_rightwards_arrows: {name} *{verb}*{who} at "
                     f"{_when(at or payload.get('last_activity_at'))}: {totals} so far; it goes on there.")
         else:
             text = (f":white_check_mark: {name} *{verb}*{who} at {_when(at or payload.get('last_activity_at'))}: "
@@ -338,7 +348,8 @@ def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
     blocks = _full(payload, base_url) if event == "opened" else _reply(payload, event, base_url)
-    text = clip(f"Incident {_ref(payload)} {event}: {escape(_title(payload))}", FALLBACK_CHARS)
+    said = _ending(payload) if event == "resolved" else event
+    text = clip(f"Incident {_ref(payload)} {said}: {escape(_title(payload))}", FALLBACK_CHARS)
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
 
 

@@ -49,6 +49,7 @@ from server.crypto import labelled_fernet
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification
+from server.incidents.summaries import current_summary
 from server.notify.client import retry_after
 from server.notify.delivery import OutboxSender
 from server.notify.models import WebhookDelivery, WebhookEndpoint
@@ -220,9 +221,11 @@ def event_id(tenant_id: int, incident_id: int, seq: int) -> str:
     return f"evt_{tenant_id}_{incident_id}_{seq}"
 
 
-def groundswell_body(tenant: Tenant, note: Notification, base_url: str | None) -> dict[str, Any]:
+def groundswell_body(tenant: Tenant, note: Notification, base_url: str | None,
+                     summary: str | None = None) -> dict[str, Any]:
     incident = dict(note.payload or {})
     incident["url"] = _incident_url(base_url, note.incident_id)
+    incident["llm_summary"] = summary
     return {"id": event_id(tenant.id, note.incident_id, note.seq), "type": f"incident.{note.event}",
             "created_at": _iso(note.created_at), "tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant.name},
             "incident": incident}
@@ -238,7 +241,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def pagerduty_body(routing_key: str, tenant: Tenant, incident_id: int, event: str, payload: Mapping[str, Any],
-                   base_url: str | None) -> dict[str, Any]:
+                   base_url: str | None, summary: str | None = None) -> dict[str, Any]:
     """A PagerDuty Events API v2 event for one incident event (summary at most 1024 characters)."""
     dedup = f"groundswell-{tenant.id}-{incident_id}"
     if event == "resolved":
@@ -252,7 +255,7 @@ def pagerduty_body(routing_key: str, tenant: Tenant, incident_id: int, event: st
         "customers": payload.get("requester_count"), "accounts": payload.get("account_count"),
         "tickets": payload.get("ticket_count"), "top_terms": ev.get("top_terms"),
         "first_seen_at": _iso(payload.get("first_seen_at")), "release": ev.get("release"),
-        "groundswell_incident_id": incident_id,
+        "llm_summary": summary, "groundswell_incident_id": incident_id,
     }
     body: dict[str, Any] = {
         "routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup,
@@ -351,7 +354,8 @@ class WebhookSender(OutboxSender):
         try:
             if endpoint is None or tenant is None or note is None:
                 raise DeliveryError("event_missing", permanent=True)
-            status = self.post(endpoint, self.body(endpoint, tenant, note))
+            summary = current_summary(session, row.tenant_id, row.incident_id)
+            status = self.post(endpoint, self.body(endpoint, tenant, note, summary))
         except DeliveryError as e:
             row.last_status = e.status
             self._failed(row, e.code, permanent=e.permanent, retry_after=e.retry_after)
@@ -360,11 +364,13 @@ class WebhookSender(OutboxSender):
         row.last_status = status
         return True
 
-    def body(self, endpoint: WebhookEndpoint, tenant: Tenant, note: Notification) -> dict[str, Any]:
+    def body(self, endpoint: WebhookEndpoint, tenant: Tenant, note: Notification,
+             summary: str | None = None) -> dict[str, Any]:
+        """The request body for ``note``; ``summary`` is the incident's Claude summary when it has one."""
         if endpoint.format == "pagerduty":
             key = decrypt_secret(endpoint.secret_enc, secret_key=self.secret_key)
-            return pagerduty_body(key, tenant, note.incident_id, note.event, note.payload or {}, self.base_url)
-        return groundswell_body(tenant, note, self.base_url)
+            return pagerduty_body(key, tenant, note.incident_id, note.event, note.payload or {}, self.base_url, summary)
+        return groundswell_body(tenant, note, self.base_url, summary)
 
     def post(self, endpoint: WebhookEndpoint, body: Mapping[str, Any]) -> int:
         """POST ``body`` to the endpoint as its format wants; the HTTP status, or :class:`DeliveryError`."""

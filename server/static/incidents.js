@@ -603,6 +603,12 @@
     box.appendChild(head);
     box.appendChild(el("h2", null, inc.title + " (#" + inc.id + ")"));
     box.appendChild(el("p", "sentence", inc.sentence));
+    if (inc.llm_summary) {  // the model's words, from redacted tickets: text, and labelled as such
+      var summary = el("p", "llm-summary");
+      summary.appendChild(el("span", "llm-label", "Summary by Claude: "));
+      summary.appendChild(document.createTextNode(inc.llm_summary));
+      box.appendChild(summary);
+    }
 
     var actions = el("div", "actions");
     actions.setAttribute("role", "group");

@@ -35,6 +35,18 @@ PROMPT = (
 MAX_INPUT_CHARS = 4000
 
 
+def ticket_lines(texts: list[str]) -> str:
+    """Numbered ticket texts for a prompt, each cut at 800 characters, at most MAX_INPUT_CHARS in all."""
+    lines, used = [], 0
+    for i, text in enumerate(texts, 1):
+        line = f"Ticket {i}: {text.strip()[:800]}"
+        if used + len(line) > MAX_INPUT_CHARS:
+            break
+        lines.append(line)
+        used += len(line)
+    return "\n".join(lines)
+
+
 class Budget:
     """At most ``per_hour`` calls in any sliding hour (``clock`` injectable for tests)."""
 
@@ -64,27 +76,26 @@ class ClaudeSummarizer:
         self.budget = Budget(calls_per_hour)
 
     def prompt(self, keywords: list[str], texts: list[str]) -> str:
-        tickets, used = [], 0
-        for i, text in enumerate(texts, 1):
-            line = f"Ticket {i}: {text.strip()[:800]}"
-            if used + len(line) > MAX_INPUT_CHARS:
-                break
-            tickets.append(line)
-            used += len(line)
-        return PROMPT.format(keywords=", ".join(keywords) or "none", tickets="\n".join(tickets))
+        return PROMPT.format(keywords=", ".join(keywords) or "none", tickets=ticket_lines(texts))
 
     def summarize(self, keywords: list[str], texts: list[str]) -> str | None:
         """A summary, or None when over budget or the call failed (the extractive one stays)."""
-        if not texts or not self.budget.take():
+        if not texts:
+            return None
+        return self.complete(self.prompt(keywords, texts))
+
+    def complete(self, prompt: str) -> str | None:
+        """Claude's answer to ``prompt`` as one line of plain text (at most 600 characters), or None when
+        over the hourly budget (shared by every caller of this summarizer) or the call failed."""
+        if not self.budget.take():
             return None
         import anthropic
 
         try:
             message = self.client.messages.create(
-                model=self.model, max_tokens=self.max_tokens,
-                messages=[{"role": "user", "content": self.prompt(keywords, texts)}])
+                model=self.model, max_tokens=self.max_tokens, messages=[{"role": "user", "content": prompt}])
         except anthropic.APIError as e:
-            log.warning("topic summary failed: %s", type(e).__name__)
+            log.warning("summary call failed: %s", type(e).__name__)
             return None
         text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
         return " ".join(text.split())[:600] or None

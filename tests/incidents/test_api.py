@@ -319,17 +319,18 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
         s.add(Ticket(tenant_id=t.id, zendesk_id="43", subject="Other", topic_id=None, created_at=T0))
         s.commit()
     add_incident(db, t.id, 1, tickets=["42"], topic_id=None, series="all")  # attached
-    add_incident(db, t.id, 2, status="acknowledged")  # the ticket's topic
+    add_incident(db, t.id, 2, status="acknowledged", llm_summary="Invoice PDFs come out blank.")  # the ticket's topic
     add_incident(db, t.id, 3, status="resolved", tickets=["42"])  # not active
     add_incident(db, t.id, 4, topic_id=9, series="topic:9")  # unrelated
     add_incident(db, other.id, 5, tickets=["42"])  # another tenant's
     body = client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()
     assert body["ticket"]["zendesk_id"] == "42" and body["topic"]["id"] == 1
     assert [(i["id"], i["status"]) for i in body["incidents"]] == [(2, "acknowledged"), (1, "open")]
-    assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "first_seen_at", "detected_at",
+    assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "llm_summary", "first_seen_at", "detected_at",
                                          "ticket_count", "requester_count", "account_count", "topic", "attached",
                                          "problem_ticket_id", "volume", "evidence"}
     assert [i["attached"] for i in body["incidents"]] == [False, True]
+    assert [i["llm_summary"] for i in body["incidents"]] == ["Invoice PDFs come out blank.", None]
     assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][1]["sentence"]}
     assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []
 

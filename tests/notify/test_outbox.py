@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from sqlalchemy import select
 
 from server.incidents.models import Notification, SlackThread
 from server.notify.outbox import NOT_CONFIGURED, enqueue, start_worker
+from server.incidents.summaries import refresh_incident_summaries
+from tests.incidents.factories import add_incident
+from tests.incidents.test_summaries import EVIDENCE, claude, summarizer
 from tests.notify.conftest import T0, configure, incident_payload, run_until
 from tests.notify.fake_slack import CHANNEL_ID, TOKEN, WEBHOOK_PATH
 
@@ -247,3 +251,20 @@ def test_rows_without_a_next_attempt_time_are_due(db, tenant, slack, make_notifi
                            created_at=T0, attempts=0))
         s.commit()
     assert make_notifier().run_once() == 1 and len(slack.webhook_calls) == 1
+
+
+def test_a_new_summary_redraws_the_slack_thread_parent_at_once(httpserver, db, tenant, slack, make_notifier):
+    t, _ = tenant
+    claude(httpserver, ["Invoice PDFs are blank."])
+    configure(db, t.id, mode="web_api", bot_token=TOKEN, channel="#incidents")
+    add_incident(db, t.id, 12, ticket_count=3, evidence=EVIDENCE)
+    notifier = make_notifier()
+    assert not notifier.redraw(t.id, 12)  # no thread yet
+    add(db, t.id, 12, "opened", 0)
+    assert notifier.run_once() == 1
+    (ts,) = slack.parents()
+    assert "Summary by Claude" not in json.dumps(slack.messages[CHANNEL_ID][ts])
+    assert refresh_incident_summaries(db, summarizer(httpserver), on_summary=notifier.redraw) == 1
+    assert [m for m, _ in slack.api_calls] == ["chat.postMessage", "chat.update"]
+    assert "_Summary by Claude:_ Invoice PDFs are blank." in json.dumps(slack.messages[CHANNEL_ID][ts])
+    assert list(slack.parents()) == [ts]  # redrawn, nothing new posted

@@ -129,6 +129,9 @@ def test_replies_are_short_and_name_the_incident():
     assert blocks_problem(merged) is None
     assert "*merged into #9* by ana@example.com" in merged["blocks"][0]["text"]["text"]
     assert "it goes on there" in merged["blocks"][0]["text"]["text"]
+    assert merged["text"].startswith("Incident #12 merged into #9:")  # what notifications show
+    dismissed = incident_blocks(incident_payload(status="dismissed", status_by="ana@example.com"), "resolved", None)
+    assert dismissed["text"].startswith("Incident #12 dismissed:")
     back = incident_blocks(incident_payload(ticket_count=25, requester_count=21), "reopened", None)
     assert back["text"].startswith("Incident #12 reopened")
     assert "*reopened*: it is rising again; now 25 tickets from 21" in back["blocks"][0]["text"]["text"]

@@ -35,6 +35,8 @@ export interface Incident {
   status: string;
   title: string;
   sentence: string;
+  /** Claude's summary of the incident's redacted tickets ("" when the server has none). */
+  llmSummary: string;
   firstSeenAt: string | null;
   detectedAt: string | null;
   ticketCount: number;
@@ -225,6 +227,7 @@ export function parseIncident(value: unknown): Incident | null {
     status: text(o.status, 40),
     title: text(o.title, 300),
     sentence: text(o.sentence),
+    llmSummary: text(o.llm_summary, 600),
     firstSeenAt: time(o.first_seen_at),
     detectedAt: time(o.detected_at),
     ticketCount: count(o.ticket_count),

@@ -5,6 +5,7 @@ import type { Formatter } from "./format";
 import { t } from "./i18n";
 import type { Incident } from "./model";
 import { describeError } from "./sidebar";
+import { summaryView } from "./views";
 
 export interface NavbarOptions {
   api: Api;
@@ -29,6 +30,7 @@ function item(inc: Incident, fmt: Formatter, openTicket?: (ticketId: string) => 
       el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
          t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
       inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
+      summaryView(inc),
       el("p", { class: "gs-muted" }, inc.friction
         ? t("navbar.counts_friction", { sessions: fmt.number(inc.friction.sessions), page: inc.friction.page,
                                         first_seen: fmt.time(inc.firstSeenAt) || "–" })

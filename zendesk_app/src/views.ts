@@ -226,6 +226,14 @@ export function accountView(note: AccountNote, fmt: Formatter): HTMLElement {
       : null);
 }
 
+/** Claude's summary of an incident's tickets, labelled as the model's words; null when there is none. */
+export function summaryView(inc: Incident): HTMLElement | null {
+  return inc.llmSummary
+    ? el("p", { class: "gs-summary" }, el("span", { class: "gs-summary-label" }, t("sidebar.incident.summary")), " ",
+         inc.llmSummary)
+    : null;
+}
+
 export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
                              h: Handlers): HTMLElement {
   const headingId = `gs-incident-${inc.id}`;
@@ -238,6 +246,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
     el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
        t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
     inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
+    summaryView(inc),
     el("dl", { class: "gs-stats" },
       ...stat(t("sidebar.stats.tickets"), fmt.number(inc.ticketCount)),
       ...stat(t("sidebar.stats.customers"), fmt.number(inc.requesterCount)),

@@ -70,6 +70,7 @@ export function incident(overrides: Record<string, unknown> = {}): Record<string
   return {
     id: 12, kind: "spike", status: "open", title: "Spike: 'invoice pdf · blank'",
     sentence: "17 tickets from 15 customers in 2 h about 'invoice pdf · blank', against 2.5 expected.",
+    llm_summary: null,
     first_seen_at: "2026-11-23T10:04:00Z", detected_at: "2026-11-23T10:40:00Z",
     ticket_count: 17, requester_count: 15, account_count: 9,
     topic: { id: 7, label: "invoice pdf · blank" }, problem_ticket_id: null,

@@ -15,7 +15,9 @@ afterEach(() => navbar?.stop());
 describe("nav bar", () => {
   it("lists open incidents with sentence, counts and status", async () => {
     const zaf = fakeZaf(() => ({ incidents: [incident(), incident({ id: 13, status: "acknowledged", title: XSS,
-                                                                     problem_ticket_id: 900 })], total: 2 }),
+                                                                     problem_ticket_id: 900,
+                                                                     llm_summary: "PDF export fails for <b>EU</b> accounts." })],
+                                 total: 2 }),
                         undefined, "nav_bar");
     const opened: string[] = [];
     navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000,
@@ -29,6 +31,9 @@ describe("nav bar", () => {
     expect(items[0].querySelector(".gs-chip")?.textContent).toBe("Open");
     expect(items[1].querySelector(".gs-chip")?.textContent).toBe("Acknowledged");
     expect(items[1].textContent).toContain(XSS);
+    expect(items[0].querySelector(".gs-summary")).toBeNull();
+    expect(items[1].querySelector(".gs-summary")?.textContent).toBe(
+      "Summary by Claude: PDF export fails for <b>EU</b> accounts.");
     expect(items[0].querySelector("button")).toBeNull();
     items[1].querySelector("button")!.click();
     expect(items[1].querySelector("button")?.textContent).toBe("Open problem ticket #900");

@@ -163,7 +163,7 @@ describe("ticket sidebar", () => {
 
   it("renders hostile text as text, never as markup", async () => {
     await mount(() => context({
-      incidents: [incident({ title: XSS, sentence: `<script>alert(2)</script>`,
+      incidents: [incident({ title: XSS, sentence: `<script>alert(2)</script>`, llm_summary: "<img src=x onerror=alert(4)>",
                              topic: { id: 7, label: "<b>bold</b>" } })],
       banner: { incident_id: 12, title: XSS, sentence: "<iframe src=javascript:alert(3)>" },
     }));
@@ -171,6 +171,7 @@ describe("ticket sidebar", () => {
     expect(root.textContent).toContain(XSS);
     expect(root.textContent).toContain("<script>alert(2)</script>");
     expect(root.textContent).toContain("<b>bold</b>");
+    expect(root.querySelector(".gs-summary")?.textContent).toBe("Summary by Claude: <img src=x onerror=alert(4)>");
   });
 
   it("says so when Groundswell has not seen the ticket (404)", async () => {

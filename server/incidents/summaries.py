@@ -1,0 +1,105 @@
+"""Incident summaries written by Claude when an API key is configured (the on-call reader's "what is
+going on", beside the detector's own sentence of numbers).
+
+A background worker in the detector process asks Claude, through the same client and hourly budget
+as the topic summaries (server/topics/summaries.py), what the customers of an active incident are
+running into: the incident's sentence and top terms, and its representative tickets, whose text was
+redacted before the detector kept it. An incident is summarised once it holds at least
+``MIN_TICKETS`` tickets, and again when it has twice as many as when last summarised. The answer is
+stored on the incident (``llm_summary``) and shown everywhere as untrusted plain text: the incident
+API and page, the sidebar, Slack messages and webhook bodies sent after it (Slack's thread parent is
+redrawn with it at once in Web API mode). Incidents without ticket text (drops, friction) are not
+summarised; neither are incidents of tenants outside the detector's partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.incidents.models import ACTIVE, Incident
+from server.topics.summaries import ticket_lines
+from server.workers import start_periodic
+
+log = logging.getLogger(__name__)
+
+PROMPT = (
+    "An anomaly detector opened this support incident: {sentence}\nTop terms: {terms}.\n\n"
+    "Some of its tickets (personal data is already replaced by placeholders like [email]):\n{tickets}\n\n"
+    "In at most two short sentences, say what these customers are running into and what they have in "
+    "common, for the engineer on call. Do not repeat the counts. Plain text only, no preamble."
+)
+MIN_TICKETS = 3
+
+
+def incident_prompt(incident: Incident) -> str | None:
+    """The prompt for ``incident``, or None when it holds no ticket text."""
+    ev = incident.evidence or {}
+    texts = [str(r.get("text")) for r in ev.get("representatives") or [] if isinstance(r, dict) and r.get("text")]
+    if not texts:
+        return None
+    terms = ", ".join(str(t) for t in (ev.get("top_terms") or [])[:8]) or "none"
+    return PROMPT.format(sentence=" ".join(str(incident.sentence or incident.title).split()), terms=terms,
+                         tickets=ticket_lines(texts))
+
+
+def stale_incidents(session: Session, limit: int = 10, partition: tuple[int, int] = (0, 1)) -> list[Incident]:
+    """Active incidents with at least MIN_TICKETS tickets and no summary yet, or twice as many tickets
+    as when last summarised; those never summarised first, then the largest."""
+    q = select(Incident).where(Incident.status.in_(ACTIVE), Incident.ticket_count >= MIN_TICKETS,
+                               or_(Incident.llm_summary_size.is_(None),
+                                   Incident.ticket_count >= 2 * Incident.llm_summary_size))
+    index, count = partition
+    if count > 1:
+        q = q.where(Incident.tenant_id % count == index)
+    q = q.order_by(Incident.llm_summary_size.is_not(None), Incident.ticket_count.desc()).limit(limit)
+    return list(session.scalars(q))
+
+
+def refresh_incident_summaries(db: Database, summarizer: Any, *, limit: int = 10, partition: tuple[int, int] = (0, 1),
+                               on_summary: Callable[[int, int], None] = lambda _t, _i: None) -> int:
+    """Summarise stale incidents; returns how many were updated. ``on_summary(tenant_id, incident_id)``
+    runs after each one is stored (the Slack notifier redraws the thread's parent). No database
+    session is held while Claude answers."""
+    with db.session() as session:
+        todo = [(i.tenant_id, i.id, i.ticket_count, incident_prompt(i)) for i in stale_incidents(session, limit, partition)]
+    done = 0
+    for tenant_id, incident_id, size, prompt in todo:
+        summary = summarizer.complete(prompt) if prompt is not None else None
+        if prompt is not None and summary is None:
+            continue  # over budget or failed: asked again on a later pass
+        with db.session() as session:  # no ticket text: not asked again until the incident doubles
+            values: dict[str, Any] = {"llm_summary_size": size}
+            if summary is not None:
+                values["llm_summary"] = summary
+            session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident_id)
+                            .values(**values))
+            session.commit()
+        if summary is None:
+            continue
+        done += 1
+        try:
+            on_summary(tenant_id, incident_id)
+        except Exception:  # the summary is stored; showing it sooner in Slack is a nicety
+            log.exception("after the summary of incident %s/%s", tenant_id, incident_id)
+    return done
+
+
+def current_summary(session: Session, tenant_id: int, incident_id: int) -> str | None:
+    """The incident's stored summary, or None."""
+    return session.scalar(select(Incident.llm_summary).where(Incident.tenant_id == tenant_id,
+                                                             Incident.id == incident_id))
+
+
+def start_worker(db: Database, summarizer: Any, *, interval: float = 10.0, partition: tuple[int, int] = (0, 1),
+                 on_summary: Callable[[int, int], None] = lambda _t, _i: None,
+                 stop: threading.Event | None = None) -> threading.Thread:
+    """Refresh incident summaries every ``interval`` seconds in a daemon thread, apart from the detector loop."""
+    return start_periodic("incident-summaries",
+                          lambda: refresh_incident_summaries(db, summarizer, partition=partition, on_summary=on_summary),
+                          interval=interval, stop=stop)
