@@ -35,6 +35,11 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(bars.last().locator("title")).toContainText("this hour so far");
     await expect(detail.locator(".legend")).toContainText("this hour so far");
 
+    // Claude's summary is labelled as the model's and shown as text.
+    await expect(detail.locator("p.llm-summary"))
+      .toHaveText("Summary by Claude: Customers get a blank invoice PDF <b>since</b> the release.");
+    expect(await detail.locator("p.llm-summary b").count()).toBe(0);
+
     // A representative ticket whose text is markup is shown as that text.
     await expect(detail.getByText("<img src=x onerror=alert(1)>").first()).toBeVisible();
     expect(await page.locator("#incident-detail img").count()).toBe(0);

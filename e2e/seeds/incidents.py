@@ -3,7 +3,8 @@ representatives and volume, a ticket whose text is an HTML injection) and an ope
 /invoices, made by the real widget stage from 30 hours of ordinary failures and a burst of failing
 sessions in the current hour (failed requests, each followed by rage clicks), and written by the
 detector's writers: its card, its chart (the hours before it against its baseline, then the hour so far).
-The ticket incident names /invoices as a page its requesters met friction on, so the two are related.
+The ticket incident names /invoices as a page its requesters met friction on, so the two are related,
+and carries a summary as Claude would have written it (with markup in it).
 Three weeks of organizations' tickets and product accounts' sessions feed the accounts report: one
 organization writes eight times its usual today, and one account (its id markup) goes silent.
 
@@ -95,6 +96,7 @@ def seed(ctx: Any) -> dict[str, Any]:
         ticket_incident = session.get(Incident, (ctx.tenant_id, sample.incident_ids[0]))
         ticket_incident.evidence = dict(ticket_incident.evidence, pages=[{"path": "/invoices", "sessions": 9,
                                                                           "users": 8}])
+        ticket_incident.llm_summary = "Customers get a blank invoice PDF <b>since</b> the release."  # as Claude's
         session.commit()
     _notifications(ctx, sample.incident_ids[0], now)
     write_account_history(ctx.db, ctx.tenant_id, now, surge_org="9007", silent_account=MARKUP_ACCOUNT,
