@@ -203,6 +203,33 @@ test("the list by kind: friction only, then a kind with none", async ({ page }) 
   await expect(cards).toHaveCount(2);
 });
 
+test("searching the list, and exporting what it shows as CSV", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const cards = page.locator("button.incident-item");
+  await expect(cards).toHaveCount(2);
+  const search = page.locator("#search");
+  await search.fill("release blank");  // words of Claude's summary
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute("data-id", String(backend.incident_id));
+  await search.fill("rage");
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute("data-id", String(backend.friction_incident_id));
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#export").click()]);
+  expect(download.suggestedFilename()).toMatch(/^groundswell-incidents-[0-9]{8}-[0-9]{4}\.csv$/);
+  const text = await (await download.createReadStream()).toArray().then((parts) => Buffer.concat(parts).toString());
+  const lines = text.trim().split("\r\n");
+  expect(lines[0].startsWith("id,kind,status,status_by,title,sentence,llm_summary,")).toBe(true);
+  expect(lines).toHaveLength(2);  // the header and the one incident the list shows
+  expect(lines[1].startsWith(`${backend.friction_incident_id},friction,`)).toBe(true);
+
+  await search.fill("zzzz");
+  await expect(cards).toHaveCount(0);
+  await expect(page.locator("#list-state")).toHaveText("No incidents here match \u201czzzz\u201d.");
+  await search.fill("");
+  await expect(cards).toHaveCount(2);
+});
+
 test("the newest incident opens beside the list on a wide screen; Escape closes it; a narrow screen keeps the list",
   async ({ page }) => {
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -22,11 +22,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def documented(*, summary: str, tags: list[str], body: Schema | None = None, query: Schema | None = None,
                responses: dict[int, tuple[Schema | None, str]] | None = None, auth: str | None = None,
-               body_content_type: str = "application/json") -> Callable[[F], F]:
+               body_content_type: str = "application/json", text_response: str | None = None) -> Callable[[F], F]:
+    """OpenAPI metadata of a view. ``text_response``: the media type of a success answer that is not
+    JSON (its schema in ``responses`` is None), such as ``text/csv``."""
     def wrap(fn: F) -> F:
         fn.__dict__["openapi"] = {
             "summary": summary, "tags": tags, "body": body, "query": query, "auth": auth,
-            "responses": responses or {}, "body_content_type": body_content_type,
+            "responses": responses or {}, "body_content_type": body_content_type, "text_response": text_response,
             "description": (fn.__doc__ or "").strip(),
         }
         return fn

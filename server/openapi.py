@@ -66,8 +66,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 resp: dict[str, Any] = {"description": description}
                 if schema is not None:
                     resp["content"] = {"application/json": {"schema": schema}}
-                elif path == "/metrics":
-                    resp["content"] = {"text/plain": {"schema": {"type": "string"}}}
+                elif meta.get("text_response") and status < 300:
+                    resp["content"] = {meta["text_response"]: {"schema": {"type": "string"}}}
                 op["responses"][str(status)] = resp
             operations[method.lower()] = op
         spec.path(path=path, operations=operations)

@@ -36,12 +36,18 @@ def _range(name: str) -> validate.Range:
 # --- incidents ---------------------------------------------------------------------------------------
 
 
-class IncidentListQuerySchema(Schema):
+class IncidentFilterSchema(Schema):
     status = CommaList(STATUSES, metadata={"description": "Comma list of statuses (default: all).",
                                            "example": "open,acknowledged"})
     kind = fields.String(validate=validate.OneOf(KINDS))
     topic_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     since = fields.AwareDateTime(metadata={"description": "Only incidents detected at or after this time."})
+    q = fields.String(validate=validate.Length(1, 200), metadata={
+        "description": "Words that must all appear (any case) in the title, the sentence, Claude's summary or "
+                       "the name agents gave the topic; the first 8 words count.", "example": "invoice pdf"})
+
+
+class IncidentListQuerySchema(IncidentFilterSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
 
@@ -359,6 +365,7 @@ class BacktestListOutSchema(Schema):
 
 
 incident_list_query = IncidentListQuerySchema()
+incident_filter_query = IncidentFilterSchema()
 incident_list_out = IncidentListOutSchema()
 incident_detail_out = IncidentDetailOutSchema()
 feedback_in = FeedbackInSchema()

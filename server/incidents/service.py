@@ -8,6 +8,8 @@ functions take the session, the log and the clock as arguments; none reads reque
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -117,24 +119,78 @@ def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[
     return view
 
 
-def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int, status: list[str] | None = None,
-                   kind: str | None = None, topic_id: int | None = None,
-                   since: datetime | None = None) -> dict[str, Any]:
-    q = select(Incident).where(Incident.tenant_id == tenant_id)
+#: Words of a search (``q``) used; each must appear.
+SEARCH_WORDS = 8
+
+
+def _matching(tenant_id: int, *, status: list[str] | None = None, kind: str | None = None,
+              topic_id: int | None = None, since: datetime | None = None, q: str | None = None) -> Any:
+    """The tenant's incidents that match the list's filters. ``q``: every word (case-insensitive) appears in
+    the title, the sentence, Claude's summary or the name agents gave the incident's topic."""
+    query = select(Incident).where(Incident.tenant_id == tenant_id)
     if status:
-        q = q.where(Incident.status.in_(status))
+        query = query.where(Incident.status.in_(status))
     if kind:
-        q = q.where(Incident.kind == kind)
+        query = query.where(Incident.kind == kind)
     if topic_id is not None:
-        q = q.where(Incident.topic_id == topic_id)
+        query = query.where(Incident.topic_id == topic_id)
     if since is not None:
-        q = q.where(Incident.detected_at >= since.astimezone(timezone.utc))
+        query = query.where(Incident.detected_at >= since.astimezone(timezone.utc))
+    for word in (q or "").split()[:SEARCH_WORDS]:
+        named = select(Topic.id).where(Topic.tenant_id == tenant_id, Topic.name.icontains(word, autoescape=True))
+        query = query.where(or_(Incident.title.icontains(word, autoescape=True),
+                                Incident.sentence.icontains(word, autoescape=True),
+                                Incident.llm_summary.icontains(word, autoescape=True),
+                                Incident.topic_id.in_(named)))
+    return query
+
+
+_NEWEST = (Incident.detected_at.desc(), Incident.id.desc())
+
+
+def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
+    q = _matching(tenant_id, **filters)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    newest = (Incident.detected_at.desc(), Incident.id.desc())
-    rows = session.scalars(q.order_by(*newest).limit(limit).offset(offset)).all()
+    rows = session.scalars(q.order_by(*_NEWEST).limit(limit).offset(offset)).all()
     labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
     tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
     return {"incidents": [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows], "total": total}
+
+
+#: Most incidents in one export, newest first.
+EXPORT_MAX = 10_000
+EXPORT_COLUMNS = ("id", "kind", "status", "status_by", "title", "sentence", "llm_summary", "topic_id", "topic",
+                  "series", "first_seen_at", "detected_at", "resolved_at", "ticket_count", "requester_count",
+                  "account_count", "p_value", "useful_count", "noise_count", "merged_into")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell. Text that a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a
+    carriage return) is prefixed with an apostrophe: ticket-derived text must stay text."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[str, int]:
+    """The matching incidents as CSV (a header row, then at most EXPORT_MAX rows, newest first) and how
+    many matched in all."""
+    q = _matching(tenant_id, **filters)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(q.order_by(*_NEWEST).limit(EXPORT_MAX)).all()
+    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        into = (r.evidence or {}).get("merged_into_incident")
+        values = {c: getattr(r, c, None) for c in EXPORT_COLUMNS}
+        values.update(topic=labels.get(r.topic_id) if r.topic_id is not None else None,
+                      merged_into=into if isinstance(into, int) else None)
+        writer.writerow([_cell(values[c]) for c in EXPORT_COLUMNS])
+    return out.getvalue(), total
 
 
 def _get(session: Session, tenant_id: int, incident_id: int, *, lock: bool = False) -> Incident:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
@@ -13,6 +13,7 @@ from server.incidents.schemas import (
     BacktestInSchema,
     DetectionSettingsInSchema,
     FeedbackInSchema,
+    IncidentFilterSchema,
     IncidentListQuerySchema,
     MergeInSchema,
     ReleaseInSchema,
@@ -23,6 +24,7 @@ from server.incidents.schemas import (
     backtest_out,
     feedback_in,
     incident_detail_out,
+    incident_filter_query,
     incident_list_out,
     incident_list_query,
     merge_in,
@@ -60,6 +62,23 @@ def _log() -> Any:
 def list_incidents(tenant: Tenant) -> Any:
     args = incident_list_query.load(request.args.to_dict())
     return jsonify(incident_list_out.dump(service.list_incidents(db_session(), tenant.id, **args)))
+
+
+@bp.get("/incidents/export")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Incidents as CSV, for a spreadsheet", tags=["incidents"], query=IncidentFilterSchema(),
+            auth="api_token", text_response="text/csv",
+            responses={200: (None, "One row per incident, newest first, at most 10,000; X-Total-Count says how "
+                                   "many matched. Text that a spreadsheet would run as a formula starts with '."),
+                       **_400, **AUTH_ERRORS})
+@require_token
+def export_incidents(tenant: Tenant) -> Any:
+    args = incident_filter_query.load(request.args.to_dict())
+    body, total = service.export_incidents(db_session(), tenant.id, **args)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="groundswell-incidents-{stamp}.csv"',
+        "X-Total-Count": str(total)})
 
 
 @bp.get("/incidents/<int:incident_id>")

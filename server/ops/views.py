@@ -52,7 +52,8 @@ def readyz() -> Any:
 
 
 @bp.get("/metrics")
-@documented(summary="Prometheus metrics", tags=["operations"], responses={200: (None, "Prometheus text format.")})
+@documented(summary="Prometheus metrics", tags=["operations"], responses={200: (None, "Prometheus text format.")},
+            text_response="text/plain")
 def metrics() -> Response:
     def read() -> dict:
         session, now = db_session(), utcnow()

@@ -26,7 +26,7 @@
     { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"] }
   ];
 
-  var state = { filter: "active", kind: "", selected: null, timer: null, busy: false, opened: false };
+  var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false };
 
   // --- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
@@ -124,6 +124,11 @@
     var list = $("incident-list");
     list.replaceChildren();
     var stateLine = $("list-state");
+    if (!data.incidents.length && state.q) {
+      stateLine.textContent = "No incidents here match “" + state.q + "”.";
+      stateLine.hidden = false;
+      return;
+    }
     if (!data.incidents.length) {
       stateLine.textContent = state.kind ? EMPTY[state.filter].replace(/incidents/, (KIND_LABELS[state.kind] || state.kind).toLowerCase() +
         " incidents").replace(/ All quiet\.$/, "") : EMPTY[state.filter];
@@ -157,10 +162,36 @@
     });
   }
 
-  function loadList() {
+  function filters() {  // the list's filters as a query string (after "?")
     var status = FILTERS[state.filter];
-    return api("/api/v1/incidents?limit=100" + (status ? "&status=" + status : "") +
-               (state.kind ? "&kind=" + encodeURIComponent(state.kind) : "")).then(function (data) {
+    return (status ? "status=" + status : "") + (state.kind ? "&kind=" + encodeURIComponent(state.kind) : "") +
+      (state.q ? "&q=" + encodeURIComponent(state.q) : "");
+  }
+
+  function exportCsv() {  // fetched with the token, then saved through a blob link
+    var button = $("export");
+    button.disabled = true;
+    fetch("/api/v1/incidents/export?" + filters(), {
+      headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) }
+    }).then(function (r) {
+      if (!r.ok) throw new Error("The export failed: the server answered " + r.status + ".");
+      var name = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "");
+      return r.blob().then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = name ? name[1] : "groundswell-incidents.csv";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
+      });
+    }).catch(function (e) { showError(e.message); }).then(function () { button.disabled = false; });
+  }
+
+  function loadList() {
+    var seq = state.listSeq = (state.listSeq || 0) + 1;
+    return api("/api/v1/incidents?limit=100&" + filters()).then(function (data) {
+      if (seq !== state.listSeq) return;  // the filters changed while it loaded: a newer answer is coming
       renderList(data);
       $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
@@ -794,16 +825,30 @@
   document.addEventListener("DOMContentLoaded", function () {
     var id = readHash();
     $("by").value = localStorage.getItem(BY_KEY) || "";
+    function reload() {
+      $("list-state").hidden = false;
+      $("list-state").textContent = "Loading incidents…";
+      $("incident-list").replaceChildren();
+      refresh();
+    }
     var kind = $("kind-filter");
     if (kind) {
       kind.addEventListener("change", function () {
         state.kind = kind.value;
-        $("list-state").hidden = false;
-        $("list-state").textContent = "Loading incidents…";
-        $("incident-list").replaceChildren();
-        refresh();
+        reload();
       });
     }
+    var search = $("search"), typing = null;
+    search.addEventListener("input", function () {  // a pause in typing, then one request
+      clearTimeout(typing);
+      typing = setTimeout(function () {
+        var q = search.value.trim();
+        if (q === state.q) return;
+        state.q = q;
+        reload();
+      }, 300);
+    });
+    $("export").addEventListener("click", exportCsv);
     var tabs = Array.prototype.slice.call(document.querySelectorAll("#tabs [role=tab]"));
     tabs.forEach(function (t, i) {
       t.addEventListener("click", function () { setFilter(t.dataset.filter, false); });

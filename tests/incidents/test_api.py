@@ -432,3 +432,51 @@ def test_incidents_of_another_tenant_do_not_merge(client, db, tenant, make_tenan
     add_incident(db, other.id, 2)
     res = client.post("/api/v1/incidents/1/merge", json={"into": 2, "by": "Ana"}, headers=auth(creds))
     assert res.status_code == 404 and control_events(db, t.id) == []
+
+
+def test_search_needs_every_word_in_the_title_sentence_summary_or_topic_name(client, db, make_tenant):
+    t, creds = make_tenant("Alpha")
+    other, _ = make_tenant("Beta")
+    add_topic(db, t.id, 1, "invoice pdf", name="Billing exports")
+    add_topic(db, t.id, 2, "login")
+    add_incident(db, t.id, 1, title="Spike: 'invoice pdf · blank'")
+    add_incident(db, t.id, 2, topic_id=2, series="topic:2", title="Spike: 'login'",
+                 sentence="9 tickets about 'login', 100% from plan Enterprise.")
+    add_incident(db, t.id, 3, topic_id=2, series="topic:2", title="New topic: 'sso'",
+                 llm_summary="Enterprise customers cannot sign in with SAML since 09:00.")
+    add_incident(db, t.id, 4, topic_id=None, series="all", title="Drop: 'all' 50%_off")
+    add_incident(db, other.id, 5, title="Spike: 'invoice pdf'")
+    search = lambda q: ids(client.get("/api/v1/incidents", query_string={"q": q}, headers=auth(creds)).get_json())  # noqa: E731
+    assert search("INVOICE") == [1]
+    assert search("billing") == [1]  # the agents' name of its topic
+    assert search("enterprise") == [3, 2]  # the sentence, Claude's summary
+    assert search("enterprise saml") == [3]  # every word
+    assert search("enterprise invoice") == []
+    assert search("%_") == [4] and search("%") == [4, 2]  # LIKE's wildcards are plain characters
+    body = client.get("/api/v1/incidents", query_string={"q": "x" * 201}, headers=auth(creds))
+    assert body.status_code == 400 and "q" in body.get_json()["error"]["fields"]
+
+
+def test_export_is_csv_of_the_same_filters_with_formulas_kept_as_text(client, db, tenant):
+    import csv
+    import io
+
+    t, creds = tenant
+    add_topic(db, t.id, 1, "invoice pdf", name="Billing exports")
+    add_incident(db, t.id, 1, title="=HYPERLINK(\"http://evil\",\"click\")", llm_summary="@SUM(A1:A9)")
+    add_incident(db, t.id, 2, status="resolved", title="Spike: 'login'", evidence={"merged_into_incident": 1})
+    add_incident(db, t.id, 3, kind="drop", topic_id=None, series="channel:email", title="Drop: 'channel email'")
+    resp = client.get("/api/v1/incidents/export", query_string={"kind": "spike"}, headers=auth(creds))
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="groundswell-incidents-')
+    assert resp.headers["X-Total-Count"] == "2"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert [r["id"] for r in rows] == ["2", "1"]
+    assert rows[1]["title"] == "'=HYPERLINK(\"http://evil\",\"click\")" and rows[1]["llm_summary"] == "'@SUM(A1:A9)"
+    assert rows[1]["topic"] == "Billing exports" and rows[1]["merged_into"] == ""
+    assert rows[0]["status"] == "resolved" and rows[0]["merged_into"] == "1" and rows[0]["llm_summary"] == ""
+    assert rows[1]["detected_at"] == "2026-03-02T10:00:00+00:00" and rows[1]["p_value"] == "1e-06"
+    everything = client.get("/api/v1/incidents/export", headers=auth(creds))
+    assert everything.headers["X-Total-Count"] == "3" and everything.get_data(as_text=True).count("\r\n") == 4
+    assert client.get("/api/v1/incidents/export").status_code == 401
+    assert client.get("/api/v1/incidents/export", query_string={"kind": "x"}, headers=auth(creds)).status_code == 400
