@@ -22,6 +22,9 @@ SECURITY = {
                  "description": "The tenant's public widget site key; the request Origin must be allowed."},
     "zendesk_signature": {"type": "apiKey", "in": "header", "name": "X-Zendesk-Webhook-Signature",
                           "description": "base64 HMAC-SHA256 of X-Zendesk-Webhook-Signature-Timestamp + raw body."},
+    "slack_signature": {"type": "apiKey", "in": "header", "name": "X-Slack-Signature",
+                        "description": "v0= and the hex HMAC-SHA256, with the Slack app's signing secret, of "
+                                       "v0:<X-Slack-Request-Timestamp>:<raw body>."},
 }
 
 

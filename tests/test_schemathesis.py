@@ -24,6 +24,9 @@ def test_api_never_fails_with_a_server_error(case, tenant):  # type: ignore[no-u
     _, creds = tenant
     headers = {"Origin": ORIGIN, "X-Groundswell-Site-Key": creds.site_key,
                "Authorization": f"Bearer {creds.api_token}"}
+    if case.media_type == "application/x-www-form-urlencoded" and not isinstance(case.body, dict):
+        # The test client encodes only mappings as a form; anything else goes as the raw text a client could send.
+        case.body = str(case.body)
     response = case.call(headers=headers)
     assert response.status_code < 500, response.text
     case.validate_response(response, checks=(status_code_conformance,))

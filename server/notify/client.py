@@ -91,6 +91,8 @@ class SlackTarget:
     webhook_url: str | None = field(default=None, repr=False)
     bot_token: str | None = field(default=None, repr=False)
     channel: str | None = None
+    #: A signing secret is stored: messages carry Acknowledge / Useful / Noise buttons.
+    buttons: bool = field(default=False, repr=False)
 
 
 class SlackError(Exception):

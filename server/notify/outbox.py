@@ -193,9 +193,10 @@ class Notifier(OutboxSender):
         payload = dict(row.payload or {})
         payload["llm_summary"] = current_summary(session, row.tenant_id, row.incident_id)
         if target.mode == "webhook":
-            self.client.post_webhook(target.webhook_url or "", incident_blocks(payload, row.event, self.base_url))
+            self.client.post_webhook(target.webhook_url or "", incident_blocks(payload, row.event, self.base_url,
+                                                                                  buttons=target.buttons))
             return
-        token, parent = target.bot_token or "", incident_blocks(payload, "opened", self.base_url)
+        token, parent = target.bot_token or "", incident_blocks(payload, "opened", self.base_url, buttons=target.buttons)
         thread = session.get(SlackThread, (row.tenant_id, row.incident_id))
         if thread is None:
             channel, ts = self.client.post_message(token, target.channel or "", parent)
@@ -238,7 +239,7 @@ class Notifier(OutboxSender):
             payload = {**(row.payload or {}), "llm_summary": current_summary(session, tenant_id, incident_id)}
             try:
                 self.client.update_message(target.bot_token or "", thread.channel, thread.ts,
-                                           incident_blocks(payload, "opened", self.base_url))
+                                           incident_blocks(payload, "opened", self.base_url, buttons=target.buttons))
             except SlackError as e:
                 log.info("could not redraw the thread's parent: %s", e,
                          extra={"tenant_id": tenant_id, "incident_id": incident_id})

@@ -33,6 +33,11 @@ class NotificationSettingsInSchema(TextSchema):
     channel = fields.String(allow_none=True, validate=validate.Regexp(
         r"^[#@]?[A-Za-z0-9._-]{1,80}$", error="a channel id (C0123ABCD) or #name"),
         metadata={"description": "Web API mode: the channel to post in (the bot must be a member)."})
+    signing_secret = fields.String(allow_none=True, load_only=True, validate=[
+        validate.Length(16, 200), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
+        metadata={"description": "The Slack app's signing secret (secret), either mode: incident messages then carry "
+                                 "Acknowledge, Useful and Noise buttons, answered at `interactions_url`. Absent: keep; "
+                                 "null: remove (no buttons)."})
     accounts_digest = fields.Nested(AccountsDigestSchema, allow_none=True, metadata={
         "description": "When to post the weekly digest of accounts that changed (the last 7 days against the "
                        "8 weeks before; docs/accounts.md). Absent: keep; null: no digest."})
@@ -52,6 +57,11 @@ class NotificationSettingsOutSchema(Schema):
     channel = fields.String(allow_none=True)
     webhook_url_set = fields.Boolean(required=True, metadata={"description": "Whether a webhook URL is stored."})
     bot_token_set = fields.Boolean(required=True, metadata={"description": "Whether a bot token is stored."})
+    signing_secret_set = fields.Boolean(required=True, metadata={
+        "description": "Whether a signing secret is stored (messages carry buttons)."})
+    interactions_url = fields.String(required=True, metadata={
+        "description": "Where the Slack app's Interactivity settings must send requests: under PUBLIC_URL when it is "
+                       "set, else this server's path."})
     accounts_digest = fields.Nested(AccountsDigestSchema, required=True, allow_none=True,
                                     metadata={"description": "The weekly accounts digest's schedule, or null (off)."})
     accounts_digest_last = fields.Nested(AccountsDigestRecordSchema, allow_none=True, metadata={
@@ -231,3 +241,9 @@ class MuteListSchema(Schema):
 mute_in = MuteInSchema()
 mute_out = MuteOutSchema()
 mute_list = MuteListSchema()
+
+
+class SlackInteractionFormSchema(Schema):
+    payload = fields.String(required=True, metadata={
+        "description": "Slack's JSON: `type` block_actions, `user`, `actions` (action_id gs_ack, gs_useful or "
+                       "gs_noise; value: the incident id) and `response_url`."})

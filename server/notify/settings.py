@@ -4,7 +4,11 @@ Stored shape (secrets Fernet-encrypted under a key derived from ``SECRET_KEY``, 
 of their own so they never share a key with the webhook signing secrets)::
 
     {"mode": "off" | "webhook" | "web_api", "channel": "#incidents" | None,
-     "webhook_url_enc": "<fernet token>" | None, "bot_token_enc": "<fernet token>" | None}
+     "webhook_url_enc": "<fernet token>" | None, "bot_token_enc": "<fernet token>" | None,
+     "signing_secret_enc": "<fernet token>" | None}
+
+The signing secret is the Slack app's: with it, incident messages carry Acknowledge, Useful and Noise
+buttons, and Slack's requests when people press them are verified with it (server/notify/interactions.py).
 
 Nothing here imports Flask; the API (server/notify/service.py) and the notifier both use it.
 
@@ -12,7 +16,7 @@ Examples
 --------
 >>> stored = store({}, {"mode": "webhook", "webhook_url": "https://hooks.slack.com/services/T/B/x"}, secret_key="k")
 >>> public_view(stored)
-{'mode': 'webhook', 'channel': None, 'webhook_url_set': True, 'bot_token_set': False}
+{'mode': 'webhook', 'channel': None, 'webhook_url_set': True, 'bot_token_set': False, 'signing_secret_set': False}
 >>> load_target(stored, secret_key="k").webhook_url
 'https://hooks.slack.com/services/T/B/x'
 """
@@ -27,7 +31,7 @@ from server.crypto import labelled_fernet
 from server.notify.client import SlackTarget
 
 MODES = ("off", "webhook", "web_api")
-SECRETS = ("webhook_url", "bot_token")
+SECRETS = ("webhook_url", "bot_token", "signing_secret")
 
 
 class SettingsError(ValueError):
@@ -48,7 +52,8 @@ def slack_settings(tenant_settings: Mapping[str, Any] | None) -> dict[str, Any]:
 def public_view(slack: Mapping[str, Any]) -> dict[str, Any]:
     """What the API may show: the mode, the channel and whether each secret is set, never a secret."""
     return {"mode": slack.get("mode") or "off", "channel": slack.get("channel"),
-            "webhook_url_set": bool(slack.get("webhook_url_enc")), "bot_token_set": bool(slack.get("bot_token_enc"))}
+            "webhook_url_set": bool(slack.get("webhook_url_enc")), "bot_token_set": bool(slack.get("bot_token_enc")),
+            "signing_secret_set": bool(slack.get("signing_secret_enc"))}
 
 
 def store(slack: Mapping[str, Any], changes: Mapping[str, Any], *, secret_key: str) -> dict[str, Any]:
@@ -79,11 +84,18 @@ def _decrypt(token: str | None, secret_key: str) -> str | None:
 def load_target(slack: Mapping[str, Any], *, secret_key: str) -> SlackTarget | None:
     """The decrypted target, or None when Slack is off or incompletely configured."""
     mode = slack.get("mode")
+    buttons = bool(slack.get("signing_secret_enc"))
     if mode == "webhook" and slack.get("webhook_url_enc"):
-        return SlackTarget("webhook", webhook_url=_decrypt(slack["webhook_url_enc"], secret_key))
+        return SlackTarget("webhook", webhook_url=_decrypt(slack["webhook_url_enc"], secret_key), buttons=buttons)
     if mode == "web_api" and slack.get("bot_token_enc") and slack.get("channel"):
-        return SlackTarget("web_api", bot_token=_decrypt(slack["bot_token_enc"], secret_key), channel=slack["channel"])
+        return SlackTarget("web_api", bot_token=_decrypt(slack["bot_token_enc"], secret_key), channel=slack["channel"],
+                           buttons=buttons)
     return None
+
+
+def signing_secret(slack: Mapping[str, Any], *, secret_key: str) -> str | None:
+    """The Slack app's signing secret, decrypted, or None when none is stored."""
+    return _decrypt(slack.get("signing_secret_enc"), secret_key)
 
 
 def digest_settings(tenant_settings: Mapping[str, Any] | None) -> dict[str, int] | None:

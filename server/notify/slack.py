@@ -251,22 +251,36 @@ def _release(payload: dict[str, Any]) -> str | None:
     return f":package: *Release {escape(release['version'])}* deployed {_when(release.get('deployed_at'))}{when}"
 
 
-def _button(base_url: str | None, payload: dict[str, Any]) -> dict[str, Any] | None:
-    url = incident_url(base_url, payload.get("id"))
-    if url is None:
-        return None
-    return {"type": "actions", "elements": [{"type": "button", "action_id": "open_incident", "url": url,
-                                             "text": _plain("Open incident", BUTTON_TEXT_CHARS)}]}
+def _button(base_url: str | None, payload: dict[str, Any], buttons: bool = False) -> dict[str, Any] | None:
+    """The actions row: with ``buttons`` (a signing secret is stored), Acknowledge while the incident is
+    open, Useful and Noise (server/notify/interactions.py); then "Open incident" when there is a link."""
+    elements: list[dict[str, Any]] = []
+    ident = payload.get("id")
+    if buttons and isinstance(ident, int) and not isinstance(ident, bool):
+        if payload.get("status", "open") == "open":
+            elements.append({"type": "button", "action_id": "gs_ack", "value": str(ident), "style": "primary",
+                             "text": _plain("Acknowledge", BUTTON_TEXT_CHARS)})
+        elements += [{"type": "button", "action_id": "gs_useful", "value": str(ident),
+                      "text": _plain("Useful", BUTTON_TEXT_CHARS)},
+                     {"type": "button", "action_id": "gs_noise", "value": str(ident),
+                      "text": _plain("Noise", BUTTON_TEXT_CHARS)}]
+    url = incident_url(base_url, ident)
+    if url is not None:
+        elements.append({"type": "button", "action_id": "open_incident", "url": url,
+                         "text": _plain("Open incident", BUTTON_TEXT_CHARS)})
+    return {"type": "actions", "elements": elements} if elements else None
 
 
 def _context_line(payload: dict[str, Any]) -> dict[str, Any]:
     status = escape(payload.get("status") or "open")
     kind = escape(payload.get("kind") or "?")
     series = escape(payload.get("series") or "?")
-    return _context(f"Groundswell incident {_ref(payload)} · {kind} · status *{status}* · series `{series}`")
+    by = payload.get("status_by")
+    who = f" by {escape(by)}" if isinstance(by, str) and by and by != "detector" else ""
+    return _context(f"Groundswell incident {_ref(payload)} · {kind} · status *{status}*{who} · series `{series}`")
 
 
-def _full(payload: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]:
+def _full(payload: dict[str, Any], base_url: str | None, buttons: bool = False) -> list[dict[str, Any]]:
     status = str(payload.get("status") or "open")
     prefix = "" if status == "open" else f"[{status.capitalize()}] "
     header = f"{STATUS_EMOJI.get(status, ':rotating_light:')} {prefix}{_ref(payload)} {_title(payload)}"
@@ -280,7 +294,7 @@ def _full(payload: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]
     for text in (_terms_and_segments(payload), _representatives(payload), _release(payload)):
         if text:
             blocks.append(_section(text))
-    button = _button(base_url, payload)
+    button = _button(base_url, payload, buttons)
     if button:
         blocks.append(button)
     blocks.append(_context_line(payload))
@@ -326,7 +340,7 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
     return blocks
 
 
-def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -> dict[str, Any]:
+def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None, *, buttons: bool = False) -> dict[str, Any]:
     """A Slack message (``text`` and ``blocks``) for one incident event.
 
     Parameters
@@ -338,6 +352,9 @@ def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -
         ``reopened`` (short thread replies).
     base_url
         Where people open Groundswell; adds an "Open incident" button. None: no button.
+    buttons
+        The tenant stored its Slack app's signing secret: the full message carries Acknowledge (while
+        open), Useful and Noise buttons (server/notify/interactions.py).
 
     Examples
     --------
@@ -347,7 +364,7 @@ def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None) -
     """
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
-    blocks = _full(payload, base_url) if event == "opened" else _reply(payload, event, base_url)
+    blocks = _full(payload, base_url, buttons) if event == "opened" else _reply(payload, event, base_url)
     said = _ending(payload) if event == "resolved" else event
     text = clip(f"Incident {_ref(payload)} {said}: {escape(_title(payload))}", FALLBACK_CHARS)
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}

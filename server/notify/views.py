@@ -9,10 +9,11 @@ from server.config import flag
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
-from server.notify import service
+from server.notify import interactions, service
 from server.notify.client import SlackClient, parse_hosts
 from server.metrics import utcnow
-from server.notify.schemas import (MuteInSchema, NotificationSettingsInSchema, WebhookDeliveriesQuerySchema,
+from server.notify.schemas import (MuteInSchema, NotificationSettingsInSchema, SlackInteractionFormSchema,
+                                   WebhookDeliveriesQuerySchema,
                                    WebhookInSchema, mute_in, mute_list, mute_out, settings_in, settings_out, test_out,
                                    webhook_deliveries_out, webhook_deliveries_query, webhook_in, webhook_list,
                                    webhook_out, webhook_test_out)
@@ -41,7 +42,13 @@ def _hosts() -> frozenset[str]:
 def get_settings(tenant: Tenant) -> Any:
     view = service.notification_settings(tenant)
     view["accounts_digest_last"] = service.digest_record(db_session(), tenant.id)
-    return jsonify(settings_out.dump(view))
+    return jsonify(settings_out.dump({**view, "interactions_url": _interactions_url(tenant)}))
+
+
+def _interactions_url(tenant: Tenant) -> str:
+    path = f"/api/v1/slack/interactions/{tenant.slug}"
+    base = str(current_app.config["PUBLIC_URL"] or "").rstrip("/")
+    return base + path
 
 
 @bp.put("/settings/notifications")
@@ -55,8 +62,40 @@ def put_settings(tenant: Tenant) -> Any:
     """`mode` and `channel` are replaced; `webhook_url` and `bot_token` are kept when absent and removed
     when null. Secrets are stored encrypted and never returned."""
     body = settings_in.load(request.get_json(force=True, silent=True) or {})
-    return jsonify(settings_out.dump(service.update_notification_settings(
-        db_session(), tenant.id, body, secret_key=_secret_key(), webhook_hosts=_hosts())))
+    view = service.update_notification_settings(db_session(), tenant.id, body, secret_key=_secret_key(),
+                                                webhook_hosts=_hosts())
+    return jsonify(settings_out.dump({**view, "interactions_url": _interactions_url(tenant)}))
+
+
+def _interaction_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_WEBHOOK"])
+
+
+def _interaction_key() -> str:
+    return "slack:" + str((request.view_args or {}).get("slug", ""))[:63]
+
+
+@bp.post("/slack/interactions/<slug>")
+@limiter.limit(_interaction_limit, key_func=_interaction_key)
+@documented(summary="Slack's requests when people press an incident message's buttons", tags=["notifications"],
+            body=SlackInteractionFormSchema(), body_content_type="application/x-www-form-urlencoded",
+            auth="slack_signature",
+            responses={200: (None, "Handled (or not a Groundswell button); Slack is answered through response_url."),
+                       400: (ErrorSchema(), "Signed, but not an interaction payload."),
+                       401: (ErrorSchema(), "Missing, stale or wrong signature, or a tenant without a signing "
+                                            "secret."),
+                       413: (ErrorSchema(), "Body too large."), 429: (ErrorSchema(), "Too many requests.")})
+def slack_interaction(slug: str) -> Any:
+    """The Slack app's Interactivity request URL (server/notify/interactions.py): Acknowledge, Useful
+    and Noise act as the incidents API does, in the name of the Slack user who pressed."""
+    body = request.get_data(cache=True)
+    interactions.receive(
+        db_session(), current_app.extensions["groundswell.log"], slug, body,
+        request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature"),
+        request.form.get("payload"), secret_key=_secret_key(), now=utcnow(),
+        base_url=current_app.config["PUBLIC_URL"] or None,
+        client=SlackClient(api_url=str(current_app.config["SLACK_API_URL"]), webhook_hosts=_hosts(), timeout=2.5))
+    return "", 200
 
 
 @bp.post("/settings/notifications/test")

@@ -7,8 +7,11 @@
 
   function slackLine(s) {
     if (!s || s.mode === "off") return "Slack: off (PUT /api/v1/settings/notifications turns it on).";
-    return s.mode === "web_api" ? "Slack: one thread per incident in " + (s.channel || "?") + " (Web API)."
+    var where = s.mode === "web_api" ? "Slack: one thread per incident in " + (s.channel || "?") + " (Web API)."
       : "Slack: one message per incident event (incoming webhook).";
+    return where + (s.signing_secret_set
+      ? " Messages carry Acknowledge, Useful and Noise buttons; the Slack app sends presses to " + s.interactions_url + "."
+      : " No buttons: store the Slack app's signing_secret to add Acknowledge, Useful and Noise.");
   }
 
   function lastDelivery(w) {

@@ -7,6 +7,10 @@
   ``{"ok": true, "channel": ..., "ts": ...}`` or ``{"ok": false, "error": ...}`` with HTTP 200, and
   ``429`` + ``Retry-After`` + ``{"ok": false, "error": "ratelimited"}`` when rate limited.
 
+- Interactions: ``interaction(...)`` builds the signed form request Slack sends to an app's
+  interactivity URL when a button is pressed; ``POST /actions/T0000/<id>/<secret>`` is the press's
+  ``response_url`` (JSON in, ``200 ok``; ``responses`` keeps what was sent).
+
 Messages are checked against Block Kit's limits the way Slack rejects them (``invalid_blocks``).
 ``fail(kind, status, body, headers)`` queues scripted failures for the next calls of that kind.
 """
@@ -22,6 +26,8 @@ from urllib.parse import parse_qs
 from werkzeug import Request, Response
 
 WEBHOOK_PATH = "/services/T0000/B0000/XXXXsecretXXXX"
+RESPONSE_PATH = "/actions/T0000/5555/respXXsecret"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-1111-2222-secretTOKEN"
 CHANNEL_ID = "C0INCIDENTS"
 
@@ -68,7 +74,20 @@ class FakeSlack:
     messages: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     failures: dict[str, deque[tuple[int, Any, dict[str, str]]]] = field(default_factory=lambda: defaultdict(deque))
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     next_ts: int = 1700000000
+
+    @property
+    def response_url(self) -> str:
+        return self.base + RESPONSE_PATH
+
+    def respond(self, request: Request) -> Response:
+        message = json.loads(request.get_data())
+        problem = blocks_problem(message) if "blocks" in message else None
+        if problem:
+            return Response(problem, status=400, content_type="text/html")
+        self.responses.append(message)
+        return Response("ok", status=200, content_type="text/html")
 
     @property
     def webhook_url(self) -> str:
@@ -160,9 +179,35 @@ class FakeSlack:
         return [m for m in self.messages[CHANNEL_ID].values() if m.get("thread_ts") == parent_ts]
 
 
+def interaction(action_id: str, value: str, *, response_url: str | None, secret: str = SIGNING_SECRET,
+                timestamp: int | None = None, user: dict[str, str] | None = None,
+                kind: str = "block_actions") -> tuple[bytes, dict[str, str]]:
+    """The body and headers Slack sends to an app's interactivity URL when a button is pressed."""
+    import hashlib
+    import hmac
+    import time
+    from urllib.parse import urlencode
+
+    payload = {"type": kind, "team": {"id": "T0000", "domain": "acme"},
+               "user": user or {"id": "U0ANA", "username": "ana", "name": "ana", "team_id": "T0000"},
+               "api_app_id": "A0GS", "token": "deprecated-verification-token", "trigger_id": "1.2.3",
+               "container": {"type": "message", "message_ts": "1700000001.000100", "channel_id": CHANNEL_ID},
+               "channel": {"id": CHANNEL_ID, "name": "incidents"}, "response_url": response_url,
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                            "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000100.000200"}]}
+    if response_url is None:
+        del payload["response_url"]
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    sig = "v0=" + hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return body, {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig,
+                  "Content-Type": "application/x-www-form-urlencoded"}
+
+
 def install(httpserver: Any) -> FakeSlack:
     fake = FakeSlack(httpserver.url_for("/").rstrip("/"))
     httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(fake.webhook)
+    httpserver.expect_request(RESPONSE_PATH, method="POST").respond_with_handler(fake.respond)
     for method in ("chat.postMessage", "chat.update"):
         httpserver.expect_request(f"/api/{method}", method="POST").respond_with_handler(fake.api)
     return fake

@@ -28,7 +28,8 @@ def test_unconfigured_by_default_and_token_required(client, tenant):
     resp = client.get(URL, headers=auth(creds))
     assert resp.status_code == 200
     assert resp.get_json() == {"mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False,
-                               "accounts_digest": None, "accounts_digest_last": None}
+                               "signing_secret_set": False, "accounts_digest": None, "accounts_digest_last": None,
+                               "interactions_url": "https://gs.example.com/api/v1/slack/interactions/acme"}
     resp = client.post(URL + "/test", headers=auth(creds))
     assert resp.status_code == 409 and "not configured" in resp.get_json()["error"]["message"]
 
@@ -38,9 +39,11 @@ def test_webhook_settings_round_trip_without_the_secret(client, tenant, slack, c
     caplog.set_level(logging.DEBUG)
     resp = client.put(URL, json={"mode": "webhook", "webhook_url": slack.webhook_url}, headers=auth(creds))
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"mode": "webhook", "channel": None, "webhook_url_set": True, "bot_token_set": False, "accounts_digest": None}
+    assert resp.get_json() == {"mode": "webhook", "channel": None, "webhook_url_set": True, "bot_token_set": False,
+                               "signing_secret_set": False, "accounts_digest": None,
+                               "interactions_url": "https://gs.example.com/api/v1/slack/interactions/acme"}
     got = client.get(URL, headers=auth(creds))
-    assert "secret" not in got.get_data(as_text=True)
+    assert "XXXXsecretXXXX" not in got.get_data(as_text=True)
     resp = client.post(URL + "/test", headers=auth(creds))
     assert resp.status_code == 200 and resp.get_json() == {"ok": True, "mode": "webhook", "status": 200, "error": None}
     (message,) = slack.webhook_calls
@@ -52,7 +55,8 @@ def test_webhook_settings_round_trip_without_the_secret(client, tenant, slack, c
     resp = client.put(URL, json={"mode": "webhook", "webhook_url": None}, headers=auth(creds))
     assert resp.status_code == 400 and "webhook_url" in resp.get_json()["error"]["fields"]
     assert client.put(URL, json={"mode": "off", "webhook_url": None}, headers=auth(creds)).get_json() == {
-        "mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False, "accounts_digest": None}
+        "mode": "off", "channel": None, "webhook_url_set": False, "bot_token_set": False, "signing_secret_set": False,
+        "accounts_digest": None, "interactions_url": "https://gs.example.com/api/v1/slack/interactions/acme"}
 
 
 def test_web_api_settings_and_slack_errors_are_reported(client, tenant, slack):
