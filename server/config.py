@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Directory of the built widget served at /widget/v1/ (loader.js, core.js). Empty: dist/widget in the checkout."),
     Setting("RATE_LIMIT_WIDGET", "100/second;3000/minute", str,
             "Limit per widget site key (Flask-Limiter syntax); floods get 429 with Retry-After."),
-    Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str, "Limit per tenant for Zendesk webhook deliveries."),
+    Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str, "Limit per tenant for incoming webhook deliveries (Zendesk) and Slack button presses."),
     Setting("RATE_LIMIT_API", "20/second;600/minute", str, "Limit per API token for the read API."),
     Setting("REDIS_URL", "", str,
             "Redis URL for shared rate-limit counters across workers and hosts. Empty: per-process memory."),

@@ -9,13 +9,17 @@ redacted before the detector kept it. An incident is summarised once it holds at
 stored on the incident (``llm_summary``) and shown everywhere as untrusted plain text: the incident
 API and page, the sidebar, Slack messages and webhook bodies sent after it (Slack's thread parent is
 redrawn with it at once in Web API mode). Incidents without ticket text (drops, friction) are not
-summarised; neither are incidents of tenants outside the detector's partition.
+summarised; neither are incidents of tenants outside the detector's partition. A failed call (or a
+spent budget) ends the pass, and the worker waits a minute before the next, doubling up to half an hour
+while calls keep failing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
@@ -61,18 +65,47 @@ def stale_incidents(session: Session, limit: int = 10, partition: tuple[int, int
     return list(session.scalars(q))
 
 
+@dataclass
+class Backoff:
+    """After a pass whose call failed (or found the budget spent), no pass until ``after``; the wait
+    doubles from a minute to half an hour while calls keep failing, so a failing API or a spent budget
+    costs one call a wait, not one every pass (the budget is shared with the topic summaries)."""
+
+    clock: Callable[[], float] = time.monotonic
+    after: float = 0.0
+    delay: float = 0.0
+
+    def ready(self) -> bool:
+        return self.clock() >= self.after
+
+    def failed(self) -> None:
+        self.delay = min(max(2 * self.delay, 60.0), 1800.0)
+        self.after = self.clock() + self.delay
+
+    def succeeded(self) -> None:
+        self.delay = 0.0
+
+
 def refresh_incident_summaries(db: Database, summarizer: Any, *, limit: int = 10, partition: tuple[int, int] = (0, 1),
-                               on_summary: Callable[[int, int], None] = lambda _t, _i: None) -> int:
+                               on_summary: Callable[[int, int], None] = lambda _t, _i: None,
+                               backoff: Backoff | None = None) -> int:
     """Summarise stale incidents; returns how many were updated. ``on_summary(tenant_id, incident_id)``
-    runs after each one is stored (the Slack notifier redraws the thread's parent). No database
-    session is held while Claude answers."""
+    runs after each one is stored (the Slack notifier redraws the thread's parent). A failed call ends
+    the pass (and with ``backoff``, waits before the next). No database session is held while Claude
+    answers."""
+    if backoff is not None and not backoff.ready():
+        return 0
     with db.session() as session:
         todo = [(i.tenant_id, i.id, i.ticket_count, incident_prompt(i)) for i in stale_incidents(session, limit, partition)]
     done = 0
     for tenant_id, incident_id, size, prompt in todo:
         summary = summarizer.complete(prompt) if prompt is not None else None
-        if prompt is not None and summary is None:
-            continue  # over budget or failed: asked again on a later pass
+        if prompt is not None and summary is None:  # failed, or over budget: asked again on a later pass
+            if backoff is not None:
+                backoff.failed()
+            break
+        if summary is not None and backoff is not None:
+            backoff.succeeded()
         with db.session() as session:  # no ticket text: not asked again until the incident doubles
             values: dict[str, Any] = {"llm_summary_size": size}
             if summary is not None:
@@ -100,6 +133,8 @@ def start_worker(db: Database, summarizer: Any, *, interval: float = 10.0, parti
                  on_summary: Callable[[int, int], None] = lambda _t, _i: None,
                  stop: threading.Event | None = None) -> threading.Thread:
     """Refresh incident summaries every ``interval`` seconds in a daemon thread, apart from the detector loop."""
+    backoff = Backoff()
     return start_periodic("incident-summaries",
-                          lambda: refresh_incident_summaries(db, summarizer, partition=partition, on_summary=on_summary),
+                          lambda: refresh_incident_summaries(db, summarizer, partition=partition, on_summary=on_summary,
+                                                             backoff=backoff),
                           interval=interval, stop=stop)

@@ -11,9 +11,11 @@ and its timestamp within five minutes of the server's clock.
 Acknowledge changes the incident's status, Useful and Noise add feedback, exactly as the API's
 ``PATCH .../status`` and ``POST .../feedback`` do (a control event each, so the detector learns it; a
 noise vote raises the bar for the incident's series and kind). The person is named by their Slack name,
-"@ana (Slack)". Slack is then answered through ``response_url``: after an acknowledgement the message is
-redrawn in place with its new status (and without that button); after a vote, or when nothing could be
-done (the incident ended, or is unknown), only the person who pressed sees a short reply.
+"ana (Slack)"; a person's second vote of the same kind on an incident is not counted again. Slack is
+then answered through ``response_url``, from a worker thread once the request has been answered (Slack
+wants its 200 within three seconds): after an acknowledgement the message is redrawn in place with its
+new status (and without that button); after a vote, or when nothing could be done (the incident is no
+longer open, or unknown), only the person who pressed sees a short reply.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,12 +37,12 @@ from sqlalchemy.orm import Session
 from server.errors import BadRequest, Conflict, NotFound, Unauthorized
 from server.eventlog import EventLog
 from server.incidents import service as incidents
-from server.incidents.models import Incident, Notification
+from server.incidents.models import Feedback, Incident
 from server.incidents.schemas import MAX_ID
-from server.incidents.summaries import current_summary
 from server.notify.client import SlackClient, SlackError
+from server.notify.outbox import current_message
 from server.notify.settings import SettingsError, signing_secret, slack_settings
-from server.notify.slack import escape, incident_blocks
+from server.notify.slack import escape
 from server.tenants import Tenant
 
 log_ = logging.getLogger(__name__)
@@ -48,6 +53,7 @@ ACTIONS = {"gs_ack": ("status", "acknowledged"), "gs_useful": ("feedback", "usef
 #: Slack's requests older (or newer) than this are refused: a replayed request.
 MAX_SKEW = 300
 MAX_NAME = 80
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -58,11 +64,11 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def verified(secret: str | None, timestamp: str | None, sent: str | None, body: bytes, now: float) -> bool:
     """True when the request is Slack's: a fresh timestamp and a matching signature (constant-time)."""
-    if not secret or not timestamp or not sent or not timestamp.isdigit() or len(timestamp) > 12:
+    if not secret or not timestamp or not sent or not _DIGITS.fullmatch(timestamp):
         return False
     if abs(now - int(timestamp)) > MAX_SKEW:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), sent)
+    return hmac.compare_digest(signature(secret, timestamp, body).encode(), sent.encode("utf-8", "surrogateescape"))
 
 
 @dataclass(frozen=True)
@@ -92,29 +98,15 @@ def parse(payload: str | None) -> Press | None:
         if not isinstance(action, dict) or action.get("action_id") not in ACTIONS:
             continue
         value = str(action.get("value") or "")
-        if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        if not _DIGITS.fullmatch(value) or not 0 < int(value) <= MAX_ID:
             return None
-        by = f"@{' '.join(name.split())[:MAX_NAME]} (Slack)"
+        by = f"{' '.join(name.split())[:MAX_NAME]} (Slack)"
         return Press(str(action["action_id"]), int(value), by, url if isinstance(url, str) else None)
     return None
 
 
 def _ephemeral(text: str) -> dict[str, Any]:
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
-
-
-def redrawn(session: Session, tenant_id: int, incident_id: int, base_url: str | None) -> dict[str, Any] | None:
-    """The incident's message as it stands now: its latest notification's snapshot with the incident's
-    current status, feedback counts and summary, drawn with the buttons that still apply."""
-    row = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
-                                                     Notification.incident_id == incident_id)
-                          .order_by(Notification.seq.desc()).limit(1)).first()
-    incident = session.get(Incident, (tenant_id, incident_id))
-    if row is None or incident is None:
-        return None
-    payload = {**(row.payload or {}), "status": incident.status, "status_by": incident.status_by,
-               "llm_summary": current_summary(session, tenant_id, incident_id)}
-    return {"replace_original": True, **incident_blocks(payload, "opened", base_url, buttons=True)}
 
 
 def handle(session: Session, log: EventLog, tenant_id: int, press: Press, *, now: datetime,
@@ -128,10 +120,15 @@ def handle(session: Session, log: EventLog, tenant_id: int, press: Press, *, now
             if incident is None:
                 raise NotFound(ref)
             if incident.status != "open":
-                return _ephemeral(f"Nothing changed: {ref} is {incident.status} (by {escape(incident.status_by)}).")
+                return _ephemeral(f"Nothing changed: {ref} is {incident.status} (by {escape(incident.status_by or '?')}).")
             incidents.set_status(session, log, tenant_id, press.incident_id, status=value, by=press.by, now=now)
-            message = redrawn(session, tenant_id, press.incident_id, base_url)
-            return message or _ephemeral(f"Acknowledged {ref}.")
+            message = current_message(session, tenant_id, press.incident_id, base_url, buttons=True)
+            return {"replace_original": True, **message} if message else _ephemeral(f"Acknowledged {ref}.")
+        voted = session.scalar(select(Feedback.id).where(Feedback.tenant_id == tenant_id,
+                                                         Feedback.incident_id == press.incident_id,
+                                                         Feedback.by == press.by, Feedback.verdict == value).limit(1))
+        if voted is not None:  # one vote per person and verdict: a second press does not raise the bar again
+            return _ephemeral(f"You already marked {ref} as {value}; nothing changed.")
         incidents.add_feedback(session, log, tenant_id, press.incident_id, verdict=value, by=press.by, now=now)
     except NotFound:
         return _ephemeral(f"Groundswell has no {ref}.")
@@ -166,9 +163,33 @@ def receive(session: Session, log: EventLog, slug: str, body: bytes, timestamp: 
     if press is None:
         return None
     message = handle(session, log, tenant.id, press, now=now, base_url=base_url)
-    if press.response_url:
-        try:
-            client.post_webhook(press.response_url, message)
-        except SlackError as e:  # acted on all the same; the person sees it on the page or the next message
-            log_.info("could not answer a Slack button press: %s", e, extra={"tenant_id": tenant.id})
+    if press.response_url:  # after the 200: Slack wants it within 3 s, and the answer is a request of its own
+        future = _ANSWERS.submit(_answer, client, press.response_url, message, tenant.id)
+        with _LOCK:
+            _PENDING.add(future)
+        future.add_done_callback(_forget)
     return press
+
+
+_ANSWERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-answer")
+_PENDING: set[Future[None]] = set()
+_LOCK = threading.Lock()
+
+
+def _forget(future: Future[None]) -> None:
+    with _LOCK:
+        _PENDING.discard(future)
+
+
+def _answer(client: SlackClient, url: str, message: dict[str, Any], tenant_id: int) -> None:
+    try:
+        client.post_webhook(url, message)
+    except SlackError as e:  # acted on all the same; the person sees it on the page or in the next message
+        log_.info("could not answer a Slack button press: %s", e, extra={"tenant_id": tenant_id})
+
+
+def flush(timeout: float = 10.0) -> None:
+    """Wait until the answers sent so far have gone out (tests; a clean shutdown)."""
+    with _LOCK:
+        pending = set(_PENDING)
+    wait(pending, timeout=timeout)

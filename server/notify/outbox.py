@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.eventlog.log import as_utc
-from server.incidents.models import Notification, SlackThread
+from server.incidents.models import Incident, Notification, SlackThread
 from server.incidents.summaries import current_summary
 from server.metrics import NOTIFICATIONS
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
@@ -225,26 +225,41 @@ class Notifier(OutboxSender):
         with self.db.session() as session:
             thread = session.get(SlackThread, (tenant_id, incident_id))
             tenant = session.get(Tenant, tenant_id)
-            row = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
-                                                             Notification.incident_id == incident_id)
-                                  .order_by(Notification.seq.desc()).limit(1)).first()
-            if thread is None or tenant is None or row is None:
+            if thread is None or tenant is None:
                 return False
             try:
                 target = load_target(slack_settings(tenant.settings), secret_key=self.secret_key)
             except SettingsError:
                 return False
-            if target is None or target.mode != "web_api":
+            message = current_message(session, tenant_id, incident_id, self.base_url,
+                                      buttons=target is not None and target.buttons)
+            if target is None or target.mode != "web_api" or message is None:
                 return False
-            payload = {**(row.payload or {}), "llm_summary": current_summary(session, tenant_id, incident_id)}
+            # Called from another thread than the notifier's: a client (and HTTP session) of its own.
+            client = SlackClient(api_url=self.client.api_url, webhook_hosts=self.client.webhook_hosts,
+                                 timeout=self.client.timeout)
             try:
-                self.client.update_message(target.bot_token or "", thread.channel, thread.ts,
-                                           incident_blocks(payload, "opened", self.base_url, buttons=target.buttons))
+                client.update_message(target.bot_token or "", thread.channel, thread.ts, message)
             except SlackError as e:
                 log.info("could not redraw the thread's parent: %s", e,
                          extra={"tenant_id": tenant_id, "incident_id": incident_id})
                 return False
             return True
+
+
+def current_message(session: Session, tenant_id: int, incident_id: int, base_url: str | None, *,
+                    buttons: bool) -> dict[str, Any] | None:
+    """The incident's full message as it stands now: its latest outbox snapshot with the incident's current
+    status (a person's acknowledgement adds no event) and summary; None before its first event."""
+    row = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
+                                                     Notification.incident_id == incident_id)
+                          .order_by(Notification.seq.desc()).limit(1)).first()
+    incident = session.get(Incident, (tenant_id, incident_id))
+    if row is None or incident is None:
+        return None
+    payload = {**(row.payload or {}), "status": incident.status, "status_by": incident.status_by,
+               "llm_summary": incident.llm_summary}
+    return incident_blocks(payload, "opened", base_url, buttons=buttons)
 
 
 def start_worker(notifier: Notifier, *, interval: float = 5.0, stop: threading.Event | None = None) -> threading.Thread:

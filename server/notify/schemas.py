@@ -61,7 +61,7 @@ class NotificationSettingsOutSchema(Schema):
         "description": "Whether a signing secret is stored (messages carry buttons)."})
     interactions_url = fields.String(required=True, metadata={
         "description": "Where the Slack app's Interactivity settings must send requests: under PUBLIC_URL when it is "
-                       "set, else this server's path."})
+                       "set, else under the address this request reached."})
     accounts_digest = fields.Nested(AccountsDigestSchema, required=True, allow_none=True,
                                     metadata={"description": "The weekly accounts digest's schedule, or null (off)."})
     accounts_digest_last = fields.Nested(AccountsDigestRecordSchema, allow_none=True, metadata={

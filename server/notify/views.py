@@ -47,7 +47,7 @@ def get_settings(tenant: Tenant) -> Any:
 
 def _interactions_url(tenant: Tenant) -> str:
     path = f"/api/v1/slack/interactions/{tenant.slug}"
-    base = str(current_app.config["PUBLIC_URL"] or "").rstrip("/")
+    base = str(current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
     return base + path
 
 

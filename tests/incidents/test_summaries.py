@@ -9,7 +9,7 @@ from typing import Any
 from werkzeug import Response
 
 from server.incidents.models import Incident
-from server.incidents.summaries import incident_prompt, refresh_incident_summaries
+from server.incidents.summaries import Backoff, incident_prompt, refresh_incident_summaries
 from server.notify.outbox import enqueue
 from server.notify.slack import incident_blocks
 from server.notify.webhooks import groundswell_body, pagerduty_body
@@ -109,10 +109,19 @@ def test_a_failed_call_or_spent_budget_leaves_the_incident_to_a_later_pass(https
     t, _ = tenant
     seen = claude(httpserver, status=529)
     add_incident(db, t.id, 1, ticket_count=3, evidence=EVIDENCE)
-    assert refresh_incident_summaries(db, summarizer(httpserver)) == 0
-    assert stored(db, t.id, 1) == (None, None) and len(seen) == 2  # the client's one retry
+    add_incident(db, t.id, 2, ticket_count=3, evidence=EVIDENCE)
+    now = [1000.0]
+    backoff = Backoff(clock=lambda: now[0])
+    failing = summarizer(httpserver)
+    assert refresh_incident_summaries(db, failing, backoff=backoff) == 0
+    assert stored(db, t.id, 1) == (None, None) and len(seen) == 2  # the client's one retry; #2 not tried
+    now[0] += 59
+    assert refresh_incident_summaries(db, failing, backoff=backoff) == 0 and len(seen) == 2  # waiting
+    now[0] += 2
+    assert refresh_incident_summaries(db, failing, backoff=backoff) == 0 and len(seen) == 4
+    assert backoff.after == now[0] + 120  # the wait doubles
     spent = summarizer(httpserver, calls_per_hour=0)
-    assert refresh_incident_summaries(db, spent) == 0 and len(seen) == 2
+    assert refresh_incident_summaries(db, spent) == 0 and len(seen) == 4
 
 
 def test_the_prompt_bounds_what_it_sends():

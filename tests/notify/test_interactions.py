@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server.eventlog import Event
 from server.incidents.models import Feedback, Incident
-from server.notify.interactions import parse, signature, verified
+from server.notify.interactions import flush, parse, signature, verified
 from server.notify.outbox import enqueue
 from server.notify.slack import incident_blocks
 from tests.incidents.factories import add_incident, auth
@@ -36,7 +36,9 @@ def slack_app(app, db, tenant, slack):  # type: ignore[no-untyped-def]
 
 def press(client: Any, slug: str, action: str, value: str, **kw: Any) -> Any:
     body, headers = interaction(action, value, **kw)
-    return client.post(f"/api/v1/slack/interactions/{slug}", data=body, headers=headers)
+    resp = client.post(f"/api/v1/slack/interactions/{slug}", data=body, headers=headers)
+    flush()  # the answer goes out from a worker thread once the request is answered
+    return resp
 
 
 def actions(message: dict[str, Any]) -> list[str]:
@@ -60,6 +62,8 @@ def test_the_signature_is_slacks_v0_scheme_and_must_be_fresh():
     assert not verified(None, str(now), good, body, now)
     assert not verified("s3cret", None, good, body, now) and not verified("s3cret", "12a", good, body, now)
     assert not verified("s3cret", str(now), None, body, now)
+    assert not verified("s3cret", "\u00b2", good, body, now)  # a digit to str.isdigit, not to int()
+    assert not verified("s3cret", str(now), "v0=\u00e9" + good[4:], body, now)  # not ASCII
 
 
 def test_only_groundswells_buttons_with_an_incident_id_are_read():
@@ -68,7 +72,7 @@ def test_only_groundswells_buttons_with_an_incident_id_are_read():
 
     payload = parse_qs(body.decode())["payload"][0]
     got = parse(payload)
-    assert got is not None and (got.action, got.incident_id, got.by) == ("gs_noise", 12, "@ana (Slack)")
+    assert got is not None and (got.action, got.incident_id, got.by) == ("gs_noise", 12, "ana (Slack)")
     assert got.response_url == "https://hooks.slack.com/actions/T/1/x"
     other = json.loads(payload)
     assert parse(json.dumps({**other, "type": "view_submission"})) is None
@@ -77,7 +81,7 @@ def test_only_groundswells_buttons_with_an_incident_id_are_read():
         assert parse(json.dumps({**other, "actions": [{"action_id": "gs_ack", "value": value}]})) is None
     assert parse("not json") is None and parse(None) is None and parse("[]") is None
     odd = parse(json.dumps({**other, "user": {"id": "U1", "username": "  <!channel>\n x "}}))
-    assert odd is not None and odd.by == "@<!channel> x (Slack)"  # stored as text; escaped where Slack shows it
+    assert odd is not None and odd.by == "<!channel> x (Slack)"  # stored as text; escaped where Slack shows it
 
 
 def test_messages_carry_the_buttons_only_with_a_signing_secret():
@@ -105,17 +109,17 @@ def test_acknowledge_from_slack_changes_the_status_and_redraws_the_message(clien
     assert resp.status_code == 200 and resp.get_data() == b""
     with db.session() as s:
         incident = s.get(Incident, (t.id, 12))
-        assert (incident.status, incident.status_by) == ("acknowledged", "@ana (Slack)")
+        assert (incident.status, incident.status_by) == ("acknowledged", "ana (Slack)")
     assert controls(db, t.id) == ["control.status"]  # the detector learns it as from the API
     (answer,) = slack.responses
     assert answer["replace_original"] is True and blocks_problem(answer) is None
     assert answer["blocks"][0]["text"]["text"].startswith(":eyes: [Acknowledged] #12 ")
     assert actions(answer) == ["gs_useful", "gs_noise", "open_incident"]
-    assert "status *acknowledged* by @ana (Slack)" in json.dumps(answer)
+    assert "status *acknowledged* by ana (Slack)" in json.dumps(answer)
     again = press(client, t.slug, "gs_ack", "12", response_url=slack.response_url, user={"id": "U2", "username": "bo"})
     assert again.status_code == 200
     assert slack.responses[-1] == {"response_type": "ephemeral", "replace_original": False,
-                                   "text": "Nothing changed: incident #12 is acknowledged (by @ana (Slack))."}
+                                   "text": "Nothing changed: incident #12 is acknowledged (by ana (Slack))."}
     assert controls(db, t.id) == ["control.status"]
 
 
@@ -128,12 +132,42 @@ def test_useful_and_noise_from_slack_are_feedback_with_the_persons_name(client, 
         incident = s.get(Incident, (t.id, 12))
         assert (incident.noise_count, incident.useful_count) == (1, 1)
         votes = [(f.verdict, f.by) for f in s.scalars(select(Feedback).order_by(Feedback.id))]
-    assert votes == [("noise", "@ana (Slack)"), ("useful", "@bo (Slack)")]
+    assert votes == [("noise", "ana (Slack)"), ("useful", "bo (Slack)")]
     assert controls(db, t.id) == ["control.feedback", "control.feedback"]
     assert [r["response_type"] for r in slack.responses] == ["ephemeral", "ephemeral"]
     assert slack.responses[0]["text"].startswith("Marked incident #12 as noise.")
     assert press(client, t.slug, "gs_noise", "99", response_url=slack.response_url).status_code == 200
     assert slack.responses[-1]["text"] == "Groundswell has no incident #99."
+    assert press(client, t.slug, "gs_noise", "12", response_url=slack.response_url).status_code == 200  # again
+    assert slack.responses[-1]["text"] == "You already marked incident #12 as noise; nothing changed."
+    with db.session() as s:
+        assert s.get(Incident, (t.id, 12)).noise_count == 1  # one person cannot raise the bar three times
+    assert controls(db, t.id) == ["control.feedback", "control.feedback"]
+
+
+def test_odd_headers_are_401_not_500(client, db, slack_app, slack):
+    t = slack_app
+    body, headers = interaction("gs_ack", "12", response_url=slack.response_url)
+    for changes in ({"X-Slack-Request-Timestamp": "\u00b2"}, {"X-Slack-Signature": "v0=\u00e9"},
+                    {"X-Slack-Request-Timestamp": "9" * 40}, {"X-Slack-Signature": ""}):
+        resp = client.post(f"/api/v1/slack/interactions/{t.slug}", data=body, headers={**headers, **changes})
+        assert resp.status_code == 401, changes
+
+
+def test_a_new_summary_keeps_a_persons_acknowledgement_on_the_redrawn_parent(client, db, slack_app, slack,
+                                                                             make_notifier):
+    t = slack_app
+    notifier = make_notifier()
+    assert notifier.run_once() == 1  # the parent, with its buttons
+    press(client, t.slug, "gs_ack", "12", response_url=slack.response_url)
+    with db.session() as s:
+        s.get(Incident, (t.id, 12)).llm_summary = "Invoice PDFs are blank."
+        s.commit()
+    assert notifier.redraw(t.id, 12)
+    (parent,) = slack.parents().values()
+    assert parent["blocks"][0]["text"]["text"].startswith(":eyes: [Acknowledged] #12 ")
+    assert actions(parent) == ["gs_useful", "gs_noise", "open_incident"]
+    assert "_Summary by Claude:_ Invoice PDFs are blank." in json.dumps(parent)
 
 
 def test_unsigned_stale_or_foreign_requests_change_nothing(client, db, slack_app, slack, make_tenant):
@@ -165,9 +199,11 @@ def test_a_signed_request_without_a_payload_is_400_and_other_interactions_are_ig
     assert link.status_code == 200 and slack.responses == [] and controls(db, t.id) == []
 
 
-def test_a_response_url_off_the_allowed_hosts_is_not_called(client, db, slack_app, slack):
+def test_a_response_url_off_the_allowed_hosts_is_not_called(client, db, app, slack_app, slack):
     t = slack_app
-    resp = press(client, t.slug, "gs_noise", "12", response_url="http://169.254.169.254/latest/meta-data")
+    assert slack.response_url.startswith("http://localhost:")
+    app.config["SLACK_WEBHOOK_HOSTS"] = "127.0.0.1"  # the fake answers on localhost: now off the list
+    resp = press(client, t.slug, "gs_noise", "12", response_url=slack.response_url)
     assert resp.status_code == 200 and slack.responses == []
     with db.session() as s:
         assert s.get(Incident, (t.id, 12)).noise_count == 1  # acted on all the same
