@@ -74,6 +74,10 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
       { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
     expect(stored.status).toBe("acknowledged");
     expect(stored.status_by).toBe("Ana");
+    // Its history: the rise, the detection, then Ana's acknowledgement.
+    const history = detail.locator("ol.history li");
+    await expect(history.first()).toContainText("First ticket of the rise");
+    await expect(history.last()).toContainText("Acknowledged by Ana");
 
     expect(problems).toEqual([]);
   });

@@ -132,6 +132,14 @@ class IncidentAccountSchema(Schema):
     first_ticket_at = fields.AwareDateTime(required=True, allow_none=True)
 
 
+class HistoryItemSchema(Schema):
+    at = fields.AwareDateTime(required=True)
+    event = fields.String(required=True, metadata={"enum": ["first_seen", "opened", "grew", "reopened", "resolved",
+                                                            "status", "merged", "merged_in", "feedback"]})
+    by = fields.String(required=True, metadata={"description": "detector, or the name a person gave; render as text."})
+    text = fields.String(required=True, metadata={"description": "A line for people; render as text."})
+
+
 class IncidentDetailOutSchema(IncidentOutSchema):
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
                          metadata={"description": "The series' closed hours with the baseline band, oldest first; "
@@ -143,6 +151,9 @@ class IncidentDetailOutSchema(IncidentOutSchema):
     notifications = fields.List(fields.Nested(IncidentNotificationSchema), required=True, metadata={
         "description": "What was sent about it, oldest first: each event (opened, grew, resolved, reopened) and "
                        "how it went to Slack and to each webhook."})
+    history = fields.List(fields.Nested(HistoryItemSchema), required=True, metadata={
+        "description": "What happened to it, oldest first (at most 200, the latest): first seen, opened, grew, "
+                       "rose again, resolved by the detector, people's status changes, merges and feedback."})
     mute = fields.Nested(MuteOutSchema, required=True, allow_none=True, metadata={
         "description": "The notification mute covering this incident now (its own or its series'), or null."})
     related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from server.errors import BadRequest, Conflict, NotFound
 from server.eventlog import EventLog, NewEvent
 from server.eventlog.log import as_utc
-from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Release, VolumePoint
+from server.eventlog.models import Event
+from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Notification, Release, VolumePoint
 from server.incidents.schemas import MAX_ID
 from server.incidents.settings import DetectionSettings, apply_changes
 from server.notify.mutes import active_mute, mute_view
@@ -261,9 +262,73 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
                         for f in feedback]
     view["zendesk_url"] = zendesk_url(session, tenant_id)
     view["notifications"] = incident_notifications(session, tenant_id, incident.id)
+    view["history"] = incident_history(session, tenant_id, incident, view["feedback"])
     mute = active_mute(session, tenant_id, incident.id, incident.series, now)
     view["mute"] = mute_view(mute) if mute is not None else None
     return view
+
+
+#: Most entries of an incident's history (the latest kept).
+MAX_HISTORY = 200
+_STATUS_WORDS = {"acknowledged": "Acknowledged", "resolved": "Resolved", "dismissed": "Dismissed", "open": "Reopened"}
+
+
+def _count(n: Any, noun: str) -> str:
+    n = n if isinstance(n, int) and not isinstance(n, bool) else 0
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def incident_history(session: Session, tenant_id: int, incident: Incident,
+                     feedback: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What happened to the incident, oldest first: its rise and detection, what the detector told people
+    (it grew, rose again, went back to its baseline), and what people did (status changes, merges,
+    feedback), each with when and who. ``by`` and ``text`` hold names people typed: render as text."""
+    items: list[dict[str, Any]] = [
+        {"at": as_utc(incident.first_seen_at), "event": "first_seen", "by": "detector",
+         "text": "First ticket of the rise" if incident.direction == "up" else "Volume started to fall"},
+        {"at": as_utc(incident.detected_at), "event": "opened", "by": "detector",
+         "text": f"Opened: {incident.title}"},
+    ]
+    notes = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
+                                                       Notification.incident_id == incident.id,
+                                                       Notification.event.in_(("grew", "reopened", "resolved")))
+                            .order_by(Notification.seq))
+    for note in notes:
+        p = note.payload or {}
+        if note.event == "resolved" and p.get("status_by") not in (None, "detector"):
+            continue  # a person's decision: listed from the control event below
+        text = {"grew": f"Grew: {_count(p.get('ticket_count'), 'ticket')} from "
+                        f"{_count(p.get('requester_count'), 'customer')}",
+                "reopened": "Rising again after it had ended",
+                "resolved": "Resolved by the detector: back at its usual level"}[note.event]
+        items.append({"at": as_utc(note.created_at), "event": note.event, "by": "detector", "text": text})
+    about = Event.payload["incident_id"].as_integer()
+    into = Event.payload["into"].as_integer()
+    rows = session.execute(
+        select(Event.event_time, Event.kind, Event.payload)
+        .where(Event.tenant_id == tenant_id, Event.source == "control",
+               Event.kind.in_(("control.status", "control.merge")),
+               or_(about == incident.id, and_(Event.kind == "control.merge", into == incident.id)))
+        .order_by(Event.offset.desc()).limit(MAX_HISTORY))
+    for at, kind, payload in rows:
+        p = payload or {}
+        by = str(p.get("by") or "someone")
+        if kind == "control.status":
+            word = _STATUS_WORDS.get(str(p.get("status")), str(p.get("status")))
+            items.append({"at": as_utc(at), "event": "status", "by": by, "text": f"{word} by {by}"})
+        elif p.get("incident_id") == incident.id:
+            items.append({"at": as_utc(at), "event": "merged", "by": by,
+                          "text": f"Merged into incident #{p.get('into')} by {by}"})
+        else:
+            items.append({"at": as_utc(at), "event": "merged_in", "by": by,
+                          "text": f"Incident #{p.get('incident_id')} merged into this one by {by}"})
+    for f in feedback:
+        note = f": {f['note']}" if f.get("note") else ""
+        items.append({"at": f["created_at"], "event": "feedback", "by": f["by"],
+                      "text": f"Marked {f['verdict']} by {f['by']}{note}"})
+    order = {"first_seen": 0, "opened": 1}
+    items.sort(key=lambda i: (i["at"], order.get(i["event"], 2)))
+    return items[-MAX_HISTORY:]
 
 
 #: Organizations listed on an incident's detail (the count covers them all).

@@ -726,13 +726,16 @@
       box.appendChild(el("h3", null, "Notifications"));
       box.appendChild(notificationList(inc.notifications));
     }
-    if (inc.feedback && inc.feedback.length) {
-      box.appendChild(el("h3", null, "Feedback"));
-      var ul = el("ul", "plain");
-      inc.feedback.forEach(function (f) {
-        ul.appendChild(el("li", null, f.verdict + " · " + f.by + " · " + when(f.created_at) + (f.note ? ": " + f.note : "")));
+    if (Array.isArray(inc.history) && inc.history.length) {  // what happened, and who did what
+      box.appendChild(el("h3", null, "History"));
+      var ol = el("ol", "plain history");
+      inc.history.forEach(function (h) {
+        var li = el("li", "history-" + String(h.event).replace(/[^a-z_]/g, ""));
+        li.appendChild(el("span", "hint", when(h.at) + " · "));
+        li.appendChild(document.createTextNode(h.text));
+        ol.appendChild(li);
       });
-      box.appendChild(ul);
+      box.appendChild(ol);
     }
     if (focused) {
       var again = box.querySelector('[data-action="' + focused + '"]');

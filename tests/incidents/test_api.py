@@ -480,3 +480,41 @@ def test_export_is_csv_of_the_same_filters_with_formulas_kept_as_text(client, db
     assert everything.headers["X-Total-Count"] == "3" and everything.get_data(as_text=True).count("\r\n") == 4
     assert client.get("/api/v1/incidents/export").status_code == 401
     assert client.get("/api/v1/incidents/export", query_string={"kind": "x"}, headers=auth(creds)).status_code == 400
+
+
+def test_history_tells_what_the_detector_and_people_did_in_order(client, db, tenant):
+    from server.notify.outbox import enqueue
+
+    t, creds = tenant
+    h = auth(creds)
+    add_incident(db, t.id, 1, title="Spike: 'invoice pdf'")
+    add_incident(db, t.id, 2, title="Spike: 'pdf blank'")
+    with db.session() as s:
+        for seq, (event, minutes, changes) in enumerate([("opened", 0, {}),
+                                                         ("grew", 30, {"ticket_count": 40, "requester_count": 1}),
+                                                         ("resolved", 90, {"status": "resolved"}),
+                                                         ("reopened", 120, {})]):
+            enqueue(s, t.id, 1, event, {"id": 1, "status_by": "detector", **changes},
+                    T0 + timedelta(hours=1, minutes=minutes), seq)
+        s.commit()
+    assert client.patch("/api/v1/incidents/1/status", json={"status": "acknowledged", "by": "Ana"},
+                        headers=h).status_code == 200
+    assert client.post("/api/v1/incidents/1/feedback", json={"verdict": "noise", "by": "<b>Bo</b>", "note": "deploy"},
+                       headers=h).status_code == 200
+    assert client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=h).status_code == 200
+    history = client.get("/api/v1/incidents/1", headers=h).get_json()["history"]
+    assert [(i["event"], i["text"]) for i in history] == [
+        ("first_seen", "First ticket of the rise"),
+        ("opened", "Opened: Spike: 'invoice pdf'"),
+        ("grew", "Grew: 40 tickets from 1 customer"),
+        ("resolved", "Resolved by the detector: back at its usual level"),
+        ("reopened", "Rising again after it had ended"),
+        ("status", "Acknowledged by Ana"),
+        ("feedback", "Marked noise by <b>Bo</b>: deploy"),
+        ("merged_in", "Incident #2 merged into this one by Ana"),
+    ]
+    assert history[0]["at"] == "2026-03-02T09:00:00+00:00" and history[1]["by"] == "detector"
+    other = client.get("/api/v1/incidents/2", headers=h).get_json()["history"]
+    assert [(i["event"], i["by"]) for i in other][-1] == ("merged", "Ana")
+    assert other[-1]["text"] == "Merged into incident #1 by Ana"
+    assert "status" not in [i["event"] for i in other]  # the merge resolved it: one line, not two
