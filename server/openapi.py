@@ -22,6 +22,9 @@ SECURITY = {
                  "description": "The tenant's public widget site key; the request Origin must be allowed."},
     "zendesk_signature": {"type": "apiKey", "in": "header", "name": "X-Zendesk-Webhook-Signature",
                           "description": "base64 HMAC-SHA256 of X-Zendesk-Webhook-Signature-Timestamp + raw body."},
+    "pagerduty_signature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
+                            "description": "v1= and the hex HMAC-SHA256 of the raw body with the webhook "
+                                           "subscription's secret; several, comma-separated, while it rotates."},
     "slack_signature": {"type": "apiKey", "in": "header", "name": "X-Slack-Signature",
                         "description": "v0= and the hex HMAC-SHA256, with the Slack app's signing secret, of "
                                        "v0:<X-Slack-Request-Timestamp>:<raw body>."},

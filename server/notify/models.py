@@ -39,6 +39,9 @@ class WebhookEndpoint(Base):
     kinds: Mapped[list[str] | None] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: pagerduty format: the Fernet-encrypted secret of the PagerDuty v3 webhook subscription that tells
+    #: Groundswell when its alerts are acknowledged or resolved there (server/notify/pagerduty_inbound.py).
+    inbound_secret_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class WebhookDelivery(Base):

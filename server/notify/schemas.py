@@ -80,6 +80,15 @@ settings_out = NotificationSettingsOutSchema()
 test_out = NotificationTestOutSchema()
 
 
+_INBOUND_SECRET = [validate.Length(16, 200), validate.Regexp(r"^[!-~]+$", error="printable characters, no spaces")]
+
+
+class WebhookPatchInSchema(TextSchema):
+    pagerduty_webhook_secret = fields.String(required=True, allow_none=True, load_only=True, validate=_INBOUND_SECRET,
+                                             metadata={"description": "pagerduty format: the PagerDuty v3 webhook "
+                                                                      "subscription's secret; null removes it."})
+
+
 class WebhookInSchema(TextSchema):
     format = fields.String(load_default="groundswell", validate=validate.OneOf(FORMATS), metadata={
         "description": "groundswell (signed JSON to your URL) or pagerduty (an Events API v2 alert per incident)."})
@@ -96,9 +105,14 @@ class WebhookInSchema(TextSchema):
                         metadata={"description": "Incident kinds to send; null or absent: every kind."})
     description = fields.String(allow_none=True, validate=validate.Length(max=200),
                                 metadata={"description": "A note for people (what receives these events)."})
+    pagerduty_webhook_secret = fields.String(allow_none=True, load_only=True, validate=_INBOUND_SECRET, metadata={
+        "description": "pagerduty format, optional: the secret of a PagerDuty v3 webhook subscription pointed at "
+                       "`pagerduty_webhook_url`; with it, incidents acknowledged or resolved in PagerDuty are here too."})
 
     @validates_schema
     def _format_needs(self, data: dict, **_: object) -> None:
+        if data.get("pagerduty_webhook_secret") and data.get("format", "groundswell") != "pagerduty":
+            raise ValidationError("only for the pagerduty format", "pagerduty_webhook_secret")
         if data.get("format", "groundswell") == "pagerduty":
             if not data.get("routing_key"):
                 raise ValidationError("required for the pagerduty format", "routing_key")
@@ -135,6 +149,11 @@ class WebhookOutSchema(Schema):
                        "It is not shown again."})
     pending = fields.Integer(required=True, metadata={"description": "Deliveries waiting to be sent or retried."})
     last_delivery = fields.Nested(WebhookLastDeliverySchema, allow_none=True)
+    pagerduty_webhook_url = fields.String(required=True, allow_none=True, metadata={
+        "description": "pagerduty format: where a PagerDuty v3 webhook subscription should deliver "
+                       "(incident.acknowledged, incident.resolved); null for the groundswell format."})
+    pagerduty_webhook_secret_set = fields.Boolean(required=True, metadata={
+        "description": "Whether that subscription's secret is stored (PagerDuty's changes reach Groundswell)."})
 
 
 class WebhookListSchema(Schema):
@@ -247,3 +266,20 @@ class SlackInteractionFormSchema(Schema):
     payload = fields.String(required=True, metadata={
         "description": "Slack's JSON: `type` block_actions, `user`, `actions` (action_id gs_ack, gs_useful or "
                        "gs_noise; value: the incident id) and `response_url`."})
+
+webhook_patch_in = WebhookPatchInSchema()
+
+
+class PagerDutyDeliverySchema(Schema):
+    event = fields.Dict(required=True, metadata={
+        "description": "PagerDuty's v3 event: `event_type`, `agent.summary`, `data.incident_key` "
+                       "(groundswell-<tenant id>-<incident id> for Groundswell's alerts)."})
+
+
+class PagerDutyResultSchema(Schema):
+    incident_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "The Groundswell incident changed; null when the event changed nothing."})
+    status = fields.String(required=True, allow_none=True, metadata={"description": "Its new status, or null."})
+
+
+pagerduty_result_out = PagerDutyResultSchema()

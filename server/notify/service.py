@@ -141,6 +141,9 @@ def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
     return {"id": endpoint.id, "format": endpoint.format, "url": shown_url(endpoint.url), "events": list(endpoint.events),
             "kinds": list(endpoint.kinds) if endpoint.kinds else None, "description": endpoint.description,
             "created_at": as_utc(endpoint.created_at), "secret_hint": endpoint.secret_hint, "pending": pending,
+            "pagerduty_webhook_url": (f"/api/v1/webhooks/pagerduty/{endpoint.id}" if endpoint.format == "pagerduty"
+                                      else None),
+            "pagerduty_webhook_secret_set": bool(endpoint.inbound_secret_enc),
             "last_delivery": None if last is None else {
                 "incident_id": last.incident_id, "event": last.event, "at": as_utc(last.sent_at),
                 "ok": last.last_error is None, "status": last.last_status, "error": last.last_error}}
@@ -171,13 +174,28 @@ def create_webhook(session: Session, tenant_id: int, body: Mapping[str, Any], *,
                                secret_enc=encrypt_secret(secret, secret_key=secret_key), secret_hint=secret[-4:],
                                events=[e for e in EVENTS if e in body["events"]],
                                kinds=sorted(set(body["kinds"])) if body.get("kinds") else None,
-                               description=body.get("description"), created_at=now)
+                               description=body.get("description"), created_at=now,
+                               inbound_secret_enc=(encrypt_secret(body["pagerduty_webhook_secret"], secret_key=secret_key)
+                                                   if body.get("pagerduty_webhook_secret") else None))
     session.add(endpoint)
     session.commit()
     view = webhook_view(session, endpoint)
     if body["format"] == "groundswell":
         view["signing_secret"] = secret
     return view
+
+
+def update_webhook(session: Session, tenant_id: int, endpoint_id: int, body: Mapping[str, Any], *,
+                   secret_key: str) -> dict[str, Any]:
+    """Store (or, with null, remove) a pagerduty endpoint's PagerDuty webhook secret; 400 for another format."""
+    endpoint = _endpoint(session, tenant_id, endpoint_id)
+    if endpoint.format != "pagerduty":
+        raise BadRequest("Only a pagerduty webhook takes a PagerDuty webhook secret.",
+                         fields={"pagerduty_webhook_secret": ["only for the pagerduty format"]})
+    value = body["pagerduty_webhook_secret"]
+    endpoint.inbound_secret_enc = encrypt_secret(value, secret_key=secret_key) if value else None
+    session.commit()
+    return webhook_view(session, endpoint)
 
 
 def delete_webhook(session: Session, tenant_id: int, endpoint_id: int) -> None:

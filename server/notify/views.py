@@ -9,11 +9,12 @@ from server.config import flag
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
-from server.notify import interactions, service
+from server.notify import interactions, pagerduty_inbound, service
 from server.notify.client import SlackClient, parse_hosts
 from server.metrics import utcnow
-from server.notify.schemas import (MuteInSchema, NotificationSettingsInSchema, SlackInteractionFormSchema,
-                                   WebhookDeliveriesQuerySchema,
+from server.notify.schemas import (MuteInSchema, NotificationSettingsInSchema, PagerDutyDeliverySchema,
+                                   SlackInteractionFormSchema, WebhookDeliveriesQuerySchema, WebhookPatchInSchema,
+                                   pagerduty_result_out, webhook_patch_in,
                                    WebhookInSchema, mute_in, mute_list, mute_out, settings_in, settings_out, test_out,
                                    webhook_deliveries_out, webhook_deliveries_query, webhook_in, webhook_list,
                                    webhook_out, webhook_test_out)
@@ -46,9 +47,7 @@ def get_settings(tenant: Tenant) -> Any:
 
 
 def _interactions_url(tenant: Tenant) -> str:
-    path = f"/api/v1/slack/interactions/{tenant.slug}"
-    base = str(current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
-    return base + path
+    return _base_url() + f"/api/v1/slack/interactions/{tenant.slug}"
 
 
 @bp.put("/settings/notifications")
@@ -125,7 +124,18 @@ def _webhook_sender() -> WebhookSender:
             auth="api_token", responses={200: (webhook_list, "Every endpoint, oldest first."), **AUTH_ERRORS})
 @require_token
 def list_webhooks(tenant: Tenant) -> Any:
-    return jsonify(webhook_list.dump(service.list_webhooks(db_session(), tenant.id)))
+    listed = service.list_webhooks(db_session(), tenant.id)
+    return jsonify(webhook_list.dump({"webhooks": [_absolute(w) for w in listed["webhooks"]]}))
+
+
+def _base_url() -> str:
+    return str(current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
+
+
+def _absolute(view: dict[str, Any]) -> dict[str, Any]:
+    """A webhook's view with its PagerDuty webhook URL under PUBLIC_URL (else the address this request reached)."""
+    path = view.get("pagerduty_webhook_url")
+    return {**view, "pagerduty_webhook_url": _base_url() + path if path else None}
 
 
 @bp.post("/settings/webhooks")
@@ -145,7 +155,42 @@ def create_webhook(tenant: Tenant) -> Any:
     view = service.create_webhook(db_session(), tenant.id, body, secret_key=_secret_key(), now=utcnow(),
                                   allow_private=flag(cfg["WEBHOOK_ALLOW_PRIVATE"]),
                                   require_https=flag(cfg["WEBHOOK_REQUIRE_HTTPS"]))
-    return jsonify(webhook_out.dump(view)), 201
+    return jsonify(webhook_out.dump(_absolute(view))), 201
+
+
+@bp.patch("/settings/webhooks/<int:webhook_id>")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Store or remove a PagerDuty webhook's inbound secret", tags=["notifications"],
+            body=WebhookPatchInSchema(), auth="api_token",
+            responses={200: (webhook_out, "The endpoint."),
+                       400: (ErrorSchema(), "A field failed validation, or the webhook is not of the pagerduty format."),
+                       404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
+@require_token
+def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
+    """The secret PagerDuty shows when its v3 webhook subscription (pointed at `pagerduty_webhook_url`) is
+    created: with it stored, incidents acknowledged or resolved in PagerDuty are acknowledged or resolved
+    here too. Null removes it."""
+    body = webhook_patch_in.load(request.get_json(force=True, silent=True) or {})
+    view = service.update_webhook(db_session(), tenant.id, webhook_id, body, secret_key=_secret_key())
+    return jsonify(webhook_out.dump(_absolute(view)))
+
+
+@bp.post("/webhooks/pagerduty/<int:webhook_id>")
+@limiter.limit(_interaction_limit, key_func=lambda: "pagerduty:" + str((request.view_args or {}).get("webhook_id")))
+@documented(summary="PagerDuty's v3 webhook deliveries: its incidents acknowledged or resolved", tags=["notifications"],
+            body=PagerDutyDeliverySchema(), auth="pagerduty_signature",
+            responses={200: (pagerduty_result_out, "Read; what it changed, if anything."),
+                       400: (ErrorSchema(), "Signed, but not a PagerDuty v3 delivery."),
+                       401: (ErrorSchema(), "Missing or wrong signature, or no secret stored on this webhook."),
+                       404: (ErrorSchema(), "The path's id is not a whole number."),
+                       413: (ErrorSchema(), "Body too large."), 429: (ErrorSchema(), "Too many requests.")})
+def pagerduty_delivery(webhook_id: int) -> Any:
+    """server/notify/pagerduty_inbound.py: `incident.acknowledged` and `incident.resolved` of the alerts this
+    webhook sent act on their Groundswell incidents in the PagerDuty user's name; anything else is ignored."""
+    result = pagerduty_inbound.receive(db_session(), current_app.extensions["groundswell.log"], webhook_id,
+                                       request.get_data(cache=True), request.headers.get("X-PagerDuty-Signature"),
+                                       secret_key=_secret_key(), now=utcnow())
+    return jsonify(pagerduty_result_out.dump(result))
 
 
 @bp.delete("/settings/webhooks/<int:webhook_id>")

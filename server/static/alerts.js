@@ -54,6 +54,12 @@
       var what = el("th", null, "#" + w.id + " " + (w.format === "pagerduty" ? "PagerDuty (key …" + w.secret_hint + ")" : w.url));
       what.scope = "row";
       if (w.description) what.appendChild(el("div", "hint", w.description));
+      if (w.format === "pagerduty") {  // whether PagerDuty's acknowledgements and resolutions come back
+        what.appendChild(el("div", "hint", w.pagerduty_webhook_secret_set
+          ? "Acknowledged or resolved in PagerDuty: followed here."
+          : "PagerDuty's changes are not followed: point a v3 webhook subscription at " + w.pagerduty_webhook_url +
+            " and store its secret (PATCH pagerduty_webhook_secret)."));
+      }
       tr.appendChild(what);
       tr.appendChild(el("td", null, w.events.join(", ") + " · " + (w.kinds ? w.kinds.join(", ") : "every kind")));
       tr.appendChild(el("td", "last-delivery", lastDelivery(w)));
