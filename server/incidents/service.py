@@ -302,16 +302,17 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
                 "reopened": "Rising again after it had ended",
                 "resolved": "Resolved by the detector: back at its usual level"}[note.event]
         items.append({"at": as_utc(note.created_at), "event": note.event, "by": "detector", "text": text})
-    about = Event.payload["incident_id"].as_integer()
-    into = Event.payload["into"].as_integer()
+    # People's status changes and merges: the tenant's control events (few: one per decision) since the
+    # incident was detected, read through the (tenant, source) index and matched here, so that no
+    # ticket or widget event is read and no payload of another kind is cast.
     rows = session.execute(
         select(Event.event_time, Event.kind, Event.payload)
         .where(Event.tenant_id == tenant_id, Event.source == "control",
-               Event.kind.in_(("control.status", "control.merge")),
-               or_(about == incident.id, and_(Event.kind == "control.merge", into == incident.id)))
-        .order_by(Event.offset.desc()).limit(MAX_HISTORY))
+               Event.kind.in_(("control.status", "control.merge")), Event.received_at >= incident.detected_at))
     for at, kind, payload in rows:
-        p = payload or {}
+        p = payload if isinstance(payload, dict) else {}
+        if p.get("incident_id") != incident.id and not (kind == "control.merge" and p.get("into") == incident.id):
+            continue
         by = str(p.get("by") or "someone")
         if kind == "control.status":
             word = _STATUS_WORDS.get(str(p.get("status")), str(p.get("status")))
@@ -455,7 +456,9 @@ def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours
 
 
 def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, verdict: str, by: str,
-                 note: str | None = None, now: datetime) -> dict[str, Any]:
+                 note: str | None = None, now: datetime, view: bool = True) -> dict[str, Any]:
+    """Record a vote; the incident's detail after it (``view=False``: an empty dict, for callers that
+    answer elsewhere, such as Slack's buttons)."""
     incident = _get(session, tenant_id, incident_id)
     session.add(Feedback(tenant_id=tenant_id, incident_id=incident.id, verdict=verdict, by=by, note=note,
                          created_at=now))
@@ -466,16 +469,17 @@ def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: i
     _append(session, log, tenant_id, control_event(
         "control.feedback", {"incident_id": incident.id, "verdict": verdict, "by": by}, now), now)
     session.commit()
-    return incident_detail(session, tenant_id, incident.id, now=now)
+    return incident_detail(session, tenant_id, incident.id, now=now) if view else {}
 
 
 def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, status: str, by: str,
-               now: datetime) -> dict[str, Any]:
+               now: datetime, view: bool = True) -> dict[str, Any]:
+    """Change the incident's status as a person; its detail after it (``view=False``: an empty dict)."""
     incident = _get(session, tenant_id, incident_id, lock=True)
     before = incident.status
     if status == before:
         session.rollback()
-        return incident_detail(session, tenant_id, incident_id, now=now)
+        return incident_detail(session, tenant_id, incident_id, now=now) if view else {}
     if status not in TRANSITIONS.get(before, frozenset()):
         session.rollback()
         raise Conflict(f"An incident cannot go from {before} to {status}.",
@@ -494,7 +498,7 @@ def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int
     _append(session, log, tenant_id, control_event(
         "control.status", {"incident_id": incident.id, "status": status, "by": by}, now), now)
     session.commit()
-    return incident_detail(session, tenant_id, incident_id, now=now)
+    return incident_detail(session, tenant_id, incident_id, now=now) if view else {}
 
 
 def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, into: int, by: str,

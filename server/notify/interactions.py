@@ -121,7 +121,8 @@ def handle(session: Session, log: EventLog, tenant_id: int, press: Press, *, now
                 raise NotFound(ref)
             if incident.status != "open":
                 return _ephemeral(f"Nothing changed: {ref} is {incident.status} (by {escape(incident.status_by or '?')}).")
-            incidents.set_status(session, log, tenant_id, press.incident_id, status=value, by=press.by, now=now)
+            incidents.set_status(session, log, tenant_id, press.incident_id, status=value, by=press.by, now=now,
+                                 view=False)
             message = current_message(session, tenant_id, press.incident_id, base_url, buttons=True)
             return {"replace_original": True, **message} if message else _ephemeral(f"Acknowledged {ref}.")
         voted = session.scalar(select(Feedback.id).where(Feedback.tenant_id == tenant_id,
@@ -129,7 +130,8 @@ def handle(session: Session, log: EventLog, tenant_id: int, press: Press, *, now
                                                          Feedback.by == press.by, Feedback.verdict == value).limit(1))
         if voted is not None:  # one vote per person and verdict: a second press does not raise the bar again
             return _ephemeral(f"You already marked {ref} as {value}; nothing changed.")
-        incidents.add_feedback(session, log, tenant_id, press.incident_id, verdict=value, by=press.by, now=now)
+        incidents.add_feedback(session, log, tenant_id, press.incident_id, verdict=value, by=press.by, now=now,
+                               view=False)
     except NotFound:
         return _ephemeral(f"Groundswell has no {ref}.")
     except Conflict as e:

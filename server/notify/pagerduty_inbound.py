@@ -11,13 +11,13 @@ PagerDuty's deliveries are read here:
   signed in ``X-PagerDuty-Signature`` (one or more ``v1=<hex HMAC-SHA256 of the body>``, comma
   separated, so that a rotated secret keeps working); it is acted on only when one signature matches;
 - ``incident.acknowledged`` acknowledges the Groundswell incident named by ``data.incident_key`` (an
-  incident that is open), ``incident.resolved`` resolves it (while it is active), in the name of the
-  PagerDuty user (``agent.summary``), "Dana (PagerDuty)", as ``PATCH /api/v1/incidents/<id>/status``
-  would: a control event each, so the detector and the incident's history learn it. Other event types,
-  incidents of other tools and incidents already in that state are answered 200 and left alone.
-
-Groundswell's own resolve reaching PagerDuty comes back as ``incident.resolved`` for an incident that
-is already resolved, which changes nothing: the two never loop.
+  incident that is open), ``incident.resolved`` resolves it (while it is active), when a PagerDuty user
+  did it (``agent.type`` ``user_reference``), in that user's name (``agent.summary``), "Dana
+  (PagerDuty)", as ``PATCH /api/v1/incidents/<id>/status`` would: a control event each, so the detector
+  and the incident's history learn it. Other event types, changes made by PagerDuty itself or by an
+  integration (an auto-resolve; Groundswell's own resolve echoed back), incidents of other tools,
+  incidents already in that state and events older than the incident's last status change (a late
+  retry, a replayed delivery: the signature carries no time) are answered 200 and left alone.
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ import hmac
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.errors import BadRequest, Unauthorized
+from server.errors import BadRequest, Conflict, Unauthorized
 from server.eventlog import EventLog
+from server.eventlog.log import as_utc
 from server.incidents import service as incidents
 from server.incidents.models import ACTIVE, Incident
+from server.incidents.schemas import MAX_ID
 from server.notify.models import WebhookEndpoint
 from server.notify.webhooks import DeliveryError, decrypt_secret
 
@@ -80,7 +82,7 @@ def receive(session: Session, log: EventLog, endpoint_id: int, body: bytes, head
                            "(X-PagerDuty-Signature).")
     try:
         event = json.loads(body).get("event")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         event = None
     if not isinstance(event, dict):
         raise BadRequest("A PagerDuty v3 webhook delivery is a JSON object with an event.",
@@ -88,15 +90,37 @@ def receive(session: Session, log: EventLog, endpoint_id: int, body: bytes, head
     nothing: dict[str, Any] = {"incident_id": None, "status": None}
     action = ACTIONS.get(str(event.get("event_type")))
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
     match = _KEY.fullmatch(str(data.get("incident_key") or ""))
     if action is None or match is None or int(match.group(1)) != endpoint.tenant_id:
         return nothing  # another event, or an incident of another tool or tenant
+    if agent.get("type") != "user_reference":
+        return nothing  # PagerDuty itself (auto-resolve, a merge) or an integration, Groundswell's echo included
+    incident_id = int(match.group(2))
+    if not 0 < incident_id <= MAX_ID:
+        return nothing
     status, applies_to = action
-    incident = session.get(Incident, (endpoint.tenant_id, int(match.group(2))))
+    incident = session.get(Incident, (endpoint.tenant_id, incident_id))
     if incident is None or incident.status not in applies_to:
         return nothing
-    agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
-    name = " ".join(str(agent.get("summary") or "someone").split())[:MAX_NAME]
-    incidents.set_status(session, log, endpoint.tenant_id, incident.id, status=status, by=f"{name} (PagerDuty)",
-                         now=now)
+    occurred = _time(event.get("occurred_at"))
+    if occurred is not None and incident.status_changed_at is not None and occurred < as_utc(incident.status_changed_at):
+        return nothing  # a late retry or a replay: the incident changed since
+    name = "".join(ch for ch in " ".join(str(agent.get("summary") or "someone").split()) if ch.isprintable())
+    try:
+        incidents.set_status(session, log, endpoint.tenant_id, incident.id, status=status,
+                             by=f"{name[:MAX_NAME] or 'someone'} (PagerDuty)", now=now, view=False)
+    except Conflict:  # it changed between the read and the write
+        return nothing
     return {"incident_id": incident.id, "status": status}
+
+
+def _time(value: Any) -> datetime | None:
+    """An ISO 8601 time as PagerDuty writes it ("2020-10-02T18:45:22.169Z"), or None."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)

@@ -4,6 +4,7 @@ real endpoint."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -22,12 +23,14 @@ def app_config(app_config):  # type: ignore[no-untyped-def]
     return {**app_config, "WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_REQUIRE_HTTPS": False}
 
 
-def delivery(event_type: str, incident_key: str, agent: str | None = "Dana Oncall") -> bytes:
+def delivery(event_type: str, incident_key: str, agent: str | None = "Dana Oncall", *,
+             agent_type: str = "user_reference", occurred_at: str | None = None) -> bytes:
     """A PagerDuty v3 webhook body (the fields Groundswell reads, among the ones PagerDuty sends)."""
+    at = occurred_at or datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return json.dumps({"event": {
         "id": "01DEN1HNLCHF1B4M9D0K0CZ", "event_type": event_type, "resource_type": "incident",
-        "occurred_at": "2026-03-02T10:15:22.169Z",
-        "agent": None if agent is None else {"id": "PLH1HKV", "summary": agent, "type": "user_reference",
+        "occurred_at": at,
+        "agent": None if agent is None else {"id": "PLH1HKV", "summary": agent, "type": agent_type,
                                               "html_url": "https://acme.pagerduty.com/users/PLH1HKV"},
         "client": {"name": "PagerDuty"},
         "data": {"id": "PGR0VU2", "type": "incident", "number": 2, "status": event_type.split(".")[-1],
@@ -82,9 +85,9 @@ def test_acknowledged_then_resolved_in_pagerduty_reach_the_incident(client, db, 
     assert status(db, t.id) == ("acknowledged", "Dana Oncall (PagerDuty)")
     again = post(client, hook["id"], body, sign(SECRET, body))  # PagerDuty retries a delivery
     assert again.get_json() == {"incident_id": None, "status": None}
-    body = delivery("incident.resolved", key, agent=None)
+    body = delivery("incident.resolved", key, agent="Ops \ud800Lead\u0000")
     assert post(client, hook["id"], body, sign(SECRET, body)).get_json() == {"incident_id": 12, "status": "resolved"}
-    assert status(db, t.id) == ("resolved", "someone (PagerDuty)")
+    assert status(db, t.id) == ("resolved", "Ops Lead (PagerDuty)")  # stored as printable text
     with db.session() as s:
         kinds = [e.payload["status"] for e in s.scalars(select(Event).where(Event.tenant_id == t.id,
                                                                             Event.kind == "control.status"))]
@@ -95,7 +98,13 @@ def test_other_events_tools_and_tenants_change_nothing(client, db, pd, make_tena
     t, hook = pd
     other, _ = make_tenant("Other")
     add_incident(db, other.id, 12)
-    for body in (delivery("incident.priority_updated", f"groundswell-{t.id}-12"),
+    key = f"groundswell-{t.id}-12"
+    for body in (delivery("incident.resolved", key, agent="Acme API", agent_type="service_reference"),  # auto-resolve
+                 delivery("incident.resolved", key, agent="Groundswell", agent_type="inbound_integration_reference"),
+                 delivery("incident.resolved", key, agent=None),
+                 delivery("incident.acknowledged", key, occurred_at="2026-03-02T10:15:22.169Z"),  # before it opened
+                 delivery("incident.acknowledged", f"groundswell-{t.id}-999999999999"),  # beyond the id column
+                 delivery("incident.priority_updated", f"groundswell-{t.id}-12"),
                  delivery("incident.unacknowledged", f"groundswell-{t.id}-12"),
                  delivery("incident.acknowledged", "d3640fbd41094207a1c11e58e46b1662"),  # another tool's alert
                  delivery("incident.acknowledged", f"groundswell-{other.id}-12"),  # another tenant's incident
@@ -114,7 +123,7 @@ def test_unsigned_or_unknown_deliveries_are_401_and_bad_bodies_400(client, db, p
         resp = post(client, webhook_id, body, signature)
         assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthorized"
     assert status(db, t.id) == ("open", "detector")
-    for bad in (b"not json", b"[]", b'{"event": 3}', b"{}"):
+    for bad in (b"not json", b"[]", b'{"event": 3}', b"{}", b"[" * 100_000 + b"]" * 100_000):
         resp = post(client, hook["id"], bad, sign(SECRET, bad))
         assert resp.status_code == 400, bad
     # a groundswell-format webhook has no inbound side
