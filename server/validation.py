@@ -30,6 +30,20 @@ def _walk(value: Any, path: str, errors: dict[str, list[str]]) -> None:
             _walk(v, f"{path}.{i}", errors)
 
 
+def person_name(value: Any, limit: int, default: str = "someone") -> str:
+    r"""A name another service gave (a Slack user, a PagerDuty agent) as storable, printable text: control
+    characters, NUL and unpaired surrogates dropped, runs of spaces made one, at most ``limit``
+    characters; ``default`` when nothing is left.
+
+    >>> person_name("  Ops\ud800 \x00Lead\n", 80), person_name(None, 80), person_name(7, 80)
+    ('Ops Lead', 'someone', 'someone')
+    """
+    if not isinstance(value, str):
+        return default
+    text = " ".join("".join(ch for ch in value if ch.isprintable() or ch.isspace()).split())
+    return text[:limit].strip() or default
+
+
 class TextSchema(Schema):
     """A schema whose loaded strings are all storable text.
 

@@ -44,6 +44,7 @@ from server.notify.outbox import current_message
 from server.notify.settings import SettingsError, signing_secret, slack_settings
 from server.notify.slack import escape
 from server.tenants import Tenant
+from server.validation import person_name
 
 log_ = logging.getLogger(__name__)
 
@@ -91,8 +92,8 @@ def parse(payload: str | None) -> Press | None:
     if not isinstance(data, dict) or data.get("type") != "block_actions" or not isinstance(data.get("actions"), list):
         return None
     user = data.get("user") if isinstance(data.get("user"), dict) else {}
-    name = next((str(user[k]) for k in ("username", "name", "id") if isinstance(user.get(k), str) and user[k].strip()),
-                "someone")
+    name = next((person_name(user[k], MAX_NAME) for k in ("username", "name", "id")
+                 if person_name(user.get(k), MAX_NAME, "") != ""), "someone")
     url = data.get("response_url")
     for action in data["actions"]:
         if not isinstance(action, dict) or action.get("action_id") not in ACTIONS:
@@ -100,7 +101,7 @@ def parse(payload: str | None) -> Press | None:
         value = str(action.get("value") or "")
         if not _DIGITS.fullmatch(value) or not 0 < int(value) <= MAX_ID:
             return None
-        by = f"{' '.join(name.split())[:MAX_NAME]} (Slack)"
+        by = f"{name} (Slack)"
         return Press(str(action["action_id"]), int(value), by, url if isinstance(url, str) else None)
     return None
 

@@ -40,6 +40,7 @@ from server.incidents.models import ACTIVE, Incident
 from server.incidents.schemas import MAX_ID
 from server.notify.models import WebhookEndpoint
 from server.notify.webhooks import DeliveryError, decrypt_secret
+from server.validation import person_name
 
 log_ = logging.getLogger(__name__)
 
@@ -106,10 +107,10 @@ def receive(session: Session, log: EventLog, endpoint_id: int, body: bytes, head
     occurred = _time(event.get("occurred_at"))
     if occurred is not None and incident.status_changed_at is not None and occurred < as_utc(incident.status_changed_at):
         return nothing  # a late retry or a replay: the incident changed since
-    name = "".join(ch for ch in " ".join(str(agent.get("summary") or "someone").split()) if ch.isprintable())
+    name = person_name(agent.get("summary"), MAX_NAME)
     try:
         incidents.set_status(session, log, endpoint.tenant_id, incident.id, status=status,
-                             by=f"{name[:MAX_NAME] or 'someone'} (PagerDuty)", now=now, view=False)
+                             by=f"{name} (PagerDuty)", now=now, view=False)
     except Conflict:  # it changed between the read and the write
         return nothing
     return {"incident_id": incident.id, "status": status}

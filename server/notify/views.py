@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 
 from server.api.views import _api_limit, _token_key
 from server.config import flag
@@ -71,7 +72,11 @@ def _interaction_limit() -> str:
 
 
 def _interaction_key() -> str:
-    return "slack:" + str((request.view_args or {}).get("slug", ""))[:63]
+    """Per target (tenant or webhook) and caller address: the limit is counted before the signature is
+    checked, so unsigned floods from one address cannot use up what Slack's or PagerDuty's own
+    addresses may send."""
+    target = (request.view_args or {}).get("slug", (request.view_args or {}).get("webhook_id", ""))
+    return f"{request.endpoint}:{str(target)[:63]}:{get_remote_address()}"
 
 
 @bp.post("/slack/interactions/<slug>")
@@ -176,7 +181,7 @@ def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
 
 
 @bp.post("/webhooks/pagerduty/<int:webhook_id>")
-@limiter.limit(_interaction_limit, key_func=lambda: "pagerduty:" + str((request.view_args or {}).get("webhook_id")))
+@limiter.limit(_interaction_limit, key_func=_interaction_key)
 @documented(summary="PagerDuty's v3 webhook deliveries: its incidents acknowledged or resolved", tags=["notifications"],
             body=PagerDutyDeliverySchema(), auth="pagerduty_signature",
             responses={200: (pagerduty_result_out, "Read; what it changed, if anything."),

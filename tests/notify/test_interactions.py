@@ -80,8 +80,10 @@ def test_only_groundswells_buttons_with_an_incident_id_are_read():
     for value in ("-1", "0", "12a", "99999999999"):
         assert parse(json.dumps({**other, "actions": [{"action_id": "gs_ack", "value": value}]})) is None
     assert parse("not json") is None and parse(None) is None and parse("[]") is None
-    odd = parse(json.dumps({**other, "user": {"id": "U1", "username": "  <!channel>\n x "}}))
-    assert odd is not None and odd.by == "<!channel> x (Slack)"  # stored as text; escaped where Slack shows it
+    odd = parse(json.dumps({**other, "user": {"id": "U1", "username": "  <!channel>\n x\ud800\u0000 "}}))
+    assert odd is not None and odd.by == "<!channel> x (Slack)"  # storable text; escaped where Slack shows it
+    blank = parse(json.dumps({**other, "user": {"id": "U1", "username": "\u0000 ", "name": 5}}))
+    assert blank is not None and blank.by == "U1 (Slack)"
 
 
 def test_messages_carry_the_buttons_only_with_a_signing_secret():
@@ -224,3 +226,15 @@ def test_settings_store_the_signing_secret_and_never_return_it(client, db, tenan
                      headers=auth(creds))
     assert off.get_json()["signing_secret_set"] is False
     assert client.get("/api/v1/settings/notifications", headers=auth(creds)).get_json()["signing_secret_set"] is False
+
+
+def test_the_rate_limit_counts_each_calling_address_apart(client, app, slack_app, slack):
+    t = slack_app
+    app.config["RATE_LIMIT_WEBHOOK"] = "2/minute"
+    body, headers = interaction("gs_useful", "12", response_url=None, secret="wrong-secret-000000")
+    url = f"/api/v1/slack/interactions/{t.slug}"
+    flood = [client.post(url, data=body, headers=headers, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+             for _ in range(3)]
+    assert [r.status_code for r in flood] == [401, 401, 429]
+    real = press(client, t.slug, "gs_useful", "12", response_url=None)  # Slack, from another address
+    assert real.status_code == 200
