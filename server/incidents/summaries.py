@@ -99,28 +99,30 @@ def refresh_incident_summaries(db: Database, summarizer: Any, *, limit: int = 10
         todo = [(i.tenant_id, i.id, i.ticket_count, incident_prompt(i)) for i in stale_incidents(session, limit, partition)]
     done = 0
     for tenant_id, incident_id, size, prompt in todo:
-        summary = summarizer.complete(prompt) if prompt is not None else None
-        if prompt is not None and summary is None:  # failed, or over budget: asked again on a later pass
+        if prompt is None:  # no ticket text: not asked again until the incident doubles
+            _store(db, tenant_id, incident_id, llm_summary_size=size)
+            continue
+        summary = summarizer.complete(prompt)
+        if summary is None:  # failed, or over budget: asked again on a later pass
             if backoff is not None:
                 backoff.failed()
             break
-        if summary is not None and backoff is not None:
+        if backoff is not None:
             backoff.succeeded()
-        with db.session() as session:  # no ticket text: not asked again until the incident doubles
-            values: dict[str, Any] = {"llm_summary_size": size}
-            if summary is not None:
-                values["llm_summary"] = summary
-            session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident_id)
-                            .values(**values))
-            session.commit()
-        if summary is None:
-            continue
+        _store(db, tenant_id, incident_id, llm_summary=summary, llm_summary_size=size)
         done += 1
         try:
             on_summary(tenant_id, incident_id)
         except Exception:  # the summary is stored; showing it sooner in Slack is a nicety
             log.exception("after the summary of incident %s/%s", tenant_id, incident_id)
     return done
+
+
+def _store(db: Database, tenant_id: int, incident_id: int, **values: Any) -> None:
+    with db.session() as session:
+        session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident_id)
+                        .values(**values))
+        session.commit()
 
 
 def current_summary(session: Session, tenant_id: int, incident_id: int) -> str | None:

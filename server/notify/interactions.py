@@ -92,8 +92,8 @@ def parse(payload: str | None) -> Press | None:
     if not isinstance(data, dict) or data.get("type") != "block_actions" or not isinstance(data.get("actions"), list):
         return None
     user = data.get("user") if isinstance(data.get("user"), dict) else {}
-    name = next((person_name(user[k], MAX_NAME) for k in ("username", "name", "id")
-                 if person_name(user.get(k), MAX_NAME, "") != ""), "someone")
+    names = (person_name(user.get(k), MAX_NAME, "") for k in ("username", "name", "id"))
+    name = next((n for n in names if n), "someone")
     url = data.get("response_url")
     for action in data["actions"]:
         if not isinstance(action, dict) or action.get("action_id") not in ACTIONS:
@@ -145,11 +145,11 @@ def handle(session: Session, log: EventLog, tenant_id: int, press: Press, *, now
 
 def receive(session: Session, log: EventLog, slug: str, body: bytes, timestamp: str | None, sent: str | None,
             payload: str | None, *, secret_key: str, now: datetime, base_url: str | None,
-            client: SlackClient) -> Press | None:
+            client: SlackClient) -> None:
     """One request to the interactivity URL of tenant ``slug``: verified, acted on, answered through
-    its ``response_url``. Returns the press acted on (None: a signed interaction that is not one of
-    Groundswell's buttons). 401 when the signature does not hold, whatever the reason (an unknown
-    tenant is not told apart from a wrong signature); 400 when a signed body has no ``payload``."""
+    its ``response_url`` (a signed interaction that is not one of Groundswell's buttons is left alone).
+    401 when the signature does not hold, whatever the reason (an unknown tenant is not told apart from
+    a wrong signature); 400 when a signed body has no ``payload``."""
     tenant = session.scalar(select(Tenant).where(Tenant.slug == slug[:63]))
     secret = None
     if tenant is not None:
@@ -164,14 +164,13 @@ def receive(session: Session, log: EventLog, slug: str, body: bytes, timestamp: 
         raise BadRequest("A Slack interaction carries a form field named payload.", fields={"payload": ["required"]})
     press = parse(payload)
     if press is None:
-        return None
+        return
     message = handle(session, log, tenant.id, press, now=now, base_url=base_url)
     if press.response_url:  # after the 200: Slack wants it within 3 s, and the answer is a request of its own
         future = _ANSWERS.submit(_answer, client, press.response_url, message, tenant.id)
         with _LOCK:
             _PENDING.add(future)
         future.add_done_callback(_forget)
-    return press
 
 
 _ANSWERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-answer")
@@ -192,7 +191,7 @@ def _answer(client: SlackClient, url: str, message: dict[str, Any], tenant_id: i
 
 
 def flush(timeout: float = 10.0) -> None:
-    """Wait until the answers sent so far have gone out (tests; a clean shutdown)."""
+    """Wait until the answers sent so far have gone out (the tests read them after a press)."""
     with _LOCK:
         pending = set(_PENDING)
     wait(pending, timeout=timeout)

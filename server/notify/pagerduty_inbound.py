@@ -71,7 +71,7 @@ def receive(session: Session, log: EventLog, endpoint_id: int, body: bytes, head
     stored on that ``pagerduty`` endpoint (an unknown endpoint looks the same); 400 when a signed body
     is not PagerDuty's JSON. Returns what was done: ``{"incident_id", "status"}``, both null when
     nothing was."""
-    endpoint = session.get(WebhookEndpoint, endpoint_id) if 0 < endpoint_id < 2**31 else None
+    endpoint = session.get(WebhookEndpoint, endpoint_id) if 0 < endpoint_id <= MAX_ID else None
     secret = None
     if endpoint is not None and endpoint.format == "pagerduty" and endpoint.inbound_secret_enc:
         try:

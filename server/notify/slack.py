@@ -327,7 +327,7 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
         who = "" if not by or by == "detector" else f" by {escape(by)}"
         verb = _ending(payload)
         at = payload.get("status_changed_at") if verb == "dismissed" else payload.get("resolved_at")
-        if verb != "resolved" and verb != "dismissed":  # a person merged it: the problem goes on there
+        if verb.startswith("merged"):  # a person merged it: the problem goes on there
             text = (f":twisted_rightwards_arrows: {name} *{verb}*{who} at "
                     f"{_when(at or payload.get('last_activity_at'))}: {totals} so far; it goes on there.")
         else:
