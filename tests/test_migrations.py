@@ -21,3 +21,35 @@ def test_sqlite_runs_in_wal_mode(db):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_webhooks_on_every_event_also_get_acknowledged(tmp_path):
+    """0013: an endpoint that took the default (every event) gets the new `acknowledged` event; one that
+    chose its events keeps its choice; downgrading takes it away again."""
+    import sqlalchemy as sa
+
+    from server.db import Database
+    from server.migrate import downgrade, upgrade
+
+    db = Database("sqlite:///" + str(tmp_path / "m.db"))
+    upgrade(db, "0012_pagerduty_inbound")
+    meta = sa.MetaData()
+    with db.engine.begin() as conn:
+        tenants = sa.Table("tenants", meta, autoload_with=conn)
+        endpoints = sa.Table("webhook_endpoints", meta, autoload_with=conn)
+        conn.execute(tenants.insert().values(id=1, slug="t", name="T", webhook_secret_enc="x", site_key="k",
+                                             api_token_sha256="h", allowed_origins=[], settings={},
+                                             created_at=sa.func.now()))
+        for id_, events in ((1, ["opened", "grew", "resolved", "reopened"]), (2, ["opened", "resolved"])):
+            conn.execute(endpoints.insert().values(id=id_, tenant_id=1, format="pagerduty", secret_enc="s",
+                                                   secret_hint="abcd", events=events, created_at=sa.func.now()))
+
+    def events() -> dict[int, list[str]]:
+        with db.engine.connect() as conn:
+            return {r.id: r.events for r in conn.execute(sa.select(endpoints.c.id, endpoints.c.events))}
+
+    upgrade(db)
+    assert events() == {1: ["opened", "grew", "acknowledged", "resolved", "reopened"], 2: ["opened", "resolved"]}
+    downgrade(db, "0012_pagerduty_inbound")
+    assert events() == {1: ["opened", "grew", "resolved", "reopened"], 2: ["opened", "resolved"]}
+    db.engine.dispose()

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 
+from server.notify.slack import EVENTS
 from server.notify.webhooks import SIGNATURE_HEADER, verify
 
 DESCRIPTION = "Demo receiver"
@@ -102,7 +103,7 @@ def connect(cfg: Mapping[str, Any], receiver: DemoReceiver, stored_secret: str |
                 if ours is not None:
                     service.delete_webhook(session, tenant.id, ours.id)
                 made = service.create_webhook(session, tenant.id, {"format": "groundswell", "url": receiver.url,
-                                                                   "events": ["opened", "grew", "resolved", "reopened"],
+                                                                   "events": list(EVENTS),
                                                                    "kinds": None, "description": DESCRIPTION},
                                               secret_key=config_mod.secret_key(dict(cfg)),
                                               now=datetime.now(timezone.utc), allow_private=True, require_https=False)

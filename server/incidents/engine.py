@@ -477,6 +477,8 @@ class Engine:
                 for k in led:
                     self.suppressed[k] = _ts(at) + SUPPRESS_AFTER_DISMISS
         elif status in ("open", "acknowledged"):
+            if status == "acknowledged" and was_active and inc.notifications:
+                self._queue_notification(inc, "acknowledged")  # the thread and the PagerDuty alert: someone is on it
             inc.resolved_at = None
             inc.calm_since = None
             current = self.active.get(key)

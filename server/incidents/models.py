@@ -125,7 +125,7 @@ class VolumePoint(Base):
 
 
 class Notification(Base):
-    """Outbox: one row per message the notifier must send (incident opened, grew, resolved).
+    """Outbox: one row per message the notifier must send (incident opened, grew, acknowledged, resolved, reopened).
 
     The detector's writer adds rows idempotently (``seq`` is the incident's notification count); the
     notifier sends pending rows in order and records the outcome. ``payload`` is the incident's snapshot

@@ -149,7 +149,7 @@ class IncidentDetailOutSchema(IncidentOutSchema):
         "description": "The tenant's Zendesk (https://<subdomain>.zendesk.com), where each ticket opens at "
                        "/agent/tickets/<id>; null when no subdomain is known."})
     notifications = fields.List(fields.Nested(IncidentNotificationSchema), required=True, metadata={
-        "description": "What was sent about it, oldest first: each event (opened, grew, resolved, reopened) and "
+        "description": "What was sent about it, oldest first: each event (opened, grew, acknowledged, resolved, reopened) and "
                        "how it went to Slack and to each webhook."})
     history = fields.List(fields.Nested(HistoryItemSchema), required=True, metadata={
         "description": "What happened to it, oldest first (at most 200, the latest): first seen, opened, grew, "

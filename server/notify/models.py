@@ -23,7 +23,7 @@ class WebhookEndpoint(Base):
     """Where one tenant wants incident events POSTed.
 
     ``secret_enc`` is the Fernet-encrypted signing secret (``groundswell`` format) or PagerDuty
-    routing key (``pagerduty``). ``events`` lists the incident events sent (``opened``, ``grew``,
+    routing key (``pagerduty``). ``events`` lists the incident events sent (``opened``, ``grew``, ``acknowledged``,
     ``resolved``, ``reopened``); ``kinds`` the incident kinds, or None for all.
     """
 

@@ -4,9 +4,10 @@ floods out when the mute ends. Detection, the incidents page and the sidebar are
 
 A mute covers one incident or every incident on one series (``topic:17``, ``channel:email``,
 ``form:360001``, ``page:/billing``): a maintenance window, or a problem already being handled.
-"Resolved" is never held back by a mute; it is closed as ``muted`` only when every earlier event of
-that incident was, for that target, so a receiver never hears of a resolution without the opening,
-and a PagerDuty alert or Slack thread that did open is always closed.
+"Acknowledged" and "resolved" (where the incident stands, not news of its size) are never held back by
+a mute; they are closed as ``muted`` only when every earlier event of that incident was, for that
+target, so a receiver never hears of an acknowledgement or a resolution without the opening, and a
+PagerDuty alert or Slack thread that did open always follows the incident and is always closed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def active_mute(session: Session, tenant_id: int, incident_id: int, series: str 
 def held_back(session: Session, model: Any, stream: Any, row: Any, series: str | None, now: datetime) -> bool:
     """Whether an outbox row (``model``: the Slack outbox or the webhook deliveries; ``stream``: the
     condition naming its incident's rows for its target) is to be closed as muted instead of sent."""
-    if row.event == "resolved":
+    if row.event in ("acknowledged", "resolved"):
         earlier = list(session.scalars(select(model.last_error).where(stream, model.seq < row.seq)))
         return bool(earlier) and all(e == MUTED for e in earlier)
     return active_mute(session, row.tenant_id, row.incident_id, series, now) is not None

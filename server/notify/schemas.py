@@ -83,10 +83,34 @@ test_out = NotificationTestOutSchema()
 _INBOUND_SECRET = [validate.Length(16, 200), validate.Regexp(r"^[!-~]+$", error="printable characters, no spaces")]
 
 
+def _events_field(**kw: object) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(EVENTS)), validate=validate.Length(1, len(EVENTS)),
+                       metadata={"description": "Incident events to send (default all): " + ", ".join(EVENTS) + "."},
+                       **kw)
+
+
+def _kinds_field(**kw: object) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(KINDS)), allow_none=True,
+                       validate=validate.Length(1, len(KINDS)),
+                       metadata={"description": "Incident kinds to send; null: every kind."}, **kw)
+
+
 class WebhookPatchInSchema(TextSchema):
-    pagerduty_webhook_secret = fields.String(required=True, allow_none=True, load_only=True, validate=_INBOUND_SECRET,
+    """Fields left out keep their stored values; at least one is given."""
+
+    pagerduty_webhook_secret = fields.String(allow_none=True, load_only=True, validate=_INBOUND_SECRET,
                                              metadata={"description": "pagerduty format: the PagerDuty v3 webhook "
                                                                       "subscription's secret; null removes it."})
+    events = _events_field()
+    kinds = _kinds_field()
+    description = fields.String(allow_none=True, validate=validate.Length(max=200),
+                                metadata={"description": "A note for people; null removes it."})
+
+    @validates_schema
+    def _something(self, data: dict, **_: object) -> None:
+        if not data:
+            raise ValidationError("give at least one of pagerduty_webhook_secret, events, kinds, description",
+                                  "_schema")
 
 
 class WebhookInSchema(TextSchema):
@@ -97,12 +121,8 @@ class WebhookInSchema(TextSchema):
     routing_key = fields.String(allow_none=True, load_only=True, validate=[
         validate.Length(20, 64), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
         metadata={"description": "pagerduty format: the service's integration (routing) key (secret)."})
-    events = fields.List(fields.String(validate=validate.OneOf(EVENTS)), load_default=lambda: list(EVENTS),
-                         validate=validate.Length(1, len(EVENTS)),
-                         metadata={"description": "Incident events to send (default all): " + ", ".join(EVENTS) + "."})
-    kinds = fields.List(fields.String(validate=validate.OneOf(KINDS)), allow_none=True, load_default=None,
-                        validate=validate.Length(1, len(KINDS)),
-                        metadata={"description": "Incident kinds to send; null or absent: every kind."})
+    events = _events_field(load_default=lambda: list(EVENTS))
+    kinds = _kinds_field(load_default=None)
     description = fields.String(allow_none=True, validate=validate.Length(max=200),
                                 metadata={"description": "A note for people (what receives these events)."})
     pagerduty_webhook_secret = fields.String(allow_none=True, load_only=True, validate=_INBOUND_SECRET, metadata={

@@ -187,13 +187,21 @@ def create_webhook(session: Session, tenant_id: int, body: Mapping[str, Any], *,
 
 def update_webhook(session: Session, tenant_id: int, endpoint_id: int, body: Mapping[str, Any], *,
                    secret_key: str) -> dict[str, Any]:
-    """Store (or, with null, remove) a pagerduty endpoint's PagerDuty webhook secret; 400 for another format."""
+    """Change what is given: the events and kinds sent, the description, and a pagerduty endpoint's
+    PagerDuty webhook secret (null removes it; 400 for another format). Later events follow the change."""
     endpoint = _endpoint(session, tenant_id, endpoint_id)
-    if endpoint.format != "pagerduty":
-        raise BadRequest("Only a pagerduty webhook takes a PagerDuty webhook secret.",
-                         fields={"pagerduty_webhook_secret": ["only for the pagerduty format"]})
-    value = body["pagerduty_webhook_secret"]
-    endpoint.inbound_secret_enc = encrypt_secret(value, secret_key=secret_key) if value else None
+    if "pagerduty_webhook_secret" in body:
+        if endpoint.format != "pagerduty":
+            raise BadRequest("Only a pagerduty webhook takes a PagerDuty webhook secret.",
+                             fields={"pagerduty_webhook_secret": ["only for the pagerduty format"]})
+        value = body["pagerduty_webhook_secret"]
+        endpoint.inbound_secret_enc = encrypt_secret(value, secret_key=secret_key) if value else None
+    if "events" in body:
+        endpoint.events = [e for e in EVENTS if e in body["events"]]
+    if "kinds" in body:
+        endpoint.kinds = sorted(set(body["kinds"])) if body["kinds"] else None
+    if "description" in body:
+        endpoint.description = body["description"]
     session.commit()
     return webhook_view(session, endpoint)
 

@@ -7,8 +7,10 @@ into a Slack message: a ``text`` fallback (what notifications and screen readers
   up to three representative tickets quoted, the release that preceded it, a button to the incident
   page and a context line. In Web API mode the same builder redraws the thread's parent with the
   current status (``chat.update``), so the parent always shows where the incident stands.
-- ``grew``, ``resolved`` and ``reopened``: short replies for the incident's thread. They name the incident, so
-  they also read well on their own (incoming-webhook mode posts them as separate messages).
+- ``grew``, ``acknowledged``, ``resolved`` and ``reopened``: short replies for the incident's thread. They
+  name the incident, so they also read well on their own (incoming-webhook mode posts them as separate
+  messages). ``acknowledged`` is a person's (page, API, sidebar, Slack button or PagerDuty): the thread
+  says who is on it.
 
 Everything that comes from tickets or people (titles, terms, ticket text, segment and release names)
 is untrusted: ``escape`` replaces ``&``, ``<`` and ``>`` as Slack's formatting rules ask, so that text
@@ -46,7 +48,7 @@ URL_CHARS = 3000
 #: The fallback ``text`` is not a block; Slack truncates it past 40,000 characters, we keep it short.
 FALLBACK_CHARS = 500
 
-EVENTS = ("opened", "grew", "resolved", "reopened")
+EVENTS = ("opened", "grew", "acknowledged", "resolved", "reopened")
 KIND_LABELS = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment falling",
                "concentration": "Concentrated rise"}
 STATUS_EMOJI = {"open": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:",
@@ -309,6 +311,12 @@ def _ending(payload: dict[str, Any]) -> str:
     return f"merged into #{into}" if isinstance(into, int) and not isinstance(into, bool) else "resolved"
 
 
+def _who(payload: dict[str, Any]) -> str:
+    """`` by <name>`` for a person's change (escaped: a name people typed); empty for the detector's."""
+    by = payload.get("status_by")
+    return "" if not by or by == "detector" else f" by {escape(str(by))}"
+
+
 def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[dict[str, Any]]:
     ev = _evidence(payload)
     name = f"*Incident {_ref(payload)}* {escape(_title(payload))}"
@@ -322,9 +330,11 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
         text = f":chart_with_upwards_trend: {name} *grew*: now {totals}; {observed}."
     elif event == "reopened":
         text = f":rotating_light: {name} *reopened*: it is rising again; now {totals}; {observed}."
+    elif event == "acknowledged":
+        text = (f":eyes: {name} *acknowledged*{_who(payload)} at "
+                f"{_when(payload.get('status_changed_at') or payload.get('last_activity_at'))}: {totals} so far.")
     else:
-        by = payload.get("status_by")
-        who = "" if not by or by == "detector" else f" by {escape(by)}"
+        who = _who(payload)
         verb = _ending(payload)
         at = payload.get("status_changed_at") if verb == "dismissed" else payload.get("resolved_at")
         if verb.startswith("merged"):  # a person merged it: the problem goes on there
@@ -348,8 +358,8 @@ def incident_blocks(payload: dict[str, Any], event: str, base_url: str | None, *
     payload
         The incident snapshot the outbox row holds (keys as ``Incident``; times as ISO strings).
     event
-        ``opened`` (the full message, also used to redraw a thread's parent), ``grew``, ``resolved`` or
-        ``reopened`` (short thread replies).
+        ``opened`` (the full message, also used to redraw a thread's parent), ``grew``, ``acknowledged``,
+        ``resolved`` or ``reopened`` (short thread replies).
     base_url
         Where people open Groundswell; adds an "Open incident" button. None: no button.
     buttons

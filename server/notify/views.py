@@ -153,7 +153,7 @@ def _absolute(view: dict[str, Any]) -> dict[str, Any]:
                        409: (ErrorSchema(), "The tenant already has the most webhooks allowed."), **AUTH_ERRORS})
 @require_token
 def create_webhook(tenant: Tenant) -> Any:
-    """Later incident events (opened, grew, resolved, reopened) of the chosen kinds are POSTed to it by the
+    """Later incident events (opened, grew, acknowledged, resolved, reopened) of the chosen kinds are POSTed to it by the
     detector, in order per incident, retried with back-off. Events before its creation are not sent."""
     body = webhook_in.load(request.get_json(force=True, silent=True) or {})
     cfg = current_app.config
@@ -165,14 +165,16 @@ def create_webhook(tenant: Tenant) -> Any:
 
 @bp.patch("/settings/webhooks/<int:webhook_id>")
 @limiter.limit(_api_limit, key_func=_token_key)
-@documented(summary="Store or remove a PagerDuty webhook's inbound secret", tags=["notifications"],
-            body=WebhookPatchInSchema(), auth="api_token",
+@documented(summary="Change a webhook's events, kinds or description, or a PagerDuty webhook's inbound secret",
+            tags=["notifications"], body=WebhookPatchInSchema(), auth="api_token",
             responses={200: (webhook_out, "The endpoint."),
-                       400: (ErrorSchema(), "A field failed validation, or the webhook is not of the pagerduty format."),
+                       400: (ErrorSchema(), "A field failed validation, nothing was given, or a PagerDuty secret "
+                                            "was given for a webhook not of the pagerduty format."),
                        404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
 @require_token
 def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
-    """The secret PagerDuty shows when its v3 webhook subscription (pointed at `pagerduty_webhook_url`) is
+    """Fields left out keep their values; later incident events follow the change. `pagerduty_webhook_secret`
+    is the secret PagerDuty shows when its v3 webhook subscription (pointed at `pagerduty_webhook_url`) is
     created: with it stored, incidents acknowledged or resolved in PagerDuty are acknowledged or resolved
     here too. Null removes it."""
     body = webhook_patch_in.load(request.get_json(force=True, silent=True) or {})

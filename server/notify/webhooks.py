@@ -1,4 +1,4 @@
-"""Outgoing incident webhooks: the same incident events as Slack (opened, grew, resolved, reopened),
+"""Outgoing incident webhooks: the same incident events as Slack (opened, grew, acknowledged, resolved, reopened),
 POSTed as JSON to endpoints a tenant registers, in one of two formats.
 
 - ``groundswell``: Groundswell's own body (the event's id and type, the tenant, the incident's
@@ -6,8 +6,9 @@ POSTed as JSON to endpoints a tenant registers, in one of two formats.
   ``X-Groundswell-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``; receivers
   recompute it over the raw body, compare in constant time and refuse old timestamps (:func:`verify`).
 - ``pagerduty``: a PagerDuty Events API v2 event (``trigger`` for opened, grew and reopened,
-  ``resolve`` for resolved) with one ``dedup_key`` per incident, so an incident is one PagerDuty
-  alert that Groundswell resolves when the incident resolves.
+  ``acknowledge`` for a person's acknowledgement, ``resolve`` for resolved) with one ``dedup_key`` per
+  incident, so an incident is one PagerDuty alert that Groundswell acknowledges and resolves as the
+  incident is acknowledged and resolved.
 
 Delivery mirrors the Slack outbox (server/notify/outbox.py): :func:`enqueue_deliveries` adds one
 ``webhook_deliveries`` row per matching endpoint in the transaction that adds the notification row,
@@ -244,8 +245,9 @@ def pagerduty_body(routing_key: str, tenant: Tenant, incident_id: int, event: st
                    base_url: str | None, summary: str | None = None) -> dict[str, Any]:
     """A PagerDuty Events API v2 event for one incident event (summary at most 1024 characters)."""
     dedup = f"groundswell-{tenant.id}-{incident_id}"
-    if event == "resolved":
-        return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup}
+    if event in ("acknowledged", "resolved"):
+        action = "acknowledge" if event == "acknowledged" else "resolve"
+        return {"routing_key": routing_key, "event_action": action, "dedup_key": dedup}
     ev = payload.get("evidence") or {}
     title, sentence = str(payload.get("title") or "Incident"), str(payload.get("sentence") or "")
     details = {

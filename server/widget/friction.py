@@ -264,6 +264,8 @@ class FrictionIncidents:
         was_active = inc.active
         inc.status, inc.status_by, inc.status_changed = status, by[:200], at
         if inc.active:
+            if status == "acknowledged" and was_active and inc.notifications:
+                self._queue(inc, "acknowledged")  # as the ticket engine: the thread and the alert say who is on it
             inc.resolved, inc.calm_hours = None, 0
             for c in inc.signals.values():
                 c.calm_hours = 0
@@ -276,6 +278,8 @@ class FrictionIncidents:
             inc.resolved = at if status == "resolved" else inc.resolved
             if was_active:
                 self._chart_until(inc, at + CHART_AFTER)
+                if inc.notifications:  # close what was announced: the Slack thread, the PagerDuty alert
+                    self._queue(inc, "resolved")
             for key in self._keys(inc):
                 if self.active.get(key) == inc.id:
                     del self.active[key]

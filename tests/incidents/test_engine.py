@@ -234,7 +234,11 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
     assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id][0] == "opened"
     engine.set_status(inc.id, "acknowledged", "lead@example.com", at + timedelta(minutes=40))
     assert inc.status == "acknowledged" and (inc.series, "volume") in engine.active
-    assert [n[1] for n in engine.take_changes()["notifications"] if n[0] == inc.id] == []
+    # the thread and a PagerDuty alert hear who is on it, once
+    assert [(n[1], n[3]["status"], n[3]["status_by"]) for n in engine.take_changes()["notifications"]
+            if n[0] == inc.id] == [("acknowledged", "acknowledged", "lead@example.com")]
+    engine.set_status(inc.id, "acknowledged", "other@example.com", at + timedelta(minutes=41))
+    assert [n for n in engine.take_changes()["notifications"] if n[0] == inc.id] == []
     engine.set_status(inc.id, "dismissed", "lead@example.com", at + timedelta(minutes=45))
     # what was announced is closed (the Slack thread, a PagerDuty alert), once
     assert [(n[1], n[3]["status"], n[3]["status_by"]) for n in engine.take_changes()["notifications"]

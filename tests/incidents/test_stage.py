@@ -172,6 +172,7 @@ def test_people_s_decisions_reach_the_detector_through_the_log(db, make_tenant, 
     assert incidents(db, t.id)[inc_id]["status"] == "acknowledged"
 
 
+
 def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_ones_follow(db, client, make_tenant,
                                                                                            traffic):
     t, creds = make_tenant("Merge")
@@ -201,6 +202,31 @@ def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_one
     append(db, t.id, [(at, payload(90_000, 3, at, "61000"))])
     r.run_until_idle()
     assert "90000" in incidents(db, t.id)[invoices]["tickets"]
+
+
+def test_an_acknowledgement_in_the_api_reaches_the_outbox_through_the_detector(db, client, make_tenant, traffic):
+    t, creds = make_tenant("Ack")
+    burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
+    burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
+    append(db, t.id, [x for x in traffic if x[0] <= burst_at + timedelta(minutes=40)])
+    r = runner(db)
+    r.run_until_idle()
+    inc_id = next(k for k, v in incidents(db, t.id).items() if v["tickets"] & burst_ids)
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    res = client.patch(f"/api/v1/incidents/{inc_id}/status", json={"status": "acknowledged", "by": "Dana"},
+                       headers=headers)
+    assert res.status_code == 200, res.get_json()
+    r.run_until_idle()
+    r.run_until_idle()  # read again: nothing more to tell
+
+    def told() -> list[tuple[str, str]]:
+        with db.session() as s:
+            return [(n.event, n.payload["status_by"]) for n in s.scalars(
+                select(Notification).where(Notification.tenant_id == t.id, Notification.incident_id == inc_id)
+                .order_by(Notification.seq))]
+
+    assert told()[0][0] == "opened" and told()[-1] == ("acknowledged", "Dana")
+    assert [e for e, _ in told()].count("acknowledged") == 1
 
 
 def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant, traffic, monkeypatch, database_url,

@@ -120,9 +120,12 @@ class FakePagerDuty:
         self.events.append(event)
         dedup = event.get("dedup_key") or f"generated-{len(self.events)}"
         action = event["event_action"]
+        # As PagerDuty: a trigger adds to an alert still open (an acknowledged one stays acknowledged) or
+        # opens a new one; acknowledge and resolve act on an open alert only.
         if action == "trigger":
-            self.alerts[dedup] = "triggered"
-        elif dedup in self.alerts:
+            if self.alerts.get(dedup) in (None, "resolved"):
+                self.alerts[dedup] = "triggered"
+        elif self.alerts.get(dedup) in ("triggered", "acknowledged"):
             self.alerts[dedup] = "resolved" if action == "resolve" else "acknowledged"
         return Response(json.dumps({"status": "success", "message": "Event processed", "dedup_key": dedup}),
                         status=202, content_type="application/json")

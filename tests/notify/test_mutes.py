@@ -62,7 +62,8 @@ def test_a_muted_incident_is_not_sent_to_slack_and_its_resolution_follows(db, te
     assert len(slack.webhook_calls) == 1
 
 
-def test_a_resolution_goes_where_the_opening_went(db, tenant, slack, make_notifier, clock, incident):
+def test_an_acknowledgement_and_a_resolution_go_where_the_opening_went(db, tenant, slack, make_notifier, clock,
+                                                                        incident):
     t, _ = tenant
     configure(db, t.id, mode="webhook", webhook_url=slack.webhook_url)
     add(db, t.id, 12, "opened", 0)
@@ -70,10 +71,12 @@ def test_a_resolution_goes_where_the_opening_went(db, tenant, slack, make_notifi
     notifier.run_once()
     mute(db, t.id, now=clock(), incident_id=incident, hours=1)
     add(db, t.id, 12, "grew", 1)
-    add(db, t.id, 12, "resolved", 2)
+    add(db, t.id, 12, "acknowledged", 2)
+    add(db, t.id, 12, "resolved", 3)
     notifier.run_once()
-    assert slack_rows(db) == [(12, 0, "opened", None), (12, 1, "grew", "muted"), (12, 2, "resolved", None)]
-    assert len(slack.webhook_calls) == 2
+    assert slack_rows(db) == [(12, 0, "opened", None), (12, 1, "grew", "muted"), (12, 2, "acknowledged", None),
+                              (12, 3, "resolved", None)]
+    assert len(slack.webhook_calls) == 3
 
 
 def test_a_series_mute_covers_every_incident_on_it_until_it_ends(db, tenant, slack, make_notifier, clock):

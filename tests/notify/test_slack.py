@@ -130,6 +130,12 @@ def test_replies_are_short_and_name_the_incident():
     assert "*merged into #9* by ana@example.com" in merged["blocks"][0]["text"]["text"]
     assert "it goes on there" in merged["blocks"][0]["text"]["text"]
     assert merged["text"].startswith("Incident #12 merged into #9:")  # what notifications show
+    acked = incident_blocks(incident_payload(status="acknowledged", status_by="<!here> ana (Slack)",
+                                             status_changed_at="2026-03-03T02:10:00+00:00"), "acknowledged", None)
+    assert blocks_problem(acked) is None and acked["text"].startswith("Incident #12 acknowledged:")
+    line = acked["blocks"][0]["text"]["text"]
+    assert line.startswith(":eyes: *Incident #12*") and "*acknowledged* by &lt;!here&gt; ana (Slack) at <!date^" in line
+    assert "17 tickets from 15 customers" in line and "so far" in line
     dismissed = incident_blocks(incident_payload(status="dismissed", status_by="ana@example.com"), "resolved", None)
     assert dismissed["text"].startswith("Incident #12 dismissed:")
     back = incident_blocks(incident_payload(ticket_count=25, requester_count=21), "reopened", None)

@@ -235,6 +235,24 @@ def test_pagerduty_gets_one_alert_per_incident_triggered_then_resolved(db, tenan
     assert trigger["links"] == [{"href": "https://gs.example.com/incidents#id=12", "text": "Open in Groundswell"}]
 
 
+def test_a_persons_acknowledgement_acknowledges_the_pagerduty_alert(db, tenant, pagerduty, make_sender):
+    t, _ = tenant
+    register(db, t.id, format="pagerduty", routing_key=fake_receivers.ROUTING_KEY, url=None,
+             events=["opened", "grew", "acknowledged", "resolved", "reopened"])
+    register(db, t.id, format="pagerduty", routing_key=fake_receivers.ROUTING_KEY, url=None,
+             events=["opened", "resolved"], description="left as it was")
+    add(db, t.id, 12, "opened", 0)
+    add(db, t.id, 12, "acknowledged", 1, status="acknowledged", status_by="ana (Slack)")
+    assert make_sender().run_once() == 3
+    key = f"groundswell-{t.id}-12"
+    assert sorted((e["event_action"], e["dedup_key"]) for e in pagerduty.events) == [
+        ("acknowledge", key), ("trigger", key), ("trigger", key)]  # the second endpoint did not ask for it
+    assert pagerduty.alerts == {key: "acknowledged"}
+    add(db, t.id, 12, "resolved", 2, status="resolved")
+    assert make_sender().run_once() == 2
+    assert pagerduty.alerts == {key: "resolved"}
+
+
 def test_pagerduty_refusing_an_event_is_not_retried(db, tenant, pagerduty,
                                                                                    make_sender):
     t, _ = tenant

@@ -40,11 +40,31 @@ def test_register_list_and_the_secret_shown_once(client, tenant, fakes):
     assert r.status_code == 201, r.get_json()
     made = r.get_json()
     assert made["signing_secret"].startswith("gs_whsec_") and made["secret_hint"] == made["signing_secret"][-4:]
-    assert made["events"] == ["opened", "grew", "resolved", "reopened"] and made["kinds"] == ["drop", "spike"]
+    assert made["events"] == ["opened", "grew", "acknowledged", "resolved", "reopened"]
+    assert made["kinds"] == ["drop", "spike"]
     listed = client.get(BASE, headers=auth(creds)).get_json()["webhooks"]
     assert [w["id"] for w in listed] == [made["id"]]
     assert "signing_secret" not in listed[0] and made["signing_secret"] not in str(listed)
     assert listed[0]["pending"] == 0 and listed[0]["last_delivery"] is None
+
+
+def test_events_kinds_and_description_change_by_patch_and_what_is_left_out_stays(client, tenant, fakes):
+    _, creds = tenant
+    receiver, _ = fakes
+    made = client.post(BASE, json={"url": receiver.url, "events": ["opened", "resolved"], "kinds": ["spike"],
+                                   "description": "ops bridge"}, headers=auth(creds)).get_json()
+    url = f"{BASE}/{made['id']}"
+    r = client.patch(url, json={"events": ["reopened", "acknowledged", "opened", "resolved"]}, headers=auth(creds))
+    assert r.status_code == 200, r.get_json()
+    got = r.get_json()
+    assert got["events"] == ["opened", "acknowledged", "resolved", "reopened"]  # in the product's order
+    assert got["kinds"] == ["spike"] and got["description"] == "ops bridge"
+    got = client.patch(url, json={"kinds": None, "description": None}, headers=auth(creds)).get_json()
+    assert got["kinds"] is None and got["description"] is None and len(got["events"]) == 4
+    for bad in ({"events": []}, {"events": ["escalated"]}, {"kinds": ["weather"]}, {"description": "x" * 201}, {}):
+        r = client.patch(url, json=bad, headers=auth(creds))
+        assert r.status_code == 400, bad
+    assert client.get(BASE, headers=auth(creds)).get_json()["webhooks"][0]["events"] == got["events"]
 
 
 def test_a_url_carrying_a_secret_is_shown_without_it_and_stored_in_full(client, tenant, fakes, db):

@@ -61,6 +61,25 @@ def test_grew_is_told_once_the_sessions_double_and_add_five():
     assert fi.incidents[1].notified_sessions == 18
 
 
+def test_a_persons_acknowledgement_and_resolution_are_told_where_the_opening_was():
+    fi, ids = FrictionIncidents(), Ids()
+    told = []
+
+    def step(status: str, by: str, at: float) -> None:
+        fi.set_status(1, status, by, at)
+        told.extend((e, seq, snap["status"], snap["status_by"]) for _i, e, seq, snap in fi.take_notifications())
+
+    fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
+    step("acknowledged", "ana (Slack)", H0 + 900)
+    step("acknowledged", "ana (Slack)", H0 + 950)  # no change: nothing to tell
+    step("dismissed", "lead", H0 + 1000)
+    step("resolved", "lead", H0 + 1100)  # already ended: nothing to close
+    assert told == [("opened", 0, "acknowledged", "ana (Slack)"), ("acknowledged", 1, "acknowledged", "ana (Slack)"),
+                    ("resolved", 2, "dismissed", "lead")]
+    fi.set_status(1, "open", "lead", H0 + 1200)  # reopened by a person: no news, the detector's next rise is
+    assert fi.take_notifications() == []
+
+
 def test_the_incident_resolves_only_once_every_signal_is_calm():
     fi, ids = FrictionIncidents(), Ids()
     fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
