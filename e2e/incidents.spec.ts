@@ -281,3 +281,32 @@ test("accounts that changed: the surging organization and the silent account, as
     expect(problems).toEqual([]);
   });
 
+
+test("how detection went: the period's incidents, the figures, a bar a week and where they were", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const report = page.locator("#report");
+  await expect(report).toBeVisible();
+  await expect(report.locator(".report-sentence")).toHaveText("2 incidents detected: 1 spike, 1 in-app friction.");
+  await expect(report.locator(".report-figures")).toContainText("Time to respond");
+  await expect(report.locator(".report-figures")).toContainText("2 not rated");
+  // four weeks, or five when the period starts mid-week; this week's bar is the two unrated incidents
+  const labels = report.locator("svg.report-chart text");
+  expect(await labels.count()).toBeGreaterThanOrEqual(5);
+  await expect(report.locator("svg.report-chart rect.bar.unrated")).toHaveCount(1);
+  await expect(report.locator("svg.report-chart rect.bar.unrated title")).toContainText("2 not rated of 2");
+  await expect(report.locator("table.report-series tr")).toHaveCount(3);  // the header and two series
+  await page.locator("#report-weeks").selectOption("52");
+  expect(await report.locator("svg.report-chart text").count()).toBeGreaterThanOrEqual(3);
+  await expect(report.locator(".report-sentence")).toHaveText("2 incidents detected: 1 spike, 1 in-app friction.");
+});
+
+test("signing in with the form loads every section at once, not at its next refresh", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents`);
+  await expect(page.locator("#login")).toBeVisible();
+  await page.locator("#token").fill(backend.api_token);
+  await page.locator("#login button[type=submit]").click();
+  await expect(page.locator("button.incident-item")).toHaveCount(2);
+  for (const id of ["#report", "#tuning", "#alerts", "#accounts"]) {
+    await expect(page.locator(id)).toBeVisible({ timeout: 5000 });
+  }
+});

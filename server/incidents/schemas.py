@@ -375,6 +375,68 @@ class BacktestListOutSchema(Schema):
                             metadata={"description": "Newest first; results only in the single view."})
 
 
+# --- report ------------------------------------------------------------------------------------------
+
+
+class ReportQuerySchema(Schema):
+    since = fields.AwareDateTime(metadata={"description": "Start of the period (incidents detected at or after it); "
+                                                          "default: 28 days before `until`."})
+    until = fields.AwareDateTime(metadata={"description": "End of the period (detected before it); default: now."})
+
+
+
+class ResponseTimesSchema(Schema):
+    count = fields.Integer(required=True, metadata={"description": "Incidents measured."})
+    median_minutes = fields.Float(required=True, allow_none=True)
+    p90_minutes = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Nine in ten took at most this long (nearest rank)."})
+
+
+class ReportFeedbackSchema(Schema):
+    useful = fields.Integer(required=True, metadata={"description": "Incidents with at least as many useful votes "
+                                                                    "as noise votes (and one or more)."})
+    noise = fields.Integer(required=True, metadata={"description": "Incidents with more noise votes than useful."})
+    unrated = fields.Integer(required=True)
+    precision = fields.Float(required=True, allow_none=True, metadata={
+        "description": "useful / (useful + noise): the share of rated incidents people found real; null unrated."})
+
+
+class ReportWeekSchema(Schema):
+    start = fields.AwareDateTime(required=True, metadata={"description": "Monday 00:00 UTC."})
+    incidents = fields.Integer(required=True)
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    useful = fields.Integer(required=True)
+    noise = fields.Integer(required=True)
+
+
+class ReportSeriesSchema(Schema):
+    series = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "The topic's name, or the series; render as text."})
+    incidents = fields.Integer(required=True)
+    useful = fields.Integer(required=True)
+    noise = fields.Integer(required=True)
+
+
+class ReportOutSchema(Schema):
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+    incidents = fields.Integer(required=True, metadata={"description": "Incidents detected in the period."})
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                            metadata={"description": "Their status now."})
+    merged = fields.Integer(required=True, metadata={"description": "Merged by people into another incident."})
+    feedback = fields.Nested(ReportFeedbackSchema, required=True)
+    time_to_respond = fields.Nested(ResponseTimesSchema, required=True, metadata={
+        "description": "From detection to the first status change or merge a person made."})
+    time_to_resolve = fields.Nested(ResponseTimesSchema, required=True, metadata={
+        "description": "From detection to resolution (by the detector or a person), for incidents resolved so far "
+                       "and not merged."})
+    weeks = fields.List(fields.Nested(ReportWeekSchema), required=True, metadata={
+        "description": "Every week of the period, oldest first."})
+    top_series = fields.List(fields.Nested(ReportSeriesSchema), required=True, metadata={
+        "description": "The series with the most incidents (at most 10)."})
+
+
 incident_list_query = IncidentListQuerySchema()
 incident_filter_query = IncidentFilterSchema()
 incident_list_out = IncidentListOutSchema()
@@ -391,3 +453,5 @@ settings_out = DetectionSettingsOutSchema()
 backtest_in = BacktestInSchema()
 backtest_out = BacktestOutSchema()
 backtest_list_out = BacktestListOutSchema()
+report_query = ReportQuerySchema()
+report_out = ReportOutSchema()

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
-from server.errors import Conflict, NotFound
-from server.incidents import backtest_runs, service
+from server.errors import BadRequest, Conflict, NotFound
+from server.incidents import backtest_runs, report, service
 from server.incidents.schemas import (
     BacktestInSchema,
     DetectionSettingsInSchema,
@@ -16,6 +16,7 @@ from server.incidents.schemas import (
     IncidentFilterSchema,
     IncidentListQuerySchema,
     MergeInSchema,
+    ReportQuerySchema,
     ReleaseInSchema,
     ReleaseListQuerySchema,
     StatusInSchema,
@@ -32,6 +33,8 @@ from server.incidents.schemas import (
     release_list_out,
     release_list_query,
     release_out,
+    report_out,
+    report_query,
     settings_in,
     settings_out,
     status_in,
@@ -79,6 +82,28 @@ def export_incidents(tenant: Tenant) -> Any:
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="groundswell-incidents-{stamp}.csv"',
         "X-Total-Count": str(total)})
+
+
+@bp.get("/incidents/report")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="How detection went over a period: incidents, verdicts, response times, per week",
+            tags=["incidents"], query=ReportQuerySchema(), auth="api_token",
+            responses={200: (report_out, "The report of the incidents detected in the period."), **_400, **AUTH_ERRORS})
+@require_token
+def incident_report(tenant: Tenant) -> Any:
+    """Incidents detected in [`since`, `until`) (default: the last 28 days; at most 366 days): by kind and
+    status, people's useful/noise verdicts and the precision they give, the time from detection to a
+    person's first status change and to resolution (median and 90th percentile), each week's counts and
+    the series with the most incidents."""
+    args = report_query.load(request.args.to_dict())
+    until = args.get("until") or utcnow()
+    since = args.get("since") or until - report.DEFAULT_SPAN
+    if since >= until:
+        raise BadRequest("The period must start before it ends.", fields={"since": ["must be before until"]})
+    if until - since > report.MAX_SPAN:
+        raise BadRequest(f"A report covers at most {report.MAX_SPAN.days} days.",
+                         fields={"since": [f"at most {report.MAX_SPAN.days} days before until"]})
+    return jsonify(report_out.dump(report.incident_report(db_session(), tenant.id, since=since, until=until)))
 
 
 @bp.get("/incidents/<int:incident_id>")

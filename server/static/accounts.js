@@ -117,6 +117,7 @@
       });
     }
     load();
+    GS.onToken(load);
     setInterval(load, 300000);
   });
 })();

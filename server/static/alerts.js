@@ -154,6 +154,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     setUpForm();
     load();
+    GS.onToken(load);
     setInterval(load, 60000);
   });
 })();

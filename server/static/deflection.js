@@ -55,6 +55,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     load();
+    GS.onToken(load);
     setInterval(load, 60000);
   });
 })();

@@ -872,6 +872,7 @@
       sessionStorage.setItem(KEY, $("token").value.trim());
       $("token").value = "";
       start();
+      GS.tokenGiven();
     });
     if (!sessionStorage.getItem(KEY)) { $("login").hidden = false; return; }
     state.selected = id;

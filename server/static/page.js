@@ -45,6 +45,10 @@
     m.hidden = !text;
   }
 
-  window.GS = { el: el, when: when, call: call, say: say,
+  // The sections load when the page opens with a token, and again when one is given in the login form.
+  function onToken(fn) { document.addEventListener("gs-token", function () { fn(); }); }
+  function tokenGiven() { document.dispatchEvent(new Event("gs-token")); }
+
+  window.GS = { el: el, when: when, call: call, say: say, onToken: onToken, tokenGiven: tokenGiven,
                 hasToken: function () { return !!sessionStorage.getItem(KEY); } };
 })();

@@ -369,5 +369,6 @@
     $("tune-plan-add").addEventListener("click", addPlan);
     $("tune-reset").addEventListener("click", function () { if (stored) { fill(stored); message("", false); } });
     load();
+    GS.onToken(load);
   });
 })();

@@ -1,0 +1,141 @@
+// Incidents page, report section: how detection went over the last weeks (GET /api/v1/incidents/report):
+// incidents and people's verdicts per week as stacked bars, precision, time to respond and to resolve,
+// and the series with the most incidents. Same token as the list; everything is rendered as text.
+(function () {
+  "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
+  var KIND_WORDS = { spike: ["spike", "spikes"], new_topic: ["new topic", "new topics"], drop: ["drop", "drops"],
+                     sentiment: ["change of tone", "changes of tone"],
+                     concentration: ["concentrated rise", "concentrated rises"],
+                     friction: ["in-app friction", "in-app friction"] };
+  var PARTS = [["useful", "useful"], ["noise", "noise"], ["unrated", "not rated"]];
+
+  function minutes(m) {
+    if (m === null || m === undefined) return "—";
+    if (m < 90) return Math.round(m) + " min";
+    if (m < 48 * 60) return (m / 60).toFixed(1) + " h";
+    return (m / 1440).toFixed(1) + " days";
+  }
+
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // One stacked bar a week: useful, noise, then not rated, bottom up.
+  function chart(weeks) {
+    var w = 640, h = 150, pad = 24, max = 1;
+    weeks.forEach(function (x) { max = Math.max(max, x.incidents); });
+    var box = svg("svg", { viewBox: "0 0 " + w + " " + h, "class": "report-chart", role: "img",
+                           "aria-label": "incidents a week, by people's verdict" });
+    var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(3, Math.min(36, slot - 6));
+    weeks.forEach(function (x, i) {
+      var values = { useful: x.useful, noise: x.noise, unrated: x.incidents - x.useful - x.noise };
+      var base = h - pad, left = pad + i * slot + (slot - bw) / 2;
+      PARTS.forEach(function (p) {
+        var v = values[p[0]];
+        if (!v) return;
+        var bh = (h - pad - 14) * v / max;
+        base -= bh;
+        var r = svg("rect", { "class": "bar " + p[0], x: left, y: base, width: bw, height: Math.max(bh, 1) });
+        r.appendChild(svg("title", {}, "week from " + new Date(x.start).toLocaleDateString() + ": " + v + " " +
+                                        p[1] + " of " + x.incidents));
+        box.appendChild(r);
+      });
+      if (i === 0 || i === weeks.length - 1 || weeks.length <= 8) {
+        box.appendChild(svg("text", { x: pad + i * slot + slot / 2, y: h - 8, "text-anchor": "middle" },
+                            new Date(x.start).toLocaleDateString()));
+      }
+    });
+    box.appendChild(svg("line", { "class": "axis", x1: pad, x2: w, y1: h - pad, y2: h - pad }));
+    box.appendChild(svg("text", { x: 2, y: 12 }, String(max)));
+    var fig = GS.el("figure", "report-figure");
+    fig.appendChild(box);
+    var legend = GS.el("figcaption", "legend");
+    PARTS.forEach(function (p) { legend.appendChild(GS.el("span", "key " + p[0], p[1])); });
+    legend.appendChild(document.createTextNode(" · incidents detected a week (weeks from Monday, UTC)"));
+    fig.appendChild(legend);
+    return fig;
+  }
+
+  function figure(dl, term, value, hint) {
+    var box = GS.el("div");
+    box.appendChild(GS.el("dt", null, term));
+    var dd = GS.el("dd", null, value);
+    if (hint) dd.appendChild(GS.el("span", "hint", " " + hint));
+    box.appendChild(dd);
+    dl.appendChild(box);
+  }
+
+  function render(box, r) {
+    var parts = [];
+    var kinds = Object.keys(r.by_kind).map(function (k) {
+      var n = r.by_kind[k], words = KIND_WORDS[k] || [k, k];
+      return n + " " + words[n === 1 ? 0 : 1];
+    });
+    parts.push(GS.el("p", "report-sentence", r.incidents === 0 ? "No incident was detected in this period." :
+      r.incidents + (r.incidents === 1 ? " incident" : " incidents") + " detected: " + kinds.join(", ") + "."));
+    var dl = GS.el("dl", "report-figures");
+    var f = r.feedback;
+    figure(dl, "Found real by people", f.precision === null ? "—" : Math.round(f.precision * 100) + "%",
+           f.useful + " useful, " + f.noise + " noise, " + f.unrated + " not rated");
+    figure(dl, "Time to respond", minutes(r.time_to_respond.median_minutes),
+           r.time_to_respond.count ? "median over " + r.time_to_respond.count + "; 9 in 10 within " +
+             minutes(r.time_to_respond.p90_minutes) : "nobody has acted on one yet");
+    figure(dl, "Time to resolve", minutes(r.time_to_resolve.median_minutes),
+           r.time_to_resolve.count ? "median over " + r.time_to_resolve.count + "; 9 in 10 within " +
+             minutes(r.time_to_resolve.p90_minutes) : "none resolved yet");
+    var st = r.by_status;
+    figure(dl, "Now", (st.open || 0) + " open, " + (st.acknowledged || 0) + " acknowledged",
+           (st.resolved || 0) + " resolved (" + r.merged + " by merging), " + (st.dismissed || 0) + " dismissed");
+    parts.push(dl);
+    parts.push(chart(r.weeks));
+    if (r.top_series.length) {
+      var table = GS.el("table", "report-series");
+      var head = GS.el("tr");
+      ["Where", "Incidents", "Useful", "Noise"].forEach(function (h) {
+        var th = GS.el("th", null, h);
+        th.scope = "col";
+        head.appendChild(th);
+      });
+      table.appendChild(head);
+      r.top_series.forEach(function (s) {
+        var tr = GS.el("tr");
+        var th = GS.el("th", null, s.label);
+        th.scope = "row";
+        th.title = s.series;
+        tr.appendChild(th);
+        [s.incidents, s.useful, s.noise].forEach(function (v) { tr.appendChild(GS.el("td", null, String(v))); });
+        table.appendChild(tr);
+      });
+      parts.push(GS.el("h3", null, "Most incidents"));
+      parts.push(table);
+    }
+    parts.push(GS.el("p", "hint", "Incidents detected from " + GS.when(r.since) + " to " + GS.when(r.until) +
+      ". Time to respond runs from detection to the first status change or merge a person made; time to resolve, " +
+      "to the resolution, for incidents resolved so far."));
+    box.replaceChildren.apply(box, parts);
+  }
+
+  function load() {
+    var box = document.getElementById("report-body");
+    var pick = document.getElementById("report-weeks");
+    if (!box || !pick || !GS.hasToken()) return;
+    var until = new Date();
+    var since = new Date(until.getTime() - Number(pick.value) * 7 * 86400000);
+    GS.call("GET", "/api/v1/incidents/report?since=" + encodeURIComponent(since.toISOString()) +
+                   "&until=" + encodeURIComponent(until.toISOString()))
+      .then(function (r) { render(box, r); document.getElementById("report").hidden = false; })
+      .catch(function (err) { box.textContent = "Could not load the report: " + err.message; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var pick = document.getElementById("report-weeks");
+    if (pick) pick.addEventListener("change", load);
+    load();
+    GS.onToken(load);
+    setInterval(load, 60000);
+  });
+})();
