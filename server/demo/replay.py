@@ -290,11 +290,14 @@ class Replayer:
             table.caption = Text(f"last error: {self.last_error}")
         return table
 
-    def run(self, duration: float | None = None, console: Console | None = None) -> dict[str, int]:
+    def run(self, duration: float | None = None, console: Console | None = None,
+            alive: Callable[[], bool] = lambda: True) -> dict[str, int]:
+        """Replay the live stream for ``duration`` seconds (None: until interrupted or ``alive()`` is False,
+        as when the server it feeds has stopped)."""
         start = last = time.monotonic()
         console = console or Console(stderr=True)
         with Live(self._table(0), console=console, refresh_per_second=2, transient=False) as live:
-            while duration is None or time.monotonic() - start < duration:
+            while (duration is None or time.monotonic() - start < duration) and alive():
                 tick = time.monotonic()
                 minute = (tick - start) * self.speed / 60
                 # The stream time since the last round, not a nominal second: a slow round (a busy

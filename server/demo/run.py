@@ -185,6 +185,8 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
     env.setdefault("WEBHOOK_REQUIRE_HTTPS", "0")
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env=env)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped by a signal: still stop the server
+    # Ctrl-C stops everything, even when this process started with SIGINT ignored (a shell's background job).
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         for _ in range(100):
             try:
@@ -210,7 +212,10 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         first = min((i.start_minute for i in replayer.model.incidents), default=0) / speed
         print(f"\n  Live from now: the first surge starts in about {first * 60:.0f} s and the detector opens an"
               " incident\n  a few minutes later (once it has worked through the history).\n", file=sys.stderr)
-        replayer.run()
+        replayer.run(alive=lambda: server.poll() is None)
+        if server.poll() is not None:  # the server went away (stopped, killed): nothing left to feed
+            print(f"\n  The server stopped (exit code {server.returncode}); the demo stops too.", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         pass
     finally:

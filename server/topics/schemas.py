@@ -154,7 +154,8 @@ class TicketContextOutSchema(Schema):
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
     incidents = fields.List(fields.Nested(IncidentBriefSchema), required=True,
                             metadata={"description": "Open or acknowledged incidents the ticket is attached to "
-                                                     "or whose topic is the ticket's; newest first."})
+                                                     "or whose topic is the ticket's: the banner's first, then "
+                                                     "newest first."})
     banner = fields.Nested(BannerSchema, allow_none=True, required=True,
                            metadata={"description": "The known-issue banner: the open or acknowledged incident the "
                                                     "ticket is attached to, else the newest on its topic; null if none."})

@@ -130,6 +130,9 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     if incidents:
         first = banner_incident(incidents)
         banner = {"incident_id": first["id"], "title": first["title"], "sentence": first["sentence"]}
+        # The banner's incident leads the list (then the rest, newest first), so that the card under the
+        # banner, and the buttons on it, are the incident the banner names.
+        incidents.sort(key=lambda i: i["id"] != first["id"])
     return {"ticket": view, "topic": topic, "incidents": incidents, "banner": banner,
             "in_app": ticket_sessions(session, tenant_id, zendesk_id)}
 

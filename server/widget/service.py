@@ -31,6 +31,8 @@ from server.widget.settings import WidgetConfig, page_path
 
 #: Most active incidents scanned for a page's known issues.
 MAX_ACTIVE_INCIDENTS = 500
+#: Incident kinds that put a known-issue banner on the pages they name (what customers run into).
+BANNER_KINDS = ("spike", "new_topic", "concentration", "friction")
 #: Events received this recently and not yet read by the detector make a decision wait (``no_data``).
 PENDING_WINDOW = timedelta(seconds=30)
 #: Most sessions a measurement looks at.
@@ -105,9 +107,13 @@ def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConf
     know once that it is being looked at, not once per incident: the page's failures and the tickets
     they cause are one problem), then the admin-declared issues matching it. The banner is the page's
     friction incident's when it has one (its message says actions on the page fail), else the most
-    recently detected ticket incident's."""
+    recently detected ticket incident's. Only incidents about something customers run into count: a rise
+    of a topic (spike, new topic, concentrated rise) or the page's friction; a change of tone (an
+    organization's sentiment) or a drop in volume is no problem of the page, whichever pages its
+    customers met friction on."""
     rows = session.scalars(
-        select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE))
+        select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE),
+                               Incident.kind.in_(BANNER_KINDS))
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(MAX_ACTIVE_INCIDENTS))
     out: list[dict[str, Any]] = []
     naming = [inc for inc in rows if path in incident_pages(inc)]
@@ -141,16 +147,20 @@ def _verified_user(session: Session, tenant_id: int, body: Mapping[str, Any], co
     return str(user_id) if identity.verify(secret, str(user_id), body.get("user_hash")) else None
 
 
-def detector_behind(session: Session, tenant_id: int, now: datetime) -> bool:
-    """Whether the log holds events of the tenant, received in the last ``PENDING_WINDOW``, that the detector
-    has not read yet (then the session row may miss the very events the widget just sent)."""
+def detector_behind(session: Session, tenant_id: int, session_id: str, now: datetime) -> bool:
+    """Whether the log holds events of this widget session, received in the last ``PENDING_WINDOW``, that the
+    detector has not read yet (then the session row may miss the very events the widget just sent). Other
+    sessions' unread events do not count: under steady traffic some always wait, and a session would never
+    be judged. Widget events' idempotency keys start with their session's id; only the unread part of the
+    tenant's log (its (tenant, offset) index) is scanned."""
     read = 0
     for name, offset in session.execute(select(DetectorCheckpoint.partition, DetectorCheckpoint.offset)):
         index, _, count = name[1:].partition("of")  # "p<index>of<count>"; an old partitioning's row lags behind
         if index.isdigit() and count.isdigit() and int(count) > 0 and tenant_id % int(count) == int(index):
             read = max(read, offset)
     pending = session.scalar(select(Event.offset).where(
-        Event.tenant_id == tenant_id, Event.offset > read, Event.received_at >= now - PENDING_WINDOW).limit(1))
+        Event.tenant_id == tenant_id, Event.offset > read, Event.received_at >= now - PENDING_WINDOW,
+        Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}:", autoescape=True)).limit(1))
     return pending is not None
 
 
@@ -162,7 +172,8 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
     path = page_path(body["url"])
     session_id = body["session_id"]
     user_id = _verified_user(session, tenant.id, body, config, secret_key)
-    row = None if detector_behind(session, tenant.id, now) else session.get(WidgetSession, (tenant.id, session_id))
+    row = None if detector_behind(session, tenant.id, session_id, now) else session.get(WidgetSession,
+                                                                                       (tenant.id, session_id))
     view = None if row is None else SessionView(row.p_ticket, row.model_ready, tuple(row.stuck_pages or ()))
     would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
     in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(

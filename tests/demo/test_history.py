@@ -248,3 +248,17 @@ def test_send_session_history_sends_at_most_the_day_the_server_keeps(widget_reco
     now = datetime.now(timezone.utc)
     # Nothing would be clamped to the day's edge (which would stack sessions on one hour).
     assert len(received) > 40 and min(times) > now - timedelta(hours=23, minutes=40)
+
+
+def test_the_live_stream_stops_once_what_it_feeds_is_gone(recorder):
+    """`groundswell demo` passes the server's liveness: a stopped server ends the replay instead of a
+    stream of connection errors."""
+    replayer = Replayer(recorder, {"tenant": "acme", "webhook_secret": SECRET, "site_key": "k"}, speed=600.0)
+    rounds = []
+
+    def alive() -> bool:
+        rounds.append(1)
+        return len(rounds) <= 2
+
+    replayer.run(duration=None, console=Console(file=io.StringIO(), width=120), alive=alive)
+    assert len(rounds) == 3  # two rounds replayed, the third check ended it

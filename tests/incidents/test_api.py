@@ -325,13 +325,14 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
     add_incident(db, other.id, 5, tickets=["42"])  # another tenant's
     body = client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()
     assert body["ticket"]["zendesk_id"] == "42" and body["topic"]["id"] == 1
-    assert [(i["id"], i["status"]) for i in body["incidents"]] == [(2, "acknowledged"), (1, "open")]
+    # the banner's incident (the one the ticket is attached to) leads, so its card is the one under the banner
+    assert [(i["id"], i["status"]) for i in body["incidents"]] == [(1, "open"), (2, "acknowledged")]
     assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "llm_summary", "first_seen_at", "detected_at",
                                          "ticket_count", "requester_count", "account_count", "topic", "attached",
                                          "problem_ticket_id", "volume", "evidence"}
-    assert [i["attached"] for i in body["incidents"]] == [False, True]
-    assert [i["llm_summary"] for i in body["incidents"]] == ["Invoice PDFs come out blank.", None]
-    assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][1]["sentence"]}
+    assert [i["attached"] for i in body["incidents"]] == [True, False]
+    assert [i["llm_summary"] for i in body["incidents"]] == [None, "Invoice PDFs come out blank."]
+    assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][0]["sentence"]}
     assert client.get("/api/v1/tickets/43/context", headers=auth(creds)).get_json()["incidents"] == []
 
 
@@ -346,9 +347,10 @@ def test_the_banner_names_the_problem_before_a_change_of_tone(client, db, make_t
                  requester_count=30)  # newer, more customers, but a change of tone
     context = lambda: client.get("/api/v1/tickets/42/context", headers=auth(creds)).get_json()  # noqa: E731
     body = context()
-    assert [i["id"] for i in body["incidents"]] == [2, 1] and body["banner"]["incident_id"] == 1
+    assert [i["id"] for i in body["incidents"]] == [1, 2] and body["banner"]["incident_id"] == 1
     add_incident(db, t.id, 3, tickets=["42"], series="topic:1", requester_count=20)  # a spike with more customers
     assert context()["banner"]["incident_id"] == 3
+    assert [i["id"] for i in context()["incidents"]] == [3, 2, 1]  # the banner's first, then newest first
     add_incident(db, t.id, 4, kind="sentiment", requester_count=50)  # on its topic, not attached: no banner
     assert context()["banner"]["incident_id"] == 3
 

@@ -85,10 +85,14 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
     assert decide(client, creds).get_json()["reason"] == "nudge"
     assert decide(client, creds).get_json()["reason"] == "cap_session"  # cap_per_session=2
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
-    # events the detector has not read yet: the answer waits for them instead of judging a stale row
+    # events the detector has not read yet: the answer waits for them instead of judging a stale row;
+    # another session's unread events (steady traffic) hold nobody else's answer back
     fail_three_times(client, creds, session_id="s1")
+    fail_three_times(client, creds, session_id="s2")
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "no_data"
     run_detector(db)
+    fail_three_times(client, creds, session_id="s2")
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
     with db.session() as s:  # a checkpoint left from an older partitioning lags behind; it does not hold answers back
         s.add(DetectorCheckpoint(partition=f"p{t.id % 2}of2", offset=0, events_processed=0, state=b"",
@@ -99,7 +103,7 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
         rows = s.scalars(select(WidgetDecision).where(WidgetDecision.tenant_id == t.id)
                          .order_by(WidgetDecision.id)).all()
     assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "below_threshold", "no_data",
-                                        "below_threshold", "below_threshold"]
+                                        "below_threshold", "below_threshold", "below_threshold"]
     assert rows[1].path == PAGE and rows[1].nudge_id == "pay" and rows[1].would_nudge
 
 
@@ -201,6 +205,9 @@ def test_a_page_named_by_several_ticket_incidents_gets_one_banner_the_newest(cli
     t, creds = tenant
     add_incident(db, t.id, 5, "spike", {"pages": [{"path": PAGE, "sessions": 3, "users": 2}]})
     add_incident(db, t.id, 6, "new_topic", {"pages": [{"path": PAGE, "sessions": 4, "users": 4}]})
+    # newer still, but a change of tone and a drop are no problem of the page, whatever pages their people met
+    add_incident(db, t.id, 7, "sentiment", {"pages": [{"path": PAGE, "sessions": 9, "users": 9}]})
+    add_incident(db, t.id, 8, "drop", {"pages": [{"path": PAGE, "sessions": 9, "users": 9}]})
     r = client.get(f"/api/v1/widget/known-issues?site_key={creds.site_key}&url={ORIGIN}{PAGE}",
                    headers={"Origin": ORIGIN})
     issues = r.get_json()["issues"]

@@ -11,8 +11,9 @@ import { showNudge, type Nudge } from "./nudge";
 import { mountRoot, type Root } from "./root";
 
 export const DECIDE_DEBOUNCE_MS = 1000;
-const RETRY_MS = 2000;
-const MAX_RETRIES = 3;
+/** Waits before asking again while the detector has not read this session's events (`no_data`): about
+ * 22 s in all, enough for a detector catching up on a busy log, then the next flush with friction asks. */
+export const RETRY_MS = [1500, 3000, 6000, 6000, 6000];
 
 interface Caps {
   day: string;
@@ -57,6 +58,9 @@ export function ui(): Integration {
       const key = encodeURIComponent(client.options.siteKey);
       let root: Root | undefined;
       let nudgeOpen = false;
+      // The open tip is about the page it was shown on: leaving that page (a route change) closes it.
+      let closeNudge: (() => void) | undefined;
+      let nudgePage = "";
       let timer: number | undefined;
       let retries = 0;
       const banners: Record<string, HTMLElement> = {};
@@ -113,16 +117,18 @@ export function ui(): Integration {
         })) as { nudge?: Nudge | null; reason?: string; banners?: Issue[] } | null;
         if (res && Array.isArray(res.banners) && res.banners.length) showIssues(res.banners);
         // The detector may not have read this session's events yet: ask again shortly, a bounded number of times.
-        if (res && res.reason === "no_data" && retries++ < MAX_RETRIES) return later(RETRY_MS);
+        if (res && res.reason === "no_data" && retries < RETRY_MS.length) return later(RETRY_MS[retries++]);
         const n = res && res.nudge;
         if (!n || nudgeOpen || n.id === undefined || typeof n.title !== "string") return;
         const id = String(n.id);
         nudgeOpen = true;
         countNudge(client, caps);
-        showNudge(env, getRoot(), n, {
-          dismiss() {
+        nudgePage = scrubUrl(env.href()).split(/[?#]/)[0];
+        closeNudge = showNudge(env, getRoot(), n, {
+          dismiss(leftPage) {
             nudgeOpen = false;
-            client.capture("nudge_dismissed", { nudge_id: id });
+            closeNudge = undefined;
+            client.capture("nudge_dismissed", leftPage ? { nudge_id: id, left_page: true } : { nudge_id: id });
           },
           click() {
             client.capture("nudge_clicked", { nudge_id: id });
@@ -136,6 +142,7 @@ export function ui(): Integration {
         timer = env.setTimeout(() => void decide(), ms);
       };
       client.on("route", () => {
+        if (closeNudge && scrubUrl(env.href()).split(/[?#]/)[0] !== nudgePage) closeNudge();
         void knownIssues();
         retries = 0;
         if (client.capturing) later();

@@ -18,8 +18,8 @@ export function showNudge(
   env: Env,
   root: Root,
   nudge: Nudge,
-  on: { dismiss(): void; click(): void },
-): HTMLElement {
+  on: { dismiss(leftPage: boolean): void; click(): void },
+): () => void {
   const doc = env.doc;
   const card = el(doc, "section", "card");
   card.setAttribute("aria-label", "Help tip");
@@ -39,17 +39,17 @@ export function showNudge(
   const onKey = (e: KeyboardEvent): void => {
     if (e.key === "Escape") close();
   };
-  const close = (): void => {
+  const close = (leftPage = false): void => {
     if (done) return;
     done = true;
     env.doc.removeEventListener("keydown", onKey, true);
     const hadFocus = root.shadow.activeElement !== null;
     card.remove();
     if (hadFocus && env.doc.body) env.doc.body.focus();
-    on.dismiss();
+    on.dismiss(leftPage);
   };
-  card.appendChild(closeButton(doc, "Dismiss this tip", close));
+  card.appendChild(closeButton(doc, "Dismiss this tip", () => close()));
   env.doc.addEventListener("keydown", onKey, true);
   root.stack.appendChild(card);
-  return card;
+  return () => close(true);
 }

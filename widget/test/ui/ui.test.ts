@@ -78,6 +78,60 @@ describe("nudge card", () => {
     expect(sent.events().filter((e) => e.type.startsWith("nudge")).map((e) => e.type)).toEqual(["nudge_shown", "nudge_dismissed"]);
   });
 
+  it("asks again, waiting longer each time, while the detector has not read the session's events", async () => {
+    let answered = 0;
+    const calls: number[] = [];
+    const fetch = vi.fn(async (url: string) => {
+      if (url.includes("known-issues")) return new Response(JSON.stringify({ issues: [] }), { status: 200 });
+      calls.push(Date.now());
+      answered++;
+      const ready = answered > 4;  // the fifth answer has the session read
+      return new Response(JSON.stringify(ready ? { nudge, reason: "nudge" } : { nudge: null, reason: "no_data" }),
+                          { status: 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch }));
+    client.capture("failed_request", { method: "POST", status: 500, path: "/pay" });
+    await vi.advanceTimersByTimeAsync(1700);
+    expect(calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1500 + 3000 + 6000 + 6000 + 100);
+    expect(calls).toHaveLength(5);
+    expect(calls.slice(1).map((t, i) => t - calls[i])).toEqual([1500, 3000, 6000, 6000]);
+    expect(shadow().querySelector("[data-nudge='n1']")).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(60000);
+    expect(calls).toHaveLength(5);  // answered: no more questions
+    client.stop();
+  });
+
+  it("stops asking after its last wait, until the next friction", async () => {
+    const fetch = vi.fn(async (url: string) => new Response(JSON.stringify(
+      url.includes("known-issues") ? { issues: [] } : { nudge: null, reason: "no_data" }), { status: 200 })) as unknown as typeof globalThis.fetch;
+    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch }));
+    client.capture("failed_request", { method: "POST", status: 500, path: "/pay" });
+    await vi.advanceTimersByTimeAsync(120000);
+    const decides = () => fetch.mock.calls.filter((c) => String(c[0]).endsWith("/decide")).length;
+    expect(decides()).toBe(6);  // the first question and five more
+    client.stop();
+  });
+
+  it("closes the tip when the person leaves its page, and keeps it on a change of query", async () => {
+    const srv = server({ nudge });
+    let href = "https://app.test/invoices?tab=1";
+    const { client, sent } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch, href: () => href }));
+    client.capture("failed_request", { method: "GET", status: 500, path: "/pdf" });
+    await vi.advanceTimersByTimeAsync(1700);
+    expect(shadow().querySelector("[data-nudge='n1']")).not.toBeNull();
+    href = "https://app.test/invoices?tab=2";
+    client.emit("route", "/invoices");
+    expect(shadow().querySelector("[data-nudge='n1']")).not.toBeNull();
+    href = "https://app.test/upgrade";
+    client.emit("route", "/upgrade");
+    expect(shadow().querySelector("[data-nudge='n1']")).toBeNull();
+    await drain(client);
+    client.stop();
+    expect(sent.events().filter((e) => e.type.startsWith("nudge")).map((e) => [e.type, e.data])).toEqual([
+      ["nudge_shown", { nudge_id: "n1" }], ["nudge_dismissed", { nudge_id: "n1", left_page: true }]]);
+  });
+
   it("caps nudges per session and per day on the client", async () => {
     const srv = server({ nudge });
     const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 1 }, testEnv({ fetch: srv.fetch }));
