@@ -227,9 +227,12 @@ test("searching the list, and exporting what it shows as CSV", async ({ page }) 
   expect(lines).toHaveLength(2);  // the header and the one incident the list shows
   expect(lines[1].startsWith(`${backend.friction_incident_id},friction,`)).toBe(true);
 
+  await cards.first().click();
+  await expect(page.locator("#incident-detail h2")).toContainText(`(#${backend.friction_incident_id})`);
   await search.fill("zzzz");
   await expect(cards).toHaveCount(0);
   await expect(page.locator("#list-state")).toHaveText("No incidents here match \u201czzzz\u201d.");
+  await expect(page.locator("#incident-detail")).toBeHidden();  // not left open beside "no incidents match"
   await search.fill("");
   await expect(cards).toHaveCount(2);
 });
@@ -303,10 +306,15 @@ test("how detection went: the period's incidents, the figures, a bar a week and 
 test("signing in with the form loads every section at once, not at its next refresh", async ({ page }) => {
   await page.goto(`${backend.url}/incidents`);
   await expect(page.locator("#login")).toBeVisible();
+  await page.locator("#token").fill("gs_sk_not_a_token");
+  await page.locator("#login button[type=submit]").click();
+  await expect(page.locator("#login-error")).toHaveText(/^That API token was not accepted: .+\. Paste the tenant's token/);
+  await expect(page.locator("#login")).toBeVisible();
   await page.locator("#token").fill(backend.api_token);
   await page.locator("#login button[type=submit]").click();
   await expect(page.locator("button.incident-item")).toHaveCount(2);
   for (const id of ["#report", "#tuning", "#alerts", "#accounts"]) {
     await expect(page.locator(id)).toBeVisible({ timeout: 5000 });
   }
+  await expect(page.locator("#login-error")).toBeHidden();
 });

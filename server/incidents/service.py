@@ -283,9 +283,14 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
     """What happened to the incident, oldest first: its rise and detection, what the detector told people
     (it grew, rose again, went back to its baseline), and what people did (status changes, merges,
     feedback), each with when and who. ``by`` and ``text`` hold names people typed: render as text."""
+    if incident.kind == "friction":
+        first = "First failures of the rise on the page"
+    elif incident.kind == "sentiment":
+        first = "First ticket of the change of tone"
+    else:
+        first = "First ticket of the rise" if incident.direction == "up" else "Volume started to fall"
     items: list[dict[str, Any]] = [
-        {"at": as_utc(incident.first_seen_at), "event": "first_seen", "by": "detector",
-         "text": "First ticket of the rise" if incident.direction == "up" else "Volume started to fall"},
+        {"at": as_utc(incident.first_seen_at), "event": "first_seen", "by": "detector", "text": first},
         {"at": as_utc(incident.detected_at), "event": "opened", "by": "detector",
          "text": f"Opened: {incident.title}"},
     ]
@@ -297,8 +302,10 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         p = note.payload or {}
         if note.event == "resolved" and p.get("status_by") not in (None, "detector"):
             continue  # a person's decision: listed from the control event below
-        text = {"grew": f"Grew: {_count(p.get('ticket_count'), 'ticket')} from "
-                        f"{_count(p.get('requester_count'), 'customer')}",
+        sessions = (p.get("evidence") or {}).get("sessions") if isinstance(p.get("evidence"), dict) else None
+        grew = (f"Grew: {_count(sessions, 'session')} on the page" if incident.kind == "friction"
+                else f"Grew: {_count(p.get('ticket_count'), 'ticket')} from {_count(p.get('requester_count'), 'customer')}")
+        text = {"grew": grew,
                 "reopened": "Rising again after it had ended",
                 "resolved": "Resolved by the detector: back at its usual level"}[note.event]
         items.append({"at": as_utc(note.created_at), "event": note.event, "by": "detector", "text": text})

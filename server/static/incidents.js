@@ -90,6 +90,10 @@
           sessionStorage.removeItem(KEY);
           $("login").hidden = false;
           $("incidents-app").hidden = true;
+          var why = $("login-error");
+          var said = String(body && body.error && body.error.message || "401 Unauthorized").replace(/\.$/, "");
+          why.textContent = "That API token was not accepted: " + said + ". Paste the tenant's token (gs_sk_…) again.";
+          why.hidden = false;
         }
         if (!r.ok) {
           var err = body && body.error;
@@ -193,6 +197,14 @@
     return api("/api/v1/incidents?limit=100&" + filters()).then(function (data) {
       if (seq !== state.listSeq) return;  // the filters changed while it loaded: a newer answer is coming
       renderList(data);
+      // After a change of search, kind or tab, an open incident the list no longer shows is closed (it would
+      // sit beside "no incidents match"); on a plain refresh, or opened by its link, it stays.
+      if (state.filtersChanged && state.selected &&
+          !data.incidents.some(function (inc) { return inc.id === state.selected; })) {
+        history.replaceState(null, "", location.pathname + location.search);
+        show(null, false);
+      }
+      state.filtersChanged = false;
       $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
       // rather than an empty pane; on a narrow screen the list stays first. Closing it is respected.
@@ -407,7 +419,7 @@
     if (Array.isArray(ev.pages) && ev.pages.length) {  // where requesters met friction before writing
       var pages = el("ul", "plain");
       ev.pages.forEach(function (p) {
-        pages.appendChild(el("li", null, String(p.path) + ": " + num(p.users) + " customers, " + num(p.sessions) + " sessions"));
+        pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " + counted(p.sessions, "session")));
       });
       term(dl, "Pages before the tickets", pages);
     }
@@ -788,6 +800,7 @@
   // --- tabs, refresh, start --------------------------------------------------------------------
   function setFilter(name, focus) {
     state.filter = name;
+    state.filtersChanged = true;
     document.querySelectorAll("#tabs [role=tab]").forEach(function (t) {
       var on = t.dataset.filter === name;
       t.setAttribute("aria-selected", on ? "true" : "false");
@@ -829,6 +842,7 @@
     var id = readHash();
     $("by").value = localStorage.getItem(BY_KEY) || "";
     function reload() {
+      state.filtersChanged = true;
       $("list-state").hidden = false;
       $("list-state").textContent = "Loading incidents…";
       $("incident-list").replaceChildren();
@@ -871,6 +885,7 @@
       ev.preventDefault();
       sessionStorage.setItem(KEY, $("token").value.trim());
       $("token").value = "";
+      $("login-error").hidden = true;
       start();
       GS.tokenGiven();
     });

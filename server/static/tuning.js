@@ -4,6 +4,9 @@
 // rated the real incidents; "Save settings" applies them (PATCH /api/v1/settings/detection).
 (function () {
   "use strict";
+  // The browser's validation messages end with a full stop in some languages and not in others.
+  function sentence(text) { return /[.!?]$/.test(text) ? text : text + "."; }
+
   var el = GS.el, when = GS.when, call = GS.call;
   var SVG = "http://www.w3.org/2000/svg";
   var KINDS = [["spike", "Spikes"], ["new_topic", "New topics"], ["drop", "Drops and silences"],
@@ -74,7 +77,7 @@
     var name = $("tune-plan-name").value.trim();
     var value = $("tune-plan-value");
     if (!name) { message("Name the plan tier as your tickets carry it (the plan field).", true); return; }
-    if (!value.checkValidity() || value.value === "") { message("Its multiplier: " + (value.validationMessage || "a number from 0 to 100") + ".", true); return; }
+    if (!value.checkValidity() || value.value === "") { message("Its multiplier: " + sentence(value.validationMessage || "a number from 0 to 100"), true); return; }
     var plans = currentPlans();
     plans[name] = Number(value.value);
     planRows(plans);
@@ -101,7 +104,7 @@
     if (!input.checkValidity() || input.value === "") {
       input.focus();
       throw new Error((input.labels && input.labels[0] ? input.labels[0].textContent : input.name) + ": " +
-                      (input.validationMessage || "a number is needed") + ".");
+                      sentence(input.validationMessage || "a number is needed"));
     }
     return Number(input.value);
   }

@@ -196,7 +196,9 @@ class FrictionIncidents:
             inc_id = self._page_incident(a.path)
         if inc_id is None:
             inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal,
-                                   first_seen=a.rising_since or a.hour_start, window_start=a.hour_start,
+                                   # events arrive in log order, their times are the browsers': the
+                                   # alarm's event may be earlier than the one that began the rise
+                                   first_seen=min(a.rising_since or a.hour_start, now), window_start=a.hour_start,
                                    detected=now, last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
             inc.signals[a.signal].visitors = a.visitors
             self.incidents[inc.id] = inc

@@ -522,3 +522,21 @@ def test_history_tells_what_the_detector_and_people_did_in_order(client, db, ten
     assert [(i["event"], i["by"]) for i in other][-1] == ("merged", "Ana")
     assert other[-1]["text"] == "Merged into incident #1 by Ana"
     assert "status" not in [i["event"] for i in other]  # the merge resolved it: one line, not two
+
+
+def test_history_speaks_of_a_pages_sessions_and_a_change_of_tone(client, db, tenant):
+    from server.notify.outbox import enqueue
+
+    t, creds = tenant
+    add_incident(db, t.id, 1, kind="friction", series="page:/invoices:failed_request", topic_id=None)
+    add_incident(db, t.id, 2, kind="sentiment", direction="down", series="organization:7", topic_id=None)
+    with db.session() as s:
+        enqueue(s, t.id, 1, "opened", {"id": 1, "status_by": "detector"}, T0 + timedelta(hours=1), 0)
+        enqueue(s, t.id, 1, "grew", {"id": 1, "status_by": "detector", "ticket_count": 0, "requester_count": 3,
+                                     "evidence": {"sessions": 14}}, T0 + timedelta(hours=1, minutes=20), 1)
+        s.commit()
+    friction = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()["history"]
+    assert [h["text"] for h in friction if h["event"] in ("first_seen", "grew")] == [
+        "First failures of the rise on the page", "Grew: 14 sessions on the page"]
+    tone = client.get("/api/v1/incidents/2", headers=auth(creds)).get_json()["history"]
+    assert tone[0]["text"] == "First ticket of the change of tone"

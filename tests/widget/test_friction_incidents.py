@@ -80,6 +80,15 @@ def test_a_persons_acknowledgement_and_resolution_are_told_where_the_opening_was
     assert fi.take_notifications() == []
 
 
+def test_first_seen_is_never_after_detection_when_browsers_clocks_disagree():
+    fi, ids = FrictionIncidents(), Ids()
+    a = alarm("/invoices", "failed_request", 12)
+    a.rising_since = H0 + 905  # set by a later-timed event read before the one that raised the alarm
+    fi.alarm(a, H0 + 900, ids)
+    snap = fi.incidents[1].snapshot()
+    assert snap["first_seen_at"] <= snap["detected_at"]
+
+
 def test_the_incident_resolves_only_once_every_signal_is_calm():
     fi, ids = FrictionIncidents(), Ids()
     fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
