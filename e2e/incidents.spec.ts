@@ -98,6 +98,9 @@ test("a friction incident: one card for the page, its chart of the page's failur
   await card.click();
   const detail = page.locator("#incident-detail");
   await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
+  // its series, as people say it, on the button that mutes it
+  await expect(detail.getByRole("button", { name: /^Everything on \/invoices \((failed requests|rage clicks)\)$/ }))
+    .toBeVisible();
   await expect(detail.locator("dd", { hasText: /^\/invoices · \d+ sessions, 0 signed-in users$/ })).toBeVisible();
   await expect(detail.locator("dt", { hasText: /^(Customers|Accounts|Tickets)$/ })).toHaveCount(0);
   await expect(detail.locator("dd", { hasText: / (failed requests|rage clicks) in 60 min$/ })).toHaveCount(1);

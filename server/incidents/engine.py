@@ -1598,7 +1598,7 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
     ...                     evidence={"expected": 1.2, "observed": 15, "window_tickets": 17, "window_minutes": 120, "topic_label": "invoice pdf · blank",
     ...                               "release": {"version": "2.31", "minutes_before": 40}})
     >>> sentence(inc)
-    "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2; first seen 23:04 UTC, 40 min after release 2.31"
+    "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2 customers; first seen 23:04 UTC, 40 min after release 2.31"
     """
     ev = inc.evidence
     label = ev.get("topic_label") or ev.get("series_label") or inc.series
@@ -1626,7 +1626,8 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
         break
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
-            f"about '{label}'{where}; expected {expected:.1f}; {first}{more}{_page_clause(inc)}"
+            f"about '{label}'{where}; expected {expected:.1f} customer{'' if f'{expected:.1f}' == '1.0' else 's'}; "
+            f"{first}{more}{_page_clause(inc)}"
             + (f"; sentiment {tone['mean']:+.2f}, usually {tone['usual']:+.2f}" if tone else ""))
 
 

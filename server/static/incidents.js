@@ -53,6 +53,16 @@
     return (Math.round(n * 100) / 100).toLocaleString();
   }
 
+  // A series as people say it: "this topic", "the email channel", "/invoices (failed requests)".
+  function seriesWords(series) {
+    var m = /^page:(.*):([a-z_]+)$/.exec(series);
+    if (m) return m[1] + " (" + (SIGNAL_NOUNS[m[2]] || m[2].replace(/_/g, " ")) + ")";
+    if (series.indexOf("topic:") === 0) return "this topic";
+    if (series.indexOf("channel:") === 0) return "the " + series.slice(8) + " channel";
+    if (series.indexOf("form:") === 0) return "form " + series.slice(5);
+    return series.replace(":", " ");
+  }
+
   function counted(n, noun) {
     return num(n) + " " + noun + (n === 1 ? "" : "s");
   }
@@ -498,8 +508,7 @@
     box.appendChild(actionButton("This incident", { action: "mute-incident", cls: "secondary" },
       mute({ incident_id: inc.id })));
     if (inc.series && inc.series !== "all") {
-      var scope = inc.series.indexOf("topic:") === 0 ? "this topic" : inc.series;
-      box.appendChild(actionButton("Everything on " + scope, { action: "mute-series", cls: "secondary" },
+      box.appendChild(actionButton("Everything on " + seriesWords(inc.series), { action: "mute-series", cls: "secondary" },
         mute({ series: inc.series })));
     }
     return box;

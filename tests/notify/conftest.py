@@ -32,7 +32,7 @@ def incident_payload(incident_id: int = 12, **changes: Any) -> dict[str, Any]:
     payload = {
         "id": incident_id, "kind": "spike", "status": "open", "status_by": "detector",
         "title": "Spike: 'invoice pdf · blank'",
-        "sentence": "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2; first seen 23:04 UTC",
+        "sentence": "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2 customers; first seen 23:04 UTC",
         "series": "topic:7", "topic_id": 7, "first_seen_at": "2026-03-02T23:04:00+00:00",
         "detected_at": "2026-03-02T23:54:00+00:00", "last_activity_at": "2026-03-02T23:54:00+00:00",
         "resolved_at": None, "ticket_count": 17, "requester_count": 15, "account_count": 9,
