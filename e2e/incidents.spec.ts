@@ -321,3 +321,49 @@ test("signing in with the form loads every section at once, not at its next refr
   }
   await expect(page.locator("#login-error")).toBeHidden();
 });
+
+test("Slack from the page: a webhook, then a bot's channel with buttons, then off; secrets never come back",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const form = page.locator("#slack-form");
+    await expect(form).toBeVisible();
+    await expect(page.locator("#alerts-slack")).toHaveText("Slack: off. Choose where incidents go below.");
+    await expect(page.locator("#slack-webhook-url")).toBeHidden();
+    await expect(page.locator("#slack-test")).toBeDisabled();
+
+    await page.locator("#slack-mode").selectOption("webhook");
+    await expect(page.locator("#slack-webhook-url")).toBeVisible();
+    await expect(page.locator("#slack-bot-token")).toBeHidden();
+    await page.locator("#slack-save").click();  // no URL yet: the server names what is missing
+    await expect(page.locator("#alerts-message")).toContainText("Slack settings not saved");
+    await expect(page.locator("#alerts-message")).toContainText("webhook_url");
+    const url = "https://hooks.slack.com/services/T000/B000/s3cr3tPart";
+    await page.locator("#slack-webhook-url").fill(url);
+    await page.locator("#slack-save").click();
+    await expect(page.locator("#alerts-slack")).toHaveText(/^Slack: one message per incident event \(incoming webhook\)\. No buttons/);
+    await expect(page.locator("#slack-webhook-url")).toHaveValue("");
+    await expect(page.locator("#slack-webhook-url")).toHaveAttribute("placeholder", "stored (empty: keep it)");
+    await expect(page.locator("#slack-test")).toBeEnabled();
+
+    await page.locator("#slack-mode").selectOption("web_api");
+    await page.locator("#slack-bot-token").fill("xoxb-1234-5678-abcdefgh");
+    await page.locator("#slack-channel").fill("#incidents");
+    await page.locator("#slack-signing-secret").fill("8f742231b10e8888abcd99yyyzzz85a5");
+    await page.locator("#slack-save").click();
+    await expect(page.locator("#alerts-slack")).toContainText("one thread per incident in #incidents (Web API)");
+    await expect(page.locator("#alerts-slack")).toContainText("Messages carry Acknowledge, Useful and Noise buttons");
+    await expect(page.locator("#slack-no-buttons-label")).toBeVisible();
+    const headers = { Authorization: `Bearer ${backend.api_token}` };
+    const stored = await (await page.request.get(`${backend.url}/api/v1/settings/notifications`, { headers })).text();
+    for (const secret of ["s3cr3tPart", "xoxb-1234", "8f742231b10e"]) expect(stored).not.toContain(secret);
+    expect(JSON.parse(stored)).toMatchObject({ mode: "web_api", channel: "#incidents", bot_token_set: true,
+                                              webhook_url_set: true, signing_secret_set: true });
+
+    await page.locator("#slack-no-buttons").check();
+    await page.locator("#slack-save").click();
+    await expect(page.locator("#alerts-slack")).toContainText("No buttons");
+    await page.locator("#slack-mode").selectOption("off");
+    await page.locator("#slack-save").click();
+    await expect(page.locator("#alerts-slack")).toHaveText("Slack: off. Choose where incidents go below.");
+    await expect(page.locator("#slack-test")).toBeDisabled();
+  });

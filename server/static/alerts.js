@@ -6,12 +6,65 @@
   var el = GS.el, when = GS.when, call = GS.call;
 
   function slackLine(s) {
-    if (!s || s.mode === "off") return "Slack: off (PUT /api/v1/settings/notifications turns it on).";
+    if (!s || s.mode === "off") return "Slack: off. Choose where incidents go below.";
     var where = s.mode === "web_api" ? "Slack: one thread per incident in " + (s.channel || "?") + " (Web API)."
       : "Slack: one message per incident event (incoming webhook).";
     return where + (s.signing_secret_set
       ? " Messages carry Acknowledge, Useful and Noise buttons; the Slack app sends presses to " + s.interactions_url + "."
-      : " No buttons: store the Slack app's signing_secret to add Acknowledge, Useful and Noise.");
+      : " No buttons: store the Slack app's signing secret to add Acknowledge, Useful and Noise.");
+  }
+
+  // The Slack form: the stored mode and channel are filled in; secrets never come back, so their fields
+  // say whether one is stored and stay empty (empty: keep it).
+  var slack = null;
+  function fillSlack(s, force) {
+    slack = s;
+    var $ = function (id) { return document.getElementById(id); };
+    // a refresh while someone types in the form leaves it alone
+    if (!force && document.activeElement && $("slack-form").contains(document.activeElement)) return;
+    $("slack-mode").value = s.mode || "off";
+    $("slack-channel").value = s.channel || "";
+    $("slack-webhook-url").placeholder = s.webhook_url_set ? "stored (empty: keep it)" : "https://hooks.slack.com/services/…";
+    $("slack-bot-token").placeholder = s.bot_token_set ? "stored (empty: keep it)" : "xoxb-…";
+    $("slack-signing-secret").placeholder = s.signing_secret_set ? "stored (empty: keep it)" : "from the Slack app's Basic Information";
+    $("slack-no-buttons").checked = false;
+    showMode();
+  }
+  function showMode() {
+    var mode = document.getElementById("slack-mode").value;
+    document.querySelectorAll("#slack-form [data-mode]").forEach(function (e) {
+      e.hidden = e.dataset.mode.split(" ").indexOf(mode) < 0 ||
+        (e.id === "slack-no-buttons-label" && !(slack && slack.signing_secret_set));
+    });
+    document.getElementById("slack-test").disabled = !slack || slack.mode === "off";
+  }
+  function saveSlack(e) {
+    e.preventDefault();
+    var $ = function (id) { return document.getElementById(id); };
+    var mode = $("slack-mode").value, body = { mode: mode };
+    if (mode === "web_api") body.channel = $("slack-channel").value.trim() || null;
+    [["slack-webhook-url", "webhook_url", "webhook"], ["slack-bot-token", "bot_token", "web_api"],
+     ["slack-signing-secret", "signing_secret", null]].forEach(function (f) {
+      var v = $(f[0]).value.trim();
+      if (v && mode !== "off" && (!f[2] || f[2] === mode)) body[f[1]] = v;
+    });
+    if ($("slack-no-buttons").checked && mode !== "off") body.signing_secret = null;
+    call("PUT", "/api/v1/settings/notifications", body).then(function (s) {
+      ["slack-webhook-url", "slack-bot-token", "slack-signing-secret"].forEach(function (id) { $(id).value = ""; });
+      fillSlack(s, true);
+      document.getElementById("alerts-slack").textContent = slackLine(s);
+      message(s.mode === "off" ? "Slack is off: incidents are not posted there." :
+        "Slack settings saved. Send a test message to check them.", false);
+    }).catch(function (err) { message("Slack settings not saved: " + err.message, true); });
+  }
+  function testSlack() {
+    var b = document.getElementById("slack-test");
+    b.disabled = true;
+    call("POST", "/api/v1/settings/notifications/test").then(function (r) {
+      b.disabled = false;
+      message(r.ok ? "Slack: the test message arrived." : "Slack: the test failed (" +
+        (r.status ? "HTTP " + r.status + ", " : "") + r.error + ").", !r.ok);
+    }).catch(function (err) { b.disabled = false; message(err.message, true); });
   }
 
   function lastDelivery(w) {
@@ -111,6 +164,7 @@
     Promise.all([call("GET", "/api/v1/settings/notifications"), call("GET", "/api/v1/settings/webhooks"),
                  call("GET", "/api/v1/mutes")]).then(function (r) {
       document.getElementById("alerts-slack").textContent = slackLine(r[0]);
+      fillSlack(r[0]);
       renderWebhooks(document.getElementById("alerts-webhooks"), r[1].webhooks);
       renderMutes(document.getElementById("alerts-mutes"), r[2].mutes);
       section.hidden = false;
@@ -120,6 +174,9 @@
   function setUpForm() {
     var form = document.getElementById("webhook-form");
     if (!form) return;
+    document.getElementById("slack-form").addEventListener("submit", saveSlack);
+    document.getElementById("slack-mode").addEventListener("change", showMode);
+    document.getElementById("slack-test").addEventListener("click", testSlack);
     var format = document.getElementById("webhook-format");
     var targetLabel = document.getElementById("webhook-target-label");
     var target = document.getElementById("webhook-target");
