@@ -95,3 +95,23 @@ test("the dashboard tells two topics with one label apart and dates what was las
     await expect(older).toContainText(expected);
     await expect(rows.filter({ hasText: "(#9001)" }).locator("td").last()).not.toContainText("/");
   });
+
+test("a backfill's minute does not flatten the live minutes on the dashboard: it is drawn cut at the top",
+  async ({ page }) => {
+    await page.route("**/api/v1/status", async (route) => {
+      const real = await (await route.fetch()).json();
+      const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
+      const series = Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: i === 30 ? 39000 : 150 + (i % 7) }));
+      real.sources = [{ source: "zendesk", total: 48000, kinds: { "zendesk.ticket.created": 48000 }, series,
+                        events_per_minute: { last_1m: 150, last_5m: 152, last_60m: 800 } }];
+      await route.fulfill({ json: real });
+    });
+    await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    const chart = page.locator("#sources svg.chart").first();
+    await expect(chart.locator("rect.bar.cut")).toHaveCount(1);
+    await expect(chart).toHaveAttribute("aria-label", /peak 39000 \(cut at [0-9]+\)$/);
+    const heights = await chart.locator("rect.bar:not(.cut)").evaluateAll(
+      (rs) => rs.map((r) => Number(r.getAttribute("height"))));
+    expect(heights).toHaveLength(59);
+    expect(Math.min(...heights)).toBeGreaterThan(20);  // the ordinary minutes stay readable (the chart is 118 high)
+  });

@@ -36,14 +36,19 @@
     svg.setAttribute("class", "chart");
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     svg.setAttribute("role", "img");
-    var max = 1;
-    series.forEach(function (p) { if (p.count > max) max = p.count; });
-    svg.setAttribute("aria-label", "Events per minute, last hour; peak " + max);
+    // The scale follows the ordinary minutes: one minute of a backfill (tens of thousands of events) would
+    // flatten the live traffic to nothing, so a minute far above the rest is drawn cut at the top.
+    var peak = 1, counts = series.map(function (p) { return p.count; }).filter(function (c) { return c > 0; });
+    counts.forEach(function (c) { if (c > peak) peak = c; });
+    counts.sort(function (a, b) { return a - b; });
+    var usual = counts.length ? counts[Math.max(0, Math.ceil(counts.length * 0.9) - 1)] : 1;  // 90th percentile
+    var max = Math.max(1, Math.min(peak, 3 * usual));
+    svg.setAttribute("aria-label", "Events per minute, last hour; peak " + peak + (peak > max ? " (cut at " + max + ")" : ""));
     var bw = (w - pad) / series.length;
     series.forEach(function (p, i) {
-      var bh = (h - pad) * p.count / max;
+      var bh = (h - pad) * Math.min(p.count, max) / max;
       var r = document.createElementNS(SVG, "rect");
-      r.setAttribute("class", "bar");
+      r.setAttribute("class", p.count > max ? "bar cut" : "bar");
       r.setAttribute("x", String(pad + i * bw + 1));
       r.setAttribute("y", String(h - pad - bh));
       r.setAttribute("width", String(Math.max(1, bw - 2)));
@@ -58,7 +63,7 @@
     axis.setAttribute("x1", String(pad)); axis.setAttribute("x2", String(w));
     axis.setAttribute("y1", String(h - pad)); axis.setAttribute("y2", String(h - pad));
     svg.appendChild(axis);
-    [[pad, String(max)], [h - pad, "0"]].forEach(function (a) {
+    [[pad, String(max) + (peak > max ? "+" : "")], [h - pad, "0"]].forEach(function (a) {
       var t = document.createElementNS(SVG, "text");
       t.setAttribute("x", "0"); t.setAttribute("y", String(a[0] + 4));
       t.textContent = a[1];
@@ -89,9 +94,11 @@
     if (!data.sources.length) box.appendChild(el("p", "hint", "No events processed yet."));
     data.sources.forEach(function (s) {
       var sec = el("section", "source");
-      sec.appendChild(el("h2", null, s.source === "zendesk" ? "Zendesk tickets" : "In-app widget"));
+      // events, not tickets: a ticket arrives as several (created, then each update a trigger sends)
+      sec.appendChild(el("h2", null, s.source === "zendesk" ? "Zendesk events (tickets and their updates)" :
+        "In-app widget events"));
       var cards = el("div", "cards");
-      cards.appendChild(card("Total", s.total.toLocaleString()));
+      cards.appendChild(card("Events", s.total.toLocaleString()));
       cards.appendChild(card("Last minute", fmt(s.events_per_minute.last_1m)));
       cards.appendChild(card("Per min, 5 min", fmt(s.events_per_minute.last_5m)));
       cards.appendChild(card("Per min, 1 h", fmt(s.events_per_minute.last_60m)));

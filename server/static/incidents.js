@@ -22,8 +22,8 @@
   var ACTIONS = [
     { status: "acknowledged", label: "Acknowledge", from: ["open"] },
     { status: "resolved", label: "Resolve", from: ["open", "acknowledged"] },
-    { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"] },
-    { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"] }
+    { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"], cls: "secondary" },
+    { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"], cls: "secondary" }
   ];
 
   var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false };
@@ -667,7 +667,8 @@
     actions.setAttribute("aria-label", "Incident actions");
     ACTIONS.forEach(function (a) {
       if (a.from.indexOf(inc.status) < 0) return;
-      actions.appendChild(actionButton(a.label, { action: "status-" + a.status }, function (by) {
+      // the step forward stands out; going back (reopen) and "not a problem" (dismiss) do not
+      actions.appendChild(actionButton(a.label, { action: "status-" + a.status, cls: a.cls }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
       }));
     });
