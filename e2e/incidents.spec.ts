@@ -193,6 +193,31 @@ test("where alerts go: the webhooks with their last delivery, adding one, testin
     await alerts.locator("#webhook-target").fill("short");
     await alerts.getByRole("button", { name: "Add webhook" }).click();
     await expect(alerts.locator("#alerts-message")).toContainText("routing_key");
+
+    // a PagerDuty service: its secret for PagerDuty's changes stored from the row, then forgotten
+    await alerts.locator("#webhook-target").fill("R0UT1NGKEY0123456789abcdef");
+    await alerts.getByRole("button", { name: "Add webhook" }).click();
+    const pd = alerts.locator("tr.webhook-row", { hasText: "PagerDuty" });
+    await expect(pd).toHaveCount(1);
+    await expect(pd.locator(".pd-back")).toContainText("PagerDuty's changes are not followed");
+    await expect(pd.locator(".pd-back")).toContainText("/api/v1/webhooks/pagerduty/");
+    await pd.getByLabel(/^PagerDuty webhook secret for webhook #/).fill("whsec_pd_0123456789abcdef");
+    await pd.getByRole("button", { name: "Store secret" }).click();
+    await expect(pd.locator(".pd-back")).toContainText("Acknowledged or resolved in PagerDuty: followed here.");
+    await pd.getByRole("button", { name: "Stop following" }).click();
+    await pd.getByRole("button", { name: "Stop? Click again" }).click();
+    await expect(pd.locator(".pd-back")).toContainText("PagerDuty's changes are not followed");
+
+    // which events it gets, changed from its row
+    await pd.locator("summary", { hasText: "Change" }).click();
+    await pd.getByLabel("grew").uncheck();
+    await pd.getByLabel("reopened").uncheck();
+    await pd.getByRole("button", { name: "Save events" }).click();
+    await expect(alerts.locator("#alerts-message")).toHaveText(/now gets opened, acknowledged, resolved\.$/);
+    await expect(pd.locator("td").first()).toContainText("opened, acknowledged, resolved · every kind");
+    await pd.getByRole("button", { name: "Remove" }).click();
+    await pd.getByRole("button", { name: "Remove? Click again" }).click();
+    await expect(alerts.locator("tr.webhook-row")).toHaveCount(1);
     expect(problems).toEqual([]);
   });
 

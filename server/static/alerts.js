@@ -92,6 +92,71 @@
 
   function message(text, bad) { GS.say("alerts-message", text, bad); }
 
+  var EVENTS = ["opened", "grew", "acknowledged", "resolved", "reopened"];
+
+  // Which incident events a webhook gets: a small form behind "Change" (PATCH events).
+  function eventsEditor(w) {
+    var box = el("details", "events-editor");
+    box.appendChild(el("summary", null, "Change"));
+    var form = el("form");
+    EVENTS.forEach(function (e) {
+      var label = el("label", "check");
+      var box2 = el("input");
+      box2.type = "checkbox";
+      box2.value = e;
+      box2.checked = w.events.indexOf(e) >= 0;
+      label.appendChild(box2);
+      label.appendChild(document.createTextNode(" " + e));
+      form.appendChild(label);
+    });
+    var save = el("button", "secondary", "Save events");
+    save.type = "submit";
+    form.appendChild(save);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var chosen = Array.prototype.slice.call(form.querySelectorAll("input:checked")).map(function (i) { return i.value; });
+      call("PATCH", "/api/v1/settings/webhooks/" + w.id, { events: chosen }).then(function (r) {
+        message("Webhook #" + w.id + " now gets " + r.events.join(", ") + ".", false);
+        load();
+      }).catch(function (err) { message("Webhook #" + w.id + ": " + err.message, true); });
+    });
+    box.appendChild(form);
+    return box;
+  }
+
+  // Whether PagerDuty's acknowledgements and resolutions come back, and the field to store its secret.
+  function pagerdutyBack(w) {
+    var box = el("div", "hint pd-back");
+    if (w.pagerduty_webhook_secret_set) {
+      box.appendChild(document.createTextNode("Acknowledged or resolved in PagerDuty: followed here. "));
+      box.appendChild(twoClick("Stop following", "Stop? Click again", function () {
+        return call("PATCH", "/api/v1/settings/webhooks/" + w.id, { pagerduty_webhook_secret: null }).then(function () { load(); });
+      }));
+      return box;
+    }
+    box.appendChild(document.createTextNode("PagerDuty's changes are not followed: point a v3 webhook subscription " +
+      "(incident.acknowledged, incident.resolved) at " + w.pagerduty_webhook_url + " and store its secret: "));
+    var form = el("form", "pd-secret");
+    var input = el("input");
+    input.type = "password";
+    input.autocomplete = "off";
+    input.maxLength = 200;
+    input.setAttribute("aria-label", "PagerDuty webhook secret for webhook #" + w.id);
+    input.placeholder = "the subscription's secret";
+    var save = el("button", "secondary", "Store secret");
+    save.type = "submit";
+    form.appendChild(input);
+    form.appendChild(save);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      call("PATCH", "/api/v1/settings/webhooks/" + w.id, { pagerduty_webhook_secret: input.value.trim() })
+        .then(function () { message("Webhook #" + w.id + ": PagerDuty's changes are followed from now on.", false); load(); })
+        .catch(function (err) { message("Webhook #" + w.id + ": " + err.message, true); });
+    });
+    box.appendChild(form);
+    return box;
+  }
+
   function renderWebhooks(box, hooks) {
     if (!hooks.length) {
       box.replaceChildren(el("p", "hint", "No incident webhooks yet."));
@@ -107,14 +172,11 @@
       var what = el("th", null, "#" + w.id + " " + (w.format === "pagerduty" ? "PagerDuty (key …" + w.secret_hint + ")" : w.url));
       what.scope = "row";
       if (w.description) what.appendChild(el("div", "hint", w.description));
-      if (w.format === "pagerduty") {  // whether PagerDuty's acknowledgements and resolutions come back
-        what.appendChild(el("div", "hint", w.pagerduty_webhook_secret_set
-          ? "Acknowledged or resolved in PagerDuty: followed here."
-          : "PagerDuty's changes are not followed: point a v3 webhook subscription at " + w.pagerduty_webhook_url +
-            " and store its secret (PATCH pagerduty_webhook_secret)."));
-      }
+      if (w.format === "pagerduty") what.appendChild(pagerdutyBack(w));
       tr.appendChild(what);
-      tr.appendChild(el("td", null, w.events.join(", ") + " · " + (w.kinds ? w.kinds.join(", ") : "every kind")));
+      var sends = el("td", null, w.events.join(", ") + " · " + (w.kinds ? w.kinds.join(", ") : "every kind") + " ");
+      sends.appendChild(eventsEditor(w));
+      tr.appendChild(sends);
       tr.appendChild(el("td", "last-delivery", lastDelivery(w)));
       var actions = el("td", "row-actions");
       var test = el("button", "secondary", "Send test");
@@ -151,21 +213,25 @@
       li.appendChild(document.createTextNode((m.scope === "incident" ? "Incident #" + m.incident_id : m.series) +
         " muted until " + when(m.until) + (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "") + " "));
       li.appendChild(twoClick("End", "End now? Click again", function () {
-        return call("DELETE", "/api/v1/mutes/" + m.id).then(load);
+        return call("DELETE", "/api/v1/mutes/" + m.id).then(function () { load(); });
       }));
       ul.appendChild(li);
     });
     box.replaceChildren(ul);
   }
 
-  function load() {
+  function load(background) {
     if (!GS.hasToken()) return;
     var section = document.getElementById("alerts");
     Promise.all([call("GET", "/api/v1/settings/notifications"), call("GET", "/api/v1/settings/webhooks"),
                  call("GET", "/api/v1/mutes")]).then(function (r) {
       document.getElementById("alerts-slack").textContent = slackLine(r[0]);
       fillSlack(r[0]);
-      renderWebhooks(document.getElementById("alerts-webhooks"), r[1].webhooks);
+      var hooksBox = document.getElementById("alerts-webhooks");
+      // a refresh while someone edits a row (events open, a secret being typed) leaves the table alone
+      if (!background || !(hooksBox.contains(document.activeElement) || hooksBox.querySelector("details[open]"))) {
+        renderWebhooks(hooksBox, r[1].webhooks);
+      }
       renderMutes(document.getElementById("alerts-mutes"), r[2].mutes);
       section.hidden = false;
     }).catch(function (err) { message("Could not load where alerts go: " + err.message, true); section.hidden = false; });
@@ -212,6 +278,6 @@
     setUpForm();
     load();
     GS.onToken(load);
-    setInterval(load, 60000);
+    setInterval(function () { load(true); }, 60000);
   });
 })();
