@@ -27,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = int(cfg["MAX_BODY_BYTES"])
-    app.config["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "locked-memory://"  # server/extensions.py
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

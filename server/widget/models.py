@@ -55,6 +55,9 @@ class WidgetSession(Base):
     #: ``ticket`` or ``none`` once the 24 h horizon is decided; None while pending or anonymous.
     outcome: Mapped[str | None] = mapped_column(String(8))
     ticket_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The log offset of the newest event of the session the detector has folded into this row: a decision
+    #: waits while the session has later events (server/widget/service.py detector_behind).
+    last_offset: Mapped[int | None] = mapped_column(BigIntKey)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -55,6 +55,8 @@ class Tracked:
     outcome: str | None = None
     ticket_at: float | None = None
     p: float | None = None
+    #: The log offset of the newest event folded in (decisions wait for later ones).
+    last_offset: int = 0
 
 
 @dataclass
@@ -243,6 +245,7 @@ class WidgetStage(Stage):
                 tw.sessions.popitem(last=False)
         else:
             tw.sessions.move_to_end(sid)
+        tracked.last_offset = max(tracked.last_offset, event.offset)
         self._identify(event.tenant_id, tw, tracked, payload)
         if payload.get("account_id") and not tracked.features.account_id:
             tracked.features.account_id = str(payload["account_id"])[:128]
@@ -368,6 +371,7 @@ class WidgetStage(Stage):
                     "model_ready": ready, "outcome": tracked.outcome,
                     "ticket_at": None if tracked.ticket_at is None
                     else datetime.fromtimestamp(tracked.ticket_at, tz=timezone.utc),
+                    "last_offset": tracked.last_offset or None,
                 }
 
     def state(self) -> dict[str, Any]:

@@ -287,3 +287,21 @@ def test_the_built_widget_is_served_with_caching_and_cors(client, dist):
     assert "max-age=3600" in client.get("/widget/v1/core.js").headers["Cache-Control"]
     assert client.get("/widget/v1/secret.py").status_code == 404
     assert client.get("/widget/v1/..%2Fapp.py").status_code == 404
+
+
+def test_a_decision_follows_the_sessions_row_not_the_slower_checkpoint(client, tenant, db):
+    """The detector writes session rows with every batch but saves its checkpoint every 30 s: a session
+    whose events are in its row is judged at once, whatever the checkpoint says."""
+    t, creds = tenant
+    put_settings(client, creds)
+    fail_three_times(client, creds, session_id="quick")
+    run_detector(db)
+    with db.session() as s:  # as between two checkpoints: the rows are written, the saved offset is older
+        for cp in s.scalars(select(DetectorCheckpoint)):
+            cp.offset = 0
+        row = s.get(WidgetSession, (t.id, "quick"))
+        assert row.last_offset and row.last_offset > 0
+        s.commit()
+    assert decide(client, creds, session_id="quick").get_json()["reason"] == "nudge"
+    fail_three_times(client, creds, session_id="quick")  # newer events than its row: wait for them
+    assert decide(client, creds, session_id="quick").get_json()["reason"] == "no_data"
