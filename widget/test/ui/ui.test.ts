@@ -103,12 +103,13 @@ describe("nudge card", () => {
   });
 
   it("stops asking after its last wait, until the next friction", async () => {
-    const fetch = vi.fn(async (url: string) => new Response(JSON.stringify(
-      url.includes("known-issues") ? { issues: [] } : { nudge: null, reason: "no_data" }), { status: 200 })) as unknown as typeof globalThis.fetch;
-    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch }));
+    const fetchMock = vi.fn(async (url: string) => new Response(JSON.stringify(
+      url.includes("known-issues") ? { issues: [] } : { nudge: null, reason: "no_data" }), { status: 200 }));
+    const { client } = clientWith([ui()], { ui: true },
+                                  testEnv({ fetch: fetchMock as unknown as typeof globalThis.fetch }));
     client.capture("failed_request", { method: "POST", status: 500, path: "/pay" });
     await vi.advanceTimersByTimeAsync(120000);
-    const decides = () => fetch.mock.calls.filter((c) => String(c[0]).endsWith("/decide")).length;
+    const decides = () => fetchMock.mock.calls.filter((c) => String(c[0]).endsWith("/decide")).length;
     expect(decides()).toBe(6);  // the first question and five more
     client.stop();
   });
