@@ -7,16 +7,16 @@ Over the incidents detected in ``[since, until)``:
 - people's verdicts: an incident counts as ``useful`` when its useful votes outnumber or equal its
   noise votes (and it has one), as ``noise`` when its noise votes outnumber its useful ones, else
   ``unrated``; ``precision`` is useful / (useful + noise), null before any verdict;
-- response: the time from detection to the first thing a person did about the incident (a status
-  change, or merging it into another), from the control events people's changes append to the log;
+- response: the time from detection to the first thing a person did about the incident (acknowledging,
+  resolving or dismissing it, or merging it into another), from the control events people's changes append to the log;
   and the time from detection to its resolution, for incidents resolved (not merged) so far, by the
   detector or a person. Detection times are the tickets' clock and people's changes the server's, so
   a negative difference (a clock running behind Zendesk's) counts as zero;
 - the same counts per week (weeks start on Monday, UTC), for the chart;
 - the series (topic, channel, form, page) with the most incidents, with their noise verdicts.
 
-Everything is read through indexed columns: the incidents' scalar columns (never their evidence) and
-the tenant's control events since ``since``.
+The incidents' scalar columns are read (never their evidence), and the tenant's control events (people's
+decisions: few) through the (tenant, source) index, kept from ``since`` on.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ MAX_SPAN = timedelta(days=366)
 DEFAULT_SPAN = timedelta(days=28)
 #: Series listed in ``top_series``.
 TOP_SERIES = 10
+#: People's status changes that answer a detection (a reopen does not).
+RESPONSES = ("acknowledged", "resolved", "dismissed")
 
 
 def _minutes(delta: timedelta) -> float:
@@ -90,6 +92,8 @@ def _first_responses(session: Session, tenant_id: int, since: datetime) -> tuple
         incident_id = payload.get("incident_id") if isinstance(payload, dict) else None
         if not isinstance(incident_id, int) or isinstance(incident_id, bool):
             continue
+        if kind == "control.status" and payload.get("status") not in RESPONSES:
+            continue  # reopening is no response to the incident's detection
         at = as_utc(at)
         if incident_id not in first or at < first[incident_id]:
             first[incident_id] = at

@@ -427,7 +427,7 @@ class ReportOutSchema(Schema):
     merged = fields.Integer(required=True, metadata={"description": "Merged by people into another incident."})
     feedback = fields.Nested(ReportFeedbackSchema, required=True)
     time_to_respond = fields.Nested(ResponseTimesSchema, required=True, metadata={
-        "description": "From detection to the first status change or merge a person made."})
+        "description": "From detection to the first time a person acknowledged, resolved, dismissed or merged it."})
     time_to_resolve = fields.Nested(ResponseTimesSchema, required=True, metadata={
         "description": "From detection to resolution (by the detector or a person), for incidents resolved so far "
                        "and not merged."})

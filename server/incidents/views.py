@@ -93,7 +93,7 @@ def export_incidents(tenant: Tenant) -> Any:
 def incident_report(tenant: Tenant) -> Any:
     """Incidents detected in [`since`, `until`) (default: the last 28 days; at most 366 days): by kind and
     status, people's useful/noise verdicts and the precision they give, the time from detection to a
-    person's first status change and to resolution (median and 90th percentile), each week's counts and
+    person's first acknowledgement, resolution, dismissal or merge and to resolution (median and 90th percentile), each week's counts and
     the series with the most incidents."""
     args = report_query.load(request.args.to_dict())
     until = args.get("until") or utcnow()

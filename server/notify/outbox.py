@@ -81,7 +81,7 @@ def enqueue(session: Session, tenant_id: int, incident_id: int, event: str, payl
     session
         The caller's session; nothing is committed here.
     event
-        ``opened``, ``grew``, ``resolved`` or ``reopened``.
+        ``opened``, ``grew``, ``acknowledged``, ``resolved`` or ``reopened``.
     payload
         The incident snapshot to show (datetimes are stored as ISO strings).
     now
@@ -250,7 +250,8 @@ class Notifier(OutboxSender):
 def current_message(session: Session, tenant_id: int, incident_id: int, base_url: str | None, *,
                     buttons: bool) -> dict[str, Any] | None:
     """The incident's full message as it stands now: its latest outbox snapshot with the incident's current
-    status (a person's acknowledgement adds no event) and summary; None before its first event."""
+    status (a status change made after its latest event, such as a reopen, adds none) and summary; None
+    before its first event."""
     row = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
                                                      Notification.incident_id == incident_id)
                           .order_by(Notification.seq.desc()).limit(1)).first()

@@ -290,6 +290,10 @@ def enqueue_deliveries(session: Session, tenant_id: int, incident_id: int, seq: 
             continue
         if session.get(WebhookDelivery, (endpoint.id, incident_id, seq)) is not None:
             continue
+        if event == "acknowledged" and session.scalar(select(WebhookDelivery.seq).where(
+                WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.incident_id == incident_id,
+                WebhookDelivery.seq < seq).limit(1)) is None:
+            continue  # registered (or widened) after the opening: an acknowledgement of what it never heard of
         session.add(WebhookDelivery(endpoint_id=endpoint.id, incident_id=incident_id, seq=seq, tenant_id=tenant_id,
                                     event=event, created_at=now, attempts=0, next_attempt_at=now))
         added += 1

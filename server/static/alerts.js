@@ -220,6 +220,7 @@
     box.replaceChildren(ul);
   }
 
+  var loadFailed = false;
   function load(background) {
     if (!GS.hasToken()) return;
     var section = document.getElementById("alerts");
@@ -233,8 +234,14 @@
         renderWebhooks(hooksBox, r[1].webhooks);
       }
       renderMutes(document.getElementById("alerts-mutes"), r[2].mutes);
+      if (loadFailed) message("", false);  // the failed load's message goes; an action's stays
+      loadFailed = false;
       section.hidden = false;
-    }).catch(function (err) { message("Could not load where alerts go: " + err.message, true); section.hidden = false; });
+    }).catch(function (err) {
+      loadFailed = true;
+      message("Could not load where alerts go: " + err.message, true);
+      section.hidden = false;
+    });
   }
 
   function setUpForm() {

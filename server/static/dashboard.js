@@ -41,7 +41,8 @@
     var peak = 1, counts = series.map(function (p) { return p.count; }).filter(function (c) { return c > 0; });
     counts.forEach(function (c) { if (c > peak) peak = c; });
     counts.sort(function (a, b) { return a - b; });
-    var usual = counts.length ? counts[Math.max(0, Math.ceil(counts.length * 0.9) - 1)] : 1;  // 90th percentile
+    counts.pop();  // the largest minute does not set the scale it may be cut by
+    var usual = counts.length ? counts[Math.max(0, Math.ceil(counts.length * 0.9) - 1)] : peak;  // 90th percentile
     var max = Math.max(1, Math.min(peak, 3 * usual));
     svg.setAttribute("aria-label", "Events per minute, last hour; peak " + peak + (peak > max ? " (cut at " + max + ")" : ""));
     var bw = (w - pad) / series.length;

@@ -17,6 +17,9 @@
     return (m / 1440).toFixed(1) + " days";
   }
 
+  // Weeks start on Monday, UTC: shown as that day wherever the reader is.
+  function utcDay(iso) { return new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC" }); }
+
   function svg(tag, attrs, text) {
     var e = document.createElementNS(SVG, tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
@@ -40,13 +43,13 @@
         var bh = (h - pad - 14) * v / max;
         base -= bh;
         var r = svg("rect", { "class": "bar " + p[0], x: left, y: base, width: bw, height: Math.max(bh, 1) });
-        r.appendChild(svg("title", {}, "week from " + new Date(x.start).toLocaleDateString() + ": " + v + " " +
+        r.appendChild(svg("title", {}, "week from " + utcDay(x.start) + ": " + v + " " +
                                         p[1] + " of " + x.incidents));
         box.appendChild(r);
       });
       if (i === 0 || i === weeks.length - 1 || weeks.length <= 8) {
         box.appendChild(svg("text", { x: pad + i * slot + slot / 2, y: h - 8, "text-anchor": "middle" },
-                            new Date(x.start).toLocaleDateString()));
+                            utcDay(x.start)));
       }
     });
     box.appendChild(svg("line", { "class": "axis", x1: pad, x2: w, y1: h - pad, y2: h - pad }));
@@ -114,7 +117,7 @@
       parts.push(table);
     }
     parts.push(GS.el("p", "hint", "Incidents detected from " + GS.when(r.since) + " to " + GS.when(r.until) +
-      ". Time to respond runs from detection to the first status change or merge a person made; time to resolve, " +
+      ". Time to respond runs from detection to the first time a person acknowledged, resolved, dismissed or merged it; time to resolve, " +
       "to the resolution, for incidents resolved so far."));
     box.replaceChildren.apply(box, parts);
   }
@@ -123,12 +126,18 @@
     var box = document.getElementById("report-body");
     var pick = document.getElementById("report-weeks");
     if (!box || !pick || !GS.hasToken()) return;
-    var until = new Date();
-    var since = new Date(until.getTime() - Number(pick.value) * 7 * 86400000);
+    // Whole weeks, Monday 00:00 UTC on: this week so far and the ones before it.
+    var until = new Date(), monday = new Date(until.getTime());
+    monday.setUTCHours(0, 0, 0, 0);
+    monday.setUTCDate(monday.getUTCDate() - (monday.getUTCDay() + 6) % 7);
+    var since = new Date(monday.getTime() - (Number(pick.value) - 1) * 7 * 86400000);
     GS.call("GET", "/api/v1/incidents/report?since=" + encodeURIComponent(since.toISOString()) +
                    "&until=" + encodeURIComponent(until.toISOString()))
       .then(function (r) { render(box, r); document.getElementById("report").hidden = false; })
-      .catch(function (err) { box.textContent = "Could not load the report: " + err.message; });
+      .catch(function (err) {
+        box.textContent = "Could not load the report: " + err.message;
+        document.getElementById("report").hidden = false;
+      });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

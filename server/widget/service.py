@@ -148,20 +148,21 @@ def _verified_user(session: Session, tenant_id: int, body: Mapping[str, Any], co
 
 
 def detector_behind(session: Session, tenant_id: int, session_id: str, now: datetime,
-                    row: WidgetSession | None = None) -> bool:
+                    row: WidgetSession) -> bool:
     """Whether the log holds events of this widget session, received in the last ``PENDING_WINDOW``, that
     the detector has not folded into the session's row yet (then the row may miss the very events the
-    widget just sent). The row says which it has (``last_offset``, written with every batch); without a
-    row, the detector's checkpoint does (saved every ``DETECTOR_CHECKPOINT_SECONDS``, so it may lag).
-    Other sessions' unread events do not count: under steady traffic some always wait, and a session
-    would never be judged. Widget events' idempotency keys start with their session's id; only the
-    session's events after that offset in the tenant's log (its (tenant, offset) index) are scanned."""
-    read = row.last_offset if row is not None and row.last_offset else 0
-    if not read:
-        for name, offset in session.execute(select(DetectorCheckpoint.partition, DetectorCheckpoint.offset)):
-            index, _, count = name[1:].partition("of")  # "p<index>of<count>"; an old partitioning's row lags
-            if index.isdigit() and count.isdigit() and int(count) > 0 and tenant_id % int(count) == int(index):
-                read = max(read, offset)
+    widget just sent). The row records the newest it has (``last_offset``, written with every batch);
+    the detector's checkpoint (saved every ``DETECTOR_CHECKPOINT_SECONDS``, in a transaction that also
+    writes the rows) is a floor, so that a long-idle session does not scan the tenant's log since its
+    last event, and stands alone for rows written before ``last_offset`` existed. Other sessions'
+    unread events do not count: under steady traffic some always wait, and a session would never be
+    judged. Widget events' idempotency keys start with their session's id; only the tenant's events
+    after that offset (its (tenant, offset) index) are scanned."""
+    read = row.last_offset or 0
+    for name, offset in session.execute(select(DetectorCheckpoint.partition, DetectorCheckpoint.offset)):
+        index, _, count = name[1:].partition("of")  # "p<index>of<count>"; an old partitioning's row lags
+        if index.isdigit() and count.isdigit() and int(count) > 0 and tenant_id % int(count) == int(index):
+            read = max(read, offset)
     pending = session.scalar(select(Event.offset).where(
         Event.tenant_id == tenant_id, Event.offset > read, Event.received_at >= now - PENDING_WINDOW,
         Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}:", autoescape=True)).limit(1))
@@ -177,8 +178,8 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
     session_id = body["session_id"]
     user_id = _verified_user(session, tenant.id, body, config, secret_key)
     row = session.get(WidgetSession, (tenant.id, session_id))
-    if detector_behind(session, tenant.id, session_id, now, row):
-        row = None
+    if row is not None and detector_behind(session, tenant.id, session_id, now, row):
+        row = None  # no row: nothing to judge yet (no_data) either way
     view = None if row is None else SessionView(row.p_ticket, row.model_ready, tuple(row.stuck_pages or ()))
     would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
     in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(

@@ -39,6 +39,11 @@ def scene(db, tenant):
     act(db, t.id, 1, "acknowledged", 10)
     act(db, t.id, 1, "resolved", 70)
     act(db, t.id, 2, "dismissed", 40)
+    with db.session() as s:  # the detector resolved 3; a person reopens it a day later: no response to it
+        row = service._get(s, t.id, 3)
+        row.status = "resolved"
+        s.commit()
+    act(db, t.id, 3, "open", 24 * 60)
     with db.session() as s:
         row = service._get(s, t.id, 3)
         row.status, row.resolved_at = "resolved", row.detected_at + timedelta(minutes=125)

@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from server.incidents.writers import write_notification
 from server.metrics import utcnow
@@ -251,6 +251,17 @@ def test_a_persons_acknowledgement_acknowledges_the_pagerduty_alert(db, tenant, 
     add(db, t.id, 12, "resolved", 2, status="resolved")
     assert make_sender().run_once() == 2
     assert pagerduty.alerts == {key: "resolved"}
+    # an endpoint registered after an incident opened hears nothing of its acknowledgement
+    register(db, t.id, format="pagerduty", routing_key=fake_receivers.ROUTING_KEY, url=None,
+             events=["opened", "grew", "acknowledged", "resolved", "reopened"], description="late")
+    add(db, t.id, 13, "opened", 0)
+    with db.session() as s:
+        late = s.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.description == "late"))
+        s.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == late))  # as if made after it
+        s.commit()
+    add(db, t.id, 13, "acknowledged", 1, status="acknowledged")
+    with db.session() as s:
+        assert s.scalars(select(WebhookDelivery.event).where(WebhookDelivery.endpoint_id == late)).all() == []
 
 
 def test_pagerduty_refusing_an_event_is_not_retried(db, tenant, pagerduty,

@@ -107,7 +107,9 @@ export function ui(): Integration {
       const decide = async (): Promise<void> => {
         const caps = readCaps(client);
         if (nudgeOpen || caps.session >= client.options.nudgesPerSession || caps.today >= client.options.nudgesPerDay) return;
-        const body: Record<string, string> = { site_key: client.options.siteKey, session_id: client.sessionId, url: scrubUrl(env.href()) };
+        const url = scrubUrl(env.href());
+        const page = url.split(/[?#]/)[0];
+        const body: Record<string, string> = { site_key: client.options.siteKey, session_id: client.sessionId, url };
         if (client.userId) body.user_id = client.userId;
         if (client.userHash) body.user_hash = client.userHash;
         const res = (await json(`${base}/api/v1/widget/decide`, {
@@ -120,10 +122,11 @@ export function ui(): Integration {
         if (res && res.reason === "no_data" && retries < RETRY_MS.length) return later(RETRY_MS[retries++]);
         const n = res && res.nudge;
         if (!n || nudgeOpen || n.id === undefined || typeof n.title !== "string") return;
+        if (scrubUrl(env.href()).split(/[?#]/)[0] !== page) return;  // they left the page it was decided for
         const id = String(n.id);
         nudgeOpen = true;
         countNudge(client, caps);
-        nudgePage = scrubUrl(env.href()).split(/[?#]/)[0];
+        nudgePage = page;
         closeNudge = showNudge(env, getRoot(), n, {
           dismiss(leftPage) {
             nudgeOpen = false;
