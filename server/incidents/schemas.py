@@ -42,7 +42,8 @@ class IncidentFilterSchema(Schema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     topic_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     since = fields.AwareDateTime(metadata={"description": "Only incidents detected at or after this time."})
-    q = fields.String(validate=validate.Length(1, 200), metadata={
+    q = fields.String(validate=[validate.Length(1, 200),
+                                validate.Regexp(r"^[^\x00]*\Z", error="must not contain NUL characters")], metadata={
         "description": "Words that must all appear (any case) in the title, the sentence, Claude's summary or "
                        "the name agents gave the topic; the first 8 words count.", "example": "invoice pdf"})
 
