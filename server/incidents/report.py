@@ -21,6 +21,7 @@ decisions: few) through the (tenant, source) index, kept from ``since`` on.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from server.eventlog.log import as_utc
 from server.eventlog.models import Event
 from server.incidents.models import KINDS, STATUSES, Incident
-from server.topics.models import Topic
+from server.incidents.service import _topic_labels
 from server.widget.features import SIGNAL_NOUNS
 
 #: The longest period one report covers, and the default one.
@@ -44,6 +45,10 @@ TOP_SERIES = 10
 RESPONSES = ("acknowledged", "resolved", "dismissed")
 
 
+def _week() -> dict[str, Any]:
+    return {"incidents": 0, "by_kind": Counter(), "useful": 0, "noise": 0}
+
+
 def _minutes(delta: timedelta) -> float:
     return max(0.0, delta.total_seconds() / 60.0)
 
@@ -53,7 +58,7 @@ def _summary(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"count": 0, "median_minutes": None, "p90_minutes": None}
     ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, max(0, -(-9 * len(ordered) // 10) - 1))]
+    p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
     return {"count": len(ordered), "median_minutes": round(statistics.median(ordered), 1),
             "p90_minutes": round(p90, 1)}
 
@@ -105,12 +110,8 @@ def _first_responses(session: Session, tenant_id: int, since: datetime) -> tuple
 def _labels(session: Session, tenant_id: int, series: Iterable[str]) -> dict[str, str]:
     """A readable name per series: the topic's name (agents') or label, ``/invoices (rage clicks)`` for a
     page's friction, ``channel email`` and so on."""
-    topic_ids = {int(s.split(":", 1)[1]) for s in series if s.startswith("topic:") and s[6:].isdigit()}
-    names: dict[int, str] = {}
-    if topic_ids:
-        for tid, name, label in session.execute(select(Topic.id, Topic.name, Topic.label)
-                                                .where(Topic.tenant_id == tenant_id, Topic.id.in_(topic_ids))):
-            names[tid] = name or label
+    names = _topic_labels(session, tenant_id,
+                          (int(s[6:]) for s in series if s.startswith("topic:") and s[6:].isdigit()))
     out = {}
     for s in series:
         head, _, rest = s.partition(":")
@@ -146,7 +147,7 @@ def incident_report(session: Session, tenant_id: int, *, since: datetime, until:
         by_kind[r.kind] += 1
         by_status[r.status] += 1
         verdicts[v] += 1
-        week = weeks.setdefault(week_start(detected), {"incidents": 0, "by_kind": Counter(), "useful": 0, "noise": 0})
+        week = weeks.setdefault(week_start(detected), _week())
         week["incidents"] += 1
         week["by_kind"][r.kind] += 1
         if v != "unrated":
@@ -161,7 +162,7 @@ def incident_report(session: Session, tenant_id: int, *, since: datetime, until:
     rated = verdicts["useful"] + verdicts["noise"]
     start, week_list = week_start(since), []
     while start < until:  # every week of the period, empty ones too, so the chart's axis is time
-        w = weeks.get(start, {"incidents": 0, "by_kind": Counter(), "useful": 0, "noise": 0})
+        w = weeks.get(start) or _week()
         week_list.append({"start": start, "incidents": w["incidents"], "by_kind": dict(sorted(w["by_kind"].items())),
                           "useful": w["useful"], "noise": w["noise"]})
         start += timedelta(days=7)

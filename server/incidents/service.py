@@ -302,7 +302,8 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         p = note.payload or {}
         if note.event == "resolved" and p.get("status_by") not in (None, "detector"):
             continue  # a person's decision: listed from the control event below
-        sessions = (p.get("evidence") or {}).get("sessions") if isinstance(p.get("evidence"), dict) else None
+        ev = p.get("evidence")
+        sessions = ev.get("sessions") if isinstance(ev, dict) else None
         grew = (f"Grew: {_count(sessions, 'session')} on the page" if incident.kind == "friction"
                 else f"Grew: {_count(p.get('ticket_count'), 'ticket')} from {_count(p.get('requester_count'), 'customer')}")
         text = {"grew": grew,

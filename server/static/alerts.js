@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var el = GS.el, when = GS.when, call = GS.call;
+  function $(id) { return document.getElementById(id); }
 
   function slackLine(s) {
     if (!s || s.mode === "off") return "Slack: off. Choose where incidents go below.";
@@ -19,7 +20,6 @@
   var slack = null;
   function fillSlack(s, force) {
     slack = s;
-    var $ = function (id) { return document.getElementById(id); };
     // a refresh while someone types in the form leaves it alone
     if (!force && document.activeElement && $("slack-form").contains(document.activeElement)) return;
     $("slack-mode").value = s.mode || "off";
@@ -40,7 +40,6 @@
   }
   function saveSlack(e) {
     e.preventDefault();
-    var $ = function (id) { return document.getElementById(id); };
     var mode = $("slack-mode").value, body = { mode: mode };
     if (mode === "web_api") body.channel = $("slack-channel").value.trim() || null;
     [["slack-webhook-url", "webhook_url", "webhook"], ["slack-bot-token", "bot_token", "web_api"],
