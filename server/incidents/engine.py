@@ -59,8 +59,8 @@ One per problem: the key is (series, family), the families being volume (spike, 
 concentration), sentiment and drop. An alert on a key with an active incident updates it; matching
 tickets attach to it; it notifies again only when it grows materially (twice the customers it had at the
 last notification, and at least five more). It resolves itself once the series has been back inside its
-band for ``resolve_after_minutes``, and reopens if the same rise comes back within ``REOPEN_AFTER``. People acknowledge, resolve, dismiss or reopen through the API; a
-dismissed key stays quiet for a day.
+band for ``resolve_after_minutes``, and reopens if the same rise comes back within ``REOPEN_AFTER``. People acknowledge, resolve, dismiss or reopen through the API; what
+was announced hears of each (acknowledged, resolved, reopened) once; a dismissed key stays quiet for a day.
 """
 
 from __future__ import annotations
@@ -479,6 +479,9 @@ class Engine:
         elif status in ("open", "acknowledged"):
             if status == "acknowledged" and was_active and inc.notifications:
                 self._queue_notification(inc, "acknowledged")  # the thread and the PagerDuty alert: someone is on it
+            elif not was_active and inc.notifications:
+                # a person says it is not over: the thread that said it ended hears so, PagerDuty alerts again
+                self._queue_notification(inc, "reopened")
             inc.resolved_at = None
             inc.calm_since = None
             current = self.active.get(key)

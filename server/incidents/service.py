@@ -300,7 +300,7 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
                             .order_by(Notification.seq))
     for note in notes:
         p = note.payload or {}
-        if note.event == "resolved" and p.get("status_by") not in (None, "detector"):
+        if note.event in ("resolved", "reopened") and p.get("status_by") not in (None, "detector"):
             continue  # a person's decision: listed from the control event below
         ev = p.get("evidence")
         sessions = ev.get("sessions") if isinstance(ev, dict) else None

@@ -328,6 +328,9 @@ def _reply(payload: dict[str, Any], event: str, base_url: str | None) -> list[di
         observed = f"{_friction_counts(payload)} in the worst hour"
     if event == "grew":
         text = f":chart_with_upwards_trend: {name} *grew*: now {totals}; {observed}."
+    elif event == "reopened" and _who(payload):
+        text = (f":rotating_light: {name} *reopened*{_who(payload)} at "
+                f"{_when(payload.get('status_changed_at') or payload.get('last_activity_at'))}: {totals} so far.")
     elif event == "reopened":
         text = f":rotating_light: {name} *reopened*: it is rising again; now {totals}; {observed}."
     elif event == "acknowledged":

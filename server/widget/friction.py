@@ -268,6 +268,8 @@ class FrictionIncidents:
         if inc.active:
             if status == "acknowledged" and was_active and inc.notifications:
                 self._queue(inc, "acknowledged")  # as the ticket engine: the thread and the alert say who is on it
+            elif not was_active and inc.notifications:
+                self._queue(inc, "reopened")  # a person reopened what was announced as ended
             inc.resolved, inc.calm_hours = None, 0
             for c in inc.signals.values():
                 c.calm_hours = 0

@@ -500,7 +500,9 @@ def test_history_tells_what_the_detector_and_people_did_in_order(client, db, ten
                                                          ("resolved", 90, {"status": "resolved"}),
                                                          ("reopened", 120, {}),
                                                          # a person's resolve: listed from its control event
-                                                         ("resolved", 150, {"status": "resolved", "status_by": "Cy"})]):
+                                                         ("resolved", 150, {"status": "resolved", "status_by": "Cy"}),
+                                                         # and a person's reopen
+                                                         ("reopened", 160, {"status": "open", "status_by": "Cy"})]):
             enqueue(s, t.id, 1, event, {"id": 1, "status_by": "detector", **changes},
                     T0 + timedelta(hours=1, minutes=minutes), seq)
         s.commit()

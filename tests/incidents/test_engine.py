@@ -247,6 +247,12 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
     assert [n for n in engine.take_changes()["notifications"] if n[0] == inc.id] == []
     run(engine, burst(4, at + timedelta(hours=1), 10, prefix="z"))
     assert [i.id for i in opened(engine, after=at) if i.topic_id == 4] == [inc.id]
+    # a person reopening what was announced as ended tells the thread (and PagerDuty alerts again), once
+    engine.set_status(inc.id, "open", "agent@example.com", at + timedelta(hours=2))
+    engine.set_status(inc.id, "acknowledged", "agent@example.com", at + timedelta(hours=2, minutes=1))
+    assert [(n[1], n[3]["status"], n[3]["status_by"]) for n in engine.take_changes()["notifications"]
+            if n[0] == inc.id] == [("reopened", "acknowledged", "agent@example.com"),
+                                   ("acknowledged", "acknowledged", "agent@example.com")]
 
 
 def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed):

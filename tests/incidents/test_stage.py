@@ -227,6 +227,13 @@ def test_an_acknowledgement_in_the_api_reaches_the_outbox_through_the_detector(d
 
     assert told()[0][0] == "opened" and told()[-1] == ("acknowledged", "Dana")
     assert [e for e, _ in told()].count("acknowledged") == 1
+    # resolved by hand, then reopened by another person: the thread hears both, each once
+    for status, by in (("resolved", "Dana"), ("open", "Lee")):
+        res = client.patch(f"/api/v1/incidents/{inc_id}/status", json={"status": status, "by": by}, headers=headers)
+        assert res.status_code == 200, res.get_json()
+        r.run_until_idle()
+    r.run_until_idle()
+    assert told()[-2:] == [("resolved", "Dana"), ("reopened", "Lee")]
 
 
 def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant, traffic, monkeypatch, database_url,

@@ -141,6 +141,11 @@ def test_replies_are_short_and_name_the_incident():
     back = incident_blocks(incident_payload(ticket_count=25, requester_count=21), "reopened", None)
     assert back["text"].startswith("Incident #12 reopened")
     assert "*reopened*: it is rising again; now 25 tickets from 21" in back["blocks"][0]["text"]["text"]
+    by_hand = incident_blocks(incident_payload(status="open", status_by="<b>Dana</b>", ticket_count=25,
+                                               status_changed_at="2026-03-03T04:00:00+00:00"), "reopened", None)
+    line = by_hand["blocks"][0]["text"]["text"]
+    assert blocks_problem(by_hand) is None and "rising again" not in line  # a person's word, not the detector's
+    assert "*reopened* by &lt;b&gt;Dana&lt;/b&gt; at <!date^1772510400^" in line and "25 tickets from" in line
     parent = incident_blocks(incident_payload(status="resolved"), "opened", None)
     assert parent["blocks"][0]["text"]["text"].startswith(":white_check_mark: [Resolved] #12")
 

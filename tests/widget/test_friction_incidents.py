@@ -76,8 +76,9 @@ def test_a_persons_acknowledgement_and_resolution_are_told_where_the_opening_was
     step("resolved", "lead", H0 + 1100)  # already ended: nothing to close
     assert told == [("opened", 0, "acknowledged", "ana (Slack)"), ("acknowledged", 1, "acknowledged", "ana (Slack)"),
                     ("resolved", 2, "dismissed", "lead")]
-    fi.set_status(1, "open", "lead", H0 + 1200)  # reopened by a person: no news, the detector's next rise is
-    assert fi.take_notifications() == []
+    step("open", "lead", H0 + 1200)  # reopened by a person: the thread that said it ended hears so
+    step("acknowledged", "lead", H0 + 1300)
+    assert told[3:] == [("reopened", 3, "open", "lead"), ("acknowledged", 4, "acknowledged", "lead")]
 
 
 def test_first_seen_is_never_after_detection_when_browsers_clocks_disagree():
