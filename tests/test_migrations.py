@@ -50,6 +50,21 @@ def test_webhooks_on_every_event_also_get_acknowledged(tmp_path):
 
     upgrade(db)
     assert events() == {1: ["opened", "grew", "acknowledged", "resolved", "reopened"], 2: ["opened", "resolved"]}
+    with db.engine.begin() as conn:  # an acknowledgement sent, another waiting, and a resolution waiting
+        notes = sa.Table("notifications", meta, autoload_with=conn)
+        deliveries = sa.Table("webhook_deliveries", meta, autoload_with=conn)
+        for seq, event, sent in ((1, "acknowledged", True), (2, "acknowledged", False), (3, "resolved", False)):
+            conn.execute(notes.insert().values(tenant_id=1, incident_id=7, seq=seq, event=event, payload={},
+                                               created_at=sa.func.now(), attempts=0,
+                                               sent_at=sa.func.now() if sent else None))
+            conn.execute(deliveries.insert().values(endpoint_id=1, incident_id=7, seq=seq, tenant_id=1, event=event,
+                                                    created_at=sa.func.now(), attempts=0,
+                                                    sent_at=sa.func.now() if sent else None))
     downgrade(db, "0012_pagerduty_inbound")
     assert events() == {1: ["opened", "grew", "resolved", "reopened"], 2: ["opened", "resolved"]}
+    with db.engine.connect() as conn:  # older code cannot send the waiting acknowledgement: closed, not held
+        for table in (notes, deliveries):
+            rows = conn.execute(sa.select(table.c.seq, table.c.sent_at.is_not(None), table.c.last_error)
+                                .order_by(table.c.seq)).all()
+            assert [tuple(r) for r in rows] == [(1, True, None), (2, True, "not sent: downgraded"), (3, False, None)]
     db.engine.dispose()

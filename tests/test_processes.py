@@ -79,7 +79,7 @@ def flood(url: str, site_key: str, stop: threading.Event, acked: list[str], erro
             continue
         if r.status_code == 202:
             assert r.json()["accepted"] == 10
-            acked.extend(f"{sid}:e{i}" for i in range(10))
+            acked.extend(f"{sid}/e{i}" for i in range(10))
         else:
             errors.append(str(r.status_code))
 

@@ -46,7 +46,7 @@ def _friction_events(tenant_id: int, now: datetime) -> list[LoggedEvent]:
         events.append((at, f"x{i}", "failed_request"))
         events += [(at + timedelta(seconds=0.5 + k * 0.2), f"x{i}", "rage_click") for k in range(3)]
     events.sort()
-    return [LoggedEvent(n + 1, tenant_id, "widget", f"widget.{kind}", f"{sid}:{n}", at, at,
+    return [LoggedEvent(n + 1, tenant_id, "widget", f"widget.{kind}", f"{sid}/{n}", at, at,
                         {"id": f"e{n}", "type": kind, "ts": int(at.timestamp() * 1000), "url": SITE + "/invoices",
                          "session_id": sid, "data": {"status": 500} if kind == "failed_request" else {}})
             for n, (at, sid, kind) in enumerate(events)]

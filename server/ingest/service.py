@@ -118,7 +118,7 @@ def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, h
         events.append(NewEvent(
             source="widget",
             kind=f"widget.{ev['type']}",
-            idempotency_key=f"{session_id}:{ev['id']}",
+            idempotency_key=f"{session_id}/{ev['id']}",  # "/" is in neither id: one key, one event
             event_time=widget_event_time(ev["ts"], sent_at, received_at),
             payload=payload,
         ))

@@ -156,7 +156,7 @@ def detector_behind(session: Session, tenant_id: int, session_id: str, now: date
     writes the rows) is a floor, so that a long-idle session does not scan the tenant's log since its
     last event, and stands alone for rows written before ``last_offset`` existed. Other sessions'
     unread events do not count: under steady traffic some always wait, and a session would never be
-    judged. Widget events' idempotency keys start with their session's id; only the tenant's events
+    judged. Widget events' idempotency keys start with their session's id and a "/"; only the tenant's events
     after that offset (its (tenant, offset) index) are scanned."""
     read = row.last_offset or 0
     for name, offset in session.execute(select(DetectorCheckpoint.partition, DetectorCheckpoint.offset)):
@@ -165,7 +165,7 @@ def detector_behind(session: Session, tenant_id: int, session_id: str, now: date
             read = max(read, offset)
     pending = session.scalar(select(Event.offset).where(
         Event.tenant_id == tenant_id, Event.offset > read, Event.received_at >= now - PENDING_WINDOW,
-        Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}:", autoescape=True)).limit(1))
+        Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}/", autoescape=True)).limit(1))
     return pending is not None
 
 

@@ -29,6 +29,16 @@ def test_repeated_batch_is_acknowledged_but_stored_once(client, db, tenant):
     assert len(log_rows(db)) == 5
 
 
+def test_ids_with_colons_never_make_two_sessions_events_one(client, db, tenant):
+    """Session and event ids may hold ':'; session "a" event "b:c" and session "a:b" event "c" are two events."""
+    _, creds = tenant
+    first, second = widget_batch(1, session_id="a"), widget_batch(1, session_id="a:b")
+    first["events"][0]["id"], second["events"][0]["id"] = "b:c", "c"
+    assert post_widget(client, creds.site_key, first).get_json() == {"accepted": 1, "duplicates": 0}
+    assert post_widget(client, creds.site_key, second).get_json() == {"accepted": 1, "duplicates": 0}
+    assert sorted(r.payload["session_id"] for r in log_rows(db)) == ["a", "a:b"]
+
+
 def test_duplicates_inside_one_batch_count_once(client, db, tenant):
     _, creds = tenant
     batch = widget_batch(2)

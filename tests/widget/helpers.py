@@ -27,7 +27,7 @@ class Log:
             payload["user_id"] = user_id
         if target:
             payload["target"] = target
-        return LoggedEvent(self.offset, self.tenant_id, "widget", f"widget.{etype}", f"{session_id}:e{self.offset}",
+        return LoggedEvent(self.offset, self.tenant_id, "widget", f"widget.{etype}", f"{session_id}/e{self.offset}",
                            at + timedelta(seconds=1), at, payload)
 
     def ticket(self, ticket_id: int, at: datetime, requester_id: str | None = None,

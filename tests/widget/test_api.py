@@ -306,3 +306,12 @@ def test_a_decision_follows_the_sessions_row_not_the_slower_checkpoint(client, t
     assert decide(client, creds, session_id="quick").get_json()["reason"] == "nudge"
     fail_three_times(client, creds, session_id="quick")  # newer events than its row: wait for them
     assert decide(client, creds, session_id="quick").get_json()["reason"] == "no_data"
+
+
+def test_another_sessions_unread_events_never_hold_a_decision_back(client, tenant, db):
+    """Session ids may hold ':': session "quick:2" sharing "quick" as a prefix is another session."""
+    put_settings(client, creds := tenant[1])
+    fail_three_times(client, creds, session_id="quick")
+    run_detector(db)
+    fail_three_times(client, creds, session_id="quick:2")  # unread by the detector, not this session's
+    assert decide(client, creds, session_id="quick").get_json()["reason"] == "nudge"
