@@ -31,7 +31,7 @@ from server.db import Database
 from server.eventlog.log import as_utc
 from server.incidents.models import Notification
 from server.metrics import NOTIFICATIONS, utcnow
-from server.notify.mutes import MUTED, held_back
+from server.notify.mutes import held_back
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,9 @@ class OutboxSender:
         closed (the drain goes on), or None to send."""
         note = session.get(Notification, (row.tenant_id, row.incident_id, row.seq))  # the row itself for Slack
         series = (note.payload or {}).get("series") if note is not None else None
-        if held_back(session, self.model, self._stream(stream), row, series, now):
-            return self._close(session, row, now, MUTED)
+        why = held_back(session, self.model, self._stream(stream), row, series, now)
+        if why is not None:
+            return self._close(session, row, now, why)
         return None
 
     def _close(self, session: Session, row: Any, now: datetime, why: str) -> int:

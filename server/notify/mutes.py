@@ -6,7 +6,7 @@ A mute covers one incident or every incident on one series (``topic:17``, ``chan
 ``form:360001``, ``page:/billing``): a maintenance window, or a problem already being handled.
 "Acknowledged" and "resolved" (where the incident stands, not news of its size) are never held back by
 a mute; they are closed as ``muted`` only when every earlier event of that incident was, for that
-target, so a receiver never hears of an acknowledgement or a resolution without the opening, and a
+target (or as ``not configured`` when Slack was not set up for those), so a receiver never hears of an acknowledgement or a resolution without the opening, and a
 PagerDuty alert or Slack thread that did open always follows the incident and is always closed.
 """
 
@@ -42,10 +42,20 @@ def active_mute(session: Session, tenant_id: int, incident_id: int, series: str 
         .order_by(NotificationMute.until.desc()).limit(1)).first()
 
 
-def held_back(session: Session, model: Any, stream: Any, row: Any, series: str | None, now: datetime) -> bool:
-    """Whether an outbox row (``model``: the Slack outbox or the webhook deliveries; ``stream``: the
-    condition naming its incident's rows for its target) is to be closed as muted instead of sent."""
+#: Why a follow-up is closed when its target never heard the opening: Slack was not set up then.
+NOT_CONFIGURED = "not configured"
+
+
+def held_back(session: Session, model: Any, stream: Any, row: Any, series: str | None, now: datetime) -> str | None:
+    """Why an outbox row (``model``: the Slack outbox or the webhook deliveries; ``stream``: the
+    condition naming its incident's rows for its target) is to be closed instead of sent, or None.
+
+    ``muted`` while a mute covers it; an acknowledgement or a resolution whose target never got one of
+    the incident's earlier events (each was muted, or Slack was not set up when they came due) is closed
+    the same way, so a channel configured since does not hear how an incident it never saw ended."""
     if row.event in ("acknowledged", "resolved"):
-        earlier = list(session.scalars(select(model.last_error).where(stream, model.seq < row.seq)))
-        return bool(earlier) and all(e == MUTED for e in earlier)
-    return active_mute(session, row.tenant_id, row.incident_id, series, now) is not None
+        earlier = set(session.scalars(select(model.last_error).where(stream, model.seq < row.seq)))
+        if earlier and earlier <= {MUTED, NOT_CONFIGURED}:
+            return MUTED if earlier == {MUTED} else NOT_CONFIGURED
+        return None
+    return MUTED if active_mute(session, row.tenant_id, row.incident_id, series, now) is not None else None

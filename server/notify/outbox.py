@@ -48,6 +48,7 @@ from server.incidents.summaries import current_summary
 from server.metrics import NOTIFICATIONS
 from server.notify.client import SlackClient, SlackError, SlackTarget, parse_hosts
 from server.notify.delivery import OutboxSender
+from server.notify.mutes import NOT_CONFIGURED
 from server.notify.settings import SettingsError, load_target, slack_settings
 from server.notify.slack import EVENTS, incident_blocks
 from server.notify.webhooks import enqueue_deliveries
@@ -56,7 +57,6 @@ from server.workers import start_periodic
 
 log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = "not configured"
 #: A failed ``chat.update`` of the parent with one of these still lets the thread reply go out.
 _PARENT_UPDATE_TOLERATED = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 

@@ -188,6 +188,15 @@ def test_unconfigured_tenants_rows_are_closed_not_kept(db, make_tenant, slack, m
     assert len(slack.webhook_calls) == 1
     configure(db, quiet.id, mode="webhook", webhook_url=slack.webhook_url)
     assert make_notifier().run_once() == 0 and len(slack.webhook_calls) == 1  # old alerts are not replayed
+    # the channel set up since never saw the opening: how it is handled and how it ended are not news there,
+    # but a new rise is
+    add(db, quiet.id, 1, "acknowledged", 1, status="acknowledged", status_by="Dana")
+    add(db, quiet.id, 1, "grew", 2, ticket_count=40)
+    add(db, quiet.id, 1, "resolved", 3, status="resolved")
+    make_notifier().run_once()
+    assert [(r.event, r.last_error) for r in rows(db, quiet.id)] == [
+        ("opened", NOT_CONFIGURED), ("acknowledged", NOT_CONFIGURED), ("grew", None), ("resolved", None)]
+    assert len(slack.webhook_calls) == 3
 
 
 def test_partitions_split_tenants_and_a_claimed_row_is_not_sent_twice(db, make_tenant, slack, make_notifier):
