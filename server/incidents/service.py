@@ -97,16 +97,35 @@ def _ticket_ids(session: Session, tenant_id: int, incident_ids: list[int],
     return out
 
 
+def _named_now(incident: Incident, label: str | None) -> tuple[str, str]:
+    """The incident's title and sentence naming its topic as it is called now (agents renamed it, or its
+    keywords moved on since detection): both were written with the name it had then."""
+    from server.incidents.engine import title as headline
+
+    then = (incident.evidence or {}).get("topic_label")
+    if not label or not isinstance(then, str) or not then or label == then:
+        return incident.title, incident.sentence
+    named = incident.title
+    if incident.title == headline(incident.kind, then)[:300]:
+        named = headline(incident.kind, label)[:300]
+    said = incident.sentence or ""
+    for before, after in ((f"'{then}'", f"'{label}'"), (f" on {then} ", f" on {label} ")):
+        if before in said:
+            return named, said.replace(before, after, 1)
+    return named, incident.sentence
+
+
 def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[list[str], int] | None,
                   *, capped: bool) -> dict[str, Any]:
     ids, total = tickets or ([], 0)
     topic = None
     if incident.topic_id is not None:
         topic = {"id": incident.topic_id, "label": labels.get(incident.topic_id, f"Topic {incident.topic_id}")}
+    headline, sentence = _named_now(incident, labels.get(incident.topic_id) if incident.topic_id is not None else None)
     view = {
         "id": incident.id, "kind": incident.kind, "status": incident.status, "status_by": incident.status_by,
         "status_changed_at": as_utc(incident.status_changed_at), "topic": topic, "series": incident.series,
-        "title": incident.title, "sentence": incident.sentence, "llm_summary": incident.llm_summary,
+        "title": headline, "sentence": sentence, "llm_summary": incident.llm_summary,
         "direction": incident.direction,
         "first_seen_at": as_utc(incident.first_seen_at), "detected_at": as_utc(incident.detected_at),
         "last_activity_at": as_utc(incident.last_activity_at), "resolved_at": _utc(incident.resolved_at),
@@ -431,14 +450,18 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
         .outerjoin(Topic, and_(Topic.tenant_id == Incident.tenant_id, Topic.id == Incident.topic_id))
         .where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE), match)
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
-    return [{"id": r.id, "kind": r.kind, "status": r.status, "title": r.title, "sentence": r.sentence,
-             "llm_summary": r.llm_summary,
-             "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
-             "ticket_count": r.ticket_count, "requester_count": r.requester_count, "account_count": r.account_count,
-             "topic": None if r.topic_id is None else {"id": r.topic_id,
-                                                       "label": name or label or f"Topic {r.topic_id}"},
-             "series": r.series, "attached": bool(is_attached), "evidence": r.evidence or {}}
-            for r, name, label, is_attached in rows]
+    out = []
+    for r, name, label, is_attached in rows:
+        headline, sentence = _named_now(r, (name or label) if r.topic_id is not None else None)
+        out.append({"id": r.id, "kind": r.kind, "status": r.status, "title": headline, "sentence": sentence,
+                    "llm_summary": r.llm_summary,
+                    "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
+                    "ticket_count": r.ticket_count, "requester_count": r.requester_count,
+                    "account_count": r.account_count,
+                    "topic": None if r.topic_id is None else {"id": r.topic_id,
+                                                              "label": name or label or f"Topic {r.topic_id}"},
+                    "series": r.series, "attached": bool(is_attached), "evidence": r.evidence or {}})
+    return out
 
 
 def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours: int,

@@ -20,6 +20,31 @@ def ids(body) -> list[int]:
     return [i["id"] for i in body["incidents"]]
 
 
+def test_an_incident_names_its_topic_as_agents_call_it_now(client, db, tenant):
+    t, creds = tenant
+    add_topic(db, t.id, 1, "invoice pdf · blank")
+    said = "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2 customers"
+    add_incident(db, t.id, 1, title="Spike: 'invoice pdf · blank'", sentence=said,
+                 evidence={"observed": 15, "expected": 1.2, "topic_label": "invoice pdf · blank"})
+    add_incident(db, t.id, 2, kind="sentiment", title="Sentiment falling: 'invoice pdf · blank'",
+                 sentence="9 tickets in 2 h on invoice pdf · blank with mean sentiment -0.41; usually +0.10",
+                 evidence={"observed": -0.41, "topic_label": "invoice pdf · blank"})
+    add_incident(db, t.id, 3, title="Spike: 'invoice pdf · blank' (edited)", sentence=said,
+                 evidence={"topic_label": "invoice pdf · blank"})
+    detail = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
+    assert (detail["title"], detail["sentence"]) == ("Spike: 'invoice pdf · blank'", said)
+    assert client.patch("/api/v1/topics/1", json={"name": "Blank <b>invoices</b>"},
+                        headers=auth(creds)).status_code == 200
+    listed = {i["id"]: i for i in client.get("/api/v1/incidents", headers=auth(creds)).get_json()["incidents"]}
+    assert listed[1]["title"] == "Spike: 'Blank <b>invoices</b>'"  # JSON text: the page renders it as text
+    assert listed[1]["sentence"].startswith("17 tickets from 15 customers in 2 h about 'Blank <b>invoices</b>';")
+    assert listed[2]["title"] == "Sentiment falling: 'Blank <b>invoices</b>'"
+    assert " on Blank <b>invoices</b> with mean sentiment" in listed[2]["sentence"]
+    assert listed[3]["title"] == "Spike: 'invoice pdf · blank' (edited)"  # not the detector's words: left alone
+    detail = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
+    assert detail["title"] == "Spike: 'Blank <b>invoices</b>'" and detail["topic"]["label"] == "Blank <b>invoices</b>"
+
+
 def test_list_is_newest_detected_first_with_topic_labels(client, db, tenant):
     t, creds = tenant
     add_topic(db, t.id, 1, "invoice pdf · blank", name="Blank invoices")
