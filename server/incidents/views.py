@@ -72,14 +72,17 @@ def list_incidents(tenant: Tenant) -> Any:
 @documented(summary="Incidents as CSV, for a spreadsheet", tags=["incidents"], query=IncidentFilterSchema(),
             auth="api_token", text_response="text/csv",
             responses={200: (None, "One row per incident, newest first, at most 10,000; X-Total-Count says how "
-                                   "many matched. Text that a spreadsheet would run as a formula starts with '."),
+                                   "many matched. UTF-8 with a byte-order mark (for Excel). Text that a spreadsheet would run as a "
+                                   "formula starts with '."),
                        **_400, **AUTH_ERRORS})
 @require_token
 def export_incidents(tenant: Tenant) -> Any:
     args = incident_filter_query.load(request.args.to_dict())
     body, total = service.export_incidents(db_session(), tenant.id, **args)
     stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return Response(body, mimetype="text/csv", headers={
+    # UTF-8 with a byte-order mark: without one, Excel reads the file in the machine's legacy code page
+    # and every non-ASCII character of a topic name or a ticket's words comes out garbled.
+    return Response("\ufeff" + body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="groundswell-incidents-{stamp}.csv"',
         "X-Total-Count": str(total)})
 

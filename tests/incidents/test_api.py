@@ -499,8 +499,9 @@ def test_export_is_csv_of_the_same_filters_with_formulas_kept_as_text(client, db
     resp = client.get("/api/v1/incidents/export", query_string={"kind": "spike"}, headers=auth(creds))
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert resp.headers["Content-Disposition"].startswith('attachment; filename="groundswell-incidents-')
-    assert resp.headers["X-Total-Count"] == "2"
-    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert resp.headers["X-Total-Count"] == "2" and resp.mimetype_params.get("charset") == "utf-8"
+    assert resp.data.startswith(b"\xef\xbb\xbfid,kind,")  # a byte-order mark: Excel then reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
     assert [r["id"] for r in rows] == ["2", "1"]
     assert rows[1]["title"] == "'=HYPERLINK(\"http://evil\",\"click\")" and rows[1]["llm_summary"] == "'@SUM(A1:A9)"
     assert rows[1]["topic"] == "Billing exports" and rows[1]["merged_into"] == ""
