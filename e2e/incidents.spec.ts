@@ -393,3 +393,25 @@ test("Slack from the page: a webhook, then a bot's channel with buttons, then of
     await expect(page.locator("#alerts-slack")).toHaveText("Slack: off. Choose where incidents go below.");
     await expect(page.locator("#slack-test")).toBeDisabled();
   });
+
+test.describe("a reader five and a half hours east of UTC", () => {
+  test.use({ timezoneId: "Asia/Kolkata", locale: "en-GB" });
+
+  test("sees the sentence's first-seen clock in their own time zone, as the page's other times", async ({ page }) => {
+    const res = await fetch(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                            { headers: { Authorization: `Bearer ${backend.api_token}` } });
+    const inc = await res.json();
+    const written = /first seen (\d{2}):(\d{2}) UTC/.exec(inc.sentence);
+    expect(written).not.toBeNull();
+    const minutes = (Number(written![1]) * 60 + Number(written![2]) + 330) % 1440;  // +05:30
+    const local = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const card = page.locator(`button.incident-item[data-id="${backend.incident_id}"]`);
+    await expect(card.locator(".item-sentence")).toContainText(`first seen ${local}`);
+    await card.click();
+    const sentence = page.locator("#incident-detail p.sentence");
+    await expect(sentence).toContainText(`first seen ${local}`);
+    await expect(sentence).not.toContainText("UTC");
+  });
+});

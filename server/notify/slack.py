@@ -127,6 +127,19 @@ def _when(iso: Any) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def _local_clock(text: str, first_seen: Any) -> str:
+    """The sentence with its first-seen clock ("first seen 23:04 UTC", written by the detector in UTC)
+    as a Slack date token, so that each reader sees it in their own time zone; the text is unchanged when
+    that clock is not the incident's first-seen time."""
+    try:
+        at = datetime.fromisoformat(str(first_seen))
+    except ValueError:
+        return text
+    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    clock = at.strftime("%H:%M UTC")
+    return text.replace(clock, f"<!date^{int(at.timestamp())}^{{time}}|{clock}>", 1)
+
+
 def incident_url(base_url: str | None, incident_id: Any) -> str | None:
     """The incident page, or None without a base URL (or with an id that is not a number)."""
     if not base_url or not isinstance(incident_id, int) or isinstance(incident_id, bool):
@@ -288,7 +301,7 @@ def _full(payload: dict[str, Any], base_url: str | None, buttons: bool = False) 
     header = f"{STATUS_EMOJI.get(status, ':rotating_light:')} {prefix}{_ref(payload)} {_title(payload)}"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(escape(header), HEADER_CHARS)}]
     if str(payload.get("sentence") or "").strip():
-        blocks.append(_section(escape(payload["sentence"])))
+        blocks.append(_section(_local_clock(escape(payload["sentence"]), payload.get("first_seen_at"))))
     summary = " ".join(str(payload.get("llm_summary") or "").split())
     if summary:  # the model's words, from redacted tickets: shown as text, marked as the model's
         blocks.append(_section(f"_Summary by Claude:_ {escape(summary)}"))

@@ -46,6 +46,16 @@
 
   function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
 
+  // The detector writes its sentence's clock in UTC ("first seen 23:04 UTC"); the page shows every other
+  // time in the reader's zone, so that clock is shown in it too when it is the incident's first-seen time.
+  function localSentence(inc) {
+    var text = inc.sentence || "", d = new Date(inc.first_seen_at || "");
+    if (isNaN(d.getTime())) return text;
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var utc = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + " UTC";
+    return text.replace(utc, d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  }
+
   function num(n) {
     if (n === null || n === undefined || n === "") return "—";
     if (typeof n !== "number") return String(n);
@@ -163,7 +173,7 @@
       head.appendChild(el("span", "item-id", "#" + inc.id));
       b.appendChild(head);
       b.appendChild(el("strong", "item-title", inc.title));
-      b.appendChild(el("span", "item-sentence", inc.sentence));
+      b.appendChild(el("span", "item-sentence", localSentence(inc)));
       var who = inc.kind === "friction" ?  // in-app friction: the page's sessions, no tickets or accounts
         counted((inc.evidence || {}).sessions, "session") + " · " + counted(inc.requester_count, "signed-in user") + " · " :
         counted(inc.ticket_count, "ticket") + " · " + counted(inc.requester_count, "customer") + " · " +
@@ -654,7 +664,7 @@
     head.appendChild(close);
     box.appendChild(head);
     box.appendChild(el("h2", null, inc.title + " (#" + inc.id + ")"));
-    box.appendChild(el("p", "sentence", inc.sentence));
+    box.appendChild(el("p", "sentence", localSentence(inc)));
     if (inc.llm_summary) {  // the model's words, from redacted tickets: text, and labelled as such
       var summary = el("p", "llm-summary");
       summary.appendChild(el("span", "llm-label", "Summary by Claude: "));

@@ -47,6 +47,10 @@ def test_opened_message_carries_the_evidence():
                      "<!date^1772492640^", "The invoice PDF is blank", "PDF export shows nothing"):
         assert expected in body, expected
     assert "a fourth one" not in body  # at most three representatives
+    # the sentence's first-seen clock is a date token: each reader sees it in their own time zone
+    assert "first seen <!date^1772492640^{time}|23:04 UTC>" in body
+    moved = json.dumps(incident_blocks(incident_payload(first_seen_at="2026-03-02T22:00:00+00:00"), "opened", None))
+    assert "first seen 23:04 UTC" in moved  # not the first-seen time (merged since): left as written
     button = next(b for b in msg["blocks"] if b["type"] == "actions")["elements"][0]
     assert button["url"] == "https://gs.example.com/incidents#id=12"
 

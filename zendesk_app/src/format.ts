@@ -5,6 +5,10 @@ export interface Formatter {
   time(iso: string | null): string;
   ago(iso: string | null): string;
   number(n: number): string;
+  /** An incident's sentence with its first-seen clock ("first seen 23:04 UTC", as the detector writes it)
+   * in the agent's time zone, like every other time the app shows; unchanged when that clock is not the
+   * incident's first-seen time. */
+  sentence(text: string, firstSeen: string | null): string;
 }
 
 function validZone(zone: string | undefined): string | undefined {
@@ -39,6 +43,7 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
   const zone = validZone(timeZone);
   const dates = new Intl.DateTimeFormat(loc, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
                                                timeZone: zone });
+  const clock = new Intl.DateTimeFormat(loc, { hour: "2-digit", minute: "2-digit", timeZone: zone });
   const numbers = new Intl.NumberFormat(loc, { maximumFractionDigits: 1 });
   return {
     time(iso) {
@@ -51,5 +56,12 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
       return duration(Math.max(0, Math.round((now() - ms) / 60_000)));
     },
     number: (n) => numbers.format(n),
+    sentence(text, firstSeen) {
+      const ms = firstSeen ? Date.parse(firstSeen) : NaN;
+      if (Number.isNaN(ms)) return text;
+      const d = new Date(ms);
+      const two = (n: number) => String(n).padStart(2, "0");
+      return text.replace(`${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`, clock.format(ms));
+    },
   };
 }

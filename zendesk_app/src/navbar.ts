@@ -29,7 +29,7 @@ function item(inc: Incident, fmt: Formatter, openTicket?: (ticketId: string) => 
          el("span", { class: "gs-title" }, inc.title)),
       el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
          t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
-      inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
+      inc.sentence ? el("p", { class: "gs-sentence" }, fmt.sentence(inc.sentence, inc.firstSeenAt)) : null,
       summaryView(inc),
       el("p", { class: "gs-muted" }, inc.friction
         ? t("navbar.counts_friction", { sessions: fmt.number(inc.friction.sessions), page: inc.friction.page,

@@ -65,11 +65,11 @@ export function unseenView(): HTMLElement {
     el("p", {}, t("sidebar.empty.unseen")), el("p", { class: "gs-muted" }, t("sidebar.empty.unseen_hint")));
 }
 
-function bannerView(banner: Banner): HTMLElement {
+function bannerView(banner: Banner, firstSeen: string | null, fmt: Formatter): HTMLElement {
   return el("div", { class: "gs-banner", attrs: { role: "note", "aria-label": t("sidebar.banner.label") } },
     el("strong", {}, t("sidebar.banner.title", { id: banner.incidentId })),
     el("p", { class: "gs-banner-title" }, banner.title),
-    banner.sentence ? el("p", {}, banner.sentence) : null);
+    banner.sentence ? el("p", {}, fmt.sentence(banner.sentence, firstSeen)) : null);
 }
 
 function stat(term: string, value: Child): Child[] {
@@ -245,7 +245,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
        t("sidebar.incident.heading", { id: inc.id }), " ", el("span", { class: "gs-title" }, inc.title)),
     el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
        t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
-    inc.sentence ? el("p", { class: "gs-sentence" }, inc.sentence) : null,
+    inc.sentence ? el("p", { class: "gs-sentence" }, fmt.sentence(inc.sentence, inc.firstSeenAt)) : null,
     summaryView(inc),
     el("dl", { class: "gs-stats" },
       ...stat(t("sidebar.stats.tickets"), fmt.number(inc.ticketCount)),
@@ -282,7 +282,10 @@ export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handl
 export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
   const parts: Child[] = [];
   if (state.stale) parts.push(el("p", { class: "gs-stale gs-muted" }, t("sidebar.stale")));
-  if (ctx.banner) parts.push(bannerView(ctx.banner));
+  if (ctx.banner) {
+    const named = ctx.banner.incidentId;
+    parts.push(bannerView(ctx.banner, ctx.incidents.find((i) => i.id === named)?.firstSeenAt ?? null, fmt));
+  }
   for (const inc of ctx.incidents) parts.push(incidentView(inc, ctx.topic, fmt, state, h));
   if (!ctx.incidents.length) {
     parts.push(ctx.topic ? topicView(ctx.topic, fmt, state, h)

@@ -30,6 +30,15 @@ describe("formatter", () => {
     expect(fmt.time(null)).toBe("");
   });
 
+  it("shows a sentence's first-seen clock in the agent's zone", () => {
+    const fmt = createFormatter("en-GB", "Asia/Kolkata", () => now);
+    const said = "17 tickets from 15 customers in 2 h about 'pdf'; expected 1.2 customers; first seen 23:04 UTC";
+    expect(fmt.sentence(said, "2026-11-22T23:04:00Z")).toBe(said.replace("23:04 UTC", "04:34"));
+    expect(fmt.sentence(said, "2026-11-22T22:00:00Z")).toBe(said);  // another time: left as written
+    expect(fmt.sentence(said, null)).toBe(said);
+    expect(createFormatter("en-US", "UTC").sentence(said, "2026-11-22T23:04:00Z")).toContain("first seen 11:04 PM");
+  });
+
   it("falls back when the locale or zone is unusable", () => {
     const fmt = createFormatter("??", "Mars/Olympus", () => now);
     expect(fmt.time("2026-11-23T10:04:00Z")).not.toBe("");
