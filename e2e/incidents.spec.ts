@@ -314,6 +314,43 @@ test("accounts that changed: the surging organization and the silent account, as
   });
 
 
+test("the weekly accounts digest is scheduled from the page once Slack is set up", async ({ page }) => {
+  const headers = { Authorization: `Bearer ${backend.api_token}` };
+  const settings = () => page.request.get(`${backend.url}/api/v1/settings/notifications`, { headers })
+    .then((r) => r.json());
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const form = page.locator("#digest-form");
+  await expect(form).toBeVisible();
+  await expect(page.locator("#digest-day")).toBeDisabled();  // Slack is off: nothing could carry it
+  await expect(page.locator("#digest-status")).toContainText("Set up Slack");
+
+  const slack = { mode: "webhook", webhook_url: "https://hooks.slack.com/services/T000/B000/digestTest" };
+  expect((await page.request.put(`${backend.url}/api/v1/settings/notifications`, { headers, data: slack })).ok())
+    .toBe(true);
+  await page.reload();
+  await expect(page.locator("#digest-day")).toBeEnabled();
+  await expect(page.locator("#digest-day")).toHaveValue("");
+  await expect(page.locator("#digest-hour")).toBeDisabled();
+  await page.locator("#digest-day").selectOption("2");
+  await page.locator("#digest-hour").selectOption("14");
+  await page.locator("#digest-save").click();
+  await expect(page.locator("#digest-status")).toHaveText("Saved.");
+  await expect(page.locator("#accounts-digest")).toContainText("Weekly digest to Slack: Wednesdays at 14:00 UTC");
+  expect(await settings()).toMatchObject({ mode: "webhook", webhook_url_set: true,
+                                           accounts_digest: { weekday: 2, hour: 14 } });
+  await page.reload();
+  await expect(page.locator("#digest-day")).toHaveValue("2");
+  await expect(page.locator("#digest-hour")).toHaveValue("14");
+
+  await page.locator("#digest-day").selectOption("");
+  await page.locator("#digest-save").click();
+  await expect(page.locator("#digest-status")).toHaveText("Saved: no digest.");
+  await expect(page.locator("#accounts-digest")).toHaveText("Weekly digest to Slack: off.");
+  expect((await settings()).accounts_digest).toBeNull();
+  await page.request.put(`${backend.url}/api/v1/settings/notifications`,
+                         { headers, data: { mode: "off", webhook_url: null } });  // as the other tests expect it
+});
+
 test("how detection went: the period's incidents, the figures, a bar a week and where they were", async ({ page }) => {
   await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
   const report = page.locator("#report");

@@ -73,7 +73,7 @@
   // One line on the weekly Slack digest: when it goes out and how the last one went.
   function digestLine(s) {
     var d = s && s.accounts_digest;
-    if (!d) return "Weekly digest to Slack: off (accounts_digest in PUT /api/v1/settings/notifications turns it on).";
+    if (!d) return "Weekly digest to Slack: off.";
     var hour = (d.hour < 10 ? "0" : "") + d.hour + ":00 UTC";
     var text = "Weekly digest to Slack: " + (DAYS[d.weekday] || "?") + " at " + hour + ", the last 7 days.";
     var last = s.accounts_digest_last;
@@ -88,11 +88,61 @@
     return text;
   }
 
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  // The digest's hour is kept in UTC; each choice also says what it is in the reader's zone.
+  function hourLabel(h) {
+    var d = new Date(Date.UTC(2026, 0, 5, h));
+    var local = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return two(h) + ":00 UTC" + (d.getHours() === h && d.getMinutes() === 0 ? "" : " (" + local + " here)");
+  }
+
+  // The schedule form: only the digest changes (the Slack mode is sent back as it is stored); off while
+  // Slack is not set up, since the digest is posted there.
+  var digest = { mode: "off", editing: false };
+
+  function fillDigestForm(s) {
+    var form = document.getElementById("digest-form");
+    if (!form) return;
+    var day = document.getElementById("digest-day"), hour = document.getElementById("digest-hour");
+    if (!hour.options.length) {
+      for (var h = 0; h < 24; h++) hour.appendChild(new Option(hourLabel(h), String(h)));
+    }
+    digest.mode = (s && s.mode) || "off";
+    form.hidden = false;
+    var off = digest.mode === "off";
+    day.disabled = hour.disabled = document.getElementById("digest-save").disabled = off;
+    if (off) GS.say("digest-status", "Set up Slack under \u201cWhere alerts go\u201d to post the digest there.");
+    if (digest.editing) return;  // a choice not saved yet is not undone by a refresh
+    var d = s && s.accounts_digest;
+    day.value = d ? String(d.weekday) : "";
+    hour.value = String(d ? d.hour : 9);
+    hour.disabled = hour.disabled || !d;
+  }
+
+  function saveDigest(ev) {
+    ev.preventDefault();
+    var day = document.getElementById("digest-day").value, hour = document.getElementById("digest-hour").value;
+    var body = { mode: digest.mode, accounts_digest: day === "" ? null
+      : { weekday: parseInt(day, 10), hour: parseInt(hour, 10) } };
+    var button = document.getElementById("digest-save");
+    button.disabled = true;
+    GS.call("PUT", "/api/v1/settings/notifications", body)
+      .then(function (s) {
+        digest.editing = false;
+        GS.say("digest-status", body.accounts_digest ? "Saved." : "Saved: no digest.");
+        document.getElementById("accounts-digest").textContent = digestLine(s);
+        fillDigestForm(s);
+      })
+      .catch(function (err) { GS.say("digest-status", "Not saved: " + err.message, true); })
+      .then(function () { button.disabled = digest.mode === "off"; });
+  }
+
   function loadDigest() {
     var line = document.getElementById("accounts-digest");
     if (!line) return;
     GS.call("GET", "/api/v1/settings/notifications")
-      .then(function (s) { line.textContent = digestLine(s); })
+      .then(function (s) { line.textContent = digestLine(s); fillDigestForm(s); })
       .catch(function () { line.textContent = ""; });
   }
 
@@ -114,6 +164,15 @@
         state.days = parseInt(picker.value, 10) || 1;
         localStorage.setItem(DAYS_KEY, String(state.days));
         load();
+      });
+    }
+    var form = document.getElementById("digest-form");
+    if (form) {
+      form.addEventListener("submit", saveDigest);
+      form.addEventListener("change", function () {
+        digest.editing = true;
+        document.getElementById("digest-hour").disabled = document.getElementById("digest-day").value === "";
+        GS.say("digest-status", "");
       });
     }
     load();
