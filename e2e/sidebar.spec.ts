@@ -75,7 +75,11 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     await expect(app.locator(".gs-banner")).toContainText(`Known issue: incident #${backend.incident_id}`);
     const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
                                                  { headers: auth() })).json();
-    await expect(app.locator(".gs-incident .gs-sentence").first()).toHaveText(detail.sentence);
+    // the sentence as the API has it, its UTC first-seen clock in the agent's zone (UTC here, en-US: 11:59 AM)
+    const clock = new Date(detail.first_seen_at).toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+    expect(detail.sentence).toMatch(/first seen \d\d:\d\d UTC/);
+    await expect(app.locator(".gs-incident .gs-sentence").first())
+      .toHaveText(detail.sentence.replace(/\d\d:\d\d UTC/, clock));
     await expect(app.locator(".gs-incident .gs-stats dd").first()).toHaveText(String(detail.ticket_count));
     await expect(app.locator("svg.gs-chart rect").first()).toBeAttached();
     expect(await app.locator(".gs-incident").first().locator("svg.gs-chart rect").count()).toBeGreaterThan(1);

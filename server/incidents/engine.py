@@ -125,6 +125,15 @@ TONE_MIN_LEARNT = 30
 SUPPRESS_AFTER_DISMISS = 86400.0
 #: An incident the detector resolved reopens when its series rises again within this long.
 REOPEN_AFTER = 12 * 3600.0
+#: Pages customers met friction on before writing: each page's usual share of tickets whose requester
+#: met friction there first is learnt with this half-life (at most ``MAX_TRACKED_PAGES`` pages, the least
+#: seen forgotten first). An incident names a page (in its sentence, and with a known-issue banner on it)
+#: when at least two of its customers, and a third of them, met friction there first, and that many is
+#: less likely than ``PAGE_ALPHA`` at the page's usual share (binomial tail): a page everyone fails on is
+#: no clue to any one incident.
+PAGE_HALFLIFE = 7 * 86400.0
+MAX_TRACKED_PAGES = 2000
+PAGE_ALPHA = 0.01
 #: Channel and form shares: the prior of their over-dispersion and its weight (in binomial variances).
 MIX_RHO_PRIOR = 0.01
 MIX_PRIOR_WEIGHT = 50.0
@@ -631,6 +640,7 @@ class Engine:
         who = obs.requester or f"ticket:{obs.ticket_id}"
         ticket = _Ticket(ts, obs.ticket_id, who, obs.account, dict(obs.segments), obs.sentiment, obs.text,
                          pages=tuple(obs.pages))
+        self._count_pages(ts, {path for path, _session in obs.pages})
         keys = [f"topic:{obs.topic_id}", "all"]
         if obs.segments.get("channel"):
             keys.append(f"channel:{obs.segments['channel']}")
@@ -1450,6 +1460,43 @@ class Engine:
             return None
         return {"mean": round(mean, 2), "usual": round(usual, 2), "tickets": n}
 
+    def _count_pages(self, ts: float, paths: set[str]) -> None:
+        """Fold one ticket into the pages' usual shares: decayed counts of tickets, and per page of those
+        whose requester met friction there before writing."""
+        total = self.__dict__.setdefault("page_total", [0.0, ts])  # absent from older checkpoints
+        seen: dict[str, list[float]] = self.__dict__.setdefault("page_seen", {})
+        for row in [total, *(seen.setdefault(p, [0.0, ts]) for p in paths)]:
+            row[0] = row[0] * 0.5 ** (max(0.0, ts - row[1]) / PAGE_HALFLIFE) + 1.0
+            row[1] = max(row[1], ts)
+        while len(seen) > MAX_TRACKED_PAGES:
+            del seen[min((p for p in seen if p not in paths),
+                         key=lambda p: seen[p][0] * 0.5 ** ((ts - seen[p][1]) / PAGE_HALFLIFE))]
+
+    def page_share(self, path: str, now: float) -> float:
+        """The page's usual share of tickets whose requester met friction on it first, with a weak prior
+        (a tenth of a ticket in one) so that a page never seen, or a tenant with little history, is not
+        taken as certain."""
+        def decayed(row: list[float] | None) -> float:
+            return row[0] * 0.5 ** (max(0.0, now - row[1]) / PAGE_HALFLIFE) if row else 0.0
+
+        seen = decayed(self.__dict__.get("page_seen", {}).get(path))
+        return min(1.0, (seen + 0.1) / (decayed(self.__dict__.get("page_total")) + 1.0))
+
+    def _pages_evidence(self, inc: IncidentState) -> list[dict[str, Any]]:
+        """The pages the incident's customers met friction on first (most customers first, at most 10),
+        each with its usual share, the tail probability of that many customers at it, and whether the
+        incident names it (``PAGE_ALPHA``)."""
+        now = self.watermark if self.watermark is not None else _ts(inc.detected_at)
+        rows = []
+        for path, (sessions, users) in (inc.__dict__.get("pages") or {}).items():
+            k, n = len(users), max(len(inc.requesters), len(users))
+            share = self.page_share(path, now)
+            p = float(special.bdtrc(k - 1, n, share)) if k else 1.0
+            rows.append({"path": path, "sessions": len(sessions), "users": k, "usual_share": round(share, 4),
+                         "p_value": p, "associated": k >= 2 and 3 * k >= n and p <= PAGE_ALPHA})
+        rows.sort(key=lambda r: (not r["associated"], -r["users"], -r["sessions"], r["path"]))
+        return rows[:10]
+
     def snapshot(self, inc: IncidentState) -> dict[str, Any]:
         """The incident as the writer stores it (and the notifier shows it)."""
         ev = dict(inc.evidence)
@@ -1460,9 +1507,7 @@ class Engine:
         if hour is not None:
             ev["hour_so_far"] = hour
         if inc.__dict__.get("pages"):
-            ev["pages"] = sorted(({"path": p, "sessions": len(s), "users": len(u)}
-                                  for p, (s, u) in inc.__dict__["pages"].items()),
-                                 key=lambda r: (-r["users"], -r["sessions"], r["path"]))[:10]
+            ev["pages"] = self._pages_evidence(inc)
         mood = self.tone(inc)
         if mood is not None:
             ev["sentiment"] = mood
@@ -1470,7 +1515,7 @@ class Engine:
         return {
             "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,
             "status_changed_at": inc.status_changed_at or inc.detected_at, "series": inc.series,
-            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc, mood),
+            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc, mood, ev.get("pages")),
             "direction": inc.direction, "first_seen_at": inc.first_seen_at, "detected_at": inc.detected_at,
             "last_activity_at": inc.last_activity_at or inc.detected_at, "resolved_at": inc.resolved_at,
             "ticket_count": len(inc.ticket_ids), "requester_count": len(inc.requesters),
@@ -1589,7 +1634,8 @@ def _clock(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%H:%M")
 
 
-def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
+def sentence(inc: IncidentState, tone: dict[str, float] | None = None,
+             pages: list[dict[str, Any]] | None = None) -> str:
     """The evidence as one human sentence.
 
     Examples
@@ -1630,27 +1676,25 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None) -> str:
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
             f"about '{label}'{where}; expected {expected:.1f} customer{'' if f'{expected:.1f}' == '1.0' else 's'}; "
-            f"{first}{more}{_page_clause(inc)}"
+            f"{first}{more}{_page_clause(inc, pages)}"
             + (f"; sentiment {tone['mean']:+.2f}, usually {tone['usual']:+.2f}" if tone else ""))
 
 
-def _page_clause(inc: IncidentState) -> str:
-    """Where the incident's customers met friction in the product before writing, when one page holds at
-    least two of them and a third of all: the agent's first clue to the cause.
+def _page_clause(inc: IncidentState, pages: list[dict[str, Any]] | None) -> str:
+    """Where the incident's customers met friction in the product before writing, when the incident names
+    a page (``Engine._pages_evidence``: enough of its customers, far more than the page's usual share):
+    the agent's first clue to the cause.
 
     >>> t = datetime(2026, 3, 2, 23, 4, tzinfo=timezone.utc)
     >>> inc = IncidentState(id=1, kind="spike", series="topic:7", topic_id=7, first_seen_at=t, detected_at=t,
     ...                     requesters={"a", "b", "c", "d"})
-    >>> inc.pages = {"/billing": ({"s1", "s2", "s3"}, {"a", "b"}), "/team": ({"s4"}, {"c"})}
-    >>> _page_clause(inc)
+    >>> _page_clause(inc, [{"path": "/billing", "users": 2, "associated": True}])
     '; 2 of its 4 customers met friction on /billing first'
-    >>> inc.requesters |= {"e", "f", "g"}
-    >>> _page_clause(inc)
+    >>> _page_clause(inc, [{"path": "/upgrade", "users": 3, "associated": False}])  # everyone fails there
     ''
     """
-    pages = inc.__dict__.get("pages") or {}
-    if not pages:
-        return ""
-    path, (_, users) = min(pages.items(), key=lambda kv: (-len(kv[1][1]), -len(kv[1][0]), kv[0]))
-    n, total = len(users), max(len(inc.requesters), len(users))
-    return f"; {n} of its {total} customers met friction on {path} first" if n >= 2 and 3 * n >= total else ""
+    for row in pages or ():
+        if row.get("associated"):
+            n = row["users"]
+            return f"; {n} of its {max(len(inc.requesters), n)} customers met friction on {row['path']} first"
+    return ""

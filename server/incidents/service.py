@@ -400,15 +400,25 @@ def zendesk_url(session: Session, tenant_id: int) -> str | None:
 
 
 def incident_pages(incident: Incident) -> set[str]:
-    """The product pages an incident names: a friction incident's page, or where a ticket incident's
-    requesters met friction before writing (``evidence.pages``)."""
+    """The product pages an incident names: a friction incident's page, or a page where far more of a
+    ticket incident's requesters met friction before writing than the page's usual share
+    (``evidence.pages[].associated``; the engine's ``PAGE_ALPHA``). Evidence written before that flag
+    existed names a page holding at least two of its customers and a third of them."""
     ev = incident.evidence if isinstance(incident.evidence, dict) else {}
     if incident.kind == "friction":
         return {ev["path"]} if isinstance(ev.get("path"), str) else set()
     pages = ev.get("pages")
     if not isinstance(pages, list):
         return set()
-    return {p["path"] for p in pages if isinstance(p, dict) and isinstance(p.get("path"), str)}
+    customers = ev.get("requesters") if isinstance(ev.get("requesters"), int) else 0
+    named = set()
+    for p in pages:
+        if not isinstance(p, dict) or not isinstance(p.get("path"), str):
+            continue
+        users = p.get("users") if isinstance(p.get("users"), int) else 0
+        if p.get("associated") is True or ("associated" not in p and users >= 2 and 3 * users >= customers):
+            named.add(p["path"])
+    return named
 
 
 def related(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:

@@ -439,7 +439,12 @@
     if (Array.isArray(ev.pages) && ev.pages.length) {  // where requesters met friction before writing
       var pages = el("ul", "plain");
       ev.pages.forEach(function (p) {
-        pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " + counted(p.sessions, "session")));
+        var usual = typeof p.usual_share === "number"  // the page's usual share of customers who write
+          ? "; usually " + (p.usual_share < 0.01 ? "under 1%" : Math.round(100 * p.usual_share) + "%") +
+            " of those who write" + (p.associated ? ", far fewer than here: a clue to this incident" : "")
+          : "";
+        pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " +
+          counted(p.sessions, "session") + usual));
       });
       term(dl, "Pages before the tickets", pages);
     }

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from server.incidents.engine import Alert, Engine, Observation, _share_band, _share_lower_tail, sentence
+from server.incidents.engine import (Alert, Engine, IncidentState, Observation, _share_band, _share_lower_tail,
+                                     sentence)
 from server.incidents.settings import DetectionSettings
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
@@ -253,6 +254,45 @@ def test_people_decide_status_and_a_dismissed_problem_stays_quiet(warmed):
     assert [(n[1], n[3]["status"], n[3]["status_by"]) for n in engine.take_changes()["notifications"]
             if n[0] == inc.id] == [("reopened", "acknowledged", "agent@example.com"),
                                    ("acknowledged", "acknowledged", "agent@example.com")]
+
+
+def test_a_page_everyone_fails_on_is_no_clue_to_an_incident_but_a_rare_one_is():
+    engine, t0 = Engine(), T0.timestamp()
+    for i in range(600):  # a week: half of the customers who write met friction on /upgrade first
+        engine._count_pages(t0 + i * 1000.0, {"/upgrade"} | ({"/invoices"} if i % 100 == 1 else set()) if i % 2
+                            else set())
+    now = t0 + 600 * 1000.0
+    assert 0.4 < engine.page_share("/upgrade", now) < 0.6 and engine.page_share("/invoices", now) < 0.02
+    assert engine.page_share("/never-seen", now) < 0.001
+    engine.watermark = now
+    at = datetime.fromtimestamp(now, timezone.utc)
+    inc = IncidentState(id=1, kind="spike", series="topic:4", topic_id=4, first_seen_at=at, detected_at=at,
+                        requesters={f"c{i}" for i in range(8)}, evidence={"observed": 8, "expected": 1.0})
+    inc.pages = {"/upgrade": ({f"s{i}" for i in range(6)}, {f"c{i}" for i in range(6)}),
+                 "/invoices": ({"s1", "s2", "s3"}, {"c1", "c2", "c3"}),
+                 "/team": ({"s4"}, {"c4"})}
+    snap = engine.snapshot(inc)
+    rows = snap["evidence"]["pages"]
+    assert [(r["path"], r["users"], r["associated"]) for r in rows] == [
+        ("/invoices", 3, True), ("/upgrade", 6, False), ("/team", 1, False)]  # the page it names first
+    assert rows[0]["p_value"] < 1e-3 < 0.1 < rows[1]["p_value"]
+    assert snap["sentence"].endswith("; 3 of its 8 customers met friction on /invoices first")
+    inc.pages.pop("/invoices")
+    assert "met friction" not in engine.snapshot(inc)["sentence"]  # six of eight, as usual for /upgrade
+    # the shares survive a restart
+    again = pickle.loads(pickle.dumps(engine))
+    assert again.page_share("/upgrade", now) == engine.page_share("/upgrade", now)
+
+
+def test_tickets_teach_each_page_its_usual_share(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    day = [dataclasses.replace(o, pages=(("/upgrade", f"s-{o.ticket_id}"),))
+           for o in background(1, seed=21, start=at - timedelta(days=1))]
+    engine = fresh(warmed)
+    before = engine.page_share("/upgrade", at.timestamp())
+    run(engine, day)
+    assert engine.page_share("/upgrade", at.timestamp()) > 10 * before
+    assert engine.page_share("/upgrade", at.timestamp()) > 10 * engine.page_share("/invoices", at.timestamp())
 
 
 def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed):

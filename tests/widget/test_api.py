@@ -209,6 +209,11 @@ def test_a_page_named_by_several_ticket_incidents_gets_one_banner_the_newest(cli
     # newer still, but a change of tone and a drop are no problem of the page, whatever pages their people met
     add_incident(db, t.id, 7, "sentiment", {"pages": [{"path": PAGE, "sessions": 9, "users": 9}]})
     add_incident(db, t.id, 8, "drop", {"pages": [{"path": PAGE, "sessions": 9, "users": 9}]})
+    # newer still, but its customers met friction on the page no more than everyone does: no clue to it
+    add_incident(db, t.id, 10, "concentration", {"requesters": 12, "pages": [
+        {"path": PAGE, "sessions": 9, "users": 9, "usual_share": 0.7, "p_value": 0.4, "associated": False}]})
+    # and an older incident's evidence: two customers but not a third of its twelve
+    add_incident(db, t.id, 4, "spike", {"requesters": 12, "pages": [{"path": PAGE, "sessions": 2, "users": 2}]})
     r = client.get(f"/api/v1/widget/known-issues?site_key={creds.site_key}&url={ORIGIN}{PAGE}",
                    headers={"Origin": ORIGIN})
     issues = r.get_json()["issues"]
