@@ -452,3 +452,19 @@ test.describe("a reader five and a half hours east of UTC", () => {
     await expect(sentence).not.toContainText("UTC");
   });
 });
+
+test("a refresh of where alerts go keeps what someone changed and has not saved yet", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  await expect(page.locator("#slack-form")).toBeVisible();
+  await page.locator("#slack-mode").selectOption("webhook");
+  await page.locator("#slack-webhook-url").fill("https://hooks.slack.com/services/T000/B000/notSavedYet");
+  await page.locator("h1").first().click();  // focus leaves the form
+  const reloaded = page.waitForResponse((r) => r.url().endsWith("/api/v1/mutes"));  // the section's last call
+  await page.evaluate(() => document.dispatchEvent(new Event("gs-token")));  // the sections load again
+  await reloaded;
+  await page.waitForTimeout(200);  // its answers drawn
+  await expect(page.locator("#alerts-slack")).toHaveText("Slack: off. Choose where incidents go below.");
+  await expect(page.locator("#slack-mode")).toHaveValue("webhook");
+  await expect(page.locator("#slack-webhook-url")).toHaveValue("https://hooks.slack.com/services/T000/B000/notSavedYet");
+  await expect(page.locator("#slack-webhook-url")).toBeVisible();
+});

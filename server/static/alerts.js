@@ -17,11 +17,12 @@
 
   // The Slack form: the stored mode and channel are filled in; secrets never come back, so their fields
   // say whether one is stored and stay empty (empty: keep it).
-  var slack = null;
+  var slack = null, slackEdited = false;
   function fillSlack(s, force) {
     slack = s;
-    // a refresh while someone types in the form leaves it alone
-    if (!force && document.activeElement && $("slack-form").contains(document.activeElement)) return;
+    // a refresh while someone types in the form, or after they changed something not yet saved, leaves it alone
+    if (!force && (slackEdited || (document.activeElement && $("slack-form").contains(document.activeElement)))) return;
+    slackEdited = false;
     $("slack-mode").value = s.mode || "off";
     $("slack-channel").value = s.channel || "";
     $("slack-webhook-url").placeholder = s.webhook_url_set ? "stored (empty: keep it)" : "https://hooks.slack.com/services/…";
@@ -228,8 +229,11 @@
       document.getElementById("alerts-slack").textContent = slackLine(r[0]);
       fillSlack(r[0]);
       var hooksBox = document.getElementById("alerts-webhooks");
-      // a refresh while someone edits a row (events open, a secret being typed) leaves the table alone
-      if (!background || !(hooksBox.contains(document.activeElement) || hooksBox.querySelector("details[open]"))) {
+      // a refresh while someone edits a row (events open, a secret typed and not yet saved) leaves the table alone
+      var typed = Array.prototype.some.call(hooksBox.querySelectorAll("input"), function (i) {
+        return (i.type === "text" || i.type === "password") && i.value !== "";
+      });
+      if (!background || !(typed || hooksBox.contains(document.activeElement) || hooksBox.querySelector("details[open]"))) {
         renderWebhooks(hooksBox, r[1].webhooks);
       }
       renderMutes(document.getElementById("alerts-mutes"), r[2].mutes);
@@ -247,6 +251,9 @@
     var form = document.getElementById("webhook-form");
     if (!form) return;
     document.getElementById("slack-form").addEventListener("submit", saveSlack);
+    ["input", "change"].forEach(function (type) {
+      document.getElementById("slack-form").addEventListener(type, function () { slackEdited = true; });
+    });
     document.getElementById("slack-mode").addEventListener("change", showMode);
     document.getElementById("slack-test").addEventListener("click", testSlack);
     var format = document.getElementById("webhook-format");
