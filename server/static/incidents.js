@@ -218,8 +218,9 @@
       if (seq !== state.listSeq) return;  // the filters changed while it loaded: a newer answer is coming
       renderList(data);
       // After a change of search, kind or tab, an open incident the list no longer shows is closed (it would
-      // sit beside "no incidents match"); on a plain refresh, or opened by its link, it stays.
-      if (state.filtersChanged && state.selected &&
+      // sit beside "no incidents match"); on a plain refresh, or opened by its link, it stays. A list cut at
+      // its first 100 may just not reach it: then it stays too.
+      if (state.filtersChanged && state.selected && data.total <= data.incidents.length &&
           !data.incidents.some(function (inc) { return inc.id === state.selected; })) {
         history.replaceState(null, "", location.pathname + location.search);
         show(null, false);
