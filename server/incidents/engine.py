@@ -1664,17 +1664,24 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None,
         old = [s.get("value") for s in ev.get("segments") or [] if s.get("name") == "mean_sentiment"]
         observed = ev.get("observed")
         mean = old[0] if old else f"{observed:+.2f}" if isinstance(observed, (int, float)) else "?"
+        held = f"; {len(inc.ticket_ids)} tickets below the usual tone so far" if inc.ticket_ids else ""
         return (f"{ev.get('window_tickets', 0)} tickets in {window} on {label} with mean sentiment "
-                f"{mean}; usually {expected:+.2f}; {first}")
+                f"{mean} on a -1 to +1 scale; usually {expected:+.2f}; {first}{held}")
     customers = ev.get("observed", len(inc.requesters))
     tickets = ev.get("window_tickets", len(inc.ticket_ids))
-    where = ""
+    where, whose = "", ""
     for seg in ev.get("segments") or []:
         who = f"{seg['label']} ({seg['name']} {seg['value']})" if seg.get("label") else f"{seg['name']} {seg['value']}"
-        where = f", {round(100 * seg['share'])}% from {who}"
+        if inc.kind == "concentration" and "baseline_share" in seg:
+            # every one of the window's tickets is the segment's; its share is of the whole topic's
+            whose = f" in {who}"
+            where = (f", {round(100 * seg['share'])}% of the topic's tickets then "
+                     f"(usually {round(100 * seg['baseline_share'])}%)")
+        else:
+            where = f", {round(100 * seg['share'])}% from {who}"
         break
     more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
-    return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''} in {window} "
+    return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''}{whose} in {window} "
             f"about '{label}'{where}; expected {expected:.1f} customer{'' if f'{expected:.1f}' == '1.0' else 's'}; "
             f"{first}{more}{_page_clause(inc, pages)}"
             + (f"; sentiment {tone['mean']:+.2f}, usually {tone['usual']:+.2f}" if tone else ""))

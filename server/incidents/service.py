@@ -308,10 +308,12 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         first = "First ticket of the change of tone"
     else:
         first = "First ticket of the rise" if incident.direction == "up" else "Volume started to fall"
+    label = (_topic_labels(session, tenant_id, [incident.topic_id]).get(incident.topic_id)
+             if incident.topic_id is not None else None)
     items: list[dict[str, Any]] = [
         {"at": as_utc(incident.first_seen_at), "event": "first_seen", "by": "detector", "text": first},
         {"at": as_utc(incident.detected_at), "event": "opened", "by": "detector",
-         "text": f"Opened: {incident.title}"},
+         "text": f"Opened: {_named_now(incident, label)[0]}"},  # its topic as it is called now, as the title
     ]
     notes = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
                                                        Notification.incident_id == incident.id,

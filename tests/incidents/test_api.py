@@ -43,6 +43,7 @@ def test_an_incident_names_its_topic_as_agents_call_it_now(client, db, tenant):
     assert listed[3]["title"] == "Spike: 'invoice pdf · blank' (edited)"  # not the detector's words: left alone
     detail = client.get("/api/v1/incidents/1", headers=auth(creds)).get_json()
     assert detail["title"] == "Spike: 'Blank <b>invoices</b>'" and detail["topic"]["label"] == "Blank <b>invoices</b>"
+    assert detail["history"][1]["text"] == "Opened: Spike: 'Blank <b>invoices</b>'"  # one name everywhere
 
 
 def test_list_is_newest_detected_first_with_topic_labels(client, db, tenant):

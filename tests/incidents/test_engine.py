@@ -161,11 +161,12 @@ def test_a_negative_shift_in_sentiment_is_found(warmed):
     assert -1.0 <= ev["observed"] < ev["lower"] < ev["expected"] < ev["upper"] <= 1.0
     assert ev["measure"].startswith("mean sentiment") and ev["window_tickets"] >= 3
     assert sentence(found[0]).startswith(f"{ev['window_tickets']} tickets in ")
-    assert ev["segments"] == [] and f" with mean sentiment {ev['observed']:+.2f}; usually " in sentence(found[0])
+    assert ev["segments"] == [] and f" with mean sentiment {ev['observed']:+.2f} on a -1 to +1 scale; usually " in sentence(found[0])
+    assert sentence(found[0]).endswith(f"; {len(found[0].ticket_ids)} tickets below the usual tone so far")
     # evidence stored before carried the tone as a segment and the ticket count as observed
     old = dataclasses.replace(found[0], evidence={**ev, "observed": 14,
                                                   "segments": [{"name": "mean_sentiment", "value": "-0.41"}]})
-    assert " with mean sentiment -0.41; usually " in sentence(old)
+    assert " with mean sentiment -0.41 on a -1 to +1 scale; usually " in sentence(old)
 
 
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
@@ -177,6 +178,11 @@ def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
     assert found
     segments = {(s["name"], s["value"]) for s in found[0].evidence["segments"]}
     assert ("plan", "enterprise") in segments
+    # the concentration's sentence: its share is of the whole topic's tickets, and says so
+    conc = next(i for i in found if i.kind == "concentration")
+    seg = conc.evidence["segments"][0]
+    assert f" customers in plan enterprise in 2 h about 'label 1', {round(100 * seg['share'])}% of the topic's " \
+           f"tickets then (usually {round(100 * seg['baseline_share'])}%); expected " in engine.snapshot(conc)["sentence"]
 
 
 def test_an_organizations_name_labels_its_incidents(warmed):
@@ -206,7 +212,10 @@ def test_an_organizations_name_labels_its_incidents(warmed):
     assert seg["label"] == "Kestrel <b>Logistics</b>"
     inc.kind, inc.series, inc.topic_id = "concentration", "topic:1", 1
     inc.evidence = {**inc.evidence, "segments": [seg], "topic_label": "sso login"}
-    assert "46% from Kestrel <b>Logistics</b> (organization 900002)" in sentence(inc)
+    assert "46% from Kestrel <b>Logistics</b> (organization 900002)" in sentence(inc)  # evidence stored before
+    inc.evidence["segments"] = [{**seg, "baseline_share": 0.08}]
+    assert (" customers in Kestrel <b>Logistics</b> (organization 900002) in 6 h about 'sso login', 46% of the "
+            "topic's tickets then (usually 8%); expected ") in sentence(inc)
 
 
 def test_incident_lifecycle_attach_update_and_resolve(warmed):
