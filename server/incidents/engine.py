@@ -456,17 +456,33 @@ class Engine:
         insort(self.releases, (ts, version, description))
         del self.releases[:-100]
 
-    def feedback(self, incident_id: int, verdict: str) -> None:
+    def feedback(self, incident_id: int, verdict: str, by: str | None = None) -> None:
+        """A person's mark on an incident: ``noise`` raises the bar of its series and kind a step (at most
+        three), ``useful`` takes one back. Each person's mark on an incident counts once: the same mark
+        again changes nothing, and a changed mark first takes back the step the earlier one made."""
         inc = self.incidents.get(incident_id)
-        if inc is None:
+        if inc is None or verdict not in ("noise", "useful"):
             return
         key = (inc.series, inc.kind)
+        marks: dict[str, tuple[str, int]] = inc.__dict__.setdefault("marks", {})  # absent from older checkpoints
+        if by is not None and by in marks:
+            before, step = marks[by]
+            if before == verdict:
+                return
+            self.noise[key] = min(3, max(0, self.noise.get(key, 0) - step))
+            if before == "noise":
+                inc.noise = max(0, inc.noise - 1)
+            else:
+                inc.useful = max(0, inc.useful - 1)
+        level = self.noise.get(key, 0)
         if verdict == "noise":
             inc.noise += 1
-            self.noise[key] = min(3, self.noise.get(key, 0) + 1)
-        elif verdict == "useful":
+            self.noise[key] = min(3, level + 1)
+        else:
             inc.useful += 1
-            self.noise[key] = max(0, self.noise.get(key, 0) - 1)
+            self.noise[key] = max(0, level - 1)
+        if by is not None:
+            marks[by] = (verdict, self.noise[key] - level)
 
     def set_status(self, incident_id: int, status: str, by: str, at: datetime) -> None:
         """Mirror a person's status change (made through the API) into the engine's state."""

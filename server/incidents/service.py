@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -500,15 +500,34 @@ def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours
 
 def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, verdict: str, by: str,
                  note: str | None = None, now: datetime, view: bool = True) -> dict[str, Any]:
-    """Record a vote; the incident's detail after it (``view=False``: an empty dict, for callers that
-    answer elsewhere, such as Slack's buttons)."""
-    incident = _get(session, tenant_id, incident_id)
-    session.add(Feedback(tenant_id=tenant_id, incident_id=incident.id, verdict=verdict, by=by, note=note,
-                         created_at=now))
+    """Record a person's verdict; the incident's detail after it (``view=False``: an empty dict, for
+    callers that answer elsewhere, such as Slack's buttons).
+
+    One verdict per person (``by``) and incident: the same verdict again only updates its note (when one
+    is given), and a different one replaces theirs (the counts move from one to the other), so that one
+    person clicking Noise three times does not raise the bar three steps."""
+    incident = _get(session, tenant_id, incident_id, lock=True)
+    mine = session.scalars(select(Feedback).where(
+        Feedback.tenant_id == tenant_id, Feedback.incident_id == incident.id, Feedback.by == by)
+        .order_by(Feedback.id.desc()).limit(1)).first()
+    if mine is not None and mine.verdict == verdict:
+        if note and note != mine.note:
+            mine.note = note
+        session.commit()
+        return incident_detail(session, tenant_id, incident.id, now=now) if view else {}
+    changes: dict[Any, Any] = {}
     column = Incident.useful_count if verdict == "useful" else Incident.noise_count
+    changes[column] = func.coalesce(column, 0) + 1
+    if mine is not None:  # they change their mind: their earlier verdict no longer counts
+        earlier = Incident.useful_count if mine.verdict == "useful" else Incident.noise_count
+        changes[earlier] = case((func.coalesce(earlier, 0) > 0, func.coalesce(earlier, 0) - 1), else_=0)
+        mine.verdict, mine.note, mine.created_at = verdict, note, now
+    else:
+        session.add(Feedback(tenant_id=tenant_id, incident_id=incident.id, verdict=verdict, by=by, note=note,
+                             created_at=now))
     # Counted in SQL, not read-modify-write: two people voting at once both count.
     session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident.id)
-                    .values({column: func.coalesce(column, 0) + 1}).execution_options(synchronize_session=False))
+                    .values(changes).execution_options(synchronize_session=False))
     _append(session, log, tenant_id, control_event(
         "control.feedback", {"incident_id": incident.id, "verdict": verdict, "by": by}, now), now)
     session.commit()

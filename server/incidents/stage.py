@@ -194,7 +194,8 @@ class DetectStage(Stage):
                 engine.merge_incidents(int(data["incident_id"]), int(data["into"]), str(data.get("by", "")),
                                        event.event_time)
             elif kind == "control.feedback":
-                engine.feedback(int(data["incident_id"]), str(data["verdict"]))
+                engine.feedback(int(data["incident_id"]), str(data["verdict"]),
+                                str(data["by"]) if data.get("by") is not None else None)
             elif kind == "control.release":
                 deployed = data.get("deployed_at")
                 at = datetime.fromisoformat(deployed) if isinstance(deployed, str) else event.event_time

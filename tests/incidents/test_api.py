@@ -268,6 +268,29 @@ def test_feedback_counts_and_appends_a_control_event(client, db, tenant):
     assert (listed["useful_count"], listed["noise_count"]) == (2, 1)
 
 
+def test_each_persons_verdict_counts_once_and_a_changed_one_replaces_theirs(client, db, tenant):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    h = auth(creds)
+
+    def mark(verdict: str, by: str, note: str | None = None) -> dict:
+        r = client.post("/api/v1/incidents/1/feedback", json={"verdict": verdict, "by": by, "note": note}, headers=h)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    mark("noise", "ana")
+    body = mark("noise", "ana", "deploy noise")  # again: only the note changes
+    assert (body["useful_count"], body["noise_count"]) == (0, 1)
+    assert [(f["verdict"], f["by"], f["note"]) for f in body["feedback"]] == [("noise", "ana", "deploy noise")]
+    mark("noise", "bo")
+    body = mark("useful", "ana", "it was real after all")  # ana changes her mind
+    assert (body["useful_count"], body["noise_count"]) == (1, 1)
+    assert sorted((f["verdict"], f["by"]) for f in body["feedback"]) == [("noise", "bo"), ("useful", "ana")]
+    events = [e.payload for e in control_events(db, t.id)]
+    assert events == [{"incident_id": 1, "verdict": "noise", "by": "ana"}, {"incident_id": 1, "verdict": "noise", "by": "bo"},
+                      {"incident_id": 1, "verdict": "useful", "by": "ana"}]
+
+
 @pytest.mark.parametrize("body, field", [
     ({"by": "ana"}, "verdict"), ({"verdict": "great", "by": "ana"}, "verdict"), ({"verdict": "useful"}, "by"),
     ({"verdict": "useful", "by": ""}, "by"), ({"verdict": "useful", "by": "x" * 201}, "by"),

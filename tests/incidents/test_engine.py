@@ -398,6 +398,25 @@ def test_noise_feedback_raises_the_bar_until_the_pattern_stops_alerting(warmed):
     assert engine.alpha("spike", "topic:5") < engine.alpha("spike", "topic:4") / 99
 
 
+def test_one_persons_marks_on_an_incident_count_once(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8))
+    (inc,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    key = (inc.series, inc.kind)
+    for _ in range(3):
+        engine.feedback(inc.id, "noise", "ana")  # one person clicking three times: one step
+    assert engine.noise[key] == 1 and inc.noise == 1
+    engine.feedback(inc.id, "noise", "bo")
+    assert engine.noise[key] == 2
+    engine.feedback(inc.id, "useful", "ana")  # ana changes her mind: her step back, then one down
+    assert engine.noise[key] == 0 and (inc.noise, inc.useful) == (1, 1)
+    engine.feedback(inc.id, "noise", "ana")  # and back again: her useful step undone, one up
+    assert engine.noise[key] == 2 and (inc.noise, inc.useful) == (2, 0)
+    engine.feedback(inc.id, "noise")  # a mark without a name (an older control event) counts each time
+    engine.feedback(inc.id, "noise")
+    assert engine.noise[key] == 3
+
+
 def test_the_threshold_shrinks_as_more_series_are_tested():
     small = Engine()
     big = Engine()
