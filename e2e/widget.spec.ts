@@ -3,7 +3,7 @@
 // typed into an input ever leaves the page.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { test, expect, type Page, type Request } from "@playwright/test";
+import { test, expect, type Locator, type Page, type Request } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
@@ -44,6 +44,13 @@ async function widgetReady(page: Page): Promise<void> {
   await page.waitForFunction(() => (window as unknown as { groundswell?: { loaded?: boolean } }).groundswell?.loaded === true);
 }
 
+/** Presses Tab until `target` (in the widget's shadow root) has focus: moving into the widget by keyboard. */
+async function tabTo(page: Page, target: Locator): Promise<void> {
+  const focused = () => target.evaluate((el) => el === (el.getRootNode() as ShadowRoot).activeElement);
+  for (let i = 0; i < 10 && !(await focused()); i++) await page.keyboard.press("Tab");
+  await expect(target).toBeFocused();
+}
+
 test("a rage click and a failed request reach the backend as events", async ({ page }) => {
   await page.goto(`${backend.url}/demo/acme/billing`);
   await widgetReady(page);
@@ -66,19 +73,35 @@ test("a rage click and a failed request reach the backend as events", async ({ p
   expect(failed.payload.target).toBe("button#pay.primary[Pay now]");
 });
 
-test("a stuck session gets a nudge, rendered as text and dismissible with Escape", async ({ page }) => {
+test("a stuck session gets a nudge, announced, rendered as text and dismissible with Escape", async ({ page }) => {
   await page.goto(`${backend.url}/demo/acme/billing`);
   await widgetReady(page);
-  for (let i = 0; i < 3; i++) {
-    await page.click("#pay");
-    await page.waitForTimeout(300);
-  }
-  const card = page.locator("[data-gs-ui] [data-nudge]");
+  const pay = page.locator("#pay");
+  const stuck = async () => {
+    for (let i = 0; i < 3; i++) {
+      await pay.click();
+      await page.waitForTimeout(300);
+    }
+  };
+  await stuck();
+  // in the polite live region, as banners are; focus stays where the person is
+  const card = page.locator("[data-gs-ui] [role=status] [data-nudge]");
   await expect(card).toBeVisible({ timeout: 20_000 });
   await expect(card).toContainText("Having trouble paying an invoice?");
   await expect(card.getByRole("link", { name: "Other ways to pay" })).toHaveAttribute("href", `${backend.url}/demo/acme/help/payments`);
+  await expect(pay).toBeFocused();
   await page.keyboard.press("Escape");
   await expect(card).toHaveCount(0);
+  await expect(pay).toBeFocused();
+  // the next tip, closed from inside by keyboard: focus goes back to the button the person came from
+  await stuck();
+  await expect(card).toBeVisible({ timeout: 20_000 });
+  await card.getByRole("link").focus();
+  await page.keyboard.press("Tab");
+  await expect(card.getByRole("button", { name: "Dismiss this tip" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(card).toHaveCount(0);
+  await expect(pay).toBeFocused();
   await expect.poll(() => storedEvents().map((e) => e.kind), { timeout: 15_000 }).toEqual(
     expect.arrayContaining(["widget.nudge_shown", "widget.nudge_dismissed"]),
   );
@@ -89,10 +112,14 @@ test("an open incident on the page shows a banner whose dismissal sticks across 
   const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");
   await expect(banner).toBeVisible();
   await expect(banner).not.toBeEmpty();
-  // keyboard: focus the close button, then Escape closes the banner
-  await banner.getByRole("button", { name: "Dismiss this notice" }).focus();
+  // keyboard: from the page's last button, Tab into the banner to its close button; Escape closes the banner
+  // and focus goes back to that button, not to the page's body
+  const apply = page.locator("#coupon-form button[type=submit]");
+  await apply.focus();
+  await tabTo(page, banner.getByRole("button", { name: "Dismiss this notice" }));
   await page.keyboard.press("Escape");
   await expect(banner).toHaveCount(0);
+  await expect(apply).toBeFocused();
   const issues = page.waitForResponse((r) => r.url().includes("/api/v1/widget/known-issues"));
   await page.reload();
   await issues;

@@ -6,6 +6,7 @@ between them as a single-page app with ``history.pushState``, and each is also a
 - ``/demo/acme/billing``, ``/demo/acme/invoices``, ``/demo/acme/upgrade``: the widget comes from the async
   loader snippet pasted inline, as most customers install it;
 - ``/demo/acme/help/payments``: the help article the demo's billing nudge links to;
+- ``/demo/acme/help/invoices``: the help article the demo's invoice nudge links to (invoices by e-mail);
 - ``/demo/acme/strict``: the same product under a strict Content-Security-Policy (no ``unsafe-inline``,
   no ``unsafe-eval``), at ``/demo/acme/billing?csp=strict`` (any page takes ``?csp=strict``); the loader then
   comes as an external file configured by ``data-`` attributes.
@@ -92,6 +93,12 @@ def page(page: str) -> Response:
 def help_payments() -> str:
     """Where the demo's billing nudge links to."""
     return _render("help", strict=False)
+
+
+@bp.get("/help/invoices")
+def help_invoices() -> str:
+    """Where the demo's invoice nudge links to: getting an invoice by e-mail."""
+    return _render("help-invoices", strict=False)
 
 
 @bp.get("/strict")

@@ -75,11 +75,27 @@ DEMO_TICKET_USER_KEYS = ["requester_id", "email", "field:user_id"]
 #: time), and sends the last 12 hours (``SESSION_HISTORY_HOURS``) so that it starts within a minute.
 DEMO_FRICTION = {"warmup_hours": 8}
 
+#: The Acme help page on getting an invoice by e-mail, which the invoice tip links to (server/demo/acme.py).
+INVOICE_HELP = "/demo/acme/help/invoices"
+#: Where demo databases from before linked the invoice tip: a page about paying, not about e-mail.
+OLD_INVOICE_HELP = "/demo/acme/help/payments"
+#: The demo's help tips, each linking to an Acme help page that answers it.
+DEMO_NUDGES = [
+    {"id": "acme-billing-help", "match": "/demo/acme/billing", "title": "Having trouble paying?",
+     "body": "If the payment keeps failing, pay by bank transfer or ask us to retry the card.",
+     "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay"},
+    {"id": "acme-invoice-help", "match": "/demo/acme/invoices",
+     "title": "Invoice PDF not downloading?",
+     "body": "We can e-mail the invoice to you while downloads are slow.",
+     "link_url": INVOICE_HELP, "link_text": "Get it by e-mail"},
+]
+
 
 def _acme_widget(cfg: dict[str, Any], port: int) -> str:
     """The Acme Billing page's widget: its origins allowed, tickets joined by requester id, nudge content
-    unless the tenant has its own; returns the tenant's identity secret (made here if it has none), with
-    which the replayed sessions sign their user ids."""
+    unless the tenant has its own (an older demo database's invoice tip is pointed at the e-mail help page);
+    returns the tenant's identity secret (made here if it has none), with which the replayed sessions sign
+    their user ids."""
     from server import config as config_mod
     from server.db import from_config
     from server.eventlog import SqlEventLog
@@ -108,20 +124,17 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                     changes["ticket_user_keys"] = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
                 if stored["friction"] == FrictionSettingsSchema().load({}):  # a demo database from before
                     changes["friction"] = DEMO_FRICTION
+                nudges = [dict(n, link_url=INVOICE_HELP)
+                          if n["id"] == "acme-invoice-help" and n.get("link_url") == OLD_INVOICE_HELP else n
+                          for n in stored["nudges"]]
+                if nudges != stored["nudges"]:
+                    changes["nudges"] = nudges
                 if changes:
                     widget_service.put_settings(session, SqlEventLog(), tenant.id, dict(stored, **changes),
                                                 now=datetime.now(timezone.utc))
                 return secret
             widget_service.put_settings(session, SqlEventLog(), tenant.id, {
-                "nudges": [
-                    {"id": "acme-billing-help", "match": "/demo/acme/billing", "title": "Having trouble paying?",
-                     "body": "If the payment keeps failing, pay by bank transfer or ask us to retry the card.",
-                     "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay"},
-                    {"id": "acme-invoice-help", "match": "/demo/acme/invoices",
-                     "title": "Invoice PDF not downloading?",
-                     "body": "We can e-mail the invoice to you while downloads are slow.",
-                     "link_url": "/demo/acme/help/payments", "link_text": "Get it by e-mail"},
-                ],
+                "nudges": DEMO_NUDGES,
                 "holdout": 0.0, "cap_per_session": 2, "cap_per_day": 5,
                 "cold_start": {"enabled": True, "repeat_failures": 3},
                 "ticket_user_keys": DEMO_TICKET_USER_KEYS,

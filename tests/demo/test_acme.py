@@ -3,12 +3,17 @@ site key and the widget snippet, fails its actions on purpose, and sends a stric
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from server import create_app
-from server.tenants import create_tenant
+from server.demo.run import DEMO_NUDGES, INVOICE_HELP, OLD_INVOICE_HELP, _acme_widget
+from server.eventlog import SqlEventLog
+from server.tenants import create_tenant, find_by_slug
+from server.widget import service as widget_service
 from tests.conftest import TEST_SECRET_KEY
 
 
@@ -34,7 +39,7 @@ def test_pages_are_absent_without_demo_pages(client: Any) -> None:
 def test_page_embeds_snippet_and_site_key(demo: Any) -> None:
     client, creds = demo
     assert client.get("/demo/acme/").headers["Location"].endswith("/demo/acme/billing")
-    for page in ("billing", "invoices", "upgrade", "help/payments"):
+    for page in ("billing", "invoices", "upgrade", "help/payments", "help/invoices"):
         resp = client.get(f"/demo/acme/{page}")
         assert resp.status_code == 200
         html = resp.get_data(as_text=True)
@@ -74,3 +79,39 @@ def test_missing_build_is_a_clear_404(db: Any, app_config: dict[str, Any], tmp_p
     assert resp.status_code == 404
     assert "npm run build" in resp.get_data(as_text=True)
     app.extensions["groundswell.db"].dispose()
+
+
+def _section(html: str, view: str) -> str:
+    match = re.search(rf'<section id="view-{view}".*?</section>', html, re.S)
+    assert match, view
+    return match.group(0)
+
+
+def test_each_demo_tip_links_to_a_help_page_about_it(demo: Any) -> None:
+    client, _ = demo
+    links = {n["id"]: n["link_url"] for n in DEMO_NUDGES}
+    assert links["acme-invoice-help"] == "/demo/acme/help/invoices"
+    resp = client.get(links["acme-invoice-help"])
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'data-page="help-invoices"' in html  # the page's script shows this section alone
+    text = _section(html, "help-invoices")
+    assert "by e-mail" in text and "invoice" in text.lower() and "bank transfer" not in text
+    assert "bank transfer" in _section(client.get(links["acme-billing-help"]).get_data(as_text=True), "help")
+
+
+def test_a_demo_database_from_before_gets_the_invoice_tip_link_fixed(demo: Any, db: Any,
+                                                                     app_config: dict[str, Any]) -> None:
+    old = [dict(n, link_url=OLD_INVOICE_HELP) for n in DEMO_NUDGES]
+    own = {"id": "own-tip", "match": "/demo/acme/upgrade", "title": "Own", "body": "Own tip.",
+           "link_url": OLD_INVOICE_HELP, "link_text": "Pay"}
+    with db.session() as session:
+        tenant = find_by_slug(session, "acme")
+        widget_service.put_settings(session, SqlEventLog(), tenant.id, {"nudges": [*old, own]},
+                                    now=datetime.now(timezone.utc))
+    _acme_widget(app_config, 8000)
+    with db.session() as session:
+        stored = widget_service.stored_config(session, find_by_slug(session, "acme").id)
+    links = {n["id"]: n["link_url"] for n in stored["nudges"]}
+    assert links == {"acme-billing-help": OLD_INVOICE_HELP, "acme-invoice-help": INVOICE_HELP,
+                     "own-tip": OLD_INVOICE_HELP}

@@ -1,11 +1,11 @@
 /**
  * Known-issue banners: "we know about this, we are on it". Rendered in the polite live region
- * (role=status) that exists before the text arrives; never moves focus, never disappears on its own;
- * dismissed with its close button or Escape while focus is inside it. Dismissals are remembered per
- * issue id in local storage (at most 50 ids).
+ * (role=status) that exists before the text arrives; never takes focus, never disappears on its own;
+ * dismissed with its close button or Escape while focus is inside it, after which focus goes back to
+ * where it was (addCard). Dismissals are remembered per issue id in local storage (at most 50 ids).
  */
 import type { Env } from "../core/env";
-import { closeButton, el, safeUrl, type Root } from "./root";
+import { addCard, closeButton, el, safeUrl, type Root } from "./root";
 
 export interface Issue {
   id: string | number;
@@ -37,8 +37,8 @@ export function rememberDismissed(env: Env, id: string): void {
   }
 }
 
-/** Show one banner; returns its element. `onDismiss` runs once when the user closes it. */
-export function showBanner(env: Env, root: Root, issue: Issue, onDismiss: () => void): HTMLElement {
+/** Show one banner; returns what removes it. `onDismiss` runs once when the user closes it. */
+export function showBanner(env: Env, root: Root, issue: Issue, onDismiss: () => void): () => void {
   const doc = env.doc;
   const box = el(doc, "div", "banner");
   box.setAttribute("data-issue", String(issue.id));
@@ -57,7 +57,7 @@ export function showBanner(env: Env, root: Root, issue: Issue, onDismiss: () => 
   const close = (): void => {
     if (done) return;
     done = true;
-    box.remove();
+    remove();
     rememberDismissed(env, String(issue.id));
     onDismiss();
   };
@@ -65,6 +65,6 @@ export function showBanner(env: Env, root: Root, issue: Issue, onDismiss: () => 
   box.addEventListener("keydown", (e) => {
     if ((e as KeyboardEvent).key === "Escape") close();
   });
-  root.status.appendChild(box);
-  return box;
+  const remove = addCard(root, box);
+  return remove;
 }

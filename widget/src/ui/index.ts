@@ -63,7 +63,7 @@ export function ui(): Integration {
       let nudgePage = "";
       let timer: number | undefined;
       let retries = 0;
-      const banners: Record<string, HTMLElement> = {};
+      const banners: Record<string, () => void> = {};
       const getRoot = (): Root => (root = root || mountRoot(env));
       const json = async (url: string, init?: RequestInit): Promise<unknown> => {
         if (!env.fetch) return null;
@@ -76,6 +76,7 @@ export function ui(): Integration {
       };
 
       const knownIssues = async (): Promise<void> => {
+        getRoot();  // the live region exists before any text arrives, so screen readers announce it
         const page = scrubUrl(env.href());
         const res = (await json(`${base}/api/v1/widget/known-issues?site_key=${key}&url=${encodeURIComponent(page)}`)) as
           | { issues?: Issue[] }
@@ -88,7 +89,7 @@ export function ui(): Integration {
         const ids = live.map((i) => String(i.id));
         for (const id of Object.keys(banners)) {
           if (ids.indexOf(id) < 0) {
-            banners[id].remove();
+            banners[id]();
             delete banners[id];
           }
         }

@@ -1,10 +1,11 @@
 /**
- * The nudge card: a short, self-contained tip with an optional link. It is a labelled region that
- * does not take focus (WCAG 1.4.13: dismissible without moving focus): Escape anywhere on the page
- * closes it, and so does its close button. All server text goes in through textContent.
+ * The nudge card: a short, self-contained tip with an optional link. It is a labelled region put in
+ * the polite live region with the banners, so it is announced without taking focus (WCAG 1.4.13:
+ * dismissible without moving focus): Escape anywhere on the page closes it, and so does its close button;
+ * focus inside it goes back to where it was (addCard). All server text goes in through textContent.
  */
 import type { Env } from "../core/env";
-import { closeButton, el, safeUrl, type Root } from "./root";
+import { addCard, closeButton, el, safeUrl, type Root } from "./root";
 
 export interface Nudge {
   id: string | number;
@@ -43,13 +44,11 @@ export function showNudge(
     if (done) return;
     done = true;
     env.doc.removeEventListener("keydown", onKey, true);
-    const hadFocus = root.shadow.activeElement !== null;
-    card.remove();
-    if (hadFocus && env.doc.body) env.doc.body.focus();
+    remove();
     on.dismiss(leftPage);
   };
   card.appendChild(closeButton(doc, "Dismiss this tip", () => close()));
   env.doc.addEventListener("keydown", onKey, true);
-  root.stack.appendChild(card);
+  const remove = addCard(root, card);
   return () => close(true);
 }

@@ -24,9 +24,8 @@ a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2p
 export interface Root {
   host: HTMLElement;
   shadow: ShadowRoot;
-  /** Polite live region, present before any text is put in it (role=status). */
+  /** Polite live region, present before any text is put in it (role=status), holding banners and the tip. */
   status: HTMLElement;
-  stack: HTMLElement;
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -69,10 +68,38 @@ export function mountRoot(env: Env): Root {
   const status = el(doc, "div", "stack");
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
+  // Each card is read on its own as it arrives, not again with every later one.
+  status.setAttribute("aria-atomic", "false");
   stack.appendChild(status);
   shadow.appendChild(stack);
   (doc.body || doc.documentElement).appendChild(host);
-  return { host, shadow, status, stack };
+  return { host, shadow, status };
+}
+
+/**
+ * Puts a card (banner or tip) in the live region, so that it is announced politely without taking focus.
+ * The returned function removes it; if focus was inside the card, focus goes back to where it was before
+ * the person moved into the card, else (that element is gone) to the close button of another card still
+ * shown, else it stays on the page's body. Focus elsewhere is never moved.
+ */
+export function addCard(root: Root, card: HTMLElement): () => void {
+  const doc = card.ownerDocument;
+  let before: Element | null = null;
+  card.addEventListener("focusin", (e) => {
+    const from = (e as FocusEvent).relatedTarget as Element | null;
+    if (!card.contains(from)) before = from;
+  });
+  root.status.appendChild(card);
+  return () => {
+    const had = card.contains(root.shadow.activeElement);
+    card.remove();
+    if (!had) return;
+    for (const t of [before, root.status.querySelector(".x")]) {
+      if (!t || !t.isConnected) continue;
+      (t as HTMLElement).focus();
+      if (t === doc.activeElement || t === root.shadow.activeElement) return;
+    }
+  };
 }
 
 export function closeButton(doc: Document, name: string, onClose: () => void): HTMLButtonElement {

@@ -53,6 +53,96 @@ describe("known-issue banner", () => {
   });
 });
 
+describe("focus and announcements", () => {
+  const nudge = { id: "n1", title: "Card declined?", body: "Pay by transfer.", link_url: "https://help.test/cards" };
+  const page = () => {
+    document.body.innerHTML = '<input id="amount"><button id="other">Other</button>';
+    return { amount: document.getElementById("amount")!, other: document.getElementById("other")! };
+  };
+  const escape = (on: EventTarget) => on.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+
+  it("puts the tip in the polite live region that was there before it, without taking focus", async () => {
+    const { amount } = page();
+    amount.focus();
+    const srv = server({ nudge });
+    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(10);
+    const region = shadow().querySelector("[role=status]")!;
+    expect(region.getAttribute("aria-live")).toBe("polite");
+    expect(region.childElementCount).toBe(0);
+    await vi.advanceTimersByTimeAsync(1100);
+    const card = shadow().querySelector("[data-nudge='n1']")!;
+    expect(card.parentElement).toBe(region);
+    expect(region.getAttribute("aria-atomic")).toBe("false");  // read alone, not with the banners again
+    expect(document.activeElement).toBe(amount);
+    client.stop();
+  });
+
+  it("gives focus back to where it was when a banner is closed from the keyboard", async () => {
+    const { amount } = page();
+    const srv = server({ issues: [{ id: 7, message: "Payments are slow." }] });
+    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(10);
+    amount.focus();
+    const close = shadow().querySelector<HTMLElement>("[data-issue='7'] button")!;
+    close.focus();
+    escape(close);
+    expect(shadow().querySelector("[data-issue]")).toBeNull();
+    expect(document.activeElement).toBe(amount);
+    client.stop();
+  });
+
+  it("gives focus back when the tip is closed, else to another card, and never moves focus from outside", async () => {
+    const { amount, other } = page();
+    const srv = server({ issues: [{ id: 7, message: "Payments are slow." }], nudge });
+    let href = "https://app.test/billing";
+    const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 9, nudgesPerDay: 9 },
+                                  testEnv({ fetch: srv.fetch, href: () => href }));
+    const tip = () => shadow().querySelector<HTMLElement>("[data-nudge='n1']");
+    const open = async () => {
+      client.emit("route", "/billing");
+      await vi.advanceTimersByTimeAsync(1100);
+      expect(tip()).not.toBeNull();
+    };
+    // into the tip from the page, through its link to its close button, then its button closes it
+    await open();
+    amount.focus();
+    tip()!.querySelector("a")!.focus();
+    tip()!.querySelector<HTMLElement>("button")!.focus();
+    tip()!.querySelector<HTMLElement>("button")!.click();
+    expect(tip()).toBeNull();
+    expect(document.activeElement).toBe(amount);
+    // the element focused before is gone: the banner's close button
+    await open();
+    amount.focus();
+    tip()!.querySelector<HTMLElement>("button")!.focus();
+    amount.remove();
+    escape(document);
+    expect(tip()).toBeNull();
+    expect(shadow().activeElement).toBe(shadow().querySelector("[data-issue='7'] button"));
+    // focus went into the tip and back out to the page: Escape and leaving the page leave it there
+    await open();
+    other.focus();
+    tip()!.querySelector("a")!.focus();
+    document.body.appendChild(amount);
+    amount.focus();
+    escape(document);
+    expect(tip()).toBeNull();
+    expect(document.activeElement).toBe(amount);
+    await open();
+    other.focus();
+    tip()!.querySelector("a")!.focus();
+    amount.focus();
+    href = "https://app.test/invoices";
+    client.emit("route", "/invoices");
+    expect(tip()).toBeNull();
+    expect(document.activeElement).toBe(amount);
+    client.stop();
+  });
+});
+
 describe("nudge card", () => {
   const nudge = { id: "n1", title: "Card declined?", body: EVIL, link_url: "https://help.test/cards", link_text: "Fix it" };
 
