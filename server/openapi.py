@@ -2,7 +2,8 @@
 
 Each view declares its schemas with ``server.http.documented``; this module walks the app's URL
 map and turns those declarations into operations. ``/api/v1/openapi.json`` serves the result and
-``/api/v1/docs`` renders it as a page without any script from elsewhere.
+``/api/v1/docs`` renders it as a page without any script from elsewhere: a contents list by tag, each
+operation's parameters and how to send its credential, and every schema's fields.
 """
 
 from __future__ import annotations
@@ -87,8 +88,67 @@ def openapi_json() -> Any:
     return jsonify(current_app.extensions["groundswell.openapi"])
 
 
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def how_to_send(scheme: dict[str, Any]) -> tuple[str, str | None]:
+    """How a client presents a security scheme: a lead-in and the literal text to send (None when there is none)."""
+    kind = scheme.get("type")
+    if kind == "http":
+        name = str(scheme.get("scheme", ""))
+        if name.lower() == "bearer":
+            return "send the header", f"Authorization: Bearer <{scheme.get('bearerFormat') or 'token'}>"
+        if name.lower() == "basic":
+            return "send the header", "Authorization: Basic <base64 of user:password>"
+        return "send the header", f"Authorization: {name} <credentials>"
+    if kind == "apiKey":
+        where, name = scheme.get("in"), scheme.get("name")
+        if where == "query":
+            return "add the query parameter", f"{name}=<value>"
+        if where == "cookie":
+            return "send the cookie", f"Cookie: {name}=<value>"
+        return "send the header", f"{name}: <value>"
+    if kind in ("oauth2", "openIdConnect"):
+        return "send the header", "Authorization: Bearer <access token>"
+    if kind == "mutualTLS":
+        return "present a client TLS certificate", None
+    return f"send a {kind} credential", None
+
+
+def _parameter(spec: dict[str, Any], param: dict[str, Any]) -> dict[str, Any]:
+    ref = param.get("$ref")
+    if ref:
+        return spec.get("components", {}).get("parameters", {}).get(ref.split("/")[-1], {"name": ref, "in": "?"})
+    return param
+
+
+def docs_sections(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations grouped by their first tag (the spec's declared tags first, then the rest by name), each
+    with its path-level and own parameters resolved, for the page and its contents list."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for path, item in spec.get("paths", {}).items():
+        shared = [_parameter(spec, p) for p in item.get("parameters", [])]
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            own = [_parameter(spec, p) for p in op.get("parameters", [])]
+            keys = {(p.get("name"), p.get("in")) for p in own}
+            params = [p for p in shared if (p.get("name"), p.get("in")) not in keys] + own
+            tag = (op.get("tags") or ["other"])[0]
+            groups.setdefault(tag, []).append({"method": method, "path": path, "op": op, "parameters": params,
+                                               "security": op.get("security", spec.get("security", []))})
+    declared = {t["name"]: t for t in spec.get("tags", [])}
+    order = [t for t in declared if t in groups] + sorted(t for t in groups if t not in declared)
+    return [{"name": tag, "id": "tag-" + re.sub(r"[^A-Za-z0-9_-]+", "-", tag),
+             "description": declared.get(tag, {}).get("description"), "operations": groups[tag]} for tag in order]
+
+
 @bp.get("/docs")
 def docs() -> Any:
     if "groundswell.openapi" not in current_app.extensions:
         current_app.extensions["groundswell.openapi"] = build_spec(current_app)
-    return render_template("docs.html", spec=current_app.extensions["groundswell.openapi"])
+    spec = current_app.extensions["groundswell.openapi"]
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    auth = {name: dict(zip(("lead", "send"), how_to_send(scheme)), description=scheme.get("description"))
+            for name, scheme in schemes.items()}
+    return render_template("docs.html", spec=spec, sections=docs_sections(spec), auth=auth)

@@ -27,6 +27,84 @@ def test_docs_page_renders_every_operation(client):
     assert "<script" not in html  # nothing fetched from elsewhere, nothing to run
 
 
+def _section(html, anchor):
+    start = html.index(f'id="{anchor}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_docs_page_shows_parameters_and_links_request_bodies(client):
+    before = client.get("/api/v1/openapi.json").get_json()
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    changes = _section(html, "accounts_account_changes")
+    row = changes[changes.index("<code>min_ratio</code>"):]
+    row = row[:row.index("</tr>")]
+    assert "<td data-label=\"In\">query</td>" in row and "number" in row
+    assert "From 1.0 to 20.0." in row and "Default: <code>1.5</code>." in row
+    assert "Least change that is flagged" in row
+    for name in ("days", "weeks", "fdr"):
+        assert f"<code>{name}</code>" in changes
+    incident = _section(html, "incidents_get_incident")
+    assert "<code>incident_id</code></td><td data-label=\"In\">path</td>" in incident
+    assert "<td data-label=\"Required\">yes</td>" in incident
+    events = _section(html, "ingest_post_events")
+    assert '<a href="#schema-WidgetBatch">WidgetBatch</a>' in events
+    batch = _section(html, "schema-WidgetBatch")
+    assert '<code>events</code>' in batch and 'array of <a href="#schema-WidgetEvent">WidgetEvent</a>' in batch
+    assert "One of: " in _section(html, "schema-WidgetEvent")
+    assert client.get("/api/v1/openapi.json").get_json() == before  # the page leaves the served document alone
+
+
+def test_docs_page_says_how_to_send_each_credential(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    status = _section(html, "api_status")
+    assert ('Authentication (<a href="#auth-api_token">api_token</a>): send the header '
+            "<code>Authorization: Bearer &lt;token&gt;</code>.") in status
+    assert "send the header <code>X-Groundswell-Site-Key: &lt;value&gt;</code>" in _section(html, "ingest_post_events")
+    spec = client.get("/api/v1/openapi.json").get_json()
+    auth = _section(html, "authentication")
+    for name in spec["components"]["securitySchemes"]:
+        assert f'<dt id="auth-{name}"><code>{name}</code></dt>' in auth
+
+
+def test_docs_page_has_contents_grouped_by_tag(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    nav = html[html.index('<nav class="contents" id="contents"'):html.index("</nav>")]
+    for tag in {op["tags"][0] for ops in spec["paths"].values() for op in ops.values()}:
+        assert f'<a href="#tag-{tag}">{tag}</a>' in nav and f'id="tag-{tag}"' in html
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            assert f'href="#{op["operationId"]}"' in nav and f'id="{op["operationId"]}"' in html
+    assert ('<a href="#accounts_account_changes"><span class="method get">GET</span> '
+            '<code>/api/v1/accounts/changes</code></a>') in nav
+    order = [nav.index(f'href="#{anchor}"') for anchor in ("tag-accounts", "accounts_account_changes", "tag-incidents")]
+    assert order == sorted(order)
+    assert 'href="#authentication"' in nav and 'href="#schemas"' in nav
+
+
+def test_docs_page_escapes_spec_text_and_reads_schemes_from_the_spec(app, client):
+    from server.openapi import build_spec
+
+    evil = "<img src=x onerror=alert(1)>"
+    with app.app_context():
+        spec = build_spec(app)
+    spec["info"]["description"] = evil
+    changes = spec["paths"]["/api/v1/accounts/changes"]["get"]
+    changes["tags"] = [evil]
+    changes["parameters"][0]["description"] = evil
+    changes["parameters"][0]["schema"]["enum"] = [evil]
+    changes["security"] = [{"probe_key": []}]
+    spec["components"]["securitySchemes"]["probe_key"] = {"type": "apiKey", "in": "query", "name": "probe",
+                                                          "description": evil}
+    spec["components"]["schemas"]["WidgetEvent"]["properties"]["url"]["description"] = evil
+    app.extensions["groundswell.openapi"] = spec
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "<img" not in html
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") >= 6
+    assert "add the query parameter <code>probe=&lt;value&gt;</code>." in _section(html, "accounts_account_changes")
+    assert "&lt;X-Slack-Request-Timestamp&gt;" in html and "<X-Slack" not in html
+
+
 def test_dashboard_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and b"dashboard.js" in page.data
