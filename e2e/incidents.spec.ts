@@ -468,3 +468,31 @@ test("a refresh of where alerts go keeps what someone changed and has not saved 
   await expect(page.locator("#slack-webhook-url")).toHaveValue("https://hooks.slack.com/services/T000/B000/notSavedYet");
   await expect(page.locator("#slack-webhook-url")).toBeVisible();
 });
+
+test("an action keeps the keyboard where it was, says what it did, and the report follows at once", async ({ page }) => {
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const report = page.locator("#report");
+  await expect(report.locator(".report-figures")).toContainText("2 not rated");
+  await page.locator(`button.incident-item[data-id="${backend.friction_incident_id}"]`).click();
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
+  await page.locator("#by").fill("Kai");
+  const useful = detail.locator('button[data-action="useful"]');
+  await useful.focus();
+  await page.keyboard.press("Enter");
+  await expect(useful).toHaveText("Mark useful (1)");
+  await expect(useful).toBeFocused();  // not dropped to the page's body
+  await expect(detail.locator(".detail-done")).toContainText("Marked useful by Kai");
+  await expect(page.getByRole("status").filter({ hasText: "Marked useful by Kai" })).toHaveCount(1);
+  await expect(report.locator(".report-figures")).toContainText("1 not rated");  // without waiting a minute
+  await page.keyboard.press("Enter");  // the same person again: one verdict a person
+  await expect(detail.locator(".detail-done")).toContainText("Marked useful by Kai");
+  await expect(useful).toHaveText("Mark useful (1)");
+
+  const ack = detail.locator('button[data-action="status-acknowledged"]');
+  await ack.focus();
+  await page.keyboard.press("Enter");
+  await expect(detail.locator(".detail-done")).toHaveText(
+    `Acknowledged by Kai: incident #${backend.friction_incident_id} is acknowledged.`);
+  await expect(detail.locator("h2")).toBeFocused();  // its button is gone: the heading has focus
+});

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from server.widget.features import SIGNAL_NOUNS, and_list
@@ -127,17 +127,26 @@ def _when(iso: Any) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+#: A clock as the detector writes it in sentences: "23:04 UTC".
+_CLOCK = re.compile(r"\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b")
+
+
 def _local_clock(text: str, first_seen: Any) -> str:
-    """The sentence with its first-seen clock ("first seen 23:04 UTC", written by the detector in UTC)
-    as a Slack date token, so that each reader sees it in their own time zone; the text is unchanged when
-    that clock is not the incident's first-seen time."""
+    """The sentence's clocks ("first seen 23:04 UTC", "in the hour from 14:00 UTC"; the detector writes
+    them in UTC) as Slack date tokens, so that each reader sees them in their own time zone. Each is the
+    moment with that clock nearest the incident's first-seen time; without one the text is unchanged."""
     try:
         at = datetime.fromisoformat(str(first_seen))
     except ValueError:
         return text
     at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
-    clock = at.strftime("%H:%M UTC")
-    return text.replace(clock, f"<!date^{int(at.timestamp())}^{{time}}|{clock}>", 1)
+
+    def token(m: re.Match[str]) -> str:
+        same_day = at.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)
+        moment = min((same_day + timedelta(days=d) for d in (-1, 0, 1)), key=lambda c: abs(c - at))
+        return f"<!date^{int(moment.timestamp())}^{{time}}|{m[0]}>"
+
+    return _CLOCK.sub(token, text)
 
 
 def incident_url(base_url: str | None, incident_id: Any) -> str | None:

@@ -25,6 +25,7 @@
     { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"], cls: "secondary" },
     { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"], cls: "secondary" }
   ];
+  var DONE = { acknowledged: "Acknowledged", resolved: "Resolved", dismissed: "Dismissed", open: "Reopened" };
 
   var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false };
 
@@ -46,14 +47,19 @@
 
   function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
 
-  // The detector writes its sentence's clock in UTC ("first seen 23:04 UTC"); the page shows every other
-  // time in the reader's zone, so that clock is shown in it too when it is the incident's first-seen time.
+  // The detector writes a sentence's clocks in UTC ("first seen 23:04 UTC", "in the hour from 14:00 UTC");
+  // the page shows every other time in the reader's zone, so those clocks are shown in it too: each is the
+  // moment with that clock nearest the incident's first-seen time.
   function localSentence(inc) {
-    var text = inc.sentence || "", d = new Date(inc.first_seen_at || "");
-    if (isNaN(d.getTime())) return text;
-    var two = function (n) { return (n < 10 ? "0" : "") + n; };
-    var utc = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + " UTC";
-    return text.replace(utc, d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    var text = inc.sentence || "", first = Date.parse(inc.first_seen_at || "");
+    if (isNaN(first)) return text;
+    return text.replace(/\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, function (_m, h, m) {
+      var d = new Date(first);
+      d.setUTCHours(parseInt(h, 10), parseInt(m, 10), 0, 0);
+      var best = [-1, 0, 1].map(function (k) { return d.getTime() + k * 86400000; })
+        .sort(function (a, b) { return Math.abs(a - first) - Math.abs(b - first); })[0];
+      return new Date(best).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    });
   }
 
   function num(n) {
@@ -465,6 +471,20 @@
     return ul;
   }
 
+  // What an action did, said once to screen readers (a live region that exists before the text arrives)
+  // and shown under the actions until the detail is drawn again.
+  var announcer = null;
+  function announce(text) {
+    if (!announcer) {
+      announcer = el("p", "visually-hidden");
+      announcer.setAttribute("role", "status");
+      document.body.appendChild(announcer);
+    }
+    announcer.textContent = text;
+    var shown = document.querySelector("#incident-detail .detail-done");
+    if (shown) { shown.textContent = text; shown.hidden = !text; }
+  }
+
   function actionButton(label, attrs, handler) {
     var b = el("button", attrs.cls || null, label);
     b.type = "button";
@@ -477,9 +497,14 @@
         return;
       }
       localStorage.setItem(BY_KEY, by);
-      b.disabled = true;
-      handler(by).then(function (inc) { detailError(""); renderDetail(inc); loadList().catch(listError); })
-        .catch(function (err) { b.disabled = false; detailError(err.message); });
+      b.disabled = true;  // (a disabled button loses focus: the detail puts it back on the redrawn one)
+      handler(by).then(function (inc) {
+        detailError("");
+        renderDetail(inc, attrs.action);
+        announce(typeof attrs.done === "function" ? attrs.done(inc) : attrs.done || "");
+        loadList().catch(listError);
+        document.dispatchEvent(new Event("gs-incident-changed"));  // sections that count incidents reload
+      }).catch(function (err) { b.disabled = false; detailError(err.message); });
     });
     return b;
   }
@@ -653,10 +678,10 @@
     if (e) { e.textContent = msg; e.hidden = !msg; }
   }
 
-  function renderDetail(inc) {
+  function renderDetail(inc, refocus) {
     var box = $("incident-detail");
-    var focused = document.activeElement && box.contains(document.activeElement) ?
-      document.activeElement.dataset.action : null;
+    var focused = refocus || (document.activeElement && box.contains(document.activeElement) ?
+      document.activeElement.dataset.action : null);
     box.replaceChildren();
     box.hidden = false;
     var head = el("div", "detail-head");
@@ -669,7 +694,9 @@
     close.addEventListener("click", function () { select(null); });
     head.appendChild(close);
     box.appendChild(head);
-    box.appendChild(el("h2", null, inc.title + " (#" + inc.id + ")"));
+    var heading = el("h2", null, inc.title + " (#" + inc.id + ")");
+    heading.tabIndex = -1;  // where focus goes when an action took its button away
+    box.appendChild(heading);
     box.appendChild(el("p", "sentence", localSentence(inc)));
     if (inc.llm_summary) {  // the model's words, from redacted tickets: text, and labelled as such
       var summary = el("p", "llm-summary");
@@ -684,15 +711,21 @@
     ACTIONS.forEach(function (a) {
       if (a.from.indexOf(inc.status) < 0) return;
       // the step forward stands out; going back (reopen) and "not a problem" (dismiss) do not
-      actions.appendChild(actionButton(a.label, { action: "status-" + a.status, cls: a.cls }, function (by) {
+      actions.appendChild(actionButton(a.label, { action: "status-" + a.status, cls: a.cls, done: function (after) {
+        return DONE[a.status] + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
+      } }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
       }));
     });
-    actions.appendChild(actionButton("Mark useful (" + inc.useful_count + ")", { action: "useful", cls: "secondary" },
-      function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "useful", by: by }); }));
-    actions.appendChild(actionButton("Mark noise (" + inc.noise_count + ")", { action: "noise", cls: "secondary" },
-      function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: "noise", by: by }); }));
+    [["useful", "Mark useful", inc.useful_count], ["noise", "Mark noise", inc.noise_count]].forEach(function (v) {
+      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary", done: function () {
+        return "Marked " + v[0] + " by " + $("by").value.trim() + " (one verdict a person; marking again changes nothing).";
+      } }, function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: v[0], by: by }); }));
+    });
     box.appendChild(actions);
+    var done = el("p", "hint detail-done");
+    done.hidden = true;
+    box.appendChild(done);
     var note = mergeNote(inc);
     if (note) box.appendChild(note);
     box.appendChild(muteControls(inc));
@@ -775,8 +808,8 @@
       });
       box.appendChild(ol);
     }
-    if (focused) {
-      var again = box.querySelector('[data-action="' + focused + '"]');
+    if (focused) {  // the same button, or when the action took it away (Acknowledge), the incident's heading
+      var again = box.querySelector('[data-action="' + focused + '"]') || box.querySelector("h2");
       if (again) again.focus();
     }
   }
@@ -790,7 +823,12 @@
     return api("/api/v1/incidents/" + id).then(function (inc) {
       if (state.selected !== id) return;
       renderDetail(inc);
-      if (focus) box.focus();
+      if (focus) {  // its top in view (focusing the tall detail scrolled a phone to its middle)
+        box.focus({ preventScroll: true });
+        if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().top > window.innerHeight) {
+          box.scrollIntoView({ block: "start" });
+        }
+      }
     }).catch(function (err) {
       if (state.selected !== id) return;
       box.hidden = false;

@@ -116,7 +116,8 @@
       parts.push(GS.el("h3", null, "Most incidents"));
       parts.push(table);
     }
-    parts.push(GS.el("p", "hint", "Incidents detected from " + GS.when(r.since) + " to " + GS.when(r.until) +
+    parts.push(GS.el("p", "hint", "Incidents detected from Monday " + utcDay(r.since) + " (00:00 UTC, the weeks' start) to " +
+      GS.when(r.until) +
       ". Time to respond runs from detection to the first time a person acknowledged, resolved, dismissed or merged it; time to resolve, " +
       "to the resolution, for incidents resolved so far."));
     box.replaceChildren.apply(box, parts);
@@ -145,6 +146,7 @@
     if (pick) pick.addEventListener("change", load);
     load();
     GS.onToken(load);
+    document.addEventListener("gs-incident-changed", load);  // a person acted on an incident: its figures move
     setInterval(load, 60000);
   });
 })();

@@ -121,7 +121,7 @@ class FrictionIncident:
                  for i, (sig, c) in enumerate(self.signals.items())]
         among = f" among {shared} visitors" if shared else ""
         start = self.window_start or self.first_seen
-        since = f", above normal since {_dt(self.first_seen):%H:%M}" if self.first_seen > start else ""
+        since = f", above normal since {_dt(self.first_seen):%H:%M} UTC" if self.first_seen > start else ""
         users = f" ({len(self.users)} signed-in)" if self.users else ""
         return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
                 f"from {len(self.sessions)} sessions{users}.")

@@ -49,8 +49,14 @@ def test_opened_message_carries_the_evidence():
     assert "a fourth one" not in body  # at most three representatives
     # the sentence's first-seen clock is a date token: each reader sees it in their own time zone
     assert "first seen <!date^1772492640^{time}|23:04 UTC>" in body
-    moved = json.dumps(incident_blocks(incident_payload(first_seen_at="2026-03-02T22:00:00+00:00"), "opened", None))
-    assert "first seen 23:04 UTC" in moved  # not the first-seen time (merged since): left as written
+    # every clock of a sentence, each the moment nearest the first-seen time (a friction hour after midnight)
+    friction = incident_payload(first_seen_at="2026-03-02T23:58:00+00:00",
+                                sentence="12 failed requests on /invoices in the hour from 23:00 UTC, above normal "
+                                         "since 00:04 UTC, from 9 sessions.")
+    said = json.dumps(incident_blocks(friction, "opened", None))
+    assert "from <!date^1772492400^{time}|23:00 UTC>, above normal since <!date^1772496240^{time}|00:04 UTC>" in said
+    assert "not a clock 25:00 UTC" in json.dumps(incident_blocks(incident_payload(sentence="not a clock 25:00 UTC"),
+                                                                 "opened", None))
     button = next(b for b in msg["blocks"] if b["type"] == "actions")["elements"][0]
     assert button["url"] == "https://gs.example.com/incidents#id=12"
 

@@ -108,7 +108,7 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     # the page's usual failures per visitor (about 0.2) times this hour's 15 visitors, all of them failing
     assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < ev["observed"] / 4
     assert re.search(r"^\d+ failed requests \(usually \d\.\d\) among \d+ visitors on /billing in the hour from 00:00 UTC, "
-                     r"above normal since 00:10, from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
+                     r"above normal since 00:10 UTC, from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
     # first seen: when the hour's share of failing visitors became unusual (the burst's first failures), not
     # the hour's start
     assert inc["title"] == "Failed requests on /billing"

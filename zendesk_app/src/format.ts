@@ -5,9 +5,9 @@ export interface Formatter {
   time(iso: string | null): string;
   ago(iso: string | null): string;
   number(n: number): string;
-  /** An incident's sentence with its first-seen clock ("first seen 23:04 UTC", as the detector writes it)
-   * in the agent's time zone, like every other time the app shows; unchanged when that clock is not the
-   * incident's first-seen time. */
+  /** An incident's sentence with its clocks ("first seen 23:04 UTC", "in the hour from 14:00 UTC": the
+   * detector writes them in UTC) in the agent's time zone, like every other time the app shows; each is
+   * the moment with that clock nearest the incident's first-seen time. */
   sentence(text: string, firstSeen: string | null): string;
 }
 
@@ -57,11 +57,15 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
     },
     number: (n) => numbers.format(n),
     sentence(text, firstSeen) {
-      const ms = firstSeen ? Date.parse(firstSeen) : NaN;
-      if (Number.isNaN(ms)) return text;
-      const d = new Date(ms);
-      const two = (n: number) => String(n).padStart(2, "0");
-      return text.replace(`${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`, clock.format(ms));
+      const first = firstSeen ? Date.parse(firstSeen) : NaN;
+      if (Number.isNaN(first)) return text;
+      return text.replace(/\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, (_m, h: string, m: string) => {
+        const day = new Date(first);
+        day.setUTCHours(Number(h), Number(m), 0, 0);
+        const near = [-1, 0, 1].map((k) => day.getTime() + k * 86_400_000)
+          .sort((a, b) => Math.abs(a - first) - Math.abs(b - first))[0];
+        return clock.format(near);
+      });
     },
   };
 }

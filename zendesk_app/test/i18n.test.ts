@@ -34,8 +34,12 @@ describe("formatter", () => {
     const fmt = createFormatter("en-GB", "Asia/Kolkata", () => now);
     const said = "17 tickets from 15 customers in 2 h about 'pdf'; expected 1.2 customers; first seen 23:04 UTC";
     expect(fmt.sentence(said, "2026-11-22T23:04:00Z")).toBe(said.replace("23:04 UTC", "04:34"));
-    expect(fmt.sentence(said, "2026-11-22T22:00:00Z")).toBe(said);  // another time: left as written
     expect(fmt.sentence(said, null)).toBe(said);
+    // every clock, each the moment nearest the first-seen time (an hour that began before midnight UTC)
+    const friction = "12 failed requests on /invoices in the hour from 23:00 UTC, above normal since 00:04 UTC.";
+    expect(fmt.sentence(friction, "2026-11-22T23:58:00Z"))
+      .toBe("12 failed requests on /invoices in the hour from 04:30, above normal since 05:34.");
+    expect(fmt.sentence("not a clock: 24:00 UTC", "2026-11-22T23:58:00Z")).toBe("not a clock: 24:00 UTC");
     expect(createFormatter("en-US", "UTC").sentence(said, "2026-11-22T23:04:00Z")).toContain("first seen 11:04 PM");
   });
 
