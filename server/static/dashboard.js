@@ -104,7 +104,14 @@
       cards.appendChild(card("Per min, 5 min", fmt(s.events_per_minute.last_5m)));
       cards.appendChild(card("Per min, 1 h", fmt(s.events_per_minute.last_60m)));
       sec.appendChild(cards);
-      sec.appendChild(chart(s.series));
+      var drawn = chart(s.series);
+      sec.appendChild(drawn);
+      if (drawn.querySelector(".bar.cut")) {  // say what the red bars are
+        sec.appendChild(el("p", "hint chart-note", "Red: a minute above the chart's scale (its top label ends in +), " +
+          "such as a history import, which arrives as many events at once; hover a bar for its count."));
+      }
+      sec.appendChild(el("p", "hint", "Events as they are received: an import of past tickets counts in the minutes " +
+        "it was received, so the hour's mean can be well above the last minute."));
       var kinds = Object.keys(s.kinds).sort(function (a, b) { return s.kinds[b] - s.kinds[a]; }).slice(0, 8)
         .map(function (k) { return k + " " + s.kinds[k]; }).join(" · ");
       sec.appendChild(el("p", "kinds", kinds));
@@ -178,6 +185,38 @@
     }).catch(function (err) { showError(err.message); });
   }
 
+  // The incidents that are open or acknowledged, newest first, each linking to its page; and per topic the
+  // newest one on it, for the topics table.
+  var activeByTopic = {};
+  function pollIncidents() {
+    return api("/api/v1/incidents?status=open,acknowledged&limit=100").then(function (data) {
+      var box = document.getElementById("incidents-now"), list = document.getElementById("incidents-now-list");
+      activeByTopic = {};
+      data.incidents.forEach(function (inc) {
+        if (inc.topic && !activeByTopic[inc.topic.id]) activeByTopic[inc.topic.id] = inc;
+      });
+      list.replaceChildren();
+      if (!data.incidents.length) list.appendChild(el("li", "hint", "None: nothing unusual right now."));
+      data.incidents.slice(0, 5).forEach(function (inc) {
+        var li = el("li");
+        var a = el("a", null, "#" + inc.id + " " + inc.title);
+        a.href = "/incidents#id=" + inc.id;
+        li.appendChild(a);
+        li.appendChild(el("span", "hint", " · " + inc.status + " · detected " + seenAt(inc.detected_at)));
+        list.appendChild(li);
+      });
+      if (data.total > 5) {
+        var more = el("a", null, "All " + data.total + " active incidents");
+        more.href = "/incidents";
+        var li = el("li");
+        li.appendChild(more);
+        list.appendChild(li);
+      }
+      box.hidden = false;
+    }).catch(function () { /* the status poll reports errors */ })
+      .then(function () { setTimeout(pollIncidents, 15000); });
+  }
+
   function pollTopics() {
     api("/api/v1/topics?limit=15&volume_hours=24").then(function (data) {
       document.getElementById("topics-box").hidden = false;
@@ -197,6 +236,15 @@
           tr.appendChild(el("td", null, String(t.size)));
           var sp = el("td"); sp.appendChild(spark(t.volume)); tr.appendChild(sp);
           tr.appendChild(el("td", null, seenAt(t.last_seen_at)));
+          var open = activeByTopic[t.id];
+          if (open) {  // a topic with a live incident stands out and links to it
+            var badge = el("a", "topic-incident", "incident #" + open.id + " (" + open.kind.replace("_", " ") + ")");
+            badge.href = "/incidents#id=" + open.id;
+            badge.title = open.title;
+            name.appendChild(document.createTextNode(" "));
+            name.appendChild(badge);
+            tr.className = "has-incident";
+          }
           body.appendChild(tr);
       });
     }).catch(function () { /* the status poll reports errors */ })
@@ -233,9 +281,9 @@
       sessionStorage.setItem(KEY, document.getElementById("token").value.trim());
       document.getElementById("login").hidden = true;
       poll();
-      pollTopics();
+      pollIncidents().then(pollTopics);  // the topics table marks the incidents' topics from the first draw
     });
     poll();
-    if (sessionStorage.getItem(KEY)) pollTopics();
+    if (sessionStorage.getItem(KEY)) pollIncidents().then(pollTopics);
   });
 })();
