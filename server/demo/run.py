@@ -215,8 +215,13 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
               f"  Incidents:  {url}/incidents#token={creds['api_token']}\n  API docs:   {url}/api/v1/docs\n"
               f"  Metrics:    {url}/metrics\n  Acme Billing (sample product with the widget): {url}/demo/acme/billing\n"
               f"  Zendesk agent page (the sidebar app): {url}/demo/zendesk#token={creds['api_token']}\n"
-              f"  Incident webhook: signed deliveries to {receiver.url}, printed here as they arrive\n\n"
-              "  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
+              f"  Incident webhook: signed deliveries to {receiver.url}, printed here as they arrive\n", file=sys.stderr)
+        unbuilt = [what for what, path in (("the widget", "/widget/v1/loader.js"), ("the Zendesk app", "/demo/zendesk"))
+                   if requests.get(url + path, timeout=5).status_code == 404]
+        if unbuilt:  # the Acme and Zendesk pages would answer with an error
+            print(f"  Not built: {' and '.join(unbuilt)}. Run `npm run build` (`make demo` does) for the Acme and "
+                  "Zendesk pages.\n", file=sys.stderr)
+        print("\n  Replaying a realistic stream (Ctrl-C stops).\n", file=sys.stderr)
         # Ticket ids continue past every event the tenant already has, so none repeats a previous run's.
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
