@@ -1,7 +1,7 @@
 // The incidents page's detection settings in a real browser, against a real backend whose detector runs
 // the backtest worker (the real embedding model): the stored settings in the form, a backtest of spikes
-// turned off with its progress, the comparison (the week chart, the dropped burst), a name typed as markup
-// shown as text, and saving the settings.
+// turned off with its progress, the comparison (the week chart in weeks from Monday UTC, the dropped
+// burst), a name typed as markup shown as text, and saving the settings.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -13,7 +13,7 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => { await backend.stop(); });
 
-test("trying spikes off on past tickets shows the burst they would drop; saving applies them", async ({ page }) => {
+test("trying spikes off on past tickets shows the burst they would drop; saving applies them", async ({ page, browser }) => {
   test.setTimeout(120_000);
   const problems: string[] = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
@@ -62,6 +62,36 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   const bars = run.locator("svg.tuning-chart rect.bar.current");
   expect(await bars.count()).toBeGreaterThan(0);
   await expect(run.locator("figcaption")).toContainText("stored settings");
+
+  // The week chart's weeks are the report's, from Monday 00:00 UTC, each under that Monday's date in UTC
+  // wherever the reader is (here a reader in California, for whom that Monday starts on Sunday afternoon):
+  // the burst's bars are under the week it was detected in, whatever hour the backtest started from.
+  const listed = await (await page.request.get(`${backend.url}/api/v1/backtests`,
+    { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+  const done = await (await page.request.get(`${backend.url}/api/v1/backtests/${listed.backtests[0].id}`,
+    { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+  for (const week of done.result.weekly) {
+    const start = new Date(week.week_start);
+    expect([start.getUTCDay(), start.getUTCHours(), start.getUTCMinutes()]).toEqual([1, 0, 0]);
+  }
+  const spike = done.result.incidents.find(
+    (i: { kind: string; in: string }) => i.kind === "spike" && i.in === "current_only");
+  const detected = new Date(spike.detected_at);
+  const monday = new Date(Date.UTC(detected.getUTCFullYear(), detected.getUTCMonth(),
+                                   detected.getUTCDate() - (detected.getUTCDay() + 6) % 7));
+  const label = monday.toLocaleDateString("en-US", { timeZone: "UTC" });
+  const west = await browser.newContext({ timezoneId: "America/Los_Angeles", locale: "en-US" });
+  const reader = await west.newPage();
+  await reader.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const chart = reader.locator("#tuning-run svg.tuning-chart");
+  await expect(chart).toBeVisible();
+  expect(await chart.locator("text").allTextContents()).toContain(label);
+  const burst = chart.locator("rect.bar.current").filter({
+    has: reader.locator("title", { hasText: `week from Monday ${label} (UTC)` }) });
+  await expect(burst).toHaveCount(1);
+  expect(Number(await burst.getAttribute("height"))).toBeGreaterThan(0);
+  await expect(reader.locator("#tuning-run figcaption")).toContainText("weeks from Monday, UTC");
+  await west.close();
 
   // Saving sends the change; the form then shows the stored (new) values.
   await section.getByRole("button", { name: "Save settings" }).click();

@@ -22,7 +22,6 @@ it again, at most ``MAX_ATTEMPTS`` times in all.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -37,6 +36,7 @@ from server.eventlog.log import as_utc
 from server.eventlog.log import EventLog
 from server.incidents.backtest import BacktestReport, backtest_variants
 from server.incidents.models import BacktestRun, Incident
+from server.incidents.report import week_start
 from server.incidents.schemas import MAX_ID
 from server.incidents.settings import DetectionSettings, apply_changes
 from server.tenants import Tenant
@@ -187,14 +187,19 @@ def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict
         k = _pair(inc, actual, taken)
         listed.append(_listed(inc, where, actual[k]["rating"] if k is not None else None))
     listed.sort(key=lambda r: (r["detected_at"], r["in"]), reverse=True)
-    n_weeks = max(1, math.ceil(weeks - 1e-9))  # the last one may be partial
-    weekly = [{"week_start": (since + timedelta(days=7 * w)).isoformat(), "current": 0, "proposed": 0}
-              for w in range(n_weeks)]
+    # Whole weeks from Monday 00:00 UTC, as the incidents report counts them (the first and the last
+    # one may be partial): an incident's bar is under the week it was detected in, wherever the
+    # backtest started.
+    weekly: dict[datetime, dict[str, Any]] = {}
+    start = week_start(since)
+    while start < now or not weekly:
+        weekly[start] = {"week_start": start.isoformat(), "current": 0, "proposed": 0}
+        start += timedelta(days=7)
     for name, report in (("current", current), ("proposed", proposed)):
         for inc in report.incidents:
-            w = int((as_utc(inc["detected_at"]) - since).total_seconds() // 604800)
-            if 0 <= w < n_weeks:
-                weekly[w][name] += 1
+            week = weekly.get(week_start(inc["detected_at"]))
+            if week is not None:
+                week[name] += 1
     rated = Counter()
     for row in listed:
         actual_row = row["actual"]
@@ -208,7 +213,7 @@ def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict
         "added": sum(r["in"] == "proposed_only" for r in listed),
         "removed": sum(r["in"] == "current_only" for r in listed),
         "ratings": {k: rated.get(k, 0) for k in ("useful_kept", "useful_dropped", "noise_kept", "noise_dropped")},
-        "weekly": weekly, "incidents": listed[:MAX_LISTED], "incidents_total": len(listed),
+        "weekly": list(weekly.values()), "incidents": listed[:MAX_LISTED], "incidents_total": len(listed),
     }
 
 

@@ -324,9 +324,12 @@ class BacktestIncidentSchema(Schema):
 
 
 class BacktestWeekSchema(Schema):
-    week_start = fields.String(required=True)
-    current = fields.Integer(required=True)
-    proposed = fields.Integer(required=True)
+    week_start = fields.String(required=True, metadata={
+        "description": "The Monday 00:00 UTC that starts the week, as the incidents report's weeks; the first "
+                       "week may start before the backtest's `since` and the last one ends at or after `until`."})
+    current = fields.Integer(required=True, metadata={
+        "description": "Incidents the stored settings detected in the week, within the period."})
+    proposed = fields.Integer(required=True, metadata={"description": "The same with the proposed settings."})
 
 
 class BacktestResultSchema(Schema):
@@ -342,7 +345,8 @@ class BacktestResultSchema(Schema):
     ratings = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                           metadata={"description": "Rated real incidents the proposed settings keep or drop: "
                                                    "useful_kept, useful_dropped, noise_kept, noise_dropped."})
-    weekly = fields.List(fields.Nested(BacktestWeekSchema), required=True)
+    weekly = fields.List(fields.Nested(BacktestWeekSchema), required=True, metadata={
+        "description": "Every week of the period from Monday 00:00 UTC, oldest first, empty ones too."})
     incidents = fields.List(fields.Nested(BacktestIncidentSchema), required=True,
                             metadata={"description": "Newest first, at most 300."})
     incidents_total = fields.Integer(required=True)

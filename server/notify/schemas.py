@@ -117,7 +117,9 @@ class WebhookInSchema(TextSchema):
     format = fields.String(load_default="groundswell", validate=validate.OneOf(FORMATS), metadata={
         "description": "groundswell (signed JSON to your URL) or pagerduty (an Events API v2 alert per incident)."})
     url = fields.Url(schemes={"http", "https"}, require_tld=False, allow_none=True, validate=validate.Length(max=500),
-                     metadata={"description": "groundswell format: where to POST (https, a public address)."})
+                     metadata={"description": "groundswell format: where to POST: https (unless the deployment "
+                                              "turned `WEBHOOK_REQUIRE_HTTPS` off; see `require_https` in the list), "
+                                              "a public address (unless `WEBHOOK_ALLOW_PRIVATE`)."})
     routing_key = fields.String(allow_none=True, load_only=True, validate=[
         validate.Length(20, 64), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
         metadata={"description": "pagerduty format: the service's integration (routing) key (secret)."})
@@ -178,6 +180,9 @@ class WebhookOutSchema(Schema):
 
 class WebhookListSchema(Schema):
     webhooks = fields.List(fields.Nested(WebhookOutSchema), required=True)
+    require_https = fields.Boolean(required=True, metadata={
+        "description": "Whether a groundswell-format URL must use https (`WEBHOOK_REQUIRE_HTTPS`, on unless the "
+                       "deployment turned it off); plain http is refused when it is."})
 
 
 class WebhookDeliverySchema(Schema):

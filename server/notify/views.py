@@ -126,11 +126,13 @@ def _webhook_sender() -> WebhookSender:
 @bp.get("/settings/webhooks")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="The tenant's incident webhooks (secrets are never returned)", tags=["notifications"],
-            auth="api_token", responses={200: (webhook_list, "Every endpoint, oldest first."), **AUTH_ERRORS})
+            auth="api_token", responses={200: (webhook_list, "Every endpoint, oldest first, and whether a new "
+                                                             "one's URL must use https."), **AUTH_ERRORS})
 @require_token
 def list_webhooks(tenant: Tenant) -> Any:
     listed = service.list_webhooks(db_session(), tenant.id)
-    return jsonify(webhook_list.dump({"webhooks": [_absolute(w) for w in listed["webhooks"]]}))
+    return jsonify(webhook_list.dump({"webhooks": [_absolute(w) for w in listed["webhooks"]],
+                                      "require_https": flag(current_app.config["WEBHOOK_REQUIRE_HTTPS"])}))
 
 
 def _base_url() -> str:

@@ -39,6 +39,53 @@
     });
     document.getElementById("slack-test").disabled = !slack || slack.mode === "off";
   }
+
+  // What the server says about the form, in the form's words: each field it names by the label the page
+  // gives it, marked invalid and described by the message, the first one focused; the marks go when the
+  // field is edited, the mode is changed or a save goes through.
+  var SLACK_FIELDS = [["mode", "slack-mode"], ["webhook_url", "slack-webhook-url"], ["bot_token", "slack-bot-token"],
+                      ["channel", "slack-channel"], ["signing_secret", "slack-signing-secret"]];
+  var MODE_WORDS = { webhook: "an incoming webhook", web_api: "a channel with a bot token" };
+  function slackSay(text, bad) { GS.say("slack-message", text, bad); }
+  function labelOf(id) {
+    var label = document.querySelector("label[for='" + id + "']");
+    return label ? label.firstChild.textContent.trim() : id;
+  }
+  function reason(text) {
+    var m = /^required when mode is '(\w+)'$/.exec(text);
+    if (m) return "required for " + (MODE_WORDS[m[1]] || m[1]);
+    m = /^must be an http\(s\) URL on (.+) \(SLACK_WEBHOOK_HOSTS\)$/.exec(text);
+    if (m) return "must be a Slack incoming webhook address, on " + m[1];
+    m = /^Length must be between (\d+) and (\d+)\.$/.exec(text);
+    if (m) return "must be " + m[1] + " to " + m[2] + " characters long";
+    if (text === "Not a valid URL.") return "not a web address (https://hooks.slack.com/services/…)";
+    if (text === "no spaces") return "must not contain spaces";
+    if (/^a channel id/.test(text)) return "must be " + text;
+    return text.replace(/\.$/, "");
+  }
+  function unmark(input) {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
+  function unmarkSlack() { SLACK_FIELDS.forEach(function (f) { unmark($(f[1])); }); }
+  function slackRefused(err) {
+    unmarkSlack();
+    var fields = err.fields || {}, parts = [], first = null;
+    SLACK_FIELDS.forEach(function (f) {
+      if (!(f[0] in fields)) return;
+      var input = $(f[1]);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "slack-message");
+      if (!first && !input.hidden) first = input;
+      parts.push(labelOf(f[1]) + ": " + [].concat(fields[f[0]]).map(String).map(reason).join("; ") + ".");
+    });
+    Object.keys(fields).forEach(function (name) {  // anything else the server names, as it says it
+      if (!SLACK_FIELDS.some(function (f) { return f[0] === name; })) parts.push(name + ": " + fields[name] + ".");
+    });
+    slackSay("Slack settings not saved. " + (parts.length ? parts.join(" ") : err.message), true);
+    if (first) first.focus();
+  }
+
   function saveSlack(e) {
     e.preventDefault();
     var mode = $("slack-mode").value, body = { mode: mode };
@@ -51,20 +98,21 @@
     if ($("slack-no-buttons").checked && mode !== "off") body.signing_secret = null;
     call("PUT", "/api/v1/settings/notifications", body).then(function (s) {
       ["slack-webhook-url", "slack-bot-token", "slack-signing-secret"].forEach(function (id) { $(id).value = ""; });
+      unmarkSlack();
       fillSlack(s, true);
       document.getElementById("alerts-slack").textContent = slackLine(s);
-      message(s.mode === "off" ? "Slack is off: incidents are not posted there." :
+      slackSay(s.mode === "off" ? "Slack is off: incidents are not posted there." :
         "Slack settings saved. Send a test message to check them.", false);
-    }).catch(function (err) { message("Slack settings not saved: " + err.message, true); });
+    }).catch(slackRefused);
   }
   function testSlack() {
     var b = document.getElementById("slack-test");
     b.disabled = true;
     call("POST", "/api/v1/settings/notifications/test").then(function (r) {
       b.disabled = false;
-      message(r.ok ? "Slack: the test message arrived." : "Slack: the test failed (" +
+      slackSay(r.ok ? "Slack: the test message arrived." : "Slack: the test failed (" +
         (r.status ? "HTTP " + r.status + ", " : "") + r.error + ").", !r.ok);
-    }).catch(function (err) { b.disabled = false; message(err.message, true); });
+    }).catch(function (err) { b.disabled = false; slackSay(err.message, true); });
   }
 
   function lastDelivery(w) {
@@ -228,6 +276,8 @@
                  call("GET", "/api/v1/mutes")]).then(function (r) {
       document.getElementById("alerts-slack").textContent = slackLine(r[0]);
       fillSlack(r[0]);
+      httpsOnly = r[1].require_https !== false;
+      if ($("webhook-form")) relabel();
       var hooksBox = document.getElementById("alerts-webhooks");
       // a refresh while someone edits a row (events open, a secret typed and not yet saved) leaves the table alone
       var typed = Array.prototype.some.call(hooksBox.querySelectorAll("input"), function (i) {
@@ -247,24 +297,31 @@
     });
   }
 
+  // The webhook form's target: a PagerDuty key, or a URL that must use https unless the deployment allows
+  // plain http (WEBHOOK_REQUIRE_HTTPS, in the webhooks' list): the label says which.
+  var httpsOnly = true;
+  function relabel() {
+    var pd = $("webhook-format").value === "pagerduty", target = $("webhook-target");
+    $("webhook-target-label").textContent = pd ? "Integration (routing) key" : httpsOnly ? "URL (https)" : "URL (http or https)";
+    target.type = pd ? "password" : "url";
+    target.placeholder = pd ? "32 letters and digits" : "https://ops.example.com/hooks/groundswell";
+  }
+
   function setUpForm() {
     var form = document.getElementById("webhook-form");
     if (!form) return;
     document.getElementById("slack-form").addEventListener("submit", saveSlack);
     ["input", "change"].forEach(function (type) {
-      document.getElementById("slack-form").addEventListener(type, function () { slackEdited = true; });
+      document.getElementById("slack-form").addEventListener(type, function (e) {
+        slackEdited = true;
+        if (e.target.id === "slack-mode") unmarkSlack();  // another mode needs other fields
+        else if (e.target.hasAttribute("aria-invalid")) unmark(e.target);
+      });
     });
     document.getElementById("slack-mode").addEventListener("change", showMode);
     document.getElementById("slack-test").addEventListener("click", testSlack);
     var format = document.getElementById("webhook-format");
-    var targetLabel = document.getElementById("webhook-target-label");
     var target = document.getElementById("webhook-target");
-    function relabel() {
-      var pd = format.value === "pagerduty";
-      targetLabel.textContent = pd ? "Integration (routing) key" : "URL (https)";
-      target.type = pd ? "password" : "url";
-      target.placeholder = pd ? "32 letters and digits" : "https://ops.example.com/hooks/groundswell";
-    }
     format.addEventListener("change", relabel);
     relabel();
     form.addEventListener("submit", function (e) {

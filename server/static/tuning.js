@@ -217,41 +217,55 @@
       ? "Of the incidents people rated, these settings keep " + g.useful_kept + " and drop " + g.useful_dropped +
         " marked useful, and keep " + g.noise_kept + " and drop " + g.noise_dropped + " marked noise."
       : "None of these incidents matches a real one people rated useful or noise."));
-    out.push(weekly(r.weekly));
+    out.push(weekly(r));
     out.push(differences(r));
     return out;
   }
 
-  function weekly(weeks) {
-    var w = 640, h = 150, pad = 24, max = 1;
+  // The weeks are whole weeks from Monday 00:00 UTC, as in the report ("How detection went"), labelled by
+  // that Monday's date in UTC wherever the reader is: an incident's bars are under the week it was detected
+  // in. A result stored before the weeks were aligned counts them from the backtest's start: said so.
+  function monday(iso) { var d = new Date(iso); return d.getUTCDay() === 1 && d.getTime() % 86400000 === 0; }
+  function utcDay(iso) { return new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC" }); }
+
+  function weekly(r) {
+    var weeks = r.weekly, w = 640, h = 150, pad = 24, max = 1;
+    var aligned = weeks.every(function (x) { return monday(x.week_start); });
+    var day = aligned ? utcDay : function (iso) { return new Date(iso).toLocaleDateString(); };
     weeks.forEach(function (x) { max = Math.max(max, x.current, x.proposed); });
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     svg.setAttribute("class", "tuning-chart");
     svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "incidents a week, stored settings against the proposed ones");
+    svg.setAttribute("aria-label", "incidents a week" + (aligned ? " (weeks from Monday, UTC)" : "") +
+      ", stored settings against the proposed ones");
     var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(2, Math.min(24, slot / 2 - 3));
+    // Every week's date when they fit (a full date is about 55 of the 640), else every other one back
+    // from the last week, which is kept inside the chart; each bar's title names its week in full.
+    var every = slot >= 60 ? 1 : 2;
     weeks.forEach(function (x, i) {
+      var which = aligned ? "week from Monday " + day(x.week_start) + " (UTC)" : "week from " + when(x.week_start);
+      if (i === 0 && new Date(r.since) > new Date(x.week_start)) which += ", counted from " + when(r.since);
+      if (i === weeks.length - 1) which += ", so far";
       [["current", 0], ["proposed", 1]].forEach(function (s) {
         var v = x[s[0]], bh = (h - pad - 8) * v / max;
-        var r = document.createElementNS(SVG, "rect");
-        r.setAttribute("class", "bar " + s[0]);
-        r.setAttribute("x", String(pad + i * slot + slot / 2 - bw - 1 + s[1] * (bw + 2)));
-        r.setAttribute("y", String(h - pad - bh));
-        r.setAttribute("width", String(bw));
-        r.setAttribute("height", String(Math.max(bh, v ? 1 : 0)));
+        var bar = document.createElementNS(SVG, "rect");
+        bar.setAttribute("class", "bar " + s[0]);
+        bar.setAttribute("x", String(pad + i * slot + slot / 2 - bw - 1 + s[1] * (bw + 2)));
+        bar.setAttribute("y", String(h - pad - bh));
+        bar.setAttribute("width", String(bw));
+        bar.setAttribute("height", String(Math.max(bh, v ? 1 : 0)));
         var t = document.createElementNS(SVG, "title");
-        t.textContent = "week from " + new Date(x.week_start).toLocaleDateString() + ": " + v + " with the " +
-          (s[0] === "current" ? "stored" : "proposed") + " settings";
-        r.appendChild(t);
-        svg.appendChild(r);
+        t.textContent = which + ": " + v + " with the " + (s[0] === "current" ? "stored" : "proposed") + " settings";
+        bar.appendChild(t);
+        svg.appendChild(bar);
       });
-      if (i === 0 || i === weeks.length - 1 || weeks.length <= 6) {
+      if ((weeks.length - 1 - i) % every === 0) {
         var label = document.createElementNS(SVG, "text");
-        label.setAttribute("x", String(pad + i * slot + slot / 2));
+        label.setAttribute("x", String(Math.min(pad + i * slot + slot / 2, w - 30)));
         label.setAttribute("y", String(h - 8));
         label.setAttribute("text-anchor", "middle");
-        label.textContent = new Date(x.week_start).toLocaleDateString();
+        label.textContent = day(x.week_start);
         svg.appendChild(label);
       }
     });
@@ -264,7 +278,9 @@
     var legend = el("figcaption", "legend");
     legend.appendChild(el("span", "key current", "stored settings"));
     legend.appendChild(el("span", "key proposed", "these settings"));
-    legend.appendChild(document.createTextNode(" · incidents a week"));
+    legend.appendChild(document.createTextNode(aligned
+      ? " · incidents detected a week (weeks from Monday, UTC, under that Monday's date)"
+      : " · incidents detected a week (weeks from the backtest's start, under their first day)"));
     fig.appendChild(legend);
     return fig;
   }

@@ -78,7 +78,9 @@ def test_a_backtest_compares_proposed_settings_with_the_stored_ones_and_the_rati
     assert [i["actual"]["id"] for i in dropped if i["actual"]["verdict"] == "noise"] == [inc_id]
     assert result["ratings"] == {"useful_kept": 0, "useful_dropped": 0, "noise_kept": 0, "noise_dropped": 1}
     assert sum(w["current"] for w in result["weekly"]) == result["current"]["count"]
-    assert result["weekly"][0]["week_start"] == (NOW - timedelta(days=30)).isoformat()
+    # Weeks from Monday 00:00 UTC, as the report's: the first holds the period's start (a Tuesday).
+    assert result["weekly"][0]["week_start"] == "2026-01-12T00:00:00+00:00"
+    assert result["weekly"][-1]["week_start"] == "2026-02-09T00:00:00+00:00"
 
     # Listed without results; nothing about the tenant's real incidents changed.
     listed = client.get("/api/v1/backtests", headers=auth(creds)).get_json()["backtests"]
@@ -249,10 +251,23 @@ def test_compare_pairs_incidents_by_kind_series_and_time():
     dropped = [i for i in out["incidents"] if i["actual"]]
     assert [(i["series"], i["in"], i["actual"]["id"]) for i in dropped] == [("topic:2", "current_only", 7)]
     assert out["ratings"]["noise_dropped"] == 1
-    assert out["weeks"] == 2.0 and [(w["current"], w["proposed"]) for w in out["weekly"]] == [(2, 2), (1, 1)]
+    # The period starts on a Sunday: its week is the one from Monday 23 February (UTC), empty here.
+    assert out["weeks"] == 2.0 and [(w["week_start"][:10], w["current"], w["proposed"]) for w in out["weekly"]] == \
+        [("2026-02-23", 0, 0), ("2026-03-02", 2, 2), ("2026-03-09", 1, 1)]
     assert out["current"] == {"count": 3, "by_kind": {"drop": 1, "spike": 2}, "per_week": 1.5}
     assert [i["detected_at"] for i in out["incidents"]] == sorted((i["detected_at"] for i in out["incidents"]),
                                                                   reverse=True)
+
+
+def test_compare_counts_each_incident_in_its_week_from_monday_utc_wherever_the_period_starts():
+    # A 30-day backtest asked for on a Sunday afternoon: the incidents of Friday 4 December belong to the
+    # week of Monday 30 November, not to a week counted from the period's start (Friday 6 November, 15:00).
+    since, now = datetime(2026, 11, 6, 15, tzinfo=timezone.utc), datetime(2026, 12, 6, 15, tzinfo=timezone.utc)
+    friday = [_inc("spike", f"topic:{n}", "2026-12-04T09:00", "2026-12-04T10:00") for n in range(7)]
+    out = compare(BacktestReport(since, 100, 80, friday), BacktestReport(since, 100, 80, friday[:3]), [], now)
+    assert [(w["week_start"], w["current"], w["proposed"]) for w in out["weekly"]] == [
+        ("2026-11-02T00:00:00+00:00", 0, 0), ("2026-11-09T00:00:00+00:00", 0, 0), ("2026-11-16T00:00:00+00:00", 0, 0),
+        ("2026-11-23T00:00:00+00:00", 0, 0), ("2026-11-30T00:00:00+00:00", 7, 3)]
 
 
 def test_both_runs_use_their_settings_throughout_whatever_the_log_says_was_in_force(db, client, make_tenant,

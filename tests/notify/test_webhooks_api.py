@@ -125,6 +125,18 @@ def test_a_deployment_refuses_plain_http_and_private_addresses(app, client, tena
         assert words in r.get_json()["error"]["fields"]["url"][0]
 
 
+def test_the_list_says_whether_a_new_url_must_use_https_as_the_page_labels_it(app, client, tenant):
+    _, creds = tenant
+    # this module's deployment allows plain http (its fakes listen on it): the page's field says so
+    assert client.get(BASE, headers=auth(creds)).get_json()["require_https"] is False
+    assert client.post(BASE, json={"url": "http://example.com/hook"}, headers=auth(creds)).status_code == 201
+    app.config.update(WEBHOOK_REQUIRE_HTTPS="1")  # the default: "URL (https)", and http is refused
+    listed = client.get(BASE, headers=auth(creds)).get_json()
+    assert listed["require_https"] is True and len(listed["webhooks"]) == 1
+    r = client.post(BASE, json={"url": "http://example.com/hook"}, headers=auth(creds))
+    assert r.status_code == 400 and r.get_json()["error"]["fields"]["url"] == ["the URL must use https"]
+
+
 def test_at_most_max_webhooks(client, tenant):
     _, creds = tenant
     for i in range(MAX_WEBHOOKS):
@@ -155,7 +167,7 @@ def test_deliveries_show_how_each_went_and_tenants_see_only_their_own(app, clien
         method = client.get if path.endswith("deliveries") else client.post
         assert method(path, headers=auth(b_creds)).status_code == 404
     assert client.delete(f"{BASE}/{hook['id']}", headers=auth(b_creds)).status_code == 404
-    assert client.get(BASE, headers=auth(b_creds)).get_json() == {"webhooks": []}
+    assert client.get(BASE, headers=auth(b_creds)).get_json()["webhooks"] == []
     assert client.get(f"{BASE}/{hook['id']}/deliveries?limit=0", headers=auth(a_creds)).status_code == 400
 
 
@@ -188,7 +200,7 @@ def test_delete_removes_the_endpoint(client, tenant):
     _, creds = tenant
     hook = client.post(BASE, json={"url": "http://127.0.0.1:9/x"}, headers=auth(creds)).get_json()
     assert client.delete(f"{BASE}/{hook['id']}", headers=auth(creds)).status_code == 204
-    assert client.get(BASE, headers=auth(creds)).get_json() == {"webhooks": []}
+    assert client.get(BASE, headers=auth(creds)).get_json()["webhooks"] == []
     assert client.delete(f"{BASE}/{hook['id']}", headers=auth(creds)).status_code == 404
 
 
