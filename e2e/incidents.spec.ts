@@ -398,8 +398,8 @@ test("Slack from the page: a webhook, then a bot's channel with buttons, then of
     await expect(page.locator("#slack-webhook-url")).toBeVisible();
     await expect(page.locator("#slack-bot-token")).toBeHidden();
     await page.locator("#slack-save").click();  // no URL yet: the server names what is missing
-    await expect(page.locator("#alerts-message")).toContainText("Slack settings not saved");
-    await expect(page.locator("#alerts-message")).toContainText("webhook_url");
+    await expect(page.locator("#slack-message")).toContainText("Slack settings not saved");
+    await expect(page.locator("#slack-message")).toContainText("Incoming webhook URL: required for an incoming webhook.");
     const url = "https://hooks.slack.com/services/T000/B000/s3cr3tPart";
     await page.locator("#slack-webhook-url").fill(url);
     await page.locator("#slack-save").click();
