@@ -1,7 +1,7 @@
 // The server's incidents page in a real browser, against a real backend holding open incidents written by
 // the detector's writers (the incidents seed): list, detail with its chart and evidence, a status change, and a
 // friction incident whose page's signals are one incident.
-import { test, expect } from "@playwright/test";
+import { test, expect, type Locator } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
@@ -12,6 +12,40 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => { await backend.stop(); });
+
+interface Box { text: string; left: number; right: number; top: number; bottom: number; width: number; height: number }
+
+/** Where the incident chart's parts are on the page: the SVG, its marker and hour labels, every text, the bars.
+ *  (Read from the detail at once: a refresh may draw the detail again, leaving an earlier chart detached.) */
+async function chartLayout(detail: Locator) {
+  await expect(detail.locator("svg.incident-chart")).toBeVisible();
+  return detail.evaluate((d) => {
+    const chart = d.querySelector("svg.incident-chart")!;
+    const box = (e: Element): Box => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent ?? "", left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
+               height: r.height };
+    };
+    const all = (selector: string) => [...chart.querySelectorAll(selector)].map(box);
+    return { svg: box(chart), markers: all("text.marker"), hours: all("text.hour"), texts: all("text"),
+             ticks: all("line.tick"), bars: all("rect.bar"), open: box(chart.querySelector("rect.bar.partial")!) };
+  });
+}
+
+const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const inside = (a: Box, outer: Box) =>
+  a.left >= outer.left - 0.5 && a.right <= outer.right + 0.5 && a.top >= outer.top - 0.5 && a.bottom <= outer.bottom + 0.5;
+
+/** Labels that can be read: each whole inside the chart, none over another, none over a bar. */
+function expectReadable(layout: Awaited<ReturnType<typeof chartLayout>>) {
+  for (const label of [...layout.markers, ...layout.hours]) expect(inside(label, layout.svg), label.text).toBe(true);
+  for (const group of [layout.markers, layout.hours]) {
+    group.forEach((a, i) => group.slice(i + 1).forEach((b) => expect(overlap(a, b), `${a.text} / ${b.text}`).toBe(false)));
+  }
+  for (const m of layout.markers) {
+    for (const bar of layout.bars) expect(overlap(m, bar), `${m.text} over a bar`).toBe(false);
+  }
+}
 
 test("an open incident: its card, its chart ending in the hour so far, its evidence as text, and acknowledging it",
   async ({ page }) => {
@@ -34,6 +68,26 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(bars.last()).toHaveClass(/\bpartial\b/);
     await expect(bars.last().locator("title")).toContainText("this hour so far");
     await expect(detail.locator(".legend")).toContainText("this hour so far");
+    // Its markers are labelled apart, above the bars and inside the chart (and named in the legend); the hours
+    // along the bottom are a few, in the reader's words without seconds, none past now (the open hour's end is
+    // to come).
+    const layout = await chartLayout(detail);
+    expect(layout.markers.map((m) => m.text).sort()).toEqual(["detected", "first seen"]);
+    expect(layout.hours.length).toBeGreaterThanOrEqual(3);
+    for (const h of layout.hours) expect(h.text).not.toMatch(/\d:\d\d:\d\d|\d{4}/);
+    expectReadable(layout);
+    expect(Math.max(...layout.ticks.map((t) => t.left))).toBeLessThan(layout.open.right - 1);
+    await expect(detail.locator(".legend")).toContainText(/first seen .+detected /);
+
+    // The evidence in words, the exact figures beside them as a hint and a title.
+    const term = (name: string) => detail.locator("dt", { hasText: new RegExp(`^${name}$`) })
+      .locator("xpath=following-sibling::dd[1]");
+    await expect(term("How unusual")).toHaveText("Very unlikely by chance: about 1 in 5 million (p-value 2.00e-7, surprise 6.7)");
+    await expect(term("How unusual").locator("span").first()).toHaveAttribute("title", /^p-value 2\.00e-7, surprise 6\.7 /);
+    await expect(term("Where")).toHaveText(/^this topic \(.+\)$/);
+    await expect(term("Where").locator("span")).toHaveAttribute("title", /^series topic:\d+$/);
+    await expect(term("Observed")).toHaveText(/^\d+ customers in 2 h$/);
+    await expect(detail.locator("dt", { hasText: /^(p-value|Series)$/ })).toHaveCount(0);
 
     // Claude's summary is labelled as the model's and shown as text.
     await expect(detail.locator("p.llm-summary"))
@@ -82,6 +136,22 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     expect(problems).toEqual([]);
   });
 
+test("on a phone the chart's text stays legible, its labels apart, and the open hour a bar you can see",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+    const layout = await chartLayout(detail);
+    expect(layout.svg.right).toBeLessThanOrEqual(390);
+    // 12 px text (its box about 14 px high), not a 760-wide drawing shrunk to 4 px letters
+    for (const t of layout.texts) expect(t.height, t.text).toBeGreaterThanOrEqual(11);
+    expect(layout.markers).toHaveLength(2);
+    expect(layout.hours.length).toBeGreaterThanOrEqual(2);
+    expectReadable(layout);
+    expect(layout.open.width).toBeGreaterThanOrEqual(10);
+  });
+
 test("a friction incident: one card for the page, its chart of the page's failures, every signal in its evidence",
   async ({ page }) => {
   const problems: string[] = [];
@@ -108,10 +178,13 @@ test("a friction incident: one card for the page, its chart of the page's failur
   await expect(signals).toHaveCount(2);
   await expect(signals.filter({ hasText: /^failed request: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
   await expect(signals.filter({ hasText: /^rage click: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
-  // A tail beyond a double's range reads as a bound, never as a p-value of 0.
-  const pValue = detail.locator("dt", { hasText: "p-value" }).locator("xpath=following-sibling::dd[1]");
-  await expect(pValue).toHaveText(/^(< 1e-300 \(surprise > 300\)|\d\S* \(surprise \d+(\.\d+)?\))$/);
-  await expect(pValue).not.toHaveText(/^0 /);
+  // How unusual, in words; a tail beyond a double's range reads as a bound, never as a p-value of 0.
+  const pValue = detail.locator("dt", { hasText: "How unusual" }).locator("xpath=following-sibling::dd[1]");
+  await expect(pValue).toHaveText(new RegExp("^(Far beyond chance: less than 1 in 10³⁰⁰ \\(p-value < 1e-300, surprise > 300\\)|" +
+    "[A-Z][a-z ]+ chance: about 1 in [0-9.,]+( million| billion)?[⁰¹²³⁴⁵⁶⁷⁸⁹]* \\(p-value \\d\\S*, surprise \\d+(\\.\\d+)?\\))$"));
+  await expect(pValue).not.toHaveText(/p-value 0\b/);
+  await expect(detail.locator("dt", { hasText: "Where" }).locator("xpath=following-sibling::dd[1]"))
+    .toHaveText(/^\/\S*invoices \((failed requests|rage clicks)\)$/);
 
   // Its chart counts the page's events of the signal that opened it: the hours before it, then this hour so far,
   // above the band.
@@ -368,6 +441,20 @@ test("how detection went: the period's incidents, the figures, a bar a week and 
   expect(await report.locator("svg.report-chart text").count()).toBeGreaterThanOrEqual(3);
   await expect(report.locator(".report-sentence")).toHaveText("2 incidents detected: 1 spike, 1 in-app friction.");
 });
+
+test("how detection went says \"9 in 10 within\" only over 10 incidents or more; over fewer, the slowest",
+  async ({ page }) => {
+    await page.route("**/api/v1/incidents/report?*", async (route) => {
+      const body = await (await route.fetch()).json();
+      body.time_to_respond = { count: 3, median_minutes: 12, p90_minutes: 28 };
+      body.time_to_resolve = { count: 12, median_minutes: 95, p90_minutes: 240 };
+      await route.fulfill({ json: body });
+    });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const figures = page.locator("#report .report-figures");
+    await expect(figures.locator("dd", { hasText: /^12 min/ })).toHaveText("12 min median over 3 incidents; the slowest 28 min");
+    await expect(figures.locator("dd", { hasText: /^1\.6 h/ })).toHaveText("1.6 h median over 12 incidents; 9 in 10 within 4.0 h");
+  });
 
 test("signing in with the form loads every section at once, not at its next refresh", async ({ page }) => {
   await page.goto(`${backend.url}/incidents`);

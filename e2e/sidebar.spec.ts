@@ -106,6 +106,33 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     await expect(page.locator("#ticket-title")).toContainText(`#${number}`);
   });
 
+test("beside a large spike the chart keeps the usual hours readable: the spike is cut at the scale, with its count",
+  async ({ page }) => {
+    // The backend's answer, its incident's hours made 2 to 4 tickets each and the last one 240.
+    await page.route("**/api/v1/tickets/*/context*", async (route) => {
+      const body = await (await route.fetch()).json();
+      for (const inc of body.incidents ?? []) {
+        const n = inc.volume.length;
+        inc.volume = inc.volume.map((p: Record<string, unknown>, i: number) =>
+          ({ ...p, tickets: i === n - 1 ? 240 : 2 + (i % 3) }));
+      }
+      await route.fulfill({ json: body });
+    });
+    const app = await openTicket(page, backend.incident_ticket_id);
+    const chart = app.locator(".gs-incident").first().locator("svg.gs-chart");
+    await expect(chart).toBeVisible();
+    await expect(chart).toHaveAttribute("aria-label", /; (latest hour|this hour so far) 240,/);
+    const cut = chart.locator("rect.gs-chart-bar-cut");
+    await expect(cut).toHaveCount(1);
+    await expect(cut.locator("title")).toHaveText("240");
+    await expect(chart.locator("text.gs-chart-cap")).toHaveText(/^\d+\+$/);
+    const heights = await chart.locator("rect:not(.gs-chart-bar-cut)")
+      .evaluateAll((rects) => rects.map((r) => r.getBoundingClientRect().height));
+    expect(heights.length).toBeGreaterThan(20);
+    // The chart is 72 px high: uncut, an hour of 2 beside 240 would be a strip under 1 px.
+    expect(Math.min(...heights)).toBeGreaterThan(10);
+  });
+
 test("the API token never reaches the app's frame; its requests carry only the placeholder", async ({ page }) => {
   const sent: string[] = [];
   page.on("request", (request) => {

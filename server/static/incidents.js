@@ -251,38 +251,153 @@
     return { bars: SIGNAL_NOUNS[sig] || String(sig || "friction events").replace(/_/g, " "), line: "sessions" };
   }
 
+  // The chart is drawn at the width it is shown at (its viewBox is the box's width in CSS pixels), so its
+  // text is FONT px on a phone as on a wide screen; labels are measured with the page's font to place them.
+  var FONT = 12, MIN_OPEN = 14, HOUR = 3600000;
+  var measurer = null;
+
+  function textWidth(text) {
+    if (measurer === null) measurer = document.createElement("canvas").getContext("2d") || false;
+    if (!measurer) return String(text).length * FONT * 0.62;
+    measurer.font = FONT + "px " + getComputedStyle(document.body).fontFamily;
+    return measurer.measureText(String(text)).width;
+  }
+
+  function chartWidth() {
+    var box = $("incident-detail"), style = getComputedStyle(box);
+    var inner = box.clientWidth - parseFloat(style.paddingLeft || 0) - parseFloat(style.paddingRight || 0);
+    return Math.round(Math.max(280, Math.min(1000, inner > 0 ? inner : 760)));
+  }
+
+  // A time as people read it, in their zone and words, without seconds ("Dec 4, 2:00 PM").
+  function hourWords(t) {
+    return new Date(t).toLocaleString([], { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+  }
+
+  // First seen, detected and resolved, those inside the chart's hours.
+  function markers(inc) {
+    var points = inc.volume, t0 = Date.parse(points[0].start), t1 = Date.parse(points[points.length - 1].start) + HOUR;
+    return [["first seen", inc.first_seen_at, "first-seen"], ["detected", inc.detected_at, "detected"],
+            ["resolved", inc.resolved_at, "resolved"]].filter(function (m) {
+      var t = Date.parse(m[1] || "");
+      return t >= t0 && t <= t1;
+    }).map(function (m) { return { label: m[0], t: Date.parse(m[1]), cls: m[2] }; });
+  }
+
+  // Where each marker's label goes: in a row above the bars, beside its line (right of it, else left), never
+  // over another label, across another marker's line or past the chart's edges. Rows fill from the top; the
+  // orders tried are right to left then left to right, and the one needing fewer rows wins. A label with no
+  // room is left out (the legend names every marker).
+  function placeLabels(marks, w) {
+    function attempt(order) {
+      var placed = [];
+      order.forEach(function (m) {
+        var tw = textWidth(m.label);
+        for (var row = 0; row < 3; row++) {
+          var spans = [[m.x + 4, m.x + 4 + tw, "start"], [m.x - 4 - tw, m.x - 4, "end"]];
+          for (var k = 0; k < spans.length; k++) {
+            var a = spans[k][0], b = spans[k][1];
+            if (a < 2 || b > w - 2) continue;
+            var clash = placed.some(function (p) {
+              return (p.row === row && a < p.b + 6 && b > p.a - 6) ||  // another label in this row
+                (p.row <= row && p.x > a - 3 && p.x < b + 3) ||       // another line through this label
+                (p.row >= row && m.x > p.a - 3 && m.x < p.b + 3);     // this line through another label
+            });
+            if (!clash) {
+              placed.push({ m: m, x: m.x, row: row, a: a, b: b, anchor: spans[k][2] });
+              return;
+            }
+          }
+        }
+      });
+      return placed;
+    }
+    var byX = marks.slice().sort(function (p, q) { return q.x - p.x; });
+    return [attempt(byX), attempt(byX.slice().reverse())].sort(function (p, q) {
+      function rows(list) { return Math.max.apply(null, [0].concat(list.map(function (l) { return l.row + 1; }))); }
+      return (q.length - p.length) || (rows(p) - rows(q));
+    })[0];
+  }
+
+  // Axis ticks at whole hours of the reader's zone, a step that leaves room for each label: the time, or at
+  // midnight the day; never past `end` (now: the open hour has not ended).
+  function timeTicks(t0, end, pxPerHour) {
+    var sampleTime = new Date(2026, 0, 1, 23, 0).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    var sampleDay = new Date(2026, 11, 28).toLocaleDateString([], { month: "short", day: "numeric" });
+    var room = Math.max(textWidth(sampleTime), textWidth(sampleDay)) + 18;
+    var steps = [1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720];
+    var step = steps.filter(function (s) { return s * pxPerHour >= room; })[0] || 1440;
+    var out = [], day = 0;
+    for (var t = Math.ceil(t0 / 900000) * 900000; t <= end; t += 900000) {
+      var d = new Date(t);
+      if (d.getMinutes() !== 0) continue;
+      var midnight = d.getHours() === 0;
+      if (step < 24 ? d.getHours() % step !== 0 : !midnight || day++ % (step / 24) !== 0) continue;
+      out.push({ t: t, text: midnight ? d.toLocaleDateString([], { month: "short", day: "numeric" })
+                                      : d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) });
+    }
+    return out;
+  }
+
+  // Drawn for its box's width: a window resized (a phone turned) draws the shown chart again.
+  var drawn = null, resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      var shown = document.querySelector("#incident-detail svg.incident-chart");
+      if (shown && drawn && Math.abs(chartWidth() - drawn.width) > 2) shown.replaceWith(chart(drawn.inc));
+    }, 150);
+  });
+
   function chart(inc) {
     var points = inc.volume;
     var u = units(inc);
-    var w = 760, h = 220, left = 34, right = 8, top = 16, bottom = 26;
-    var box = svg("svg", { "class": "incident-chart", viewBox: "0 0 " + w + " " + h, role: "img" });
-    var t0 = Date.parse(points[0].start), t1 = Date.parse(points[points.length - 1].start) + 3600000;
+    var last = points[points.length - 1];
     var max = 1;
     points.forEach(function (p) { max = Math.max(max, p.tickets, p.requesters, p.upper, p.expected); });
-    function x(t) { return left + (w - left - right) * (t - t0) / (t1 - t0); }
-    function y(v) { return top + (h - top - bottom) * (1 - v / max); }
-    var bw = (w - left - right) * 3600000 / (t1 - t0);
+    var w = chartWidth(), h = 220, left = Math.max(20, Math.ceil(textWidth(num(max))) + 8), right = 6, bottom = FONT + 14;
+    var box = svg("svg", { "class": "incident-chart", viewBox: "0 0 " + w + " " + h, role: "img" });
+    drawn = { inc: inc, width: w };
+    // The open hour (last, partial) is at least MIN_OPEN wide, so the rise shows however long the history is;
+    // the closed hours share the rest.
+    var t0 = Date.parse(points[0].start), t1 = Date.parse(last.start) + HOUR;
+    var tOpen = last.partial ? Date.parse(last.start) : t1;
+    var plot = w - left - right;
+    var openW = last.partial ? Math.min(plot, Math.max(plot * HOUR / (t1 - t0), MIN_OPEN)) : 0;
+    function x(t) {
+      if (t <= tOpen) return left + (plot - openW) * (tOpen > t0 ? (t - t0) / (tOpen - t0) : 0);
+      return left + plot - openW + openW * Math.min(1, (t - tOpen) / HOUR);
+    }
     var measure = inc.kind === "drop" || inc.kind === "friction" ? u.bars : "requesters";
-    box.setAttribute("aria-label", "Hourly " + measure + " from " + when(points[0].start) + " to " +
-      when(points[points.length - 1].start) + " against the expected band; peak " + num(max) + ".");
+    box.setAttribute("aria-label", "Hourly " + measure + " from " + hourWords(t0) + " to " +
+      hourWords(Date.parse(last.start)) + " against the expected band; peak " + num(max) + ".");
     var desc = svg("desc");
     desc.textContent = "Bars: " + u.bars + " per hour. Line: distinct " + u.line +
       ". Shaded: baseline band; dashed: expected.";
     box.appendChild(desc);
 
+    // The markers' labels take rows above the bars: the plot starts below them.
+    var marks = markers(inc).map(function (m) { m.x = x(m.t); return m; });
+    var labels = placeLabels(marks, w);
+    var rows = Math.max.apply(null, [0].concat(labels.map(function (l) { return l.row + 1; })));
+    function rowY(r) { return 4 + FONT + r * (FONT + 4); }
+    var top = rows ? rowY(rows - 1) + 8 : 10;
+    function y(v) { return top + (h - top - bottom) * (1 - v / max); }
+
     // Baseline band: upper edge left to right, lower edge back.
-    var band = points.map(function (p) { return [x(Date.parse(p.start) + 1800000), y(p.upper)]; })
-      .concat(points.slice().reverse().map(function (p) { return [x(Date.parse(p.start) + 1800000), y(p.lower)]; }));
+    var band = points.map(function (p) { return [x(Date.parse(p.start) + HOUR / 2), y(p.upper)]; })
+      .concat(points.slice().reverse().map(function (p) { return [x(Date.parse(p.start) + HOUR / 2), y(p.lower)]; }));
     box.appendChild(svg("polygon", { "class": "band", points: band.map(function (q) { return q.join(","); }).join(" ") }));
 
     points.forEach(function (p) {
-      var px = x(Date.parse(p.start));
+      var px = x(Date.parse(p.start)), pw = x(Date.parse(p.start) + HOUR) - px;
       // The open hour (partial) is drawn hollow; under its band is no drop yet, the hour is not over.
       var cls = p.tickets > p.upper ? " over" : p.tickets < p.lower && !p.partial ? " under" : "";
       var r = svg("rect", { "class": "bar" + cls + (p.partial ? " partial" : ""),
-        x: px + 1, y: y(p.tickets), width: Math.max(1, bw - 2), height: y(0) - y(p.tickets) });
+        x: px + (pw > 4 ? 1 : 0), y: y(p.tickets), width: Math.max(1, pw > 4 ? pw - 2 : pw), height: y(0) - y(p.tickets) });
       var title = svg("title");
-      title.textContent = when(p.start) + (p.partial ? " (this hour so far, until " + when(p.as_of) + ")" : "") +
+      var asOf = p.as_of ? hourWords(Date.parse(p.as_of)) : "—";
+      title.textContent = hourWords(Date.parse(p.start)) + (p.partial ? " (this hour so far, until " + asOf + ")" : "") +
         ": " + p.tickets + " " + u.bars + ", " + p.requesters + " " + u.line + "; expected " +
         num(p.expected) + (p.partial ? " in the whole hour" : "") + " (" + num(p.lower) + "–" + num(p.upper) + ")";
       r.appendChild(title);
@@ -291,7 +406,7 @@
 
     function line(cls, key) {
       return svg("polyline", { "class": cls, points: points.map(function (p) {
-        return x(Date.parse(p.start) + 1800000) + "," + y(p[key]);
+        return x(Date.parse(p.start) + HOUR / 2) + "," + y(p[key]);
       }).join(" ") });
     }
     box.appendChild(line("expected", "expected"));
@@ -299,37 +414,41 @@
 
     box.appendChild(svg("line", { "class": "axis", x1: left, x2: w - right, y1: y(0), y2: y(0) }));
     [[max, num(max)], [0, "0"]].forEach(function (a) {
-      var t = svg("text", { x: 0, y: y(a[0]) + 4 });
+      var t = svg("text", { "class": "value", x: left - 6, y: y(a[0]) + FONT / 3, "text-anchor": "end" });
       t.textContent = a[1];
       box.appendChild(t);
     });
-    var startLabel = svg("text", { x: left, y: h - 6 });
-    startLabel.textContent = new Date(t0).toLocaleString();
-    box.appendChild(startLabel);
-    var endLabel = svg("text", { x: w - right, y: h - 6, "text-anchor": "end" });
-    endLabel.textContent = new Date(t1).toLocaleString();
-    box.appendChild(endLabel);
+    // Hours along the bottom, each label whole inside the chart; the last no later than now.
+    var lastRight = -Infinity;
+    timeTicks(t0, Math.min(t1, Date.now()), (plot - openW) * HOUR / Math.max(HOUR, tOpen - t0)).forEach(function (k) {
+      var tx = x(k.t), half = textWidth(k.text) / 2;
+      if (tx - half < 0 || tx + half > w || tx - half < lastRight + 8) return;
+      lastRight = tx + half;
+      box.appendChild(svg("line", { "class": "tick", x1: tx, x2: tx, y1: y(0), y2: y(0) + 4 }));
+      var t = svg("text", { "class": "hour", x: tx, y: h - 6, "text-anchor": "middle" });
+      t.textContent = k.text;
+      box.appendChild(t);
+    });
 
-    [["first seen", inc.first_seen_at, "marker first-seen"], ["detected", inc.detected_at, "marker detected"],
-     ["resolved", inc.resolved_at, "marker resolved"]].forEach(function (m, i) {
-      if (!m[1]) return;
-      var t = Date.parse(m[1]);
-      if (t < t0 || t > t1) return;
-      box.appendChild(svg("line", { "class": m[2], x1: x(t), x2: x(t), y1: top, y2: y(0) }));
-      var nearEnd = x(t) > w * 0.75;
-      var label = svg("text", { "class": m[2], x: x(t) + (nearEnd ? -3 : 3), y: top + 6 + i * 11,
-                                "text-anchor": nearEnd ? "end" : "start" });
-      label.textContent = m[0];
+    marks.forEach(function (m) {
+      var at = labels.filter(function (l) { return l.m === m; })[0];
+      box.appendChild(svg("line", { "class": "marker " + m.cls, x1: m.x, x2: m.x, y1: at ? rowY(at.row) - FONT + 2 : top,
+                                    y2: y(0) }));
+      if (!at) return;
+      var label = svg("text", { "class": "marker " + m.cls, x: at.anchor === "start" ? at.a : at.b, y: rowY(at.row),
+                                "text-anchor": at.anchor });
+      label.textContent = m.label;
       box.appendChild(label);
     });
     return box;
   }
 
-  function legend(points, u) {
+  function legend(inc, u) {
     var p = el("p", "legend");
     var items = [["swatch bar", u.bars + " per hour"], ["swatch requesters", u.line + " per hour"],
      ["swatch band", "expected band"], ["swatch expected", "expected"]];
-    if (points.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
+    if (inc.volume.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
+    markers(inc).forEach(function (m) { items.push(["swatch marker " + m.cls, m.label + " " + hourWords(m.t)]); });
     items.forEach(function (s) {
       var item = el("span", "legend-item");
       item.appendChild(el("span", s[0]));
@@ -369,12 +488,53 @@
     return p;
   }
 
+  // How unlikely a rise this size is by chance, in words ("Far beyond chance: about 1 in 10²⁵"); the exact
+  // p-value and surprise (−log10 p) follow as a smaller hint and in the title. Tails beyond a double's range
+  // are stored as 0 with the surprise held at 300.
+  var SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+
+  function unusual(inc) {
+    var p = inc.p_value;
+    if (typeof p !== "number") return null;
+    var beyond = p < 1e-300, odds;
+    if (beyond) {
+      odds = "less than 1 in 10³⁰⁰";
+    } else {
+      var n = Number((1 / p).toPrecision(2));
+      odds = "about 1 in " + (n < 1e6 ? Math.round(n).toLocaleString() : n < 1e9 ? num(n / 1e6) + " million"
+        : n < 1e12 ? num(n / 1e9) + " billion"
+        : "10" + String(Math.round(Math.log10(1 / p))).split("").map(function (d) { return SUPERSCRIPT[+d]; }).join(""));
+    }
+    var bits = beyond ? 300 : -Math.log10(p);
+    var words = p >= 0.05 ? "Could be chance" : bits < 3 ? "Unlikely by chance" : bits < 8 ? "Very unlikely by chance"
+      : "Far beyond chance";
+    var exact = beyond ? "p-value < 1e-300, surprise > 300" : "p-value " + num(p) + ", surprise " + num(inc.surprise);
+    var dd = el("span", null, words + ": " + odds + " ");
+    dd.appendChild(el("span", "hint", "(" + exact + ")"));
+    dd.title = exact + " (the p-value is the chance of a change at least this large in ordinary hours; the surprise, " +
+      "−log10 of it)";
+    return dd;
+  }
+
+  // Where the incident is, as people say it: "this topic (invoice pdf · blank)", "the email channel",
+  // "/invoices (failed requests)", "Kestrel Logistics (organization 900002)".
+  function where(inc) {
+    var ev = inc.evidence || {}, series = String(inc.series || "");
+    if (!series) return null;
+    var words = series === "all" ? "all tickets" : typeof ev.series_label === "string" && ev.series_label
+      ? ev.series_label : seriesWords(series);
+    var span = el("span", null, words + (inc.topic ? " (" + inc.topic.label + ")" : ""));
+    span.title = "series " + series;
+    return span;
+  }
+
   function evidenceList(inc) {
     var ev = inc.evidence || {};
     var dl = el("dl", "evidence");
     var lower = ev.lower, upper = ev.upper;
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
-    var span = ev.window_minutes ? " in " + ev.window_minutes + " min" : "";
+    var minutes = ev.window_minutes;
+    var span = !minutes ? "" : minutes >= 120 && minutes % 60 === 0 ? " in " + minutes / 60 + " h" : " in " + minutes + " min";
     var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
     if (inc.kind === "sentiment") {
       // A tone, not a count: the window's mean VADER score against the segment's usual mean and the band of
@@ -384,24 +544,22 @@
       var tickets = ev.window_tickets !== undefined ? ev.window_tickets : ev.observed;
       var toneBand = typeof ev.lower === "number" && typeof ev.upper === "number" && ev.lower < ev.upper
         ? " (normal " + num(ev.lower) + " to " + num(ev.upper) + ")" : "";
-      term(dl, "Observed", "mean sentiment " + toneNow + " over " + num(tickets) + " tickets" + span);
+      term(dl, "Observed", "mean sentiment " + toneNow + " on a -1 to +1 scale (-1 most negative) over " + num(tickets) +
+        " tickets" + span);
       term(dl, "Expected", ev.expected !== undefined ? "mean sentiment " + num(ev.expected) + toneBand : null);
     } else {
       term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
       term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
         (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
     }
-    // Tails beyond a double's range are stored as 0 with the surprise held at 300.
-    var beyond = typeof inc.p_value === "number" && inc.p_value < 1e-300;
-    term(dl, "p-value", beyond ? "< 1e-300 (surprise > 300)"
-      : num(inc.p_value) + " (surprise " + num(inc.surprise) + ")");
+    term(dl, "How unusual", unusual(inc));
     term(dl, "Direction", inc.direction);
     if (inc.kind !== "friction") {  // a friction incident's people are its page's sessions (below)
       term(dl, "Customers", inc.requester_count);
       term(dl, "Accounts", inc.account_count);
       term(dl, "Tickets", inc.ticket_count);
     }
-    term(dl, "Series", inc.series + (inc.topic ? " (" + inc.topic.label + ")" : ""));
+    term(dl, "Where", where(inc));
     term(dl, "First seen", when(inc.first_seen_at));
     term(dl, "Detected", when(inc.detected_at));
     if (inc.resolved_at) term(dl, "Resolved", when(inc.resolved_at));
@@ -420,6 +578,11 @@
         segs.appendChild(el("li", null, text));
       });
       term(dl, "Segments", segs);
+    }
+    var mood = ev.sentiment;  // on a rise whose tickets are clearly angrier than the topic's usual
+    if (mood && typeof mood.mean === "number" && typeof mood.usual === "number") {
+      term(dl, "Tone", "mean sentiment " + num(mood.mean) + " on a -1 to +1 scale (-1 most negative)" +
+        (mood.tickets ? " over " + counted(mood.tickets, "ticket") : "") + "; usually " + num(mood.usual));
     }
     if (Array.isArray(ev.top_terms) && ev.top_terms.length) {
       term(dl, "Top terms", ev.top_terms.map(function (t) { return Array.isArray(t) ? t[0] : t; }).join(" · "));
@@ -740,7 +903,7 @@
     if (inc.volume && inc.volume.length) {
       box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(chart(inc));
-      box.appendChild(legend(inc.volume, units(inc)));
+      box.appendChild(legend(inc, units(inc)));
     } else if (inc.kind !== "sentiment") {
       box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));

@@ -17,6 +17,14 @@
     return (m / 1440).toFixed(1) + " days";
   }
 
+  // "9 in 10 within" says something only over enough incidents: below 10, the nearest-rank 90th percentile
+  // is the slowest one, and is said so.
+  function spread(t) {
+    var over = "median over " + t.count + (t.count === 1 ? " incident" : " incidents");
+    if (t.count >= 10) return over + "; 9 in 10 within " + minutes(t.p90_minutes);
+    return t.count > 1 ? over + "; the slowest " + minutes(t.p90_minutes) : over;
+  }
+
   // Weeks start on Monday, UTC: shown as that day wherever the reader is.
   function utcDay(iso) { return new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC" }); }
 
@@ -85,11 +93,9 @@
     figure(dl, "Found real by people", f.precision === null ? "—" : Math.round(f.precision * 100) + "%",
            f.useful + " useful, " + f.noise + " noise, " + f.unrated + " not rated");
     figure(dl, "Time to respond", minutes(r.time_to_respond.median_minutes),
-           r.time_to_respond.count ? "median over " + r.time_to_respond.count + "; 9 in 10 within " +
-             minutes(r.time_to_respond.p90_minutes) : "nobody has acted on one yet");
+           r.time_to_respond.count ? spread(r.time_to_respond) : "nobody has acted on one yet");
     figure(dl, "Time to resolve", minutes(r.time_to_resolve.median_minutes),
-           r.time_to_resolve.count ? "median over " + r.time_to_resolve.count + "; 9 in 10 within " +
-             minutes(r.time_to_resolve.p90_minutes) : "none resolved yet");
+           r.time_to_resolve.count ? spread(r.time_to_resolve) : "none resolved yet");
     var st = r.by_status;
     figure(dl, "Now", (st.open || 0) + " open, " + (st.acknowledged || 0) + " acknowledged",
            (st.resolved || 0) + " resolved (" + r.merged + " by merging), " + (st.dismissed || 0) + " dismissed");

@@ -2,7 +2,7 @@
 // The controller (sidebar.ts) owns state, requests and focus; these only draw and wire buttons to handlers.
 import type { Verdict } from "./api";
 import { volumeChart } from "./chart";
-import { el, type Child } from "./dom";
+import { el, svg, type Child } from "./dom";
 import { duration, type Formatter } from "./format";
 import { t } from "./i18n";
 import type { AccountNote, Banner, InApp, InAppSession, Incident, IncidentPage, Representative, SessionPage, Signal, TicketContext,
@@ -90,6 +90,28 @@ function representativesView(reps: Representative[], h: Handlers): Child {
       el("span", { class: "gs-rep-text" }, r.text)))));
 }
 
+/** The sidebar chart's scale reaches this many times the usual hour; a spike above it is drawn cut. */
+const CHART_CAP = 3;
+
+/**
+ * Where a spike would flatten the usual hours to a strip, the scale stops at CHART_CAP times the usual hour
+ * (the hours' 90th percentile with the largest left out, or the band's usual upper edge when that is higher),
+ * as the dashboard's per-minute chart does; only a peak above twice that is worth cutting. `cap` is null when
+ * nothing is cut; else `drawn` holds the points to draw, each value held at the cap.
+ */
+function chartScale(points: VolumePoint[]): { cap: number | null; drawn: VolumePoint[] } {
+  const finite = (v: number | null) => (v !== null && Number.isFinite(v) ? Math.max(0, v) : null);
+  const ninetieth = (values: number[]) => values.length ? values[Math.max(0, Math.ceil(values.length * 0.9) - 1)] : 0;
+  const counts = points.map((p) => finite(p.tickets) ?? 0).sort((a, b) => a - b);
+  const peak = counts.pop() ?? 0;
+  const uppers = points.map((p) => finite(p.upper)).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const cap = Math.ceil(Math.max(1, CHART_CAP * ninetieth(counts), ninetieth(uppers)));
+  if (peak <= 2 * cap) return { cap: null, drawn: points };  // the usual hours stay a sixth of the height or more
+  const clip = (v: number | null) => (v === null ? v : Math.min(v, cap));
+  return { cap, drawn: points.map((p) => ({ ...p, tickets: Math.min(finite(p.tickets) ?? 0, cap), lower: clip(p.lower),
+                                             upper: clip(p.upper), expected: clip(p.expected) })) };
+}
+
 function chartView(points: VolumePoint[], fmt: Formatter): Child {
   if (points.length < 2) return null;
   const last = points[points.length - 1];
@@ -101,7 +123,31 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
     : t(`sidebar.chart.label_${latest}`, { hours: points.length, latest: fmt.number(last.tickets) });
   const caption = t(band ? "sidebar.chart.caption_band" : "sidebar.chart.caption", { hours: points.length }) +
     (last.partial ? " " + t("sidebar.chart.caption_so_far") : "");
-  return el("figure", { class: "gs-figure" }, volumeChart(points, label),
+  const { cap, drawn } = chartScale(points);
+  const chart = volumeChart(drawn, label);
+  if (cap !== null) {
+    // Each hour above the scale: its bar in the alert colour when above its band, a white break across its top,
+    // its count as the bar's title; "N+" beside the first such bar.
+    const bars = chart.querySelectorAll("rect");
+    const cut = points.map((p, i) => ({ p, bar: bars[i] })).filter(({ p, bar }) => bar && p.tickets > cap);
+    const at = (bar: SVGRectElement, name: string) => Number(bar.getAttribute(name));
+    for (const { p, bar } of cut) {
+      bar.classList.add("gs-chart-bar-cut");
+      if (p.upper !== null && p.tickets > p.upper) bar.classList.add("gs-chart-bar-above");
+      bar.appendChild(svg("title", {}, fmt.number(p.tickets)));
+      const [x, y, w] = [at(bar, "x"), at(bar, "y"), at(bar, "width")];
+      bar.after(svg("path", { class: "gs-chart-cut", fill: "#fff",
+                              d: `M${x},${y + 7}L${x + w},${y + 3}L${x + w},${y + 6}L${x},${y + 10}Z` }));
+    }
+    if (cut.length) {
+      const bar = cut[0].bar, left = at(bar, "x") > 30;
+      chart.appendChild(svg("text", {
+        class: "gs-chart-cap", x: left ? at(bar, "x") - 2 : at(bar, "x") + at(bar, "width") + 2, y: at(bar, "y") + 8,
+        "text-anchor": left ? "end" : "start", "font-size": 9, fill: "currentColor", stroke: "#fff", "stroke-width": 3,
+        "paint-order": "stroke" }, `${fmt.number(cap)}+`));
+    }
+  }
+  return el("figure", { class: "gs-figure" }, chart,
     el("figcaption", { class: "gs-muted" }, caption));
 }
 

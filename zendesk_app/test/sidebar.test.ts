@@ -161,6 +161,35 @@ describe("ticket sidebar", () => {
       "Tickets per hour, last 6 hours; shaded: the usual range. The outlined bar is this hour so far.");
   });
 
+  it("keeps the usual hours readable beside a large spike: its bar is cut at the scale, with its count", async () => {
+    const points: Record<string, unknown>[] = volume(48).map((p, i) => ({ ...p, tickets: i === 47 ? 60 : 1 + (i % 2),
+                                                                         upper: 3 }));
+    points[47] = { ...points[47], partial: true, as_of: "2026-11-23T11:25:00Z" };
+    await mount(() => context({ incidents: [incident({ volume: points })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.getAttribute("aria-label")).toContain("this hour so far 60");
+    const bars = [...chart.querySelectorAll("rect")];
+    expect(bars).toHaveLength(48);
+    const cut = chart.querySelectorAll("rect.gs-chart-bar-cut");
+    expect(cut).toHaveLength(1);
+    expect(cut[0]).toBe(bars[47]);
+    expect(cut[0].getAttribute("class")).toMatch(/gs-chart-bar-above/);
+    expect(cut[0].getAttribute("class")).toMatch(/gs-chart-bar-partial/);
+    expect(cut[0].querySelector("title")?.textContent).toBe("60");
+    expect(chart.querySelectorAll("path.gs-chart-cut")).toHaveLength(1);
+    expect(chart.querySelector("text.gs-chart-cap")?.textContent).toBe("6+");  // 3 × the usual hour (2)
+    // The chart is 72 high: an hour of 2 stays about a third of it, not a 2-unit strip under the spike.
+    const twos = bars.filter((_, i) => i < 47 && i % 2 === 1).map((b) => Number(b.getAttribute("height")));
+    expect(Math.min(...twos)).toBeGreaterThan(18);
+    expect(Number(cut[0].getAttribute("height"))).toBeGreaterThan(Math.max(...twos) * 2.5);
+  });
+
+  it("leaves a moderate rise uncut", async () => {
+    await mount(() => context());  // 12 against hours of 2 and a band up to 6
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.querySelectorAll(".gs-chart-bar-cut, .gs-chart-cut, .gs-chart-cap")).toHaveLength(0);
+  });
+
   it("renders hostile text as text, never as markup", async () => {
     await mount(() => context({
       incidents: [incident({ title: XSS, sentence: `<script>alert(2)</script>`, llm_summary: "<img src=x onerror=alert(4)>",
