@@ -546,14 +546,17 @@ test("a refresh of where alerts go keeps what someone changed and has not saved 
   await page.locator("#slack-mode").selectOption("webhook");
   await page.locator("#slack-webhook-url").fill("https://hooks.slack.com/services/T000/B000/notSavedYet");
   await page.locator("h1").first().click();  // focus leaves the form
-  const reloaded = page.waitForResponse((r) => r.url().endsWith("/api/v1/mutes"));  // the section's last call
+  // something changes on the server meanwhile, so that the section's redraw shows
+  const headers = { Authorization: `Bearer ${backend.api_token}` };
+  const mute = await (await page.request.post(`${backend.url}/api/v1/mutes`, {
+    headers, data: { incident_id: backend.incident_id, hours: 1, reason: "refresh marker" } })).json();
   await page.evaluate(() => document.dispatchEvent(new Event("gs-token")));  // the sections load again
-  await reloaded;
-  await page.waitForTimeout(200);  // its answers drawn
+  await expect(page.locator("#alerts-mutes")).toContainText("refresh marker");  // drawn from the new answers
   await expect(page.locator("#alerts-slack")).toHaveText("Slack: off. Choose where incidents go below.");
   await expect(page.locator("#slack-mode")).toHaveValue("webhook");
   await expect(page.locator("#slack-webhook-url")).toHaveValue("https://hooks.slack.com/services/T000/B000/notSavedYet");
   await expect(page.locator("#slack-webhook-url")).toBeVisible();
+  await page.request.delete(`${backend.url}/api/v1/mutes/${mute.id}`, { headers });
 });
 
 test("an action keeps the keyboard where it was, says what it did, and the report follows at once", async ({ page }) => {

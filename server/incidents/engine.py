@@ -456,15 +456,18 @@ class Engine:
         insort(self.releases, (ts, version, description))
         del self.releases[:-100]
 
-    def feedback(self, incident_id: int, verdict: str, by: str | None = None) -> None:
+    def feedback(self, incident_id: int, verdict: str, by: str | None = None, was: str | None = None) -> None:
         """A person's mark on an incident: ``noise`` raises the bar of its series and kind a step (at most
         three), ``useful`` takes one back. Each person's mark on an incident counts once: the same mark
-        again changes nothing, and a changed mark first takes back the step the earlier one made."""
+        again changes nothing, and a changed mark first takes back the step the earlier one made (``was``:
+        the mark it replaces, as the API recorded it, for a mark made before this engine kept them)."""
         inc = self.incidents.get(incident_id)
         if inc is None or verdict not in ("noise", "useful"):
             return
         key = (inc.series, inc.kind)
         marks: dict[str, tuple[str, int]] = inc.__dict__.setdefault("marks", {})  # absent from older checkpoints
+        if by is not None and by not in marks and was in ("noise", "useful") and was != verdict:
+            marks[by] = (was, 1 if was == "noise" else -1)  # made before marks were kept: a whole step
         if by is not None and by in marks:
             before, step = marks[by]
             if before == verdict:
@@ -1488,15 +1491,17 @@ class Engine:
             del seen[min((p for p in seen if p not in paths),
                          key=lambda p: seen[p][0] * 0.5 ** ((ts - seen[p][1]) / PAGE_HALFLIFE))]
 
-    def page_share(self, path: str, now: float) -> float:
+    def page_share(self, path: str, now: float, own: tuple[int, int] = (0, 0)) -> float:
         """The page's usual share of tickets whose requester met friction on it first, with a weak prior
         (a tenth of a ticket in one) so that a page never seen, or a tenant with little history, is not
-        taken as certain."""
+        taken as certain. ``own``: an incident's own tickets on the page and in all, taken out, so that an
+        incident is judged against the page's share without it (its tickets are recent: undecayed)."""
         def decayed(row: list[float] | None) -> float:
             return row[0] * 0.5 ** (max(0.0, now - row[1]) / PAGE_HALFLIFE) if row else 0.0
 
-        seen = decayed(self.__dict__.get("page_seen", {}).get(path))
-        return min(1.0, (seen + 0.1) / (decayed(self.__dict__.get("page_total")) + 1.0))
+        seen = max(0.0, decayed(self.__dict__.get("page_seen", {}).get(path)) - own[0])
+        total = max(0.0, decayed(self.__dict__.get("page_total")) - own[1])
+        return min(1.0, (seen + 0.1) / (total + 1.0))
 
     def _pages_evidence(self, inc: IncidentState) -> list[dict[str, Any]]:
         """The pages the incident's customers met friction on first (most customers first, at most 10),
@@ -1506,7 +1511,7 @@ class Engine:
         rows = []
         for path, (sessions, users) in (inc.__dict__.get("pages") or {}).items():
             k, n = len(users), max(len(inc.requesters), len(users))
-            share = self.page_share(path, now)
+            share = self.page_share(path, now, own=(k, len(inc.ticket_ids)))
             p = float(special.bdtrc(k - 1, n, share)) if k else 1.0
             rows.append({"path": path, "sessions": len(sessions), "users": k, "usual_share": round(share, 4),
                          "p_value": p, "associated": k >= 2 and 3 * k >= n and p <= PAGE_ALPHA})

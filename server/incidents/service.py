@@ -436,13 +436,12 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
         Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
         Incident.first_seen_at <= end).order_by(Incident.detected_at.desc(), Incident.id.desc())
         .limit(RELATED_CANDIDATES))
-    out = []
-    for other in rows:
-        shared = pages & incident_pages(other)
-        if shared:
-            out.append({"id": other.id, "kind": other.kind, "status": other.status, "title": other.title,
-                        "pages": sorted(shared)})
-    return out[:MAX_RELATED]
+    linked = [(other, pages & incident_pages(other)) for other in rows]
+    linked = [(other, shared) for other, shared in linked if shared][:MAX_RELATED]
+    labels = _topic_labels(session, tenant_id, (other.topic_id for other, _ in linked))
+    return [{"id": other.id, "kind": other.kind, "status": other.status,
+             "title": _named_now(other, labels.get(other.topic_id) if other.topic_id is not None else None)[0],
+             "pages": sorted(shared)} for other, shared in linked]
 
 
 def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
@@ -518,7 +517,9 @@ def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: i
     changes: dict[Any, Any] = {}
     column = Incident.useful_count if verdict == "useful" else Incident.noise_count
     changes[column] = func.coalesce(column, 0) + 1
+    event = {"incident_id": incident.id, "verdict": verdict, "by": by}
     if mine is not None:  # they change their mind: their earlier verdict no longer counts
+        event["was"] = mine.verdict  # the detector takes its step back even if it never saw it by name
         earlier = Incident.useful_count if mine.verdict == "useful" else Incident.noise_count
         changes[earlier] = case((func.coalesce(earlier, 0) > 0, func.coalesce(earlier, 0) - 1), else_=0)
         mine.verdict, mine.note, mine.created_at = verdict, note, now
@@ -528,8 +529,7 @@ def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: i
     # Counted in SQL, not read-modify-write: two people voting at once both count.
     session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident.id)
                     .values(changes).execution_options(synchronize_session=False))
-    _append(session, log, tenant_id, control_event(
-        "control.feedback", {"incident_id": incident.id, "verdict": verdict, "by": by}, now), now)
+    _append(session, log, tenant_id, control_event("control.feedback", event, now), now)
     session.commit()
     return incident_detail(session, tenant_id, incident.id, now=now) if view else {}
 

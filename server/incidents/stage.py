@@ -195,7 +195,8 @@ class DetectStage(Stage):
                                        event.event_time)
             elif kind == "control.feedback":
                 engine.feedback(int(data["incident_id"]), str(data["verdict"]),
-                                str(data["by"]) if data.get("by") is not None else None)
+                                str(data["by"]) if data.get("by") is not None else None,
+                                was=str(data["was"]) if data.get("was") in ("noise", "useful") else None)
             elif kind == "control.release":
                 deployed = data.get("deployed_at")
                 at = datetime.fromisoformat(deployed) if isinstance(deployed, str) else event.event_time

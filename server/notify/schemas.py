@@ -20,9 +20,10 @@ class AccountsDigestSchema(Schema):
 
 
 class NotificationSettingsInSchema(TextSchema):
-    mode = fields.String(required=True, validate=validate.OneOf(MODES),
+    mode = fields.String(validate=validate.OneOf(MODES),
                          metadata={"description": "off, webhook (incoming webhook: one message per incident event) "
-                                                  "or web_api (bot token: one thread per incident)."})
+                                                  "or web_api (bot token: one thread per incident). Absent: keep the "
+                                                  "stored one (as when only `accounts_digest` changes)."})
     webhook_url = fields.Url(schemes={"http", "https"}, require_tld=False, allow_none=True,
                              validate=validate.Length(max=500), load_only=True,
                              metadata={"description": "Incoming webhook URL (secret). Absent: keep the stored one; "
@@ -41,6 +42,11 @@ class NotificationSettingsInSchema(TextSchema):
     accounts_digest = fields.Nested(AccountsDigestSchema, allow_none=True, metadata={
         "description": "When to post the weekly digest of accounts that changed (the last 7 days against the "
                        "8 weeks before; docs/accounts.md). Absent: keep; null: no digest."})
+
+    @validates_schema
+    def _something(self, data: dict, **_: object) -> None:
+        if not data:
+            raise ValidationError("give the mode, or another setting to change", "mode")
 
 
 class AccountsDigestRecordSchema(Schema):

@@ -91,14 +91,13 @@
   function two(n) { return (n < 10 ? "0" : "") + n; }
 
   // The digest's hour is kept in UTC; each choice also says what it is in the reader's zone.
-  function hourLabel(h) {
-    var d = new Date(Date.UTC(2026, 0, 5, h));
+  function hourLabel(h) {  // as of today: a zone's offset moves with daylight saving
+    var now = new Date(), d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h));
     var local = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     return two(h) + ":00 UTC" + (d.getHours() === h && d.getMinutes() === 0 ? "" : " (" + local + " here)");
   }
 
-  // The schedule form: only the digest changes (the Slack mode is sent back as it is stored); off while
-  // Slack is not set up, since the digest is posted there.
+  // The schedule form: only the digest changes; off while Slack is not set up, since the digest is posted there.
   var digest = { mode: "off", editing: false };
 
   function fillDigestForm(s) {
@@ -123,8 +122,8 @@
   function saveDigest(ev) {
     ev.preventDefault();
     var day = document.getElementById("digest-day").value, hour = document.getElementById("digest-hour").value;
-    var body = { mode: digest.mode, accounts_digest: day === "" ? null
-      : { weekday: parseInt(day, 10), hour: parseInt(hour, 10) } };
+    // the schedule alone: Slack's mode stays as stored (it may have changed in "Where alerts go" since)
+    var body = { accounts_digest: day === "" ? null : { weekday: parseInt(day, 10), hour: parseInt(hour, 10) } };
     var button = document.getElementById("digest-save");
     button.disabled = true;
     GS.call("PUT", "/api/v1/settings/notifications", body)

@@ -288,7 +288,7 @@ def test_each_persons_verdict_counts_once_and_a_changed_one_replaces_theirs(clie
     assert sorted((f["verdict"], f["by"]) for f in body["feedback"]) == [("noise", "bo"), ("useful", "ana")]
     events = [e.payload for e in control_events(db, t.id)]
     assert events == [{"incident_id": 1, "verdict": "noise", "by": "ana"}, {"incident_id": 1, "verdict": "noise", "by": "bo"},
-                      {"incident_id": 1, "verdict": "useful", "by": "ana"}]
+                      {"incident_id": 1, "verdict": "useful", "by": "ana", "was": "noise"}]
 
 
 @pytest.mark.parametrize("body, field", [
@@ -411,8 +411,8 @@ def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_ca
                  title="Failed requests on /invoices", detected_at=detected,
                  evidence={"path": "/invoices", "signal": "failed_request"})
     add_incident(db, t.id, 2, title="Spike: 'invoice pdf'", detected_at=detected + timedelta(minutes=3),
-                 evidence={"pages": [{"path": "/invoices", "sessions": 9, "users": 8},
-                                     {"path": "/billing", "sessions": 1, "users": 1}]})
+                 evidence={"topic_label": "invoice pdf", "pages": [{"path": "/invoices", "sessions": 9, "users": 8},
+                                                                   {"path": "/billing", "sessions": 1, "users": 1}]})
     add_incident(db, t.id, 3, title="Spike: 'sso'", detected_at=detected + timedelta(minutes=5),
                  evidence={"pages": [{"path": "/login", "sessions": 4, "users": 4}]})  # another page
     add_incident(db, t.id, 4, title="Spike: long ago", detected_at=detected - timedelta(days=5),
@@ -430,6 +430,8 @@ def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_ca
     assert [r["id"] for r in related(2)] == [1]
     assert related(3) == [] and related(5) == []
     assert related(6, other_creds) == []
+    add_topic(db, t.id, 1, "invoice pdf", name="Blank invoices")  # agents named its topic since
+    assert related(1)[0]["title"] == "Spike: 'Blank invoices'"
 
 
 def test_merging_resolves_one_incident_into_another_and_tells_the_detector(client, db, tenant):

@@ -293,6 +293,23 @@ def test_a_page_everyone_fails_on_is_no_clue_to_an_incident_but_a_rare_one_is():
     assert again.page_share("/upgrade", now) == engine.page_share("/upgrade", now)
 
 
+def test_an_incident_is_judged_against_the_pages_share_without_its_own_tickets():
+    engine, t0 = Engine(), T0.timestamp()
+    for i in range(12):  # a young tenant: twelve earlier tickets, none after friction on /billing
+        engine._count_pages(t0 + i * 600.0, set())
+    at = datetime.fromtimestamp(t0 + 12 * 600.0, timezone.utc)
+    inc = IncidentState(id=1, kind="spike", series="topic:4", topic_id=4, first_seen_at=at, detected_at=at,
+                        requesters={f"c{i}" for i in range(8)}, ticket_ids=[f"t{i}" for i in range(8)],
+                        evidence={"observed": 8, "expected": 1.0})
+    inc.pages = {"/billing": ({f"s{i}" for i in range(5)}, {f"c{i}" for i in range(5)})}
+    for i in range(8):  # its own tickets, five of them after friction there, are counted as they come
+        engine._count_pages(at.timestamp() + i, {"/billing"} if i < 5 else set())
+    engine.watermark = at.timestamp() + 8
+    (row,) = engine.snapshot(inc)["evidence"]["pages"]
+    assert row["usual_share"] < 0.01 and row["associated"]  # with them in, the share was 0.25: not named
+    assert engine.page_share("/billing", engine.watermark) > 0.2
+
+
 def test_tickets_teach_each_page_its_usual_share(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     day = [dataclasses.replace(o, pages=(("/upgrade", f"s-{o.ticket_id}"),))
@@ -415,6 +432,10 @@ def test_one_persons_marks_on_an_incident_count_once(warmed):
     engine.feedback(inc.id, "noise")  # a mark without a name (an older control event) counts each time
     engine.feedback(inc.id, "noise")
     assert engine.noise[key] == 3
+    # cy marked noise before marks were kept by name; changing to useful takes that step back too
+    engine.noise[key] = 2
+    engine.feedback(inc.id, "useful", "cy", was="noise")
+    assert engine.noise[key] == 0 and engine.incidents[inc.id].__dict__["marks"]["cy"] == ("useful", -1)
 
 
 def test_the_threshold_shrinks_as_more_series_are_tested():

@@ -134,5 +134,12 @@ def test_the_weekly_accounts_digest_is_scheduled_in_the_settings(client, tenant,
     assert client.put(URL, json={"mode": "webhook", "accounts_digest": None},
                       headers=auth(creds)).get_json()["accounts_digest"] is None
     client.put(URL, json=body, headers=auth(creds))
+    # the schedule alone changes nothing else: the stored mode stays as it is
+    only = client.put(URL, json={"accounts_digest": {"weekday": 2, "hour": 7}}, headers=auth(creds)).get_json()
+    assert only["mode"] == "webhook" and only["accounts_digest"] == {"weekday": 2, "hour": 7}
     # turning Slack off turns the digest off with it
     assert client.put(URL, json={"mode": "off"}, headers=auth(creds)).get_json()["accounts_digest"] is None
+    # and a schedule alone then cannot turn it back on
+    resp = client.put(URL, json={"accounts_digest": {"weekday": 2}}, headers=auth(creds))
+    assert resp.status_code == 400 and "accounts_digest" in resp.get_json()["error"]["fields"]
+    assert client.get(URL, headers=auth(creds)).get_json()["mode"] == "off"
