@@ -43,7 +43,7 @@ from server.notify.client import SlackClient, SlackError
 from server.notify.outbox import current_message
 from server.notify.settings import SettingsError, signing_secret, slack_settings
 from server.notify.slack import escape
-from server.tenants import Tenant
+from server.tenants import Tenant, find_by_slug
 from server.validation import person_name
 
 log_ = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def receive(session: Session, log: EventLog, slug: str, body: bytes, timestamp: 
     its ``response_url`` (a signed interaction that is not one of Groundswell's buttons is left alone).
     401 when the signature does not hold, whatever the reason (an unknown tenant is not told apart from
     a wrong signature); 400 when a signed body has no ``payload``."""
-    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug[:63]))
+    tenant = find_by_slug(session, slug)  # a slug that cannot be one (a NUL, say) is no tenant: not queried
     secret = None
     if tenant is not None:
         try:
