@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -383,10 +384,16 @@ class BacktestListOutSchema(Schema):
 # --- report ------------------------------------------------------------------------------------------
 
 
+#: Report periods lie within these years (a period's default start and its weeks are computed from them).
+_REPORT_TIMES = validate.Range(datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc),
+                               error="must be between 2000 and 9000")
+
+
 class ReportQuerySchema(Schema):
-    since = fields.AwareDateTime(metadata={"description": "Start of the period (incidents detected at or after it); "
-                                                          "default: 28 days before `until`."})
-    until = fields.AwareDateTime(metadata={"description": "End of the period (detected before it); default: now."})
+    since = fields.AwareDateTime(validate=_REPORT_TIMES, metadata={
+        "description": "Start of the period (incidents detected at or after it); default: 28 days before `until`."})
+    until = fields.AwareDateTime(validate=_REPORT_TIMES, metadata={
+        "description": "End of the period (detected before it); default: now."})
 
 
 
