@@ -45,7 +45,7 @@ test("a Slack setting the server refuses is said next to the form in its labels'
     await expect(url).not.toHaveAttribute("aria-describedby", /.*/);
     await page.getByRole("button", { name: "Save Slack settings" }).click();
     await expect(said).toHaveText("Slack settings not saved. Incoming webhook URL: must be a Slack incoming webhook " +
-                                  "address, on hooks.slack.com.");
+                                  "address (https://), on hooks.slack.com.");
     await expect(url).toHaveAttribute("aria-invalid", "true");
     await expect(url).toBeFocused();
 

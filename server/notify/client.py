@@ -128,13 +128,20 @@ def retry_after(headers: Any) -> float:
     return min(MAX_RETRY_AFTER, max(1.0, value))
 
 
+#: Hosts a Slack webhook URL may reach over plain http: a receiver on this machine (a local test server).
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def webhook_host_allowed(url: str, allowed_hosts: frozenset[str]) -> bool:
-    """True for an http(s) URL whose host is in ``allowed_hosts`` (``*`` allows any host).
+    """True for an https URL whose host is in ``allowed_hosts`` (``*`` allows any host). The URL is a
+    secret (whoever has it can post to the channel), so plain http is refused except to a loopback host.
 
     Examples
     --------
     >>> webhook_host_allowed("https://hooks.slack.com/services/T/B/x", frozenset({"hooks.slack.com"}))
     True
+    >>> webhook_host_allowed("http://hooks.slack.com/services/T/B/x", frozenset({"hooks.slack.com"}))
+    False
     >>> webhook_host_allowed("http://169.254.169.254/latest", frozenset({"hooks.slack.com"}))
     False
     """
@@ -143,7 +150,8 @@ def webhook_host_allowed(url: str, allowed_hosts: frozenset[str]) -> bool:
         host = (parts.hostname or "").lower()
     except ValueError:
         return False
-    return parts.scheme in {"http", "https"} and bool(host) and ("*" in allowed_hosts or host in allowed_hosts)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    return secure and bool(host) and ("*" in allowed_hosts or host in allowed_hosts)
 
 
 def parse_hosts(value: str) -> frozenset[str]:

@@ -52,7 +52,7 @@ def update_notification_settings(session: Session, tenant_id: int, changes: Mapp
     if url and not webhook_host_allowed(url, webhook_hosts):
         allowed = ", ".join(sorted(webhook_hosts)) or "none"
         raise BadRequest("The webhook URL's host is not allowed.",
-                         fields={"webhook_url": [f"must be an http(s) URL on {allowed} (SLACK_WEBHOOK_HOSTS)"]})
+                         fields={"webhook_url": [f"must be an https URL on {allowed} (SLACK_WEBHOOK_HOSTS)"]})
     slack = store(slack_settings(tenant.settings), {k: v for k, v in changes.items() if k != "accounts_digest"},
                   secret_key=secret_key)
     gaps = missing(slack)

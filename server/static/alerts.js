@@ -54,8 +54,8 @@
   function reason(text) {
     var m = /^required when mode is '(\w+)'$/.exec(text);
     if (m) return "required for " + (MODE_WORDS[m[1]] || m[1]);
-    m = /^must be an http\(s\) URL on (.+) \(SLACK_WEBHOOK_HOSTS\)$/.exec(text);
-    if (m) return "must be a Slack incoming webhook address, on " + m[1];
+    m = /^must be an https URL on (.+) \(SLACK_WEBHOOK_HOSTS\)$/.exec(text);
+    if (m) return "must be a Slack incoming webhook address (https://), on " + m[1];
     m = /^Length must be between (\d+) and (\d+)\.$/.exec(text);
     if (m) return "must be " + m[1] + " to " + m[2] + " characters long";
     if (text === "Not a valid URL.") return "not a web address (https://hooks.slack.com/services/…)";

@@ -11,7 +11,9 @@
     return e;
   }
 
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+  // A time in the reader's zone and locale, to the minute (seconds were noise beside minutes-long windows).
+  var WHEN = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+  function when(iso) { return iso ? new Date(iso).toLocaleString([], WHEN) : "—"; }
 
   function fieldText(v) {
     return Array.isArray(v) ? v.join(", ") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);

@@ -96,6 +96,16 @@ def test_bad_settings_get_400_naming_the_field(client, tenant, body, field):
     assert TOKEN not in resp.get_data(as_text=True)
 
 
+def test_a_webhook_url_goes_over_https_except_to_this_machine(client, tenant, app):
+    _, creds = tenant
+    app.config["SLACK_WEBHOOK_HOSTS"] = "hooks.slack.com,127.0.0.1"
+    plain = client.put(URL, json={"mode": "webhook", "webhook_url": "http://hooks.slack.com/services/T/B/secret"},
+                       headers=auth(creds))
+    assert plain.status_code == 400 and "https" in plain.get_json()["error"]["fields"]["webhook_url"][0]
+    for url in ("https://hooks.slack.com/services/T/B/secret", "http://127.0.0.1:9/services/T/B/secret"):
+        assert client.put(URL, json={"mode": "webhook", "webhook_url": url}, headers=auth(creds)).status_code == 200, url
+
+
 def test_settings_are_per_tenant(client, make_tenant, slack):
     _, a = make_tenant("A")
     _, b = make_tenant("B")
