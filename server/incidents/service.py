@@ -121,7 +121,7 @@ def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[
     topic = None
     if incident.topic_id is not None:
         topic = {"id": incident.topic_id, "label": labels.get(incident.topic_id, f"Topic {incident.topic_id}")}
-    headline, sentence = _named_now(incident, labels.get(incident.topic_id) if incident.topic_id is not None else None)
+    headline, sentence = _named_now(incident, labels.get(incident.topic_id))
     view = {
         "id": incident.id, "kind": incident.kind, "status": incident.status, "status_by": incident.status_by,
         "status_changed_at": as_utc(incident.status_changed_at), "topic": topic, "series": incident.series,
@@ -281,7 +281,7 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
                         for f in feedback]
     view["zendesk_url"] = zendesk_url(session, tenant_id)
     view["notifications"] = incident_notifications(session, tenant_id, incident.id)
-    view["history"] = incident_history(session, tenant_id, incident, view["feedback"])
+    view["history"] = incident_history(session, tenant_id, incident, view["feedback"], title=view["title"])
     mute = active_mute(session, tenant_id, incident.id, incident.series, now)
     view["mute"] = mute_view(mute) if mute is not None else None
     return view
@@ -298,7 +298,7 @@ def _count(n: Any, noun: str) -> str:
 
 
 def incident_history(session: Session, tenant_id: int, incident: Incident,
-                     feedback: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                     feedback: list[dict[str, Any]], *, title: str) -> list[dict[str, Any]]:
     """What happened to the incident, oldest first: its rise and detection, what the detector told people
     (it grew, rose again, went back to its baseline), and what people did (status changes, merges,
     feedback), each with when and who. ``by`` and ``text`` hold names people typed: render as text."""
@@ -308,12 +308,10 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         first = "First ticket of the change of tone"
     else:
         first = "First ticket of the rise" if incident.direction == "up" else "Volume started to fall"
-    label = (_topic_labels(session, tenant_id, [incident.topic_id]).get(incident.topic_id)
-             if incident.topic_id is not None else None)
     items: list[dict[str, Any]] = [
         {"at": as_utc(incident.first_seen_at), "event": "first_seen", "by": "detector", "text": first},
         {"at": as_utc(incident.detected_at), "event": "opened", "by": "detector",
-         "text": f"Opened: {_named_now(incident, label)[0]}"},  # its topic as it is called now, as the title
+         "text": f"Opened: {title}"},  # the detail's title: its topic as it is called now
     ]
     notes = session.scalars(select(Notification).where(Notification.tenant_id == tenant_id,
                                                        Notification.incident_id == incident.id,
@@ -440,7 +438,7 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
     linked = [(other, shared) for other, shared in linked if shared][:MAX_RELATED]
     labels = _topic_labels(session, tenant_id, (other.topic_id for other, _ in linked))
     return [{"id": other.id, "kind": other.kind, "status": other.status,
-             "title": _named_now(other, labels.get(other.topic_id) if other.topic_id is not None else None)[0],
+             "title": _named_now(other, labels.get(other.topic_id))[0],
              "pages": sorted(shared)} for other, shared in linked]
 
 
@@ -463,7 +461,7 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(20)).all()
     out = []
     for r, name, label, is_attached in rows:
-        headline, sentence = _named_now(r, (name or label) if r.topic_id is not None else None)
+        headline, sentence = _named_now(r, name or label)  # both None without a topic
         out.append({"id": r.id, "kind": r.kind, "status": r.status, "title": headline, "sentence": sentence,
                     "llm_summary": r.llm_summary,
                     "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),

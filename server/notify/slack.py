@@ -116,13 +116,20 @@ def _p_value(value: Any) -> str:
     return f"{value:.2g}" if value >= 0.001 else f"{value:.1e}"
 
 
-def _when(iso: Any) -> str:
-    """A Slack date token (shown in the reader's time zone) with a UTC fallback, or '?'."""
+def _utc(iso: Any) -> datetime | None:
+    """An ISO time from a stored snapshot, in UTC (naive ones are UTC), or None."""
     try:
         at = datetime.fromisoformat(str(iso))
     except ValueError:
+        return None
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def _when(iso: Any) -> str:
+    """A Slack date token (shown in the reader's time zone) with a UTC fallback, or '?'."""
+    at = _utc(iso)
+    if at is None:
         return "?"
-    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
@@ -135,11 +142,9 @@ def _local_clock(text: str, first_seen: Any) -> str:
     """The sentence's clocks ("first seen 23:04 UTC", "in the hour from 14:00 UTC"; the detector writes
     them in UTC) as Slack date tokens, so that each reader sees them in their own time zone. Each is the
     moment with that clock nearest the incident's first-seen time; without one the text is unchanged."""
-    try:
-        at = datetime.fromisoformat(str(first_seen))
-    except ValueError:
+    at = _utc(first_seen)
+    if at is None:
         return text
-    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
     def token(m: re.Match[str]) -> str:
         same_day = at.replace(hour=int(m[1]), minute=int(m[2]), second=0, microsecond=0)

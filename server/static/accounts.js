@@ -74,7 +74,7 @@
   function digestLine(s) {
     var d = s && s.accounts_digest;
     if (!d) return "Weekly digest to Slack: off.";
-    var hour = (d.hour < 10 ? "0" : "") + d.hour + ":00 UTC";
+    var hour = two(d.hour) + ":00 UTC";
     var text = "Weekly digest to Slack: " + (DAYS[d.weekday] || "?") + " at " + hour + ", the last 7 days.";
     var last = s.accounts_digest_last;
     if (last && last.sent_at) {
@@ -98,7 +98,7 @@
   }
 
   // The schedule form: only the digest changes; off while Slack is not set up, since the digest is posted there.
-  var digest = { mode: "off", editing: false };
+  var digest = { off: true, editing: false };
 
   function fillDigestForm(s) {
     var form = document.getElementById("digest-form");
@@ -107,9 +107,8 @@
     if (!hour.options.length) {
       for (var h = 0; h < 24; h++) hour.appendChild(new Option(hourLabel(h), String(h)));
     }
-    digest.mode = (s && s.mode) || "off";
+    var off = digest.off = !s || !s.mode || s.mode === "off";
     form.hidden = false;
-    var off = digest.mode === "off";
     day.disabled = hour.disabled = document.getElementById("digest-save").disabled = off;
     if (off) GS.say("digest-status", "Set up Slack under \u201cWhere alerts go\u201d to post the digest there.");
     if (digest.editing) return;  // a choice not saved yet is not undone by a refresh
@@ -134,7 +133,7 @@
         fillDigestForm(s);
       })
       .catch(function (err) { GS.say("digest-status", "Not saved: " + err.message, true); })
-      .then(function () { button.disabled = digest.mode === "off"; });
+      .then(function () { button.disabled = digest.off; });
   }
 
   function loadDigest() {

@@ -45,9 +45,7 @@
     return e;
   }
 
-  // A time in the reader's zone and locale, to the minute (seconds were noise beside minutes-long windows).
-  var WHEN = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-  function when(iso) { return iso ? new Date(iso).toLocaleString([], WHEN) : "—"; }
+  var when = GS.when;  // page.js (loaded first): the reader's zone and locale, to the minute
 
   // The detector writes a sentence's clocks in UTC ("first seen 23:04 UTC", "in the hour from 14:00 UTC");
   // the page shows every other time in the reader's zone, so those clocks are shown in it too: each is the
