@@ -50,3 +50,17 @@ test("the contents list and a request body's schema name lead to what they name"
   await expect(page.locator("#schema-WidgetBatch")).toBeInViewport();
   expect(await sideways(page)).toBe(0);
 });
+
+test("descriptions show their backtick spans as code, and a path parameter says what it names", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${backend.url}/api/v1/docs`);
+  expect(await page.locator("main").innerText()).not.toContain("`");
+  const incident = page.locator("#incidents_get_incident");
+  const code = incident.locator("p code", { hasText: /^first_seen_at$/ });
+  await expect(code).toBeVisible();
+  expect(await code.evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/mono/i);
+  const row = incident.locator("tr", { has: page.locator("code", { hasText: /^incident_id$/ }) });
+  await expect(row.locator("td.notes")).toContainText("The incident's id, from GET /api/v1/incidents. From 0 to");
+  await expect(row.locator("td.notes code", { hasText: /^id$/ })).toBeVisible();
+  expect(await sideways(page)).toBe(0);
+});

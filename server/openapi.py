@@ -8,12 +8,14 @@ operation's parameters and how to send its credential, and every schema's fields
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -29,6 +31,21 @@ SECURITY = {
     "slack_signature": {"type": "apiKey", "in": "header", "name": "X-Slack-Signature",
                         "description": "v0= and the hex HMAC-SHA256, with the Slack app's signing secret, of "
                                        "v0:<X-Slack-Request-Timestamp>:<raw body>."},
+}
+
+#: What each path argument names, keyed by its name in the URL rule; every operation with that argument gets
+#: the same words. A route with a new argument needs its entry here (tests/ops/test_openapi.py checks).
+PATH_PARAMETERS = {
+    "backtest_id": "The backtest's `id`, from POST or GET /api/v1/backtests.",
+    "incident_id": "The incident's `id`, from GET /api/v1/incidents.",
+    "mute_id": "The mute's `id`, from POST or GET /api/v1/mutes.",
+    "slug": "The tenant's slug (`tenant.slug` in GET /api/v1/status); GET /api/v1/settings/notifications "
+            "gives the whole URL as `interactions_url`.",
+    "tenant": "The tenant's slug (`tenant.slug` in GET /api/v1/status), as in the webhook URL the Zendesk "
+              "install sets up.",
+    "ticket_id": "The Zendesk ticket's id: 1 to 20 digits (anything else is a 404).",
+    "topic_id": "The topic's `id`, from GET /api/v1/topics or an incident's `topic`.",
+    "webhook_id": "The incident webhook's `id`, from GET /api/v1/settings/webhooks.",
 }
 
 
@@ -56,10 +73,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
             op: dict[str, Any] = {"summary": meta["summary"], "tags": meta["tags"], "responses": {},
                                   "operationId": rule.endpoint.replace(".", "_")}
             if meta["description"]:
-                op["description"] = meta["description"]
-            params = [{"in": "path", "name": arg, "required": True,
-                       "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if converters.get(arg) == "int" else {"type": "string"}}
-                      for arg in sorted(rule.arguments)]
+                op["description"] = inspect.cleandoc(meta["description"])  # a docstring's indentation dropped
+            params: list[dict[str, Any]] = [
+                {"in": "path", "name": arg, "required": True,
+                 **({"description": PATH_PARAMETERS[arg]} if arg in PATH_PARAMETERS else {}),
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if converters.get(arg) == "int" else {"type": "string"}}
+                for arg in sorted(rule.arguments)]
             if meta["query"] is not None:
                 params.append({"in": "query", "schema": meta["query"]})
             if params:
@@ -141,6 +160,43 @@ def docs_sections(spec: dict[str, Any]) -> list[dict[str, Any]]:
     order = [t for t in declared if t in groups] + sorted(t for t in groups if t not in declared)
     return [{"name": tag, "id": "tag-" + re.sub(r"[^A-Za-z0-9_-]+", "-", tag),
              "description": declared.get(tag, {}).get("description"), "operations": groups[tag]} for tag in order]
+
+
+#: A code span as CommonMark reads one: a run of backticks, then the nearest run of exactly as many.
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+
+
+def _code(match: re.Match[str]) -> str:
+    """A code span's text: line breaks read as spaces, and one space each side dropped when both are there."""
+    content = match[2].replace("\r\n", " ").replace("\n", " ")
+    if content.startswith(" ") and content.endswith(" ") and content.strip(" "):
+        content = content[1:-1]
+    return content
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: Any) -> Markup:
+    """Spec text as HTML: escaped, with each Markdown code span (`field`, the only Markdown the
+    descriptions use) made a ``<code>`` element. A backtick without its pair stays as it is.
+
+    Examples
+    --------
+    >>> code_spans("`error.fields` names it")
+    Markup('<code>error.fields</code> names it')
+    >>> code_spans("`<id>` & <b>, 1 ` 2")
+    Markup('<code>&lt;id&gt;</code> &amp; &lt;b&gt;, 1 ` 2')
+    >>> code_spans("`` a`b `` and `c`")
+    Markup('<code>a`b</code> and <code>c</code>')
+    >>> code_spans(None)
+    Markup('')
+    """
+    if not text:  # None, or a key the spec leaves out (the template's undefined)
+        return Markup("")
+    text, html, at = str(text), Markup(""), 0
+    for match in _CODE_SPAN.finditer(text):
+        html += escape(text[at:match.start()]) + Markup("<code>%s</code>") % _code(match)
+        at = match.end()
+    return html + escape(text[at:])
 
 
 @bp.get("/docs")

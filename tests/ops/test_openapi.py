@@ -109,3 +109,66 @@ def test_dashboard_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and b"dashboard.js" in page.data
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_docs_page_shows_backtick_spans_as_code(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "`" not in html  # every description the spec has goes through code_spans
+    changes = _section(html, "accounts_account_changes")
+    assert "the last <code>days</code> days" in changes  # the operation's description
+    assert "(a week apart when <code>days</code> is under 7" in changes  # a parameter's
+    assert "<td>A parameter failed validation; <code>error.fields</code> names it.</td>" in changes  # a response's
+    assert "(see <code>source</code>)" in _section(html, "schema-AccountFlag")  # a schema field's
+
+
+def test_code_spans_stay_escaped_inside_and_out(app, client):
+    from server.openapi import build_spec
+
+    with app.app_context():
+        spec = build_spec(app)
+    text = "Send `<b>&amp;` as <i>; ``a`b`` keeps its backtick; a lone ` stays."
+    code = "Send <code>&lt;b&gt;&amp;amp;</code> as &lt;i&gt;; <code>a`b</code> keeps its backtick; a lone ` stays."
+    spec["info"]["description"] = text
+    changes = spec["paths"]["/api/v1/accounts/changes"]["get"]
+    changes["description"] = text
+    changes["parameters"][0]["description"] = text
+    changes["responses"]["200"]["description"] = text
+    spec["components"]["securitySchemes"]["api_token"]["description"] = text
+    spec["components"]["schemas"]["WidgetEvent"]["properties"]["url"]["description"] = text
+    app.extensions["groundswell.openapi"] = spec
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "<b>" not in html and "<i>" not in html
+    assert code in html[:html.index("</header>")]
+    # the operation's description, its parameter's and response's, and how to send its credential
+    assert _section(html, "accounts_account_changes").count(code) == 4
+    assert code in _section(html, "authentication") and code in _section(html, "schema-WidgetEvent")
+
+
+def test_every_path_parameter_has_a_description_on_the_page(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    seen = set()
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            for p in op.get("parameters", []):
+                if p["in"] != "path":
+                    continue
+                assert p.get("description", "").strip(), f"{path}: path parameter {p['name']} has no description"
+                seen.add(p["name"])
+    assert {"incident_id", "tenant", "ticket_id"} <= seen
+    incident = _section(html, "incidents_get_incident")
+    row = incident[incident.index("<code>incident_id</code>"):]
+    row = row[:row.index("</tr>")]
+    assert "The incident&#39;s <code>id</code>, from GET /api/v1/incidents. From 0 to 2147483647." in row
+
+
+def test_operation_descriptions_lose_their_docstring_indentation(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    merge = spec["paths"]["/api/v1/incidents/{incident_id}/merge"]["post"]["description"]
+    assert "\n" in merge and "\n " not in merge
+
+
+def test_docs_page_counts_one_item_in_the_singular(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "At least 1 item." in _section(html, "schema-WidgetBatch")
+    assert " 1 items." not in html and " 1 characters." not in html and " 1 entries." not in html
