@@ -285,10 +285,10 @@ class DetectionSettingsOutSchema(Schema):
 
 class BacktestInSchema(TextSchema):
     days = fields.Integer(strict=True, load_default=30, validate=validate.Range(1, 90),
-                          metadata={"description": "Report incidents detected in the last this many days (1-90)."})
+                          metadata={"description": "Report incidents detected in the last this many days."})
     settings = fields.Nested(DetectionSettingsInSchema, load_default=dict,
                              metadata={"description": "Proposed detection settings, on top of the stored ones "
-                                                      "(the PATCH /settings/detection body)."})
+                                                      "(the PATCH /api/v1/settings/detection body)."})
     by = fields.String(validate=validate.Length(1, 200), metadata={"description": "Who asked."})
 
 

@@ -242,7 +242,7 @@ def create_backtest(tenant: Tenant) -> Any:
     settings and these (`settings` applied to the stored ones as PATCH applies them), each used
     throughout, and compares the incidents each would have opened in
     the last `days` days, with the ratings people gave the real ones. Nothing is changed: apply the
-    settings with PATCH /settings/detection."""
+    settings with PATCH /api/v1/settings/detection."""
     body = backtest_in.load(_body())
     session = db_session()
     try:

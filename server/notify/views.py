@@ -90,8 +90,8 @@ def _interaction_key() -> str:
                                             "secret."),
                        413: (ErrorSchema(), "Body too large."), 429: (ErrorSchema(), "Too many requests.")})
 def slack_interaction(slug: str) -> Any:
-    """The Slack app's Interactivity request URL (server/notify/interactions.py): Acknowledge, Useful
-    and Noise act as the incidents API does, in the name of the Slack user who pressed."""
+    """The Slack app's Interactivity request URL (`interactions_url` in GET /api/v1/settings/notifications):
+    Acknowledge, Useful and Noise act as the incidents API does, in the name of the Slack user who pressed."""
     body = request.get_data(cache=True)
     interactions.receive(
         db_session(), current_app.extensions["groundswell.log"], slug, body,
@@ -194,8 +194,9 @@ def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
                        404: (ErrorSchema(), "The path's id is not a whole number."),
                        413: (ErrorSchema(), "Body too large."), 429: (ErrorSchema(), "Too many requests.")})
 def pagerduty_delivery(webhook_id: int) -> Any:
-    """server/notify/pagerduty_inbound.py: `incident.acknowledged` and `incident.resolved` of the alerts this
-    webhook sent act on their Groundswell incidents in the PagerDuty user's name; anything else is ignored."""
+    """Where a PagerDuty v3 webhook subscription delivers (a pagerduty webhook's `pagerduty_webhook_url`):
+    `incident.acknowledged` and `incident.resolved` of the alerts this webhook sent act on their Groundswell
+    incidents in the PagerDuty user's name; anything else is ignored."""
     result = pagerduty_inbound.receive(db_session(), current_app.extensions["groundswell.log"], webhook_id,
                                        request.get_data(cache=True), request.headers.get("X-PagerDuty-Signature"),
                                        secret_key=_secret_key(), now=utcnow())
