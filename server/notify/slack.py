@@ -134,8 +134,10 @@ def _when(iso: Any) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-#: A clock as the detector writes it in sentences: "23:04 UTC".
-_CLOCK = re.compile(r"\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b")
+#: A clock as the detector writes it in sentences: "23:04 UTC". Its edges are ASCII word boundaries, as in
+#: the incidents page and the Zendesk app (tests/fixtures/utc_clock_cases.json): a clock in text that does
+#: not space its words ("12:00 UTCから") is still a clock.
+_CLOCK = re.compile(r"\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b", re.ASCII)
 
 
 def _local_clock(text: str, first_seen: Any) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from server.notify.slack import incident_blocks
+from server.notify.slack import escape, incident_blocks
 from server.widget.detectors import Alarm
 from server.widget.friction import FrictionIncidents
 from tests.notify.conftest import incident_payload
@@ -15,6 +18,9 @@ from tests.notify.fake_slack import blocks_problem
 
 EVIL_TITLE = "Spike: '<img src=x onerror=alert(1)> <!channel> & <https://evil.example|click>'"
 EVIL_TEXT = "<!channel> <!here> <@U123> <img src=x onerror=alert(1)> &amp; <https://evil.example|login>"
+#: How a sentence's clocks are read, the same table for the incidents page and the Zendesk app.
+CLOCK_CASES = json.loads((Path(__file__).parents[1] / "fixtures" / "utc_clock_cases.json").read_text("utf-8"))["cases"]
+DATE_TOKEN = re.compile(r"<!date\^(\d+)\^\{time\}\|([^>]*)>")
 
 
 def texts(message: dict[str, Any]) -> Iterator[str]:
@@ -59,6 +65,18 @@ def test_opened_message_carries_the_evidence():
                                                                  "opened", None))
     button = next(b for b in msg["blocks"] if b["type"] == "actions")["elements"][0]
     assert button["url"] == "https://gs.example.com/incidents#id=12"
+
+
+@pytest.mark.parametrize("case", CLOCK_CASES, ids=[c["name"] for c in CLOCK_CASES])
+def test_sentence_clocks_follow_the_shared_table(case):
+    """Each clock of the table's sentence is a date token at its moment, with the clock as written for where
+    Slack cannot show one; the rest of the sentence is as written."""
+    payload = incident_payload(sentence=case["sentence"], first_seen_at=case["first_seen"])
+    blocks = incident_blocks(payload, "opened", None)["blocks"]
+    shown = blocks[1]["text"]["text"] if case["sentence"].strip() else ""  # the sentence follows the header
+    found = [(m[2], datetime.fromtimestamp(int(m[1]), timezone.utc)) for m in DATE_TOKEN.finditer(shown)]
+    assert found == [(c["clock"], datetime.fromisoformat(c["utc"])) for c in case["clocks"]]
+    assert DATE_TOKEN.sub(lambda m: m[2], shown) == escape(case["sentence"])
 
 
 def test_a_sentiment_incident_reads_as_a_tone():

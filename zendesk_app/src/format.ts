@@ -30,6 +30,25 @@ function validLocale(locale: string | undefined): string | undefined {
   }
 }
 
+const CLOCK = /\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g;
+const DAY = 86_400_000;
+
+/** `text` with each of its "HH:MM UTC" clocks replaced by `show(at)`, `at` (ms since the epoch) being the moment
+ * with that clock nearest the first-seen time; `text` as it is without a readable first-seen time. Slack messages
+ * and the incidents page read clocks by the same rule, checked against the same cases
+ * (tests/fixtures/utc_clock_cases.json). */
+export function replaceClocks(text: string, firstSeen: string | null, show: (at: number) => string): string {
+  const first = firstSeen ? Date.parse(firstSeen) : NaN;
+  if (Number.isNaN(first)) return text;
+  return text.replace(CLOCK, (_m, h: string, m: string) => {
+    const day = new Date(first);
+    day.setUTCHours(Number(h), Number(m), 0, 0);
+    const near = [-1, 0, 1].map((k) => day.getTime() + k * DAY)
+      .sort((a, b) => Math.abs(a - first) - Math.abs(b - first))[0];
+    return show(near);
+  });
+}
+
 /** A span in words: "40 minutes", "3 hours", "2 days". */
 export function duration(minutes: number): string {
   if (minutes < 60) return t("sidebar.ago.minutes", { count: minutes });
@@ -56,16 +75,6 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
       return duration(Math.max(0, Math.round((now() - ms) / 60_000)));
     },
     number: (n) => numbers.format(n),
-    sentence(text, firstSeen) {
-      const first = firstSeen ? Date.parse(firstSeen) : NaN;
-      if (Number.isNaN(first)) return text;
-      return text.replace(/\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, (_m, h: string, m: string) => {
-        const day = new Date(first);
-        day.setUTCHours(Number(h), Number(m), 0, 0);
-        const near = [-1, 0, 1].map((k) => day.getTime() + k * 86_400_000)
-          .sort((a, b) => Math.abs(a - first) - Math.abs(b - first))[0];
-        return clock.format(near);
-      });
-    },
+    sentence: (text, firstSeen) => replaceClocks(text, firstSeen, (at) => clock.format(at)),
   };
 }
