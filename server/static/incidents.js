@@ -49,16 +49,10 @@
 
   // The detector writes a sentence's clocks in UTC ("first seen 23:04 UTC", "in the hour from 14:00 UTC");
   // the page shows every other time in the reader's zone, so those clocks are shown in it too: each is the
-  // moment with that clock nearest the incident's first-seen time.
+  // moment with that clock nearest the incident's first-seen time (page.js clocks).
   function localSentence(inc) {
-    var text = inc.sentence || "", first = Date.parse(inc.first_seen_at || "");
-    if (isNaN(first)) return text;
-    return text.replace(/\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, function (_m, h, m) {
-      var d = new Date(first);
-      d.setUTCHours(parseInt(h, 10), parseInt(m, 10), 0, 0);
-      var best = [-1, 0, 1].map(function (k) { return d.getTime() + k * 86400000; })
-        .sort(function (a, b) { return Math.abs(a - first) - Math.abs(b - first); })[0];
-      return new Date(best).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return GS.clocks(inc.sentence || "", inc.first_seen_at, function (at) {
+      return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     });
   }
 
