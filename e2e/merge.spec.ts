@@ -1,6 +1,6 @@
 // Merging one incident into another on the incidents page, in a real browser against a real backend
 // holding two open spikes and a friction incident: the choice offers only incidents of the same family,
-// a second click confirms, and both incidents then say where the other went.
+// a second click confirms, and both incidents then say where the other went; the merge is then undone.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -45,5 +45,21 @@ test("merging the second spike into the first: confirmed by a second click, then
   await expect(detail.locator(".merge-note")).toContainText(`Merged into #${first}`);
   await expect(detail.locator(".status")).toContainText("resolved");
   await expect(detail.locator("#merge-into")).toHaveCount(0);
+  await expect(detail.locator('[data-action="status-open"]')).toHaveCount(0); // "Undo merge" brings it back
+
+  // A mistaken merge is undone from the merged incident: it is open again and active, and the one that
+  // stayed no longer lists it.
+  await page.locator("#by").fill("Lee");
+  await detail.getByRole("button", { name: "Undo merge" }).click();
+  await expect(detail.locator(".detail-done")).toHaveText(
+    `Merge undone by Lee: incident #${second} is open again and gets its tickets back from #${first}.`);
+  await expect(detail.locator(".status")).toContainText("open");
+  await expect(detail.locator(".merge-note")).toHaveCount(0);
+  await expect(detail.locator("h2")).toBeFocused(); // its button went away: the heading holds the keyboard
+  await expect(detail.locator(".history")).toContainText(`Merge into incident #${first} undone by Lee`);
+  await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(1);
+  await page.locator(`button.incident-item[data-id="${first}"]`).click();
+  await expect(detail.locator("h2")).toContainText(`(#${first})`);
+  await expect(detail.locator(".merge-note")).toHaveCount(0);
   expect(problems).toEqual([]);
 });

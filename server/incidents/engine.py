@@ -533,11 +533,22 @@ class Engine:
             self._release(gone.id)
             self._changed.add(gone.id)
             return
+        # What ``keep`` takes is written down, so that undoing the merge (``unmerge_incidents``) gives
+        # back exactly that: the tickets, customers, accounts and pages it did not have, the series that
+        # led to ``gone``, and (below, as they come) the tickets that join through those series.
+        keep.__dict__.setdefault("own_first_seen", keep.first_seen_at)
+        taken: dict[str, Any] = {
+            "tickets": [t for t in gone.ticket_ids if t not in keep.ticket_ids],
+            "requesters": gone.requesters - keep.requesters, "accounts": gone.accounts - keep.accounts,
+            "pages": {}, "keys": [k for k, v in self.active.items() if v == gone.id], "later": []}
         self._take_tickets(keep, gone, at)
         for path, (sessions, users) in gone.__dict__.get("pages", {}).items():
             mine = keep.__dict__.setdefault("pages", {}).setdefault(path, (set(), set()))
+            taken["pages"][path] = (sessions - mine[0], users - mine[1])
             mine[0].update(sessions)
             mine[1].update(users)
+        keep.__dict__.setdefault("merged_from", {})[gone.id] = taken
+        self.__dict__.setdefault("merge_records", set()).add(keep.id)
         keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
         keep.last_activity_at = at
         merged = sorted(set(keep.evidence.get("merged_incidents", [])) | {gone.id})
@@ -552,6 +563,86 @@ class Engine:
         self._maybe_grew(keep)
         self._changed |= {keep.id, gone.id}
 
+    def unmerge_incidents(self, absorbed: int, into: int, status: str, by: str, at: datetime) -> None:
+        """A person undid the merge of ``absorbed`` into ``into``: ``absorbed`` is active again (in
+        ``status``, as the API wrote it) with its own tickets, customers, accounts and pages, those that
+        joined through its series while it was merged included; ``into`` gives back what it took, and the
+        series that led to ``absorbed`` lead to it again."""
+        gone, keep = self.incidents.get(absorbed), self.incidents.get(into)
+        if gone is None or keep is None or gone.evidence.get("merged_into_incident") != into:
+            return  # the API checked this; a replay of an undo that no longer applies changes nothing
+        taken = keep.__dict__.get("merged_from", {}).pop(absorbed, None)
+        merged = [i for i in keep.evidence.get("merged_incidents", []) if i != absorbed]
+        keep.evidence = {k: v for k, v in keep.evidence.items() if k != "merged_incidents"}
+        if merged:
+            keep.evidence["merged_incidents"] = merged
+        gone.evidence = {k: v for k, v in gone.evidence.items() if k not in ("merged_into_incident", "status_before_merge")}
+        gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = status, by, at, None
+        gone.calm_since, gone.last_activity_at = None, at
+        keys = [(gone.series, gone.family)]
+        if taken is not None:
+            later = [tid for tid, _who, _account in taken["later"]]
+            back = set(taken["tickets"]) | set(later)
+            keep.ticket_ids = [t for t in keep.ticket_ids if t not in back]
+            self.__dict__.setdefault("_detached", []).extend((keep.id, t) for t in sorted(back))
+            keep.requesters -= taken["requesters"]
+            keep.accounts -= taken["accounts"]
+            for path, (sessions, users) in taken["pages"].items():
+                mine = keep.__dict__.get("pages", {}).get(path)
+                if mine is not None:
+                    mine[0].difference_update(sessions)
+                    mine[1].difference_update(users)
+                    if not mine[0] and not mine[1]:
+                        del keep.__dict__["pages"][path]
+            for tid, who, account in taken["later"]:  # they joined through its series: they are its
+                if tid not in gone.ticket_ids:
+                    gone.ticket_ids.append(tid)
+                    self._attached.append((gone.id, tid, at))
+                gone.requesters.add(who)
+                if account:
+                    gone.accounts.add(account)
+            bank = self.__dict__.get("bank")
+            for t in [*(bank.tickets if bank is not None else ()),
+                      *(t for s in {keep.series, gone.series} if s in self.series for t in self.series[s].recent)]:
+                if t.incident == keep.id and t.ticket_id in back:
+                    t.incident = gone.id
+            keys += [tuple(k) for k in taken["keys"]]
+        own = keep.__dict__.get("own_first_seen", keep.first_seen_at)
+        others = [self.incidents[i].first_seen_at for i in keep.__dict__.get("merged_from", {}) if i in self.incidents]
+        keep.first_seen_at = min([own, *others])
+        if not keep.__dict__.get("merged_from"):
+            self.__dict__.get("merge_records", set()).discard(keep.id)
+        if status in ("open", "acknowledged"):
+            for k in dict.fromkeys(keys):  # back to it, unless another incident took the series meanwhile
+                if k != (keep.series, keep.family) and self.active.get(k) in (None, keep.id):
+                    self.active[k] = gone.id
+                    self.suppressed.pop(k, None)
+        if gone.notifications:  # its thread said it was merged away: it hears that it is back
+            self._queue_notification(gone, "reopened")
+        self._changed |= {keep.id, gone.id}
+
+    @staticmethod
+    def _fresh(inc: IncidentState, t: _Ticket) -> tuple[bool, bool, bool]:
+        """Whether ``t``, its writer and its account are new to ``inc`` (before attaching it)."""
+        return (t.ticket_id not in inc.ticket_ids, t.who not in inc.requesters,
+                bool(t.account) and t.account not in inc.accounts)
+
+    def _through_merge(self, inc: IncidentState, key: tuple[str, str], t: _Ticket,
+                       fresh: tuple[bool, bool, bool]) -> None:
+        """A ticket that joined ``inc`` through the series ``key`` of an incident merged into it goes
+        back with that incident if the merge is undone (with its writer and account, when they were
+        new to ``inc``)."""
+        if not fresh[0]:
+            return
+        for taken in inc.__dict__.get("merged_from", {}).values():
+            if key in taken["keys"]:
+                taken["later"].append((t.ticket_id, t.who, t.account))
+                if fresh[1]:
+                    taken["requesters"].add(t.who)
+                if fresh[2]:
+                    taken["accounts"].add(t.account)
+                return
+
     def _take_tickets(self, keep: IncidentState, gone: IncidentState, at: datetime) -> None:
         """``keep`` takes ``gone``'s tickets (attached at ``at``), customers and accounts."""
         for tid in gone.ticket_ids:
@@ -562,8 +653,9 @@ class Engine:
         keep.accounts |= gone.accounts
 
     def _resolve_merged(self, gone: IncidentState, into: int, by: str, at: datetime) -> None:
+        before = gone.status
         gone.status, gone.status_by, gone.status_changed_at, gone.resolved_at = "resolved", by, at, at
-        gone.evidence = {**gone.evidence, "merged_into_incident": into}
+        gone.evidence = {**gone.evidence, "merged_into_incident": into, "status_before_merge": before}
         if gone.notifications:  # close what was announced about it
             self._queue_notification(gone, "resolved")
 
@@ -629,6 +721,10 @@ class Engine:
                 self.active[(keep.series, family)] = keep.id
                 self._changed |= {keep.id, gone.id}
             self._changed.add(old)
+        for inc_id in self.__dict__.get("merge_records", ()):  # an undone merge gives back the topic's new key
+            inc = self.incidents.get(inc_id)
+            for taken in (inc.__dict__.get("merged_from", {}) if inc is not None else {}).values():
+                taken["keys"] = [(f"topic:{into}" if k == f"topic:{absorbed}" else k, f) for k, f in taken["keys"]]
 
     def _union_share(self, a: _Series, b: _Series) -> tuple[float, float] | None:
         """Share learning's weighted sums for the union of two topics, from their hourly history."""
@@ -1267,7 +1363,9 @@ class Engine:
                 inc.p_value = alert.p
                 self._fill_evidence(inc, alert, describe)
             for t in alert.tickets:
+                fresh = self._fresh(inc, t)
                 self._attach(inc, t, at)
+                self._through_merge(inc, key, t, fresh)
             inc.calm_since = None
             inc.last_activity_at = at
             self._maybe_grew(inc)
@@ -1360,7 +1458,9 @@ class Engine:
             inc = self.incidents[inc_id]
             if family == "sentiment" and ticket.sentiment >= inc.evidence.get("expected", 0.0):
                 continue
+            fresh = self._fresh(inc, ticket)
             self._attach(inc, ticket, at)
+            self._through_merge(inc, (topic.key, family), ticket, fresh)
             inc.last_activity_at = at
             self._maybe_grew(inc)
             self._changed.add(inc_id)
@@ -1550,6 +1650,7 @@ class Engine:
         out = {
             "incidents": [self.snapshot(self.incidents[i]) for i in sorted(self._changed)],
             "attached": self._attached,
+            "detached": self.__dict__.pop("_detached", []),
             "points": self._points,
             "notifications": [(i, event, gen, self.snapshot(self.incidents[i])) for i, event, gen in self._notify],
         }

@@ -86,16 +86,20 @@ def week_start(at: datetime) -> datetime:
 
 def _first_responses(session: Session, tenant_id: int, since: datetime) -> tuple[dict[int, datetime], set[int]]:
     """Per incident, when a person first changed its status or merged it (the earliest control event),
-    and the incidents people merged into another."""
+    and the incidents people merged into another (and did not take back out)."""
     first: dict[int, datetime] = {}
     merged: set[int] = set()
     rows = session.execute(
         select(Event.event_time, Event.kind, Event.payload)
         .where(Event.tenant_id == tenant_id, Event.source == "control",
-               Event.kind.in_(("control.status", "control.merge")), Event.received_at >= since))
+               Event.kind.in_(("control.status", "control.merge", "control.unmerge")), Event.received_at >= since)
+        .order_by(Event.offset))
     for at, kind, payload in rows:
         incident_id = payload.get("incident_id") if isinstance(payload, dict) else None
         if not isinstance(incident_id, int) or isinstance(incident_id, bool):
+            continue
+        if kind == "control.unmerge":  # an undone merge was a response all the same (its time stays)
+            merged.discard(incident_id)
             continue
         if kind == "control.status" and payload.get("status") not in RESPONSES:
             continue  # reopening is no response to the incident's detection

@@ -137,7 +137,8 @@ class IncidentAccountSchema(Schema):
 class HistoryItemSchema(Schema):
     at = fields.AwareDateTime(required=True)
     event = fields.String(required=True, metadata={"enum": ["first_seen", "opened", "grew", "reopened", "resolved",
-                                                            "status", "merged", "merged_in", "feedback"]})
+                                                            "status", "merged", "merged_in", "unmerged",
+                                                            "feedback"]})
     by = fields.String(required=True, metadata={"description": "detector, or the name a person gave; render as text."})
     text = fields.String(required=True, metadata={"description": "A line for people; render as text."})
 
@@ -203,6 +204,10 @@ class FeedbackInSchema(TextSchema):
 class MergeInSchema(TextSchema):
     into = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID),
                           metadata={"description": "The incident that stays; this one joins it."})
+    by = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class UnmergeInSchema(TextSchema):
     by = fields.String(required=True, validate=validate.Length(1, 200))
 
 
@@ -456,6 +461,7 @@ incident_detail_out = IncidentDetailOutSchema()
 feedback_in = FeedbackInSchema()
 status_in = StatusInSchema()
 merge_in = MergeInSchema()
+unmerge_in = UnmergeInSchema()
 release_in = ReleaseInSchema()
 release_out = ReleaseOutSchema()
 release_list_query = ReleaseListQuerySchema()

@@ -335,15 +335,21 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
     rows = session.execute(
         select(Event.event_time, Event.kind, Event.payload)
         .where(Event.tenant_id == tenant_id, Event.source == "control",
-               Event.kind.in_(("control.status", "control.merge")), Event.received_at >= incident.detected_at))
+               Event.kind.in_(("control.status", "control.merge", "control.unmerge")),
+               Event.received_at >= incident.detected_at))
     for at, kind, payload in rows:
         p = payload if isinstance(payload, dict) else {}
-        if p.get("incident_id") != incident.id and not (kind == "control.merge" and p.get("into") == incident.id):
+        if p.get("incident_id") != incident.id and not (kind != "control.status" and p.get("into") == incident.id):
             continue
         by = str(p.get("by") or "someone")
         if kind == "control.status":
             word = _STATUS_WORDS.get(str(p.get("status")), str(p.get("status")))
             items.append({"at": as_utc(at), "event": "status", "by": by, "text": f"{word} by {by}"})
+        elif kind == "control.unmerge":
+            mine = p.get("incident_id") == incident.id
+            items.append({"at": as_utc(at), "event": "unmerged", "by": by,
+                          "text": (f"Merge into incident #{p.get('into')} undone by {by}" if mine else
+                                   f"Merge of incident #{p.get('incident_id')} undone by {by}: its tickets went back")})
         elif p.get("incident_id") == incident.id:
             items.append({"at": as_utc(at), "event": "merged", "by": by,
                           "text": f"Merged into incident #{p.get('into')} by {by}"})
@@ -586,9 +592,10 @@ def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, 
         session.rollback()
         raise Conflict(f"A {gone.kind} incident and a {keep.kind} incident measure different things and do not merge.",
                        fields={"kind": [f"{gone.kind} and {keep.kind}"]})
+    before = gone.status
     gone.status, gone.status_by = "resolved", by
     gone.status_changed_at = gone.updated_at = gone.resolved_at = now
-    gone.evidence = {**(gone.evidence or {}), "merged_into_incident": keep.id}
+    gone.evidence = {**(gone.evidence or {}), "merged_into_incident": keep.id, "status_before_merge": before}
     merged = sorted(set((keep.evidence or {}).get("merged_incidents", [])) | {gone.id})
     keep.evidence = {**(keep.evidence or {}), "merged_incidents": merged}
     keep.updated_at = now
@@ -596,6 +603,51 @@ def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, 
         "control.merge", {"incident_id": gone.id, "into": keep.id, "by": by}, now), now)
     session.commit()
     return incident_detail(session, tenant_id, keep.id, now=now)
+
+
+def unmerge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, by: str,
+            now: datetime) -> dict[str, Any]:
+    """Undo a person's merge of ``incident_id`` into another: it is active again, in the status it had
+    before the merge, and the detector gives it back its tickets, customers, accounts and pages (those
+    that joined through its topic while it was merged too) when it reads the ``control.unmerge`` event.
+    Returns ``incident_id``'s detail."""
+    gone = _get(session, tenant_id, incident_id)
+    into = (gone.evidence or {}).get("merged_into_incident")
+    if not isinstance(into, int) or isinstance(into, bool):
+        session.rollback()
+        raise Conflict(f"Incident {incident_id} was not merged into another.",
+                       fields={"incident": [f"incident {incident_id} is not merged"]})
+    first, second = sorted((incident_id, into))  # lock in id order, as a merge does
+    rows = {first: _get(session, tenant_id, first, lock=True), second: _get(session, tenant_id, second, lock=True)}
+    gone, keep = rows[incident_id], rows[into]
+    if (gone.evidence or {}).get("merged_into_incident") != into:  # undone meanwhile
+        session.rollback()
+        raise Conflict(f"Incident {incident_id} was not merged into another.",
+                       fields={"incident": [f"incident {incident_id} is not merged"]})
+    if gone.status_by == "detector":
+        session.rollback()
+        raise Conflict(f"Incident {incident_id} joined incident {into} when the detector found their topics to be "
+                       "one: only a person's merge is undone.",
+                       fields={"incident": [f"incident {incident_id} was joined by the detector"]})
+    if keep.status not in ACTIVE:
+        session.rollback()
+        raise Conflict(f"Incident {into} is {keep.status}: a merge is undone while the incident it went into is "
+                       "open or acknowledged.", fields={"into": [f"incident {into} is {keep.status}"]})
+    before = (gone.evidence or {}).get("status_before_merge")
+    status = before if before in ACTIVE else "open"
+    gone.status, gone.status_by = status, by
+    gone.status_changed_at = gone.updated_at = now
+    gone.resolved_at = None
+    gone.evidence = {k: v for k, v in (gone.evidence or {}).items()
+                     if k not in ("merged_into_incident", "status_before_merge")}
+    kept = [i for i in (keep.evidence or {}).get("merged_incidents", []) if i != gone.id]
+    keep.evidence = {**{k: v for k, v in (keep.evidence or {}).items() if k != "merged_incidents"},
+                     **({"merged_incidents": kept} if kept else {})}
+    keep.updated_at = now
+    _append(session, log, tenant_id, control_event(
+        "control.unmerge", {"incident_id": gone.id, "into": keep.id, "status": status, "by": by}, now), now)
+    session.commit()
+    return incident_detail(session, tenant_id, gone.id, now=now)
 
 
 # --- releases ----------------------------------------------------------------------------------------

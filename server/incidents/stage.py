@@ -193,6 +193,11 @@ class DetectStage(Stage):
             elif kind == "control.merge":
                 engine.merge_incidents(int(data["incident_id"]), int(data["into"]), str(data.get("by", "")),
                                        event.event_time)
+            elif kind == "control.unmerge":
+                status = str(data.get("status") or "open")
+                engine.unmerge_incidents(int(data["incident_id"]), int(data["into"]),
+                                         status if status in ("open", "acknowledged") else "open",
+                                         str(data.get("by", "")), event.event_time)
             elif kind == "control.feedback":
                 engine.feedback(int(data["incident_id"]), str(data["verdict"]),
                                 str(data["by"]) if data.get("by") is not None else None,
@@ -225,6 +230,8 @@ class DetectStage(Stage):
                     "lower": float(lower), "upper": float(upper)}
             for snap in changes["incidents"]:
                 yield "incident", (tenant_id, snap["id"]), snap
+            for incident_id, ticket_id in changes["detached"]:  # an undone merge: before any attachment
+                yield "incident_ticket_detached", (tenant_id, incident_id, ticket_id), {}
             for incident_id, ticket_id, at in changes["attached"]:
                 yield "incident_ticket", (tenant_id, incident_id, ticket_id), {"attached_at": at}
             for incident_id, event, generation, snap in changes["notifications"]:

@@ -20,6 +20,7 @@ from server.incidents.schemas import (
     ReleaseInSchema,
     ReleaseListQuerySchema,
     StatusInSchema,
+    UnmergeInSchema,
     backtest_in,
     backtest_list_out,
     backtest_out,
@@ -38,6 +39,7 @@ from server.incidents.schemas import (
     settings_in,
     settings_out,
     status_in,
+    unmerge_in,
 )
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
@@ -171,6 +173,27 @@ def merge_incident(tenant: Tenant, incident_id: int) -> Any:
     body = merge_in.load(_body())
     return jsonify(incident_detail_out.dump(service.merge(db_session(), _log(), tenant.id, incident_id,
                                                           now=utcnow(), **body)))
+
+
+@bp.post("/incidents/<int:incident_id>/unmerge")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Undo a merge: the incident is active again with its own tickets", tags=["incidents"],
+            body=UnmergeInSchema(), auth="api_token",
+            responses={200: (incident_detail_out, "This incident, active again (no `evidence.merged_into_incident`)."),
+                       **_400, **_404,
+                       409: (ErrorSchema(), "This incident is not merged, the detector joined the two itself (their "
+                                            "topics became one), or the incident it went into has been resolved or "
+                                            "dismissed since."),
+                       **AUTH_ERRORS})
+@require_token
+def unmerge_incident(tenant: Tenant, incident_id: int) -> Any:
+    """This incident is active again, by `by`, in the status it had before the merge, and leaves the other's
+    `evidence.merged_incidents`; the detector then gives it back its tickets, customers, accounts and pages,
+    with the tickets that joined the other through this incident's topic meanwhile, and its topic or series
+    leads to it again. Appends a `control.unmerge` event."""
+    body = unmerge_in.load(_body())
+    return jsonify(incident_detail_out.dump(service.unmerge(db_session(), _log(), tenant.id, incident_id,
+                                                            now=utcnow(), **body)))
 
 
 @bp.post("/releases")

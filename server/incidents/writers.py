@@ -51,6 +51,14 @@ def write_incident_ticket(session: Session, key: tuple[int, int, str], row: dict
         queue_auto_link(session, tenant_id, incident_id, zendesk_id, now)
 
 
+def write_incident_ticket_detached(session: Session, key: tuple[int, int, str], row: dict[str, Any],
+                                   now: datetime) -> None:
+    """A ticket leaves an incident (an undone merge gave it back to the incident it came with)."""
+    link = session.get(IncidentTicket, key)
+    if link is not None:
+        session.delete(link)
+
+
 def write_volume_point(session: Session, key: tuple[int, str, float], row: dict[str, Any], now: datetime) -> None:
     tenant_id, series, start = key
     bucket = datetime.fromtimestamp(start, tz=timezone.utc)

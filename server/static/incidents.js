@@ -786,7 +786,15 @@
     if (into) {
       p.appendChild(document.createTextNode("Merged into "));
       p.appendChild(link(into));
-      p.appendChild(document.createTextNode(": its tickets and later ones are there."));
+      p.appendChild(document.createTextNode(": its tickets and later ones are there. "));
+      if (inc.status_by !== "detector") {  // a person's merge; the detector's (one topic now) stands
+        p.appendChild(actionButton("Undo merge", { action: "unmerge", cls: "secondary", done: function (after) {
+          return "Merge undone by " + after.status_by + ": incident #" + after.id + " is " + after.status +
+            " again and gets its tickets back from #" + into + ".";
+        } }, function (by) {
+          return send("POST", "/api/v1/incidents/" + inc.id + "/unmerge", { by: by });
+        }));
+      }
     } else {
       p.appendChild(document.createTextNode("Merged into this one: "));
       merged.forEach(function (id, i) {
@@ -865,8 +873,10 @@
     var actions = el("div", "actions");
     actions.setAttribute("role", "group");
     actions.setAttribute("aria-label", "Incident actions");
+    var mergedAway = (inc.evidence || {}).merged_into_incident;
     ACTIONS.forEach(function (a) {
       if (a.from.indexOf(inc.status) < 0) return;
+      if (mergedAway && a.status === "open") return;  // the other one carries it: "Undo merge" brings it back
       // the step forward stands out; going back (reopen) and "not a problem" (dismiss) do not
       actions.appendChild(actionButton(a.label, { action: "status-" + a.status, cls: a.cls, done: function (after) {
         return DONE[a.status] + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";

@@ -456,6 +456,66 @@ def test_merging_resolves_one_incident_into_another_and_tells_the_detector(clien
     assert [e.kind for e in control_events(db, t.id)] == ["control.merge"]
 
 
+def test_undoing_a_merge_brings_the_incident_back_in_its_earlier_status_and_tells_the_detector(client, db, tenant):
+    t, creds = tenant
+    h = auth(creds)
+    add_incident(db, t.id, 1, tickets=["1", "2"])
+    add_incident(db, t.id, 2, series="topic:2", topic_id=2, tickets=["3"], status="acknowledged")
+    add_incident(db, t.id, 3, series="topic:3", topic_id=3)
+    assert client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=h).status_code == 200
+    assert client.post("/api/v1/incidents/3/merge", json={"into": 1, "by": "Ana"}, headers=h).status_code == 200
+    period = {"since": (T0 - timedelta(days=1)).isoformat(), "until": (T0 + timedelta(days=1)).isoformat()}
+
+    def merged_in_report() -> int:
+        return client.get("/api/v1/incidents/report", query_string=period, headers=h).get_json()["merged"]
+
+    assert merged_in_report() == 2
+    res = client.post("/api/v1/incidents/2/unmerge", json={"by": "Lee"}, headers=h)
+    assert res.status_code == 200, res.get_json()
+    back = res.get_json()
+    assert (back["id"], back["status"], back["status_by"], back["resolved_at"]) == (2, "acknowledged", "Lee", None)
+    assert "merged_into_incident" not in back["evidence"] and "status_before_merge" not in back["evidence"]
+    kept = client.get("/api/v1/incidents/1", headers=h).get_json()
+    assert kept["evidence"]["merged_incidents"] == [3]  # the other merge stands
+    assert [h["text"] for h in kept["history"] if h["event"] == "unmerged"] == [
+        "Merge of incident #2 undone by Lee: its tickets went back"]
+    assert control_events(db, t.id)[-1].payload == {"incident_id": 2, "into": 1, "status": "acknowledged", "by": "Lee"}
+    # Once back, it reopens, resolves and merges as any incident; undoing again is refused.
+    again = client.post("/api/v1/incidents/2/unmerge", json={"by": "Lee"}, headers=h)
+    assert again.status_code == 409 and "was not merged" in again.get_json()["error"]["message"]
+    assert client.post("/api/v1/incidents/3/unmerge", json={"by": "Lee"}, headers=h).status_code == 200
+    assert "merged_incidents" not in client.get("/api/v1/incidents/1", headers=h).get_json()["evidence"]
+    assert merged_in_report() == 0  # the report no longer counts them as merged
+
+
+@pytest.mark.parametrize("setup, body, status, field", [
+    ("none", {"by": "Lee"}, 409, "incident"),          # never merged
+    ("merged", {}, 400, "by"),
+    ("merged", {"by": ""}, 400, "by"),
+    ("ended", {"by": "Lee"}, 409, "into"),             # the one it went into was resolved since
+    ("detector", {"by": "Lee"}, 409, "incident"),      # joined by the detector when their topics became one
+])
+def test_an_undo_that_cannot_be_is_refused_and_changes_nothing(client, db, tenant, setup, body, status, field):
+    t, creds = tenant
+    add_incident(db, t.id, 1)
+    add_incident(db, t.id, 2, series="topic:2", topic_id=2)
+    if setup != "none":
+        assert client.post("/api/v1/incidents/2/merge", json={"into": 1, "by": "Ana"}, headers=auth(creds)).status_code == 200
+    with db.session() as s:
+        if setup == "ended":
+            s.get(Incident, (t.id, 1)).status = "resolved"
+        if setup == "detector":
+            s.get(Incident, (t.id, 2)).status_by = "detector"
+        s.commit()
+    before = [e.kind for e in control_events(db, t.id)]
+    res = client.post("/api/v1/incidents/2/unmerge", json=body, headers=auth(creds))
+    assert res.status_code == status, res.get_json()
+    assert field in res.get_json()["error"]["fields"]
+    assert [e.kind for e in control_events(db, t.id)] == before
+    with db.session() as s:
+        assert s.get(Incident, (t.id, 2)).status == ("open" if setup == "none" else "resolved")
+
+
 @pytest.mark.parametrize("second, body, status, field", [
     ({}, {"into": 1, "by": "Ana"}, 400, "into"),                     # itself (the incident is 1)
     ({}, {"into": 9, "by": "Ana"}, 404, None),                       # no such incident

@@ -369,6 +369,63 @@ def test_a_person_merging_two_incidents_makes_one_that_later_tickets_join(warmed
     assert new[0].id not in restarted.active.values()
 
 
+def test_an_undone_merge_gives_back_what_it_moved_and_what_joined_through_it(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8, account="org-a") + burst(5, at - timedelta(minutes=10), 7, prefix="w",
+                                                                         account="org-b"))
+    (a,) = [i for i in opened(engine, after=at - timedelta(minutes=10)) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at - timedelta(minutes=10)) if i.topic_id == 5]
+    engine.set_status(b.id, "acknowledged", "dana", at + timedelta(minutes=30))
+    a_before = (list(a.ticket_ids), set(a.requesters), set(a.accounts), a.first_seen_at)
+    b_before = (list(b.ticket_ids), set(b.requesters), set(b.accounts))
+    engine.merge_incidents(b.id, a.id, "lead", at + timedelta(minutes=40))
+    assert b.evidence["status_before_merge"] == "acknowledged" and a.first_seen_at == b.first_seen_at
+    # Tickets on b's topic join a while merged; one on a's own topic too.
+    run(engine, burst(5, at + timedelta(minutes=50), 3, prefix="v", account="org-c")
+        + burst(4, at + timedelta(minutes=52), 2, prefix="y"))
+    assert {"v0", "v1", "v2", "y0", "y1"} <= set(a.ticket_ids)
+    engine.take_changes()
+    engine = pickle.loads(pickle.dumps(engine))  # the record of what moved survives a restart
+    a, b = engine.incidents[a.id], engine.incidents[b.id]
+    undone = at + timedelta(minutes=70)
+    engine.unmerge_incidents(b.id, a.id, "acknowledged", "lee", undone)
+    assert (b.status, b.status_by, b.status_changed_at, b.resolved_at) == ("acknowledged", "lee", undone, None)
+    assert "merged_into_incident" not in b.evidence and "merged_incidents" not in a.evidence
+    # a is as it was, plus its own later tickets; b has its own, plus those that came through its topic.
+    assert a.ticket_ids == a_before[0] + ["y0", "y1"]
+    assert a.requesters == a_before[1] | {"y-customer-0", "y-customer-1"} and a.accounts == a_before[2]
+    assert a.first_seen_at == a_before[3]
+    assert b.ticket_ids == b_before[0] + ["v0", "v1", "v2"]
+    assert b.requesters == b_before[1] | {f"v-customer-{i}" for i in range(3)}
+    assert b.accounts == b_before[2] | {"org-c"}
+    changes = engine.take_changes()
+    assert set(changes["detached"]) == {(a.id, t) for t in b_before[0] + ["v0", "v1", "v2"] if t not in a_before[0]}
+    assert {(i, t) for i, t, _ in changes["attached"]} == {(b.id, t) for t in ("v0", "v1", "v2")}
+    assert {i["id"] for i in changes["incidents"]} == {a.id, b.id}
+    # b's topic leads to b again: a later ticket there joins b, not a.
+    assert engine.active[("topic:5", "volume")] == b.id and engine.active[("topic:4", "volume")] == a.id
+    run(engine, burst(5, at + timedelta(minutes=75), 1, prefix="z"))
+    assert "z0" in b.ticket_ids and "z0" not in a.ticket_ids
+    # Undoing again, or an undo that names another incident, changes nothing.
+    before = (engine.snapshot(a), engine.snapshot(b))
+    engine.unmerge_incidents(b.id, a.id, "open", "lee", undone + timedelta(minutes=1))
+    engine.unmerge_incidents(a.id, b.id, "open", "lee", undone + timedelta(minutes=1))
+    assert (engine.snapshot(a), engine.snapshot(b)) == before
+
+
+def test_an_undone_merge_follows_a_topic_merge_made_meanwhile(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8) + burst(5, at + timedelta(minutes=5), 7, prefix="w"))
+    (a,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at) if i.topic_id == 5]
+    engine.merge_incidents(b.id, a.id, "lead", at + timedelta(minutes=40))
+    engine.merge_topic(5, 6)  # the topic model folds b's topic into topic 6 while b is merged
+    assert engine.active[("topic:6", "volume")] == a.id
+    engine.unmerge_incidents(b.id, a.id, "open", "lee", at + timedelta(minutes=50))
+    assert engine.active[("topic:6", "volume")] == b.id and engine.active[("topic:4", "volume")] == a.id
+    assert b.active and b.status_by == "lee"
+
+
 def test_merges_survive_stronger_alerts_topic_merges_and_a_dismissal(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     engine = run(fresh(warmed), burst(4, at, 8) + burst(6, at + timedelta(minutes=2), 6, prefix="s")

@@ -204,6 +204,50 @@ def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_one
     assert "90000" in incidents(db, t.id)[invoices]["tickets"]
 
 
+def test_a_merge_undone_in_the_api_gives_the_tickets_back_in_the_detector(db, client, make_tenant, traffic):
+    t, creds = make_tenant("Unmerge")
+    burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
+    burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
+    export = [(burst_at + timedelta(minutes=2 + 3 * i), payload(80_000 + i, 3, burst_at + timedelta(minutes=2 + 3 * i),
+                                                                str(60_000 + i))) for i in range(10)]
+    until = burst_at + timedelta(minutes=40)
+    append(db, t.id, sorted([x for x in traffic if x[0] <= until] + export, key=lambda x: x[0]))
+    r = runner(db)
+    r.run_until_idle()
+    found = incidents(db, t.id)
+    invoices = next(k for k, v in found.items() if v["tickets"] & burst_ids)
+    exports = next(k for k, v in found.items() if v["tickets"] & {str(80_000 + i) for i in range(10)})
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    assert client.post(f"/api/v1/incidents/{exports}/unmerge", json={"by": "lee"}, headers=headers).status_code == 409
+    res = client.post(f"/api/v1/incidents/{exports}/merge", json={"into": invoices, "by": "lead"}, headers=headers)
+    assert res.status_code == 200, res.get_json()
+    r.run_until_idle()
+    at = until + timedelta(minutes=5)  # an export ticket arrives while merged: it joins the one that stayed
+    append(db, t.id, [(at, payload(90_000, 3, at, "61000"))])
+    r.run_until_idle()
+    assert "90000" in incidents(db, t.id)[invoices]["tickets"]
+    res = client.post(f"/api/v1/incidents/{exports}/unmerge", json={"by": "lee"}, headers=headers)
+    assert res.status_code == 200, res.get_json()
+    body = res.get_json()
+    assert (body["id"], body["status"], body["status_by"]) == (exports, "open", "lee")
+    assert "merged_into_incident" not in body["evidence"]
+    r.run_until_idle()
+    after = incidents(db, t.id)
+    assert after[invoices]["tickets"] == found[invoices]["tickets"]  # its own, no export ticket
+    assert after[exports]["tickets"] == found[exports]["tickets"] | {"90000"}
+    assert after[exports]["status"] == "open" and "merged_incidents" not in after[invoices]["evidence"]
+    history = client.get(f"/api/v1/incidents/{exports}", headers=headers).get_json()["history"]
+    assert [h["text"] for h in history if h["event"] in ("merged", "unmerged")] == [
+        f"Merged into incident #{invoices} by lead", f"Merge into incident #{invoices} undone by lee"]
+    # A later export ticket joins the export incident again; the undo cannot be repeated.
+    at += timedelta(minutes=5)
+    append(db, t.id, [(at, payload(90_001, 3, at, "61001"))])
+    r.run_until_idle()
+    assert "90001" in incidents(db, t.id)[exports]["tickets"]
+    res = client.post(f"/api/v1/incidents/{exports}/unmerge", json={"by": "lee"}, headers=headers)
+    assert res.status_code == 409 and "was not merged" in res.get_json()["error"]["message"]
+
+
 def test_an_acknowledgement_in_the_api_reaches_the_outbox_through_the_detector(db, client, make_tenant, traffic):
     t, creds = make_tenant("Ack")
     burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
