@@ -166,6 +166,8 @@ test("the API token never reaches the app's frame; its requests carry only the p
 test("linking creates the problem ticket in Zendesk once and makes the ticket one of its incidents",
   async ({ page }) => {
     const app = await openTicket(page, backend.incident_ticket_id);
+    // The agent page shows the ticket's fields as the fake Zendesk has them.
+    await expect(page.locator("#ticket-meta")).toHaveText("Status: open · Type: question");
     const link = app.getByRole("button", { name: "Create problem ticket and link" }).first();
     await link.click();
     const status = app.getByRole("status").first();
@@ -181,11 +183,19 @@ test("linking creates the problem ticket in Zendesk once and makes the ticket on
     const ticket = await (await page.request.get(`${backend.zendesk_url}/__fake/tickets/${backend.incident_ticket_id}`)).json();
     expect(ticket.ticket).toMatchObject({ type: "incident", problem_id: problemId });
     await expect(app.getByText(`Linked to problem #${problemId}.`)).toBeVisible();
+    // ...and the open ticket shows it, as Zendesk would: an incident of that problem.
+    const incidentMeta = `Status: open · Type: incident · Linked problem: #${problemId}`;
+    await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
 
     // Another ticket of the same incident links to the same problem ticket; no second one is created.
     const other = await openTicket(page, backend.xss_ticket_id);
+    await expect(page.locator("#ticket-meta")).toHaveText("Status: open · Type: question");
     await other.getByRole("button", { name: `Link to problem #${problemId}` }).first().click();
     await expect(other.getByRole("status").first()).toContainText(`is now an incident of problem #${problemId}`);
+    await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
+    // Opened again later, it still reads as an incident: the page shows Zendesk's copy, not a guess.
+    await openTicket(page, backend.incident_ticket_id);
+    await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
     const after = await zendeskRequests(page);
     expect(after.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path))).toHaveLength(1);
   });

@@ -5,7 +5,9 @@ Served only when the ``DEMO_PAGES`` setting is true (``make demo`` and the brows
 - ``/demo/zendesk``: the agent workspace page (built from zendesk_app/dev/ into dist/zendesk_app_dev/), which
   lists the tenant's tickets and hosts the app in an iframe as Zendesk does;
 - ``/demo/zendesk/app/<path>``: the built app package (dist/zendesk_app/), exactly what the marketplace zip holds;
-- ``/demo/zendesk/tickets.json``: the tenant's most recent tickets for the page's list (API token required).
+- ``/demo/zendesk/tickets.json``: the tenant's most recent tickets for the page's list (API token required);
+- ``/demo/zendesk/tickets/<id>.json``: one ticket's fields as the tenant's Zendesk has them now, for the open
+  ticket, so that the page shows what the sidebar changed there (API token required).
 
 The page takes the API token from its ``#token=`` fragment, which never reaches the server or its logs, and
 plays Zendesk's request proxy: it fills ``{{setting.api_token}}`` into the app's secure requests itself.
@@ -18,9 +20,9 @@ import secrets
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from flask import Blueprint, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from marshmallow import Schema, fields, validate
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +33,9 @@ from server.http import db_session, require_token
 from server.incidents.models import Incident, IncidentTicket
 from server.tenants import Tenant
 from server.topics.models import Ticket
+from server.zendesk.client import ZendeskError
+from server.zendesk.connection import tenant_client
+from server.zendesk.problems import call
 
 bp = Blueprint("demo_agent", __name__, url_prefix="/demo/zendesk")
 
@@ -53,6 +58,7 @@ class DemoTicketSchema(Schema):
     id = fields.String(required=True, attribute="zendesk_id")
     subject = fields.String(allow_none=True)
     status = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(allow_none=True)
     incident_id = fields.Integer(allow_none=True, metadata={"description": "A live incident the ticket is part of."})
 
@@ -61,8 +67,24 @@ class DemoTicketListSchema(Schema):
     tickets = fields.List(fields.Nested(DemoTicketSchema), required=True)
 
 
+class OpenTicketSchema(Schema):
+    id = fields.String(required=True)
+    subject = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    problem_id = fields.String(allow_none=True, metadata={"description": "The problem ticket of an incident."})
+    source = fields.String(required=True, validate=validate.OneOf(("zendesk", "groundswell")),
+                           metadata={"description": "Whose copy this is: Zendesk's, or Groundswell's when Zendesk "
+                                                    "could not say."})
+
+
+class OpenTicketOutSchema(Schema):
+    ticket = fields.Nested(OpenTicketSchema, required=True)
+
+
 ticket_list_query = TicketListQuerySchema()
 ticket_list_out = DemoTicketListSchema()
+open_ticket_out = OpenTicketOutSchema()
 
 
 def recent_tickets(session: Session, tenant_id: int, *, limit: int, in_incident: bool = False) -> dict[str, Any]:
@@ -79,8 +101,33 @@ def recent_tickets(session: Session, tenant_id: int, *, limit: int, in_incident:
     if in_incident:
         query = query.where(live.c.incident_id.is_not(None))
     rows = session.execute(query.order_by(Ticket.created_at.desc(), Ticket.zendesk_id.desc()).limit(limit)).all()
-    return {"tickets": [{"zendesk_id": t.zendesk_id, "subject": t.subject, "status": t.status,
+    return {"tickets": [{"zendesk_id": t.zendesk_id, "subject": t.subject, "status": t.status, "type": t.type,
                          "created_at": t.created_at, "incident_id": incident_id} for t, incident_id in rows]}
+
+
+def _id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def open_ticket(session: Session, tenant_id: int, zendesk_id: str,
+                client: Callable[[], Any]) -> dict[str, Any] | None:
+    """The ticket as the agent page shows it: its fields in the tenant's Zendesk now (``client`` makes the zenpy
+    client), so that a change made there, such as the sidebar's link to a problem ticket (type ``incident``,
+    ``problem_id``), shows on the page as it would in Zendesk. When Zendesk cannot say (no connection, a
+    failure, a ticket it does not have), what Groundswell last heard of the ticket; None when neither knows it.
+    """
+    try:
+        zd = client()
+        found = call(f"read ticket {zendesk_id}", lambda: zd.tickets(id=int(zendesk_id)))
+        return {"id": str(found.id), "subject": found.subject, "status": found.status, "type": found.type,
+                "problem_id": _id(found.problem_id), "source": "zendesk"}
+    except ZendeskError:
+        pass
+    row = session.get(Ticket, (tenant_id, zendesk_id))
+    if row is None:
+        return None
+    return {"id": row.zendesk_id, "subject": row.subject, "status": row.status, "type": row.type,
+            "problem_id": row.problem_id, "source": "groundswell"}
 
 
 def _built(directory: Path, name: str) -> Response:
@@ -117,6 +164,20 @@ def tickets(tenant: Tenant) -> Any:
     return jsonify(ticket_list_out.dump(recent_tickets(db_session(), tenant.id, **args)))
 
 
+@bp.get("/tickets/<zendesk_id>.json")
+@require_token
+def ticket(tenant: Tenant, zendesk_id: str) -> Any:
+    if not zendesk_id.isascii() or not zendesk_id.isdigit() or len(zendesk_id) > 18:
+        raise NotFound("Zendesk ticket ids are digits.")
+    session = db_session()
+    secret_key = current_app.extensions["groundswell.secret_key"]
+    found = open_ticket(session, tenant.id, zendesk_id,
+                        lambda: tenant_client(session, tenant.id, current_app.config, secret_key=secret_key))
+    if found is None:
+        raise NotFound(f"No ticket {zendesk_id} in Zendesk or in Groundswell.")
+    return jsonify(open_ticket_out.dump({"ticket": found}))
+
+
 # --- `make demo`: a fake Zendesk the demo tenant is connected to ---------------------------------------------
 
 #: Newest tickets copied into the fake Zendesk per round, and how often (the replay sends a few per second).
@@ -130,8 +191,10 @@ class DemoZendesk:
     """A local fake Zendesk for the demo, with the demo tenant connected to it and its tickets copied in.
 
     The demo's tickets reach Groundswell as webhooks, so the fake would not know them; a background thread
-    copies the newest ones over, so that linking a ticket to a problem ticket from the sidebar works.
-    ``env`` points zenpy in the server's processes at the fake.
+    copies the newest ones over (subject, text, tags, status and type as they came in), so that linking a
+    ticket to a problem ticket from the sidebar works, and the agent page shows the ticket as the fake has
+    it: an incident of its problem ticket once linked. ``env`` points zenpy in the server's processes at
+    the fake.
     """
 
     def __init__(self, cfg: Mapping[str, Any], slug: str = "acme") -> None:
@@ -178,8 +241,10 @@ class DemoZendesk:
                     continue
                 self._known.add(row.zendesk_id)
                 created = row.created_at.replace(tzinfo=row.created_at.tzinfo or timezone.utc) if row.created_at else None
-                self.fake.add_ticket(make_ticket(int(row.zendesk_id), created=created, subject=row.subject,
-                                                 description=row.excerpt, tags=row.tags or ()))
+                copied = make_ticket(int(row.zendesk_id), created=created, subject=row.subject,
+                                     description=row.excerpt, tags=row.tags or (), status=row.status or "new")
+                copied["type"] = row.type  # as the ticket came in (the fake would otherwise make up one)
+                self.fake.add_ticket(copied)
                 added += 1
         return added
 

@@ -1,5 +1,5 @@
 """The fake Zendesk agent page's blueprint: only with DEMO_PAGES, serves the built files with a strict CSP,
-and lists one tenant's tickets to its own token."""
+lists one tenant's tickets to its own token, and shows an open ticket as the tenant's Zendesk has it."""
 
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ def demo_app(db: Any, app_config: dict[str, Any], tmp_path: Any, monkeypatch: py
     application.extensions["groundswell.db"].dispose()
 
 
-def _tickets(db: Any, tenant_id: int, subjects: list[str]) -> None:
+def _tickets(db: Any, tenant_id: int, subjects: list[str], status: str = "open", type_: str | None = None) -> None:
     start = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
     with db.session() as session:
         for i, subject in enumerate(subjects):
-            session.add(Ticket(tenant_id=tenant_id, zendesk_id=str(100 + i), subject=subject, status="open",
-                               created_at=start + timedelta(minutes=i)))
+            session.add(Ticket(tenant_id=tenant_id, zendesk_id=str(100 + i), subject=subject, status=status,
+                               type=type_, created_at=start + timedelta(minutes=i)))
         session.commit()
 
 
@@ -104,6 +104,8 @@ def test_demo_zendesk_connects_the_tenant_and_copies_its_tickets(db: Any, app_co
         assert demo.mirror_once() == 2
         assert demo.mirror_once() == 0
         assert demo.fake.ticket(101)["subject"] == "login loop"
+        # status and type as the ticket came in, not made up by the fake (it calls every fifth one an incident)
+        assert demo.fake.ticket(100)["status"] == "open" and demo.fake.ticket(100)["type"] is None
         made = requests.post(f"{demo.fake.base_url}/api/v2/tickets.json", timeout=5,
                              auth=(f"{demo.fake.email}/token", demo.fake.token),
                              json={"ticket": {"type": "problem", "subject": "p", "comment": {"body": "b"}}})
@@ -146,3 +148,63 @@ def test_ticket_list_marks_tickets_of_live_incidents(demo_app: Any, db: Any, mak
     incident(acme.id, 3, "open", ["101", "102"], kind="sentiment")
     every = c.get("/demo/zendesk/tickets.json", headers=headers).get_json()["tickets"]
     assert [(t["id"], t["incident_id"]) for t in every] == [("102", 3), ("101", 2), ("100", None)]
+
+
+def test_an_open_ticket_reads_as_zendesk_has_it_and_shows_the_sidebars_link(demo_app: Any, db: Any, make_tenant: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sidebar's link sets the ticket's type to incident with its problem_id in Zendesk; the agent page
+    reads the open ticket from there, so it shows the incident and its problem as Zendesk would."""
+    from server.config import secret_key
+    from server.zendesk.connection import connect
+    from server.zendesk.fake import FakeZendesk, make_ticket
+
+    acme, creds = make_tenant("Acme")
+    _tickets(db, acme.id, ["blank invoice"], status="new", type_="question")
+    fake = FakeZendesk(email="admin@acme.test", token="t0ken").start()
+    try:
+        monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+        monkeypatch.setenv("ZENPY_FORCE_NETLOC", fake.netloc)
+        fake.add_ticket(make_ticket(100, subject="blank invoice", status="open", ticket_type="question"))
+        fake.add_ticket(make_ticket(9000001, subject="Spike: blank invoices", ticket_type="problem"))
+        with db.session() as session:
+            connect(session, acme.id, subdomain="acme", email=fake.email, token=fake.token,
+                    secret_key=secret_key(demo_app.config), now=datetime.now(timezone.utc))
+            session.commit()
+        c = demo_app.test_client()
+        headers = {"Authorization": f"Bearer {creds.api_token}"}
+        before = c.get("/demo/zendesk/tickets/100.json", headers=headers).get_json()["ticket"]
+        assert before == {"id": "100", "subject": "blank invoice", "status": "open", "type": "question",
+                          "problem_id": None, "source": "zendesk"}
+        # What server.zendesk.problems does for the sidebar's button: type incident, under problem 9000001.
+        linked = requests.put(f"{fake.base_url}/api/v2/tickets/100.json", auth=(f"{fake.email}/token", fake.token),
+                              json={"ticket": {"type": "incident", "problem_id": 9000001}}, timeout=5)
+        assert linked.ok
+        after = c.get("/demo/zendesk/tickets/100.json", headers=headers).get_json()["ticket"]
+        assert after == dict(before, type="incident", problem_id="9000001")
+        # A ticket Zendesk does not have (yet) reads as Groundswell last heard of it.
+        with db.session() as session:
+            session.add(Ticket(tenant_id=acme.id, zendesk_id="101", subject="not copied yet", status="open",
+                               type="question"))
+            session.commit()
+        assert c.get("/demo/zendesk/tickets/101.json", headers=headers).get_json()["ticket"] == {
+            "id": "101", "subject": "not copied yet", "status": "open", "type": "question", "problem_id": None,
+            "source": "groundswell"}
+    finally:
+        fake.stop()
+
+
+def test_without_zendesk_an_open_ticket_reads_as_groundswell_has_it(demo_app: Any, db: Any,
+                                                                   make_tenant: Any) -> None:
+    acme, creds = make_tenant("Acme")
+    other, other_creds = make_tenant("Other")
+    _tickets(db, acme.id, ["blank invoice"], type_="question")
+    c = demo_app.test_client()
+    assert c.get("/demo/zendesk/tickets/100.json").status_code == 401
+    body = c.get("/demo/zendesk/tickets/100.json", headers={"Authorization": f"Bearer {creds.api_token}"}).get_json()
+    assert body["ticket"] == {"id": "100", "subject": "blank invoice", "status": "open", "type": "question",
+                              "problem_id": None, "source": "groundswell"}
+    theirs = c.get("/demo/zendesk/tickets/100.json", headers={"Authorization": f"Bearer {other_creds.api_token}"})
+    assert theirs.status_code == 404
+    for bad in ("999", "1e3", "12345678901234567890", "%D9%A1"):  # unknown, not digits, too long, Arabic-Indic one
+        assert c.get(f"/demo/zendesk/tickets/{bad}.json",
+                     headers={"Authorization": f"Bearer {creds.api_token}"}).status_code == 404

@@ -1,7 +1,11 @@
 // The fake Zendesk agent workspace (served at /demo/zendesk): it lists the tenant's tickets, opens one with the
 // REAL app bundle in its sidebar, and opens the nav-bar view; zaf_host.ts speaks the ZAF protocol to the apps.
+// An open ticket shows its fields as the tenant's Zendesk has them (the demo's fake Zendesk), read again after
+// each write the app makes and every 20 seconds, so that what the sidebar changes there (linking the ticket
+// to a problem ticket makes it an incident) shows on the ticket as it would in Zendesk.
 import "./host.css";
-import { AppFrame, frames, listen, saveSecrets, settings, type HostTicket } from "./zaf_host";
+import { AppFrame, frames, listen, saveSecrets, settings } from "./zaf_host";
+import { changeEvents, follow, parseTicket, ticketMeta, unknownTicket, type HostTicket } from "./ticket";
 
 function $(id: string): HTMLElement {
   const node = document.getElementById(id);
@@ -15,6 +19,13 @@ function say(message: string): void {
 
 let sidebarFrame: AppFrame | null = null;
 let navFrame: AppFrame | null = null;
+/** The open ticket as Zendesk had it when last read (null: not read yet). */
+let remote: HostTicket | null = null;
+let reading: Promise<void> = Promise.resolve();
+let pollTimer: ReturnType<typeof setInterval> | undefined;
+/** How often the open ticket is read again, for changes made in Zendesk by others (automatic linking). */
+const POLL_MS = 20_000;
+const HERE = location.pathname.replace(/\/+$/, "");
 
 function mount(slot: HTMLElement, frame: AppFrame): void {
   for (const f of frames) if (slot.contains(f.iframe)) frames.delete(f);
@@ -32,23 +43,60 @@ function show(pane: "token" | "tickets" | "ticket" | "nav"): void {
 
 function renderTicketHeader(ticket: HostTicket): void {
   $("ticket-title").textContent = ticket.subject ? `#${ticket.id} ${ticket.subject}` : `#${ticket.id}`;
-  $("ticket-meta").textContent = `Status: ${ticket.status || "new"} · Type: ${ticket.type || "question"}`;
+  $("ticket-meta").textContent = ticketMeta(ticket);
+}
+
+/** The ticket as the tenant's Zendesk has it now (or as Groundswell last heard of it); null if neither knows it. */
+async function readTicket(id: number): Promise<HostTicket | null> {
+  const response = await fetch(`${HERE}/tickets/${id}.json`, {
+    headers: { Authorization: `Bearer ${settings.api_token}` }, credentials: "omit",
+  });
+  return response.ok ? parseTicket(await response.json()) : null;
+}
+
+/** Bring the open ticket up to date with Zendesk and tell its apps what changed, as Zendesk does. */
+async function syncTicket(frame: AppFrame): Promise<void> {
+  const id = frame.ticket?.id;
+  if (id === undefined) return;
+  const fresh = await readTicket(id);
+  if (!fresh || frame !== sidebarFrame || !frame.ticket || frame.ticket.id !== fresh.id) return;
+  const { ticket, changed } = follow(frame.ticket, remote, fresh);
+  remote = fresh;
+  frame.ticket = ticket;
+  renderTicketHeader(ticket);
+  for (const [event, data] of changeEvents(ticket, changed)) frame.fire(event, data);
+  if (changed.length > 0) say(`Ticket #${id} was updated in Zendesk: ${ticketMeta(ticket)}.`);
+}
+
+/** Reads one at a time, in order, so that an older answer never lands after a newer one. */
+function queueSync(frame: AppFrame): Promise<void> {
+  reading = reading.then(() => syncTicket(frame)).catch(() => undefined);
+  return reading;
 }
 
 function openTicket(ticket: HostTicket): void {
   renderTicketHeader(ticket);
   sidebarFrame = new AppFrame("ticket_sidebar", ticket);
+  remote = null;
   mount($("sidebar-slot"), sidebarFrame);
   show("ticket");
   $("ticket-title").focus();
+  const frame = sidebarFrame;
+  void queueSync(frame);
+  clearInterval(pollTimer);
+  pollTimer = setInterval(() => {
+    if (frame === sidebarFrame && !$("ticket-pane").hidden) void queueSync(frame);
+  }, POLL_MS);
 }
 
 let known: HostTicket[] = [];
 
-interface ListedTicket { id: string; subject: string | null; status: string | null; incident_id?: number | null }
+interface ListedTicket {
+  id: string; subject: string | null; status: string | null; type?: string | null; incident_id?: number | null;
+}
 
 async function fetchTickets(query: string): Promise<ListedTicket[] | null> {
-  const response = await fetch(`${location.pathname.replace(/\/+$/, "")}/tickets.json${query}`, {
+  const response = await fetch(`${HERE}/tickets.json${query}`, {
     headers: { Authorization: `Bearer ${settings.api_token}` }, credentials: "omit",
   });
   if (response.status === 401) return null;
@@ -57,8 +105,8 @@ async function fetchTickets(query: string): Promise<ListedTicket[] | null> {
 
 function ticketItems(rows: ListedTicket[]): HTMLLIElement[] {
   return rows.map((row) => {
-    const ticket: HostTicket = { id: Number(row.id), subject: row.subject ?? "", status: row.status ?? "",
-                                 type: "question" };
+    const ticket: HostTicket = { ...unknownTicket(Number(row.id)), subject: row.subject ?? "",
+                                 status: row.status ?? "", type: row.type ?? "" };
     if (!known.some((t) => t.id === ticket.id)) known.push(ticket);
     const button = document.createElement("button");
     button.type = "button";
@@ -99,7 +147,8 @@ async function loadTickets(): Promise<void> {
 function start(): void {
   listen({
     notify: say,
-    routeToTicket: (id) => openTicket(known.find((t) => t.id === id) ?? { id, subject: "", status: "", type: "" }),
+    routeToTicket: (id) => openTicket(known.find((t) => t.id === id) ?? unknownTicket(id)),
+    afterWrite: (frame) => { if (frame === sidebarFrame) void queueSync(frame); },
   });
   $("ticket-title").tabIndex = -1;
   $("nav-tickets").addEventListener("click", () => show(sidebarFrame && !$("ticket-pane").hidden ? "ticket" : "tickets"));
@@ -122,7 +171,7 @@ function start(): void {
     event.preventDefault();
     const raw = ($("open-input") as HTMLInputElement).value.trim();
     if (!/^[0-9]{1,18}$/.test(raw)) return;
-    openTicket(known.find((t) => String(t.id) === raw) ?? { id: Number(raw), subject: "", status: "new", type: "question" });
+    openTicket(known.find((t) => String(t.id) === raw) ?? unknownTicket(Number(raw)));
   });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();

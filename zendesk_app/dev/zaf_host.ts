@@ -4,14 +4,11 @@
 // subscriptions and `zaf.<event>` deliveries (ticket.updated), and `request:N` performed here, with
 // `{{setting.x}}` filled in from the installation's settings (as Zendesk's proxy does for secure requests),
 // answered with `zaf.request:N.done` / `.fail`. Secure settings are never sent to the app's frame.
-export type Json = Record<string, unknown>;
+// After a write the app made through the proxy succeeds, the workspace is told (`afterWrite`), so that it
+// can bring the open ticket up to date with what the backend changed in Zendesk.
+import { zafTicket, type HostTicket } from "./ticket";
 
-export interface HostTicket {
-  id: number;
-  subject: string;
-  status: string;
-  type: string;
-}
+export type Json = Record<string, unknown>;
 
 const SECURE_SETTINGS = new Set(["api_token", "sidebar_secret"]);
 const STORAGE_KEY = "gs-demo-zendesk-secrets";
@@ -114,8 +111,8 @@ export class AppFrame {
     const values: Record<string, unknown> = {
       currentUser: agent,
       currentAccount: { subdomain: "acme", planName: "demo" },
-      ...(t ? { ticket: { ...t }, "ticket.id": t.id, "ticket.subject": t.subject, "ticket.status": t.status,
-                "ticket.type": t.type } : {}),
+      ...(t ? { ticket: zafTicket(t), "ticket.id": t.id, "ticket.subject": t.subject,
+                "ticket.status": t.status, "ticket.type": t.type } : {}),
     };
     return Object.prototype.hasOwnProperty.call(values, path) ? { ok: true, value: values[path] } : { ok: false };
   }
@@ -123,13 +120,15 @@ export class AppFrame {
 
 export const frames = new Set<AppFrame>();
 
-/** What the workspace does for the app: show a notification, open a ticket. */
+/** What the workspace does for the app: show a notification, open a ticket, look again at what a
+ * successful write (any method but GET) through the proxy may have changed. */
 export interface Workspace {
   notify(message: string): void;
   routeToTicket(ticketId: number): void;
+  afterWrite(frame: AppFrame): void;
 }
 
-let workspace: Workspace = { notify: () => undefined, routeToTicket: () => undefined };
+let workspace: Workspace = { notify: () => undefined, routeToTicket: () => undefined, afterWrite: () => undefined };
 
 function settingsFilled(text: string, secure: boolean): string {
   if (!secure) return text;
@@ -217,6 +216,7 @@ async function proxy(frame: AppFrame, key: string, options: Json): Promise<void>
   if (!parsed && options.dataType === "json") return fail(response.status, "parsererror", text);
   frame.send({ key: `zaf.${key}.done`, message: { responseArgs: [data, "success",
     { status: response.status, statusText: response.statusText, responseText: text }] } });
+  if (method !== "GET") workspace.afterWrite(frame);
 }
 
 function resize(frame: AppFrame, args: unknown): void {
