@@ -28,16 +28,25 @@ ORGS = [("Northwind Traders", "enterprise"), ("Blue Harbor Dental", "pro"), ("Ke
         ("Maple & Finch", "starter"), ("Orbit Fitness", "pro"), ("Greenfield Farms", "starter"),
         ("Hollis Legal", "pro"), ("Tidewater Schools", "enterprise"), ("Pico Studio", "starter"),
         ("Redwood Clinics", "pro"), ("Sato Robotics", "enterprise"), ("Lumen Books", "starter")]
-#: The in-app pages sessions visit: the demo's own Acme Billing pages (server/demo/acme.py serves them),
-#: so that the widget on those pages is shown the incidents the stream's sessions point to.
-PAGES = {"/demo/acme/billing": "Billing", "/demo/acme/invoices": "Invoices", "/demo/acme/upgrade": "Upgrade",
-         "/demo/acme/help/payments": "Other ways to pay"}
+#: The in-app pages sessions start on: the demo's own Acme Billing product pages (server/demo/acme.py serves
+#: them), so that the widget on those pages is shown the incidents the stream's sessions point to. They are
+#: where customers act (pay, download, upgrade) and so where requests fail and buttons get clicked in anger.
+PAGES = {"/demo/acme/billing": "Billing", "/demo/acme/invoices": "Invoices", "/demo/acme/upgrade": "Upgrade"}
+#: The help articles the product pages' help tips link to (the demo's nudges, server/demo/run.py), by the page
+#: whose tip it is. An article is static text with nothing on it that can fail: customers who met friction on
+#: the page go there for help and read it; no session starts or meets friction on it.
+HELP_PAGES = {"/demo/acme/billing": ("/demo/acme/help/payments", "Other ways to pay"),
+              "/demo/acme/invoices": ("/demo/acme/help/invoices", "Get an invoice by e-mail")}
+#: Every page's title, as the widget reports it with each event.
+TITLES = {**PAGES, **dict(HELP_PAGES.values())}
 #: Where an issue's customers are in the product. The demo has no sign-in, reports or team pages: sign-in
 #: issues are met on the landing page (/demo/acme/ redirects to billing), exports next to the invoices,
 #: seats and integrations on the plan page.
 LANDING, INVOICES, UPGRADE = "/demo/acme/billing", "/demo/acme/invoices", "/demo/acme/upgrade"
 #: Share of sessions outside a surge that meet a failed request (the pages' ordinary friction).
 QUIET_FRICTION = 0.03
+#: Share of the sessions that met friction on a page with a help tip whose customer then reads its article.
+FOLLOW_HELP = 0.5
 #: Stream seconds between a surge customer's session on the issue's page and their ticket (at most).
 BEFORE_TICKET = (120.0, 300.0)
 
@@ -269,7 +278,9 @@ class TrafficModel:
     def _session(self, t: datetime, page: str, cust: dict[str, Any], *, hurting: bool, identify: bool,
                  sent_at: datetime | None = None) -> dict[str, Any]:
         """One session's batch starting at ``t`` on ``page``; ``identify``: the page identifies the user first
-        (with a user_hash when the model has a signer), as a signed-in product page does."""
+        (with a user_hash when the model has a signer), as a signed-in product page does. ``hurting``: a
+        request of the page fails and the customer clicks in anger; then, on a page with a help tip, the
+        customer may follow it to its article and read it (a page view there, and nothing fails on it)."""
         session_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
         events = []
         if identify:
@@ -289,12 +300,15 @@ class TrafficModel:
                 t += timedelta(seconds=0.4)
                 events.append(self._event("rage_click", t, page, cust, target="button.download",
                                           data={"clicks": self.rng.randint(3, 7)}))
+            if page in HELP_PAGES and self.rng.random() < FOLLOW_HELP:
+                t += timedelta(seconds=self.rng.uniform(2, 8))
+                events.append(self._event("page_view", t, HELP_PAGES[page][0], cust))
         return {"session_id": session_id, "sent_at": sent_at or t + timedelta(seconds=2), "events": events}
 
     def _event(self, type_: str, t: datetime, page: str, cust: dict[str, Any], *, target: str | None = None,
                data: dict[str, Any] | None = None) -> dict[str, Any]:
         ev = {"id": uuid.UUID(int=self.rng.getrandbits(128)).hex[:16], "type": type_, "ts": t,
-              "url": self.origin + page, "title": PAGES[page],
+              "url": self.origin + page, "title": TITLES[page],
               "user_id": cust["id"], "account_id": cust["org_id"], "data": data or {}}
         if target:
             ev["target"] = target

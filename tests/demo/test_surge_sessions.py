@@ -1,20 +1,26 @@
 """The demo stream's sessions are on the demo's own Acme pages, and a surge's customers meet friction on the
 issue's page, identified with a valid user_hash, minutes before they write their ticket: what lets the
-incident name the page and the widget show the known issue there."""
+incident name the page and the widget show the known issue there. Friction happens on the product pages;
+the help articles their tips link to are where some of those customers go next, and nothing fails there."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from server.demo import acme
 from server.demo.replay import Replayer, widget_batch, zendesk_event
-from server.demo.stream import BEFORE_TICKET, ISSUES, PAGES, TrafficModel
+from server.demo.run import DEMO_NUDGES
+from server.demo.stream import BEFORE_TICKET, FOLLOW_HELP, HELP_PAGES, ISSUES, PAGES, TITLES, TrafficModel
 from server.widget.identity import user_hash, verify
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 ORIGIN = "http://127.0.0.1:8123"
 SECRET = "gs_id_test-secret"
-SERVED = {f"/demo/acme/{p}" for p in acme.PAGES} | {"/demo/acme/help/payments"}
+SERVED = {f"/demo/acme/{p}" for p in acme.PAGES} | {"/demo/acme/help/payments", "/demo/acme/help/invoices"}
+HELP = {path for path, _ in HELP_PAGES.values()}
+#: The friction signals the stream's sessions produce (the widget's SIGNALS has more).
+FRICTION = {"failed_request", "rage_click"}
 
 
 def _model(**kw: object) -> TrafficModel:
@@ -26,7 +32,7 @@ def _surge_tickets(model: TrafficModel, minute: float = 20.0) -> list[dict]:
 
 
 def test_every_page_is_one_the_demo_serves():
-    assert set(PAGES) <= SERVED
+    assert set(PAGES) <= SERVED and HELP <= SERVED and set(TITLES) == set(PAGES) | HELP
     assert {i.page for i in ISSUES} <= SERVED
     assert next(i.page for i in ISSUES if i.key == "invoice_pdf") == "/demo/acme/invoices"
     assert next(i.page for i in ISSUES if i.key == "card_declined") == "/demo/acme/billing"
@@ -39,7 +45,8 @@ def test_session_urls_are_on_the_given_origin():
     for s in sessions:
         for e in s["events"]:
             assert e["url"].startswith(ORIGIN + "/demo/acme/")
-            assert e["url"][len(ORIGIN):] in PAGES
+            assert e["url"][len(ORIGIN):] in TITLES
+        assert s["events"][0]["url"][len(ORIGIN):] in PAGES  # a session starts on a product page
 
 
 def test_surge_customers_are_identified_with_friction_on_the_page_before_their_ticket():
@@ -49,7 +56,11 @@ def test_surge_customers_are_identified_with_friction_on_the_page_before_their_t
         session = t["session"]
         events = session["events"]
         requester = t["requester"]["id"]
-        assert {e["url"] for e in events} == {ORIGIN + "/demo/acme/invoices"}
+        # On the invoices page; some go on to read its tip's article (a page view there, last).
+        urls = [e["url"] for e in events]
+        if urls[-1] == ORIGIN + "/demo/acme/help/invoices":
+            urls.pop()
+        assert set(urls) == {ORIGIN + "/demo/acme/invoices"}
         assert all(e["user_id"] == requester for e in events)
         # The ticket's requester id is what the webhook carries, so the widget joins on requester_id.
         assert zendesk_event(t)["detail"]["requester_id"] == requester
@@ -92,3 +103,37 @@ def test_replayer_signs_with_the_tenant_secret_and_sends_the_session_before_the_
     assert sent[0][1]["Origin"] == ORIGIN
     first = ticket["session"]["events"][0]
     assert verify(SECRET, ticket["requester"]["id"], first["data"]["user_hash"])
+
+
+def test_the_help_tips_link_the_articles_the_stream_sends_people_to():
+    assert {n["match"]: n["link_url"] for n in DEMO_NUDGES} == {page: path for page, (path, _) in HELP_PAGES.items()}
+
+
+def test_friction_is_met_on_product_pages_and_help_articles_are_where_some_go_next():
+    """A help article is static text: people who met friction on a page with a help tip read its article next;
+    no session starts there, nothing there fails and no button there is clicked (it has none)."""
+    model = _model()
+    sessions = list(model.session_history(NOW, hours=12, speed=8))
+    sessions += list(model.sessions(NOW, minute=20.0, seconds=1800))  # during the invoice surge
+    sessions += [t["session"] for t in _surge_tickets(model, minute=25.0)]
+    followed: Counter[str] = Counter()
+    hurt_with_tip: Counter[str] = Counter()
+    for s in sessions:
+        pages = [e["url"][len(ORIGIN):] for e in s["events"]]
+        assert pages[0] in PAGES
+        on_help = [e for e, page in zip(s["events"], pages) if page in HELP]
+        friction = [page for e, page in zip(s["events"], pages) if e["type"] in FRICTION]
+        assert all(page in PAGES for page in friction)
+        if pages[0] in HELP_PAGES and friction:
+            hurt_with_tip[pages[0]] += 1
+        if not on_help:
+            continue
+        # One page view, last in the session: the article of the page where this session just met friction.
+        assert [e["type"] for e in on_help] == ["page_view"] and on_help[0] is s["events"][-1]
+        assert friction and pages[-1] == HELP_PAGES[pages[0]][0]
+        assert on_help[0]["title"] == HELP_PAGES[pages[0]][1]
+        assert on_help[0]["ts"] > s["events"][-2]["ts"]
+        followed[pages[0]] += 1
+    assert set(followed) == set(HELP_PAGES)
+    for page, n in hurt_with_tip.items():
+        assert abs(followed[page] / n - FOLLOW_HELP) < 0.1
