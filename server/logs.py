@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _RID_RE.fullmatch(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, validates_schema
+from marshmallow import Schema, ValidationError, validate, validates_schema
 
 
 def _bad(value: str) -> bool:
@@ -28,6 +28,24 @@ def _walk(value: Any, path: str, errors: dict[str, list[str]]) -> None:
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             _walk(v, f"{path}.{i}", errors)
+
+
+class FullMatch(validate.Regexp):
+    r"""``validate.Regexp`` over the whole value. Python's ``$`` also matches before a final newline, so
+    ``re.match`` lets ``"acme\n"`` through ``^[a-z]+$``; the same pattern is published in the OpenAPI
+    spec, where clients read ``$`` as the end of the string. Full matching gives both one meaning.
+
+    >>> FullMatch(r"^[a-z]+$")("acme")
+    'acme'
+    >>> FullMatch(r"^[a-z]+$")("acme\n")
+    Traceback (most recent call last):
+    marshmallow.exceptions.ValidationError: String does not match expected pattern.
+    """
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 def person_name(value: Any, limit: int, default: str = "someone") -> str:

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
 from server.notify.schemas import IncidentNotificationSchema, MuteOutSchema
-from server.validation import TextSchema
+from server.validation import FullMatch, TextSchema
 
 MAX_ID = 2**31 - 1
 
@@ -44,7 +44,7 @@ class IncidentFilterSchema(Schema):
     topic_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     since = fields.AwareDateTime(metadata={"description": "Only incidents detected at or after this time."})
     q = fields.String(validate=[validate.Length(1, 200),
-                                validate.Regexp(r"^[^\x00]*\Z", error="must not contain NUL characters")], metadata={
+                                FullMatch(r"^[^\x00]*$", error="must not contain NUL characters")], metadata={
         "description": "Words that must all appear (any case) in the title, the sentence, Claude's summary or "
                        "the name agents gave the topic; the first 8 words count.", "example": "invoice pdf"})
 

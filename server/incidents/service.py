@@ -402,7 +402,7 @@ def zendesk_url(session: Session, tenant_id: int) -> str | None:
     conn = session.get(ZendeskConnection, tenant_id)
     tenant = session.get(Tenant, tenant_id)
     subdomain = (conn.subdomain if conn is not None else None) or (tenant.zendesk_subdomain if tenant else None)
-    return f"https://{subdomain}.zendesk.com" if subdomain and SLUG_RE.match(subdomain) else None
+    return f"https://{subdomain}.zendesk.com" if subdomain and SLUG_RE.fullmatch(subdomain) else None
 
 
 def incident_pages(incident: Incident) -> set[str]:

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from server.validation import FullMatch
+
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 WIDGET_EVENT_TYPES = (
@@ -49,7 +51,7 @@ class BoundedDict(fields.Dict):
 
 
 class WidgetEventSchema(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(ID_RE))
+    id = fields.String(required=True, validate=FullMatch(ID_RE))
     type = fields.String(required=True, validate=validate.OneOf(WIDGET_EVENT_TYPES))
     ts = fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**53),
                         metadata={"description": "Client time, milliseconds since the Unix epoch."})
@@ -65,7 +67,7 @@ class WidgetEventSchema(Schema):
 class WidgetBatchSchema(Schema):
     site_key = fields.String(validate=validate.Length(1, 64),
                              metadata={"description": "Public site key; may also come in X-Groundswell-Site-Key."})
-    session_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
+    session_id = fields.String(required=True, validate=FullMatch(ID_RE))
     sent_at = fields.Integer(strict=True, validate=validate.Range(0, 2**53))
     events = fields.List(fields.Nested(WidgetEventSchema), required=True, validate=validate.Length(min=1))
 
@@ -76,7 +78,7 @@ class ZendeskEventSchema(Schema):
     class Meta:
         unknown = "include"
 
-    type = fields.String(required=True, validate=[validate.Length(max=80), validate.Regexp(r"^zen:event-type:[a-z_.]+$")])
+    type = fields.String(required=True, validate=[validate.Length(max=80), FullMatch(r"^zen:event-type:[a-z_.]+$")])
     id = fields.String(required=True, validate=validate.Length(1, 128))
     time = fields.AwareDateTime(required=True, default_timezone=None)
     account_id = fields.Raw()

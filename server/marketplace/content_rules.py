@@ -112,7 +112,7 @@ def check_translations(m: dict[str, Any], pkg: AppPackage, report: Report) -> No
     for path in pkg.files:
         if not (path.startswith("translations/") and path.endswith(".json")):
             continue
-        if LOCALE_FILE.match(path):
+        if LOCALE_FILE.fullmatch(path):
             strings[path] = _app_strings(pkg, path, report)
         else:
             report.error("translations.locale", path, "file name must be a locale such as en.json or pt-br.json")
@@ -190,9 +190,9 @@ def check_banner_and_screenshots(pkg: AppPackage, report: Report) -> None:
     if pkg.has("assets/banner.png") and (image := _image(pkg, "assets/banner.png", "assets.banner", report)):
         if image.format != "PNG" or image.size not in ((830, 200), (1660, 400)):
             report.error("assets.banner", "assets/banner.png", "must be an 830x200 or 1660x400 PNG")
-    numbers = sorted(int(m.group(1)) for p in pkg.files if (m := SCREENSHOT.match(p)))
+    numbers = sorted(int(m.group(1)) for p in pkg.files if (m := SCREENSHOT.fullmatch(p)))
     for path in pkg.files:
-        if path.startswith("assets/screenshot") and not SCREENSHOT.match(path):
+        if path.startswith("assets/screenshot") and not SCREENSHOT.fullmatch(path):
             report.error("assets.screenshot", path, "screenshots are named screenshot-<n>.png from 0")
     if numbers and numbers != list(range(len(numbers))):
         report.error("assets.screenshot", "assets/",
@@ -200,7 +200,7 @@ def check_banner_and_screenshots(pkg: AppPackage, report: Report) -> None:
     if numbers and numbers[-1] >= MAX_SCREENSHOTS:
         report.error("assets.screenshot", "assets/", f"at most {MAX_SCREENSHOTS} screenshots (0-{MAX_SCREENSHOTS - 1})")
     for path in pkg.files:
-        if SCREENSHOT.match(path):
+        if SCREENSHOT.fullmatch(path):
             _image(pkg, path, "assets.screenshot", report)
 
 

@@ -96,7 +96,7 @@ def check_default_locale(m: dict[str, Any], pkg: AppPackage, report: Report) -> 
     locale = m.get("defaultLocale")
     if not isinstance(locale, str):
         return
-    if not LOCALE.match(locale):
+    if not LOCALE.fullmatch(locale):
         report.error("manifest.default_locale", MANIFEST, f"defaultLocale {locale!r} is not a locale like en or pt-br")
     elif not pkg.has(f"translations/{locale}.json"):
         report.error("manifest.default_locale", MANIFEST, f"translations/{locale}.json is missing")
@@ -235,7 +235,7 @@ def check_domain_whitelist(m: dict[str, Any], report: Report) -> None:
         if not isinstance(domain, str):
             continue
         host = domain.lower()
-        if not HOSTNAME.match(host) or host.startswith("*.") and host.count(".") < 2:
+        if not HOSTNAME.fullmatch(host) or host.startswith("*.") and host.count(".") < 2:
             report.error("secure.domain_whitelist", MANIFEST,
                          f"domainWhitelist entry {domain!r} must be a bare host name (no scheme, port or path; "
                          "a wildcard only as *.name.tld)")

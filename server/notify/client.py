@@ -116,7 +116,7 @@ def sanitise_code(text: str, status: int) -> str:
     ('channel_is_archived', 'http_502')
     """
     word = text.strip()
-    return word if _CODE_RE.match(word) else f"http_{status}"
+    return word if _CODE_RE.fullmatch(word) else f"http_{status}"
 
 
 def retry_after(headers: Any) -> float:

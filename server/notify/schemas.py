@@ -6,7 +6,7 @@ from server.incidents.models import KINDS
 from server.notify.models import FORMATS
 from server.notify.settings import MODES
 from server.notify.slack import EVENTS
-from server.validation import TextSchema
+from server.validation import FullMatch, TextSchema
 
 #: How a message to one target went.
 STATES = ("pending", "delivered", "failed", "muted", "not_configured")
@@ -29,13 +29,13 @@ class NotificationSettingsInSchema(TextSchema):
                              metadata={"description": "Incoming webhook URL (secret). Absent: keep the stored one; "
                                                       "null: remove it."})
     bot_token = fields.String(allow_none=True, load_only=True,
-                              validate=[validate.Length(8, 300), validate.Regexp(r"^\S+$", error="no spaces")],
+                              validate=[validate.Length(8, 300), FullMatch(r"^\S+$", error="no spaces")],
                               metadata={"description": "Bot token, xoxb-... (secret). Absent: keep; null: remove."})
-    channel = fields.String(allow_none=True, validate=validate.Regexp(
+    channel = fields.String(allow_none=True, validate=FullMatch(
         r"^[#@]?[A-Za-z0-9._-]{1,80}$", error="a channel id (C0123ABCD) or #name"),
         metadata={"description": "Web API mode: the channel to post in (the bot must be a member)."})
     signing_secret = fields.String(allow_none=True, load_only=True, validate=[
-        validate.Length(16, 200), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
+        validate.Length(16, 200), FullMatch(r"^[A-Za-z0-9]+$", error="letters and digits only")],
         metadata={"description": "The Slack app's signing secret (secret), either mode: incident messages then carry "
                                  "Acknowledge, Useful and Noise buttons, answered at `interactions_url`. Absent: keep; "
                                  "null: remove (no buttons)."})
@@ -86,7 +86,7 @@ settings_out = NotificationSettingsOutSchema()
 test_out = NotificationTestOutSchema()
 
 
-_INBOUND_SECRET = [validate.Length(16, 200), validate.Regexp(r"^[!-~]+$", error="printable characters, no spaces")]
+_INBOUND_SECRET = [validate.Length(16, 200), FullMatch(r"^[!-~]+$", error="printable characters, no spaces")]
 
 
 def _events_field(**kw: object) -> fields.List:
@@ -127,7 +127,7 @@ class WebhookInSchema(TextSchema):
                                               "turned `WEBHOOK_REQUIRE_HTTPS` off; see `require_https` in the list), "
                                               "a public address (unless `WEBHOOK_ALLOW_PRIVATE`)."})
     routing_key = fields.String(allow_none=True, load_only=True, validate=[
-        validate.Length(20, 64), validate.Regexp(r"^[A-Za-z0-9]+$", error="letters and digits only")],
+        validate.Length(20, 64), FullMatch(r"^[A-Za-z0-9]+$", error="letters and digits only")],
         metadata={"description": "pagerduty format: the service's integration (routing) key (secret)."})
     events = _events_field(load_default=lambda: list(EVENTS))
     kinds = _kinds_field(load_default=None)
@@ -251,13 +251,13 @@ webhook_test_out = WebhookTestOutSchema()
 
 
 #: The series incidents are on: a topic, a channel, a form, a product page, a plan or an organization.
-SERIES_RE = r"^(all|(topic|channel|form|page|plan|organization):[^\x00-\x1f]{1,190})\Z"
+SERIES_RE = r"^(all|(topic|channel|form|page|plan|organization):[^\x00-\x1f]{1,190})$"
 
 
 class MuteInSchema(TextSchema):
     incident_id = fields.Integer(validate=validate.Range(1, 2**31 - 1), allow_none=True,
                                  metadata={"description": "Mute one incident's notifications."})
-    series = fields.String(allow_none=True, validate=validate.Regexp(SERIES_RE, error="a series such as topic:17, "
+    series = fields.String(allow_none=True, validate=FullMatch(SERIES_RE, error="a series such as topic:17, "
                                                                                       "channel:email or page:/billing"),
                            metadata={"description": "Or mute every incident on a series (maintenance window)."})
     hours = fields.Float(validate=validate.Range(0.25, 720), metadata={"description": "How long (15 min to 30 days)."})

@@ -128,7 +128,7 @@ def shown_url(url: str | None) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
-    path = "/".join("…" + seg[-4:] if _TOKEN_LIKE.match(seg) else seg for seg in parts.path.split("/"))
+    path = "/".join("…" + seg[-4:] if _TOKEN_LIKE.fullmatch(seg) else seg for seg in parts.path.split("/"))
     return urlunsplit((parts.scheme, netloc, path, "…" if parts.query else "", ""))
 
 

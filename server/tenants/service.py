@@ -47,7 +47,7 @@ def slugify(name: str) -> str:
     'acme-billing-inc'
     """
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise TenantError(f"cannot make a tenant slug from {name!r}; use letters and digits")
     return slug
 
@@ -88,11 +88,11 @@ def create_tenant(session: Session, name: str, *, secret_key: str, zendesk_subdo
                   now: datetime | None = None) -> tuple[Tenant, Credentials]:
     """Create a tenant and return it with its credentials in clear (shown once)."""
     slug = slug or slugify(name)
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise TenantError(f"invalid tenant slug {slug!r}")
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise TenantError(f"a tenant with slug {slug!r} already exists")
-    if zendesk_subdomain is not None and not SLUG_RE.match(zendesk_subdomain):
+    if zendesk_subdomain is not None and not SLUG_RE.fullmatch(zendesk_subdomain):
         raise TenantError(f"invalid Zendesk subdomain {zendesk_subdomain!r}")
     creds = Credentials(
         webhook_secret=_new_webhook_secret(),
@@ -144,7 +144,7 @@ def webhook_secret(tenant: Tenant, *, secret_key: str) -> str:
 
 
 def find_by_slug(session: Session, slug: str) -> Tenant | None:
-    if not SLUG_RE.match(slug or ""):
+    if not SLUG_RE.fullmatch(slug or ""):
         return None
     return session.scalar(select(Tenant).where(Tenant.slug == slug))
 

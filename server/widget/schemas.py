@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server.ingest.schemas import ID_RE
-from server.validation import TextSchema
+from server.validation import FullMatch, TextSchema
 
 ITEM_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PATTERN_RE = re.compile(r"^/[A-Za-z0-9_.~:/*%+@!$&'(),;=-]{0,199}$")
@@ -33,13 +33,13 @@ def _url_field(**kw: Any) -> fields.String:
 
 
 def _pattern() -> fields.String:
-    return fields.String(required=True, validate=validate.Regexp(PATTERN_RE),
+    return fields.String(required=True, validate=FullMatch(PATTERN_RE),
                          metadata={"description": "Page path pattern; `*` matches any run of characters.",
                                    "example": "/billing*"})
 
 
 class NudgeSchema(TextSchema):
-    id = fields.String(required=True, validate=validate.Regexp(ITEM_ID_RE))
+    id = fields.String(required=True, validate=FullMatch(ITEM_ID_RE))
     match = _pattern()
     title = _text(120)
     body = _text(500)
@@ -48,7 +48,7 @@ class NudgeSchema(TextSchema):
 
 
 class DeclaredIssueSchema(TextSchema):
-    id = fields.String(required=True, validate=validate.Regexp(ITEM_ID_RE))
+    id = fields.String(required=True, validate=FullMatch(ITEM_ID_RE))
     match = _pattern()
     message = _text(300)
     link_url = _url_field()
@@ -83,7 +83,7 @@ class WidgetSettingsSchema(TextSchema):
     identity_required = fields.Boolean(load_default=False, metadata={
         "description": "Ignore user ids without a valid user_hash (needs an identity secret)."})
     ticket_user_keys = fields.List(
-        fields.String(validate=validate.Regexp(r"^(email|requester_id|field:[A-Za-z0-9_.-]{1,64})$")),
+        fields.String(validate=FullMatch(r"^(email|requester_id|field:[A-Za-z0-9_.-]{1,64})$")),
         load_default=lambda: ["email", "field:user_id"], validate=validate.Length(1, 5),
         metadata={"description": "How a ticket's requester is joined to the widget's user_id."})
     cold_start = fields.Nested(ColdStartSchema, load_default=lambda: ColdStartSchema().load({}))
@@ -108,10 +108,10 @@ class IdentitySecretOutSchema(Schema):
 class DecideInSchema(TextSchema):
     site_key = fields.String(validate=validate.Length(1, 64),
                              metadata={"description": "Public site key; may also come in X-Groundswell-Site-Key."})
-    session_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
+    session_id = fields.String(required=True, validate=FullMatch(ID_RE))
     url = fields.String(required=True, validate=validate.Length(1, 2048))
     user_id = fields.String(validate=validate.Length(1, 128))
-    user_hash = fields.String(validate=validate.Regexp(r"^[0-9a-fA-F]{64}$"),
+    user_hash = fields.String(validate=FullMatch(r"^[0-9a-fA-F]{64}$"),
                               metadata={"description": "hex HMAC-SHA256(identity secret, user_id)."})
 
 

@@ -103,15 +103,15 @@ def connect(session: Session, tenant_id: int, *, subdomain: str, secret_key: str
     complete marketplace identity, because Zendesk refuses marketplace calls without it.
     """
     subdomain = (subdomain or "").strip().lower()
-    if not SLUG_RE.match(subdomain):
+    if not SLUG_RE.fullmatch(subdomain):
         raise ConnectionInvalid(f"{subdomain!r} is not a Zendesk subdomain (the 'acme' of acme.zendesk.com)")
     if bool(token) == bool(oauth_token):
         raise ConnectionInvalid("give either an API token (with the admin's email) or an OAuth token")
-    if token and not (email and _EMAIL.match(email.strip())):
+    if token and not (email and _EMAIL.fullmatch(email.strip())):
         raise ConnectionInvalid("an API token needs the email address of the Zendesk admin it belongs to")
     marketplace = marketplace or Marketplace()
     for value in (marketplace.name, marketplace.organization_id, marketplace.app_id):
-        if value is not None and not _HEADER_VALUE.match(value):
+        if value is not None and not _HEADER_VALUE.fullmatch(value):
             raise ConnectionInvalid("marketplace name and ids are printable ASCII, at most 100 characters")
     if oauth_token and not marketplace.complete():
         raise ConnectionInvalid("an OAuth (marketplace) connection needs the marketplace name, organization id "

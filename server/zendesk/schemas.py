@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.validation import TextSchema
+from server.validation import FullMatch, TextSchema
 
-_TICKET_ID = validate.Regexp(r"^[0-9]{1,20}$", error="must be a Zendesk ticket id (digits)")
+_TICKET_ID = FullMatch(r"^[0-9]{1,20}$", error="must be a Zendesk ticket id (digits)")
 
 
 class ProblemTicketInSchema(TextSchema):

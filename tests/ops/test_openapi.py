@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+import re
+
+import pytest
+from marshmallow import ValidationError
+
+from server.validation import FullMatch
+
 
 def test_openapi_document_covers_the_endpoints(client):
     spec = client.get("/api/v1/openapi.json").get_json()
@@ -172,3 +179,30 @@ def test_docs_page_counts_one_item_in_the_singular(client):
     html = client.get("/api/v1/docs").get_data(as_text=True)
     assert "At least 1 item." in _section(html, "schema-WidgetBatch")
     assert " 1 items." not in html and " 1 characters." not in html and " 1 entries." not in html
+
+
+def test_every_published_pattern_means_the_same_to_clients_and_to_the_server(client):
+    """Patterns are published as written and checked over the whole value: no Python-only anchor, and a
+    final newline (which Python's $ lets through re.match) is refused where the pattern ends in $."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    patterns = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.append(node["pattern"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    assert len(patterns) >= 10
+    for pattern in patterns:
+        assert "\\Z" not in pattern and "\\z" not in pattern and "(?" not in pattern, pattern
+        assert pattern.startswith("^") and pattern.endswith("$"), pattern
+    check = FullMatch(r"^[0-9]{1,20}$")
+    assert check("123") == "123" and re.match(r"^[0-9]{1,20}$", "123\n")  # the hole FullMatch closes
+    with pytest.raises(ValidationError):
+        check("123\n")

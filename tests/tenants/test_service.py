@@ -51,6 +51,8 @@ def test_rotating_the_token_revokes_the_old_one(db):
 @pytest.mark.parametrize("name, kwargs, message", [
     ("!!!", {}, "slug"),
     ("Acme", {"zendesk_subdomain": "bad sub"}, "subdomain"),
+    ("Acme", {"zendesk_subdomain": "acme\n"}, "subdomain"),  # a pattern's $ must not pass a final newline
+    ("Acme", {"slug": "acme\n"}, "slug"),
     ("Acme", {"origins": ["ftp://x"]}, "origin"),
     ("Acme", {"origins": ["https://x.io/path"]}, "origin"),
 ])
