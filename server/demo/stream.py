@@ -43,12 +43,45 @@ TITLES = {**PAGES, **dict(HELP_PAGES.values())}
 #: issues are met on the landing page (/demo/acme/ redirects to billing), exports next to the invoices,
 #: seats and integrations on the plan page.
 LANDING, INVOICES, UPGRADE = "/demo/acme/billing", "/demo/acme/invoices", "/demo/acme/upgrade"
-#: Share of sessions outside a surge that meet a failed request (the pages' ordinary friction).
+#: Stream seconds between the start of a surge customer's session on the issue's page and their ticket: a
+#: session, a help article read included, lasts under two minutes, so it is over before the ticket is written.
+BEFORE_TICKET = (120.0, 300.0)
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """What fails on a product page (server/static/acme/acme.js and server/demo/acme.py), as its widget
+    records it: the element people click to act, named as the widget names it (``tag#id.class[label]``,
+    widget/src/core/descriptor.ts), and the request that click sends, which fails: its method, its path as
+    the widget reports it (ids as ``:id``, no query) and its status, or None when the click sends none."""
+
+    target: str
+    request: tuple[str, str, int] | None
+
+
+#: Each product page's failure: paying answers 500, an invoice download answers 500, and Upgrade's Continue,
+#: past the plan's last step, sends nothing and only says that upgrading is unavailable.
+FAILURES = {LANDING: PageFailure("button#pay.primary[Pay now]", ("POST", "/demo/acme/api/pay", 500)),
+            INVOICES: PageFailure("button.download[Download PDF]",
+                                  ("POST", "/demo/acme/api/invoices/:id/download", 500)),
+            UPGRADE: PageFailure("button#next-step.primary[Continue]", None)}
+#: What people click on each page in passing, as the widget names it: a card field's label and a card's
+#: heading on Billing, an invoice's line and the heading on Invoices, a step of the plan and Continue (to
+#: the next step) on Upgrade. None of it fails.
+CLICKS = {LANDING: ("label", "h2"), INVOICES: ("li", "h1#h-invoices"),
+          UPGRADE: ("li", "button#next-step.primary[Continue]")}
+#: The link of each article's header that takes its reader back to the page whose tip they followed.
+BACK_LINKS = {LANDING: "a[Billing]", INVOICES: "a[Invoices]"}
+#: Share of sessions outside a surge that meet their page's failure (the pages' ordinary friction).
 QUIET_FRICTION = 0.03
 #: Share of the sessions that met friction on a page with a help tip whose customer then reads its article.
 FOLLOW_HELP = 0.5
-#: Stream seconds between a surge customer's session on the issue's page and their ticket (at most).
-BEFORE_TICKET = (120.0, 300.0)
+#: Stream seconds a customer reads a help article (the articles are two to four sentences) before going back.
+READING = (15.0, 40.0)
+#: Seconds from a click to the failure of the request it sent, and from a rage click burst's last click to
+#: the widget's rage click event (it reports a burst once no click has followed for a second).
+LATENCY = (0.1, 0.6)
+RAGE_END = 1.0
 
 
 @dataclass(frozen=True)
@@ -236,8 +269,8 @@ class TrafficModel:
         """The in-app sessions of the ``hours`` before ``end``, oldest first: what the friction detectors
         learn as normal.
 
-        The same quiet traffic as :meth:`sessions` outside a surge (a few sessions in a hundred meet a
-        failed request), at the live rate of a replay at ``speed``. Each batch's ``sent_at`` is two seconds
+        The same quiet traffic as :meth:`sessions` outside a surge (a few sessions in a hundred meet their
+        page's failure), at the live rate of a replay at ``speed``. Each batch's ``sent_at`` is two seconds
         after its last event; a replay that sends it later stamps its own sending time instead.
         """
         for at in self._times(end, hours * 3600, self.sessions_per_minute * speed, step):
@@ -266,7 +299,8 @@ class TrafficModel:
                 "page": issue.page, "created_at": at}
 
     def sessions(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
-        """Widget batches of in-app sessions active during ``seconds``."""
+        """Widget batches of in-app sessions active during ``seconds``, sent at ``now`` (or, for a session
+        still going on then, two seconds after its last event: a widget sends nothing before it happens)."""
         hurting = {next(i.page for i in ISSUES if i.key == inc.issue) for inc in self.active(minute)}
         for _ in range(self._poisson(self.sessions_per_minute * seconds / 60)):
             cust = self.rng.choice(self.customers)
@@ -278,32 +312,78 @@ class TrafficModel:
     def _session(self, t: datetime, page: str, cust: dict[str, Any], *, hurting: bool, identify: bool,
                  sent_at: datetime | None = None) -> dict[str, Any]:
         """One session's batch starting at ``t`` on ``page``; ``identify``: the page identifies the user first
-        (with a user_hash when the model has a signer), as a signed-in product page does. ``hurting``: a
-        request of the page fails and the customer clicks in anger; then, on a page with a help tip, the
-        customer may follow it to its article and read it (a page view there, and nothing fails on it)."""
+        (with a user_hash when the model has a signer), as a signed-in product page does. ``hurting``: the
+        customer meets the page's failure (:meth:`friction`). The batch leaves at ``sent_at``, or two seconds
+        after its last event if that is later."""
         session_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
         events = []
         if identify:
             data = {"user_hash": self.user_hash(cust["id"])} if self.user_hash else {}
             events.append(self._event("identify", t, page, cust, data=data))
-        events.append(self._event("page_view", t, page, cust))
+        events.append(self._event("page_view", t, page, cust, data={"nav": "load"}))
         for _ in range(self.rng.randint(1, 6)):
-            t += timedelta(seconds=self.rng.uniform(0.5, 6))
-            events.append(self._event("click", t, page, cust, target="button." + self.rng.choice(
-                ["primary", "save", "download", "next", "filter"])))
+            t += timedelta(seconds=self.rng.uniform(1.5, 6))  # far enough apart never to read as rage
+            events.append(self._event("click", t, page, cust, target=self.rng.choice(CLICKS[page])))
         if hurting:
-            t += timedelta(seconds=1)
-            api = "/api/" + page.rstrip("/").rsplit("/", 1)[-1]  # the page's own API call, as the widget reports it
-            events.append(self._event("failed_request", t, page, cust, data={"status": 500, "method": "GET",
-                                                                             "path": api}))
-            for _ in range(self.rng.randint(1, 3)):
-                t += timedelta(seconds=0.4)
-                events.append(self._event("rage_click", t, page, cust, target="button.download",
-                                          data={"clicks": self.rng.randint(3, 7)}))
-            if page in HELP_PAGES and self.rng.random() < FOLLOW_HELP:
-                t += timedelta(seconds=self.rng.uniform(2, 8))
-                events.append(self._event("page_view", t, HELP_PAGES[page][0], cust))
-        return {"session_id": session_id, "sent_at": sent_at or t + timedelta(seconds=2), "events": events}
+            events += self.friction(t, page, cust)
+        last = events[-1]["ts"] + timedelta(seconds=2)
+        return {"session_id": session_id, "sent_at": max(sent_at, last) if sent_at else last, "events": events}
+
+    def friction(self, t: datetime, page: str, cust: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events of ``cust`` meeting ``page``'s failure (:data:`FAILURES`) after ``t``, in order, as the
+        page's widget records them.
+
+        The customer clicks the page's action; its request fails (a ``failed_request`` the widget ties to the
+        click: ``error_click`` and the click's element). After reading the error, they click it again in one
+        to three bursts of three to seven clicks, each click sending the request again and failing, each
+        burst one ``rage_click`` with its count. Upgrade's Continue sends no request: there, only the clicks
+        and rage clicks. Then, on a page with a help tip, about half follow it to its article (a page load),
+        read it, and go back to the page by the article's header link (a route change the widget records as
+        a page view ``from`` the article): the time between the two page views is the time on the article.
+
+        Examples
+        --------
+        >>> m = TrafficModel(seed=2)
+        >>> events = m.friction(datetime(2026, 1, 1), "/demo/acme/billing", m.customers[0])
+        >>> fail = next(e for e in events if e["type"] == "failed_request")
+        >>> fail["target"], fail["data"]["method"], fail["data"]["path"], fail["data"]["status"]
+        ('button#pay.primary[Pay now]', 'POST', '/demo/acme/api/pay', 500)
+        >>> [e["data"]["count"] for e in events if e["type"] == "rage_click"]
+        [7]
+        >>> [(e["type"], e["url"][-8:]) for e in events[-3:]]  # the tip's article, read, and back
+        [('page_view', 'payments'), ('click', 'payments'), ('page_view', '/billing')]
+        """
+        fail = FAILURES[page]
+        events: list[dict[str, Any]] = []
+
+        def click(at: datetime) -> None:
+            events.append(self._event("click", at, page, cust, target=fail.target))
+            if fail.request is not None:
+                method, path, status = fail.request
+                events.append(self._event("failed_request", at + timedelta(seconds=self.rng.uniform(*LATENCY)),
+                                          page, cust, target=fail.target,
+                                          data={"method": method, "status": status, "path": path,
+                                                "error_click": True}))
+
+        t += timedelta(seconds=self.rng.uniform(1.5, 6))
+        click(t)
+        for _ in range(self.rng.randint(1, 3)):
+            t += timedelta(seconds=self.rng.uniform(2, 5))  # reads what went wrong, then tries again, fast
+            count = self.rng.randint(3, 7)
+            for k in range(count):
+                t += timedelta(seconds=self.rng.uniform(0.15, 0.35) if k else 0)
+                click(t)
+            t += timedelta(seconds=RAGE_END)
+            events.append(self._event("rage_click", t, page, cust, target=fail.target, data={"count": count}))
+        if page in HELP_PAGES and self.rng.random() < FOLLOW_HELP:
+            article = HELP_PAGES[page][0]
+            t += timedelta(seconds=self.rng.uniform(2, 8))
+            events.append(self._event("page_view", t, article, cust, data={"nav": "load"}))
+            t += timedelta(seconds=self.rng.uniform(*READING))
+            events.append(self._event("click", t, article, cust, target=BACK_LINKS[page]))
+            t += timedelta(seconds=0.05)
+            events.append(self._event("page_view", t, page, cust, data={"nav": "push", "from": article}))
+        return sorted(events, key=lambda e: e["ts"])
 
     def _event(self, type_: str, t: datetime, page: str, cust: dict[str, Any], *, target: str | None = None,
                data: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -158,7 +158,7 @@ def test_session_history_is_quiet_past_traffic_at_the_live_rate():
     # The live stream outside a surge sends the same rate: one real hour is ``speed`` stream hours.
     live = list(model.sessions(END, minute=model.period - 5, seconds=3600 * speed))
     assert 0.9 * SESSIONS_PER_HOUR < len(live) < 1.1 * SESSIONS_PER_HOUR
-    hurt = [s for s in sessions if any(e["type"] == "failed_request" for e in s["events"])]
+    hurt = [s for s in sessions if any(e["type"] in ("failed_request", "rage_click") for e in s["events"])]
     assert abs(len(hurt) / len(sessions) - QUIET_FRICTION) < 0.01
     pages = Counter(s["events"][0]["url"].split("/demo/acme/")[1] for s in sessions)
     assert len(pages) == len(PAGES) and min(pages.values()) > 0.2 * len(sessions)

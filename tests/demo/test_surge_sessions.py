@@ -1,7 +1,8 @@
 """The demo stream's sessions are on the demo's own Acme pages, and a surge's customers meet friction on the
 issue's page, identified with a valid user_hash, minutes before they write their ticket: what lets the
 incident name the page and the widget show the known issue there. Friction happens on the product pages;
-the help articles their tips link to are where some of those customers go next, and nothing fails there."""
+the help articles their tips link to are where some of those customers go next, read, and come back from;
+nothing fails there."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from server.demo import acme
 from server.demo.replay import Replayer, widget_batch, zendesk_event
 from server.demo.run import DEMO_NUDGES
-from server.demo.stream import BEFORE_TICKET, FOLLOW_HELP, HELP_PAGES, ISSUES, PAGES, TITLES, TrafficModel
+from server.demo.stream import BACK_LINKS, BEFORE_TICKET, FOLLOW_HELP, HELP_PAGES, ISSUES, PAGES, TITLES, \
+    TrafficModel
 from server.widget.identity import user_hash, verify
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -56,11 +58,10 @@ def test_surge_customers_are_identified_with_friction_on_the_page_before_their_t
         session = t["session"]
         events = session["events"]
         requester = t["requester"]["id"]
-        # On the invoices page; some go on to read its tip's article (a page view there, last).
-        urls = [e["url"] for e in events]
-        if urls[-1] == ORIGIN + "/demo/acme/help/invoices":
-            urls.pop()
-        assert set(urls) == {ORIGIN + "/demo/acme/invoices"}
+        # On the invoices page; some go on to read its tip's article and come back.
+        urls = {e["url"] for e in events}
+        assert events[0]["url"] == events[-1]["url"] == ORIGIN + "/demo/acme/invoices"
+        assert urls <= {ORIGIN + "/demo/acme/invoices", ORIGIN + "/demo/acme/help/invoices"}
         assert all(e["user_id"] == requester for e in events)
         # The ticket's requester id is what the webhook carries, so the widget joins on requester_id.
         assert zendesk_event(t)["detail"]["requester_id"] == requester
@@ -110,8 +111,8 @@ def test_the_help_tips_link_the_articles_the_stream_sends_people_to():
 
 
 def test_friction_is_met_on_product_pages_and_help_articles_are_where_some_go_next():
-    """A help article is static text: people who met friction on a page with a help tip read its article next;
-    no session starts there, nothing there fails and no button there is clicked (it has none)."""
+    """A help article is static text: people who met friction on a page with a help tip read its article next
+    and go back to the page by the article's header link; no session starts there and nothing there fails."""
     model = _model()
     sessions = list(model.session_history(NOW, hours=12, speed=8))
     sessions += list(model.sessions(NOW, minute=20.0, seconds=1800))  # during the invoice surge
@@ -128,11 +129,14 @@ def test_friction_is_met_on_product_pages_and_help_articles_are_where_some_go_ne
             hurt_with_tip[pages[0]] += 1
         if not on_help:
             continue
-        # One page view, last in the session: the article of the page where this session just met friction.
-        assert [e["type"] for e in on_help] == ["page_view"] and on_help[0] is s["events"][-1]
-        assert friction and pages[-1] == HELP_PAGES[pages[0]][0]
-        assert on_help[0]["title"] == HELP_PAGES[pages[0]][1]
-        assert on_help[0]["ts"] > s["events"][-2]["ts"]
+        # The article of the page where this session just met friction: loaded, read, and left by the link
+        # back to that page, whose page view ends the session.
+        assert [e["type"] for e in on_help] == ["page_view", "click"] and on_help[1] is s["events"][-2]
+        assert friction and pages[-2] == HELP_PAGES[pages[0]][0] and pages[-1] == pages[0]
+        assert on_help[0]["title"] == HELP_PAGES[pages[0]][1] and on_help[0]["data"] == {"nav": "load"}
+        assert on_help[1]["target"] == BACK_LINKS[pages[0]]
+        assert s["events"][-1]["data"] == {"nav": "push", "from": HELP_PAGES[pages[0]][0]}
+        assert on_help[0]["ts"] > s["events"][-4]["ts"]
         followed[pages[0]] += 1
     assert set(followed) == set(HELP_PAGES)
     for page, n in hurt_with_tip.items():
