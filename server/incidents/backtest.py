@@ -10,6 +10,10 @@ The widget's events go through a fresh widget stage beside the ticket detectors,
 incidents are reported too, and ticket incidents name the pages their customers met friction on, as
 live. ``friction.*`` overrides (``friction.weekly_false_alarms=2``) apply on top of the tenant's widget
 configuration and of every widget settings change in the log.
+
+Each ticket text's vector is read from what the live detector stored when it embedded that text
+(``text_vectors``); only texts it never embedded (history logged before vectors were kept, say) are
+embedded again, which is most of a replay's cost.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+from sqlalchemy import select
 
 from server.db import Database
 from server.eventlog.log import EventLog, LoggedEvent
 from server.incidents.settings import FIELDS, SENSITIVITY_KINDS, DetectionSettings
 from server.incidents.stage import DetectStage
+from server.topics.models import TextVector
+from server.understand.embed import DIMENSIONS, text_key
 from server.understand.stage import UnderstandStage
 from server.widget.settings import FrictionSettings, WidgetConfig
 from server.widget.stage import WidgetStage
@@ -123,6 +132,40 @@ def events_of(db: Database, log: EventLog, tenant_id: int, batch: int = 1000) ->
         offset = events[-1].offset
 
 
+class StoredVectors:
+    """An embedder for one tenant's texts that reads the vectors the detector stored for them first and
+    embeds only the rest (``stored`` and ``embedded`` count each)."""
+
+    #: Keys looked up per query.
+    CHUNK = 500
+
+    def __init__(self, db: Database, tenant_id: int, embed: Callable[[Sequence[str]], np.ndarray]) -> None:
+        self.db, self.tenant_id, self.embed = db, tenant_id, embed
+        self.stored = self.embedded = 0
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        unique = sorted(set(keys))
+        with self.db.session() as session:
+            for start in range(0, len(unique), self.CHUNK):
+                for key, blob in session.execute(select(TextVector.text_sha256, TextVector.vector).where(
+                        TextVector.tenant_id == self.tenant_id, TextVector.text_sha256.in_(unique[start:start + self.CHUNK]))):
+                    vector = np.frombuffer(blob, dtype="<f4")
+                    if vector.shape == (DIMENSIONS,):  # anything else is not a vector this model made
+                        found[key] = vector
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        for i, key in enumerate(keys):
+            if key in found:
+                out[i] = found[key]
+        if missing:
+            out[missing] = self.embed([texts[i] for i in missing])
+        self.stored += len(texts) - len(missing)
+        self.embedded += len(missing)
+        return out
+
+
 def backtest(db: Database, log: EventLog, tenant_id: int, since: datetime, *, embed: Callable[..., Any],
              settings: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None,
              widget: Mapping[str, Any] | None = None, verify: Callable[[int, str, Any], bool] | None = None,
@@ -172,7 +215,8 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
                       settings: Mapping[str, Any] | None, variants: list[Mapping[str, Any] | None],
                       widget: Mapping[str, Any] | None = None,
                       verify: Callable[[int, str, Any], bool] | None = None,
-                      progress: Callable[[int], None] = lambda _n: None, fixed: bool = False) -> list[BacktestReport]:
+                      progress: Callable[[int], None] = lambda _n: None, fixed: bool = False,
+                      stored_vectors: bool = True) -> list[BacktestReport]:
     """One replay of the log, one report per set of overrides in ``variants`` (None: as stored).
 
     With ``fixed``, each variant's detection settings are whole settings used throughout the replay, in
@@ -181,8 +225,10 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
 
     The tickets are understood (embedded, placed in topics) once and shared by every variant, so
     comparing two settings costs one embedding pass, the expensive part, and a detection pass each.
+    With ``stored_vectors`` (the default) that pass reads the vectors the detector stored
+    (:class:`StoredVectors`) and embeds only texts it has none for.
     """
-    understand = UnderstandStage(embed)
+    understand = UnderstandStage(StoredVectors(db, tenant_id, embed) if stored_vectors else embed)
     runs = [_Variant(understand, settings, overrides, widget, verify, fixed) for overrides in variants]
     events = tickets = 0
     for batch in events_of(db, log, tenant_id):

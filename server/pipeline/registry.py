@@ -15,12 +15,13 @@ from server.tenants import Tenant
 from server.accounts.writers import write_organization
 from server.incidents.writers import (write_incident, write_incident_ticket, write_incident_ticket_detached,
                                      write_notification, write_volume_point)
-from server.topics.writers import write_ticket, write_topic
+from server.topics.writers import write_text_vector, write_ticket, write_topic
 from server.widget.writers import write_ticket_sessions, write_widget_session
 
 WRITERS.update(topic=write_topic, ticket=write_ticket, incident=write_incident, incident_ticket=write_incident_ticket,
                incident_ticket_detached=write_incident_ticket_detached, volume_point=write_volume_point,
                notification=write_notification)
+WRITERS.update(text_vector=write_text_vector)
 WRITERS.update(widget_session=write_widget_session, ticket_sessions=write_ticket_sessions,
                organization=write_organization)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -65,3 +65,16 @@ class Ticket(Base):
     topic_id: Mapped[int | None] = mapped_column(Integer)
     assigned_topic_id: Mapped[int | None] = mapped_column(Integer)
     topic_similarity: Mapped[float | None] = mapped_column(Float)
+
+
+class TextVector(Base):
+    """A ticket text's embedding as the detector computed it, keyed by the SHA-256 (hex) of the text it
+    embedded (subject and body, cleaned and redacted): a backtest reads it instead of embedding the text
+    again. 384 float32 values, little-endian (1,536 bytes)."""
+
+    __tablename__ = "text_vectors"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from server.db import get_or_add
-from server.topics.models import Ticket, Topic
+from server.topics.models import TextVector, Ticket, Topic
 
 _TICKET_FIELDS = {c.key for c in Ticket.__table__.columns} - {"tenant_id", "zendesk_id"}
 _TOPIC_FIELDS = {"label", "keywords", "summary", "size", "representatives", "first_seen_at", "last_seen_at",
@@ -35,3 +35,10 @@ def write_ticket(session: Session, key: tuple[int, str], row: dict[str, Any], no
     for name, value in row.items():
         if name in _TICKET_FIELDS:
             setattr(ticket, name, value)
+
+
+def write_text_vector(session: Session, key: tuple[int, str], row: dict[str, Any], now: datetime) -> None:
+    """A text's vector is written once: the same text embeds to the same vector."""
+    tenant_id, text_sha256 = key
+    if session.get(TextVector, key) is None:
+        session.add(TextVector(tenant_id=tenant_id, text_sha256=text_sha256, vector=row["vector"], created_at=now))

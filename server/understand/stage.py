@@ -17,6 +17,7 @@ import numpy as np
 
 from server.eventlog.log import LoggedEvent
 from server.pipeline.stage import Stage
+from server.understand.embed import text_key
 from server.understand.intake import parse
 from server.understand.keywords import terms as extract_terms
 from server.understand.redact import redact
@@ -82,6 +83,9 @@ class UnderstandStage(Stage):
         self.models: dict[int, TopicModel] = {}
         self.placed: dict[int, OrderedDict[str, int]] = {}
         self._tickets: dict[tuple[int, str], dict[str, Any]] = {}
+        #: Vectors of the texts embedded since the last outputs, by (tenant, text key): stored, so that a
+        #: backtest reads them instead of embedding the texts again.
+        self._vectors: dict[tuple[int, str], bytes] = {}
         #: Tickets placed in a topic by the last batches, for the detection stage that follows
         #: (``take_placements``); not part of the state: the next stage drains it within the batch.
         self.placements: list[Placement] = []
@@ -119,6 +123,7 @@ class UnderstandStage(Stage):
                     todo.append(i)
         vectors = self.embed(texts) if texts else np.zeros((0, 0), dtype=np.float32)
         vector_of = dict(zip(todo, vectors))
+        text_of = dict(zip(todo, texts))
         for i, (event, update) in enumerate(parsed):
             row = self._row(update)
             if update.created and "created_at" not in row:  # a trigger body without the time: use the event's
@@ -136,6 +141,8 @@ class UnderstandStage(Stage):
                            topic_similarity=round(assignment.similarity, 4))
                 self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500],
                                                  assignment.neighbours, vector_of[i]))
+                self._vectors[(event.tenant_id, text_key(text_of[i]))] = (
+                    np.asarray(vector_of[i], dtype="<f4").tobytes())
                 placed = self.placed.setdefault(event.tenant_id, OrderedDict())
                 placed[update.ticket_id] = assignment.topic_id
                 while len(placed) > self.remember:
@@ -170,6 +177,9 @@ class UnderstandStage(Stage):
             yield "ticket", (tenant_id, ticket_id), row
         for key, row in names.items():
             yield "organization", key, row
+        vectors, self._vectors = self._vectors, {}
+        for key, vector in vectors.items():
+            yield "text_vector", key, {"vector": vector}
 
     def state(self) -> dict[str, Any]:
         return {"models": self.models, "placed": self.placed}
@@ -178,4 +188,5 @@ class UnderstandStage(Stage):
         self.models = state["models"]
         self.placed = state["placed"]
         self._tickets = {}
+        self._vectors = {}
         self.placements = []

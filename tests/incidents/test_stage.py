@@ -18,6 +18,7 @@ from server.incidents.stage import LIVE_LAG, DetectStage
 from server.pipeline import Runner
 from server.pipeline.models import DetectorCheckpoint
 from server.pipeline.registry import stage_factory
+from server.topics.models import Ticket
 from tests.understand.fakes import HashingEmbedder
 
 START = datetime(2026, 2, 2, tzinfo=timezone.utc)  # a Monday
@@ -278,6 +279,35 @@ def test_an_acknowledgement_in_the_api_reaches_the_outbox_through_the_detector(d
         r.run_until_idle()
     r.run_until_idle()
     assert told()[-2:] == [("resolved", "Dana"), ("reopened", "Lee")]
+
+
+def test_a_backtest_reads_the_vectors_the_detector_stored_and_finds_the_same_incidents(db, make_tenant, traffic):
+    from server.incidents.backtest import backtest_variants
+    from server.topics.models import TextVector
+
+    t, _ = make_tenant("Vectors")
+    append(db, t.id, traffic)
+    r = runner(db)
+    r.run_until_idle()
+    with db.session() as s:
+        stored = s.scalar(select(func.count()).select_from(TextVector).where(TextVector.tenant_id == t.id))
+        placed = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.tenant_id == t.id,
+                                                                        Ticket.topic_id.is_not(None)))
+    assert 0 < stored <= placed  # one row a distinct embedded text
+    since = min(at for at, _ in traffic)
+    cold, warm = HashingEmbedder(), HashingEmbedder()
+    (fresh,) = backtest_variants(db, SqlEventLog(), t.id, since, embed=cold.embed, settings=None, variants=[None],
+                                 stored_vectors=False)
+    (reused,) = backtest_variants(db, SqlEventLog(), t.id, since, embed=warm.embed, settings=None, variants=[None])
+    assert sum(cold.calls) == fresh.tickets and sum(warm.calls) == 0  # every text read back, none embedded
+    assert fresh.incidents and [(i["kind"], i["series"], i["detected_at"], i["ticket_count"]) for i in reused.incidents] \
+        == [(i["kind"], i["series"], i["detected_at"], i["ticket_count"]) for i in fresh.incidents]
+    # A tenant's vectors serve that tenant only; a text the detector never embedded is embedded.
+    other, _ = make_tenant("Other vectors")
+    append(db, other.id, traffic[:50])
+    elsewhere = HashingEmbedder()
+    backtest_variants(db, SqlEventLog(), other.id, since, embed=elsewhere.embed, settings=None, variants=[None])
+    assert sum(elsewhere.calls) > 0
 
 
 def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant, traffic, monkeypatch, database_url,
