@@ -1337,10 +1337,29 @@ class Engine:
                 # Its tickets are those below the usual tone, the angriest first (they are its
                 # representatives), as later tickets attach only when below it.
                 half = 2.576 * sd / math.sqrt(k)
-                worse = sorted((t for t in pool if t.sentiment < mean), key=lambda t: t.sentiment)
+                since = self._tone_onset(pool, mean, sd)
+                worse = sorted((t for t in pool if t.sentiment < mean and t.ts >= since), key=lambda t: t.sentiment)
                 self._alert(Alert("sentiment", key, min(p, 1.0), "down", SENTIMENT_WINDOW, round(m, 3), mean,
                                   round(mean - half, 3), round(mean + half, 3), worse, [], window_tickets=k),
                             now, describe)
+
+    @staticmethod
+    def _tone_onset(pool: list[_Ticket], mean: float, sd: float) -> float:
+        """When the change of tone began: the start of the run of the window's latest tickets (at least
+        three) whose mean is least likely under the usual tone, its spread learnt from the segment's
+        whole history (so a normal tail; the latest such start on a tie). A ticket hours earlier that
+        happened to be cross is not the change's first."""
+        chrono = sorted(pool, key=lambda t: t.ts)
+        best, best_p, total = chrono[0].ts, 2.0, 0.0
+        for j in range(len(chrono) - 1, -1, -1):
+            total += chrono[j].sentiment
+            n = len(chrono) - j
+            if n < 3:
+                continue
+            p = float(special.ndtr((total / n - mean) / (sd / math.sqrt(n))))
+            if p < best_p:
+                best, best_p = chrono[j].ts, p
+        return best
 
     def _segment_pool(self, key: str, now: float) -> list[_Ticket]:
         """A sentiment segment's tickets in the trailing window: a topic's, or a plan's or

@@ -169,6 +169,23 @@ def test_a_negative_shift_in_sentiment_is_found(warmed):
     assert " with mean sentiment -0.41 on a -1 to +1 scale; usually " in sentence(old)
 
 
+def test_a_change_of_tone_begins_where_the_tone_turned_not_at_an_earlier_cross_ticket(warmed):
+    at = T0 + timedelta(days=DAYS, hours=12)
+    early = [Observation(**{**o.__dict__, "at": at - timedelta(minutes=150 - 20 * i), "sentiment": -0.6,
+                            "text": f"unrelated cross {i}"}) for i, o in enumerate(burst(2, at, 2, prefix="u"))]
+    usual = [Observation(**{**o.__dict__, "at": at - timedelta(minutes=110 - 18 * i), "sentiment": 0.1})
+             for i, o in enumerate(burst(2, at, 6, prefix="n"))]
+    angry = [Observation(**{**o.__dict__, "at": at + timedelta(minutes=20 * i), "sentiment": -0.5 - 0.03 * i,
+                            "text": f"angry {i}"}) for i, o in enumerate(burst(2, at, 14, prefix="s"))]
+    engine = run(fresh(warmed), background(0.6, seed=12, start=T0 + timedelta(days=DAYS),
+                                           rates={k: v for k, v in RATES.items() if k != 2}) + early + usual + angry)
+    (found,) = opened(engine, after=at, kind="sentiment")
+    assert found.detected_at - timedelta(hours=6) < early[0].at  # they were in its window
+    assert found.first_seen_at == at  # the first angry ticket, not the cross ones hours before
+    assert not {o.ticket_id for o in early} & set(found.ticket_ids)
+    assert {o.ticket_id for o in angry if o.at <= found.detected_at} <= set(found.ticket_ids)
+
+
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
     at = T0 + timedelta(days=DAYS, hours=13)
     enterprise = [Observation(**{**o.__dict__, "segments": {"channel": ("web", "email", "chat")[i % 3], "plan": "enterprise"}})
