@@ -19,6 +19,12 @@ MAX_MERGE_HOPS = 100
 MAX_TOPIC_ID = 2**31 - 1
 #: Hours of each incident's series in a ticket's context (the sidebar's chart).
 CONTEXT_VOLUME_HOURS = 48
+#: How long before an incident was first seen a ticket of its topic may have been written and still be shown
+#: that incident (one it is not attached to): the detector's longest test window (6 h, of the spike and
+#: sentiment tests; server.incidents.engine SPIKE_WINDOWS and SENTIMENT_WINDOW), or the incident's own window
+#: when that is longer. An early report of the rise, written inside the window that found it, still shows it;
+#: a ticket written days before, which only shares the topic, does not.
+TOPIC_LEAD = timedelta(hours=6)
 
 
 def resolve(session: Session, tenant_id: int, topic_id: int) -> tuple[Topic, int | None]:
@@ -89,20 +95,49 @@ def rename(session: Session, tenant_id: int, topic_id: int, name: str | None, *,
     return topic_detail(session, tenant_id, topic.id, hours=48, now=now)
 
 
-def banner_incident(incidents: list[dict[str, Any]]) -> dict[str, Any]:
-    """The known-issue banner's incident among a ticket's active ones (newest first): one the ticket is
-    attached to, a rise in what customers write about (spike, new topic, concentration, friction) before
-    a change of tone, then the one with the most customers; with none attached, the newest on its topic.
+def banner_incident(incidents: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The known-issue banner's incident among a ticket's active ones (newest first): of those the ticket is
+    attached to, a rise in what customers write about (spike, new topic, concentration, friction) before a
+    change of tone, then the one with the most customers. None when the ticket is attached to none: an
+    incident that only shares its topic is not a known issue of this ticket (the sidebar says how they relate).
 
     >>> banner_incident([{"id": 3, "kind": "sentiment", "attached": True, "requester_count": 40},
     ...                  {"id": 2, "kind": "concentration", "attached": True, "requester_count": 9},
     ...                  {"id": 1, "kind": "spike", "attached": False, "requester_count": 90}])["id"]
     2
+    >>> banner_incident([{"id": 1, "kind": "spike", "attached": False, "requester_count": 90}]) is None
+    True
     """
     attached = [i for i in incidents if i["attached"]]
     if not attached:
-        return incidents[0]
+        return None
     return min(attached, key=lambda i: (i["kind"] == "sentiment", -(i.get("requester_count") or 0)))
+
+
+def _lead(incident: dict[str, Any]) -> timedelta:
+    """TOPIC_LEAD, or the incident's own test window (its evidence's ``window_minutes``) when longer."""
+    minutes = (incident.get("evidence") or {}).get("window_minutes")
+    if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and 0 < minutes < 60 * 24 * 366:
+        return max(TOPIC_LEAD, timedelta(minutes=minutes))
+    return TOPIC_LEAD
+
+
+def predates(created_at: datetime | None, incident: dict[str, Any]) -> bool:
+    """Whether a ticket written at ``created_at`` came well before ``incident`` began: more than its lead
+    (TOPIC_LEAD or its own window) before its first_seen_at. A ticket with no creation time never does.
+
+    >>> from datetime import timezone
+    >>> began = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    >>> inc = {"first_seen_at": began, "evidence": {"window_minutes": 120}}
+    >>> predates(began - timedelta(days=15), inc), predates(began - timedelta(hours=5), inc)
+    (True, False)
+    >>> predates(began - timedelta(hours=9), {"first_seen_at": began, "evidence": {"window_minutes": 720}})
+    False
+    """
+    first_seen = incident.get("first_seen_at")
+    if created_at is None or first_seen is None:
+        return False
+    return as_utc(created_at) < as_utc(first_seen) - _lead(incident)
 
 
 def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: datetime) -> dict[str, Any]:
@@ -121,14 +156,17 @@ def ticket_context(session: Session, tenant_id: int, zendesk_id: str, *, now: da
     if topic is not None:
         view["topic_id"] = topic["id"]
     incidents = active_for_ticket(session, tenant_id, zendesk_id, {ticket.topic_id, view["topic_id"]})
+    # An incident the ticket is not one of, met only through its topic, is left out when the ticket was
+    # written well before it began: a months-old question about invoices is not part of today's invoice spike.
+    incidents = [i for i in incidents if i["attached"] or not predates(ticket.created_at, i)]
     problems = problem_ticket_ids(session, tenant_id, [i["id"] for i in incidents])
     volumes = recent_volume(session, tenant_id, [i["series"] for i in incidents], CONTEXT_VOLUME_HOURS, now)
     for incident in incidents:
         incident["problem_ticket_id"] = problems.get(incident["id"])
         incident["volume"] = with_hour_so_far(volumes.get(incident["series"], []), incident["evidence"])
     banner = None
-    if incidents:
-        first = banner_incident(incidents)
+    first = banner_incident(incidents)
+    if first is not None:
         banner = {"incident_id": first["id"], "title": first["title"], "sentence": first["sentence"]}
         # The banner's incident leads the list (then the rest, newest first), so that the card under the
         # banner, and the buttons on it, are the incident the banner names.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from server.topics.service import TOPIC_LEAD
 from server.zendesk.fake import make_ticket
 from server.zendesk.sample import XSS, write_sample
 from tests.incidents.factories import auth
@@ -51,13 +52,21 @@ def test_context_of_a_plain_and_an_unknown_ticket(client, db, tenant):
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
 
 
-def test_a_ticket_on_the_topic_but_not_attached_gets_the_banner_unattached(client, db, tenant):
+def test_a_ticket_on_the_topic_but_not_attached_gets_no_banner_and_an_old_one_no_incident(client, db, tenant):
     t, creds = tenant
     sample = write_sample(db, t.id, now=datetime.now(timezone.utc), topics=1, tickets_per_topic=30, incidents=1,
                           tickets_per_incident=10)
-    calm = next(z for z in sample.ticket_ids if z not in sample.incident_tickets[1])
-    body = client.get(f"/api/v1/tickets/{calm}/context", headers=auth(creds)).get_json()
-    assert [i["attached"] for i in body["incidents"]] == [False] and body["banner"]["incident_id"] == 1
+    first_seen = sample.tickets[sample.incident_tickets[1][0]]["created_at"]
+    calm = [z for z in sample.ticket_ids if z not in sample.incident_tickets[1]]
+    old = [z for z in calm if sample.tickets[z]["created_at"] < first_seen - TOPIC_LEAD]
+    near = [z for z in calm if z not in old]
+    assert old and near  # the sample's quiet tickets span three days before the rise
+    for zid in old[:2]:
+        body = client.get(f"/api/v1/tickets/{zid}/context", headers=auth(creds)).get_json()
+        assert body["incidents"] == [] and body["banner"] is None and body["topic"]["id"] == 1
+    for zid in near[-2:]:
+        body = client.get(f"/api/v1/tickets/{zid}/context", headers=auth(creds)).get_json()
+        assert [(i["id"], i["attached"]) for i in body["incidents"]] == [(1, False)] and body["banner"] is None
 
 
 def test_context_is_tenant_scoped(client, db, make_tenant):
