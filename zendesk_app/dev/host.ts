@@ -127,9 +127,18 @@ function ticketItems(rows: ListedTicket[]): HTMLLIElement[] {
   });
 }
 
+/** Tickets of a live incident listed first (the newest of them). */
+const LIVE_SHOWN = 10;
+
+/** What the status line says about the newest tickets: counted from the rows shown, as their marks read. */
+function listSummary(newest: ListedTicket[]): string {
+  const marked = newest.filter((row) => typeof row.incident_id === "number").length;
+  return `${newest.length} newest tickets, ${marked} of them in a live incident.`;
+}
+
 async function loadTickets(): Promise<void> {
   say("Loading tickets…");
-  const [newest, live] = await Promise.all([fetchTickets(""), fetchTickets("?in_incident=true&limit=10")]);
+  const [newest, live] = await Promise.all([fetchTickets(""), fetchTickets(`?in_incident=true&limit=${LIVE_SHOWN}`)]);
   if (newest === null || live === null) {
     settings.api_token = "";
     saveSecrets();
@@ -139,9 +148,12 @@ async function loadTickets(): Promise<void> {
   }
   known = [];
   $("incident-list").replaceChildren(...ticketItems(live));
+  // That list is cut at LIVE_SHOWN: its heading says so rather than pass its length for a count.
+  $("incident-heading").textContent = live.length >= LIVE_SHOWN
+    ? `In a live incident: the ${live.length} newest` : "In a live incident";
   $("incident-tickets").hidden = live.length === 0;
   $("ticket-list").replaceChildren(...ticketItems(newest));
-  say(`${newest.length} newest tickets; ${live.length} in a live incident.`);
+  say(listSummary(newest));
 }
 
 function start(): void {

@@ -22,7 +22,14 @@ async function backend(input: RequestInfo | URL, init?: RequestInit): Promise<Re
   const method = (init?.method ?? "GET").toUpperCase();
   calls.push({ method, url: url.pathname });
   if (url.pathname.endsWith("/tickets.json")) {
-    return json({ tickets: [{ id: "100", subject: "Invoice PDF is blank", status: "new", type: "question" }] });
+    // The 30 newest, 26 of them in incident #2 (ticket 100 is not); of the live ones, the newest 10 as asked.
+    const rows = [{ id: "100", subject: "Invoice PDF is blank", status: "new", type: "question", incident_id: null },
+                  ...Array.from({ length: 29 }, (_, i) => ({ id: String(200 + i), subject: `Ticket ${200 + i}`,
+                                                             status: "open", type: "question",
+                                                             incident_id: i < 26 ? 2 : null }))];
+    const live = url.searchParams.get("in_incident") === "true";
+    const limit = Number(url.searchParams.get("limit") ?? 30);
+    return json({ tickets: rows.filter((r) => !live || r.incident_id !== null).slice(0, limit) });
   }
   if (url.pathname.endsWith("/tickets/100.json")) {
     return json({ ticket: { id: "100", subject: "Invoice PDF is blank", status: "new", type: zendesk.type,
@@ -37,6 +44,8 @@ async function backend(input: RequestInfo | URL, init?: RequestInit): Promise<Re
 }
 
 let frame: HTMLIFrameElement;
+let listed: string | null = null;
+let liveHeading: string | null = null;
 const toApp: Record<string, unknown>[] = [];
 
 /** A message from the app in the sidebar to Zendesk. */
@@ -59,7 +68,9 @@ beforeAll(async () => {
   sessionStorage.setItem("gs-demo-zendesk-secrets", JSON.stringify({ api_token: TOKEN }));
   vi.stubGlobal("fetch", vi.fn(backend));
   await import("../../dev/host");
-  await until(() => document.querySelectorAll("#ticket-list button").length === 1);
+  await until(() => document.querySelectorAll("#ticket-list button").length === 30);
+  listed = document.getElementById("host-status")!.textContent;
+  liveHeading = document.getElementById("incident-heading")!.textContent;
   (document.querySelector("#ticket-list button") as HTMLButtonElement).click();
   frame = document.querySelector('iframe[data-location="ticket_sidebar"]') as HTMLIFrameElement;
 });
@@ -71,6 +82,13 @@ beforeEach(() => { // what Zendesk sends the app (spies are restored after each 
 });
 
 describe("the fake agent workspace", () => {
+  it("counts the tickets in a live incident from the rows it shows, not from the capped list", () => {
+    expect(document.querySelectorAll("#ticket-list .zd-badge")).toHaveLength(26);
+    expect(listed).toBe("30 newest tickets, 26 of them in a live incident.");
+    expect(document.querySelectorAll("#incident-list button")).toHaveLength(10);
+    expect(liveHeading).toBe("In a live incident: the 10 newest");
+  });
+
   it("shows the open ticket as Zendesk has it", async () => {
     await until(() => calls.some((c) => c.url.endsWith("/tickets/100.json")));
     expect(document.getElementById("ticket-title")!.textContent).toBe("#100 Invoice PDF is blank");
