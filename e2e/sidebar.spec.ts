@@ -72,14 +72,17 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     const app = await openTicket(page, backend.incident_ticket_id);
     const heading = app.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
     await expect(heading).toBeVisible();
-    await expect(app.locator(".gs-banner")).toContainText(`Known issue: incident #${backend.incident_id}`);
+    // The banner names the incident; the card right under it says what it is, once.
+    await expect(app.locator(".gs-banner")).toHaveText(`Known issue: incident #${backend.incident_id}`);
     const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
                                                  { headers: auth() })).json();
     // the sentence as the API has it, its UTC first-seen clock in the agent's zone (UTC here, en-US: 11:59 AM)
     const clock = new Date(detail.first_seen_at).toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
     expect(detail.sentence).toMatch(/first seen \d\d:\d\d UTC/);
-    await expect(app.locator(".gs-incident .gs-sentence").first())
-      .toHaveText(detail.sentence.replace(/\d\d:\d\d UTC/, clock));
+    const sentence = detail.sentence.replace(/\d\d:\d\d UTC/, clock);
+    await expect(app.locator(".gs-incident .gs-sentence").first()).toHaveText(sentence);
+    await expect(app.getByText(sentence, { exact: true })).toHaveCount(1);
+    await expect(app.locator(".gs-relation")).toHaveCount(0);  // it is one of the incident's tickets
     await expect(app.locator(".gs-incident .gs-stats dd").first()).toHaveText(String(detail.ticket_count));
     await expect(app.locator("svg.gs-chart rect").first()).toBeAttached();
     expect(await app.locator(".gs-incident").first().locator("svg.gs-chart rect").count()).toBeGreaterThan(1);
@@ -221,6 +224,10 @@ test("a ticket whose text is markup renders it as text", async ({ page }) => {
   const live = page.locator("#incident-list button");
   await expect(live.first()).toBeVisible();
   for (const text of await live.allTextContents()) expect(text).toContain(`incident #${backend.incident_id}`);
+  // The status line counts the marked rows of the newest tickets, not the length of that capped list.
+  const rows = await page.locator("#ticket-list button").count();
+  const marked = await page.locator("#ticket-list .zd-badge").count();
+  await expect(page.locator("#host-status")).toHaveText(`${rows} newest tickets, ${marked} of them in a live incident.`);
   // The host's own ticket list shows the subject as text too.
   const listed = page.locator("#ticket-list button", { hasText: xss });
   await expect(listed).toHaveCount(1);
@@ -239,7 +246,7 @@ test("a ticket Groundswell has not seen, and a ticket with a topic but no incide
   await expect(unseen.getByText("Groundswell has not seen this ticket yet.")).toBeVisible();
   const plain = await openTicket(page, backend.plain_ticket_id);
   await expect(plain.getByRole("heading", { name: /^Topic:/ })).toBeVisible();
-  await expect(plain.getByText("No live incident for this topic.")).toBeVisible();
+  await expect(plain.getByText("This ticket is not part of a live incident.")).toBeVisible();
   await expect(plain.locator(".gs-banner")).toHaveCount(0);
   // Its organization wrote far more than on the same weekday before: the account card says so.
   const account = plain.locator(".gs-account");
@@ -252,6 +259,75 @@ test("a ticket Groundswell has not seen, and a ticket with a topic but no incide
   await expect(calm.locator(".gs-account")).toHaveCount(0);
 });
 
+/** The incident topic's tickets that are not among its tickets, by what their context says: written well before
+ * it began (shown no incident), or shortly before (shown the incident as sharing their topic). */
+async function topicOnlyTickets(page: Page): Promise<{ old: string[]; near: string[] }> {
+  const incident = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                                 { headers: auth() })).json();
+  const mine = new Set<string>(incident.ticket_ids);
+  const old: string[] = [], near: string[] = [];
+  for (let id = 1001; id < Number(backend.incident_ticket_id); id++) {
+    if (mine.has(String(id))) continue;
+    const ctx = await (await page.request.get(`${backend.url}/api/v1/tickets/${id}/context`, { headers: auth() })).json();
+    if (ctx.topic?.id !== incident.topic.id) continue;
+    if (ctx.incidents.length === 0) old.push(String(id));
+    else if (ctx.incidents.every((i: { attached: boolean }) => !i.attached)) near.push(String(id));
+  }
+  return { old, near };
+}
+
+test("a ticket written well before the incident began is not shown as part of it", async ({ page }) => {
+  const { old, near } = await topicOnlyTickets(page);
+  expect(old.length).toBeGreaterThan(0);
+  const app = await openTicket(page, old[0]);
+  await expect(app.getByRole("heading", { name: /^Topic:/ })).toBeVisible();
+  await expect(app.getByText("This ticket is not part of a live incident.")).toBeVisible();
+  await expect(app.locator(".gs-banner, .gs-incident")).toHaveCount(0);
+  await expect(app.getByRole("button", { name: /problem/ })).toHaveCount(0);
+
+  // Written a few hours before it began, on its topic: the incident shows, said to share the topic only, and
+  // linking asks first.
+  test.skip(near.length === 0, "the sample has no ticket of the topic shortly before the rise");
+  const close = await openTicket(page, near[0]);
+  const card = close.locator(".gs-incident").first();
+  await expect(card.locator(".gs-relation")).toHaveText(
+    `Same topic as incident #${backend.incident_id}; this ticket is not one of its tickets.`);
+  await expect(close.locator(".gs-banner")).toHaveCount(0);
+  await card.getByRole("button", { name: /Create problem ticket and link|Link to problem #/ }).click();
+  const confirm = close.getByRole("group", { name: /is not one of incident #\d+'s tickets/ });
+  await expect(confirm).toBeVisible();
+  await expect(confirm.getByRole("button", { name: "Link anyway" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+});
+
+test("a refresh keeps the topic name the agent is typing", async ({ page }) => {
+  await page.clock.install();
+  // Each answer a little different, as a live incident's are: every refresh draws the sidebar again.
+  let answers = 0;
+  await page.route("**/api/v1/tickets/*/context*", async (route) => {
+    const body = await (await route.fetch()).json();
+    answers += 1;
+    for (const inc of body.incidents ?? []) inc.ticket_count += answers;
+    await route.fulfill({ json: body });
+  });
+  const app = await openTicket(page, backend.incident_ticket_id);
+  const count = app.locator(".gs-incident .gs-stats dd").first();
+  await expect(count).toBeVisible();
+  const before = await count.textContent();
+  await app.getByRole("button", { name: "Rename topic" }).first().click();
+  const input = app.getByRole("textbox", { name: "Topic name" });
+  await expect(input).toBeFocused();
+  await page.keyboard.type("Blank invoice PD");
+  await page.clock.fastForward(65_000);  // the minute's refresh
+  await expect(count).not.toHaveText(before!);
+  await expect(input).toHaveValue("Blank invoice PD");
+  await expect(input).toBeFocused();
+  await page.keyboard.type("Fs");
+  await expect(input).toHaveValue("Blank invoice PDFs");
+  await page.keyboard.press("Escape");  // leave the topic's name as the other tests expect it
+});
+
 test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated refreshes", async ({ page }) => {
   const app = await openTicket(page, backend.incident_ticket_id);
   const rename = app.getByRole("button", { name: "Rename topic" }).first();
@@ -259,7 +335,9 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await page.keyboard.press("Enter");
   const input = app.getByRole("textbox", { name: "Topic name" });
   await expect(input).toBeFocused();
-  await input.fill("Blank invoice PDFs");
+  // The field holds the topic's name, selected: what the agent types replaces it.
+  await page.keyboard.type("Blank invoice PDFs");
+  await expect(input).toHaveValue("Blank invoice PDFs");
   await page.keyboard.press("Enter");
   await expect(app.getByRole("status").first()).toHaveText("Topic renamed to “Blank invoice PDFs”.");
   await expect(app.getByRole("button", { name: "Rename topic" }).first()).toBeFocused();
@@ -285,18 +363,37 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
     .toBeGreaterThan(before);
 });
 
-test("the nav bar lists the open incidents", async ({ page }) => {
-  await openAgentPage(page);
-  await page.getByRole("button", { name: "Groundswell" }).click();
-  const nav = page.frameLocator('iframe[data-location="nav_bar"]');
-  await expect(nav.getByRole("heading", { level: 1, name: "Open incidents" })).toBeVisible();
-  const heading = nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
-  await expect(heading).toBeVisible();
-  const list = await (await page.request.get(`${backend.url}/api/v1/incidents?status=open,acknowledged`,
-                                             { headers: auth() })).json();
-  await expect(nav.getByRole("status")).toHaveText(
-    `${list.total} open incident${list.total === 1 ? "" : "s"}.`);
-});
+test("the nav bar counts the incidents by status, and each card opens its incident on the incidents page",
+  async ({ page, context }) => {
+    await openAgentPage(page);
+    await page.getByRole("button", { name: "Groundswell" }).click();
+    const nav = page.frameLocator('iframe[data-location="nav_bar"]');
+    await expect(nav.getByRole("heading", { level: 1, name: "Open incidents" })).toBeVisible();
+    const heading = nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
+    await expect(heading).toBeVisible();
+    const list = await (await page.request.get(`${backend.url}/api/v1/incidents?status=open,acknowledged`,
+                                               { headers: auth() })).json();
+    const statuses: string[] = list.incidents.map((i: { status: string }) => i.status);
+    const open = statuses.filter((s) => s === "open").length;
+    const acknowledged = statuses.filter((s) => s === "acknowledged").length;
+    const plural = (n: number, what: string) => `${n} ${what} incident${n === 1 ? "" : "s"}.`;
+    await expect(nav.getByRole("status")).toHaveText(
+      open && acknowledged ? `${open} open, ${acknowledged} acknowledged.`
+        : acknowledged ? plural(acknowledged, "acknowledged") : plural(open, "open"));
+
+    // A click on the card (not only its title) opens the incident on the server's page, in a new tab.
+    const card = nav.locator(".gs-nav-item", { has: heading });
+    const box = (await card.boundingBox())!;
+    const [tab] = await Promise.all([context.waitForEvent("page"),
+                                     card.click({ position: { x: box.width / 2, y: box.height - 8 } })]);
+    await tab.waitForLoadState();
+    expect(tab.url()).toBe(`${backend.url}/incidents#id=${backend.incident_id}`);
+    // That tab has no token yet: the page asks for it, then shows the incident.
+    await tab.getByLabel("API token").fill(backend.api_token);
+    await tab.getByLabel("API token").press("Enter");
+    await expect(tab.locator("#incident-detail h2")).toContainText(`(#${backend.incident_id})`);
+    await tab.close();
+  });
 
 test("with a tenant and a sidebar secret, Zendesk's proxy signs each request as a JWT the backend accepts",
   async ({ page }) => {

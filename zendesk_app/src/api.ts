@@ -5,8 +5,8 @@
 //   setting `sidebar_secret` (claims iss = tenant, aud = "groundswell"), sent as `Bearer {{jwt.token}}`.
 import { RequestError, type RequestOptions, type Zaf } from "./zaf";
 import {
-  parseContext, parseIncident, parseIncidents, parseLink,
-  type Incident, type LinkResult, type TicketContext,
+  parseContext, parseIncident, parseIncidentList, parseLink,
+  type Incident, type IncidentList, type LinkResult, type TicketContext,
 } from "./model";
 
 export type Verdict = "useful" | "noise";
@@ -17,7 +17,8 @@ export interface Api {
   feedback(incidentId: number, verdict: Verdict, by: string): Promise<Incident | null>;
   acknowledge(incidentId: number, by: string): Promise<Incident | null>;
   renameTopic(topicId: number, name: string | null): Promise<void>;
-  openIncidents(): Promise<Incident[]>;
+  /** The open and acknowledged incidents, newest first (at most 50), and how many there are in all. */
+  openIncidents(): Promise<IncidentList>;
 }
 
 /** The backend URL setting is missing or not an http(s) address. */
@@ -49,6 +50,18 @@ export function backendBase(settings: Readonly<Record<string, unknown>>): string
     throw new ConfigError("backend_url must be a plain address");
   }
   return (url.origin + url.pathname).replace(/\/+$/, "");
+}
+
+/**
+ * Where an incident opens on the Groundswell server's incidents page (the page asks for the API token when the
+ * tab has none), or null when the `backend_url` setting is not a usable address.
+ */
+export function incidentPageUrl(settings: Readonly<Record<string, unknown>>, incidentId: number): string | null {
+  try {
+    return `${backendBase(settings)}/incidents#id=${intPath(incidentId)}`;
+  } catch {
+    return null;
+  }
 }
 
 /** How requests authenticate: a signed JWT when the `tenant` setting names a tenant, else the API token. */
@@ -125,9 +138,7 @@ export function createApi(zaf: Zaf): Api {
       await call("PATCH", `/topics/${intPath(topicId)}`, { name: clean });
     },
     async openIncidents() {
-      const body = await call("GET", "/incidents?status=open,acknowledged&limit=50");
-      const o = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-      return parseIncidents(o.incidents);
+      return parseIncidentList(await call("GET", "/incidents?status=open,acknowledged&limit=50"));
     },
   };
 }

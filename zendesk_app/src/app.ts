@@ -1,5 +1,5 @@
 // Starting the app once Zendesk has registered it: who the agent is, then the view for this location.
-import { createApi, ticketIdOf } from "./api";
+import { createApi, incidentPageUrl, ticketIdOf } from "./api";
 import { createFormatter } from "./format";
 import { t } from "./i18n";
 import { startNavbar } from "./navbar";
@@ -31,7 +31,8 @@ export async function start(zaf: Zaf, root: HTMLElement): Promise<void> {
   const fmt = createFormatter(agent.locale, agent.timeZone);
   const api = createApi(zaf);
   if (zaf.location === "nav_bar") {
-    startNavbar({ api, fmt, root, openTicket: (id) => void zaf.invoke("routeTo", "ticket", id).catch(() => undefined) });
+    startNavbar({ api, fmt, root, openTicket: (id) => void zaf.invoke("routeTo", "ticket", id).catch(() => undefined),
+                  incidentUrl: (id) => incidentPageUrl(zaf.settings, id) });
     return;
   }
   const ticketId = ticketIdOf(await zaf.get("ticket.id"));

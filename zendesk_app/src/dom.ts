@@ -41,6 +41,20 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/**
+ * A link that opens an http(s) address in a new tab, without giving that page a handle on this one. The only
+ * way the app sets an `href`: anything but an absolute http(s) address throws.
+ */
+export function link(href: string, props: Props = {}, ...children: Child[]): HTMLAnchorElement {
+  const url = new URL(href);
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`link to ${url.protocol} is not allowed`);
+  const node = el("a", props, ...children);
+  node.href = url.href;
+  node.target = "_blank";
+  node.rel = "noopener noreferrer";
+  return node;
+}
+
 export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K, attrs: Props["attrs"] = {}, ...children: Child[]
 ): SVGElementTagNameMap[K] {

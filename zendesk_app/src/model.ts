@@ -46,6 +46,9 @@ export interface Incident {
   accountCount: number | null;
   topic: TopicRef | null;
   problemTicketId: number | null;
+  /** In a ticket's context: whether the ticket is one of the incident's tickets (false: it only shares the
+   * incident's topic). Lists that are not about one ticket (the nav bar's) read true. */
+  attached: boolean;
   evidence: Evidence;
   volume: VolumePoint[];
   /** Where the incident's customers met friction in the product before writing, most customers first. */
@@ -237,6 +240,7 @@ export function parseIncident(value: unknown): Incident | null {
       : count(o.account_count ?? ev.accounts),
     topic: topicRef(o.topic),
     problemTicketId: id(o.problem_ticket_id),
+    attached: o.attached !== false,
     evidence: { observed: num(ev.observed), expected: num(ev.expected), lower: num(ev.lower), upper: num(ev.upper),
                 representatives: representatives(ev.representatives) },
     volume: volume(o.volume),
@@ -339,6 +343,18 @@ function parseBanner(value: unknown): Banner | null {
   return o && incidentId !== null ? { incidentId, title: text(o.title, 300), sentence: text(o.sentence) } : null;
 }
 
+export interface IncidentList {
+  incidents: Incident[];
+  /** How many match on the server; more than `incidents` holds when the list was cut at its limit. */
+  total: number;
+}
+
+export function parseIncidentList(value: unknown): IncidentList {
+  const o = obj(value) ?? {};
+  const incidents = parseIncidents(o.incidents);
+  return { incidents, total: Math.max(incidents.length, count(o.total)) };
+}
+
 export function parseIncidents(value: unknown): Incident[] {
   const out: Incident[] = [];
   for (const item of list(value, MAX_INCIDENTS)) {
@@ -350,7 +366,7 @@ export function parseIncidents(value: unknown): Incident[] {
 
 /**
  * The ticket context. When the backend sends no `banner` key at all (an older server), the first open or
- * acknowledged incident stands in for it; an explicit `null` means no banner.
+ * acknowledged incident the ticket is one of stands in for it; an explicit `null` means no banner.
  */
 export function parseContext(value: unknown, ticketId: string): TicketContext {
   const o = obj(value) ?? {};
@@ -358,7 +374,7 @@ export function parseContext(value: unknown, ticketId: string): TicketContext {
   const incidents = parseIncidents(o.incidents);
   let banner = parseBanner(o.banner);
   if (!("banner" in o)) {
-    const active = incidents.find((i) => i.status === "open" || i.status === "acknowledged");
+    const active = incidents.find((i) => (i.status === "open" || i.status === "acknowledged") && i.attached);
     banner = active ? { incidentId: active.id, title: active.title, sentence: active.sentence } : null;
   }
   return { ticketId: text(ticket.zendesk_id, 40) || ticketId, subject: text(ticket.subject, 500),

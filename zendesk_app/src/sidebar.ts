@@ -1,6 +1,7 @@
 // The ticket_sidebar location: loads the ticket's context, renders it, runs the agent's actions, keeps focus
 // where the agent was, announces results through one live region, resizes the iframe, and refreshes on
-// `ticket.updated` and every minute.
+// `ticket.updated` and every minute. A refresh never takes away what the agent is typing: the field being
+// edited is carried over into the new view as it is, and drafts are kept per topic.
 import { ConfigError, type Api, type Verdict } from "./api";
 import { el } from "./dom";
 import type { Formatter } from "./format";
@@ -57,8 +58,11 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
   root.replaceChildren(live, content);
 
   let data: Data = { kind: "loading" };
-  const ui: { busy: string | null; renaming: number | null; stale: boolean } = { busy: null, renaming: null, stale: false };
+  const ui: { busy: string | null; renaming: number | null; confirming: number | null; stale: boolean } =
+    { busy: null, renaming: null, confirming: null, stale: false };
   const linked = new Map<number, number>();
+  /** Typed into rename fields and not yet saved or cancelled (not part of the signature: typing draws nothing). */
+  const drafts = new Map<number, string>();
   const verdicts = new Map<number, Verdict>();
   let lastSignature = "";
   let lastHeight = -1;
@@ -78,7 +82,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     zaf.invoke("resize", { width: "100%", height: `${height}px` }).catch(() => undefined);
   }
 
-  const state = (): UiState => ({ ...ui, linked, verdicts });
+  const state = (): UiState => ({ ...ui, linked, verdicts, drafts });
 
   function render(): void {
     const signature = JSON.stringify([data, ui, [...linked], [...verdicts]]);
@@ -92,12 +96,32 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     else if (data.kind === "unseen") view = unseenView();
     else if (data.kind === "error") view = errorView(data.message, () => void refresh(false));
     else view = contextView(data.ctx, fmt, state(), handlers);
+    const kept = keepEditing(view);
     content.replaceChildren(view);
     if (focusKey) {
       const target = content.querySelector<HTMLElement>(`[data-focus="${focusKey}"]`);
       target?.focus();
     }
+    if (kept && document.activeElement === kept.field) kept.field.setSelectionRange(kept.start, kept.end, kept.direction);
     resize();
+  }
+
+  /**
+   * The text field the agent is typing in, if the new view has its place (the same `data-focus`), moves into
+   * the new view instead of a fresh copy: its text, caret and selection stay as they were.
+   */
+  function keepEditing(view: HTMLElement): { field: HTMLInputElement; start: number; end: number;
+                                             direction: "forward" | "backward" | "none" } | null {
+    const field = document.activeElement;
+    if (!(field instanceof HTMLInputElement) || !content.contains(field)) return null;
+    const key = field.getAttribute("data-focus");
+    const slot = key ? view.querySelector<HTMLInputElement>(`input[data-focus="${key}"]`) : null;
+    if (!slot) return null;
+    const start = field.selectionStart ?? field.value.length;
+    const end = field.selectionEnd ?? start;
+    const direction = field.selectionDirection ?? "none";
+    slot.replaceWith(field);
+    return { field, start, end, direction };
   }
 
   async function load(background: boolean): Promise<void> {
@@ -140,13 +164,32 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     await refresh(true);
   }
 
+  const linkNow = (inc: Incident, key: string) => void act(key, async () => {
+    const result = await api.linkProblem(inc.id, ticketId, agent);
+    linked.set(inc.id, result.problemTicketId);
+    ui.confirming = null;
+    return t(result.created ? "sidebar.link.done_created" : "sidebar.link.done",
+             { ticket: ticketId, problem: result.problemTicketId });
+  }, `incident-${inc.id}`);
+
   const handlers: Handlers = {
-    link: (inc: Incident) => void act(`link-${inc.id}`, async () => {
-      const result = await api.linkProblem(inc.id, ticketId, agent);
-      linked.set(inc.id, result.problemTicketId);
-      return t(result.created ? "sidebar.link.done_created" : "sidebar.link.done",
-               { ticket: ticketId, problem: result.problemTicketId });
-    }, `incident-${inc.id}`),
+    link: (inc: Incident) => {
+      if (inc.attached) {
+        linkNow(inc, `link-${inc.id}`);
+        return;
+      }
+      if (ui.busy) return;
+      ui.confirming = inc.id;  // the ticket only shares the incident's topic: ask first
+      pendingFocus = `link-confirm-${inc.id}`;
+      render();
+    },
+    confirmLink: (inc: Incident) => linkNow(inc, `link-confirm-${inc.id}`),
+    cancelLink: (inc: Incident) => {
+      if (ui.busy) return;
+      ui.confirming = null;
+      pendingFocus = `link-${inc.id}`;
+      render();
+    },
     feedback: (inc: Incident, verdict: Verdict) => void act(`${verdict}-${inc.id}`, async () => {
       await api.feedback(inc.id, verdict, agent);
       verdicts.set(inc.id, verdict);
@@ -163,14 +206,17 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     },
     cancelRename: (topicId: number) => {
       ui.renaming = null;
+      drafts.delete(topicId);
       pendingFocus = `rename-${topicId}`;
       render();
     },
     rename: (topicId: number, name: string) => void act(`rename-save-${topicId}`, async () => {
       await api.renameTopic(topicId, name);
       ui.renaming = null;
+      drafts.delete(topicId);
       return t("sidebar.rename.done", { name: name.trim().slice(0, 200) });
     }, `rename-${topicId}`),
+    draft: (topicId: number, name: string) => { drafts.set(topicId, name); },
     retry: () => void refresh(false),
     openTicket: (id: string) => {
       zaf.invoke("routeTo", "ticket", id).catch(() => announce(t("sidebar.error.route", { id }), true));

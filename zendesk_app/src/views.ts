@@ -16,6 +16,10 @@ export interface UiState {
   busy: string | null;
   /** The topic whose rename form is open. */
   renaming: number | null;
+  /** What the agent has typed in a topic's rename field so far, kept across refreshes. */
+  drafts: ReadonlyMap<number, string>;
+  /** The incident whose link button asks "link anyway?" (the ticket is not one of its tickets). */
+  confirming: number | null;
   /** Problem ticket this ticket was linked to in this session, per incident. */
   linked: ReadonlyMap<number, number>;
   /** Verdict given in this session, per incident. */
@@ -25,12 +29,18 @@ export interface UiState {
 }
 
 export interface Handlers {
+  /** Link the ticket to the incident's problem ticket; for a ticket that is not one of the incident's
+   * tickets, the first press asks for confirmation and only `confirmLink` links. */
   link(incident: Incident): void;
+  confirmLink(incident: Incident): void;
+  cancelLink(incident: Incident): void;
   feedback(incident: Incident, verdict: Verdict): void;
   acknowledge(incident: Incident): void;
   startRename(topicId: number): void;
   cancelRename(topicId: number): void;
   rename(topicId: number, name: string): void;
+  /** The agent typed in the rename field (nothing is drawn again). */
+  draft(topicId: number, name: string): void;
   retry(): void;
   /** Open another ticket in Zendesk (a representative ticket). */
   openTicket(ticketId: string): void;
@@ -65,11 +75,15 @@ export function unseenView(): HTMLElement {
     el("p", {}, t("sidebar.empty.unseen")), el("p", { class: "gs-muted" }, t("sidebar.empty.unseen_hint")));
 }
 
-function bannerView(banner: Banner, firstSeen: string | null, fmt: Formatter): HTMLElement {
+/**
+ * The known-issue banner. When the incident's card follows it (as the server orders them), the card carries the
+ * title and the sentence and the banner only names the incident: a 320 px column reads each once.
+ */
+function bannerView(banner: Banner, card: Incident | undefined, fmt: Formatter): HTMLElement {
   return el("div", { class: "gs-banner", attrs: { role: "note", "aria-label": t("sidebar.banner.label") } },
     el("strong", {}, t("sidebar.banner.title", { id: banner.incidentId })),
-    el("p", { class: "gs-banner-title" }, banner.title),
-    banner.sentence ? el("p", {}, fmt.sentence(banner.sentence, firstSeen)) : null);
+    card ? null : el("p", { class: "gs-banner-title" }, banner.title),
+    !card && banner.sentence ? el("p", {}, fmt.sentence(banner.sentence, null)) : null);
 }
 
 function stat(term: string, value: Child): Child[] {
@@ -159,13 +173,20 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
     type: "text", maxlength: 200, required: true, "data-focus": `rename-input-${topicId}`,
     id: `gs-rename-input-${topicId}`,
   } });
-  input.value = label;
+  const draft = state.drafts.get(topicId);
+  input.value = draft ?? label;
+  // The current name is there to edit, selected so that typing replaces it rather than adding to it.
+  if (draft === undefined) input.addEventListener("focus", () => input.select(), { once: true });
+  input.addEventListener("input", () => h.draft(topicId, input.value));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Escape") { e.preventDefault(); h.cancelRename(topicId); }
   });
+  // The controller may keep the field the agent is typing in across a redraw (this form then holds that
+  // element, not `input`): read whichever field the form holds when it is sent.
   const form = el("form", { class: "gs-rename", on: { submit: (e) => {
     e.preventDefault();
-    if (input.value.trim()) h.rename(topicId, input.value);
+    const field = form.querySelector<HTMLInputElement>("input.gs-input");
+    if (field && field.value.trim()) h.rename(topicId, field.value);
   } } },
     el("label", { class: "gs-label", attrs: { for: `gs-rename-input-${topicId}` } }, t("sidebar.rename.label")), input,
     el("button", { class: "gs-button", attrs: { type: "submit", "data-focus": `rename-save-${topicId}`,
@@ -180,6 +201,18 @@ function linkView(inc: Incident, state: UiState, h: Handlers): Child {
   const linked = state.linked.get(inc.id);
   if (linked !== undefined) {
     return el("p", { class: "gs-linked" }, t("sidebar.link.linked", { problem: linked }));
+  }
+  if (state.confirming === inc.id) {
+    const questionId = `gs-link-confirm-${inc.id}`;
+    const question = inc.problemTicketId !== null
+      ? t("sidebar.link.confirm_existing", { id: inc.id, problem: inc.problemTicketId })
+      : t("sidebar.link.confirm_create", { id: inc.id });
+    return el("div", { class: "gs-confirm", attrs: { role: "group", "aria-labelledby": questionId },
+                       on: { keydown: (e) => { if (e.key === "Escape") { e.preventDefault(); h.cancelLink(inc); } } } },
+      el("p", { attrs: { id: questionId } }, question),
+      button(t("sidebar.link.confirm"), `link-confirm-${inc.id}`, () => h.confirmLink(inc), state.busy),
+      button(t("sidebar.link.cancel"), `link-cancel-${inc.id}`, () => h.cancelLink(inc), state.busy,
+             { class: "gs-button gs-secondary" }));
   }
   const label = inc.problemTicketId !== null ? t("sidebar.link.existing", { problem: inc.problemTicketId })
     : t("sidebar.link.create");
@@ -280,8 +313,12 @@ export function summaryView(inc: Incident): HTMLElement | null {
     : null;
 }
 
+/**
+ * One incident's card. `rename` says whether this card holds its topic's rename control (only the first card of
+ * a topic does). A ticket that is not one of the incident's tickets (it shares its topic) is told so.
+ */
 export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
-                             h: Handlers): HTMLElement {
+                             h: Handlers, rename = true): HTMLElement {
   const headingId = `gs-incident-${inc.id}`;
   const topicRef = inc.topic ?? (topic ? { id: topic.id, label: topic.label } : null);
   const volume = inc.volume.length ? inc.volume : topic?.volume ?? [];
@@ -291,6 +328,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
        t("sidebar.incident.heading", { id: inc.id }), " ", el("span", { class: "gs-title" }, inc.title)),
     el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
        t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
+    inc.attached ? null : el("p", { class: "gs-relation" }, t("sidebar.incident.same_topic", { id: inc.id })),
     inc.sentence ? el("p", { class: "gs-sentence" }, fmt.sentence(inc.sentence, inc.firstSeenAt)) : null,
     summaryView(inc),
     el("dl", { class: "gs-stats" },
@@ -308,7 +346,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
       feedbackView(inc, state, h),
       inc.status === "open"
         ? button(t("sidebar.acknowledge"), `ack-${inc.id}`, () => h.acknowledge(inc), state.busy) : null,
-      topicRef ? renameView(topicRef.id, topicRef.label, state, h) : null));
+      topicRef && rename ? renameView(topicRef.id, topicRef.label, state, h) : null));
 }
 
 export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
@@ -328,11 +366,15 @@ export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handl
 export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
   const parts: Child[] = [];
   if (state.stale) parts.push(el("p", { class: "gs-stale gs-muted" }, t("sidebar.stale")));
-  if (ctx.banner) {
-    const named = ctx.banner.incidentId;
-    parts.push(bannerView(ctx.banner, ctx.incidents.find((i) => i.id === named)?.firstSeenAt ?? null, fmt));
+  const named = ctx.banner ? ctx.incidents.find((i) => i.id === ctx.banner!.incidentId) : undefined;
+  // "Known issue" only for an incident this ticket is one of (an older server named one on its topic alone).
+  if (ctx.banner && named?.attached !== false) parts.push(bannerView(ctx.banner, named, fmt));
+  const renameShown = new Set<number>();
+  for (const inc of ctx.incidents) {
+    const topicId = inc.topic?.id ?? ctx.topic?.id;
+    parts.push(incidentView(inc, ctx.topic, fmt, state, h, topicId === undefined || !renameShown.has(topicId)));
+    if (topicId !== undefined) renameShown.add(topicId);
   }
-  for (const inc of ctx.incidents) parts.push(incidentView(inc, ctx.topic, fmt, state, h));
   if (!ctx.incidents.length) {
     parts.push(ctx.topic ? topicView(ctx.topic, fmt, state, h)
       : el("div", { class: "gs-state gs-empty" }, el("p", {}, t("sidebar.empty.none"))));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authOptions, backendBase, ConfigError, createApi, ticketIdOf } from "../src/api";
+import { authOptions, backendBase, ConfigError, createApi, incidentPageUrl, ticketIdOf } from "../src/api";
 import { RequestError } from "../src/zaf";
 import { fakeZaf, incident } from "./helpers";
 
@@ -26,7 +26,9 @@ describe("backend calls", () => {
       : o.url.endsWith("/problem-ticket") ? { problem_ticket_id: 5, linked_ticket_id: "42", created: false }
       : o.type === "PATCH" && o.url.includes("/topics/") ? {} : incident()));
     const api = createApi(zaf);
-    await api.openIncidents();
+    const open = await api.openIncidents();
+    expect(open.incidents.map((i) => i.id)).toEqual([12]);
+    expect(open.total).toBe(1);
     await api.linkProblem(12, "42", "A".repeat(500));
     await api.feedback(12, "useful", "Ada");
     await api.acknowledge(12, "Ada");
@@ -67,6 +69,14 @@ describe("backend calls", () => {
 });
 
 describe("authentication mode", () => {
+  it("knows where an incident opens on the server's incidents page", () => {
+    expect(incidentPageUrl({ backend_url: "https://gs.example.org/base/" }, 12)).toBe(
+      "https://gs.example.org/base/incidents#id=12");
+    expect(incidentPageUrl({ backend_url: "javascript:alert(1)" }, 12)).toBeNull();
+    expect(incidentPageUrl({}, 12)).toBeNull();
+    expect(incidentPageUrl({ backend_url: "https://gs.example.org" }, 0)).toBeNull();
+  });
+
   it("uses the API token placeholder when no tenant is set", () => {
     expect(authOptions({})).toEqual({ headers: { Authorization: "Bearer {{setting.api_token}}" } });
     expect(authOptions({ tenant: "  " })).toEqual({ headers: { Authorization: "Bearer {{setting.api_token}}" } });

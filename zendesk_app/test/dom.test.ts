@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { el, svg } from "../src/dom";
+import { el, link, svg } from "../src/dom";
 
 describe("dom builder", () => {
   it("puts strings in as text nodes", () => {
@@ -20,5 +20,16 @@ describe("dom builder", () => {
     expect(b.hasAttribute("disabled")).toBe(true);
     expect(b.hasAttribute("aria-busy")).toBe(false);
     expect(b.getAttribute("title")).toBe('a"b');
+  });
+
+  it("links only to http(s) addresses, in a new tab that cannot reach back", () => {
+    const a = link("https://gs.example.org/incidents#id=12", { class: "x" }, "<b>Incident</b>");
+    expect(a.getAttribute("href")).toBe("https://gs.example.org/incidents#id=12");
+    expect(a.target).toBe("_blank");
+    expect(a.rel).toBe("noopener noreferrer");
+    expect(a.textContent).toBe("<b>Incident</b>");
+    for (const bad of ["javascript:alert(1)", "data:text/html,x", "/incidents", "vbscript:x"]) {
+      expect(() => link(bad)).toThrow();
+    }
   });
 });

@@ -32,6 +32,16 @@ describe("parsing backend answers", () => {
     const resolvedOnly = context({ incidents: [incident({ status: "resolved" })] });
     delete resolvedOnly.banner;
     expect(parseContext(resolvedOnly, "42").banner).toBeNull();
+    const topicOnly = context({ incidents: [incident({ attached: false })] });
+    delete topicOnly.banner;
+    expect(parseContext(topicOnly, "42").banner).toBeNull();
+  });
+
+  it("reads whether the ticket is one of the incident's tickets; a list without the field reads yes", () => {
+    expect(parseIncident(incident({ attached: false }))!.attached).toBe(false);
+    expect(parseIncident(incident({ attached: true }))!.attached).toBe(true);
+    expect(parseIncident(incident())!.attached).toBe(true);
+    expect(parseIncident(incident({ attached: "no" }))!.attached).toBe(true);
   });
 
   it("drops malformed entries and bounds text", () => {

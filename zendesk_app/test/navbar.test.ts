@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApi } from "../src/api";
 import { createFormatter } from "../src/format";
-import { startNavbar, type Navbar } from "../src/navbar";
+import { countsText, startNavbar, type Navbar } from "../src/navbar";
+import { parseIncidents } from "../src/model";
 import { fakeZaf, flush, httpError, incident, XSS } from "./helpers";
 
 let root: HTMLElement;
@@ -39,7 +40,45 @@ describe("nav bar", () => {
     expect(items[1].querySelector("button")?.textContent).toBe("Open problem ticket #900");
     expect(opened).toEqual(["900"]);
     expect(root.querySelector("img")).toBeNull();
-    expect(root.querySelector('[role="status"]')?.textContent).toBe("2 open incidents.");
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("1 open, 1 acknowledged.");
+    expect(root.querySelector("a")).toBeNull();  // no address for the server's pages: nothing to follow
+  });
+
+  it("counts incidents by status, as the incidents page does", () => {
+    const list = (...statuses: string[]) => parseIncidents(statuses.map((status, i) => incident({ id: i + 1, status })));
+    expect(countsText({ incidents: list("open", "open", "open", "open", "acknowledged"), total: 5 }))
+      .toBe("4 open, 1 acknowledged.");
+    expect(countsText({ incidents: list("open"), total: 1 })).toBe("1 open incident.");
+    expect(countsText({ incidents: list("open", "open"), total: 2 })).toBe("2 open incidents.");
+    expect(countsText({ incidents: list("acknowledged"), total: 1 })).toBe("1 acknowledged incident.");
+    expect(countsText({ incidents: list("acknowledged", "acknowledged"), total: 2 })).toBe("2 acknowledged incidents.");
+    expect(countsText({ incidents: [], total: 0 })).toBe("0 open incidents.");
+    // A list cut at its limit cannot be counted by status: it says how many there are and how many it shows.
+    expect(countsText({ incidents: list("open", "acknowledged"), total: 63 }))
+      .toBe("63 open or acknowledged incidents; the newest 2 are listed.");
+  });
+
+  it("leads from each card to its incident on the server's incidents page, in a new tab", async () => {
+    const zaf = fakeZaf(() => ({ incidents: [incident(), incident({ id: 13, status: "acknowledged", title: XSS,
+                                                                     problem_ticket_id: 900 })], total: 2 }),
+                        undefined, "nav_bar");
+    const opened: string[] = [];
+    navbar = startNavbar({ api: createApi(zaf), fmt: createFormatter("en-US", "UTC"), root, refreshMs: 3_600_000,
+                           openTicket: (id) => opened.push(id),
+                           incidentUrl: (id) => `https://gs.example.org/incidents#id=${id}` });
+    await flush();
+    const items = [...root.querySelectorAll(".gs-nav-item")];
+    const links = items.map((li) => li.querySelector<HTMLAnchorElement>("h2 a.gs-nav-link")!);
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["https://gs.example.org/incidents#id=12",
+                                                              "https://gs.example.org/incidents#id=13"]);
+    expect(links.every((a) => a.target === "_blank" && a.rel === "noopener noreferrer")).toBe(true);
+    expect(items.every((li) => li.classList.contains("gs-nav-linked"))).toBe(true);
+    expect(links[1].textContent).toBe(`Incident #13: ${XSS} (opens on Groundswell's incidents page, in a new tab)`);
+    expect(items[1].querySelector("h2")?.textContent).toContain(XSS);
+    expect(root.querySelector("img")).toBeNull();
+    // The problem ticket's button still opens it in Zendesk.
+    items[1].querySelector("button")!.click();
+    expect(opened).toEqual(["900"]);
   });
 
   it("counts a friction incident's sessions on its page, not tickets", async () => {
