@@ -276,18 +276,24 @@ class Replayer:
         except (requests.RequestException, ValueError, KeyError, IndexError):
             pass
 
+    #: The stream's counts as the table heads them.
+    HEADS = {"tickets": "tickets", "widget_events": "widget events", "accepted": "events stored",
+             "duplicates": "repeats dropped", "errors": "errors"}
+
     def _table(self, minute: float) -> Table:
         table = Table(title="Groundswell demo stream", show_header=True)
         table.add_column("stream minute")
         for key in self.counts:
-            table.add_column(key.replace("_", " "))
+            table.add_column(self.HEADS.get(key, key.replace("_", " ")))
         table.add_column("surging")
         table.add_column("open incidents")
         active = ", ".join(i.issue for i in self.model.active(minute)) or "-"
         # incident titles hold ticket words, and errors the server's words: text, never rich markup
         table.add_row(f"{minute:.1f}", *[str(v) for v in self.counts.values()], active, Text(self.incidents))
-        if self.last_error:
-            table.caption = Text(f"last error: {self.last_error}")
+        # Some webhooks and batches are sent twice on purpose, as Zendesk and browsers retry: the log keeps
+        # each event once, and says so.
+        caption = "repeats dropped: deliveries sent twice on purpose (as retries are), stored once"
+        table.caption = Text(caption + (f"; last error: {self.last_error}" if self.last_error else ""))
         return table
 
     def run(self, duration: float | None = None, console: Console | None = None,
@@ -296,6 +302,8 @@ class Replayer:
         as when the server it feeds has stopped)."""
         start = last = time.monotonic()
         console = console or Console(stderr=True)
+        if not console.is_terminal:  # a file or a pipe: rich would cut the table to 80 columns
+            console.width = max(console.width, 160)
         with Live(self._table(0), console=console, refresh_per_second=2, transient=False) as live:
             while (duration is None or time.monotonic() - start < duration) and alive():
                 tick = time.monotonic()

@@ -84,7 +84,9 @@ def load_model(model_dir: Path | None = None, expected_sha256: str = MODEL_SHA25
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()  # a bar for a 0.1 s load, among the commands' own
             torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
             _MODELS[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
         return _MODELS[key]

@@ -262,3 +262,13 @@ def test_the_live_stream_stops_once_what_it_feeds_is_gone(recorder):
 
     replayer.run(duration=None, console=Console(file=io.StringIO(), width=120), alive=alive)
     assert len(rounds) == 3  # two rounds replayed, the third check ended it
+
+
+def test_the_stream_table_written_to_a_file_keeps_its_heads_whole_and_explains_repeats(recorder):
+    replayer = Replayer(recorder, {"tenant": "acme", "webhook_secret": SECRET, "site_key": "k"}, speed=600.0)
+    out = io.StringIO()
+    rounds = []
+    replayer.run(duration=None, console=Console(file=out), alive=lambda: not rounds.append(1) and len(rounds) <= 1)
+    text = out.getvalue()
+    assert "repeats dropped" in text and "open incidents" in text and "events stored" in text
+    assert "deliveries sent twice on purpose" in text
