@@ -4,7 +4,9 @@ crash rewrites the same rows.
 Status is shared with people: the API writes a person's change at once and appends a control event;
 the detector mirrors it when it reads that event. So the writer sets ``status`` when it creates an
 incident, when the detector resolves one by itself (only if the row is still active: a person's
-later decision is not undone), and when it mirrors a person's change (the same value the API wrote).
+later decision is not undone), when it mirrors a person's change (the same value the API wrote), and
+when it reopens an incident whose resolve it has read (a friction incident still failing after a person
+resolved it: its ``evidence.reopened`` names the resolve it follows, as the row holds it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.db import get_or_add
+from server.eventlog.log import as_utc
 from server.incidents.models import ACTIVE, Incident, IncidentTicket, VolumePoint
 from server.notify import enqueue
 from server.zendesk.worker import queue_auto_link
@@ -36,10 +39,25 @@ def write_incident(session: Session, key: tuple[int, int], row: dict[str, Any], 
     takes_status = (new
                     or row["status_by"] != "detector"  # a person's change, mirrored
                     or (row["status"] == "resolved" and incident.status in ACTIVE)  # resolved by the detector
-                    or (incident.status_by == "detector" and incident.status != row["status"]))  # a replay
+                    or (incident.status_by == "detector" and incident.status != row["status"])  # a replay
+                    or _reopens(row, incident))
     for name in _DETECTOR_FIELDS + (_STATUS_FIELDS if takes_status else ()):
         setattr(incident, name, row[name])
     incident.updated_at = now
+
+
+def _reopens(row: dict[str, Any], incident: Incident) -> bool:
+    """Whether the detector reopens the very resolve the row holds: it read that change (a stale state,
+    written before the detector read a person's later resolve, names an earlier one or none)."""
+    after = (row.get("evidence") or {}).get("reopened")
+    if row["status"] not in ACTIVE or incident.status != "resolved" or not isinstance(after, dict):
+        return False
+    try:
+        resolved_at = datetime.fromisoformat(str(after.get("resolved_at")))
+    except ValueError:
+        return False
+    return (after.get("resolved_by") == incident.status_by and incident.status_changed_at is not None
+            and abs((as_utc(resolved_at) - as_utc(incident.status_changed_at)).total_seconds()) < 0.001)
 
 
 def write_incident_ticket(session: Session, key: tuple[int, int, str], row: dict[str, Any], now: datetime) -> None:

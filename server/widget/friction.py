@@ -6,6 +6,14 @@ own counts (``signals``). Messages (Slack) go out when it opens, when its sessio
 grown by at least five) since the last message, and when it resolves. Once every signal of the
 incident has had two calm closed hours in a row, it resolves. People's status changes arrive as
 ``control.status`` events and are mirrored; a dismissal suppresses the page's signals for a day.
+
+A resolved incident comes back, instead of another one opening, when one of its signals alarms again on
+its page: within ``REOPEN_AFTER`` of the detector resolving it (the ticket engine's rule), or, after a
+person resolved it, while that signal is still failing (before it has had two calm closed hours since,
+and within ``REOPEN_AFTER``). It reopens saying so (``evidence.reopened``, its sentence) and queues one
+``reopened`` message. Once a person's resolve has been followed by calm, the page is free: a later rise is
+a new incident, as the ticket engine frees a series a person resolved.
+
 Snapshots have the shape the incident writer stores (server/incidents/writers.py), with
 ``kind = "friction"`` and evidence naming the page.
 """
@@ -17,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from server.incidents.engine import REOPEN_AFTER
 from server.incidents.stats import surprise
 from server.widget.detectors import HOUR, Alarm
 from server.widget.features import SIGNAL_NOUNS, and_list
@@ -29,6 +38,11 @@ SUPPRESS_AFTER_DISMISS = 86400.0
 GREW_AT_LEAST = 5
 #: How long after an incident ends its chart's series keeps being written (as ticket incidents' charts).
 CHART_AFTER = 86400.0
+
+
+#: Why an incident reopened, by who had resolved it.
+STILL_FAILING = "still failing after it was resolved"
+FAILING_AGAIN = "failing again after it had calmed"
 
 
 def _dt(ts: float) -> datetime:
@@ -50,6 +64,18 @@ class SignalCounts:
     calm_hours: int = 0
     #: The page's visitors in that hour when it was judged per visitor (0: against the hourly mean).
     visitors: int = 0
+
+
+@dataclass
+class Ended:
+    """A signal of a resolved incident whose next alarm may still be that incident (see the module's
+    docstring): which incident, when it was resolved, whether a person resolved it, and the signal's calm
+    closed hours in a row since (counted after a person's resolve only)."""
+
+    incident: int
+    at: float
+    by_person: bool
+    calm_hours: int = 0
 
 
 @dataclass
@@ -83,6 +109,8 @@ class FrictionIncident:
     window_start: float | None = None
     #: Sessions when a message last told of its size (opened or grew).
     notified_sessions: int = 0
+    #: Its latest return after a resolve: (when, when it had been resolved, who resolved it, why).
+    reopened: tuple[float, float, str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.signals:
@@ -123,8 +151,12 @@ class FrictionIncident:
         start = self.window_start or self.first_seen
         since = f", above normal since {_dt(self.first_seen):%H:%M} UTC" if self.first_seen > start else ""
         users = f" ({len(self.users)} signed-in)" if self.users else ""
+        back = ""
+        if self.reopened is not None:
+            at, resolved, _by, why = self.reopened
+            back = f" Reopened at {_dt(at):%H:%M} UTC: {why} at {_dt(resolved):%H:%M} UTC."
         return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
-                f"from {len(self.sessions)} sessions{users}.")
+                f"from {len(self.sessions)} sessions{users}.{back}")
 
     def snapshot(self) -> dict[str, Any]:
         p, first = self.min_p, self.signals[self.signal]
@@ -143,9 +175,16 @@ class FrictionIncident:
                                       "p": c.p, "visitors": c.visitors} for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(),
                          "window_start_at": _dt(self.window_start or self.first_seen).isoformat(),
-                         "window_minutes": 60},
+                         "window_minutes": 60, **self._reopened_evidence()},
             "useful_count": 0, "noise_count": 0,
         }
+
+    def _reopened_evidence(self) -> dict[str, Any]:
+        if self.reopened is None:
+            return {}
+        at, resolved, by, why = self.reopened
+        return {"reopened": {"at": _dt(at).isoformat(), "resolved_at": _dt(resolved).isoformat(),
+                             "resolved_by": by, "reason": why}}
 
 
 class FrictionIncidents:
@@ -159,6 +198,18 @@ class FrictionIncidents:
         self.notify: list[tuple[int, str, int]] = []
         #: (page, signal) of each incident's chart -> until when its closed hours are written (inf: active).
         self.charts: dict[tuple[str, str], float] = {}
+        #: (page, signal) of resolved incidents -> the incident its next alarm reopens (see ``Ended``).
+        self.ended: dict[tuple[str, str], Ended] = {}
+
+    def _ended(self) -> dict[tuple[str, str], Ended]:
+        return self.__dict__.setdefault("ended", {})  # checkpoints from before resolved incidents reopened
+
+    def _forget_end(self, incident_id: int) -> dict[tuple[str, str], Ended]:
+        """Drop the incident's signals from ``ended``; returns ``ended``."""
+        ended = self._ended()
+        for key in [k for k, e in ended.items() if e.incident == incident_id]:
+            del ended[key]
+        return ended
 
     def _charts(self) -> dict[tuple[str, str], float]:
         return self.__dict__.setdefault("charts", {})  # checkpoints from before charts had none
@@ -187,13 +238,17 @@ class FrictionIncidents:
         return next((i for (p, _), i in self.active.items() if p == path), None)
 
     def alarm(self, a: Alarm, now: float, new_id: Callable[[], int]) -> bool:
-        """Open the page's incident or grow it; True when this alarm opened it."""
+        """Open the page's incident, grow it, or bring back the resolved one it still is (``_reopen``); True
+        when this alarm opened a new incident."""
         key = (a.path, a.signal)
         if self.suppressed.get(key, -1.0) > now:
             return False
         inc_id = self.active.get(key)
         if inc_id is None:
             inc_id = self._page_incident(a.path)
+        reopened = inc_id is None and self._reopen(key, now)
+        if reopened:
+            inc_id = self.active[key]
         if inc_id is None:
             inc = FrictionIncident(id=new_id(), path=a.path, signal=a.signal,
                                    # events arrive in log order, their times are the browsers': the
@@ -225,7 +280,7 @@ class FrictionIncidents:
             if len(inc.users) < MAX_MEMBERS:
                 inc.users.add(u)
         n = len(inc.sessions)
-        if opened:
+        if opened or reopened:  # the message told its size
             inc.notified_sessions = n
         elif n >= 2 * inc.notified_sessions and n >= inc.notified_sessions + GREW_AT_LEAST:
             # Grown materially, by the ticket incidents' rule (twice the customers, at least 5 more).
@@ -237,7 +292,53 @@ class FrictionIncidents:
     def _keys(self, inc: FrictionIncident) -> list[tuple[str, str]]:
         return [(inc.path, sig) for sig in inc.signals]
 
+    def _remember_end(self, inc: FrictionIncident, at: float, by_person: bool) -> None:
+        """The incident was resolved at ``at``: its signals' next alarms may bring it back. After a person's
+        resolve only the signals still failing can (a signal already calm for two hours had ended)."""
+        ended = self._forget_end(inc.id)
+        for sig, c in inc.signals.items():
+            if by_person and c.calm_hours >= CALM_HOURS_TO_RESOLVE:
+                continue
+            ended[(inc.path, sig)] = Ended(inc.id, at, by_person, c.calm_hours if by_person else 0)
+
+    def _reopen(self, key: tuple[str, str], now: float) -> bool:
+        """An alarm of a resolved incident's signal that is still that incident (see the module's docstring):
+        it reopens, saying why, and the thread and alerts that heard it was resolved hear it is back."""
+        ended = self._ended()
+        end = ended.pop(key, None)
+        if end is None or now - end.at > REOPEN_AFTER:
+            return False
+        inc = self.incidents.get(end.incident)
+        if inc is None or inc.status != "resolved" or inc.resolved != end.at:
+            return False  # a person changed it since (reopened, dismissed): their decision stands
+        self._forget_end(inc.id)
+        at = max(now, end.at)  # browsers' clocks may put the alarm before the resolve it follows in the log
+        inc.reopened = (at, end.at, inc.status_by, STILL_FAILING if end.by_person else FAILING_AGAIN)
+        inc.status, inc.status_by, inc.status_changed, inc.resolved = "open", "detector", at, None
+        inc.calm_hours = 0
+        for c in inc.signals.values():
+            c.calm_hours = 0
+        for k in self._keys(inc):
+            self.active.setdefault(k, inc.id)
+        self._chart_until(inc, math.inf)
+        if inc.notifications:
+            self._queue(inc, "reopened")
+        return True
+
+    def _ended_hour(self, key: tuple[str, str], start: float, alarmed: bool) -> None:
+        """A closed hour of a resolved incident's signal: after a person's resolve, two calm hours in a row
+        end the link (the problem had ended after all); every link ends ``REOPEN_AFTER`` after the resolve."""
+        ended = self._ended()
+        end = ended.get(key)
+        if end is None:
+            return
+        if end.by_person:
+            end.calm_hours = 0 if alarmed else end.calm_hours + 1
+        if (end.by_person and end.calm_hours >= CALM_HOURS_TO_RESOLVE) or start + HOUR - end.at > REOPEN_AFTER:
+            del ended[key]
+
     def hour_closed(self, path: str, signal: str, start: float, alarmed: bool) -> None:
+        self._ended_hour((path, signal), start, alarmed)
         inc_id = self.active.get((path, signal))
         if inc_id is None:
             return
@@ -255,6 +356,7 @@ class FrictionIncidents:
                 if self.active.get(key) == inc.id:
                     del self.active[key]
             self._chart_until(inc, end + CHART_AFTER)
+            self._remember_end(inc, end, by_person=False)
             self._queue(inc, "resolved")
             self.changed.add(inc.id)
 
@@ -265,6 +367,7 @@ class FrictionIncidents:
             return
         was_active = inc.active
         inc.status, inc.status_by, inc.status_changed = status, by[:200], at
+        self._forget_end(inc.id)  # a person decided since it was resolved
         if inc.active:
             if status == "acknowledged" and was_active and inc.notifications:
                 self._queue(inc, "acknowledged")  # as the ticket engine: the thread and the alert say who is on it
@@ -289,6 +392,8 @@ class FrictionIncidents:
                     del self.active[key]
                 if status == "dismissed":
                     self.suppressed[key] = at + SUPPRESS_AFTER_DISMISS
+            if status == "resolved" and was_active:  # if it is still failing, it comes back (``_reopen``)
+                self._remember_end(inc, at, by_person=True)
         self.changed.add(inc.id)
 
     def take_changes(self) -> list[dict[str, Any]]:
