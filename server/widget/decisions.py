@@ -3,8 +3,15 @@
 In order (the first that applies is the reason):
 
 1. ``no_data``: the detector has not seen the session yet.
-2. ``below_threshold``: not stuck. Stuck means ``p_ticket >= threshold`` once the classifier is ready,
-   and the cold-start friction rule on this page before (server/widget/features.py).
+2. Not stuck, the reason naming what decided:
+
+   - ``below_threshold``: the classifier is ready and ``p_ticket < threshold``;
+   - ``cold_start``: the classifier is still learning (it has not yet seen ``cold_start.min_outcomes``
+     outcomes with ``cold_start.min_positives`` of each kind), so the cold-start friction rule decided,
+     and it does not hold on this page (server/widget/features.py). ``p_ticket`` is then the
+     classifier's estimate so far, not used;
+   - ``learning``: the classifier is still learning and the cold-start rule is turned off, so nothing
+     says stuck yet.
 3. ``no_content``: no nudge is configured for the page.
 4. ``cap_session`` / ``cap_day``: the session (or the user, over 24 h) already had its share of
    would-be nudges. Held-out sessions count too, so both groups are capped alike.
@@ -77,6 +84,12 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
     >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=stuck, session_nudges=1, day_nudges=1).reason
     'cap_session'
     >>> decide(c, tenant_id=1, session_id="s", path="/home", session=stuck, session_nudges=0, day_nudges=0).reason
+    'cold_start'
+    >>> sure = SessionView(0.945, False, ())  # a high estimate while learning: the rule decided, not it
+    >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=sure, session_nudges=0, day_nudges=0).reason
+    'cold_start'
+    >>> ready = SessionView(0.2, True, ("/billing",))
+    >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=ready, session_nudges=0, day_nudges=0).reason
     'below_threshold'
     """
     holdout = in_holdout(tenant_id, session_id, config.holdout)
@@ -90,11 +103,13 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
     if session is None:
         return out("no_data")
     if session.model_ready and p is not None:
-        stuck = p >= config.threshold
+        stuck, judge = p >= config.threshold, "below_threshold"
+    elif config.cold_start.enabled:
+        stuck, judge = path in session.stuck_pages, "cold_start"
     else:
-        stuck = config.cold_start.enabled and path in session.stuck_pages
+        stuck, judge = False, "learning"
     if not stuck:
-        return out("below_threshold")
+        return out(judge)
     content = config.nudge_for(path)
     if content is None:
         return out("no_content")

@@ -130,7 +130,8 @@ class KnownIssueOutSchema(Schema):
     incident_id = fields.Integer(required=True, allow_none=True)
 
 
-REASONS = ("nudge", "holdout", "cap_session", "cap_day", "below_threshold", "no_content", "no_data")
+REASONS = ("nudge", "holdout", "cap_session", "cap_day", "below_threshold", "cold_start", "learning", "no_content",
+           "no_data")
 
 
 class DecideOutSchema(Schema):

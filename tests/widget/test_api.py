@@ -84,7 +84,7 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
     assert body["nudge"] == {k: NUDGE[k] for k in ("id", "title", "body", "link_url", "link_text")}
     assert decide(client, creds).get_json()["reason"] == "nudge"
     assert decide(client, creds).get_json()["reason"] == "cap_session"  # cap_per_session=2
-    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "cold_start"
     # events the detector has not read yet: the answer waits for them instead of judging a stale row;
     # another session's unread events (steady traffic) hold nobody else's answer back
     fail_three_times(client, creds, session_id="s1")
@@ -92,20 +92,45 @@ def test_a_stuck_session_gets_the_nudge_with_its_reason_then_the_caps(client, te
     assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "no_data"
     run_detector(db)
     fail_three_times(client, creds, session_id="s2")
-    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
-    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "cold_start"
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "cold_start"
     with db.session() as s:  # a checkpoint left from an older partitioning lags behind; it does not hold answers back
         s.get(WidgetSession, (t.id, "s1")).last_offset = None  # a row from before last_offset: the checkpoint says
         s.add(DetectorCheckpoint(partition=f"p{t.id % 2}of2", offset=0, events_processed=0, state=b"",
                                  updated_at=datetime.now(timezone.utc)))
         s.commit()
-    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "cold_start"
     with db.session() as s:
         rows = s.scalars(select(WidgetDecision).where(WidgetDecision.tenant_id == t.id)
                          .order_by(WidgetDecision.id)).all()
-    assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "below_threshold", "no_data",
-                                        "below_threshold", "below_threshold", "below_threshold"]
+    assert [r.reason for r in rows] == ["no_data", "nudge", "nudge", "cap_session", "cold_start", "no_data",
+                                        "cold_start", "cold_start", "cold_start"]
     assert rows[1].path == PAGE and rows[1].nudge_id == "pay" and rows[1].would_nudge
+
+
+def test_the_reason_names_what_decided_the_classifier_or_the_cold_start_rule(client, tenant, db):
+    t, creds = tenant
+    put_settings(client, creds)
+    fail_three_times(client, creds)
+    run_detector(db)
+
+    def row(p_ticket, ready):
+        with db.session() as s:
+            r = s.get(WidgetSession, (t.id, "s1"))
+            r.p_ticket, r.model_ready = p_ticket, ready
+            s.commit()
+
+    row(0.945, False)  # a high estimate from a classifier still learning: the rule decides, and says so
+    body = decide(client, creds, path="/elsewhere").get_json()
+    assert (body["reason"], body["p_ticket"]) == ("cold_start", 0.945)
+    row(0.2, True)
+    assert decide(client, creds, path="/elsewhere").get_json()["reason"] == "below_threshold"
+    put_settings(client, creds, cold_start={"enabled": False})
+    row(0.945, False)
+    assert decide(client, creds).get_json()["reason"] == "learning"  # stuck by the rule, but the rule is off
+    spec = client.get("/api/v1/openapi.json").get_json()
+    reasons = spec["components"]["schemas"]["DecideOut"]["properties"]["reason"]["enum"]
+    assert {"below_threshold", "cold_start", "learning"} <= set(reasons)
 
 
 def test_the_day_cap_counts_the_users_sessions(client, tenant, db):

@@ -27,8 +27,8 @@ STUCK = SessionView(None, False, ("/billing",))
 
 def test_reasons_in_order():
     assert run(cfg(), None).reason == "no_data"
-    assert run(cfg(), SessionView(None, False, ())).reason == "below_threshold"
-    assert run(cfg(), STUCK, path="/other").reason == "below_threshold"  # stuck elsewhere, not here
+    assert run(cfg(), SessionView(None, False, ())).reason == "cold_start"
+    assert run(cfg(), STUCK, path="/other").reason == "cold_start"  # stuck elsewhere, not here
     assert run(cfg(nudges=[]), STUCK).reason == "no_content"
     assert run(cfg(cap_per_session=1), STUCK, in_session=1).reason == "cap_session"
     assert run(cfg(cap_per_session=5, cap_per_day=2), STUCK, in_session=2, in_day=2).reason == "cap_day"
@@ -44,7 +44,22 @@ def test_the_classifier_decides_once_ready_and_the_rule_before():
     assert run(cfg(threshold=0.95), ready_high).reason == "below_threshold"
     not_ready = SessionView(0.01, False, ("/billing",))
     assert run(cfg(), not_ready).reason == "nudge" and run(cfg(), not_ready).p_ticket == 0.01
-    assert run(cfg(cold_start={"enabled": False}), not_ready).reason == "below_threshold"
+    assert run(cfg(cold_start={"enabled": False}), not_ready).reason == "learning"
+
+
+def test_the_reason_says_what_decided_not_stuck():
+    # the classifier is still learning: a high estimate is not what decided, the cold-start rule did
+    high_while_learning = SessionView(0.945, False, ())
+    d = run(cfg(threshold=0.5), high_while_learning)
+    assert (d.reason, d.p_ticket, d.would_nudge) == ("cold_start", 0.945, False)
+    # once it is ready, it decides, and below the threshold says so
+    assert run(cfg(threshold=0.5), SessionView(0.3, True, ("/billing",))).reason == "below_threshold"
+    # ready but no estimate for this session: the rule decides
+    assert run(cfg(), SessionView(None, True, ())).reason == "cold_start"
+    assert run(cfg(), SessionView(None, True, ("/billing",))).reason == "nudge"
+    # the rule turned off while the classifier learns: nothing says stuck yet
+    assert run(cfg(cold_start={"enabled": False}), SessionView(0.945, False, ())).reason == "learning"
+    assert run(cfg(cold_start={"enabled": False}), SessionView(0.945, True, ())).reason == "nudge"
 
 
 def test_holdout_sessions_are_never_nudged_but_their_would_be_nudge_is_kept():
