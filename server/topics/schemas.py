@@ -153,12 +153,13 @@ class TicketContextOutSchema(Schema):
     ticket = fields.Nested(TicketOutSchema, required=True)
     topic = fields.Nested(TopicDetailOutSchema, allow_none=True)
     incidents = fields.List(fields.Nested(IncidentBriefSchema), required=True,
-                            metadata={"description": "Open or acknowledged incidents the ticket is attached to "
-                                                     "or whose topic is the ticket's: the banner's first, then "
-                                                     "newest first."})
+                            metadata={"description": "Open or acknowledged incidents the ticket is attached to, "
+                                                     "or whose topic is the ticket's when the ticket was not written "
+                                                     "more than 6 h (or the incident's own test window) before the "
+                                                     "incident began: the banner's first, then newest first."})
     banner = fields.Nested(BannerSchema, allow_none=True, required=True,
                            metadata={"description": "The known-issue banner: the open or acknowledged incident the "
-                                                    "ticket is attached to, else the newest on its topic; null if none."})
+                                                    "ticket is attached to; null if none."})
     account = fields.Nested(AccountNoteSchema, allow_none=True,
                             metadata={"description": "The ticket's organization, or the product account of the "
                                                      "requester's sessions in `in_app`, when the accounts report "
