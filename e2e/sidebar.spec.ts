@@ -368,7 +368,7 @@ test("the nav bar counts the incidents by status, and each card opens its incide
     await openAgentPage(page);
     await page.getByRole("button", { name: "Groundswell" }).click();
     const nav = page.frameLocator('iframe[data-location="nav_bar"]');
-    await expect(nav.getByRole("heading", { level: 1, name: "Open incidents" })).toBeVisible();
+    await expect(nav.getByRole("heading", { level: 1, name: "Active incidents" })).toBeVisible();
     const heading = nav.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
     await expect(heading).toBeVisible();
     const list = await (await page.request.get(`${backend.url}/api/v1/incidents?status=open,acknowledged`,

@@ -31,7 +31,7 @@ describe("app start", () => {
     await start(zaf, root);
     await flush();
     expect(zaf.requests[0].url).toContain("/api/v1/incidents?status=open,acknowledged");
-    expect(root.querySelector("h1")?.textContent).toBe("Open incidents");
+    expect(root.querySelector("h1")?.textContent).toBe("Active incidents");
   });
 
   it("refuses to start with a bad backend address", async () => {
