@@ -1,7 +1,7 @@
 // The server's incidents page in a real browser, against a real backend holding open incidents written by
 // the detector's writers (the incidents seed): list, detail with its chart and evidence, a status change, and a
 // friction incident whose page's signals are one incident.
-import { test, expect, type Locator } from "@playwright/test";
+import { test, expect, type Locator, type Page } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
@@ -86,7 +86,15 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(term("How unusual").locator("span").first()).toHaveAttribute("title", /^p-value 2\.00e-7, surprise 6\.7 /);
     await expect(term("Where")).toHaveText(/^this topic \(.+\)$/);
     await expect(term("Where").locator("span")).toHaveAttribute("title", /^series topic:\d+$/);
-    await expect(term("Observed")).toHaveText(/^\d+ customers in 2 h$/);
+    // Each figure says what it counts and over which window; the chart beside it says it counts per hour.
+    await expect(term("Observed")).toHaveText(/^\d+ customers in its most unusual 2 h$/);
+    await expect(term("Expected")).toHaveText(/^[0-9.]+ customers in those 2 h; usual range \d+–\d+$/);
+    await expect(detail.locator(".legend")).toContainText("usual range of customers per hour");
+    await expect(detail.locator(".legend")).toContainText("expected customers per hour");
+    await expect(detail.locator(".chart-note")).toContainText("an incident opens only when a rise passes this " +
+      "tenant's alarm threshold");
+    await expect(detail.locator(".chart-note")).toContainText("The evidence counts customers in its most unusual 2 h, " +
+      "not per hour.");
     await expect(detail.locator("dt", { hasText: /^(p-value|Series)$/ })).toHaveCount(0);
 
     // Claude's summary is labelled as the model's and shown as text.
@@ -98,11 +106,15 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     await expect(detail.getByText("<img src=x onerror=alert(1)>").first()).toBeVisible();
     expect(await page.locator("#incident-detail img").count()).toBe(0);
 
-    // Each ticket opens in the tenant's Zendesk, in a new tab.
+    // Each ticket opens in the tenant's Zendesk, in a new tab, from the list of tickets and from a
+    // representative's number.
     const first = detail.locator(".ticket-ids a").first();
     await expect(first).toHaveAttribute("href", /^https:\/\/acme\.zendesk\.com\/agent\/tickets\/[0-9]+$/);
     await expect(first).toHaveAttribute("target", "_blank");
     await expect(first).toHaveAttribute("rel", "noopener noreferrer");
+    await expect(detail.locator(".representatives a").first())
+      .toHaveAttribute("href", /^https:\/\/acme\.zendesk\.com\/agent\/tickets\/[0-9]+$/);
+    await expect(detail.locator(".agent-page")).toHaveCount(0);
 
     // The organizations its tickets came from, each opening in Zendesk.
     await expect(detail.locator("h3", { hasText: "Accounts affected (" })).toBeVisible();
@@ -173,7 +185,8 @@ test("a friction incident: one card for the page, its chart of the page's failur
     .toBeVisible();
   await expect(detail.locator("dd", { hasText: /^\/invoices · \d+ sessions, 0 signed-in users$/ })).toBeVisible();
   await expect(detail.locator("dt", { hasText: /^(Customers|Accounts|Tickets)$/ })).toHaveCount(0);
-  await expect(detail.locator("dd", { hasText: / (failed requests|rage clicks) in 60 min$/ })).toHaveCount(1);
+  await expect(detail.locator("dd", { hasText: / (failed requests|rage clicks) in the hour from \d\d:\d\d( [AP]M)?$/ }))
+    .toHaveCount(1);
   const signals = detail.locator("dt", { hasText: "Signals" }).locator("xpath=following-sibling::dd[1]").locator("li");
   await expect(signals).toHaveCount(2);
   await expect(signals.filter({ hasText: /^failed request: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
@@ -576,7 +589,7 @@ test("an action keeps the keyboard where it was, says what it did, and the repor
   await expect(page.getByRole("status").filter({ hasText: "Marked useful by Kai" })).toHaveCount(1);
   await expect(report.locator(".report-figures")).toContainText("1 not rated");  // without waiting a minute
   await page.keyboard.press("Enter");  // the same person again: one verdict a person
-  await expect(detail.locator(".detail-done")).toContainText("Marked useful by Kai");
+  await expect(detail.locator(".detail-done")).toHaveText("Already marked useful by Kai: nothing changed.");
   await expect(useful).toHaveText("Mark useful (1)");
 
   const ack = detail.locator('button[data-action="status-acknowledged"]');
@@ -585,4 +598,161 @@ test("an action keeps the keyboard where it was, says what it did, and the repor
   await expect(detail.locator(".detail-done")).toHaveText(
     `Acknowledged by Kai: incident #${backend.friction_incident_id} is acknowledged.`);
   await expect(detail.locator("h2")).toBeFocused();  // its button is gone: the heading has focus
+});
+
+/** Sets an incident's status through the API, as another person would (nothing when it already has it). */
+async function setStatus(page: Page, id: unknown, status: string, by: string) {
+  const headers = { Authorization: `Bearer ${backend.api_token}` };
+  const now = await (await page.request.get(`${backend.url}/api/v1/incidents/${id}`, { headers })).json();
+  if (now.status === status) return;
+  const r = await page.request.patch(`${backend.url}/api/v1/incidents/${id}/status`, { headers, data: { status, by } });
+  expect(r.ok()).toBe(true);
+}
+
+test("a refresh leaves the open incident alone while someone works in it, then draws what changed and says it",
+  async ({ page }) => {
+    await setStatus(page, backend.incident_id, "open", "setup");
+    await page.clock.install();  // the page's 15 s refresh, run on demand
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+    // Not read out whole on each refresh: the detail and the time of the last refresh are not live regions.
+    await expect(detail).not.toHaveAttribute("aria-live", /.*/);
+    await expect(page.locator("#updated")).not.toHaveAttribute("aria-live", /.*/);
+    await expect(page.locator("#updated")).toHaveText(/^Updated \S/);
+    await expect(page.locator("#updated")).not.toHaveText(/\d:\d\d:\d\d/);  // to the minute, as every time here
+    const refreshed = () => page.waitForResponse((r) =>
+      new URL(r.url()).pathname === `/api/v1/incidents/${backend.incident_id}` && r.request().method() === "GET");
+    const probe = () => detail.locator("h2").evaluate((h) => (h as HTMLElement).dataset.probe ?? null);
+    await detail.locator("h2").evaluate((h) => { (h as HTMLElement).dataset.probe = "first drawing"; });
+
+    // Nothing changed on the server: nothing is drawn again.
+    await Promise.all([refreshed(), page.clock.fastForward(16_000)]);
+    await page.waitForTimeout(300);
+    expect(await probe()).toBe("first drawing");
+
+    // Someone chose to mute for 7 days and has not clicked yet; meanwhile another person acknowledges it.
+    await detail.locator("#mute-hours").selectOption("168");
+    await page.locator("h1").click();  // the keyboard is elsewhere: the changed choice alone holds the redraw
+    await setStatus(page, backend.incident_id, "acknowledged", "Lee");
+    await Promise.all([refreshed(), page.clock.fastForward(16_000)]);
+    const news = page.locator("#incident-news");
+    await expect(news).toHaveAttribute("role", "status");
+    await expect(news).toHaveText(`Incident #${backend.incident_id} is acknowledged now (Lee).`);
+    await expect(detail.locator("#mute-hours")).toHaveValue("168");
+    await expect(detail.getByRole("button", { name: "Acknowledge" })).toBeVisible();  // still as it was
+    expect(await probe()).toBe("first drawing");
+
+    // Back to the default choice and away from it: the waiting answer is drawn, what was said stays shown.
+    await detail.locator("#mute-hours").selectOption("4");
+    await page.locator("h1").click();
+    await expect(detail.getByRole("button", { name: "Back to open" })).toBeVisible();
+    await expect(detail.getByRole("button", { name: "Acknowledge" })).toHaveCount(0);
+    expect(await probe()).toBeNull();
+    await expect(detail.locator(".detail-done")).toHaveText(`Incident #${backend.incident_id} is acknowledged now (Lee).`);
+
+    // A message the person has not acted on yet outlives a redraw, and the keyboard stays where it was.
+    await page.locator("#by").fill("");
+    await detail.getByRole("button", { name: "Back to open" }).click();
+    await expect(detail.locator(".detail-error")).toContainText("Enter your name first");
+    await expect(page.locator("#by")).toBeFocused();
+    await setStatus(page, backend.incident_id, "open", "Lee");
+    await Promise.all([refreshed(), page.clock.fastForward(16_000)]);
+    await expect(detail.getByRole("button", { name: "Acknowledge" })).toBeVisible();
+    await expect(detail.locator(".detail-error")).toContainText("Enter your name first");
+    await expect(page.locator("#by")).toBeFocused();
+    await expect(news).toHaveText(`Incident #${backend.incident_id} is open now (Lee).`);
+  });
+
+test("an acknowledged incident goes back to open; a resolved one reopens", async ({ page }) => {
+  await setStatus(page, backend.incident_id, "acknowledged", "Lee");
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator(".status")).toHaveText("acknowledged");
+  await expect(detail.getByRole("button", { name: "Reopen" })).toHaveCount(0);
+  await page.locator("#by").fill("Ana");
+  await detail.getByRole("button", { name: "Back to open" }).click();
+  await expect(detail.locator(".detail-done")).toHaveText(`Back to open by Ana: incident #${backend.incident_id} is open.`);
+  await expect(detail.getByRole("button", { name: "Acknowledge" })).toBeVisible();
+  await expect(detail.getByRole("button", { name: /^(Back to open|Reopen)$/ })).toHaveCount(0);
+  await detail.getByRole("button", { name: "Resolve" }).click();
+  await expect(detail.locator(".status")).toHaveText("resolved");
+  await expect(detail.getByRole("button", { name: "Back to open" })).toHaveCount(0);
+  await detail.getByRole("button", { name: "Reopen" }).click();
+  await expect(detail.locator(".detail-done")).toHaveText(`Reopened by Ana: incident #${backend.incident_id} is open.`);
+});
+
+test("marking says what it did: one verdict a person, the other one replaces it, the same one changes nothing",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+    await page.locator("#by").fill("Mo");
+    const done = detail.locator(".detail-done");
+    await detail.locator('[data-action="noise"]').click();
+    await expect(done).toHaveText("Marked noise by Mo. One verdict a person: marking it useful would replace it.");
+    await detail.locator('[data-action="useful"]').click();
+    await expect(done).toHaveText("Marked useful by Mo, replacing their noise.");
+    await expect(detail.locator('[data-action="noise"]')).toHaveText("Mark noise (0)");
+    await detail.locator('[data-action="useful"]').click();
+    await expect(done).toHaveText("Already marked useful by Mo: nothing changed.");
+  });
+
+test("times read alike: the sentence's clock, the chart's legend and the evidence as page.js writes them",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.incident_id})`);
+    const inc = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+      { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+    const written = await page.evaluate((iso) => {
+      const gs = (window as unknown as { GS: { when(iso: string): string } }).GS;
+      const time = new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      return { when: gs.when(iso), time };
+    }, inc.first_seen_at);
+    expect(written.when).toContain(written.time);  // the clock alone is page.js's time of day
+    await expect(detail.locator(".legend")).toContainText(`first seen ${written.when}`);
+    await expect(detail.locator("dt", { hasText: /^First seen$/ }).locator("xpath=following-sibling::dd[1]"))
+      .toHaveText(written.when);
+    await expect(detail.locator("p.sentence")).toContainText(`first seen ${written.time}`);
+  });
+
+test("while the detector reads its history, an empty list says so and how much is left instead of \"All quiet\"",
+  async ({ page }) => {
+    let pending = 1986;
+    await page.route((url) => url.pathname === "/api/v1/incidents", (route) =>
+      route.fulfill({ json: { incidents: [], total: 0, limit: 100, offset: 0 } }));
+    await page.route((url) => url.pathname === "/api/v1/status", async (route) => {
+      const body = await (await route.fetch()).json();
+      body.detector.pending_events = pending;
+      await route.fulfill({ json: body });
+    });
+    await page.clock.install();
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    await expect(page.locator("#list-state")).toHaveText("No active incidents yet: the detector is still reading history.");
+    await expect(page.locator("#list-backlog")).toHaveText(
+      /^1\D?986 events to go; incidents appear a few minutes after it catches up\.$/);  // in the reader's digits
+    await expect(page.locator("#list-backlog")).not.toHaveAttribute("role", /.*/);
+    pending = 0;
+    await page.clock.fastForward(16_000);
+    await expect(page.locator("#list-state")).toHaveText("No active incidents. All quiet.");
+    await expect(page.locator("#list-backlog")).toBeHidden();
+  });
+
+test.describe("the demo, whose Zendesk is its stand-in", () => {
+  let demo: Backend;
+  test.beforeAll(async () => { demo = await startBackend({ seed: "incidents", settings: { DEMO_PAGES: "1" } }); });
+  test.afterAll(async () => { await demo.stop(); });
+
+  test("ticket numbers lead to the demo's agent page, not to a real Zendesk address", async ({ page }) => {
+    await page.goto(`${demo.url}/incidents#token=${demo.api_token}&id=${demo.incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${demo.incident_id})`);
+    await expect(detail.locator(".ticket-ids")).toContainText("#");
+    await expect(detail.locator('a[href*="zendesk.com"]')).toHaveCount(0);
+    const agent = detail.locator(".agent-page a");
+    await expect(agent).toHaveAttribute("href", "/demo/zendesk");
+    await expect(agent).toHaveAttribute("target", "_blank");
+    await expect(detail.locator(".agent-page")).toContainText("Open ticket #");
+  });
 });

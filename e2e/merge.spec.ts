@@ -63,3 +63,39 @@ test("merging the second spike into the first: confirmed by a second click, then
   await expect(detail.locator(".merge-note")).toHaveCount(0);
   expect(problems).toEqual([]);
 });
+
+test("a merge target chosen and armed survives a refresh that brings a change, with the keyboard on its button",
+  async ({ page }) => {
+    const [first, second] = backend.incident_ids as number[];
+    const headers = { Authorization: `Bearer ${backend.api_token}` };
+    await page.clock.install();  // the page's 15 s refresh, run on demand
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${second})`);
+    await page.locator("#by").fill("Ana");
+    const into = detail.locator("#merge-into");
+    await expect(into.locator(`option[value="${first}"]`)).toHaveCount(1);
+    await into.selectOption(String(first));
+    const merge = detail.locator('[data-action="merge"]');
+    await merge.click();
+    await expect(merge).toHaveText(`Merge #${second} into #${first}? Click again`);
+    await expect(merge).toBeFocused();
+
+    // Someone else acknowledges it meanwhile; the refresh says so and leaves the merge as it was.
+    expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
+      { headers, data: { status: "acknowledged", by: "Lee" } })).ok()).toBe(true);
+    await page.clock.fastForward(16_000);
+    await expect(page.locator("#incident-news")).toHaveText(`Incident #${second} is acknowledged now (Lee).`);
+    await expect(merge).toHaveText(`Merge #${second} into #${first}? Click again`);
+    await expect(merge).toBeFocused();
+    await expect(into).toHaveValue(String(first));
+    await expect(detail.locator(".status")).toHaveText("open");  // drawn once they are done
+
+    // Changing their mind: the choice back to none and the keyboard elsewhere, the change is drawn.
+    await into.selectOption("");
+    await page.locator("h1").click();
+    await expect(detail.locator(".status")).toHaveText("acknowledged");
+    await expect(detail.getByRole("button", { name: "Back to open" })).toBeVisible();
+    expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
+      { headers, data: { status: "open", by: "Lee" } })).ok()).toBe(true);
+  });

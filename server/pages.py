@@ -4,7 +4,7 @@ JSON API with the tenant's token, which the page keeps in the browser's session 
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 bp = Blueprint("pages", __name__)
@@ -17,8 +17,13 @@ def dashboard() -> str:
 
 @bp.get("/incidents")
 def incidents() -> str:
-    """Incidents with their evidence and volume chart; same token mechanism as the dashboard."""
-    return render_template("incidents.html")
+    """Incidents with their evidence and volume chart; same token mechanism as the dashboard.
+
+    Where the server serves the demo pages (``DEMO_PAGES``, demo and tests only), the tenant's Zendesk is the
+    demo's stand-in: the page is told the demo's agent page, which shows its tickets, instead of linking
+    them to ``https://<subdomain>.zendesk.com``."""
+    demo = "demo_agent" in current_app.blueprints
+    return render_template("incidents.html", agent_page=url_for("demo_agent.agent_page") if demo else None)
 
 
 @bp.get("/favicon.ico")

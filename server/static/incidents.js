@@ -11,6 +11,9 @@
   var FILTERS = { active: "open,acknowledged", resolved: "resolved", dismissed: "dismissed", all: "" };
   var EMPTY = { active: "No active incidents. All quiet.", resolved: "No resolved incidents yet.",
                 dismissed: "No dismissed incidents.", all: "No incidents yet." };
+  // Events waiting for the detector from which on an empty list says it is still reading them (history sent at
+  // once, or a burst) rather than "All quiet": a live detector keeps its backlog to a handful.
+  var BACKLOG = 100;
   var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
                       concentration: "Concentration", friction: "Friction" };
   // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
@@ -18,14 +21,17 @@
                        error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
                        form_abandon: "abandoned flows" };
 
-  // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons.
+  // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons. Back to open from
+  // acknowledged takes the acknowledgement back (nobody is on it after all); from resolved or dismissed it
+  // reopens the incident: one status, two meanings, so two labels.
   var ACTIONS = [
-    { status: "acknowledged", label: "Acknowledge", from: ["open"] },
-    { status: "resolved", label: "Resolve", from: ["open", "acknowledged"] },
-    { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"], cls: "secondary" },
-    { status: "open", label: "Reopen", from: ["acknowledged", "resolved", "dismissed"], cls: "secondary" }
+    { status: "acknowledged", label: "Acknowledge", from: ["open"], done: "Acknowledged" },
+    { status: "resolved", label: "Resolve", from: ["open", "acknowledged"], done: "Resolved" },
+    { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"], cls: "secondary", done: "Dismissed" },
+    { status: "open", label: "Back to open", from: ["acknowledged"], cls: "secondary", done: "Back to open",
+      title: "Take the acknowledgement back: nobody is on it after all" },
+    { status: "open", label: "Reopen", from: ["resolved", "dismissed"], cls: "secondary", done: "Reopened" }
   ];
-  var DONE = { acknowledged: "Acknowledged", resolved: "Resolved", dismissed: "Dismissed", open: "Reopened" };
 
   var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false };
 
@@ -47,13 +53,21 @@
 
   var when = GS.when;  // page.js (loaded first): the reader's zone and locale, to the minute
 
+  // A time of day alone ("04:06 PM", "16:06"), written as page.js's when writes the time of a date, so that a
+  // sentence's clock, the chart's hours and the legend's times read alike.
+  var CLOCK = { hour: "2-digit", minute: "2-digit" };
+  function clock(t) { return new Date(t).toLocaleTimeString([], CLOCK); }
+
   // The detector writes a sentence's clocks in UTC ("first seen 23:04 UTC", "in the hour from 14:00 UTC");
   // the page shows every other time in the reader's zone, so those clocks are shown in it too: each is the
   // moment with that clock nearest the incident's first-seen time (page.js clocks).
   function localSentence(inc) {
-    return GS.clocks(inc.sentence || "", inc.first_seen_at, function (at) {
-      return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    });
+    return GS.clocks(inc.sentence || "", inc.first_seen_at, clock);
+  }
+
+  // Sets a text only when it changes: a status line read out by screen readers is not read again for nothing.
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
   }
 
   function num(n) {
@@ -144,23 +158,61 @@
     return el("span", "status status-" + String(status).replace(/[^a-z]/g, ""), status);
   }
 
-  function renderList(data) {
+  // What an empty list says: nothing matches the search; or none of this status (and kind), which on the
+  // active and all tabs is "yet" and not "All quiet" while the detector still has a backlog to read.
+  function emptyWords(pending) {
+    if (state.q) return "No incidents here match “" + state.q + "”.";
+    var kind = state.kind ? (KIND_LABELS[state.kind] || state.kind).toLowerCase() + " incidents" : null;
+    if (pending) {
+      return (state.filter === "active" ? "No active " + (kind || "incidents") : "No " + (kind || "incidents")) +
+        " yet: the detector is still reading history.";
+    }
+    return kind ? EMPTY[state.filter].replace(/incidents/, kind).replace(/ All quiet\.$/, "") : EMPTY[state.filter];
+  }
+
+  // How far behind the detector is, from the dashboard's source (GET /api/v1/status, the same token): the
+  // events it has still to read when that is a backlog (BACKLOG or more), else 0. An answer that fails says 0.
+  function backlog() {
+    return api("/api/v1/status").then(function (s) {
+      var n = s && s.detector ? s.detector.pending_events : 0;
+      return typeof n === "number" && n >= BACKLOG ? n : 0;
+    }).catch(function () { return 0; });
+  }
+
+  // The backlog's size, in a line apart from the list's status line (which screen readers read out on each
+  // change: the count changes on every refresh while the detector reads).
+  function backlogLine(pending) {
+    var more = $("list-backlog");
+    setText(more, pending ? pending.toLocaleString() + " events to go; incidents appear a few minutes after it " +
+      "catches up." : "");
+    more.hidden = !pending;
+  }
+
+  function listLoading() {  // the filters changed: the list is read again from the start
+    state.listSig = null;
+    $("list-state").hidden = false;
+    setText($("list-state"), "Loading incidents…");
+    backlogLine(0);
+    $("incident-list").replaceChildren();
+  }
+
+  function renderList(data, pending) {
     var list = $("incident-list");
+    // Drawn again only when the answer changed: a card that has the keyboard keeps it.
+    var sig = filters() + "\n" + (pending || 0) + "\n" + JSON.stringify(data.incidents) + "\n" + data.total;
+    if (sig === state.listSig) return;
+    state.listSig = sig;
+    var focused = list.contains(document.activeElement) && document.activeElement.dataset.id;
     list.replaceChildren();
     var stateLine = $("list-state");
-    if (!data.incidents.length && state.q) {
-      stateLine.textContent = "No incidents here match “" + state.q + "”.";
-      stateLine.hidden = false;
-      return;
-    }
+    backlogLine(data.incidents.length ? 0 : pending);
     if (!data.incidents.length) {
-      stateLine.textContent = state.kind ? EMPTY[state.filter].replace(/incidents/, (KIND_LABELS[state.kind] || state.kind).toLowerCase() +
-        " incidents").replace(/ All quiet\.$/, "") : EMPTY[state.filter];
+      setText(stateLine, emptyWords(pending));
       stateLine.hidden = false;
       return;
     }
     stateLine.hidden = data.total <= data.incidents.length;
-    stateLine.textContent = "Showing the " + data.incidents.length + " most recent of " + data.total + ".";
+    setText(stateLine, "Showing the " + data.incidents.length + " most recent of " + data.total + ".");
     data.incidents.forEach(function (inc) {
       var li = el("li");
       var b = el("button", "incident-item");
@@ -184,6 +236,8 @@
       li.appendChild(b);
       list.appendChild(li);
     });
+    var again = focused && list.querySelector('.incident-item[data-id="' + focused + '"]');
+    if (again) again.focus({ preventScroll: true });
   }
 
   function filters() {  // the list's filters as a query string (after "?")
@@ -215,8 +269,15 @@
   function loadList() {
     var seq = state.listSeq = (state.listSeq || 0) + 1;
     return api("/api/v1/incidents?limit=100&" + filters()).then(function (data) {
-      if (seq !== state.listSeq) return;  // the filters changed while it loaded: a newer answer is coming
-      renderList(data);
+      if (seq !== state.listSeq) return null;  // the filters changed while it loaded: a newer answer is coming
+      var reading = !data.incidents.length && !state.q && (state.filter === "active" || state.filter === "all");
+      return (reading ? backlog() : Promise.resolve(0)).then(function (pending) {
+        return seq === state.listSeq ? { data: data, pending: pending } : null;
+      });
+    }).then(function (got) {
+      if (!got) return;
+      var data = got.data;
+      renderList(data, got.pending);
       // After a change of search, kind or tab, an open incident the list no longer shows is closed (it would
       // sit beside "no incidents match"); on a plain refresh, or opened by its link, it stays. A list cut at
       // its first 100 may just not reach it: then it stays too.
@@ -226,7 +287,7 @@
         show(null, false);
       }
       state.filtersChanged = false;
-      $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+      setText($("updated"), "Updated " + clock(Date.now()));
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
       // rather than an empty pane; on a narrow screen the list stays first. Closing it is respected.
       if (!state.opened && !state.selected && data.incidents.length &&
@@ -238,12 +299,20 @@
   }
 
   // --- chart -----------------------------------------------------------------------------------
-  // What a chart counts: tickets and customers, or, for friction, the page's events and sessions.
+  // What a chart counts: tickets and customers, or, for friction, the page's events and sessions; and which of
+  // the two its baseline (expected, band) is of: a topic's customers (the engine counts a topic's distinct
+  // requesters, one customer writing three times is one), or the bars' count (a channel's, form's or all
+  // tickets; a page's events).
   function units(inc) {
-    if (inc.kind !== "friction") return { bars: "tickets", line: "customers" };
+    var topic = /^topic:/.test(String(inc.series || ""));
+    if (inc.kind !== "friction") return { bars: "tickets", line: "customers", band: topic ? "line" : "bars" };
     var sig = (inc.evidence || {}).signal;
-    return { bars: SIGNAL_NOUNS[sig] || String(sig || "friction events").replace(/_/g, " "), line: "sessions" };
+    return { bars: SIGNAL_NOUNS[sig] || String(sig || "friction events").replace(/_/g, " "), line: "sessions",
+             band: "bars" };
   }
+
+  // The count of an hour its baseline is of (see units).
+  function measured(p, u) { return u.band === "line" ? p.requesters : p.tickets; }
 
   // The chart is drawn at the width it is shown at (its viewBox is the box's width in CSS pixels), so its
   // text is FONT px on a phone as on a wide screen; labels are measured with the page's font to place them.
@@ -261,11 +330,6 @@
     var box = $("incident-detail"), style = getComputedStyle(box);
     var inner = box.clientWidth - parseFloat(style.paddingLeft || 0) - parseFloat(style.paddingRight || 0);
     return Math.round(Math.max(280, Math.min(1000, inner > 0 ? inner : 760)));
-  }
-
-  // A time as people read it, in their zone and words, without seconds ("Dec 4, 2:00 PM").
-  function hourWords(t) {
-    return new Date(t).toLocaleString([], { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
   }
 
   // First seen, detected and resolved, those inside the chart's hours.
@@ -316,7 +380,7 @@
   // Axis ticks at whole hours of the reader's zone, a step that leaves room for each label: the time, or at
   // midnight the day; never past `end` (now: the open hour has not ended).
   function timeTicks(t0, end, pxPerHour) {
-    var sampleTime = new Date(2026, 0, 1, 23, 0).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    var sampleTime = clock(new Date(2026, 0, 1, 23, 0));
     var sampleDay = new Date(2026, 11, 28).toLocaleDateString([], { month: "short", day: "numeric" });
     var room = Math.max(textWidth(sampleTime), textWidth(sampleDay)) + 18;
     var steps = [1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720];
@@ -328,7 +392,7 @@
       var midnight = d.getHours() === 0;
       if (step < 24 ? d.getHours() % step !== 0 : !midnight || day++ % (step / 24) !== 0) continue;
       out.push({ t: t, text: midnight ? d.toLocaleDateString([], { month: "short", day: "numeric" })
-                                      : d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }) });
+                                      : clock(t) });
     }
     return out;
   }
@@ -342,6 +406,13 @@
       if (shown && drawn && Math.abs(chartWidth() - drawn.width) > 2) shown.replaceWith(chart(drawn.inc));
     }, 150);
   });
+
+  // "over" or "under" for an hour outside its band, by the count the band is of; "" inside it. The open hour
+  // is never under: it is not over yet.
+  function outside(p, u) {
+    var n = measured(p, u);
+    return n > p.upper ? "over" : n < p.lower && !p.partial ? "under" : "";
+  }
 
   function chart(inc) {
     var points = inc.volume;
@@ -362,12 +433,12 @@
       if (t <= tOpen) return left + (plot - openW) * (tOpen > t0 ? (t - t0) / (tOpen - t0) : 0);
       return left + plot - openW + openW * Math.min(1, (t - tOpen) / HOUR);
     }
-    var measure = inc.kind === "drop" || inc.kind === "friction" ? u.bars : "requesters";
-    box.setAttribute("aria-label", "Hourly " + measure + " from " + hourWords(t0) + " to " +
-      hourWords(Date.parse(last.start)) + " against the expected band; peak " + num(max) + ".");
+    var measure = u[u.band];
+    box.setAttribute("aria-label", "Hourly " + measure + " from " + when(t0) + " to " + when(Date.parse(last.start)) +
+      " against their usual range; peak " + num(max) + ".");
     var desc = svg("desc");
-    desc.textContent = "Bars: " + u.bars + " per hour. Line: distinct " + u.line +
-      ". Shaded: baseline band; dashed: expected.";
+    desc.textContent = "Bars: " + u.bars + " per hour. Line: distinct " + u.line + " per hour. Shaded: usual range of " +
+      measure + " per hour; dashed: expected " + measure + ".";
     box.appendChild(desc);
 
     // The markers' labels take rows above the bars: the plot starts below them.
@@ -385,15 +456,17 @@
 
     points.forEach(function (p) {
       var px = x(Date.parse(p.start)), pw = x(Date.parse(p.start) + HOUR) - px;
-      // The open hour (partial) is drawn hollow; under its band is no drop yet, the hour is not over.
-      var cls = p.tickets > p.upper ? " over" : p.tickets < p.lower && !p.partial ? " under" : "";
+      // Above or below its band by what the band is of (a topic's customers); the open hour (partial) is drawn
+      // hollow, and under its band is no drop yet: the hour is not over.
+      var cls = outside(p, u);
+      cls = cls ? " " + cls : "";
       var r = svg("rect", { "class": "bar" + cls + (p.partial ? " partial" : ""),
         x: px + (pw > 4 ? 1 : 0), y: y(p.tickets), width: Math.max(1, pw > 4 ? pw - 2 : pw), height: y(0) - y(p.tickets) });
       var title = svg("title");
-      var asOf = p.as_of ? hourWords(Date.parse(p.as_of)) : "—";
-      title.textContent = hourWords(Date.parse(p.start)) + (p.partial ? " (this hour so far, until " + asOf + ")" : "") +
-        ": " + p.tickets + " " + u.bars + ", " + p.requesters + " " + u.line + "; expected " +
-        num(p.expected) + (p.partial ? " in the whole hour" : "") + " (" + num(p.lower) + "–" + num(p.upper) + ")";
+      var asOf = p.as_of ? clock(p.as_of) : "—";
+      title.textContent = when(p.start) + (p.partial ? " (this hour so far, until " + asOf + ")" : "") +
+        ": " + p.tickets + " " + u.bars + ", " + p.requesters + " " + u.line + "; expected " + num(p.expected) + " " +
+        measure + (p.partial ? " in the whole hour" : "") + " (usual range " + num(p.lower) + "–" + num(p.upper) + ")";
       r.appendChild(title);
       box.appendChild(r);
     });
@@ -439,10 +512,14 @@
 
   function legend(inc, u) {
     var p = el("p", "legend");
+    var measure = u[u.band];
     var items = [["swatch bar", u.bars + " per hour"], ["swatch requesters", u.line + " per hour"],
-     ["swatch band", "expected band"], ["swatch expected", "expected"]];
+     ["swatch band", "usual range of " + measure + " per hour"], ["swatch expected", "expected " + measure + " per hour"]];
+    var sides = inc.volume.map(function (q) { return outside(q, u); });
+    if (sides.indexOf("over") >= 0) items.push(["swatch bar over", "above the usual range"]);
+    if (sides.indexOf("under") >= 0) items.push(["swatch bar under", "below the usual range"]);
     if (inc.volume.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
-    markers(inc).forEach(function (m) { items.push(["swatch marker " + m.cls, m.label + " " + hourWords(m.t)]); });
+    markers(inc).forEach(function (m) { items.push(["swatch marker " + m.cls, m.label + " " + when(m.t)]); });
     items.forEach(function (s) {
       var item = el("span", "legend-item");
       item.appendChild(el("span", s[0]));
@@ -450,6 +527,24 @@
       p.appendChild(item);
     });
     return p;
+  }
+
+  // What the colours mean for alerting, and how the chart's hours differ from the evidence's window: an hour
+  // outside its usual range (a 99% band: an ordinary hour passes an edge about once in 200) is unusual for that
+  // hour, but an incident opens only when a rise (or a drop) passes the tenant's alarm threshold, which the
+  // detection settings derive from the false alarms a week they allow over every series and window.
+  function chartNote(inc, u) {
+    var ev = inc.evidence || {}, measure = u[u.band];
+    var drop = inc.kind === "drop";
+    var text = (drop ? "A bar below the usual range is an hour with fewer " : "A bar above the usual range is an hour " +
+      "with more ") + measure + " than usual for it: unusual (an ordinary hour does that about once in 200), but an " +
+      "incident opens only when " + (drop ? "a drop" : "a rise") + " passes this tenant's alarm threshold (see " +
+      "Detection settings), so such an hour on another day may have opened none.";
+    var span = windowSpan(ev);
+    if (span && ev.measure && inc.kind !== "friction" && inc.kind !== "sentiment") {
+      text += " The evidence counts " + ev.measure + " in its most unusual " + span + ", not per hour.";
+    }
+    return el("p", "hint chart-note", text);
   }
 
   // --- detail ----------------------------------------------------------------------------------
@@ -461,25 +556,53 @@
     dl.appendChild(dd);
   }
 
-  // The incident's tickets, each a link into the tenant's Zendesk when its address is known.
+  // The demo's agent page (/demo/zendesk), when this server serves the demo pages: then the tenant's Zendesk is
+  // the demo's stand-in, whose tickets that page shows, and https://<subdomain>.zendesk.com is someone else's.
+  function agentPage() {
+    return $("incidents-app").dataset.agentPage || null;
+  }
+
+  // The tenant's Zendesk, where a ticket opens at /agent/tickets/<id> (an organization at /agent/organizations/):
+  // its address when known and not the demo's stand-in.
+  function zendesk(inc) {
+    return !agentPage() && typeof inc.zendesk_url === "string" &&
+      /^https:\/\/[a-z0-9-]+\.zendesk\.com$/.test(inc.zendesk_url) ? inc.zendesk_url : null;
+  }
+
+  // "#<id>", a link opening the ticket in the tenant's Zendesk in a new tab when it can.
+  function ticketRef(inc, t) {
+    var base = zendesk(inc);
+    if (!base || !/^[0-9]{1,20}$/.test(String(t))) return document.createTextNode("#" + t);
+    var a = el("a", null, "#" + t);
+    a.href = base + "/agent/tickets/" + t;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    return a;
+  }
+
+  // The incident's tickets, each a link into the tenant's Zendesk when its address is known. In the demo, the
+  // agent page holds them; it opens a ticket by its number (it cannot be sent to one ticket by its address).
   function ticketIds(inc) {
+    var box = el("div");
     var p = el("p", "ticket-ids");
-    if (!inc.ticket_ids.length) { p.textContent = "None attached."; return p; }
-    var base = typeof inc.zendesk_url === "string" && /^https:\/\/[a-z0-9-]+\.zendesk\.com$/.test(inc.zendesk_url)
-      ? inc.zendesk_url : null;
+    box.appendChild(p);
+    if (!inc.ticket_ids.length) { p.textContent = "None attached."; return box; }
     inc.ticket_ids.forEach(function (t, i) {
       if (i) p.appendChild(document.createTextNode(" "));
-      if (base && /^[0-9]{1,20}$/.test(String(t))) {
-        var a = el("a", null, "#" + t);
-        a.href = base + "/agent/tickets/" + t;
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        p.appendChild(a);
-      } else {
-        p.appendChild(document.createTextNode("#" + t));
-      }
+      p.appendChild(ticketRef(inc, t));
     });
-    return p;
+    var demo = agentPage();
+    if (demo) {
+      var hint = el("p", "hint agent-page", "In the demo these tickets are in its stand-in Zendesk: ");
+      var a = el("a", null, "open the agent page");
+      a.href = demo;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      hint.appendChild(a);
+      hint.appendChild(document.createTextNode(" and enter a number under “Open ticket #”."));
+      box.appendChild(hint);
+    }
+    return box;
   }
 
   // How unlikely a rise this size is by chance, in words ("Far beyond chance: about 1 in 10²⁵"); the exact
@@ -522,13 +645,25 @@
     return span;
   }
 
+  // The evidence's window as people say it: "2 h", "30 min" ("" when it names none).
+  function windowSpan(ev) {
+    var minutes = ev.window_minutes;
+    if (typeof minutes !== "number" || !minutes) return "";
+    return minutes >= 120 && minutes % 60 === 0 ? minutes / 60 + " h" : minutes + " min";
+  }
+
+  // Observed and expected say what they count and over which window. A ticket incident's figures are those of
+  // the window that made it most unusual (the detector keeps the evidence of its smallest p-value); a friction
+  // incident's, of the hour it names ("in the hour from 16:00"). The chart beside them counts per hour.
   function evidenceList(inc) {
     var ev = inc.evidence || {};
     var dl = el("dl", "evidence");
     var lower = ev.lower, upper = ev.upper;
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
-    var minutes = ev.window_minutes;
-    var span = !minutes ? "" : minutes >= 120 && minutes % 60 === 0 ? " in " + minutes / 60 + " h" : " in " + minutes + " min";
+    var hour = inc.kind === "friction" && ev.window_start_at ? "the hour from " + clock(ev.window_start_at) : "";
+    var length = windowSpan(ev);
+    var span = hour ? " in " + hour : length ? " in its most unusual " + length : "";
+    var same = hour ? " in that hour" : length ? " in those " + length : "";
     var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
     if (inc.kind === "sentiment") {
       // A tone, not a count: the window's mean VADER score against the segment's usual mean and the band of
@@ -542,9 +677,10 @@
         " tickets" + span);
       term(dl, "Expected", ev.expected !== undefined ? "mean sentiment " + num(ev.expected) + toneBand : null);
     } else {
-      term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + (measure ? " " + measure : "") + span : null);
-      term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) +
-        (lower !== undefined && upper !== undefined ? " (band " + num(lower) + "–" + num(upper) + ")" : "") : null);
+      var unit = measure ? " " + measure : "";
+      term(dl, "Observed", ev.observed !== undefined ? num(ev.observed) + unit + span : null);
+      term(dl, "Expected", ev.expected !== undefined ? num(ev.expected) + unit + same +
+        (lower !== undefined && upper !== undefined ? "; usual range " + num(lower) + "–" + num(upper) : "") : null);
     }
     term(dl, "How unusual", unusual(inc));
     term(dl, "Direction", inc.direction);
@@ -621,23 +757,21 @@
     var ul = el("ul", "representatives");
     reps.forEach(function (r) {
       var li = el("li");
-      li.appendChild(el("strong", null, "#" + (r.ticket_id || "?") + " "));
+      var id = el("strong");
+      id.appendChild(r.ticket_id ? ticketRef(inc, r.ticket_id) : document.createTextNode("#?"));
+      li.appendChild(id);
+      li.appendChild(document.createTextNode(" "));
       li.appendChild(document.createTextNode(r.text || ""));
       ul.appendChild(li);
     });
     return ul;
   }
 
-  // What an action did, said once to screen readers (a live region that exists before the text arrives)
-  // and shown under the actions until the detail is drawn again.
-  var announcer = null;
+  // What an action did, or what changed in the open incident meanwhile, said once to screen readers (the page's
+  // status line, #incident-news, there before any text arrives) and shown under the actions while that
+  // incident stays open.
   function announce(text) {
-    if (!announcer) {
-      announcer = el("p", "visually-hidden");
-      announcer.setAttribute("role", "status");
-      document.body.appendChild(announcer);
-    }
-    announcer.textContent = text;
+    $("incident-news").textContent = text;
     var shown = document.querySelector("#incident-detail .detail-done");
     if (shown) { shown.textContent = text; shown.hidden = !text; }
   }
@@ -656,9 +790,10 @@
       localStorage.setItem(BY_KEY, by);
       b.disabled = true;  // (a disabled button loses focus: the detail puts it back on the redrawn one)
       handler(by).then(function (inc) {
+        if (inc.id !== state.selected) return loadList().catch(listError);  // another one was opened meanwhile
         detailError("");
         renderDetail(inc, attrs.action);
-        announce(typeof attrs.done === "function" ? attrs.done(inc) : attrs.done || "");
+        announce(typeof attrs.done === "function" ? attrs.done(inc, by) : attrs.done || "");
         loadList().catch(listError);
         document.dispatchEvent(new Event("gs-incident-changed"));  // sections that count incidents reload
       }).catch(function (err) { b.disabled = false; detailError(err.message); });
@@ -691,7 +826,7 @@
     MUTE_HOURS.forEach(function (h) {
       var o = el("option", null, h[1]);
       o.value = String(h[0]);
-      if (h[0] === 4) o.selected = true;
+      o.defaultSelected = h[0] === 4;  // the default: a choice away from it is someone's work under way
       hours.appendChild(o);
     });
     label.appendChild(hours);
@@ -726,6 +861,7 @@
     into.id = "merge-into";
     into.appendChild(el("option", null, "another active incident…"));
     into.firstChild.value = "";
+    into.firstChild.defaultSelected = true;
     label.appendChild(into);
     box.appendChild(label);
     var button = el("button", "secondary", "Merge into it");
@@ -843,10 +979,39 @@
     if (e) { e.textContent = msg; e.hidden = !msg; }
   }
 
+  // Where the keyboard is in the detail, as a selector that finds the same place once it is drawn again: an
+  // action's button, a control by its id, a related incident's link, the heading; null for the detail itself
+  // (it stays) or outside it.
+  function focusedPlace(box) {
+    var a = document.activeElement;
+    if (!a || a === box || !box.contains(a)) return null;
+    if (a.dataset.action) return '[data-action="' + a.dataset.action + '"]';
+    if (a.dataset.related) return '[data-related="' + a.dataset.related + '"]';
+    if (a.id) return "#" + a.id;
+    return "h2";
+  }
+
+  // The incident as drawn (shown, and its signature) and as last read (known and its signature: a redraw that
+  // waits for the person is behind it); drawn counts the drawings.
+  var detail = { shown: null, sig: "", known: null, knownSig: "", drawn: 0 };
+
+  // What the detail draws from an answer: all of it but the times the open hour's counts run to, which move
+  // on with every detector round while the counts stay.
+  function signature(inc) {
+    return JSON.stringify(inc, function (k, v) { return k === "as_of" ? undefined : v; });
+  }
+
   function renderDetail(inc, refocus) {
     var box = $("incident-detail");
-    var focused = refocus || (document.activeElement && box.contains(document.activeElement) ?
-      document.activeElement.dataset.action : null);
+    var focused = refocus ? '[data-action="' + refocus + '"]' : focusedPlace(box);
+    // Drawn again, the same incident keeps what it said under its actions and its error line.
+    var same = detail.shown && detail.shown.id === inc.id;
+    var said = same && box.querySelector(".detail-done"), wrong = same && box.querySelector(".detail-error");
+    said = said && !said.hidden ? said.textContent : "";
+    wrong = wrong && !wrong.hidden ? wrong.textContent : "";
+    detail.shown = detail.known = inc;
+    detail.sig = detail.knownSig = signature(inc);
+    detail.drawn += 1;
     box.replaceChildren();
     box.hidden = false;
     var head = el("div", "detail-head");
@@ -877,30 +1042,32 @@
     ACTIONS.forEach(function (a) {
       if (a.from.indexOf(inc.status) < 0) return;
       if (mergedAway && a.status === "open") return;  // the other one carries it: "Undo merge" brings it back
-      // the step forward stands out; going back (reopen) and "not a problem" (dismiss) do not
-      actions.appendChild(actionButton(a.label, { action: "status-" + a.status, cls: a.cls, done: function (after) {
-        return DONE[a.status] + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
+      // the step forward stands out; going back (to open, reopen) and "not a problem" (dismiss) do not
+      var b = actionButton(a.label, { action: "status-" + a.status, cls: a.cls, done: function (after) {
+        return a.done + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
       } }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
-      }));
+      });
+      if (a.title) b.title = a.title;
+      actions.appendChild(b);
     });
     [["useful", "Mark useful", inc.useful_count], ["noise", "Mark noise", inc.noise_count]].forEach(function (v) {
-      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary", done: function () {
-        return "Marked " + v[0] + " by " + $("by").value.trim() + " (one verdict a person; marking again changes nothing).";
+      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary", done: function (after, by) {
+        return verdictWords(verdictOf(inc, by), v[0], by);
       } }, function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: v[0], by: by }); }));
     });
     box.appendChild(actions);
-    var done = el("p", "hint detail-done");
-    done.hidden = true;
+    var done = el("p", "hint detail-done", said);
+    done.hidden = !said;
     box.appendChild(done);
     var note = mergeNote(inc);
     if (note) box.appendChild(note);
     box.appendChild(muteControls(inc));
     var merging = mergeControls(inc);
     if (merging) box.appendChild(merging);
-    var err = el("p", "detail-error");
+    var err = el("p", "detail-error", wrong);
     err.setAttribute("role", "alert");
-    err.hidden = true;
+    err.hidden = !wrong;
     box.appendChild(err);
 
     // A change of tone on a plan or an organization has no volume series of its own: its evidence says it.
@@ -908,6 +1075,7 @@
       box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(chart(inc));
       box.appendChild(legend(inc, units(inc)));
+      box.appendChild(chartNote(inc, units(inc)));
     } else if (inc.kind !== "sentiment") {
       box.appendChild(el("h3", null, "Hourly volume"));
       box.appendChild(el("p", "hint", "No hourly volume recorded for this series yet."));
@@ -938,9 +1106,9 @@
       inc.accounts.forEach(function (a) {
         var li = el("li");
         var name = (a.name ? a.name + " " : "") + "(organization " + a.organization_id + ")";
-        if (inc.zendesk_url) {
+        if (zendesk(inc)) {
           var link = el("a", null, name);
-          link.href = inc.zendesk_url + "/agent/organizations/" + encodeURIComponent(a.organization_id);
+          link.href = zendesk(inc) + "/agent/organizations/" + encodeURIComponent(a.organization_id);
           link.target = "_blank";
           link.rel = "noopener noreferrer";
           li.appendChild(link);
@@ -975,20 +1143,104 @@
       });
       box.appendChild(ol);
     }
-    if (focused) {  // the same button, or when the action took it away (Acknowledge), the incident's heading
-      var again = box.querySelector('[data-action="' + focused + '"]') || box.querySelector("h2");
-      if (again) again.focus();
+    if (focused) {  // the same place, or when the action took it away (Acknowledge), the incident's heading
+      var again = box.querySelector(focused) || box.querySelector("h2");
+      if (again) again.focus({ preventScroll: true });
     }
+  }
+
+  // A person's verdict on the incident as drawn (the latest they left), or null.
+  function verdictOf(inc, by) {
+    var mine = (inc.feedback || []).filter(function (f) { return f.by === by; });
+    return mine.length ? mine[mine.length - 1].verdict : null;
+  }
+
+  // What marking did: one verdict a person, so the same one again changes nothing and the other replaces theirs.
+  function verdictWords(before, verdict, by) {
+    if (before === verdict) return "Already marked " + verdict + " by " + by + ": nothing changed.";
+    if (before) return "Marked " + verdict + " by " + by + ", replacing their " + before + ".";
+    return "Marked " + verdict + " by " + by + ". One verdict a person: marking it " +
+      (verdict === "useful" ? "noise" : "useful") + " would replace it.";
+  }
+
+  // --- the open incident, read again ------------------------------------------------------------
+  // A refresh draws the open incident again only when the answer differs from what is shown, and never while
+  // the person is in the middle of something there: focus on one of its controls, a choice changed from its
+  // default (mute for 7 days, a merge target), a button armed for its second click. The newer answer waits
+  // and is drawn once they are done (focus leaves, the choice goes back) or replaced by what their action
+  // brings. Changes that matter are said through the page's status line; the detail itself is not live.
+  var CONTROLS = "button, select, input, textarea, a[href], summary";
+
+  function changedFromDefault(c) {
+    if (c.tagName === "SELECT") {
+      var options = Array.prototype.slice.call(c.options);
+      var usual = options.filter(function (o) { return o.defaultSelected; })[0] || options[0];
+      return !!usual && !usual.selected;
+    }
+    if (c.type === "checkbox" || c.type === "radio") return c.checked !== c.defaultChecked;
+    return c.value !== c.defaultValue;
+  }
+
+  function busy() {
+    var box = $("incident-detail"), a = document.activeElement;
+    if (box.hidden) return false;
+    if (a && a !== box && box.contains(a) && a.matches(CONTROLS)) return true;
+    if (box.querySelector('[data-armed="1"]')) return true;
+    return Array.prototype.some.call(box.querySelectorAll("select, input, textarea"), changedFromDefault);
+  }
+
+  // What changed that a person wants to hear, between two answers for the same incident ("" for nothing).
+  function news(before, after) {
+    var head = "Incident #" + after.id + " ";
+    if (after.status !== before.status) {
+      return head + "is " + after.status + " now" + (after.status_by ? " (" + after.status_by + ")" : "") + ".";
+    }
+    if (after.kind === "friction") {
+      var was = (before.evidence || {}).sessions, now = (after.evidence || {}).sessions;
+      return now > was ? head + "grew: " + counted(now, "session") + " on " + (after.evidence.path || "its page") + "." : "";
+    }
+    if (after.ticket_count > before.ticket_count || after.requester_count > before.requester_count) {
+      return head + "grew: " + counted(after.ticket_count, "ticket") + " from " +
+        counted(after.requester_count, "customer") + ".";
+    }
+    return "";
+  }
+
+  // A newer answer for the incident shown: said when it matters, drawn when it differs and nobody is busy there.
+  function update(inc) {
+    var said = detail.known ? news(detail.known, inc) : "";
+    detail.known = inc;
+    detail.knownSig = signature(inc);
+    if (detail.knownSig !== detail.sig && !busy()) renderDetail(inc);
+    if (said) announce(said);
+  }
+
+  // Someone finished what they were doing in the detail: the answer that waited is drawn (after the browser has
+  // moved focus on).
+  function drawWaiting() {
+    setTimeout(function () {
+      if (detail.known && detail.shown && detail.known.id === detail.shown.id && state.selected === detail.known.id &&
+          detail.knownSig !== detail.sig && !busy()) {
+        renderDetail(detail.known);
+      }
+    }, 0);
   }
 
   function loadDetail(id, focus) {
     var box = $("incident-detail");
     if (focus) {
+      detail.shown = detail.known = null;
       box.hidden = false;
       box.replaceChildren(el("p", "hint", "Loading incident #" + id + "…"));
     }
+    var drawn = detail.drawn;
     return api("/api/v1/incidents/" + id).then(function (inc) {
       if (state.selected !== id) return;
+      if (!focus && detail.shown && detail.shown.id === id) {  // read again while shown
+        // drawn meanwhile (an action's answer, or the first reading), newer than this one: this one is dropped
+        if (detail.drawn === drawn) update(inc);
+        return;
+      }
       renderDetail(inc);
       if (focus) {  // its top in view (focusing the tall detail scrolled a phone to its middle)
         box.focus({ preventScroll: true });
@@ -997,7 +1249,9 @@
         }
       }
     }).catch(function (err) {
-      if (state.selected !== id) return;
+      // a reading that failed while the incident is shown leaves it as shown
+      if (state.selected !== id || (!focus && detail.shown && detail.shown.id === id)) return;
+      detail.shown = detail.known = null;
       box.hidden = false;
       var msg = el("p", "detail-error", "Could not load incident #" + id + ": " + err.message);
       msg.setAttribute("role", "alert");
@@ -1021,6 +1275,7 @@
     });
     if (!id) {
       var box = $("incident-detail");
+      detail.shown = detail.known = null;
       box.hidden = true;
       box.replaceChildren();
       return;
@@ -1041,15 +1296,14 @@
         if (focus) t.focus();
       }
     });
-    $("list-state").hidden = false;
-    $("list-state").textContent = "Loading incidents…";
-    $("incident-list").replaceChildren();
+    listLoading();
     refresh();
   }
 
   function listError(err) {
+    state.listSig = null;
     $("list-state").hidden = false;
-    $("list-state").textContent = "Could not load incidents: " + err.message;
+    setText($("list-state"), "Could not load incidents: " + err.message);
   }
 
   function refresh() {
@@ -1074,9 +1328,7 @@
     $("by").value = localStorage.getItem(BY_KEY) || "";
     function reload() {
       state.filtersChanged = true;
-      $("list-state").hidden = false;
-      $("list-state").textContent = "Loading incidents…";
-      $("incident-list").replaceChildren();
+      listLoading();
       refresh();
     }
     var kind = $("kind-filter");
@@ -1111,6 +1363,8 @@
       if (ev.key === "Escape" && state.selected && !$("incident-detail").hidden) select(null);
     });
     window.addEventListener("hashchange", function () { show(readHash(), true); });
+    $("incident-detail").addEventListener("focusout", drawWaiting);
+    $("incident-detail").addEventListener("change", drawWaiting);
     window.addEventListener("popstate", function () { show(readHash(), false); });
     $("login").addEventListener("submit", function (ev) {
       ev.preventDefault();

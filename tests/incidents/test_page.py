@@ -48,3 +48,15 @@ def test_the_scripts_signal_nouns_are_the_servers():
     js = (STATIC / "incidents.js").read_text()
     block = re.search(r"var SIGNAL_NOUNS = \{(.*?)\};", js, re.S).group(1)
     assert dict(re.findall(r'(\w+): "([^"]+)"', block)) == SIGNAL_NOUNS
+
+
+def test_the_page_learns_the_demos_agent_page_only_where_the_demo_pages_are_served(client, app_config):
+    from server.app import create_app
+
+    assert "data-agent-page" not in client.get("/incidents").get_data(as_text=True)
+    demo = create_app({**app_config, "DEMO_PAGES": "1"})
+    try:
+        html = demo.test_client().get("/incidents").get_data(as_text=True)
+    finally:
+        demo.extensions["groundswell.db"].dispose()
+    assert 'id="incidents-app" hidden data-agent-page="/demo/zendesk"' in html
