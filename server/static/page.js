@@ -1,5 +1,6 @@
-// Helpers shared by the incidents page's section scripts (deflection, accounts, alerts, tuning; loaded first): elements with text only, local
-// times and a sentence's UTC clocks, and API calls with the tab's token whose errors name the problem and its fields.
+// Helpers shared by the incidents page's section scripts (deflection, accounts, alerts, tuning; loaded first) and by
+// the dashboard: elements with text only, local times, dates and counts written one way, a sentence's UTC clocks,
+// and API calls with the tab's token whose errors name the problem and its fields.
 (function () {
   "use strict";
   var KEY = "groundswell.token";
@@ -14,6 +15,27 @@
   // A time in the reader's zone and locale, to the minute (seconds were noise beside minutes-long windows).
   var WHEN = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
   function when(iso) { return iso ? new Date(iso).toLocaleString([], WHEN) : "—"; }
+
+  // The rest of the pages' numbers and dates are written in when's style too: a date alone as when writes
+  // it ("Nov 9, 2026" in English), in the reader's zone or in the one given ("UTC" for the report's weeks);
+  // a moment of today as its clock, to the minute, after "today"; a count with the reader's thousands
+  // separators ("1,986"), to the given decimals when there are any.
+  var DATE = { year: "numeric", month: "short", day: "numeric" };
+  function day(iso, timeZone) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleDateString([], timeZone ? Object.assign({ timeZone: timeZone }, DATE) : DATE);
+  }
+  function recent(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    return d.toDateString() === new Date().toDateString()
+      ? "today " + d.toLocaleTimeString([], { hour: WHEN.hour, minute: WHEN.minute }) : when(iso);
+  }
+  function count(n, digits) {
+    if (n === null || n === undefined || n === "" || isNaN(Number(n))) return "—";
+    return Number(n).toLocaleString([], digits === undefined ? undefined
+      : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
 
   // An incident sentence's clocks, which the detector writes in UTC ("first seen 23:04 UTC", "in the hour from
   // 14:00 UTC"): each "HH:MM UTC" is replaced by show(at), at (ms since the epoch) being the moment with that clock
@@ -68,6 +90,6 @@
   function onToken(fn) { document.addEventListener("gs-token", function () { fn(); }); }
   function tokenGiven() { document.dispatchEvent(new Event("gs-token")); }
 
-  window.GS = { el: el, when: when, clocks: clocks, call: call, say: say, onToken: onToken, tokenGiven: tokenGiven,
-                hasToken: function () { return !!sessionStorage.getItem(KEY); } };
+  window.GS = { el: el, when: when, day: day, recent: recent, count: count, clocks: clocks, call: call, say: say,
+                onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
 })();
