@@ -1,9 +1,15 @@
 // The live dashboard in a real browser against a backend holding open incidents (the incidents seed):
-// it says what is going on now and which topics it is on, and explains its red bars.
+// it says what is going on now and which topics it is on, and explains its red bars; a picked topic's
+// detail comes into view with the cursor on its heading; while the detector still reads the history the
+// empty list says so; times and counts are written one way; on a phone (390 px) the topics stack and
+// the incidents page's report chart keeps its labels readable and its accounts speak plainly.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
+
+// Times and counts are checked as page.js writes them in English ("Nov 23, 2026, 04:57 AM", "1,986").
+test.use({ locale: "en-US" });
 
 test.beforeAll(async () => { backend = await startBackend({ seed: "incidents" }); });
 test.afterAll(async () => { await backend.stop(); });
@@ -47,4 +53,157 @@ test("a chart with a minute above its scale says what the red bar is", async ({ 
   await expect(sections).toHaveCount(2);
   await expect(sections.first().locator(".chart-note")).toContainText("Red: a minute above the chart's scale");
   await expect(sections.nth(1).locator(".chart-note")).toHaveCount(0);  // nothing cut: nothing to explain
+});
+
+// A moment as page.js writes it in English: "today 04:17 PM" for today, else "Nov 23, 2026, 04:57 AM";
+// never with seconds, never "11/23/2026".
+const MOMENT = /^(today \d{2}:\d{2} [AP]M|[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2} [AP]M)$/;
+
+test("on a phone, picking a topic brings its detail into view, the cursor on its heading, named as a topic",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    const link = page.locator("#topics tbody tr a:not(.topic-incident)").first();
+    await expect(link).toBeVisible();
+    await link.click();
+    const heading = page.locator("#topic-detail h3");
+    await expect(heading).toBeFocused();
+    await expect(heading).toBeInViewport();
+    await expect(heading).toHaveText(/ \(topic \d+\)$/);  // a topic's id, not "#4" beside "incident #3"
+    await expect(heading).not.toContainText("#");
+    await expect(page.locator("#topic-detail")).toHaveAttribute("aria-labelledby", "topic-detail-heading");
+
+    // the topics stack: every cell within the screen, each saying its column, nothing to scroll sideways
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const seen = page.locator("#topics tbody tr").first().locator("td").last();
+    await expect(seen).toHaveAttribute("data-label", "Last seen");
+    const box = (await seen.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    expect(await seen.evaluate((e) => getComputedStyle(e, "::before").content)).toBe('"Last seen: "');
+  });
+
+test("while the detector still reads the history, the empty incidents list says so, then that nothing is unusual",
+  async ({ page }) => {
+    let pending = 1986;
+    await page.route("**/api/v1/status", async (route) => {
+      const real = await (await route.fetch()).json();
+      real.detector = { ...real.detector, pending_events: pending, lag_seconds: pending ? 340 : 0 };
+      await route.fulfill({ json: real });
+    });
+    await page.route("**/api/v1/incidents?*", (route) => route.fulfill({ json: { incidents: [], total: 0 } }));
+    await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    const list = page.locator("#incidents-now-list");
+    await expect(list).toHaveText("None yet: the detector is still reading the ticket history (1,986 events to go). " +
+                                  "Incidents appear here a few minutes after it has caught up.");
+    await expect(page.locator("#detector .card.warn .value").first()).toHaveText("1,986");
+    pending = 0;  // caught up: the next status poll (every 2 s) changes the line
+    await expect(list).toHaveText("None: nothing unusual right now.");
+  });
+
+test("counts carry thousands separators and times read to the minute, one way", async ({ page }) => {
+  await page.route("**/api/v1/status", async (route) => {
+    const real = await (await route.fetch()).json();
+    const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
+    real.sources = [{ source: "zendesk", total: 48000, kinds: { "zendesk.ticket.created": 46321 },
+                      series: Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: 1200 + i })),
+                      events_per_minute: { last_1m: 1259, last_5m: 1257, last_60m: 1229.5 } }];
+    real.detector = { ...real.detector, pending_events: 4068, lag_seconds: 0.2 };
+    await route.fulfill({ json: real });
+  });
+  await page.route("**/api/v1/topics?*", async (route) => {
+    const real = await (await route.fetch()).json();
+    real.topics[0].size = 2321;
+    await route.fulfill({ json: real });
+  });
+  await page.goto(`${backend.url}/#token=${backend.api_token}`);
+  await expect(page.locator("#detector .card").nth(1).locator(".value")).toHaveText("4,068");
+  await expect(page.locator("#sources .kinds")).toHaveText("zendesk.ticket.created 46,321");
+  await expect(page.locator("#sources svg.chart title").first()).toHaveText(/^today \d{2}:\d{2} [AP]M: 1,200$/);
+  await expect(page.locator("#topics tbody tr").first().locator("td").nth(1)).toHaveText("2,321");
+  await expect(page.locator("#topics tbody tr").first().locator("td").last()).toHaveText(MOMENT);
+  const detected = await page.locator("#incidents-now-list li .hint").allTextContents();
+  expect(detected.length).toBeGreaterThan(0);
+  for (const line of detected) expect(line.replace(/^ · \w+ · detected /, "")).toMatch(MOMENT);
+});
+
+test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page }) => {
+  await page.route("**/api/v1/status", async (route) => {
+    const real = await (await route.fetch()).json();
+    const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
+    real.sources = [{ source: "widget", total: 600, kinds: { "widget.click": 600 },
+                      series: Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: 10 })),
+                      events_per_minute: { last_1m: 10, last_5m: 10, last_60m: 10 } }];
+    await route.fulfill({ json: real });
+  });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${backend.url}/#token=${backend.api_token}`);
+  const labels = page.locator("#sources svg.chart text");
+  await expect(labels).toHaveCount(4);
+  for (const box of await labels.evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().toJSON()))) {
+    expect(box.height).toBeGreaterThanOrEqual(11);  // scaled to the phone, they were about 6 px
+    expect(box.right).toBeLessThanOrEqual(390);
+  }
+});
+
+test.describe("the incidents page's report and accounts on a phone", () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  test("how detection went keeps its week labels readable and apart at 390 px, over 4 weeks and 52",
+    async ({ page }) => {
+      await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+      const report = page.locator("#report");
+      const chart = report.locator("svg.report-chart");
+      await expect(chart).toBeVisible();
+      for (const weeks of ["4", "52"]) {
+        await page.locator("#report-weeks").selectOption(weeks);
+        await expect(chart.locator("rect.bar.unrated")).toHaveCount(1);
+        const ticks = chart.locator("text[text-anchor=middle]");
+        expect(await ticks.count()).toBeGreaterThanOrEqual(weeks === "4" ? 4 : 3);
+        const boxes = await chart.locator("text").evaluateAll(
+          (ts) => ts.map((t) => t.getBoundingClientRect().toJSON()));
+        for (const b of boxes) {
+          expect(b.height).toBeGreaterThanOrEqual(11);  // 12 px text; scaled down it was about 5 px
+          expect(b.left).toBeGreaterThanOrEqual(0);
+          expect(b.right).toBeLessThanOrEqual(390);
+        }
+        const under = (await ticks.evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().toJSON())))
+          .sort((a, b) => a.left - b.left);
+        for (let i = 1; i < under.length; i++) expect(under[i].left).toBeGreaterThan(under[i - 1].right);
+        // a week's label is its Monday as month and day; its bar's title names the week in full
+        expect(await ticks.last().textContent()).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
+        await expect(chart.locator("rect.bar.unrated title"))
+          .toHaveText(/^week from Monday [A-Z][a-z]{2} \d{1,2}, \d{4}: 2 not rated of 2$/);
+      }
+      // the period's sentence writes both ends in one style
+      await expect(report.locator("p.hint").last()).toHaveText(
+        /^Incidents detected from Monday [A-Z][a-z]{2} \d{1,2}, \d{4} \(00:00 UTC, the weeks' start\) to [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2} [AP]M\. /);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    });
+
+  test("accounts that changed: plain words, the figures kept in titles and a details element, rows stacked",
+    async ({ page }) => {
+      await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+      const section = page.locator("#accounts");
+      const rows = section.locator("tr.account-row");
+      await expect(rows.first()).toBeVisible();
+      for (const jargon of ["beside the rest of the tenant", "false-discovery", "q:", "< 0.001", "Past windows"]) {
+        await expect(section.locator("#accounts-body")).not.toContainText(jargon);
+      }
+      await expect(section).toContainText("The last day, compared with the same weekday in up to 8 weeks before. " +
+                                          "Each account is compared with its own past, allowing for how busy all your customers were");
+      const kestrel = rows.filter({ hasText: "Kestrel" });
+      const sure = kestrel.locator("td.sureness");
+      await expect(sure).toHaveText(/^(almost certain|very likely|likely)$/);
+      await expect(sure).toHaveAttribute("title", /^q-value (below 0\.001|0\.0\d\d): /);
+      const how = section.locator("details.accounts-how");
+      await how.locator("summary").click();
+      await expect(how).toContainText("at least 1.5 times the expected count or at most 66.7% of it");
+      await expect(how).toContainText("no more than 5% are expected to be false alarms");
+      // stacked on the phone: every cell on the screen, nothing to scroll sideways
+      for (const cell of await kestrel.locator("th, td").all()) {
+        const b = (await cell.boundingBox())!;
+        expect(b.x + b.width).toBeLessThanOrEqual(390);
+      }
+      expect(await section.locator("table.accounts").evaluate((t) => t.scrollWidth <= t.clientWidth)).toBe(true);
+    });
 });

@@ -115,15 +115,17 @@ test("the dashboard tells two topics with one label apart and dates what was las
   async ({ page }) => {
     await page.goto(`${backend.url}/#token=${backend.api_token}`);
     const rows = page.locator("#topics tbody tr");
-    await expect(rows.filter({ hasText: "(#9001)" })).toHaveCount(1);
-    await expect(rows.filter({ hasText: "(#9002)" })).toHaveCount(1);
-    const older = rows.filter({ hasText: "(#9002)" }).locator("td").last();
-    const expected = await page.evaluate(() => {
-      const d = new Date(Date.now() - 2 * 86400_000);
-      return d.toLocaleDateString();
-    });
+    // said as topics' ids: "#9001" beside the incident badges ("incident #3") read as an incident
+    await expect(rows.filter({ hasText: "(topic 9001)" })).toHaveCount(1);
+    await expect(rows.filter({ hasText: "(topic 9002)" })).toHaveCount(1);
+    await expect(rows.filter({ hasText: "(#" })).toHaveCount(0);
+    // the date as the incidents page writes it ("Nov 21, 2026, 04:57 PM"), never "11/21/2026, 4:57:02 PM"
+    const older = rows.filter({ hasText: "(topic 9002)" }).locator("td").last();
+    const expected = await page.evaluate(() => new Date(Date.now() - 2 * 86400_000)
+      .toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }));
     await expect(older).toContainText(expected);
-    await expect(rows.filter({ hasText: "(#9001)" }).locator("td").last()).not.toContainText("/");
+    await expect(older).not.toHaveText(/\/|\d:\d{2}:\d{2}/);
+    await expect(rows.filter({ hasText: "(topic 9001)" }).locator("td").last()).toHaveText(/^today \d{2}:\d{2}( [AP]M)?$/);
   });
 
 test("a backfill's minute does not flatten the live minutes on the dashboard: it is drawn cut at the top",
@@ -139,7 +141,7 @@ test("a backfill's minute does not flatten the live minutes on the dashboard: it
     await page.goto(`${backend.url}/#token=${backend.api_token}`);
     const chart = page.locator("#sources svg.chart").first();
     await expect(chart.locator("rect.bar.cut")).toHaveCount(1);
-    await expect(chart).toHaveAttribute("aria-label", /peak 39000 \(cut at [0-9]+\)$/);
+    await expect(chart).toHaveAttribute("aria-label", /peak 39,000 \(cut at [0-9,]+\)$/);
     const heights = await chart.locator("rect.bar:not(.cut)").evaluateAll(
       (rs) => rs.map((r) => Number(r.getAttribute("height"))));
     expect(heights).toHaveLength(59);

@@ -1,18 +1,30 @@
 // Incidents page, accounts section: Zendesk organizations and product accounts whose tickets or usage
 // changed against their own past (GET /api/v1/accounts/changes), over a week or four. Same token as the
-// incidents list; everything is rendered as text.
+// incidents list; everything is rendered as text, in words a support lead reads without statistics (the
+// figures behind them stay in the rows' titles and under "How accounts are flagged").
 (function () {
   "use strict";
   var DAYS_KEY = "groundswell.accounts.days";
   var state = { days: parseInt(localStorage.getItem(DAYS_KEY) || "1", 10) || 1 };
 
-  function cell(tr, text, header) {
+  function cell(tr, text, header, label) {
     var td = document.createElement(header ? "th" : "td");
     if (header) td.scope = header;
+    if (label) td.dataset.label = label;  // shown before the value when a phone stacks the row (app.css)
     td.textContent = text;
     tr.appendChild(td);
     return td;
   }
+
+  var count = GS.count;
+
+  // How clearly a flagged change stands out, in words, from its q-value (the share of chance findings
+  // expected among changes at least this clear); every flagged account's is at most the report's fdr.
+  function sureness(q) {
+    return q < 0.001 ? "almost certain" : q < 0.01 ? "very likely" : "likely";
+  }
+  function qText(q) { return q < 0.001 ? "below 0.001" : q.toFixed(3); }
+  function percent(x) { return (Math.round(x * 1000) / 10).toLocaleString() + "%"; }
 
   function change(a) {
     if (a.ratio === null || a.ratio === undefined) return "new";
@@ -20,31 +32,52 @@
   }
 
   function past(a) {
-    return Array.isArray(a.history) ? a.history.join(", ") : "";
+    return Array.isArray(a.history) ? a.history.map(function (n) { return count(n); }).join(", ") : "";
+  }
+
+  // The rule behind the flags, with its figures, for whoever wants them.
+  function how(r) {
+    var box = document.createElement("details");
+    box.className = "hint accounts-how";
+    var summary = document.createElement("summary");
+    summary.textContent = "How accounts are flagged";
+    var text = document.createElement("p");
+    text.textContent = "An account is listed when its change is large, at least " + r.min_ratio + " times the " +
+      "expected count or at most " + percent(1 / r.min_ratio) + " of it, and unlikely to be chance: of all the " +
+      "accounts listed, no more than " + percent(r.fdr) + " are expected to be false alarms. How sure: almost " +
+      "certain when that share, for changes at least as clear as this one, is below 0.1% (a q-value below 0.001), " +
+      "very likely below 1%, likely up to " + percent(r.fdr) + ". Each row's q-value is in its How sure cell's tooltip.";
+    box.appendChild(summary);
+    box.appendChild(text);
+    return box;
   }
 
   function render(box, r) {
     var intro = document.createElement("p");
     var tested = r.tested || {};
-    intro.textContent = (r.days === 1 ? "The last day against the same weekday of the weeks before"
-      : r.days < 7 ? "The last " + r.days + " days against the same days of the weeks before"
-      : "The last " + r.days + " days against the " + r.days + "-day windows before") +
-      " (up to " + r.weeks + "), each account beside the rest of the tenant. Tested: " +
-      (tested.tickets || 0) + " organizations (tickets), " + (tested.users || 0) + " product accounts (sessions and active users).";
+    intro.textContent = (r.days === 1 ? "The last day, compared with the same weekday in up to " + r.weeks + " weeks before"
+      : r.days < 7 ? "The last " + r.days + " days, compared with the same days in up to " + r.weeks + " weeks before"
+      : "The last " + r.days + " days, compared with up to " + r.weeks + " stretches of " + r.days + " days before them") +
+      ". Each account is compared with its own past, allowing for how busy all your customers were: when everyone " +
+      "writes more (an outage, a launch), no one account stands out for it. Checked: " +
+      count(tested.tickets || 0) + " organizations (their tickets) and " + count(tested.users || 0) +
+      " product accounts (their sessions and active users).";
     if (!r.accounts.length) {
       var none = document.createElement("p");
       none.className = "hint";
       var testedAny = (tested.tickets || 0) + (tested.users || 0) + (tested.sessions || 0) > 0;
       none.textContent = testedAny ? "No account changed more than its own ups and downs allow."
-        : "Not enough history for this window yet: an account is judged once two past windows of it hold data" +
+        : "Not enough history for this window yet: an account is judged once it has data in two earlier periods like this one" +
           (r.days < 7 ? " (the same days of the two weeks before)." : " (" + 3 * r.days + " days in all).");
       box.replaceChildren(intro, none);
       return;
     }
     var table = document.createElement("table");
-    table.className = "accounts";
+    table.className = "accounts stack";
     var head = document.createElement("tr");
-    ["What", "Account", "Now", "Expected", "Change", "Past windows", "q"].forEach(function (h) { cell(head, h, "col"); });
+    head.className = "head";
+    var COLUMNS = ["What", "Account", "Now", "Expected", "Change", "Before (oldest first)", "How sure"];
+    COLUMNS.forEach(function (h) { cell(head, h, "col"); });
     table.appendChild(head);
     r.accounts.forEach(function (a) {
       var tr = document.createElement("tr");
@@ -52,20 +85,21 @@
       tr.title = a.sentence;
       cell(tr, a.label, "row");
       cell(tr, (a.source === "organization" ? "Organization " : "Account ") +
-        (typeof a.name === "string" && a.name ? a.name + " (" + a.account_id + ")" : a.account_id));
-      cell(tr, String(a.observed));
-      cell(tr, a.expected.toFixed(1));
-      cell(tr, change(a));
-      cell(tr, past(a));
-      cell(tr, a.q_value < 0.001 ? "< 0.001" : a.q_value.toFixed(3));
+        (typeof a.name === "string" && a.name ? a.name + " (" + a.account_id + ")" : a.account_id));  // it says what it is
+      cell(tr, count(a.observed), null, COLUMNS[2]);
+      cell(tr, count(a.expected, 1), null, COLUMNS[3]);
+      cell(tr, change(a), null, COLUMNS[4]);
+      cell(tr, past(a), null, COLUMNS[5]);
+      var sure = cell(tr, sureness(a.q_value), null, COLUMNS[6]);
+      sure.className = "sureness";
+      sure.title = "q-value " + qText(a.q_value) + ": of the changes at least this clear, the share expected to be chance";
       table.appendChild(tr);
     });
     var note = document.createElement("p");
     note.className = "hint";
-    note.textContent = "Expected: what the account would have had had it moved as the rest of the tenant did. " +
-      "q: the false-discovery rate at which the change stands (flags at " + r.fdr + " or below, and " + r.min_ratio +
-      "x or more either way).";
-    box.replaceChildren(intro, table, note);
+    note.textContent = "Expected: what the account would have had if it had gone up or down as much as all your " +
+      "other customers together.";
+    box.replaceChildren(intro, table, note, how(r));
   }
 
   var DAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"];
@@ -78,10 +112,10 @@
     var text = "Weekly digest to Slack: " + (DAYS[d.weekday] || "?") + " at " + hour + ", the last 7 days.";
     var last = s.accounts_digest_last;
     if (last && last.sent_at) {
-      text += " Last sent " + new Date(last.sent_at).toLocaleString() + " (" + last.accounts + " account" +
+      text += " Last sent " + GS.when(last.sent_at) + " (" + count(last.accounts) + " account" +
         (last.accounts === 1 ? "" : "s") + ").";
     } else if (last && last.error) {
-      text += " Not sent on " + new Date(last.slot).toLocaleString() + ": " +
+      text += " Not sent on " + GS.when(last.slot) + ": " +
         (last.error === "late" ? "the detector was not running at the time." :
          last.error === "not_configured" ? "Slack is not configured." : "Slack answered " + last.error + ".");
     }

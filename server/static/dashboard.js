@@ -1,5 +1,6 @@
 // Operations dashboard: polls /api/v1/status with the tenant's token and draws per-minute bars.
-// Every value from the API is written with textContent or as SVG attributes, never as HTML.
+// Every value from the API is written with textContent or as SVG attributes, never as HTML. Times, dates
+// and counts are written with page.js's helpers, as on the incidents page.
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
@@ -29,12 +30,17 @@
   }
 
   function fmt(n) { return (Math.round(n * 10) / 10).toLocaleString(); }
+  var count = GS.count;
 
-  function chart(series) {
-    var w = 720, h = 140, pad = 22;
+  // Drawn at the width it has (at most 720 px) rather than scaled to it, so that its 12 px labels stay
+  // 12 px on a phone; render() draws it again every poll, at the width of the moment.
+  function chart(series, room) {
+    var w = Math.round(Math.max(280, Math.min(720, room || 720))), h = 140, foot = 22;
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "chart");
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("width", String(w));
+    svg.setAttribute("height", String(h));
     svg.setAttribute("role", "img");
     // The scale follows the ordinary minutes: one minute of a backfill (tens of thousands of events) would
     // flatten the live traffic to nothing, so a minute far above the rest is drawn cut at the top.
@@ -44,50 +50,68 @@
     counts.pop();  // the largest minute does not set the scale it may be cut by
     var usual = counts.length ? counts[Math.max(0, Math.ceil(counts.length * 0.9) - 1)] : peak;  // 90th percentile
     var max = Math.max(1, Math.min(peak, 3 * usual));
-    svg.setAttribute("aria-label", "Events per minute, last hour; peak " + peak + (peak > max ? " (cut at " + max + ")" : ""));
+    var top = count(max) + (peak > max ? "+" : ""), pad = Math.max(22, 6 + 7 * top.length);
+    svg.setAttribute("aria-label", "Events per minute, last hour; peak " + count(peak) +
+      (peak > max ? " (cut at " + count(max) + ")" : ""));
     var bw = (w - pad) / series.length;
     series.forEach(function (p, i) {
-      var bh = (h - pad) * Math.min(p.count, max) / max;
+      var bh = (h - foot) * Math.min(p.count, max) / max;
       var r = document.createElementNS(SVG, "rect");
       r.setAttribute("class", p.count > max ? "bar cut" : "bar");
       r.setAttribute("x", String(pad + i * bw + 1));
-      r.setAttribute("y", String(h - pad - bh));
+      r.setAttribute("y", String(h - foot - bh));
       r.setAttribute("width", String(Math.max(1, bw - 2)));
       r.setAttribute("height", String(bh));
       var t = document.createElementNS(SVG, "title");
-      t.textContent = new Date(p.minute).toLocaleTimeString() + ": " + p.count;
+      t.textContent = GS.recent(p.minute) + ": " + count(p.count);
       r.appendChild(t);
       svg.appendChild(r);
     });
     var axis = document.createElementNS(SVG, "line");
     axis.setAttribute("class", "axis");
     axis.setAttribute("x1", String(pad)); axis.setAttribute("x2", String(w));
-    axis.setAttribute("y1", String(h - pad)); axis.setAttribute("y2", String(h - pad));
+    axis.setAttribute("y1", String(h - foot)); axis.setAttribute("y2", String(h - foot));
     svg.appendChild(axis);
-    [[pad, String(max) + (peak > max ? "+" : "")], [h - pad, "0"]].forEach(function (a) {
+    [[12, top], [h - foot + 4, "0"]].forEach(function (a) {
       var t = document.createElementNS(SVG, "text");
-      t.setAttribute("x", "0"); t.setAttribute("y", String(a[0] + 4));
+      t.setAttribute("x", "0"); t.setAttribute("y", String(a[0]));
       t.textContent = a[1];
       svg.appendChild(t);
     });
     var t0 = document.createElementNS(SVG, "text");
-    t0.setAttribute("x", String(pad)); t0.setAttribute("y", String(h - 6));
+    t0.setAttribute("x", String(pad)); t0.setAttribute("y", String(h - 5));
     t0.textContent = "60 min ago";
     svg.appendChild(t0);
     var t1 = document.createElementNS(SVG, "text");
-    t1.setAttribute("x", String(w - 24)); t1.setAttribute("y", String(h - 6));
+    t1.setAttribute("x", String(w)); t1.setAttribute("y", String(h - 5));
+    t1.setAttribute("text-anchor", "end");
     t1.textContent = "now";
     svg.appendChild(t1);
     return svg;
   }
 
+  // Whether the detector is still reading a backlog (a history import, or a detector that was away): the
+  // same marks as the cards' warning colour. Until it catches up, no incident can have been found in it.
+  var detector = null;
+  function reading() { return !!detector && (detector.pending_events > 1000 || detector.lag_seconds > 60); }
+
+  // The active incidents' list when there are none: nothing unusual, or nothing found yet.
+  function noIncidents() {
+    return reading()
+      ? "None yet: the detector is still reading the ticket history (" + count(detector.pending_events) +
+        " events to go). Incidents appear here a few minutes after it has caught up."
+      : "None: nothing unusual right now.";
+  }
+
   function render(data) {
     document.getElementById("tenant").textContent = data.tenant.name;
-    var d = data.detector;
+    var d = detector = data.detector;
+    var empty = document.getElementById("incidents-now-empty");
+    if (empty) empty.textContent = noIncidents();
     var det = document.getElementById("detector");
     det.replaceChildren(
       card("Events processed", data.sources.reduce(function (a, s) { return a + s.total; }, 0).toLocaleString()),
-      card("Detector pending", d.pending_events, d.pending_events > 1000),
+      card("Detector pending", count(d.pending_events), d.pending_events > 1000),
       card("Detector lag", fmt(d.lag_seconds) + " s", d.lag_seconds > 60)
     );
     var box = document.getElementById("sources");
@@ -104,7 +128,7 @@
       cards.appendChild(card("Per min, 5 min", fmt(s.events_per_minute.last_5m)));
       cards.appendChild(card("Per min, 1 h", fmt(s.events_per_minute.last_60m)));
       sec.appendChild(cards);
-      var drawn = chart(s.series);
+      var drawn = chart(s.series, box.clientWidth - 30);  // the section's padding and border
       sec.appendChild(drawn);
       if (drawn.querySelector(".bar.cut")) {  // say what the red bars are
         sec.appendChild(el("p", "hint chart-note", "Red: a minute above the chart's scale (its top label ends in +), " +
@@ -113,16 +137,10 @@
       sec.appendChild(el("p", "hint", "Events as they are received: an import of past tickets counts in the minutes " +
         "it was received, so the hour's mean can be well above the last minute."));
       var kinds = Object.keys(s.kinds).sort(function (a, b) { return s.kinds[b] - s.kinds[a]; }).slice(0, 8)
-        .map(function (k) { return k + " " + s.kinds[k]; }).join(" · ");
+        .map(function (k) { return k + " " + count(s.kinds[k]); }).join(" · ");
       sec.appendChild(el("p", "kinds", kinds));
       box.appendChild(sec);
     });
-  }
-
-  /** A time of today as its clock time; an earlier one with its date. */
-  function seenAt(iso) {
-    var d = new Date(iso);
-    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
   }
 
   function spark(volume) {
@@ -155,13 +173,19 @@
     });
   }
 
-  function showTopic(id) {
+  // A topic's detail, drawn under the table: brought into view with the cursor on its heading when a topic
+  // is picked (moved), left where it is when it is drawn again after its name was saved. The id is said
+  // as a topic's ("topic 4"), not "#4", which beside the incident badges reads as an incident.
+  function showTopic(id, moved) {
     api("/api/v1/topics/" + id + "?hours=24").then(function (t) {
       var box = document.getElementById("topic-detail");
       box.replaceChildren();
       box.hidden = false;
       box.className = "source";
-      box.appendChild(el("h3", null, t.display_name + " (#" + t.id + ")"));
+      var heading = el("h3", null, t.display_name + " (topic " + t.id + ")");
+      heading.id = "topic-detail-heading";
+      heading.tabIndex = -1;
+      box.appendChild(heading);
       box.appendChild(el("p", null, t.llm_summary || t.summary));
       var ul = el("ul");
       t.representatives.forEach(function (r) { ul.appendChild(el("li", null, "#" + r.ticket_id + ": " + r.text)); });
@@ -182,6 +206,10 @@
           .catch(function (err) { showError(err.message); });
       });
       box.appendChild(form);
+      if (moved) {
+        box.scrollIntoView({ block: "start" });
+        heading.focus({ preventScroll: true });
+      }
     }).catch(function (err) { showError(err.message); });
   }
 
@@ -196,17 +224,21 @@
         if (inc.topic && !activeByTopic[inc.topic.id]) activeByTopic[inc.topic.id] = inc;
       });
       list.replaceChildren();
-      if (!data.incidents.length) list.appendChild(el("li", "hint", "None: nothing unusual right now."));
+      if (!data.incidents.length) {
+        var empty = el("li", "hint", noIncidents());
+        empty.id = "incidents-now-empty";
+        list.appendChild(empty);
+      }
       data.incidents.slice(0, 5).forEach(function (inc) {
         var li = el("li");
         var a = el("a", null, "#" + inc.id + " " + inc.title);
         a.href = "/incidents#id=" + inc.id;
         li.appendChild(a);
-        li.appendChild(el("span", "hint", " · " + inc.status + " · detected " + seenAt(inc.detected_at)));
+        li.appendChild(el("span", "hint", " · " + inc.status + " · detected " + GS.recent(inc.detected_at)));
         list.appendChild(li);
       });
       if (data.total > 5) {
-        var more = el("a", null, "All " + data.total + " active incidents");
+        var more = el("a", null, "All " + count(data.total) + " active incidents");
         more.href = "/incidents";
         var li = el("li");
         li.appendChild(more);
@@ -221,6 +253,7 @@
     api("/api/v1/topics?limit=15&volume_hours=24").then(function (data) {
       document.getElementById("topics-box").hidden = false;
       var body = document.querySelector("#topics tbody");
+      if (body.contains(document.activeElement)) return;  // not under the cursor of someone going through it
       body.replaceChildren();
       var seen = {};
       data.topics.forEach(function (t) { seen[t.display_name] = (seen[t.display_name] || 0) + 1; });
@@ -228,14 +261,15 @@
           var tr = el("tr");
           var name = el("td");
           // Two topics the model keeps apart can share their top words; the id tells them apart.
-          var link = el("a", null, seen[t.display_name] > 1 ? t.display_name + " (#" + t.id + ")" : t.display_name);
-          link.href = "#";
-          link.addEventListener("click", function (ev) { ev.preventDefault(); showTopic(t.id); });
+          var link = el("a", null, seen[t.display_name] > 1 ? t.display_name + " (topic " + t.id + ")" : t.display_name);
+          link.href = "#topic-detail";
+          link.addEventListener("click", function (ev) { ev.preventDefault(); showTopic(t.id, true); });
           name.appendChild(link);
           tr.appendChild(name);
-          tr.appendChild(el("td", null, String(t.size)));
-          var sp = el("td"); sp.appendChild(spark(t.volume)); tr.appendChild(sp);
-          tr.appendChild(el("td", null, seenAt(t.last_seen_at)));
+          // each cell names its column, which a phone's stacked rows show before it (app.css, table.stack)
+          tr.appendChild(labelled(el("td", null, count(t.size)), "Tickets"));
+          var sp = labelled(el("td"), "Last 24 h"); sp.appendChild(spark(t.volume)); tr.appendChild(sp);
+          tr.appendChild(labelled(el("td", null, GS.recent(t.last_seen_at)), "Last seen"));
           var open = activeByTopic[t.id];
           if (open) {  // a topic with a live incident stands out and links to it
             var badge = el("a", "topic-incident", "incident #" + open.id + " (" + open.kind.replace("_", " ") + ")");
@@ -250,6 +284,8 @@
     }).catch(function () { /* the status poll reports errors */ })
       .then(function () { setTimeout(pollTopics, 5000); });
   }
+
+  function labelled(cell, label) { cell.dataset.label = label; return cell; }
 
   function showError(msg) {
     var e = document.getElementById("error");

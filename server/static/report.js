@@ -1,6 +1,7 @@
 // Incidents page, report section: how detection went over the last weeks (GET /api/v1/incidents/report):
 // incidents and people's verdicts per week as stacked bars, precision, time to respond and to resolve,
-// and the series with the most incidents. Same token as the list; everything is rendered as text.
+// and the series with the most incidents. Same token as the list; everything is rendered as text, with
+// page.js's dates and counts.
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
@@ -25,8 +26,11 @@
     return t.count > 1 ? over + "; the slowest " + minutes(t.p90_minutes) : over;
   }
 
-  // Weeks start on Monday, UTC: shown as that day wherever the reader is.
-  function utcDay(iso) { return new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC" }); }
+  // Weeks start on Monday, UTC: shown as that day wherever the reader is, in full ("Nov 9, 2026") in
+  // sentences and titles, as month and day under the chart's bars.
+  function utcDay(iso) { return GS.day(iso, "UTC"); }
+  function tick(iso) { return new Date(iso).toLocaleDateString([], { month: "short", day: "numeric", timeZone: "UTC" }); }
+  var count = GS.count;
 
   function svg(tag, attrs, text) {
     var e = document.createElementNS(SVG, tag);
@@ -35,33 +39,42 @@
     return e;
   }
 
-  // One stacked bar a week: useful, noise, then not rated, bottom up.
-  function chart(weeks) {
-    var w = 640, h = 150, pad = 24, max = 1;
+  // One stacked bar a week: useful, noise, then not rated, bottom up. The chart is drawn at the width it
+  // has (at most 640 px), not scaled to it, so its 12 px labels stay 12 px on a phone; under the bars, as
+  // many weeks' dates as fit without touching (the latest always), each bar's title naming its week.
+  var TICK = 56;  // px a week's label needs, "Nov 30" at 12 px with room either side
+  function chart(weeks, room) {
+    var w = Math.round(Math.max(280, Math.min(640, room || 640))), h = 150, foot = 24, max = 1;
     weeks.forEach(function (x) { max = Math.max(max, x.incidents); });
-    var box = svg("svg", { viewBox: "0 0 " + w + " " + h, "class": "report-chart", role: "img",
+    var pad = Math.max(24, 8 + 7 * count(max).length);
+    var box = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, "class": "report-chart", role: "img",
                            "aria-label": "incidents a week, by people's verdict" });
     var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(3, Math.min(36, slot - 6));
     weeks.forEach(function (x, i) {
       var values = { useful: x.useful, noise: x.noise, unrated: x.incidents - x.useful - x.noise };
-      var base = h - pad, left = pad + i * slot + (slot - bw) / 2;
+      var base = h - foot, left = pad + i * slot + (slot - bw) / 2;
       PARTS.forEach(function (p) {
         var v = values[p[0]];
         if (!v) return;
-        var bh = (h - pad - 14) * v / max;
+        var bh = (h - foot - 14) * v / max;
         base -= bh;
         var r = svg("rect", { "class": "bar " + p[0], x: left, y: base, width: bw, height: Math.max(bh, 1) });
-        r.appendChild(svg("title", {}, "week from " + utcDay(x.start) + ": " + v + " " +
-                                        p[1] + " of " + x.incidents));
+        r.appendChild(svg("title", {}, "week from Monday " + utcDay(x.start) + ": " + count(v) + " " +
+                                        p[1] + " of " + count(x.incidents)));
         box.appendChild(r);
       });
-      if (i === 0 || i === weeks.length - 1 || weeks.length <= 8) {
-        box.appendChild(svg("text", { x: pad + i * slot + slot / 2, y: h - 8, "text-anchor": "middle" },
-                            utcDay(x.start)));
-      }
     });
-    box.appendChild(svg("line", { "class": "axis", x1: pad, x2: w, y1: h - pad, y2: h - pad }));
-    box.appendChild(svg("text", { x: 2, y: 12 }, String(max)));
+    // from the latest week back, a date under each bar that is a label's width clear of the one after it,
+    // all kept inside the chart
+    var next = Infinity;
+    for (var i = weeks.length - 1; i >= 0; i--) {
+      var middle = Math.min(w - TICK / 2, Math.max(TICK / 2 - 4, pad + i * slot + slot / 2));
+      if (next - middle < TICK) continue;
+      box.appendChild(svg("text", { x: middle, y: h - 6, "text-anchor": "middle" }, tick(weeks[i].start)));
+      next = middle;
+    }
+    box.appendChild(svg("line", { "class": "axis", x1: pad, x2: w, y1: h - foot, y2: h - foot }));
+    box.appendChild(svg("text", { x: 2, y: 12 }, count(max)));
     var fig = GS.el("figure", "report-figure");
     fig.appendChild(box);
     var legend = GS.el("figcaption", "legend");
@@ -80,27 +93,33 @@
     dl.appendChild(box);
   }
 
+  // The last report drawn and the width it was drawn at: drawn again when its box gets wider or narrower
+  // (a phone turned, a window resized, the page shown after the token was given).
+  var shown = { report: null, width: 0 };
+
   function render(box, r) {
+    shown.report = r;
+    shown.width = box.clientWidth;
     var parts = [];
     var kinds = Object.keys(r.by_kind).map(function (k) {
       var n = r.by_kind[k], words = KIND_WORDS[k] || [k, k];
-      return n + " " + words[n === 1 ? 0 : 1];
+      return count(n) + " " + words[n === 1 ? 0 : 1];
     });
     parts.push(GS.el("p", "report-sentence", r.incidents === 0 ? "No incident was detected in this period." :
-      r.incidents + (r.incidents === 1 ? " incident" : " incidents") + " detected: " + kinds.join(", ") + "."));
+      count(r.incidents) + (r.incidents === 1 ? " incident" : " incidents") + " detected: " + kinds.join(", ") + "."));
     var dl = GS.el("dl", "report-figures");
     var f = r.feedback;
     figure(dl, "Found real by people", f.precision === null ? "—" : Math.round(f.precision * 100) + "%",
-           f.useful + " useful, " + f.noise + " noise, " + f.unrated + " not rated");
+           count(f.useful) + " useful, " + count(f.noise) + " noise, " + count(f.unrated) + " not rated");
     figure(dl, "Time to respond", minutes(r.time_to_respond.median_minutes),
            r.time_to_respond.count ? spread(r.time_to_respond) : "nobody has acted on one yet");
     figure(dl, "Time to resolve", minutes(r.time_to_resolve.median_minutes),
            r.time_to_resolve.count ? spread(r.time_to_resolve) : "none resolved yet");
     var st = r.by_status;
-    figure(dl, "Now", (st.open || 0) + " open, " + (st.acknowledged || 0) + " acknowledged",
-           (st.resolved || 0) + " resolved (" + r.merged + " by merging), " + (st.dismissed || 0) + " dismissed");
+    figure(dl, "Now", count(st.open || 0) + " open, " + count(st.acknowledged || 0) + " acknowledged",
+           count(st.resolved || 0) + " resolved (" + count(r.merged) + " by merging), " + count(st.dismissed || 0) + " dismissed");
     parts.push(dl);
-    parts.push(chart(r.weeks));
+    parts.push(chart(r.weeks, box.clientWidth));
     if (r.top_series.length) {
       var table = GS.el("table", "report-series");
       var head = GS.el("tr");
@@ -116,7 +135,7 @@
         th.scope = "row";
         th.title = s.series;
         tr.appendChild(th);
-        [s.incidents, s.useful, s.noise].forEach(function (v) { tr.appendChild(GS.el("td", null, String(v))); });
+        [s.incidents, s.useful, s.noise].forEach(function (v) { tr.appendChild(GS.el("td", null, count(v))); });
         table.appendChild(tr);
       });
       parts.push(GS.el("h3", null, "Most incidents"));
@@ -140,7 +159,7 @@
     var since = new Date(monday.getTime() - (Number(pick.value) - 1) * 7 * 86400000);
     GS.call("GET", "/api/v1/incidents/report?since=" + encodeURIComponent(since.toISOString()) +
                    "&until=" + encodeURIComponent(until.toISOString()))
-      .then(function (r) { render(box, r); document.getElementById("report").hidden = false; })
+      .then(function (r) { document.getElementById("report").hidden = false; render(box, r); })
       .catch(function (err) {
         box.textContent = "Could not load the report: " + err.message;
         document.getElementById("report").hidden = false;
@@ -150,6 +169,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     var pick = document.getElementById("report-weeks");
     if (pick) pick.addEventListener("change", load);
+    var box = document.getElementById("report-body");
+    if (box && window.ResizeObserver) {
+      new ResizeObserver(function () {
+        if (shown.report && Math.abs(box.clientWidth - shown.width) > 8) render(box, shown.report);
+      }).observe(box);
+    }
     load();
     GS.onToken(load);
     document.addEventListener("gs-incident-changed", load);  // a person acted on an incident: its figures move
