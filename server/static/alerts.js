@@ -1,9 +1,11 @@
 // Incidents page, "Where alerts go": the Slack setting, the incident webhooks (with their last delivery, a
 // test and removal, and a form to add one) and the notification mutes that are on. Same token as the
-// incidents list; everything from the API is rendered as text.
+// incidents list; everything from the API is rendered as text. What the server refuses or answers with a
+// code (a field's validation message, Slack's or a receiver's error) is said in sentences by the fields'
+// labels; the codes stay in the API and the logs.
 (function () {
   "use strict";
-  var el = GS.el, when = GS.when, call = GS.call;
+  var el = GS.el, when = GS.when, call = GS.call, count = GS.count;
   function $(id) { return document.getElementById(id); }
 
   function slackLine(s) {
@@ -105,22 +107,84 @@
         "Slack settings saved. Send a test message to check them.", false);
     }).catch(slackRefused);
   }
+  // Slack's answer to a test, in a sentence: its error words (and the client's own codes, such as
+  // connection_error_<why> and webhook_host_not_allowed) as a person would say them.
+  var SLACK_ANSWERS = {
+    timeout: "Slack did not answer in time",
+    webhook_host_not_allowed: "the stored incoming webhook URL is not a Slack address this server may call",
+    not_configured: "Slack is not fully set up: save its settings first",
+    no_service: "Slack no longer knows this incoming webhook (it was removed, or its app uninstalled)",
+    no_team: "the Slack workspace no longer exists", team_disabled: "the Slack workspace is disabled",
+    invalid_auth: "Slack refused the bot token (revoked, expired or mistyped)", not_authed: "Slack got no bot token",
+    token_revoked: "the bot token was revoked", token_expired: "the bot token has expired",
+    account_inactive: "the bot's account is deactivated",
+    missing_scope: "the bot token lacks permission to post (chat:write)",
+    channel_not_found: "Slack cannot find the channel: check its name, and that the bot may see it",
+    not_in_channel: "the bot is not a member of the channel: invite it there",
+    channel_is_archived: "the channel is archived", is_archived: "the channel is archived",
+    action_prohibited: "the workspace's admins do not allow this app to post there",
+    restricted_action: "the workspace's admins do not allow this app to post there",
+    ratelimited: "Slack asked to slow down: try again in a minute",
+    rate_limited: "Slack asked to slow down: try again in a minute",
+    bad_response: "Slack's answer could not be read"
+  };
+  function slackProblem(r) {
+    var code = String(r.error || ""), http = /^http_(\d+)$/.exec(code), status = http ? Number(http[1]) : 0;
+    if (/^connection_error/.test(code)) return "could not reach Slack (connection failed)";
+    if (code === "invalid_token") {
+      return r.mode === "webhook" ? "Slack refused the incoming webhook URL (revoked or mistyped)"
+        : "Slack refused the bot token (revoked or mistyped)";
+    }
+    if (SLACK_ANSWERS[code]) return SLACK_ANSWERS[code];
+    if (status >= 500) return "Slack had a problem (HTTP " + status + "): try again later";
+    if (status === 404) return "Slack does not know this address (HTTP 404): it was removed or mistyped";
+    if (http) return "Slack answered HTTP " + http[1];
+    return "Slack refused the message (" + (code.replace(/_/g, " ") || "no reason given") + ")";
+  }
   function testSlack() {
     var b = document.getElementById("slack-test");
     b.disabled = true;
     call("POST", "/api/v1/settings/notifications/test").then(function (r) {
       b.disabled = false;
-      slackSay(r.ok ? "Slack: the test message arrived." : "Slack: the test failed (" +
-        (r.status ? "HTTP " + r.status + ", " : "") + r.error + ").", !r.ok);
+      slackSay(r.ok ? "Slack: the test message arrived." : "Slack test failed: " + slackProblem(r) + ".", !r.ok);
     }).catch(function (err) { b.disabled = false; slackSay(err.message, true); });
   }
 
+  // Why a delivery to a webhook failed, from its error code: a PagerDuty service is named as such.
+  function deliveryProblem(code, status, pagerduty) {
+    var who = pagerduty ? "PagerDuty" : "the receiver", http = /^http_(\d+)$/.exec(code || "");
+    switch (code) {
+      case "timeout": return who + " did not answer in time";
+      case "connection_error": return "could not reach " + who + " (connection failed)";
+      case "address_not_allowed": return "its address is private or internal, which Groundswell does not call";
+      case "https_required": return "its URL is not https, which this server requires";
+      case "bad_url": return "its URL is not one Groundswell can call";
+      case "unresolvable": return "its host name was not found";
+      case "redirect_not_followed":
+        return who + " answered with a redirect" + (status ? " (HTTP " + status + ")" : "") +
+          ", which is not followed: give its final address";
+      case "cannot_decrypt_secret":
+        return "its stored secret cannot be read (the server's SECRET_KEY changed): remove the webhook and add it again";
+      case "event_missing": return "the incident it was about no longer exists";
+      case "unserialisable_body": return "the event could not be written as JSON";
+      case "http_429": return who + " asked to slow down (HTTP 429)";
+    }
+    if (http && pagerduty && http[1] === "400") return "PagerDuty refused the event (HTTP 400): check the integration key";
+    if (http) return who + " answered HTTP " + http[1];
+    return "the connection failed (" + String(code || "no reason given").replace(/_/g, " ") + ")";
+  }
+
   function lastDelivery(w) {
-    var d = w.last_delivery;
-    if (!d) return w.pending ? w.pending + " waiting" : "nothing sent yet";
+    var d = w.last_delivery, waiting = count(w.pending) + " waiting";
+    if (!d) return w.pending ? waiting : "nothing sent yet";
     var text = (d.ok ? "sent " : d.error === "muted" ? "muted " : "failed ") + d.event + " of #" + d.incident_id +
-      " at " + when(d.at) + (d.status ? " (HTTP " + d.status + ")" : "") + (!d.ok && d.error && d.error !== "muted" ? ": " + d.error : "");
-    return text + (w.pending ? "; " + w.pending + " waiting" : "");
+      " at " + when(d.at);
+    if (d.ok) text += d.status ? " (HTTP " + d.status + ")" : "";
+    else if (d.error && d.error !== "muted") {  // "gave up after 8 attempts: http_503", "not retried: bad_url"
+      var m = /^(gave up after \d+ attempts|not retried): (.*)$/.exec(d.error);
+      text += ": " + deliveryProblem(m ? m[2] : d.error, d.status, w.format === "pagerduty") + (m ? "; " + m[1] : "");
+    }
+    return text + (w.pending ? "; " + waiting : "");
   }
 
   function twoClick(label, confirmLabel, action) {
@@ -139,6 +203,50 @@
   }
 
   function message(text, bad) { GS.say("alerts-message", text, bad); }
+
+  // What the server refused in the webhook forms (adding one, a row's events, a PagerDuty secret), each
+  // field by its name on the page and the reason in words: marshmallow's messages and the URL check's.
+  var WEBHOOK_FIELDS = { url: "Webhook URL", routing_key: "Integration (routing) key", description: "Note",
+                         format: "Add", events: "Events", kinds: "Kinds",
+                         pagerduty_webhook_secret: "PagerDuty webhook secret" };
+  var BAD_URL = /^(Not a valid URL\.|the URL cannot be parsed|the URL must be an http\(s\) URL with a host|the URL must use https)$/;
+  function webhookReason(field, text) {
+    var m = /^Length must be between (\d+) and (\d+)\.$/.exec(text);
+    if (field === "url" && BAD_URL.test(text)) {
+      return httpsOnly ? "must be an https:// web address" : "must be an http:// or https:// web address";
+    }
+    if (m && field === "routing_key") return "must be " + m[1] + " to " + m[2] + " letters and digits";
+    if (m && field === "events") return "choose at least one";
+    if (m) return "must be " + m[1] + " to " + m[2] + " characters long";
+    if ((m = /^Longer than maximum length (\d+)\.$/.exec(text))) return "must be at most " + m[1] + " characters long";
+    if (/^(required for the \w+ format|Missing data for required field\.|Field may not be null\.)$/.test(text)) return "required";
+    if (text === "letters and digits only") return "must be letters and digits only";
+    if (text === "printable characters, no spaces") return "must not contain spaces";
+    if (text === "only for the pagerduty format") return "only for a PagerDuty service";
+    if (text === "the URL must not carry a user name or password") return "must not contain a user name or password";
+    if (text === "the host does not resolve") return "its host name was not found";
+    if ((m = /^the host resolves to a private or reserved address \((.+)\)$/.exec(text))) {
+      return "points to a private or internal address (" + m[1] + "), which Groundswell does not call";
+    }
+    return text.replace(/\.$/, "");
+  }
+  function messages(v) {  // a field's messages; a list field's are keyed by the item
+    if (Array.isArray(v)) return v.map(String);
+    if (v && typeof v === "object") return [].concat.apply([], Object.keys(v).map(function (k) { return messages(v[k]); }));
+    return [String(v)];
+  }
+  function refusal(err) {
+    var fields = err.fields;
+    if (!fields || typeof fields !== "object" || !Object.keys(fields).length) return err.message;
+    return Object.keys(fields).map(function (name) {
+      var reasons = messages(fields[name]).map(function (t) { return webhookReason(name, t); });
+      if (reasons.some(function (t) { return / letters and digits$/.test(t); })) {  // the length says it already
+        reasons = reasons.filter(function (t) { return t !== "must be letters and digits only"; });
+      }
+      reasons = reasons.filter(function (t, i) { return reasons.indexOf(t) === i; });
+      return (WEBHOOK_FIELDS[name] || name) + ": " + reasons.join("; ") + ".";
+    }).join(" ");
+  }
 
   var EVENTS = ["opened", "grew", "acknowledged", "resolved", "reopened"];
 
@@ -166,7 +274,7 @@
       call("PATCH", "/api/v1/settings/webhooks/" + w.id, { events: chosen }).then(function (r) {
         message("Webhook #" + w.id + " now gets " + r.events.join(", ") + ".", false);
         load();
-      }).catch(function (err) { message("Webhook #" + w.id + ": " + err.message, true); });
+      }).catch(function (err) { message("Webhook #" + w.id + ": events not changed. " + refusal(err), true); });
     });
     box.appendChild(form);
     return box;
@@ -199,7 +307,7 @@
       ev.preventDefault();
       call("PATCH", "/api/v1/settings/webhooks/" + w.id, { pagerduty_webhook_secret: input.value.trim() })
         .then(function () { message("Webhook #" + w.id + ": PagerDuty's changes are followed from now on.", false); load(); })
-        .catch(function (err) { message("Webhook #" + w.id + ": " + err.message, true); });
+        .catch(function (err) { message("Webhook #" + w.id + ": secret not stored. " + refusal(err), true); });
     });
     box.appendChild(form);
     return box;
@@ -210,8 +318,10 @@
       box.replaceChildren(el("p", "hint", "No incident webhooks yet."));
       return;
     }
-    var table = el("table", "webhooks");
-    var head = el("tr");
+    // at a phone's width the rows stack (app.css, table.stack), each cell after its column's name, so a
+    // row's buttons are under it rather than off to the side
+    var table = el("table", "webhooks stack");
+    var head = el("tr", "head");
     ["Webhook", "Sends", "Last delivery", ""].forEach(function (h) { var th = el("th", null, h); th.scope = "col"; head.appendChild(th); });
     table.appendChild(head);
     hooks.forEach(function (w) {
@@ -223,9 +333,12 @@
       if (w.format === "pagerduty") what.appendChild(pagerdutyBack(w));
       tr.appendChild(what);
       var sends = el("td", null, w.events.join(", ") + " · " + (w.kinds ? w.kinds.join(", ") : "every kind") + " ");
+      sends.dataset.label = "Sends";
       sends.appendChild(eventsEditor(w));
       tr.appendChild(sends);
-      tr.appendChild(el("td", "last-delivery", lastDelivery(w)));
+      var last = el("td", "last-delivery", lastDelivery(w));
+      last.dataset.label = "Last delivery";
+      tr.appendChild(last);
       var actions = el("td", "row-actions");
       var test = el("button", "secondary", "Send test");
       test.type = "button";
@@ -234,7 +347,7 @@
         call("POST", "/api/v1/settings/webhooks/" + w.id + "/test").then(function (r) {
           test.disabled = false;
           message("Webhook #" + w.id + ": " + (r.ok ? "the test arrived (HTTP " + r.status + ")." :
-            "the test failed (" + (r.status ? "HTTP " + r.status + ", " : "") + r.error + ")."), !r.ok);
+            "the test failed: " + deliveryProblem(r.error, r.status, w.format === "pagerduty") + "."), !r.ok);
         }).catch(function (err) { test.disabled = false; message(err.message, true); });
       });
       actions.appendChild(test);
@@ -297,14 +410,35 @@
     });
   }
 
-  // The webhook form's target: a PagerDuty key, or a URL that must use https unless the deployment allows
-  // plain http (WEBHOOK_REQUIRE_HTTPS, in the webhooks' list): the label says which.
+  // The webhook form's target: a PagerDuty key (the rule the server checks: 20 to 64 letters and digits;
+  // PagerDuty's integration keys have 32), or a URL that must use https unless the deployment allows plain
+  // http (WEBHOOK_REQUIRE_HTTPS, in the webhooks' list): the label says which.
   var httpsOnly = true;
   function relabel() {
     var pd = $("webhook-format").value === "pagerduty", target = $("webhook-target");
-    $("webhook-target-label").textContent = pd ? "Integration (routing) key" : httpsOnly ? "URL (https)" : "URL (http or https)";
+    $("webhook-target-label").textContent = pd ? "Integration (routing) key"
+      : httpsOnly ? "Webhook URL (https)" : "Webhook URL (http or https)";
     target.type = pd ? "password" : "url";
-    target.placeholder = pd ? "32 letters and digits" : "https://ops.example.com/hooks/groundswell";
+    target.placeholder = pd ? "20 to 64 letters and digits" : "https://ops.example.com/hooks/groundswell";
+  }
+
+  // A refusal of the add form: said under it, the fields it names marked invalid (described by the
+  // message), the first one focused; the marks go when the field is edited, the format changed or a
+  // webhook added.
+  var ADD_FIELDS = [["url", "webhook-target"], ["routing_key", "webhook-target"], ["description", "webhook-description"]];
+  function unmarkAdd() { unmark($("webhook-target")); unmark($("webhook-description")); }
+  function addRefused(err) {
+    unmarkAdd();
+    var fields = err.fields || {}, first = null;
+    ADD_FIELDS.forEach(function (f) {
+      if (!(f[0] in fields)) return;
+      var input = $(f[1]);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "alerts-message");
+      first = first || input;
+    });
+    message("Webhook not added. " + refusal(err), true);
+    if (first) first.focus();
   }
 
   function setUpForm() {
@@ -322,8 +456,9 @@
     document.getElementById("slack-test").addEventListener("click", testSlack);
     var format = document.getElementById("webhook-format");
     var target = document.getElementById("webhook-target");
-    format.addEventListener("change", relabel);
+    format.addEventListener("change", function () { unmarkAdd(); relabel(); });
     relabel();
+    form.addEventListener("input", function (e) { if (e.target.hasAttribute("aria-invalid")) unmark(e.target); });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var body = { format: format.value };
@@ -333,6 +468,7 @@
       var secret = document.getElementById("webhook-secret");
       call("POST", "/api/v1/settings/webhooks", body).then(function (w) {
         target.value = "";
+        unmarkAdd();
         message("Webhook #" + w.id + " added: incident events go there from now on.", false);
         secret.hidden = !w.signing_secret;
         if (w.signing_secret) {
@@ -340,7 +476,7 @@
             el("code", null, w.signing_secret));
         }
         load();
-      }).catch(function (err) { message(err.message, true); });
+      }).catch(addRefused);
     });
   }
 
