@@ -125,6 +125,11 @@ TONE_MIN_LEARNT = 30
 SUPPRESS_AFTER_DISMISS = 86400.0
 #: An incident the detector resolved reopens when its series rises again within this long.
 REOPEN_AFTER = 12 * 3600.0
+#: After a person resolved an incident, a rise on its series reopens it (it was not over) until the
+#: series has been calm this long in a row, or REOPEN_AFTER has passed; after that a rise is new.
+CALM_TO_CLOSE = 2 * 3600.0
+#: What a reopened incident's evidence and sentence say.
+STILL_UNUSUAL = "still unusual after it was resolved"
 #: Pages customers met friction on before writing: each page's usual share of tickets whose requester
 #: met friction there first is learnt with this half-life (at most ``MAX_TRACKED_PAGES`` pages, the least
 #: seen forgotten first). An incident names a page (in its sentence, and with a known-issue banner on it)
@@ -501,6 +506,8 @@ class Engine:
                 self._queue_notification(inc, "resolved")
             led = {key, *(k for k, v in self.active.items() if v == incident_id)}
             self._release(incident_id)
+            if status == "resolved" and was_active:  # a rise before its series calms down reopens it
+                self.__dict__.setdefault("held", {})[key] = (incident_id, _ts(at), None)
             if status == "dismissed":  # quiet on every series that led to it (those merged into it too)
                 for k in led:
                     self.suppressed[k] = _ts(at) + SUPPRESS_AFTER_DISMISS
@@ -966,6 +973,17 @@ class Engine:
                 self._release(inc_id)
                 continue
             self._check_resolve(self.incidents[inc_id], now)
+        held = self.__dict__.get("held", {})
+        for key, (inc_id, resolved, calm_since) in list(held.items()):
+            inc = self.incidents[inc_id]
+            if now - resolved > REOPEN_AFTER or inc.status != "resolved" or _ts(inc.status_changed_at) != resolved:
+                del held[key]  # too long ago, or a person decided again since
+            elif not self._calm(inc, now):
+                held[key] = (inc_id, resolved, None)
+            elif calm_since is None:
+                held[key] = (inc_id, resolved, now)
+            elif now - calm_since >= CALM_TO_CLOSE:
+                del held[key]  # it did end: a later rise is a new incident
 
     # -- thresholds ----------------------------------------------------------------------------------
     def _count_test(self, kind: str, series: str, window: float, now: float) -> None:
@@ -1412,12 +1430,26 @@ class Engine:
     def _reopen(self, key: tuple[str, str], alert: Alert, now: float, describe: Describe) -> bool:
         """A rise on a key whose incident the detector resolved less than REOPEN_AFTER ago is that
         incident coming back: it reopens (and says so) instead of opening another."""
+        held = self.__dict__.get("held", {}).pop(key, None)  # a person resolved it before it calmed down
+        if held is not None and now - held[1] <= REOPEN_AFTER:
+            inc = self.incidents[held[0]]
+            if inc.status == "resolved" and _ts(inc.status_changed_at) == held[1]:
+                # The writer takes this reopening only over the very resolve it names (a person's later
+                # decision, not yet read here, stands).
+                inc.evidence = {**inc.evidence, "reopened": {
+                    "at": _dt(now).isoformat(), "resolved_at": _dt(held[1]).isoformat(),
+                    "resolved_by": inc.status_by, "reason": STILL_UNUSUAL}}
+                return self._reopened(inc, key, alert, now, describe)
         last = self.__dict__.setdefault("auto_resolved", {}).pop(key, None)  # absent from older checkpoints
         if last is None or now - last[1] > REOPEN_AFTER:
             return False
         inc = self.incidents[last[0]]
         if inc.status != "resolved" or inc.status_by != "detector":
             return False
+        return self._reopened(inc, key, alert, now, describe)
+
+    def _reopened(self, inc: IncidentState, key: tuple[str, str], alert: Alert, now: float,
+                  describe: Describe) -> bool:
         at = _dt(now)
         inc.status, inc.status_by, inc.status_changed_at, inc.resolved_at = "open", "detector", at, None
         inc.calm_since, inc.last_activity_at = None, at
@@ -1496,19 +1528,21 @@ class Engine:
         self._notify.append((inc.id, event, inc.notifications))
         inc.notifications += 1
 
-    def _check_resolve(self, inc: IncidentState, now: float) -> None:
+    def _calm(self, inc: IncidentState, now: float) -> bool:
+        """Whether the incident's series is back within its band over the last hour."""
         series = self.series.get(inc.series)
         if inc.family == "sentiment":
-            calm = self._sentiment_calm(inc, now)
-        elif series is None:
-            calm = True
-        else:
-            mu, phi = self.forecast(series, now - HOUR, now)
-            lo, hi = band(mu, phi)
-            if inc.kind == "drop":
-                calm = self._count_since(series, now - HOUR, now) >= lo
-            else:
-                calm = len({t.who for t in series.in_window(now, HOUR)}) <= max(hi, 1)
+            return self._sentiment_calm(inc, now)
+        if series is None:
+            return True
+        mu, phi = self.forecast(series, now - HOUR, now)
+        lo, hi = band(mu, phi)
+        if inc.kind == "drop":
+            return self._count_since(series, now - HOUR, now) >= lo
+        return len({t.who for t in series.in_window(now, HOUR)}) <= max(hi, 1)
+
+    def _check_resolve(self, inc: IncidentState, now: float) -> None:
+        calm = self._calm(inc, now)
         if not calm:
             inc.calm_since = None
             return
@@ -1551,7 +1585,8 @@ class Engine:
         info = dict(describe(inc.topic_id)) if inc.topic_id is not None else {}
         label = info.get("name") or info.get("label") or self.label(inc.series)
         release = self._release_before(_ts(inc.first_seen_at))
-        kept = {k: inc.evidence[k] for k in MERGE_MARKS if k in inc.evidence}  # what people merged stays said
+        # what people merged, and a reopening after a person's resolve, stay said
+        kept = {k: inc.evidence[k] for k in (*MERGE_MARKS, "reopened") if k in inc.evidence}
         inc.evidence = {**kept,
             "observed": alert.observed,
             "expected": round(alert.expected, 3),
@@ -1790,6 +1825,23 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None,
     >>> sentence(inc)
     "17 tickets from 15 customers in 2 h about 'invoice pdf · blank'; expected 1.2 customers; first seen 23:04 UTC, 40 min after release 2.31"
     """
+    return _sentence(inc, tone, pages) + _reopened_clause(inc.evidence.get("reopened"))
+
+
+def _reopened_clause(reopened: Any) -> str:
+    """``; reopened at 10:20 UTC: still unusual after it was resolved at 10:05 UTC``, for an incident a
+    person resolved before its series calmed down; empty otherwise."""
+    if not isinstance(reopened, dict):
+        return ""
+    try:
+        at, resolved = (datetime.fromisoformat(str(reopened[k])) for k in ("at", "resolved_at"))
+    except (KeyError, ValueError):
+        return ""
+    return f"; reopened at {_clock(at)} UTC: {reopened.get('reason') or STILL_UNUSUAL} at {_clock(resolved)} UTC"
+
+
+def _sentence(inc: IncidentState, tone: dict[str, float] | None,
+              pages: list[dict[str, Any]] | None) -> str:
     ev = inc.evidence
     label = ev.get("topic_label") or ev.get("series_label") or inc.series
     window = _span(ev.get("window_minutes", 60))

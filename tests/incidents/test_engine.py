@@ -443,6 +443,27 @@ def test_an_undone_merge_follows_a_topic_merge_made_meanwhile(warmed):
     assert b.active and b.status_by == "lee"
 
 
+def test_a_rise_right_after_a_persons_resolve_reopens_it_and_one_after_calm_hours_is_new(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 10))
+    (inc,) = opened(engine, after=at)
+    resolved = at + timedelta(minutes=35)
+    engine.set_status(inc.id, "resolved", "dana", resolved)
+    engine.take_changes()
+    # More of the same soon after: it was not over. The same incident reopens, saying so, once.
+    run(engine, burst(4, at + timedelta(minutes=45), 10, prefix="m"))
+    assert opened(engine, after=at) == [inc] and inc.status == "open" and inc.status_by == "detector"
+    assert inc.evidence["reopened"]["resolved_by"] == "dana" and {f"m{i}" for i in range(10)} & set(inc.ticket_ids)
+    assert sentence(inc).endswith(f"; reopened at {inc.status_changed_at:%H:%M} UTC: still unusual after it was "
+                                  f"resolved at {resolved:%H:%M} UTC")
+    assert [n[1] for n in engine.take_changes()["notifications"]] == ["reopened"]
+    # A person's resolve after which the topic stays calm for hours stands: a rise the next day is new.
+    engine.set_status(inc.id, "resolved", "dana", at + timedelta(hours=2))
+    run(engine, background(1.2, seed=31, start=at + timedelta(hours=2)) + burst(4, at + timedelta(hours=26), 10, prefix="n"))
+    later = [i for i in opened(engine, after=at + timedelta(hours=25)) if i.topic_id == 4]
+    assert len(later) == 1 and later[0].id != inc.id and inc.status == "resolved"
+
+
 def test_merges_survive_stronger_alerts_topic_merges_and_a_dismissal(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     engine = run(fresh(warmed), burst(4, at, 8) + burst(6, at + timedelta(minutes=2), 6, prefix="s")

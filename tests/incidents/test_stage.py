@@ -310,6 +310,32 @@ def test_a_backtest_reads_the_vectors_the_detector_stored_and_finds_the_same_inc
     assert sum(elsewhere.calls) > 0
 
 
+def test_a_rise_after_a_persons_resolve_reopens_the_row_not_a_second_incident(db, client, make_tenant, traffic):
+    t, creds = make_tenant("Resolved early")
+    burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
+    burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
+    until = burst_at + timedelta(minutes=40)
+    append(db, t.id, [x for x in traffic if x[0] <= until])
+    r = runner(db)
+    r.run_until_idle()
+    inc_id = next(k for k, v in incidents(db, t.id).items() if v["tickets"] & burst_ids)
+    res = client.patch(f"/api/v1/incidents/{inc_id}/status", json={"status": "resolved", "by": "Dana"},
+                       headers={"Authorization": f"Bearer {creds.api_token}"})
+    assert res.status_code == 200, res.get_json()
+    r.run_until_idle()
+    more = [(until + timedelta(minutes=5 + 3 * i), payload(95_000 + i, 2, until + timedelta(minutes=5 + 3 * i),
+                                                          str(70_000 + i))) for i in range(10)]
+    append(db, t.id, more)
+    r.run_until_idle()
+    after = incidents(db, t.id)
+    assert [k for k, v in after.items() if v["tickets"] & {str(95_000 + i) for i in range(10)}] == [inc_id]
+    assert after[inc_id]["status"] == "open" and after[inc_id]["evidence"]["reopened"]["resolved_by"] == "Dana"
+    with db.session() as s:
+        events = [n.event for n in s.scalars(select(Notification).where(
+            Notification.tenant_id == t.id, Notification.incident_id == inc_id).order_by(Notification.seq))]
+    assert events[-2:] == ["resolved", "reopened"]
+
+
 def test_backtest_reports_what_would_have_fired_without_writing(db, make_tenant, traffic, monkeypatch, database_url,
                                                                 tmp_path):
     from server import cli
