@@ -258,7 +258,7 @@ test("where alerts go: the webhooks with their last delivery, adding one, testin
     await expect(seeded.locator("th")).toContainText("https://ops.example.com/hook");
     await expect(seeded.locator("th .hint")).toHaveText("ops <b>bridge</b>");  // markup shown as text
     await expect(seeded.locator(".last-delivery")).toContainText("failed opened of #");
-    await expect(seeded.locator(".last-delivery")).toContainText("(HTTP 503): gave up after 8 attempts: http_503");
+    await expect(seeded.locator(".last-delivery")).toContainText(": the receiver answered HTTP 503; gave up after 8 attempts");
 
     await alerts.locator("#webhook-target").fill("https://127.0.0.1:9/hook");
     await alerts.locator("#webhook-description").fill("pager bridge");
@@ -267,7 +267,7 @@ test("where alerts go: the webhooks with their last delivery, adding one, testin
     const added = alerts.locator("tr.webhook-row", { hasText: "pager bridge" });
     await expect(added).toHaveCount(1);
     await added.getByRole("button", { name: "Send test" }).click();
-    await expect(alerts.locator("#alerts-message")).toContainText("the test failed (connection_error)");
+    await expect(alerts.locator("#alerts-message")).toContainText("the test failed: could not reach the receiver (connection failed).");
     await added.getByRole("button", { name: "Remove" }).click();
     await added.getByRole("button", { name: "Remove? Click again" }).click();
     await expect(alerts.locator("tr.webhook-row", { hasText: "pager bridge" })).toHaveCount(0);
@@ -278,7 +278,7 @@ test("where alerts go: the webhooks with their last delivery, adding one, testin
     await expect(alerts.locator("#webhook-target-label")).toHaveText("Integration (routing) key");
     await alerts.locator("#webhook-target").fill("short");
     await alerts.getByRole("button", { name: "Add webhook" }).click();
-    await expect(alerts.locator("#alerts-message")).toContainText("routing_key");
+    await expect(alerts.locator("#alerts-message")).toContainText("Webhook not added. Integration (routing) key: must be 20 to 64 letters and digits.");
 
     // a PagerDuty service: its secret for PagerDuty's changes stored from the row, then forgotten
     await alerts.locator("#webhook-target").fill("R0UT1NGKEY0123456789abcdef");
@@ -389,11 +389,11 @@ test("accounts that changed: the surging organization and the silent account, as
     await expect(silent).toHaveCount(1);
     await expect(silent).toContainText("Account <img src=x onerror=alert(2)>");
     expect(await section.locator("img").count()).toBe(0);
-    await expect(section).toContainText("The last day against the same weekday of the weeks before (up to 8)");
+    await expect(section).toContainText("The last day, compared with the same weekday in up to 8 weeks before.");
     await expect(section.locator("#accounts-digest")).toContainText("Weekly digest to Slack: off");
 
     await section.locator("select#accounts-days").selectOption("7");
-    await expect(section).toContainText("The last 7 days against the 7-day windows before (up to 8)");
+    await expect(section).toContainText("The last 7 days, compared with up to 8 stretches of 7 days before them.");
     await page.reload();
     await expect(section.locator("select#accounts-days")).toHaveValue("7");
     expect(problems).toEqual([]);

@@ -453,7 +453,8 @@ def accounts_blocks(report: dict[str, Any], tenant_name: str, base_url: str | No
     if len(flags) > MAX_DIGEST_ACCOUNTS:
         blocks.append(_context(f"and {len(flags) - MAX_DIGEST_ACCOUNTS} more"))
     note = (f"Tested {tested.get('tickets', 0)} organizations and {tested.get('users', 0)} product accounts, "
-            f"each against the rest of the tenant; false-discovery rate {report.get('fdr', 0.05)}.")
+            f"each against its own past, allowing for how busy all customers were; at most "
+            f"{round(100 * float(report.get('fdr', 0.05)))}% of the accounts flagged are expected to be chance.")
     if base_url:
         note += f" Open {escape(base_url.rstrip('/'))}/incidents for the full list."
     blocks.append(_context(note))

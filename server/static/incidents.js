@@ -741,7 +741,8 @@
       ev.pages.forEach(function (p) {
         var usual = typeof p.usual_share === "number"  // the page's usual share of customers who write
           ? "; usually " + (p.usual_share < 0.01 ? "under 1%" : Math.round(100 * p.usual_share) + "%") +
-            " of those who write" + (p.associated ? ", far fewer than here: a clue to this incident" : "")
+            " of customers who write had been there just before" +
+            (p.associated ? ": far more here, a likely place to look" : "")
           : "";
         pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " +
           counted(p.sessions, "session") + usual));
