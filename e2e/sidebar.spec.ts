@@ -67,6 +67,23 @@ function watchDialogs(page: Page): string[] {
   return dialogs;
 }
 
+test("the agent page opens the ticket its address names, and takes the token out of the address", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/zendesk?visit=${++visits}#token=${backend.api_token}` +
+                  `&ticket=${backend.incident_ticket_id}`);
+  await expect(page.locator("#ticket-pane")).toBeVisible();
+  await expect(page.locator("#ticket-title")).toHaveText(new RegExp(`^#${backend.incident_ticket_id}\\b`));
+  const app = page.frameLocator('iframe[data-location="ticket_sidebar"]');
+  await expect(app.locator(".gs-banner")).toHaveText(`Known issue: incident #${backend.incident_id}`);
+  expect(new URL(page.url()).hash).toBe(`#ticket=${backend.incident_ticket_id}`);
+  // Back to the list: the address names no ticket; a reload shows the list without asking for the token again.
+  await page.locator("#back-button").click();
+  await expect(page.locator("#tickets-pane")).toBeVisible();
+  expect(new URL(page.url()).hash).toBe("");
+  await page.reload();
+  await expect(page.locator("#tickets-pane")).toBeVisible();
+  await expect(page.locator("#token-pane")).toBeHidden();
+});
+
 test("an incident ticket shows its incident, evidence, chart, representatives and the known-issue banner",
   async ({ page }) => {
     const app = await openTicket(page, backend.incident_ticket_id);

@@ -9,8 +9,10 @@ Served only when the ``DEMO_PAGES`` setting is true (``make demo`` and the brows
 - ``/demo/zendesk/tickets/<id>.json``: one ticket's fields as the tenant's Zendesk has them now, for the open
   ticket, so that the page shows what the sidebar changed there (API token required).
 
-The page takes the API token from its ``#token=`` fragment, which never reaches the server or its logs, and
-plays Zendesk's request proxy: it fills ``{{setting.api_token}}`` into the app's secure requests itself.
+The page takes the API token from its ``#token=`` fragment, which never reaches the server or its logs, or,
+opened from a ticket link of the incidents page (``#ticket=<id>`` opens that ticket), from the copy of that
+tab's session storage the browser gives it; it plays Zendesk's request proxy: it fills
+``{{setting.api_token}}`` into the app's secure requests itself.
 Run ``npm run build`` first; without the build these pages answer 404 saying so.
 """
 

@@ -107,72 +107,19 @@
         "Slack settings saved. Send a test message to check them.", false);
     }).catch(slackRefused);
   }
-  // Slack's answer to a test, in a sentence: its error words (and the client's own codes, such as
-  // connection_error_<why> and webhook_host_not_allowed) as a person would say them.
-  var SLACK_ANSWERS = {
-    timeout: "Slack did not answer in time",
-    webhook_host_not_allowed: "the stored incoming webhook URL is not a Slack address this server may call",
-    not_configured: "Slack is not fully set up: save its settings first",
-    no_service: "Slack no longer knows this incoming webhook (it was removed, or its app uninstalled)",
-    no_team: "the Slack workspace no longer exists", team_disabled: "the Slack workspace is disabled",
-    invalid_auth: "Slack refused the bot token (revoked, expired or mistyped)", not_authed: "Slack got no bot token",
-    token_revoked: "the bot token was revoked", token_expired: "the bot token has expired",
-    account_inactive: "the bot's account is deactivated",
-    missing_scope: "the bot token lacks permission to post (chat:write)",
-    channel_not_found: "Slack cannot find the channel: check its name, and that the bot may see it",
-    not_in_channel: "the bot is not a member of the channel: invite it there",
-    channel_is_archived: "the channel is archived", is_archived: "the channel is archived",
-    action_prohibited: "the workspace's admins do not allow this app to post there",
-    restricted_action: "the workspace's admins do not allow this app to post there",
-    ratelimited: "Slack asked to slow down: try again in a minute",
-    rate_limited: "Slack asked to slow down: try again in a minute",
-    bad_response: "Slack's answer could not be read"
-  };
-  function slackProblem(r) {
-    var code = String(r.error || ""), http = /^http_(\d+)$/.exec(code), status = http ? Number(http[1]) : 0;
-    if (/^connection_error/.test(code)) return "could not reach Slack (connection failed)";
-    if (code === "invalid_token") {
-      return r.mode === "webhook" ? "Slack refused the incoming webhook URL (revoked or mistyped)"
-        : "Slack refused the bot token (revoked or mistyped)";
-    }
-    if (SLACK_ANSWERS[code]) return SLACK_ANSWERS[code];
-    if (status >= 500) return "Slack had a problem (HTTP " + status + "): try again later";
-    if (status === 404) return "Slack does not know this address (HTTP 404): it was removed or mistyped";
-    if (http) return "Slack answered HTTP " + http[1];
-    return "Slack refused the message (" + (code.replace(/_/g, " ") || "no reason given") + ")";
-  }
   function testSlack() {
     var b = document.getElementById("slack-test");
     b.disabled = true;
     call("POST", "/api/v1/settings/notifications/test").then(function (r) {
       b.disabled = false;
-      slackSay(r.ok ? "Slack: the test message arrived." : "Slack test failed: " + slackProblem(r) + ".", !r.ok);
+      // Slack's error words (and the client's own codes, such as connection_error_<why>) in a sentence (page.js)
+      slackSay(r.ok ? "Slack: the test message arrived."
+        : "Slack test failed: " + GS.problem(r.error, "slack", r.status, r.mode) + ".", !r.ok);
     }).catch(function (err) { b.disabled = false; slackSay(err.message, true); });
   }
 
-  // Why a delivery to a webhook failed, from its error code: a PagerDuty service is named as such.
-  function deliveryProblem(code, status, pagerduty) {
-    var who = pagerduty ? "PagerDuty" : "the receiver", http = /^http_(\d+)$/.exec(code || "");
-    switch (code) {
-      case "timeout": return who + " did not answer in time";
-      case "connection_error": return "could not reach " + who + " (connection failed)";
-      case "address_not_allowed": return "its address is private or internal, which Groundswell does not call";
-      case "https_required": return "its URL is not https, which this server requires";
-      case "bad_url": return "its URL is not one Groundswell can call";
-      case "unresolvable": return "its host name was not found";
-      case "redirect_not_followed":
-        return who + " answered with a redirect" + (status ? " (HTTP " + status + ")" : "") +
-          ", which is not followed: give its final address";
-      case "cannot_decrypt_secret":
-        return "its stored secret cannot be read (the server's SECRET_KEY changed): remove the webhook and add it again";
-      case "event_missing": return "the incident it was about no longer exists";
-      case "unserialisable_body": return "the event could not be written as JSON";
-      case "http_429": return who + " asked to slow down (HTTP 429)";
-    }
-    if (http && pagerduty && http[1] === "400") return "PagerDuty refused the event (HTTP 400): check the integration key";
-    if (http) return who + " answered HTTP " + http[1];
-    return "the connection failed (" + String(code || "no reason given").replace(/_/g, " ") + ")";
-  }
+  // Who a webhook's failures are told of (page.js, GS.problem): a PagerDuty service is named as such.
+  function receiver(w) { return w.format === "pagerduty" ? "pagerduty" : "webhook"; }
 
   function lastDelivery(w) {
     var d = w.last_delivery, waiting = count(w.pending) + " waiting";
@@ -180,10 +127,7 @@
     var text = (d.ok ? "sent " : d.error === "muted" ? "muted " : "failed ") + d.event + " of #" + d.incident_id +
       " at " + when(d.at);
     if (d.ok) text += d.status ? " (HTTP " + d.status + ")" : "";
-    else if (d.error && d.error !== "muted") {  // "gave up after 8 attempts: http_503", "not retried: bad_url"
-      var m = /^(gave up after \d+ attempts|not retried): (.*)$/.exec(d.error);
-      text += ": " + deliveryProblem(m ? m[2] : d.error, d.status, w.format === "pagerduty") + (m ? "; " + m[1] : "");
-    }
+    else if (d.error && d.error !== "muted") text += ": " + GS.problem(d.error, receiver(w), d.status);
     return text + (w.pending ? "; " + waiting : "");
   }
 
@@ -347,7 +291,7 @@
         call("POST", "/api/v1/settings/webhooks/" + w.id + "/test").then(function (r) {
           test.disabled = false;
           message("Webhook #" + w.id + ": " + (r.ok ? "the test arrived (HTTP " + r.status + ")." :
-            "the test failed: " + deliveryProblem(r.error, r.status, w.format === "pagerduty") + "."), !r.ok);
+            "the test failed: " + GS.problem(r.error, receiver(w), r.status) + "."), !r.ok);
         }).catch(function (err) { test.disabled = false; message(err.message, true); });
       });
       actions.appendChild(test);

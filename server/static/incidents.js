@@ -569,19 +569,28 @@
       /^https:\/\/[a-z0-9-]+\.zendesk\.com$/.test(inc.zendesk_url) ? inc.zendesk_url : null;
   }
 
-  // "#<id>", a link opening the ticket in the tenant's Zendesk in a new tab when it can.
+  // "#<id>", a link opening the ticket in a new tab: in the tenant's Zendesk when its address is known, and in
+  // the demo on its agent page (#ticket=<id> opens it there). That page is this server's own and takes the
+  // API token from the tab it is opened from (rel="opener" lets the browser give the new tab a copy of this
+  // tab's session storage), so the token never goes into an address; opened another way (a middle click,
+  // "open in new tab"), the page asks for the token, then opens the ticket.
   function ticketRef(inc, t) {
-    var base = zendesk(inc);
-    if (!base || !/^[0-9]{1,20}$/.test(String(t))) return document.createTextNode("#" + t);
+    var base = zendesk(inc), demo = agentPage();
+    if (!(base || demo) || !/^[0-9]{1,20}$/.test(String(t))) return document.createTextNode("#" + t);
     var a = el("a", null, "#" + t);
-    a.href = base + "/agent/tickets/" + t;
     a.target = "_blank";
-    a.rel = "noopener noreferrer";
+    if (base) {
+      a.href = base + "/agent/tickets/" + t;
+      a.rel = "noopener noreferrer";
+    } else {
+      a.href = demo + "#ticket=" + t;
+      a.rel = "opener";
+      a.title = "Ticket #" + t + " on the demo's agent page";
+    }
     return a;
   }
 
-  // The incident's tickets, each a link into the tenant's Zendesk when its address is known. In the demo, the
-  // agent page holds them; it opens a ticket by its number (it cannot be sent to one ticket by its address).
+  // The incident's tickets, each a link into the tenant's Zendesk or, in the demo, to its agent page.
   function ticketIds(inc) {
     var box = el("div");
     var p = el("p", "ticket-ids");
@@ -593,13 +602,14 @@
     });
     var demo = agentPage();
     if (demo) {
-      var hint = el("p", "hint agent-page", "In the demo these tickets are in its stand-in Zendesk: ");
-      var a = el("a", null, "open the agent page");
+      var hint = el("p", "hint agent-page", "In the demo these tickets are in its stand-in Zendesk: a number opens " +
+        "the ticket on ");
+      var a = el("a", null, "the agent page");
       a.href = demo;
       a.target = "_blank";
-      a.rel = "noopener noreferrer";
+      a.rel = "opener";
       hint.appendChild(a);
-      hint.appendChild(document.createTextNode(" and enter a number under “Open ticket #”."));
+      hint.appendChild(document.createTextNode(" in a new tab."));
       box.appendChild(hint);
     }
     return box;
@@ -947,14 +957,23 @@
   var STATE_WORDS = { pending: "waiting", delivered: "sent", failed: "failed", muted: "muted",
                       not_configured: "not configured" };
 
-  function target(name, t) {
+  // How one send went: its state in a word and, unless it was muted or never set up, why in a sentence as the
+  // alerts section says it (page.js, GS.problem), with the attempts one still waiting has made so far. A sent
+  // one keeps its answer for its title.
+  function target(name, to, t) {
     var span = el("span", "note-target state-" + t.state, name + ": " + (STATE_WORDS[t.state] || t.state));
-    var why = [];
-    if (t.status) why.push("HTTP " + t.status);
-    if (t.error && t.state !== "muted" && t.state !== "not_configured") why.push(t.error);
-    if (t.attempts > 1) why.push(t.attempts + " attempts");
-    if (why.length) span.title = why.join(" · ");
-    if (why.length && t.state !== "delivered") span.textContent += " (" + why.join(" · ") + ")";
+    if (t.state === "muted" || t.state === "not_configured") return span;
+    if (t.state === "delivered") {
+      var answer = [t.status ? "HTTP " + t.status : "", t.attempts > 1 ? "after " + t.attempts + " attempts" : ""];
+      span.title = answer.filter(Boolean).join(" ");
+      return span;
+    }
+    var why = t.error ? GS.problem(t.error, to, t.status) : t.status ? "HTTP " + t.status : "";
+    if (t.state === "pending" && t.attempts > 0) why += (why ? "; " : "") + counted(t.attempts, "attempt") + " so far";
+    if (why) {
+      span.title = why;
+      span.textContent += " (" + why + ")";
+    }
     return span;
   }
 
@@ -964,11 +983,12 @@
       var li = el("li");
       li.appendChild(el("strong", null, n.event));
       li.appendChild(document.createTextNode(" · " + when(n.created_at) + " · "));
-      li.appendChild(target("Slack", n.slack));
+      li.appendChild(target("Slack", "slack", n.slack));
       (n.webhooks || []).forEach(function (w) {
         li.appendChild(document.createTextNode(" · "));
-        var name = w.format === "pagerduty" ? "PagerDuty" : "webhook";
-        li.appendChild(target(name + " #" + w.webhook_id + (w.description ? " (" + w.description + ")" : ""), w));
+        var pagerduty = w.format === "pagerduty";
+        li.appendChild(target((pagerduty ? "PagerDuty" : "webhook") + " #" + w.webhook_id +
+          (w.description ? " (" + w.description + ")" : ""), pagerduty ? "pagerduty" : "webhook", w));
       });
       ul.appendChild(li);
     });

@@ -54,6 +54,72 @@
     });
   }
 
+  // Why something sent to Slack or to a webhook did not arrive, in a sentence, from the error the server keeps
+  // (its codes stay in the API and the logs): to is "slack", "webhook" or "pagerduty", status the receiver's
+  // HTTP status and mode Slack's setting ("webhook" or "web_api"), each when known. A delivery the server
+  // closed says so after the reason: "the receiver answered HTTP 503; gave up after 8 attempts", "…; not retried".
+  var SLACK_ANSWERS = {
+    timeout: "Slack did not answer in time",
+    webhook_host_not_allowed: "the stored incoming webhook URL is not a Slack address this server may call",
+    not_configured: "Slack is not fully set up: save its settings first",
+    no_service: "Slack no longer knows this incoming webhook (it was removed, or its app uninstalled)",
+    no_team: "the Slack workspace no longer exists", team_disabled: "the Slack workspace is disabled",
+    invalid_auth: "Slack refused the bot token (revoked, expired or mistyped)", not_authed: "Slack got no bot token",
+    token_revoked: "the bot token was revoked", token_expired: "the bot token has expired",
+    account_inactive: "the bot's account is deactivated",
+    missing_scope: "the bot token lacks permission to post (chat:write)",
+    channel_not_found: "Slack cannot find the channel: check its name, and that the bot may see it",
+    not_in_channel: "the bot is not a member of the channel: invite it there",
+    channel_is_archived: "the channel is archived", is_archived: "the channel is archived",
+    action_prohibited: "the workspace's admins do not allow this app to post there",
+    restricted_action: "the workspace's admins do not allow this app to post there",
+    ratelimited: "Slack asked to slow down: try again in a minute",
+    rate_limited: "Slack asked to slow down: try again in a minute",
+    bad_response: "Slack's answer could not be read"
+  };
+  function slackProblem(code, mode) {
+    var http = /^http_(\d+)$/.exec(code), status = http ? Number(http[1]) : 0;
+    if (/^connection_error/.test(code)) return "could not reach Slack (connection failed)";
+    if (code === "invalid_token") {
+      return mode === "webhook" ? "Slack refused the incoming webhook URL (revoked or mistyped)"
+        : mode ? "Slack refused the bot token (revoked or mistyped)"
+        : "Slack refused the incoming webhook URL or bot token (revoked or mistyped)";
+    }
+    if (Object.prototype.hasOwnProperty.call(SLACK_ANSWERS, code)) return SLACK_ANSWERS[code];
+    if (status >= 500) return "Slack had a problem (HTTP " + status + "): try again later";
+    if (status === 404) return "Slack does not know this address (HTTP 404): it was removed or mistyped";
+    if (http) return "Slack answered HTTP " + http[1];
+    return "Slack refused the message (" + (code.replace(/_/g, " ") || "no reason given") + ")";
+  }
+  function deliveryProblem(code, status, pagerduty) {
+    var who = pagerduty ? "PagerDuty" : "the receiver", http = /^http_(\d+)$/.exec(code);
+    switch (code) {
+      case "timeout": return who + " did not answer in time";
+      case "connection_error": return "could not reach " + who + " (connection failed)";
+      case "address_not_allowed": return "its address is private or internal, which Groundswell does not call";
+      case "https_required": return "its URL is not https, which this server requires";
+      case "bad_url": return "its URL is not one Groundswell can call";
+      case "unresolvable": return "its host name was not found";
+      case "redirect_not_followed":
+        return who + " answered with a redirect" + (status ? " (HTTP " + status + ")" : "") +
+          ", which is not followed: give its final address";
+      case "cannot_decrypt_secret":
+        return "its stored secret cannot be read (the server's SECRET_KEY changed): remove the webhook and add it again";
+      case "event_missing": return "the incident it was about no longer exists";
+      case "unserialisable_body": return "the event could not be written as JSON";
+      case "http_429": return who + " asked to slow down (HTTP 429)";
+    }
+    if (http && pagerduty && http[1] === "400") return "PagerDuty refused the event (HTTP 400): check the integration key";
+    if (http) return who + " answered HTTP " + http[1];
+    return "the connection failed (" + (code.replace(/_/g, " ") || "no reason given") + ")";
+  }
+  function problem(error, to, status, mode) {
+    var text = String(error || ""), closed = /^(gave up after \d+ attempts|not retried): (.*)$/.exec(text);
+    var code = closed ? closed[2] : text;
+    var why = to === "slack" ? slackProblem(code, mode) : deliveryProblem(code, status, to === "pagerduty");
+    return closed ? why + "; " + closed[1] : why;
+  }
+
   function fieldText(v) {
     return Array.isArray(v) ? v.join(", ") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
   }
@@ -92,4 +158,5 @@
 
   window.GS = { el: el, when: when, day: day, recent: recent, count: count, clocks: clocks, call: call, say: say,
                 onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
+  window.GS.problem = problem;
 })();

@@ -2,7 +2,8 @@
 // REAL app bundle in its sidebar, and opens the nav-bar view; zaf_host.ts speaks the ZAF protocol to the apps.
 // An open ticket shows its fields as the tenant's Zendesk has them (the demo's fake Zendesk), read again after
 // each write the app makes and every 20 seconds, so that what the sidebar changes there (linking the ticket
-// to a problem ticket makes it an incident) shows on the ticket as it would in Zendesk.
+// to a problem ticket makes it an incident) shows on the ticket as it would in Zendesk. The address names the
+// open ticket (`#ticket=<id>`): the incidents page links its ticket numbers so, and a reload keeps the ticket.
 import "./host.css";
 import { AppFrame, frames, listen, saveSecrets, settings } from "./zaf_host";
 import { changeEvents, follow, parseTicket, ticketMeta, unknownTicket, type HostTicket } from "./ticket";
@@ -27,6 +28,21 @@ let pollTimer: ReturnType<typeof setInterval> | undefined;
 const POLL_MS = 20_000;
 const HERE = location.pathname.replace(/\/+$/, "");
 
+/** The ticket the address names (`#ticket=<id>`, beside anything else the fragment holds), or null. */
+function ticketInAddress(): number | null {
+  const raw = new URLSearchParams(location.hash.slice(1)).get("ticket") ?? "";
+  return /^[0-9]{1,18}$/.test(raw) ? Number(raw) : null;
+}
+
+/** Keep the address naming the open ticket (none: the list), without a new history entry. */
+function address(id: number | null): void {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (id === null) fragment.delete("ticket");
+  else fragment.set("ticket", String(id));
+  const rest = fragment.toString();
+  history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
+
 function mount(slot: HTMLElement, frame: AppFrame): void {
   for (const f of frames) if (slot.contains(f.iframe)) frames.delete(f);
   frames.add(frame);
@@ -34,6 +50,8 @@ function mount(slot: HTMLElement, frame: AppFrame): void {
 }
 
 function show(pane: "token" | "tickets" | "ticket" | "nav"): void {
+  // While the token is asked for, the address keeps the ticket to open once it is given.
+  if (pane !== "token") address(pane === "ticket" ? sidebarFrame?.ticket?.id ?? null : null);
   for (const name of ["token", "tickets", "ticket", "nav"]) $(`${name}-pane`).hidden = name !== pane;
   $("nav-tickets").toggleAttribute("aria-current", pane !== "nav");
   $("nav-app").toggleAttribute("aria-current", pane === "nav");
@@ -156,7 +174,24 @@ async function loadTickets(): Promise<void> {
   say(listSummary(newest));
 }
 
+/** The list, then the ticket the address names, if any, over it. */
+function begin(): void {
+  const id = ticketInAddress();
+  show("tickets");
+  void loadTickets().catch(() => say("Could not load tickets."));
+  if (id !== null) openTicket(unknownTicket(id));
+}
+
+/** A ticket named by a changed address (typed, or a link followed in this tab), unless it is open already. */
+function openFromAddress(): void {
+  const id = ticketInAddress();
+  if (id === null || (sidebarFrame?.ticket?.id === id && !$("ticket-pane").hidden)) return;
+  openTicket(known.find((t) => t.id === id) ?? unknownTicket(id));
+}
+
 function start(): void {
+  // Opened from the incidents page (rel="opener", so that its token came along): this page has no use for it.
+  window.opener = null;
   listen({
     notify: say,
     routeToTicket: (id) => openTicket(known.find((t) => t.id === id) ?? unknownTicket(id)),
@@ -189,15 +224,14 @@ function start(): void {
     event.preventDefault();
     settings.api_token = ($("token-input") as HTMLInputElement).value.trim();
     saveSecrets();
-    show("tickets");
-    void loadTickets().catch(() => say("Could not load tickets."));
+    begin();
   });
+  window.addEventListener("hashchange", () => { if (settings.api_token) openFromAddress(); });
   if (!settings.api_token) {
     show("token");
     return;
   }
-  show("tickets");
-  void loadTickets().catch(() => say("Could not load tickets."));
+  begin();
 }
 
 start();

@@ -14,7 +14,14 @@ const SECURE_SETTINGS = new Set(["api_token", "sidebar_secret"]);
 const STORAGE_KEY = "gs-demo-zendesk-secrets";
 const params = new URLSearchParams(location.search);
 
-/** Secure settings come from the `#token=...&sidebar_secret=...` fragment (kept for the tab, then hidden). */
+/** Where the incidents page keeps the tenant's API token for its tab (server/static/page.js). */
+const INCIDENTS_PAGE_KEY = "groundswell.token";
+
+/** Secure settings come from the `#token=...&sidebar_secret=...` fragment (kept for the tab, then taken out of
+ * the address; the rest of it, such as `ticket=`, stays). Without them, what this tab was given before; failing
+ * that, the incidents page's token: its ticket links open this page with rel="opener", and the browser gives
+ * the new tab a copy of the incidents tab's session storage, so the token comes along without ever being put
+ * in an address. */
 function secretsFromFragment(): Record<string, string> {
   const stored = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "{}") as Record<string, string>;
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -22,7 +29,13 @@ function secretsFromFragment(): Record<string, string> {
     stored.api_token = fragment.get("token") ?? "";
     stored.sidebar_secret = fragment.get("sidebar_secret") ?? "";
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(stored));
-    history.replaceState(null, "", location.pathname + location.search);
+    fragment.delete("token");
+    fragment.delete("sidebar_secret");
+    const rest = fragment.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  } else if (stored.api_token === undefined) {
+    const given = sessionStorage.getItem(INCIDENTS_PAGE_KEY);
+    if (given) stored.api_token = given;
   }
   return stored;
 }
