@@ -117,7 +117,7 @@
     } else if (last && last.error) {
       text += " Not sent on " + GS.when(last.slot) + ": " +
         (last.error === "late" ? "the detector was not running at the time." :
-         last.error === "not_configured" ? "Slack is not configured." : "Slack answered " + last.error + ".");
+         last.error === "not_configured" ? "Slack is not configured." : GS.problem(last.error, "slack") + ".");
     }
     return text;
   }
