@@ -1,7 +1,8 @@
 // The incidents page's detection settings in a real browser, against a real backend whose detector runs
 // the backtest worker (the real embedding model): the stored settings in the form, a backtest of spikes
 // turned off with its progress, the comparison (the week chart in weeks from Monday UTC, the dropped
-// burst), a name typed as markup shown as text, and saving the settings.
+// burst), a name typed as markup shown as text, and saving the settings; on a phone (390 px), the week
+// chart's labels at 12 px and apart, its dates and counts in page.js's style, and the incidents stacked.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -25,12 +26,12 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   await expect(section).toBeVisible();
   await expect(section.getByLabel("A week, all kinds together")).toHaveValue("1");
   await expect(section.getByLabel("Spikes")).toHaveValue("1");
-  await expect(section.getByLabel("Fewest customers for a volume incident")).toHaveValue("3");
+  await expect(section.getByLabel("Fewest different customers behind a rise in tickets")).toHaveValue("3");
 
   // A value out of range is refused in the page, before any request.
-  await section.getByLabel("Fewest customers for a volume incident").fill("1");
+  await section.getByLabel("Fewest different customers behind a rise in tickets").fill("1");
   await section.getByRole("button", { name: "Try these settings" }).click();
-  await expect(page.locator("#tuning-message")).toContainText("Fewest customers for a volume incident");
+  await expect(page.locator("#tuning-message")).toContainText("Fewest different customers behind a rise in tickets");
   await section.getByRole("button", { name: "Back to the stored ones" }).click();
 
   await page.locator("#by").fill("Admin <b>Ada</b>");
@@ -54,10 +55,18 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
 
   // Stored settings: the burst and maybe more; spikes off: no spike. The burst is a dropped row.
   await expect(run.locator(".tuning-summary")).toContainText("tickets and");
-  await expect(run.locator(".tuning-summary")).toContainText(`${backend.tickets} tickets`);
+  await expect(run.locator(".tuning-summary")).toContainText(
+    `${Number(backend.tickets).toLocaleString("en-US")} tickets`);
+  // what the two settings differ by, in the table's words
+  await expect(run.locator(".tuning-summary")).toContainText(/Against the stored settings these add 0 and drop [1-9]/);
+  await expect(run.locator(".tuning-summary")).not.toContainText("more,");
   const dropped = run.locator("tr.in-current_only");
   expect(await dropped.count()).toBeGreaterThan(0);
-  await expect(dropped.filter({ hasText: "Spikes" }).first()).toContainText("not opened live");
+  await expect(dropped.filter({ hasText: "Spikes" }).first()).toContainText("not opened at the time");
+  await expect(dropped.first().locator("td.where")).toHaveText("dropped");
+  // every column is named, the first one too (it says what these settings do to the incident)
+  expect(await run.locator("table.tuning-table th").allTextContents())
+    .toEqual(["With these settings", "Incident", "Detected", "Customers", "People said"]);
   expect(await run.locator("tr.in-proposed_only").count()).toBe(0);
   const bars = run.locator("svg.tuning-chart rect.bar.current");
   expect(await bars.count()).toBeGreaterThan(0);
@@ -79,15 +88,18 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   const detected = new Date(spike.detected_at);
   const monday = new Date(Date.UTC(detected.getUTCFullYear(), detected.getUTCMonth(),
                                    detected.getUTCDate() - (detected.getUTCDay() + 6) % 7));
-  const label = monday.toLocaleDateString("en-US", { timeZone: "UTC" });
+  // under the bars as month and day, in the bar's title in full as on the other pages ("Nov 9, 2026")
+  const label = monday.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+  const full = monday.toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
   const west = await browser.newContext({ timezoneId: "America/Los_Angeles", locale: "en-US" });
   const reader = await west.newPage();
   await reader.goto(`${backend.url}/incidents#token=${backend.api_token}`);
   const chart = reader.locator("#tuning-run svg.tuning-chart");
   await expect(chart).toBeVisible();
   expect(await chart.locator("text").allTextContents()).toContain(label);
+  for (const text of await chart.locator("text, title").allTextContents()) expect(text).not.toContain("/");
   const burst = chart.locator("rect.bar.current").filter({
-    has: reader.locator("title", { hasText: `week from Monday ${label} (UTC)` }) });
+    has: reader.locator("title", { hasText: `week from Monday ${full} (UTC)` }) });
   await expect(burst).toHaveCount(1);
   expect(Number(await burst.getAttribute("height"))).toBeGreaterThan(0);
   await expect(reader.locator("#tuning-run figcaption")).toContainText("weeks from Monday, UTC");
@@ -147,3 +159,91 @@ test("a backfill's minute does not flatten the live minutes on the dashboard: it
     expect(heights).toHaveLength(59);
     expect(Math.min(...heights)).toBeGreaterThan(20);  // the ordinary minutes stay readable (the chart is 118 high)
   });
+
+test.describe("the detection settings on a phone", () => {
+  test.use({ viewport: { width: 390, height: 844 }, locale: "en-US" });
+
+  test("the backtest's week chart keeps 12 px labels apart over 13 weeks, writes dates and counts one way, " +
+       "and its incidents stack", async ({ page }) => {
+    test.setTimeout(120_000);
+    const auth = { headers: { Authorization: `Bearer ${backend.api_token}` } };
+    // the run the first test made, or one made here when this test runs alone
+    let listed = await (await page.request.get(`${backend.url}/api/v1/backtests`, auth)).json();
+    if (!listed.backtests.length) {
+      await page.request.post(`${backend.url}/api/v1/backtests`, { ...auth, data: { days: 30, settings: { sensitivity: { spike: 0 } } } });
+      await expect.poll(async () => (await (await page.request.get(`${backend.url}/api/v1/backtests`, auth)).json())
+        .backtests[0].status, { timeout: 90_000 }).toBe("done");
+      listed = await (await page.request.get(`${backend.url}/api/v1/backtests`, auth)).json();
+    }
+    // A quarter's weeks (13), one of them with 1,500 incidents under the stored settings, and a dropped
+    // incident with 1,200 customers: more dates than fit under the bars, and counts with separators.
+    await page.route("**/api/v1/backtests/*", async (route) => {
+      const run = await (await route.fetch()).json();
+      if (run.result) {
+        const real = run.result.weekly;
+        const last = Date.parse(real[real.length - 1].week_start);
+        run.result.weekly = Array.from({ length: 13 }, (_, i) => {
+          const start = new Date(last - (12 - i) * 7 * 86400_000).toISOString();
+          return real.find((w: { week_start: string }) => Date.parse(w.week_start) === Date.parse(start))
+            ?? { week_start: start, current: i === 3 ? 1500 : 2, proposed: i === 3 ? 1400 : 1 };
+        });
+        run.result.since = run.result.weekly[0].week_start;
+        run.result.current.count = 1500;
+        const row = run.result.incidents.find((i: { in: string }) => i.in === "current_only");
+        row.requester_count = 1200;
+      }
+      await route.fulfill({ json: run });
+    });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const run = page.locator("#tuning-run");
+    const chart = run.locator("svg.tuning-chart");
+    await expect(chart).toBeVisible();
+
+    // drawn at its box's width, not scaled: 12 px labels (scaled from 640 they were about 6 px), on the screen
+    expect(Number(await chart.getAttribute("width"))).toBeLessThanOrEqual(390);
+    expect(new Set(await chart.locator("text").evaluateAll((ts) => ts.map((t) => getComputedStyle(t).fontSize))))
+      .toEqual(new Set(["12px"]));
+    for (const b of await chart.locator("text").evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().toJSON()))) {
+      expect(b.height).toBeGreaterThanOrEqual(11);
+      expect(b.left).toBeGreaterThanOrEqual(0);
+      expect(b.right).toBeLessThanOrEqual(390);
+    }
+    // as many weeks' dates as fit, none touching, the latest week's always, as month and day
+    const ticks = chart.locator("text[text-anchor=middle]");
+    expect(await ticks.count()).toBeGreaterThanOrEqual(3);
+    expect(await ticks.count()).toBeLessThan(13);
+    const under = (await ticks.evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().toJSON())))
+      .sort((a, b) => a.left - b.left);
+    for (let i = 1; i < under.length; i++) expect(under[i].left).toBeGreaterThan(under[i - 1].right);
+    const texts = await ticks.allTextContents();
+    for (const t of texts) expect(t).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
+    const lastWeek = await chart.locator("rect.bar.current title").last().textContent();
+    expect(lastWeek).toMatch(/^week from Monday [A-Z][a-z]{2} \d{1,2}, \d{4} \(UTC\), so far: \d+ with the stored settings$/);
+    expect(lastWeek).toContain(`Monday ${texts[0]}, `);  // the first drawn is the latest week's
+    // counts with thousands separators: the scale's top, the busy week's title, the summary, the customers
+    await expect(chart.locator("text:not([text-anchor])")).toHaveText("1,500");
+    await expect(chart.locator("rect.bar.current title").nth(3))
+      .toHaveText(/^week from Monday [A-Z][a-z]{2} \d{1,2}, \d{4} \(UTC\): 1,500 with the stored settings$/);
+    await expect(run.locator(".tuning-summary")).toContainText("with the stored settings 1,500 incidents");
+
+    // the incidents stack: every cell on the screen after its column's name, nothing to scroll sideways
+    const table = run.locator("table.tuning-table");
+    const row = table.locator("tr.in-current_only").filter({ hasText: "1,200" });
+    await expect(row).toHaveCount(1);
+    for (const cell of await row.locator("td").all()) {
+      const b = (await cell.boundingBox())!;
+      expect(b.x).toBeGreaterThanOrEqual(0);
+      expect(b.x + b.width).toBeLessThanOrEqual(390);
+    }
+    await expect(row.locator("td.where")).toHaveAttribute("data-label", "With these settings");
+    expect(await row.locator("td.where").evaluate((td) => [getComputedStyle(td).display,
+      getComputedStyle(td, "::before").content !== "none"])).toEqual(["block", true]);
+    expect(await table.evaluate((t) => t.scrollWidth <= t.clientWidth)).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    // a wider window draws the chart again at its new width, the table as it was
+    await page.setViewportSize({ width: 1100, height: 844 });
+    await expect.poll(async () => Number(await chart.getAttribute("width"))).toBe(640);
+    await expect(row).toHaveCount(1);
+  });
+});

@@ -1,6 +1,6 @@
 // Helpers shared by the incidents page's section scripts (deflection, accounts, alerts, tuning; loaded first) and by
-// the dashboard: elements with text only, local times, dates and counts written one way, a sentence's UTC clocks,
-// and API calls with the tab's token whose errors name the problem and its fields.
+// the dashboard: elements with text only, local times, dates and counts written one way, where a chart's labels fit,
+// a sentence's UTC clocks, and API calls with the tab's token whose errors name the problem and its fields.
 (function () {
   "use strict";
   var KEY = "groundswell.token";
@@ -35,6 +35,22 @@
     if (n === null || n === undefined || n === "" || isNaN(Number(n))) return "—";
     return Number(n).toLocaleString([], digits === undefined ? undefined
       : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+
+  // Where a chart drawn at the width it has puts its labels along its foot (the report's and the backtest's
+  // week charts, their weeks' dates under the bars): from the last slot back, each slot whose middle
+  // (middle(i), in px) is a label's width (room) clear of the next one kept, every label kept inside the
+  // chart's right edge (right) and, but for 4 px of its padding, its left one. The latest slot is always
+  // labelled. Returns [slot, x] pairs, latest first, for text anchored at its middle.
+  function ticks(n, middle, right, room) {
+    var out = [], next = Infinity;
+    for (var i = n - 1; i >= 0; i--) {
+      var x = Math.min(right - room / 2, Math.max(room / 2 - 4, middle(i)));
+      if (next - x < room) continue;
+      out.push([i, x]);
+      next = x;
+    }
+    return out;
   }
 
   // An incident sentence's clocks, which the detector writes in UTC ("first seen 23:04 UTC", "in the hour from
@@ -156,7 +172,7 @@
   function onToken(fn) { document.addEventListener("gs-token", function () { fn(); }); }
   function tokenGiven() { document.dispatchEvent(new Event("gs-token")); }
 
-  window.GS = { el: el, when: when, day: day, recent: recent, count: count, clocks: clocks, call: call, say: say,
-                onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
+  window.GS = { el: el, when: when, day: day, recent: recent, count: count, ticks: ticks, clocks: clocks, call: call,
+                say: say, onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
   window.GS.problem = problem;
 })();

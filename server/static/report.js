@@ -65,14 +65,10 @@
       });
     });
     // from the latest week back, a date under each bar that is a label's width clear of the one after it,
-    // all kept inside the chart
-    var next = Infinity;
-    for (var i = weeks.length - 1; i >= 0; i--) {
-      var middle = Math.min(w - TICK / 2, Math.max(TICK / 2 - 4, pad + i * slot + slot / 2));
-      if (next - middle < TICK) continue;
-      box.appendChild(svg("text", { x: middle, y: h - 6, "text-anchor": "middle" }, tick(weeks[i].start)));
-      next = middle;
-    }
+    // all kept inside the chart (page.js)
+    GS.ticks(weeks.length, function (i) { return pad + i * slot + slot / 2; }, w, TICK).forEach(function (t) {
+      box.appendChild(svg("text", { x: t[1], y: h - 6, "text-anchor": "middle" }, tick(weeks[t[0]].start)));
+    });
     box.appendChild(svg("line", { "class": "axis", x1: pad, x2: w, y1: h - foot, y2: h - foot }));
     box.appendChild(svg("text", { x: 2, y: 12 }, count(max)));
     var fig = GS.el("figure", "report-figure");

@@ -142,7 +142,9 @@
     }
     if (settings.min_requesters !== undefined) parts.push("at least " + settings.min_requesters + " customers");
     if (settings.resolve_after_minutes !== undefined) parts.push("resolve after " + settings.resolve_after_minutes + " min");
-    if (settings.drop_min_expected !== undefined) parts.push("drops tested from " + settings.drop_min_expected + " expected");
+    if (settings.drop_min_expected !== undefined) {
+      parts.push("drops looked for only where at least " + settings.drop_min_expected + " tickets were expected");
+    }
     if (settings.enabled !== undefined) parts.push(settings.enabled ? "detection on" : "detection off");
     return parts.length ? parts.join(", ") : "the stored settings (unchanged)";
   }
@@ -162,8 +164,13 @@
     }).catch(function (err) { message("Could not read the backtest: " + err.message, true); $("tune-try").disabled = false; });
   }
 
+  // The finished run's chart as drawn and the width it was drawn at: drawn again, alone, when its box gets
+  // wider or narrower (a phone turned, a window resized), the table and its choice left as they are.
+  var shown = { result: null, figure: null, width: 0 };
+
   function render(run) {
     var box = $("tuning-run");
+    shown.result = null;
     var head = el("p", "tuning-head");
     head.appendChild(el("strong", null, "Backtest #" + run.id + ": "));
     head.appendChild(document.createTextNode(describe(run.settings) + ", since " + when(run.since) +
@@ -178,7 +185,7 @@
       var line = el("p", "progress-line");
       line.appendChild(bar);
       line.appendChild(el("span", null, run.status === "queued" ? " Waiting for the detector to pick it up…"
-        : " Replaying " + p.events_done.toLocaleString() + " of " + p.events_total.toLocaleString() + " events (" +
+        : " Replaying " + GS.count(p.events_done) + " of " + GS.count(p.events_total) + " events (" +
           Math.floor(100 * p.events_done / Math.max(1, p.events_total)) + "%)…"));
       var cancel = el("button", "secondary", "Cancel");
       cancel.type = "button";
@@ -193,31 +200,38 @@
     } else if (run.status === "cancelled") {
       parts.push(el("p", "hint", "Cancelled at " + when(run.finished_at) + "."));
     } else if (run.result) {
-      parts = parts.concat(result(run.result));
+      parts = parts.concat(result(run.result, box.clientWidth));
     }
     box.replaceChildren.apply(box, parts);
   }
 
-  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  function plural(n, one, many) { return GS.count(n) + " " + (n === 1 ? one : many); }
 
   function kinds(byKind) {
     var keys = Object.keys(byKind);
-    return keys.length ? " (" + keys.map(function (k) { return (COUNTED[k] || k) + " " + byKind[k]; }).join(", ") + ")" : "";
+    return keys.length ? " (" + keys.map(function (k) { return (COUNTED[k] || k) + " " + GS.count(byKind[k]); }).join(", ") + ")" : "";
   }
 
-  function result(r) {
+  // What the run found, in the words of the table under it: incidents these settings add (the stored ones
+  // did not open them) and drop (only the stored ones opened them).
+  function result(r, room) {
     var out = [];
     out.push(el("p", "tuning-summary", "From " + when(r.since) + ": with the stored settings " +
-      plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + ", " + r.current.per_week + " a week; with these " +
-      plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) + ", " + r.proposed.per_week + " a week. " +
-      plural(r.added, "more", "more") + ", " + plural(r.removed, "fewer", "fewer") + ". " +
-      r.tickets.toLocaleString() + " tickets and " + r.events.toLocaleString() + " events replayed."));
+      plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + ", " + GS.count(r.current.per_week) +
+      " a week; with these " + plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) + ", " +
+      GS.count(r.proposed.per_week) + " a week. Against the stored settings these add " + GS.count(r.added) +
+      " and drop " + GS.count(r.removed) + ". " + GS.count(r.tickets) + " tickets and " + GS.count(r.events) +
+      " events replayed."));
     var g = r.ratings, rated = g.useful_kept + g.useful_dropped + g.noise_kept + g.noise_dropped;
     out.push(el("p", rated ? (g.useful_dropped ? "detail-error" : "hint") : "hint", rated
-      ? "Of the incidents people rated, these settings keep " + g.useful_kept + " and drop " + g.useful_dropped +
-        " marked useful, and keep " + g.noise_kept + " and drop " + g.noise_dropped + " marked noise."
+      ? "Of the real incidents people rated, these settings keep " + GS.count(g.useful_kept) + " and drop " +
+        GS.count(g.useful_dropped) + " of those marked useful, and keep " + GS.count(g.noise_kept) + " and drop " +
+        GS.count(g.noise_dropped) + " of those marked noise."
       : "None of these incidents matches a real one people rated useful or noise."));
-    out.push(weekly(r));
+    shown.result = r;
+    shown.width = room;
+    shown.figure = weekly(r, room);
+    out.push(shown.figure);
     out.push(differences(r));
     return out;
   }
@@ -226,52 +240,56 @@
   // that Monday's date in UTC wherever the reader is: an incident's bars are under the week it was detected
   // in. A result stored before the weeks were aligned counts them from the backtest's start: said so.
   function monday(iso) { var d = new Date(iso); return d.getUTCDay() === 1 && d.getTime() % 86400000 === 0; }
-  function utcDay(iso) { return new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC" }); }
 
-  function weekly(r) {
-    var weeks = r.weekly, w = 640, h = 150, pad = 24, max = 1;
+  // The chart is drawn at the width it has (at most 640 px), not scaled to it, so its 12 px labels stay 12 px
+  // on a phone; under the bars, as many weeks' dates as fit without touching (the latest always, page.js's
+  // GS.ticks, as in the report), as month and day; each bar's title names its week in full.
+  var TICK = 56;  // px a week's label needs, "Nov 30" at 12 px with room either side
+  function weekly(r, room) {
+    var weeks = r.weekly, w = Math.round(Math.max(280, Math.min(640, room || 640))), h = 150, foot = 24, max = 1;
     var aligned = weeks.every(function (x) { return monday(x.week_start); });
-    var day = aligned ? utcDay : function (iso) { return new Date(iso).toLocaleDateString(); };
+    var zone = aligned ? "UTC" : undefined;
+    function tick(iso) { return new Date(iso).toLocaleDateString([], { month: "short", day: "numeric", timeZone: zone }); }
     weeks.forEach(function (x) { max = Math.max(max, x.current, x.proposed); });
+    var pad = Math.max(24, 8 + 7 * GS.count(max).length);
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("width", String(w));
+    svg.setAttribute("height", String(h));
     svg.setAttribute("class", "tuning-chart");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "incidents a week" + (aligned ? " (weeks from Monday, UTC)" : "") +
       ", stored settings against the proposed ones");
     var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(2, Math.min(24, slot / 2 - 3));
-    // Every week's date when they fit (a full date is about 55 of the 640), else every other one back
-    // from the last week, which is kept inside the chart; each bar's title names its week in full.
-    var every = slot >= 60 ? 1 : 2;
     weeks.forEach(function (x, i) {
-      var which = aligned ? "week from Monday " + day(x.week_start) + " (UTC)" : "week from " + when(x.week_start);
+      var which = aligned ? "week from Monday " + GS.day(x.week_start, "UTC") + " (UTC)" : "week from " + when(x.week_start);
       if (i === 0 && new Date(r.since) > new Date(x.week_start)) which += ", counted from " + when(r.since);
       if (i === weeks.length - 1) which += ", so far";
       [["current", 0], ["proposed", 1]].forEach(function (s) {
-        var v = x[s[0]], bh = (h - pad - 8) * v / max;
+        var v = x[s[0]], bh = (h - foot - 8) * v / max;
         var bar = document.createElementNS(SVG, "rect");
         bar.setAttribute("class", "bar " + s[0]);
         bar.setAttribute("x", String(pad + i * slot + slot / 2 - bw - 1 + s[1] * (bw + 2)));
-        bar.setAttribute("y", String(h - pad - bh));
+        bar.setAttribute("y", String(h - foot - bh));
         bar.setAttribute("width", String(bw));
         bar.setAttribute("height", String(Math.max(bh, v ? 1 : 0)));
         var t = document.createElementNS(SVG, "title");
-        t.textContent = which + ": " + v + " with the " + (s[0] === "current" ? "stored" : "proposed") + " settings";
+        t.textContent = which + ": " + GS.count(v) + " with the " + (s[0] === "current" ? "stored" : "proposed") + " settings";
         bar.appendChild(t);
         svg.appendChild(bar);
       });
-      if ((weeks.length - 1 - i) % every === 0) {
-        var label = document.createElementNS(SVG, "text");
-        label.setAttribute("x", String(Math.min(pad + i * slot + slot / 2, w - 30)));
-        label.setAttribute("y", String(h - 8));
-        label.setAttribute("text-anchor", "middle");
-        label.textContent = day(x.week_start);
-        svg.appendChild(label);
-      }
+    });
+    GS.ticks(weeks.length, function (i) { return pad + i * slot + slot / 2; }, w, TICK).forEach(function (t) {
+      var label = document.createElementNS(SVG, "text");
+      label.setAttribute("x", String(t[1]));
+      label.setAttribute("y", String(h - 6));
+      label.setAttribute("text-anchor", "middle");
+      label.textContent = tick(weeks[t[0]].week_start);
+      svg.appendChild(label);
     });
     var top = document.createElementNS(SVG, "text");
     top.setAttribute("x", "2"); top.setAttribute("y", "12");
-    top.textContent = String(max);
+    top.textContent = GS.count(max);
     svg.appendChild(top);
     var fig = el("figure", "tuning-figure");
     fig.appendChild(svg);
@@ -285,31 +303,33 @@
     return fig;
   }
 
+  // The incidents of the run: what these settings do to each (add, drop, keep), what it was, when, how many
+  // customers wrote, and what people said about the real incident it matches.
+  var COLUMNS = ["With these settings", "Incident", "Detected", "Customers", "People said"];
   function differences(r) {
     var wrap = el("div");
     var all = false;
     function draw() {
       var rows = r.incidents.filter(function (i) { return all || i.in !== "both"; });
-      var table = el("table", "tuning-table");
-      var head = el("tr");
-      ["", "Incident", "Detected", "Customers", "People said"].forEach(function (c) {
+      // at a phone's width the rows stack (app.css, table.stack), each cell after its column's name
+      var table = el("table", "tuning-table stack");
+      var head = el("tr", "head");
+      COLUMNS.forEach(function (c) {
         var th = el("th", null, c); th.scope = "col"; head.appendChild(th);
       });
       table.appendChild(head);
       rows.forEach(function (i) {
         var tr = el("tr", "in-" + i.in);
-        tr.appendChild(el("td", "where", i.in === "both" ? "both" : i.in === "proposed_only" ? "added" : "dropped"));
         var what = el("td");
         var badge = el("span", "badge kind-" + i.kind, KIND_NAMES[i.kind] || i.kind);
         what.appendChild(badge);
         what.appendChild(document.createTextNode(" " + i.title));
         what.appendChild(el("div", "hint", i.sentence));
-        tr.appendChild(what);
-        tr.appendChild(el("td", null, when(i.detected_at)));
-        tr.appendChild(el("td", null, i.kind === "friction" ? "—" : String(i.requester_count)));
         var a = i.actual;
-        tr.appendChild(el("td", null, !a ? "not opened live" : a.verdict ? a.verdict + " (#" + a.id + ")"
-          : "unrated (#" + a.id + ")"));
+        [el("td", "where", i.in === "both" ? "kept" : i.in === "proposed_only" ? "added" : "dropped"), what,
+         el("td", null, when(i.detected_at)), el("td", null, i.kind === "friction" ? "—" : GS.count(i.requester_count)),
+         el("td", null, !a ? "not opened at the time" : (a.verdict || "not rated") + " (incident #" + a.id + ")")
+        ].forEach(function (td, k) { td.dataset.label = COLUMNS[k]; tr.appendChild(td); });
         table.appendChild(tr);
       });
       var parts = [];
@@ -317,13 +337,15 @@
       else parts.push(el("p", "hint", all ? "No incidents in this period." : "The two settings open the same incidents."));
       var both = r.incidents.length - rows.length;
       if (both || all) {
-        var toggle = el("button", "secondary", all ? "Only the differences" : "Show the " + both + " in both too");
+        var toggle = el("button", "secondary", all ? "Only the differences"
+          : "Also show the " + GS.count(both) + " both settings open");
         toggle.type = "button";
         toggle.addEventListener("click", function () { all = !all; draw(); });
         parts.push(toggle);
       }
       if (r.incidents_total > r.incidents.length) {
-        parts.push(el("p", "hint", "The newest " + r.incidents.length + " of " + r.incidents_total + " are listed."));
+        parts.push(el("p", "hint", "The newest " + GS.count(r.incidents.length) + " of " + GS.count(r.incidents_total) +
+                                   " are listed."));
       }
       wrap.replaceChildren.apply(wrap, parts);
     }
@@ -387,6 +409,16 @@
     $("tune-save").addEventListener("click", save);
     $("tune-plan-add").addEventListener("click", addPlan);
     $("tune-reset").addEventListener("click", function () { if (stored) { fill(stored); message("", false); } });
+    var box = $("tuning-run");
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        if (!shown.result || !shown.figure.isConnected || Math.abs(box.clientWidth - shown.width) <= 8) return;
+        var figure = weekly(shown.result, box.clientWidth);
+        shown.figure.replaceWith(figure);
+        shown.figure = figure;
+        shown.width = box.clientWidth;
+      }).observe(box);
+    }
     load();
     GS.onToken(load);
   });
