@@ -99,3 +99,21 @@ test("a merge target chosen and armed survives a refresh that brings a change, w
     expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
       { headers, data: { status: "open", by: "Lee" } })).ok()).toBe(true);
   });
+
+test("a focused button does not hold the open incident back: the change is drawn and the keyboard stays on it",
+  async ({ page }) => {
+    const [, second] = backend.incident_ids as number[];
+    const headers = { Authorization: `Bearer ${backend.api_token}` };
+    await page.clock.install();
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator(".status")).toHaveText("open");
+    await detail.locator('[data-action="useful"]').focus();
+    expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
+      { headers, data: { status: "acknowledged", by: "Lee" } })).ok()).toBe(true);
+    await page.clock.fastForward(16_000);
+    await expect(detail.locator(".status")).toHaveText("acknowledged");
+    await expect(detail.locator('[data-action="useful"]')).toBeFocused();
+    expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
+      { headers, data: { status: "open", by: "Lee" } })).ok()).toBe(true);
+  });

@@ -130,6 +130,7 @@ REOPEN_AFTER = 12 * 3600.0
 CALM_TO_CLOSE = 2 * 3600.0
 #: What a reopened incident's evidence and sentence say.
 STILL_UNUSUAL = "still unusual after it was resolved"
+RISING_AGAIN = "unusual again after it had calmed"
 #: Pages customers met friction on before writing: each page's usual share of tickets whose requester
 #: met friction there first is learnt with this half-life (at most ``MAX_TRACKED_PAGES`` pages, the least
 #: seen forgotten first). An incident names a page (in its sentence, and with a known-issue banner on it)
@@ -500,14 +501,18 @@ class Engine:
         key = (inc.series, inc.family)
         was_active = inc.active
         inc.status, inc.status_by, inc.status_changed_at = status, by, at
+        if "reopened" in inc.evidence:  # a person's decision since: the reopening is no longer news
+            inc.evidence = {k: v for k, v in inc.evidence.items() if k != "reopened"}
         if status in ("resolved", "dismissed"):
             inc.resolved_at = at if status == "resolved" else inc.resolved_at
             if was_active and inc.notifications:  # close what was announced: the Slack thread, the PagerDuty alert
                 self._queue_notification(inc, "resolved")
             led = {key, *(k for k, v in self.active.items() if v == incident_id)}
             self._release(incident_id)
-            if status == "resolved" and was_active:  # a rise before its series calms down reopens it
-                self.__dict__.setdefault("held", {})[key] = (incident_id, _ts(at), None)
+            if status == "resolved" and was_active:  # a rise before it calms down reopens it
+                held = self.__dict__.setdefault("held", {})
+                for k in led:  # its own series, and those of incidents merged into it
+                    held[k] = (incident_id, _ts(at), None)
             if status == "dismissed":  # quiet on every series that led to it (those merged into it too)
                 for k in led:
                     self.suppressed[k] = _ts(at) + SUPPRESS_AFTER_DISMISS
@@ -591,6 +596,9 @@ class Engine:
             later = [tid for tid, _who, _account in taken["later"]]
             back = set(taken["tickets"]) | set(later)
             keep.ticket_ids = [t for t in keep.ticket_ids if t not in back]
+            # Attachments to ``keep`` not yet written (a merge and its undo in one batch) are dropped; those
+            # written before are detached. The writer applies detachments before attachments.
+            self._attached = [a for a in self._attached if not (a[0] == keep.id and a[1] in back)]
             self.__dict__.setdefault("_detached", []).extend((keep.id, t) for t in sorted(back))
             keep.requesters -= taken["requesters"]
             keep.accounts -= taken["accounts"]
@@ -982,8 +990,8 @@ class Engine:
                 held[key] = (inc_id, resolved, None)
             elif calm_since is None:
                 held[key] = (inc_id, resolved, now)
-            elif now - calm_since >= CALM_TO_CLOSE:
-                del held[key]  # it did end: a later rise is a new incident
+            elif now - calm_since >= CALM_TO_CLOSE - HOUR:
+                del held[key]  # two hours back inside its band (each test reads the hour before): it ended
 
     # -- thresholds ----------------------------------------------------------------------------------
     def _count_test(self, kind: str, series: str, window: float, now: float) -> None:
@@ -1446,6 +1454,9 @@ class Engine:
         inc = self.incidents[last[0]]
         if inc.status != "resolved" or inc.status_by != "detector":
             return False
+        inc.evidence = {**inc.evidence, "reopened": {
+            "at": _dt(now).isoformat(), "resolved_at": _dt(last[1]).isoformat(), "resolved_by": "detector",
+            "reason": RISING_AGAIN}}
         return self._reopened(inc, key, alert, now, describe)
 
     def _reopened(self, inc: IncidentState, key: tuple[str, str], alert: Alert, now: float,

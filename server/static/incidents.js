@@ -1186,11 +1186,12 @@
 
   // --- the open incident, read again ------------------------------------------------------------
   // A refresh draws the open incident again only when the answer differs from what is shown, and never while
-  // the person is in the middle of something there: focus on one of its controls, a choice changed from its
-  // default (mute for 7 days, a merge target), a button armed for its second click. The newer answer waits
-  // and is drawn once they are done (focus leaves, the choice goes back) or replaced by what their action
-  // brings. Changes that matter are said through the page's status line; the detail itself is not live.
-  var CONTROLS = "button, select, input, textarea, a[href], summary";
+  // the person is in the middle of something there: focus in one of its fields or choices, a choice changed
+  // from its default (mute for 7 days, a merge target), a button armed for its second click. The newer answer
+  // waits and is drawn once they are done (focus leaves, the choice goes back) or replaced by what their
+  // action brings; a focused button or link does not hold it (the redraw puts focus back on its twin).
+  // Changes that matter are said through the page's status line; the detail itself is not live.
+  var CONTROLS = "select, input, textarea";
 
   function changedFromDefault(c) {
     if (c.tagName === "SELECT") {

@@ -430,6 +430,19 @@ def test_an_undone_merge_gives_back_what_it_moved_and_what_joined_through_it(war
     assert (engine.snapshot(a), engine.snapshot(b)) == before
 
 
+def test_a_merge_undone_before_the_detector_wrote_it_attaches_nothing_to_the_other(warmed):
+    at = T0 + timedelta(days=DAYS, hours=2)
+    engine = run(fresh(warmed), burst(4, at, 8) + burst(5, at + timedelta(minutes=5), 7, prefix="w"))
+    (a,) = [i for i in opened(engine, after=at) if i.topic_id == 4]
+    (b,) = [i for i in opened(engine, after=at) if i.topic_id == 5]
+    engine.take_changes()
+    engine.merge_incidents(b.id, a.id, "lead", at + timedelta(minutes=40))
+    engine.unmerge_incidents(b.id, a.id, "open", "lead", at + timedelta(minutes=41))  # one batch: nothing written yet
+    changes = engine.take_changes()
+    assert not [x for x in changes["attached"] if x[0] == a.id and x[1] in b.ticket_ids]
+    assert set(b.ticket_ids).isdisjoint(a.ticket_ids) and b.active
+
+
 def test_an_undone_merge_follows_a_topic_merge_made_meanwhile(warmed):
     at = T0 + timedelta(days=DAYS, hours=2)
     engine = run(fresh(warmed), burst(4, at, 8) + burst(5, at + timedelta(minutes=5), 7, prefix="w"))
@@ -459,6 +472,7 @@ def test_a_rise_right_after_a_persons_resolve_reopens_it_and_one_after_calm_hour
     assert [n[1] for n in engine.take_changes()["notifications"]] == ["reopened"]
     # A person's resolve after which the topic stays calm for hours stands: a rise the next day is new.
     engine.set_status(inc.id, "resolved", "dana", at + timedelta(hours=2))
+    assert "reopened" not in inc.evidence and "reopened at" not in sentence(inc)  # her decision is the news now
     run(engine, background(1.2, seed=31, start=at + timedelta(hours=2)) + burst(4, at + timedelta(hours=26), 10, prefix="n"))
     later = [i for i in opened(engine, after=at + timedelta(hours=25)) if i.topic_id == 4]
     assert len(later) == 1 and later[0].id != inc.id and inc.status == "resolved"
