@@ -3,11 +3,15 @@
 The detectors (``server/widget/detectors.py``) promise about ``friction.weekly_false_alarms`` (default 1)
 false alarms a week over all of a tenant's pages and signals. This benchmark counts what they raise on
 traffic with no incident at all: the demo's session model (``server/demo/stream.py``), where a few
-sessions in a hundred meet a failed request followed by one to three rage clicks, so counts cluster by
-session (an hour's rage clicks vary about twice as much as a Poisson count of the same mean).
+sessions in a hundred meet their page's failure: on Billing and Invoices a request that fails at every
+click, clicked again in one to three angry bursts (failed requests and rage clicks), on Upgrade a Continue
+that sends nothing (rage clicks alone). So counts cluster by session: an hour's rage clicks vary about
+twice, and its failed requests (at most five a session counted) about five times as much as a Poisson
+count of the same mean.
 
-Each seed is one tenant: ``--hours`` of sessions at ``--sessions-per-hour`` over the demo's four pages,
-fed to a detector event by event in time order, as the widget stage feeds it. An alarm is a (page,
+Each seed is one tenant: ``--hours`` of sessions at ``--sessions-per-hour`` starting on the demo's three
+product pages (half of the failing ones on Billing and Invoices then read the help tip's article, where
+nothing fails), fed to a detector event by event in time order, as the widget stage feeds it. An alarm is a (page,
 signal, hour) that crossed the threshold; every alarm here is false. Tested hours are counted from the
 end of each series' warm-up.
 
@@ -122,7 +126,8 @@ def render(res: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
         f"({datetime.now(timezone.utc):%Y-%m-%d})",
         "",
         f"{args.seeds} tenants, each {args.hours:g} hours of the demo's quiet sessions "
-        f"({rate}, over four pages, 3% meeting a failed request and 1-3 rage clicks), "
+        f"({rate}, over three product pages, 3% meeting their page's failure: on Billing and Invoices a request "
+        f"failing at every click of 1-3 angry bursts, on Upgrade rage clicks alone), "
         f"warm-up {args.warmup} hours, budget 1 false alarm a week per tenant (the default). Every alarm is false.",
         "",
         "| detector | alarms (page, signal, hour) | a week (95% interval) | incidents (page, hour) | a week | "
@@ -143,8 +148,8 @@ def render(res: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
         f"Baseline / product false alarms a week: {ratio:.1f}x; incidents a week, product {p['pages_per_week']:.2f} "
         f"against {h['pages_per_week']:.2f} for the hourly detector. An alarm is a (page, signal, hour) past the "
         "threshold; incidents count one a page and hour, as they open (a page's signals share one incident). "
-        "In this traffic a failing session meets both a failed request and rage clicks, so the per-visitor "
-        "test, which counts sessions, raises the two signals' alarms together: read incidents.",
+        "In this traffic a failing session on Billing or Invoices meets both failed requests and rage clicks, so "
+        "the per-visitor test, which counts sessions, raises the two signals' alarms together: read incidents.",
     ]
     return "\n".join(lines)
 

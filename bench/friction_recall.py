@@ -2,12 +2,15 @@
 
 ``bench/friction_quiet.py`` counts false alarms on traffic without incidents; this benchmark asks the other
 question: when a page starts failing for more of its visitors, how often and how fast do the detectors
-notice? Each seed is one tenant with the demo's session model (``server/demo/stream.py``: four pages, 3% of
-sessions meeting a failed request and one to three rage clicks) following the day (``--peak`` sessions an
-hour at 14:00 UTC, 10% of that at night). After ``--warmup`` hours of that traffic, one surge starts at a
-random minute of the next day on a random page: for ``--minutes`` minutes each new session on the page
-meets the failure (a failed request, then one to three rage clicks) with probability ``--share`` on top of
-the usual 3%. The detectors see every event in time order, as the widget stage feeds them (page views too).
+notice? Each seed is one tenant with the demo's session model (``server/demo/stream.py``: sessions start on
+three product pages and 3% meet their page's failure, ``TrafficModel.friction``: on Billing and Invoices a
+request that fails at every click, clicked again in one to three angry bursts, so failed requests and rage
+clicks; on Upgrade a Continue that sends nothing, so rage clicks alone; half of those on Billing and
+Invoices then read the help tip's article and come back) following the day (``--peak`` sessions an hour at
+14:00 UTC, 10% of that at night). After ``--warmup`` hours of that traffic, one surge starts at a random
+minute of the next day on a random product page: for ``--minutes`` minutes each new session on the page
+meets the page's failure, as the model's failing sessions do, with probability ``--share`` on top of the
+usual 3%. The detectors see every event in time order, as the widget stage feeds them (page views too).
 
 A surge is found when its page raises an alarm (any signal) between its start and 30 minutes after its
 end; the delay is from its start to that alarm. Alarms on other pages, or outside that span, are false;
@@ -65,16 +68,11 @@ def tenant_events(seed: int, warmup: int, peak: float, share: float, minutes: fl
     for s in sessions:
         first = s["events"][0]
         if first["url"].endswith(page) and start <= first["ts"] < stop and rng.random() < share:
-            if any(e["type"] == "failed_request" for e in s["events"]):
+            if any(e["type"] in SIGNALS for e in s["events"]):
                 continue  # already failing: the surge adds nothing to it
-            t, base = s["events"][-1]["ts"], {k: first[k] for k in ("url", "title", "user_id", "account_id")}
-            t += timedelta(seconds=1)
-            s["events"].append({**base, "id": f"x{extra}", "type": "failed_request", "ts": t,
-                                "data": {"status": 500, "method": "GET", "path": "/api/surge"}})
-            for k in range(rng.randint(1, 3)):
-                t += timedelta(seconds=0.4)
-                s["events"].append({**base, "id": f"x{extra}r{k}", "type": "rage_click", "ts": t,
-                                    "target": "button.download", "data": {}})
+            customer = {"id": first["user_id"], "org_id": first["account_id"]}
+            for k, e in enumerate(model.friction(s["events"][-1]["ts"], page, customer)):
+                s["events"].append({**e, "id": f"x{extra}-{k}"})
             extra += 1
     events = sorted(((e["ts"].timestamp(), s["session_id"], e) for s in sessions for e in s["events"]),
                     key=lambda x: x[0])
@@ -137,9 +135,10 @@ def render(res: dict[str, Any], args: argparse.Namespace) -> str:
         f"--share {args.share:g} --minutes {args.minutes:g} --write` ({datetime.now(timezone.utc):%Y-%m-%d})",
         "",
         f"{args.seeds} tenants, each {args.warmup} hours of the demo's sessions following the day ({args.peak:g} an hour "
-        f"at 14:00 UTC, 10% of that at night, over four pages, 3% meeting a failed request and 1-3 rage clicks), "
+        f"at 14:00 UTC, 10% of that at night, over three product pages, 3% meeting their page's failure: on Billing "
+        f"and Invoices a request failing at every click of 1-3 angry bursts, on Upgrade rage clicks alone), "
         f"then one surge at a random minute of the next day: for {args.minutes:g} minutes, a further "
-        f"{100 * args.share:g}% of the sessions on one page meet a failed request and 1-3 rage clicks "
+        f"{100 * args.share:g}% of the sessions on one page meet its failure "
         f"(median {statistics.median(sizes) if sizes else 0:g} extra failing sessions, {min(sizes, default=0)}"
         f"-{max(sizes, default=0)}). Found: an alarm on the page from the surge's start to 30 minutes after its end.",
         "",
