@@ -3,6 +3,11 @@
 Each topic keeps decayed counts of the terms (words and two-word phrases) of its recent members;
 the tenant keeps document frequencies over all tickets. A term's score in a topic is its decayed
 count times ``log(1 + documents / document frequency)``: frequent in the topic, rare elsewhere.
+
+The ranking moves with every ticket, so the label people see is not the ranking itself: a
+``StickyLabel`` keeps a topic's label until a materially better one has held (see its docstring).
+Incident titles, Slack threads, webhooks and searches all carry the label, and a name that changes
+while people talk about it is worse than a slightly stale one.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -26,6 +32,8 @@ EXTRA_STOP = frozenset({
 })
 STOP = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP
 SHORT_OK = frozenset({"ui", "ux", "os", "pc", "tv", "id", "qr", "vpn", "2fa"})
+#: A two-word phrase names an issue better than either of its words alone.
+PHRASE_BOOST = 1.3
 
 
 def terms(text: str, max_terms: int = 64) -> list[str]:
@@ -124,8 +132,16 @@ class DocumentFrequency:
         return math.log(1.0 + self.documents / (1.0 + self.df.get(term, 0)))
 
 
+def score(counts: TermCounts, df: DocumentFrequency, term: str) -> float:
+    """How distinctive ``term`` is of the topic whose ``counts`` these are (0 when it has none)."""
+    return counts.get(term) * df.idf(term) * (PHRASE_BOOST if " " in term else 1.0)
+
+
 def label(counts: TermCounts, df: DocumentFrequency, n: int = 3) -> list[str]:
-    """The ``n`` most distinctive terms; a term sharing a word with a chosen one is skipped.
+    """The ``n`` most distinctive terms now; a term sharing a word with a chosen one is skipped.
+
+    This is the live ranking: it can change with every ticket. What people see is a topic's
+    ``StickyLabel``, which follows this ranking only when it is clearly better.
 
     Examples
     --------
@@ -137,7 +153,8 @@ def label(counts: TermCounts, df: DocumentFrequency, n: int = 3) -> list[str]:
     >>> label(tc, df)
     ['invoice pdf', 'corrupt', 'blank']
     """
-    scored = sorted(((v * df.idf(t) * (1.3 if " " in t else 1.0), t) for t, v in counts.items()), reverse=True)
+    idf = df.idf
+    scored = sorted(((v * idf(t) * (PHRASE_BOOST if " " in t else 1.0), t) for t, v in counts.items()), reverse=True)
     chosen: list[str] = []
     used: set[str] = set()
     for _, t in scored:
@@ -149,3 +166,82 @@ def label(counts: TermCounts, df: DocumentFrequency, n: int = 3) -> list[str]:
         if len(chosen) == n:
             break
     return chosen
+
+
+def label_score(counts: TermCounts, df: DocumentFrequency, chosen: Sequence[str]) -> float:
+    """How well ``chosen`` terms describe the topic now: the sum of their scores."""
+    return sum(score(counts, df, t) for t in chosen)
+
+
+#: Once a topic has grown by the growth factor since its label was chosen, a challenger needs only
+#: to score this much more than the label: closer than this, two labels are the same within the
+#: noise of decayed counts.
+NEAR_TIE = 1.1
+
+
+@dataclass
+class StickyLabel:
+    """A topic's label: it changes only when a materially better one has held for a while.
+
+    After each change to the topic, ``update`` ranks its terms afresh (``label``). The label
+    changes to that challenger only when, on ``hold`` updates in a row, a challenger has
+    scored (``label_score``, with the counts and document frequencies of that moment) more than
+    ``margin`` times the label's own terms, or more than ``NEAR_TIE`` times once the topic has
+    grown ``growth``-fold since the label was chosen. The same terms in another order are the same
+    label: they never change it, and they end a challenge. A topic's first terms label it at once.
+
+    State is three plain fields, so it pickles with the topic; the rule reads no clock and no
+    randomness, so a replay gives the same labels at the same tickets.
+
+    Attributes
+    ----------
+    terms
+        The label's terms, in the order they were chosen (shown joined by " · ").
+    size
+        The topic's size when they were chosen.
+    challenged
+        Updates in a row on which a challenger has clearly beaten them.
+
+    Examples
+    --------
+    >>> df = DocumentFrequency(); tc = TermCounts(); sticky = StickyLabel()
+    >>> for _ in range(20):
+    ...     df.add(terms("password reset email never arrives"))  # the tenant's other tickets
+    >>> def ticket(text, size):
+    ...     df.add(terms(text)); tc.add(terms(text))
+    ...     return sticky.update(tc, df, size, margin=1.5, growth=2.0, hold=3)
+    >>> ticket("saml assertion invalid at login", 1), sticky.terms
+    (True, ('saml assertion', 'login', 'invalid'))
+    >>> any(ticket("login fails: invalid saml assertion", n) for n in range(2, 8)), label(tc, df)
+    (False, ['saml assertion', 'login fails', 'invalid'])
+    >>> [ticket("okta redirects forever, loop", n) for n in range(8, 16)]
+    [False, False, False, False, False, False, True, False]
+    >>> " · ".join(sticky.terms)
+    'redirects forever · saml assertion · login fails'
+    """
+
+    terms: tuple[str, ...] = ()
+    size: int = 0
+    challenged: int = 0
+
+    def update(self, counts: TermCounts, df: DocumentFrequency, size: int, *, margin: float = 1.5,
+               growth: float = 2.0, hold: int = 5, n: int = 3) -> bool:
+        """Look again after the topic changed (it now has ``size`` tickets); True when the label changed."""
+        best = label(counts, df, n)
+        if not self.terms:
+            if best:
+                self.terms, self.size, self.challenged = tuple(best), size, 0
+                return True
+            return False
+        if set(best) == set(self.terms):
+            self.challenged = 0
+            return False
+        need = NEAR_TIE if size >= growth * self.size else margin
+        if label_score(counts, df, best) > need * label_score(counts, df, self.terms):
+            self.challenged += 1
+        else:
+            self.challenged = 0
+        if self.challenged < hold:
+            return False
+        self.terms, self.size, self.challenged = tuple(best), size, 0
+        return True

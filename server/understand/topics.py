@@ -10,6 +10,13 @@ The algorithm (chosen by ``bench/clustering.py``; see bench/RESULTS.md):
   ``merge_threshold``. Only pairs involving a topic that changed since the last pass are checked
   (pairs of unchanged topics were already below the threshold), every ``merge_every`` tickets.
   The larger topic keeps its id; the other records ``merged_into`` so old references resolve.
+- **Label** each topic with a ``StickyLabel`` (server/understand/keywords.py): its first terms at
+  once, then a new label only when a clearly better ranking of its terms has held for
+  ``label_hold`` of its tickets (``label_margin`` times the label's score, or ``NEAR_TIE`` times once
+  the topic has grown ``label_growth``-fold). A reordering of the same terms never changes it. The label
+  is looked at again whenever the topic changes (a ticket joins, a merge), never when it is read, so
+  a replay gives the same labels at the same tickets. A merge keeps the larger topic's label; the
+  size it gains counts towards the growth. ``bench/labels.py`` measures how often labels change.
 
 Topic ids are a per-model counter, so replaying the same tickets gives the same ids. State is
 plain data and numpy arrays, so the model pickles for checkpoints. No clock is read: times come
@@ -18,13 +25,14 @@ with the tickets.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from server.understand.keywords import DocumentFrequency, TermCounts, label
+from server.understand.keywords import DocumentFrequency, StickyLabel, TermCounts, label
 
 #: A ticket's neighbour topics: at most this many, at most this far below the assignment threshold.
 MAX_NEIGHBOURS = 3
@@ -41,16 +49,26 @@ class Topic:
     #: (similarity when it joined, ticket id, redacted text): the most central members seen.
     representatives: list[tuple[float, str, str]] = field(default_factory=list)
     merged_into: int | None = None
+    #: The label people see; None in topics from checkpoints written before labels were kept
+    #: (``TopicModel`` gives them one when it loads).
+    sticky: StickyLabel | None = None
 
     def snapshot(self, df: DocumentFrequency) -> dict[str, Any]:
-        keywords = label(self.terms, df, n=5)
+        """What the read side shows of the topic. ``label`` is the sticky label, ``keywords`` its
+        terms first, then the topic's other most distinctive terms now."""
+        shown = list(self.sticky.terms) if self.sticky is not None else []
+        fresh = label(self.terms, df, n=5)
+        if not shown:
+            shown = fresh[:3]
+        used = {w for t in shown for w in t.split(" ")}
+        keywords = shown + [t for t in fresh if not used & set(t.split(" "))][: max(0, 5 - len(shown))]
         reps = sorted(self.representatives, reverse=True)
         return {
             "size": self.size,
             "first_seen_at": self.first_seen_at,
             "last_seen_at": self.last_seen_at,
             "keywords": keywords,
-            "label": " · ".join(keywords[:3]) or f"topic {self.id}",
+            "label": " · ".join(shown) or f"topic {self.id}",
             "summary": extractive_summary(keywords, reps),
             "representatives": [{"ticket_id": tid, "similarity": round(sim, 4), "text": text}
                                 for sim, tid, text in reps],
@@ -103,6 +121,14 @@ class TopicModel:
         their rows and ids, but new tickets no longer join them).
     dim
         Embedding dimensions.
+    label_margin
+        How many times better than a topic's label a challenger must score to replace it.
+    label_growth
+        Growth of a topic since its label was chosen after which a challenger needs only to be
+        better (by more than ``keywords.NEAR_TIE``).
+    label_hold
+        Tickets (or merges) of the topic in a row on which a challenger must win before it becomes
+        the label.
 
     Examples
     --------
@@ -117,13 +143,17 @@ class TopicModel:
     """
 
     def __init__(self, assign_threshold: float = 0.55, merge_threshold: float = 0.55, merge_every: int = 50,
-                 max_representatives: int = 5, max_active: int = 5000, dim: int = 384) -> None:
+                 max_representatives: int = 5, max_active: int = 5000, dim: int = 384,
+                 label_margin: float = 1.5, label_growth: float = 2.0, label_hold: int = 5) -> None:
         self.assign_threshold = assign_threshold
         self.merge_threshold = merge_threshold
         self.merge_every = merge_every
         self.max_representatives = max_representatives
         self.max_active = max_active
         self.dim = dim
+        self.label_margin = label_margin
+        self.label_growth = label_growth
+        self.label_hold = label_hold
         self.topics: dict[int, Topic] = {}
         self.df = DocumentFrequency()
         self.next_id = 1
@@ -188,6 +218,7 @@ class TopicModel:
         topic.last_seen_at = max(topic.last_seen_at, at)
         topic.terms.add(terms)
         self.df.add(terms)
+        self._relabel(topic)
         self._add_representative(topic, sim, ticket_id, text)
         self._touched.add(topic_id)
         self._changed.add(topic_id)
@@ -197,6 +228,13 @@ class TopicModel:
         resolved = self.resolve(topic_id)
         return Assignment(resolved, sim, created,
                           tuple(dict.fromkeys(n for n in map(self.resolve, neighbours) if n != resolved)))
+
+    def _relabel(self, topic: Topic) -> bool:
+        """Look at the topic's label again after it changed; True when the label changed."""
+        if topic.sticky is None:
+            topic.sticky = StickyLabel()
+        return topic.sticky.update(topic.terms, self.df, topic.size, margin=self.label_margin,
+                                   growth=self.label_growth, hold=self.label_hold)
 
     def _add_representative(self, topic: Topic, sim: float, ticket_id: str, text: str) -> None:
         if not text:
@@ -275,6 +313,7 @@ class TopicModel:
                                         reverse=True)[: self.max_representatives]
         t_abs.merged_into = into
         t_abs.representatives = []
+        self._relabel(t_into)
         self._free(absorbed)
         self._changed.update((into, absorbed))
 
@@ -290,4 +329,12 @@ class TopicModel:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # Checkpoints written before labels were kept have no label parameters and no labels: such
+        # a topic keeps the label it showed when the checkpoint was read, and sticks to it from then on.
+        defaults = inspect.signature(TopicModel.__init__).parameters
+        for name in ("label_margin", "label_growth", "label_hold"):
+            state.setdefault(name, defaults[name].default)
         self.__dict__.update(state)
+        for topic in self.topics.values():
+            if topic.__dict__.get("sticky") is None:
+                topic.sticky = StickyLabel(tuple(label(topic.terms, self.df, n=3)), topic.size)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from server.understand.topics import TopicModel
+from server.understand.keywords import StickyLabel, label
+from server.understand.topics import Topic, TopicModel
 from tests.understand.fakes import HashingEmbedder
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -51,8 +52,10 @@ def test_a_restored_checkpoint_continues_exactly_like_an_uninterrupted_model(cut
     restored = pickle.loads(pickle.dumps(first))
     ids += stream(restored, TEXTS[cut:], start=cut)
     assert ids == ids_straight
-    assert {k: (t.size, t.merged_into) for k, t in restored.topics.items()} == \
-        {k: (t.size, t.merged_into) for k, t in straight.topics.items()}
+    assert {k: (t.size, t.merged_into, t.sticky) for k, t in restored.topics.items()} == \
+        {k: (t.size, t.merged_into, t.sticky) for k, t in straight.topics.items()}
+    assert [t.snapshot(restored.df)["label"] for t in restored.topics.values()] == \
+        [t.snapshot(straight.df)["label"] for t in straight.topics.values()]
 
 
 def test_converging_topics_merge_and_old_ids_resolve():
@@ -108,3 +111,86 @@ def test_a_ticket_names_the_topics_it_was_nearly_as_close_to():
     assert got.topic_id == 1 and got.neighbours == (2,)
     far = m.learn_one(c, ticket_id="y", text="", terms=[], at=at)  # a new topic, near nothing
     assert far.created and far.neighbours == ()
+
+
+def one_topic(**params) -> tuple[TopicModel, list]:
+    """A model where every ticket joins topic 1, and a function feeding it a ticket's terms."""
+    model = TopicModel(dim=2, **params)
+    v = np.array([1.0, 0.0], dtype=np.float32)
+    n = [0]
+
+    def ticket(terms: list[str]) -> str:
+        n[0] += 1
+        assert model.learn_one(v, ticket_id=str(n[0]), text="", terms=terms, at=T0).topic_id == 1
+        return model.topics[1].snapshot(model.df)["label"]
+
+    return model, ticket
+
+
+def test_the_label_people_see_ignores_reorderings_of_the_live_ranking():
+    model, ticket = one_topic()
+    other = TopicModel(dim=2)  # a second tenant's model, so that the words are distinctive
+    for i in range(20):
+        model.df.add(["password", "reset"])
+        other.df.add(["password", "reset"])
+    shown, live = set(), set()
+    for extra in ["invoice", "pdf", "download"] * 8:
+        shown.add(ticket(["invoice", "pdf", "download", extra, extra]))
+        live.add(" · ".join(label(model.topics[1].terms, model.df)))
+    assert len(live) >= 3 and len(shown) == 1
+    snap = model.topics[1].snapshot(model.df)
+    assert snap["keywords"][:3] == snap["label"].split(" · ")
+    assert snap["summary"].startswith(f"About {', '.join(snap['keywords'][:3])}.")
+
+
+def test_a_new_dominant_theme_renames_the_topic_after_it_holds():
+    model, ticket = one_topic(label_hold=4)
+    for _ in range(30):
+        model.df.add(["billing", "address"])
+    first = ticket(["saml", "assertion", "invalid"])
+    assert all(ticket(["saml", "assertion", "invalid"]) == first for _ in range(19))
+    labels = [ticket(["okta", "redirect", "loop"]) for _ in range(19)]
+    changed_at = next(i for i, text in enumerate(labels) if text != first)
+    assert changed_at >= 3 and set(labels[changed_at].split(" · ")) == {"okta", "redirect", "loop"}
+    assert set(labels[changed_at:]) == {labels[changed_at]}
+
+
+def test_a_merge_keeps_the_larger_topics_label():
+    e = np.eye(4, dtype=np.float32)
+    model = TopicModel(assign_threshold=0.95, merge_threshold=0.6, merge_every=1, dim=4)
+    for i in range(3):
+        model.learn_one(e[0], ticket_id=f"a{i}", text="", terms=["invoice", "pdf", "blank"], at=T0)
+    before = model.topics[1].snapshot(model.df)["label"]
+    mixed = (e[0] + e[1]) / np.sqrt(2)
+    assignment = model.learn_one(mixed, ticket_id="b", text="", terms=["password", "reset", "email"], at=T0)
+    assert assignment.created and model.topics[2].merged_into == 1
+    assert model.topics[1].snapshot(model.df)["label"] == before
+    assert set(model.topics[2].snapshot(model.df)["label"].split(" · ")) == {"password", "reset", "email"}
+
+
+def test_a_checkpoint_written_before_labels_were_kept_loads_and_keeps_the_label_it_showed():
+    model = TopicModel(assign_threshold=0.3)
+    stream(model, TEXTS)
+    for name in ("label_margin", "label_growth", "label_hold"):  # as such a checkpoint has it
+        del model.__dict__[name]
+    for topic in model.topics.values():
+        del topic.__dict__["sticky"]
+    shown_then = {k: " · ".join(label(t.terms, model.df, n=3)) for k, t in model.topics.items()}
+    old = pickle.dumps(model)
+    assert b"sticky" not in old and b"label_hold" not in old
+
+    loaded = pickle.loads(old)
+    assert (loaded.label_margin, loaded.label_growth, loaded.label_hold) == (1.5, 2.0, 5)
+    assert {k: t.snapshot(loaded.df)["label"] for k, t in loaded.topics.items()} == shown_then
+    assert all(isinstance(t.sticky, StickyLabel) for t in loaded.topics.values())
+    stream(loaded, TEXTS[:6], start=len(TEXTS))  # and it goes on learning
+    again = pickle.loads(pickle.dumps(loaded))
+    assert {k: t.sticky for k, t in again.topics.items()} == {k: t.sticky for k, t in loaded.topics.items()}
+
+
+def test_a_topic_without_a_label_yet_shows_its_live_ranking():
+    model, ticket = one_topic()
+    ticket(["invoice", "pdf"])
+    bare = Topic(9, T0, T0, size=1, terms=model.topics[1].terms)
+    assert bare.snapshot(model.df)["label"] == " · ".join(label(bare.terms, model.df))
+    assert Topic(10, T0, T0).snapshot(model.df)["label"] == "topic 10"
