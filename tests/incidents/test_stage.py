@@ -174,12 +174,13 @@ def test_people_s_decisions_reach_the_detector_through_the_log(db, make_tenant, 
 
 
 
-def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_ones_follow(db, client, make_tenant,
-                                                                                           traffic):
-    t, creds = make_tenant("Merge")
+def two_problems_seen_as_one(db, make_tenant, traffic, name: str):
+    """The invoice burst and, the same night, ten customers writing about exports: one problem the detector
+    sees as two incidents. Returns the tenant, its API headers, the runner, the incidents, the invoice and
+    export incidents' ids, and when the log ends."""
+    t, creds = make_tenant(name)
     burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
     burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
-    # The same night, ten customers write about exports too: one problem the detector sees as two.
     export = [(burst_at + timedelta(minutes=2 + 3 * i), payload(80_000 + i, 3, burst_at + timedelta(minutes=2 + 3 * i),
                                                                 str(60_000 + i))) for i in range(10)]
     until = burst_at + timedelta(minutes=40)
@@ -189,8 +190,13 @@ def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_one
     found = incidents(db, t.id)
     invoices = next(k for k, v in found.items() if v["tickets"] & burst_ids)
     exports = next(k for k, v in found.items() if v["tickets"] & {str(80_000 + i) for i in range(10)})
+    return t, {"Authorization": f"Bearer {creds.api_token}"}, r, found, invoices, exports, until
+
+
+def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_ones_follow(db, client, make_tenant,
+                                                                                           traffic):
+    t, headers, r, found, invoices, exports, until = two_problems_seen_as_one(db, make_tenant, traffic, "Merge")
     assert invoices != exports
-    headers = {"Authorization": f"Bearer {creds.api_token}"}
     res = client.post(f"/api/v1/incidents/{exports}/merge", json={"into": invoices, "by": "lead"}, headers=headers)
     assert res.status_code == 200, res.get_json()
     r.run_until_idle()
@@ -206,19 +212,7 @@ def test_a_merge_made_in_the_api_moves_the_tickets_in_the_detector_and_later_one
 
 
 def test_a_merge_undone_in_the_api_gives_the_tickets_back_in_the_detector(db, client, make_tenant, traffic):
-    t, creds = make_tenant("Unmerge")
-    burst_ids = {b["detail"]["id"] for _, b in traffic if int(b["detail"]["requester_id"]) >= 50_000}
-    burst_at = min(at for at, b in traffic if b["detail"]["id"] in burst_ids)
-    export = [(burst_at + timedelta(minutes=2 + 3 * i), payload(80_000 + i, 3, burst_at + timedelta(minutes=2 + 3 * i),
-                                                                str(60_000 + i))) for i in range(10)]
-    until = burst_at + timedelta(minutes=40)
-    append(db, t.id, sorted([x for x in traffic if x[0] <= until] + export, key=lambda x: x[0]))
-    r = runner(db)
-    r.run_until_idle()
-    found = incidents(db, t.id)
-    invoices = next(k for k, v in found.items() if v["tickets"] & burst_ids)
-    exports = next(k for k, v in found.items() if v["tickets"] & {str(80_000 + i) for i in range(10)})
-    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    t, headers, r, found, invoices, exports, until = two_problems_seen_as_one(db, make_tenant, traffic, "Unmerge")
     assert client.post(f"/api/v1/incidents/{exports}/unmerge", json={"by": "lee"}, headers=headers).status_code == 409
     res = client.post(f"/api/v1/incidents/{exports}/merge", json={"into": invoices, "by": "lead"}, headers=headers)
     assert res.status_code == 200, res.get_json()
