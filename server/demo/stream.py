@@ -92,6 +92,9 @@ class Issue:
     subjects: tuple[str, ...]
     bodies: tuple[str, ...]
     tags: tuple[str, ...]
+    #: Whether its customers are in the product when it hurts: people who cannot sign in never reach a page
+    #: with the widget, so their tickets come with no session and their surge makes no page fail.
+    in_app: bool = True
 
 
 ISSUES = (
@@ -100,7 +103,7 @@ ISSUES = (
           ("I requested a password reset {n} times this morning and no email came, not even in spam. Can you help?",
            "The reset link says it has expired the moment I click it. I'm locked out of {org}'s account.",
            "Hi, I can't log in and the forgot-password email isn't arriving at my work address."),
-          ("login", "password")),
+          ("login", "password"), in_app=False),
     Issue("invoice_pdf", 2, INVOICES,
           ("Invoice PDF is blank", "Cannot download invoice", "Invoice download shows an empty page"),
           ("When I click Download on invoice INV-{inv} the PDF opens but every page is blank.",
@@ -130,7 +133,7 @@ ISSUES = (
           ("Since this morning our SSO login returns 'invalid SAML assertion' for everyone at {org}.",
            "Sign in through Okta redirects back to the login page in a loop.",
            "We rotated our IdP certificate and now SAML login fails."),
-          ("sso", "login")),
+          ("sso", "login"), in_app=False),
     Issue("integration_sync", 1, UPGRADE,
           ("Slack integration stopped posting", "Salesforce sync errors", "Integration disconnected"),
           ("Our Slack notifications stopped yesterday; the integration page says connected.",
@@ -246,7 +249,7 @@ class TrafficModel:
             inc = surging.get(issue.key)
             pinned = self._people.get(inc.org) if inc is not None and inc.org else None
             ticket = self._ticket(issue, now, self.rng.choice(pinned) if pinned else None)
-            if ticket["issue"] in surging:
+            if ticket["issue"] in surging and issue.in_app:
                 start = now - timedelta(seconds=self.rng.uniform(*BEFORE_TICKET))
                 ticket["session"] = self._session(start, ticket["page"], ticket["requester"], hurting=True,
                                                   identify=True)
@@ -301,7 +304,7 @@ class TrafficModel:
     def sessions(self, now: datetime, minute: float, seconds: float = 1.0) -> Iterator[dict[str, Any]]:
         """Widget batches of in-app sessions active during ``seconds``, sent at ``now`` (or, for a session
         still going on then, two seconds after its last event: a widget sends nothing before it happens)."""
-        hurting = {next(i.page for i in ISSUES if i.key == inc.issue) for inc in self.active(minute)}
+        hurting = {i.page for inc in self.active(minute) for i in ISSUES if i.key == inc.issue and i.in_app}
         for _ in range(self._poisson(self.sessions_per_minute * seconds / 60)):
             cust = self.rng.choice(self.customers)
             page = self.rng.choice(list(PAGES))

@@ -77,6 +77,23 @@ def test_surge_customers_are_identified_with_friction_on_the_page_before_their_t
         assert widget_batch(session)["events"][0]["data"]["user_hash"] == first["data"]["user_hash"]
 
 
+def test_people_who_cannot_sign_in_bring_no_session_and_fail_no_page():
+    """The SSO outage's customers never reach a page with the widget: their tickets come alone, and the
+    surge makes no product page fail (the invoice surge, of people in the product, does)."""
+    model = _model()
+    sso = next(inc for inc in model.incidents if inc.issue == "sso_error")
+    during = sso.start_minute + sso.duration_minutes / 2
+    assert not {inc.issue for inc in model.active(during)} - {"sso_error"}  # the SSO surge alone then
+    tickets = [t for t in model.tickets(NOW, minute=during, seconds=600) if t["issue"] == "sso_error"]
+    assert len(tickets) > 10 and not [t for t in tickets if t.get("session")]
+    sessions = list(model.sessions(NOW, minute=during, seconds=3600))
+    failing = [s for s in sessions if any(e["type"] == "failed_request" for e in s["events"])]
+    assert len(sessions) > 100 and len(failing) < 0.1 * len(sessions)  # the usual few, nothing more
+    invoices = next(inc for inc in model.incidents if inc.issue == "invoice_pdf")
+    busy = list(model.sessions(NOW, minute=invoices.start_minute + 1, seconds=3600))
+    assert sum(any(e["type"] == "failed_request" for e in s["events"]) for s in busy) > 0.2 * len(busy)
+
+
 def test_quiet_tickets_and_history_carry_no_session_and_no_signer_means_no_hash():
     model = _model()
     quiet = [t for t in model.tickets(NOW, minute=20.0, seconds=600) if t["issue"] != "invoice_pdf"]
