@@ -790,3 +790,38 @@ test.describe("the demo, whose Zendesk is its stand-in", () => {
       await expect(page.locator("#ticket-pane")).toBeVisible();
     });
 });
+
+test("a new incident arriving in the list is said once on the status line, an old one coming back is not",
+  async ({ page }) => {
+    let extra: object[] = [];
+    await page.route(/\/api\/v1\/incidents\?/, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      await route.fulfill({ response, json: { ...body, incidents: [...extra, ...body.incidents],
+                                              total: body.total + extra.length } });
+    });
+    await page.clock.install();
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const news = page.locator("#incident-news");
+    const first = page.locator("button.incident-item").first();
+    await expect(first).toBeVisible();
+    const template = await (await page.request.get(`${backend.url}/api/v1/incidents?limit=1`,
+      { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+    const base = template.incidents[0];
+    const old = new Date(Date.now() - 3 * 3600_000).toISOString();
+    extra = [{ ...base, id: 9001, title: "Spike: 'came back'", status: "open", detected_at: old, first_seen_at: old },
+             { ...base, id: 9002, title: "Spike: 'checkout <b>500</b>'", status: "open",
+               detected_at: new Date().toISOString() }];
+    await page.clock.fastForward(16_000);
+    await expect(page.locator('button.incident-item[data-id="9002"]')).toBeVisible();
+    await expect(news).toHaveText("New incident #9002: Spike: 'checkout <b>500</b>'.");  // as text
+    // The next refresh brings nothing new: nothing more is said.
+    await news.evaluate((n) => { n.textContent = ""; });
+    const listed = page.waitForResponse(/\/api\/v1\/incidents\?/);
+    await page.clock.fastForward(16_000);
+    await listed;
+    await expect(page.locator('button.incident-item[data-id="9002"]')).toBeVisible();
+    await page.waitForTimeout(300);
+    await expect(news).toHaveText("");
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+  });

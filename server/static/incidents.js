@@ -286,6 +286,7 @@
         history.replaceState(null, "", location.pathname + location.search);
         show(null, false);
       }
+      announceArrivals(data);
       state.filtersChanged = false;
       setText($("updated"), "Updated " + clock(Date.now()));
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
@@ -296,6 +297,26 @@
         show(data.incidents[0].id, false);
       }
     });
+  }
+
+  // A new incident arriving in the list is said once on the page's status line: not on the first load, nor
+  // after a change of search, kind or tab, nor for one detected long before that comes back (a reopening
+  // says so in its own history).
+  var ARRIVAL_SLACK = 15 * 60000;  // the server's clock and the reader's may differ a little
+
+  function announceArrivals(data) {
+    var listed = {}, before = state.listed, since = state.listedAt;
+    data.incidents.forEach(function (inc) { listed[inc.id] = true; });
+    state.listed = listed;
+    state.listedAt = Date.now();
+    if (!before || state.filtersChanged) return;
+    var fresh = data.incidents.filter(function (inc) {
+      return !before[inc.id] && inc.status === "open" && Date.parse(inc.detected_at) >= since - ARRIVAL_SLACK;
+    });
+    if (!fresh.length) return;
+    $("incident-news").textContent = fresh.length === 1 ?
+      "New incident #" + fresh[0].id + ": " + fresh[0].title + "." :
+      fresh.length + " new incidents: " + fresh.map(function (inc) { return "#" + inc.id; }).join(", ") + ".";
   }
 
   // --- chart -----------------------------------------------------------------------------------
