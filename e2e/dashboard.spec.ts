@@ -158,6 +158,9 @@ test.describe("the incidents page's report and accounts on a phone", () => {
         await page.locator("#report-weeks").selectOption(weeks);
         await expect(chart.locator("rect.bar.unrated")).toHaveCount(1);
         const ticks = chart.locator("text[text-anchor=middle]");
+        // the chart is drawn again when the answer arrives and when its box settles: measure a settled one
+        await expect.poll(async () => (await chart.locator("text").evaluateAll(
+          (ts) => ts.map((t) => t.getBoundingClientRect().height))).every((h) => h >= 11)).toBe(true);
         expect(await ticks.count()).toBeGreaterThanOrEqual(weeks === "4" ? 4 : 3);
         const boxes = await chart.locator("text").evaluateAll(
           (ts) => ts.map((t) => t.getBoundingClientRect().toJSON()));
