@@ -108,7 +108,9 @@ test("a focused button does not hold the open incident back: the change is drawn
     await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
     const detail = page.locator("#incident-detail");
     await expect(detail.locator(".status")).toHaveText("open");
+    await page.waitForLoadState("networkidle");  // the first answers drawn (the refresh timer is held)
     await detail.locator('[data-action="useful"]').focus();
+    await expect(detail.locator('[data-action="useful"]')).toBeFocused();
     expect((await page.request.patch(`${backend.url}/api/v1/incidents/${second}/status`,
       { headers, data: { status: "acknowledged", by: "Lee" } })).ok()).toBe(true);
     await page.clock.fastForward(16_000);
