@@ -262,7 +262,8 @@ def _url_secrets(text: str, counts: dict[str, int]) -> str:
     def one(m: re.Match[str]) -> str:
         url, tail = m.group(0), ""
         while url and (url[-1] in ".,;:!?'\"}>" or (url[-1] == ")" and url.count(")") > url.count("("))
-                       or (url[-1] == "]" and url.count("]") > url.count("["))):
+                       or (url[-1] == "]" and url.count("]") > url.count("[")
+                           and not url.endswith("[url-secret]"))):  # a placeholder is never cut in two
             url, tail = url[:-1], url[-1] + tail
         if _USERINFO.match(url):
             _bump(counts, "url-secret")
