@@ -499,7 +499,7 @@ class Engine:
         if inc is None or inc.status == status:
             return
         key = (inc.series, inc.family)
-        was_active = inc.active
+        was_active, before = inc.active, inc.status
         inc.status, inc.status_by, inc.status_changed_at = status, by, at
         if "reopened" in inc.evidence:  # a person's decision since: the reopening is no longer news
             inc.evidence = {k: v for k, v in inc.evidence.items() if k != "reopened"}
@@ -519,8 +519,10 @@ class Engine:
         elif status in ("open", "acknowledged"):
             if status == "acknowledged" and was_active and inc.notifications:
                 self._queue_notification(inc, "acknowledged")  # the thread and the PagerDuty alert: someone is on it
-            elif not was_active and inc.notifications:
-                # a person says it is not over: the thread that said it ended hears so, PagerDuty alerts again
+            elif (not was_active or before == "acknowledged") and inc.notifications:
+                # a person says it is not over (the thread that said it ended hears so, PagerDuty alerts
+                # again), or takes an acknowledgement back (the thread and its parent stop saying someone
+                # is on it)
                 self._queue_notification(inc, "reopened")
             inc.resolved_at = None
             inc.calm_since = None

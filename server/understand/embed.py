@@ -37,9 +37,14 @@ class ModelMissingError(RuntimeError):
     """The model package is not installed."""
 
 
+def text_digest(text: str) -> bytes:
+    """The SHA-256 of a text's UTF-8 bytes: what the embedding cache keys on (32 bytes a text)."""
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
 def text_key(text: str) -> str:
-    """The key a text's vector is stored under: the hex SHA-256 of its UTF-8 bytes."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The key a text's vector is stored under (``text_vectors``): :func:`text_digest` in hex."""
+    return text_digest(text).hex()
 
 
 def default_model_dir() -> Path:
@@ -121,7 +126,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return an ``(len(texts), 384)`` float32 array of unit vectors."""
-        keys = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
+        keys = [text_digest(t) for t in texts]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         todo: dict[bytes, list[int]] = {}
         for i, key in enumerate(keys):

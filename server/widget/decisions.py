@@ -7,9 +7,10 @@ In order (the first that applies is the reason):
 
    - ``below_threshold``: the classifier is ready and ``p_ticket < threshold``;
    - ``cold_start``: the classifier is still learning (it has not yet seen ``cold_start.min_outcomes``
-     outcomes with ``cold_start.min_positives`` of each kind), so the cold-start friction rule decided,
-     and it does not hold on this page (server/widget/features.py). ``p_ticket`` is then the
-     classifier's estimate so far, not used;
+     outcomes with ``cold_start.min_positives`` of each kind), or it is ready but has not scored this
+     session yet (its last score was taken before the first outcome), so the cold-start friction rule
+     decided, and it does not hold on this page (server/widget/features.py). ``p_ticket`` is then the
+     classifier's estimate so far (or null), not used;
    - ``learning``: the classifier is still learning and the cold-start rule is turned off, so nothing
      says stuck yet.
 3. ``no_content``: no nudge is configured for the page.

@@ -365,14 +365,15 @@ class FrictionIncidents:
         inc = self.incidents.get(incident_id)
         if inc is None or inc.status == status:
             return
-        was_active = inc.active
+        was_active, before = inc.active, inc.status
         inc.status, inc.status_by, inc.status_changed = status, by[:200], at
         self._forget_end(inc.id)  # a person decided since it was resolved
         if inc.active:
             if status == "acknowledged" and was_active and inc.notifications:
                 self._queue(inc, "acknowledged")  # as the ticket engine: the thread and the alert say who is on it
-            elif not was_active and inc.notifications:
-                self._queue(inc, "reopened")  # a person reopened what was announced as ended
+            elif (not was_active or before == "acknowledged") and inc.notifications:
+                # a person reopened what was announced as ended, or took an acknowledgement back
+                self._queue(inc, "reopened")
             inc.resolved, inc.calm_hours = None, 0
             for c in inc.signals.values():
                 c.calm_hours = 0

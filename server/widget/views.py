@@ -81,8 +81,8 @@ def known_issues_preflight() -> Response:
 def decide() -> Any:
     """Reasons: `nudge`, `holdout` (in the holdout group: never nudged, recorded), `cap_session`, `cap_day`,
     `below_threshold` (not stuck: the classifier is ready and `p_ticket` is under the threshold),
-    `cold_start` (not stuck: the classifier is still learning and the cold-start rule does not hold on
-    this page; `p_ticket` is its estimate so far, not used), `learning` (the classifier is still learning
+    `cold_start` (not stuck: the classifier is still learning, or has not scored this session yet, and
+    the cold-start rule does not hold on this page; `p_ticket` is its estimate so far, not used), `learning` (the classifier is still learning
     and the cold-start rule is off: nothing says stuck yet), `no_content` (no nudge configured for the
     page), `no_data` (the detector has not seen the session yet). May be sent as text/plain."""
     data = parse_json(request.get_data(cache=True))

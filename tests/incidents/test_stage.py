@@ -273,6 +273,14 @@ def test_an_acknowledgement_in_the_api_reaches_the_outbox_through_the_detector(d
         r.run_until_idle()
     r.run_until_idle()
     assert told()[-2:] == [("resolved", "Dana"), ("reopened", "Lee")]
+    # acknowledged, then taken back ("Back to open"), then acknowledged again: the thread and its parent
+    # say open between the two acknowledgements instead of hearing two acknowledgements in a row
+    for status, by in (("acknowledged", "Lee"), ("open", "Kim"), ("acknowledged", "Kim")):
+        res = client.patch(f"/api/v1/incidents/{inc_id}/status", json={"status": status, "by": by}, headers=headers)
+        assert res.status_code == 200, res.get_json()
+        r.run_until_idle()
+    r.run_until_idle()
+    assert told()[-3:] == [("acknowledged", "Lee"), ("reopened", "Kim"), ("acknowledged", "Kim")]
 
 
 def test_a_backtest_reads_the_vectors_the_detector_stored_and_finds_the_same_incidents(db, make_tenant, traffic):

@@ -90,6 +90,9 @@ def test_a_persons_acknowledgement_and_resolution_are_told_where_the_opening_was
     step("open", "lead", H0 + 1200)  # reopened by a person: the thread that said it ended hears so
     step("acknowledged", "lead", H0 + 1300)
     assert told[3:] == [("reopened", 3, "open", "lead"), ("acknowledged", 4, "acknowledged", "lead")]
+    step("open", "lee", H0 + 1400)  # the acknowledgement taken back: the thread stops saying someone is on it
+    step("acknowledged", "lee", H0 + 1500)
+    assert told[5:] == [("reopened", 5, "open", "lee"), ("acknowledged", 6, "acknowledged", "lee")]
 
 
 def test_first_seen_is_never_after_detection_when_browsers_clocks_disagree():
