@@ -336,7 +336,7 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         select(Event.event_time, Event.kind, Event.payload)
         .where(Event.tenant_id == tenant_id, Event.source == "control",
                Event.kind.in_(("control.status", "control.merge", "control.unmerge")),
-               Event.received_at >= incident.detected_at))
+               Event.received_at >= incident.detected_at).order_by(Event.offset))
     for at, kind, payload in rows:
         p = payload if isinstance(payload, dict) else {}
         if p.get("incident_id") != incident.id and not (kind != "control.status" and p.get("into") == incident.id):
@@ -344,7 +344,8 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
         by = str(p.get("by") or "someone")
         if kind == "control.status":
             word = _STATUS_WORDS.get(str(p.get("status")), str(p.get("status")))
-            items.append({"at": as_utc(at), "event": "status", "by": by, "text": f"{word} by {by}"})
+            items.append({"at": as_utc(at), "event": "status", "by": by, "text": f"{word} by {by}",
+                          "_status": p.get("status")})
         elif kind == "control.unmerge":
             mine = p.get("incident_id") == incident.id
             items.append({"at": as_utc(at), "event": "unmerged", "by": by,
@@ -362,6 +363,17 @@ def incident_history(session: Session, tenant_id: int, incident: Incident,
                       "text": f"Marked {f['verdict']} by {f['by']}{note}"})
     order = {"first_seen": 0, "opened": 1}
     items.sort(key=lambda i: (i["at"], order.get(i["event"], 2)))
+    state = "open"  # an acknowledgement taken back reads as the page's button does, not as a reopening
+    for item in items:
+        status = item.pop("_status", None)
+        if item["event"] == "status":
+            if status == "open" and state == "acknowledged":
+                item["text"] = f"Back to open by {item['by']}"
+            state = status
+        elif item["event"] in ("resolved", "merged"):
+            state = "resolved"
+        elif item["event"] in ("reopened", "unmerged"):
+            state = "open"
     return items[-MAX_HISTORY:]
 
 

@@ -641,6 +641,19 @@ def test_history_tells_what_the_detector_and_people_did_in_order(client, db, ten
     assert "status" not in [i["event"] for i in other]  # the merge resolved it: one line, not two
 
 
+def test_history_calls_an_acknowledgement_taken_back_back_to_open(client, db, tenant):
+    t, creds = tenant
+    h = auth(creds)
+    add_incident(db, t.id, 1, title="Spike: 'invoice pdf'")
+    for status, by in (("acknowledged", "Ana"), ("open", "Bo"), ("resolved", "Bo"), ("open", "Cy")):
+        res = client.patch("/api/v1/incidents/1/status", json={"status": status, "by": by}, headers=h)
+        assert res.status_code == 200, res.get_json()
+    history = client.get("/api/v1/incidents/1", headers=h).get_json()["history"]
+    assert [i["text"] for i in history if i["event"] == "status"] == [
+        "Acknowledged by Ana", "Back to open by Bo", "Resolved by Bo", "Reopened by Cy"]
+    assert all(set(i) == {"at", "event", "by", "text"} for i in history)
+
+
 def test_history_speaks_of_a_pages_sessions_and_a_change_of_tone(client, db, tenant):
     from server.notify.outbox import enqueue
 
