@@ -136,8 +136,9 @@ def _when(iso: Any) -> str:
 
 #: A clock as the detector writes it in sentences: "23:04 UTC". Its edges are ASCII word boundaries, as in
 #: the incidents page and the Zendesk app (tests/fixtures/utc_clock_cases.json): a clock in text that does
-#: not space its words ("12:00 UTCから") is still a clock.
-_CLOCK = re.compile(r"\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b", re.ASCII)
+#: not space its words ("12:00 UTCから") is still a clock; one after a colon is a time's minutes and
+#: seconds ("12:00:30 UTC"), not a clock.
+_CLOCK = re.compile(r"(?<![\w:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b", re.ASCII)
 
 
 def _local_clock(text: str, first_seen: Any) -> str:

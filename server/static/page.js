@@ -57,7 +57,7 @@
   // 14:00 UTC"): each "HH:MM UTC" is replaced by show(at), at (ms since the epoch) being the moment with that clock
   // nearest the first-seen time; the text as it is without a readable first-seen time. Slack messages and the
   // Zendesk app read clocks by the same rule, checked against the same cases (tests/fixtures/utc_clock_cases.json).
-  var CLOCK = /\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, DAY = 86400000;
+  var CLOCK = /(?<![A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, DAY = 86400000;
   function clocks(text, firstSeen, show) {
     var first = Date.parse(firstSeen || "");
     if (isNaN(first)) return text;

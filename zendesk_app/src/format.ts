@@ -30,7 +30,7 @@ function validLocale(locale: string | undefined): string | undefined {
   }
 }
 
-const CLOCK = /\b([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g;
+const CLOCK = /(?<![A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g;
 const DAY = 86_400_000;
 
 /** `text` with each of its "HH:MM UTC" clocks replaced by `show(at)`, `at` (ms since the epoch) being the moment
