@@ -35,6 +35,18 @@ bp = Blueprint("demo_acme", __name__, url_prefix="/demo/acme")
 #: The demo tenant whose public site key the pages embed.
 DEMO_SLUG = "acme"
 PAGES = ("billing", "invoices", "upgrade")
+#: Each view's heading; a page's title is its heading and the product's name (``page_title``), as the widget
+#: reports it in a page view (the demo's simulated sessions report the same, server/demo/stream.py).
+HEADINGS = {"billing": "Billing", "invoices": "Invoices", "upgrade": "Upgrade to Pro",
+            "help": "Other ways to pay", "help-invoices": "Get an invoice by e-mail"}
+#: The path each view is served at.
+PATHS = {**{p: f"/demo/acme/{p}" for p in PAGES}, "help": "/demo/acme/help/payments",
+         "help-invoices": "/demo/acme/help/invoices"}
+
+
+def page_title(view: str) -> str:
+    """The document title of one of the product's views: ``Invoices · Acme Billing``."""
+    return f"{HEADINGS[view]} · Acme Billing"
 #: The strict variant: scripts, styles and requests only from this origin; nothing inline, no eval.
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -68,7 +80,8 @@ def _dist() -> Path:
 
 def _render(page: str, strict: bool) -> str:
     endpoint = request.host_url.rstrip("/")
-    return render_template("acme/page.html", page=page, strict=strict, endpoint=endpoint,
+    return render_template("acme/page.html", page=page, title=page_title(page), headings=HEADINGS,
+                           strict=strict, endpoint=endpoint,
                            site_key=site_key(db_session()),
                            snippet=None if strict else loader_snippet(_dist()))
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
+from server.demo.acme import PATHS as ACME_PATHS, page_title
+
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Jia", "Kofi", "Lena",
          "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf"]
 LAST = ["Okafor", "Schmidt", "Tanaka", "García", "Nguyen", "Kowalski", "Haddad", "Silva", "Ivanova", "Brown",
@@ -37,8 +39,8 @@ PAGES = {"/demo/acme/billing": "Billing", "/demo/acme/invoices": "Invoices", "/d
 #: the page go there for help and read it; no session starts or meets friction on it.
 HELP_PAGES = {"/demo/acme/billing": ("/demo/acme/help/payments", "Other ways to pay"),
               "/demo/acme/invoices": ("/demo/acme/help/invoices", "Get an invoice by e-mail")}
-#: Every page's title, as the widget reports it with each event.
-TITLES = {**PAGES, **dict(HELP_PAGES.values())}
+#: Every page's title, as the widget reports it in a page view (the page's document title).
+TITLES = {path: page_title(view) for view, path in ACME_PATHS.items()}
 #: Where an issue's customers are in the product. The demo has no sign-in, reports or team pages: sign-in
 #: issues are met on the landing page (/demo/acme/ redirects to billing), exports next to the invoices,
 #: seats and integrations on the plan page.
@@ -391,8 +393,10 @@ class TrafficModel:
     def _event(self, type_: str, t: datetime, page: str, cust: dict[str, Any], *, target: str | None = None,
                data: dict[str, Any] | None = None) -> dict[str, Any]:
         ev = {"id": uuid.UUID(int=self.rng.getrandbits(128)).hex[:16], "type": type_, "ts": t,
-              "url": self.origin + page, "title": TITLES[page],
+              "url": self.origin + page,
               "user_id": cust["id"], "account_id": cust["org_id"], "data": data or {}}
+        if type_ == "page_view":  # the widget sends the document's title with a page view only
+            ev["title"] = TITLES[page]
         if target:
             ev["target"] = target
         return ev

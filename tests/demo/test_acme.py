@@ -11,6 +11,7 @@ import pytest
 
 from server import create_app
 from server.demo.run import DEMO_NUDGES, INVOICE_HELP, OLD_INVOICE_HELP, _acme_widget
+from server.demo.stream import TITLES
 from server.eventlog import SqlEventLog
 from server.tenants import create_tenant, find_by_slug
 from server.widget import service as widget_service
@@ -46,6 +47,8 @@ def test_page_embeds_snippet_and_site_key(demo: Any) -> None:
         assert "window.groundswell=function(){};" in html
         assert f'"siteKey": "{creds.site_key}"' in html
         assert "Content-Security-Policy" not in resp.headers
+        # the title the widget reports in a page view, as the demo's simulated sessions report it
+        assert f"<title>{TITLES['/demo/acme/' + page]}</title>" in html.replace("&#39;", "'")
 
 
 def test_strict_page_has_strict_csp_and_no_inline_script(demo: Any) -> None:

@@ -150,7 +150,8 @@ def test_friction_is_met_on_product_pages_and_help_articles_are_where_some_go_ne
         # back to that page, whose page view ends the session.
         assert [e["type"] for e in on_help] == ["page_view", "click"] and on_help[1] is s["events"][-2]
         assert friction and pages[-2] == HELP_PAGES[pages[0]][0] and pages[-1] == pages[0]
-        assert on_help[0]["title"] == HELP_PAGES[pages[0]][1] and on_help[0]["data"] == {"nav": "load"}
+        assert on_help[0]["title"] == f"{HELP_PAGES[pages[0]][1]} · Acme Billing" and on_help[0]["data"] == {"nav": "load"}
+        assert "title" not in on_help[1]  # the widget sends a title with page views only
         assert on_help[1]["target"] == BACK_LINKS[pages[0]]
         assert s["events"][-1]["data"] == {"nav": "push", "from": HELP_PAGES[pages[0]][0]}
         assert on_help[0]["ts"] > s["events"][-4]["ts"]

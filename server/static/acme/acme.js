@@ -23,7 +23,7 @@
       else links[j].removeAttribute("aria-current");
     }
     if (push) history.pushState({ page: page }, "", base + "/" + page + query);
-    document.title = "Acme Billing: " + page;
+    document.title = $("h-" + page).textContent + " · Acme Billing";  // as the server titles the page
     if (page === "upgrade") step(1);
   }
 
