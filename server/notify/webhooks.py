@@ -20,7 +20,9 @@ Addresses: a URL must be https (``WEBHOOK_REQUIRE_HTTPS``) and resolve to public
 (``WEBHOOK_ALLOW_PRIVATE``), checked when the endpoint is saved and again before each delivery, and
 the address each connection actually reaches is checked once more (:class:`PublicOnlyAdapter`), so a
 token holder cannot make the server call its own network (cloud metadata, databases, admin ports),
-not even by changing a DNS answer between the check and the connection. Redirects are never followed.
+not even by changing a DNS answer between the check and the connection. An IPv6 address that leads to
+an IPv4 one (IPv4-mapped, NAT64, 6to4, IPv4-compatible) is judged by that IPv4 address, and local-use
+NAT64 (64:ff9b:1::/48) is refused. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -131,10 +133,45 @@ def verify(secret: str, header: str, body: bytes, *, now: float | None = None,
 
 
 # -- addresses ---------------------------------------------------------------------------------------
+#: IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix (RFC 6052) and
+#: the deprecated IPv4-compatible addresses (RFC 4291). IPv4-mapped (::ffff:0:0/96) and 6to4 (2002::/16)
+#: have their own helpers in ``ipaddress``.
+_LOW_32_EMBEDDING = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
+#: Local-use NAT64 (RFC 8215): the operator picks the prefix length, so where the IPv4 address sits is
+#: unknown; it translates to the local network by purpose and is never called.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a translating or tunnelling IPv6 address leads to, if it is one of those.
+
+    >>> [str(_embedded_ipv4(ipaddress.IPv6Address(a))) for a in
+    ...  ("::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:a00:1::1", "::7f00:1", "2606:4700::1111")]
+    ['10.0.0.1', '169.254.169.254', '10.0.0.1', '127.0.0.1', 'None']
+    """
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _LOW_32_EMBEDDING):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True when ``address`` is a global unicast address; an IPv6 address that embeds an IPv4 one
+    (IPv4-mapped, NAT64, 6to4, IPv4-compatible) is judged by the IPv4 address it leads to.
+
+    >>> _public("93.184.216.34"), _public("64:ff9b::5db8:d822"), _public("64:ff9b::a00:1")
+    (True, True, False)
+    >>> _public("2002:a9fe:a9fe::1"), _public("::a9fe:a9fe"), _public("64:ff9b:1::5db8:d822")
+    (False, False, False)
+    """
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        ip = _embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
 
 

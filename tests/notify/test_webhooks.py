@@ -15,7 +15,8 @@ from server.metrics import utcnow
 from server.notify import service
 from server.notify.models import WebhookDelivery, WebhookEndpoint
 from server.notify.outbox import enqueue
-from server.notify.webhooks import UrlRefused, WebhookSender, check_url, start_worker
+from server.notify.webhooks import (PeerRefused, UrlRefused, WebhookSender, _checked_connection, check_url,
+                                    start_worker)
 from server.tenants import Tenant
 from tests.conftest import TEST_SECRET_KEY
 from tests.notify import fake_receivers
@@ -198,11 +199,48 @@ def test_a_url_that_now_resolves_to_a_private_address_is_not_called(db, tenant, 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.8", "172.16.4.4", "192.168.1.1", "169.254.169.254",
                                      "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
-                                     "224.0.0.1"])
+                                     "224.0.0.1",
+                                     # IPv6 forms leading to private IPv4: NAT64, local-use NAT64, 6to4,
+                                     # IPv4-compatible, IPv4-mapped
+                                     "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b:1::5db8:d822",
+                                     "64:ff9b:1:ffff::a00:1", "2002:a9fe:a9fe::1", "2002:7f00:1::",
+                                     "::a9fe:a9fe", "::a00:1", "::ffff:169.254.169.254"])
 def test_private_and_reserved_addresses_are_refused(address):
     with pytest.raises(UrlRefused) as e:
         check_url("https://hooks.customer.example/x", resolve=resolver(address))
     assert e.value.code == "address_not_allowed"
+
+
+@pytest.mark.parametrize("address", ["2606:4700::1111", "64:ff9b::5db8:d822", "2002:5db8:d822::1",
+                                     "::ffff:93.184.216.34"])
+def test_ipv6_addresses_leading_to_public_ipv4_pass(address):
+    check_url("https://hooks.customer.example/x", resolve=resolver(address))
+
+
+@pytest.mark.parametrize("peer, refused", [("64:ff9b::a9fe:a9fe", True), ("2002:a00:1::1", True),
+                                           ("::7f00:1", True), ("64:ff9b::5db8:d822", False)])
+def test_the_connection_check_maps_the_ipv4_address_an_ipv6_peer_leads_to(peer, refused):
+    """The peer check after DNS (PublicOnlyAdapter) judges the same addresses as check_url."""
+
+    class FakeSocket:
+        closed = False
+
+        def getpeername(self):  # type: ignore[no-untyped-def]
+            return (peer, 443, 0, 0)
+
+        def close(self):  # type: ignore[no-untyped-def]
+            self.closed = True
+
+    class Base:
+        def _new_conn(self):  # type: ignore[no-untyped-def]
+            return FakeSocket()
+
+    connection = _checked_connection(Base)()
+    if refused:
+        with pytest.raises(PeerRefused):
+            connection._new_conn()
+    else:
+        assert connection._new_conn().closed is False
 
 
 def test_public_addresses_pass_and_every_resolved_address_is_checked():
