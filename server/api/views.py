@@ -3,22 +3,42 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, g, jsonify
+from flask_limiter.util import get_remote_address
 
 from server.api import service
 from server.api.schemas import status_out_schema
+from server.errors import ClientError
 from server.extensions import limiter
-from server.http import bearer_token, db_session, documented, require_token
+from server.http import _sidebar_jwt_tenant, bearer_token, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
-from server.tenants import Tenant
+from server.tenants import Tenant, authenticate_token
+from server.zendesk.sidebar_auth import looks_like_jwt
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _token_key() -> str:
-    token = bearer_token() or ""
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    """Rate-limit key of token-protected endpoints, decided after the credential is checked (the limiter
+    counts before the view): an API token's own bucket, a sidebar JWT's tenant (the Zendesk proxy mints a
+    new JWT for every request), else, for a missing, unknown or expired credential, the caller's address,
+    so guesses with ever new values share one bucket."""
+    if "api_rate_key" not in g:
+        token = bearer_token()
+        tenant = None
+        if token:
+            try:
+                tenant = _sidebar_jwt_tenant(token) or authenticate_token(db_session(), token)
+            except ClientError:
+                tenant = None
+        if tenant is None:
+            g.api_rate_key = "addr:" + (get_remote_address() or "")
+        elif looks_like_jwt(str(token)):
+            g.api_rate_key = f"tenant:{tenant.id}"
+        else:
+            g.api_rate_key = "token:" + hashlib.sha256(str(token).encode()).hexdigest()[:24]
+    return str(g.api_rate_key)
 
 
 def _api_limit() -> str:

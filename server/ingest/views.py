@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.errors import ClientError
 from server.extensions import limiter
 from server.http import db_session, documented
-from server.ingest import service
+from server.ingest import service, signing
 from server.ingest.schemas import (
     ErrorSchema,
     WidgetBatchSchema,
@@ -15,6 +19,7 @@ from server.ingest.schemas import (
     ingest_result_schema,
 )
 from server.metrics import INGEST_EVENTS, utcnow
+from server.tenants import find_by_slug, webhook_secret
 
 bp = Blueprint("ingest", __name__)
 
@@ -25,18 +30,81 @@ _ERRORS = {
 }
 
 
-def _site_key() -> str:
+# -- rate-limit keys ------------------------------------------------------------------------------------
+# Flask-Limiter counts a request before the view runs. A key that named the tenant a request merely
+# claims (the public site key, the slug in the URL) let anyone use up a tenant's limit with requests
+# that then fail authentication, so its real traffic got 429. Each key function below therefore makes
+# the same authentication check as the service first: a request that passes counts against its
+# tenant's bucket, one that fails against its caller's address. The service checks again when the view
+# runs; the check is cheap (one indexed lookup, an HMAC) beside the append that follows it.
+def _address_key() -> str:
+    return "addr:" + (get_remote_address() or "")
+
+
+def _claimed_site_key() -> str | None:
     key = request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key")
     if not key:
-        data = request.get_json(silent=True, force=True)
+        try:
+            data = request.get_json(silent=True, force=True)
+        except (RecursionError, RequestEntityTooLarge):  # "[[[[..." deeper than the stack, or too big:
+            data = None                                   # the view answers 400 or 413
         key = data.get("site_key") if isinstance(data, dict) else None
-    if not isinstance(key, str) or not key:
-        return "anonymous:" + (request.remote_addr or "")
-    return "site:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    return key if isinstance(key, str) and key else None
+
+
+def _request_origin() -> str | None:
+    """The Origin header, else for a GET the Referer's origin: browsers leave Origin out of same-origin
+    GETs (the widget's known-issues request on a page served by this backend)."""
+    origin = request.headers.get("Origin")
+    if origin or request.method != "GET" or not request.referrer:
+        return origin
+    parts = urlsplit(request.referrer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+def _site_key() -> str:
+    """Rate-limit key of the widget endpoints: the site key's bucket for a known site key from one of its
+    allowed origins, else the caller's address (unknown key, wrong origin, no key, unreadable body)."""
+    if "widget_rate_key" not in g:
+        key = _claimed_site_key()
+        try:
+            service.authenticate_widget(db_session(), key, _request_origin())
+        except ClientError:
+            g.widget_rate_key = _address_key()
+        else:
+            g.widget_rate_key = "site:" + hashlib.sha256(str(key).encode()).hexdigest()[:24]
+    return str(g.widget_rate_key)
 
 
 def _tenant_slug() -> str:
-    return "tenant:" + str((request.view_args or {}).get("tenant", ""))[:63]
+    """Rate-limit key of Zendesk deliveries: the tenant's bucket for a delivery its webhook secret signed,
+    else the caller's address (unknown tenant, missing, stale or wrong signature, a body over the limit)."""
+    if "webhook_rate_key" not in g:
+        slug = str((request.view_args or {}).get("tenant", ""))[:63]
+        g.webhook_rate_key = "tenant:" + slug if _signed_by_tenant(slug) else _address_key()
+    return str(g.webhook_rate_key)
+
+
+def _signed_by_tenant(slug: str) -> bool:
+    """The signature check of `service.ingest_zendesk_delivery`, on its own."""
+    cfg = current_app.config
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:  # the view answers 413
+        return False
+    tenant = find_by_slug(db_session(), slug)
+    if tenant is None:
+        return False
+    secrets = [webhook_secret(tenant, secret_key=current_app.extensions["groundswell.secret_key"])]
+    if cfg["ALLOW_ZENDESK_TEST_SECRET"]:
+        secrets.append(signing.ZENDESK_TEST_SECRET)
+    ctx = service.headers_context(request.headers)
+    try:
+        signing.verify(secrets, ctx.signature, ctx.timestamp, body, now=utcnow(),
+                       tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]))
+    except signing.SignatureError:
+        return False
+    return True
 
 
 def _widget_limit() -> str:

@@ -1,0 +1,108 @@
+"""Ingest rate limits: only requests that pass authentication count against a tenant's bucket; the
+others count against the caller's address (server/ingest/views.py `_site_key`, `_tenant_slug`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from server.ingest.views import _site_key
+from tests.conftest import ORIGIN, post_widget, signed_headers, widget_batch, zendesk_event
+
+ATTACKER = {"REMOTE_ADDR": "6.6.6.6"}
+CUSTOMER = {"REMOTE_ADDR": "1.2.3.4"}
+DEEP = "[" * 3000 + "]" * 3000
+
+
+@pytest.mark.parametrize("site_key, origin, body", [
+    ("victim", "https://evil.example", "x"),          # the victim's public key, a forged-off origin
+    ("victim", "https://evil.example", None),         # the same with a valid batch
+    ("victim", None, None),                           # no origin at all
+    ("gs_pk_unknown", ORIGIN, None),                  # an unknown key
+    ("", ORIGIN, None),                               # no key
+])
+def test_failed_widget_requests_cannot_use_up_the_sites_limit(app, client, db, tenant, site_key, origin, body):
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "5/minute"
+    key = creds.site_key if site_key == "victim" else site_key
+    flood = [post_widget(client, key, body if body is not None else widget_batch(1), origin=origin,
+                         environ_base=ATTACKER).status_code for _ in range(6)]
+    assert flood[-1] == 429 and 429 not in flood[:5]  # the attacker's address ran out...
+    genuine = post_widget(client, creds.site_key, widget_batch(1), environ_base=CUSTOMER)
+    assert genuine.status_code == 202  # ...the site's bucket did not
+    assert post_widget(client, creds.site_key, widget_batch(1), environ_base=ATTACKER).status_code == 202
+
+
+def test_accepted_widget_batches_still_count_per_site_from_every_address(app, client, db, tenant):
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "3/minute"
+    codes = [post_widget(client, creds.site_key, widget_batch(1), environ_base={"REMOTE_ADDR": f"1.2.3.{i}"})
+             .status_code for i in range(4)]
+    assert codes == [202, 202, 202, 429]
+
+
+@pytest.mark.parametrize("path, method", [("/api/v1/widget/decide", "POST"), ("/api/v1/widget/known-issues", "GET")])
+def test_the_widgets_other_endpoints_count_failures_per_address_too(app, client, db, tenant, path, method):
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "3/minute"
+
+    def call(origin: str, environ: dict[str, str]) -> int:
+        headers = {"X-Groundswell-Site-Key": creds.site_key, "Origin": origin}
+        if method == "GET":
+            return client.get(f"{path}?url={ORIGIN}/billing", headers=headers, environ_base=environ).status_code
+        body = {"session_id": "s" * 16, "url": f"{ORIGIN}/billing"}
+        return client.post(path, json=body, headers=headers, environ_base=environ).status_code
+
+    assert [call("https://evil.example", ATTACKER) for _ in range(4)] == [403, 403, 403, 429]
+    assert call(ORIGIN, CUSTOMER) == 200
+
+
+def test_known_issues_from_a_same_origin_page_count_against_the_site(app, client, db, tenant):
+    """Browsers send no Origin on a same-origin GET: the Referer's origin stands in, as in the view."""
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "2/minute"
+    codes = [client.get(f"/api/v1/widget/known-issues?url={ORIGIN}/billing",
+                        headers={"X-Groundswell-Site-Key": creds.site_key, "Referer": f"{ORIGIN}/billing"},
+                        environ_base={"REMOTE_ADDR": f"1.2.3.{i}"}).status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_the_widget_key_of_a_deeply_nested_body_is_the_callers_address(app):
+    """ "[[[[..." deeper than the interpreter's stack once made the key function raise RecursionError
+    (500 before the view ran); the view's own parse answers 400 (server/ingest/service.py parse_json)."""
+    with app.test_request_context("/api/v1/events", method="POST", data=DEEP, content_type="application/json",
+                                  environ_base=ATTACKER):
+        assert _site_key() == "addr:6.6.6.6"
+
+
+@pytest.mark.parametrize("attack", ["unsigned", "wrong secret", "stale", "unknown tenant"])
+def test_failed_zendesk_deliveries_cannot_use_up_the_tenants_limit(app, client, db, tenant, attack):
+    t, creds = tenant
+    app.config["RATE_LIMIT_WEBHOOK"] = "5/minute"
+    body = json.dumps(zendesk_event()).encode()
+    slug = "nobody" if attack == "unknown tenant" else t.slug
+    headers = {"unsigned": {}, "unknown tenant": {},
+               "wrong secret": signed_headers("d3Jvbmc=", body),
+               "stale": signed_headers(creds.webhook_secret, body, ts="2020-01-01T00:00:00Z")}[attack]
+    flood = [client.post(f"/webhooks/zendesk/{slug}", data=body, headers=headers, environ_base=ATTACKER).status_code
+             for _ in range(6)]
+    assert flood[-1] == 429 and 429 not in flood[:5]
+    assert _deliver(client, t.slug, creds.webhook_secret, zendesk_event(), CUSTOMER) == 202
+
+
+def test_signed_deliveries_still_count_per_tenant_and_oversized_ones_per_address(app, client, db, tenant):
+    t, creds = tenant
+    app.config["RATE_LIMIT_WEBHOOK"] = "2/minute"
+    big = zendesk_event()
+    big["detail"]["description"] = "x" * 300_000
+    assert [_deliver(client, t.slug, creds.webhook_secret, big, ATTACKER) for _ in range(3)] == [413, 413, 429]
+    codes = [_deliver(client, t.slug, creds.webhook_secret, zendesk_event(), {"REMOTE_ADDR": f"1.2.3.{i}"})
+             for i in range(3)]
+    assert codes == [202, 202, 429]
+
+
+def _deliver(client, slug: str, secret: str, payload: dict, environ: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+    body = json.dumps(payload).encode()
+    return int(client.post(f"/webhooks/zendesk/{slug}", data=body, headers=signed_headers(secret, body),
+                           environ_base=environ).status_code)
