@@ -210,3 +210,25 @@ test.describe("the incidents page's report and accounts on a phone", () => {
       expect(await section.locator("table.accounts").evaluate((t) => t.scrollWidth <= t.clientWidth)).toBe(true);
     });
 });
+
+test("the dashboard and the incidents page run under their Content-Security-Policy with nothing refused",
+  async ({ page }) => {
+    const refused: string[] = [];
+    page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
+    page.on("pageerror", (e) => refused.push(String(e)));
+    await page.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        console.error(`Content Security Policy: ${e.violatedDirective} refused ${e.blockedURI}`);
+      });
+    });
+    const dashboard = await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    expect(dashboard?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+    await expect(page.locator("#incidents-now li a").first()).toBeVisible();
+    const incidents = await page.goto(`${backend.url}/incidents`);
+    expect(incidents?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    const card = page.locator("button.incident-item").first();
+    await expect(card).toBeVisible();
+    await card.click();
+    await expect(page.locator("#incident-detail svg.incident-chart")).toBeVisible();
+    expect(refused).toEqual([]);
+  });

@@ -1,6 +1,11 @@
 """Server-rendered pages: the operations dashboard and the incidents page. Data comes from the
 JSON API with the tenant's token, which the page keeps in the browser's session storage (a
-``#token=`` link puts it there; the fragment never reaches the server or its logs)."""
+``#token=`` link puts it there; the fragment never reaches the server or its logs).
+
+Every answer here carries a strict Content-Security-Policy (scripts, styles and requests from this
+origin only; nothing inline, no eval; the templates and static/*.js are written for it), refuses to be
+framed and sends no Referer to other sites: defence in depth for the page holding the token. The Zendesk
+sidebar and the demo's pages are served elsewhere (Zendesk, server/demo/) with their own policies."""
 
 from __future__ import annotations
 
@@ -8,6 +13,19 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 bp = Blueprint("pages", __name__)
+
+#: The pages' policy. ``img-src`` is for the favicon; nothing else is fetched but the API.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers that predate it
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/")
