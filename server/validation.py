@@ -2,14 +2,62 @@
 
 JSON allows the NUL character and lone surrogates in strings; PostgreSQL's text and jsonb do not, so
 a body carrying them would fail at the database (a 500) instead of at validation (a 400 naming the
-field). ``TextSchema`` refuses them in every string it loads, nested ones included.
+field). ``TextSchema`` refuses them in every string it loads, nested ones included. Where the text is
+someone else's legitimate data (ingest: ticket text, page titles), ``storable`` cleans it instead.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, validate, validates_schema
+
+#: Surrogate code points. A Python string holds one only where JSON had a surrogate escape that is not
+#: half of a pair (``json`` joins pairs into one character); UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: Deepest nesting `storable` follows; no payload Groundswell accepts comes near it.
+MAX_DEPTH = 64
+
+
+class TooDeep(ValueError):
+    """A payload nested deeper than `MAX_DEPTH`."""
+
+
+def storable_text(value: str) -> str:
+    r"""``value`` without NUL characters and with each surrogate code point replaced by U+FFFD.
+
+    >>> import json
+    >>> storable_text("a\x00b"), storable_text(json.loads(r'"x\ud800y \ud83e\uddfe"'))
+    ('ab', 'x\ufffdy \U0001f9fe')
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    r"""A JSON value that PostgreSQL's jsonb stores as it is: every string, keys included, through
+    `storable_text`, and NaN and the infinities (which Python's ``json`` reads) made null. For data
+    that is legitimate even so, such as a customer's ticket text with a pasted NUL or half an emoji:
+    refusing it would lose it. Raises `TooDeep` beyond `MAX_DEPTH` levels of arrays and objects.
+
+    >>> storable({"k\x00": ["v\udc00", float("nan"), 1.5, True, None]})
+    {'k': ['v\ufffd', None, 1.5, True, None]}
+    """
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (dict, list)):
+        if depth >= MAX_DEPTH:
+            raise TooDeep(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, list):
+            return [storable(v, depth + 1) for v in value]
+        return {storable_text(k) if isinstance(k, str) else k: storable(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _bad(value: str) -> bool:

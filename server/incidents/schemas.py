@@ -37,12 +37,18 @@ def _range(name: str) -> validate.Range:
 # --- incidents ---------------------------------------------------------------------------------------
 
 
+#: ``since`` lies within the report's years: near the ends of the date range, converting it to UTC overflows.
+_SINCE_TIMES = validate.Range(datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc),
+                              error="must be between 2000 and 9000")
+
+
 class IncidentFilterSchema(Schema):
     status = CommaList(STATUSES, metadata={"description": "Comma list of statuses (default: all).",
                                            "example": "open,acknowledged"})
     kind = fields.String(validate=validate.OneOf(KINDS))
     topic_id = fields.Integer(validate=validate.Range(1, MAX_ID))
-    since = fields.AwareDateTime(metadata={"description": "Only incidents detected at or after this time."})
+    since = fields.AwareDateTime(validate=_SINCE_TIMES,
+                                 metadata={"description": "Only incidents detected at or after this time."})
     q = fields.String(validate=[validate.Length(1, 200),
                                 FullMatch(r"^[^\x00]*$", error="must not contain NUL characters")], metadata={
         "description": "Words that must all appear (any case) in the title, the sentence, Claude's summary or "

@@ -24,8 +24,16 @@ WIDGET_EVENT_TYPES = (
 )
 
 
+#: Client times (``ts``, ``sent_at``) in milliseconds since the Unix epoch: 1970 up to 2200. A wrong
+#: client clock is corrected at ingest; this only keeps the numbers within dates' range.
+CLIENT_MS = validate.Range(0, 7_258_118_400_000, error="must be milliseconds since 1970, before 2200")
+
+
 def _http_url(value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a malformed IPv6 host ("http://[x/") or port
+        raise ValidationError("must be an absolute http(s) URL") from None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValidationError("must be an absolute http(s) URL")
 
@@ -53,7 +61,7 @@ class BoundedDict(fields.Dict):
 class WidgetEventSchema(Schema):
     id = fields.String(required=True, validate=FullMatch(ID_RE))
     type = fields.String(required=True, validate=validate.OneOf(WIDGET_EVENT_TYPES))
-    ts = fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**53),
+    ts = fields.Integer(required=True, strict=True, validate=CLIENT_MS,
                         metadata={"description": "Client time, milliseconds since the Unix epoch."})
     url = fields.String(required=True, validate=[validate.Length(max=2048), _http_url])
     title = fields.String(validate=validate.Length(max=300))
@@ -68,7 +76,8 @@ class WidgetBatchSchema(Schema):
     site_key = fields.String(validate=validate.Length(1, 64),
                              metadata={"description": "Public site key; may also come in X-Groundswell-Site-Key."})
     session_id = fields.String(required=True, validate=FullMatch(ID_RE))
-    sent_at = fields.Integer(strict=True, validate=validate.Range(0, 2**53))
+    sent_at = fields.Integer(strict=True, validate=CLIENT_MS,
+                             metadata={"description": "Client time of sending, milliseconds since the Unix epoch."})
     events = fields.List(fields.Nested(WidgetEventSchema), required=True, validate=validate.Length(min=1))
 
 

@@ -23,9 +23,15 @@ from server.ingest import signing
 from server.ingest.schemas import widget_batch_schema, zendesk_event_schema, zendesk_trigger_schema
 from server.tenants import Tenant, find_by_site_key, find_by_slug, webhook_secret
 from server.tenants.service import normalize_origin, TenantError
+from server.validation import MAX_DEPTH, TooDeep, storable, storable_text
 
 #: How far in the past a widget event's client time may lie before it is clamped.
 MAX_CLIENT_AGE = timedelta(hours=24)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+#: A Zendesk event's own time outside these bounds is garbage: the receive time stands in for it.
+_EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,39 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"The request body is not valid JSON ({type(e).__name__}).") from None
+    except RecursionError:
+        raise BadRequest("The request body is nested too deeply.") from None
+
+
+def _storable(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as PostgreSQL stores it (see `server.validation.storable`): NUL dropped, lone
+    surrogates made U+FFFD, NaN and infinities made null. Both ingest paths store what they receive
+    this way, before validating it, so a client's stray byte costs it nothing and never a 500."""
+    try:
+        return storable(data)  # type: ignore[no-any-return]
+    except TooDeep:
+        raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
+
+
+def zendesk_event_time(time: datetime, received_at: datetime) -> datetime:
+    """Event time of an event-subscribed delivery: its ``time``, but never after ``received_at``, and
+    the receive time when ``time`` lies outside 1990-2199 (the bounds ticket times are read with).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, timezone
+    >>> rx = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    >>> zendesk_event_time(rx - timedelta(seconds=3), rx) == rx - timedelta(seconds=3)
+    True
+    >>> early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))  # not even in UTC's range
+    >>> zendesk_event_time(early, rx) == zendesk_event_time(datetime(1970, 1, 1, tzinfo=timezone.utc), rx) == rx
+    True
+    """
+    try:
+        t = time.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return received_at
+    return min(received_at, t) if _EARLIEST <= t < _LATEST else received_at
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -80,13 +119,16 @@ def widget_event_time(ts_ms: int, sent_at_ms: int | None, received_at: datetime)
     '2026-01-01T11:59:55+00:00'
     >>> widget_event_time(1767276000000, None, rx) == rx  # future client time is clamped
     True
+    >>> widget_event_time(2**53, None, rx) == rx and widget_event_time(0, 2**53, rx) == rx - MAX_CLIENT_AGE
+    True
     """
+    # In whole microseconds and clamped before any datetime arithmetic: no client number overflows it.
     if sent_at_ms is not None:
-        age = timedelta(milliseconds=max(0, sent_at_ms - ts_ms))
-        t = received_at - age
+        age_us = (sent_at_ms - ts_ms) * 1000
     else:
-        t = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
-    return min(received_at, max(received_at - MAX_CLIENT_AGE, t))
+        age_us = (received_at - _EPOCH) // _US - ts_ms * 1000
+    age_us = min(max(age_us, 0), MAX_CLIENT_AGE // _US)
+    return received_at - timedelta(microseconds=age_us)
 
 
 def authenticate_widget(session: Session, site_key: str | None, origin: str | None) -> Tenant:
@@ -103,7 +145,7 @@ def authenticate_widget(session: Session, site_key: str | None, origin: str | No
 def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, header_site_key: str | None,
                         origin: str | None, received_at: datetime, max_events: int) -> tuple[Tenant, AppendResult]:
     """Validate and append one widget batch; returns the tenant and the append counts."""
-    data = _object(parse_json(body))
+    data = _storable(_object(parse_json(body)))
     site_key = header_site_key or (data.get("site_key") if isinstance(data.get("site_key"), str) else None)
     tenant = authenticate_widget(session, site_key, origin)
     batch = widget_batch_schema.load(data)
@@ -141,12 +183,12 @@ def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, bo
                        tolerance_seconds=tolerance_seconds)
     except signing.SignatureError as e:
         raise Unauthorized(f"Invalid Zendesk webhook signature: {e}.") from None
-    data = _object(parse_json(body))
+    data = _storable(_object(parse_json(body)))
     if isinstance(data.get("type"), str) and data["type"].startswith("zen:event-type:"):
         loaded = zendesk_event_schema.load(data)
         kind = data["type"][len("zen:event-type:"):]
         key = f"event:{data['id']}"
-        event_time = min(received_at, loaded["time"].astimezone(timezone.utc))
+        event_time = zendesk_event_time(loaded["time"], received_at)
     else:
         try:
             zendesk_trigger_schema.load(data)
@@ -157,14 +199,18 @@ def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, bo
                 ) from None
             raise
         kind = "trigger"
-        key = f"invocation:{ctx.invocation_id}" if ctx.invocation_id else \
-            "body:" + hashlib.sha256(body).hexdigest()
+        # Keyed on the signed body, not on the invocation id: that header is outside the signature, so
+        # a captured delivery sent again with another id would be stored again. Zendesk's retries of
+        # an invocation carry the same body (their signature timestamp may be new), and the body of
+        # the triggers `groundswell zendesk install` makes carries the ticket's update time, so two
+        # changes of a ticket are two keys. The invocation id stays in the payload's `_delivery`.
+        key = "body:" + hashlib.sha256(body).hexdigest()
         event_time = received_at
     delivery = {k: v for k, v in (("webhook_id", ctx.webhook_id), ("invocation_id", ctx.invocation_id),
                                   ("account_id", ctx.account_id)) if v}
     payload = dict(data)
     if delivery:
-        payload["_delivery"] = {k: str(v)[:128] for k, v in delivery.items()}
+        payload["_delivery"] = {k: storable_text(str(v)[:128]) for k, v in delivery.items()}
     event = NewEvent(source="zendesk", kind=f"zendesk.{kind}"[:80], idempotency_key=key[:160],
                      event_time=event_time, payload=payload)
     session.rollback()

@@ -187,3 +187,63 @@ def test_rate_limits_can_be_shared_through_redis(db, app_config, make_tenant):
     assert codes == [202, 202, 202, 429]
     assert any(b"site:" in k for k in redis.Redis.from_url(url).keys("*"))
     redis.Redis.from_url(url).flushdb()
+
+
+@pytest.mark.parametrize("field, value, stored", [
+    ("target", "a\u0000b", "ab"),
+    ("url", "https://app.example.com/\u0000", "https://app.example.com/"),
+    ("target", "\ud800x", "\ufffdx"),
+    ("title", "Invoices \ud83e", "Invoices \ufffd"),  # half an emoji, as a cut title used to end
+    ("user_id", "u\u0000", "u"),
+    ("data", {"k\u0000": "v\udc00"}, {"k": "v\ufffd"}),
+    ("data", {"x": float("nan"), "n": float("inf"), "m": float("-inf")}, {"x": None, "n": None, "m": None}),
+])
+def test_text_the_database_cannot_store_is_cleaned_not_refused(client, db, tenant, field, value, stored):
+    """PostgreSQL refuses NUL, lone surrogates and NaN/Infinity in jsonb: they used to be a 500, which
+    the widget retries forever, holding back every later event of the browser."""
+    _, creds = tenant
+    batch = widget_batch(1)
+    batch["events"][0][field] = value
+    resp = post_widget(client, creds.site_key, batch)  # json.dumps writes NaN, Infinity and \ud800 escapes
+    assert (resp.status_code, resp.get_json()) == (202, {"accepted": 1, "duplicates": 0})
+    (row,) = log_rows(db)
+    assert row.payload[field] == stored
+
+
+@pytest.mark.parametrize("event, sent_at", [
+    ({"url": "http://[x/"}, None),  # urlsplit raises ValueError on this IPv6 host
+    ({"ts": 2**53}, "omit"),  # no year for it: the event time overflowed
+    ({"ts": 0}, 2**53),
+    ({"ts": 7_258_118_400_001}, None),
+])
+def test_malformed_url_or_client_time_is_400_not_500(client, db, tenant, event, sent_at):
+    _, creds = tenant
+    batch = widget_batch(1)
+    batch["events"][0].update(event)
+    if sent_at == "omit":
+        del batch["sent_at"]
+    elif sent_at is not None:
+        batch["sent_at"] = sent_at
+    resp = post_widget(client, creds.site_key, batch)
+    assert resp.status_code == 400, resp.get_json()
+    assert resp.get_json()["error"]["fields"]
+    assert log_rows(db) == []
+
+
+def test_a_client_clock_in_1970_still_gives_a_recent_event_time(client, db, tenant):
+    _, creds = tenant
+    batch = widget_batch(1)
+    batch["sent_at"], batch["events"][0]["ts"] = 5000, 1000  # a reset clock: sent 4 s after the event
+    assert post_widget(client, creds.site_key, batch).status_code == 202
+    (row,) = log_rows(db)
+    assert (row.received_at - row.event_time).total_seconds() == pytest.approx(4)
+
+
+@pytest.mark.parametrize("raw", [b"[" * 3000, b'{"a":' * 3000, b"[" * 70 + b"]" * 70],
+                         ids=["array-3000", "object-3000", "array-70"])
+def test_deeply_nested_body_is_400(client, db, tenant, raw):
+    _, creds = tenant
+    resp = post_widget(client, creds.site_key, raw)
+    assert resp.status_code == 400
+    assert "nested" in resp.get_json()["error"]["message"] or "JSON" in resp.get_json()["error"]["message"]
+    assert log_rows(db) == []

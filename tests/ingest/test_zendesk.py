@@ -19,17 +19,6 @@ def test_event_subscribed_delivery_is_stored(client, db, tenant):
     assert row.payload["detail"]["id"] == "42"
 
 
-def test_trigger_delivery_uses_the_invocation_id(client, db, tenant):
-    t, creds = tenant
-    payload = {"ticket_id": "1234", "event": "created", "subject": "Help"}
-    r1 = post_zendesk(client, t.slug, creds.webhook_secret, payload, invocation="inv-9")
-    r2 = post_zendesk(client, t.slug, creds.webhook_secret, payload, invocation="inv-9")
-    assert (r1.status_code, r1.get_json()) == (202, {"accepted": 1, "duplicates": 0})
-    assert (r2.status_code, r2.get_json()) == (202, {"accepted": 0, "duplicates": 1})
-    (row,) = log_rows(db)
-    assert row.kind == "zendesk.trigger" and row.idempotency_key == "invocation:inv-9"
-
-
 def test_redelivered_event_is_stored_once(client, db, tenant):
     t, creds = tenant
     payload = zendesk_event(7, "evt-same")
@@ -158,3 +147,60 @@ def test_rotated_secret_takes_effect(client, db, tenant):
 def test_signature_is_checked_against_the_raw_bytes():
     # Whitespace matters: the HMAC covers the body exactly as sent.
     assert sign("k", "t", b'{"a": 1}') != sign("k", "t", b'{"a":1}')
+
+
+@pytest.mark.parametrize("text, stored", [("x\u0000y", "xy"), ("broken \ud83e emoji", "broken \ufffd emoji")])
+def test_ticket_text_the_database_cannot_store_is_cleaned_and_kept(client, db, tenant, text, stored):
+    """A customer's pasted NUL or half an emoji is legitimate ticket text: it used to be a 500 on
+    PostgreSQL, and the ticket was lost after Zendesk's retries."""
+    t, creds = tenant
+    event = zendesk_event(42, "evt-\u0000nul")
+    event["detail"]["subject"] = text
+    trigger = {"ticket_id": "43", "description": text, "tags": [text], "score": float("nan")}
+    assert post_zendesk(client, t.slug, creds.webhook_secret, event).status_code == 202
+    assert post_zendesk(client, t.slug, creds.webhook_secret, trigger).status_code == 202
+    first, second = log_rows(db)
+    assert first.payload["detail"]["subject"] == stored and first.idempotency_key == "event:evt-nul"
+    assert second.payload["description"] == stored and second.payload["tags"] == [stored]
+    assert second.payload["score"] is None
+
+
+@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+05:00", "1970-01-01T00:00:00Z", "1989-12-31T23:59:59Z",
+                                  "9999-12-31T23:59:59-23:00"])
+def test_an_implausible_event_time_is_the_receive_time(client, db, tenant, time):
+    t, creds = tenant
+    payload = zendesk_event()
+    payload["time"] = time
+    resp = post_zendesk(client, t.slug, creds.webhook_secret, payload)
+    assert resp.status_code == 202, resp.get_json()
+    (row,) = log_rows(db)
+    assert row.event_time == row.received_at
+
+
+def test_trigger_delivery_is_keyed_on_its_signed_body(client, db, tenant):
+    """The invocation id is outside the signature: a captured delivery sent again under another id
+    (or none) is a duplicate, as is Zendesk's own retry of the invocation, even signed anew."""
+    t, creds = tenant
+    body = json.dumps({"ticket_id": "1234", "event": "updated", "updated_at": "2026-01-01T10:00:00Z"}).encode()
+    later = (datetime.now(timezone.utc) + timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r1 = post_zendesk(client, t.slug, creds.webhook_secret, body, invocation="inv-9")
+    retry = post_zendesk(client, t.slug, creds.webhook_secret, body, invocation="inv-9", ts=later)
+    replay = post_zendesk(client, t.slug, creds.webhook_secret, body, invocation="inv-forged")
+    bare = post_zendesk(client, t.slug, creds.webhook_secret, body)
+    assert (r1.status_code, r1.get_json()) == (202, {"accepted": 1, "duplicates": 0})
+    assert [r.get_json() for r in (retry, replay, bare)] == [{"accepted": 0, "duplicates": 1}] * 3
+    next_change = body.replace(b"10:00:00", b"10:05:00")
+    assert post_zendesk(client, t.slug, creds.webhook_secret, next_change, invocation="inv-10").get_json() == \
+        {"accepted": 1, "duplicates": 0}
+    first, second = log_rows(db)
+    assert first.kind == "zendesk.trigger" and first.idempotency_key.startswith("body:")
+    assert first.payload["_delivery"]["invocation_id"] == "inv-9"
+
+
+def test_deeply_nested_signed_body_is_400(client, db, tenant):
+    t, creds = tenant
+    for raw in (b'{"ticket_id": "1", "x": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+                b'{"ticket_id": "1", "x": ' + b"[" * 70 + b"]" * 70 + b"}"):
+        resp = post_zendesk(client, t.slug, creds.webhook_secret, raw)
+        assert resp.status_code == 400
+    assert log_rows(db) == []

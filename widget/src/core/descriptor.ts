@@ -3,7 +3,7 @@
  * was typed. Text is read only from buttons and links, and never from inputs, selects, textareas or
  * editable content.
  */
-import { scrubText } from "./scrub";
+import { cut, scrubText } from "./scrub";
 
 const TEXT_OK = /^(BUTTON|A|SUMMARY|LABEL)$/;
 const ROLE_TEXT_OK = /^(button|link|menuitem|tab|option|treeitem|checkbox|switch)$/;
@@ -60,7 +60,7 @@ export function describe(el: Element): string {
   if (name && /^(INPUT|SELECT|TEXTAREA|BUTTON|FORM)$/.test(el.tagName)) out += "[name=" + cssIdent(name) + "]";
   const text = label(el);
   if (text) out += "[" + text.replace(/[[\]]/g, "") + "]";
-  return out.slice(0, 300);
+  return cut(out, 300);
 }
 
 function matches(el: Element, selector: string): boolean {

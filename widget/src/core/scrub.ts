@@ -13,17 +13,23 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 const NUMBER_RUN = /\+?\d(?:[ .-]?\d){6,}/g;
 const TOKENISH = /\b(?=[A-Za-z0-9_-]{24,}\b)(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_-]+/g;
 
+/** The first `n` UTF-16 units of `s`, or one fewer where the cut would split a surrogate pair: half an emoji
+ * is not text, and the server would have to replace it. */
+export function cut(s: string, n: number): string {
+  const c = s.charCodeAt(n - 1);
+  return s.slice(0, c > 0xd7ff && c < 0xdc00 ? n - 1 : n);
+}
+
 export function scrubText(text: string, max = 500): string {
-  return String(text)
-    .slice(0, max * 2)
+  const out = cut(String(text), max * 2)
     .replace(JWT, "[token]")
     .replace(BEARER, "$1$2[redacted]")
     .replace(EMAIL, "[email]")
     .replace(UUID, "[id]")
     .replace(LONG_HEX, "[id]")
     .replace(TOKENISH, "[token]")
-    .replace(NUMBER_RUN, "[number]")
-    .slice(0, max);
+    .replace(NUMBER_RUN, "[number]");
+  return cut(out, max);
 }
 
 const ID_SEGMENT = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|[A-Za-z0-9_-]{24,})$/i;

@@ -30,6 +30,15 @@ describe("element descriptors", () => {
     expect(describeEl(html('<a id="row-837261">Mail jane@x.io</a>'))).toBe("a[Mail email]");
   });
 
+  it("never cuts an emoji in half, in the label or the whole descriptor", () => {
+    expect(describeEl(html("<button>" + "x".repeat(39) + "\u{1f4b3} Pay</button>"))).toBe("button[" + "x".repeat(39) + "]");
+    const cls = "c" + "d".repeat(39);
+    const longest = html('<button id="' + "i".repeat(40) + '" class="' + [cls, cls, cls].join(" ") + '" role="' +
+      "r".repeat(40) + '" name="' + "n".repeat(40) + '" aria-label="' + "x".repeat(34) + '\u{1f4b3}">x</button>');
+    expect(describeEl(longest)).toHaveLength(299); // the emoji would start at the 300th unit
+    expect(describeEl(longest).endsWith("[" + "x".repeat(34))).toBe(true);
+  });
+
   it("finds the clickable ancestor and knows text entry fields", () => {
     const b = html("<button><span>Go</span></button>");
     expect(clickTarget(b.querySelector("span"))).toBe(b);

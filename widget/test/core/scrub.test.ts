@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { scrubPath, scrubText, scrubUrl } from "../../src/core/scrub";
+import { cut, scrubPath, scrubText, scrubUrl } from "../../src/core/scrub";
 
 describe("scrubText", () => {
   it("removes emails, card and phone numbers, tokens and ids", () => {
@@ -17,6 +17,18 @@ describe("scrubText", () => {
   it("keeps ordinary messages and bounds length", () => {
     expect(scrubText("TypeError: x is undefined")).toBe("TypeError: x is undefined");
     expect(scrubText("word ".repeat(400), 100)).toHaveLength(100);
+  });
+
+  it("never cuts an emoji in half", () => {
+    // A page title with an emoji across the 300th unit used to end in a lone "\ud83e".
+    const title = scrubText("\u00c4".repeat(299) + "\u{1f9fe} Invoices", 300);
+    expect(title).toBe("\u00c4".repeat(299));
+    expect(scrubText("\u00c4".repeat(298) + "\u{1f9fe} Invoices", 300)).toBe("\u00c4".repeat(298) + "\u{1f9fe}");
+    // the first cut, at twice the length, before the patterns shorten the text
+    expect(scrubText("jane.doe@example.io\u{1f9fe}", 10)).toBe("[email]");
+    expect(cut("ab\u{1f9fe}", 3)).toBe("ab");
+    expect(cut("ab\u{1f9fe}", 4)).toBe("ab\u{1f9fe}");
+    expect(cut("ab", 5)).toBe("ab");
   });
 });
 
