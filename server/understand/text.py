@@ -5,7 +5,11 @@
 1. HTML to text (``strip_html``): blocks on their own lines, ``<script>``/``<style>``/``<head>``
    dropped, entities unescaped, ``<blockquote>`` lines prefixed with ``>`` so step 4 drops them.
    Plain text only has its ``&name;`` entities unescaped (never legacy ones without ``;``, which
-   would break URLs such as ``?a=1&para=2``).
+   would break URLs such as ``?a=1&para=2``). Any text is safe to pass, however hostile: a numeric
+   reference too long for any code point becomes U+FFFD (``html.unescape`` would raise on one of
+   more than 4300 digits), markup the parser could never complete is escaped before parsing (the
+   stdlib parser rescans the rest of the text at each such ``<``, which is quadratic), and a parser
+   error falls back to dropping tag-like runs.
 2. Helpdesk boilerplate: Zendesk's "This email is a service from …" line, its encoded ticket ids
    (``[7KZ9YP-8L3R]``) and ``[Zendesk …]`` tags, "please consider the environment" lines, and
    confidentiality disclaimer paragraphs (a disclaimer opening, "confidential", and "intended
@@ -28,11 +32,15 @@ fields, since the forwarded text is often the problem being reported.
 
 from __future__ import annotations
 
+import bisect
 import html
+import logging
 import re
 from html.parser import HTMLParser
 
 __all__ = ["clean", "strip_html", "subject_text"]
+
+log = logging.getLogger(__name__)
 
 ELLIPSIS = "…"
 
@@ -57,6 +65,7 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self._line: list[str] = []
+        self._empty = True  # the line so far is only whitespace (joining it at every piece is quadratic)
         self._depth = 0  # quote depth of the line being built
         self._skip = 0
         self._quote = 0
@@ -67,13 +76,14 @@ class _TextExtractor(HTMLParser):
         if text:
             self.lines.append((self._depth, text))
         self._line = []
+        self._empty = True
         if blank and self.lines and self.lines[-1][1]:
             self.lines.append((0, ""))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self._skip += 1
-        elif tag == "br" and not "".join(self._line).strip():
+        elif tag == "br" and self._empty:
             self.lines.append((0, ""))  # <div><br></div> is a blank line
         elif tag in _PARAGRAPH or tag in _LINE:
             self._end_line(blank=tag in _PARAGRAPH)
@@ -111,8 +121,9 @@ class _TextExtractor(HTMLParser):
             self._add(re.sub(r"\s+", " ", data))
 
     def _add(self, text: str) -> None:
-        if not self._line or not "".join(self._line).strip():
+        if self._empty:
             self._depth = self._quote
+            self._empty = not text.strip()
         self._line.append(text)
 
     def text(self) -> str:
@@ -120,8 +131,101 @@ class _TextExtractor(HTMLParser):
         return "\n".join(("> " * depth + line) if line else "" for depth, line in self.lines).strip()
 
 
+# A numeric character reference, with its digits after any leading zeros.
+_CHARREF = re.compile(r"&#(?:([xX])0*([0-9a-fA-F]*)|0*([0-9]*))(;?)")
+_MAX_DIGITS = {"": 7, "x": 6}  # U+10FFFF is 1114111, 10FFFF: one digit more is never a code point
+# What the stdlib parser (``html.parser``, ``_markupbase``) needs to find after "<!--" and after "<![name".
+_UNCLOSABLE = (
+    (re.compile(r"<!--"), re.compile(r"--\s*>"), 4),
+    (re.compile(r"<!\[(?:temp|cdata|ignore|include|rcdata)(?![-_.a-zA-Z0-9])", re.I), re.compile(r"]\s*]\s*>"), 3),
+    (re.compile(r"<!\[(?:if|else|endif)(?![-_.a-zA-Z0-9])", re.I), re.compile(r"]\s*>"), 3),
+)
+# Script and style content, which the parser reads as raw text up to the closing tag (after the rule on a
+# trailing '<', every start tag left has a '>' after it, so this scans each character once).
+_RAW_TEXT = re.compile(r"<(script|style)(?=[\s/>])[^>]*>.*?(?:</\s*\1\s*>|\Z)", re.I | re.S)
+_TAG_LIKE = re.compile(r"<[^<>]*>")
+#: Most characters the parser may leave unparsed after ``feed`` (an unfinished construct and what follows
+#: it); ``close`` retries at each ``<`` in them and rescans to their end, so the rest is made text first.
+MAX_UNFINISHED = 2000
+
+
+def _bound_charref(m: re.Match[str]) -> str:
+    if len(m.group(0)) <= 12:  # at most nine digits: leave it exactly as written
+        return m.group(0)
+    hexa = m.group(1) or ""
+    digits = m.group(2) if hexa else m.group(3)
+    if len(digits) > _MAX_DIGITS[hexa.lower()]:
+        return "\ufffd"
+    return f"&#{hexa}{digits or '0'}{m.group(4)}"
+
+
+def bound_charrefs(raw: str) -> str:
+    """``raw`` with every numeric character reference short enough to convert: one larger than any code
+    point becomes U+FFFD (what ``html.unescape`` makes of it when it can convert it), leading zeros go.
+
+    Examples
+    --------
+    >>> bound_charrefs("&#" + "1" * 5000 + "; &#x" + "0" * 40 + "41; &#65; &amp;")
+    '\ufffd &#x41; &#65; &amp;'
+    """
+    return _CHARREF.sub(_bound_charref, raw) if "&#" in raw else raw
+
+
+def _escape_unclosed(raw: str, opener: re.Pattern[str], closer: re.Pattern[str], skip: int) -> str:
+    """Each ``opener`` with no ``closer`` starting ``skip`` characters after it or later, up to the next ``>``,
+    as text: what the parser makes of it at the end of the input. Script and style content stays."""
+    last = -1
+    for last in (m.start() for m in closer.finditer(raw)):
+        pass
+    raw_text = [m.span() for m in _RAW_TEXT.finditer(raw)]
+    out: list[str] = []
+    done = 0
+    for m in opener.finditer(raw):
+        if m.start() < done or m.start() + skip <= last:
+            continue
+        inside = bisect.bisect_right(raw_text, (m.start(), len(raw))) - 1
+        if inside >= 0 and m.start() < raw_text[inside][1]:
+            continue
+        end = raw.find(">", m.start() + 1) + 1 or len(raw)
+        out += [raw[done:m.start()], raw[m.start():end].replace("<", "&lt;")]
+        done = end
+    return "".join(out) + raw[done:] if out else raw
+
+
+def neutralise(raw: str) -> str:
+    """``raw`` with the markup the parser could never complete escaped as text: every ``<`` after the last
+    ``>``, and each comment or marked section with no closer after it (up to its next ``>``). The stdlib
+    parser gives up on such markup only at the end of the input, then shows it as text, but it retries at
+    each later ``<`` and rescans to the end each time: quadratic (a 20,000-character ticket of ``<b <b …``
+    took seconds). Escaped, the same text comes out in one pass.
+
+    Examples
+    --------
+    >>> neutralise("<p>a <b>b</b> c <d e")
+    '<p>a <b>b</b> c &lt;d e'
+    >>> neutralise("<!-- x --> <p>y</p> <!-- z <p>w</p>")
+    '<!-- x --> <p>y</p> &lt;!-- z &lt;p>w</p>'
+    """
+    end = raw.rfind(">")
+    if "<" in raw[end + 1:]:
+        raw = raw[:end + 1] + raw[end + 1:].replace("<", "&lt;")
+    for opener, closer, skip in _UNCLOSABLE:
+        if opener.search(raw):
+            raw = _escape_unclosed(raw, opener, closer, skip)
+    return raw
+
+
+def _plain(raw: str) -> str:
+    """The fallback when the parser fails: tag-like runs dropped, ``&name;`` entities unescaped."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), _TAG_LIKE.sub(" ", raw))
+
+
 def strip_html(raw: str) -> str:
     """Text of an HTML fragment: blocks on their own lines, quoted blocks prefixed with ``>``.
+
+    The parser is fed ``neutralise(bound_charrefs(raw))``. Should it still stop at an unfinished construct
+    with more than ``MAX_UNFINISHED`` characters after it, the rest is text; should it raise, the result is
+    ``raw`` with tag-like runs dropped.
 
     Examples
     --------
@@ -129,10 +233,19 @@ def strip_html(raw: str) -> str:
     'Hello there\\n\\nSecond & last\\nline'
     >>> strip_html("<div>Mine</div><blockquote><p>Theirs</p></blockquote>")
     'Mine\\n\\n> Theirs'
+    >>> strip_html("<p>Invoice &#" + "1" * 5000 + "</p>")
+    'Invoice \ufffd'
     """
     parser = _TextExtractor()
-    parser.feed(raw)
-    parser.close()
+    try:
+        parser.feed(neutralise(bound_charrefs(raw)))
+        if len(parser.rawdata) > MAX_UNFINISHED:  # stuck on markup neutralise does not model (quoted '>')
+            rest, parser.rawdata = parser.rawdata, ""
+            parser.feed(rest.replace("<", "&lt;"))
+        parser.close()
+    except Exception as exc:  # noqa: BLE001 (the stdlib parser raises AssertionError on some declarations)
+        log.warning("HTML parser failed on a ticket text (%s); dropping tag-like runs instead", type(exc).__name__)
+        return _plain(bound_charrefs(raw)).strip()
     return parser.text()
 
 

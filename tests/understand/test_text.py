@@ -165,3 +165,57 @@ def test_never_raises_and_stays_bounded(raw, max_chars):
     out = clean(raw, max_chars=max_chars)
     assert len(out) <= max_chars
     assert "\n\n\n" not in out and out == out.strip()
+
+
+# --- hostile input (security review H1, M4) ------------------------------------------------------------------
+
+from server.understand import text as text_mod  # noqa: E402
+
+
+def test_a_numeric_reference_of_thousands_of_digits_becomes_a_replacement_character():
+    assert clean("<p>Invoice &#" + "1" * 5000 + "</p>") == "Invoice \ufffd"
+    assert strip_html('<p><a href="&#' + "1" * 5000 + '">Invoice</a> &#x' + "f" * 5000 + ";</p>") == "Invoice \ufffd"
+    assert strip_html("<p>&#" + "0" * 5000 + "65; &#x" + "0" * 5000 + "42;</p>") == "A B"  # leading zeros only
+    assert text_mod.bound_charrefs("&#65; &#x1F600; &#1114111; &#99999999; &amp;") == (
+        "&#65; &#x1F600; &#1114111; &#99999999; &amp;")  # short ones are left to html.unescape
+
+
+@pytest.mark.parametrize("raw", [
+    "<p>" + "<b " * 6600,  # the review's unclosed tags
+    "<p " * 6666,
+    "<p>" + "<x<" * 6666,
+    "<p>" + "<a b='" * 3333,
+    "<p>" + "<!-- x>" * 2857,
+    "<p>" + "<![CDATA[x>" * 1818,
+    "<p>" + '<a b=">"' * 2500,  # quoted '>' keep each tag open to the end
+])
+def test_markup_the_parser_cannot_finish_is_text_and_close_has_little_left(raw, monkeypatch):
+    left = []
+    close = text_mod._TextExtractor.close
+
+    def spy(self):  # type: ignore[no-untyped-def]
+        left.append(len(self.rawdata))  # what close() retries at each '<' of, rescanning to its end
+        close(self)
+
+    monkeypatch.setattr(text_mod._TextExtractor, "close", spy)
+    out = strip_html(raw)
+    assert left and left[0] <= text_mod.MAX_UNFINISHED
+    assert out.replace("\n", "").replace(" ", "")  # shown as text, as the parser would at the end
+
+
+def test_the_review_input_reads_as_text():
+    assert clean("<p>" + "<b " * 6600, max_chars=12) == "<b <b <b <b…"
+    assert strip_html("<p>Hi</p><!-- never closed <p>x</p>") == "Hi\n\n<!-- never closed <p>x"
+    assert strip_html("<p>x</p><script>if (a < b) {}</script><p>y") == "x\n\ny"
+
+
+def test_a_parser_error_falls_back_to_dropping_tags():
+    assert clean("<p>Export fails</p><![ > again") == "Export fails again"  # html.parser asserts on '<!['
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<p>", "</p>", "<b ", "<!--", "-->", "<![if x]>", "<![", "]>", "<?", "</", "'", '"',
+                                 ">", "<", "&#", "1" * 50, "&amp;", "&", "x ", "\n", "<script>", "</script>", "="]),
+                max_size=60))
+def test_clean_never_raises(tokens):
+    assert isinstance(clean("<p>" + "".join(tokens)), str)
