@@ -268,6 +268,32 @@ def detector(partition: str, batch_size: int | None, checkpoint_seconds: float |
     run_forever(runner, poll_seconds=float(cfg["DETECTOR_POLL_SECONDS"]), on_batch=counter.inc)
 
 
+@main.command("dead-letters")
+@click.option("--limit", type=int, default=50, show_default=True, help="Newest first, at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def dead_letters(limit: int, as_json: bool) -> None:
+    """List the events the detector skipped because each failed twice on its own."""
+    from server.eventlog.log import as_utc
+    from server.pipeline.runner import dead_letters as list_dead_letters
+    from server.tenants import Tenant
+
+    database = _db(_cfg())
+    with database.session() as session:
+        rows = list_dead_letters(session, limit=limit)
+        slugs = {t.id: t.slug for t in session.query(Tenant).filter(Tenant.id.in_({r.tenant_id for r in rows}))}
+        if not rows and not as_json:
+            click.echo("no skipped events")
+        for r in rows:
+            item = {"offset": r.offset, "partition": r.partition, "tenant": slugs.get(r.tenant_id, r.tenant_id),
+                    "kind": r.kind, "error_class": r.error_class, "error": r.error, "attempts": r.attempts,
+                    "skipped_at": as_utc(r.created_at).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            if as_json:
+                click.echo(json.dumps(item))
+            else:
+                click.echo(f"{item['skipped_at']} offset={r.offset} partition={r.partition} "
+                           f"tenant={item['tenant']} kind={r.kind} {r.error_class}: {r.error[:120]}")
+
+
 @main.command()
 @click.option("--host", help="Bind address (default: HOST).")
 @click.option("--port", type=int, help="Port (default: PORT).")

@@ -25,6 +25,8 @@ INGEST_EVENTS = Counter("groundswell_ingest_events_total", "Events offered to in
 INGEST_REJECTED = Counter("groundswell_ingest_rejected_total", "Rejected ingest requests by source and status.",
                           ["source", "status"])
 DETECTOR_EVENTS = Counter("groundswell_detector_events_total", "Events processed by the detector.", ["partition"])
+DETECTOR_DEAD_LETTERS = Counter("groundswell_detector_dead_letters_total",
+                                "Events the detector skipped because each failed twice on its own.", ["partition"])
 NOTIFICATIONS = Counter("groundswell_notifications_total",
                         "Incident notifications closed or retried, by target (slack, webhook) and outcome "
                         "(delivered, retry, failed, muted, not_configured).", ["target", "outcome"])
@@ -68,7 +70,8 @@ def render(db_read: Callable[[], dict]) -> bytes:
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (HTTP_REQUESTS, HTTP_LATENCY, INGEST_EVENTS, INGEST_REJECTED, DETECTOR_EVENTS, NOTIFICATIONS):
+        for metric in (HTTP_REQUESTS, HTTP_LATENCY, INGEST_EVENTS, INGEST_REJECTED, DETECTOR_EVENTS,
+                       DETECTOR_DEAD_LETTERS, NOTIFICATIONS):
             registry.register(metric)
     registry.register(DatabaseCollector(db_read))
     return generate_latest(registry)

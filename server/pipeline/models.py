@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigIntKey
@@ -37,3 +37,22 @@ class IngestStat(Base):
     last_event_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_offset: Mapped[int] = mapped_column(BigIntKey)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeadLetter(Base):
+    """An event the detector could not process: it failed twice on its own, so it was skipped.
+
+    Keyed by offset, so any runner that reads the event later (a restart from an older checkpoint,
+    another partitioning) skips it too. ``partition`` is the one that skipped it.
+    """
+
+    __tablename__ = "detector_dead_letters"
+
+    offset: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=False)
+    partition: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    error_class: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,11 +8,15 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db import Database, get_or_add
 from server.eventlog import EventLog
-from server.pipeline.models import DetectorCheckpoint, IngestStat
+from server.eventlog.log import LoggedEvent
+from server.metrics import DETECTOR_DEAD_LETTERS
+from server.pipeline.models import DeadLetter, DetectorCheckpoint, IngestStat
 from server.pipeline.stage import Stage
 from server.pipeline.stats import IngestStats
 
@@ -31,6 +35,24 @@ def _write_ingest_stats(session: Session, key: tuple[int, str], row: dict[str, A
 
 #: How each kind of stage output is written. Later stages register their kinds here.
 WRITERS: dict[str, Writer] = {"ingest_stats": _write_ingest_stats}
+
+
+#: Times an event must fail on its own, from the state right before it, before it is skipped: once could be
+#: a passing fault (a full disk, a timeout) rather than the event.
+POISON_ATTEMPTS = 2
+#: Events skipped in a row, with none processed between them, after which the runner stops skipping: so many
+#: bad events at once is more likely a fault of the detector (a bad deploy, a missing column) than of them.
+MAX_SKIPS_IN_A_ROW = 3
+#: Longest error message kept in a dead letter.
+ERROR_CHARS = 500
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or used (dropped connection, locked or
+    restarting database), not that an event was bad: such a failure is retried, never blamed on an event."""
+    return (isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                             sa_exc.TimeoutError))
+            or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated))
 
 
 def default_stages() -> list[Stage]:
@@ -69,6 +91,15 @@ class Runner:
         runner saves what it has (``flush``).
     clock
         Wall clock, used only for ``updated_at`` bookkeeping, never for detection.
+
+    Notes
+    -----
+    When a batch fails (other than by a connection error, see ``is_connection_error``), the runner rolls
+    back, restores its checkpoint and raises; the next steps re-run the range from that checkpoint to the
+    end of the failed batch one event at a time, checkpointing after each, so that a restore lands right
+    before the event that fails. An event that fails ``POISON_ATTEMPTS`` times on its own is recorded in
+    ``detector_dead_letters`` and skipped; after the range, batches resume. Every runner, whatever its
+    checkpoint, skips an event recorded there, so replays agree.
     """
 
     def __init__(self, db: Database, log: EventLog, stages: Callable[[], Sequence[Stage]] = default_stages, *,
@@ -88,6 +119,10 @@ class Runner:
         self.offset = 0
         self.processed = 0
         self.stages: list[Stage] = []
+        #: After a failed batch: the last offset of it, up to which events are applied one at a time.
+        self.isolate_through: int | None = None
+        self._failures: dict[int, int] = {}  # offset -> failures on its own
+        self._skips_in_a_row = 0
         self.restore()
 
     def restore(self) -> None:
@@ -108,10 +143,15 @@ class Runner:
             self._saved()
 
     def step(self) -> int:
-        """Process one batch; returns how many events it read (0 when caught up)."""
+        """Process one batch; returns how many events it read (0 when caught up). Raises when it failed;
+        the next call goes on from the checkpoint (see the class notes)."""
+        isolating = self.isolate_through is not None and self.offset < self.isolate_through
+        if self.isolate_through is not None and not isolating:
+            log.info("detector back to batches", extra={"partition": self.name, "offset": self.offset})
+            self.isolate_through = None
         with self.db.session() as session:
-            events = self.log.read(session, self.offset, self.batch_size, partition=self.partition)
-            if not events:
+            read = self.log.read(session, self.offset, 1 if isolating else self.batch_size, partition=self.partition)
+            if not read:
                 now = self.clock()
                 wrote = self._idle(session, now)
                 caught_up = self._unsaved_events >= self.batch_size  # after a catch-up: make it durable now
@@ -123,6 +163,9 @@ class Runner:
                     session.commit()
                     self._unsaved = True
                 return 0
+            skipped = self._dead_letters(session, read)
+            events = [e for e in read if e.offset not in skipped]
+            new_offset = read[-1].offset
             try:
                 for stage in self.stages:
                     mine = [e for e in events if stage.consumes(e)]
@@ -130,8 +173,7 @@ class Runner:
                         stage.apply_batch(mine)
                 now = self.clock()
                 self._write_outputs(session, now)
-                new_offset = events[-1].offset
-                due = self._due()
+                due = isolating or self._due()  # one at a time: checkpoint each, so a restore lands before the next
                 if due:
                     self._save(session, new_offset, self.processed + len(events), now)
                 session.commit()
@@ -139,15 +181,60 @@ class Runner:
                     self._saved()
                 else:
                     self._unsaved = True
-                    self._unsaved_events += len(events)
-            except BaseException:
+                    self._unsaved_events += len(read)
+            except BaseException as exc:
                 session.rollback()
                 # The in-memory state may hold part of the batch: go back to what was committed.
                 self.restore()
-                raise
+                if not isinstance(exc, Exception) or is_connection_error(exc):
+                    raise
+                if not isolating:
+                    self.isolate_through = max(self.isolate_through or 0, new_offset)
+                    log.warning("detector batch failed; re-running it one event at a time",
+                                extra={"partition": self.name, "from_offset": self.offset, "to_offset": new_offset})
+                    raise
+                if not events or not self._failed_alone(session, events[0], exc):
+                    raise
+                return len(read)
         self.offset = new_offset
         self.processed += len(events)
-        return len(events)
+        if events:
+            self._failures.pop(events[-1].offset, None)
+            self._skips_in_a_row = 0
+        return len(read)
+
+    def _dead_letters(self, session: Session, events: Sequence[LoggedEvent]) -> set[int]:
+        """Offsets among ``events`` recorded as dead letters (by this runner or any before it)."""
+        return set(session.scalars(select(DeadLetter.offset).where(DeadLetter.offset >= events[0].offset,
+                                                                   DeadLetter.offset <= events[-1].offset)))
+
+    def _failed_alone(self, session: Session, event: LoggedEvent, exc: Exception) -> bool:
+        """``event`` failed on its own, from the state right before it (restored): count it, and once it has
+        failed ``POISON_ATTEMPTS`` times record it and checkpoint past it. Returns whether it was skipped."""
+        attempts = self._failures[event.offset] = self._failures.get(event.offset, 0) + 1
+        if attempts < POISON_ATTEMPTS:
+            return False
+        if self._skips_in_a_row >= MAX_SKIPS_IN_A_ROW:
+            log.error("detector not skipping: %d events in a row failed, which looks like a fault of the detector "
+                      "rather than of the events; retrying", self._skips_in_a_row + 1,
+                      extra={"partition": self.name, "offset": event.offset})
+            return False
+        now = self.clock()
+        row = get_or_add(session, DeadLetter, (event.offset,), offset=event.offset)
+        row.partition, row.tenant_id, row.kind = self.name, event.tenant_id, event.kind[:80]
+        row.error_class = f"{type(exc).__module__}.{type(exc).__qualname__}"[:200]
+        row.error, row.attempts, row.created_at = str(exc)[:ERROR_CHARS], attempts, now
+        self._save(session, event.offset, self.processed, now)  # the restored state: right before the event
+        session.commit()
+        self._saved()
+        self.offset = event.offset
+        self._failures.pop(event.offset, None)
+        self._skips_in_a_row += 1
+        DETECTOR_DEAD_LETTERS.labels(self.name).inc()
+        log.error("detector skipped an event that failed %d times on its own: %s: %s", attempts, row.error_class,
+                  row.error[:200], extra={"partition": self.name, "offset": event.offset,
+                                          "tenant_id": event.tenant_id, "kind": event.kind})
+        return True
 
     def _due(self) -> bool:
         return time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
@@ -193,11 +280,29 @@ class Runner:
         cp.offset, cp.events_processed, cp.state, cp.updated_at = offset, processed, state, now
 
     def run_until_idle(self) -> int:
-        """Process batches until the log has nothing new; returns events processed."""
-        total = 0
-        while n := self.step():
+        """Process batches until the log has nothing new; returns events read (skipped ones included).
+
+        A failing event is isolated and skipped as under ``run_forever``; a connection error, or failures
+        that make no progress, raise.
+        """
+        total = failures = 0
+        while True:
+            try:
+                n = self.step()
+            except Exception as exc:
+                failures += 1
+                if is_connection_error(exc) or failures > POISON_ATTEMPTS + 1:  # a batch, then each attempt
+                    raise
+                continue
+            if not n:
+                return total
             total += n
-        return total
+            failures = 0
+
+
+def dead_letters(session: Session, limit: int = 100) -> list[DeadLetter]:
+    """The events the detector skipped, newest first."""
+    return list(session.scalars(select(DeadLetter).order_by(DeadLetter.offset.desc()).limit(limit)))
 
 
 def run_forever(runner: Runner, *, poll_seconds: float = 0.5, stop: threading.Event | None = None,

@@ -1,0 +1,250 @@
+"""One event the detector cannot process must not stall its partition: it is isolated, recorded and skipped."""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from server.cli import main
+from server.eventlog import NewEvent, SqlEventLog
+from server.pipeline import IngestStats, Runner
+from server.pipeline.models import DeadLetter, DetectorCheckpoint, IngestStat
+from server.pipeline.registry import stage_factory
+from server.pipeline.runner import MAX_SKIPS_IN_A_ROW
+from server.topics.models import Ticket
+from tests.conftest import TEST_SECRET_KEY
+from tests.understand.fakes import HashingEmbedder
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+#: The security review's ticket: a numeric character reference of 5,000 digits.
+POISON = "<p>Invoice &#" + "1" * 5000 + "</p>"
+
+
+def ticket(ticket_id: int, description: str, at: datetime) -> dict:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"type": "zen:event-type:ticket.created", "account_id": 1, "id": f"ev-{ticket_id}", "time": stamp,
+            "zendesk_event_version": "2022-11-06", "subject": f"zen:ticket:{ticket_id}",
+            "detail": {"id": str(ticket_id), "subject": "Invoice PDF is blank", "description": description,
+                       "status": "NEW", "requester_id": "5", "created_at": stamp, "via": {"channel": "web"}},
+            "event": {}}
+
+
+def append_tickets(db, tenant_id: int, items: list[tuple[int, str]]) -> list[int]:
+    offsets = []
+    with db.session() as s:
+        for i, (ticket_id, description) in enumerate(items):
+            at = T0 + timedelta(minutes=ticket_id)
+            body = ticket(ticket_id, description, at)
+            offsets += SqlEventLog().append(s, tenant_id, [NewEvent("zendesk", "zendesk.ticket.created", body["id"],
+                                                                    at, body)], at).offsets
+        s.commit()
+    return offsets
+
+
+def fill(db, tenant_id: int, n: int, start: int = 0) -> list[int]:
+    with db.session() as s:
+        result = SqlEventLog().append(s, tenant_id, [NewEvent("widget", "widget.x", f"w{i}", T0, {})
+                                                     for i in range(start, start + n)], T0)
+        s.commit()
+    return list(result.offsets)
+
+
+def dead(db) -> list[tuple]:
+    with db.session() as s:
+        return [(r.offset, r.partition, r.tenant_id, r.kind, r.error_class, r.attempts)
+                for r in s.scalars(select(DeadLetter).order_by(DeadLetter.offset))]
+
+
+def stats_table(db) -> dict:
+    with db.session() as s:
+        return {(r.tenant_id, r.source): (r.total, r.kinds, r.last_offset) for r in s.scalars(select(IngestStat))}
+
+
+def unguarded_clean(raw: str, max_chars: int = 5000) -> str:
+    """Text cleaning as it was before it bounded character references: html.unescape raises on the poison."""
+    return html.unescape(raw)[:max_chars]
+
+
+def test_a_poison_ticket_is_skipped_and_the_other_tenant_in_its_partition_is_served(db, make_tenant, monkeypatch):
+    monkeypatch.setattr("server.understand.stage.clean", unguarded_clean)  # a parser fault the fix does not cover
+    attacker, innocent = make_tenant("Attacker")[0], make_tenant("Innocent")[0]
+    append_tickets(db, innocent.id, [(1, "Every page of the invoice is empty.")])
+    [poison] = append_tickets(db, attacker.id, [(7, POISON)])
+    append_tickets(db, innocent.id, [(8, "The invoice download shows a blank page.")])
+    runner = Runner(db, SqlEventLog(), stage_factory(db, embed=HashingEmbedder().embed, secret_key=TEST_SECRET_KEY),
+                    batch_size=50, checkpoint_seconds=3600)
+    assert runner.run_until_idle() == 3
+    with db.session() as s:
+        tickets = {(t.tenant_id, t.zendesk_id) for t in s.scalars(select(Ticket))}
+        assert s.get(DetectorCheckpoint, "p0of1").offset == runner.offset
+    assert tickets == {(innocent.id, "1"), (innocent.id, "8")}
+    assert dead(db) == [(poison, "p0of1", attacker.id, "zendesk.ticket.created", "builtins.ValueError", 2)]
+    with db.session() as s:
+        assert "4300 digits" in s.get(DeadLetter, poison).error and len(s.get(DeadLetter, poison).error) <= 500
+    # Later tickets are batched again, and the skipped event is not tried nor recorded again.
+    append_tickets(db, innocent.id, [(9, "Still blank."), (10, "Blank again today.")])
+    assert runner.run_until_idle() == 2 and runner.isolate_through is None
+    runner.flush()
+    assert Runner(db, SqlEventLog(), stage_factory(db, embed=HashingEmbedder().embed,
+                                                   secret_key=TEST_SECRET_KEY)).run_until_idle() == 0
+    assert len(dead(db)) == 1
+
+
+class Faulty(IngestStats):
+    """Raises ``error()`` on one offset while ``left`` > 0 (class attributes: restored copies share them)."""
+
+    name = "faulty"
+    at = -1
+    left = 0
+    error: type[Exception] = RuntimeError
+    tried = 0
+
+    def apply(self, event):  # type: ignore[no-untyped-def]
+        if event.offset == self.at:
+            type(self).tried += 1
+            if type(self).left > 0:
+                type(self).left -= 1
+                raise type(self).error("boom")
+        super().apply(event)
+
+
+@pytest.fixture
+def faulty():
+    yield Faulty
+    Faulty.at, Faulty.left, Faulty.error, Faulty.tried = -1, 0, RuntimeError, 0
+
+
+def connection_lost(_message: str) -> OperationalError:
+    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+def test_a_failed_batch_is_rerun_one_event_at_a_time_and_the_event_failing_alone_twice_is_skipped(db, tenant, faulty):
+    t, _ = tenant
+    offsets = fill(db, t.id, 20)
+    faulty.at, faulty.left = offsets[13], 99
+    runner = Runner(db, SqlEventLog(), lambda: [IngestStats(), Faulty()], batch_size=10, checkpoint_seconds=3600)
+    assert runner.step() == 10  # not checkpointed yet: a restore goes back to the start
+    with pytest.raises(RuntimeError):
+        runner.step()
+    assert runner.offset == 0 and runner.isolate_through == offsets[19]
+    for k in range(13):  # one at a time from the checkpoint, each checkpointed
+        assert runner.step() == 1
+        with db.session() as s:
+            assert s.get(DetectorCheckpoint, "p0of1").offset == offsets[k] == runner.offset
+    with pytest.raises(RuntimeError):
+        runner.step()  # alone, once: not yet blamed
+    assert dead(db) == [] and runner.offset == offsets[12]
+    assert runner.step() == 1  # alone, twice: recorded and skipped
+    assert dead(db) == [(offsets[13], "p0of1", t.id, "widget.x", "builtins.RuntimeError", 2)]
+    assert runner.offset == offsets[13] and runner.processed == 13
+    assert runner.run_until_idle() == 6
+    assert runner.isolate_through is None and runner.processed == 19
+    assert stats_table(db)[(t.id, "widget")][0] == 19
+
+
+def test_an_event_that_fails_once_alone_is_not_skipped(db, tenant, faulty):
+    t, _ = tenant
+    offsets = fill(db, t.id, 6)
+    faulty.at, faulty.left = offsets[2], 2  # fails in its batch and once alone, then works
+    runner = Runner(db, SqlEventLog(), lambda: [IngestStats(), Faulty()], batch_size=10)
+    assert runner.run_until_idle() == 6
+    assert dead(db) == [] and stats_table(db)[(t.id, "widget")][0] == 6 and runner.stages[1].stats[(t.id, "widget")].total == 6
+
+
+def test_a_lost_database_connection_is_retried_never_blamed_on_an_event(db, tenant, faulty):
+    t, _ = tenant
+    offsets = fill(db, t.id, 5)
+    faulty.at, faulty.left, faulty.error = offsets[0], 4, connection_lost
+    runner = Runner(db, SqlEventLog(), lambda: [IngestStats(), Faulty()], batch_size=1)
+    for _ in range(4):  # a batch of one event, failing more often than a poison event may
+        with pytest.raises(OperationalError):
+            runner.step()
+        assert runner.isolate_through is None and runner.offset == 0
+    with pytest.raises(OperationalError):  # run_until_idle does not swallow it either
+        faulty.left = 1
+        runner.run_until_idle()
+    assert runner.run_until_idle() == 5
+    assert dead(db) == [] and stats_table(db)[(t.id, "widget")][0] == 5
+
+
+def test_a_restarted_runner_skips_the_same_event_and_ends_in_the_same_state(db, tenant, faulty):
+    t, _ = tenant
+    offsets = fill(db, t.id, 30)
+    faulty.at, faulty.left = offsets[17], 99
+
+    def stages():  # type: ignore[no-untyped-def]
+        return [IngestStats(), Faulty()]
+
+    Runner(db, SqlEventLog(), stages, batch_size=7).run_until_idle()
+    uninterrupted = stats_table(db), dead(db)
+    assert [d[0] for d in uninterrupted[1]] == [offsets[17]]
+
+    def reset(keep_dead: bool) -> None:
+        with db.session() as s:
+            s.query(IngestStat).delete()
+            s.query(DetectorCheckpoint).delete()
+            if not keep_dead:
+                s.query(DeadLetter).delete()
+            s.commit()
+
+    # From no checkpoint at all (a replay): the recorded event is skipped without being tried.
+    reset(keep_dead=True)
+    faulty.tried = 0
+    Runner(db, SqlEventLog(), stages, batch_size=7).run_until_idle()
+    assert (stats_table(db), dead(db)) == uninterrupted and faulty.tried == 0
+    # Stopped in the middle of isolating (a crash after the batch failed, and after one failure alone): the
+    # restarted runner finds and skips the same event.
+    reset(keep_dead=False)
+    first = Runner(db, SqlEventLog(), stages, batch_size=7, checkpoint_seconds=3600)
+    first.step(), first.step()
+    first.flush()
+    with pytest.raises(RuntimeError):
+        first.step()
+    for _ in range(offsets.index(first.isolate_through) - 14):
+        try:
+            first.step()
+        except RuntimeError:
+            break
+    restarted = Runner(db, SqlEventLog(), stages, batch_size=7, checkpoint_seconds=3600)
+    restarted.run_until_idle()
+    assert (stats_table(db), dead(db)) == uninterrupted
+    assert restarted.processed == 29
+
+
+def test_many_failing_events_in_a_row_stop_being_skipped(db, tenant, faulty):
+    t, _ = tenant
+    offsets = fill(db, t.id, 8)
+
+    class AllBad(IngestStats):
+        name = "all_bad"
+
+        def apply(self, event):  # type: ignore[no-untyped-def]
+            raise KeyError("a column this build expects is missing")
+
+    runner = Runner(db, SqlEventLog(), lambda: [IngestStats(), AllBad()], batch_size=4)
+    with pytest.raises(KeyError):
+        runner.run_until_idle()
+    assert [d[0] for d in dead(db)] == offsets[:MAX_SKIPS_IN_A_ROW]
+    assert runner.offset == offsets[MAX_SKIPS_IN_A_ROW - 1]  # stalled, as before, rather than skipping everything
+
+
+def test_the_cli_lists_skipped_events(db, tenant, faulty, database_url, tmp_path):
+    t, _ = tenant
+    offsets = fill(db, t.id, 3)
+    faulty.at, faulty.left = offsets[1], 99
+    Runner(db, SqlEventLog(), lambda: [IngestStats(), Faulty()]).run_until_idle()
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k", "LOG_FORMAT": "text"}
+    result = CliRunner().invoke(main, ["dead-letters", "--json"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["offset"] == offsets[1] and row["tenant"] == t.slug and row["kind"] == "widget.x"
+    assert row["error_class"] == "builtins.RuntimeError" and row["error"] == "boom" and row["attempts"] == 2
+    text = CliRunner().invoke(main, ["dead-letters"], env=env, catch_exceptions=False).output
+    assert f"offset={offsets[1]}" in text and "builtins.RuntimeError: boom" in text
