@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,19 +100,24 @@ def _ticket_ids(session: Session, tenant_id: int, incident_ids: list[int],
 def _named_now(incident: Incident, label: str | None) -> tuple[str, str]:
     """The incident's title and sentence naming its topic as it is called now (agents renamed it, or its
     keywords moved on since detection): both were written with the name it had then."""
+    return _renamed(incident.kind, incident.title, incident.sentence,
+                    (incident.evidence or {}).get("topic_label"), label)
+
+
+def _renamed(kind: str, title: str, sentence: str, then: Any, label: str | None) -> tuple[str, str]:
+    """``title`` and ``sentence``, written when the topic was called ``then``, with its name ``label`` now."""
     from server.incidents.engine import title as headline
 
-    then = (incident.evidence or {}).get("topic_label")
     if not label or not isinstance(then, str) or not then or label == then:
-        return incident.title, incident.sentence
-    named = incident.title
-    if incident.title == headline(incident.kind, then)[:300]:
-        named = headline(incident.kind, label)[:300]
-    said = incident.sentence or ""
+        return title, sentence
+    named = title
+    if title == headline(kind, then)[:300]:
+        named = headline(kind, label)[:300]
+    said = sentence or ""
     for before, after in ((f"'{then}'", f"'{label}'"), (f" on {then} ", f" on {label} ")):
         if before in said:
             return named, said.replace(before, after, 1)
-    return named, incident.sentence
+    return named, sentence
 
 
 def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[list[str], int] | None,
@@ -143,10 +148,31 @@ def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[
 SEARCH_WORDS = 8
 
 
+def _topics_matching(tenant_id: int, word: str) -> Any:
+    """Ids of the tenant's topics whose name, keyword label, keywords or summary contain ``word``."""
+    return select(Topic.id).where(Topic.tenant_id == tenant_id, or_(
+        Topic.name.icontains(word, autoescape=True), Topic.label.icontains(word, autoescape=True),
+        cast(Topic.keywords, String).icontains(word, autoescape=True),
+        Topic.summary.icontains(word, autoescape=True)))
+
+
+def _subject_matches(tenant_id: int, word: str) -> Any:
+    """Whether one of the incident's tickets has ``word`` in its subject (read through the incident's own
+    tickets, on the primary keys of both tables: an incident's tickets, then each ticket by its id)."""
+    return exists().where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id == Incident.id,
+                          Ticket.tenant_id == tenant_id, Ticket.zendesk_id == IncidentTicket.zendesk_id,
+                          Ticket.subject.icontains(word, autoescape=True))
+
+
+def _words(q: str | None) -> list[str]:
+    return (q or "").split()[:SEARCH_WORDS]
+
+
 def _matching(tenant_id: int, *, status: list[str] | None = None, kind: str | None = None,
               topic_id: int | None = None, since: datetime | None = None, q: str | None = None) -> Any:
     """The tenant's incidents that match the list's filters. ``q``: every word (case-insensitive) appears in
-    the title, the sentence, Claude's summary or the name agents gave the incident's topic."""
+    the title, the sentence, Claude's summary, the incident's topic (the name agents gave it, its keyword
+    label, keywords or summary) or the subject of one of its tickets."""
     query = select(Incident).where(Incident.tenant_id == tenant_id)
     if status:
         query = query.where(Incident.status.in_(status))
@@ -156,13 +182,27 @@ def _matching(tenant_id: int, *, status: list[str] | None = None, kind: str | No
         query = query.where(Incident.topic_id == topic_id)
     if since is not None:
         query = query.where(Incident.detected_at >= since.astimezone(timezone.utc))
-    for word in (q or "").split()[:SEARCH_WORDS]:
-        named = select(Topic.id).where(Topic.tenant_id == tenant_id, Topic.name.icontains(word, autoescape=True))
+    for word in _words(q):
         query = query.where(or_(Incident.title.icontains(word, autoescape=True),
                                 Incident.sentence.icontains(word, autoescape=True),
                                 Incident.llm_summary.icontains(word, autoescape=True),
-                                Incident.topic_id.in_(named)))
+                                Incident.topic_id.in_(_topics_matching(tenant_id, word)),
+                                _subject_matches(tenant_id, word)))
     return query
+
+
+def _order(tenant_id: int, q: str | None) -> tuple[Any, ...]:
+    """Newest first; with a search, incidents whose title or topic name every word names come first (a
+    search for "invoice" lists the invoice spike before an incident whose sentence only mentions a page)."""
+    words = _words(q)
+    if not words:
+        return _NEWEST
+    named = and_(*(or_(Incident.title.icontains(w, autoescape=True),
+                       Incident.topic_id.in_(select(Topic.id).where(
+                           Topic.tenant_id == tenant_id, or_(Topic.name.icontains(w, autoescape=True),
+                                                             Topic.label.icontains(w, autoescape=True)))))
+                   for w in words))
+    return (case((named, 0), else_=1), *_NEWEST)
 
 
 _NEWEST = (Incident.detected_at.desc(), Incident.id.desc())
@@ -171,7 +211,7 @@ _NEWEST = (Incident.detected_at.desc(), Incident.id.desc())
 def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
     q = _matching(tenant_id, **filters)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(*_NEWEST).limit(limit).offset(offset)).all()
+    rows = session.scalars(q.order_by(*_order(tenant_id, filters.get("q"))).limit(limit).offset(offset)).all()
     labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
     tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
     return {"incidents": [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows], "total": total}
@@ -202,8 +242,11 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     # The columns only: an incident's evidence (its hourly series, tickets' text) is read 500 incidents
     # at a time, and only for resolved ones, where a merge is recorded.
     names = [c for c in EXPORT_COLUMNS if c not in ("topic", "merged_into")]
-    rows = session.execute(q.with_only_columns(*(getattr(Incident, c) for c in names))
-                           .order_by(*_NEWEST).limit(EXPORT_MAX)).all()
+    # The page names an incident's topic as it is called now (renamed since detection): so does the file,
+    # from the name the title and sentence were written with (evidence.topic_label).
+    then = Incident.evidence["topic_label"].as_string().label("topic_label_then")
+    rows = session.execute(q.with_only_columns(*(getattr(Incident, c) for c in names), then)
+                           .order_by(*_order(tenant_id, filters.get("q"))).limit(EXPORT_MAX)).all()
     labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
     closed = [r.id for r in rows if r.status == "resolved"]
     merged: dict[int, Any] = {}
@@ -219,6 +262,8 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     for r in rows:
         values = {**r._asdict(), "topic": labels.get(r.topic_id) if r.topic_id is not None else None,
                   "merged_into": merged.get(r.id)}
+        values["title"], values["sentence"] = _renamed(r.kind, r.title, r.sentence, r.topic_label_then,
+                                                       values["topic"])
         writer.writerow([_cell(values[c]) for c in EXPORT_COLUMNS])
     return out.getvalue(), total
 

@@ -578,6 +578,58 @@ def test_search_needs_every_word_in_the_title_sentence_summary_or_topic_name(cli
         assert body.status_code == 400 and "q" in body.get_json()["error"]["fields"]
 
 
+def test_search_also_reads_the_topic_and_the_subjects_of_the_incident_s_own_tickets(client, db, make_tenant):
+    t, creds = make_tenant("Alpha")
+    other, other_creds = make_tenant("Beta")
+    with db.session() as s:
+        s.add(Topic(tenant_id=t.id, id=5, label="login · saml assertion · idp certificate", name=None,
+                    keywords=["login", "saml assertion", "idp certificate", "okta"],
+                    summary="About login, saml assertion. Typical ticket: \"Sign-in loops\"", size=30,
+                    representatives=[], first_seen_at=T0, last_seen_at=T0, updated_at=T0))
+        for tenant_id, zid, subject in ((t.id, "100", "SSO login error"), (t.id, "101", "Sign-in fails"),
+                                        (t.id, "200", "Invoice 50% off"), (other.id, "100", "Blank invoice"),
+                                        (other.id, "300", "SSO broken")):
+            s.add(Ticket(tenant_id=tenant_id, zendesk_id=zid, subject=subject))
+        s.commit()
+    add_incident(db, t.id, 1, kind="concentration", topic_id=5, series="topic:5", tickets=["100", "101"],
+                 title="Concentrated rise: 'login · saml assertion · idp certificate'",
+                 sentence="10 of its 28 customers met friction on /invoices first")
+    add_incident(db, t.id, 2, title="Spike: 'invoice · download'", tickets=["200"])
+    add_incident(db, other.id, 3, title="Spike: 'sso'", tickets=["300"])
+    search = lambda q, c=creds: ids(client.get("/api/v1/incidents", query_string={"q": q},  # noqa: E731
+                                               headers=auth(c)).get_json())
+    assert search("sso") == [1]  # a ticket's subject; another tenant's incident about SSO is not listed
+    assert search("okta") == [1] and search("IDP") == [1] and search("sign-in") == [1]  # keywords, label, summary
+    assert search("blank") == []  # another tenant's ticket with the same Zendesk id is not this incident's
+    assert search("50%") == [2] and search("0%") == [2] and search("_") == []  # wildcards stay plain characters
+    # an incident named after the word comes before one that only mentions it (and newest first within each)
+    assert search("invoice") == [2, 1] and search("invoices") == [1]
+    assert search("sso", other_creds) == [3]
+    export = client.get("/api/v1/incidents/export", query_string={"q": "invoice"}, headers=auth(creds))
+    assert [line.split(",")[0] for line in export.get_data(as_text=True).lstrip("\ufeff").splitlines()[1:]] == ["2", "1"]
+
+
+def test_export_names_the_topic_as_the_page_does_after_a_rename(client, db, tenant):
+    import csv
+    import io
+
+    t, creds = tenant
+    add_topic(db, t.id, 7, "invoice · download · pdf")
+    said = "14 tickets from 14 customers in 30 min about 'invoice · download · pdf'; expected 3.0 customers"
+    add_incident(db, t.id, 2, topic_id=7, series="topic:7", title="Spike: 'invoice · download · pdf'", sentence=said,
+                 evidence={"topic_label": "invoice · download · pdf"})
+    add_incident(db, t.id, 3, kind="drop", topic_id=None, series="channel:email", title="Drop: 'channel email'",
+                 evidence={})
+    assert client.patch("/api/v1/topics/7", json={"name": "Blank invoice PDFs"}, headers=auth(creds)).status_code == 200
+    shown = client.get("/api/v1/incidents", headers=auth(creds)).get_json()["incidents"]
+    resp = client.get("/api/v1/incidents/export", headers=auth(creds))
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig")))}
+    for view in shown:
+        assert (rows[str(view["id"])]["title"], rows[str(view["id"])]["sentence"]) == (view["title"], view["sentence"])
+    assert rows["2"]["title"] == "Spike: 'Blank invoice PDFs'" and rows["2"]["topic"] == "Blank invoice PDFs"
+    assert "about 'Blank invoice PDFs'; expected" in rows["2"]["sentence"]
+
+
 def test_export_is_csv_of_the_same_filters_with_formulas_kept_as_text(client, db, tenant):
     import csv
     import io
