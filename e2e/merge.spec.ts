@@ -1,6 +1,7 @@
 // Merging one incident into another on the incidents page, in a real browser against a real backend
 // holding two open spikes and a friction incident: the choice offers only incidents of the same family,
-// a second click confirms, and both incidents then say where the other went; the merge is then undone.
+// a second click confirms, and both incidents then say where the other went, each a link to the other; the merge
+// is then undone, from the merged one and from the one that stayed, each said as what it is (not "New incident").
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -36,9 +37,15 @@ test("merging the second spike into the first: confirmed by a second click, then
   await expect(detail.locator('[data-action="merge"]')).toHaveText(`Merge #${second} into #${first}? Click again`);
   await detail.locator('[data-action="merge"]').click();
 
-  // The one that stayed is shown, naming the one merged into it; the other is resolved and says where it went.
+  // The one that stayed is shown, naming the one merged into it, with its Undo; the merge is said as one.
+  // The other is resolved and says where it went.
   await expect(detail.locator("h2")).toContainText(`(#${first})`);
-  await expect(detail.locator(".merge-note")).toHaveText(`Merged into this one: #${second}.`);
+  await expect(page.locator("#incident-news")).toHaveText(
+    `Merged #${second} into #${first} by Ana: its tickets join this one.`);
+  await expect(detail.locator(".detail-done")).toHaveText(
+    `Merged #${second} into #${first} by Ana: its tickets join this one.`);
+  await expect(detail.locator(".merge-note")).toHaveText(`Merged into this one: #${second} Undo merge.`);
+  await expect(detail.getByRole("button", { name: `Undo merge of #${second}` })).toBeVisible();
   await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(0); // not active any more
   await detail.locator(`.merge-note button[data-related="${second}"]`).click();
   await expect(detail.locator("h2")).toContainText(`(#${second})`);
@@ -58,11 +65,41 @@ test("merging the second spike into the first: confirmed by a second click, then
   await expect(detail.locator("h2")).toBeFocused(); // its button went away: the heading holds the keyboard
   await expect(detail.locator(".history")).toContainText(`Merge into incident #${first} undone by Lee`);
   await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(1);
+  await expect(page.locator("#incident-news")).toHaveText(/^Merge undone by Lee: incident #\d+ is open again/);
   await page.locator(`button.incident-item[data-id="${first}"]`).click();
   await expect(detail.locator("h2")).toContainText(`(#${first})`);
   await expect(detail.locator(".merge-note")).toHaveCount(0);
   expect(problems).toEqual([]);
 });
+
+test("a merge is undone from the incident that stayed: the other is active again, and that is what is said",
+  async ({ page }) => {
+    const [first, second] = backend.incident_ids as number[];
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${second})`);
+    await page.locator("#by").fill("Ana");
+    await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(1);
+    await detail.locator("#merge-into").selectOption(String(first));
+    await detail.locator('[data-action="merge"]').click();
+    await detail.locator('[data-action="merge"]').click();
+    await expect(detail.locator("h2")).toContainText(`(#${first})`);
+    await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(0);
+
+    await page.locator("#by").fill("Lee");
+    await detail.getByRole("button", { name: `Undo merge of #${second}` }).click();
+    const said = `Merge undone by Lee: #${second} is open again, apart from #${first}, with its own tickets.`;
+    await expect(detail.locator(".detail-done")).toHaveText(said);
+    await expect(detail.locator("h2")).toContainText(`(#${first})`);  // the one that stayed stays open
+    await expect(detail.locator(".merge-note")).toHaveCount(0);
+    await expect(detail.locator("h2")).toBeFocused();
+    // Back in the active list, and not announced as a new incident.
+    await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(1);
+    await expect(page.locator("#incident-news")).toHaveText(said);
+    await page.locator(`button.incident-item[data-id="${second}"]`).click();
+    await expect(detail.locator(".status")).toHaveText("open");
+    await expect(detail.locator(".merge-note")).toHaveCount(0);
+  });
 
 test("a merge target chosen and armed survives a refresh that brings a change, with the keyboard on its button",
   async ({ page }) => {

@@ -28,9 +28,18 @@ def _page_headers(response: Response) -> Response:
     return response
 
 
+def _demo_links() -> dict[str, str] | None:
+    """Where a newcomer tries the demo from the other sides, when this server serves the demo pages (the
+    ``DEMO_PAGES`` setting registers their blueprints; never in production): the fake Zendesk agent page and
+    the sample product. Only this server's own addresses reach the templates, which write them as links."""
+    if "demo_agent" not in current_app.blueprints or "demo_acme" not in current_app.blueprints:
+        return None
+    return {"agent": url_for("demo_agent.agent_page"), "product": url_for("demo_acme.page", page="billing")}
+
+
 @bp.get("/")
 def dashboard() -> str:
-    return render_template("dashboard.html")
+    return render_template("dashboard.html", demo=_demo_links())
 
 
 @bp.get("/incidents")
@@ -40,8 +49,9 @@ def incidents() -> str:
     Where the server serves the demo pages (``DEMO_PAGES``, demo and tests only), the tenant's Zendesk is the
     demo's stand-in: the page is told the demo's agent page, which shows its tickets, instead of linking
     them to ``https://<subdomain>.zendesk.com``."""
-    demo = "demo_agent" in current_app.blueprints
-    return render_template("incidents.html", agent_page=url_for("demo_agent.agent_page") if demo else None)
+    agent = "demo_agent" in current_app.blueprints
+    return render_template("incidents.html", agent_page=url_for("demo_agent.agent_page") if agent else None,
+                           demo=_demo_links())
 
 
 @bp.get("/favicon.ico")

@@ -23,17 +23,19 @@
 
   // The transitions the API allows (server/incidents/service.py TRANSITIONS), as buttons. Back to open from
   // acknowledged takes the acknowledgement back (nobody is on it after all); from resolved or dismissed it
-  // reopens the incident: one status, two meanings, so two labels.
+  // reopens the incident: one status, two meanings, so two labels. Only the next step stands out (primary):
+  // Acknowledge while the incident is open, Resolve once it is acknowledged.
   var ACTIONS = [
-    { status: "acknowledged", label: "Acknowledge", from: ["open"], done: "Acknowledged" },
-    { status: "resolved", label: "Resolve", from: ["open", "acknowledged"], done: "Resolved" },
+    { status: "acknowledged", label: "Acknowledge", from: ["open"], done: "Acknowledged", primary: ["open"] },
+    { status: "resolved", label: "Resolve", from: ["open", "acknowledged"], done: "Resolved", primary: ["acknowledged"] },
     { status: "dismissed", label: "Dismiss", from: ["open", "acknowledged"], cls: "secondary", done: "Dismissed" },
     { status: "open", label: "Back to open", from: ["acknowledged"], cls: "secondary", done: "Back to open",
       title: "Take the acknowledgement back: nobody is on it after all" },
     { status: "open", label: "Reopen", from: ["resolved", "dismissed"], cls: "secondary", done: "Reopened" }
   ];
 
-  var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false };
+  // seen: the ids of every incident this page has listed or shown, never announced as new.
+  var state = { filter: "active", kind: "", q: "", selected: null, timer: null, busy: false, opened: false, seen: {} };
 
   // --- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
@@ -301,17 +303,19 @@
 
   // A new incident arriving in the list is said once on the page's status line: not on the first load, nor
   // after a change of search, kind or tab, nor for one detected long before that comes back (a reopening
-  // says so in its own history).
+  // says so in its own history), nor for one a person brought back (an undone merge: its Undo says so), nor
+  // for one this page has listed or shown before.
   var ARRIVAL_SLACK = 15 * 60000;  // the server's clock and the reader's may differ a little
 
   function announceArrivals(data) {
-    var listed = {}, before = state.listed, since = state.listedAt;
-    data.incidents.forEach(function (inc) { listed[inc.id] = true; });
+    var listed = {}, before = state.listed, since = state.listedAt, seen = Object.assign({}, state.seen);
+    data.incidents.forEach(function (inc) { listed[inc.id] = state.seen[inc.id] = true; });
     state.listed = listed;
     state.listedAt = Date.now();
     if (!before || state.filtersChanged) return;
     var fresh = data.incidents.filter(function (inc) {
-      return !before[inc.id] && inc.status === "open" && Date.parse(inc.detected_at) >= since - ARRIVAL_SLACK;
+      return !before[inc.id] && !seen[inc.id] && inc.status === "open" && inc.status_by === "detector" &&
+        Date.parse(inc.detected_at) >= since - ARRIVAL_SLACK;
     });
     if (!fresh.length) return;
     $("incident-news").textContent = fresh.length === 1 ?
@@ -770,9 +774,12 @@
     if (Array.isArray(ev.pages) && ev.pages.length) {  // where requesters met friction before writing
       var pages = el("ul", "plain");
       ev.pages.forEach(function (p) {
-        var usual = typeof p.usual_share === "number"  // the page's usual share of customers who write
-          ? "; usually " + (p.usual_share < 0.01 ? "under 1%" : Math.round(100 * p.usual_share) + "%") +
-            " of customers who write had been there just before" +
+        var pct = function (x) { return x < 0.01 ? "under 1%" : Math.round(100 * x) + "%"; };
+        // the page's usual share of customers who write, and its share among those writing beside the incident
+        var now = typeof p.recent_share === "number" && p.recent_tickets
+          ? ", " + pct(p.recent_share) + " of the other customers who wrote in the last 6 h" : "";
+        var usual = typeof p.usual_share === "number"
+          ? "; usually " + pct(p.usual_share) + " of customers who write had been there just before" + now +
             (p.associated ? ": far more here, a likely place to look" : "")
           : "";
         pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " +
@@ -924,7 +931,7 @@
         return;
       }
       var target = Number(into.value);
-      if (button.dataset.armed !== "1") {  // a second click confirms: a merge is not undone
+      if (button.dataset.armed !== "1") {  // a second click confirms (Undo merge takes it back, from either one)
         button.dataset.armed = "1";
         button.textContent = "Merge #" + inc.id + " into #" + target + "? Click again";
         return;
@@ -932,8 +939,14 @@
       localStorage.setItem(BY_KEY, by);
       button.disabled = true;
       send("POST", "/api/v1/incidents/" + inc.id + "/merge", { into: target, by: by }).then(function (kept) {
-        select(kept.id);
+        var shown = select(kept.id);
         loadList().catch(listError);
+        document.dispatchEvent(new Event("gs-incident-changed"));
+        return shown.then(function () {
+          if (state.selected === kept.id) {
+            announce("Merged #" + inc.id + " into #" + kept.id + " by " + by + ": its tickets join this one.");
+          }
+        });
       }).catch(function (err) { button.disabled = false; detailError(err.message); });
     });
     return box;
@@ -964,14 +977,39 @@
         }));
       }
     } else {
+      // Each one merged here is a link to it and, while this one is active (a merge is undone only then), has
+      // its Undo beside it: a mistaken merge is taken back from where the person is.
+      var active = inc.status === "open" || inc.status === "acknowledged";
       p.appendChild(document.createTextNode("Merged into this one: "));
       merged.forEach(function (id, i) {
         if (i) p.appendChild(document.createTextNode(", "));
         p.appendChild(link(id));
+        if (active) {
+          p.appendChild(document.createTextNode(" "));
+          p.appendChild(undoMergeHere(inc, id));
+        }
       });
       p.appendChild(document.createTextNode("."));
     }
     return p;
+  }
+
+  // "Undo merge" on the incident that stayed, for incident `id` merged into it: that one is active again (the
+  // server answers with it); this one is read again and drawn without it.
+  function undoMergeHere(inc, id) {
+    var back = null;
+    var b = actionButton("Undo merge", { action: "unmerge-" + id, cls: "secondary", done: function (after, by) {
+      return "Merge undone by " + by + ": #" + id + " is " + (back ? back.status : "open") + " again, apart from #" +
+        after.id + ", with its own tickets.";
+    } }, function (by) {
+      return send("POST", "/api/v1/incidents/" + id + "/unmerge", { by: by }).then(function (gone) {
+        back = gone;
+        state.seen[id] = true;  // back in the active list, but no new incident
+        return api("/api/v1/incidents/" + inc.id);
+      });
+    });
+    b.setAttribute("aria-label", "Undo merge of #" + id);
+    return b;
   }
 
   // What was sent about the incident: each event, to Slack and to each webhook, and how it went.
@@ -998,22 +1036,47 @@
     return span;
   }
 
+  // Slack not set up is said once, above the list, with the way to set it up; each event then names only where
+  // it went (or was held back, or failed).
   function notificationList(notes) {
+    var box = el("div", "notifications-box");
+    function unset(n) { return !n.slack || n.slack.state === "not_configured"; }
+    var missing = notes.filter(unset).length;
+    if (missing) {
+      var p = el("p", "hint slack-unset", missing === notes.length ? "Slack: not configured, so none of these went " +
+        "there. Set it up under " : "Slack: not configured for " + missing + " of these " + notes.length +
+        " (sent before it was set up, or after it was turned off); they did not go there. See ");
+      var a = el("a", null, "Where alerts go");
+      a.href = "#alerts";
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();  // the address keeps the open incident (#id=)
+        GS.goToSection("alerts");
+      });
+      p.appendChild(a);
+      p.appendChild(document.createTextNode("."));
+      box.appendChild(p);
+    }
     var ul = el("ul", "plain notifications");
     notes.forEach(function (n) {
       var li = el("li");
       li.appendChild(el("strong", null, n.event));
-      li.appendChild(document.createTextNode(" · " + when(n.created_at) + " · "));
-      li.appendChild(target("Slack", "slack", n.slack));
+      li.appendChild(document.createTextNode(" · " + when(n.created_at)));
+      var to = [];
+      if (!unset(n)) to.push(target("Slack", "slack", n.slack));
       (n.webhooks || []).forEach(function (w) {
-        li.appendChild(document.createTextNode(" · "));
         var pagerduty = w.format === "pagerduty";
-        li.appendChild(target((pagerduty ? "PagerDuty" : "webhook") + " #" + w.webhook_id +
+        to.push(target((pagerduty ? "PagerDuty" : "webhook") + " #" + w.webhook_id +
           (w.description ? " (" + w.description + ")" : ""), pagerduty ? "pagerduty" : "webhook", w));
+      });
+      if (!to.length) to.push(el("span", "note-target state-not_configured", "sent nowhere"));
+      to.forEach(function (t) {
+        li.appendChild(document.createTextNode(" · "));
+        li.appendChild(t);
       });
       ul.appendChild(li);
     });
-    return ul;
+    box.appendChild(ul);
+    return box;
   }
 
   function detailError(msg) {
@@ -1054,6 +1117,7 @@
     detail.shown = detail.known = inc;
     detail.sig = detail.knownSig = signature(inc);
     detail.drawn += 1;
+    state.seen[inc.id] = true;
     box.replaceChildren();
     box.hidden = false;
     var head = el("div", "detail-head");
@@ -1084,8 +1148,10 @@
     ACTIONS.forEach(function (a) {
       if (a.from.indexOf(inc.status) < 0) return;
       if (mergedAway && a.status === "open") return;  // the other one carries it: "Undo merge" brings it back
-      // the step forward stands out; going back (to open, reopen) and "not a problem" (dismiss) do not
-      var b = actionButton(a.label, { action: "status-" + a.status, cls: a.cls, done: function (after) {
+      // the next step stands out; the step after it, going back (to open, reopen) and "not a problem"
+      // (dismiss) do not
+      var cls = a.cls || ((a.primary || []).indexOf(inc.status) < 0 ? "secondary" : null);
+      var b = actionButton(a.label, { action: "status-" + a.status, cls: cls, done: function (after) {
         return a.done + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
       } }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
@@ -1094,10 +1160,11 @@
       actions.appendChild(b);
     });
     [["useful", "Mark useful", inc.useful_count], ["noise", "Mark noise", inc.noise_count]].forEach(function (v) {
-      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary", done: function (after, by) {
+      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary verdict", done: function (after, by) {
         return verdictWords(verdictOf(inc, by), v[0], by);
       } }, function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: v[0], by: by }); }));
     });
+    pressVerdict(actions, inc);
     box.appendChild(actions);
     var done = el("p", "hint detail-done", said);
     done.hidden = !said;
@@ -1189,6 +1256,18 @@
       var again = box.querySelector(focused) || box.querySelector("h2");
       if (again) again.focus({ preventScroll: true });
     }
+  }
+
+  // The verdict the person named in "Your name" left on the incident is shown pressed (aria-pressed, and the
+  // pressed style), as the Zendesk sidebar shows the agent's; the other one is not. Named again, the page
+  // presses theirs.
+  function pressVerdict(actions, inc) {
+    var mine = verdictOf(inc, $("by").value.trim());
+    actions.querySelectorAll("button.verdict").forEach(function (b) {
+      var on = b.dataset.action === mine;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.title = on ? "Your verdict: marking the other one replaces it" : "";
+    });
   }
 
   // A person's verdict on the incident as drawn (the latest they left), or null.
@@ -1302,15 +1381,35 @@
     });
   }
 
+  // Opens an incident (or, with null, closes the one open), as a person asked; resolves once it is drawn.
+  // What had the keyboard when a person opened one from outside the detail (its card, mostly) is kept to give
+  // the keyboard back to when it closes.
   function select(id) {
     state.opened = true;
+    var a = document.activeElement, box = $("incident-detail");
+    if (id && a && a !== document.body && !box.contains(a)) state.opener = a;
     var base = location.pathname + location.search;
     var url = base + (id ? "#id=" + id : "");
     if (url !== base + location.hash) history.pushState(null, "", url);
-    show(id, true);
+    return show(id, true);
+  }
+
+  // Where the keyboard goes when the detail closes while it had it (Escape, Close, the browser's Back) or had
+  // nowhere (on the page itself): to what opened it (a card redrawn meanwhile: its twin), else the closed
+  // incident's card, else the list's tab. Elsewhere (the search field) it stays.
+  function giveKeyboardBack(closed) {
+    var a = document.activeElement, box = $("incident-detail"), opener = state.opener;
+    state.opener = null;
+    if (a && a !== document.body && !box.contains(a)) return;
+    function card(id) { return id ? document.querySelector('.incident-item[data-id="' + id + '"]') : null; }
+    var to = opener && opener.isConnected && !box.contains(opener) ? opener
+      : card(opener && opener.dataset && opener.dataset.id) || card(closed) ||
+        document.querySelector('#tabs [aria-selected="true"]');
+    if (to) to.focus();
   }
 
   function show(id, focus) {
+    var closed = state.selected;
     state.selected = id;
     document.querySelectorAll(".incident-item").forEach(function (b) {
       if (parseInt(b.dataset.id, 10) === id) b.setAttribute("aria-current", "true");
@@ -1318,12 +1417,14 @@
     });
     if (!id) {
       var box = $("incident-detail");
+      var had = !box.hidden && closed;
+      if (had) giveKeyboardBack(closed);
       detail.shown = detail.known = null;
       box.hidden = true;
       box.replaceChildren();
-      return;
+      return Promise.resolve();
     }
-    loadDetail(id, focus);
+    return loadDetail(id, focus);
   }
 
   // --- tabs, refresh, start --------------------------------------------------------------------
@@ -1369,6 +1470,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     var id = readHash();
     $("by").value = localStorage.getItem(BY_KEY) || "";
+    $("by").addEventListener("input", function () {  // their verdict, pressed, follows the name
+      var actions = document.querySelector("#incident-detail .actions");
+      if (actions && detail.shown) pressVerdict(actions, detail.shown);
+    });
     function reload() {
       state.filtersChanged = true;
       listLoading();
@@ -1405,7 +1510,9 @@
     document.addEventListener("keydown", function (ev) {
       if (ev.key === "Escape" && state.selected && !$("incident-detail").hidden) select(null);
     });
-    window.addEventListener("hashchange", function () { show(readHash(), true); });
+    window.addEventListener("hashchange", function () {  // a section's name (#alerts) is not an incident's
+      if (/[=]/.test(location.hash) || !location.hash) show(readHash(), true);
+    });
     $("incident-detail").addEventListener("focusout", drawWaiting);
     $("incident-detail").addEventListener("change", drawWaiting);
     window.addEventListener("popstate", function () { show(readHash(), false); });

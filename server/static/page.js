@@ -172,7 +172,63 @@
   function onToken(fn) { document.addEventListener("gs-token", function () { fn(); }); }
   function tokenGiven() { document.dispatchEvent(new Event("gs-token")); }
 
+  // The page's own contents (nav.page-nav, the incidents page's header): a link to each of its sections, shown
+  // while that section is (sections appear once the token is given and their first answer is in; the nav once
+  // one of them has). A link scrolls its section into view and gives the keyboard to its heading without
+  // touching the address's fragment, which holds the open incident (#id=); an address naming a section
+  // (/incidents#alerts, from the dashboard) scrolls to it once it appears.
+  function go(section) {
+    var heading = section.querySelector("h2");
+    section.scrollIntoView({ block: "start" });
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+  }
+  function goToSection(id) {
+    var section = document.getElementById(id);
+    if (section && !section.hidden) go(section);
+  }
+  function sectionNav(nav) {
+    var links = Array.prototype.slice.call(nav.querySelectorAll('a[href^="#"]'));
+    var wanted = location.hash.length > 1 && location.hash.indexOf("=") < 0 ? location.hash.slice(1) : null;
+    function target(a) { return document.getElementById(a.getAttribute("href").slice(1)); }
+    function sync() {
+      var any = false;
+      links.forEach(function (a) {
+        var section = target(a), shown = !!section && !section.hidden && !section.closest("[hidden]");
+        a.hidden = !shown;
+        any = any || shown;
+        if (shown && wanted && section.id === wanted) {
+          wanted = null;
+          setTimeout(function () { go(section); }, 0);  // after the section's first drawing
+        }
+      });
+      nav.hidden = !any;
+    }
+    links.forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        var section = target(a);
+        if (!section) return;
+        ev.preventDefault();
+        go(section);
+      });
+    });
+    var watch = new MutationObserver(sync);
+    links.forEach(function (a) {
+      var section = target(a);
+      for (var n = section; n && n !== document.body; n = n.parentElement) {
+        watch.observe(n, { attributes: true, attributeFilter: ["hidden"] });
+      }
+    });
+    sync();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("nav.page-nav").forEach(sectionNav);
+  });
+
   window.GS = { el: el, when: when, day: day, recent: recent, count: count, ticks: ticks, clocks: clocks, call: call,
                 say: say, onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
   window.GS.problem = problem;
+  window.GS.goToSection = goToSection;
 })();

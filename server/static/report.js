@@ -117,23 +117,31 @@
     parts.push(dl);
     parts.push(chart(r.weeks, box.clientWidth));
     if (r.top_series.length) {
-      var table = GS.el("table", "report-series");
-      var head = GS.el("tr");
-      ["Where", "Incidents", "Useful", "Noise"].forEach(function (h) {
+      // On a phone's width (app.css, table.stack) each row is a block: where, then its counts named in a line.
+      var table = GS.el("table", "report-series stack");
+      var head = GS.el("tr"), thead = GS.el("thead"), body = GS.el("tbody");
+      var columns = ["Incidents", "Useful", "Noise"];
+      ["Where"].concat(columns).forEach(function (h) {
         var th = GS.el("th", null, h);
         th.scope = "col";
         head.appendChild(th);
       });
-      table.appendChild(head);
+      thead.appendChild(head);
+      table.appendChild(thead);
       r.top_series.forEach(function (s) {
         var tr = GS.el("tr");
         var th = GS.el("th", null, s.label);
         th.scope = "row";
         th.title = s.series;
         tr.appendChild(th);
-        [s.incidents, s.useful, s.noise].forEach(function (v) { tr.appendChild(GS.el("td", null, count(v))); });
-        table.appendChild(tr);
+        [s.incidents, s.useful, s.noise].forEach(function (v, i) {
+          var td = GS.el("td", null, count(v));
+          td.dataset.label = columns[i];
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
       });
+      table.appendChild(body);
       parts.push(GS.el("h3", null, "Most incidents"));
       parts.push(table);
     }
