@@ -213,9 +213,13 @@ test("linking creates the problem ticket in Zendesk once and makes the ticket on
     await other.getByRole("button", { name: `Link to problem #${problemId}` }).first().click();
     await expect(other.getByRole("status").first()).toContainText(`is now an incident of problem #${problemId}`);
     await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
-    // Opened again later, it still reads as an incident: the page shows Zendesk's copy, not a guess.
-    await openTicket(page, backend.incident_ticket_id);
+    // Opened again later, it still reads as an incident: the page shows Zendesk's copy, not a guess; and the
+    // sidebar says it is linked instead of offering the link again.
+    const again = await openTicket(page, backend.incident_ticket_id);
     await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
+    await expect(again.locator(".gs-incident").first().locator(".gs-linked"))
+      .toHaveText(`Linked to problem #${problemId}.`);
+    await expect(again.getByRole("button", { name: /Link to problem|Create problem ticket/ })).toHaveCount(0);
     const after = await zendeskRequests(page);
     expect(after.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path))).toHaveLength(1);
   });
@@ -231,6 +235,10 @@ test("feedback from the sidebar reaches the backend", async ({ page }) => {
   expect(detail.useful_count).toBeGreaterThanOrEqual(1);
   expect(detail.feedback.some((f: { verdict: string; by: string }) =>
     f.verdict === "useful" && f.by === "Ada Agent <ada.agent@example.com>")).toBe(true);
+  // Opened again (a reload), the agent's own verdict is still the pressed one.
+  const again = await openTicket(page, backend.incident_ticket_id);
+  await expect(again.getByRole("button", { name: "Useful" }).first()).toHaveAttribute("aria-pressed", "true");
+  await expect(again.getByRole("button", { name: "Noise" }).first()).toHaveAttribute("aria-pressed", "false");
 });
 
 test("a ticket whose text is markup renders it as text", async ({ page }) => {
@@ -398,8 +406,13 @@ test("the nav bar counts the incidents by status, and each card opens its incide
       open && acknowledged ? `${open} open, ${acknowledged} acknowledged.`
         : acknowledged ? plural(acknowledged, "acknowledged") : plural(open, "open"));
 
-    // A click on the card (not only its title) opens the incident on the server's page, in a new tab.
+    // The incident's problem ticket (made by the linking test above) opens from its card.
     const card = nav.locator(".gs-nav-item", { has: heading });
+    const problem = list.incidents.find((i: { id: number }) => i.id === backend.incident_id).problem_ticket_id;
+    expect(problem).toEqual(expect.any(Number));
+    await expect(card.getByRole("button", { name: `Open problem ticket #${problem}` })).toBeVisible();
+
+    // A click on the card (not only its title) opens the incident on the server's page, in a new tab.
     const box = (await card.boundingBox())!;
     const [tab] = await Promise.all([context.waitForEvent("page"),
                                      card.click({ position: { x: box.width / 2, y: box.height - 8 } })]);
@@ -409,6 +422,10 @@ test("the nav bar counts the incidents by status, and each card opens its incide
     await tab.getByLabel("API token").fill(backend.api_token);
     await tab.getByLabel("API token").press("Enter");
     await expect(tab.locator("#incident-detail h2")).toContainText(`(#${backend.incident_id})`);
+    // The incidents page names the problem ticket too, a link to it (in the demo, on the agent page).
+    const named = tab.locator("#incident-detail .problem-ticket");
+    await expect(named).toHaveText(`Problem ticket #${problem}`);
+    await expect(named.getByRole("link", { name: `#${problem}` })).toHaveAttribute("href", /#ticket=\d+$/);
     await tab.close();
   });
 

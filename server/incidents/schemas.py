@@ -97,6 +97,8 @@ class IncidentOutSchema(Schema):
                              metadata={"description": "Zendesk ids, in the order they were attached."})
     ticket_ids_truncated = fields.Boolean(
         metadata={"description": "In lists: true when more tickets are attached than `ticket_ids` shows."})
+    problem_ticket_id = fields.Integer(allow_none=True, metadata={
+        "description": "The incident's Zendesk problem ticket (made from the sidebar), or null when it has none."})
 
 
 class IncidentListOutSchema(Schema):
@@ -195,6 +197,12 @@ class IncidentBriefSchema(Schema):
                                                        "false when it only shares the incident's topic."})
     problem_ticket_id = fields.Integer(allow_none=True, required=True,
                                        metadata={"description": "The incident's Zendesk problem ticket, if made."})
+    ticket_linked = fields.Boolean(metadata={
+        "description": "True when this ticket is an incident of that problem ticket (Zendesk said so, or "
+                       "Groundswell linked it)."})
+    your_verdict = fields.String(allow_none=True, metadata={
+        "enum": ["useful", "noise"],
+        "description": "The verdict the person named by the request's `by` gave on the incident, or null."})
     volume = fields.List(fields.Nested(VolumeOutSchema), required=True,
                          metadata={"description": "The series' last 48 closed hours with the baseline band, "
                                                       "then its open hour so far, marked partial."})

@@ -214,14 +214,25 @@ def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int,
     rows = session.scalars(q.order_by(*_order(tenant_id, filters.get("q"))).limit(limit).offset(offset)).all()
     labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
     tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
-    return {"incidents": [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows], "total": total}
+    problems = _problem_tickets(session, tenant_id, [r.id for r in rows])
+    views = [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows]
+    for view in views:
+        view["problem_ticket_id"] = problems.get(view["id"])
+    return {"incidents": views, "total": total}
+
+
+def _problem_tickets(session: Session, tenant_id: int, incident_ids: list[int]) -> dict[int, int]:
+    """The Zendesk problem ticket of each incident that has one (agents made it from the sidebar)."""
+    from server.zendesk.problems import problem_ticket_ids
+
+    return problem_ticket_ids(session, tenant_id, incident_ids)
 
 
 #: Most incidents in one export, newest first.
 EXPORT_MAX = 10_000
 EXPORT_COLUMNS = ("id", "kind", "status", "status_by", "title", "sentence", "llm_summary", "topic_id", "topic",
                   "series", "first_seen_at", "detected_at", "resolved_at", "ticket_count", "requester_count",
-                  "account_count", "p_value", "useful_count", "noise_count", "merged_into")
+                  "account_count", "p_value", "useful_count", "noise_count", "merged_into", "problem_ticket_id")
 
 
 def _cell(value: Any) -> Any:
@@ -241,7 +252,7 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     # The columns only: an incident's evidence (its hourly series, tickets' text) is read 500 incidents
     # at a time, and only for resolved ones, where a merge is recorded.
-    names = [c for c in EXPORT_COLUMNS if c not in ("topic", "merged_into")]
+    names = [c for c in EXPORT_COLUMNS if c not in ("topic", "merged_into", "problem_ticket_id")]
     # The page names an incident's topic as it is called now (renamed since detection): so does the file,
     # from the name the title and sentence were written with (evidence.topic_label).
     then = Incident.evidence["topic_label"].as_string().label("topic_label_then")
@@ -256,12 +267,15 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
             into = (evidence or {}).get("merged_into_incident")
             if isinstance(into, int) and not isinstance(into, bool):
                 merged[ident] = into
+    problems: dict[int, int] = {}
+    for start in range(0, len(rows), 500):
+        problems.update(_problem_tickets(session, tenant_id, [r.id for r in rows[start:start + 500]]))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for r in rows:
         values = {**r._asdict(), "topic": labels.get(r.topic_id) if r.topic_id is not None else None,
-                  "merged_into": merged.get(r.id)}
+                  "merged_into": merged.get(r.id), "problem_ticket_id": problems.get(r.id)}
         values["title"], values["sentence"] = _renamed(r.kind, r.title, r.sentence, r.topic_label_then,
                                                        values["topic"])
         writer.writerow([_cell(values[c]) for c in EXPORT_COLUMNS])
@@ -316,6 +330,7 @@ def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: 
     labels = _topic_labels(session, tenant_id, [incident.topic_id])
     tickets = _ticket_ids(session, tenant_id, [incident.id], None)
     view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
+    view["problem_ticket_id"] = _problem_tickets(session, tenant_id, [incident.id]).get(incident.id)
     view["volume"] = volume(session, tenant_id, incident, now)
     view["related"] = related(session, tenant_id, incident, now)
     view["accounts"], view["accounts_total"] = incident_accounts(session, tenant_id, incident.id)

@@ -1140,6 +1140,12 @@
       summary.appendChild(document.createTextNode(inc.llm_summary));
       box.appendChild(summary);
     }
+    // The problem ticket agents made from the Zendesk sidebar, where its customers' replies are coordinated.
+    if (/^[0-9]{1,20}$/.test(String(inc.problem_ticket_id))) {
+      var problem = el("p", "problem-ticket", "Problem ticket ");
+      problem.appendChild(ticketRef(inc, inc.problem_ticket_id));
+      box.appendChild(problem);
+    }
 
     var actions = el("div", "actions");
     actions.setAttribute("role", "group");

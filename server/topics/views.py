@@ -25,6 +25,8 @@ from server.topics.schemas import (
     topic_list_query,
     topic_patch,
 )
+from server.zendesk.schemas import TicketContextQuerySchema, ticket_context_query
+from server.zendesk.service import add_sidebar_state
 
 bp = Blueprint("topics", __name__, url_prefix="/api/v1")
 _AUTH_ERRORS = {400: (ErrorSchema(), "A parameter failed validation; `error.fields` names it."),
@@ -70,13 +72,16 @@ def patch_topic(tenant: Tenant, topic_id: int) -> Any:
 @bp.get("/tickets/<ticket_id>/context")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="What the sidebar shows for one Zendesk ticket", tags=["topics"], auth="api_token",
+            query=TicketContextQuerySchema(),
             responses={200: (ticket_context_out, "The ticket's record and its topic."), **_AUTH_ERRORS})
 @require_token
 def ticket_context(tenant: Tenant, ticket_id: str) -> Any:
     if not re.fullmatch(r"[0-9]{1,20}", ticket_id):
         raise NotFound("Zendesk ticket ids are digits.")
+    agent = ticket_context_query.load(request.args.to_dict()).get("by", "").strip()
     session, now = db_session(), utcnow()
     context = service.ticket_context(session, tenant.id, ticket_id, now=now)
+    add_sidebar_state(session, tenant.id, context, agent=agent or None)
     cache = current_app.extensions.setdefault("groundswell.accounts_cache", {})
     accounts = [s["account_id"] for s in (context["in_app"] or {}).get("sessions", []) if s.get("account_id")]
     context["account"] = account_note(session, tenant.id, context["ticket"].get("organization_id"), now=now,

@@ -22,6 +22,12 @@ class ProblemTicketOutSchema(Schema):
     created = fields.Boolean(required=True, metadata={"description": "True when the problem ticket was made now."})
 
 
+class TicketContextQuerySchema(TextSchema):
+    by = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "Who is looking: the agent's name as the sidebar sends it with its actions. Each incident "
+                       "then carries that person's own verdict (`your_verdict`)."})
+
+
 class ZendeskSettingsInSchema(TextSchema):
     auto_link = fields.Boolean(required=True, metadata={
         "description": "Link every new ticket that joins an incident with a problem ticket to it, with an "
@@ -53,5 +59,6 @@ class ZendeskSettingsOutSchema(Schema):
 
 problem_ticket_in = ProblemTicketInSchema()
 problem_ticket_out = ProblemTicketOutSchema()
+ticket_context_query = TicketContextQuerySchema()
 zendesk_settings_in = ZendeskSettingsInSchema()
 zendesk_settings_out = ZendeskSettingsOutSchema()

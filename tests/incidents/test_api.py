@@ -383,7 +383,7 @@ def test_ticket_context_lists_active_incidents(client, db, make_tenant):
     assert [(i["id"], i["status"]) for i in body["incidents"]] == [(1, "open"), (2, "acknowledged")]
     assert set(body["incidents"][0]) == {"id", "kind", "status", "title", "sentence", "llm_summary", "first_seen_at", "detected_at",
                                          "ticket_count", "requester_count", "account_count", "topic", "attached",
-                                         "problem_ticket_id", "volume", "evidence"}
+                                         "problem_ticket_id", "ticket_linked", "your_verdict", "volume", "evidence"}
     assert [i["attached"] for i in body["incidents"]] == [True, False]
     assert [i["llm_summary"] for i in body["incidents"]] == [None, "Invoice PDFs come out blank."]
     assert body["banner"] == {"incident_id": 1, "title": "Spike #1", "sentence": body["incidents"][0]["sentence"]}

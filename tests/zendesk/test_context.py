@@ -105,3 +105,79 @@ def test_the_sidebars_signals_are_the_servers():
     assert tuple(re.findall(r'"(\w+)"', listed)) == SIGNALS
     words = json.loads((app / "translations" / "en.json").read_text())["sidebar"]["signals"]
     assert {s: w["other"].replace("{n} ", "") for s, w in words.items()} == SIGNAL_NOUNS
+
+
+def test_context_remembers_the_link_and_the_agents_own_verdict(client, db, tenant, fake_zendesk, connect_tenant):
+    """After a reload the sidebar shows a linked ticket as linked and the agent's verdict as given: the context
+    says whether this ticket is an incident of the problem ticket and what the asking agent (`by`) said."""
+    from server.topics.models import Ticket
+
+    t, creds = tenant
+    h = auth(creds)
+    sample = write_sample(db, t.id, now=datetime.now(timezone.utc), topics=2, tickets_per_topic=30, incidents=1,
+                          tickets_per_incident=12)
+    mine, other, by_hand = sample.incident_tickets[1][:3]
+    ann, bob = "Ann Agent <ann@example.com>", "Bob Agent <bob@example.com>"
+
+    def incident(ticket_id: str, by: str | None = None) -> dict:
+        query = {"by": by} if by is not None else {}
+        body = client.get(f"/api/v1/tickets/{ticket_id}/context", query_string=query, headers=h).get_json()
+        return body["incidents"][0]
+
+    before = incident(mine, ann)
+    assert before["ticket_linked"] is False and before["your_verdict"] is None
+
+    connect_tenant(t.id)
+    fake_zendesk.tickets = [make_ticket(int(z)) for z in (mine, other, by_hand)]
+    problem = client.post("/api/v1/incidents/1/problem-ticket", json={"ticket_id": mine, "by": ann},
+                          headers=h).get_json()["problem_ticket_id"]
+    assert client.post("/api/v1/incidents/1/feedback", json={"verdict": "useful", "by": ann},
+                       headers=h).status_code == 200
+    assert client.post("/api/v1/incidents/1/feedback", json={"verdict": "noise", "by": bob},
+                       headers=h).status_code == 200
+
+    linked = incident(mine, ann)
+    assert linked["problem_ticket_id"] == problem and linked["ticket_linked"] is True
+    assert linked["your_verdict"] == "useful"
+    assert incident(mine, bob)["your_verdict"] == "noise"
+    assert incident(mine)["your_verdict"] is None  # nobody named: nobody's verdict
+    assert incident(other, ann)["ticket_linked"] is False  # another ticket of the incident is not linked yet
+
+    # Linked in Zendesk by hand: Zendesk's update (problem_id) says so.
+    with db.session() as s:
+        s.get(Ticket, (t.id, by_hand)).problem_id = str(problem)
+        s.commit()
+    assert incident(by_hand, ann)["ticket_linked"] is True
+
+    # The agent changes their mind: the latest verdict is the one shown.
+    client.post("/api/v1/incidents/1/feedback", json={"verdict": "noise", "by": ann}, headers=h)
+    assert incident(mine, ann)["your_verdict"] == "noise"
+
+    bad = client.get(f"/api/v1/tickets/{mine}/context", query_string={"by": "Ann\x00"}, headers=h)
+    assert bad.status_code == 400 and "by" in bad.get_json()["error"]["fields"]
+
+
+def test_incident_list_detail_and_export_name_the_problem_ticket(client, db, tenant, fake_zendesk, connect_tenant):
+    """The nav bar and the incidents page read the incident's problem ticket from the list and the detail."""
+    import csv
+    import io
+
+    t, creds = tenant
+    h = auth(creds)
+    sample = write_sample(db, t.id, now=datetime.now(timezone.utc), topics=2, incidents=2)
+    listed = client.get("/api/v1/incidents", query_string={"status": "open,acknowledged"}, headers=h).get_json()
+    assert {i["id"]: i["problem_ticket_id"] for i in listed["incidents"]} == {1: None, 2: None}
+
+    connect_tenant(t.id)
+    ticket_id = sample.incident_tickets[2][0]
+    fake_zendesk.tickets = [make_ticket(int(ticket_id))]
+    problem = client.post("/api/v1/incidents/2/problem-ticket", json={"ticket_id": ticket_id, "by": "Ann"},
+                          headers=h).get_json()["problem_ticket_id"]
+
+    listed = client.get("/api/v1/incidents", query_string={"status": "open,acknowledged"}, headers=h).get_json()
+    assert {i["id"]: i["problem_ticket_id"] for i in listed["incidents"]} == {1: None, 2: problem}
+    assert client.get("/api/v1/incidents/2", headers=h).get_json()["problem_ticket_id"] == problem
+    assert client.get("/api/v1/incidents/1", headers=h).get_json()["problem_ticket_id"] is None
+    exported = client.get("/api/v1/incidents/export", headers=h).data.decode("utf-8-sig")
+    rows = {r["id"]: r["problem_ticket_id"] for r in csv.DictReader(io.StringIO(exported))}
+    assert rows == {"1": "", "2": str(problem)}

@@ -12,7 +12,8 @@ import {
 export type Verdict = "useful" | "noise";
 
 export interface Api {
-  ticketContext(ticketId: string): Promise<TicketContext | null>;
+  /** The ticket's context; `by` (the agent) gets their own verdict on each incident back. */
+  ticketContext(ticketId: string, by?: string): Promise<TicketContext | null>;
   linkProblem(incidentId: number, ticketId: string, by: string): Promise<LinkResult>;
   feedback(incidentId: number, verdict: Verdict, by: string): Promise<Incident | null>;
   acknowledge(incidentId: number, by: string): Promise<Incident | null>;
@@ -107,11 +108,12 @@ export function createApi(zaf: Zaf): Api {
   const by = (name: string) => name.slice(0, MAX_NAME);
 
   return {
-    async ticketContext(ticketId) {
+    async ticketContext(ticketId, name) {
       const tid = ticketIdOf(ticketId);
       if (!tid) throw new RangeError("not a Zendesk ticket id");
+      const query = name ? `?by=${encodeURIComponent(by(name))}` : "";
       try {
-        return parseContext(await call("GET", `/tickets/${tid}/context`), tid);
+        return parseContext(await call("GET", `/tickets/${tid}/context${query}`), tid);
       } catch (err) {
         if (err instanceof RequestError && err.status === 404) return null;
         throw err;

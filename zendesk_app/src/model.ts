@@ -49,6 +49,11 @@ export interface Incident {
   /** In a ticket's context: whether the ticket is one of the incident's tickets (false: it only shares the
    * incident's topic). Lists that are not about one ticket (the nav bar's) read true. */
   attached: boolean;
+  /** In a ticket's context: this ticket is already an incident of the problem ticket (Zendesk says so, or
+   * Groundswell linked it). */
+  ticketLinked: boolean;
+  /** In a ticket's context: the verdict this agent gave on the incident, if any. */
+  yourVerdict: "useful" | "noise" | null;
   evidence: Evidence;
   volume: VolumePoint[];
   /** Where the incident's customers met friction in the product before writing, most customers first. */
@@ -240,6 +245,8 @@ export function parseIncident(value: unknown): Incident | null {
       : count(o.account_count ?? ev.accounts),
     topic: topicRef(o.topic),
     problemTicketId: id(o.problem_ticket_id),
+    ticketLinked: o.ticket_linked === true && id(o.problem_ticket_id) !== null,
+    yourVerdict: o.your_verdict === "useful" || o.your_verdict === "noise" ? o.your_verdict : null,
     attached: o.attached !== false,
     evidence: { observed: num(ev.observed), expected: num(ev.expected), lower: num(ev.lower), upper: num(ev.upper),
                 representatives: representatives(ev.representatives) },

@@ -126,7 +126,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
 
   async function load(background: boolean): Promise<void> {
     try {
-      const ctx = await api.ticketContext(ticketId);
+      const ctx = await api.ticketContext(ticketId, agent);
       data = ctx === null ? { kind: "unseen" } : { kind: "ready", ctx };
       ui.stale = false;
     } catch (err) {

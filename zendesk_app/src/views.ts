@@ -20,9 +20,10 @@ export interface UiState {
   drafts: ReadonlyMap<number, string>;
   /** The incident whose link button asks "link anyway?" (the ticket is not one of its tickets). */
   confirming: number | null;
-  /** Problem ticket this ticket was linked to in this session, per incident. */
+  /** Problem ticket this ticket was linked to in this session, per incident (before the server's answer
+   * says so too). */
   linked: ReadonlyMap<number, number>;
-  /** Verdict given in this session, per incident. */
+  /** Verdict given in this session, per incident (the server's `yourVerdict` covers earlier ones). */
   verdicts: ReadonlyMap<number, Verdict>;
   /** The last background refresh failed; the data shown may be old. */
   stale: boolean;
@@ -198,7 +199,7 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
 }
 
 function linkView(inc: Incident, state: UiState, h: Handlers): Child {
-  const linked = state.linked.get(inc.id);
+  const linked = state.linked.get(inc.id) ?? (inc.ticketLinked ? inc.problemTicketId ?? undefined : undefined);
   if (linked !== undefined) {
     return el("p", { class: "gs-linked" }, t("sidebar.link.linked", { problem: linked }));
   }
@@ -220,7 +221,7 @@ function linkView(inc: Incident, state: UiState, h: Handlers): Child {
 }
 
 function feedbackView(inc: Incident, state: UiState, h: Handlers): Child {
-  const given = state.verdicts.get(inc.id);
+  const given = state.verdicts.get(inc.id) ?? inc.yourVerdict;
   return el("div", { class: "gs-feedback", attrs: { role: "group", "aria-label": t("sidebar.feedback.label") } },
     button(t("sidebar.feedback.useful"), `useful-${inc.id}`, () => h.feedback(inc, "useful"), state.busy,
            { "aria-pressed": given === "useful" ? "true" : "false" }),

@@ -22,7 +22,8 @@ describe("app start", () => {
     const zaf = fakeZaf(() => context());
     await start(zaf, root);
     await flush();
-    expect(zaf.requests[0].url).toBe("https://gs.example.org/api/v1/tickets/42/context");
+    expect(zaf.requests[0].url).toBe(
+      "https://gs.example.org/api/v1/tickets/42/context?by=Ada%20Agent%20%3Cada%40example.com%3E");
     expect(root.textContent).toContain("Incident #12:");
   });
 

@@ -53,7 +53,9 @@ describe("ticket sidebar", () => {
     const zaf = await mount(() => context());
     expect(zaf.requests).toHaveLength(1);
     const [req] = zaf.requests;
-    expect(req).toMatchObject({ url: "https://gs.example.org/api/v1/tickets/42/context", type: "GET", secure: true,
+    // `by` names the agent, as the actions do, so that their own verdict comes back with the context.
+    expect(req).toMatchObject({ url: `https://gs.example.org/api/v1/tickets/42/context?by=${encodeURIComponent(AGENT)}`,
+                                type: "GET", secure: true,
                                 contentType: "application/json",
                                 headers: { Authorization: "Bearer {{setting.api_token}}" } });
     expect(req.data).toBeUndefined();
@@ -282,6 +284,31 @@ describe("ticket sidebar", () => {
     expect(button("Useful").getAttribute("aria-pressed")).toBe("false");
     expect(live().textContent).toContain("marked as noise");
     expect(document.activeElement).toBe(button("Noise"));
+  });
+
+  it("shows a ticket linked before (a reload, another agent, Zendesk itself) as linked, not as a link to make",
+     async () => {
+    const zaf = await mount(() => context({ incidents: [incident({ problem_ticket_id: 77, ticket_linked: true })] }));
+    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #77.");
+    expect([...root.querySelectorAll("button")].some((b) => /Link/.test(b.textContent ?? ""))).toBe(false);
+    expect(zaf.requests.filter((o) => o.type === "POST")).toHaveLength(0);
+    sidebar?.stop();
+    // Another ticket of the incident, not linked yet: the one-click link stays.
+    await mount(() => context({ incidents: [incident({ problem_ticket_id: 77, ticket_linked: false })] }));
+    expect(button("Link to problem #77")).toBeTruthy();
+    expect(root.querySelector(".gs-linked")).toBeNull();
+  });
+
+  it("shows the agent's own earlier verdict pressed after a reload, and a change of mind at once", async () => {
+    let verdict = "useful";
+    await mount((o) => o.url.endsWith("/feedback") ? incident() : context({ incidents: [incident({ your_verdict: verdict })] }));
+    expect(button("Useful").getAttribute("aria-pressed")).toBe("true");
+    expect(button("Noise").getAttribute("aria-pressed")).toBe("false");
+    verdict = "noise";
+    button("Noise").click();
+    await flush();
+    expect(button("Noise").getAttribute("aria-pressed")).toBe("true");
+    expect(button("Useful").getAttribute("aria-pressed")).toBe("false");
   });
 
   it("acknowledges an open incident, and offers no acknowledge for an acknowledged one", async () => {
