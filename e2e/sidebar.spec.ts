@@ -153,6 +153,25 @@ test("beside a large spike the chart keeps the usual hours readable: the spike i
     expect(Math.min(...heights)).toBeGreaterThan(10);
   });
 
+test("on a phone the agent page stacks the app under the ticket and never scrolls sideways", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const app = await openTicket(page, backend.incident_ticket_id);
+  await expect(app.locator(".gs-incident").first()).toBeVisible();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(390);
+  const main = (await page.locator(".zd-ticket-main").boundingBox())!;
+  const side = (await page.locator("#sidebar-slot").boundingBox())!;
+  expect(main.width).toBeGreaterThan(300);  // the title reads as a line, not a column of single characters
+  expect(side.width).toBeGreaterThan(300);
+  expect(side.y).toBeGreaterThanOrEqual(main.y + main.height);  // the app's panel under the ticket
+  const title = (await page.locator("#ticket-title").boundingBox())!;
+  expect(title.height).toBeLessThan(120);
+  // The workspace nav is a bar across the top, above the ticket.
+  const nav = (await page.locator(".zd-nav").boundingBox())!;
+  expect(nav.width).toBeGreaterThan(300);
+  expect(nav.y + nav.height).toBeLessThanOrEqual(main.y);
+});
+
 test("the API token never reaches the app's frame; its requests carry only the placeholder", async ({ page }) => {
   const sent: string[] = [];
   page.on("request", (request) => {
