@@ -135,11 +135,17 @@ RISING_AGAIN = "unusual again after it had calmed"
 #: met friction there first is learnt with this half-life (at most ``MAX_TRACKED_PAGES`` pages, the least
 #: seen forgotten first). An incident names a page (in its sentence, and with a known-issue banner on it)
 #: when at least two of its customers, and a third of them, met friction there first, and that many is
-#: less likely than ``PAGE_ALPHA`` at the page's usual share (binomial tail): a page everyone fails on is
-#: no clue to any one incident.
+#: less likely than ``PAGE_ALPHA`` at the page's share (binomial tail): a page everyone fails on is no
+#: clue to any one incident. The share it is judged at is the larger of the page's usual share and its
+#: share among the other tickets of the last ``RECENT_PAGES`` (at most ``MAX_RECENT_PAGES`` of them, kept
+#: from the first ticket with widget friction on): a page everyone is failing on right now, or a widget
+#: installed after weeks of ticket history were read (whose usual shares are then near nought), is no
+#: clue either; the incident's customers must have met it more than the customers writing beside them.
 PAGE_HALFLIFE = 7 * 86400.0
 MAX_TRACKED_PAGES = 2000
 PAGE_ALPHA = 0.01
+RECENT_PAGES = 6 * 3600.0
+MAX_RECENT_PAGES = 5000
 #: Channel and form shares: the prior of their over-dispersion and its weight (in binomial variances).
 MIX_RHO_PRIOR = 0.01
 MIX_PRIOR_WEIGHT = 50.0
@@ -772,7 +778,7 @@ class Engine:
         who = obs.requester or f"ticket:{obs.ticket_id}"
         ticket = _Ticket(ts, obs.ticket_id, who, obs.account, dict(obs.segments), obs.sentiment, obs.text,
                          pages=tuple(obs.pages))
-        self._count_pages(ts, {path for path, _session in obs.pages})
+        self._count_pages(ts, {path for path, _session in obs.pages}, obs.ticket_id)
         keys = [f"topic:{obs.topic_id}", "all"]
         if obs.segments.get("channel"):
             keys.append(f"channel:{obs.segments['channel']}")
@@ -1646,9 +1652,10 @@ class Engine:
             return None
         return {"mean": round(mean, 2), "usual": round(usual, 2), "tickets": n}
 
-    def _count_pages(self, ts: float, paths: set[str]) -> None:
+    def _count_pages(self, ts: float, paths: set[str], ticket_id: str | None = None) -> None:
         """Fold one ticket into the pages' usual shares: decayed counts of tickets, and per page of those
-        whose requester met friction there before writing."""
+        whose requester met friction there before writing; and, from the first ticket with friction on,
+        into the recent tickets (``RECENT_PAGES``)."""
         total = self.__dict__.setdefault("page_total", [0.0, ts])  # absent from older checkpoints
         seen: dict[str, list[float]] = self.__dict__.setdefault("page_seen", {})
         for row in [total, *(seen.setdefault(p, [0.0, ts]) for p in paths)]:
@@ -1657,6 +1664,28 @@ class Engine:
         while len(seen) > MAX_TRACKED_PAGES:
             del seen[min((p for p in seen if p not in paths),
                          key=lambda p: seen[p][0] * 0.5 ** ((ts - seen[p][1]) / PAGE_HALFLIFE))]
+        recent = self.__dict__.get("page_recent")
+        if recent is None:
+            if not paths:
+                return  # a tenant without the widget keeps no recent tickets
+            recent = self.__dict__["page_recent"] = deque(maxlen=MAX_RECENT_PAGES)
+        recent.append((ts, ticket_id, frozenset(paths)))
+        while recent and recent[0][0] <= ts - RECENT_PAGES:
+            recent.popleft()
+
+    def recent_page_shares(self, now: float, exclude: set[str]) -> tuple[dict[str, float], int]:
+        """Each page's share of the tickets of the last ``RECENT_PAGES`` whose requester met friction on
+        it first, ``exclude``'s tickets (an incident's own) left out, with the same weak prior as
+        :meth:`page_share`; and how many tickets that share is of. Pages absent have the prior's share
+        (``0.1 / (n + 1)``)."""
+        counts: dict[str, int] = {}
+        n = 0
+        for ts, ticket_id, paths in self.__dict__.get("page_recent") or ():
+            if now - RECENT_PAGES < ts <= now and ticket_id not in exclude:
+                n += 1
+                for path in paths:
+                    counts[path] = counts.get(path, 0) + 1
+        return {path: min(1.0, (k + 0.1) / (n + 1.0)) for path, k in counts.items()}, n
 
     def page_share(self, path: str, now: float, own: tuple[int, int] = (0, 0)) -> float:
         """The page's usual share of tickets whose requester met friction on it first, with a weak prior
@@ -1676,11 +1705,16 @@ class Engine:
         incident names it (``PAGE_ALPHA``)."""
         now = self.watermark if self.watermark is not None else _ts(inc.detected_at)
         rows = []
-        for path, (sessions, users) in (inc.__dict__.get("pages") or {}).items():
+        pages = inc.__dict__.get("pages") or {}
+        recent, others = self.recent_page_shares(now, set(inc.ticket_ids)) if pages else ({}, 0)
+        for path, (sessions, users) in pages.items():
             k, n = len(users), max(len(inc.requesters), len(users))
-            share = self.page_share(path, now, own=(k, len(inc.ticket_ids)))
+            usual = self.page_share(path, now, own=(k, len(inc.ticket_ids)))
+            now_share = recent.get(path, 0.1 / (others + 1.0))
+            share = max(usual, now_share)
             p = float(special.bdtrc(k - 1, n, share)) if k else 1.0
-            rows.append({"path": path, "sessions": len(sessions), "users": k, "usual_share": round(share, 4),
+            rows.append({"path": path, "sessions": len(sessions), "users": k, "usual_share": round(usual, 4),
+                         "recent_share": round(now_share, 4), "recent_tickets": others,
                          "p_value": p, "associated": k >= 2 and 3 * k >= n and p <= PAGE_ALPHA})
         rows.sort(key=lambda r: (not r["associated"], -r["users"], -r["sessions"], r["path"]))
         return rows[:10]
@@ -1699,11 +1733,11 @@ class Engine:
         mood = self.tone(inc)
         if mood is not None:
             ev["sentiment"] = mood
-        label = ev.get("topic_label") or ev.get("series_label") or inc.series
+        quoted = inc.topic_id is not None or bool(ev.get("topic_label"))
         return {
             "id": inc.id, "kind": inc.kind, "status": inc.status, "status_by": inc.status_by,
             "status_changed_at": inc.status_changed_at or inc.detected_at, "series": inc.series,
-            "topic_id": inc.topic_id, "title": title(inc.kind, label)[:300], "sentence": sentence(inc, mood, ev.get("pages")),
+            "topic_id": inc.topic_id, "title": title(inc.kind, _label(inc), quoted=quoted)[:300], "sentence": sentence(inc, mood, ev.get("pages")),
             "direction": inc.direction, "first_seen_at": inc.first_seen_at, "detected_at": inc.detected_at,
             "last_activity_at": inc.last_activity_at or inc.detected_at, "resolved_at": inc.resolved_at,
             "ticket_count": len(inc.ticket_ids), "requester_count": len(inc.requesters),
@@ -1807,9 +1841,30 @@ _TITLES = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentimen
            "concentration": "Concentrated rise"}
 
 
-def title(kind: str, label: str) -> str:
-    """Short headline: ``Spike: 'invoice pdf · blank'``."""
-    return f"{_TITLES.get(kind, kind)}: '{label}'"
+def title(kind: str, label: str, *, quoted: bool = True) -> str:
+    """Short headline: ``Spike: 'invoice pdf · blank'`` for a topic (its label quoted: keywords, not a
+    name), ``Sentiment falling: Kestrel Logistics (organization 900002)`` for another series."""
+    return f"{_TITLES.get(kind, kind)}: '{label}'" if quoted else f"{_TITLES.get(kind, kind)}: {label}"
+
+
+def series_words(series: str) -> str:
+    """A series without a known name, as people read it: ``channel web``, ``organization 123``,
+    ``all tickets``.
+
+    >>> series_words("channel:web"), series_words("all"), series_words("plan:pro")
+    ('channel web', 'all tickets', 'plan pro')
+    """
+    if series == "all":
+        return "all tickets"
+    dim, _, value = series.partition(":")
+    return f"{dim} {value}" if value else series
+
+
+def _label(inc: IncidentState) -> str:
+    """What the incident is about: its topic's label, its segment's name, or its series in words."""
+    ev = inc.evidence
+    return ev.get("topic_label") or ev.get("series_label") or (
+        f"topic {inc.topic_id}" if inc.topic_id is not None else series_words(inc.series))
 
 
 def _span(minutes: float) -> str:
@@ -1856,7 +1911,7 @@ def _reopened_clause(reopened: Any) -> str:
 def _sentence(inc: IncidentState, tone: dict[str, float] | None,
               pages: list[dict[str, Any]] | None) -> str:
     ev = inc.evidence
-    label = ev.get("topic_label") or ev.get("series_label") or inc.series
+    label = _label(inc)
     window = _span(ev.get("window_minutes", 60))
     release = ev.get("release")
     after = f", {_span(release['minutes_before'])} after release {release['version']}" if release else ""
@@ -1886,7 +1941,10 @@ def _sentence(inc: IncidentState, tone: dict[str, float] | None,
         else:
             where = f", {round(100 * seg['share'])}% from {who}"
         break
-    more = f"; {len(inc.ticket_ids)} tickets so far" if len(inc.ticket_ids) > tickets else ""
+    # The window's figures say why it opened; the incident's whole size since, as its card counts it.
+    people = len(inc.requesters)
+    more = (f"; {len(inc.ticket_ids)} tickets from {people} customer{'s' if people != 1 else ''} so far"
+            if len(inc.ticket_ids) > tickets else "")
     return (f"{tickets} tickets from {customers} customer{'s' if customers != 1 else ''}{whose} in {window} "
             f"about '{label}'{where}; expected {expected:.1f} customer{'' if f'{expected:.1f}' == '1.0' else 's'}; "
             f"{first}{more}{_page_clause(inc, pages)}"

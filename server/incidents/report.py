@@ -112,15 +112,26 @@ def _first_responses(session: Session, tenant_id: int, since: datetime) -> tuple
 
 
 def _labels(session: Session, tenant_id: int, series: Iterable[str]) -> dict[str, str]:
-    """A readable name per series: the topic's name (agents') or label, ``/invoices (rage clicks)`` for a
-    page's friction, ``channel email`` and so on."""
+    """A readable name per series: the topic's name (agents') or label, an organization's name (``Kestrel
+    Logistics (organization 900002)``), ``/invoices (rage clicks)`` for a page's friction, ``channel
+    email`` and so on."""
+    from server.accounts.models import Organization
+
+    series = list(series)
     names = _topic_labels(session, tenant_id,
                           (int(s[6:]) for s in series if s.startswith("topic:") and s[6:].isdigit()))
+    orgs = [s[13:] for s in series if s.startswith("organization:")]
+    org_names = dict(session.execute(
+        select(Organization.zendesk_id, Organization.name)
+        .where(Organization.tenant_id == tenant_id, Organization.zendesk_id.in_(orgs)))
+        .all()) if orgs else {}
     out = {}
     for s in series:
         head, _, rest = s.partition(":")
         if head == "topic" and rest.isdigit() and int(rest) in names:
             out[s] = names[int(rest)]
+        elif head == "organization" and org_names.get(rest):  # as the incident's title names it
+            out[s] = f"{org_names[rest]} (organization {rest})"
         elif head == "page" and rest.rpartition(":")[2] in SIGNAL_NOUNS:  # page:<path>:<signal>
             path, _, signal = rest.rpartition(":")
             out[s] = f"{path} ({SIGNAL_NOUNS[signal]})"

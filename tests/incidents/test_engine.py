@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from scipy import special
 
 from server.incidents.engine import (Alert, Engine, IncidentState, Observation, _share_band, _share_lower_tail,
                                      sentence)
@@ -222,7 +223,7 @@ def test_an_organizations_name_labels_its_incidents(warmed):
     assert engine.label("organization:123") == "organization:123" and engine.label("all") == "all"
     [inc] = [i for i in opened(engine, after=at, kind="sentiment") if i.series == "organization:900002"]
     snap = engine.snapshot(inc)
-    assert snap["title"] == "Sentiment falling: 'Kestrel <b>Logistics</b> (organization 900002)'"
+    assert snap["title"] == "Sentiment falling: Kestrel <b>Logistics</b> (organization 900002)"  # a name: unquoted
     assert " on Kestrel <b>Logistics</b> (organization 900002) with mean sentiment " in snap["sentence"]
     # a concentration's segment carries the name as its label
     seg = engine._named({"name": "organization", "value": "900002", "share": 0.46})
@@ -320,11 +321,52 @@ def test_an_incident_is_judged_against_the_pages_share_without_its_own_tickets()
                         evidence={"observed": 8, "expected": 1.0})
     inc.pages = {"/billing": ({f"s{i}" for i in range(5)}, {f"c{i}" for i in range(5)})}
     for i in range(8):  # its own tickets, five of them after friction there, are counted as they come
-        engine._count_pages(at.timestamp() + i, {"/billing"} if i < 5 else set())
+        engine._count_pages(at.timestamp() + i, {"/billing"} if i < 5 else set(), f"t{i}")
     engine.watermark = at.timestamp() + 8
     (row,) = engine.snapshot(inc)["evidence"]["pages"]
     assert row["usual_share"] < 0.01 and row["associated"]  # with them in, the share was 0.25: not named
     assert engine.page_share("/billing", engine.watermark) > 0.2
+
+
+def test_a_page_the_customers_writing_beside_the_incident_meet_as_often_is_no_clue():
+    """Weeks of tickets read before the widget was installed teach every page a usual share near nought;
+    then everyone writing meets friction on /upgrade about as often as the incident's customers (a third
+    of them, the page's ordinary failures), and a good part of them on /invoices, which is failing for
+    everyone right now. Neither is a clue to this incident; a page only its customers met is."""
+    engine, t0 = Engine(), T0.timestamp()
+    for i in range(2000):  # three weeks of history without the widget
+        engine._count_pages(t0 + i * 900.0, set(), f"h{i}")
+    now = t0 + 2000 * 900.0
+    assert engine.page_share("/upgrade", now) < 0.001
+    for i in range(90):  # the last three hours: the widget is on
+        paths = ({"/upgrade"} if i % 3 == 0 else set()) | ({"/invoices"} if i % 2 == 0 else set())
+        engine._count_pages(now + i * 120.0, paths, f"o{i}")
+    now += 90 * 120.0
+    at = datetime.fromtimestamp(now, timezone.utc)
+    inc = IncidentState(id=1, kind="concentration", series="topic:9", topic_id=9, first_seen_at=at,
+                        detected_at=at, requesters={f"c{i}" for i in range(28)},
+                        ticket_ids=[f"t{i}" for i in range(28)], evidence={"observed": 28, "expected": 2.0})
+    inc.pages = {"/upgrade": ({f"s{i}" for i in range(10)}, {f"c{i}" for i in range(10)}),
+                 "/invoices": ({f"s{i}" for i in range(10, 22)}, {f"c{i}" for i in range(10, 22)}),
+                 "/export": ({f"s{i}" for i in range(30, 40)}, {f"c{i}" for i in range(18, 28)})}
+    for i in range(28):  # its own tickets are left out of the share they are judged at
+        engine._count_pages(now + i, {"/upgrade"} if i < 10 else set(), f"t{i}")
+    engine.watermark = now + 28
+    rows = {r["path"]: r for r in engine.snapshot(inc)["evidence"]["pages"]}
+    assert rows["/upgrade"]["usual_share"] < 0.05 and 0.3 < rows["/upgrade"]["recent_share"] < 0.4
+    # at the usual share alone, ten of 28 would have named /upgrade
+    assert special.bdtrc(9, 28, rows["/upgrade"]["usual_share"]) < 1e-6
+    assert rows["/upgrade"]["recent_tickets"] == 90
+    assert not rows["/upgrade"]["associated"] and not rows["/invoices"]["associated"]
+    assert rows["/export"]["associated"] and rows["/export"]["recent_share"] < 0.01
+    assert "met friction on /export first" in engine.snapshot(inc)["sentence"]
+    # six hours on, the tickets beside it have aged out of the recent window
+    engine._count_pages(now + 7 * 3600.0, set(), "late")
+    assert len(engine.page_recent) == 1
+    # a tenant without the widget keeps no recent tickets
+    quiet = Engine()
+    quiet._count_pages(t0, set(), "x")
+    assert "page_recent" not in quiet.__dict__
 
 
 def test_tickets_teach_each_page_its_usual_share(warmed):

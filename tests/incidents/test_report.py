@@ -104,13 +104,19 @@ def test_the_api_serves_it_scoped_to_the_tenant_and_checks_the_period(client, db
 
 
 def test_series_read_as_people_name_them(db, tenant):
+    from server.accounts.models import Organization
     from server.incidents.report import _labels
 
     t, _ = tenant
     add_topic(db, t.id, 3, "refund status")
     with db.session() as s:
+        s.add(Organization(tenant_id=t.id, zendesk_id="900002", name="Kestrel Logistics", updated_at=T0))
+        s.commit()
         got = _labels(s, t.id, ["topic:3", "topic:99", "channel:email", "form:360001", "all",
-                                "page:/invoices:rage_click", "page:/a:b:failed_request", "page:/odd"])
+                                "page:/invoices:rage_click", "page:/a:b:failed_request", "page:/odd",
+                                "organization:900002", "organization:7"])
     assert got == {"topic:3": "refund status", "topic:99": "topic 99", "channel:email": "channel email",
                    "form:360001": "form 360001", "all": "all tickets", "page:/invoices:rage_click": "/invoices (rage clicks)",
-                   "page:/a:b:failed_request": "/a:b (failed requests)", "page:/odd": "page /odd"}
+                   "page:/a:b:failed_request": "/a:b (failed requests)", "page:/odd": "page /odd",
+                   "organization:900002": "Kestrel Logistics (organization 900002)",
+                   "organization:7": "organization 7"}
