@@ -145,7 +145,23 @@ test("beside a large spike the chart keeps the usual hours readable: the spike i
     const cut = chart.locator("rect.gs-chart-bar-cut");
     await expect(cut).toHaveCount(1);
     await expect(cut.locator("title")).toHaveText("240");
-    await expect(chart.locator("text.gs-chart-cap")).toHaveText(/^\d+\+$/);
+    // The spike's real count shows, never the scale's "N+": over the chart for the hour so far, else beside it.
+    const figure = app.locator(".gs-incident").first().locator(".gs-figure");
+    const partial = await cut.evaluate((r) => r.classList.contains("gs-chart-bar-partial"));
+    if (partial) {
+      await expect(figure.locator(".gs-chart-now")).toHaveText("This hour so far: 240");
+      await expect(figure.locator(".gs-chart-now")).toBeVisible();
+      // ...and its bar reads strongest: solid, in the alert colour, not a faint outline.
+      const look = await cut.evaluate((r) => {
+        const s = getComputedStyle(r);
+        return { fill: s.fill, opacity: s.fillOpacity, dash: s.strokeDasharray };
+      });
+      expect(look).toEqual({ fill: "rgb(180, 35, 24)", opacity: "1", dash: "none" });
+    } else {
+      await expect(chart.locator("text.gs-chart-cap")).toHaveText("240");
+    }
+    await expect(figure).not.toContainText("+");
+    await expect(figure.locator(".gs-chart-ticks")).toHaveText(/^\d+ h ago\s*now$/);
     const heights = await chart.locator("rect:not(.gs-chart-bar-cut)")
       .evaluateAll((rects) => rects.map((r) => r.getBoundingClientRect().height));
     expect(heights.length).toBeGreaterThan(20);

@@ -10,7 +10,7 @@ export interface Bar {
   height: number;
   /** Above the band's upper edge: drawn in the alert colour. */
   above: boolean;
-  /** The hour so far (still open): drawn outlined. */
+  /** The hour so far (still open): drawn as solidly as the others; the sidebar says so in words. */
   partial: boolean;
 }
 

@@ -127,6 +127,12 @@ function chartScale(points: VolumePoint[]): { cap: number | null; drawn: VolumeP
                                              upper: clip(p.upper), expected: clip(p.expected) })) };
 }
 
+/**
+ * The hourly chart with its words: over it, the hour so far with its real count ("This hour so far: 65", in the
+ * alert colour when above its band), since that is where an incident is happening; under it, the time ticks
+ * ("48 h ago", "now") as on the dashboard's chart. The SVG is stretched to the column's width, so words stay
+ * in HTML, where they are not stretched with it.
+ */
 function chartView(points: VolumePoint[], fmt: Formatter): Child {
   if (points.length < 2) return null;
   const last = points[points.length - 1];
@@ -154,15 +160,26 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
       bar.after(svg("path", { class: "gs-chart-cut", fill: "#fff",
                               d: `M${x},${y + 7}L${x + w},${y + 3}L${x + w},${y + 6}L${x},${y + 10}Z` }));
     }
-    if (cut.length) {
-      const bar = cut[0].bar, left = at(bar, "x") > 30;
+    // A closed hour drawn cut says its real count beside it (the hour so far says its own over the chart).
+    const closed = cut.find(({ p }) => !p.partial);
+    if (closed) {
+      const bar = closed.bar, left = at(bar, "x") > 30;
       chart.appendChild(svg("text", {
         class: "gs-chart-cap", x: left ? at(bar, "x") - 2 : at(bar, "x") + at(bar, "width") + 2, y: at(bar, "y") + 8,
         "text-anchor": left ? "end" : "start", "font-size": 9, fill: "currentColor", stroke: "#fff", "stroke-width": 3,
-        "paint-order": "stroke" }, `${fmt.number(cap)}+`));
+        "paint-order": "stroke" }, fmt.number(closed.p.tickets)));
     }
   }
-  return el("figure", { class: "gs-figure" }, chart,
+  const rising = last.upper !== null && last.tickets > last.upper;
+  const hoursAgo = last.partial ? points.length - 1 : points.length;
+  return el("figure", { class: "gs-figure" },
+    last.partial
+      ? el("p", { class: rising ? "gs-chart-now gs-chart-now-above" : "gs-chart-now", attrs: { "aria-hidden": "true" } },
+           t("sidebar.chart.now", { n: fmt.number(last.tickets) }))
+      : null,
+    chart,
+    el("div", { class: "gs-chart-ticks gs-muted", attrs: { "aria-hidden": "true" } },
+       el("span", {}, t("sidebar.chart.ago", { hours: hoursAgo })), el("span", {}, t("sidebar.chart.tick_now"))),
     el("figcaption", { class: "gs-muted" }, caption));
 }
 

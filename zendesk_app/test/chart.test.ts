@@ -33,7 +33,7 @@ describe("chart geometry", () => {
     expect(g.bars.map((b) => b.above)).toEqual([false, true, false]);
   });
 
-  it("outlines the hour so far, above its band or not", () => {
+  it("marks the hour so far, above its band or not", () => {
     const g = chartGeometry([p(1), p(2), { ...p(9), partial: true }]);
     expect(g.bars.map((b) => [b.partial, b.above])).toEqual([[false, false], [false, false], [true, true]]);
     const svg = volumeChart([p(1), { ...p(3), partial: true }], "Tickets per hour");

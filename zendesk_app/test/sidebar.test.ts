@@ -162,7 +162,28 @@ describe("ticket sidebar", () => {
       "Tickets per hour over the last 6 hours; this hour so far 12, usual range for the whole hour 0 to 6.");
     expect(chart.querySelectorAll("rect.gs-chart-bar-partial")).toHaveLength(1);
     expect(root.querySelector(".gs-figure figcaption")?.textContent).toBe(
-      "Tickets per hour, last 6 hours; shaded: the usual range. The outlined bar is this hour so far.");
+      "Tickets per hour, last 6 hours; shaded: the usual range. The last bar is this hour so far.");
+    // Said in words over the chart, with its real count, in the alert colour since it is above its band (6);
+    // the time ticks under it, as on the dashboard's chart.
+    const now = root.querySelector(".gs-figure .gs-chart-now")!;
+    expect(now.textContent).toBe("This hour so far: 12");
+    expect(now.classList.contains("gs-chart-now-above")).toBe(true);
+    expect(now.compareDocumentPosition(chart) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect([...root.querySelectorAll(".gs-chart-ticks span")].map((s) => s.textContent)).toEqual(["5 h ago", "now"]);
+  });
+
+  it("labels a closed last hour's chart with ticks only, and a calm hour so far without the alert colour",
+     async () => {
+    await mount(() => context());
+    expect(root.querySelector(".gs-chart-now")).toBeNull();
+    expect([...root.querySelectorAll(".gs-chart-ticks span")].map((s) => s.textContent)).toEqual(["6 h ago", "now"]);
+    sidebar?.stop();
+    const points = volume();
+    points[points.length - 1] = { ...points[points.length - 1], tickets: 3, partial: true };
+    await mount(() => context({ incidents: [incident({ volume: points })] }));
+    const now = root.querySelector(".gs-chart-now")!;
+    expect(now.textContent).toBe("This hour so far: 3");
+    expect(now.classList.contains("gs-chart-now-above")).toBe(false);
   });
 
   it("keeps the usual hours readable beside a large spike: its bar is cut at the scale, with its count", async () => {
@@ -181,11 +202,23 @@ describe("ticket sidebar", () => {
     expect(cut[0].getAttribute("class")).toMatch(/gs-chart-bar-partial/);
     expect(cut[0].querySelector("title")?.textContent).toBe("60");
     expect(chart.querySelectorAll("path.gs-chart-cut")).toHaveLength(1);
-    expect(chart.querySelector("text.gs-chart-cap")?.textContent).toBe("6+");  // 3 × the usual hour (2)
+    // The scale stops at 6 (3 × the usual hour, 2), but what shows is the hour's real count, not "6+".
+    expect(root.querySelector(".gs-chart-now")?.textContent).toBe("This hour so far: 60");
+    expect(chart.querySelector("text.gs-chart-cap")).toBeNull();
+    expect(root.querySelector(".gs-figure")?.textContent).not.toContain("6+");
     // The chart is 72 high: an hour of 2 stays about a third of it, not a 2-unit strip under the spike.
     const twos = bars.filter((_, i) => i < 47 && i % 2 === 1).map((b) => Number(b.getAttribute("height")));
     expect(Math.min(...twos)).toBeGreaterThan(18);
     expect(Number(cut[0].getAttribute("height"))).toBeGreaterThan(Math.max(...twos) * 2.5);
+  });
+
+  it("gives a closed hour drawn cut its real count beside it", async () => {
+    const points: Record<string, unknown>[] = volume(48).map((p, i) => ({ ...p, tickets: i === 40 ? 90 : 1 + (i % 2),
+                                                                         upper: 3 }));
+    await mount(() => context({ incidents: [incident({ volume: points })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.querySelectorAll("rect.gs-chart-bar-cut")).toHaveLength(1);
+    expect(chart.querySelector("text.gs-chart-cap")?.textContent).toBe("90");
   });
 
   it("leaves a moderate rise uncut", async () => {
