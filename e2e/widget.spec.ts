@@ -107,6 +107,45 @@ test("a stuck session gets a nudge, announced, rendered as text and dismissible 
   );
 });
 
+test("bad coupons bring the coupon tip, not the payment one", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  for (let i = 0; i < 3; i++) {
+    await page.fill("#coupon", `NOPE${i}`);
+    await page.click("#coupon-form button[type=submit]");
+    await expect(page.locator("#coupon-status")).toHaveText("That coupon is not valid.");
+    await page.waitForTimeout(1100);  // the widget reports a field once per attempt
+  }
+  const card = page.locator("[data-gs-ui] [data-nudge]");
+  await expect(card).toBeVisible({ timeout: 20_000 });
+  await expect(card).toContainText("Coupon not accepted?");
+  await expect(card).not.toContainText("paying");
+});
+
+test("on a phone the banner and the tip share one compact card at the bottom", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  const banner = page.locator("[data-gs-ui] [data-issue]");
+  await expect(banner).toBeVisible();
+  for (let i = 0; i < 3; i++) {
+    await page.click("#pay");
+    await page.waitForTimeout(300);
+  }
+  const card = page.locator("[data-gs-ui] [data-nudge]");
+  await expect(card).toBeVisible({ timeout: 20_000 });
+  const region = page.locator("[data-gs-ui] [role=status]");
+  const box = (await region.boundingBox())!;
+  // one card: the banner and the tip sit edge to edge inside it, across the screen, under a sixth of its height
+  expect(box.height).toBeLessThan(844 / 6);
+  expect(box.width).toBeGreaterThan(390 - 2 * 8 - 2);
+  expect(box.y + box.height).toBeLessThanOrEqual(844 - 8 + 1);
+  const [b, c] = [(await banner.boundingBox())!, (await card.boundingBox())!];
+  expect(Math.abs(b.y + b.height - c.y)).toBeLessThanOrEqual(1.5);
+  await page.keyboard.press("Escape");
+  await expect(card).toHaveCount(0);
+});
+
 test("an open incident on the page shows a banner whose dismissal sticks across reloads", async ({ page }) => {
   await page.goto(`${backend.url}/demo/acme/billing`);
   const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");

@@ -1,6 +1,7 @@
 """The widget's browser tests: nudge content and a known issue for the demo billing page.
 
-Settings: a nudge for ``/demo/acme/billing`` ("Having trouble paying an invoice?" with a help link),
+Settings: two nudges for ``/demo/acme/billing``, each for the friction it answers: "Having trouble paying an
+invoice?" with a help link for the failing payment request, "Coupon not accepted?" for the rejected coupon;
 holdout 0, caps high enough for repeated decisions, the cold-start friction rule on (a session is stuck
 on a page after the same request fails 3 times there, or a rage click plus a failed request). An OPEN
 friction incident names ``/demo/acme/billing``, so known-issues returns it (banner).
@@ -27,7 +28,11 @@ def seed(ctx):  # noqa: ANN001, ANN201
     settings = {
         "nudges": [{"id": "billing-help", "match": PAGE, "title": "Having trouble paying an invoice?",
                     "body": "If the payment keeps failing, you can pay by bank transfer or ask us to retry it.",
-                    "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay"}],
+                    "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay",
+                    "when": [{"signal": "failed_request", "target": "POST /demo/acme/api/pay"}]},
+                   {"id": "coupon-help", "match": PAGE, "title": "Coupon not accepted?",
+                    "body": "Codes are case-sensitive: type it exactly as in your e-mail.",
+                    "when": [{"signal": "form_error", "target": "coupon"}]}],
         "known_issues": [],
         "holdout": 0.0,
         "cap_per_session": 100,

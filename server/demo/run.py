@@ -79,21 +79,45 @@ DEMO_FRICTION = {"warmup_hours": 8}
 INVOICE_HELP = "/demo/acme/help/invoices"
 #: Where demo databases from before linked the invoice tip: a page about paying, not about e-mail.
 OLD_INVOICE_HELP = "/demo/acme/help/payments"
-#: The demo's help tips, each linking to an Acme help page that answers it.
+#: The demo's help tips, each for the friction it answers (``when``) and linking to an Acme help page that
+#: answers it, if there is one: a session stuck on Billing's coupon gets the coupon tip, not the payment one.
 DEMO_NUDGES = [
     {"id": "acme-billing-help", "match": "/demo/acme/billing", "title": "Having trouble paying?",
      "body": "If the payment keeps failing, pay by bank transfer or ask us to retry the card.",
-     "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay"},
+     "link_url": "/demo/acme/help/payments", "link_text": "Other ways to pay",
+     "when": [{"signal": "failed_request", "target": "POST /demo/acme/api/pay"}]},
+    {"id": "acme-coupon-help", "match": "/demo/acme/billing", "title": "Coupon not accepted?",
+     "body": "Codes are case-sensitive and have no spaces: type it exactly as in your e-mail, e.g. WELCOME10.",
+     "when": [{"signal": "form_error", "target": "coupon"}, {"signal": "failed_request",
+                                                            "target": "POST /demo/acme/api/coupon"}]},
     {"id": "acme-invoice-help", "match": "/demo/acme/invoices",
      "title": "Invoice PDF not downloading?",
      "body": "We can e-mail the invoice to you while downloads are slow.",
-     "link_url": INVOICE_HELP, "link_text": "Get it by e-mail"},
+     "link_url": INVOICE_HELP, "link_text": "Get it by e-mail",
+     "when": [{"signal": "failed_request", "target": "POST /demo/acme/api/invoices/*"}]},
 ]
+
+
+def _demo_nudges(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An older demo database's tips as the demo has them now: its tips answer the friction they are
+    about (they answered anything on their page), the coupon tip is added, and the invoice tip links to
+    the e-mail help page; tips of the tenant's own are left alone."""
+    demo = {n["id"]: n for n in DEMO_NUDGES}
+    out = []
+    for n in stored:
+        if n["id"] == "acme-invoice-help" and n.get("link_url") == OLD_INVOICE_HELP:
+            n = dict(n, link_url=INVOICE_HELP)
+        if n["id"] in demo and not n.get("when") and n.get("match") == demo[n["id"]]["match"]:
+            n = dict(n, when=demo[n["id"]]["when"])
+        out.append(n)
+    if "acme-billing-help" in {n["id"] for n in out} and "acme-coupon-help" not in {n["id"] for n in out}:
+        out.insert([n["id"] for n in out].index("acme-billing-help") + 1, demo["acme-coupon-help"])
+    return out
 
 
 def _acme_widget(cfg: dict[str, Any], port: int) -> str:
     """The Acme Billing page's widget: its origins allowed, tickets joined by requester id, nudge content
-    unless the tenant has its own (an older demo database's invoice tip is pointed at the e-mail help page);
+    unless the tenant has its own (an older demo database's tips are brought up to date, ``_demo_nudges``);
     returns the tenant's identity secret (made here if it has none), with which the replayed sessions sign
     their user ids."""
     from server import config as config_mod
@@ -124,9 +148,7 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                     changes["ticket_user_keys"] = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
                 if stored["friction"] == FrictionSettingsSchema().load({}):  # a demo database from before
                     changes["friction"] = DEMO_FRICTION
-                nudges = [dict(n, link_url=INVOICE_HELP)
-                          if n["id"] == "acme-invoice-help" and n.get("link_url") == OLD_INVOICE_HELP else n
-                          for n in stored["nudges"]]
+                nudges = _demo_nudges(stored["nudges"])
                 if nudges != stored["nudges"]:
                     changes["nudges"] = nudges
                 if changes:

@@ -2,7 +2,11 @@
 
 In order (the first that applies is the reason):
 
-1. ``no_data``: the detector has not seen the session yet.
+1. ``no_data``: the detector has not seen the session yet, and the log holds nothing of it either; or
+   the classifier is ready and has not scored the session's newest events (its estimate is what decides).
+   While the detector is behind on a session (catching up on a busy log), the service folds the
+   session's own unread events from the log into what the detector wrote (``provisional``), so the
+   cold-start rule judges everything the session sent (server/widget/service.py).
 2. Not stuck, the reason naming what decided:
 
    - ``below_threshold``: the classifier is ready and ``p_ticket < threshold``;
@@ -13,7 +17,8 @@ In order (the first that applies is the reason):
      classifier's estimate so far (or null), not used;
    - ``learning``: the classifier is still learning and the cold-start rule is turned off, so nothing
      says stuck yet.
-3. ``no_content``: no nudge is configured for the page.
+3. ``no_content``: no nudge configured for the page answers what the session met there (a nudge naming
+   friction, ``when``, is chosen by what the session met on the page; one naming none answers any).
 4. ``cap_session`` / ``cap_day``: the session (or the user, over 24 h) already had its share of
    would-be nudges. Held-out sessions count too, so both groups are capped alike.
 5. ``holdout``: the session is in the holdout: never nudged, its would-be nudge recorded.
@@ -56,6 +61,10 @@ class SessionView:
     p_ticket: float | None
     model_ready: bool
     stuck_pages: tuple[str, ...]
+    #: The friction the session met on the decided page: (signal, target, count).
+    met: tuple[tuple[str, str, int], ...] = ()
+    #: Built with events the detector has not folded yet: ``p_ticket`` does not include them.
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
     >>> sure = SessionView(0.945, False, ())  # a high estimate while learning: the rule decided, not it
     >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=sure, session_nudges=0, day_nudges=0).reason
     'cold_start'
+    >>> coupon = SessionView(None, False, ("/billing",), (("form_error", "coupon/code", 3),))
+    >>> c2 = WidgetConfig.from_dict({"holdout": 0.0, "nudges": [{"id": "pay", "match": "/billing", "title": "t",
+    ...     "body": "b", "when": [{"signal": "failed_request", "target": "POST /api/pay"}]}]})
+    >>> decide(c2, tenant_id=1, session_id="s", path="/billing", session=coupon, session_nudges=0, day_nudges=0).reason
+    'no_content'
     >>> ready = SessionView(0.2, True, ("/billing",))
     >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=ready, session_nudges=0, day_nudges=0).reason
     'below_threshold'
@@ -101,7 +115,7 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
         would = reason in ("nudge", "holdout")
         return Decision(reason, shown, holdout, would, p, content if would else None)
 
-    if session is None:
+    if session is None or (session.provisional and session.model_ready):
         return out("no_data")
     if session.model_ready and p is not None:
         stuck, judge = p >= config.threshold, "below_threshold"
@@ -111,7 +125,7 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
         stuck, judge = False, "learning"
     if not stuck:
         return out(judge)
-    content = config.nudge_for(path)
+    content = config.nudge_for(path, session.met)
     if content is None:
         return out("no_content")
     if session_nudges >= config.cap_per_session:

@@ -57,6 +57,21 @@ class PageFriction:
     failures: dict[str, int] = field(default_factory=dict)  # "GET /api/pay 500" -> n
     forms: dict[str, int] = field(default_factory=dict)  # form selector -> rejected submits
     error_targets: dict[str, int] = field(default_factory=dict)  # element -> error clicks
+    #: "signal target" -> n: what each friction event happened to (``met``), for choosing the nudge.
+    targets: dict[str, int] = field(default_factory=dict)
+
+    def met_table(self) -> dict[str, int]:
+        return self.__dict__.setdefault("targets", {})  # checkpoints from before nudges named friction
+
+    def met(self) -> list[tuple[str, str, int]]:
+        """The friction met on the page: (signal, target, count); the target may be empty.
+
+        >>> p = PageFriction()
+        >>> p.bump(p.met_table(), "form_error coupon/code"); p.bump(p.met_table(), "js_error ")
+        >>> p.met()
+        [('form_error', 'coupon/code', 1), ('js_error', '', 1)]
+        """
+        return [(k.partition(" ")[0], k.partition(" ")[2], n) for k, n in self.met_table().items()]
 
     def bump(self, table: dict[str, int], key: str) -> None:
         if key in table or len(table) < MAX_KEYS:
@@ -85,7 +100,25 @@ class PageFriction:
 
     def to_json(self) -> dict[str, Any]:
         return {"views": self.views, "time_ms": self.time_ms, "counts": dict(sorted(self.counts.items())),
-                "failures": dict(sorted(self.failures.items()))}
+                "failures": dict(sorted(self.failures.items())), "forms": dict(sorted(self.forms.items())),
+                "error_targets": dict(sorted(self.error_targets.items())),
+                "met": dict(sorted(self.met_table().items()))}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "PageFriction":
+        """A page as ``to_json`` wrote it (rows written before a table existed lack it: empty).
+
+        >>> p = PageFriction(views=1, counts={"form_error": 3}, forms={"coupon": 3})
+        >>> PageFriction.from_json(p.to_json()) == p, PageFriction.from_json({}).stuck(3)
+        (True, False)
+        """
+        def table(key: str) -> dict[str, int]:
+            t = data.get(key)
+            return {str(k): v for k, v in t.items() if isinstance(v, int)} if isinstance(t, Mapping) else {}
+        views, time_ms = data.get("views"), data.get("time_ms")
+        return cls(views=views if isinstance(views, int) else 0, time_ms=time_ms if isinstance(time_ms, int) else 0,
+                   counts=table("counts"), failures=table("failures"), forms=table("forms"),
+                   error_targets=table("error_targets"), targets=table("met"))
 
 
 @dataclass
@@ -139,27 +172,35 @@ class SessionFeatures:
         etype = str(ev.get("type") or "")
         data = ev.get("data") if isinstance(ev.get("data"), Mapping) else {}
         signal: str | None = None
+        target = ""
         if etype == "page_view" or etype == "navigation":
             page.views += 1
             return etype
         if etype in ("rage_click", "dead_click", "js_error", "form_abandon"):
             signal = etype
+            target = _key(data.get("flow")) if etype == "form_abandon" else \
+                "" if etype == "js_error" else _key(ev.get("target"))
         elif etype == "failed_request":
             signal = etype
             request = page_path(str(data.get("path") or ""))  # ids and query dropped here too
-            page.bump(page.failures, f"{_key(data.get('method'), 8).upper()} {request[:120]} "
-                                     f"{_key(data.get('status'), 4)}")
+            target = f"{_key(data.get('method'), 8).upper()} {request[:120]}"
+            page.bump(page.failures, f"{target} {_key(data.get('status'), 4)}")
         elif etype == "form_error" or (etype == "form_submit" and data.get("valid") is False):
             signal = "form_error"
-            page.bump(page.forms, _key(data.get("form") or ev.get("target")))
+            form = _key(data.get("form") or ev.get("target"))
+            page.bump(page.forms, form)
+            target = f"{form}/{_key(data.get('field'), 60)}" if data.get("field") else form
         elif etype == "error_click" or (etype == "click" and (data.get("error_click") or data.get("error"))):
             signal = "error_click"
-            page.bump(page.error_targets, _key(ev.get("target")))
+            target = _key(ev.get("target"))
+            page.bump(page.error_targets, target)
         if signal is None:
             return None
         self._count(page, signal)
+        page.bump(page.met_table(), f"{signal} {target}")
         if signal in ("js_error", "failed_request") and data.get("error_click"):  # the widget tied it to a click
             page.bump(page.error_targets, _key(ev.get("target")))
+            page.bump(page.met_table(), f"error_click {_key(ev.get('target'))}")
             self._count(page, "error_click")
         return signal
 

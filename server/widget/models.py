@@ -56,7 +56,7 @@ class WidgetSession(Base):
     outcome: Mapped[str | None] = mapped_column(String(8))
     ticket_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: The log offset of the newest event of the session the detector has folded into this row: a decision
-    #: waits while the session has later events (server/widget/service.py detector_behind).
+    #: adds the session's later events from the log (server/widget/service.py session_view).
     last_offset: Mapped[int | None] = mapped_column(BigIntKey)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server.ingest.schemas import ID_RE
+from server.widget.features import SIGNALS
 from server.validation import FullMatch, TextSchema
 
 ITEM_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -38,6 +39,23 @@ def _pattern() -> fields.String:
                                    "example": "/billing*"})
 
 
+class TriggerSchema(TextSchema):
+    """Friction a nudge answers; at least one of the two."""
+
+    signal = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(SIGNALS),
+                           metadata={"description": "The friction signal, e.g. `failed_request`, `form_error`."})
+    target = fields.String(allow_none=True, load_default=None, validate=validate.Length(1, 200), metadata={
+        "description": "What it happened to (`*` for any run of characters): a failed request's `METHOD /path` "
+                       "(or `/path`), a rejected form's `form` or `form/field`, a clicked element's descriptor "
+                       "(`button#pay`), an abandoned flow's name.",
+        "example": "POST /api/pay"})
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("signal") and not data.get("target"):
+            raise ValidationError("name a signal, a target or both", "signal")
+
+
 class NudgeSchema(TextSchema):
     id = fields.String(required=True, validate=FullMatch(ITEM_ID_RE))
     match = _pattern()
@@ -45,6 +63,9 @@ class NudgeSchema(TextSchema):
     body = _text(500)
     link_url = _url_field()
     link_text = fields.String(allow_none=True, load_default=None, validate=validate.Length(1, 80))
+    when = fields.List(fields.Nested(TriggerSchema), load_default=list, validate=validate.Length(max=10), metadata={
+        "description": "The friction this tip answers. Empty: any friction on a matching page (when no tip "
+                       "naming friction matches what the session met there)."})
 
 
 class DeclaredIssueSchema(TextSchema):
@@ -82,6 +103,9 @@ class WidgetSettingsSchema(TextSchema):
                            metadata={"description": "Share of sessions never nudged (their would-be nudges recorded)."})
     identity_required = fields.Boolean(load_default=False, metadata={
         "description": "Ignore user ids without a valid user_hash (needs an identity secret)."})
+    status_page_url = fields.String(allow_none=True, load_default=None,
+                                    validate=[validate.Length(1, 500), _link], metadata={
+        "description": "Where a detected incident's banner links (\"Status and updates\"): your status page."})
     ticket_user_keys = fields.List(
         fields.String(validate=FullMatch(r"^(email|requester_id|field:[A-Za-z0-9_.-]{1,64})$")),
         load_default=lambda: ["email", "field:user_id"], validate=validate.Length(1, 5),

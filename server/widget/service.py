@@ -21,10 +21,11 @@ from server.incidents.service import incident_pages
 from server.ingest.service import authenticate_widget
 from server.pipeline.models import DetectorCheckpoint
 from server.tenants import Tenant
+from server.topics.models import Topic
 from server.widget import identity
 from server.widget.decisions import SessionView, decide as decide_pure
 from server.widget.measurement import Arm, compare
-from server.widget.features import SIGNALS
+from server.widget.features import SIGNALS, PageFriction, SessionFeatures
 from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings, WidgetTicketSessions
 from server.widget.schemas import widget_settings_schema
 from server.widget.settings import WidgetConfig, page_path
@@ -33,8 +34,11 @@ from server.widget.settings import WidgetConfig, page_path
 MAX_ACTIVE_INCIDENTS = 500
 #: Incident kinds that put a known-issue banner on the pages they name (what customers run into).
 BANNER_KINDS = ("spike", "new_topic", "concentration", "friction")
-#: Events received this recently and not yet read by the detector make a decision wait (``no_data``).
+#: Events received this recently and not yet read by the detector make a decision by a ready classifier
+#: wait (``no_data``); the cold-start rule judges them at once, from the log.
 PENDING_WINDOW = timedelta(seconds=30)
+#: Most unread events of one session read from the log for a decision.
+MAX_UNREAD = 500
 #: Most sessions a measurement looks at.
 MAX_MEASURED_SESSIONS = 200_000
 #: Most pages shown per session of a ticket's requester (those with friction first), and failing requests
@@ -46,6 +50,7 @@ MAX_SESSION_NUDGES = 3
 
 FRICTION_MESSAGE = "Some actions on this page are failing for several people right now. We are looking into it."
 TICKET_MESSAGE = "We know about a problem affecting this page and are working on it."
+NAMED_MESSAGE = "Known issue: {name}. We are working on it."
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -107,10 +112,12 @@ def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConf
     know once that it is being looked at, not once per incident: the page's failures and the tickets
     they cause are one problem), then the admin-declared issues matching it. The banner is the page's
     friction incident's when it has one (its message says actions on the page fail), else the most
-    recently detected ticket incident's. Only incidents about something customers run into count: a rise
-    of a topic (spike, new topic, concentrated rise) or the page's friction; a change of tone (an
-    organization's sentiment) or a drop in volume is no problem of the page, whichever pages its
-    customers met friction on."""
+    recently detected ticket incident's, which names the problem by the name agents gave its topic when
+    they gave one (a keyword label is made from ticket text and is not for customers). It links to the
+    tenant's status page when one is set (``status_page_url``). Only incidents about something customers
+    run into count: a rise of a topic (spike, new topic, concentrated rise) or the page's friction; a
+    change of tone (an organization's sentiment) or a drop in volume is no problem of the page, whichever
+    pages its customers met friction on."""
     rows = session.scalars(
         select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE),
                                Incident.kind.in_(BANNER_KINDS))
@@ -119,11 +126,19 @@ def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConf
     naming = [inc for inc in rows if path in incident_pages(inc)]
     if naming:
         inc = next((i for i in naming if i.kind == "friction"), naming[0])
-        message = FRICTION_MESSAGE if inc.kind == "friction" else TICKET_MESSAGE
-        out.append({"id": f"incident-{inc.id}", "message": message, "link_url": None, "incident_id": inc.id})
+        message = FRICTION_MESSAGE if inc.kind == "friction" else _ticket_message(session, tenant_id, inc)
+        out.append({"id": f"incident-{inc.id}", "message": message, "link_url": config.status_page_url,
+                    "incident_id": inc.id})
     for issue in config.issues_for(path):
         out.append({"id": issue.id, "message": issue.message, "link_url": issue.link_url, "incident_id": None})
     return out
+
+
+def _ticket_message(session: Session, tenant_id: int, incident: Incident) -> str:
+    """A ticket incident's banner: the problem by its topic's name, if agents named it."""
+    topic = session.get(Topic, (tenant_id, incident.topic_id)) if incident.topic_id is not None else None
+    name = (topic.name or "").strip() if topic is not None else ""
+    return NAMED_MESSAGE.format(name=name.rstrip(".")) if name else TICKET_MESSAGE
 
 
 def page_known_issues(session: Session, *, site_key: str | None, origin: str | None, url: str) -> dict[str, Any]:
@@ -147,26 +162,66 @@ def _verified_user(session: Session, tenant_id: int, body: Mapping[str, Any], co
     return str(user_id) if identity.verify(secret, str(user_id), body.get("user_hash")) else None
 
 
-def detector_behind(session: Session, tenant_id: int, session_id: str, now: datetime,
-                    row: WidgetSession) -> bool:
-    """Whether the log holds events of this widget session, received in the last ``PENDING_WINDOW``, that
-    the detector has not folded into the session's row yet (then the row may miss the very events the
-    widget just sent). The row records the newest it has (``last_offset``, written with every batch);
-    the detector's checkpoint (saved every ``DETECTOR_CHECKPOINT_SECONDS``, in a transaction that also
-    writes the rows) is a floor, so that a long-idle session does not scan the tenant's log since its
-    last event, and stands alone for rows written before ``last_offset`` existed. Other sessions'
-    unread events do not count: under steady traffic some always wait, and a session would never be
-    judged. Widget events' idempotency keys start with their session's id and a "/"; only the tenant's events
-    after that offset (its (tenant, offset) index) are scanned."""
-    read = row.last_offset or 0
+def _read_offset(session: Session, tenant_id: int, row: WidgetSession | None) -> int:
+    """How far the detector has folded this session's events: the row records the newest it has
+    (``last_offset``, written with every batch); the detector's checkpoint (saved every
+    ``DETECTOR_CHECKPOINT_SECONDS``, in a transaction that also writes the rows) is a floor, so that a
+    long-idle session does not scan the tenant's log since its last event, and stands alone for rows
+    written before ``last_offset`` existed (and for sessions without a row)."""
+    read = (row.last_offset if row is not None else None) or 0
     for name, offset in session.execute(select(DetectorCheckpoint.partition, DetectorCheckpoint.offset)):
         index, _, count = name[1:].partition("of")  # "p<index>of<count>"; an old partitioning's row lags
         if index.isdigit() and count.isdigit() and int(count) > 0 and tenant_id % int(count) == int(index):
             read = max(read, offset)
-    pending = session.scalar(select(Event.offset).where(
-        Event.tenant_id == tenant_id, Event.offset > read, Event.received_at >= now - PENDING_WINDOW,
-        Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}/", autoescape=True)).limit(1))
-    return pending is not None
+    return read
+
+
+def unread_events(session: Session, tenant_id: int, session_id: str,
+                  row: WidgetSession | None) -> list[tuple[datetime, datetime, dict[str, Any]]]:
+    """The widget session's events the detector has not folded into its row yet, oldest first (at most
+    ``MAX_UNREAD``): (received, event time, payload). Other sessions' unread events do not count: under
+    steady traffic some always wait. Widget events' idempotency keys start with their session's id and
+    a "/"; only the tenant's events after the read offset (its (tenant, offset) index) are scanned."""
+    rows = session.execute(select(Event.received_at, Event.event_time, Event.payload).where(
+        Event.tenant_id == tenant_id, Event.offset > _read_offset(session, tenant_id, row),
+        Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}/", autoescape=True))
+        .order_by(Event.offset).limit(MAX_UNREAD))
+    return [(as_utc(rx), as_utc(at), payload) for rx, at, payload in rows if isinstance(payload, dict)]
+
+
+def _tenant_ready(session: Session, tenant_id: int) -> bool:
+    """Whether the tenant's classifier was ready when the detector last wrote a session."""
+    return bool(session.scalar(select(WidgetSession.model_ready).where(WidgetSession.tenant_id == tenant_id)
+                               .order_by(WidgetSession.last_seen_at.desc()).limit(1)))
+
+
+def session_view(session: Session, tenant_id: int, session_id: str, path: str, config: WidgetConfig,
+                 now: datetime) -> SessionView | None:
+    """What the decision knows of the session on the page: the row the detector wrote, with the session's
+    own events it has not folded yet added to the page's friction (the detector may be busy reading a
+    backlog, such as a history import; the session's events are in the log the moment the widget's batch
+    is accepted). The cold-start rule is the detector's, on the same events. None when nothing of the
+    session is known. ``provisional`` when the row misses recent events: a ready classifier's score does
+    not include them, so a decision by it waits (``no_data``)."""
+    row = session.get(WidgetSession, (tenant_id, session_id))
+    unread = unread_events(session, tenant_id, session_id, row)
+    if row is None and not unread:
+        return None
+    features = SessionFeatures(session_id, started_ms=0)
+    stored = row.features if row is not None and isinstance(row.features, Mapping) else {}
+    pages = stored.get("pages") if isinstance(stored.get("pages"), Mapping) else {}
+    if isinstance(pages.get(path), Mapping):
+        features.pages[path] = PageFriction.from_json(pages[path])
+    for _, at, payload in unread:
+        features.add(payload, int(at.timestamp() * 1000))
+    page = features.pages.get(path) or PageFriction()
+    stuck = set(row.stuck_pages or ()) if row is not None else set()
+    if page.stuck(config.cold_start.repeat_failures):
+        stuck.add(path)
+    pending = bool(unread) and (row is None or any(rx >= now - PENDING_WINDOW for rx, _, _ in unread))
+    return SessionView(p_ticket=row.p_ticket if row is not None else None,
+                       model_ready=row.model_ready if row is not None else _tenant_ready(session, tenant_id),
+                       stuck_pages=tuple(sorted(stuck)), met=tuple(page.met()), provisional=pending)
 
 
 def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_key: str,
@@ -177,10 +232,7 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
     path = page_path(body["url"])
     session_id = body["session_id"]
     user_id = _verified_user(session, tenant.id, body, config, secret_key)
-    row = session.get(WidgetSession, (tenant.id, session_id))
-    if row is not None and detector_behind(session, tenant.id, session_id, now, row):
-        row = None  # no row: nothing to judge yet (no_data) either way
-    view = None if row is None else SessionView(row.p_ticket, row.model_ready, tuple(row.stuck_pages or ()))
+    view = session_view(session, tenant.id, session_id, path, config, now)
     would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
     in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(
         *would, WidgetDecision.session_id == session_id)) or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 #: Longest page path kept (longer ones are cut).
@@ -61,9 +61,57 @@ def path_matches(pattern: str, path: str) -> bool:
     return fnmatchcase(path, pattern.rstrip("/") or "/")
 
 
+#: What a friction target is matched against, per signal (see ``target_matches``).
+_METHOD = re.compile(r"^[A-Za-z]{3,10}$")
+
+
+def target_matches(signal: str, pattern: str, target: str) -> bool:
+    """Whether a trigger's target pattern (``*`` for any run of characters) names a friction target.
+
+    The target of a failed request is ``METHOD path`` (ids as ``:id``); a pattern may leave the method
+    out. A rejected form's is ``form/field``; a pattern may name the form alone. Clicks' is the element
+    descriptor (``button#pay``), an abandoned flow's its name.
+
+    Examples
+    --------
+    >>> target_matches("failed_request", "POST /api/pay", "POST /api/pay")
+    True
+    >>> target_matches("failed_request", "/api/invoices/*", "GET /api/invoices/:id/pdf")
+    True
+    >>> target_matches("failed_request", "GET /api/pay", "POST /api/pay")
+    False
+    >>> target_matches("form_error", "coupon", "coupon/code"), target_matches("form_error", "coupon/code", "coupon/code")
+    (True, True)
+    >>> target_matches("form_error", "card", "coupon/code")
+    False
+    """
+    if signal == "failed_request":
+        method, _, path = target.partition(" ")
+        want, _, want_path = pattern.partition(" ")
+        if not want_path or not _METHOD.match(want):
+            want, want_path = "", pattern
+        return (not want or want.upper() == method.upper()) and path_matches(want_path, path)
+    if signal == "form_error":
+        return fnmatchcase(target, pattern) or fnmatchcase(target.split("/", 1)[0], pattern)
+    return fnmatchcase(target, pattern)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The friction a nudge answers: a signal, a target, or both (what the session met on the page)."""
+
+    signal: str | None = None
+    target: str | None = None
+
+    def matches(self, signal: str, target: str) -> bool:
+        if self.signal is not None and self.signal != signal:
+            return False
+        return self.target is None or target_matches(signal, self.target, target)
+
+
 @dataclass(frozen=True)
 class Nudge:
-    """Help shown to a stuck session on matching pages."""
+    """Help shown to a stuck session on matching pages; with ``when``, only for the friction it names."""
 
     id: str
     match: str
@@ -71,6 +119,11 @@ class Nudge:
     body: str
     link_url: str | None = None
     link_text: str | None = None
+    when: tuple[Trigger, ...] = ()
+
+    def answers(self, met: "Iterable[tuple[str, str, int]]") -> int:
+        """How many of the page's friction events (``(signal, target, count)``) this nudge answers."""
+        return sum(n for signal, target, n in met if any(t.matches(signal, target) for t in self.when))
 
 
 @dataclass(frozen=True)
@@ -123,6 +176,8 @@ class WidgetConfig:
     cap_per_day: int = 3
     holdout: float = 0.1
     identity_required: bool = False
+    #: Where incident banners link ("Status and updates"), e.g. the product's status page; None: no link.
+    status_page_url: str | None = None
     ticket_user_keys: tuple[str, ...] = ("email", "field:user_id")
     cold_start: ColdStart = field(default_factory=ColdStart)
     friction: FrictionSettings = field(default_factory=FrictionSettings)
@@ -134,8 +189,7 @@ class WidgetConfig:
         fr = d.get("friction") if isinstance(d.get("friction"), dict) else {}
         base = cls()
         return cls(
-            nudges=tuple(Nudge(**{k: n.get(k) for k in ("id", "match", "title", "body", "link_url", "link_text")})
-                         for n in d.get("nudges") or () if isinstance(n, dict)),
+            nudges=tuple(_nudge(n) for n in d.get("nudges") or () if isinstance(n, dict)),
             known_issues=tuple(DeclaredIssue(**{k: i.get(k) for k in ("id", "match", "message", "link_url")})
                                for i in d.get("known_issues") or () if isinstance(i, dict)),
             threshold=float(d.get("threshold", base.threshold)),
@@ -143,6 +197,7 @@ class WidgetConfig:
             cap_per_day=int(d.get("cap_per_day", base.cap_per_day)),
             holdout=float(d.get("holdout", base.holdout)),
             identity_required=bool(d.get("identity_required", base.identity_required)),
+            status_page_url=d.get("status_page_url") or None,
             ticket_user_keys=tuple(d.get("ticket_user_keys") or base.ticket_user_keys),
             cold_start=ColdStart(**{k: cs[k] for k in ("enabled", "min_outcomes", "min_positives", "repeat_failures")
                                     if k in cs}),
@@ -150,9 +205,39 @@ class WidgetConfig:
                                          if k in fr}),
         )
 
-    def nudge_for(self, path: str) -> Nudge | None:
-        """The first configured nudge whose pattern matches the page."""
-        return next((n for n in self.nudges if path_matches(n.match, path)), None)
+    def nudge_for(self, path: str, met: Iterable[tuple[str, str, int]] = ()) -> Nudge | None:
+        """The nudge for a session on the page that met the friction ``met`` there (``(signal, target,
+        count)``): of the nudges matching the page that name friction (``when``), the one answering most
+        of what the session met (the first configured on a tie); else the first matching the page that
+        names none (help for any trouble there); else None (nothing here answers what the session met).
+
+        Examples
+        --------
+        >>> c = WidgetConfig.from_dict({"nudges": [
+        ...     {"id": "pay", "match": "/billing", "title": "t", "body": "b",
+        ...      "when": [{"signal": "failed_request", "target": "POST /api/pay"}]},
+        ...     {"id": "coupon", "match": "/billing", "title": "t", "body": "b",
+        ...      "when": [{"signal": "form_error", "target": "coupon"}]}]})
+        >>> c.nudge_for("/billing", [("form_error", "coupon/code", 3)]).id
+        'coupon'
+        >>> c.nudge_for("/billing", [("failed_request", "POST /api/pay", 3), ("form_error", "coupon/code", 1)]).id
+        'pay'
+        >>> c.nudge_for("/billing", [("dead_click", "button#export", 3)]) is None
+        True
+        """
+        pages = [n for n in self.nudges if path_matches(n.match, path)]
+        met = list(met)
+        best, most = None, 0
+        for n in pages:
+            if n.when and (score := n.answers(met)) > most:
+                best, most = n, score
+        return best or next((n for n in pages if not n.when), None)
 
     def issues_for(self, path: str) -> list[DeclaredIssue]:
         return [i for i in self.known_issues if path_matches(i.match, path)]
+
+
+def _nudge(n: Mapping[str, Any]) -> Nudge:
+    when = tuple(Trigger(t.get("signal") or None, t.get("target") or None)
+                 for t in n.get("when") or () if isinstance(t, Mapping) and (t.get("signal") or t.get("target")))
+    return Nudge(**{k: n.get(k) for k in ("id", "match", "title", "body", "link_url", "link_text")}, when=when)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from server.api.views import _api_limit, _token_key
-from server.errors import NotFound
+from server.errors import BadRequest, NotFound
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
@@ -18,6 +18,7 @@ from server.ingest.service import parse_json
 from server.ingest.views import _site_key, _widget_limit
 from server.metrics import utcnow
 from server.tenants import Tenant
+from server.validation import MAX_DEPTH, TooDeep, storable, storable_text
 from server.widget import service
 from server.widget.schemas import (
     DecideInSchema,
@@ -79,15 +80,19 @@ def known_issues_preflight() -> Response:
             responses={200: (decide_out_schema, "The decision, its reason, and the page's known issues."),
                        **_SITE_ERRORS})
 def decide() -> Any:
-    """Reasons: `nudge`, `holdout` (in the holdout group: never nudged, recorded), `cap_session`, `cap_day`,
+    """Strings are stored as the ingest stores the session's events: NUL dropped, unpaired surrogates as
+    U+FFFD. Reasons: `nudge`, `holdout` (in the holdout group: never nudged, recorded), `cap_session`, `cap_day`,
     `below_threshold` (not stuck: the classifier is ready and `p_ticket` is under the threshold),
     `cold_start` (not stuck: the classifier is still learning, or has not scored this session yet, and
     the cold-start rule does not hold on this page; `p_ticket` is its estimate so far, not used), `learning` (the classifier is still learning
     and the cold-start rule is off: nothing says stuck yet), `no_content` (no nudge configured for the
-    page), `no_data` (the detector has not seen the session yet). May be sent as text/plain."""
+    page answers the friction the session met there), `no_data` (nothing of the session has arrived yet,
+    or a ready classifier has not scored its newest events). May be sent as text/plain."""
     data = parse_json(request.get_data(cache=True))
-    if not isinstance(data, dict):
-        data = {}
+    try:  # stored as the ingest stores the session's events: the same user id, never a 500 on PostgreSQL
+        data = storable(data) if isinstance(data, dict) else {}
+    except TooDeep:
+        raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
     site_key = request.headers.get("X-Groundswell-Site-Key") or data.get("site_key")
     body = decide_in_schema.load(data)
     result = service.decide_for_page(
@@ -113,7 +118,7 @@ def _page_origin() -> str | None:
             responses={200: (known_issues_out_schema, "Active incidents naming the page, then declared issues."),
                        **_SITE_ERRORS})
 def known_issues() -> Any:
-    args = known_issues_query_schema.load(request.args.to_dict())
+    args = known_issues_query_schema.load({k: storable_text(v) for k, v in request.args.items()})
     site_key = request.headers.get("X-Groundswell-Site-Key") or args.get("site_key")
     result = service.page_known_issues(db_session(), site_key=site_key, origin=_page_origin(),
                                        url=args["url"])

@@ -92,7 +92,7 @@ def _section(html: str, view: str) -> str:
 
 def test_each_demo_tip_links_to_a_help_page_about_it(demo: Any) -> None:
     client, _ = demo
-    links = {n["id"]: n["link_url"] for n in DEMO_NUDGES}
+    links = {n["id"]: n.get("link_url") for n in DEMO_NUDGES}
     assert links["acme-invoice-help"] == "/demo/acme/help/invoices"
     resp = client.get(links["acme-invoice-help"])
     assert resp.status_code == 200
@@ -105,7 +105,8 @@ def test_each_demo_tip_links_to_a_help_page_about_it(demo: Any) -> None:
 
 def test_a_demo_database_from_before_gets_the_invoice_tip_link_fixed(demo: Any, db: Any,
                                                                      app_config: dict[str, Any]) -> None:
-    old = [dict(n, link_url=OLD_INVOICE_HELP) for n in DEMO_NUDGES]
+    old = [dict({k: v for k, v in n.items() if k != "when"}, link_url=OLD_INVOICE_HELP)  # as the demo had them
+           for n in DEMO_NUDGES if n["id"] != "acme-coupon-help"]
     own = {"id": "own-tip", "match": "/demo/acme/upgrade", "title": "Own", "body": "Own tip.",
            "link_url": OLD_INVOICE_HELP, "link_text": "Pay"}
     with db.session() as session:
@@ -116,5 +117,9 @@ def test_a_demo_database_from_before_gets_the_invoice_tip_link_fixed(demo: Any, 
     with db.session() as session:
         stored = widget_service.stored_config(session, find_by_slug(session, "acme").id)
     links = {n["id"]: n["link_url"] for n in stored["nudges"]}
-    assert links == {"acme-billing-help": OLD_INVOICE_HELP, "acme-invoice-help": INVOICE_HELP,
-                     "own-tip": OLD_INVOICE_HELP}
+    assert links == {"acme-billing-help": OLD_INVOICE_HELP, "acme-coupon-help": None,
+                     "acme-invoice-help": INVOICE_HELP, "own-tip": OLD_INVOICE_HELP}
+    # the demo's tips answer the friction they are about (they answered anything on their page)
+    when = {n["id"]: n["when"] for n in stored["nudges"]}
+    assert when["acme-billing-help"] == [{"signal": "failed_request", "target": "POST /demo/acme/api/pay"}]
+    assert when["own-tip"] == []

@@ -124,7 +124,8 @@ def test_replayer_signs_with_the_tenant_secret_and_sends_the_session_before_the_
 
 
 def test_the_help_tips_link_the_articles_the_stream_sends_people_to():
-    assert {n["match"]: n["link_url"] for n in DEMO_NUDGES} == {page: path for page, (path, _) in HELP_PAGES.items()}
+    linked = {n["match"]: n["link_url"] for n in DEMO_NUDGES if n.get("link_url")}  # the coupon tip links nowhere
+    assert linked == {page: path for page, (path, _) in HELP_PAGES.items()}
 
 
 def test_friction_is_met_on_product_pages_and_help_articles_are_where_some_go_next():

@@ -19,6 +19,12 @@ a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2p
 .x:hover{background:rgba(0,0,0,.08)}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (prefers-reduced-motion:no-preference){.card{animation:in .2s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
+@media (max-width:480px){:host{left:8px;right:8px;bottom:8px;max-width:none;font-size:13px;line-height:1.4}
+.live{gap:0;border-radius:8px;box-shadow:0 4px 16px rgba(0,0,0,.18);overflow:hidden}
+.live:not(:empty){border:1px solid #d0d7de}
+.card,.banner{border:0;border-radius:0;box-shadow:none;padding:8px 36px 8px 10px}
+.card+.card,.banner+.card,.card+.banner,.banner+.banner{border-top:1px solid #d0d7de}
+.title{margin:0 0 2px}.card .body{display:inline;margin:0 6px 0 0}.x{top:4px;right:4px}}
 `;
 
 export interface Root {
@@ -65,7 +71,8 @@ export function mountRoot(env: Env): Root {
   }
   if (!adopted) shadow.appendChild(el(doc, "style", undefined, CSS));
   const stack = el(doc, "div", "stack");
-  const status = el(doc, "div", "stack");
+  // On a narrow screen the banners and the tip share one compact card across the bottom (the CSS above).
+  const status = el(doc, "div", "stack live");
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   // Each card is read on its own as it arrives, not again with every later one.
