@@ -366,6 +366,28 @@ test("the newest incident opens beside the list on a wide screen; Escape closes 
     await expect(detail).toBeHidden();
     await expect(page.locator("button.incident-item[aria-current]")).toHaveCount(0);
 
+    // Opened from its card with the keyboard, closed with Escape or its Close button: the keyboard goes back to
+    // the card, not to the page's body; Escape in the search field leaves the keyboard there.
+    const last = page.locator("button.incident-item").last();
+    const lastId = await last.getAttribute("data-id");
+    await last.focus();
+    await page.keyboard.press("Enter");
+    await expect(detail.locator("h2")).toContainText(`(#${lastId})`);
+    await expect(detail).toBeFocused();
+    await page.keyboard.press("Escape");
+    await expect(detail).toBeHidden();
+    await expect(last).toBeFocused();
+    await page.keyboard.press("Enter");
+    await detail.getByRole("button", { name: `Close incident #${lastId}` }).click();
+    await expect(detail).toBeHidden();
+    await expect(last).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(detail.locator("h2")).toContainText(`(#${lastId})`);
+    await page.locator("#search").focus();
+    await page.keyboard.press("Escape");
+    await expect(detail).toBeHidden();
+    await expect(page.locator("#search")).toBeFocused();
+
     await page.setViewportSize({ width: 600, height: 900 });
     await page.goto(`${backend.url}/incidents`);
     await page.reload();
@@ -699,6 +721,107 @@ test("marking says what it did: one verdict a person, the other one replaces it,
     await expect(done).toHaveText("Already marked useful by Mo: nothing changed.");
   });
 
+test("your own verdict is shown pressed, for the name you gave; only the next step is the primary button",
+  async ({ page }) => {
+    await setStatus(page, backend.friction_incident_id, "open", "setup");
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.friction_incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
+    const useful = detail.locator('[data-action="useful"]'), noise = detail.locator('[data-action="noise"]');
+    await expect(useful).toHaveAttribute("aria-pressed", "false");
+    await expect(noise).toHaveAttribute("aria-pressed", "false");
+    await page.locator("#by").fill("Quinn");
+    await noise.click();
+    await expect(noise).toHaveAttribute("aria-pressed", "true");
+    await expect(useful).toHaveAttribute("aria-pressed", "false");
+    const look = (b: Locator) => b.evaluate((e) => getComputedStyle(e).backgroundColor);
+    expect(await look(noise)).not.toBe(await look(useful));  // it looks pressed too
+    await page.locator("#by").fill("Somebody else");
+    await expect(noise).toHaveAttribute("aria-pressed", "false");
+    await page.locator("#by").fill("Quinn");
+    await expect(noise).toHaveAttribute("aria-pressed", "true");
+    await page.reload();  // read from the incident's feedback, not remembered by the page
+    await expect(detail.locator('[data-action="noise"]')).toHaveAttribute("aria-pressed", "true");
+
+    // Open: Acknowledge is the one primary button; acknowledged: Resolve is.
+    const primary = () => detail.locator('.actions button:not(.secondary)');
+    await expect(detail.locator(".status")).toHaveText("open");
+    await expect(primary()).toHaveText(["Acknowledge"]);
+    await detail.getByRole("button", { name: "Acknowledge" }).click();
+    await expect(detail.locator(".status")).toHaveText("acknowledged");
+    await expect(primary()).toHaveText(["Resolve"]);
+    await detail.getByRole("button", { name: "Back to open" }).click();
+    await expect(detail.locator(".status")).toHaveText("open");
+    await expect(primary()).toHaveText(["Acknowledge"]);
+  });
+
+test("an incident's notifications say once that Slack is not set up, with the way to set it up", async ({ page }) => {
+  // The seed's incident went to Slack; here its answer says Slack was not set up for its two events.
+  await page.route(new RegExp(`/api/v1/incidents/${backend.incident_id}$`), async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    const note = body.notifications[0];
+    const unset = { ...note.slack, state: "not_configured", status: null, error: null };
+    const notes = [{ ...note, slack: unset }, { ...note, event: "grew", slack: unset, webhooks: [] }];
+    await route.fulfill({ response, json: { ...body, notifications: notes } });
+  });
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+  const detail = page.locator("#incident-detail");
+  await expect(detail.locator("ul.notifications li")).toHaveCount(2);
+  await expect(detail.locator(".slack-unset")).toHaveText(
+    "Slack: not configured, so none of these went there. Set it up under Where alerts go.");
+  await expect(detail.locator("ul.notifications")).not.toContainText("Slack");
+  await expect(detail.locator("ul.notifications li").first()).toContainText("webhook #1");
+  await expect(detail.locator("ul.notifications li").nth(1)).toContainText(/^grew · .* · sent nowhere$/);
+  await detail.locator(".slack-unset a").click();
+  await expect(page.locator("#alerts-heading")).toBeFocused();
+  await expect(page.locator("#alerts-heading")).toBeInViewport();
+  expect(new URL(page.url()).hash).toBe(`#id=${backend.incident_id}`);  // the open incident stays in the address
+  await expect(detail).toBeVisible();
+});
+
+test("the header lists the page's sections: each link scrolls to its section and leaves the open incident open",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/incidents`);
+    const nav = page.getByRole("navigation", { name: "On this page" });
+    await expect(nav).toBeHidden();  // nothing to go to before the token is given
+    await expect(page.locator("#try-it")).toHaveCount(0);  // the demo's strip is the demo's only
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+    await page.reload();  // (the address changed only its fragment)
+    await expect(page.locator("#incident-detail h2")).toContainText(`(#${backend.incident_id})`);
+    await expect(page.locator("#tuning")).toBeVisible();
+    await expect(nav.getByRole("link")).toHaveText(["Incidents", "Report", "In-app help", "Accounts", "Settings", "Alerts"]);
+    await nav.getByRole("link", { name: "Settings" }).click();
+    await expect(page.locator("#tuning-heading")).toBeFocused();
+    await expect(page.locator("#tuning-heading")).toBeInViewport();
+    await nav.getByRole("link", { name: "Alerts" }).click();
+    await expect(page.locator("#alerts-heading")).toBeFocused();
+    expect(new URL(page.url()).hash).toBe(`#id=${backend.incident_id}`);
+    await expect(page.locator("#incident-detail")).toBeVisible();
+
+    // An address naming a section (the dashboard's links to the settings) opens the page there.
+    await page.goto(`${backend.url}/incidents#alerts`);
+    await page.reload();
+    await expect(page.locator("#alerts-heading")).toBeInViewport();
+    await expect(page.locator("#alerts-heading")).toBeFocused();
+  });
+
+test("on a phone, the report's places with the most incidents show every count, stacked under each place",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const table = page.locator("#report table.report-series");
+    await expect(table).toBeVisible();
+    const cells = await table.locator("tbody th, tbody td").evaluateAll((es) => es.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent, right: r.right, before: getComputedStyle(e, "::before").content };
+    }));
+    expect(cells.length).toBe(8);
+    for (const c of cells) expect(c.right, String(c.text)).toBeLessThanOrEqual(390);
+    expect(cells.filter((c) => c.before === '"Noise: "')).toHaveLength(2);
+    expect(await table.evaluate((t) => t.scrollWidth <= t.clientWidth)).toBe(true);
+  });
+
 test("times read alike: the sentence's clock, the chart's legend and the evidence as page.js writes them",
   async ({ page }) => {
     await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
@@ -775,6 +898,28 @@ test.describe("the demo, whose Zendesk is its stand-in", () => {
       expect(new URL(tab.url()).hash).toBe(`#ticket=${number}`);
       expect(await tab.evaluate(() => window.opener)).toBeNull();
       await tab.close();
+    });
+
+  test("a 'Try it' strip on the dashboard and the incidents page leads to the agent's side and the customer's",
+    async ({ page, context }) => {
+      for (const path of ["/", "/incidents"]) {
+        await page.goto(`${demo.url}${path}#token=${demo.api_token}`);
+        const strip = page.locator("#try-it");
+        await expect(strip).toBeVisible();
+        await expect(strip.getByRole("link", { name: "The agent's side" })).toHaveAttribute("href", "/demo/zendesk");
+        await expect(strip.getByRole("link", { name: "The customer's side" })).toHaveAttribute("href", "/demo/acme/billing");
+      }
+      // The agent page opens in a tab of its own with this tab's token (no token asked for, none in an address).
+      const [agent] = await Promise.all([context.waitForEvent("page"),
+        page.locator("#try-it").getByRole("link", { name: "The agent's side" }).click()]);
+      await expect(agent.locator("#token-pane")).toBeHidden();
+      await expect(agent.locator("#ticket-list li").first()).toBeVisible();
+      expect(agent.url()).not.toContain("token");
+      await agent.close();
+      const [product] = await Promise.all([context.waitForEvent("page"),
+        page.locator("#try-it").getByRole("link", { name: "The customer's side" }).click()]);
+      await expect(product).toHaveTitle(/Acme Billing/);
+      await product.close();
     });
 
   test("opened in a tab of its own (no token to copy), the agent page asks for the token, then opens the ticket",

@@ -185,6 +185,21 @@
       heading.focus({ preventScroll: true });
     }
   }
+  // Gone to as the page opens, a section stays in view while the sections above it appear and grow (for a few
+  // seconds, until the person scrolls, clicks or types).
+  function stay(section) {
+    go(section);
+    if (typeof ResizeObserver !== "function") return;
+    var EVENTS = ["wheel", "touchstart", "keydown", "mousedown"];
+    var follow = new ResizeObserver(function () { section.scrollIntoView({ block: "start" }); });
+    function quit() {
+      follow.disconnect();
+      EVENTS.forEach(function (e) { window.removeEventListener(e, quit, true); });
+    }
+    EVENTS.forEach(function (e) { window.addEventListener(e, quit, true); });
+    follow.observe(document.body);
+    setTimeout(quit, 5000);
+  }
   function goToSection(id) {
     var section = document.getElementById(id);
     if (section && !section.hidden) go(section);
@@ -201,7 +216,7 @@
         any = any || shown;
         if (shown && wanted && section.id === wanted) {
           wanted = null;
-          setTimeout(function () { go(section); }, 0);  // after the section's first drawing
+          setTimeout(function () { stay(section); }, 0);  // after the section's first drawing
         }
       });
       nav.hidden = !any;
