@@ -30,7 +30,9 @@ test("the dashboard lists the active incidents and marks the topics they are on"
 
   const onTopic = active.incidents.find((i: { topic: { id: number } | null }) => i.topic);
   const badge = page.locator("#topics tr.has-incident a.topic-incident").first();
-  await expect(badge).toHaveText(`incident #${onTopic.id} (${onTopic.kind.replace("_", " ")})`);
+  const names: Record<string, string> = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
+                                          concentration: "Concentration", friction: "In-app friction" };
+  await expect(badge).toHaveText(`incident #${onTopic.id} (${names[onTopic.kind]})`);  // as the incidents page says it
   await badge.click();
   await expect(page).toHaveURL(new RegExp(`/incidents#id=${onTopic.id}$`));
   await expect(page.locator("#incident-detail h2")).toContainText(`(#${onTopic.id})`);
@@ -116,7 +118,7 @@ test("counts carry thousands separators and times read to the minute, one way", 
     await route.fulfill({ json: real });
   });
   await page.goto(`${backend.url}/#token=${backend.api_token}`);
-  await expect(page.locator("#detector .card").nth(1).locator(".value")).toHaveText("4,068");
+  await expect(page.locator("#detector .card").nth(2).locator(".value")).toHaveText("4,068");
   await expect(page.locator("#sources .kinds")).toHaveText("zendesk.ticket.created 46,321");
   await expect(page.locator("#sources svg.chart title").first()).toHaveText(/^today \d{2}:\d{2} [AP]M: 1,200$/);
   await expect(page.locator("#topics tbody tr").first().locator("td").nth(1)).toHaveText("2,321");
@@ -125,6 +127,30 @@ test("counts carry thousands separators and times read to the minute, one way", 
   expect(detected.length).toBeGreaterThan(0);
   for (const line of detected) expect(line.replace(/^ · \w+ · detected /, "")).toMatch(MOMENT);
 });
+
+test("events received and processed are told apart, and a source's counters add up its chart's bars",
+  async ({ page }) => {
+    // The demo's first minutes: 1,077 events read by the detector, all received this minute, 2,424 still waiting
+    // (the API's rates cover whole minutes before this one: 0).
+    await page.route("**/api/v1/status", async (route) => {
+      const real = await (await route.fetch()).json();
+      const minute = (i: number) => new Date(Date.now() - (59 - i) * 60_000).toISOString();
+      real.sources = [{ source: "zendesk", total: 1077, kinds: { "zendesk.ticket.created": 1077 },
+                        series: Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: i === 59 ? 1077 : 0 })),
+                        events_per_minute: { last_1m: 0, last_5m: 0, last_60m: 0 } }];
+      real.detector = { ...real.detector, pending_events: 2424, lag_seconds: 95 };
+      await route.fulfill({ json: real });
+    });
+    await page.goto(`${backend.url}/#token=${backend.api_token}`);
+    const cards = async (box: string) => Object.fromEntries(await page.locator(`${box} .card`).evaluateAll((cs) =>
+      cs.map((c) => [c.querySelector(".label")!.textContent, c.querySelector(".value")!.textContent])));
+    await expect(page.locator("#sources .card")).toHaveCount(4);
+    expect(await cards("#detector")).toMatchObject(
+      { "Events received": "3,501", "Processed": "1,077", "Detector pending": "2,424" });
+    expect(await cards("#sources")).toEqual({ "Events processed": "1,077", "This minute so far": "1,077",
+                                              "Last 5 min": "1,077", "Last hour": "1,077" });
+    await expect(page.locator("#sources svg.chart rect.bar").last().locator("title")).toHaveText(/: 1,077$/);
+  });
 
 test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page }) => {
   await page.route("**/api/v1/status", async (route) => {

@@ -2,7 +2,9 @@
 // the backtest worker (the real embedding model): the stored settings in the form, a backtest of spikes
 // turned off with its progress, the comparison (the week chart in weeks from Monday UTC, the dropped
 // burst), a name typed as markup shown as text, and saving the settings; on a phone (390 px), the week
-// chart's labels at 12 px and apart, its dates and counts in page.js's style, and the incidents stacked.
+// chart's labels at 12 px and apart, its dates and counts in page.js's style, and the incidents stacked; a
+// running backtest says how long it has taken and about how long it has to go; after a reload, "Use these
+// settings" puts a finished run's settings back in the form; the in-app friction row saves the widget's.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -25,7 +27,10 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   const section = page.locator("#tuning");
   await expect(section).toBeVisible();
   await expect(section.getByLabel("A week, all kinds together")).toHaveValue("1");
-  await expect(section.getByLabel("Spikes")).toHaveValue("1");
+  await expect(section.getByLabel("Spike", { exact: true })).toHaveValue("1");
+  // in-app friction has its own row, with the widget's stored settings (their defaults here)
+  await expect(section.getByLabel("False alarms a week, all pages together")).toHaveValue("1");
+  await expect(section.getByLabel("Fewest sessions meeting it on a page")).toHaveValue("3");
   await expect(section.getByLabel("Fewest different customers behind a rise in tickets")).toHaveValue("3");
 
   // A value out of range is refused in the page, before any request.
@@ -35,7 +40,7 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   await section.getByRole("button", { name: "Back to the stored ones" }).click();
 
   await page.locator("#by").fill("Admin <b>Ada</b>");
-  await section.getByLabel("Spikes").fill("0");
+  await section.getByLabel("Spike", { exact: true }).fill("0");
   // A plan tier's multiplier: added, removed, added again.
   await section.getByLabel("Another plan tier").fill("enterprise");
   await section.getByLabel("Its multiplier").fill("3");
@@ -48,7 +53,7 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   await section.getByLabel("Try on the last").selectOption("30");
   await section.getByRole("button", { name: "Try these settings" }).click();
   const run = page.locator("#tuning-run");
-  await expect(run).toContainText("Backtest #1: spikes off, plan enterprise × 3");
+  await expect(run).toContainText("Backtest #1: spike off, plan enterprise × 3");
   await expect(run).toContainText("asked by Admin <b>Ada</b>"); // what people type is shown as text
   expect(await run.locator("b").count()).toBe(0);
   await expect(run.locator(".tuning-summary")).toBeVisible({ timeout: 90_000 });
@@ -62,7 +67,7 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   await expect(run.locator(".tuning-summary")).not.toContainText("more,");
   const dropped = run.locator("tr.in-current_only");
   expect(await dropped.count()).toBeGreaterThan(0);
-  await expect(dropped.filter({ hasText: "Spikes" }).first()).toContainText("not opened at the time");
+  await expect(dropped.filter({ hasText: "Spike" }).first()).toContainText("not opened at the time");
   await expect(dropped.first().locator("td.where")).toHaveText("dropped");
   // every column is named, the first one too (it says what these settings do to the incident)
   expect(await run.locator("table.tuning-table th").allTextContents())
@@ -105,22 +110,61 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
   await expect(reader.locator("#tuning-run figcaption")).toContainText("weeks from Monday, UTC");
   await west.close();
 
-  // Saving sends the change; the form then shows the stored (new) values.
+  // After a reload the form shows the stored settings under the result: "Use these settings" puts the run's
+  // back, so that saving saves what was tried.
+  await page.reload();
+  await expect(page.locator("#tuning-run .tuning-summary")).toBeVisible();
+  await expect(run).toContainText("asked by Admin <b>Ada</b>. It took ");
+  await expect(section.getByLabel("Spike", { exact: true })).toHaveValue("1");
+  await expect(section.getByLabel("Plan enterprise", { exact: true })).toHaveCount(0);
+  await run.getByRole("button", { name: "Use these settings" }).click();
+  await expect(section.getByLabel("Spike", { exact: true })).toHaveValue("0");
+  await expect(section.getByLabel("Plan enterprise", { exact: true })).toHaveValue("3");
+  await expect(page.locator("#tuning-message")).toContainText("The form now holds backtest #1's settings");
+  await expect(page.locator("#by")).toHaveValue("Admin <b>Ada</b>");  // the name is remembered
+
+  // Saving sends the change (the friction row's through the widget settings); the form then shows the stored
+  // (new) values.
+  await section.getByLabel("Fewest sessions meeting it on a page").fill("5");
   await section.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.locator("#tuning-message")).toContainText("Saved (spikes off, plan enterprise × 3)");
+  await expect(page.locator("#tuning-message")).toContainText(
+    "Saved (spike off, plan enterprise × 3, in-app friction on at least 5 sessions)");
   const stored = await page.evaluate(async (token) => {
     const r = await fetch("/api/v1/settings/detection", { headers: { Authorization: `Bearer ${token}` } });
     return r.json();
   }, backend.api_token);
   expect(stored.sensitivity.spike).toBe(0);
   expect(stored.plan_sensitivity).toEqual({ enterprise: 3 });
+  const widget = await (await page.request.get(`${backend.url}/api/v1/settings/widget`,
+    { headers: { Authorization: `Bearer ${backend.api_token}` } })).json();
+  expect(widget.friction).toEqual({ weekly_false_alarms: 1, min_sessions: 5, warmup_hours: 24 });
 
   // Reloading shows the last backtest again.
   await page.reload();
   await expect(page.locator("#tuning-run .tuning-summary")).toBeVisible();
   await expect(page.locator("#tune-kind-spike")).toHaveValue("0");
   await expect(page.getByLabel("Plan enterprise", { exact: true })).toHaveValue("3");
+  await expect(page.getByLabel("Fewest sessions meeting it on a page")).toHaveValue("5");
   expect(problems).toEqual([]);
+});
+
+test("a running backtest says how long it has taken and about how long it has to go", async ({ page }) => {
+  await page.route("**/api/v1/backtests", async (route) => {
+    if (route.request().method() !== "GET") return route.fallback();
+    await route.fulfill({ json: { backtests: [{ id: 77 }] } });
+  });
+  await page.route("**/api/v1/backtests/77", async (route) => {
+    const started = new Date(Date.now() - 120_000).toISOString();
+    await route.fulfill({ json: {
+      id: 77, status: "running", since: started, settings: { friction: { min_sessions: 9 } }, requested_by: "Ada",
+      created_at: started, started_at: started, finished_at: null, result: null, error: null,
+      progress: { events_done: 16_000, events_total: 64_000 } } });
+  });
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  const run = page.locator("#tuning-run");
+  // two minutes for a quarter of the events: about six to go
+  await expect(run).toContainText("Replaying 16,000 of 64,000 events (25%)… (2 min so far, about 6 min to go)");
+  await expect(run).toContainText("Backtest #77: in-app friction on at least 9 sessions");
 });
 
 test("the dashboard tells two topics with one label apart and dates what was last seen before today",

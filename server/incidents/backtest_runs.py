@@ -5,8 +5,9 @@ An admin who installed the app from the Marketplace has no shell on the server, 
 the API queues it (one at a time per tenant), and the detector process's backtest worker claims it,
 replays the tenant's whole log once (:func:`server.incidents.backtest.backtest_variants`: the tickets
 are embedded once) through two sets of detectors, the stored settings and the proposed ones (the
-stored settings with the request's changes, merged as PATCH merges them), each used throughout the
-period in place of the settings the log says were in force, and stores the comparison as the row's
+stored settings with the request's changes, merged as PATCH merges them, and its in-app friction
+settings, if any, on top of the widget configuration), each used throughout the period in place of
+the settings the log says were in force, and stores the comparison as the row's
 ``result``, with its progress written as it goes.
 
 The comparison pairs incidents of the two runs, and each with the incidents the tenant really has,
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.eventlog.log import EventLog
-from server.incidents.backtest import BacktestReport, backtest_variants
+from server.incidents.backtest import BacktestReport, backtest_variants, split_overrides
 from server.incidents.models import BacktestRun, Incident
 from server.incidents.report import week_start
 from server.incidents.schemas import MAX_ID
@@ -350,7 +351,12 @@ class BacktestWorker:
         verify = self.widget.verify if self.widget is not None else None
         stored = stored if isinstance(stored, dict) else None
         now_stored = DetectionSettings.from_dict(stored).to_dict()
-        proposed_settings = DetectionSettings.from_dict(apply_changes(stored, run.overrides)).to_dict()
+        # The proposed friction settings go on top of the widget configuration (split_overrides), the detection
+        # ones on top of the stored detection settings.
+        detection, friction = split_overrides(run.overrides)
+        proposed_settings: dict[str, Any] = DetectionSettings.from_dict(apply_changes(stored, detection)).to_dict()
+        if friction:
+            proposed_settings["friction"] = friction
         current, proposed = backtest_variants(self.db, self.log, run.tenant_id, as_utc(run.since), embed=self.embed,
                                               settings=stored, variants=[now_stored, proposed_settings],
                                               widget=widget_config, verify=verify, progress=progress, fixed=True)

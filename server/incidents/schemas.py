@@ -9,6 +9,7 @@ from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
 from server.notify.schemas import IncidentNotificationSchema, MuteOutSchema
 from server.validation import FullMatch, TextSchema
+from server.widget.schemas import FrictionSettingsSchema
 
 MAX_ID = 2**31 - 1
 
@@ -308,6 +309,9 @@ class BacktestInSchema(TextSchema):
     settings = fields.Nested(DetectionSettingsInSchema, load_default=dict,
                              metadata={"description": "Proposed detection settings, on top of the stored ones "
                                                       "(the PATCH /api/v1/settings/detection body)."})
+    friction = fields.Nested(FrictionSettingsSchema(partial=True), metadata={
+        "description": "Proposed in-app friction settings (`weekly_false_alarms`, `min_sessions`, `warmup_hours`), on "
+                       "top of the stored widget settings' `friction`: the page friction detectors replay with them."})
     by = fields.String(validate=validate.Length(1, 200), metadata={"description": "Who asked."})
 
 

@@ -24,7 +24,7 @@ from server.eventlog.log import as_utc
 from server.eventlog.models import Event
 from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Notification, Release, VolumePoint
 from server.incidents.schemas import MAX_ID
-from server.incidents.settings import DetectionSettings, apply_changes
+from server.incidents.settings import KIND_NAMES, DetectionSettings, apply_changes
 from server.notify.mutes import active_mute, mute_view
 from server.notify.service import incident_notifications
 from server.tenants import Tenant
@@ -230,7 +230,7 @@ def _problem_tickets(session: Session, tenant_id: int, incident_ids: list[int]) 
 
 #: Most incidents in one export, newest first.
 EXPORT_MAX = 10_000
-EXPORT_COLUMNS = ("id", "kind", "status", "status_by", "title", "sentence", "llm_summary", "topic_id", "topic",
+EXPORT_COLUMNS = ("id", "kind", "kind_name", "status", "status_by", "title", "sentence", "llm_summary", "topic_id", "topic",
                   "series", "first_seen_at", "detected_at", "resolved_at", "ticket_count", "requester_count",
                   "account_count", "p_value", "useful_count", "noise_count", "merged_into", "problem_ticket_id")
 
@@ -252,7 +252,7 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     # The columns only: an incident's evidence (its hourly series, tickets' text) is read 500 incidents
     # at a time, and only for resolved ones, where a merge is recorded.
-    names = [c for c in EXPORT_COLUMNS if c not in ("topic", "merged_into", "problem_ticket_id")]
+    names = [c for c in EXPORT_COLUMNS if c not in ("kind_name", "topic", "merged_into", "problem_ticket_id")]
     # The page names an incident's topic as it is called now (renamed since detection): so does the file,
     # from the name the title and sentence were written with (evidence.topic_label).
     then = Incident.evidence["topic_label"].as_string().label("topic_label_then")
@@ -276,6 +276,7 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     for r in rows:
         values = {**r._asdict(), "topic": labels.get(r.topic_id) if r.topic_id is not None else None,
                   "merged_into": merged.get(r.id), "problem_ticket_id": problems.get(r.id)}
+        values["kind_name"] = KIND_NAMES.get(r.kind, r.kind)
         values["title"], values["sentence"] = _renamed(r.kind, r.title, r.sentence, r.topic_label_then,
                                                        values["topic"])
         writer.writerow([_cell(values[c]) for c in EXPORT_COLUMNS])

@@ -25,6 +25,12 @@ from typing import Any, Mapping
 
 #: The anomaly kinds a sensitivity can be set for (the same names as ``Incident.kind``).
 SENSITIVITY_KINDS = ("spike", "new_topic", "drop", "sentiment", "concentration")
+#: What people read for each incident kind, one name everywhere: the incidents page's badges and kind filter,
+#: its detection settings and backtests, the report, the dashboard, webhook rows and the CSV export's
+#: ``kind_name`` (the pages' scripts carry the same words; tests/incidents/test_settings.py checks them).
+KIND_NAMES: Mapping[str, str] = MappingProxyType({
+    "spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment",
+    "concentration": "Concentration", "friction": "In-app friction"})
 
 #: Inclusive ranges of the numeric settings: (low, high).
 RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({

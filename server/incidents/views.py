@@ -264,12 +264,15 @@ def create_backtest(tenant: Tenant) -> Any:
     """The detector replays the tenant's whole event log once through two sets of detectors, the stored
     settings and these (`settings` applied to the stored ones as PATCH applies them), each used
     throughout, and compares the incidents each would have opened in
-    the last `days` days, with the ratings people gave the real ones. Nothing is changed: apply the
-    settings with PATCH /api/v1/settings/detection."""
+    the last `days` days, with the ratings people gave the real ones. `friction` changes the in-app
+    friction detectors' settings the same way, on top of the stored widget settings. Nothing is changed:
+    apply the settings with PATCH /api/v1/settings/detection (and `friction` with PUT
+    /api/v1/settings/widget)."""
     body = backtest_in.load(_body())
     session = db_session()
     try:
-        run = backtest_runs.create_run(session, _log(), tenant.id, days=body["days"], overrides=body["settings"],
+        overrides = {**body["settings"], **({"friction": body["friction"]} if body.get("friction") else {})}
+        run = backtest_runs.create_run(session, _log(), tenant.id, days=body["days"], overrides=overrides,
                                        by=body.get("by"), now=utcnow())
     except backtest_runs.BacktestBusy as e:
         raise Conflict(str(e), fields={"backtest_id": e.run_id}) from None

@@ -5,6 +5,9 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var KEY = "groundswell.token";
+  // One name per incident kind, as the incidents page says it (server/incidents/settings.py KIND_NAMES).
+  var KIND_NAMES = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
+                     concentration: "Concentration", friction: "In-app friction" };
 
   function tokenFromHash() {
     var m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -30,6 +33,13 @@
   }
 
   function fmt(n) { return (Math.round(n * 10) / 10).toLocaleString(); }
+
+  // The counters beside a source's chart, read off the chart's own bars (its last bar is the minute under way):
+  // that minute so far, the last 5 bars and all 60, so the numbers and the bars always agree.
+  function minutes(series) {
+    var sum = function (list) { return list.reduce(function (a, p) { return a + p.count; }, 0); };
+    return { now: series.length ? series[series.length - 1].count : 0, five: sum(series.slice(-5)), hour: sum(series) };
+  }
   var count = GS.count;
 
   // Drawn at the width it has (at most 720 px) rather than scaled to it, so that its 12 px labels stay
@@ -108,9 +118,13 @@
     var d = detector = data.detector;
     var empty = document.getElementById("incidents-now-empty");
     if (empty) empty.textContent = noIncidents();
+    // The sources' counts grow as the detector reads the log (up to its checkpoint's offset): they are the
+    // events processed; with the ones still waiting for it, the events received.
+    var processed = data.sources.reduce(function (a, s) { return a + s.total; }, 0);
     var det = document.getElementById("detector");
     det.replaceChildren(
-      card("Events processed", data.sources.reduce(function (a, s) { return a + s.total; }, 0).toLocaleString()),
+      card("Events received", count(processed + d.pending_events)),
+      card("Processed", count(processed)),
       card("Detector pending", count(d.pending_events), d.pending_events > 1000),
       card("Detector lag", fmt(d.lag_seconds) + " s", d.lag_seconds > 60)
     );
@@ -123,10 +137,11 @@
       sec.appendChild(el("h2", null, s.source === "zendesk" ? "Zendesk events (tickets and their updates)" :
         "In-app widget events"));
       var cards = el("div", "cards");
-      cards.appendChild(card("Events", s.total.toLocaleString()));
-      cards.appendChild(card("Last minute", fmt(s.events_per_minute.last_1m)));
-      cards.appendChild(card("Per min, 5 min", fmt(s.events_per_minute.last_5m)));
-      cards.appendChild(card("Per min, 1 h", fmt(s.events_per_minute.last_60m)));
+      var recent = minutes(s.series);
+      cards.appendChild(card("Events processed", count(s.total)));
+      cards.appendChild(card("This minute so far", count(recent.now)));
+      cards.appendChild(card("Last 5 min", count(recent.five)));
+      cards.appendChild(card("Last hour", count(recent.hour)));
       sec.appendChild(cards);
       var drawn = chart(s.series, box.clientWidth - 30);  // the section's padding and border
       sec.appendChild(drawn);
@@ -134,8 +149,8 @@
         sec.appendChild(el("p", "hint chart-note", "Red: a minute above the chart's scale (its top label ends in +), " +
           "such as a history import, which arrives as many events at once; hover a bar for its count."));
       }
-      sec.appendChild(el("p", "hint", "Events as they are received: an import of past tickets counts in the minutes " +
-        "it was received, so the hour's mean can be well above the last minute."));
+      sec.appendChild(el("p", "hint", "Events by the minute they were received, counted once the detector has read " +
+        "them: an import of past tickets counts in the minutes it arrived. The counts above add up the chart's bars."));
       var kinds = Object.keys(s.kinds).sort(function (a, b) { return s.kinds[b] - s.kinds[a]; }).slice(0, 8)
         .map(function (k) { return k + " " + count(s.kinds[k]); }).join(" · ");
       sec.appendChild(el("p", "kinds", kinds));
@@ -272,7 +287,7 @@
           tr.appendChild(labelled(el("td", null, GS.recent(t.last_seen_at)), "Last seen"));
           var open = activeByTopic[t.id];
           if (open) {  // a topic with a live incident stands out and links to it
-            var badge = el("a", "topic-incident", "incident #" + open.id + " (" + open.kind.replace("_", " ") + ")");
+            var badge = el("a", "topic-incident", "incident #" + open.id + " (" + (KIND_NAMES[open.kind] || open.kind) + ")");
             badge.href = "/incidents#id=" + open.id;
             badge.title = open.title;
             name.appendChild(document.createTextNode(" "));

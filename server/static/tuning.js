@@ -1,7 +1,8 @@
 // Incidents page, "Detection settings": the stored settings in a form; "Try these settings" asks the
 // detector for a backtest (POST /api/v1/backtests), follows its progress, and shows what the stored
 // settings and the proposed ones would have opened, week by week and incident by incident, with how people
-// rated the real incidents; "Save settings" applies them (PATCH /api/v1/settings/detection).
+// rated the real incidents; "Save settings" applies them (PATCH /api/v1/settings/detection, and the in-app
+// friction row through PUT /api/v1/settings/widget); "Use these settings" puts a finished backtest's in the form.
 (function () {
   "use strict";
   // The browser's validation messages end with a full stop in some languages and not in others.
@@ -9,13 +10,15 @@
 
   var el = GS.el, when = GS.when, call = GS.call;
   var SVG = "http://www.w3.org/2000/svg";
-  var KINDS = [["spike", "Spikes"], ["new_topic", "New topics"], ["drop", "Drops and silences"],
-               ["sentiment", "Sentiment shifts"], ["concentration", "One segment carrying a rise"]];
-  var KIND_NAMES = { friction: "In-app friction" };
-  KINDS.forEach(function (k) { KIND_NAMES[k[0]] = k[1]; });
-  var COUNTED = { spike: "spikes", new_topic: "new topics", drop: "drops", sentiment: "sentiment shifts",
-                  concentration: "concentrations", friction: "in-app friction" };
+  // One name per kind, as the badges, the kind filter and the report say it (server/incidents/settings.py
+  // KIND_NAMES); the first five have a sensitivity, in-app friction its own row (the widget's settings).
+  var KIND_NAMES = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
+                     concentration: "Concentration", friction: "In-app friction" };
+  var KINDS = ["spike", "new_topic", "drop", "sentiment", "concentration"].map(function (k) { return [k, KIND_NAMES[k]]; });
+  // The in-app friction row: the widget's page detectors (server/widget/settings.py FrictionSettings).
+  var FRICTION = [["weekly_false_alarms", "tune-friction-alarms"], ["min_sessions", "tune-friction-sessions"]];
   var stored = null;
+  var storedFriction = null;  // the stored widget settings' friction; null when they could not be read
   var polling = null;
 
   function $(id) { return document.getElementById(id); }
@@ -35,6 +38,29 @@
       box.appendChild(label);
       box.appendChild(input);
     });
+    buildFriction();
+  }
+
+  // In-app friction is tuned in its own units (false alarms a week over all pages, fewest sessions on a page),
+  // beside the kinds' multipliers.
+  function buildFriction() {
+    var set = el("fieldset");
+    set.id = "tune-friction";
+    set.hidden = true;  // until the widget settings are read
+    var legend = el("legend", null, KIND_NAMES.friction + " ");
+    legend.appendChild(el("span", "hint", "(pages where the widget's sessions fail far more than usual)"));
+    set.appendChild(legend);
+    [["tune-friction-alarms", "False alarms a week, all pages together", "0.01", "50", "0.01"],
+     ["tune-friction-sessions", "Fewest sessions meeting it on a page", "1", "1000", "1"]].forEach(function (f) {
+      var label = el("label", null, f[1]);
+      label.htmlFor = f[0];
+      var input = el("input");
+      input.id = f[0];
+      input.type = "number"; input.min = f[2]; input.max = f[3]; input.step = f[4]; input.required = true;
+      set.appendChild(label);
+      set.appendChild(input);
+    });
+    $("tune-kinds").after(set);
   }
 
   // Plan tiers: one row each (its multiplier and Remove), in the form until saved or reset.
@@ -99,6 +125,11 @@
     KINDS.forEach(function (k) { $("tune-kind-" + k[0]).value = String(s.sensitivity[k[0]]); });
   }
 
+  function fillFriction(f) {
+    $("tune-friction").hidden = !f;
+    if (f) FRICTION.forEach(function (x) { $(x[1]).value = String(f[x[0]]); });
+  }
+
   function number(id) {
     var input = $(id);
     if (!input.checkValidity() || input.value === "") {
@@ -129,8 +160,20 @@
     return out;
   }
 
-  function describe(settings) {
+  // The friction row's changes against the stored widget settings ({} when none, or when they are unknown).
+  function frictionChanges() {
+    var out = {};
+    if (!storedFriction) return out;
+    FRICTION.forEach(function (x) {
+      var v = number(x[1]);
+      if (v !== storedFriction[x[0]]) out[x[0]] = v;
+    });
+    return out;
+  }
+
+  function describe(settings, friction) {
     var parts = [];
+    friction = friction || settings.friction || {};
     if (settings.alarm_budget_per_week !== undefined) parts.push("false alarms " + settings.alarm_budget_per_week + " a week");
     Object.keys(settings.sensitivity || {}).forEach(function (k) {
       parts.push((KIND_NAMES[k] || k).toLowerCase() + " " + (settings.sensitivity[k] === 0 ? "off" : "× " + settings.sensitivity[k]));
@@ -146,12 +189,21 @@
       parts.push("drops looked for only where at least " + settings.drop_min_expected + " tickets were expected");
     }
     if (settings.enabled !== undefined) parts.push(settings.enabled ? "detection on" : "detection off");
+    if (friction.weekly_false_alarms !== undefined) {
+      parts.push("in-app friction false alarms " + friction.weekly_false_alarms + " a week");
+    }
+    if (friction.min_sessions !== undefined) parts.push("in-app friction on at least " + friction.min_sessions + " sessions");
+    if (friction.warmup_hours !== undefined) parts.push("in-app friction learns for " + friction.warmup_hours + " h");
     return parts.length ? parts.join(", ") : "the stored settings (unchanged)";
   }
 
+  // "Your name" at the top of the page: sent with a backtest (the run says who asked) and remembered for the
+  // page's next visit, as status changes and feedback remember it.
   function by() {
     var input = $("by");
-    return input && input.value.trim() ? input.value.trim().slice(0, 200) : undefined;
+    var name = input && input.value.trim() ? input.value.trim().slice(0, 200) : undefined;
+    if (name) { try { localStorage.setItem("groundswell.by", name); } catch (e) { /* private mode: not kept */ } }
+    return name;
   }
 
   // --- a run ------------------------------------------------------------------------------------
@@ -184,9 +236,10 @@
       bar.setAttribute("aria-label", "events replayed");
       var line = el("p", "progress-line");
       line.appendChild(bar);
-      line.appendChild(el("span", null, run.status === "queued" ? " Waiting for the detector to pick it up…"
+      line.appendChild(el("span", null, run.status === "queued"
+        ? " Waiting for the detector to pick it up… (" + duration(since(run.created_at)) + " so far)"
         : " Replaying " + GS.count(p.events_done) + " of " + GS.count(p.events_total) + " events (" +
-          Math.floor(100 * p.events_done / Math.max(1, p.events_total)) + "%)…"));
+          Math.floor(100 * p.events_done / Math.max(1, p.events_total)) + "%)… " + timing(run)));
       var cancel = el("button", "secondary", "Cancel");
       cancel.type = "button";
       cancel.addEventListener("click", function () {
@@ -200,16 +253,65 @@
     } else if (run.status === "cancelled") {
       parts.push(el("p", "hint", "Cancelled at " + when(run.finished_at) + "."));
     } else if (run.result) {
+      if (run.started_at && run.finished_at) {
+        head.appendChild(document.createTextNode(" It took " +
+          duration((Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000) + "."));
+      }
+      parts.push(useThese(run));
       parts = parts.concat(result(run.result, box.clientWidth));
     }
     box.replaceChildren.apply(box, parts);
+  }
+
+  // Seconds since a moment the server gave (never negative: the two clocks may differ a little).
+  function since(iso) { return Math.max(0, (Date.now() - Date.parse(iso)) / 1000); }
+
+  function duration(seconds) {
+    var s = Math.round(seconds);
+    if (s < 60) return s + " s";
+    var m = Math.round(s / 60);
+    if (m < 60) return m + " min";
+    return Math.floor(m / 60) + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+  }
+
+  // How long a running backtest has taken, and about how long it has to go at the pace so far: said only
+  // once a few percent and a few seconds are behind it (the first events, history without stored vectors to
+  // embed, are the slowest, so an early guess is too long rather than too short).
+  function timing(run) {
+    if (!run.started_at) return "";
+    var p = run.progress, elapsed = since(run.started_at);
+    var out = duration(elapsed) + " so far";
+    if (p.events_done >= 0.02 * p.events_total && elapsed >= 5 && p.events_done < p.events_total) {
+      var left = elapsed * (p.events_total - p.events_done) / p.events_done;
+      out += ", about " + (left < 60 ? "a minute" : duration(left)) + " to go";
+    }
+    return "(" + out + ")";
+  }
+
+  // A finished backtest's settings put back in the form, on top of the stored ones as the run applied them, so
+  // that "Save settings" saves what was tried (after a reload the form shows the stored ones again).
+  function useThese(run) {
+    var p = el("p", "tuning-use");
+    var b = el("button", "secondary", "Use these settings");
+    b.type = "button";
+    b.addEventListener("click", function () {
+      if (!stored) return;
+      var s = run.settings || {};
+      var merged = Object.assign({}, stored, s, { sensitivity: Object.assign({}, stored.sensitivity, s.sensitivity || {}) });
+      fill(merged);
+      if (storedFriction) fillFriction(Object.assign({}, storedFriction, s.friction || {}));
+      message("The form now holds backtest #" + run.id + "'s settings (" + describe(s) + "). Save them to apply them.", false);
+      $("tune-budget").focus();
+    });
+    p.appendChild(b);
+    return p;
   }
 
   function plural(n, one, many) { return GS.count(n) + " " + (n === 1 ? one : many); }
 
   function kinds(byKind) {
     var keys = Object.keys(byKind);
-    return keys.length ? " (" + keys.map(function (k) { return (COUNTED[k] || k) + " " + GS.count(byKind[k]); }).join(", ") + ")" : "";
+    return keys.length ? " (" + keys.map(function (k) { return (KIND_NAMES[k] || k) + " " + GS.count(byKind[k]); }).join(", ") + ")" : "";
   }
 
   // What the run found, in the words of the table under it: incidents these settings add (the stored ones
@@ -356,11 +458,12 @@
   // --- actions ----------------------------------------------------------------------------------
   function tryIt(e) {
     e.preventDefault();
-    var settings;
-    try { settings = changes(); } catch (err) { message(err.message, true); return; }
+    var settings, friction;
+    try { settings = changes(); friction = frictionChanges(); } catch (err) { message(err.message, true); return; }
     message("", false);
     $("tune-try").disabled = true;
     var body = { days: Number($("tune-days").value), settings: settings };
+    if (Object.keys(friction).length) body.friction = friction;
     var who = by();
     if (who) body.by = who;
     call("POST", "/api/v1/backtests", body).then(function (run) { render(run); follow(run.id); })
@@ -375,24 +478,42 @@
       });
   }
 
+  // The widget settings are replaced as a whole (PUT): read afresh, with only the friction row changed, so
+  // that nudges or known issues saved meanwhile elsewhere are kept.
+  function saveFriction(friction) {
+    return call("GET", "/api/v1/settings/widget").then(function (w) {
+      var body = Object.assign({}, w, { friction: Object.assign({}, w.friction, friction) });
+      delete body.identity_secret_set;  // said by the server, not a setting
+      return call("PUT", "/api/v1/settings/widget", body);
+    }).then(function (w) { storedFriction = w.friction; fillFriction(w.friction); });
+  }
+
   function save() {
-    var settings;
-    try { settings = changes(); } catch (err) { message(err.message, true); return; }
-    if (!Object.keys(settings).length) { message("Nothing to save: these are the stored settings.", false); return; }
+    var settings, friction;
+    try { settings = changes(); friction = frictionChanges(); } catch (err) { message(err.message, true); return; }
+    if (!Object.keys(settings).length && !Object.keys(friction).length) {
+      message("Nothing to save: these are the stored settings.", false);
+      return;
+    }
     $("tune-save").disabled = true;
-    call("PATCH", "/api/v1/settings/detection", settings).then(function (s) {
-      stored = s;
-      fill(s);
-      message("Saved (" + describe(settings) + "). The detector applies them within a minute.", false);
+    var detection = Object.keys(settings).length
+      ? call("PATCH", "/api/v1/settings/detection", settings).then(function (s) { stored = s; fill(s); })
+      : Promise.resolve();
+    detection.then(function () { return Object.keys(friction).length ? saveFriction(friction) : null; }).then(function () {
+      message("Saved (" + describe(settings, friction) + "). The detector applies them within a minute.", false);
     }).catch(function (err) { message(err.message, true); })
       .then(function () { $("tune-save").disabled = false; });
   }
 
   function load() {
     if (!GS.hasToken()) return;
-    Promise.all([call("GET", "/api/v1/settings/detection"), call("GET", "/api/v1/backtests")]).then(function (r) {
+    // The widget settings may be out of reach (an older server): the page then goes on without the friction row.
+    var widget = call("GET", "/api/v1/settings/widget").then(function (w) { return w.friction; }, function () { return null; });
+    Promise.all([call("GET", "/api/v1/settings/detection"), call("GET", "/api/v1/backtests"), widget]).then(function (r) {
       stored = r[0];
       fill(stored);
+      storedFriction = r[2];
+      fillFriction(storedFriction);
       $("tuning").hidden = false;
       var last = r[1].backtests[0];
       if (last) {
@@ -408,7 +529,9 @@
     $("tuning-form").addEventListener("submit", tryIt);
     $("tune-save").addEventListener("click", save);
     $("tune-plan-add").addEventListener("click", addPlan);
-    $("tune-reset").addEventListener("click", function () { if (stored) { fill(stored); message("", false); } });
+    $("tune-reset").addEventListener("click", function () {
+      if (stored) { fill(stored); fillFriction(storedFriction); message("", false); }
+    });
     var box = $("tuning-run");
     if (window.ResizeObserver) {
       new ResizeObserver(function () {

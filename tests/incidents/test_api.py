@@ -628,6 +628,7 @@ def test_export_names_the_topic_as_the_page_does_after_a_rename(client, db, tena
         assert (rows[str(view["id"])]["title"], rows[str(view["id"])]["sentence"]) == (view["title"], view["sentence"])
     assert rows["2"]["title"] == "Spike: 'Blank invoice PDFs'" and rows["2"]["topic"] == "Blank invoice PDFs"
     assert "about 'Blank invoice PDFs'; expected" in rows["2"]["sentence"]
+    assert (rows["2"]["kind"], rows["2"]["kind_name"], rows["3"]["kind_name"]) == ("spike", "Spike", "Drop")
 
 
 def test_export_is_csv_of_the_same_filters_with_formulas_kept_as_text(client, db, tenant):

@@ -312,3 +312,30 @@ def test_a_worker_whose_lease_ran_out_cannot_write_over_the_claim_that_took_over
     assert not slow._write(claimed, status="failed", error="late")  # the stalled one's write is refused
     row = client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()
     assert row["status"] == "done" and row["error"] is None
+
+
+def test_a_backtest_tries_in_app_friction_settings_on_top_of_the_widget_s(db, client, make_tenant, monkeypatch):
+    from server.widget.runtime import WidgetTenantData
+    from tests.conftest import TEST_SECRET_KEY
+    from tests.widget.helpers import T0 as W0
+    from tests.widget.test_stage import append_logged, configure, traffic
+
+    now = W0 + timedelta(days=5)
+    monkeypatch.setattr("server.incidents.views.utcnow", lambda: now)
+    t, creds = make_tenant("Friction tuning")
+    configure(db, t.id)  # the stored widget settings: at least 3 sessions on a page (the default)
+    append_logged(db, traffic(t.id))  # a burst of failed requests on /billing from 12 sessions
+    bad = client.post("/api/v1/backtests", json={"friction": {"min_sessions": 0}}, headers=auth(creds))
+    assert bad.status_code == 400 and "friction" in bad.get_json()["error"]["fields"]
+    res = client.post("/api/v1/backtests", json={"days": 7, "friction": {"min_sessions": 1000}, "by": "Ada"},
+                      headers=auth(creds))
+    assert res.status_code == 202, res.get_json()
+    assert res.get_json()["settings"] == {"friction": {"min_sessions": 1000}}
+    BacktestWorker(db, SqlEventLog(), HashingEmbedder().embed, widget=WidgetTenantData(db, TEST_SECRET_KEY),
+                   clock=lambda: now).run_once()
+    run = client.get(f"/api/v1/backtests/{res.get_json()['id']}", headers=auth(creds)).get_json()
+    assert run["status"] == "done" and run["requested_by"] == "Ada"
+    result = run["result"]
+    assert result["current"]["by_kind"].get("friction") == 1  # the stored widget settings open the page's incident
+    assert "friction" not in result["proposed"]["by_kind"] and result["removed"] >= 1  # 1,000 sessions: it does not
+    assert [i["kind"] for i in result["incidents"] if i["in"] == "current_only"] == ["friction"]

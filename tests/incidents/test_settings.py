@@ -104,3 +104,22 @@ def test_settings_are_tenant_scoped(client, db, make_tenant):
     assert client.get("/api/v1/settings/detection", headers=auth(b_creds)).get_json() == DEFAULTS
     assert client.get("/api/v1/settings/detection", headers=auth(a_creds)).get_json()["enabled"] is False
     assert client.get("/api/v1/settings/detection").status_code == 401
+
+
+def test_each_kind_has_one_name_on_every_page_that_names_kinds():
+    """The pages' scripts write the kinds' names themselves: they must say what KIND_NAMES says."""
+    import json
+    import re
+    from pathlib import Path
+
+    from server.incidents.models import KINDS
+    from server.incidents.settings import KIND_NAMES
+
+    assert set(KIND_NAMES) == set(KINDS) and len(set(KIND_NAMES.values())) == len(KINDS)
+    static = Path(__file__).resolve().parents[2] / "server" / "static"
+    for script in ("tuning.js", "dashboard.js", "alerts.js"):
+        text = (static / script).read_text()
+        found = re.search(r"var KIND_NAMES = (\{.*?\});", text, re.S)
+        assert found, script
+        names = json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1)))
+        assert names == dict(KIND_NAMES), script
