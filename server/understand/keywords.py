@@ -32,6 +32,22 @@ EXTRA_STOP = frozenset({
 })
 STOP = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOP
 SHORT_OK = frozenset({"ui", "ux", "os", "pc", "tv", "id", "qr", "vpn", "2fa"})
+#: What follows the apostrophe of a contraction or a possessive: "we'd", "what's", "you'll", "customer's".
+_CLITICS = frozenset({"s", "d", "ll", "re", "ve", "m"})
+
+
+def _word(w: str) -> str | None:
+    """A word as a term: a contraction is its first word ("what's" is "what", then a stop word), a possessive
+    its noun ("customer's": "customer"), a negation ("isn't", "won't") no term; None when nothing is left."""
+    if "'" in w:
+        if w.endswith("n't"):
+            return None
+        stem, _, rest = w.partition("'")
+        if rest in _CLITICS:
+            w = stem
+    if w in STOP or w.strip("'-+").isdigit() or (len(w) < 3 and w not in SHORT_OK):
+        return None
+    return w
 #: A two-word phrase names an issue better than either of its words alone.
 PHRASE_BOOST = 1.3
 
@@ -45,14 +61,17 @@ def terms(text: str, max_terms: int = 64) -> list[str]:
     ['invoice', 'pdf', 'blank', 'download', 'invoice pdf']
     >>> terms("Card declined, see [email]")
     ['card', 'declined', 'card declined']
+    >>> terms("What's new: we'd like the customer’s view-only rights, it isn't there")
+    ['new', 'customer', 'view-only', 'rights', 'customer view-only', 'view-only rights']
     """
-    words = _WORD.findall(_PLACEHOLDER.sub(" ", text).lower())
+    words = _WORD.findall(_PLACEHOLDER.sub(" ", text).lower().replace("\u2019", "'"))
     out: list[str] = []
     seen: set[str] = set()
     prev: str | None = None
     bigrams: list[str] = []
-    for w in words:
-        if w in STOP or w.strip("'-+").isdigit() or (len(w) < 3 and w not in SHORT_OK):
+    for raw in words:
+        w = _word(raw)
+        if w is None:
             prev = None
             continue
         if w not in seen:
@@ -223,6 +242,52 @@ class StickyLabel:
     terms: tuple[str, ...] = ()
     size: int = 0
     challenged: int = 0
+    #: A term added to tell the label apart from another live topic's with the same terms (``distinguish``);
+    #: dropped when the label changes. (Checkpoints from before it read the class default.)
+    extra: tuple[str, ...] = ()
+    #: True while the label is shared with another live topic and no term of this one told them apart yet:
+    #: ``distinguish`` is tried again after each of its tickets until one does.
+    clashes: bool = False
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The terms people read: the label's, then the distinguishing one, if any."""
+        return self.terms + self.extra
+
+    def distinguish(self, counts: TermCounts, df: DocumentFrequency, others: Iterable[Sequence[str]]) -> bool:
+        """When another live topic shows the same terms (``others``: the shown terms of the tenant's other live
+        topics), add this topic's most distinctive term that the label lacks and that the others do not show,
+        so that two topics read apart by words rather than by ids; True when a term was added.
+
+        Called when the label changes (and, while ``clashes``, after each ticket: a young topic may not have a
+        term of its own yet): the topic whose label came second takes the extra term, the one people already
+        knew keeps its label. The term stays until the label changes again.
+
+        Examples
+        --------
+        >>> df = DocumentFrequency(); tc = TermCounts()
+        >>> for text in ["downgrade starter annual plan", "downgrade starter month", "password reset"] * 3:
+        ...     df.add(terms(text))
+        >>> tc.add(terms("downgrade starter annual plan")); tc.add(terms("downgrade starter annual"))
+        >>> sticky = StickyLabel(("downgrade starter",), 2)
+        >>> sticky.distinguish(tc, df, [("downgrade starter",)]), sticky.shown
+        (True, ('downgrade starter', 'annual'))
+        >>> StickyLabel(("downgrade starter",), 2).distinguish(tc, df, [("password reset",)])
+        False
+        """
+        mine = set(self.terms)
+        clash = [set(o) for o in others if set(o) == mine]
+        self.clashes = False
+        if not self.terms or not clash:
+            return False
+        used = {w for t in self.terms for w in t.split(" ")}
+        theirs = set().union(*clash)
+        for _, term in sorted(((score(counts, df, t), t) for t, _ in counts.items()), reverse=True):
+            if term not in theirs and not used & set(term.split(" ")):
+                self.extra = (term,)
+                return True
+        self.clashes = True
+        return False
 
     def update(self, counts: TermCounts, df: DocumentFrequency, size: int, *, margin: float = 1.5,
                growth: float = 2.0, hold: int = 5, n: int = 3) -> bool:
@@ -230,7 +295,7 @@ class StickyLabel:
         best = label(counts, df, n)
         if not self.terms:
             if best:
-                self.terms, self.size, self.challenged = tuple(best), size, 0
+                self.terms, self.size, self.challenged, self.extra, self.clashes = tuple(best), size, 0, (), False
                 return True
             return False
         if set(best) == set(self.terms):
@@ -243,5 +308,5 @@ class StickyLabel:
             self.challenged = 0
         if self.challenged < hold:
             return False
-        self.terms, self.size, self.challenged = tuple(best), size, 0
+        self.terms, self.size, self.challenged, self.extra, self.clashes = tuple(best), size, 0, (), False
         return True

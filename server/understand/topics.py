@@ -16,7 +16,10 @@ The algorithm (chosen by ``bench/clustering.py``; see bench/RESULTS.md):
   the topic has grown ``label_growth``-fold). A reordering of the same terms never changes it. The label
   is looked at again whenever the topic changes (a ticket joins, a merge), never when it is read, so
   a replay gives the same labels at the same tickets. A merge keeps the larger topic's label; the
-  size it gains counts towards the growth. ``bench/labels.py`` measures how often labels change.
+  size it gains counts towards the growth. A new label that another live topic already shows gets
+  one more term, this topic's most distinctive one that the other lacks ("month · downgrade ·
+  starter · annual"), so that two topics read apart by words, not by ids. ``bench/labels.py``
+  measures how often labels change and how many labels two topics share.
 
 Topic ids are a per-model counter, so replaying the same tickets gives the same ids. State is
 plain data and numpy arrays, so the model pickles for checkpoints. No clock is read: times come
@@ -56,12 +59,12 @@ class Topic:
     def snapshot(self, df: DocumentFrequency) -> dict[str, Any]:
         """What the read side shows of the topic. ``label`` is the sticky label, ``keywords`` its
         terms first, then the topic's other most distinctive terms now."""
-        shown = list(self.sticky.terms) if self.sticky is not None else []
+        shown = list(self.sticky.shown) if self.sticky is not None else []
         fresh = label(self.terms, df, n=5)
         if not shown:
             shown = fresh[:3]
         used = {w for t in shown for w in t.split(" ")}
-        keywords = shown + [t for t in fresh if not used & set(t.split(" "))][: max(0, 5 - len(shown))]
+        keywords = shown + [t for t in fresh if t not in shown and not used & set(t.split(" "))][: max(0, 5 - len(shown))]
         reps = sorted(self.representatives, reverse=True)
         return {
             "size": self.size,
@@ -233,8 +236,13 @@ class TopicModel:
         """Look at the topic's label again after it changed; True when the label changed."""
         if topic.sticky is None:
             topic.sticky = StickyLabel()
-        return topic.sticky.update(topic.terms, self.df, topic.size, margin=self.label_margin,
-                                   growth=self.label_growth, hold=self.label_hold)
+        changed = topic.sticky.update(topic.terms, self.df, topic.size, margin=self.label_margin,
+                                      growth=self.label_growth, hold=self.label_hold)
+        if changed or topic.sticky.clashes:  # a label another live topic shows gets a term of its own
+            topic.sticky.distinguish(topic.terms, self.df, (
+                other.sticky.shown for other in self.topics.values()
+                if other is not topic and other.merged_into is None and other.sticky is not None))
+        return changed
 
     def _add_representative(self, topic: Topic, sim: float, ticket_id: str, text: str) -> None:
         if not text:

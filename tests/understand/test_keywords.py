@@ -124,3 +124,43 @@ def test_label_score_adds_the_scores_of_its_terms():
     df = flat_df()
     tc = counts_of(invoice=2, **{"invoice pdf": 1})
     assert math.isclose(label_score(tc, df, ["invoice", "invoice pdf", "absent"]), (2 + 1.3) * math.log(101))
+
+
+def test_contractions_and_their_fragments_are_no_terms_and_a_possessive_is_its_noun():
+    from server.understand.keywords import terms
+
+    assert terms("Current term: we'd like it to end. What's new for the view-only rights we hired?") == [
+        "current", "term", "end", "new", "view-only", "rights", "hired", "current term", "view-only rights"]
+    assert terms("The customer’s invoices aren't there and you'll see it isn't") == ["customer", "invoices",
+                                                                                    "customer invoices"]
+    assert terms("O'Brien rock'n'roll") == ["o'brien", "rock'n'roll", "o'brien rock'n'roll"]  # names stay whole
+
+
+def test_two_live_topics_with_the_same_terms_read_apart_by_a_term_of_their_own():
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from server.understand.keywords import terms
+    from server.understand.topics import TopicModel
+
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    m = TopicModel(assign_threshold=0.8, dim=3)
+    a, b, c = np.eye(3, dtype=np.float32)
+    for i in range(12):  # the tenant's other tickets
+        m.learn_one(c, ticket_id=f"c{i}", text="", terms=terms("password reset email never arrives"), at=at)
+    # two intents the model keeps apart, told in the same words at first; their own words come later
+    for i in range(8):
+        m.learn_one(a, ticket_id=f"a{i}", text="", at=at,
+                    terms=terms("month downgrade starter" + (" annual" if i >= 5 else "")))
+    for i in range(8):
+        m.learn_one(b, ticket_id=f"b{i}", text="", at=at,
+                    terms=terms("month downgrade starter" + (" seats" if i >= 5 else "")))
+    labels = {t.snapshot(m.df)["label"] for t in m.topics.values() if t.merged_into is None}
+    assert len(labels) == 3, labels
+    first, second = (m.topics[m.learn_one(v, ticket_id=k, text="", terms=[], at=at).topic_id] for v, k in
+                     ((a, "a-probe"), (b, "b-probe")))
+    assert set(first.sticky.terms) == set(second.sticky.terms)  # the same three terms...
+    assert first.sticky.extra == () and len(second.sticky.extra) == 1  # ...the second topic says one more
+    assert second.sticky.extra[0] in ("seats", "starter seats")
+    assert second.snapshot(m.df)["label"] == " · ".join(second.sticky.terms + second.sticky.extra)
