@@ -936,7 +936,7 @@ test.describe("the demo, whose Zendesk is its stand-in", () => {
     });
 });
 
-test("a new incident arriving in the list is said once on the status line, an old one coming back is not",
+test("a new incident arriving in the list is said once on the status line; an old one coming back, or one a person brought back, is not",
   async ({ page }) => {
     let extra: object[] = [];
     await page.route(/\/api\/v1\/incidents\?/, async (route) => {
@@ -955,10 +955,14 @@ test("a new incident arriving in the list is said once on the status line, an ol
     const base = template.incidents[0];
     const old = new Date(Date.now() - 3 * 3600_000).toISOString();
     extra = [{ ...base, id: 9001, title: "Spike: 'came back'", status: "open", detected_at: old, first_seen_at: old },
-             { ...base, id: 9002, title: "Spike: 'checkout <b>500</b>'", status: "open",
+             { ...base, id: 9002, title: "Spike: 'checkout <b>500</b>'", status: "open", status_by: "detector",
+               detected_at: new Date().toISOString() },
+             // detected just now too, but back in the list by a person (a merge undone elsewhere): not new
+             { ...base, id: 9003, title: "Spike: 'unmerged'", status: "open", status_by: "Lee",
                detected_at: new Date().toISOString() }];
     await page.clock.fastForward(16_000);
     await expect(page.locator('button.incident-item[data-id="9002"]')).toBeVisible();
+    await expect(page.locator('button.incident-item[data-id="9003"]')).toBeVisible();
     await expect(news).toHaveText("New incident #9002: Spike: 'checkout <b>500</b>'.");  // as text
     // The next refresh brings nothing new: nothing more is said.
     await news.evaluate((n) => { n.textContent = ""; });
