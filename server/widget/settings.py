@@ -80,7 +80,7 @@ def target_matches(signal: str, pattern: str, target: str) -> bool:
     True
     >>> target_matches("failed_request", "GET /api/pay", "POST /api/pay")
     False
-    >>> target_matches("form_error", "coupon", "coupon/code"), target_matches("form_error", "coupon/code", "coupon/code")
+    >>> target_matches("form_error", "coupon", "coupon/code"), target_matches("form_error", "*/code", "coupon/code")
     (True, True)
     >>> target_matches("form_error", "card", "coupon/code")
     False

@@ -123,3 +123,34 @@ def test_a_demo_database_from_before_gets_the_invoice_tip_link_fixed(demo: Any, 
     when = {n["id"]: n["when"] for n in stored["nudges"]}
     assert when["acme-billing-help"] == [{"signal": "failed_request", "target": "POST /demo/acme/api/pay"}]
     assert when["own-tip"] == []
+
+
+def test_each_demo_tip_answers_the_trouble_it_is_about() -> None:
+    """What the widget sends on Acme Billing's pages, folded as the detector folds it: a session stuck on
+    the coupon gets the coupon tip, one whose payment fails the payment tip, a dead button none."""
+    from server.widget.features import SessionFeatures
+    from server.widget.settings import WidgetConfig, page_path
+
+    config = WidgetConfig.from_dict({"nudges": DEMO_NUDGES})
+    url = "http://127.0.0.1:8000/demo/acme/"
+
+    def tip(*events: dict[str, Any]) -> str | None:
+        f = SessionFeatures("s", started_ms=0)
+        for i, ev in enumerate(events * 3):
+            f.add(ev, i * 1000)
+        [path] = {page_path(ev["url"]) for ev in events}
+        assert f.stuck_on(3) == [path]
+        nudge = config.nudge_for(path, f.pages[path].met())
+        return nudge.id if nudge else None
+
+    assert tip({"type": "failed_request", "url": url + "billing",
+                "data": {"method": "POST", "path": "/demo/acme/api/coupon", "status": 422}},
+               {"type": "form_error", "url": url + "billing",
+                "data": {"form": "coupon", "field": "code", "source": "aria"}}) == "acme-coupon-help"
+    assert tip({"type": "failed_request", "url": url + "billing",
+                "data": {"method": "POST", "path": "/demo/acme/api/pay", "status": 500}}) == "acme-billing-help"
+    assert tip({"type": "failed_request", "url": url + "invoices",
+                "data": {"method": "POST", "path": "/demo/acme/api/invoices/10231/download", "status": 500}}) \
+        == "acme-invoice-help"
+    assert tip({"type": "rage_click", "url": url + "billing", "target": "button#export"},
+               {"type": "error_click", "url": url + "billing", "target": "button#report"}) is None

@@ -93,8 +93,8 @@ def test_decide_stores_what_postgresql_can_store(client, tenant, db):
         r = client.post("/api/v1/widget/decide", data=json.dumps(body), headers={"Origin": ORIGIN},
                         content_type="text/plain")
         assert r.status_code == 200, r.get_json()
-    r = client.get("/api/v1/widget/known-issues", query_string={"site_key": creds.site_key, "url": f"{ORIGIN}/b\u0000x"},
-                   headers={"Origin": ORIGIN})
+    query = {"site_key": creds.site_key, "url": f"{ORIGIN}/b\u0000x"}
+    r = client.get("/api/v1/widget/known-issues", query_string=query, headers={"Origin": ORIGIN})
     assert r.status_code == 200
     with db.session() as s:
         rows = s.execute(select(WidgetDecision.user_id, WidgetDecision.path).where(
@@ -108,8 +108,8 @@ def test_an_incident_banner_names_the_problem_as_agents_named_it_and_links_the_s
     add_incident(db, t.id, 2, "spike", {"pages": [{"path": PAGE, "sessions": 3, "users": 2, "associated": True}]})
     url = f"/api/v1/widget/known-issues?site_key={creds.site_key}&url={ORIGIN}{PAGE}"
     [issue] = client.get(url, headers={"Origin": ORIGIN}).get_json()["issues"]
-    assert issue == {"id": "incident-2", "message": "We know about a problem affecting this page and are working on it.",
-                     "link_url": "https://status.example.com", "incident_id": 2}
+    assert issue == {"id": "incident-2", "link_url": "https://status.example.com", "incident_id": 2,
+                     "message": "We know about a problem affecting this page and are working on it."}
     now = datetime.now(timezone.utc)
     with db.session() as s:
         s.get(Incident, (t.id, 2)).topic_id = 7
