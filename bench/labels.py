@@ -132,6 +132,11 @@ def replay(x: np.ndarray, term_lists: list[list[str]], y: list[str], order: np.n
                     reads[rule][2] += first_names_intent(text, intent)
     counted = [t for t, n in largest.items() if n >= MATURE]
     final = [t for t in counted if model.topics[t].merged_into is None]
+    # Every live topic's label at the end, under each rule: a label another live topic also shows can only be
+    # told apart by its id; a contraction ("we'd", "what's") is a fragment, not a term.
+    live = [t for t, topic in model.topics.items() if topic.merged_into is None]
+    at_end = {"before": {t: " · ".join(label(model.topics[t].terms, model.df, 3)) or f"topic {t}" for t in live},
+              "after": {t: model.topics[t].snapshot(model.df)["label"] for t in live}}
     out: dict[str, dict] = {}
     for rule in RULES:
         per_topic = [changes[rule][t] for t in counted]
@@ -152,6 +157,9 @@ def replay(x: np.ndarray, term_lists: list[list[str]], y: list[str], order: np.n
             "reads_any": 100 * reads[rule][1] / max(1, reads[rule][0]),
             "reads_first": 100 * reads[rule][2] / max(1, reads[rule][0]),
             "rule_ms": 1000 * rule_seconds[0] / len(order),
+            "shared": 100 * float(np.mean([Counter(at_end[rule].values())[at_end[rule][t]] > 1 for t in final])),
+            "fragment": 100 * float(np.mean([any("'" in w for w in at_end[rule][t].replace(" · ", " ").split())
+                                             for t in final])),
         }
     return out
 
@@ -180,13 +188,15 @@ def run_split(split: str, embedder: Embedder, shuffles: int) -> list[str]:
              f"topics that reached {MATURE} tickets: {col('after', 'topics', 0)})", "",
              "| rule | label changes per topic | changes after 10 tickets | topics never relabelled after 10 "
              "| most changes, one topic | changes that only reorder | final labels naming the intent "
-             "(any word / first term) | reads naming the intent (any word / first term) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "(any word / first term) | reads naming the intent (any word / first term) "
+             "| final labels another live topic also shows | final labels with a contraction |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     names = {"before": "before: live ranking", "after": "after: sticky label (product)"}
     for rule in RULES:
         lines.append(f"| {names[rule]} | {col(rule, 'changes')} | {col(rule, 'mature')} | {col(rule, 'never')}% "
                      f"| {col(rule, 'most', 0)} | {col(rule, 'reorder')}% | {col(rule, 'final_any')}% / "
-                     f"{col(rule, 'final_first')}% | {col(rule, 'reads_any')}% / {col(rule, 'reads_first')}% |")
+                     f"{col(rule, 'final_first')}% | {col(rule, 'reads_any')}% / {col(rule, 'reads_first')}% "
+                     f"| {col(rule, 'shared')}% | {col(rule, 'fragment')}% |")
     ratio = [r["before"]["changes"] / max(1e-9, r["after"]["changes"]) for r in runs]
 
     def diff(key: str) -> str:

@@ -35,3 +35,4 @@ def test_one_replay_counts_changes_for_both_rules_on_the_same_stream():
     assert before["topics"] == after["topics"] == 2 and MATURE <= 30
     assert before["reorder"] > 0 and after["reorder"] == 0.0 and after["changes"] < before["changes"]
     assert after["final_any"] == 100.0 and after["rule_ms"] > 0
+    assert after["shared"] == before["shared"] == 0.0 and after["fragment"] == 0.0  # two topics, told apart
