@@ -15,7 +15,7 @@
   // once, or a burst) rather than "All quiet": a live detector keeps its backlog to a handful.
   var BACKLOG = 100;
   var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                      concentration: "Concentration", friction: "Friction" };
+                      concentration: "Concentration", friction: "In-app friction" };  // as server/incidents/settings.py KIND_NAMES
   // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
   var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
                        error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",

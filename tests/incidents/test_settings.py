@@ -123,3 +123,9 @@ def test_each_kind_has_one_name_on_every_page_that_names_kinds():
         assert found, script
         names = json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1)))
         assert names == dict(KIND_NAMES), script
+    # the incidents page's badges and its kind filter
+    found = re.search(r"var KIND_LABELS = (\{.*?\});", (static / "incidents.js").read_text(), re.S)
+    assert found and json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1))) == dict(KIND_NAMES)
+    page = (static.parent / "templates" / "incidents.html").read_text()
+    options = dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', page))
+    assert {k: v for k, v in options.items() if k in KINDS} == dict(KIND_NAMES)
