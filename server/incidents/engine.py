@@ -1382,9 +1382,12 @@ class Engine:
         """When the change of tone began: the start of the run of the window's latest tickets (at least
         three) whose mean is least likely under the usual tone, its spread learnt from the segment's
         whole history (so a normal tail; the latest such start on a tie). A ticket hours earlier that
-        happened to be cross is not the change's first."""
+        happened to be cross is not the change's first. Nor are cross tickets before a silence longer
+        than everything after it (at least three tickets): in a segment that rarely writes, a few
+        unrelated cross tickets in the morning and an outage's burst in the afternoon are one run by
+        tone alone, but the burst began after the silence."""
         chrono = sorted(pool, key=lambda t: t.ts)
-        best, best_p, total = chrono[0].ts, 2.0, 0.0
+        best, best_p, total = 0, 2.0, 0.0
         for j in range(len(chrono) - 1, -1, -1):
             total += chrono[j].sentiment
             n = len(chrono) - j
@@ -1392,8 +1395,12 @@ class Engine:
                 continue
             p = float(special.ndtr((total / n - mean) / (sd / math.sqrt(n))))
             if p < best_p:
-                best, best_p = chrono[j].ts, p
-        return best
+                best, best_p = j, p
+        last = chrono[-1].ts
+        for g in range(len(chrono) - 3, best, -1):  # the latest such silence
+            if chrono[g].ts - chrono[g - 1].ts > last - chrono[g].ts:
+                return chrono[g].ts
+        return chrono[best].ts
 
     def _segment_pool(self, key: str, now: float) -> list[_Ticket]:
         """A sentiment segment's tickets in the trailing window: a topic's, or a plan's or

@@ -187,6 +187,22 @@ def test_a_change_of_tone_begins_where_the_tone_turned_not_at_an_earlier_cross_t
     assert {o.ticket_id for o in angry if o.at <= found.detected_at} <= set(found.ticket_ids)
 
 
+def test_cross_tickets_hours_before_with_none_calm_between_do_not_start_the_change_of_tone(warmed):
+    """A segment that rarely writes: three unrelated cross tickets four hours before the outage, and no
+    calm ticket between them and it, add little to the outage's own run: it begins at the outage."""
+    at = T0 + timedelta(days=DAYS, hours=12)
+    early = [Observation(**{**o.__dict__, "at": at - timedelta(minutes=240 - 25 * i), "sentiment": -0.45,
+                            "text": f"unrelated cross {i}"}) for i, o in enumerate(burst(2, at, 3, prefix="u"))]
+    angry = [Observation(**{**o.__dict__, "at": at + timedelta(minutes=3 * i), "sentiment": -0.45 - 0.01 * i,
+                            "text": f"angry {i}"}) for i, o in enumerate(burst(2, at, 14, prefix="s"))]
+    engine = run(fresh(warmed), background(0.6, seed=12, start=T0 + timedelta(days=DAYS),
+                                           rates={k: v for k, v in RATES.items() if k != 2}) + early + angry)
+    (found,) = opened(engine, after=at, kind="sentiment")
+    assert found.detected_at - timedelta(hours=6) < early[0].at  # they were in its window
+    assert found.first_seen_at == at
+    assert not {o.ticket_id for o in early} & set(found.ticket_ids)
+
+
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
     at = T0 + timedelta(days=DAYS, hours=13)
     enterprise = [Observation(**{**o.__dict__, "segments": {"channel": ("web", "email", "chat")[i % 3], "plan": "enterprise"}})
