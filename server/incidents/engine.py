@@ -113,6 +113,9 @@ SMALL_TOPIC = 10
 #: Least fall of the mean compound score (on -1..1) worth an incident.
 SENTIMENT_EFFECT = 0.3
 SENTIMENT_WINDOW = 21600.0
+#: A silence this long (and longer than what came after it) before a change of tone's latest tickets
+#: separates them from cross tickets before it (``Engine._tone_onset``).
+TONE_SILENCE = 3600.0
 #: Closed hours kept per series (for evidence and charts).
 KEEP_HOURS = 14 * 24
 #: Most tickets (and their details) an incident keeps for evidence; all ids are kept.
@@ -1382,8 +1385,9 @@ class Engine:
         """When the change of tone began: the start of the run of the window's latest tickets (at least
         three) whose mean is least likely under the usual tone, its spread learnt from the segment's
         whole history (so a normal tail; the latest such start on a tie). A ticket hours earlier that
-        happened to be cross is not the change's first. Nor are cross tickets before a silence longer
-        than everything after it (at least three tickets): in a segment that rarely writes, a few
+        happened to be cross is not the change's first. Nor are cross tickets before a silence of at
+        least ``TONE_SILENCE`` and longer than everything after it (at least three tickets; an ordinary
+        pause inside a burst is neither): in a segment that rarely writes, a few
         unrelated cross tickets in the morning and an outage's burst in the afternoon are one run by
         tone alone, but the burst began after the silence."""
         chrono = sorted(pool, key=lambda t: t.ts)
@@ -1398,7 +1402,8 @@ class Engine:
                 best, best_p = j, p
         last = chrono[-1].ts
         for g in range(len(chrono) - 3, best, -1):  # the latest such silence
-            if chrono[g].ts - chrono[g - 1].ts > last - chrono[g].ts:
+            gap = chrono[g].ts - chrono[g - 1].ts
+            if gap >= TONE_SILENCE and gap > last - chrono[g].ts:
                 return chrono[g].ts
         return chrono[best].ts
 

@@ -57,16 +57,16 @@
   // 14:00 UTC"): each "HH:MM UTC" is replaced by show(at), at (ms since the epoch) being the moment with that clock
   // nearest the first-seen time; the text as it is without a readable first-seen time. Slack messages and the
   // Zendesk app read clocks by the same rule, checked against the same cases (tests/fixtures/utc_clock_cases.json).
-  var CLOCK = /(?<![A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, DAY = 86400000;
+  var CLOCK = /(^|[^A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g, DAY = 86400000;
   function clocks(text, firstSeen, show) {
     var first = Date.parse(firstSeen || "");
     if (isNaN(first)) return text;
-    return text.replace(CLOCK, function (_m, h, m) {
+    return text.replace(CLOCK, function (_m, before, h, m) {  // before: kept (no lookbehind in older Safari)
       var d = new Date(first);
       d.setUTCHours(parseInt(h, 10), parseInt(m, 10), 0, 0);
       var best = [-1, 0, 1].map(function (k) { return d.getTime() + k * DAY; })
         .sort(function (a, b) { return Math.abs(a - first) - Math.abs(b - first); })[0];
-      return show(best);
+      return before + show(best);
     });
   }
 

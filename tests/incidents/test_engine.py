@@ -203,6 +203,30 @@ def test_cross_tickets_hours_before_with_none_calm_between_do_not_start_the_chan
     assert not {o.ticket_id for o in early} & set(found.ticket_ids)
 
 
+def test_a_change_of_tone_arriving_at_random_begins_at_its_first_ticket_whatever_its_pauses():
+    """Ordinary pauses inside a burst (tickets arriving at random, about one every 3 minutes) are no
+    silence: the onset is never after the burst's first ticket in 300 random bursts; a silence of hours
+    before the burst, after cross tickets, is one."""
+    from server.incidents.engine import _Ticket
+
+    def ticket(ts: float, tone: float, i: int) -> _Ticket:
+        return _Ticket(ts, f"t{i}", f"c{i}", None, {}, tone, "x", pages=())
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        times = np.cumsum(rng.exponential(900.0, 20))
+        pool = [ticket(float(t), float(rng.normal(0.1, 0.3)), i) for i, t in enumerate(times)]
+        start = float(times[-1]) + 600.0
+        burst_times = start + np.concatenate([[0.0], np.cumsum(rng.exponential(180.0, 9))])
+        pool += [ticket(float(t), float(rng.normal(-0.6, 0.1)), 100 + i) for i, t in enumerate(burst_times)]
+        # never inside the burst (calm tickets that happened to be low just before it may join the run)
+        assert Engine._tone_onset(pool, 0.1, 0.3) <= start
+    cross = [ticket(1000.0 + 1500.0 * i, -0.5, i) for i in range(3)]
+    outage = [ticket(20000.0 + 120.0 * i, -0.5, 10 + i) for i in range(8)]
+    assert Engine._tone_onset(cross + outage, 0.1, 0.3) == 20000.0
+    assert Engine._tone_onset(cross + outage[:2], 0.1, 0.3) == 1000.0  # two are no run of their own
+
+
 def test_a_rise_carried_by_one_plan_tier_is_a_concentration(warmed):
     at = T0 + timedelta(days=DAYS, hours=13)
     enterprise = [Observation(**{**o.__dict__, "segments": {"channel": ("web", "email", "chat")[i % 3], "plan": "enterprise"}})

@@ -30,7 +30,8 @@ function validLocale(locale: string | undefined): string | undefined {
   }
 }
 
-const CLOCK = /(?<![A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g;
+// What comes before a clock is matched (and kept), not looked behind at: Safari before 16.4 has no lookbehind.
+const CLOCK = /(^|[^A-Za-z0-9_:])([01][0-9]|2[0-3]):([0-5][0-9]) UTC\b/g;
 const DAY = 86_400_000;
 
 /** `text` with each of its "HH:MM UTC" clocks replaced by `show(at)`, `at` (ms since the epoch) being the moment
@@ -40,12 +41,12 @@ const DAY = 86_400_000;
 export function replaceClocks(text: string, firstSeen: string | null, show: (at: number) => string): string {
   const first = firstSeen ? Date.parse(firstSeen) : NaN;
   if (Number.isNaN(first)) return text;
-  return text.replace(CLOCK, (_m, h: string, m: string) => {
+  return text.replace(CLOCK, (_m, before: string, h: string, m: string) => {
     const day = new Date(first);
     day.setUTCHours(Number(h), Number(m), 0, 0);
     const near = [-1, 0, 1].map((k) => day.getTime() + k * DAY)
       .sort((a, b) => Math.abs(a - first) - Math.abs(b - first))[0];
-    return show(near);
+    return before + show(near);
   });
 }
 
