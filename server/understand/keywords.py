@@ -274,17 +274,21 @@ class StickyLabel:
         (True, ('downgrade starter', 'annual'))
         >>> StickyLabel(("downgrade starter",), 2).distinguish(tc, df, [("password reset",)])
         False
+        >>> third = StickyLabel(("downgrade starter",), 2)  # another topic already shows '... · annual'
+        >>> third.distinguish(tc, df, [("downgrade starter",), ("downgrade starter", "annual")]), third.shown
+        (True, ('downgrade starter', 'annual plan'))
         """
         mine = set(self.terms)
-        clash = [set(o) for o in others if set(o) == mine]
+        shown = [set(o) for o in others]
+        clash = [o for o in shown if o == mine]
         self.clashes = False
         if not self.terms or not clash:
             return False
         used = {w for t in self.terms for w in t.split(" ")}
         theirs = set().union(*clash)
         for _, term in sorted(((score(counts, df, t), t) for t, _ in counts.items()), reverse=True):
-            if term not in theirs and not used & set(term.split(" ")):
-                self.extra = (term,)
+            if term not in theirs and not used & set(term.split(" ")) and (mine | {term}) not in shown:
+                self.extra = (term,)  # never what a third topic already shows
                 return True
         self.clashes = True
         return False
