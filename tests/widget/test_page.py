@@ -27,4 +27,4 @@ def test_deflection_script_writes_text_and_reads_the_measurement_api():
 
 def test_incident_script_shows_friction_pages():
     js = (STATIC / "incidents.js").read_text()
-    assert 'friction: "Friction"' in js and "Pages before the tickets" in js
+    assert 'friction: "In-app friction"' in js and "Pages before the tickets" in js
