@@ -339,7 +339,7 @@ test("searching the list, and exporting what it shows as CSV", async ({ page }) 
   const text = await (await download.createReadStream()).toArray().then((parts) => Buffer.concat(parts).toString());
   expect(text.charCodeAt(0)).toBe(0xfeff);  // UTF-8 with a byte-order mark, as Excel wants it
   const lines = text.slice(1).trim().split("\r\n");
-  expect(lines[0].startsWith("id,kind,status,status_by,title,sentence,llm_summary,")).toBe(true);
+  expect(lines[0].startsWith("id,kind,kind_name,status,status_by,title,sentence,llm_summary,")).toBe(true);
   expect(lines).toHaveLength(2);  // the header and the one incident the list shows
   expect(lines[1].startsWith(`${backend.friction_incident_id},friction,`)).toBe(true);
 
