@@ -53,9 +53,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_DIST_DIR", "", str,
             "Directory of the built widget served at /widget/v1/ (loader.js, core.js). Empty: dist/widget in the checkout."),
     Setting("RATE_LIMIT_WIDGET", "100/second;3000/minute", str,
-            "Limit per widget site key (Flask-Limiter syntax); floods get 429 with Retry-After."),
-    Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str, "Limit per tenant for incoming webhook deliveries (Zendesk) and Slack button presses."),
-    Setting("RATE_LIMIT_API", "20/second;600/minute", str, "Limit per API token for the read API."),
+            "Limit per widget site key, for requests from one of its allowed origins (Flask-Limiter syntax); "
+            "floods get 429 with Retry-After. A request with an unknown or missing key or another origin "
+            "counts against its caller's address instead."),
+    Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str,
+            "Limit per tenant for incoming Zendesk deliveries that carry its valid signature (the others count "
+            "against the caller's address), and per tenant and caller address for Slack button presses."),
+    Setting("RATE_LIMIT_API", "20/second;600/minute", str,
+            "Limit per API token for the read API; a missing, unknown or expired credential (API token or "
+            "sidebar JWT) counts against the caller's address."),
+    Setting("RATE_LIMIT_SIDEBAR", "50/second;6000/minute", str,
+            "Limit per tenant for the Zendesk app's signed (JWT) requests, shared by all its agents: the "
+            "token names the tenant, not the agent. Each open ticket's sidebar and each agent's nav bar "
+            "refresh once a minute, so the default fits about 500 agents with several tickets open; raise "
+            "it for larger teams. Apps using the API token count under RATE_LIMIT_API instead."),
     Setting("REDIS_URL", "", str,
             "Redis URL for shared rate-limit counters across workers and hosts. Empty: per-process memory."),
     Setting("WEBHOOK_TOLERANCE_SECONDS", 300, int,

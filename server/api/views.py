@@ -21,9 +21,11 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _token_key() -> str:
     """Rate-limit key of token-protected endpoints, decided after the credential is checked (the limiter
-    counts before the view): an API token's own bucket, a sidebar JWT's tenant (the Zendesk proxy mints a
-    new JWT for every request), else, for a missing, unknown or expired credential, the caller's address,
-    so guesses with ever new values share one bucket."""
+    counts before the view): an API token's own bucket; a sidebar JWT's tenant, shared by all its agents'
+    sidebars and nav bars (the Zendesk proxy mints a new JWT for every request, and its claims name the
+    tenant, not the agent: only ``iss``, ``aud`` and ``exp``), limited by ``RATE_LIMIT_SIDEBAR``;
+    else, for a missing, unknown or expired credential, the caller's address, so guesses with ever new
+    values share one bucket."""
     if "api_rate_key" not in g:
         token = bearer_token()
         tenant = None
@@ -35,14 +37,17 @@ def _token_key() -> str:
         if tenant is None:
             g.api_rate_key = "addr:" + (get_remote_address() or "")
         elif looks_like_jwt(str(token)):
-            g.api_rate_key = f"tenant:{tenant.id}"
+            g.api_rate_key = f"sidebar:{tenant.id}"
         else:
             g.api_rate_key = "token:" + hashlib.sha256(str(token).encode()).hexdigest()[:24]
     return str(g.api_rate_key)
 
 
 def _api_limit() -> str:
-    return str(current_app.config["RATE_LIMIT_API"])
+    """``RATE_LIMIT_SIDEBAR`` for a tenant's sidebars (one bucket for all its agents), else
+    ``RATE_LIMIT_API`` (one API token, or one caller address)."""
+    name = "RATE_LIMIT_SIDEBAR" if _token_key().startswith("sidebar:") else "RATE_LIMIT_API"
+    return str(current_app.config[name])
 
 
 @bp.get("/status")

@@ -39,6 +39,11 @@ BANNER_KINDS = ("spike", "new_topic", "concentration", "friction")
 PENDING_WINDOW = timedelta(seconds=30)
 #: Most unread events of one session read from the log for a decision.
 MAX_UNREAD = 500
+#: Most of the tenant's newest log events a decision reads to find the session's unread ones (through the
+#: (tenant, offset) index), however far behind the detector is: when the tenant's unread backlog is longer,
+#: its older part is not read and the decision waits for the detector (``no_data``) unless what it read
+#: already makes the session stuck by the cold-start rule.
+MAX_SCANNED = 5_000
 #: Most sessions a measurement looks at.
 MAX_MEASURED_SESSIONS = 200_000
 #: Most pages shown per session of a ticket's requester (those with friction first), and failing requests
@@ -177,16 +182,23 @@ def _read_offset(session: Session, tenant_id: int, row: WidgetSession | None) ->
 
 
 def unread_events(session: Session, tenant_id: int, session_id: str,
-                  row: WidgetSession | None) -> list[tuple[datetime, datetime, dict[str, Any]]]:
+                  row: WidgetSession | None) -> tuple[list[tuple[datetime, datetime, dict[str, Any]]], bool]:
     """The widget session's events the detector has not folded into its row yet, oldest first (at most
-    ``MAX_UNREAD``): (received, event time, payload). Other sessions' unread events do not count: under
-    steady traffic some always wait. Widget events' idempotency keys start with their session's id and
-    a "/"; only the tenant's events after the read offset (its (tenant, offset) index) are scanned."""
+    ``MAX_UNREAD``): (received, event time, payload), and whether they are all there is (False when the
+    tenant's unread log is longer than ``MAX_SCANNED`` events: only its newest ``MAX_SCANNED`` are read,
+    so a decision reads a bounded number of rows while the detector works through a backlog, such as a
+    history import). Other sessions' unread events do not count: under steady traffic some always wait.
+    Widget events' idempotency keys start with their session's id and a "/"; both queries walk the
+    (tenant, offset) index from the newest event down to the read offset or the bound, whichever is first."""
+    read = _read_offset(session, tenant_id, row)
+    cut = session.scalar(select(Event.offset).where(Event.tenant_id == tenant_id, Event.offset > read)
+                         .order_by(Event.offset.desc()).offset(MAX_SCANNED).limit(1))
     rows = session.execute(select(Event.received_at, Event.event_time, Event.payload).where(
-        Event.tenant_id == tenant_id, Event.offset > _read_offset(session, tenant_id, row),
+        Event.tenant_id == tenant_id, Event.offset > (read if cut is None else cut),
         Event.source == "widget", Event.idempotency_key.startswith(f"{session_id}/", autoescape=True))
         .order_by(Event.offset).limit(MAX_UNREAD))
-    return [(as_utc(rx), as_utc(at), payload) for rx, at, payload in rows if isinstance(payload, dict)]
+    events = [(as_utc(rx), as_utc(at), payload) for rx, at, payload in rows if isinstance(payload, dict)]
+    return events, cut is None
 
 
 def _tenant_ready(session: Session, tenant_id: int) -> bool:
@@ -202,9 +214,12 @@ def session_view(session: Session, tenant_id: int, session_id: str, path: str, c
     backlog, such as a history import; the session's events are in the log the moment the widget's batch
     is accepted). The cold-start rule is the detector's, on the same events. None when nothing of the
     session is known. ``provisional`` when the row misses recent events: a ready classifier's score does
-    not include them, so a decision by it waits (``no_data``)."""
+    not include them, so a decision by it waits (``no_data``). When the tenant's unread log is longer than
+    ``MAX_SCANNED``, the session's older unread events may lie beyond what is read: the view is None
+    (``no_data``, the decision waits for the detector) unless what was read already makes the session stuck
+    on the page by the cold-start rule (more events cannot undo that), and then it is provisional."""
     row = session.get(WidgetSession, (tenant_id, session_id))
-    unread = unread_events(session, tenant_id, session_id, row)
+    unread, complete = unread_events(session, tenant_id, session_id, row)
     if row is None and not unread:
         return None
     features = SessionFeatures(session_id, started_ms=0)
@@ -218,7 +233,10 @@ def session_view(session: Session, tenant_id: int, session_id: str, path: str, c
     stuck = set(row.stuck_pages or ()) if row is not None else set()
     if page.stuck(config.cold_start.repeat_failures):
         stuck.add(path)
-    pending = bool(unread) and (row is None or any(rx >= now - PENDING_WINDOW for rx, _, _ in unread))
+    if not complete and path not in stuck:
+        return None  # more of the session's events may wait beyond the bound: the detector decides
+    pending = not complete or (
+        bool(unread) and (row is None or any(rx >= now - PENDING_WINDOW for rx, _, _ in unread)))
     return SessionView(p_ticket=row.p_ticket if row is not None else None,
                        model_ready=row.model_ready if row is not None else _tenant_ready(session, tenant_id),
                        stuck_pages=tuple(sorted(stuck)), met=tuple(page.met()), provisional=pending)

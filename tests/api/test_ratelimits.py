@@ -1,5 +1,5 @@
 """The read API's rate limit (server/api/views.py `_token_key`): per API token, per tenant for sidebar
-JWTs, and per caller address for credentials that fail."""
+JWTs (under their own limit, RATE_LIMIT_SIDEBAR), and per caller address for credentials that fail."""
 
 from __future__ import annotations
 
@@ -43,15 +43,29 @@ def test_guesses_with_ever_new_tokens_share_the_callers_address(app, client, db,
     assert _get(client, creds.api_token, ATTACKER) == 200  # nor is its token from the guessing address
 
 
-def test_sidebar_jwts_minted_per_request_share_their_tenants_bucket(app, client, db, tenant, make_tenant):
+def test_sidebar_jwts_count_per_tenant_under_the_sidebar_limit_not_an_api_tokens(app, client, db, tenant,
+                                                                                  make_tenant):
+    """Every agent's sidebars and nav bars refresh each minute with a JWT minted per request that names only
+    the tenant: they share one bucket sized for a team (RATE_LIMIT_SIDEBAR), not one API token's limit."""
     t, creds = tenant
     secret = _sidebar_secret(db, t.id)
-    app.config["RATE_LIMIT_API"] = "3/minute"
-    codes = [_get(client, _jwt(secret, t.slug, i), {"REMOTE_ADDR": f"1.2.3.{i}"}) for i in range(4)]
-    assert codes == [200, 200, 200, 429]
+    app.config["RATE_LIMIT_API"] = "2/minute"
+    app.config["RATE_LIMIT_SIDEBAR"] = "5/minute"
+    codes = [_get(client, _jwt(secret, t.slug, i), {"REMOTE_ADDR": f"1.2.3.{i}"}) for i in range(6)]
+    assert codes == [200] * 5 + [429]  # agents on many addresses, past the API token's 2, to the tenant's 5
     other, _ = make_tenant("Other")
     assert _get(client, _jwt(_sidebar_secret(db, other.id), other.slug, 9), AGENT) == 200
-    assert _get(client, creds.api_token, AGENT) == 200  # the API token keeps its own bucket
+    assert [_get(client, creds.api_token, AGENT) for _ in range(3)] == [200, 200, 429]  # the token's own 2
+
+
+def test_failed_sidebar_jwts_count_against_the_callers_address_under_the_api_limit(app, client, db, tenant):
+    t, _ = tenant
+    secret = _sidebar_secret(db, t.id)
+    app.config["RATE_LIMIT_API"] = "2/minute"
+    app.config["RATE_LIMIT_SIDEBAR"] = "100/minute"
+    forged = [_get(client, _jwt("not-the-secret", t.slug, i), ATTACKER) for i in range(3)]
+    assert forged == [401, 401, 429]
+    assert _get(client, _jwt(secret, t.slug, 7), ATTACKER) == 200  # the tenant's agents are not held back
 
 
 def test_api_tokens_still_count_per_token(app, client, db, tenant):

@@ -5,11 +5,14 @@ and what an incident's banner says."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
+from server.eventlog import NewEvent, SqlEventLog
 from server.incidents.models import Incident
+from server.widget import service
 from server.topics.models import Topic
 from server.widget.models import WidgetDecision, WidgetSession
 from tests.conftest import ORIGIN, now_ms, post_widget
@@ -81,6 +84,119 @@ def test_a_decision_does_not_wait_for_a_detector_that_is_behind(client, tenant, 
         s.commit()
     bad_coupons(client, creds, "two", n=1)
     assert decide(client, creds, session_id="two").get_json()["reason"] == "no_data"
+
+
+#: Unread events of other sessions: enough for PostgreSQL's planner to choose the plans it chooses at scale
+#: (on a few thousand rows, reading them all is its cheapest plan).
+BACKLOG = 20_000
+
+
+def other_sessions_backlog(db, tenant_id, n):
+    """``n`` unread events of other sessions (one each, on another page), appended as the ingest appends
+    them; the detector is busy elsewhere."""
+    now = datetime.now(timezone.utc)
+    events = [NewEvent(source="widget", kind="widget.page_view", idempotency_key=f"other{i}/{now.timestamp()}", event_time=now,
+                       payload={"type": "page_view", "url": f"{ORIGIN}/home"}) for i in range(n)]
+    with db.session() as s:
+        SqlEventLog().append(s, tenant_id, events, now)
+        s.commit()
+    if db.dialect == "postgresql":  # planner statistics, as autovacuum keeps them on a growing table
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE events"))
+            conn.commit()
+
+
+@contextmanager
+def rows_read(db):
+    """Counts what the database reads for the statements on ``events`` run on ``db`` inside the block: on PostgreSQL
+    the rows each plan's scans touched (EXPLAIN ANALYZE: rows kept and removed by a filter, per loop), on
+    SQLite, which keeps no such count, its virtual machine's steps (a few per row read)."""
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and " events" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    counted = {"rows": 0}
+    try:
+        yield counted
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    for statement, parameters in statements:
+        raw = db.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            if db.dialect == "postgresql":
+                cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+                counted["rows"] += _scanned(cur.fetchone()[0][0]["Plan"])
+            else:
+                steps = [0]
+
+                def step():
+                    steps[0] += 1
+                    return 0
+
+                raw.driver_connection.set_progress_handler(step, 1)
+                cur.execute(statement, parameters).fetchall()
+                raw.driver_connection.set_progress_handler(None, 1)
+                counted["rows"] += steps[0]
+        finally:
+            raw.close()
+
+
+def _scanned(plan) -> int:
+    own = 0
+    if "Scan" in plan["Node Type"]:
+        own = (plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)) * plan["Actual Loops"]
+    return own + sum(_scanned(p) for p in plan.get("Plans", ()))
+
+
+def test_a_decision_reads_a_bounded_part_of_a_long_unread_log(client, tenant, db, monkeypatch):
+    """A history import or a busy detector leaves a long unread log: a decision reads only the tenant's
+    newest ``MAX_SCANNED`` events, however long the backlog of other sessions is (it walked all of it)."""
+    t, creds = tenant
+    put_settings(client, creds, nudges=[PAY])
+    fail_three_times(client, creds, session_id="mine")  # the session's events are the newest: within the bound
+    other_sessions_backlog(db, t.id, BACKLOG)
+    fail_three_times(client, creds, session_id="mine")
+    app_db = client.application.extensions["groundswell.db"]  # the engine the views use
+    monkeypatch.setattr(service, "MAX_SCANNED", 10**9)  # as before: the whole unread log
+    with rows_read(app_db) as unbounded:
+        assert decide(client, creds, session_id="mine").get_json()["reason"] == "nudge"
+    monkeypatch.setattr(service, "MAX_SCANNED", 200)
+    with rows_read(app_db) as bounded:
+        assert decide(client, creds, session_id="mine").get_json()["reason"] == "nudge"
+    other_sessions_backlog(db, t.id, BACKLOG)  # twice the backlog: the same work
+    fail_three_times(client, creds, session_id="mine")
+    with rows_read(app_db) as longer:
+        assert decide(client, creds, session_id="mine").get_json()["reason"] == "cap_session"  # two nudges
+    print(f"{db.dialect}: read {unbounded['rows']} unbounded, {bounded['rows']} bounded, {longer['rows']} longer")
+    assert bounded["rows"] * 5 < unbounded["rows"]
+    assert longer["rows"] < bounded["rows"] * 1.2
+    if db.dialect == "postgresql":  # the walk to the bound, then the scan above it
+        assert unbounded["rows"] >= BACKLOG and bounded["rows"] <= 2 * (200 + 1) + 50
+
+
+def test_a_session_whose_events_lie_beyond_the_bound_waits_for_the_detector(client, tenant, db, monkeypatch):
+    """Events older than the tenant's newest ``MAX_SCANNED`` are not read: the decision waits (``no_data``),
+    unless what was read already makes the session stuck, which more events cannot undo."""
+    t, creds = tenant
+    put_settings(client, creds, nudges=[PAY, COUPON])
+    monkeypatch.setattr(service, "MAX_SCANNED", 20)
+    fail_three_times(client, creds, session_id="early")
+    bad_coupons(client, creds, "two", n=2)
+    other_sessions_backlog(db, t.id, 30)
+    assert decide(client, creds, session_id="early").get_json()["reason"] == "no_data"  # stuck, but unread
+    assert decide(client, creds, session_id="two").get_json()["reason"] == "no_data"  # not stuck as far as read
+    fail_three_times(client, creds, session_id="late")  # stuck within the bound: decided at once
+    assert decide(client, creds, session_id="late").get_json()["nudge"]["id"] == "pay"
+    run_detector(db)  # caught up: every session is judged again
+    assert decide(client, creds, session_id="early").get_json()["nudge"]["id"] == "pay"
+    assert decide(client, creds, session_id="two").get_json()["reason"] == "cold_start"
+    other_sessions_backlog(db, t.id, 30)  # behind again, on a session it has a row of
+    assert decide(client, creds, session_id="two").get_json()["reason"] == "no_data"
+    assert decide(client, creds, session_id="early").get_json()["nudge"]["id"] == "pay"  # the row says stuck
 
 
 def test_decide_stores_what_postgresql_can_store(client, tenant, db):
