@@ -43,7 +43,8 @@ class DeadLetter(Base):
     """An event the detector could not process: it failed twice on its own, so it was skipped.
 
     Keyed by offset, so any runner that reads the event later (a restart from an older checkpoint,
-    another partitioning) skips it too. ``partition`` is the one that skipped it.
+    another partitioning) skips it too. ``partition`` is the one that skipped it. The runner also counts them,
+    by offset, to stop skipping when too many bad events come close together (``MAX_DEAD_LETTERS``).
     """
 
     __tablename__ = "detector_dead_letters"

@@ -9,12 +9,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.db import Database, get_or_add
 from server.eventlog import EventLog
 from server.eventlog.log import LoggedEvent
+from server.eventlog.models import Event
 from server.metrics import DETECTOR_DEAD_LETTERS
 from server.pipeline.models import DeadLetter, DetectorCheckpoint, IngestStat
 from server.pipeline.stage import Stage
@@ -40,9 +41,14 @@ WRITERS: dict[str, Writer] = {"ingest_stats": _write_ingest_stats}
 #: Times an event must fail on its own, from the state right before it, before it is skipped: once could be
 #: a passing fault (a full disk, a timeout) rather than the event.
 POISON_ATTEMPTS = 2
-#: Events skipped in a row, with none processed between them, after which the runner stops skipping: so many
-#: bad events at once is more likely a fault of the detector (a bad deploy, a missing column) than of them.
-MAX_SKIPS_IN_A_ROW = 3
+#: At most this many dead letters among any ``DEAD_LETTER_WINDOW`` consecutive events of a partition (in offset
+#: order, counted from the log and ``detector_dead_letters``): an event that would make one more is retried instead
+#: of skipped, stalling the partition. So many bad events close together is more likely a fault of the detector (a
+#: bad deploy breaking every ticket while widget events still pass, a missing column) than of them. Being counted
+#: by offset from tables, not in memory or by wall time, the limit survives restarts and a replay from any
+#: checkpoint makes the same decisions.
+MAX_DEAD_LETTERS = 3
+DEAD_LETTER_WINDOW = 1000
 #: Longest error message kept in a dead letter.
 ERROR_CHARS = 500
 
@@ -95,11 +101,16 @@ class Runner:
     Notes
     -----
     When a batch fails (other than by a connection error, see ``is_connection_error``), the runner rolls
-    back, restores its checkpoint and raises; the next steps re-run the range from that checkpoint to the
-    end of the failed batch one event at a time, checkpointing after each, so that a restore lands right
-    before the event that fails. An event that fails ``POISON_ATTEMPTS`` times on its own is recorded in
-    ``detector_dead_letters`` and skipped; after the range, batches resume. Every runner, whatever its
-    checkpoint, skips an event recorded there, so replays agree.
+    back, restores its checkpoint and raises; the next steps isolate the failing event. They replay the
+    batches that had passed since the checkpoint as batches, keep the state there in memory (a pickled
+    snapshot), then apply the failed batch one event at a time. When one fails, the stages go back to the
+    snapshot and the events before it are replayed as a batch, with a new snapshot right before it, so
+    the next try starts from the state right before the event. An event that fails ``POISON_ATTEMPTS``
+    times on its own is recorded in ``detector_dead_letters`` and skipped, with a checkpoint of the state
+    right before it; the end of the failed batch is checkpointed too, and batches resume. Checkpoints are
+    written only then, so isolating costs a pickle per failure, not a database write per event. Every
+    runner, whatever its checkpoint, skips an event recorded there, so replays agree; past
+    ``MAX_DEAD_LETTERS`` in ``DEAD_LETTER_WINDOW`` events it stops skipping and retries.
     """
 
     def __init__(self, db: Database, log: EventLog, stages: Callable[[], Sequence[Stage]] = default_stages, *,
@@ -119,28 +130,41 @@ class Runner:
         self.offset = 0
         self.processed = 0
         self.stages: list[Stage] = []
-        #: After a failed batch: the last offset of it, up to which events are applied one at a time.
+        #: After a failed batch: the last offset of it, up to which events are isolated.
         self.isolate_through: int | None = None
+        #: While isolating: events up to this offset passed (in batches before the failed one, or alone), so
+        #: they are replayed as batches.
+        self._good_through = 0
+        #: (offset, events processed, pickled state or None for fresh stages): what a failure while isolating
+        #: goes back to, in memory; the last checkpoint until then.
+        self._snapshot: tuple[int, int, bytes | None] | None = None
         self._failures: dict[int, int] = {}  # offset -> failures on its own
-        self._skips_in_a_row = 0
         self.restore()
+        #: Events the last step read for the first time in this process (not again after going back).
+        self.new_events = 0
+        self._read_through = self.offset
 
     def restore(self) -> None:
         """(Re)load the last checkpoint, or start from the beginning of the log."""
         with self.db.session() as session:
             cp = session.get(DetectorCheckpoint, self.name)
-            if cp is None:
-                self.offset, self.processed, self.stages = 0, 0, list(self.stages_factory())
-                self._unsaved, self._unsaved_events = False, 0
-                return
-            saved: dict[str, Any] = pickle.loads(cp.state)
-            self.stages = list(self.stages_factory())
-            # A stage added since the checkpoint starts fresh; state of removed stages is dropped.
-            for stage in self.stages:
-                if stage.name in saved:
-                    stage.load_state(saved[stage.name])
-            self.offset, self.processed = cp.offset, cp.events_processed
+            self._snapshot = (0, 0, None) if cp is None else (cp.offset, cp.events_processed, cp.state)
+        self._rewind()
+        if cp is None:
+            self._unsaved, self._unsaved_events = False, 0
+        else:
             self._saved()
+
+    def _rewind(self) -> None:
+        """Put the stages, offset and count back as they were in the snapshot."""
+        assert self._snapshot is not None
+        self.offset, self.processed, state = self._snapshot
+        self.stages = list(self.stages_factory())
+        saved: dict[str, Any] = pickle.loads(state) if state is not None else {}
+        # A stage added since the checkpoint starts fresh; state of removed stages is dropped.
+        for stage in self.stages:
+            if stage.name in saved:
+                stage.load_state(saved[stage.name])
 
     def step(self) -> int:
         """Process one batch; returns how many events it read (0 when caught up). Raises when it failed;
@@ -148,9 +172,17 @@ class Runner:
         isolating = self.isolate_through is not None and self.offset < self.isolate_through
         if self.isolate_through is not None and not isolating:
             log.info("detector back to batches", extra={"partition": self.name, "offset": self.offset})
-            self.isolate_through = None
+            self.isolate_through = self._snapshot = None
+        replaying = isolating and self.offset < self._good_through
+        start = self.offset
         with self.db.session() as session:
-            read = self.log.read(session, self.offset, 1 if isolating else self.batch_size, partition=self.partition)
+            read = self.log.read(session, self.offset, 1 if isolating and not replaying else self.batch_size,
+                                 partition=self.partition)
+            if replaying:
+                read = [e for e in read if e.offset <= self._good_through] or read[:1]
+                replaying = read[-1].offset <= self._good_through if read else False
+            if not read and isolating:  # the rest of the range went (a tenant deleted): nothing to isolate
+                self.isolate_through = self._snapshot = None
             if not read:
                 now = self.clock()
                 wrote = self._idle(session, now)
@@ -173,7 +205,8 @@ class Runner:
                         stage.apply_batch(mine)
                 now = self.clock()
                 self._write_outputs(session, now)
-                due = isolating or self._due()  # one at a time: checkpoint each, so a restore lands before the next
+                # While isolating, the snapshot in memory is what a failure goes back to: checkpoint at the end only.
+                due = new_offset >= (self.isolate_through or 0) if isolating else self._due()
                 if due:
                     self._save(session, new_offset, self.processed + len(events), now)
                 session.commit()
@@ -184,57 +217,97 @@ class Runner:
                     self._unsaved_events += len(read)
             except BaseException as exc:
                 session.rollback()
-                # The in-memory state may hold part of the batch: go back to what was committed.
-                self.restore()
+                # The in-memory state may hold part of the batch: go back to what was committed (while isolating,
+                # to the snapshot, at or before ``start``).
+                if isolating:
+                    self._rewind()
+                    if not replaying:  # the events before this one passed: the next step replays them as a batch
+                        self._good_through = max(self._good_through, start)
+                else:
+                    self.restore()
                 if not isinstance(exc, Exception) or is_connection_error(exc):
                     raise
                 if not isolating:
                     self.isolate_through = max(self.isolate_through or 0, new_offset)
+                    self._good_through = start  # the batches since the checkpoint passed
                     log.warning("detector batch failed; re-running it one event at a time",
-                                extra={"partition": self.name, "from_offset": self.offset, "to_offset": new_offset})
+                                extra={"partition": self.name, "from_offset": start, "to_offset": new_offset})
                     raise
-                if not events or not self._failed_alone(session, events[0], exc):
+                if replaying:  # events that passed failed together: go on one at a time from the snapshot
+                    self._good_through = self.offset
                     raise
-                return len(read)
+                if events and self._failed_alone(session, events[0], exc, restored_before=self.offset == start):
+                    self._count_new(read)
+                    return len(read)
+                raise
         self.offset = new_offset
         self.processed += len(events)
+        self._count_new(read)
         if events:
             self._failures.pop(events[-1].offset, None)
-            self._skips_in_a_row = 0
+        if not isolating:
+            self._snapshot = None  # only needed while isolating; it may be tens of MB
+        elif replaying and new_offset >= self._good_through:
+            self._snapshot = (self.offset, self.processed, self._dump())  # the next event is tried alone from here
         return len(read)
+
+    def _count_new(self, read: Sequence[LoggedEvent]) -> None:
+        self.new_events = sum(1 for e in read if e.offset > self._read_through)
+        self._read_through = max(self._read_through, read[-1].offset)
 
     def _dead_letters(self, session: Session, events: Sequence[LoggedEvent]) -> set[int]:
         """Offsets among ``events`` recorded as dead letters (by this runner or any before it)."""
         return set(session.scalars(select(DeadLetter.offset).where(DeadLetter.offset >= events[0].offset,
                                                                    DeadLetter.offset <= events[-1].offset)))
 
-    def _failed_alone(self, session: Session, event: LoggedEvent, exc: Exception) -> bool:
-        """``event`` failed on its own, from the state right before it (restored): count it, and once it has
-        failed ``POISON_ATTEMPTS`` times record it and checkpoint past it. Returns whether it was skipped."""
+    def _failed_alone(self, session: Session, event: LoggedEvent, exc: Exception, *, restored_before: bool) -> bool:
+        """``event`` failed on its own, from the state right before it: count it, and once it has failed
+        ``POISON_ATTEMPTS`` times, if the stages are back right before it (``restored_before``) and the partition
+        has room for another dead letter, record it and checkpoint past it. Returns whether it was skipped."""
         attempts = self._failures[event.offset] = self._failures.get(event.offset, 0) + 1
-        if attempts < POISON_ATTEMPTS:
+        if attempts < POISON_ATTEMPTS or not restored_before:
             return False
-        if self._skips_in_a_row >= MAX_SKIPS_IN_A_ROW:
-            log.error("detector not skipping: %d events in a row failed, which looks like a fault of the detector "
-                      "rather than of the events; retrying", self._skips_in_a_row + 1,
-                      extra={"partition": self.name, "offset": event.offset})
+        recent = self._recent_dead_letters(session, event.offset)
+        if recent >= MAX_DEAD_LETTERS:
+            log.error("detector not skipping an event that failed %d times on its own: %d events among the "
+                      "partition's last %d were skipped already, which looks like a fault of the detector rather than "
+                      "of the events; retrying until it passes: %s: %s", attempts, recent, DEAD_LETTER_WINDOW,
+                      type(exc).__qualname__, str(exc)[:200],
+                      extra={"partition": self.name, "offset": event.offset, "tenant_id": event.tenant_id,
+                             "kind": event.kind})
             return False
         now = self.clock()
         row = get_or_add(session, DeadLetter, (event.offset,), offset=event.offset)
         row.partition, row.tenant_id, row.kind = self.name, event.tenant_id, event.kind[:80]
         row.error_class = f"{type(exc).__module__}.{type(exc).__qualname__}"[:200]
         row.error, row.attempts, row.created_at = str(exc)[:ERROR_CHARS], attempts, now
-        self._save(session, event.offset, self.processed, now)  # the restored state: right before the event
+        assert self._snapshot is not None
+        state = self._snapshot[2] if self._snapshot[2] is not None else self._dump()
+        self._save(session, event.offset, self.processed, now, state)  # the restored state: right before the event
         session.commit()
         self._saved()
         self.offset = event.offset
+        self._snapshot = (self.offset, self.processed, state)
         self._failures.pop(event.offset, None)
-        self._skips_in_a_row += 1
         DETECTOR_DEAD_LETTERS.labels(self.name).inc()
         log.error("detector skipped an event that failed %d times on its own: %s: %s", attempts, row.error_class,
                   row.error[:200], extra={"partition": self.name, "offset": event.offset,
                                           "tenant_id": event.tenant_id, "kind": event.kind})
         return True
+
+    def _recent_dead_letters(self, session: Session, offset: int) -> int:
+        """Dead letters of this partition's tenants among its ``DEAD_LETTER_WINDOW - 1`` events before ``offset``
+        (whoever recorded them): the same whenever and from whatever checkpoint it is asked."""
+        index, count = self.partition
+        before = select(Event.offset).where(Event.offset < offset)
+        letters = select(func.count()).select_from(DeadLetter).where(DeadLetter.offset < offset)
+        if count > 1:
+            before = before.where(Event.tenant_id % count == index)
+            letters = letters.where(DeadLetter.tenant_id % count == index)
+        first = session.scalar(before.order_by(Event.offset.desc()).offset(max(DEAD_LETTER_WINDOW - 2, 0)).limit(1))
+        if first is not None:
+            letters = letters.where(DeadLetter.offset >= first)
+        return int(session.scalar(letters) or 0)
 
     def _due(self) -> bool:
         return time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
@@ -271,8 +344,11 @@ class Runner:
                 n += 1
         return n
 
-    def _save(self, session: Session, offset: int, processed: int, now: datetime) -> None:
-        state = pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
+    def _dump(self) -> bytes:
+        return pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _save(self, session: Session, offset: int, processed: int, now: datetime, state: bytes | None = None) -> None:
+        state = self._dump() if state is None else state
         cp = session.get(DetectorCheckpoint, self.name)
         if cp is None:
             cp = DetectorCheckpoint(partition=self.name)
@@ -280,7 +356,8 @@ class Runner:
         cp.offset, cp.events_processed, cp.state, cp.updated_at = offset, processed, state, now
 
     def run_until_idle(self) -> int:
-        """Process batches until the log has nothing new; returns events read (skipped ones included).
+        """Process batches until the log has nothing new; returns events read (skipped ones included, replayed
+        ones once).
 
         A failing event is isolated and skipped as under ``run_forever``; a connection error, or failures
         that make no progress, raise.
@@ -296,7 +373,7 @@ class Runner:
                 continue
             if not n:
                 return total
-            total += n
+            total += self.new_events
             failures = 0
 
 
