@@ -4,7 +4,7 @@
  */
 import type { Env } from "./env";
 import { createQueue, type Item } from "./queue";
-import { scrubText, scrubUrl } from "./scrub";
+import { cut, scrubText, scrubUrl } from "./scrub";
 import { optedOut, randomId, sampled, sessionId, touch } from "./session";
 import { createTransport, fetchRequest, type MakeRequest } from "./transport";
 import type { Client, EventData, EventType, Hook, Integration, Options, WidgetEvent } from "./types";
@@ -136,11 +136,11 @@ export function createClient(env: Env, options: Options, makeRequest?: MakeReque
       for (const t of teardowns.splice(0)) t();
     },
     identify(userId, traits, opts) {
-      const id = String(userId || "").slice(0, 128);
+      const id = cut(String(userId || ""), 128);
       if (!id) return;
       client.userId = id;
       const acct = traits && (traits.account_id ?? traits.accountId);
-      if (typeof acct === "string" || typeof acct === "number") client.accountId = String(acct).slice(0, 128);
+      if (typeof acct === "string" || typeof acct === "number") client.accountId = cut(String(acct), 128);
       const data: EventData = {};
       client.userHash = opts && typeof opts.userHash === "string" ? opts.userHash.slice(0, 128) : undefined;
       if (client.userHash) data.user_hash = client.userHash;

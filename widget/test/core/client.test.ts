@@ -127,4 +127,14 @@ describe("client", () => {
     expect(JSON.stringify(ident)).not.toContain("x@y.z");
     expect(clk.user_id).toBe("user-7");
   });
+
+  it("identify cuts long ids at 128 code units without splitting an emoji", async () => {
+    const { client, sent } = clientWith([]);
+    const long = "u".repeat(127) + "\u{1f9fe}tail";
+    client.identify(long, { accountId: "a".repeat(127) + "\u{1f9fe}" });
+    await drain(client);
+    const [ident] = sent.events();
+    expect(ident.user_id).toBe("u".repeat(127));
+    expect(ident.account_id).toBe("a".repeat(127));
+  });
 });
