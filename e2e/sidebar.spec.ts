@@ -253,7 +253,7 @@ test("linking creates the problem ticket in Zendesk once and makes the ticket on
     const again = await openTicket(page, backend.incident_ticket_id);
     await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
     await expect(again.locator(".gs-incident").first().locator(".gs-linked"))
-      .toHaveText(`Linked to problem #${problemId}.`);
+      .toHaveText(`Linked to problem #${problemId}. Open ticket #${problemId}`);
     await expect(again.getByRole("button", { name: /Link to problem|Create problem ticket/ })).toHaveCount(0);
     const after = await zendeskRequests(page);
     expect(after.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path))).toHaveLength(1);

@@ -218,7 +218,10 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
 function linkView(inc: Incident, state: UiState, h: Handlers): Child {
   const linked = state.linked.get(inc.id) ?? (inc.ticketLinked ? inc.problemTicketId ?? undefined : undefined);
   if (linked !== undefined) {
-    return el("p", { class: "gs-linked" }, t("sidebar.link.linked", { problem: linked }));
+    const id = String(linked);
+    return el("p", { class: "gs-linked" }, t("sidebar.link.linked", { problem: linked }), " ",
+      el("button", { class: "gs-ticket-link", attrs: { type: "button", "data-focus": `open-problem-${id}` },
+                     on: { click: () => h.openTicket(id) } }, t("sidebar.open_ticket", { id })));
   }
   if (state.confirming === inc.id) {
     const questionId = `gs-link-confirm-${inc.id}`;

@@ -296,7 +296,7 @@ describe("ticket sidebar", () => {
     expect(JSON.parse(post.data!)).toEqual({ ticket_id: "42", by: AGENT });
     expect(post.secure).toBe(true);
     expect(live().textContent).toBe("Problem ticket #900 created; ticket #42 is now one of its incidents.");
-    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #900.");
+    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #900. Open ticket #900");
     expect(document.activeElement?.getAttribute("data-focus")).toBe("incident-12");
     expect(zaf.requests.filter((o) => o.type === "GET")).toHaveLength(2); // refreshed after the action
   });
@@ -322,9 +322,12 @@ describe("ticket sidebar", () => {
   it("shows a ticket linked before (a reload, another agent, Zendesk itself) as linked, not as a link to make",
      async () => {
     const zaf = await mount(() => context({ incidents: [incident({ problem_ticket_id: 77, ticket_linked: true })] }));
-    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #77.");
+    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #77. Open ticket #77");
     expect([...root.querySelectorAll("button")].some((b) => /Link/.test(b.textContent ?? ""))).toBe(false);
     expect(zaf.requests.filter((o) => o.type === "POST")).toHaveLength(0);
+    button("Open ticket #77").click();  // the problem ticket opens in Zendesk
+    await flush();
+    expect(zaf.invokes).toContainEqual(["routeTo", "ticket", "77"]);
     sidebar?.stop();
     // Another ticket of the incident, not linked yet: the one-click link stays.
     await mount(() => context({ incidents: [incident({ problem_ticket_id: 77, ticket_linked: false })] }));
@@ -483,7 +486,7 @@ describe("ticket sidebar", () => {
     const post = zaf.requests.find((o) => o.type === "POST")!;
     expect(path(post)).toBe("POST /incidents/12/problem-ticket");
     expect(live().textContent).toBe("Ticket #42 is now an incident of problem #77.");
-    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #77.");
+    expect(root.querySelector(".gs-linked")?.textContent).toBe("Linked to problem #77. Open ticket #77");
     expect(root.querySelector(".gs-confirm")).toBeNull();
   });
 
