@@ -31,6 +31,11 @@ class DetectorStatusSchema(Schema):
     head_offset = fields.Integer(required=True, metadata={"description": "Last of this tenant's events in the log."})
     pending_events = fields.Integer(required=True)
     lag_seconds = fields.Float(required=True, metadata={"description": "Age of the oldest unprocessed event (0 when caught up)."})
+    skipped_events = fields.Integer(required=True, metadata={
+        "description": "This tenant's events the detector could not process and skipped (dead letters; "
+                       "`groundswell dead-letters` lists them with their errors)."})
+    last_skipped_at = fields.AwareDateTime(required=True, allow_none=True,
+                                           metadata={"description": "When the latest of them was skipped."})
 
 
 class TenantRefSchema(Schema):

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.eventlog import Event, SqlEventLog
 from server.eventlog.log import as_utc
-from server.pipeline.models import IngestStat
+from server.pipeline.models import DeadLetter, IngestStat
 from server.pipeline.stats import rate_per_minute
 from server.tenants import Tenant
 
@@ -45,12 +45,15 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
         oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
                                 .order_by(Event.offset).limit(1))
         lag = max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest else 0.0
+    skipped, last_skipped = session.execute(select(func.count(), func.max(DeadLetter.created_at))
+                                            .where(DeadLetter.tenant_id == tenant.id)).one()
     return {
         "tenant": {"slug": tenant.slug, "name": tenant.name},
         "generated_at": now,
         "sources": sources,
         "detector": {"processed_offset": processed, "head_offset": head, "pending_events": pending,
-                     "lag_seconds": round(lag, 3)},
+                     "lag_seconds": round(lag, 3), "skipped_events": int(skipped or 0),
+                     "last_skipped_at": _opt(last_skipped)},
     }
 
 

@@ -128,6 +128,12 @@
       card("Detector pending", count(d.pending_events), d.pending_events > 1000),
       card("Detector lag", fmt(d.lag_seconds) + " s", d.lag_seconds > 60)
     );
+    if (d.skipped_events) {  // events the detector could not process: an operator should look (groundswell dead-letters)
+      var skipped = card("Skipped events", count(d.skipped_events), true);
+      skipped.title = "Events the detector could not process and skipped, the latest " + GS.recent(d.last_skipped_at) +
+        ". An operator lists them, with their errors, with: groundswell dead-letters";
+      det.appendChild(skipped);
+    }
     var box = document.getElementById("sources");
     box.replaceChildren();
     if (!data.sources.length) box.appendChild(el("p", "hint", "No events processed yet."));

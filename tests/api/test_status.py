@@ -1,0 +1,28 @@
+"""GET /api/v1/status: the detector's progress for the token's tenant, skipped events included."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from server.pipeline.models import DeadLetter
+
+
+def _skip(db, tenant_id: int, offset: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        s.add(DeadLetter(offset=offset, partition="p0of1", tenant_id=tenant_id, kind="zendesk.ticket.created",
+                         error_class="builtins.ValueError", error="bad", attempts=2, created_at=at))
+        s.commit()
+
+
+def test_status_counts_the_tenants_skipped_events_and_only_its_own(client, db, make_tenant):  # type: ignore[no-untyped-def]
+    t, creds = make_tenant("Skips")
+    other, _ = make_tenant("Others")
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
+    assert detector["skipped_events"] == 0 and detector["last_skipped_at"] is None
+    _skip(db, t.id, 7, datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc))
+    _skip(db, t.id, 9, datetime(2026, 12, 4, 11, 30, tzinfo=timezone.utc))
+    _skip(db, other.id, 8, datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc))
+    detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
+    assert detector["skipped_events"] == 2
+    assert detector["last_skipped_at"] == "2026-12-04T11:30:00+00:00"
