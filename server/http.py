@@ -13,7 +13,7 @@ from flask import current_app, g, request
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from server.errors import Unauthorized
+from server.errors import ClientError, Unauthorized
 from server.ingest.schemas import ErrorSchema
 from server.tenants import Tenant, authenticate_token
 
@@ -57,13 +57,29 @@ def require_token(fn: F) -> F:
         token = bearer_token()
         if not token:
             raise Unauthorized("Missing API token: send Authorization: Bearer <token>.")
-        tenant = _sidebar_jwt_tenant(token) or authenticate_token(db_session(), token)
+        tenant = token_tenant(token)
         if tenant is None:
             raise Unauthorized("Unknown or revoked API token.")
         g.tenant_id = tenant.id
         return fn(*args, tenant=tenant, **kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+def token_tenant(token: str) -> Tenant | None:
+    """The tenant of a bearer value (a sidebar JWT, else an API token), None when it names none; a JWT
+    refused for a reason (expired, wrong audience) raises it. Checked once a request: the rate limiter's
+    key (server/api/views.py) and ``require_token`` both ask."""
+    cached = g.get("_token_tenant")
+    if cached is None or cached[0] != token:
+        try:
+            cached = (token, _sidebar_jwt_tenant(token) or authenticate_token(db_session(), token))
+        except ClientError as e:
+            cached = (token, e)
+        g._token_tenant = cached
+    if isinstance(cached[1], ClientError):
+        raise cached[1]
+    return cached[1]
 
 
 def _sidebar_jwt_tenant(token: str) -> Tenant | None:

@@ -10,10 +10,10 @@ from server.api import service
 from server.api.schemas import status_out_schema
 from server.errors import ClientError
 from server.extensions import limiter
-from server.http import _sidebar_jwt_tenant, bearer_token, db_session, documented, require_token
+from server.http import bearer_token, db_session, documented, require_token, token_tenant
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
-from server.tenants import Tenant, authenticate_token
+from server.tenants import Tenant
 from server.zendesk.sidebar_auth import looks_like_jwt
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,7 +31,7 @@ def _token_key() -> str:
         tenant = None
         if token:
             try:
-                tenant = _sidebar_jwt_tenant(token) or authenticate_token(db_session(), token)
+                tenant = token_tenant(token)
             except ClientError:
                 tenant = None
         if tenant is None:
