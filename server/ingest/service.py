@@ -56,7 +56,7 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest("The request body is nested too deeply.") from None
 
 
-def _storable(data: dict[str, Any]) -> dict[str, Any]:
+def storable_body(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` as PostgreSQL stores it (see `server.validation.storable`): NUL dropped, lone
     surrogates made U+FFFD, NaN and infinities made null. Both ingest paths store what they receive
     this way, before validating it, so a client's stray byte costs it nothing and never a 500."""
@@ -145,7 +145,7 @@ def authenticate_widget(session: Session, site_key: str | None, origin: str | No
 def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, header_site_key: str | None,
                         origin: str | None, received_at: datetime, max_events: int) -> tuple[Tenant, AppendResult]:
     """Validate and append one widget batch; returns the tenant and the append counts."""
-    data = _storable(_object(parse_json(body)))
+    data = storable_body(_object(parse_json(body)))
     site_key = header_site_key or (data.get("site_key") if isinstance(data.get("site_key"), str) else None)
     tenant = authenticate_widget(session, site_key, origin)
     batch = widget_batch_schema.load(data)
@@ -183,7 +183,7 @@ def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, bo
                        tolerance_seconds=tolerance_seconds)
     except signing.SignatureError as e:
         raise Unauthorized(f"Invalid Zendesk webhook signature: {e}.") from None
-    data = _storable(_object(parse_json(body)))
+    data = storable_body(_object(parse_json(body)))
     if isinstance(data.get("type"), str) and data["type"].startswith("zen:event-type:"):
         loaded = zendesk_event_schema.load(data)
         kind = data["type"][len("zen:event-type:"):]

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from server.api.views import _api_limit, _token_key
-from server.errors import BadRequest, NotFound
+from server.errors import NotFound
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
-from server.ingest.service import parse_json
-from server.ingest.views import _site_key, _widget_limit
+from server.ingest.service import parse_json, storable_body
+from server.ingest.views import _request_origin, _site_key, _widget_limit
 from server.metrics import utcnow
 from server.tenants import Tenant
-from server.validation import MAX_DEPTH, TooDeep, storable, storable_text
+from server.validation import storable_text
 from server.widget import service
 from server.widget.schemas import (
     DecideInSchema,
@@ -89,10 +88,8 @@ def decide() -> Any:
     page answers the friction the session met there), `no_data` (nothing of the session has arrived yet,
     or a ready classifier has not scored its newest events). May be sent as text/plain."""
     data = parse_json(request.get_data(cache=True))
-    try:  # stored as the ingest stores the session's events: the same user id, never a 500 on PostgreSQL
-        data = storable(data) if isinstance(data, dict) else {}
-    except TooDeep:
-        raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
+    # stored as the ingest stores the session's events: the same user id, never a 500 on PostgreSQL
+    data = storable_body(data) if isinstance(data, dict) else {}
     site_key = request.headers.get("X-Groundswell-Site-Key") or data.get("site_key")
     body = decide_in_schema.load(data)
     result = service.decide_for_page(
@@ -100,16 +97,6 @@ def decide() -> Any:
         origin=request.headers.get("Origin"), body=body,
         secret_key=current_app.extensions["groundswell.secret_key"], now=utcnow())
     return jsonify(decide_out_schema.dump(result))
-
-
-def _page_origin() -> str | None:
-    """The Origin header, else the Referer's origin: browsers leave Origin out of same-origin GETs (a page
-    served by this backend, such as the demo), but still send the Referer's origin under their default policy."""
-    origin = request.headers.get("Origin")
-    if origin or not request.referrer:
-        return origin
-    parts = urlsplit(request.referrer)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else None
 
 
 @bp.get("/api/v1/widget/known-issues")
@@ -120,7 +107,7 @@ def _page_origin() -> str | None:
 def known_issues() -> Any:
     args = known_issues_query_schema.load({k: storable_text(v) for k, v in request.args.items()})
     site_key = request.headers.get("X-Groundswell-Site-Key") or args.get("site_key")
-    result = service.page_known_issues(db_session(), site_key=site_key, origin=_page_origin(),
+    result = service.page_known_issues(db_session(), site_key=site_key, origin=_request_origin(),
                                        url=args["url"])
     return jsonify(known_issues_out_schema.dump(result))
 

@@ -1,5 +1,5 @@
 """Known issues for a same-origin page: browsers send no Origin on same-origin GETs, so the Referer's
-origin is checked against the allowlist instead (server/widget/views.py ``_page_origin``)."""
+origin is checked against the allowlist instead (server/ingest/views.py ``_request_origin``)."""
 
 from __future__ import annotations
 
