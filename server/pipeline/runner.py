@@ -397,8 +397,8 @@ def run_forever(runner: Runner, *, poll_seconds: float = 0.5, stop: threading.Ev
             log.exception("detector batch failed; retrying from the last checkpoint")
             stop.wait(min(5.0, poll_seconds * 4))
             continue
-        if n and on_batch:
-            on_batch(n)
+        if runner.new_events and on_batch:
+            on_batch(runner.new_events)  # events read for the first time: a replay while isolating counts once
         if not n:
             stop.wait(poll_seconds)
     try:
