@@ -1697,7 +1697,7 @@ class Engine:
                 n += 1
                 for path in paths:
                     counts[path] = counts.get(path, 0) + 1
-        return {path: min(1.0, (k + 0.1) / (n + 1.0)) for path, k in counts.items()}, n
+        return {path: _page_share(k, n) for path, k in counts.items()}, n
 
     def page_share(self, path: str, now: float, own: tuple[int, int] = (0, 0)) -> float:
         """The page's usual share of tickets whose requester met friction on it first, with a weak prior
@@ -1709,7 +1709,7 @@ class Engine:
 
         seen = max(0.0, decayed(self.__dict__.get("page_seen", {}).get(path)) - own[0])
         total = max(0.0, decayed(self.__dict__.get("page_total")) - own[1])
-        return min(1.0, (seen + 0.1) / (total + 1.0))
+        return _page_share(seen, total)
 
     def _pages_evidence(self, inc: IncidentState) -> list[dict[str, Any]]:
         """The pages the incident's customers met friction on first (most customers first, at most 10),
@@ -1722,7 +1722,7 @@ class Engine:
         for path, (sessions, users) in pages.items():
             k, n = len(users), max(len(inc.requesters), len(users))
             usual = self.page_share(path, now, own=(k, len(inc.ticket_ids)))
-            now_share = recent.get(path, 0.1 / (others + 1.0))
+            now_share = recent.get(path, _page_share(0, others))
             share = max(usual, now_share)
             p = float(special.bdtrc(k - 1, n, share)) if k else 1.0
             rows.append({"path": path, "sessions": len(sessions), "users": k, "usual_share": round(usual, 4),
@@ -1851,6 +1851,12 @@ def _dominant(tickets: list[_Ticket], dim: str) -> str | None:
 
 _TITLES = {"spike": "Spike", "new_topic": "New topic", "drop": "Drop", "sentiment": "Sentiment falling",
            "concentration": "Concentrated rise"}
+
+
+def _page_share(seen: float, total: float) -> float:
+    """A page's share of ``total`` tickets whose requester met friction on it first, ``seen`` of them, with
+    a weak prior of a tenth of a ticket in one (a page never seen, or little history, is not certain)."""
+    return min(1.0, (seen + 0.1) / (total + 1.0))
 
 
 def title(kind: str, label: str, *, quoted: bool = True) -> str:
