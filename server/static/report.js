@@ -152,10 +152,14 @@
     box.replaceChildren.apply(box, parts);
   }
 
+  // Each load is numbered: an answer that arrives after a later load began (the period changed twice in a
+  // row, a minute's refresh crossing a pick) is dropped, so the chart always shows the period picked last.
+  var asked = 0;
   function load() {
     var box = document.getElementById("report-body");
     var pick = document.getElementById("report-weeks");
     if (!box || !pick || !GS.hasToken()) return;
+    var mine = ++asked;
     // Whole weeks, Monday 00:00 UTC on: this week so far and the ones before it.
     var until = new Date(), monday = new Date(until.getTime());
     monday.setUTCHours(0, 0, 0, 0);
@@ -163,8 +167,13 @@
     var since = new Date(monday.getTime() - (Number(pick.value) - 1) * 7 * 86400000);
     GS.call("GET", "/api/v1/incidents/report?since=" + encodeURIComponent(since.toISOString()) +
                    "&until=" + encodeURIComponent(until.toISOString()))
-      .then(function (r) { document.getElementById("report").hidden = false; render(box, r); })
+      .then(function (r) {
+        if (mine !== asked) return;
+        document.getElementById("report").hidden = false;
+        render(box, r);
+      })
       .catch(function (err) {
+        if (mine !== asked) return;
         box.textContent = "Could not load the report: " + err.message;
         document.getElementById("report").hidden = false;
       });
