@@ -143,11 +143,16 @@ def authenticate_widget(session: Session, site_key: str | None, origin: str | No
 
 
 def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, header_site_key: str | None,
-                        origin: str | None, received_at: datetime, max_events: int) -> tuple[Tenant, AppendResult]:
-    """Validate and append one widget batch; returns the tenant and the append counts."""
+                        origin: str | None, received_at: datetime, max_events: int,
+                        tenant: Tenant | None = None) -> tuple[Tenant, AppendResult]:
+    """Validate and append one widget batch; returns the tenant and the append counts.
+
+    ``tenant``: the tenant the caller already authenticated this request as, by the same site key and
+    origin (the rate limiter's key function does, before the view runs); None to authenticate here."""
     data = storable_body(_object(parse_json(body)))
-    site_key = header_site_key or (data.get("site_key") if isinstance(data.get("site_key"), str) else None)
-    tenant = authenticate_widget(session, site_key, origin)
+    if tenant is None:
+        site_key = header_site_key or (data.get("site_key") if isinstance(data.get("site_key"), str) else None)
+        tenant = authenticate_widget(session, site_key, origin)
     batch = widget_batch_schema.load(data)
     if len(batch["events"]) > max_events:
         raise BadRequest("Too many events in one batch.",
@@ -164,25 +169,22 @@ def ingest_widget_batch(session: Session, log: GroupCommitter, body: bytes, *, h
             event_time=widget_event_time(ev["ts"], sent_at, received_at),
             payload=payload,
         ))
+    tenant_id = tenant.id  # read before the rollback, which expires it (reading it after is a query)
     session.rollback()  # end the read transaction of the lookups before waiting on the append
-    return tenant, log.append(tenant.id, events, received_at)
+    return tenant, log.append(tenant_id, events, received_at)
 
 
 def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, body: bytes, ctx: WebhookContext, *,
                             received_at: datetime, secret_key: str, tolerance_seconds: int = 300,
-                            allow_test_secret: bool = False) -> tuple[Tenant, AppendResult]:
-    """Verify, validate and append one Zendesk webhook delivery."""
-    tenant = find_by_slug(session, slug)
+                            allow_test_secret: bool = False,
+                            tenant: Tenant | None = None) -> tuple[Tenant, AppendResult]:
+    """Verify, validate and append one Zendesk webhook delivery.
+
+    ``tenant``: the tenant whose webhook secret the caller already found signed this very body (the rate
+    limiter's key function does, before the view runs); None to look the tenant up and verify here."""
     if tenant is None:
-        raise Forbidden("Unknown tenant.")
-    secrets = [webhook_secret(tenant, secret_key=secret_key)]
-    if allow_test_secret:
-        secrets.append(signing.ZENDESK_TEST_SECRET)
-    try:
-        signing.verify(secrets, ctx.signature, ctx.timestamp, body, now=received_at,
-                       tolerance_seconds=tolerance_seconds)
-    except signing.SignatureError as e:
-        raise Unauthorized(f"Invalid Zendesk webhook signature: {e}.") from None
+        tenant = verify_zendesk_delivery(session, slug, body, ctx, now=received_at, secret_key=secret_key,
+                                         tolerance_seconds=tolerance_seconds, allow_test_secret=allow_test_secret)
     data = storable_body(_object(parse_json(body)))
     if isinstance(data.get("type"), str) and data["type"].startswith("zen:event-type:"):
         loaded = zendesk_event_schema.load(data)
@@ -213,8 +215,26 @@ def ingest_zendesk_delivery(session: Session, log: GroupCommitter, slug: str, bo
         payload["_delivery"] = {k: storable_text(str(v)[:128]) for k, v in delivery.items()}
     event = NewEvent(source="zendesk", kind=f"zendesk.{kind}"[:80], idempotency_key=key[:160],
                      event_time=event_time, payload=payload)
+    tenant_id = tenant.id  # before the rollback expires it
     session.rollback()
-    return tenant, log.append(tenant.id, [event], received_at)
+    return tenant, log.append(tenant_id, [event], received_at)
+
+
+def verify_zendesk_delivery(session: Session, slug: str, body: bytes, ctx: WebhookContext, *, now: datetime,
+                            secret_key: str, tolerance_seconds: int = 300, allow_test_secret: bool = False) -> Tenant:
+    """The tenant named by ``slug`` if its webhook secret (or, when allowed, Zendesk's test secret) signed
+    ``body`` within the tolerance; Forbidden for an unknown tenant, Unauthorized for a bad signature."""
+    tenant = find_by_slug(session, slug)
+    if tenant is None:
+        raise Forbidden("Unknown tenant.")
+    secrets = [webhook_secret(tenant, secret_key=secret_key)]
+    if allow_test_secret:
+        secrets.append(signing.ZENDESK_TEST_SECRET)
+    try:
+        signing.verify(secrets, ctx.signature, ctx.timestamp, body, now=now, tolerance_seconds=tolerance_seconds)
+    except signing.SignatureError as e:
+        raise Unauthorized(f"Invalid Zendesk webhook signature: {e}.") from None
+    return tenant
 
 
 def headers_context(headers: Mapping[str, str]) -> WebhookContext:

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from server.errors import ClientError
 from server.extensions import limiter
 from server.http import db_session, documented
-from server.ingest import service, signing
+from server.ingest import service
 from server.ingest.schemas import (
     ErrorSchema,
     WidgetBatchSchema,
@@ -19,7 +19,7 @@ from server.ingest.schemas import (
     ingest_result_schema,
 )
 from server.metrics import INGEST_EVENTS, utcnow
-from server.tenants import find_by_slug, webhook_secret
+from server.tenants import Tenant
 
 bp = Blueprint("ingest", __name__)
 
@@ -35,8 +35,8 @@ _ERRORS = {
 # claims (the public site key, the slug in the URL) let anyone use up a tenant's limit with requests
 # that then fail authentication, so its real traffic got 429. Each key function below therefore makes
 # the same authentication check as the service first: a request that passes counts against its
-# tenant's bucket, one that fails against its caller's address. The service checks again when the view
-# runs; the check is cheap (one indexed lookup, an HMAC) beside the append that follows it.
+# tenant's bucket, one that fails against its caller's address. The tenant a key function authenticated
+# is kept in `g` and handed to the service, which checks only when no key function ran (limits off).
 def _address_key() -> str:
     return "addr:" + (get_remote_address() or "")
 
@@ -66,14 +66,22 @@ def _site_key() -> str:
     """Rate-limit key of the widget endpoints: the site key's bucket for a known site key from one of its
     allowed origins, else the caller's address (unknown key, wrong origin, no key, unreadable body)."""
     if "widget_rate_key" not in g:
-        key = _claimed_site_key()
+        key, origin = _claimed_site_key(), _request_origin()
         try:
-            service.authenticate_widget(db_session(), key, _request_origin())
+            tenant = service.authenticate_widget(db_session(), key, origin)
         except ClientError:
             g.widget_rate_key = _address_key()
         else:
             g.widget_rate_key = "site:" + hashlib.sha256(str(key).encode()).hexdigest()[:24]
+            g.widget_auth = (key, origin, tenant)
     return str(g.widget_rate_key)
+
+
+def widget_tenant(site_key: str | None, origin: str | None) -> Tenant | None:
+    """The tenant `_site_key` authenticated this request as, when it did so by this site key and origin;
+    else None (the view's service then authenticates the request itself)."""
+    auth = g.get("widget_auth")
+    return auth[2] if auth is not None and site_key and (auth[0], auth[1]) == (site_key, origin) else None
 
 
 def _tenant_slug() -> str:
@@ -86,23 +94,19 @@ def _tenant_slug() -> str:
 
 
 def _signed_by_tenant(slug: str) -> bool:
-    """The signature check of `service.ingest_zendesk_delivery`, on its own."""
+    """`service.verify_zendesk_delivery` on this request; the tenant is kept for the view."""
     cfg = current_app.config
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:  # the view answers 413
         return False
-    tenant = find_by_slug(db_session(), slug)
-    if tenant is None:
-        return False
-    secrets = [webhook_secret(tenant, secret_key=current_app.extensions["groundswell.secret_key"])]
-    if cfg["ALLOW_ZENDESK_TEST_SECRET"]:
-        secrets.append(signing.ZENDESK_TEST_SECRET)
-    ctx = service.headers_context(request.headers)
     try:
-        signing.verify(secrets, ctx.signature, ctx.timestamp, body, now=utcnow(),
-                       tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]))
-    except signing.SignatureError:
+        g.webhook_tenant = service.verify_zendesk_delivery(
+            db_session(), slug, body, service.headers_context(request.headers), now=utcnow(),
+            secret_key=current_app.extensions["groundswell.secret_key"],
+            tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]),
+            allow_test_secret=bool(cfg["ALLOW_ZENDESK_TEST_SECRET"]))
+    except ClientError:
         return False
     return True
 
@@ -154,12 +158,14 @@ def events_preflight() -> Response:
 def post_events() -> Any:
     """Events are deduplicated by (session_id, event id), so a retried batch is stored once.
     The body may be sent as text/plain (navigator.sendBeacon)."""
+    header_key = request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key")
+    origin = request.headers.get("Origin")
     _, result = service.ingest_widget_batch(
         db_session(), current_app.extensions["groundswell.appender"], request.get_data(cache=True),
-        header_site_key=request.headers.get("X-Groundswell-Site-Key") or request.args.get("site_key"),
-        origin=request.headers.get("Origin"),
-        received_at=utcnow(),
+        header_site_key=header_key, origin=origin, received_at=utcnow(),
         max_events=int(current_app.config["WIDGET_MAX_EVENTS"]),
+        # without a header key the service reads the body's, as `_claimed_site_key` did for the limiter
+        tenant=widget_tenant(header_key or _claimed_site_key(), origin),
     )
     INGEST_EVENTS.labels("widget", "accepted").inc(result.accepted)
     INGEST_EVENTS.labels("widget", "duplicate").inc(result.duplicates)
@@ -191,6 +197,7 @@ def post_zendesk(tenant: str) -> Any:
         received_at=utcnow(), secret_key=current_app.extensions["groundswell.secret_key"],
         tolerance_seconds=int(cfg["WEBHOOK_TOLERANCE_SECONDS"]),
         allow_test_secret=bool(cfg["ALLOW_ZENDESK_TEST_SECRET"]),
+        tenant=g.get("webhook_tenant"),
     )
     INGEST_EVENTS.labels("zendesk", "accepted").inc(result.accepted)
     INGEST_EVENTS.labels("zendesk", "duplicate").inc(result.duplicates)

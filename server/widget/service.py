@@ -146,8 +146,12 @@ def _ticket_message(session: Session, tenant_id: int, incident: Incident) -> str
     return NAMED_MESSAGE.format(name=name.rstrip(".")) if name else TICKET_MESSAGE
 
 
-def page_known_issues(session: Session, *, site_key: str | None, origin: str | None, url: str) -> dict[str, Any]:
-    tenant = authenticate_widget(session, site_key, origin)
+def page_known_issues(session: Session, *, site_key: str | None, origin: str | None, url: str,
+                      tenant: Tenant | None = None) -> dict[str, Any]:
+    """``tenant``: already authenticated by this site key and origin (the rate limiter's key function), or
+    None to authenticate here."""
+    if tenant is None:
+        tenant = authenticate_widget(session, site_key, origin)
     config = WidgetConfig.from_dict(stored_config(session, tenant.id))
     issues = known_issues(session, tenant.id, page_path(url), config)
     session.rollback()
@@ -273,8 +277,10 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
 
 
 def decide_for_page(session: Session, *, site_key: str | None, origin: str | None, body: Mapping[str, Any],
-                    secret_key: str, now: datetime) -> dict[str, Any]:
-    tenant = authenticate_widget(session, site_key, origin)
+                    secret_key: str, now: datetime, tenant: Tenant | None = None) -> dict[str, Any]:
+    """``tenant`` as for `page_known_issues`."""
+    if tenant is None:
+        tenant = authenticate_widget(session, site_key, origin)
     return decide(session, tenant, body, secret_key=secret_key, now=now)
 
 

@@ -14,7 +14,7 @@ from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, require_token
 from server.ingest.schemas import ErrorSchema
 from server.ingest.service import parse_json, storable_body
-from server.ingest.views import _request_origin, _site_key, _widget_limit
+from server.ingest.views import _request_origin, _site_key, _widget_limit, widget_tenant
 from server.metrics import utcnow
 from server.tenants import Tenant
 from server.validation import storable_text
@@ -92,10 +92,12 @@ def decide() -> Any:
     data = storable_body(data) if isinstance(data, dict) else {}
     site_key = request.headers.get("X-Groundswell-Site-Key") or data.get("site_key")
     body = decide_in_schema.load(data)
+    site_key = site_key if isinstance(site_key, str) else None
+    origin = request.headers.get("Origin")
     result = service.decide_for_page(
-        db_session(), site_key=site_key if isinstance(site_key, str) else None,
-        origin=request.headers.get("Origin"), body=body,
-        secret_key=current_app.extensions["groundswell.secret_key"], now=utcnow())
+        db_session(), site_key=site_key, origin=origin, body=body,
+        secret_key=current_app.extensions["groundswell.secret_key"], now=utcnow(),
+        tenant=widget_tenant(site_key, origin))
     return jsonify(decide_out_schema.dump(result))
 
 
@@ -107,8 +109,9 @@ def decide() -> Any:
 def known_issues() -> Any:
     args = known_issues_query_schema.load({k: storable_text(v) for k, v in request.args.items()})
     site_key = request.headers.get("X-Groundswell-Site-Key") or args.get("site_key")
-    result = service.page_known_issues(db_session(), site_key=site_key, origin=_request_origin(),
-                                       url=args["url"])
+    origin = _request_origin()
+    result = service.page_known_issues(db_session(), site_key=site_key, origin=origin, url=args["url"],
+                                       tenant=widget_tenant(site_key, origin))
     return jsonify(known_issues_out_schema.dump(result))
 
 

@@ -106,3 +106,58 @@ def _deliver(client, slug: str, secret: str, payload: dict, environ: dict[str, s
     body = json.dumps(payload).encode()
     return int(client.post(f"/webhooks/zendesk/{slug}", data=body, headers=signed_headers(secret, body),
                            environ_base=environ).status_code)
+
+
+# -- one authentication a request ----------------------------------------------------------------------
+# The key functions above authenticate the request; the view uses the tenant they found instead of looking
+# it up and verifying again, when the view would authenticate by the same key and origin.
+
+def _tenant_lookups(app, send) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    engine = app.extensions["groundswell.db"].engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tenants" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+@pytest.mark.parametrize("endpoint", ["events", "events (key in the body)", "decide", "known-issues", "zendesk"])
+def test_a_request_looks_its_tenant_up_once(app, client, db, tenant, endpoint):
+    t, creds = tenant
+    headers = {"X-Groundswell-Site-Key": creds.site_key, "Origin": ORIGIN}
+    codes: list[int] = []
+
+    def send() -> None:
+        if endpoint == "events":
+            codes.append(post_widget(client, creds.site_key, widget_batch(5)).status_code)
+        elif endpoint == "events (key in the body)":
+            codes.append(client.post("/api/v1/events", data=json.dumps(dict(widget_batch(5), site_key=creds.site_key)),
+                                     headers={"Origin": ORIGIN}, content_type="text/plain").status_code)
+        elif endpoint == "decide":
+            codes.append(client.post("/api/v1/widget/decide", headers=headers,
+                                     json={"session_id": "s" * 16, "url": f"{ORIGIN}/billing"}).status_code)
+        elif endpoint == "known-issues":
+            codes.append(client.get(f"/api/v1/widget/known-issues?url={ORIGIN}/billing", headers=headers).status_code)
+        else:
+            codes.append(_deliver(client, t.slug, creds.webhook_secret, zendesk_event(), CUSTOMER))
+
+    assert _tenant_lookups(app, send) == 1
+    assert codes[0] in (200, 202)
+
+
+def test_decide_still_takes_its_key_from_the_header_or_body_only(app, client, db, tenant):
+    """The limiter's key function also reads ?site_key=; decide does not, and the tenant found by it is not
+    used for a request decide would not authenticate."""
+    _, creds = tenant
+    r = client.post(f"/api/v1/widget/decide?site_key={creds.site_key}", headers={"Origin": ORIGIN},
+                    json={"session_id": "s" * 16, "url": f"{ORIGIN}/billing"})
+    assert r.status_code == 403 and "Missing site key" in r.get_json()["error"]["message"]
