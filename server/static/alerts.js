@@ -146,10 +146,6 @@
     return b;
   }
 
-  // One name per incident kind, as the incidents page says it (server/incidents/settings.py KIND_NAMES).
-  var KIND_NAMES = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                     concentration: "Concentration", friction: "In-app friction" };
-
   function message(text, bad) { GS.say("alerts-message", text, bad); }
 
   // What the server refused in the webhook forms (adding one, a row's events, a PagerDuty secret), each
@@ -281,7 +277,7 @@
       if (w.format === "pagerduty") what.appendChild(pagerdutyBack(w));
       tr.appendChild(what);
       var sends = el("td", null, w.events.join(", ") + " · " +
-        (w.kinds ? w.kinds.map(function (k) { return KIND_NAMES[k] || k; }).join(", ") : "every kind") + " ");
+        (w.kinds ? w.kinds.map(GS.kindName).join(", ") : "every kind") + " ");
       sends.dataset.label = "Sends";
       sends.appendChild(eventsEditor(w));
       tr.appendChild(sends);

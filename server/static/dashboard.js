@@ -5,9 +5,6 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var KEY = "groundswell.token";
-  // One name per incident kind, as the incidents page says it (server/incidents/settings.py KIND_NAMES).
-  var KIND_NAMES = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                     concentration: "Concentration", friction: "In-app friction" };
 
   function tokenFromHash() {
     var m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -293,7 +290,7 @@
           tr.appendChild(labelled(el("td", null, GS.recent(t.last_seen_at)), "Last seen"));
           var open = activeByTopic[t.id];
           if (open) {  // a topic with a live incident stands out and links to it
-            var badge = el("a", "topic-incident", "incident #" + open.id + " (" + (KIND_NAMES[open.kind] || open.kind) + ")");
+            var badge = el("a", "topic-incident", "incident #" + open.id + " (" + GS.kindName(open.kind) + ")");
             badge.href = "/incidents#id=" + open.id;
             badge.title = open.title;
             name.appendChild(document.createTextNode(" "));

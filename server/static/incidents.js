@@ -6,7 +6,7 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var KEY = "groundswell.token";
-  var BY_KEY = "groundswell.by";
+  var BY_KEY = GS.BY_KEY;  // page.js (loaded first)
   var REFRESH_MS = 15000;
   var FILTERS = { active: "open,acknowledged", resolved: "resolved", dismissed: "dismissed", all: "" };
   var EMPTY = { active: "No active incidents. All quiet.", resolved: "No resolved incidents yet.",
@@ -14,8 +14,6 @@
   // Events waiting for the detector from which on an empty list says it is still reading them (history sent at
   // once, or a burst) rather than "All quiet": a live detector keeps its backlog to a handful.
   var BACKLOG = 100;
-  var KIND_LABELS = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                      concentration: "Concentration", friction: "In-app friction" };  // as server/incidents/settings.py KIND_NAMES
   // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
   var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
                        error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
@@ -153,7 +151,7 @@
 
   // --- list ------------------------------------------------------------------------------------
   function badge(kind) {
-    return el("span", "badge kind-" + String(kind).replace(/[^a-z_]/g, ""), KIND_LABELS[kind] || kind);
+    return el("span", "badge kind-" + String(kind).replace(/[^a-z_]/g, ""), GS.kindName(kind));
   }
 
   function statusTag(status) {
@@ -164,7 +162,7 @@
   // active and all tabs is "yet" and not "All quiet" while the detector still has a backlog to read.
   function emptyWords(pending) {
     if (state.q) return "No incidents here match “" + state.q + "”.";
-    var kind = state.kind ? (KIND_LABELS[state.kind] || state.kind).toLowerCase() + " incidents" : null;
+    var kind = state.kind ? GS.kindName(state.kind).toLowerCase() + " incidents" : null;
     if (pending) {
       return (state.filter === "active" ? "No active " + (kind || "incidents") : "No " + (kind || "incidents")) +
         " yet: the detector is still reading history.";

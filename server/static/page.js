@@ -1,9 +1,23 @@
-// Helpers shared by the incidents page's section scripts (deflection, accounts, alerts, tuning; loaded first) and by
-// the dashboard: elements with text only, local times, dates and counts written one way, where a chart's labels fit,
-// a sentence's UTC clocks, and API calls with the tab's token whose errors name the problem and its fields.
+// Helpers shared by the incidents page's scripts (incidents, deflection, accounts, alerts, tuning, report; loaded
+// first) and by the dashboard: the incident kinds' names, elements with text only, local times, dates and counts
+// written one way, where a chart's labels fit, a sentence's UTC clocks, and API calls with the tab's token whose
+// errors name the problem and its fields.
 (function () {
   "use strict";
   var KEY = "groundswell.token";
+  // Where the page keeps the name given in "Your name" (localStorage) for its next visit: status changes,
+  // feedback and backtests record who asked.
+  var BY_KEY = "groundswell.by";
+
+  // One name per incident kind, as the badges, the kind filter, the dashboard's topics, the webhooks' kinds and
+  // the detection settings say it (server/incidents/settings.py KIND_NAMES; a test holds the two together).
+  var KIND_NAMES = Object.freeze({ spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
+                                   concentration: "Concentration", friction: "In-app friction" });
+  // A kind's name; a kind this page does not know (a newer server's) as the API writes it.
+  function kindName(kind) {
+    if (Object.prototype.hasOwnProperty.call(KIND_NAMES, kind)) return KIND_NAMES[kind];
+    return kind === null || kind === undefined ? "" : String(kind);
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -245,5 +259,8 @@
   window.GS = { el: el, when: when, day: day, recent: recent, count: count, ticks: ticks, clocks: clocks, call: call,
                 say: say, onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
   window.GS.problem = problem;
+  window.GS.KIND_NAMES = KIND_NAMES;
+  window.GS.kindName = kindName;
+  window.GS.BY_KEY = BY_KEY;
   window.GS.goToSection = goToSection;
 })();

@@ -10,11 +10,9 @@
 
   var el = GS.el, when = GS.when, call = GS.call;
   var SVG = "http://www.w3.org/2000/svg";
-  // One name per kind, as the badges, the kind filter and the report say it (server/incidents/settings.py
-  // KIND_NAMES); the first five have a sensitivity, in-app friction its own row (the widget's settings).
-  var KIND_NAMES = { spike: "Spike", new_topic: "New topic", drop: "Drop", sentiment: "Sentiment",
-                     concentration: "Concentration", friction: "In-app friction" };
-  var KINDS = ["spike", "new_topic", "drop", "sentiment", "concentration"].map(function (k) { return [k, KIND_NAMES[k]]; });
+  var kindName = GS.kindName;  // one name per kind, as the badges and the kind filter say it (page.js)
+  // The kinds with a sensitivity; in-app friction has its own row (the widget's settings).
+  var KINDS = ["spike", "new_topic", "drop", "sentiment", "concentration"].map(function (k) { return [k, kindName(k)]; });
   // The in-app friction row: the widget's page detectors (server/widget/settings.py FrictionSettings).
   var FRICTION = [["weekly_false_alarms", "tune-friction-alarms"], ["min_sessions", "tune-friction-sessions"]];
   var stored = null;
@@ -47,7 +45,7 @@
     var set = el("fieldset");
     set.id = "tune-friction";
     set.hidden = true;  // until the widget settings are read
-    var legend = el("legend", null, KIND_NAMES.friction + " ");
+    var legend = el("legend", null, kindName("friction") + " ");
     legend.appendChild(el("span", "hint", "(pages where the widget's sessions fail far more than usual)"));
     set.appendChild(legend);
     [["tune-friction-alarms", "False alarms a week, all pages together", "0.01", "50", "0.01"],
@@ -176,7 +174,7 @@
     friction = friction || settings.friction || {};
     if (settings.alarm_budget_per_week !== undefined) parts.push("false alarms " + settings.alarm_budget_per_week + " a week");
     Object.keys(settings.sensitivity || {}).forEach(function (k) {
-      parts.push((KIND_NAMES[k] || k).toLowerCase() + " " + (settings.sensitivity[k] === 0 ? "off" : "× " + settings.sensitivity[k]));
+      parts.push(kindName(k).toLowerCase() + " " + (settings.sensitivity[k] === 0 ? "off" : "× " + settings.sensitivity[k]));
     });
     if (settings.plan_sensitivity) {
       var plans = Object.keys(settings.plan_sensitivity);
@@ -202,7 +200,7 @@
   function by() {
     var input = $("by");
     var name = input && input.value.trim() ? input.value.trim().slice(0, 200) : undefined;
-    if (name) { try { localStorage.setItem("groundswell.by", name); } catch (e) { /* private mode: not kept */ } }
+    if (name) { try { localStorage.setItem(GS.BY_KEY, name); } catch (e) { /* private mode: not kept */ } }
     return name;
   }
 
@@ -311,7 +309,7 @@
 
   function kinds(byKind) {
     var keys = Object.keys(byKind);
-    return keys.length ? " (" + keys.map(function (k) { return (KIND_NAMES[k] || k) + " " + GS.count(byKind[k]); }).join(", ") + ")" : "";
+    return keys.length ? " (" + keys.map(function (k) { return kindName(k) + " " + GS.count(byKind[k]); }).join(", ") + ")" : "";
   }
 
   // What the run found, in the words of the table under it: incidents these settings add (the stored ones
@@ -423,7 +421,7 @@
       rows.forEach(function (i) {
         var tr = el("tr", "in-" + i.in);
         var what = el("td");
-        var badge = el("span", "badge kind-" + i.kind, KIND_NAMES[i.kind] || i.kind);
+        var badge = el("span", "badge kind-" + i.kind, kindName(i.kind));
         what.appendChild(badge);
         what.appendChild(document.createTextNode(" " + i.title));
         what.appendChild(el("div", "hint", i.sentence));
