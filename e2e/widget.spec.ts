@@ -172,6 +172,24 @@ test("an open incident on the page shows a banner whose dismissal sticks across 
   await expect(banner).toHaveCount(0);
 });
 
+test("a detected incident's banner links to the product's status page, which lists it", async ({ page }) => {
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");
+  await expect(banner).toBeVisible();
+  // it opens in a new tab, leaving the person's page as it was
+  const [status] = await Promise.all([page.waitForEvent("popup"),
+                                      banner.getByRole("link", { name: "Status and updates" }).click()]);
+  await expect(status).toHaveURL(/\/demo\/acme\/status$/);
+  await expect(page).toHaveURL(/\/demo\/acme\/billing$/);
+  await expect(status.getByRole("heading", { level: 1 })).toHaveText("Status");
+  await expect(status).toHaveTitle("Status · Acme Billing");
+  const problem = status.locator("#view-status li");
+  await expect(problem).toHaveCount(1);
+  await expect(problem).toContainText("Investigating");
+  await expect(problem).toContainText("· Billing");
+  await expect(problem).toContainText("Some actions on this page are failing for several people right now.");
+});
+
 test("the strict-CSP page works without a single violation", async ({ page }) => {
   await page.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };

@@ -4,7 +4,8 @@ Settings: two nudges for ``/demo/acme/billing``, each for the friction it answer
 invoice?" with a help link for the failing payment request, "Coupon not accepted?" for the rejected coupon;
 holdout 0, caps high enough for repeated decisions, the cold-start friction rule on (a session is stuck
 on a page after the same request fails 3 times there, or a rage click plus a failed request). An OPEN
-friction incident names ``/demo/acme/billing``, so known-issues returns it (banner).
+friction incident names ``/demo/acme/billing``, so known-issues returns it (banner), linking to Acme's status
+page (``/demo/acme/status``).
 
 Options (``--opt``): ``identity_required=1`` makes the backend ignore user ids without a valid
 ``user_hash``; ``incident=0`` leaves the incident out. Returns ``incident_id`` and ``identity_secret``.
@@ -40,6 +41,7 @@ def seed(ctx):  # noqa: ANN001, ANN201
         "threshold": 0.5,
         "identity_required": ctx.options.get("identity_required") == "1",
         "cold_start": {"enabled": True, "repeat_failures": 3},
+        "status_page_url": "/demo/acme/status",
     }
     with ctx.db.session() as session:
         service.put_settings(session, log, ctx.tenant_id, settings, now=now)

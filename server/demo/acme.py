@@ -7,6 +7,9 @@ between them as a single-page app with ``history.pushState``, and each is also a
   loader snippet pasted inline, as most customers install it;
 - ``/demo/acme/help/payments``: the help article the demo's billing nudge links to;
 - ``/demo/acme/help/invoices``: the help article the demo's invoice nudge links to (invoices by e-mail);
+- ``/demo/acme/status``: Acme's status page, where the known-issue banners of detected incidents link
+  (the demo tenant's ``status_page_url``). A real status page is written by the product's team; this one
+  lists the demo tenant's incidents that put a banner on a page, with what the banner tells customers;
 - ``/demo/acme/strict``: the same product under a strict Content-Security-Policy (no ``unsafe-inline``,
   no ``unsafe-eval``), at ``/demo/acme/billing?csp=strict`` (any page takes ``?csp=strict``); the loader then
   comes as an external file configured by ``data-`` attributes.
@@ -38,10 +41,10 @@ PAGES = ("billing", "invoices", "upgrade")
 #: Each view's heading; a page's title is its heading and the product's name (``page_title``), as the widget
 #: reports it in a page view (the demo's simulated sessions report the same, server/demo/stream.py).
 HEADINGS = {"billing": "Billing", "invoices": "Invoices", "upgrade": "Upgrade to Pro",
-            "help": "Other ways to pay", "help-invoices": "Get an invoice by e-mail"}
+            "help": "Other ways to pay", "help-invoices": "Get an invoice by e-mail", "status": "Status"}
 #: The path each view is served at.
 PATHS = {**{p: f"/demo/acme/{p}" for p in PAGES}, "help": "/demo/acme/help/payments",
-         "help-invoices": "/demo/acme/help/invoices"}
+         "help-invoices": "/demo/acme/help/invoices", "status": "/demo/acme/status"}
 
 
 def page_title(view: str) -> str:
@@ -78,12 +81,12 @@ def _dist() -> Path:
     return Path(configured) if configured else REPO_ROOT / "dist" / "widget"
 
 
-def _render(page: str, strict: bool) -> str:
+def _render(page: str, strict: bool, **context: Any) -> str:
     endpoint = request.host_url.rstrip("/")
     return render_template("acme/page.html", page=page, title=page_title(page), headings=HEADINGS,
                            strict=strict, endpoint=endpoint,
                            site_key=site_key(db_session()),
-                           snippet=None if strict else loader_snippet(_dist()))
+                           snippet=None if strict else loader_snippet(_dist()), **context)
 
 
 @bp.get("/")
@@ -112,6 +115,25 @@ def help_payments() -> str:
 def help_invoices() -> str:
     """Where the demo's invoice nudge links to: getting an invoice by e-mail."""
     return _render("help-invoices", strict=False)
+
+
+@bp.get("/status")
+def status() -> str:
+    """Acme's status page: each active incident that puts a banner on one of the product's pages, newest
+    first, with the banner's words, the pages and since when (UTC); "All systems operational" without."""
+    from server.widget.service import banner_message, page_incidents
+    from server.incidents.service import incident_pages
+
+    session = db_session()
+    tenant = find_by_slug(session, DEMO_SLUG)
+    if tenant is None:
+        raise DemoUnavailable("The demo tenant is missing: run `groundswell demo` (or `make demo`).")
+    names = {path: HEADINGS[view] for view, path in PATHS.items()}
+    problems = [{"message": banner_message(session, tenant.id, inc),
+                 "pages": [names.get(p, p) for p in sorted(incident_pages(inc))],
+                 "since": inc.first_seen_at or inc.detected_at}
+                for inc in page_incidents(session, tenant.id)]
+    return _render("status", strict=False, problems=problems)
 
 
 @bp.get("/strict")

@@ -77,6 +77,8 @@ DEMO_FRICTION = {"warmup_hours": 8}
 
 #: The Acme help page on getting an invoice by e-mail, which the invoice tip links to (server/demo/acme.py).
 INVOICE_HELP = "/demo/acme/help/invoices"
+#: Where the known-issue banners of the demo's incidents link ("Status and updates"): Acme's status page.
+DEMO_STATUS_PAGE = "/demo/acme/status"
 #: Where demo databases from before linked the invoice tip: a page about paying, not about e-mail.
 OLD_INVOICE_HELP = "/demo/acme/help/payments"
 #: The demo's help tips, each for the friction it answers (``when``) and linking to an Acme help page that
@@ -117,7 +119,8 @@ def _demo_nudges(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _acme_widget(cfg: dict[str, Any], port: int) -> str:
     """The Acme Billing page's widget: its origins allowed, tickets joined by requester id, nudge content
-    unless the tenant has its own (an older demo database's tips are brought up to date, ``_demo_nudges``);
+    unless the tenant has its own (an older demo database's tips are brought up to date, ``_demo_nudges``),
+    banners linking to Acme's status page unless a status page is set;
     returns the tenant's identity secret (made here if it has none), with which the replayed sessions sign
     their user ids."""
     from server import config as config_mod
@@ -148,6 +151,8 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                     changes["ticket_user_keys"] = ["requester_id", *stored.get("ticket_user_keys", ())][:5]
                 if stored["friction"] == FrictionSettingsSchema().load({}):  # a demo database from before
                     changes["friction"] = DEMO_FRICTION
+                if not stored.get("status_page_url"):  # a demo database from before the status page
+                    changes["status_page_url"] = DEMO_STATUS_PAGE
                 nudges = _demo_nudges(stored["nudges"])
                 if nudges != stored["nudges"]:
                     changes["nudges"] = nudges
@@ -161,6 +166,7 @@ def _acme_widget(cfg: dict[str, Any], port: int) -> str:
                 "cold_start": {"enabled": True, "repeat_failures": 3},
                 "ticket_user_keys": DEMO_TICKET_USER_KEYS,
                 "friction": DEMO_FRICTION,
+                "status_page_url": DEMO_STATUS_PAGE,
             }, now=datetime.now(timezone.utc))
             return secret
     finally:

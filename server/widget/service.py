@@ -131,12 +131,27 @@ def known_issues(session: Session, tenant_id: int, path: str, config: WidgetConf
     naming = [inc for inc in rows if path in incident_pages(inc)]
     if naming:
         inc = next((i for i in naming if i.kind == "friction"), naming[0])
-        message = FRICTION_MESSAGE if inc.kind == "friction" else _ticket_message(session, tenant_id, inc)
+        message = banner_message(session, tenant_id, inc)
         out.append({"id": f"incident-{inc.id}", "message": message, "link_url": config.status_page_url,
                     "incident_id": inc.id})
     for issue in config.issues_for(path):
         out.append({"id": issue.id, "message": issue.message, "link_url": issue.link_url, "incident_id": None})
     return out
+
+
+def banner_message(session: Session, tenant_id: int, incident: Incident) -> str:
+    """What customers are told of an incident: a friction incident's message, else `_ticket_message`."""
+    return FRICTION_MESSAGE if incident.kind == "friction" else _ticket_message(session, tenant_id, incident)
+
+
+def page_incidents(session: Session, tenant_id: int) -> list[Incident]:
+    """The active incidents a page's banner may tell customers about (see `known_issues`) that name at least
+    one page, newest first."""
+    rows = session.scalars(
+        select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE),
+                               Incident.kind.in_(BANNER_KINDS))
+        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(MAX_ACTIVE_INCIDENTS))
+    return [inc for inc in rows if incident_pages(inc)]
 
 
 def _ticket_message(session: Session, tenant_id: int, incident: Incident) -> str:

@@ -154,3 +154,33 @@ def test_each_demo_tip_answers_the_trouble_it_is_about() -> None:
         == "acme-invoice-help"
     assert tip({"type": "rage_click", "url": url + "billing", "target": "button#export"},
                {"type": "error_click", "url": url + "billing", "target": "button#report"}) is None
+
+
+def test_the_status_page_lists_what_the_banners_tell_and_is_where_they_link(demo: Any, db: Any,
+                                                                          app_config: dict[str, Any]) -> None:
+    from server.demo.run import DEMO_STATUS_PAGE
+    from tests.widget.test_api import add_incident
+
+    client, _ = demo
+    html = client.get(DEMO_STATUS_PAGE).get_data(as_text=True)
+    assert 'data-page="status"' in html and "All systems operational." in _section(html, "status")
+    with db.session() as session:
+        tenant_id = find_by_slug(session, "acme").id
+    add_incident(db, tenant_id, 1, "friction", {"path": "/demo/acme/invoices", "signal": "failed_request"})
+    add_incident(db, tenant_id, 2, "spike", {"pages": []})  # names no page: no banner, not listed
+    add_incident(db, tenant_id, 3, "friction", {"path": "/demo/acme/billing"}, status="resolved")
+    add_incident(db, tenant_id, 4, "sentiment", {"path": "/demo/acme/billing"})  # no banner kind
+    section = _section(client.get(DEMO_STATUS_PAGE).get_data(as_text=True), "status")
+    assert "All systems operational" not in section
+    assert section.count("<li") == 1 and "Investigating" in section and "· Invoices" in section
+    assert widget_service.FRICTION_MESSAGE in section
+    # the demo's banners link here: on a new demo database, and on one from before that had no status page
+    _acme_widget(app_config, 8000)
+    with db.session() as session:
+        assert widget_service.stored_config(session, tenant_id)["status_page_url"] == DEMO_STATUS_PAGE
+        widget_service.put_settings(session, SqlEventLog(), tenant_id,
+                                    dict(widget_service.stored_config(session, tenant_id), status_page_url=None),
+                                    now=datetime.now(timezone.utc))
+    _acme_widget(app_config, 8000)
+    with db.session() as session:
+        assert widget_service.stored_config(session, tenant_id)["status_page_url"] == DEMO_STATUS_PAGE
