@@ -1360,23 +1360,27 @@
       box.replaceChildren(el("p", "hint", "Loading incident #" + id + "…"));
     }
     var drawn = detail.drawn;
+    // Drawn since this reading was asked for (a later pick's answer, an action's, a refresh's): that drawing
+    // is as new as this answer or newer, which is dropped. Picked twice in a row, an incident shows the
+    // answer to the latest pick even when the first one's arrives last.
+    function drawnSince() { return detail.drawn !== drawn && !!detail.shown && detail.shown.id === id; }
     return api("/api/v1/incidents/" + id).then(function (inc) {
       if (state.selected !== id) return;
       if (!focus && detail.shown && detail.shown.id === id) {  // read again while shown
-        // drawn meanwhile (an action's answer, or the first reading), newer than this one: this one is dropped
-        if (detail.drawn === drawn) update(inc);
+        if (!drawnSince()) update(inc);
         return;
       }
-      renderDetail(inc);
-      if (focus) {  // its top in view (focusing the tall detail scrolled a phone to its middle)
+      var keyboard = drawnSince() && box.contains(document.activeElement);  // there already: left where it is
+      if (!drawnSince()) renderDetail(inc);
+      if (focus && !keyboard) {  // its top in view (focusing the tall detail scrolled a phone to its middle)
         box.focus({ preventScroll: true });
         if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().top > window.innerHeight) {
           box.scrollIntoView({ block: "start" });
         }
       }
     }).catch(function (err) {
-      // a reading that failed while the incident is shown leaves it as shown
-      if (state.selected !== id || (!focus && detail.shown && detail.shown.id === id)) return;
+      // a reading that failed while the incident is shown (or after a later one drew it) leaves it as shown
+      if (state.selected !== id || (detail.shown && detail.shown.id === id && (!focus || drawnSince()))) return;
       detail.shown = detail.known = null;
       box.hidden = false;
       var msg = el("p", "detail-error", "Could not load incident #" + id + ": " + err.message);
