@@ -193,9 +193,15 @@
 
   // A topic's detail, drawn under the table: brought into view with the cursor on its heading when a topic
   // is picked (moved), left where it is when it is drawn again after its name was saved. The id is said
-  // as a topic's ("topic 4"), not "#4", which beside the incident badges reads as an incident.
+  // as a topic's ("topic 4"), not "#4", which beside the incident badges reads as an incident. Each reading
+  // is numbered: an answer that arrives after a later one was asked for (another topic picked meanwhile) is
+  // dropped, so the detail is the topic picked last.
+  var topic = { asked: 0, id: null };
   function showTopic(id, moved) {
+    var mine = ++topic.asked;
+    topic.id = id;
     api("/api/v1/topics/" + id + "?hours=24").then(function (t) {
+      if (mine !== topic.asked) return;
       var box = document.getElementById("topic-detail");
       box.replaceChildren();
       box.hidden = false;
@@ -220,7 +226,10 @@
         ev.preventDefault();
         api("/api/v1/topics/" + t.id, { method: "PATCH", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ name: input.value.trim() || null }) })
-          .then(function () { showTopic(t.id); pollTopics(); })
+          .then(function () {
+            if (topic.id === t.id) showTopic(t.id);  // unless another topic was picked meanwhile
+            pollTopics();
+          })
           .catch(function (err) { showError(err.message); });
       });
       box.appendChild(form);
@@ -228,14 +237,20 @@
         box.scrollIntoView({ block: "start" });
         heading.focus({ preventScroll: true });
       }
-    }).catch(function (err) { showError(err.message); });
+    }).catch(function (err) { if (mine === topic.asked) showError(err.message); });
   }
+
+  // The incidents' and the topics' polls are numbered too: one started again (a topic's name saved, a token
+  // given in the form) replaces the one under way, whose answer is dropped and which polls no more.
+  var polls = { incidents: 0, topics: 0 };
 
   // The incidents that are open or acknowledged, newest first, each linking to its page; and per topic the
   // newest one on it, for the topics table.
   var activeByTopic = {};
   function pollIncidents() {
+    var mine = ++polls.incidents;
     return api("/api/v1/incidents?status=open,acknowledged&limit=100").then(function (data) {
+      if (mine !== polls.incidents) return;
       var box = document.getElementById("incidents-now"), list = document.getElementById("incidents-now-list");
       activeByTopic = {};
       data.incidents.forEach(function (inc) {
@@ -264,11 +279,13 @@
       }
       box.hidden = false;
     }).catch(function () { /* the status poll reports errors */ })
-      .then(function () { setTimeout(pollIncidents, 15000); });
+      .then(function () { if (mine === polls.incidents) setTimeout(pollIncidents, 15000); });
   }
 
   function pollTopics() {
+    var mine = ++polls.topics;
     api("/api/v1/topics?limit=15&volume_hours=24").then(function (data) {
+      if (mine !== polls.topics) return;
       document.getElementById("topics-box").hidden = false;
       var body = document.querySelector("#topics tbody");
       if (body.contains(document.activeElement)) return;  // not under the cursor of someone going through it
@@ -300,7 +317,7 @@
           body.appendChild(tr);
       });
     }).catch(function () { /* the status poll reports errors */ })
-      .then(function () { setTimeout(pollTopics, 5000); });
+      .then(function () { if (mine === polls.topics) setTimeout(pollTopics, 5000); });
   }
 
   function labelled(cell, label) { cell.dataset.label = label; return cell; }
