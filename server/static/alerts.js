@@ -99,6 +99,7 @@
     });
     if ($("slack-no-buttons").checked && mode !== "off") body.signing_secret = null;
     call("PUT", "/api/v1/settings/notifications", body).then(function (s) {
+      slackFrom = asked + 1;  // the loads under way read Slack's settings before this answer: theirs are older
       ["slack-webhook-url", "slack-bot-token", "slack-signing-secret"].forEach(function (id) { $(id).value = ""; });
       unmarkSlack();
       fillSlack(s, true);
@@ -326,14 +327,20 @@
     box.replaceChildren(ul);
   }
 
-  var loadFailed = false;
+  // Each load is numbered: an answer that arrives after a later load began (a webhook removed, then another,
+  // or the minute's refresh crossing an action's reload) is dropped, so the section shows what was read last.
+  // A saved Slack setting is newer than what the loads under way read: they leave the Slack part as saved.
+  var loadFailed = false, asked = 0, slackFrom = 0;
   function load(background) {
     if (!GS.hasToken()) return;
-    var section = document.getElementById("alerts");
+    var section = document.getElementById("alerts"), mine = ++asked;
     Promise.all([call("GET", "/api/v1/settings/notifications"), call("GET", "/api/v1/settings/webhooks"),
                  call("GET", "/api/v1/mutes")]).then(function (r) {
-      document.getElementById("alerts-slack").textContent = slackLine(r[0]);
-      fillSlack(r[0]);
+      if (mine !== asked) return;
+      if (mine >= slackFrom) {
+        document.getElementById("alerts-slack").textContent = slackLine(r[0]);
+        fillSlack(r[0]);
+      }
       httpsOnly = r[1].require_https !== false;
       if ($("webhook-form")) relabel();
       var hooksBox = document.getElementById("alerts-webhooks");
@@ -349,6 +356,7 @@
       loadFailed = false;
       section.hidden = false;
     }).catch(function (err) {
+      if (mine !== asked) return;
       loadFailed = true;
       message("Could not load where alerts go: " + err.message, true);
       section.hidden = false;
