@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var DAYS_KEY = "groundswell.accounts.days";
-  var state = { days: parseInt(localStorage.getItem(DAYS_KEY) || "1", 10) || 1 };
+  var state = { days: parseInt(localStorage.getItem(DAYS_KEY) || "1", 10) || 1, asked: 0 };
 
   function cell(tr, text, header, label) {
     var td = document.createElement(header ? "th" : "td");
@@ -132,7 +132,7 @@
   }
 
   // The schedule form: only the digest changes; off while Slack is not set up, since the digest is posted there.
-  var digest = { off: true, editing: false };
+  var digest = { off: true, editing: false, asked: 0 };
 
   function fillDigestForm(s) {
     var form = document.getElementById("digest-form");
@@ -161,6 +161,7 @@
     button.disabled = true;
     GS.call("PUT", "/api/v1/settings/notifications", body)
       .then(function (s) {
+        digest.asked += 1;  // the readings under way were asked for before this answer: theirs are older
         digest.editing = false;
         GS.say("digest-status", body.accounts_digest ? "Saved." : "Saved: no digest.");
         document.getElementById("accounts-digest").textContent = digestLine(s);
@@ -170,20 +171,31 @@
       .then(function () { button.disabled = digest.off; });
   }
 
+  // Readings are numbered: one that answers after a later one was asked for (the window picked twice in a
+  // row, the refresh crossing a pick) or after the schedule was saved is dropped, so the table is the window
+  // picked last and the digest's line and form the schedule as last saved.
   function loadDigest() {
     var line = document.getElementById("accounts-digest");
     if (!line) return;
+    var mine = ++digest.asked;
     GS.call("GET", "/api/v1/settings/notifications")
-      .then(function (s) { line.textContent = digestLine(s); fillDigestForm(s); })
-      .catch(function () { line.textContent = ""; });
+      .then(function (s) { if (mine === digest.asked) { line.textContent = digestLine(s); fillDigestForm(s); } })
+      .catch(function () { if (mine === digest.asked) line.textContent = ""; });
   }
 
   function load() {
     var box = document.getElementById("accounts-body");
     if (!box || !GS.hasToken()) return;
+    var mine = ++state.asked;
     GS.call("GET", "/api/v1/accounts/changes?days=" + state.days)
-      .then(function (r) { render(box, r); document.getElementById("accounts").hidden = false; })
-      .catch(function (err) { box.textContent = "Could not load the account changes: " + err.message; });
+      .then(function (r) {
+        if (mine !== state.asked) return;
+        render(box, r);
+        document.getElementById("accounts").hidden = false;
+      })
+      .catch(function (err) {
+        if (mine === state.asked) box.textContent = "Could not load the account changes: " + err.message;
+      });
     loadDigest();
   }
 
