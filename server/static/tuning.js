@@ -205,13 +205,23 @@
   }
 
   // --- a run ------------------------------------------------------------------------------------
+  // One run is followed at a time. Each reading is numbered: one that answers after a later one was asked for
+  // (a new backtest tried while the last one's reading was on its way, a token given again) is dropped, and
+  // its run is followed no more, so the section shows the run asked about last.
+  var followed = 0;
   function follow(id) {
     if (polling) clearTimeout(polling);
+    var mine = ++followed;
     call("GET", "/api/v1/backtests/" + id).then(function (run) {
+      if (mine !== followed) return;
       render(run);
       if (run.status === "queued" || run.status === "running") polling = setTimeout(function () { follow(id); }, 1000);
       else { polling = null; $("tune-try").disabled = false; }
-    }).catch(function (err) { message("Could not read the backtest: " + err.message, true); $("tune-try").disabled = false; });
+    }).catch(function (err) {
+      if (mine !== followed) return;
+      message("Could not read the backtest: " + err.message, true);
+      $("tune-try").disabled = false;
+    });
   }
 
   // The finished run's chart as drawn and the width it was drawn at: drawn again, alone, when its box gets
@@ -242,7 +252,9 @@
       cancel.type = "button";
       cancel.addEventListener("click", function () {
         cancel.disabled = true;
-        call("DELETE", "/api/v1/backtests/" + run.id).then(render).catch(function (err) { message(err.message, true); });
+        // drawn as the server answers, and read once more (a reading under way, from before, is dropped)
+        call("DELETE", "/api/v1/backtests/" + run.id).then(function (after) { render(after); follow(after.id); })
+          .catch(function (err) { message(err.message, true); });
       });
       line.appendChild(cancel);
       parts.push(line);

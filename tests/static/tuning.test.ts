@@ -1,0 +1,63 @@
+// The incidents page's detection settings (server/static/tuning.js): a backtest tried or cancelled while a
+// reading of a run is on its way, the section shows the run as read last, whatever order the answers come in.
+import { expect, it } from "vitest";
+import { open, settle, type Page } from "./harness";
+
+const STORED = { alarm_budget_per_week: 1, min_requesters: 3, resolve_after_minutes: 120, enabled: true,
+                 sensitivity: { spike: 1, new_topic: 1, drop: 1, sentiment: 1, concentration: 1 }, plan_sensitivity: {} };
+
+function run(id: number, status: string): Record<string, unknown> {
+  return { id, status, settings: {}, since: "2026-02-01T00:00:00Z", requested_by: null,
+           created_at: "2026-03-02T10:00:00Z", started_at: status === "queued" ? null : "2026-03-02T10:00:01Z",
+           finished_at: status === "cancelled" ? "2026-03-02T10:01:00Z" : null,
+           progress: { events_done: 10, events_total: 100 }, error: null, result: null };
+}
+
+async function opened(last: Record<string, unknown>): Promise<Page> {
+  const page = open("incidents", ["page.js", "tuning.js"]);
+  page.one("GET /api/v1/settings/widget").answer({ friction: null });
+  page.one("GET /api/v1/settings/detection").answer(STORED);
+  page.one("GET /api/v1/backtests").answer({ backtests: [last] });
+  await settle();
+  return page;
+}
+
+const head = () => document.querySelector("#tuning-run .tuning-head strong")?.textContent;
+const tryButton = () => document.getElementById("tune-try") as HTMLButtonElement;
+
+it("shows the backtest just asked for when the last one's reading answers after it", async () => {
+  const page = await opened(run(5, "cancelled"));
+  const last = page.one("GET /api/v1/backtests/5");  // the last run, read as the section opens: still on its way
+  document.getElementById("tuning-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+  page.one("POST /api/v1/backtests").answer(run(6, "queued"));
+  await settle();
+  page.one("GET /api/v1/backtests/6").answer(run(6, "running"));
+  await settle();
+  expect([head(), tryButton().disabled]).toEqual(["Backtest #6: ", true]);
+  last.answer(run(5, "cancelled"));
+  await settle();
+  expect([head(), tryButton().disabled]).toEqual(["Backtest #6: ", true]);
+  expect(document.querySelector("#tuning-run .progress-line")).not.toBeNull();
+  expect(page.timers.filter((t) => t.ms === 1000 && !t.cleared).length).toBe(1);  // one run followed
+});
+
+it("says a cancelled backtest is cancelled when a reading from before the cancel answers after it", async () => {
+  const page = await opened(run(7, "running"));
+  page.one("GET /api/v1/backtests/7").answer(run(7, "running"));
+  await settle();
+  page.timers.filter((t) => t.ms === 1000 && !t.cleared).forEach((t) => { t.cleared = true; t.fn(); });
+  const before = page.one("GET /api/v1/backtests/7");  // the next reading, on its way as Cancel is pressed
+  const cancel = Array.from(document.querySelectorAll<HTMLButtonElement>("#tuning-run button"))
+    .find((b) => b.textContent === "Cancel")!;
+  cancel.click();
+  page.one("DELETE /api/v1/backtests/7").answer(run(7, "cancelled"));
+  await settle();
+  expect(document.getElementById("tuning-run")!.textContent).toContain("Cancelled at");
+  before.answer(run(7, "running"));
+  await settle();
+  expect(document.getElementById("tuning-run")!.textContent).toContain("Cancelled at");
+  page.one("GET /api/v1/backtests/7").answer(run(7, "cancelled"));  // read once more after the cancel
+  await settle();
+  expect(document.getElementById("tuning-run")!.textContent).toContain("Cancelled at");
+  expect(tryButton().disabled).toBe(false);
+});
