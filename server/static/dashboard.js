@@ -241,7 +241,8 @@
   }
 
   // The incidents' and the topics' polls are numbered too: one started again (a topic's name saved, a token
-  // given in the form) replaces the one under way, whose answer is dropped and which polls no more.
+  // given in the form) replaces the one under way, whose answer is dropped and which polls no more. Both stop
+  // while the tab holds no token (the status poll found it refused and asks for one): giving one starts them.
   var polls = { incidents: 0, topics: 0 };
 
   // The incidents that are open or acknowledged, newest first, each linking to its page; and per topic the
@@ -249,6 +250,7 @@
   var activeByTopic = {};
   function pollIncidents() {
     var mine = ++polls.incidents;
+    if (!sessionStorage.getItem(KEY)) return Promise.resolve();
     return api("/api/v1/incidents?status=open,acknowledged&limit=100").then(function (data) {
       if (mine !== polls.incidents) return;
       var box = document.getElementById("incidents-now"), list = document.getElementById("incidents-now-list");
@@ -279,11 +281,12 @@
       }
       box.hidden = false;
     }).catch(function () { /* the status poll reports errors */ })
-      .then(function () { if (mine === polls.incidents) setTimeout(pollIncidents, 15000); });
+      .then(function () { if (mine === polls.incidents && sessionStorage.getItem(KEY)) setTimeout(pollIncidents, 15000); });
   }
 
   function pollTopics() {
     var mine = ++polls.topics;
+    if (!sessionStorage.getItem(KEY)) return;
     api("/api/v1/topics?limit=15&volume_hours=24").then(function (data) {
       if (mine !== polls.topics) return;
       document.getElementById("topics-box").hidden = false;
@@ -317,7 +320,7 @@
           body.appendChild(tr);
       });
     }).catch(function () { /* the status poll reports errors */ })
-      .then(function () { if (mine === polls.topics) setTimeout(pollTopics, 5000); });
+      .then(function () { if (mine === polls.topics && sessionStorage.getItem(KEY)) setTimeout(pollTopics, 5000); });
   }
 
   function labelled(cell, label) { cell.dataset.label = label; return cell; }
