@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var KEY = "groundswell.token";
+  var KEY = GS.TOKEN_KEY;
 
   function tokenFromHash() {
     var m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);

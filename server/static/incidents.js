@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var KEY = "groundswell.token";
+  var KEY = GS.TOKEN_KEY;
   var BY_KEY = GS.BY_KEY;  // page.js (loaded first)
   var REFRESH_MS = 15000;
   var FILTERS = { active: "open,acknowledged", resolved: "resolved", dismissed: "dismissed", all: "" };

@@ -262,5 +262,6 @@
   window.GS.KIND_NAMES = KIND_NAMES;
   window.GS.kindName = kindName;
   window.GS.BY_KEY = BY_KEY;
+  window.GS.TOKEN_KEY = KEY;  // the API token, in the tab's session storage (every page script reads it here)
   window.GS.goToSection = goToSection;
 })();
