@@ -36,6 +36,11 @@ def _write_ingest_stats(session: Session, key: tuple[int, str], row: dict[str, A
 
 #: How each kind of stage output is written. Later stages register their kinds here.
 WRITERS: dict[str, Writer] = {"ingest_stats": _write_ingest_stats}
+#: Output kinds that are messages to people (the notification outbox, whose rows become Slack messages and webhook
+#: calls) rather than state. They are not written for events whose outputs an earlier run already wrote (see
+#: ``Runner.replayed_through``): those messages were queued then, and a replay that numbers incidents differently
+#: (a retried dead letter now opening one of its own) would queue old news again under new numbers.
+MESSAGE_KINDS = frozenset({"notification"})
 
 
 #: Times an event must fail on its own, from the state right before it, before it is skipped: once could be
@@ -70,6 +75,24 @@ def partition_name(partition: tuple[int, int]) -> str:
     if not 0 <= index < count:
         raise ValueError(f"partition index {index} is not in 0..{count - 1}")
     return f"p{index}of{count}"
+
+
+def parse_partition_name(name: str) -> tuple[int, int] | None:
+    """``(index, count)`` from a checkpoint's name (``p1of3``), or None for a name not made by ``partition_name``.
+
+    >>> parse_partition_name("p1of3"), parse_partition_name("p3of3"), parse_partition_name("x")
+    ((1, 3), None, None)
+    """
+    index, sep, count = name[1:].partition("of")
+    if not (name.startswith("p") and sep and index.isdigit() and count.isdigit()):
+        return None
+    partition = (int(index), int(count))
+    return partition if 0 <= partition[0] < partition[1] and partition_name(partition) == name else None
+
+
+class CheckpointMoved(Exception):
+    """The partition's checkpoint is not the one this runner last loaded or saved: another process removed or
+    replaced it (``groundswell dead-letters retry`` removes it so that the partition replays from the start)."""
 
 
 class Runner:
@@ -111,6 +134,17 @@ class Runner:
     written only then, so isolating costs a pickle per failure, not a database write per event. Every
     runner, whatever its checkpoint, skips an event recorded there, so replays agree; past
     ``MAX_DEAD_LETTERS`` in ``DEAD_LETTER_WINDOW`` events it stops skipping and retries.
+
+    The checkpoint belongs to the runner while it runs: before each step, and under a row lock before each save,
+    it checks that the row is still the one it last loaded or saved. When another process removed or replaced it
+    (``groundswell dead-letters retry`` removes it), the runner drops its state in memory and starts over from
+    what is there now (from the start of the log when nothing is), rather than writing its later state back over
+    the change.
+
+    Events up to ``replayed_through`` (the highest ``last_offset`` in the ingest statistics of the partition's
+    tenants, read at every restore) had their outputs written by an earlier run, in the same transactions as
+    their notifications. A runner replaying them, from an older checkpoint or from none, reads them in batches
+    that end there and writes everything but ``MESSAGE_KINDS``.
     """
 
     def __init__(self, db: Database, log: EventLog, stages: Callable[[], Sequence[Stage]] = default_stages, *,
@@ -139,6 +173,12 @@ class Runner:
         #: goes back to, in memory; the last checkpoint until then.
         self._snapshot: tuple[int, int, bytes | None] | None = None
         self._failures: dict[int, int] = {}  # offset -> failures on its own
+        #: (offset, events processed) of the checkpoint as this runner last loaded or saved it, None when there was
+        #: none; ``_writing`` is what the save being committed writes.
+        self._seen: tuple[int, int] | None = None
+        self._writing: tuple[int, int] | None = None
+        #: Events up to this offset were processed and their outputs written by an earlier run (see the notes).
+        self.replayed_through = 0
         self.restore()
         #: Events the last step read for the first time in this process (not again after going back).
         self.new_events = 0
@@ -149,11 +189,39 @@ class Runner:
         with self.db.session() as session:
             cp = session.get(DetectorCheckpoint, self.name)
             self._snapshot = (0, 0, None) if cp is None else (cp.offset, cp.events_processed, cp.state)
+            self._writing = None
+            self._seen = None if cp is None else (cp.offset, cp.events_processed)
+            self.replayed_through = self._written_through(session)
         self._rewind()
         if cp is None:
             self._unsaved, self._unsaved_events = False, 0
         else:
             self._saved()
+
+    def _written_through(self, session: Session) -> int:
+        """The highest offset of the partition whose outputs are written: its tenants' ingest statistics'
+        ``last_offset`` (written with every batch)."""
+        index, count = self.partition
+        q = select(func.max(IngestStat.last_offset))
+        if count > 1:
+            q = q.where(IngestStat.tenant_id % count == index)
+        return int(session.scalar(q) or 0)
+
+    def _checkpoint(self, session: Session, *, lock: bool = False) -> tuple[int, int] | None:
+        """The checkpoint's offset and events processed as stored now (not its state)."""
+        q = select(DetectorCheckpoint.offset, DetectorCheckpoint.events_processed) \
+            .where(DetectorCheckpoint.partition == self.name)
+        row = session.execute(q.with_for_update() if lock else q).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def _start_over(self) -> None:
+        """The checkpoint moved under this runner: forget the state in memory and go on from it."""
+        log.warning("detector checkpoint was removed or replaced by another process (dead letters retried?): "
+                    "starting over from it", extra={"partition": self.name, "offset": self.offset})
+        self.isolate_through = self._snapshot = None
+        self._good_through = 0
+        self._failures.clear()
+        self.restore()
 
     def _rewind(self) -> None:
         """Put the stages, offset and count back as they were in the snapshot."""
@@ -168,7 +236,15 @@ class Runner:
 
     def step(self) -> int:
         """Process one batch; returns how many events it read (0 when caught up). Raises when it failed;
-        the next call goes on from the checkpoint (see the class notes)."""
+        the next call goes on from the checkpoint (see the class notes). When the checkpoint was removed or
+        replaced by another process, starts over from it first."""
+        while True:
+            try:
+                return self._step()
+            except CheckpointMoved:
+                self._start_over()
+
+    def _step(self) -> int:
         isolating = self.isolate_through is not None and self.offset < self.isolate_through
         if self.isolate_through is not None and not isolating:
             log.info("detector back to batches", extra={"partition": self.name, "offset": self.offset})
@@ -176,11 +252,15 @@ class Runner:
         replaying = isolating and self.offset < self._good_through
         start = self.offset
         with self.db.session() as session:
+            if self._checkpoint(session) != self._seen:
+                raise CheckpointMoved(self.name)
             read = self.log.read(session, self.offset, 1 if isolating and not replaying else self.batch_size,
                                  partition=self.partition)
             if replaying:
                 read = [e for e in read if e.offset <= self._good_through] or read[:1]
                 replaying = read[-1].offset <= self._good_through if read else False
+            if self.offset < self.replayed_through:  # written before: a batch ends there (see the notes)
+                read = [e for e in read if e.offset <= self.replayed_through] or read
             if not read and isolating:  # the rest of the range went (a tenant deleted): nothing to isolate
                 self.isolate_through = self._snapshot = None
             if not read:
@@ -204,7 +284,7 @@ class Runner:
                     if mine:
                         stage.apply_batch(mine)
                 now = self.clock()
-                self._write_outputs(session, now)
+                self._write_outputs(session, now, messages=new_offset > self.replayed_through)
                 # While isolating, the snapshot in memory is what a failure goes back to: checkpoint at the end only.
                 due = new_offset >= (self.isolate_through or 0) if isolating else self._due()
                 if due:
@@ -215,6 +295,9 @@ class Runner:
                 else:
                     self._unsaved = True
                     self._unsaved_events += len(read)
+            except CheckpointMoved:
+                session.rollback()
+                raise
             except BaseException as exc:
                 session.rollback()
                 # The in-memory state may hold part of the batch: go back to what was committed (while isolating,
@@ -314,13 +397,21 @@ class Runner:
 
     def _saved(self) -> None:
         self._last_checkpoint, self._unsaved, self._unsaved_events = time.monotonic(), False, 0
+        if self._writing is not None:
+            self._seen, self._writing = self._writing, None
 
     def flush(self) -> None:
-        """Checkpoint what was processed since the last checkpoint (before stopping)."""
+        """Checkpoint what was processed since the last checkpoint (before stopping); nothing when the checkpoint
+        was removed or replaced by another process (the next start goes on from that one)."""
         if not self._unsaved:
             return
         with self.db.session() as session:
-            self._save(session, self.offset, self.processed, self.clock())
+            try:
+                self._save(session, self.offset, self.processed, self.clock())
+            except CheckpointMoved:
+                log.warning("detector not saving its checkpoint: another process removed or replaced it",
+                            extra={"partition": self.name, "offset": self.offset})
+                return
             session.commit()
         self._saved()
 
@@ -335,20 +426,26 @@ class Runner:
             self.restore()
             raise
 
-    def _write_outputs(self, session: Session, now: datetime) -> int:
-        """Write every stage's changed rows; returns how many."""
+    def _write_outputs(self, session: Session, now: datetime, *, messages: bool = True) -> int:
+        """Write every stage's changed rows (without ``MESSAGE_KINDS`` unless ``messages``); returns how many."""
         n = 0
         for stage in self.stages:
             for kind, key, row in stage.outputs():
-                WRITERS[kind](session, key, row, now)
-                n += 1
+                if messages or kind not in MESSAGE_KINDS:
+                    WRITERS[kind](session, key, row, now)
+                    n += 1
         return n
 
     def _dump(self) -> bytes:
         return pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _save(self, session: Session, offset: int, processed: int, now: datetime, state: bytes | None = None) -> None:
+        """Write the checkpoint (committed by the caller); raises ``CheckpointMoved`` when the stored one is not
+        the one this runner last loaded or saved. The row stays locked until the commit (PostgreSQL)."""
+        if self._checkpoint(session, lock=True) != self._seen:
+            raise CheckpointMoved(self.name)
         state = self._dump() if state is None else state
+        self._writing = (offset, processed)
         cp = session.get(DetectorCheckpoint, self.name)
         if cp is None:
             cp = DetectorCheckpoint(partition=self.name)
