@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     {'status': 'ok'}
     """
     cfg = config_mod.load(config)
+    proxies = config_mod.proxy_count(cfg["TRUSTED_PROXIES"])  # overrides arrive unparsed
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = int(cfg["MAX_BODY_BYTES"])
@@ -45,6 +46,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
+    if proxies:  # the client's address and scheme, as the proxies in front saw them (not the last proxy's)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     limiter.init_app(app)
     logs.init_app(app)
     errors.register(app)

@@ -28,6 +28,23 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def proxy_count(value: object) -> int:
+    """``TRUSTED_PROXIES`` as given (an int, or a string as the environment spells it): a whole number, 0 or more.
+
+    >>> proxy_count("2"), proxy_count(0)
+    (2, 0)
+    >>> proxy_count("-1")
+    Traceback (most recent call last):
+    ...
+    ValueError: TRUSTED_PROXIES must be the number of proxies in front of the app (0 or more), not '-1'
+    """
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES must be the number of proxies in front of the app (0 or more), "
+                         f"not {value!r}")
+    return int(text)
+
+
 def flag(value: object) -> bool:
     """A boolean setting as given: a bool, or a string as the environment spells it ("0" is false).
 
@@ -69,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
             "it for larger teams. Apps using the API token count under RATE_LIMIT_API instead."),
     Setting("REDIS_URL", "", str,
             "Redis URL for shared rate-limit counters across workers and hosts. Empty: per-process memory."),
+    Setting("TRUSTED_PROXIES", 0, proxy_count,
+            "How many proxies (load balancer, reverse proxy) stand in front of the app, each appending to "
+            "X-Forwarded-For and setting X-Forwarded-Proto. Above 0, the caller's address (what failed credentials "
+            "are counted against) and scheme are read from those headers as the outermost of them saw it "
+            "(werkzeug's ProxyFix); 0: the connecting peer, and the headers are ignored. Set it to the exact "
+            "number: one more lets a client pick its own address."),
     Setting("WEBHOOK_TOLERANCE_SECONDS", 300, int,
             "How far a Zendesk signature timestamp may be from the server clock."),
     Setting("ALLOW_ZENDESK_TEST_SECRET", False, _bool,
