@@ -22,9 +22,11 @@ def test_deflection_script_writes_text_and_reads_the_measurement_api():
     js = (STATIC / "deflection.js").read_text()
     assert "textContent" in js and 'GS.call("GET", "/api/v1/widget/measurement")' in js
     shared = (STATIC / "page.js").read_text()  # the token is read from session storage, sent as a bearer token
-    assert '"Bearer " + sessionStorage.getItem(KEY)' in shared and "localStorage" not in shared
+    assert '"Bearer " + sessionStorage.getItem(KEY)' in shared
+    assert "localStorage.setItem(KEY" not in shared and "localStorage.getItem(KEY" not in shared  # never kept
 
 
 def test_incident_script_shows_friction_pages():
     js = (STATIC / "incidents.js").read_text()
-    assert 'friction: "In-app friction"' in js and "Pages before the tickets" in js
+    assert 'friction: "In-app friction"' in (STATIC / "page.js").read_text()  # the kind's name, for every page
+    assert "Pages before the tickets" in js
