@@ -69,8 +69,10 @@ class DetectStage(Stage):
     understand
         The stage that runs just before this one in the same batches.
     settings
-        Per tenant: the stored detection settings (``tenants.settings["detection"]``), read when a
-        tenant's engine is created; later changes arrive as ``control.settings`` events.
+        Per tenant: the settings a tenant's engine starts with when it is created (a backtest's); without,
+        the defaults. Changes arrive as ``control.settings`` events, which the detector reads in log order
+        (server/pipeline/registry.py passes none, so a replay from the start judges each ticket by the
+        settings in force when it came).
     overrides
         Settings applied on top of everything else (a backtest's what-if).
     fixed

@@ -42,10 +42,6 @@ class TenantSettings:
             self._loaded = time.monotonic()
         return self._settings.get(tenant_id, {})
 
-    def detection(self, tenant_id: int) -> dict[str, Any] | None:
-        value = self.get(tenant_id).get("detection")
-        return value if isinstance(value, dict) else None
-
     def field_map(self, tenant_id: int) -> dict[str, str] | None:
         value = self.get(tenant_id).get("zendesk_field_map")
         return value if isinstance(value, dict) else None
@@ -70,7 +66,11 @@ def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
     def build() -> list[Stage]:
         understand = UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)
         widget = WidgetStage(widget_data.config, verify=widget_data.verify, field_maps=settings.field_map)
-        detect = DetectStage(understand, settings.detection, pages=widget.pages_before)
+        # Each tenant's engine starts from the default settings and takes the tenant's own from the log's
+        # control.settings events (every change of them appends one), in log order: a replay from the start
+        # (a retried dead letter, a new partitioning) then judges each ticket by the settings in force when
+        # it came, not by today's.
+        detect = DetectStage(understand, pages=widget.pages_before)
         widget.new_incident_id = detect.reserve_incident_id
         return [IngestStats(), understand, widget, detect]
 

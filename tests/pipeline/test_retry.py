@@ -245,3 +245,30 @@ def test_the_cli_refuses_offsets_that_are_not_dead_letters_and_asks_first(db, te
     assert cli("--all", "--yes").output.strip() == "no skipped events"
     with db.session() as s, pytest.raises(NotDeadLetters):
         plan_retry(s, [offsets[2]])
+
+
+def test_a_replay_from_the_start_judges_each_ticket_by_the_settings_in_force_when_it_came(db, make_tenant, traffic):
+    """The tenant asks for five customers an incident after the dark-mode tickets (three customers) opened one:
+    a replay from the start opens that incident again, as the live run did, instead of judging the day before by
+    today's settings."""
+    from server.incidents.service import update_detection_settings
+
+    t, _ = make_tenant("Tuned later")
+    items = with_dark_mode(traffic, poisoned=False)
+    cut = min(at for at, b in items if int(b["detail"]["requester_id"]) >= 50_000) + timedelta(hours=1)
+    before = [x for x in items if x[0] < cut]
+    append(db, t.id, before)
+    runner(db, batch_size=400).run_until_idle()
+    dark = {"70000", "70001", "70002"}
+    assert [i["kind"] for i in incidents(db, t.id).values() if i["tickets"] == dark] == ["new_topic"]
+    with db.session() as s:
+        update_detection_settings(s, SqlEventLog(), t.id, {"min_requesters": 5}, now=cut)
+    append(db, t.id, items[len(before):])
+    runner(db, batch_size=400).run_until_idle()
+    live = incidents(db, t.id)
+    assert any(i["kind"] == "spike" for i in live.values())
+    with db.session() as s:
+        s.execute(delete(DetectorCheckpoint))
+        s.commit()
+    runner(db, batch_size=300).run_until_idle()
+    assert incidents(db, t.id) == live
