@@ -65,11 +65,11 @@ def stage_factory(db: Database, embed: Callable[..., Any] | None = None,
 
     def build() -> list[Stage]:
         understand = UnderstandStage(embed, topic_params=topic_params, field_maps=settings.field_map)
-        widget = WidgetStage(widget_data.config, verify=widget_data.verify, field_maps=settings.field_map)
-        # Each tenant's engine starts from the default settings and takes the tenant's own from the log's
-        # control.settings events (every change of them appends one), in log order: a replay from the start
-        # (a retried dead letter, a new partitioning) then judges each ticket by the settings in force when
-        # it came, not by today's.
+        widget = WidgetStage(verify=widget_data.verify, field_maps=settings.field_map)
+        # Each tenant's engines start from the default settings and take the tenant's own from the log's
+        # control.settings and control.widget_settings events (every change of them appends one), in log
+        # order: a replay from the start (a retried dead letter, a new partitioning) then judges each event
+        # by the settings in force when it came, not by today's.
         detect = DetectStage(understand, pages=widget.pages_before)
         widget.new_incident_id = detect.reserve_incident_id
         return [IngestStats(), understand, widget, detect]

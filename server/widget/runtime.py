@@ -1,5 +1,6 @@
-"""What the detector's widget stage reads from the database: each tenant's widget configuration (when the
-tenant is first seen) and identity secrets (to verify ``user_hash``), cached for ``ttl`` seconds."""
+"""What the widget stage reads from the database: each tenant's widget configuration (a backtest's, when the
+tenant is first seen; the live detector takes it from the log's control events) and identity secrets (to
+verify ``user_hash``), cached for ``ttl`` seconds."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ inputs; tickets become the classifier's delayed labels and the join from frictio
 Pure: no Flask, no database, no wall clock. Event time is the logged ``event_time`` (the client's
 time bounded by the receive time, see server/ingest/service.py). Everything learnt is in ``state()``,
 so a restart from a checkpoint replays to the same state. The tenant's widget configuration comes from
-``settings(tenant_id)`` when a tenant is first seen, then from ``control.widget_settings`` events.
+``settings(tenant_id)`` when a tenant is first seen (the defaults without; the detector passes none), then
+from ``control.widget_settings`` events, in log order, so a replay from the start reads each event with
+the configuration in force when it came.
 """
 
 from __future__ import annotations

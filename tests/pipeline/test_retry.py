@@ -272,3 +272,23 @@ def test_a_replay_from_the_start_judges_each_ticket_by_the_settings_in_force_whe
         s.commit()
     runner(db, batch_size=300).run_until_idle()
     assert incidents(db, t.id) == live
+
+
+def test_the_detectors_widget_configuration_comes_from_the_log_not_from_todays_row(db, make_tenant):
+    """The widget stage of the detector starts each tenant from the defaults and follows its
+    control.widget_settings events in log order, whatever the settings row says now."""
+    from server.pipeline.registry import stage_factory
+    from tests.understand.fakes import HashingEmbedder
+    from server.widget import service as widget_service
+    from server.widget.settings import WidgetConfig
+    from server.widget.stage import WidgetStage
+
+    t, _ = make_tenant("Widget tuned")
+    with db.session() as s:
+        widget_service.put_settings(s, SqlEventLog(), t.id, {"cold_start": {"enabled": False, "repeat_failures": 5}},
+                                    now=NOW)
+        (event,) = [e for e in SqlEventLog().read(s, 0, 100) if e.kind == "control.widget_settings"]
+    (stage,) = [st for st in stage_factory(db, embed=HashingEmbedder().embed)() if isinstance(st, WidgetStage)]
+    assert stage.tenant(t.id).config == WidgetConfig.from_dict(None)  # before its first change in the log
+    stage.apply(event)
+    assert stage.tenant(t.id).config.cold_start.enabled is False
