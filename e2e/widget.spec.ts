@@ -190,6 +190,31 @@ test("a detected incident's banner links to the product's status page, which lis
   await expect(problem).toContainText("Some actions on this page are failing for several people right now.");
 });
 
+test("each browser on Acme Billing is its own user, kept across reloads", async ({ browser }) => {
+  const userOf = async (page: Page): Promise<string> => {
+    const decide = page.waitForRequest((r) => r.url().endsWith("/api/v1/widget/decide"));
+    for (let i = 0; i < 3; i++) await page.click("#pay");
+    return JSON.parse((await decide).postData() ?? "{}").user_id;
+  };
+  const [a, b] = [await browser.newContext(), await browser.newContext()];
+  try {
+    const pa = await a.newPage(), pb = await b.newPage();
+    await pa.goto(`${backend.url}/demo/acme/billing`);
+    await pb.goto(`${backend.url}/demo/acme/billing`);
+    await Promise.all([widgetReady(pa), widgetReady(pb)]);
+    const [ua, ub] = [await userOf(pa), await userOf(pb)];
+    expect(ua).toMatch(/^acme-user-[0-9a-f]{12}$/);
+    expect(ub).toMatch(/^acme-user-[0-9a-f]{12}$/);
+    expect(ua).not.toBe(ub);  // the help tips' daily cap, per user, is each visitor's own
+    await pa.reload();
+    await widgetReady(pa);
+    expect(await userOf(pa)).toBe(ua);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("the strict-CSP page works without a single violation", async ({ page }) => {
   await page.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };

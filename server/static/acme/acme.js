@@ -12,7 +12,20 @@
     });
   };
 
-  gs("identify", "acme-user-42", { accountId: "acct-7" });
+  // Each browser is its own signed-in Acme user (an id kept in this browser), so the help tips' daily cap
+  // (per user) is each visitor's own, not shared by everyone trying the demo that day.
+  function visitor() {
+    var id = null;
+    try { id = localStorage.getItem("acme.user"); } catch (e) { /* storage blocked: a new id each page */ }
+    if (!/^acme-user-[0-9a-f]{12}$/.test(id || "")) {
+      var bytes = new Uint8Array(6);
+      crypto.getRandomValues(bytes);
+      id = "acme-user-" + Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+      try { localStorage.setItem("acme.user", id); } catch (e) { /* kept for this page only */ }
+    }
+    return id;
+  }
+  gs("identify", visitor(), { accountId: "acct-7" });
 
   function show(page, push) {
     var views = document.querySelectorAll(".view");
