@@ -9,7 +9,7 @@ between them as a single-page app with ``history.pushState``, and each is also a
 - ``/demo/acme/help/invoices``: the help article the demo's invoice nudge links to (invoices by e-mail);
 - ``/demo/acme/status``: Acme's status page, where the known-issue banners of detected incidents link
   (the demo tenant's ``status_page_url``). A real status page is written by the product's team; this one
-  lists the demo tenant's incidents that put a banner on a page, with what the banner tells customers;
+  says, page by page, what the demo tenant's banners tell customers (``status_entries``);
 - ``/demo/acme/strict``: the same product under a strict Content-Security-Policy (no ``unsafe-inline``,
   no ``unsafe-eval``), at ``/demo/acme/billing?csp=strict`` (any page takes ``?csp=strict``); the loader then
   comes as an external file configured by ``data-`` attributes.
@@ -22,10 +22,12 @@ Run ``npm run build`` first: the snippet and the widget are read from ``dist/wid
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.config import REPO_ROOT
@@ -119,21 +121,61 @@ def help_invoices() -> str:
 
 @bp.get("/status")
 def status() -> str:
-    """Acme's status page: each active incident that puts a banner on one of the product's pages, newest
-    first, with the banner's words, the pages and since when (UTC); "All systems operational" without."""
-    from server.widget.service import banner_message, page_incidents
-    from server.incidents.service import incident_pages
-
+    """Acme's status page (see `status_entries`); "All systems operational" when no page has a problem."""
     session = db_session()
     tenant = find_by_slug(session, DEMO_SLUG)
     if tenant is None:
         raise DemoUnavailable("The demo tenant is missing: run `groundswell demo` (or `make demo`).")
+    now = datetime.now(timezone.utc)
+    return _render("status", strict=False, entries=status_entries(session, tenant.id, now), updated=now)
+
+
+#: How long a page whose problems were all resolved stays on the status page, as resolved.
+RESOLVED_SHOWN = timedelta(hours=24)
+
+
+def status_entries(session: Session, tenant_id: int, now: datetime) -> list[dict[str, Any]]:
+    """One entry per product page that has, or had in the last day, a problem its banner told customers of
+    (an active or recently resolved spike, new topic, concentrated rise or friction incident naming the
+    page): its name, state, since when, and what is known, in words for a status page rather than the
+    banner's "this page". Several incidents about one page (its failing actions and the tickets they
+    cause) are one entry. State: "Investigating" while one is open, "Identified" once people acknowledged
+    every one, "Resolved" (with when) when all are resolved; pages with a current problem first."""
+    from server.incidents.models import ACTIVE, Incident
+    from server.incidents.service import incident_pages
+    from server.widget.service import BANNER_KINDS, topic_name
+
     names = {path: HEADINGS[view] for view, path in PATHS.items()}
-    problems = [{"message": banner_message(session, tenant.id, inc),
-                 "pages": [names.get(p, p) for p in sorted(incident_pages(inc))],
-                 "since": inc.first_seen_at or inc.detected_at}
-                for inc in page_incidents(session, tenant.id)]
-    return _render("status", strict=False, problems=problems)
+    rows = session.scalars(select(Incident).where(
+        Incident.tenant_id == tenant_id, Incident.kind.in_(BANNER_KINDS),
+        or_(Incident.status.in_(ACTIVE), and_(Incident.status == "resolved", Incident.resolved_at >= now - RESOLVED_SHOWN)))
+        .order_by(Incident.detected_at, Incident.id).limit(500)).all()
+    by_page: dict[str, list[Any]] = {}
+    for inc in rows:
+        for path in incident_pages(inc):
+            by_page.setdefault(path, []).append(inc)
+    entries = []
+    for path, incs in by_page.items():
+        active = [i for i in incs if i.status in ACTIVE]
+        shown = active or incs
+        known = []
+        for named in dict.fromkeys(n for n in (topic_name(session, tenant_id, i) for i in shown) if n):
+            known.append(named + ".")
+        if any(i.kind == "friction" for i in shown):
+            known.append("Some actions here are failing for several people.")
+        if not known:
+            known.append("Customers have told us about a problem here.")
+        if not active:
+            state, after = "Resolved", "It works again."
+        elif all(i.status == "acknowledged" for i in active):
+            state, after = "Identified", "We know the cause and are working on a fix."
+        else:
+            state, after = "Investigating", "We are looking into it."
+        entries.append({"page": names.get(path, path), "path": path, "state": state,
+                        "since": min(i.first_seen_at or i.detected_at for i in shown),
+                        "resolved_at": None if active else max(i.resolved_at for i in shown),
+                        "text": " ".join(known + [after])})
+    return sorted(entries, key=lambda e: (e["state"] == "Resolved", -e["since"].timestamp()))
 
 
 @bp.get("/strict")

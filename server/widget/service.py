@@ -144,21 +144,17 @@ def banner_message(session: Session, tenant_id: int, incident: Incident) -> str:
     return FRICTION_MESSAGE if incident.kind == "friction" else _ticket_message(session, tenant_id, incident)
 
 
-def page_incidents(session: Session, tenant_id: int) -> list[Incident]:
-    """The active incidents a page's banner may tell customers about (see `known_issues`) that name at least
-    one page, newest first."""
-    rows = session.scalars(
-        select(Incident).where(Incident.tenant_id == tenant_id, Incident.status.in_(ACTIVE),
-                               Incident.kind.in_(BANNER_KINDS))
-        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(MAX_ACTIVE_INCIDENTS))
-    return [inc for inc in rows if incident_pages(inc)]
-
-
 def _ticket_message(session: Session, tenant_id: int, incident: Incident) -> str:
     """A ticket incident's banner: the problem by its topic's name, if agents named it."""
+    name = topic_name(session, tenant_id, incident)
+    return NAMED_MESSAGE.format(name=name) if name else TICKET_MESSAGE
+
+
+def topic_name(session: Session, tenant_id: int, incident: Incident) -> str:
+    """The name agents gave the incident's topic, without a closing full stop; "" when they gave none (a
+    keyword label is made from ticket text and is not for customers)."""
     topic = session.get(Topic, (tenant_id, incident.topic_id)) if incident.topic_id is not None else None
-    name = (topic.name or "").strip() if topic is not None else ""
-    return NAMED_MESSAGE.format(name=name.rstrip(".")) if name else TICKET_MESSAGE
+    return (topic.name or "").strip().rstrip(".") if topic is not None else ""
 
 
 def page_known_issues(session: Session, *, site_key: str | None, origin: str | None, url: str,

@@ -156,24 +156,46 @@ def test_each_demo_tip_answers_the_trouble_it_is_about() -> None:
                {"type": "error_click", "url": url + "billing", "target": "button#report"}) is None
 
 
-def test_the_status_page_lists_what_the_banners_tell_and_is_where_they_link(demo: Any, db: Any,
-                                                                          app_config: dict[str, Any]) -> None:
+def test_the_status_page_has_one_entry_a_page_in_its_own_words_and_is_where_banners_link(
+        demo: Any, db: Any, app_config: dict[str, Any]) -> None:
     from server.demo.run import DEMO_STATUS_PAGE
+    from server.topics.models import Topic
     from tests.widget.test_api import add_incident
 
     client, _ = demo
     html = client.get(DEMO_STATUS_PAGE).get_data(as_text=True)
-    assert 'data-page="status"' in html and "All systems operational." in _section(html, "status")
+    section = _section(html, "status")
+    assert 'data-page="status"' in html and "All systems operational." in section and "Last updated" in section
+    assert "Pay three times" not in html  # the demo's hint is for the product's own pages
     with db.session() as session:
         tenant_id = find_by_slug(session, "acme").id
+        at = datetime.now(timezone.utc)
+        session.add(Topic(tenant_id=tenant_id, id=7, name="Blank invoice PDFs.", label="pdf · blank", keywords=[],
+                          summary="", llm_summary=None, llm_summary_size=None, size=9, representatives=[],
+                          first_seen_at=at, last_seen_at=at, merged_into=None, updated_at=at))
+        session.commit()
+    invoices = [{"path": "/demo/acme/invoices", "sessions": 9, "users": 9, "associated": True}]
     add_incident(db, tenant_id, 1, "friction", {"path": "/demo/acme/invoices", "signal": "failed_request"})
-    add_incident(db, tenant_id, 2, "spike", {"pages": []})  # names no page: no banner, not listed
-    add_incident(db, tenant_id, 3, "friction", {"path": "/demo/acme/billing"}, status="resolved")
+    add_incident(db, tenant_id, 2, "spike", {"pages": invoices, "requesters": 9})  # the same outage's tickets
+    add_incident(db, tenant_id, 3, "spike", {"pages": []})  # names no page: no banner, not listed
     add_incident(db, tenant_id, 4, "sentiment", {"path": "/demo/acme/billing"})  # no banner kind
+    add_incident(db, tenant_id, 5, "friction", {"path": "/demo/acme/billing"}, status="acknowledged")
+    add_incident(db, tenant_id, 6, "friction", {"path": "/demo/acme/upgrade"}, status="resolved")
+    with db.session() as session:
+        from server.incidents.models import Incident
+        session.get(Incident, (tenant_id, 2)).topic_id = 7
+        session.get(Incident, (tenant_id, 6)).resolved_at = datetime.now(timezone.utc)
+        session.commit()
     section = _section(client.get(DEMO_STATUS_PAGE).get_data(as_text=True), "status")
-    assert "All systems operational" not in section
-    assert section.count("<li") == 1 and "Investigating" in section and "· Invoices" in section
-    assert widget_service.FRICTION_MESSAGE in section
+    assert "All systems operational" not in section and "this page" not in section
+    entries = re.findall(r"<h2>(.*?)</h2>\s*<p>(.*?)</p>", section)
+    assert entries == [
+        ("Billing: Identified", "Some actions here are failing for several people. "
+                                "We know the cause and are working on a fix."),
+        ("Invoices: Investigating", "Blank invoice PDFs. Some actions here are failing for several people. "
+                                    "We are looking into it."),
+        ("Upgrade to Pro: Resolved", "Some actions here are failing for several people. It works again."),
+    ]  # current problems first, the newest first; a page's incidents are one entry
     # the demo's banners link here: on a new demo database, and on one from before that had no status page
     _acme_widget(app_config, 8000)
     with db.session() as session:
