@@ -239,7 +239,7 @@ class Replayer:
         hours = min(hours, MAX_CLIENT_AGE.total_seconds() / 3600 - 0.5)  # a margin for the sending time
         sessions = list(self.model.session_history(datetime.now(timezone.utc), hours, speed=self.speed))
         self._send_all(sessions, lambda s: self.send_session(s, sent_at=datetime.now(timezone.utc)),
-                       f"Sending {hours:g} hours of in-app sessions…", "sessions", console, concurrency)
+                       f"Sending {_span(hours)} of in-app sessions…", "sessions", console, concurrency)
         return self.counts
 
     def _send_all(self, items: list[Any], send: Callable[[Any], None], title: str, unit: str,
@@ -335,3 +335,16 @@ def history_window(last_ticket_at: datetime | None, now: datetime, days: float) 
     if last_ticket_at is None:
         return days
     return max(0.0, min(days, (now - last_ticket_at).total_seconds() / 86400))
+
+
+def _span(hours: float) -> str:
+    """A span of time as a person says it: ``_span(23.5)`` is "23.5 hours", ``_span(0.0219)`` "1 minute".
+
+    >>> _span(23.5), _span(1), _span(0.5), _span(0.0219308)
+    ('23.5 hours', '1 hour', '30 minutes', '1 minute')
+    """
+    if hours >= 1:
+        value = round(hours, 1)
+        return f"{value:g} hour" + ("" if value == 1 else "s")
+    minutes = max(1, round(hours * 60))
+    return f"{minutes} minute" + ("" if minutes == 1 else "s")
