@@ -126,6 +126,53 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     await expect(page.locator("#ticket-title")).toContainText(`#${number}`);
   });
 
+test("at 1280x800 the link action and its result show under the banner without scrolling, above the evidence",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // The incident as a busy one reads: a summary by Claude and three long representative tickets; then, once
+    // the ticket is linked, the result line in the action's place.
+    let linked = false;
+    await page.route("**/api/v1/tickets/*/context*", async (route) => {
+      const body = await (await route.fetch()).json();
+      for (const inc of body.incidents ?? []) {
+        inc.llm_summary = "Customers report that invoice PDFs download as blank pages since this afternoon. " +
+          "Most write from the billing page after several tries, and some need the invoice for a payment today.";
+        inc.evidence.representatives = [1, 2, 3].map((i) => ({
+          ticket_id: String(5000 + i),
+          text: `The invoice PDF downloads as a blank page (report ${i}). We tried two browsers and cleared the ` +
+                "cache; our accountant needs it for this month's close. Please help, it blocks our team.",
+        }));
+        if (linked) Object.assign(inc, { problem_ticket_id: 4242, ticket_linked: true });
+      }
+      await route.fulfill({ json: body });
+    });
+    const app = await openTicket(page, backend.incident_ticket_id);
+    const iframe = page.locator('iframe[data-location="ticket_sidebar"]');
+    await expect(app.locator(".gs-reps li")).toHaveCount(3);
+    await expect(app.locator(".gs-summary")).toBeVisible();
+
+    /** Asserts that the element shows in the app's frame without scrolling, under the banner, over the evidence. */
+    const seenFirst = async (locator: ReturnType<FrameLocator["locator"]>) => {
+      expect(await page.evaluate(() => window.scrollY)).toBe(0);
+      const frame = (await iframe.boundingBox())!;
+      const box = (await locator.boundingBox())!;
+      const banner = (await app.locator(".gs-banner").boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(banner.y + banner.height);
+      expect(box.y + box.height).toBeLessThanOrEqual(Math.min(800, frame.y + frame.height));
+      for (const evidence of [".gs-stats", ".gs-figure", ".gs-reps"]) {
+        const below = (await app.locator(`.gs-incident ${evidence}`).first().boundingBox())!;
+        expect(below.y).toBeGreaterThan(box.y + box.height);
+      }
+    };
+    await seenFirst(app.getByRole("button", { name: /^(Create problem ticket and link|Link to problem #\d+)$/ }).first());
+
+    linked = true;
+    await page.getByRole("button", { name: /fires ticket.updated/ }).click();
+    const result = app.locator(".gs-incident").first().locator(".gs-linked");
+    await expect(result).toHaveText("Linked to problem #4242. Open ticket #4242");
+    await seenFirst(result);
+  });
+
 test("beside a large spike the chart keeps the usual hours readable: the spike is cut at the scale, with its count",
   async ({ page }) => {
     // The backend's answer, its incident's hours made 2 to 4 tickets each and the last one 240.

@@ -337,6 +337,10 @@ export function summaryView(inc: Incident): HTMLElement | null {
 /**
  * One incident's card. `rename` says whether this card holds its topic's rename control (only the first card of
  * a topic does). A ticket that is not one of the incident's tickets (it shares its topic) is told so.
+ *
+ * The agent's main action, linking the ticket to the incident's problem ticket (or its result, "Linked to
+ * problem #P."), comes right under the heading, where it shows without scrolling; the evidence follows, and
+ * the verdict, acknowledge and rename buttons close the card, once the agent has read it.
  */
 export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter, state: UiState,
                              h: Handlers, rename = true): HTMLElement {
@@ -350,6 +354,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
     el("p", { class: `gs-chip gs-status-${inc.status.replace(/[^a-z_]/g, "")}` },
        t(`sidebar.status.${["open", "acknowledged"].includes(inc.status) ? inc.status : "other"}`)),
     inc.attached ? null : el("p", { class: "gs-relation" }, t("sidebar.incident.same_topic", { id: inc.id })),
+    el("div", { class: "gs-primary" }, linkView(inc, state, h)),
     inc.sentence ? el("p", { class: "gs-sentence" }, fmt.sentence(inc.sentence, inc.firstSeenAt)) : null,
     summaryView(inc),
     el("dl", { class: "gs-stats" },
@@ -363,7 +368,6 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
     incidentPagesView(inc.pages, fmt),
     representativesView(reps, h),
     el("div", { class: "gs-actions" },
-      linkView(inc, state, h),
       feedbackView(inc, state, h),
       inc.status === "open"
         ? button(t("sidebar.acknowledge"), `ack-${inc.id}`, () => h.acknowledge(inc), state.busy) : null,

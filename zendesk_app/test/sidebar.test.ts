@@ -301,6 +301,30 @@ describe("ticket sidebar", () => {
     expect(zaf.requests.filter((o) => o.type === "GET")).toHaveLength(2); // refreshed after the action
   });
 
+  it("puts the link action and its result right under the incident's heading, before the evidence", async () => {
+    await mount((o) => o.url.endsWith("/problem-ticket")
+      ? { problem_ticket_id: 900, linked_ticket_id: "42", created: true } : context());
+    /** Whether `node` comes before the card's sentence, numbers, chart and representative tickets. */
+    const beforeEvidence = (node: Element) => {
+      const card = root.querySelector(".gs-incident")!;
+      return [".gs-sentence", ".gs-stats", ".gs-figure", ".gs-reps"].every((s) =>
+        node.compareDocumentPosition(card.querySelector(s)!) & Node.DOCUMENT_POSITION_FOLLOWING);
+    };
+    // Heading, status, then the action: the card's first button.
+    const primary = root.querySelector(".gs-incident .gs-primary")!;
+    expect(primary.previousElementSibling?.classList.contains("gs-chip")).toBe(true);
+    expect(root.querySelector(".gs-incident button")).toBe(button("Create problem ticket and link"));
+    expect(primary.contains(button("Create problem ticket and link"))).toBe(true);
+    expect(beforeEvidence(primary)).toBe(true);
+    button("Create problem ticket and link").click();
+    await flush();
+    const linked = root.querySelector(".gs-incident .gs-linked")!;
+    expect(linked.closest(".gs-primary")).not.toBeNull();
+    expect(beforeEvidence(linked)).toBe(true);
+    // The verdict, acknowledge and rename buttons stay under the evidence.
+    expect(beforeEvidence(button("Useful"))).toBe(false);
+  });
+
   it("offers the existing problem ticket when the incident has one", async () => {
     await mount(() => context({ incidents: [incident({ problem_ticket_id: 77 })] }));
     expect(button("Link to problem #77")).toBeTruthy();
