@@ -133,6 +133,8 @@ class RelatedIncidentSchema(Schema):
     status = fields.String(required=True, metadata={"enum": list(STATUSES)})
     title = fields.String(required=True, metadata={"description": "Untrusted text; render as text."})
     pages = fields.List(fields.String(), required=True, metadata={"description": "The pages both name."})
+    shared_tickets = fields.Integer(required=True, metadata={
+        "description": "How many tickets both hold (0 when they are related by a page alone)."})
 
 
 class IncidentAccountSchema(Schema):
@@ -169,9 +171,10 @@ class IncidentDetailOutSchema(IncidentOutSchema):
     mute = fields.Nested(MuteOutSchema, required=True, allow_none=True, metadata={
         "description": "The notification mute covering this incident now (its own or its series'), or null."})
     related = fields.List(fields.Nested(RelatedIncidentSchema), required=True, metadata={
-        "description": "Other incidents naming one of this one's product pages within a day of it (a page's "
-                       "friction incident and the ticket incidents whose requesters met friction there), "
-                       "newest first, at most 10."})
+        "description": "Other incidents within a day of it that name one of its product pages (a page's "
+                       "friction incident and the ticket incidents whose requesters met friction there) or "
+                       "hold at least two of its tickets (an organization's change of tone and the rise its "
+                       "tickets make), newest first, at most 10."})
     accounts = fields.List(fields.Nested(IncidentAccountSchema), required=True, metadata={
         "description": "The Zendesk organizations whose people wrote its tickets, most tickets first, at most 20."})
     accounts_total = fields.Integer(required=True, metadata={"description": "How many organizations in all."})

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,8 @@ VOLUME_AFTER = timedelta(hours=24)
 MAX_VOLUME_HOURS = 24 * 60
 #: Incidents are related when they name a page in common and their times come within this of each other.
 RELATED_WITHIN = timedelta(hours=24)
+#: Incidents holding at least this many of the same tickets at about the same time are related.
+RELATED_SHARED_TICKETS = 2
 #: Most candidates read, and most related incidents shown, per incident.
 RELATED_CANDIDATES, MAX_RELATED = 200, 10
 #: How far ahead a release's deploy time may lie (clock skew, a deploy being scheduled).
@@ -501,24 +503,35 @@ def incident_pages(incident: Incident) -> set[str]:
 
 
 def related(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:
-    """Other incidents naming one of this one's pages at about the same time (within a day of its span):
-    the page's own failures (a friction incident) and the tickets they caused (a ticket incident whose
-    requesters met friction there) are one problem seen twice. Newest detected first."""
+    """Other incidents at about the same time (within a day of this one's span) that are the same problem
+    seen another way: naming one of its pages (the page's own failures, a friction incident, and the
+    tickets they caused, a ticket incident whose requesters met friction there), or holding at least
+    ``RELATED_SHARED_TICKETS`` of its tickets (an organization's change of tone and the concentrated rise
+    its tickets make). Newest detected first."""
     pages = incident_pages(incident)
-    if not pages:
-        return []
     begin = as_utc(incident.first_seen_at) - RELATED_WITHIN
     end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + RELATED_WITHIN
-    rows = session.scalars(select(Incident).where(
-        Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
-        Incident.first_seen_at <= end).order_by(Incident.detected_at.desc(), Incident.id.desc())
-        .limit(RELATED_CANDIDATES))
-    linked = [(other, pages & incident_pages(other)) for other in rows]
-    linked = [(other, shared) for other, shared in linked if shared][:MAX_RELATED]
-    labels = _topic_labels(session, tenant_id, (other.topic_id for other, _ in linked))
+    mine = select(IncidentTicket.zendesk_id).where(IncidentTicket.tenant_id == tenant_id,
+                                                   IncidentTicket.incident_id == incident.id)
+    overlap = dict(session.execute(
+        select(IncidentTicket.incident_id, func.count())
+        .where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id != incident.id,
+               IncidentTicket.zendesk_id.in_(mine))
+        .group_by(IncidentTicket.incident_id).having(func.count() >= RELATED_SHARED_TICKETS)
+        .order_by(func.count().desc()).limit(RELATED_CANDIDATES)).all())
+    if not pages and not overlap:
+        return []
+    near = [Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
+            Incident.first_seen_at <= end]
+    rows = session.scalars(select(Incident).where(*near).where(
+        or_(Incident.id.in_(list(overlap)), true() if pages else false()))
+        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(RELATED_CANDIDATES))
+    linked = [(other, pages & incident_pages(other), overlap.get(other.id, 0)) for other in rows]
+    linked = [(other, shared, tickets) for other, shared, tickets in linked if shared or tickets][:MAX_RELATED]
+    labels = _topic_labels(session, tenant_id, (other.topic_id for other, _, _ in linked))
     return [{"id": other.id, "kind": other.kind, "status": other.status,
              "title": _named_now(other, labels.get(other.topic_id))[0],
-             "pages": sorted(shared)} for other, shared in linked]
+             "pages": sorted(shared), "shared_tickets": tickets} for other, shared, tickets in linked]
 
 
 def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,

@@ -431,12 +431,35 @@ def test_detail_relates_a_pages_friction_incident_and_the_ticket_incidents_it_ca
         return client.get(f"/api/v1/incidents/{incident_id}", headers=auth(c)).get_json()["related"]
 
     assert related(1) == [{"id": 2, "kind": "spike", "status": "open", "title": "Spike: 'invoice pdf'",
-                           "pages": ["/invoices"]}]
+                           "pages": ["/invoices"], "shared_tickets": 0}]
     assert [r["id"] for r in related(2)] == [1]
     assert related(3) == [] and related(5) == []
     assert related(6, other_creds) == []
     add_topic(db, t.id, 1, "invoice pdf", name="Blank invoices")  # agents named its topic since
     assert related(1)[0]["title"] == "Spike: 'Blank invoices'"
+
+
+def test_detail_relates_incidents_that_hold_the_same_tickets_at_about_the_same_time(client, db, tenant):
+    """An organization's change of tone and the concentrated rise of its tickets are one problem seen twice."""
+    t, creds = tenant
+    detected = T0 + timedelta(hours=30)
+    add_incident(db, t.id, 1, kind="concentration", title="Concentrated rise: 'sso login'", detected_at=detected,
+                 tickets=["10", "11", "12", "13"])
+    add_incident(db, t.id, 2, kind="sentiment", series="org:900002", topic_id=None, title="Sentiment falling: Kestrel",
+                 detected_at=detected + timedelta(minutes=20), tickets=["11", "12", "13", "14"])
+    add_incident(db, t.id, 3, series="topic:3", topic_id=3, title="Spike: one in common",
+                 detected_at=detected, tickets=["10", "20"])  # a single ticket in common: not the same problem
+    add_incident(db, t.id, 4, series="topic:4", topic_id=4, title="Spike: long ago", tickets=["10", "11"],
+                 detected_at=detected - timedelta(days=5), last_activity_at=detected - timedelta(days=5),
+                 status="resolved", resolved_at=detected - timedelta(days=5))
+
+    def related(incident_id):
+        return client.get(f"/api/v1/incidents/{incident_id}", headers=auth(creds)).get_json()["related"]
+
+    assert related(1) == [{"id": 2, "kind": "sentiment", "status": "open", "title": "Sentiment falling: Kestrel",
+                           "pages": [], "shared_tickets": 3}]
+    assert [(r["id"], r["shared_tickets"]) for r in related(2)] == [(1, 3)]
+    assert related(3) == []
 
 
 def test_merging_resolves_one_incident_into_another_and_tells_the_detector(client, db, tenant):
