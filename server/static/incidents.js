@@ -1196,7 +1196,8 @@
     box.appendChild(el("h3", null, "Evidence"));
     box.appendChild(evidenceList(inc));
     if (Array.isArray(inc.related) && inc.related.length) {
-      // The same problem seen another way: the page's own failures, or the tickets they caused.
+      // The same problem seen another way: the page's own failures, or the tickets they caused; a change of
+      // tone and the rise of the same tickets.
       box.appendChild(el("h3", null, "Related incidents"));
       var rel = el("ul", "plain related");
       inc.related.forEach(function (r) {
@@ -1207,7 +1208,10 @@
         link.addEventListener("click", function () { select(r.id); });
         li.appendChild(badge(r.kind));
         li.appendChild(link);
-        li.appendChild(document.createTextNode(" · " + r.status + " · " + (r.pages || []).join(", ")));
+        // why it is the same problem: the pages both name, and the tickets both hold
+        var why = (r.pages || []).slice();
+        if (r.shared_tickets) why.push(GS.count(r.shared_tickets) + (r.shared_tickets === 1 ? " ticket" : " tickets") + " in common");
+        li.appendChild(document.createTextNode(" · " + r.status + (why.length ? " · " + why.join(", ") : "")));
         rel.appendChild(li);
       });
       box.appendChild(rel);
