@@ -10,6 +10,7 @@
                      concentration: ["concentrated rise", "concentrated rises"],
                      friction: ["in-app friction", "in-app friction"] };
   var PARTS = [["useful", "useful"], ["noise", "noise"], ["unrated", "not rated"]];
+  var RATED_FOR_SHARE = 5;  // verdicts before "Found real by people" is said as a percentage
 
   function minutes(m) {
     if (m === null || m === undefined) return "—";
@@ -105,7 +106,10 @@
       count(r.incidents) + (r.incidents === 1 ? " incident" : " incidents") + " detected: " + kinds.join(", ") + "."));
     var dl = GS.el("dl", "report-figures");
     var f = r.feedback;
-    figure(dl, "Found real by people", f.precision === null ? "—" : Math.round(f.precision * 100) + "%",
+    // A share says something over enough verdicts: below RATED_FOR_SHARE, the verdicts themselves ("1 of 1").
+    var rated = f.useful + f.noise;
+    figure(dl, "Found real by people", f.precision === null || !rated ? "—" :
+             rated < RATED_FOR_SHARE ? count(f.useful) + " of " + count(rated) : Math.round(f.precision * 100) + "%",
            count(f.useful) + " useful, " + count(f.noise) + " noise, " + count(f.unrated) + " not rated");
     figure(dl, "Time to respond", minutes(r.time_to_respond.median_minutes),
            r.time_to_respond.count ? spread(r.time_to_respond) : "nobody has acted on one yet");

@@ -75,3 +75,20 @@ it("draws the period picked last when an earlier answer arrives after it", async
   await settle();
   expect(bars()).toBe(52);
 });
+
+it("says the verdicts themselves, not a share, until five incidents are rated", async () => {
+  open();
+  const found = () => document.querySelector("#report-body .report-figures div dd")?.firstChild?.textContent;
+  const answer = (useful: number, noise: number) => {
+    const r = report(4);
+    r.feedback = { precision: useful + noise ? useful / (useful + noise) : null, useful, noise, unrated: 1 };
+    pending[pending.length - 1].resolve(r);
+  };
+  const pick = document.getElementById("report-weeks") as HTMLSelectElement;
+  for (const [useful, noise, said] of [[0, 0, "—"], [1, 0, "1 of 1"], [3, 1, "3 of 4"], [4, 1, "80%"]] as const) {
+    pick.dispatchEvent(new Event("change"));
+    answer(useful, noise);
+    await settle();
+    expect(found()).toBe(said);
+  }
+});
