@@ -94,7 +94,7 @@ DEMO_NUDGES = [
                                                             "target": "POST /demo/acme/api/coupon"}]},
     {"id": "acme-invoice-help", "match": "/demo/acme/invoices",
      "title": "Invoice PDF not downloading?",
-     "body": "We can e-mail the invoice to you while downloads are slow.",
+     "body": "Downloads are failing right now: we can e-mail the invoice to you instead.",
      "link_url": INVOICE_HELP, "link_text": "Get it by e-mail",
      "when": [{"signal": "failed_request", "target": "POST /demo/acme/api/invoices/*"}]},
 ]
