@@ -289,9 +289,18 @@ test("linking creates the problem ticket in Zendesk once and makes the ticket on
     const incidentMeta = `Status: open · Type: incident · Linked problem: #${problemId}`;
     await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);
 
-    // Another ticket of the same incident links to the same problem ticket; no second one is created.
-    const other = await openTicket(page, backend.xss_ticket_id);
+    const updated = `Ticket #${backend.incident_ticket_id} was updated in Zendesk: ${incidentMeta}.`;
+    await expect(page.locator("#host-status")).toHaveText(updated);
+
+    // Another ticket of the same incident (opened from the list, on the same page) links to the same problem
+    // ticket; no second one is created. The page's line about the first ticket goes when the other opens.
+    await page.locator("#back-button").click();
+    await page.getByLabel("Open ticket #").fill(String(backend.xss_ticket_id));
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    const other = page.frameLocator('iframe[data-location="ticket_sidebar"]');
+    await expect(page.locator("#ticket-title")).toContainText(`#${backend.xss_ticket_id}`);
     await expect(page.locator("#ticket-meta")).toHaveText("Status: open · Type: question");
+    await expect(page.locator("#host-status")).not.toContainText(`#${backend.incident_ticket_id}`);
     await other.getByRole("button", { name: `Link to problem #${problemId}` }).first().click();
     await expect(other.getByRole("status").first()).toContainText(`is now an incident of problem #${problemId}`);
     await expect(page.locator("#ticket-meta")).toHaveText(incidentMeta);

@@ -18,6 +18,8 @@ function say(message: string): void {
   $("host-status").textContent = message;
 }
 
+/** What the status line last said about the ticket list, said again when the agent comes back to it. */
+let listLine = "";
 let sidebarFrame: AppFrame | null = null;
 let navFrame: AppFrame | null = null;
 /** The open ticket as Zendesk had it when last read (null: not read yet). */
@@ -53,6 +55,7 @@ function show(pane: "token" | "tickets" | "ticket" | "nav"): void {
   // While the token is asked for, the address keeps the ticket to open once it is given.
   if (pane !== "token") address(pane === "ticket" ? sidebarFrame?.ticket?.id ?? null : null);
   for (const name of ["token", "tickets", "ticket", "nav"]) $(`${name}-pane`).hidden = name !== pane;
+  if (pane === "tickets" && listLine) say(listLine);
   $("nav-tickets").toggleAttribute("aria-current", pane !== "nav");
   $("nav-app").toggleAttribute("aria-current", pane === "nav");
   if (pane !== "nav") $("nav-tickets").setAttribute("aria-current", "page");
@@ -93,6 +96,7 @@ function queueSync(frame: AppFrame): Promise<void> {
 }
 
 function openTicket(ticket: HostTicket): void {
+  say("");  // what it said was about the list or the ticket open before
   renderTicketHeader(ticket);
   sidebarFrame = new AppFrame("ticket_sidebar", ticket);
   remote = null;
@@ -171,7 +175,8 @@ async function loadTickets(): Promise<void> {
     ? `In a live incident: the ${live.length} newest` : "In a live incident";
   $("incident-tickets").hidden = live.length === 0;
   $("ticket-list").replaceChildren(...ticketItems(newest));
-  say(listSummary(newest));
+  listLine = listSummary(newest);
+  if (!$("tickets-pane").hidden) say(listLine);  // else once the agent is back at the list
 }
 
 /** The list, then the ticket the address names, if any, over it. */

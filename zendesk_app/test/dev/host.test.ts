@@ -123,4 +123,16 @@ describe("the fake agent workspace", () => {
     await flush();
     expect(calls.filter((c) => c.url.endsWith("/tickets/100.json")).length).toBe(reads);
   });
+
+  it("forgets what it said about a ticket once another opens, and says the list's line back at the list",
+     async () => {
+    const status = document.getElementById("host-status")!;
+    expect(status.textContent).toContain("Ticket #100 was updated in Zendesk");
+    // The app opens another ticket (a representative ticket's number).
+    fromApp({ id: 8, request: "invoke", params: { routeTo: ["ticket", "201"] } });
+    await until(() => document.getElementById("ticket-title")!.textContent === "#201 Ticket 201");
+    expect(status.textContent).not.toContain("#100");
+    document.getElementById("back-button")!.click();
+    expect(status.textContent).toBe("30 newest tickets, 26 of them in a live incident.");
+  });
 });

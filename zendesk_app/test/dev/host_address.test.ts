@@ -66,8 +66,12 @@ describe("the agent page opened at a ticket from the incidents page", () => {
     expect(sessionStorage.getItem("groundswell.token")).toBe(TOKEN);
   });
 
-  it("names no ticket in its address while the list is shown", () => {
+  it("names no ticket in its address while the list is shown", async () => {
+    // The list's line waits while the ticket is shown, and is said once the agent is back at the list.
+    await until(() => document.querySelectorAll("#ticket-list button").length === 2);
+    expect(text("host-status")).toBe("");
     (document.getElementById("back-button") as HTMLButtonElement).click();
+    expect(text("host-status")).toBe("2 newest tickets, 1 of them in a live incident.");
     expect(hidden("tickets-pane")).toBe(false);
     expect(location.hash).toBe("");
     expect(location.pathname).toBe("/demo/zendesk");
