@@ -1,6 +1,6 @@
 // The incidents page's detection settings (server/static/tuning.js): a backtest tried or cancelled while a
 // reading of a run is on its way, the section shows the run as read last, whatever order the answers come in.
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { open, settle, type Page } from "./harness";
 
 const STORED = { alarm_budget_per_week: 1, min_requesters: 3, resolve_after_minutes: 120, enabled: true,
@@ -60,4 +60,22 @@ it("says a cancelled backtest is cancelled when a reading from before the cancel
   await settle();
   expect(document.getElementById("tuning-run")!.textContent).toContain("Cancelled at");
   expect(tryButton().disabled).toBe(false);
+});
+
+it("guesses the time to go from the pace of the last readings, not the slow start's", async () => {
+  const T = Date.parse("2026-03-02T10:02:00Z");
+  let now = T;
+  vi.spyOn(Date, "now").mockImplementation(() => now);
+  const running = (done: number) => ({ ...run(9, "running"), started_at: "2026-03-02T10:00:00Z",
+                                       progress: { events_done: done, events_total: 64_000 } });
+  const page = await opened(running(16_000));
+  page.one("GET /api/v1/backtests/9").answer(running(16_000));
+  await settle();
+  const line = () => document.querySelector("#tuning-run .progress-line")?.textContent ?? "";
+  expect(line()).toContain("(2 min so far, about 6 min to go)");  // a quarter in two minutes: the average
+  now = T + 20_000;  // 10,000 events in the last 20 s: 500 a second, 38,000 to go
+  page.timers.filter((t) => t.ms === 1000 && !t.cleared).forEach((t) => { t.cleared = true; t.fn(); });
+  page.one("GET /api/v1/backtests/9").answer(running(26_000));
+  await settle();
+  expect(line()).toContain("(2 min so far, about 1 min to go)");  // the average would say 3 min
 });
