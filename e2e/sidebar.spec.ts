@@ -235,6 +235,29 @@ test("on a phone the agent page stacks the app under the ticket and never scroll
   expect(nav.y + nav.height).toBeLessThanOrEqual(main.y);
 });
 
+test("on a phone no focus ring is drawn around a ticket's title unless the agent came with the keyboard",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const title = page.locator("#ticket-title");
+    const ring = () => title.evaluate((t) => ({ focused: t === document.activeElement,
+                                                 outline: getComputedStyle(t).outlineStyle }));
+    // Opened by its address as the page loads: the title is not focused, no ring.
+    await page.goto(`${backend.url}/demo/zendesk?visit=${++visits}#token=${backend.api_token}` +
+                    `&ticket=${backend.incident_ticket_id}`);
+    await expect(title).toHaveText(new RegExp(`^#${backend.incident_ticket_id}\\b`));
+    expect(await ring()).toEqual({ focused: false, outline: "none" });
+    // Opened from the list with the mouse: the focus moves to the title, drawn without a ring.
+    await page.locator("#back-button").click();
+    await page.locator("#incident-list button").first().click();
+    expect(await ring()).toEqual({ focused: true, outline: "none" });
+    // With the keyboard: the ring shows where the focus went.
+    await page.locator("#back-button").click();
+    await page.getByLabel("Open ticket #").fill(String(backend.incident_ticket_id));
+    await page.getByLabel("Open ticket #").press("Enter");
+    expect((await ring()).focused).toBe(true);
+    expect((await ring()).outline).not.toBe("none");
+  });
+
 test("the API token never reaches the app's frame; its requests carry only the placeholder", async ({ page }) => {
   const sent: string[] = [];
   page.on("request", (request) => {

@@ -95,14 +95,20 @@ function queueSync(frame: AppFrame): Promise<void> {
   return reading;
 }
 
-function openTicket(ticket: HostTicket): void {
+/**
+ * Shows the ticket with the app in its sidebar. The focus moves to its title when the agent opened it from
+ * this page (the list, the form, the app, the token form), so that it is not left on a hidden control; a
+ * ticket the page opens as it loads takes no focus, where nothing had it yet (the browser would draw a ring
+ * around the title as if the agent had moved there with the keyboard).
+ */
+function openTicket(ticket: HostTicket, focus = true): void {
   say("");  // what it said was about the list or the ticket open before
   renderTicketHeader(ticket);
   sidebarFrame = new AppFrame("ticket_sidebar", ticket);
   remote = null;
   mount($("sidebar-slot"), sidebarFrame);
   show("ticket");
-  $("ticket-title").focus();
+  if (focus) $("ticket-title").focus();
   const frame = sidebarFrame;
   void queueSync(frame);
   clearInterval(pollTimer);
@@ -179,12 +185,12 @@ async function loadTickets(): Promise<void> {
   if (!$("tickets-pane").hidden) say(listLine);  // else once the agent is back at the list
 }
 
-/** The list, then the ticket the address names, if any, over it. */
-function begin(): void {
+/** The list, then the ticket the address names, if any, over it (`focus`: see openTicket). */
+function begin(focus: boolean): void {
   const id = ticketInAddress();
   show("tickets");
   void loadTickets().catch(() => say("Could not load tickets."));
-  if (id !== null) openTicket(unknownTicket(id));
+  if (id !== null) openTicket(unknownTicket(id), focus);
 }
 
 /** A ticket named by a changed address (typed, or a link followed in this tab), unless it is open already. */
@@ -229,14 +235,14 @@ function start(): void {
     event.preventDefault();
     settings.api_token = ($("token-input") as HTMLInputElement).value.trim();
     saveSecrets();
-    begin();
+    begin(true);
   });
   window.addEventListener("hashchange", () => { if (settings.api_token) openFromAddress(); });
   if (!settings.api_token) {
     show("token");
     return;
   }
-  begin();
+  begin(false);
 }
 
 start();

@@ -53,6 +53,8 @@ describe("the agent page opened at a ticket from the incidents page", () => {
   it("opens that ticket with the incidents page's token, without asking for one", async () => {
     await until(() => text("ticket-title") === "#100 Invoice PDF is blank");
     expect(hidden("ticket-pane")).toBe(false);
+    // Opened as the page loads: the title takes no focus (the browser would draw a ring around it).
+    expect(document.activeElement).toBe(document.body);
     expect(hidden("token-pane")).toBe(true);
     expect(document.querySelector('iframe[data-location="ticket_sidebar"]')).not.toBeNull();
     expect(auths.length).toBeGreaterThan(0);
@@ -81,6 +83,7 @@ describe("the agent page opened at a ticket from the incidents page", () => {
     location.hash = "#ticket=228";
     await until(() => text("ticket-title") === "#228 Export times out");
     expect(hidden("ticket-pane")).toBe(false);
+    expect(document.activeElement?.id).toBe("ticket-title");  // moved on from the now hidden list
     expect(location.hash).toBe("#ticket=228");
   });
 
