@@ -297,6 +297,10 @@ test("linking creates the problem ticket in Zendesk once and makes the ticket on
     await link.click();
     const status = app.getByRole("status").first();
     await expect(status).toContainText(`ticket #${backend.incident_ticket_id} is now one of its incidents`);
+    // The focus went to the incident's heading, drawn without a ring after a click (a key press shows one).
+    const heading = app.locator(`h2#gs-incident-${backend.incident_id}`);
+    await expect(heading).toBeFocused();
+    expect(await heading.evaluate((h) => getComputedStyle(h).outlineStyle)).toBe("none");
     const requests = await zendeskRequests(page);
     const created = requests.filter((r) => r.method === "POST" && /^\/api\/v2\/tickets(\.json)?$/.test(r.path));
     expect(created).toHaveLength(1);
@@ -490,6 +494,9 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await expect(ack).toBeFocused();
   await page.keyboard.press("Space");
   await expect(app.getByRole("status").first()).toHaveText(`Incident #${backend.incident_id} acknowledged.`);
+  const heading = app.locator(`h2#gs-incident-${backend.incident_id}`);
+  await expect(heading).toBeFocused();
+  expect(await heading.evaluate((h) => getComputedStyle(h).outlineStyle)).toBe("solid");
   await expect(app.locator(".gs-chip").first()).toHaveText("Acknowledged");
   const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
                                                { headers: auth() })).json();
