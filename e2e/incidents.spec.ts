@@ -165,6 +165,25 @@ test("on a phone the chart's text stays legible, its labels apart, and the open 
     expect(layout.open.width).toBeGreaterThanOrEqual(10);
   });
 
+test("on a phone the merge picker fits the screen, however long the other incidents' titles", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  // another active incident of the same family, whose title makes the picker's option long
+  await page.route((url) => url.pathname === "/api/v1/incidents" && url.searchParams.get("limit") === "200",
+    async (route) => {
+      const body = await (await route.fetch()).json();
+      const mine = body.incidents.find((i: { id: number }) => i.id === backend.incident_id);
+      body.incidents.push({ ...mine, id: 9999, title: "Spike in “Invoice PDF downloads are blank after the March " +
+                                                      "release for customers on the annual plan”" });
+      await route.fulfill({ json: body });
+    });
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.incident_id}`);
+  const into = page.locator("#incident-detail #merge-into");
+  await expect(into.locator('option[value="9999"]')).toHaveCount(1);
+  await expect(into).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  expect((await into.boundingBox())!.x + (await into.boundingBox())!.width).toBeLessThanOrEqual(390);
+});
+
 test("a friction incident: one card for the page, its chart of the page's failures, every signal in its evidence",
   async ({ page }) => {
   const problems: string[] = [];
