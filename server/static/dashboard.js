@@ -185,7 +185,7 @@
     var token = sessionStorage.getItem(KEY);
     options = options || {};
     options.headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
-    return fetch(path, options).then(function (r) {
+    return GS.request(path, options).then(function (r) {
       if (!r.ok) throw new Error("The server answered " + r.status + ".");
       return r.json();
     });
@@ -230,7 +230,7 @@
             if (topic.id === t.id) showTopic(t.id);  // unless another topic was picked meanwhile
             pollTopics();
           })
-          .catch(function (err) { showError(err.message); });
+          .catch(function (err) { showError(GS.notSaved("The topic's name", err)); });
       });
       box.appendChild(form);
       if (moved) {
@@ -331,18 +331,26 @@
     e.hidden = !msg;
   }
 
+  // The status, read every 2 s (every 5 s after a failure, until the server answers again and the error goes).
+  // A failure over figures already drawn says they are the last answer's, and from when.
+  var answeredAt = null;
   function poll() {
     var token = sessionStorage.getItem(KEY);
     if (!token) { document.getElementById("login").hidden = false; return; }
-    fetch("/api/v1/status", { headers: { Authorization: "Bearer " + token } })
+    GS.request("/api/v1/status", { headers: { Authorization: "Bearer " + token } })
       .then(function (r) {
-        if (r.status === 401) { sessionStorage.removeItem(KEY); throw new Error("The token was refused."); }
+        if (r.status === 401) {
+          sessionStorage.removeItem(KEY);
+          var refused = new Error("The token was refused.");
+          refused.status = 401;
+          throw refused;
+        }
         if (!r.ok) throw new Error("The server answered " + r.status + ".");
         return r.json();
       })
-      .then(function (data) { showError(""); render(data); setTimeout(poll, 2000); })
+      .then(function (data) { showError(""); render(data); answeredAt = Date.now(); setTimeout(poll, 2000); })
       .catch(function (err) {
-        showError(err.message);
+        showError(answeredAt && err.status !== 401 ? GS.stale(err, answeredAt) : err.message);
         if (sessionStorage.getItem(KEY)) setTimeout(poll, 5000);
         else document.getElementById("login").hidden = false;
       });

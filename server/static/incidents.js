@@ -55,8 +55,7 @@
 
   // A time of day alone ("04:06 PM", "16:06"), written as page.js's when writes the time of a date, so that a
   // sentence's clock, the chart's hours and the legend's times read alike.
-  var CLOCK = { hour: "2-digit", minute: "2-digit" };
-  function clock(t) { return new Date(t).toLocaleTimeString([], CLOCK); }
+  var clock = GS.clock;
 
   // The detector writes a sentence's clocks in UTC ("first seen 23:04 UTC", "in the hour from 14:00 UTC");
   // the page shows every other time in the reader's zone, so those clocks are shown in it too: each is the
@@ -118,7 +117,7 @@
   function api(path, options) {
     options = options || {};
     options.headers = Object.assign({ Authorization: "Bearer " + sessionStorage.getItem(KEY) }, options.headers || {});
-    return fetch(path, options).then(function (r) {
+    return GS.request(path, options).then(function (r) {  // a server that did not answer: GS.UNREACHABLE
       return r.json().catch(function () { return null; }).then(function (body) {
         if (r.status === 401) {
           sessionStorage.removeItem(KEY);
@@ -249,7 +248,7 @@
   function exportCsv() {  // fetched with the token, then saved through a blob link
     var button = $("export");
     button.disabled = true;
-    fetch("/api/v1/incidents/export?" + filters(), {
+    GS.request("/api/v1/incidents/export?" + filters(), {
       headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) }
     }).then(function (r) {
       if (!r.ok) throw new Error("The export failed: the server answered " + r.status + ".");
@@ -288,7 +287,8 @@
       }
       announceArrivals(data);
       state.filtersChanged = false;
-      setText($("updated"), "Updated " + clock(Date.now()));
+      state.answeredAt = Date.now();
+      setText($("updated"), "Updated " + clock(state.answeredAt));
       // Side by side (wide screens), the newest incident opens beside the list the first time there is one,
       // rather than an empty pane; on a narrow screen the list stays first. Closing it is respected.
       if (!state.opened && !state.selected && data.incidents.length &&
@@ -833,7 +833,7 @@
         announce(typeof attrs.done === "function" ? attrs.done(inc, by) : attrs.done || "");
         loadList().catch(listError);
         document.dispatchEvent(new Event("gs-incident-changed"));  // sections that count incidents reload
-      }).catch(function (err) { b.disabled = false; detailError(err.message); });
+      }).catch(function (err) { b.disabled = false; detailError(GS.notSaved(attrs.what || label, err)); });
     });
     return b;
   }
@@ -875,10 +875,11 @@
         return send("POST", "/api/v1/mutes", body).then(function () { return api("/api/v1/incidents/" + inc.id); });
       };
     }
-    box.appendChild(actionButton("This incident", { action: "mute-incident", cls: "secondary" },
+    box.appendChild(actionButton("This incident", { action: "mute-incident", cls: "secondary", what: "The mute" },
       mute({ incident_id: inc.id })));
     if (inc.series && inc.series !== "all") {
-      box.appendChild(actionButton("Everything on " + seriesWords(inc.series), { action: "mute-series", cls: "secondary" },
+      box.appendChild(actionButton("Everything on " + seriesWords(inc.series), { action: "mute-series", cls: "secondary",
+                                                                                 what: "The mute" },
         mute({ series: inc.series })));
     }
     return box;
@@ -945,7 +946,7 @@
             announce("Merged #" + inc.id + " into #" + kept.id + " by " + by + ": its tickets join this one.");
           }
         });
-      }).catch(function (err) { button.disabled = false; detailError(err.message); });
+      }).catch(function (err) { button.disabled = false; detailError(GS.notSaved("The merge", err)); });
     });
     return box;
   }
@@ -1164,7 +1165,8 @@
       actions.appendChild(b);
     });
     [["useful", "Mark useful", inc.useful_count], ["noise", "Mark noise", inc.noise_count]].forEach(function (v) {
-      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary verdict", done: function (after, by) {
+      actions.appendChild(actionButton(v[1] + " (" + v[2] + ")", { action: v[0], cls: "secondary verdict", what: v[1],
+                                                                   done: function (after, by) {
         return verdictWords(verdictOf(inc, by), v[0], by);
       } }, function (by) { return send("POST", "/api/v1/incidents/" + inc.id + "/feedback", { verdict: v[0], by: by }); }));
     });
@@ -1456,10 +1458,15 @@
     refresh();
   }
 
+  // A list that could not be read: the cards shown stay, said to be the last answer, and from when (the time
+  // beside the tabs no longer says "Updated"); the next refresh (REFRESH_MS) tries again and, answered, draws
+  // the list, its status line and its time again.
   function listError(err) {
     state.listSig = null;
     $("list-state").hidden = false;
-    setText($("list-state"), "Could not load incidents: " + err.message);
+    setText($("list-state"), state.answeredAt && $("incident-list").children.length ? GS.stale(err, state.answeredAt)
+      : "Could not load incidents: " + err.message);
+    if (state.answeredAt) setText($("updated"), "Not updated since " + clock(state.answeredAt));
   }
 
   function refresh() {

@@ -1,7 +1,7 @@
 // Helpers shared by the incidents page's scripts (incidents, deflection, accounts, alerts, tuning, report; loaded
 // first) and by the dashboard: the incident kinds' names, elements with text only, local times, dates and counts
-// written one way, where a chart's labels fit, a sentence's UTC clocks, and API calls with the tab's token whose
-// errors name the problem and its fields.
+// written one way, where a chart's labels fit, a sentence's UTC clocks, API calls with the tab's token whose
+// errors name the problem and its fields (or say the server did not answer).
 (function () {
   "use strict";
   var KEY = "groundswell.token";
@@ -43,7 +43,7 @@
     if (!iso) return "—";
     var d = new Date(iso);
     return d.toDateString() === new Date().toDateString()
-      ? "today " + d.toLocaleTimeString([], { hour: WHEN.hour, minute: WHEN.minute }) : when(iso);
+      ? "today " + clock(iso) : when(iso);
   }
   function count(n, digits) {
     if (n === null || n === undefined || n === "" || isNaN(Number(n))) return "—";
@@ -154,13 +154,48 @@
     return Array.isArray(v) ? v.join(", ") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
   }
 
+  // --- a server that does not answer ------------------------------------------------------------
+  // A request that never reached the server (it is down, or the network is: fetch rejects with a TypeError)
+  // fails with the Zendesk sidebar's words (zendesk_app/translations/en.json, sidebar.error.network) instead of
+  // the browser's ("Failed to fetch", "Load failed"), and carries unreachable: true and status 0. The pages
+  // send every request through request(), and word what failed with stale() and notSaved().
+  var NO_ANSWER = "the Groundswell server did not answer";
+  var UNREACHABLE = "The Groundswell server did not answer. Check that it is running and reachable.";
+  function request(path, options) {
+    return fetch(path, options).catch(function (cause) {
+      if (!cause || cause.name !== "TypeError") throw cause;  // an aborted request stays one
+      var e = new Error(UNREACHABLE);
+      e.unreachable = true;
+      e.status = 0;
+      throw e;
+    });
+  }
+
+  // A time of day alone ("10:36 PM", "22:36"), as when writes the time of a date.
+  function clock(t) { return new Date(t).toLocaleTimeString([], { hour: WHEN.hour, minute: WHEN.minute }); }
+
+  // A refresh that failed, over what the page still shows from its last answer (received at `at`, ms since the
+  // epoch): "Could not refresh; showing what it said at 10:36 PM. The Groundswell server did not answer. …"
+  // (the sidebar's "Could not refresh; showing the last answer.", with when).
+  function stale(err, at) {
+    var d = new Date(at), today = d.toDateString() === new Date().toDateString();
+    return "Could not refresh; showing what it said " + (today ? "at " + clock(at) : "on " + when(d.toISOString())) +
+      ". " + ((err && err.message) || "");
+  }
+
+  // A change a person asked for that did not reach the server: "Acknowledge was not saved: the Groundswell server
+  // did not answer. Try again." (what: the action's name). Refused by the server, it says the server's reason.
+  function notSaved(what, err) {
+    return err && err.unreachable ? what + " was not saved: " + NO_ANSWER + ". Try again." : (err && err.message) || "";
+  }
+
   function call(method, path, body) {
     var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    return fetch(path, options).then(function (r) {
+    return request(path, options).then(function (r) {
       if (r.status === 204) return null;
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
@@ -264,4 +299,9 @@
   window.GS.BY_KEY = BY_KEY;
   window.GS.TOKEN_KEY = KEY;  // the API token, in the tab's session storage (every page script reads it here)
   window.GS.goToSection = goToSection;
+  window.GS.request = request;
+  window.GS.UNREACHABLE = UNREACHABLE;
+  window.GS.clock = clock;
+  window.GS.stale = stale;
+  window.GS.notSaved = notSaved;
 })();

@@ -14,6 +14,8 @@ export interface Request {
   body: unknown;
   answered: boolean;
   answer(body: unknown, status?: number): void;
+  /** The request never reaches the server: fetch rejects, by default as a browser does when the server is down. */
+  fail(error?: Error): void;
 }
 
 export interface Page {
@@ -62,13 +64,17 @@ export function open(template: string, scripts: string[], token: string | null =
   const requests: Request[] = [];
   vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
     const url = new URL(String(input), "http://x");
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const r: Request = {
         method: (init?.method ?? "GET").toUpperCase(), path: url.pathname + url.search,
         body: init?.body ? JSON.parse(String(init.body)) : undefined, answered: false,
         answer(body, status = 200) {
           r.answered = true;
           resolve(status === 204 ? new Response(null, { status }) : new Response(JSON.stringify(body), { status }));
+        },
+        fail(error = new TypeError("Failed to fetch")) {
+          r.answered = true;
+          reject(error);
         },
       };
       requests.push(r);
