@@ -97,22 +97,26 @@
     return svg;
   }
 
-  // Whether the detector is still reading a backlog (a history import, or a detector that was away): the
-  // same marks as the cards' warning colour. Until it catches up, no incident can have been found in it.
-  var detector = null;
-  function reading() { return !!detector && (detector.pending_events > 1000 || detector.lag_seconds > 60); }
+  // Whether the detector is still reading a backlog (page.js reading, the incidents page's rule too), from the
+  // latest status answer; until it has caught up, no incident can have been found in it.
+  var detector = null, backlog = null;
 
-  // The active incidents' list when there are none: nothing unusual, or nothing found yet.
+  // The active incidents' list when there are none: nothing found yet, or nothing unusual; before the first
+  // status answer, which says which, just none.
   function noIncidents() {
-    return reading()
-      ? "None yet: the detector is still reading the ticket history (" + count(detector.pending_events) +
+    if (!detector) return "None.";
+    if (!backlog) return "None: nothing unusual right now.";
+    return backlog.pending
+      ? "None yet: the detector is still reading the ticket history (" + count(backlog.pending) +
         " events to go). Incidents appear here a few minutes after it has caught up."
-      : "None: nothing unusual right now.";
+      : "None yet: the ticket history is still arriving (the latest at " + GS.clock(backlog.arrivedAt) +
+        "). Incidents appear here a few minutes after the detector has read it all.";
   }
 
   function render(data) {
     document.getElementById("tenant").textContent = data.tenant.name;
     var d = detector = data.detector;
+    backlog = GS.reading(data);
     var empty = document.getElementById("incidents-now-empty");
     if (empty) empty.textContent = noIncidents();
     // The sources' counts grow as the detector reads the log (up to its checkpoint's offset): they are the

@@ -11,9 +11,6 @@
   var FILTERS = { active: "open,acknowledged", resolved: "resolved", dismissed: "dismissed", all: "" };
   var EMPTY = { active: "No active incidents. All quiet.", resolved: "No resolved incidents yet.",
                 dismissed: "No dismissed incidents.", all: "No incidents yet." };
-  // Events waiting for the detector from which on an empty list says it is still reading them (history sent at
-  // once, or a burst) rather than "All quiet": a live detector keeps its backlog to a handful.
-  var BACKLOG = 100;
   // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
   var SIGNAL_NOUNS = { failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
                        error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
@@ -158,55 +155,58 @@
   }
 
   // What an empty list says: nothing matches the search; or none of this status (and kind), which on the
-  // active and all tabs is "yet" and not "All quiet" while the detector still has a backlog to read.
-  function emptyWords(pending) {
+  // active and all tabs is "yet" and not "All quiet" while the detector is still reading a backlog (reading,
+  // from backlog()), and just none when that is not known (the status could not be read).
+  function emptyWords(reading) {
     if (state.q) return "No incidents here match “" + state.q + "”.";
     var kind = state.kind ? GS.kindName(state.kind).toLowerCase() + " incidents" : null;
-    if (pending) {
+    if (reading) {
       return (state.filter === "active" ? "No active " + (kind || "incidents") : "No " + (kind || "incidents")) +
         " yet: the detector is still reading history.";
     }
-    return kind ? EMPTY[state.filter].replace(/incidents/, kind).replace(/ All quiet\.$/, "") : EMPTY[state.filter];
+    var words = kind ? EMPTY[state.filter].replace(/incidents/, kind) : EMPTY[state.filter];
+    return kind || reading === undefined ? words.replace(/ All quiet\.$/, "") : words;
   }
 
-  // How far behind the detector is, from the dashboard's source (GET /api/v1/status, the same token): the
-  // events it has still to read when that is a backlog (BACKLOG or more), else 0. An answer that fails says 0.
+  // Whether the detector is still reading a backlog, from the dashboard's source (GET /api/v1/status, the same
+  // token), by the dashboard's rule (page.js reading): null when it has caught up, else what is left; undefined
+  // when the status could not be read.
   function backlog() {
-    return api("/api/v1/status").then(function (s) {
-      var n = s && s.detector ? s.detector.pending_events : 0;
-      return typeof n === "number" && n >= BACKLOG ? n : 0;
-    }).catch(function () { return 0; });
+    return api("/api/v1/status").then(GS.reading, function () { return undefined; });
   }
 
-  // The backlog's size, in a line apart from the list's status line (which screen readers read out on each
-  // change: the count changes on every refresh while the detector reads).
-  function backlogLine(pending) {
+  // What is left to read, in a line apart from the list's status line (which screen readers read out on each
+  // change: the count changes on every refresh while the detector reads): the events to go, or, between an
+  // import's bursts, when its latest one arrived.
+  function backlogLine(reading) {
     var more = $("list-backlog");
-    setText(more, pending ? pending.toLocaleString() + " events to go; incidents appear a few minutes after it " +
-      "catches up." : "");
-    more.hidden = !pending;
+    setText(more, !reading ? "" : reading.pending
+      ? reading.pending.toLocaleString() + " events to go; incidents appear a few minutes after it catches up."
+      : "History is still arriving (the latest at " + clock(reading.arrivedAt) + "); incidents appear a few " +
+        "minutes after the detector has read it all.");
+    more.hidden = !reading;
   }
 
   function listLoading() {  // the filters changed: the list is read again from the start
     state.listSig = null;
     $("list-state").hidden = false;
     setText($("list-state"), "Loading incidents…");
-    backlogLine(0);
+    backlogLine(null);
     $("incident-list").replaceChildren();
   }
 
-  function renderList(data, pending) {
+  function renderList(data, reading) {
     var list = $("incident-list");
     // Drawn again only when the answer changed: a card that has the keyboard keeps it.
-    var sig = filters() + "\n" + (pending || 0) + "\n" + JSON.stringify(data.incidents) + "\n" + data.total;
+    var sig = filters() + "\n" + JSON.stringify(reading) + "\n" + JSON.stringify(data.incidents) + "\n" + data.total;
     if (sig === state.listSig) return;
     state.listSig = sig;
     var focused = list.contains(document.activeElement) && document.activeElement.dataset.id;
     list.replaceChildren();
     var stateLine = $("list-state");
-    backlogLine(data.incidents.length ? 0 : pending);
+    backlogLine(data.incidents.length ? null : reading);
     if (!data.incidents.length) {
-      setText(stateLine, emptyWords(pending));
+      setText(stateLine, emptyWords(reading));
       stateLine.hidden = false;
       return;
     }
@@ -269,14 +269,14 @@
     var seq = state.listSeq = (state.listSeq || 0) + 1;
     return api("/api/v1/incidents?limit=100&" + filters()).then(function (data) {
       if (seq !== state.listSeq) return null;  // the filters changed while it loaded: a newer answer is coming
-      var reading = !data.incidents.length && !state.q && (state.filter === "active" || state.filter === "all");
-      return (reading ? backlog() : Promise.resolve(0)).then(function (pending) {
-        return seq === state.listSeq ? { data: data, pending: pending } : null;
+      var empty = !data.incidents.length && !state.q && (state.filter === "active" || state.filter === "all");
+      return (empty ? backlog() : Promise.resolve(null)).then(function (reading) {
+        return seq === state.listSeq ? { data: data, reading: reading } : null;
       });
     }).then(function (got) {
       if (!got) return;
       var data = got.data;
-      renderList(data, got.pending);
+      renderList(data, got.reading);
       // After a change of search, kind or tab, an open incident the list no longer shows is closed (it would
       // sit beside "no incidents match"); on a plain refresh, or opened by its link, it stays. A list cut at
       // its first 100 may just not reach it: then it stays too.

@@ -1,7 +1,8 @@
 // Helpers shared by the incidents page's scripts (incidents, deflection, accounts, alerts, tuning, report; loaded
 // first) and by the dashboard: the incident kinds' names, elements with text only, local times, dates and counts
 // written one way, where a chart's labels fit, a sentence's UTC clocks, API calls with the tab's token whose
-// errors name the problem and its fields (or say the server did not answer).
+// errors name the problem and its fields (or say the server did not answer), and whether the detector is still
+// reading a backlog.
 (function () {
   "use strict";
   var KEY = "groundswell.token";
@@ -189,6 +190,44 @@
     return err && err.unreachable ? what + " was not saved: " + NO_ANSWER + ". Try again." : (err && err.message) || "";
   }
 
+  // --- the detector's backlog -----------------------------------------------------------------------
+  // Whether the detector is still reading a backlog, from GET /api/v1/status: a history import (a Zendesk
+  // backfill, the demo's fifteen days), or a detector that was away. No incident can have been found yet in
+  // what it has still to read, so while this holds the dashboard and the incidents page say "still reading"
+  // and never "nothing unusual" or "All quiet"; both decide it here, from the same answer, the same way.
+  // It holds while
+  //  - more than BACKLOG events wait for the detector (a live one keeps its backlog to a handful), or
+  //  - the oldest of them has waited more than BEHIND_SECONDS (a detector that stopped: few events, but old), or
+  //  - events arrived in bulk in the last BULK_MINUTES minutes of a source's series (the last 60 minutes,
+  //    by receive time, counted once the detector has read them): a minute of at least BULK_EVENTS events
+  //    and ten times that source's quiet minutes (the hour's lower quartile).
+  // An import arrives in bursts (Zendesk's export: a page of up to 1,000 tickets every 6 seconds, and a
+  // minute's pause after a 429; the demo: as fast as the server takes them), between which the detector
+  // catches up for a moment: the pending count alone would flip the pages between "still reading" and "all
+  // quiet" with every burst. The series keeps the bursts' minutes, so the pages say "still reading" until
+  // history has stopped arriving for BULK_MINUTES. A tenant's ordinary busy minutes (and the demo's live
+  // stream, a few hundred events a minute) stay under the bar. An import that fills three quarters of the hour
+  // becomes the hour's quiet minutes: from then on, only its pending events keep the pages on "still reading".
+  // Returns null when the detector has caught up, else { pending: events to go, arrivedAt: the latest bulk
+  // minute (ISO) or null }.
+  var BACKLOG = 100, BEHIND_SECONDS = 60, BULK_EVENTS = 1000, BULK_MINUTES = 5;
+  function reading(status) {
+    var d = status && status.detector;
+    if (!d) return null;
+    var pending = Number(d.pending_events) || 0, arrivedAt = null;
+    (status.sources || []).forEach(function (s) {
+      var series = Array.isArray(s.series) ? s.series : [];
+      var counts = series.map(function (p) { return Number(p.count) || 0; }).sort(function (a, b) { return a - b; });
+      var quiet = counts.length ? counts[Math.floor((counts.length - 1) / 4)] : 0;
+      series.slice(-BULK_MINUTES).forEach(function (p) {
+        if (p.count >= BULK_EVENTS && p.count >= 10 * quiet &&
+            (!arrivedAt || Date.parse(p.minute) > Date.parse(arrivedAt))) arrivedAt = p.minute;
+      });
+    });
+    if (pending <= BACKLOG && !(d.lag_seconds > BEHIND_SECONDS) && !arrivedAt) return null;
+    return { pending: pending, arrivedAt: arrivedAt };
+  }
+
   function call(method, path, body) {
     var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } };
     if (body !== undefined) {
@@ -304,4 +343,5 @@
   window.GS.clock = clock;
   window.GS.stale = stale;
   window.GS.notSaved = notSaved;
+  window.GS.reading = reading;
 })();
