@@ -28,7 +28,8 @@ async function chartLayout(detail: Locator) {
     };
     const all = (selector: string) => [...chart.querySelectorAll(selector)].map(box);
     return { svg: box(chart), markers: all("text.marker"), hours: all("text.hour"), texts: all("text"),
-             ticks: all("line.tick"), bars: all("rect.bar"), open: box(chart.querySelector("rect.bar.partial")!) };
+             ticks: all("line.tick"), bars: all("rect.bar"), open: box(chart.querySelector("rect.bar.partial")!),
+             span: all("rect.incident-span") };
   });
 }
 
@@ -78,6 +79,11 @@ test("an open incident: its card, its chart ending in the hour so far, its evide
     expectReadable(layout);
     expect(Math.max(...layout.ticks.map((t) => t.left))).toBeLessThan(layout.open.right - 1);
     await expect(detail.locator(".legend")).toContainText(/first seen .+detected /);
+    // the incident's own hours are shaded, from its first seen to now (the hour so far included), and named
+    expect(layout.span).toHaveLength(1);
+    expect(layout.span[0].left).toBeLessThanOrEqual(layout.open.left + 1);
+    expect(layout.span[0].right).toBeGreaterThanOrEqual(layout.open.right - 1);
+    await expect(detail.locator(".legend")).toContainText("this incident");
 
     // The evidence in words, the exact figures beside them as a hint and a title.
     const term = (name: string) => detail.locator("dt", { hasText: new RegExp(`^${name}$`) })

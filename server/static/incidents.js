@@ -437,6 +437,18 @@
     return n > p.upper ? "over" : n < p.lower && !p.partial ? "under" : "";
   }
 
+  // [first seen, resolved or now] in ms; null without a first-seen time.
+  function incidentSpan(inc) {
+    var a = Date.parse(inc.first_seen_at || "");
+    if (isNaN(a)) return null;
+    var b = Date.parse(inc.resolved_at || "");
+    return [a, isNaN(b) ? Date.now() : Math.max(a, b)];
+  }
+  function inSpan(p, span) {
+    var a = Date.parse(p.start);
+    return !!span && a + HOUR > span[0] && a <= span[1];
+  }
+
   function chart(inc) {
     var points = inc.volume;
     var u = units(inc);
@@ -472,6 +484,15 @@
     var top = rows ? rowY(rows - 1) + 8 : 10;
     function y(v) { return top + (h - top - bottom) * (1 - v / max); }
 
+    // The incident's own hours, from first seen to its resolution (or now), shaded behind everything: the
+    // part of the chart it is about, however narrow it is beside two days of history.
+    var span = incidentSpan(inc);
+    if (span) {
+      var sx = x(Math.max(t0, span[0])), ex = x(Math.min(t1, span[1]));
+      box.appendChild(svg("rect", { "class": "incident-span", x: sx, y: top, width: Math.max(2, ex - sx),
+                                    height: y(0) - top }));
+    }
+
     // Baseline band: upper edge left to right, lower edge back.
     var band = points.map(function (p) { return [x(Date.parse(p.start) + HOUR / 2), y(p.upper)]; })
       .concat(points.slice().reverse().map(function (p) { return [x(Date.parse(p.start) + HOUR / 2), y(p.lower)]; }));
@@ -481,8 +502,10 @@
       var px = x(Date.parse(p.start)), pw = x(Date.parse(p.start) + HOUR) - px;
       // Above or below its band by what the band is of (a topic's customers); the open hour (partial) is drawn
       // hollow, and under its band is no drop yet: the hour is not over.
+      // An hour outside its band before (or after) the incident is another matter: drawn muted, so the
+      // incident's own hours stand out.
       var cls = outside(p, u);
-      cls = cls ? " " + cls : "";
+      cls = cls ? " " + cls + (inSpan(p, span) ? "" : " elsewhere") : "";
       var r = svg("rect", { "class": "bar" + cls + (p.partial ? " partial" : ""),
         x: px + (pw > 4 ? 1 : 0), y: y(p.tickets), width: Math.max(1, pw > 4 ? pw - 2 : pw), height: y(0) - y(p.tickets) });
       var title = svg("title");
@@ -538,9 +561,14 @@
     var measure = u[u.band];
     var items = [["swatch bar", u.bars + " per hour"], ["swatch requesters", u.line + " per hour"],
      ["swatch band", "usual range of " + measure + " per hour"], ["swatch expected", "expected " + measure + " per hour"]];
-    var sides = inc.volume.map(function (q) { return outside(q, u); });
+    var span = incidentSpan(inc);
+    if (span) items.unshift(["swatch incident-span", "this incident"]);
+    var sides = inc.volume.map(function (q) { return outside(q, u) + (inSpan(q, span) ? "" : " elsewhere"); });
     if (sides.indexOf("over") >= 0) items.push(["swatch bar over", "above the usual range"]);
     if (sides.indexOf("under") >= 0) items.push(["swatch bar under", "below the usual range"]);
+    if (sides.indexOf("over elsewhere") >= 0 || sides.indexOf("under elsewhere") >= 0) {
+      items.push(["swatch bar over elsewhere", "outside the usual range at another time"]);
+    }
     if (inc.volume.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
     markers(inc).forEach(function (m) { items.push(["swatch marker " + m.cls, m.label + " " + when(m.t)]); });
     items.forEach(function (s) {
