@@ -723,7 +723,14 @@ test("an acknowledged incident goes back to open; a resolved one reopens", async
   await expect(detail.locator(".detail-done")).toHaveText(`Back to open by Ana: incident #${backend.incident_id} is open.`);
   await expect(detail.getByRole("button", { name: "Acknowledge" })).toBeVisible();
   await expect(detail.getByRole("button", { name: /^(Back to open|Reopen)$/ })).toHaveCount(0);
+  // its hour so far is still above the usual range: the first click says the detector would reopen it, the
+  // second resolves it
   await detail.getByRole("button", { name: "Resolve" }).click();
+  await expect(detail.locator(".status")).toHaveText("open");
+  const anyway = detail.getByRole("button", {
+    name: /^Still above its usual range \(\d+ customers this hour so far\): it reopens if this goes on\. Resolve anyway\?$/ });
+  await expect(anyway).toBeFocused();
+  await anyway.click();
   await expect(detail.locator(".status")).toHaveText("resolved");
   await expect(detail.getByRole("button", { name: "Back to open" })).toHaveCount(0);
   await detail.getByRole("button", { name: "Reopen" }).click();

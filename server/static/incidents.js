@@ -437,6 +437,20 @@
     return n > p.upper ? "over" : n < p.lower && !p.partial ? "under" : "";
   }
 
+  // Resolving an incident whose last hours are still above their usual range is taken back by the detector
+  // (it reopens the incident while the rise goes on): the Resolve button says so on the first click and
+  // resolves on the second. Null when the latest closed hour and the hour so far are within their range.
+  function stillHigh(inc) {
+    var points = inc.volume || [];
+    if (!points.length) return null;
+    var u = units(inc);
+    var high = points.slice(-2).filter(function (p) { return outside(p, u) === "over"; }).pop();
+    if (!high) return null;
+    return "Still above its usual range (" + num(measured(high, u)) + " " + u[u.band] +
+      (high.partial ? " this hour so far" : " in the hour from " + clock(high.start)) +
+      "): it reopens if this goes on. Resolve anyway?";
+  }
+
   // [first seen, resolved or now] in ms; null without a first-seen time.
   function incidentSpan(inc) {
     var a = Date.parse(inc.first_seen_at || "");
@@ -852,6 +866,12 @@
         $("by").focus();
         return;
       }
+      if (attrs.confirm && b.dataset.armed !== "1") {  // said first; a second click goes ahead
+        b.dataset.armed = "1";
+        b.textContent = attrs.confirm;
+        announce(attrs.confirm);
+        return;
+      }
       localStorage.setItem(BY_KEY, by);
       b.disabled = true;  // (a disabled button loses focus: the detail puts it back on the redrawn one)
       handler(by).then(function (inc) {
@@ -1186,7 +1206,7 @@
       var cls = a.cls || ((a.primary || []).indexOf(inc.status) < 0 ? "secondary" : null);
       var b = actionButton(a.label, { action: "status-" + a.status, cls: cls, done: function (after) {
         return a.done + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
-      } }, function (by) {
+      }, confirm: a.status === "resolved" ? stillHigh(inc) : null }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
       });
       if (a.title) b.title = a.title;
