@@ -345,9 +345,11 @@
       .then(function (r) {
         if (r.status === 401) {
           sessionStorage.removeItem(KEY);
-          var refused = new Error("The token was refused.");
-          refused.status = 401;
-          throw refused;
+          return r.json().catch(function () { return null; }).then(function (body) {
+            var refused = new Error(GS.tokenRefused(body && body.error && body.error.message));
+            refused.status = 401;
+            throw refused;
+          });
         }
         if (!r.ok) throw new Error("The server answered " + r.status + ".");
         return r.json();

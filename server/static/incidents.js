@@ -122,7 +122,7 @@
           $("incidents-app").hidden = true;
           var why = $("login-error");
           var said = String(body && body.error && body.error.message || "401 Unauthorized").replace(/\.$/, "");
-          why.textContent = "That API token was not accepted: " + said + ". Paste the tenant's token (gs_sk_…) again.";
+          why.textContent = GS.tokenRefused(said);
           why.hidden = false;
         }
         if (!r.ok) {

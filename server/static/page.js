@@ -337,6 +337,12 @@
   window.GS.kindName = kindName;
   window.GS.BY_KEY = BY_KEY;
   window.GS.TOKEN_KEY = KEY;  // the API token, in the tab's session storage (every page script reads it here)
+  // What a refused API token is told, on every page: the server's reason and where a token comes from.
+  window.GS.tokenRefused = function (reason) {
+    return "That API token was not accepted: " + String(reason || "401 Unauthorized").replace(/\.$/, "") +
+      ". Paste the tenant's token (gs_sk_…) again: `groundswell demo` prints the demo's, and " +
+      "`groundswell tenant rotate SLUG --api-token` makes a new one.";
+  };
   window.GS.goToSection = goToSection;
   window.GS.request = request;
   window.GS.UNREACHABLE = UNREACHABLE;

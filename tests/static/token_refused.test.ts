@@ -1,0 +1,22 @@
+// A refused API token is told alike on the dashboard and the incidents page (page.js GS.tokenRefused): the
+// server's reason, and where a token comes from.
+import { expect, it } from "vitest";
+import { open, settle } from "./harness";
+
+const SAID = "That API token was not accepted: Unknown or revoked API token. Paste the tenant's token (gs_sk_…) " +
+  "again: `groundswell demo` prints the demo's, and `groundswell tenant rotate SLUG --api-token` makes a new one.";
+
+it("the dashboard says why and where a token comes from", async () => {
+  const page = open("dashboard", ["page.js", "dashboard.js"], "gs_sk_wrong");
+  page.one("GET /api/v1/status").answer({ error: { message: "Unknown or revoked API token." } }, 401);
+  await settle();
+  expect(document.getElementById("error")!.textContent).toBe(SAID);
+  expect(document.getElementById("login")!.hidden).toBe(false);
+});
+
+it("the incidents page says the same", async () => {
+  const page = open("incidents", ["page.js", "incidents.js"], "gs_sk_wrong");
+  page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ error: { message: "Unknown or revoked API token." } }, 401));
+  await settle();
+  expect(document.getElementById("login-error")!.textContent).toBe(SAID);
+});
