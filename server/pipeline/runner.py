@@ -41,6 +41,8 @@ WRITERS: dict[str, Writer] = {"ingest_stats": _write_ingest_stats}
 #: ``Runner.replayed_through``): those messages were queued then, and a replay that numbers incidents differently
 #: (a retried dead letter now opening one of its own) would queue old news again under new numbers.
 MESSAGE_KINDS = frozenset({"notification"})
+#: The runner's own entry in a checkpoint's pickled state, beside each stage's (no stage has this name).
+RUNNER_STATE = "~runner"
 
 
 #: Times an event must fail on its own, from the state right before it, before it is skipped: once could be
@@ -233,6 +235,12 @@ class Runner:
         for stage in self.stages:
             if stage.name in saved:
                 stage.load_state(saved[stage.name])
+        # A replay rewrites the ingest statistics as it goes, so what they say was written falls back with it:
+        # the highest bound any run saw is kept in the checkpoint and never lowered, or a replay interrupted
+        # (a restart, a deploy, a failed batch) would queue again the messages of the events it had not reached.
+        meta = saved.get(RUNNER_STATE)
+        if isinstance(meta, dict):
+            self.replayed_through = max(self.replayed_through, int(meta.get("replayed_through", 0)))
 
     def step(self) -> int:
         """Process one batch; returns how many events it read (0 when caught up). Raises when it failed;
@@ -437,7 +445,9 @@ class Runner:
         return n
 
     def _dump(self) -> bytes:
-        return pickle.dumps({s.name: s.state() for s in self.stages}, protocol=pickle.HIGHEST_PROTOCOL)
+        state: dict[str, Any] = {s.name: s.state() for s in self.stages}
+        state[RUNNER_STATE] = {"replayed_through": self.replayed_through}
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _save(self, session: Session, offset: int, processed: int, now: datetime, state: bytes | None = None) -> None:
         """Write the checkpoint (committed by the caller); raises ``CheckpointMoved`` when the stored one is not

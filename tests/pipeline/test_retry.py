@@ -169,6 +169,32 @@ def test_a_retried_event_opening_an_incident_of_its_own_queues_no_message_again(
     assert outbox(db, failed.id) == sent
 
 
+def test_a_replay_interrupted_partway_still_queues_no_message_again(db, make_tenant, traffic, monkeypatch, cli_env):
+    """The replay rewrites the ingest statistics as it goes; a detector restarted in its middle (a deploy) still
+    knows how far the earlier run had written, from the checkpoint, and announces nothing again."""
+    items = with_dark_mode(traffic, poisoned=True)
+    failed, _ = make_tenant("Interrupted")
+    hook(db, failed.id)
+    append(db, failed.id, items)
+    monkeypatch.setattr("server.understand.stage.clean", unguarded_clean)
+    runner(db, batch_size=400).run_until_idle()
+    [(poison, *_)] = dead(db)
+    deliver_all(db)
+    sent = outbox(db, failed.id)
+    monkeypatch.undo()
+    res = CliRunner().invoke(main, ["dead-letters", "retry", str(poison), "--yes"], env=cli_env)
+    assert res.exit_code == 0, res.output
+    first = runner(db, batch_size=50)
+    written = first.replayed_through
+    for _ in range(5):
+        first.step()
+    first.flush()
+    restarted = runner(db, batch_size=50)
+    assert restarted.offset < written and restarted.replayed_through == written
+    restarted.run_until_idle()
+    assert outbox(db, failed.id) == sent
+
+
 def test_a_running_detector_starts_over_when_its_checkpoint_is_removed(db, tenant, faulty):
     t, _ = tenant
     offsets = fill(db, t.id, 20)
