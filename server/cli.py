@@ -314,7 +314,8 @@ def dead_letters_retry(offsets: tuple[int, ...], retry_all: bool, yes: bool) -> 
 
     Removes these dead letters and the checkpoint of every detector partition holding their tenants. Each such
     partition then replays its whole log from the start with the events included, rewriting its incidents,
-    topics and statistics; it sends no Slack message or webhook for the events it had processed before. An event
+    topics and statistics; it sends no Slack message or webhook for anything up to where it had got before,
+    the retried events' own changes included (they show on the dashboard, not in Slack). An event
     that opens an incident of its own renumbers its tenant's later incidents. The command prints the partitions
     and how many events they replay, and asks before changing anything (unless --yes). A running detector
     notices its checkpoint gone before its next batch and starts over by itself; an event that still fails is
@@ -356,7 +357,8 @@ def dead_letters_retry(offsets: tuple[int, ...], retry_all: bool, yes: bool) -> 
                        "from the beginning of the log.")
         else:
             click.echo("The replay rewrites incidents, topics and statistics with these events included and sends no "
-                       "Slack message or webhook for events processed before; the dashboard lags until it catches "
+                       "Slack message or webhook for anything up to where the partition had got, these events' "
+                       "own changes included (they show on the dashboard); the dashboard lags until it catches "
                        "up. If an event opens an incident of its own, its tenant's later incidents are renumbered "
                        "(docs/architecture.md). A running detector starts over by itself before its next batch.")
     if not yes:

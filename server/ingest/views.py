@@ -88,8 +88,9 @@ def _tenant_slug() -> str:
     """Rate-limit key of Zendesk deliveries: the tenant's bucket for a delivery its webhook secret signed,
     else the caller's address (unknown tenant, missing, stale or wrong signature, a body over the limit)."""
     if "webhook_rate_key" not in g:
-        slug = str((request.view_args or {}).get("tenant", ""))[:63]
-        g.webhook_rate_key = "tenant:" + slug if _signed_by_tenant(slug) else _address_key()
+        slug = str((request.view_args or {}).get("tenant", ""))
+        # no tenant's slug is longer (the view answers 403): not cut to one that is
+        g.webhook_rate_key = "tenant:" + slug if len(slug) <= 63 and _signed_by_tenant(slug) else _address_key()
     return str(g.webhook_rate_key)
 
 

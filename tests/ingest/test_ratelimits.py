@@ -161,3 +161,12 @@ def test_decide_still_takes_its_key_from_the_header_or_body_only(app, client, db
     r = client.post(f"/api/v1/widget/decide?site_key={creds.site_key}", headers={"Origin": ORIGIN},
                     json={"session_id": "s" * 16, "url": f"{ORIGIN}/billing"})
     assert r.status_code == 403 and "Missing site key" in r.get_json()["error"]["message"]
+
+
+def test_a_delivery_to_a_slug_longer_than_any_is_refused_not_cut_to_a_tenants(client, db, make_tenant):
+    """The rate limiter's key function never cuts the URL's slug down to a tenant's: the view would take the tenant
+    it found, and accept a delivery sent to another address."""
+    t, creds = make_tenant("Acme " + "x" * 70)  # the longest slug there is
+    assert len(t.slug) == 63
+    assert _deliver(client, t.slug + "junk", creds.webhook_secret, zendesk_event(), CUSTOMER) == 403
+    assert _deliver(client, t.slug, creds.webhook_secret, zendesk_event(), CUSTOMER) == 202
