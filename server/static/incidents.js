@@ -451,12 +451,13 @@
       "): it reopens if this goes on. Resolve anyway?";
   }
 
-  // [first seen, resolved or now] in ms; null without a first-seen time.
+  // [first seen, resolved] in ms, the end open (Infinity: through the hour so far) while it is not resolved;
+  // null without a first-seen time.
   function incidentSpan(inc) {
     var a = Date.parse(inc.first_seen_at || "");
     if (isNaN(a)) return null;
     var b = Date.parse(inc.resolved_at || "");
-    return [a, isNaN(b) ? Date.now() : Math.max(a, b)];
+    return [a, isNaN(b) ? Infinity : Math.max(a, b)];
   }
   function inSpan(p, span) {
     var a = Date.parse(p.start);
