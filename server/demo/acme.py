@@ -149,7 +149,7 @@ def status_entries(session: Session, tenant_id: int, now: datetime) -> list[dict
     rows = session.scalars(select(Incident).where(
         Incident.tenant_id == tenant_id, Incident.kind.in_(BANNER_KINDS),
         or_(Incident.status.in_(ACTIVE), and_(Incident.status == "resolved", Incident.resolved_at >= now - RESOLVED_SHOWN)))
-        .order_by(Incident.detected_at, Incident.id).limit(500)).all()
+        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(500)).all()  # the newest 500
     by_page: dict[str, list[Any]] = {}
     for inc in rows:
         for path in incident_pages(inc):

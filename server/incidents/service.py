@@ -513,20 +513,26 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
     end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + RELATED_WITHIN
     mine = select(IncidentTicket.zendesk_id).where(IncidentTicket.tenant_id == tenant_id,
                                                    IncidentTicket.incident_id == incident.id)
+    near = [Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
+            Incident.first_seen_at <= end]
     overlap = dict(session.execute(
         select(IncidentTicket.incident_id, func.count())
-        .where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.incident_id != incident.id,
-               IncidentTicket.zendesk_id.in_(mine))
+        .join(Incident, and_(Incident.tenant_id == IncidentTicket.tenant_id, Incident.id == IncidentTicket.incident_id))
+        .where(IncidentTicket.tenant_id == tenant_id, IncidentTicket.zendesk_id.in_(mine), *near)
         .group_by(IncidentTicket.incident_id).having(func.count() >= RELATED_SHARED_TICKETS)
         .order_by(func.count().desc()).limit(RELATED_CANDIDATES)).all())
     if not pages and not overlap:
         return []
-    near = [Incident.tenant_id == tenant_id, Incident.id != incident.id, Incident.last_activity_at >= begin,
-            Incident.first_seen_at <= end]
+    # incidents merged into this one (or it into them) share its tickets by the merge, and are said as merged
+    ev = incident.evidence if isinstance(incident.evidence, dict) else {}
+    merged = set(ev.get("merged_incidents") or [])
+    if ev.get("merged_into_incident"):
+        merged.add(ev["merged_into_incident"])
     rows = session.scalars(select(Incident).where(*near).where(
         or_(Incident.id.in_(list(overlap)), true() if pages else false()))
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(RELATED_CANDIDATES))
-    linked = [(other, pages & incident_pages(other), overlap.get(other.id, 0)) for other in rows]
+    linked = [(other, pages & incident_pages(other), overlap.get(other.id, 0)) for other in rows
+              if other.id not in merged and (other.evidence or {}).get("merged_into_incident") != incident.id]
     linked = [(other, shared, tickets) for other, shared, tickets in linked if shared or tickets][:MAX_RELATED]
     labels = _topic_labels(session, tenant_id, (other.topic_id for other, _, _ in linked))
     return [{"id": other.id, "kind": other.kind, "status": other.status,

@@ -453,6 +453,10 @@ def test_detail_relates_incidents_that_hold_the_same_tickets_at_about_the_same_t
                  detected_at=detected - timedelta(days=5), last_activity_at=detected - timedelta(days=5),
                  status="resolved", resolved_at=detected - timedelta(days=5))
 
+    add_incident(db, t.id, 5, series="topic:5", topic_id=5, title="Spike: merged into #1", tickets=["10", "12"],
+                 detected_at=detected, status="resolved", resolved_at=detected,
+                 evidence={"merged_into_incident": 1})  # shares them by the merge: said as merged, not related
+
     def related(incident_id):
         return client.get(f"/api/v1/incidents/{incident_id}", headers=auth(creds)).get_json()["related"]
 
