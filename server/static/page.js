@@ -198,9 +198,10 @@
   // It holds while
   //  - more than BACKLOG events wait for the detector (a live one keeps its backlog to a handful), or
   //  - the oldest of them has waited more than BEHIND_SECONDS (a detector that stopped: few events, but old), or
-  //  - events arrived in bulk in the last BULK_MINUTES minutes of a source's series (the last 60 minutes,
-  //    by receive time, counted once the detector has read them): a minute of at least BULK_EVENTS events
-  //    and ten times that source's quiet minutes (the hour's lower quartile).
+  //  - tickets arrived in bulk in the last BULK_MINUTES minutes of the Zendesk source's series (the last 60
+  //    minutes, by receive time, counted once the detector has read them): a minute of at least BULK_EVENTS
+  //    events and ten times its quiet minutes (the hour's lower quartile). Only tickets are imported as
+  //    history in bulk; a busy minute of the widget on a busy site is live traffic, not a backlog.
   // An import arrives in bursts (Zendesk's export: a page of up to 1,000 tickets every 6 seconds, and a
   // minute's pause after a 429; the demo: as fast as the server takes them), between which the detector
   // catches up for a moment: the pending count alone would flip the pages between "still reading" and "all
@@ -216,6 +217,7 @@
     if (!d) return null;
     var pending = Number(d.pending_events) || 0, arrivedAt = null;
     (status.sources || []).forEach(function (s) {
+      if (s.source !== "zendesk") return;
       var series = Array.isArray(s.series) ? s.series : [];
       var counts = series.map(function (p) { return Number(p.count) || 0; }).sort(function (a, b) { return a - b; });
       var quiet = counts.length ? counts[Math.floor((counts.length - 1) / 4)] : 0;

@@ -118,3 +118,16 @@ it("the dashboard says neither until it has read how far the detector is", async
   await settle();
   expect(document.getElementById("incidents-now-list")!.textContent).toMatch(/^None yet: the detector is still reading/);
 });
+
+it("a burst of widget events is live traffic, not history arriving", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  new Function(readFileSync(join(__dirname, "..", "..", "server", "static", "page.js"), "utf8"))();
+  const GS = (window as unknown as { GS: { reading: (s: unknown) => unknown } }).GS;
+  const minute = (i: number) => new Date(Date.UTC(2026, 2, 2, 10, i)).toISOString();
+  const series = Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: i === 58 ? 5000 : 20 }));
+  const status = (source: string) => ({ detector: { pending_events: 3, lag_seconds: 0.5 },
+                                        sources: [{ source, total: 6000, kinds: {}, series }] });
+  expect(GS.reading(status("widget"))).toBeNull();
+  expect(GS.reading(status("zendesk"))).toEqual({ pending: 3, arrivedAt: minute(58) });
+});
