@@ -366,7 +366,9 @@
     tokenFromHash();
     document.getElementById("login").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      sessionStorage.setItem(KEY, document.getElementById("token").value.trim());
+      var token = GS.pastedToken(document.getElementById("token").value);
+      if (!token) { showError(GS.BAD_TOKEN); return; }
+      sessionStorage.setItem(KEY, token);
       document.getElementById("login").hidden = true;
       poll();
       pollIncidents().then(pollTopics);  // the topics table marks the incidents' topics from the first draw

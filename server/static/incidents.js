@@ -1586,7 +1586,13 @@
     window.addEventListener("popstate", function () { show(readHash(), false); });
     $("login").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      sessionStorage.setItem(KEY, $("token").value.trim());
+      var token = GS.pastedToken($("token").value);
+      if (!token) {
+        $("login-error").textContent = GS.BAD_TOKEN;
+        $("login-error").hidden = false;
+        return;
+      }
+      sessionStorage.setItem(KEY, token);
       $("token").value = "";
       $("login-error").hidden = true;
       start();

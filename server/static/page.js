@@ -339,6 +339,14 @@
   window.GS.kindName = kindName;
   window.GS.BY_KEY = BY_KEY;
   window.GS.TOKEN_KEY = KEY;  // the API token, in the tab's session storage (every page script reads it here)
+  // A pasted token as the server can be sent it: trimmed; null when it holds a character no token has (a
+  // space, a curly quote or an ellipsis picked up in copying), which a browser cannot even put in a header.
+  window.GS.pastedToken = function (text) {
+    var token = String(text || "").trim();
+    return /^[\x21-\x7e]+$/.test(token) ? token : null;
+  };
+  window.GS.BAD_TOKEN = "That is not an API token: it has a character tokens never have (a space, a curly quote or " +
+    "\u2026 from copying?). Paste the tenant's token (gs_sk_\u2026) again.";
   // What a refused API token is told, on every page: the server's reason and where a token comes from.
   window.GS.tokenRefused = function (reason) {
     return "That API token was not accepted: " + String(reason || "401 Unauthorized").replace(/\.$/, "") +

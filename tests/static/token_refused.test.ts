@@ -20,3 +20,16 @@ it("the incidents page says the same", async () => {
   await settle();
   expect(document.getElementById("login-error")!.textContent).toBe(SAID);
 });
+
+it("a pasted token with a character no token has is refused on the spot, on both pages", async () => {
+  for (const [template, script, error] of [["dashboard", "dashboard.js", "error"],
+                                          ["incidents", "incidents.js", "login-error"]] as const) {
+    const page = open(template, ["page.js", script], null);
+    (document.getElementById("token") as HTMLInputElement).value = " gs_sk_abc\u201d ";
+    document.getElementById("login")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await settle();
+    expect(document.getElementById(error)!.textContent).toMatch(/^That is not an API token: it has a character/);
+    expect(page.requests).toEqual([]);
+    expect(sessionStorage.getItem("groundswell.token")).toBeNull();
+  }
+});
