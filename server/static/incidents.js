@@ -1146,7 +1146,7 @@
 
   // The incident as drawn (shown, and its signature) and as last read (known and its signature: a redraw that
   // waits for the person is behind it); drawn counts the drawings.
-  var detail = { shown: null, sig: "", known: null, knownSig: "", drawn: 0 };
+  var detail = { shown: null, sig: "", known: null, knownSig: "", drawn: 0, picks: 0 };
 
   // What the detail draws from an answer: all of it but the times the open hour's counts run to, which move
   // on with every detector round while the counts stay.
@@ -1414,13 +1414,15 @@
       box.hidden = false;
       box.replaceChildren(el("p", "hint", "Loading incident #" + id + "…"));
     }
-    var drawn = detail.drawn;
+    var drawn = detail.drawn, pick = focus ? ++detail.picks : detail.picks;
     // Drawn since this reading was asked for (a later pick's answer, an action's, a refresh's): that drawing
     // is as new as this answer or newer, which is dropped. Picked twice in a row, an incident shows the
-    // answer to the latest pick even when the first one's arrives last.
+    // answer to the latest pick even when the first one's arrives last; and a pick's answer arriving after
+    // a later pick (A, then B, then A again) is dropped whatever was drawn in between.
     function drawnSince() { return detail.drawn !== drawn && !!detail.shown && detail.shown.id === id; }
+    function overtaken() { return focus && pick !== detail.picks; }
     return api("/api/v1/incidents/" + id).then(function (inc) {
-      if (state.selected !== id) return;
+      if (state.selected !== id || overtaken()) return;
       if (!focus && detail.shown && detail.shown.id === id) {  // read again while shown
         if (!drawnSince()) update(inc);
         return;
@@ -1435,7 +1437,8 @@
       }
     }).catch(function (err) {
       // a reading that failed while the incident is shown (or after a later one drew it) leaves it as shown
-      if (state.selected !== id || (detail.shown && detail.shown.id === id && (!focus || drawnSince()))) return;
+      if (state.selected !== id || overtaken() ||
+          (detail.shown && detail.shown.id === id && (!focus || drawnSince()))) return;
       detail.shown = detail.known = null;
       box.hidden = false;
       var msg = el("p", "detail-error", "Could not load incident #" + id + ": " + err.message);

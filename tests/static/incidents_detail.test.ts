@@ -42,3 +42,28 @@ it("shows the incident as the latest pick read it when earlier readings of it an
   expect([heading(), status()]).toEqual(["Invoices blank 1 (#1)", "acknowledged"]);
   expect(document.activeElement).toBe(document.getElementById("incident-detail"));
 });
+
+it("picked A, then B, then A again: the first reading of A, arriving after B was drawn, gives way to the third", async () => {
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
+  page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ incidents: [incident(1, "open"), incident(2, "open")],
+                                                                   total: 2 }));
+  page.pending("GET /api/v1/incidents/").forEach((r) => r.answer(incident(1, "open")));
+  await settle();
+  const card = (id: number) => document.querySelector(`.incident-item[data-id="${id}"]`) as HTMLButtonElement;
+  const status = () => document.querySelector("#incident-detail .detail-head .status")?.textContent;
+  const latest = (path: string) => page.pending(path).slice(-1)[0];
+  card(1).click();
+  const first = latest("GET /api/v1/incidents/1");
+  card(2).click();
+  latest("GET /api/v1/incidents/2").answer(incident(2, "open"));
+  await settle();
+  card(1).click();
+  const third = latest("GET /api/v1/incidents/1");
+  expect(third).not.toBe(first);
+  first.answer(incident(1, "open"));  // read before someone acknowledged it, arriving after #2 was drawn
+  await settle();
+  third.answer(incident(1, "acknowledged"));
+  await settle();
+  expect(status()).toBe("acknowledged");
+});
