@@ -354,9 +354,8 @@ def dead_letters_retry(offsets: tuple[int, ...], retry_all: bool, yes: bool) -> 
                        f"(its checkpoint is at offset {p.offset:,}).")
         if not plan.replays:
             click.echo("No partition's checkpoint holds their tenants: the detector reads them when it starts "
-                       "from the beginning of the log. A detector already running without a checkpoint (in the "
-                       "first seconds of a replay, before DETECTOR_CHECKPOINT_SECONDS) may have skipped them "
-                       "already: if one is, answer no, wait for its first checkpoint and retry again.")
+                       "from the beginning of the log (one already running without a checkpoint, in the first "
+                       "seconds of a replay, notices them retried and starts over).")
         else:
             click.echo("The replay rewrites incidents, topics and statistics with these events included and sends no "
                        "Slack message or webhook for anything up to where the partition had got, these events' "

@@ -138,10 +138,11 @@ class Runner:
     ``MAX_DEAD_LETTERS`` in ``DEAD_LETTER_WINDOW`` events it stops skipping and retries.
 
     The checkpoint belongs to the runner while it runs: before each step, and under a row lock before each save,
-    it checks that the row is still the one it last loaded or saved. When another process removed or replaced it
-    (``groundswell dead-letters retry`` removes it), the runner drops its state in memory and starts over from
-    what is there now (from the start of the log when nothing is), rather than writing its later state back over
-    the change.
+    it checks that the row is still the one it last loaded or saved, and before each step that the dead letters
+    it skipped since then are still recorded (a runner without a checkpoint yet has no row to lose). When another
+    process removed or replaced the checkpoint or retried such a dead letter (``groundswell dead-letters retry``
+    does both), the runner drops its state in memory and starts over from what is there now (from the start of
+    the log when nothing is), rather than writing its later state back over the change.
 
     Events up to ``replayed_through`` (the highest ``last_offset`` in the ingest statistics of the partition's
     tenants, read at every restore) had their outputs written by an earlier run, in the same transactions as
@@ -175,6 +176,8 @@ class Runner:
         #: goes back to, in memory; the last checkpoint until then.
         self._snapshot: tuple[int, int, bytes | None] | None = None
         self._failures: dict[int, int] = {}  # offset -> failures on its own
+        #: Dead letters this runner skipped since it last restored: one no longer recorded was retried.
+        self._skipped: set[int] = set()
         #: (offset, events processed) of the checkpoint as this runner last loaded or saved it, None when there was
         #: none; ``_writing`` is what the save being committed writes.
         self._seen: tuple[int, int] | None = None
@@ -188,6 +191,7 @@ class Runner:
 
     def restore(self) -> None:
         """(Re)load the last checkpoint, or start from the beginning of the log."""
+        self._skipped = set()
         with self.db.session() as session:
             cp = session.get(DetectorCheckpoint, self.name)
             self._snapshot = (0, 0, None) if cp is None else (cp.offset, cp.events_processed, cp.state)
@@ -208,6 +212,15 @@ class Runner:
         if count > 1:
             q = q.where(IngestStat.tenant_id % count == index)
         return int(session.scalar(q) or 0)
+
+    def _unskipped(self, session: Session) -> bool:
+        """Whether a dead letter this runner skipped in memory was retried (its row removed) meanwhile. Before
+        its first checkpoint there is none for the retry to remove (the first seconds of a replay), so that
+        alone would not tell it to go back for the event."""
+        if not self._skipped:
+            return False
+        still = set(session.scalars(select(DeadLetter.offset).where(DeadLetter.offset.in_(self._skipped))))
+        return still != self._skipped
 
     def _checkpoint(self, session: Session, *, lock: bool = False) -> tuple[int, int] | None:
         """The checkpoint's offset and events processed as stored now (not its state)."""
@@ -260,7 +273,7 @@ class Runner:
         replaying = isolating and self.offset < self._good_through
         start = self.offset
         with self.db.session() as session:
-            if self._checkpoint(session) != self._seen:
+            if self._checkpoint(session) != self._seen or self._unskipped(session):
                 raise CheckpointMoved(self.name)
             read = self.log.read(session, self.offset, 1 if isolating and not replaying else self.batch_size,
                                  partition=self.partition)
@@ -284,6 +297,7 @@ class Runner:
                     self._unsaved = True
                 return 0
             skipped = self._dead_letters(session, read)
+            self._skipped |= skipped
             events = [e for e in read if e.offset not in skipped]
             new_offset = read[-1].offset
             try:

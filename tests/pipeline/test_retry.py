@@ -214,6 +214,36 @@ def test_a_running_detector_starts_over_when_its_checkpoint_is_removed(db, tenan
         assert s.scalar(select(IngestStat.total).where(IngestStat.tenant_id == t.id)) == 20
 
 
+def test_a_detector_without_a_checkpoint_yet_goes_back_for_a_dead_letter_retried_under_it(db, tenant, faulty):
+    """In the first seconds of a replay there is no checkpoint for a second retry to remove: the runner still
+    learns that a dead letter it skipped was retried, and goes back for it."""
+    t, _ = tenant
+    offsets = fill(db, t.id, 20)
+    faulty.at, faulty.left = offsets[5], 99
+    detector = Runner(db, SqlEventLog(), lambda: [IngestStats(), Faulty()], batch_size=10, checkpoint_seconds=3600)
+    detector.run_until_idle()
+    assert [d[0] for d in dead(db)] == [offsets[5]]
+    with db.session() as s:  # a replay starts (an earlier retry, say): no checkpoint until it has run a while
+        s.execute(delete(DetectorCheckpoint))
+        s.commit()
+    assert detector.step() == 10 and detector.step() == 10  # past the dead letter, not yet caught up and saved
+    assert checkpoint_of(db) is None and detector.stages[1].stats[(t.id, "widget")].total == 19
+    faulty.left = 0  # fixed
+    with db.session() as s:
+        plan = plan_retry(s, [offsets[5]])
+        assert plan.replays == []  # nothing for the retry to remove but the dead letter
+        retry(s, plan)
+        s.commit()
+    detector.run_until_idle()
+    assert detector.stages[1].stats[(t.id, "widget")].total == 20  # the event, processed at last
+
+
+def checkpoint_of(db):  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        cp = s.get(DetectorCheckpoint, "p0of1")
+        return None if cp is None else cp.offset
+
+
 class RemovedWhileRead(SqlEventLog):
     """Another process removes the checkpoint while the runner is in the middle of a batch."""
 
