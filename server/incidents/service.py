@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true, update
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -528,9 +528,10 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
     merged = set(ev.get("merged_incidents") or [])
     if ev.get("merged_into_incident"):
         merged.add(ev["merged_into_incident"])
-    rows = session.scalars(select(Incident).where(*near).where(
-        or_(Incident.id.in_(list(overlap)), true() if pages else false()))
-        .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(RELATED_CANDIDATES))
+    q = select(Incident).where(*near)
+    if not pages:  # only the incidents sharing its tickets can be related
+        q = q.where(Incident.id.in_(list(overlap)))
+    rows = session.scalars(q.order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(RELATED_CANDIDATES))
     linked = [(other, pages & incident_pages(other), overlap.get(other.id, 0)) for other in rows
               if other.id not in merged and (other.evidence or {}).get("merged_into_incident") != incident.id]
     linked = [(other, shared, tickets) for other, shared, tickets in linked if shared or tickets][:MAX_RELATED]
