@@ -290,9 +290,31 @@
     follow.observe(document.body);
     setTimeout(quit, 5000);
   }
+  // A section asked for before it appears (a link clicked while its first answer is still on its way) is gone to
+  // when it does, unless the person has moved on (scrolled, clicked or typed) or asked for another one meanwhile.
+  var waiting = null;
+  function visible(section) { return !section.closest("[hidden]"); }
   function goToSection(id) {
     var section = document.getElementById(id);
-    if (section && !section.hidden) go(section);
+    if (waiting) waiting();
+    if (!section) return;
+    if (visible(section)) { go(section); return; }
+    var EVENTS = ["wheel", "touchstart", "keydown", "mousedown"];
+    var watch = new MutationObserver(function () {
+      if (!visible(section)) return;
+      quit();
+      setTimeout(function () { go(section); }, 0);  // after the section's first drawing
+    });
+    function quit() {
+      watch.disconnect();
+      EVENTS.forEach(function (e) { window.removeEventListener(e, quit, true); });
+      if (waiting === quit) waiting = null;
+    }
+    for (var n = section; n && n !== document.body; n = n.parentElement) {
+      watch.observe(n, { attributes: true, attributeFilter: ["hidden"] });
+    }
+    EVENTS.forEach(function (e) { window.addEventListener(e, quit, true); });
+    waiting = quit;
   }
   function sectionNav(nav) {
     var links = Array.prototype.slice.call(nav.querySelectorAll('a[href^="#"]'));
@@ -301,7 +323,7 @@
     function sync() {
       var any = false;
       links.forEach(function (a) {
-        var section = target(a), shown = !!section && !section.hidden && !section.closest("[hidden]");
+        var section = target(a), shown = !!section && visible(section);
         a.hidden = !shown;
         any = any || shown;
         if (shown && wanted && section.id === wanted) {
