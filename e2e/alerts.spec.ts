@@ -146,6 +146,8 @@ test("a webhook's failed test and last delivery say what went wrong in words", a
   await added.getByRole("button", { name: "Send test" }).click();
   await expect(alerts.locator("#alerts-message")).toHaveText(
     `Webhook #${id}: the test failed: could not reach the receiver (connection failed).`);
+  await expect(added.locator(".last-delivery .webhook-test")).toHaveText(
+    new RegExp(`^Test at ${WHEN.source}: failed: could not reach the receiver \\(connection failed\\)$`));
   await added.getByRole("button", { name: "Remove" }).click();
   await added.getByRole("button", { name: "Remove? Click again" }).click();
   await expect(added).toHaveCount(0);

@@ -132,6 +132,16 @@
     return text + (w.pending ? "; " + waiting : "");
   }
 
+  // The last test of each webhook sent from this page (tests are not incident deliveries, so the server's last
+  // delivery does not include them): shown under the last delivery until the page is left.
+  var tests = {};
+  function testLine(w) {
+    var t = tests[w.id];
+    if (!t) return null;
+    return el("div", t.ok ? "hint webhook-test" : "detail-error webhook-test", "Test at " + when(t.at) + ": " +
+      (t.ok ? "arrived (HTTP " + t.status + ")" : "failed: " + GS.problem(t.error, receiver(w), t.status)));
+  }
+
   function twoClick(label, confirmLabel, action) {
     var b = el("button", "secondary", label);
     b.type = "button";
@@ -284,6 +294,12 @@
       tr.appendChild(sends);
       var last = el("td", "last-delivery", lastDelivery(w));
       last.dataset.label = "Last delivery";
+      function showTest() {
+        var old = last.querySelector(".webhook-test"), line = testLine(w);
+        if (old) old.remove();
+        if (line) last.appendChild(line);
+      }
+      showTest();
       tr.appendChild(last);
       var actions = el("td", "row-actions");
       var test = el("button", "secondary", "Send test");
@@ -292,6 +308,8 @@
         test.disabled = true;
         call("POST", "/api/v1/settings/webhooks/" + w.id + "/test").then(function (r) {
           test.disabled = false;
+          tests[w.id] = { ok: r.ok, status: r.status, error: r.error, at: new Date().toISOString() };
+          showTest();
           message("Webhook #" + w.id + ": " + (r.ok ? "the test arrived (HTTP " + r.status + ")." :
             "the test failed: " + GS.problem(r.error, receiver(w), r.status) + "."), !r.ok);
         }).catch(function (err) { test.disabled = false; message(err.message, true); });

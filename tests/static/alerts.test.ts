@@ -75,3 +75,31 @@ it("keeps Slack's settings as saved when the minute's refresh, read before the s
   await settle();
   expect(document.getElementById("alerts-slack")!.textContent).toBe("Slack: off. Choose where incidents go below.");
 });
+
+it("says a webhook's last test in its row, beside its deliveries, and keeps it through the minute's refresh", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  answerLoad(page, OFF, [hook(1), hook(2)]);
+  await settle();
+  const cell = (id: number) => document.querySelector(`#alerts-webhooks tr.webhook-row[data-id="${id}"] .last-delivery`)!;
+  expect(cell(1).textContent).toBe("nothing sent yet");
+
+  const send = (id: number) => Array.from(document.querySelectorAll(`tr.webhook-row[data-id="${id}"] button`))
+    .find((b) => b.textContent === "Send test") as HTMLButtonElement;
+  send(1).click();
+  page.one("POST /api/v1/settings/webhooks/1/test").answer({ ok: false, status: null, error: "connection_error" });
+  await settle();
+  expect(cell(1).querySelector(".webhook-test")!.className).toBe("detail-error webhook-test");
+  expect(cell(1).textContent).toMatch(/^nothing sent yetTest at .+: failed: could not reach the receiver \(connection failed\)$/);
+  expect(cell(2).querySelector(".webhook-test")).toBeNull();
+
+  page.timers.find((t) => t.ms === 60000)!.fn();  // the minute's refresh draws the rows again
+  answerLoad(page, OFF, [hook(1), hook(2)]);
+  await settle();
+  expect(cell(1).textContent).toMatch(/failed: could not reach the receiver \(connection failed\)$/);
+
+  send(1).click();  // fixed meanwhile: the new test replaces the old line
+  page.one("POST /api/v1/settings/webhooks/1/test").answer({ ok: true, status: 204, error: null });
+  await settle();
+  expect(cell(1).querySelectorAll(".webhook-test")).toHaveLength(1);
+  expect(cell(1).querySelector(".webhook-test")!.textContent).toMatch(/^Test at .+: arrived \(HTTP 204\)$/);
+});
