@@ -958,11 +958,31 @@
     box.appendChild(button);
     api("/api/v1/incidents?status=open,acknowledged&limit=200").then(function (data) {
       var others = data.incidents.filter(function (o) { return o.id !== inc.id && FAMILY[o.kind] === FAMILY[inc.kind]; });
-      others.forEach(function (o) {
-        var opt = el("option", null, "#" + o.id + " " + o.title);
-        opt.value = String(o.id);
-        into.appendChild(opt);
+      // The likeliest first: those related to this one (the most tickets in common first), then the others by
+      // how close to this one they were first seen.
+      var related = {}, mine = Date.parse(inc.first_seen_at);
+      (inc.related || []).forEach(function (r) { related[r.id] = r; });
+      function apart(o) { return Math.abs(Date.parse(o.first_seen_at) - mine) || 0; }
+      others.sort(function (a, b) {
+        var ra = related[a.id], rb = related[b.id];
+        if (!!ra !== !!rb) return ra ? -1 : 1;
+        if (ra) return (rb.shared_tickets || 0) - (ra.shared_tickets || 0);
+        return apart(a) - apart(b);
       });
+      var near = others.filter(function (o) { return related[o.id]; });
+      var groups = near.length ? [el("optgroup"), el("optgroup")] : [into, into];
+      if (near.length) {
+        groups[0].label = "Related to this one";
+        groups[1].label = "Other active incidents, first seen nearest in time first";
+      }
+      others.forEach(function (o) {
+        var r = related[o.id], why = r && r.shared_tickets ?
+          " (" + GS.count(r.shared_tickets) + (r.shared_tickets === 1 ? " ticket" : " tickets") + " in common)" : "";
+        var opt = el("option", null, "#" + o.id + " " + o.title + why);
+        opt.value = String(o.id);
+        groups[r ? 0 : 1].appendChild(opt);
+      });
+      if (near.length) groups.forEach(function (g) { if (g.children.length) into.appendChild(g); });
       if (!others.length) into.firstChild.textContent = "no other active incident of this kind";
       into.disabled = !others.length;
     }).catch(function (err) { detailError(err.message); });

@@ -32,3 +32,47 @@ it("says why each related incident is the same problem", async () => {
     "Spike#4 Spike · open · /billing, 1 ticket in common",
   ]);
 });
+
+it("offers the likeliest incidents to merge into first: the related ones, then those first seen nearest", async () => {
+  history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, [])], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(incident(1, [
+    { id: 5, kind: "spike", status: "open", title: "Spike 5", pages: ["/billing"], shared_tickets: 0 },
+    { id: 6, kind: "spike", status: "open", title: "Spike 6", pages: [], shared_tickets: 4 },
+    { id: 3, kind: "friction", status: "open", title: "Failed requests on /billing", pages: ["/billing"], shared_tickets: 0 },
+  ]));
+  await settle();
+  const at = (id: number, first: string) => ({ ...incident(id, []), kind: "spike", title: "Spike " + id, first_seen_at: first });
+  page.one("GET /api/v1/incidents?status=open,acknowledged").answer({ incidents: [
+    at(2, "2026-03-01T09:00:00Z"), at(4, "2026-03-02T08:00:00Z"), at(5, "2026-03-02T01:00:00Z"),
+    at(6, "2026-02-28T09:00:00Z"), at(7, "2026-03-02T11:30:00Z"),
+    { ...incident(3, []), kind: "friction", title: "Failed requests on /billing" },  // another family: not offered
+  ], total: 6 });
+  await settle();
+  const groups = Array.from(document.querySelectorAll("#merge-into optgroup")).map((g) => [
+    (g as HTMLOptGroupElement).label, Array.from(g.querySelectorAll("option")).map((o) => o.textContent)]);
+  expect(groups).toEqual([
+    ["Related to this one", ["#6 Spike 6 (4 tickets in common)", "#5 Spike 5"]],
+    ["Other active incidents, first seen nearest in time first", ["#4 Spike 4", "#7 Spike 7", "#2 Spike 2"]],
+  ]);
+});
+
+it("lists the merge candidates by time alone, without groups, when none is related", async () => {
+  history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, [])], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(incident(1, []));
+  await settle();
+  const at = (id: number, first: string) => ({ ...incident(id, []), title: "Rise " + id, first_seen_at: first });
+  page.one("GET /api/v1/incidents?status=open,acknowledged").answer({ incidents: [
+    at(2, "2026-03-01T09:00:00Z"), at(4, "2026-03-02T09:20:00Z")], total: 2 });
+  await settle();
+  expect(document.querySelectorAll("#merge-into optgroup")).toHaveLength(0);
+  expect(Array.from(document.querySelectorAll("#merge-into option")).map((o) => o.textContent))
+    .toEqual(["another active incident…", "#4 Rise 4", "#2 Rise 2"]);
+});
