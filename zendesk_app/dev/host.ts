@@ -171,7 +171,8 @@ async function loadTickets(): Promise<void> {
     settings.api_token = "";
     saveSecrets();
     show("token");
-    say("The API token was refused.");
+    // in the words the server's pages use for a refused token (server/static/page.js, GS.tokenRefused)
+    say("That API token was not accepted. Paste the tenant's token (gs_sk_…) again: `groundswell demo` prints the demo's.");
     return;
   }
   known = [];
