@@ -34,6 +34,7 @@ demo: install build
 test: install install-node chromium test-python test-js test-browser
 
 test-python: install
+	$(BIN)/ruff check --no-cache server tests bench
 	$(BIN)/python -m pytest
 
 test-js: install-node

@@ -34,7 +34,7 @@ from server.incidents.stage import DetectStage
 from server.topics.models import TextVector
 from server.understand.embed import DIMENSIONS, text_key
 from server.understand.stage import UnderstandStage
-from server.widget.settings import FrictionSettings, WidgetConfig
+from server.widget.settings import FrictionSettings
 from server.widget.stage import WidgetStage
 
 #: The widget's friction settings a backtest can change (``friction.<name>=value``).

@@ -43,7 +43,7 @@ from server.notify.client import SlackClient, SlackError
 from server.notify.outbox import current_message
 from server.notify.settings import SettingsError, signing_secret, slack_settings
 from server.notify.slack import escape
-from server.tenants import Tenant, find_by_slug
+from server.tenants import find_by_slug
 from server.validation import person_name
 
 log_ = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -113,12 +112,6 @@ class Faulty(IngestStats):
                 type(self).left -= 1
                 raise type(self).error("boom")
         super().apply(event)
-
-
-@pytest.fixture
-def faulty():
-    yield Faulty
-    Faulty.at, Faulty.left, Faulty.error, Faulty.tried = -1, 0, RuntimeError, 0
 
 
 def connection_lost(_message: str) -> OperationalError:

@@ -18,7 +18,7 @@ from server.pipeline.models import DetectorCheckpoint, IngestStat
 from server.pipeline.retry import NotDeadLetters, plan_retry, retry
 from server.topics.models import Ticket, Topic
 from tests.incidents.test_stage import append, incidents, runner, stream
-from tests.pipeline.test_dead_letters import POISON, Faulty, dead, faulty, fill, unguarded_clean  # noqa: F401
+from tests.pipeline.test_dead_letters import POISON, Faulty, dead, fill, unguarded_clean
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 #: A topic of its own for a few tickets the night before the burst: three customers make it an incident.
