@@ -216,6 +216,44 @@ test("beside a large spike the chart keeps the usual hours readable: the spike i
     expect(Math.min(...heights)).toBeGreaterThan(10);
   });
 
+test("the chart shades the incident's own hours, and mutes a rise at another time", async ({ page }) => {
+  // The backend's answer with its incident's hours inside their band, but two: the sixth (before the incident)
+  // and the one before last (during it), each one ticket above it; the incident first seen half way into the
+  // third hour from the end. Times come from the answer's own hours, not from the clock.
+  let hours = 0;
+  await page.route("**/api/v1/tickets/*/context*", async (route) => {
+    const body = await (await route.fetch()).json();
+    const inc = body.incidents[0];
+    const n = inc.volume.length;
+    hours = n;
+    const inside = (p: { lower: number; upper: number }) => Math.min(Math.floor(p.upper), Math.ceil(p.lower));
+    inc.volume = inc.volume.map((p: { lower: number; upper: number }, i: number) =>
+      ({ ...p, tickets: i === 5 || i === n - 2 ? Math.floor(p.upper) + 1 : inside(p) }));
+    inc.first_seen_at = new Date(Date.parse(inc.volume[n - 3].start) + 1_800_000).toISOString();
+    await route.fulfill({ json: body });
+  });
+  const app = await openTicket(page, backend.incident_ticket_id);
+  const chart = app.locator(".gs-incident").first().locator("svg.gs-chart");
+  await expect(chart).toBeVisible();
+  await expect(chart).toHaveAttribute("aria-label", new RegExp(
+    "\\. This incident: the last 3 hours, since [^;]+; 1 hour above the usual range\\. " +
+    "1 hour above the usual range at another time\\.$"));
+  // Shaded from half way into its first hour to the chart's right edge, in the span's colour.
+  const box = (await chart.boundingBox())!;
+  const shade = chart.locator("path.gs-chart-span");
+  const span = (await shade.boundingBox())!;
+  expect(Math.abs(span.x - (box.x + box.width * (hours - 2.5) / hours))).toBeLessThan(2);
+  expect(Math.abs(span.x + span.width - (box.x + box.width))).toBeLessThan(1);
+  expect(await shade.evaluate((e) => getComputedStyle(e).fill)).toBe("rgb(253, 229, 189)");
+  // The incident's hour above its band in the alert colour; the earlier one muted.
+  const fills = await chart.locator("rect").evaluateAll((rects) => rects.map((r) => getComputedStyle(r).fill));
+  expect(fills[hours - 2]).toBe("rgb(180, 35, 24)");
+  expect(fills[5]).toBe("rgb(213, 220, 227)");
+  const key = app.locator(".gs-incident").first().locator(".gs-chart-key");
+  await expect(key).toBeVisible();
+  await expect(key).toHaveText(/^this incident\s*above the usual range at another time$/);
+});
+
 test("on a phone the agent page stacks the app under the ticket and never scrolls sideways", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   const app = await openTicket(page, backend.incident_ticket_id);

@@ -1,7 +1,7 @@
 // The sidebar's views: pure functions from data and UI state to DOM (built with dom.ts, text only).
 // The controller (sidebar.ts) owns state, requests and focus; these only draw and wire buttons to handlers.
 import type { Verdict } from "./api";
-import { volumeChart } from "./chart";
+import { inSpan, volumeChart, type Span } from "./chart";
 import { el, svg, type Child } from "./dom";
 import { duration, type Formatter } from "./format";
 import { t } from "./i18n";
@@ -132,20 +132,37 @@ function chartScale(points: VolumePoint[]): { cap: number | null; drawn: VolumeP
  * alert colour when above its band), since that is where an incident is happening; under it, the time ticks
  * ("48 h ago", "now") as on the dashboard's chart. The SVG is stretched to the column's width, so words stay
  * in HTML, where they are not stretched with it.
+ *
+ * On an incident's card, `since` (its first-seen time) starts its span: the incident's own hours, through the
+ * hour so far (the sidebar lists only open and acknowledged incidents), are shaded, as on the incidents page,
+ * and an hour above its band outside them is drawn muted, so that an earlier rise does not outshine the
+ * incident. The chart's description says which hours are the incident's.
  */
-function chartView(points: VolumePoint[], fmt: Formatter): Child {
+function chartView(points: VolumePoint[], fmt: Formatter, since: string | null = null): Child {
   if (points.length < 2) return null;
   const last = points[points.length - 1];
   const band = last.lower !== null && last.upper !== null;
   const latest = last.partial ? "so_far" : "latest";
-  const label = band
+  const start = since ? Date.parse(since) : NaN;
+  const span: Span | null = Number.isNaN(start) ? null : { start, end: Infinity };
+  const above = (p: VolumePoint) => p.upper !== null && p.tickets > p.upper;
+  const own = points.filter((p) => inSpan(p, span));
+  const elsewhere = span ? points.filter((p) => above(p) && !inSpan(p, span)).length : 0;
+  let label = band
     ? t(`sidebar.chart.label_band_${latest}`, { hours: points.length, latest: fmt.number(last.tickets),
                                                 lower: fmt.number(last.lower!), upper: fmt.number(last.upper!) })
     : t(`sidebar.chart.label_${latest}`, { hours: points.length, latest: fmt.number(last.tickets) });
+  if (own.length) {
+    const ownAbove = own.filter(above).length;
+    label += " " + t("sidebar.chart.label_incident", { count: own.length, n: fmt.number(own.length),
+                                                       since: fmt.time(since) }) +
+      (ownAbove ? t("sidebar.chart.label_incident_above", { count: ownAbove, n: fmt.number(ownAbove) }) : "") + ".";
+  }
+  if (elsewhere) label += " " + t("sidebar.chart.label_elsewhere", { count: elsewhere, n: fmt.number(elsewhere) });
   const caption = t(band ? "sidebar.chart.caption_band" : "sidebar.chart.caption", { hours: points.length }) +
     (last.partial ? " " + t("sidebar.chart.caption_so_far") : "");
   const { cap, drawn } = chartScale(points);
-  const chart = volumeChart(drawn, label);
+  const chart = volumeChart(drawn, label, span);
   if (cap !== null) {
     // Each hour above the scale: its bar in the alert colour when above its band, a white break across its top,
     // its count as the bar's title; "N+" beside the first such bar.
@@ -154,7 +171,8 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
     const at = (bar: SVGRectElement, name: string) => Number(bar.getAttribute(name));
     for (const { p, bar } of cut) {
       bar.classList.add("gs-chart-bar-cut");
-      if (p.upper !== null && p.tickets > p.upper) bar.classList.add("gs-chart-bar-above");
+      if (above(p)) bar.classList.add("gs-chart-bar-above");
+      if (above(p) && span && !inSpan(p, span)) bar.classList.add("gs-chart-bar-elsewhere");
       bar.appendChild(svg("title", {}, fmt.number(p.tickets)));
       const [x, y, w] = [at(bar, "x"), at(bar, "y"), at(bar, "width")];
       bar.after(svg("path", { class: "gs-chart-cut", fill: "#fff",
@@ -170,8 +188,15 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
         "paint-order": "stroke" }, fmt.number(closed.p.tickets)));
     }
   }
-  const rising = last.upper !== null && last.tickets > last.upper;
+  const rising = above(last) && (!span || inSpan(last, span));
   const hoursAgo = last.partial ? points.length - 1 : points.length;
+  // The key to the incident's colours, for the eye (the chart's description says it in words).
+  const key = own.length
+    ? el("div", { class: "gs-chart-key gs-muted", attrs: { "aria-hidden": "true" } },
+         el("span", {}, el("span", { class: "gs-swatch gs-swatch-span" }), t("sidebar.chart.key_incident")),
+         elsewhere ? el("span", {}, el("span", { class: "gs-swatch gs-swatch-elsewhere" }),
+                        t("sidebar.chart.key_elsewhere")) : null)
+    : null;
   return el("figure", { class: "gs-figure" },
     last.partial
       ? el("p", { class: rising ? "gs-chart-now gs-chart-now-above" : "gs-chart-now", attrs: { "aria-hidden": "true" } },
@@ -180,6 +205,7 @@ function chartView(points: VolumePoint[], fmt: Formatter): Child {
     chart,
     el("div", { class: "gs-chart-ticks gs-muted", attrs: { "aria-hidden": "true" } },
        el("span", {}, t("sidebar.chart.ago", { hours: hoursAgo })), el("span", {}, t("sidebar.chart.tick_now"))),
+    key,
     el("figcaption", { class: "gs-muted" }, caption));
 }
 
@@ -364,7 +390,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
       ...stat(t("sidebar.stats.first_seen"), inc.firstSeenAt
         ? `${fmt.time(inc.firstSeenAt)} (${t("sidebar.ago.suffix", { ago: fmt.ago(inc.firstSeenAt) })})` : "–"),
       ...(topicRef ? stat(t("sidebar.stats.topic"), topicRef.label) : [])),
-    chartView(volume, fmt),
+    chartView(volume, fmt, inc.firstSeenAt ?? inc.detectedAt),
     incidentPagesView(inc.pages, fmt),
     representativesView(reps, h),
     el("div", { class: "gs-actions" },

@@ -75,7 +75,8 @@ describe("ticket sidebar", () => {
     const chart = root.querySelector("svg.gs-chart")!;
     expect(chart.getAttribute("role")).toBe("img");
     expect(chart.getAttribute("aria-label")).toBe(
-      "Tickets per hour over the last 6 hours; latest hour 12, usual range 0 to 6.");
+      "Tickets per hour over the last 6 hours; latest hour 12, usual range 0 to 6. " +
+      "This incident: the last 2 hours, since Nov 23, 10:04 AM; 1 hour above the usual range.");
     expect(chart.querySelectorAll("rect")).toHaveLength(6);
     expect(chart.querySelectorAll("rect.gs-chart-bar-above")).toHaveLength(1);
     expect(chart.querySelector(".gs-chart-band")).not.toBeNull();
@@ -159,7 +160,8 @@ describe("ticket sidebar", () => {
     await mount(() => context({ incidents: [incident({ volume: points })] }));
     const chart = root.querySelector("svg.gs-chart")!;
     expect(chart.getAttribute("aria-label")).toBe(
-      "Tickets per hour over the last 6 hours; this hour so far 12, usual range for the whole hour 0 to 6.");
+      "Tickets per hour over the last 6 hours; this hour so far 12, usual range for the whole hour 0 to 6. " +
+      "This incident: the last 2 hours, since Nov 23, 10:04 AM; 1 hour above the usual range.");
     expect(chart.querySelectorAll("rect.gs-chart-bar-partial")).toHaveLength(1);
     expect(root.querySelector(".gs-figure figcaption")?.textContent).toBe(
       "Tickets per hour, last 6 hours; shaded: the usual range. The last bar is this hour so far.");
@@ -219,6 +221,63 @@ describe("ticket sidebar", () => {
     const chart = root.querySelector("svg.gs-chart")!;
     expect(chart.querySelectorAll("rect.gs-chart-bar-cut")).toHaveLength(1);
     expect(chart.querySelector("text.gs-chart-cap")?.textContent).toBe("90");
+  });
+
+  it("shades the incident's own hours and mutes a rise before them, saying which hours are the incident's",
+     async () => {
+    // Hours from 06:00 to 11:00 with a band up to 6; 9 at 07:00, before the incident (first seen 10:04), and 12 at
+    // 11:00, during it.
+    const points = volume().map((p, i) => (i === 1 ? { ...p, tickets: 9 } : p));
+    await mount(() => context({ incidents: [incident({ volume: points })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.getAttribute("aria-label")).toBe(
+      "Tickets per hour over the last 6 hours; latest hour 12, usual range 0 to 6. " +
+      "This incident: the last 2 hours, since Nov 23, 10:04 AM; 1 hour above the usual range. " +
+      "1 hour above the usual range at another time.");
+    // 6 slots of 280 / 6: the span starts 4 minutes into the fifth (10:00) and runs to the chart's end.
+    const span = chart.querySelector("path.gs-chart-span")!;
+    expect(span).toBe(chart.firstElementChild);
+    expect(span.getAttribute("d")).toBe("M189.78,0H280V72H189.78Z");
+    const bars = [...chart.querySelectorAll("rect")];
+    expect(bars).toHaveLength(6);
+    expect(bars.map((b) => b.getAttribute("class"))).toEqual([
+      "gs-chart-bar", "gs-chart-bar gs-chart-bar-above gs-chart-bar-elsewhere", "gs-chart-bar", "gs-chart-bar",
+      "gs-chart-bar", "gs-chart-bar gs-chart-bar-above"]);
+    // The key, for the eye: the description says the same in words.
+    const key = root.querySelector(".gs-figure .gs-chart-key")!;
+    expect(key.getAttribute("aria-hidden")).toBe("true");
+    expect([...key.children].map((k) => k.textContent)).toEqual(["this incident",
+                                                                 "above the usual range at another time"]);
+    expect(key.querySelectorAll(".gs-swatch-span, .gs-swatch-elsewhere")).toHaveLength(2);
+  });
+
+  it("starts the incident's span at its detection when it has no first-seen time, and keys no muted hour "
+     + "when there is none", async () => {
+    await mount(() => context({ incidents: [incident({ first_seen_at: null, detected_at: "2026-11-23T11:10:00Z" })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    expect(chart.getAttribute("aria-label")).toContain(
+      "This incident: the last hour, since Nov 23, 11:10 AM; 1 hour above the usual range.");
+    expect(chart.querySelector("path.gs-chart-span")?.getAttribute("d")).toBe("M241.11,0H280V72H241.11Z");
+    expect(chart.querySelector(".gs-chart-bar-elsewhere")).toBeNull();
+    expect([...root.querySelectorAll(".gs-chart-key > span")].map((k) => k.textContent)).toEqual(["this incident"]);
+  });
+
+  it("mutes a cut spike before the incident, and its hour so far reads in the alert colour", async () => {
+    const points: Record<string, unknown>[] = volume(48).map((p, i) => ({ ...p, tickets: i === 40 ? 90 : 1 + (i % 2),
+                                                                         upper: 3 }));
+    points[47] = { ...points[47], tickets: 8, partial: true };
+    // The spike's own band reaches past the scale (6), so that only its real count puts it above its band.
+    points[40] = { ...points[40], upper: 20 };
+    // First seen in the hour at index 46 (hours start at 06:00 on Nov 23: 46 hours later is 04:00 on Nov 25).
+    await mount(() => context({ incidents: [incident({ volume: points, first_seen_at: "2026-11-25T04:30:00Z" })] }));
+    const chart = root.querySelector("svg.gs-chart")!;
+    const cut = chart.querySelector("rect.gs-chart-bar-cut")!;
+    expect(cut.getAttribute("class")).toMatch(/gs-chart-bar-above/);
+    expect(cut.getAttribute("class")).toMatch(/gs-chart-bar-elsewhere/);
+    expect(chart.getAttribute("aria-label")).toContain(
+      "This incident: the last 2 hours, since Nov 25, 04:30 AM; 1 hour above the usual range. " +
+      "1 hour above the usual range at another time.");
+    expect(root.querySelector(".gs-chart-now")?.classList.contains("gs-chart-now-above")).toBe(true);
   });
 
   it("leaves a moderate rise uncut", async () => {
