@@ -8,6 +8,7 @@ from flask import Flask, g
 
 from server import config as config_mod
 from server import errors, logs
+from server.chunked import BoundedChunkedBody
 from server.db import from_config
 from server.eventlog import SqlEventLog
 from server.eventlog.group import GroupCommitter
@@ -46,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
+    # a body sent in chunks is held to MAX_BODY_BYTES as one that declares its length (server/chunked.py)
+    app.wsgi_app = BoundedChunkedBody(app.wsgi_app, int(cfg["MAX_BODY_BYTES"]))  # type: ignore[method-assign]
     if proxies:  # the client's address and scheme, as the proxies in front saw them (not the last proxy's)
         from werkzeug.middleware.proxy_fix import ProxyFix
 
