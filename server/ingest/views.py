@@ -58,7 +58,10 @@ def _request_origin() -> str | None:
     origin = request.headers.get("Origin")
     if origin or request.method != "GET" or not request.referrer:
         return origin
-    parts = urlsplit(request.referrer)
+    try:
+        parts = urlsplit(request.referrer)
+    except ValueError:  # an unclosed IPv6 bracket (http://[x/page): no origin, so the request gets 403
+        return None
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else None
 
 

@@ -61,13 +61,22 @@ def normalize_origin(origin: str) -> str:
     'https://app.example.com'
     >>> normalize_origin("http://localhost:8000")
     'http://localhost:8000'
+    >>> normalize_origin("https://app.example.com:99999")
+    Traceback (most recent call last):
+    ...
+    server.tenants.service.TenantError: 'https://app.example.com:99999' is not an origin like https://app.example.com
     """
-    parts = urlsplit(origin.strip())
+    refusal = f"{origin!r} is not an origin like https://app.example.com"
+    try:
+        parts = urlsplit(origin.strip())
+        port_number = parts.port  # read here: a port that is not a number from 0 to 65535 raises ValueError
+    except ValueError:  # also an unclosed IPv6 bracket (http://[x)
+        raise TenantError(refusal) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} \
             or parts.query or parts.fragment or parts.username:
-        raise TenantError(f"{origin!r} is not an origin like https://app.example.com")
+        raise TenantError(refusal)
     host = parts.hostname.lower()
-    port = f":{parts.port}" if parts.port else ""
+    port = f":{port_number}" if port_number else ""
     return f"{parts.scheme.lower()}://{host}{port}"
 
 

@@ -1,0 +1,32 @@
+"""An allowed origin with a port out of range or not a number, or an unclosed IPv6 bracket, is refused as a
+TenantError like any other malformed origin; the admin CLI shows it as its usual one-line error."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.tenants.service import TenantError, normalize_origin
+from tests.test_cli import cli_env, run
+
+MALFORMED = ["https://app.example.com:443000", "https://app.example.com:99999", "https://x:abc", "http://[x",
+             "https://x:-1"]
+
+
+@pytest.mark.parametrize("origin", MALFORMED)
+def test_a_malformed_origin_is_a_tenant_error(origin):
+    with pytest.raises(TenantError, match="is not an origin like"):
+        normalize_origin(origin)
+
+
+def test_the_cli_refuses_a_malformed_origin_in_one_line(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    created = run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme", "--origin",
+                   "https://app.example.com:443000"], env)
+    assert created.exit_code == 1
+    assert created.output.strip().splitlines() == [
+        "Error: 'https://app.example.com:443000' is not an origin like https://app.example.com"]
+    assert run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme"], env).exit_code == 0
+    added = run(["tenant", "origins", "acme", "--add", "http://[x"], env)
+    assert added.exit_code == 1
+    assert added.output.strip().splitlines() == ["Error: 'http://[x' is not an origin like https://app.example.com"]
+    assert run(["tenant", "origins", "acme"], env).output.strip() == "(no origins allowed)"
