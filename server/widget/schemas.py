@@ -18,9 +18,12 @@ MAX_ITEMS = 50
 
 
 def _link(value: str) -> None:
-    parts = urlsplit(value)
     if value.startswith("/") and not value.startswith("//"):
         return
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a malformed IPv6 host: "http://[x/", "http://[zz]/"
+        raise ValidationError("must be an http(s) URL or a path starting with /") from None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValidationError("must be an http(s) URL or a path starting with /")
 
