@@ -1,4 +1,5 @@
-"""View helpers shared by the blueprints: schema-checked responses, token auth, the database session.
+"""View helpers shared by the blueprints: schema-checked responses, token auth, the database session,
+the JSON body of a request.
 
 ``documented(...)`` records on a view which schemas it takes and returns, which is what the
 OpenAPI document is generated from (server/openapi.py); the view itself calls ``load``/``dump``.
@@ -13,8 +14,9 @@ from flask import current_app, g, request
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from server.errors import ClientError, Unauthorized
+from server.errors import BadRequest, ClientError, Unauthorized
 from server.ingest.schemas import ErrorSchema
+from server.ingest.service import parse_json
 from server.tenants import Tenant, authenticate_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +35,24 @@ def documented(*, summary: str, tags: list[str], body: Schema | None = None, que
         }
         return fn
     return wrap
+
+
+def json_body(*, allow_empty: bool = False) -> dict[str, Any]:
+    """The request's body as a JSON object, whatever its Content-Type says.
+
+    A body that is not JSON (cut short, broken UTF-8, another format), is nested too deeply or is not an
+    object answers 400 with the ingest endpoints' messages: it is never read as ``{}``, which would make a
+    PUT put every setting back to its default. An empty body is ``{}`` only with ``allow_empty``, where
+    sending nothing has a meaning (every field has a default: a backtest of the stored settings);
+    elsewhere it is a 400 as well.
+    """
+    raw = request.get_data(cache=True)
+    if not raw and allow_empty:
+        return {}
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
 
 
 def db_session() -> Session:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
-from server.http import AUTH_ERRORS, db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.errors import BadRequest, Conflict, NotFound
 from server.incidents import backtest_runs, report, service
 from server.incidents.schemas import (
@@ -46,12 +46,9 @@ from server.metrics import utcnow
 from server.tenants import Tenant
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
-_400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
+_400 = {400: (ErrorSchema(), "A parameter or body field failed validation (`error.fields` names it), or the "
+                             "body is not a JSON object.")}
 _404 = {404: (ErrorSchema(), "No such incident for this tenant.")}
-
-
-def _body() -> Any:
-    return request.get_json(force=True, silent=True) or {}
 
 
 def _log() -> Any:
@@ -130,7 +127,7 @@ def get_incident(tenant: Tenant, incident_id: int) -> Any:
 @require_token
 def add_feedback(tenant: Tenant, incident_id: int) -> Any:
     """Also appends a `control.feedback` event to the event log, so the detector learns the verdict."""
-    body = feedback_in.load(_body())
+    body = feedback_in.load(json_body())
     return jsonify(incident_detail_out.dump(service.add_feedback(db_session(), _log(), tenant.id, incident_id,
                                                                  now=utcnow(), **body)))
 
@@ -148,7 +145,7 @@ def add_feedback(tenant: Tenant, incident_id: int) -> Any:
 def set_status(tenant: Tenant, incident_id: int) -> Any:
     """open → acknowledged, resolved, dismissed; acknowledged → resolved, dismissed, open;
     resolved → open; dismissed → open. Appends a `control.status` event."""
-    body = status_in.load(_body())
+    body = status_in.load(json_body())
     return jsonify(incident_detail_out.dump(service.set_status(db_session(), _log(), tenant.id, incident_id,
                                                                now=utcnow(), **body)))
 
@@ -170,7 +167,7 @@ def merge_incident(tenant: Tenant, incident_id: int) -> Any:
     moves its tickets, customers and accounts to `into`, and what would have joined this one (tickets on
     its topic or series, a renewed rise there) joins `into` until `into` ends. Appends a `control.merge`
     event."""
-    body = merge_in.load(_body())
+    body = merge_in.load(json_body())
     return jsonify(incident_detail_out.dump(service.merge(db_session(), _log(), tenant.id, incident_id,
                                                           now=utcnow(), **body)))
 
@@ -191,7 +188,7 @@ def unmerge_incident(tenant: Tenant, incident_id: int) -> Any:
     `evidence.merged_incidents`; the detector then gives it back its tickets, customers, accounts and pages,
     with the tickets that joined the other through this incident's topic meanwhile, and its topic or series
     leads to it again. Appends a `control.unmerge` event."""
-    body = unmerge_in.load(_body())
+    body = unmerge_in.load(json_body())
     return jsonify(incident_detail_out.dump(service.unmerge(db_session(), _log(), tenant.id, incident_id,
                                                             now=utcnow(), **body)))
 
@@ -204,7 +201,7 @@ def unmerge_incident(tenant: Tenant, incident_id: int) -> Any:
 @require_token
 def record_release(tenant: Tenant) -> Any:
     """Incidents opening soon after a deploy name it in their evidence. Appends a `control.release` event."""
-    body = release_in.load(_body())
+    body = release_in.load(json_body())
     release, created = service.record_release(db_session(), _log(), tenant.id, now=utcnow(), **body)
     return jsonify(release_out.dump(release)), 201 if created else 200
 
@@ -237,7 +234,7 @@ def get_settings(tenant: Tenant) -> Any:
 def patch_settings(tenant: Tenant) -> Any:
     """Fields left out keep their values; `sensitivity` merges kind by kind; unknown keys are refused.
     Appends a `control.settings` event carrying the full effective settings."""
-    body = settings_in.load(_body())
+    body = settings_in.load(json_body(allow_empty=True))
     return jsonify(settings_out.dump(service.update_detection_settings(db_session(), _log(), tenant.id, body,
                                                                        now=utcnow())))
 
@@ -268,7 +265,7 @@ def create_backtest(tenant: Tenant) -> Any:
     friction detectors' settings the same way, on top of the stored widget settings. Nothing is changed:
     apply the settings with PATCH /api/v1/settings/detection (and `friction` with PUT
     /api/v1/settings/widget)."""
-    body = backtest_in.load(_body())
+    body = backtest_in.load(json_body(allow_empty=True))
     session = db_session()
     try:
         overrides = {**body["settings"], **({"friction": body["friction"]} if body.get("friction") else {})}

@@ -8,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from server.api.views import _api_limit, _token_key
 from server.config import flag
 from server.extensions import limiter
-from server.http import AUTH_ERRORS, db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.notify import interactions, pagerduty_inbound, service
 from server.notify.client import SlackClient, parse_hosts
@@ -56,12 +56,13 @@ def _interactions_url(tenant: Tenant) -> str:
 @documented(summary="Change the Slack notification settings", tags=["notifications"],
             body=NotificationSettingsInSchema(), auth="api_token",
             responses={200: (settings_out, "The settings after the change."),
-                       400: (ErrorSchema(), "A field failed validation; `error.fields` names it."), **AUTH_ERRORS})
+                       400: (ErrorSchema(), "A field failed validation (`error.fields` names it), or the body is not a "
+                                            "JSON object."), **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
     """`mode` and `channel` are replaced; `webhook_url` and `bot_token` are kept when absent and removed
     when null. Secrets are stored encrypted and never returned."""
-    body = settings_in.load(request.get_json(force=True, silent=True) or {})
+    body = settings_in.load(json_body())
     view = service.update_notification_settings(db_session(), tenant.id, body, secret_key=_secret_key(),
                                                 webhook_hosts=_hosts())
     return jsonify(settings_out.dump({**view, "interactions_url": _interactions_url(tenant)}))
@@ -151,13 +152,14 @@ def _absolute(view: dict[str, Any]) -> dict[str, Any]:
             body=WebhookInSchema(), auth="api_token",
             responses={201: (webhook_out, "The endpoint; for the groundswell format, with its signing secret "
                                           "(shown only in this answer)."),
-                       400: (ErrorSchema(), "A field failed validation, or the URL is not one Groundswell calls."),
+                       400: (ErrorSchema(), "A field failed validation, the URL is not one Groundswell calls, or the "
+                                            "body is not a JSON object."),
                        409: (ErrorSchema(), "The tenant already has the most webhooks allowed."), **AUTH_ERRORS})
 @require_token
 def create_webhook(tenant: Tenant) -> Any:
     """Later incident events (opened, grew, acknowledged, resolved, reopened) of the chosen kinds are POSTed to it by the
     detector, in order per incident, retried with back-off. Events before its creation are not sent."""
-    body = webhook_in.load(request.get_json(force=True, silent=True) or {})
+    body = webhook_in.load(json_body())
     cfg = current_app.config
     view = service.create_webhook(db_session(), tenant.id, body, secret_key=_secret_key(), now=utcnow(),
                                   allow_private=flag(cfg["WEBHOOK_ALLOW_PRIVATE"]),
@@ -170,8 +172,9 @@ def create_webhook(tenant: Tenant) -> Any:
 @documented(summary="Change a webhook's events, kinds or description, or a PagerDuty webhook's inbound secret",
             tags=["notifications"], body=WebhookPatchInSchema(), auth="api_token",
             responses={200: (webhook_out, "The endpoint."),
-                       400: (ErrorSchema(), "A field failed validation, nothing was given, or a PagerDuty secret "
-                                            "was given for a webhook not of the pagerduty format."),
+                       400: (ErrorSchema(), "A field failed validation, nothing was given, a PagerDuty secret was "
+                                            "given for a webhook not of the pagerduty format, or the body is not a "
+                                            "JSON object."),
                        404: (ErrorSchema(), "No such webhook for this tenant."), **AUTH_ERRORS})
 @require_token
 def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
@@ -179,7 +182,7 @@ def update_webhook(tenant: Tenant, webhook_id: int) -> Any:
     is the secret PagerDuty shows when its v3 webhook subscription (pointed at `pagerduty_webhook_url`) is
     created: with it stored, incidents acknowledged or resolved in PagerDuty are acknowledged or resolved
     here too. Null removes it."""
-    body = webhook_patch_in.load(request.get_json(force=True, silent=True) or {})
+    body = webhook_patch_in.load(json_body())
     view = service.update_webhook(db_session(), tenant.id, webhook_id, body, secret_key=_secret_key())
     return jsonify(webhook_out.dump(_absolute(view)))
 
@@ -258,7 +261,8 @@ def list_mutes(tenant: Tenant) -> Any:
 @documented(summary="Hold back an incident's or a series' notifications for a while", tags=["notifications"],
             body=MuteInSchema(), auth="api_token",
             responses={201: (mute_out, "The mute."),
-                       400: (ErrorSchema(), "A field failed validation; `error.fields` names it."),
+                       400: (ErrorSchema(), "A field failed validation (`error.fields` names it), or the body is not a "
+                                            "JSON object."),
                        404: (ErrorSchema(), "No such incident for this tenant."),
                        409: (ErrorSchema(), "The tenant already has the most mutes on at once."), **AUTH_ERRORS})
 @require_token
@@ -266,7 +270,7 @@ def create_mute(tenant: Tenant) -> Any:
     """While it is on, Slack messages, webhook deliveries and PagerDuty events of the covered incidents are
     closed as `muted` when they come due, not sent later. Detection, the incidents page and the sidebar
     go on as before; a resolution is still sent where the opening was."""
-    body = mute_in.load(request.get_json(force=True, silent=True) or {})
+    body = mute_in.load(json_body())
     return jsonify(mute_out.dump(service.create_mute(db_session(), tenant.id, body, now=utcnow()))), 201
 
 

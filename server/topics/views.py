@@ -9,7 +9,7 @@ from server.accounts.service import account_note
 from server.api.views import _api_limit, _token_key
 from server.errors import NotFound
 from server.extensions import limiter
-from server.http import db_session, documented, require_token
+from server.http import db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
 from server.tenants import Tenant
@@ -29,7 +29,8 @@ from server.zendesk.schemas import TicketContextQuerySchema, ticket_context_quer
 from server.zendesk.service import add_sidebar_state
 
 bp = Blueprint("topics", __name__, url_prefix="/api/v1")
-_AUTH_ERRORS = {400: (ErrorSchema(), "A parameter failed validation; `error.fields` names it."),
+_AUTH_ERRORS = {400: (ErrorSchema(), "A parameter or body field failed validation (`error.fields` names it), "
+                                     "or the body is not a JSON object."),
                 401: (ErrorSchema(), "Missing or unknown API token."), 404: (ErrorSchema(), "Not found."),
                 429: (ErrorSchema(), "Rate limit exceeded; retry after Retry-After seconds.")}
 
@@ -65,7 +66,7 @@ def get_topic(tenant: Tenant, topic_id: int) -> Any:
 @require_token
 def patch_topic(tenant: Tenant, topic_id: int) -> Any:
     """The name overrides the keyword label and survives later updates of the topic."""
-    body = topic_patch.load(request.get_json(force=True, silent=True) or {})
+    body = topic_patch.load(json_body())
     return jsonify(topic_detail_out.dump(service.rename(db_session(), tenant.id, topic_id, body["name"], now=utcnow())))
 
 

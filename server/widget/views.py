@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from server.api.views import _api_limit, _token_key
 from server.errors import NotFound
 from server.extensions import limiter
-from server.http import AUTH_ERRORS, db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.ingest.service import parse_json, storable_body
 from server.ingest.views import _request_origin, _site_key, _widget_limit, widget_tenant
@@ -38,7 +38,8 @@ bp = Blueprint("widget", __name__)
 
 CORS_PATHS = ("/api/v1/widget/decide", "/api/v1/widget/known-issues")
 WIDGET_FILES = ("loader.js", "core.js")
-_400 = {400: (ErrorSchema(), "A parameter or body field failed validation; `error.fields` names it.")}
+_400 = {400: (ErrorSchema(), "A parameter or body field failed validation (`error.fields` names it), or the "
+                             "body is not a JSON object.")}
 _SITE_ERRORS = {**_400, 403: (ErrorSchema(), "Unknown site key, or an origin not on the tenant's allowlist."),
                 429: (ErrorSchema(), "Rate limit exceeded; retry after the Retry-After header's seconds.")}
 
@@ -131,10 +132,10 @@ def get_settings(tenant: Tenant) -> Any:
             responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
-    """Fields left out take their defaults. The detector learns the change through a control event."""
-    body = request.get_json(force=True, silent=True)
+    """Fields left out take their defaults (`{}` restores them all); an empty body is refused. The detector
+    learns the change through a control event."""
     result = service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
-                                  body if isinstance(body, dict) else {}, now=utcnow())
+                                  json_body(), now=utcnow())
     return jsonify(widget_settings_out_schema.dump(result))
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
-from server.http import AUTH_ERRORS, db_session, documented, require_token
+from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
 from server.tenants import Tenant
@@ -26,10 +26,6 @@ from server.zendesk.schemas import (
 bp = Blueprint("zendesk", __name__, url_prefix="/api/v1")
 
 
-def _body() -> Any:
-    return request.get_json(force=True, silent=True) or {}
-
-
 def _public_url() -> str:
     return str(current_app.config.get("PUBLIC_URL") or request.host_url)
 
@@ -39,7 +35,8 @@ def _public_url() -> str:
 @documented(summary="Link a ticket to the incident's Zendesk problem ticket (made on first use)",
             tags=["zendesk"], body=ProblemTicketInSchema(), auth="api_token",
             responses={200: (problem_ticket_out, "The ticket is now of type incident under the problem ticket."),
-                       400: (ErrorSchema(), "A body field failed validation; `error.fields` names it."),
+                       400: (ErrorSchema(), "A body field failed validation (`error.fields` names it), or the body is "
+                                            "not a JSON object."),
                        404: (ErrorSchema(), "No such incident for this tenant."),
                        409: (ErrorSchema(), "The incident is resolved or dismissed, or its problem ticket is "
                                             "being created by another request."),
@@ -51,7 +48,7 @@ def link_problem_ticket(tenant: Tenant, incident_id: int) -> Any:
     """First use: creates the problem ticket (subject: the incident's title; internal note: the evidence
     sentence and a link to the incident page), then sets the ticket's type to incident with `problem_id`.
     Concurrent first uses create one problem ticket."""
-    body = problem_ticket_in.load(_body())
+    body = problem_ticket_in.load(json_body())
     session = db_session()
     secret_key = current_app.extensions["groundswell.secret_key"]
     result = problems.link_ticket(
@@ -76,10 +73,11 @@ def get_settings(tenant: Tenant) -> Any:
 @documented(summary="Switch automatic linking of new incident tickets", tags=["zendesk"],
             body=ZendeskSettingsInSchema(), auth="api_token",
             responses={200: (zendesk_settings_out, "The settings after the change."),
-                       400: (ErrorSchema(), "A body field failed validation."), **AUTH_ERRORS})
+                       400: (ErrorSchema(), "A body field failed validation, or the body is not a JSON object."),
+                       **AUTH_ERRORS})
 @require_token
 def patch_settings(tenant: Tenant) -> Any:
     """With `auto_link` on, every ticket that newly joins an incident having a problem ticket is linked
     to it by the detector's Zendesk worker, with an internal note carrying the incident's evidence."""
-    body = zendesk_settings_in.load(_body())
+    body = zendesk_settings_in.load(json_body())
     return jsonify(zendesk_settings_out.dump(service.update_zendesk_settings(db_session(), tenant.id, **body)))
