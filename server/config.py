@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Limit per widget site key, for requests from one of its allowed origins (Flask-Limiter syntax); "
             "floods get 429 with Retry-After. A request with an unknown or missing key or another origin "
             "counts against its caller's address instead."),
+    Setting("RATE_LIMIT_WIDGET_PER_ADDRESS", "", str,
+            "Limit per widget site key and caller address, beside RATE_LIMIT_WIDGET, for events from one of its "
+            "allowed origins: the site key is public and only browsers are held to the origin allowlist, so "
+            "without it one script could use up a site's whole limit and its visitors' events would get 429. "
+            "Empty: a fifth of RATE_LIMIT_WIDGET (20/second;600/minute with its default). A page sends a batch "
+            "at most every 5 s, or half a second after friction, so the default fits about 50 busy pages "
+            "behind one address (an office's NAT)."),
     Setting("RATE_LIMIT_WEBHOOK", "50/second;1500/minute", str,
             "Limit per tenant for incoming Zendesk deliveries that carry its valid signature (the others count "
             "against the caller's address), and per tenant and caller address for Slack button presses."),

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.errors import ClientError
@@ -119,6 +120,56 @@ def _widget_limit() -> str:
     return str(current_app.config["RATE_LIMIT_WIDGET"])
 
 
+# -- one address's share of a site's bucket ------------------------------------------------------------
+# The site key is public and only browsers are held to the origin allowlist: a script that sends an allowed
+# Origin authenticates like a visitor. Each site's requests therefore count twice: against the site's bucket
+# (RATE_LIMIT_WIDGET) and against the site and caller address's share (RATE_LIMIT_WIDGET_PER_ADDRESS). The
+# site's bucket takes only requests their share let through, so an address held back by its share takes
+# nothing more from the site's visitors.
+def share_of(limits: str, parts: int) -> str:
+    """Each limit of a Flask-Limiter limit string divided by ``parts``, at least 1.
+
+    >>> share_of("100/second;3000/minute", 5)
+    '20/second;600/minute'
+    >>> share_of("3 per 10 minutes", 5)
+    '1/10 minute'
+    """
+    shares = []
+    for item in parse_many(limits):
+        per = item.GRANULARITY.name if item.multiples == 1 else f"{item.multiples} {item.GRANULARITY.name}"
+        shares.append(f"{max(1, item.amount // parts)}/{per}")
+    return ";".join(shares)
+
+
+def _widget_address_limit() -> str:
+    """RATE_LIMIT_WIDGET_PER_ADDRESS; empty, a fifth of RATE_LIMIT_WIDGET."""
+    cfg = current_app.config
+    return str(cfg["RATE_LIMIT_WIDGET_PER_ADDRESS"]).strip() or share_of(str(cfg["RATE_LIMIT_WIDGET"]), 5)
+
+
+def _site_address_key() -> str:
+    return _site_key() + "|" + _address_key()
+
+
+def _not_a_site_request() -> bool:
+    """A request that failed authentication already counts against its caller's address alone."""
+    return not _site_key().startswith("site:")
+
+
+def _not_refused(resp: Response) -> bool:
+    return resp.status_code != 429
+
+
+def widget_limits(view: Any) -> Any:
+    """RATE_LIMIT_WIDGET per site (or per address, for a request that failed authentication), and
+    RATE_LIMIT_WIDGET_PER_ADDRESS per site and caller address. The site's limit is only checked before the
+    view and counted after it, unless the answer was 429: whichever limit is looked at first, a request
+    refused for its address's share is not taken from the site's bucket. (Requests in flight at the same
+    moment may therefore pass the site's limit by as many as the server handles at once.)"""
+    view = limiter.limit(_widget_address_limit, key_func=_site_address_key, exempt_when=_not_a_site_request)(view)
+    return limiter.limit(_widget_limit, key_func=_site_key, deduct_when=_not_refused)(view)
+
+
 def _webhook_limit() -> str:
     return str(current_app.config["RATE_LIMIT_WEBHOOK"])
 
@@ -148,7 +199,7 @@ def events_preflight() -> Response:
 
 
 @bp.post("/api/v1/events")
-@limiter.limit(_widget_limit, key_func=_site_key)
+@widget_limits
 @documented(
     summary="Append a batch of widget events",
     tags=["ingest"],

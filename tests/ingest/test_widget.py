@@ -139,6 +139,7 @@ def test_origin_not_on_allowlist_is_403(client, db, tenant, origin):
 def test_flood_gets_429_with_retry_after_and_keeps_accepted(app, client, db, tenant):
     _, creds = tenant
     app.config["RATE_LIMIT_WIDGET"] = "5/minute"
+    app.config["RATE_LIMIT_WIDGET_PER_ADDRESS"] = "5/minute"  # one address may use the whole site's limit
     statuses = [post_widget(client, creds.site_key, widget_batch(1)).status_code for _ in range(8)]
     assert statuses == [202] * 5 + [429] * 3
     resp = post_widget(client, creds.site_key, widget_batch(1))
@@ -152,6 +153,7 @@ def test_rate_limit_is_per_site_key(app, client, db, make_tenant):
     _, a = make_tenant("Alpha")
     _, b = make_tenant("Beta")
     app.config["RATE_LIMIT_WIDGET"] = "2/minute"
+    app.config["RATE_LIMIT_WIDGET_PER_ADDRESS"] = "2/minute"  # one address may use the whole site's limit
     assert [post_widget(client, a.site_key, widget_batch(1)).status_code for _ in range(3)] == [202, 202, 429]
     assert post_widget(client, b.site_key, widget_batch(1)).status_code == 202
 
@@ -180,7 +182,7 @@ def test_rate_limits_can_be_shared_through_redis(db, app_config, make_tenant):
 
     url = "redis://127.0.0.1:6379/15"
     redis.Redis.from_url(url).flushdb()
-    cfg = dict(app_config, REDIS_URL=url, RATE_LIMIT_WIDGET="3/minute")
+    cfg = dict(app_config, REDIS_URL=url, RATE_LIMIT_WIDGET="3/minute", RATE_LIMIT_WIDGET_PER_ADDRESS="3/minute")
     _, creds = make_tenant()
     first, second = create_app(cfg).test_client(), create_app(cfg).test_client()
     codes = [post_widget(c, creds.site_key, widget_batch(1)).status_code for c in (first, second, first, second)]
