@@ -49,6 +49,23 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+def usual_count(expected: float) -> str:
+    """An hour's usual count in a sentence, as the incidents page's evidence shows the same value: one
+    decimal from 1 up, and below 1 the evidence's figure (stored to 3 decimals) to 2 decimals, halves up,
+    without trailing zeros: the sentence's "usually 0.04" is the Signals row's "usually 0.04", and a usual
+    count above nothing never reads "0.0" ("under 0.01" below 0.005).
+
+    >>> [usual_count(x) for x in (4.91, 3.0, 0.4, 0.04, 0.0449, 0.125, 0.996, 0.003, 0.0)]
+    ['4.9', '3.0', '0.4', '0.04', '0.05', '0.13', '1', 'under 0.01', '0']
+    """
+    if expected >= 1:
+        return f"{expected:.1f}"
+    hundredths = math.floor(round(expected, 3) * 100 + 0.5)
+    if hundredths <= 0:
+        return "under 0.01" if expected > 0 else "0"
+    return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".")
+
+
 def chart_series(path: str, signal: str) -> str:
     """The incident's ``series``: the page and the signal that opened it, whose hours its chart shows."""
     return f"page:{path}:{signal}"[:120]
@@ -142,8 +159,8 @@ class FrictionIncident:
 
         def usual(c: SignalCounts, first: bool) -> str:
             if c.visitors and not shared:
-                return f"usually {c.expected:.1f} from {c.visitors} visitors"
-            return f"usually {c.expected:.1f}{' an hour' if first and not c.visitors else ''}"
+                return f"usually {usual_count(c.expected)} from {c.visitors} visitors"
+            return f"usually {usual_count(c.expected)}{' an hour' if first and not c.visitors else ''}"
 
         parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} ({usual(c, i == 0)})"
                  for i, (sig, c) in enumerate(self.signals.items())]

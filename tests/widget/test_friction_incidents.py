@@ -185,6 +185,16 @@ def test_a_sentence_judged_per_visitor_names_the_visitors_once_or_per_signal():
                                        "(usually 4.0 from 95 visitors) on /invoices")
 
 
+def test_a_sentence_gives_a_usual_count_under_one_as_the_evidence_shows_it_never_as_0_0():
+    fi, ids = FrictionIncidents(), Ids()
+    fi.alarm(alarm("/invoices", "failed_request", 51, 0.0412), H0 + 600, ids)
+    fi.alarm(alarm("/invoices", "rage_click", 19, 0.003), H0 + 700, ids)
+    [snap] = fi.take_changes()
+    assert [x["expected"] for x in snap["evidence"]["signals"]] == [0.041, 0.003]
+    assert snap["sentence"].startswith("51 failed requests (usually 0.04 an hour) and 19 rage clicks "
+                                       "(usually under 0.01) on /invoices in the hour from ")
+
+
 def told(fi: FrictionIncidents) -> list[tuple[int, str, str, str]]:
     return [(i, e, snap["status"], snap["status_by"]) for i, e, _seq, snap in fi.take_notifications()]
 
