@@ -154,12 +154,40 @@ class WebhookInSchema(TextSchema):
 
 
 class WebhookLastDeliverySchema(Schema):
+    """The last delivery attempted: sent, or given up on. A delivery held back by a mute is not one (it
+    is `last_skipped`), nor is one still being retried (`failing`)."""
+
     incident_id = fields.Integer(required=True)
     event = fields.String(required=True)
     at = fields.DateTime(required=True, metadata={"description": "When it was delivered or given up."})
     ok = fields.Boolean(required=True)
     status = fields.Integer(allow_none=True, metadata={"description": "The receiver's HTTP status, if it answered."})
-    error = fields.String(allow_none=True)
+    error = fields.String(allow_none=True, metadata={
+        "description": "Why it was given up: `gave up after <n> attempts: <code>` or `not retried: <code>`, the "
+                       "code as in `failing.error`."})
+
+
+class WebhookSkippedSchema(Schema):
+    incident_id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    at = fields.DateTime(required=True, metadata={"description": "When it was closed without being sent."})
+    reason = fields.String(required=True, metadata={"enum": ["muted", "not_configured"],
+                                                    "description": "muted: a mute held it back when it came due."})
+
+
+class WebhookFailingSchema(Schema):
+    """The oldest waiting delivery whose last attempt failed: it is tried again at `next_attempt_at`, and
+    the later events of its incident wait behind it."""
+
+    incident_id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    created_at = fields.DateTime(required=True, metadata={"description": "When the event was queued."})
+    attempts = fields.Integer(required=True, metadata={"description": "Attempts so far."})
+    status = fields.Integer(allow_none=True, metadata={"description": "The receiver's HTTP status on the last "
+                                                                      "attempt, if it answered."})
+    error = fields.String(required=True, metadata={"description": "The last attempt's error: http_<status>, timeout, "
+                                                                  "connection_error, unresolvable, ..."})
+    next_attempt_at = fields.DateTime(allow_none=True, metadata={"description": "When it is tried next."})
 
 
 class WebhookOutSchema(Schema):
@@ -176,7 +204,14 @@ class WebhookOutSchema(Schema):
         "description": "groundswell format, in the answer to POST only: the secret to verify signatures with. "
                        "It is not shown again."})
     pending = fields.Integer(required=True, metadata={"description": "Deliveries waiting to be sent or retried."})
-    last_delivery = fields.Nested(WebhookLastDeliverySchema, allow_none=True)
+    last_delivery = fields.Nested(WebhookLastDeliverySchema, allow_none=True, metadata={
+        "description": "The last delivery attempted (sent or given up); null before one. A muted delivery is "
+                       "`last_skipped` instead."})
+    last_skipped = fields.Nested(WebhookSkippedSchema, allow_none=True, metadata={
+        "description": "The last delivery closed without an attempt (held back by a mute), or null."})
+    failing = fields.Nested(WebhookFailingSchema, allow_none=True, metadata={
+        "description": "Null unless a waiting delivery failed its last attempt: then the oldest such one, which holds "
+                       "up its incident's later events while it is retried."})
     pagerduty_webhook_url = fields.String(required=True, allow_none=True, metadata={
         "description": "pagerduty format: where a PagerDuty v3 webhook subscription should deliver "
                        "(incident.acknowledged, incident.resolved); null for the groundswell format."})

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Conflict, NotFound
@@ -19,7 +19,7 @@ from server.eventlog.log import as_utc
 from server.incidents.models import Incident, Notification
 from server.notify.client import SlackClient, SlackError, webhook_host_allowed
 from server.notify.models import NotificationMute, WebhookDelivery, WebhookEndpoint
-from server.notify.mutes import mute_view
+from server.notify.mutes import MUTED, NOT_CONFIGURED, mute_view
 from server.notify.settings import (SettingsError, digest_settings, load_target, missing, public_view, slack_settings,
                                    store)
 from server.notify.slack import EVENTS, check_message
@@ -132,12 +132,25 @@ def shown_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, path, "…" if parts.query else "", ""))
 
 
+#: Why a delivery was closed without being sent (a mute, or Slack's "not set up"): a skip, not an attempt.
+_SKIPS = (MUTED, NOT_CONFIGURED)
+
+
 def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
-    """The endpoint as the API shows it (never its secret): with its pending count and last closed delivery."""
+    """The endpoint as the API shows it (never its secret): how many deliveries wait, the one that holds
+    them up when it keeps failing (``failing``), the last delivery actually attempted (``last_delivery``:
+    sent, or given up on) and the last one held back without an attempt (``last_skipped``: muted)."""
     d = WebhookDelivery
-    pending = session.scalar(select(func.count()).where(d.endpoint_id == endpoint.id, d.sent_at.is_(None))) or 0
-    last = session.scalars(select(d).where(d.endpoint_id == endpoint.id, d.sent_at.is_not(None))
-                           .order_by(d.sent_at.desc(), d.incident_id.desc(), d.seq.desc()).limit(1)).first()
+    mine, waiting, closed = d.endpoint_id == endpoint.id, d.sent_at.is_(None), d.sent_at.is_not(None)
+    newest = (d.sent_at.desc(), d.incident_id.desc(), d.seq.desc())
+    pending = session.scalar(select(func.count()).where(mine, waiting)) or 0
+    last = session.scalars(select(d).where(mine, closed, or_(d.last_error.is_(None), d.last_error.not_in(_SKIPS)))
+                           .order_by(*newest).limit(1)).first()
+    skipped = session.scalars(select(d).where(mine, closed, d.last_error.in_(_SKIPS))
+                              .order_by(*newest).limit(1)).first()
+    # the oldest waiting delivery whose last attempt failed: retried, it holds up its incident's later events
+    failing = session.scalars(select(d).where(mine, waiting, d.last_error.is_not(None))
+                              .order_by(d.created_at, d.incident_id, d.seq).limit(1)).first()
     return {"id": endpoint.id, "format": endpoint.format, "url": shown_url(endpoint.url), "events": list(endpoint.events),
             "kinds": list(endpoint.kinds) if endpoint.kinds else None, "description": endpoint.description,
             "created_at": as_utc(endpoint.created_at), "secret_hint": endpoint.secret_hint, "pending": pending,
@@ -146,7 +159,14 @@ def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
             "pagerduty_webhook_secret_set": bool(endpoint.inbound_secret_enc),
             "last_delivery": None if last is None else {
                 "incident_id": last.incident_id, "event": last.event, "at": as_utc(last.sent_at),
-                "ok": last.last_error is None, "status": last.last_status, "error": last.last_error}}
+                "ok": last.last_error is None, "status": last.last_status, "error": last.last_error},
+            "last_skipped": None if skipped is None else {
+                "incident_id": skipped.incident_id, "event": skipped.event, "at": as_utc(skipped.sent_at),
+                "reason": _state(skipped.sent_at, skipped.last_error)},
+            "failing": None if failing is None else {
+                "incident_id": failing.incident_id, "event": failing.event, "created_at": as_utc(failing.created_at),
+                "attempts": failing.attempts, "status": failing.last_status, "error": failing.last_error,
+                "next_attempt_at": as_utc(failing.next_attempt_at) if failing.next_attempt_at else None}}
 
 
 def list_webhooks(session: Session, tenant_id: int) -> dict[str, Any]:
