@@ -438,8 +438,9 @@
   }
 
   // Resolving an incident whose last hours are still above their usual range is taken back by the detector
-  // (it reopens the incident while the rise goes on): the Resolve button says so on the first click and
-  // resolves on the second. Null when the latest closed hour and the hour so far are within their range.
+  // (it reopens the incident while the rise goes on): the first click on Resolve says why, once, under the
+  // actions (and on the page's status line), and turns the button into "Resolve anyway", which resolves. Null
+  // when the latest closed hour and the hour so far are within their range.
   function stillHigh(inc) {
     var points = inc.volume || [];
     if (!points.length) return null;
@@ -448,7 +449,7 @@
     if (!high) return null;
     return "Still above its usual range (" + num(measured(high, u)) + " " + u[u.band] +
       (high.partial ? " this hour so far" : " in the hour from " + clock(high.start)) +
-      "): it reopens if this goes on. Resolve anyway?";
+      "): it reopens if this goes on.";
   }
 
   // [first seen, resolved] in ms, the end open (Infinity: through the hour so far) while it is not resolved;
@@ -867,9 +868,9 @@
         $("by").focus();
         return;
       }
-      if (attrs.confirm && b.dataset.armed !== "1") {  // said first; a second click goes ahead
+      if (attrs.confirm && b.dataset.armed !== "1") {  // why, said first; a second click goes ahead
         b.dataset.armed = "1";
-        b.textContent = attrs.confirm;
+        b.textContent = attrs.anyway;
         announce(attrs.confirm);
         return;
       }
@@ -1227,7 +1228,7 @@
       var cls = a.cls || ((a.primary || []).indexOf(inc.status) < 0 ? "secondary" : null);
       var b = actionButton(a.label, { action: "status-" + a.status, cls: cls, done: function (after) {
         return a.done + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
-      }, confirm: a.status === "resolved" ? stillHigh(inc) : null }, function (by) {
+      }, confirm: a.status === "resolved" ? stillHigh(inc) : null, anyway: a.label + " anyway" }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
       });
       if (a.title) b.title = a.title;

@@ -32,11 +32,14 @@ async function resolveClicked(volume: unknown[]) {
   return { page, button };
 }
 
-it("asks again while the hour so far is above its usual range, then resolves", async () => {
+it("asks again while the hour so far is above its usual range, saying why once, then resolves", async () => {
   const { page, button } = await resolveClicked([hour("2026-03-02T09:00:00Z", 2), hour("2026-03-02T10:00:00Z", 7, true)]);
   expect(page.pending("PATCH /api/v1/incidents/1/status")).toEqual([]);
-  expect(button().textContent).toBe(
-    "Still above its usual range (7 customers this hour so far): it reopens if this goes on. Resolve anyway?");
+  const why = "Still above its usual range (7 customers this hour so far): it reopens if this goes on.";
+  expect(button().textContent).toBe("Resolve anyway");
+  expect(document.querySelector("#incident-detail .detail-done")!.textContent).toBe(why);
+  expect(document.getElementById("incident-news")!.textContent).toBe(why);  // the status line, read out once
+  expect(document.getElementById("incident-detail")!.textContent!.split("Still above").length - 1).toBe(1);
   button().click();
   expect(page.one("PATCH /api/v1/incidents/1/status").body).toEqual({ status: "resolved", by: "Ana" });
 });
