@@ -90,13 +90,17 @@ test("while the detector still reads the history, the empty incidents list says 
     await page.route("**/api/v1/status", async (route) => {
       const real = await (await route.fetch()).json();
       real.detector = { ...real.detector, pending_events: pending, lag_seconds: pending ? 340 : 0 };
+      // a tenant with tickets and the in-app widget: its history holds both, whichever is still to read
+      const quiet = (source: string) => ({ source, total: 500, kinds: {}, series: [],
+                                           events_per_minute: { last_1m: 0, last_5m: 0, last_60m: 0 } });
+      real.sources = [quiet("widget"), quiet("zendesk")];
       await route.fulfill({ json: real });
     });
     await page.route("**/api/v1/incidents?*", (route) => route.fulfill({ json: { incidents: [], total: 0 } }));
     await page.goto(`${backend.url}/#token=${backend.api_token}`);
     const list = page.locator("#incidents-now-list");
-    await expect(list).toHaveText("None yet: the detector is still reading the ticket history (1,986 events to go). " +
-                                  "Incidents appear here a few minutes after it has caught up.");
+    await expect(list).toHaveText("None yet: the detector is still reading the history of tickets and in-app events " +
+                                  "(1,986 events to go). Incidents appear here a few minutes after it has caught up.");
     await expect(page.locator("#detector .card.warn .value").first()).toHaveText("1,986");
     pending = 0;  // caught up: the next status poll (every 2 s) changes the line
     await expect(list).toHaveText("None: nothing unusual right now.");

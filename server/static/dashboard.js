@@ -98,8 +98,9 @@
   }
 
   // Whether the detector is still reading a backlog (page.js reading, the incidents page's rule too), from the
-  // latest status answer; until it has caught up, no incident can have been found in it.
-  var detector = null, backlog = null;
+  // latest status answer; until it has caught up, no incident can have been found in it. held: the history it
+  // reads, named by what it holds (page.js historyWords).
+  var detector = null, backlog = null, held = "the history";
 
   // The active incidents' list when there are none: nothing found yet, or nothing unusual; before the first
   // status answer, which says which, just none.
@@ -107,7 +108,7 @@
     if (!detector) return "None.";
     if (!backlog) return "None: nothing unusual right now.";
     return backlog.pending
-      ? "None yet: the detector is still reading the ticket history (" + count(backlog.pending) +
+      ? "None yet: the detector is still reading " + held + " (" + count(backlog.pending) +
         " events to go). Incidents appear here a few minutes after it has caught up."
       : "None yet: the ticket history is still arriving (the latest at " + GS.clock(backlog.arrivedAt) +
         "). Incidents appear here a few minutes after the detector has read it all.";
@@ -117,6 +118,7 @@
     document.getElementById("tenant").textContent = data.tenant.name;
     var d = detector = data.detector;
     backlog = GS.reading(data);
+    held = GS.historyWords(data);
     var empty = document.getElementById("incidents-now-empty");
     if (empty) empty.textContent = noIncidents();
     // The sources' counts grow as the detector reads the log (up to its checkpoint's offset): they are the

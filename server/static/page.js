@@ -230,6 +230,16 @@
     return { pending: pending, arrivedAt: arrivedAt };
   }
 
+  // What the history the detector reads holds, as the status answer's sources show it: "the history of tickets
+  // and in-app events" for a tenant with both (Zendesk and the widget), else "the history". The status does
+  // not say which source the events still to read are from (an import's widget history may follow its tickets),
+  // so neither is named alone.
+  function historyWords(status) {
+    var names = (status && status.sources || []).map(function (s) { return s && s.source; });
+    return names.indexOf("zendesk") >= 0 && names.indexOf("widget") >= 0
+      ? "the history of tickets and in-app events" : "the history";
+  }
+
   function call(method, path, body) {
     var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } };
     if (body !== undefined) {
@@ -382,4 +392,5 @@
   window.GS.stale = stale;
   window.GS.notSaved = notSaved;
   window.GS.reading = reading;
+  window.GS.historyWords = historyWords;
 })();

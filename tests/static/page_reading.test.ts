@@ -78,12 +78,12 @@ it("both pages say the history is still being read while it arrives in bursts, a
     const STILL = "No active incidents yet: the detector is still reading history.";
     // A history import: pages of events, the detector behind, then caught up between them, then done.
     const moments: [Status, string, string][] = [
-      [status(2400, 40), "the detector is still reading the ticket history (2,400 events to go)",
+      [status(2400, 40), "the detector is still reading the history (2,400 events to go)",
        "2,400 events to go; incidents appear a few minutes after it catches up."],
       [status(0, 0, 0, { 0: 3400 }), "the ticket history is still arriving (the latest at " + at(minute(0)) + ")",
        "History is still arriving (the latest at " + at(minute(0)) + "); incidents appear a few minutes after " +
        "the detector has read it all."],
-      [status(60, 0, 0, { 1: 3400, 0: 1000 }), "the detector is still reading the ticket history (60 events to go)",
+      [status(60, 0, 0, { 1: 3400, 0: 1000 }), "the detector is still reading the history (60 events to go)",
        "60 events to go; incidents appear a few minutes after it catches up."],
       [status(0, 0, 0, { 4: 3400, 3: 2000 }), "the ticket history is still arriving (the latest at " + at(minute(3)) + ")",
        "History is still arriving (the latest at " + at(minute(3)) + "); incidents appear a few minutes after " +
@@ -98,6 +98,22 @@ it("both pages say the history is still being read while it arrives in bursts, a
     }
     expect(await bothSay(status(0, 0, 0, { 6: 3400, 5: 2000 }))).toEqual(
       { dashboard: "None: nothing unusual right now.", incidents: "No active incidents. All quiet.", left: "" });
+  });
+
+it("the dashboard names the history as tickets and in-app events when the tenant has both, not as tickets alone",
+  async () => {
+    // The demo's first minutes: its tickets read, its widget history still waiting for the detector.
+    const widget = { source: "widget", total: 31955, kinds: {}, series: [],
+                     events_per_minute: { last_1m: 0, last_5m: 0, last_60m: 0 } };
+    const answer = status(924, 30);
+    answer.sources = [...(answer.sources as unknown[]), widget];
+    const said = await bothSay(answer);
+    expect(said.dashboard).toBe("None yet: the detector is still reading the history of tickets and in-app events " +
+      "(924 events to go). Incidents appear here a few minutes after it has caught up.");
+    expect(said.incidents).toBe("No active incidents yet: the detector is still reading history.");
+    expect(said.left).toBe("924 events to go; incidents appear a few minutes after it catches up.");
+    // The status does not say whose events are left: with one source known, neither is named alone.
+    expect((await bothSay(status(924, 30))).dashboard).toMatch(/^None yet: the detector is still reading the history \(/);
   });
 
 it("the incidents page does not say \"All quiet\" when it could not read how far the detector is", async () => {
