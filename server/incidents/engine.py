@@ -1640,9 +1640,13 @@ class Engine:
     def _hour_so_far(self, inc: IncidentState) -> dict[str, Any] | None:
         """An active incident's series in its open hour: what came so far against the whole hour's
         expectation and band. Closed hours are written as volume points; this is the one a chart would
-        otherwise miss while the incident is live."""
+        otherwise miss while the incident is live. An incident that ended within the open hour keeps it
+        (its rise would otherwise leave its chart until the hour closes); one that ended before, none."""
         series = self.series.get(inc.series)
-        if not inc.active or series is None or self.watermark is None:
+        if series is None or self.watermark is None:
+            return None
+        ended = inc.resolved_at or inc.status_changed_at
+        if not inc.active and (ended is None or not series.bucket <= _ts(ended) < series.bucket + HOUR):
             return None
         start = series.bucket
         mu, phi = self.forecast(series, start, start + HOUR)

@@ -300,8 +300,9 @@ def _get(session: Session, tenant_id: int, incident_id: int, *, lock: bool = Fal
 
 
 def volume(session: Session, tenant_id: int, incident: Incident, now: datetime) -> list[dict[str, Any]]:
-    """The series' hourly points from 48 h before first seen to 24 h after resolution (or now); an active
-    incident's open hour comes last, marked partial."""
+    """The series' hourly points from 48 h before first seen to 24 h after resolution (or now); the hour
+    the detector last saw open comes last, marked partial, until the closed hour is written (an incident
+    resolved within that hour keeps it, so its rise does not leave its own chart)."""
     end = (_utc(incident.resolved_at) or now.astimezone(timezone.utc)) + VOLUME_AFTER
     start = max(as_utc(incident.first_seen_at) - VOLUME_BEFORE, end - timedelta(hours=MAX_VOLUME_HOURS))
     rows = session.scalars(select(VolumePoint).where(
@@ -309,12 +310,13 @@ def volume(session: Session, tenant_id: int, incident: Incident, now: datetime) 
         VolumePoint.bucket_start >= start, VolumePoint.bucket_start <= end).order_by(VolumePoint.bucket_start))
     points = [{"start": as_utc(p.bucket_start), "tickets": p.tickets, "requesters": p.requesters,
                "expected": p.expected, "lower": p.lower, "upper": p.upper, "partial": False} for p in rows]
-    return with_hour_so_far(points, incident.evidence) if incident.status in ACTIVE else points
+    return with_hour_so_far(points, incident.evidence)
 
 
 def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """An active incident's closed hours followed by its open hour (``evidence["hour_so_far"]``, written by
-    the detector), marked ``partial``, unless a closed hour already covers it. ``points`` is not changed."""
+    """An incident's closed hours followed by the open hour the detector last wrote in its evidence
+    (``evidence["hour_so_far"]``, while it was active), marked ``partial``, unless a closed hour already
+    covers it. ``points`` is not changed."""
     hour = (evidence or {}).get("hour_so_far")
     if not isinstance(hour, dict):
         return points

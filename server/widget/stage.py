@@ -15,7 +15,7 @@ import hashlib
 import heapq
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from server.eventlog.log import LoggedEvent
@@ -139,7 +139,7 @@ def _point(count: int, sessions: int, mu: float, var: float) -> dict[str, Any]:
 
 
 def _hour_so_far(tw: TenantWidget, evidence: dict[str, Any]) -> dict[str, Any] | None:
-    """The open hour of an active incident's charted series (as the ticket engine's ``hour_so_far``)."""
+    """The open hour of an incident's charted series (as the ticket engine's ``hour_so_far``)."""
     s = tw.detector.series.get((evidence["path"], evidence["signal"]))
     if s is None:
         return None
@@ -352,8 +352,13 @@ class WidgetStage(Stage):
                 yield "ticket_sessions", (tenant_id, ticket_id), {
                     "session_ids": sids, "ticket_at": datetime.fromtimestamp(at, tz=timezone.utc)}
             for snap in tw.incidents.take_changes():
-                if snap["status"] in ("open", "acknowledged"):
-                    snap["evidence"]["hour_so_far"] = _hour_so_far(tw, snap["evidence"])
+                hour = _hour_so_far(tw, snap["evidence"])
+                ended = snap["resolved_at"] or snap["status_changed_at"]
+                # an incident that ended within the open hour keeps it, as the ticket engine's do
+                if hour is not None and (snap["status"] in ("open", "acknowledged")
+                                         or datetime.fromisoformat(hour["start"]) <= ended
+                                         < datetime.fromisoformat(hour["start"]) + timedelta(hours=1)):
+                    snap["evidence"]["hour_so_far"] = hour
                 yield "incident", (tenant_id, snap["id"]), snap
             for incident_id, event, seq, snap in tw.incidents.take_notifications():
                 yield "notification", (tenant_id, incident_id, seq), {"event": event, "payload": snap}

@@ -202,7 +202,7 @@ def _hour_so_far(start: datetime, **overrides) -> dict:
     return hour
 
 
-def test_an_active_incidents_open_hour_comes_last_marked_partial(client, db, tenant):
+def test_the_open_hour_comes_last_marked_partial_until_it_closes(client, db, tenant):
     t, creds = tenant
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     add_volume(db, t.id, "topic:1", now - timedelta(hours=10), 10)  # closed hours up to now - 1 h
@@ -219,9 +219,14 @@ def test_an_active_incidents_open_hour_comes_last_marked_partial(client, db, ten
     assert volume[-1] == {"start": now.isoformat(), "as_of": (now + timedelta(minutes=25)).isoformat(),
                           "tickets": 14, "requesters": 13, "expected": 3.2, "lower": 0.0, "upper": 8.0,
                           "partial": True}
-    for other in (2, 3, 4):  # resolved, already closed, unreadable: the closed hours alone
+    # resolved within that hour: its rise stays on its chart until the closed hour is written
+    assert client.get("/api/v1/incidents/2", headers=auth(creds)).get_json()["volume"] == volume
+    for other in (3, 4):  # already closed, unreadable: the closed hours alone
         points = client.get(f"/api/v1/incidents/{other}", headers=auth(creds)).get_json()["volume"]
         assert len(points) == 10 and not any(p["partial"] for p in points)
+    add_volume(db, t.id, "topic:1", now, 1)  # the hour closes
+    points = client.get("/api/v1/incidents/2", headers=auth(creds)).get_json()["volume"]
+    assert len(points) == 11 and not any(p["partial"] for p in points)
 
 
 def test_open_incident_volume_runs_until_now(client, db, tenant):

@@ -1010,7 +1010,8 @@ def test_a_new_topics_expectation_is_the_gamma_mixture_over_each_window():
 
 def test_an_active_incidents_snapshot_carries_its_open_hour_so_far(warmed):
     """Closed hours are written as volume points; while an incident is live its open hour, where the rise
-    is, travels in the snapshot so a chart can show it. Once resolved it is left out."""
+    is, travels in the snapshot so a chart can show it. Resolved within that hour, it keeps it (the rise
+    stays on its chart until the hour closes); resolved in a later hour, it is left out."""
     at = T0 + timedelta(days=DAYS, hours=2, minutes=10)
     engine = fresh(warmed)
     run(engine, background(0.1, seed=14, start=T0 + timedelta(days=DAYS)) + burst(4, at, 6, minutes=20))
@@ -1023,7 +1024,9 @@ def test_an_active_incidents_snapshot_carries_its_open_hour_so_far(warmed):
     assert hour["requesters"] >= 6 and hour["lower"] <= hour["expected"] <= hour["upper"] < hour["requesters"]
     mu, _phi = engine.forecast(series, series.bucket, series.bucket + 3600.0)
     assert hour["expected"] == pytest.approx(mu, abs=1e-4)
-    inc.status = "resolved"
+    inc.status, inc.resolved_at = "resolved", at + timedelta(minutes=25)
+    assert engine.snapshot(inc)["evidence"]["hour_so_far"] == hour
+    inc.resolved_at = T0 + timedelta(days=DAYS, hours=1, minutes=59)  # before the open hour began
     assert "hour_so_far" not in engine.snapshot(inc)["evidence"]
 
 

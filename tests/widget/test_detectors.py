@@ -131,6 +131,7 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     out = list(stage.outputs())
     later = [row for kind, _k, row in out if kind == "incident"]
     assert later and later[-1]["id"] == inc["id"] and later[-1]["status"] == "resolved"
+    # resolved after calm hours: the rise's hour closed long before, so no open hour rides along
     assert "hour_so_far" not in later[-1]["evidence"]
     after = sorted(k[2] for kind, k, _row in out if kind == "volume_point")
     assert after[0] == (burst - timedelta(minutes=10)).timestamp() and len(after) >= 3  # the chart goes on
@@ -274,3 +275,34 @@ def test_visitors_are_counted_once_per_page_and_hour_for_every_signal_and_only_o
     d.visit("/billing", "s3", t0 + 50)  # a late event of the closed hour: ignored
     assert d.series[("/billing", "failed_request")].visitors == 1
     assert d.__dict__["page_visitors"]["/billing"] == (t0 + 3600, {"s2"})
+
+
+def test_a_friction_incident_resolved_by_a_person_within_its_hour_keeps_that_hour_for_its_chart():
+    """Resolved while its hour is still open, the incident's rise stays on its chart until the hour closes
+    (the closed hour is then written as a volume point); resolved in a later hour, no open hour rides along."""
+    stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
+    rng = random.Random(2)
+    for h in range(48):
+        stage.apply(log.widget(f"v{h}", "page_view", T0 + timedelta(hours=h, minutes=1)))
+        if rng.random() < 0.3:
+            stage.apply(log.widget(f"b{h}", "failed_request", T0 + timedelta(hours=h, minutes=5),
+                                   method="GET", path="/api/invoices", status=500))
+    list(stage.outputs())
+    burst = T0 + timedelta(hours=48, minutes=10)
+    for i in range(15):
+        stage.apply(log.widget(f"x{i}", "failed_request", burst + timedelta(seconds=20 * i), user_id=f"{100 + i % 5}",
+                               method="POST", path="/api/pay", status=500))
+    (opened,) = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    rise = opened["evidence"]["hour_so_far"]
+    stage.apply(log.control("control.status", burst + timedelta(minutes=20),
+                            {"incident_id": opened["id"], "status": "resolved", "by": "Ana"}))
+    (resolved,) = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    assert resolved["status"] == "resolved" and resolved["evidence"]["hour_so_far"] == rise
+    assert rise["tickets"] == 15 and rise["tickets"] > rise["upper"]
+    stage.apply(log.control("control.status", burst + timedelta(minutes=25),
+                            {"incident_id": opened["id"], "status": "open", "by": "Ana"}))
+    list(stage.outputs())
+    stage.apply(log.control("control.status", burst + timedelta(hours=1),  # the next hour
+                            {"incident_id": opened["id"], "status": "resolved", "by": "Ana"}))
+    (late,) = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    assert late["status"] == "resolved" and "hour_so_far" not in late["evidence"]
