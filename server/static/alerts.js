@@ -122,14 +122,32 @@
   // Who a webhook's failures are told of (page.js, GS.problem): a PagerDuty service is named as such.
   function receiver(w) { return w.format === "pagerduty" ? "pagerduty" : "webhook"; }
 
-  function lastDelivery(w) {
-    var d = w.last_delivery, waiting = count(w.pending) + " waiting";
-    if (!d) return w.pending ? waiting : "nothing sent yet";
-    var text = (d.ok ? "sent " : d.error === "muted" ? "muted " : "failed ") + d.event + " of #" + d.incident_id +
-      " at " + when(d.at);
-    if (d.ok) text += d.status ? " (HTTP " + d.status + ")" : "";
-    else if (d.error && d.error !== "muted") text += ": " + GS.problem(d.error, receiver(w), d.status);
-    return text + (w.pending ? "; " + waiting : "");
+  // A webhook's deliveries, a line each: the one that keeps failing and holds the rest up (in the warning
+  // colour: "failing on opened of #5: could not reach the receiver (connection failed), 5 attempts, next try at
+  // …; 12 waiting"), the last one attempted (sent, or given up and why), and a later one a mute held back.
+  // A skipped delivery is not an attempt, so it never reads as the last delivery.
+  function attempts(n) { return count(n) + (n === 1 ? " attempt" : " attempts"); }
+  function deliveryLines(w) {
+    var d = w.last_delivery, f = w.failing, s = w.last_skipped, waiting = count(w.pending) + " waiting", lines = [];
+    if (f) {
+      lines.push(el("div", "detail-error webhook-failing", "failing on " + f.event + " of #" + f.incident_id + ": " +
+        GS.problem(f.error, receiver(w), f.status) + ", " + attempts(f.attempts) +
+        (f.next_attempt_at ? ", next try at " + when(f.next_attempt_at) : "") + "; " + waiting));
+    }
+    var text;
+    if (!d) text = f || !w.pending ? "nothing sent yet" : waiting;
+    else {
+      text = (d.ok ? "sent " : "failed ") + d.event + " of #" + d.incident_id + " at " + when(d.at);
+      if (d.ok) text += d.status ? " (HTTP " + d.status + ")" : "";
+      else if (d.error) text += ": " + GS.problem(d.error, receiver(w), d.status);
+      if (w.pending && !f) text += "; " + waiting;
+    }
+    lines.push(el("div", "webhook-last", text));
+    if (s && (!d || Date.parse(s.at) > Date.parse(d.at))) {
+      lines.push(el("div", "hint webhook-skipped", (s.reason === "muted" ? "held back by a mute: " : "not sent: ") +
+        s.event + " of #" + s.incident_id + " at " + when(s.at)));
+    }
+    return lines;
   }
 
   // The last test of each webhook sent from this page (tests are not incident deliveries, so the server's last
@@ -292,7 +310,8 @@
       sends.dataset.label = "Sends";
       sends.appendChild(eventsEditor(w));
       tr.appendChild(sends);
-      var last = el("td", "last-delivery", lastDelivery(w));
+      var last = el("td", "last-delivery");
+      deliveryLines(w).forEach(function (line) { last.appendChild(line); });
       last.dataset.label = "Last delivery";
       function showTest() {
         var old = last.querySelector(".webhook-test"), line = testLine(w);

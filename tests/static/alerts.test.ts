@@ -103,3 +103,41 @@ it("says a webhook's last test in its row, beside its deliveries, and keeps it t
   expect(cell(1).querySelectorAll(".webhook-test")).toHaveLength(1);
   expect(cell(1).querySelector(".webhook-test")!.textContent).toMatch(/^Test at .+: arrived \(HTTP 204\)$/);
 });
+
+it("says which delivery keeps failing in the warning colour, and never a muted one as the last delivery", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  answerLoad(page, OFF, [
+    { ...hook(1), pending: 12,
+      last_delivery: { incident_id: 3, event: "opened", at: "2026-12-05T01:10:00Z", ok: true, status: 204, error: null },
+      last_skipped: { incident_id: 2, event: "grew", at: "2026-12-05T01:18:00Z", reason: "muted" },
+      failing: { incident_id: 5, event: "opened", created_at: "2026-12-05T01:13:00Z", attempts: 5, status: null,
+                 error: "connection_error", next_attempt_at: "2026-12-05T01:30:00Z" } },
+    { ...hook(2), format: "pagerduty", secret_hint: "KEY1", pending: 1, last_delivery: null, last_skipped: null,
+      failing: { incident_id: 7, event: "grew", created_at: "2026-12-05T01:13:00Z", attempts: 1, status: 429,
+                 error: "http_429", next_attempt_at: null } },
+    { ...hook(3), pending: 0, failing: null,
+      last_delivery: { incident_id: 4, event: "opened", at: "2026-12-05T01:20:00Z", ok: false, status: 503,
+                       error: "gave up after 8 attempts: http_503" },
+      last_skipped: { incident_id: 2, event: "opened", at: "2026-12-05T01:05:00Z", reason: "muted" } },
+  ]);
+  await settle();
+  const cell = (id: number) => document.querySelector(`#alerts-webhooks tr.webhook-row[data-id="${id}"] .last-delivery`)!;
+  const lines = (id: number) => Array.from(cell(id).children).map((e) => [e.className, e.textContent]);
+  const at = "[A-Z][a-z]{2} \\d{1,2}, \\d{4}, \\d{2}:\\d{2} [AP]M";
+
+  const one = lines(1);
+  expect(one.map((l) => l[0])).toEqual(["detail-error webhook-failing", "webhook-last", "hint webhook-skipped"]);
+  expect(one[0][1]).toMatch(new RegExp("^failing on opened of #5: could not reach the receiver \\(connection failed\\), " +
+    `5 attempts, next try at ${at}; 12 waiting$`));
+  expect(one[1][1]).toMatch(new RegExp(`^sent opened of #3 at ${at} \\(HTTP 204\\)$`));  // the waiting count said once
+  expect(one[2][1]).toMatch(new RegExp(`^held back by a mute: grew of #2 at ${at}$`));
+
+  const two = lines(2);  // a PagerDuty service that asked to slow down, never delivered to yet
+  expect(two[0][1]).toBe("failing on grew of #7: PagerDuty asked to slow down (HTTP 429), 1 attempt; 1 waiting");
+  expect(two[1][1]).toBe("nothing sent yet");
+  expect(two).toHaveLength(2);
+
+  // nothing failing: the last attempt and why it was given up; a skip older than it is not news
+  expect(lines(3)).toEqual([["webhook-last", expect.stringMatching(new RegExp(
+    `^failed opened of #4 at ${at}: the receiver answered HTTP 503; gave up after 8 attempts$`))]]);
+});
