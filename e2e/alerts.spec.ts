@@ -153,6 +153,21 @@ test("a webhook's failed test and last delivery say what went wrong in words", a
   await expect(added).toHaveCount(0);
 });
 
+test("muting an incident from its detail shows in the Muted list below at once, and unmuting takes it off",
+  async ({ page }) => {
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const muted = page.locator("#alerts-mutes");
+    await expect(muted).toHaveText("No notifications are muted.");
+    await page.locator(`button.incident-item[data-id="${backend.incident_id}"]`).click();
+    const detail = page.locator("#incident-detail");
+    await page.locator("#by").fill("Dana");
+    await detail.getByRole("button", { name: "This incident" }).click();
+    await expect(detail.locator(".mute .muted-line")).toContainText("Notifications muted for this incident until");
+    await expect(muted).toHaveText(new RegExp(`^Incident #${backend.incident_id} muted until ${WHEN.source} · by Dana`));
+    await detail.getByRole("button", { name: "Unmute" }).click();
+    await expect(muted).toHaveText("No notifications are muted.");
+  });
+
 test("on a phone the webhooks stack: each row's buttons are on the screen, nothing scrolls sideways", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);

@@ -474,6 +474,9 @@
     setUpForm();
     load();
     GS.onToken(load);
+    // a person acted on an incident on this page (muted or unmuted it, among others: incidents.js): the mutes
+    // and the deliveries read again, the webhooks' table left alone while someone edits it
+    document.addEventListener("gs-incident-changed", function () { load(true); });
     setInterval(function () { load(true); }, 60000);
   });
 })();

@@ -141,3 +141,20 @@ it("says which delivery keeps failing in the warning colour, and never a muted o
   expect(lines(3)).toEqual([["webhook-last", expect.stringMatching(new RegExp(
     `^failed opened of #4 at ${at}: the receiver answered HTTP 503; gave up after 8 attempts$`))]]);
 });
+
+it("reads the mutes again when an incident on the page is muted or unmuted", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  answerLoad(page, OFF, [hook(1)]);
+  await settle();
+  const muted = document.getElementById("alerts-mutes")!;
+  expect(muted.textContent).toBe("No notifications are muted.");
+
+  document.dispatchEvent(new Event("gs-incident-changed"));  // what incidents.js says after the detail's Mute
+  page.one("GET /api/v1/settings/notifications").answer(OFF);
+  page.one("GET /api/v1/settings/webhooks").answer({ webhooks: [hook(1)], require_https: true });
+  page.one("GET /api/v1/mutes").answer({ mutes: [
+    { id: 4, scope: "incident", incident_id: 2, series: null, until: "2026-12-05T02:15:00Z", reason: null, by: "Dana",
+      created_at: "2026-12-05T01:15:00Z" }] });
+  await settle();
+  expect(muted.textContent).toMatch(/^Incident #2 muted until .+ · by Dana End$/);
+});
