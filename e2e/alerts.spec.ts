@@ -142,6 +142,8 @@ test("a webhook's failed test and last delivery say what went wrong in words", a
   await alerts.getByRole("button", { name: "Add webhook" }).click();
   const added = alerts.locator("tr.webhook-row", { hasText: "unreachable" });
   await expect(added).toHaveCount(1);
+  await expect(alerts.getByLabel("Webhook URL (https)")).toHaveValue("");  // the form is ready for the next one
+  await expect(alerts.locator("#webhook-description")).toHaveValue("");
   const id = await added.getAttribute("data-id");
   await added.getByRole("button", { name: "Send test" }).click();
   await expect(alerts.locator("#alerts-message")).toHaveText(

@@ -457,7 +457,8 @@
       if (note) body.description = note;
       var secret = document.getElementById("webhook-secret");
       call("POST", "/api/v1/settings/webhooks", body).then(function (w) {
-        target.value = "";
+        target.value = "";  // the next webhook starts from an empty form (its format stays as chosen)
+        document.getElementById("webhook-description").value = "";
         unmarkAdd();
         message("Webhook #" + w.id + " added: incident events go there from now on.", false);
         secret.hidden = !w.signing_secret;

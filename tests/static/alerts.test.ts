@@ -158,3 +158,24 @@ it("reads the mutes again when an incident on the page is muted or unmuted", asy
   await settle();
   expect(muted.textContent).toMatch(/^Incident #2 muted until .+ · by Dana End$/);
 });
+
+it("empties the add form's URL and note once a webhook is added, and keeps the format chosen", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  answerLoad(page, OFF, []);
+  await settle();
+  const format = document.getElementById("webhook-format") as HTMLSelectElement;
+  const target = document.getElementById("webhook-target") as HTMLInputElement;
+  const note = document.getElementById("webhook-description") as HTMLInputElement;
+  format.value = "pagerduty";
+  format.dispatchEvent(new Event("change", { bubbles: true }));
+  target.value = "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY12";
+  note.value = "ops on call";
+  document.getElementById("webhook-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+  const post = page.one("POST /api/v1/settings/webhooks");
+  expect(post.body).toEqual({ format: "pagerduty", routing_key: "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY12",
+                              description: "ops on call" });
+  post.answer({ ...hook(9), format: "pagerduty", url: null, description: "ops on call" }, 201);
+  await settle();
+  expect([target.value, note.value, format.value]).toEqual(["", "", "pagerduty"]);
+  expect(document.getElementById("alerts-message")!.textContent).toBe("Webhook #9 added: incident events go there from now on.");
+});
