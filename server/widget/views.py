@@ -14,7 +14,7 @@ from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.ingest.service import parse_json, storable_body
-from server.ingest.views import _request_origin, _site_key, _widget_limit, widget_tenant
+from server.ingest.views import _request_origin, widget_limits, widget_tenant
 from server.metrics import utcnow
 from server.tenants import Tenant
 from server.validation import storable_text
@@ -74,7 +74,7 @@ def known_issues_preflight() -> Response:
 
 
 @bp.post("/api/v1/widget/decide")
-@limiter.limit(_widget_limit, key_func=_site_key)
+@widget_limits
 @documented(summary="Decide whether a widget session gets a nudge on this page", tags=["widget"],
             body=DecideInSchema(), auth="site_key",
             responses={200: (decide_out_schema, "The decision, its reason, and the page's known issues."),
@@ -103,7 +103,7 @@ def decide() -> Any:
 
 
 @bp.get("/api/v1/widget/known-issues")
-@limiter.limit(_widget_limit, key_func=_site_key)
+@widget_limits
 @documented(summary="Known issues for a page", tags=["widget"], query=KnownIssuesQuerySchema(), auth="site_key",
             responses={200: (known_issues_out_schema, "Active incidents naming the page, then declared issues."),
                        **_SITE_ERRORS})

@@ -53,3 +53,22 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_share(db, app_co
     assert [send("203.0.113.66") for _ in range(3)] == [202, 202, 429]
     assert send("198.51.100.7") == 202  # another customer behind the same balancer
     app.extensions["groundswell.db"].dispose()
+
+
+@pytest.mark.parametrize("endpoint", ["decide", "known-issues"])
+def test_the_widgets_other_public_endpoints_give_each_address_its_share_too(app, client, db, tenant, endpoint):
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "10/minute"
+    app.config["RATE_LIMIT_WIDGET_PER_ADDRESS"] = "2/minute"
+
+    def call(environ: dict[str, str]) -> int:
+        if endpoint == "decide":
+            body = {"site_key": creds.site_key, "session_id": "s1", "url": ORIGIN + "/billing"}
+            r = client.post("/api/v1/widget/decide", json=body, headers={"Origin": ORIGIN}, environ_base=environ)
+        else:
+            r = client.get(f"/api/v1/widget/known-issues?site_key={creds.site_key}&url={ORIGIN}/billing",
+                           headers={"Origin": ORIGIN}, environ_base=environ)
+        return int(r.status_code)
+
+    assert [call(SCRIPT) for _ in range(3)] == [200, 200, 429]
+    assert call(visitor(7)) == 200  # a real visitor elsewhere still gets an answer
