@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -500,10 +501,9 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
     """Replay a tenant's stored events through the detectors and report what would have fired.
 
     Nothing is written: tune settings here before switching them on. The replay starts at the
-    beginning of the log (baselines need the history) and reports incidents from --since on.
+    beginning of the log (baselines need the history) and reports incidents from --since on; incidents
+    a week are counted from where the data begins (the first ticket or in-app event, when later).
     """
-    from datetime import datetime, timezone
-
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -514,12 +514,13 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
     from server.incidents.settings import DetectionSettings
     from server.incidents.backtest_runs import actual_incidents
     from server.incidents.backtest_runs import compare as compare_runs
+    from server.metrics import utcnow
     from server.zendesk import parse_since
     from server.understand.embed import Embedder
     from server.widget.runtime import WidgetTenantData
 
     try:
-        start = parse_since(since, datetime.now(timezone.utc))
+        start = parse_since(since, utcnow())
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--since") from None
     try:
@@ -550,18 +551,21 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
                                     variants=variants, widget=widget.config(tenant_id), verify=widget.verify,
                                     progress=lambda n: bar.advance(task, n), fixed=compare)
     report = reports[-1]
+    now = utcnow()
     if compare:
         with database.session() as session:
             actual = actual_incidents(session, tenant_id, start)
-        result = compare_runs(reports[0], report, actual, datetime.now(timezone.utc))
+        result = compare_runs(reports[0], report, actual, now)
         if as_json:
             click.echo(json.dumps(result, default=str, indent=2))
             return
         _print_comparison(result, slug, ", ".join(p.strip() for p in pairs))
         return
     if as_json:
-        click.echo(json.dumps({"since": start.isoformat(), "events": report.events, "tickets": report.tickets,
-                               "by_kind": report.by_kind(), "incidents": report.incidents}, default=str, indent=2))
+        data_since = report.data_since
+        click.echo(json.dumps({"since": start.isoformat(), "data_since": data_since.isoformat() if data_since else None,
+                               "events": report.events, "tickets": report.tickets, "by_kind": report.by_kind(),
+                               "incidents": report.incidents}, default=str, indent=2))
         return
     out = Console()
     table = Table(title=f"What would have fired for {slug} since {start:%Y-%m-%d %H:%M} UTC")
@@ -575,11 +579,21 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
                       f"{inc['p_value']:.1e}", Text(inc["sentence"]))  # ticket words: text, never markup
     out.print(table)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
-    rate = f"{len(report.incidents) / report.weeks:.1f} a week" if report.incidents else "0 a week"
+    rate = f"{len(report.incidents) / report.weeks_until(now):.1f} a week" if report.incidents else "0 a week"
+    rate += _data_only_from(start, report.data_since)
     n = len(report.incidents)
     what_if = ", ".join(p.strip() for p in pairs)
     out.print(f"{report.events} events replayed ({report.tickets} tickets); {n} incident{'' if n == 1 else 's'} "
               f"({kinds}); {rate}. Settings: {'as stored, with ' + what_if if what_if else 'as stored'}.", markup=False)
+
+
+def _data_only_from(since: datetime, data_since: datetime | None) -> str:
+    """" (data only from <when> UTC)" when the data begins after the period asked for does: the rates a
+    week are over that shorter span."""
+    if data_since is None or data_since <= since:
+        return ""
+    return f" (data only from {data_since:%Y-%m-%d %H:%M} UTC)"
+
 
 def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
     from rich.console import Console
@@ -592,7 +606,11 @@ def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
     def kinds(by_kind: dict[str, int]) -> str:
         return ", ".join(f"{k} {n}" for k, n in by_kind.items()) or "none"
 
-    out.print(f"Since {result['since'][:16]} UTC, {result['tickets']} tickets ({result['events']} events) replayed.")
+    data_since = result.get("data_since")
+    only = _data_only_from(datetime.fromisoformat(result["since"]), datetime.fromisoformat(data_since)
+                           if data_since else None)
+    out.print(f"Since {result['since'][:16].replace('T', ' ')} UTC{only}, {result['tickets']} tickets "
+              f"({result['events']} events) replayed.")
     out.print(f"Stored settings: {cur['count']} incidents ({kinds(cur['by_kind'])}), {cur['per_week']} a week.")
     out.print(f"With {what_if or 'no change'}: {new['count']} incidents ({kinds(new['by_kind'])}), "
               f"{new['per_week']} a week; {result['added']} added, {result['removed']} dropped.")

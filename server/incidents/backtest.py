@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import select
 
 from server.db import Database
-from server.eventlog.log import EventLog, LoggedEvent
+from server.eventlog.log import EventLog, LoggedEvent, as_utc
 from server.incidents.settings import FIELDS, SENSITIVITY_KINDS, DetectionSettings
 from server.incidents.stage import DetectStage
 from server.topics.models import TextVector
@@ -109,13 +109,22 @@ class BacktestReport:
     events: int
     tickets: int
     incidents: list[dict[str, Any]] = field(default_factory=list)
+    #: When the replayed data begins: the earliest ticket (its creation) or in-app event in the log, before
+    #: ``since`` or not; None when the log holds neither.
+    data_from: datetime | None = None
 
     @property
-    def weeks(self) -> float:
-        if not self.incidents:
-            return 0.0
-        end = max(i["detected_at"] for i in self.incidents)
-        return max((end - self.since).total_seconds() / 604800.0, 1 / 7)
+    def data_since(self) -> datetime | None:
+        """Start of the part of the period that has data: ``since``, or the first ticket or in-app event
+        when the data starts later (a tenant connected two weeks ago, asked about 30 days); None when
+        there is no data at all."""
+        return None if self.data_from is None else max(self.since, self.data_from)
+
+    def weeks_until(self, until: datetime) -> float:
+        """Weeks from the start of the data (``since`` when there is none) to ``until``, at least a day:
+        what incidents a week are counted over, so that weeks before the first ticket do not dilute them."""
+        start = self.data_since or self.since
+        return max((until - start).total_seconds() / 604800.0, 1 / 7)
 
     def by_kind(self) -> dict[str, int]:
         return dict(Counter(i["kind"] for i in self.incidents))
@@ -231,20 +240,24 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
     understand = UnderstandStage(StoredVectors(db, tenant_id, embed) if stored_vectors else embed)
     runs = [_Variant(understand, settings, overrides, widget, verify, fixed) for overrides in variants]
     events = tickets = 0
+    data_from: datetime | None = None  # the first ticket's creation or in-app event's time
     for batch in events_of(db, log, tenant_id):
         zendesk = [e for e in batch if e.source == "zendesk"]
         if zendesk:
             understand.apply_batch(zendesk)
         placed = understand.take_placements()
         tickets += len(placed)
+        times = [as_utc(p.at) for p in placed] + [e.event_time for e in batch if e.source == "widget"]
+        if times:
+            data_from = min(times) if data_from is None else min(data_from, *times)
         for run in runs:  # each variant's detect stage drains the same placements
             understand.placements = list(placed)
             run.apply(batch)
         list(understand.outputs())
         events += len(batch)
         progress(len(batch))
-    return [BacktestReport(since=since, events=events, tickets=tickets, incidents=run.incidents(tenant_id, since))
-            for run in runs]
+    return [BacktestReport(since=since, events=events, tickets=tickets, incidents=run.incidents(tenant_id, since),
+                           data_from=data_from) for run in runs]
 
 
 def _friction_override(event: LoggedEvent, friction: Mapping[str, Any]) -> LoggedEvent:

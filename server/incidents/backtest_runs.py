@@ -170,9 +170,16 @@ def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict
             now: datetime) -> dict[str, Any]:
     """The stored result: each run's totals, incidents per week, and every incident of either run (in
     both, only under the stored settings, only under the proposed ones) with the real incident it
-    matches and that incident's ratings."""
+    matches and that incident's ratings.
+
+    ``data_since`` is where the data begins within the period (``since`` unless the first ticket or
+    in-app event is later; None when there is none); ``weeks``, what the rates a week are counted over,
+    runs from there to ``until``, and the weekly chart starts with its week."""
     since = as_utc(current.since)
-    weeks = max((now - since).total_seconds() / 604800.0, 1 / 7)
+    # Rates are over the part of the period that has data: a tenant whose first ticket is two weeks old,
+    # asked about 30 days, has its incidents counted over those two weeks, not over four.
+    data_since = as_utc(current.data_since) if current.data_since is not None else None
+    weeks = current.weeks_until(now)
     used: set[int] = set()
     paired: dict[int, int] = {}  # proposed index -> current index
     for i, inc in enumerate(proposed.incidents):
@@ -190,9 +197,10 @@ def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict
     listed.sort(key=lambda r: (r["detected_at"], r["in"]), reverse=True)
     # Whole weeks from Monday 00:00 UTC, as the incidents report counts them (the first and the last
     # one may be partial): an incident's bar is under the week it was detected in, wherever the
-    # backtest started.
+    # backtest started. They begin with the week the data begins in: no empty weeks before the first ticket.
     weekly: dict[datetime, dict[str, Any]] = {}
-    start = week_start(since)
+    start = week_start(min([data_since or since] + [as_utc(i["detected_at"])
+                                                     for r in (current, proposed) for i in r.incidents]))
     while start < now or not weekly:
         weekly[start] = {"week_start": start.isoformat(), "current": 0, "proposed": 0}
         start += timedelta(days=7)
@@ -208,7 +216,8 @@ def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict
             kept = row["in"] != "current_only"
             rated[f"{actual_row['verdict']}_{'kept' if kept else 'dropped'}"] += 1
     return {
-        "since": since.isoformat(), "until": now.isoformat(), "weeks": round(weeks, 2),
+        "since": since.isoformat(), "until": now.isoformat(),
+        "data_since": data_since.isoformat() if data_since is not None else None, "weeks": round(weeks, 2),
         "events": current.events, "tickets": current.tickets,
         "current": _totals(current.incidents, weeks), "proposed": _totals(proposed.incidents, weeks),
         "added": sum(r["in"] == "proposed_only" for r in listed),

@@ -321,7 +321,8 @@ class BacktestInSchema(TextSchema):
 class BacktestTotalsSchema(Schema):
     count = fields.Integer(required=True)
     by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    per_week = fields.Float(required=True)
+    per_week = fields.Float(required=True, metadata={
+        "description": "`count` over the result's `weeks`: the part of the period that has data (from `data_since`)."})
 
 
 class BacktestRatingSchema(Schema):
@@ -353,16 +354,24 @@ class BacktestIncidentSchema(Schema):
 class BacktestWeekSchema(Schema):
     week_start = fields.String(required=True, metadata={
         "description": "The Monday 00:00 UTC that starts the week, as the incidents report's weeks; the first "
-                       "week may start before the backtest's `since` and the last one ends at or after `until`."})
+                       "week holds `data_since` (so it may start before it) and the last one ends at or after "
+                       "`until`."})
     current = fields.Integer(required=True, metadata={
         "description": "Incidents the stored settings detected in the week, within the period."})
     proposed = fields.Integer(required=True, metadata={"description": "The same with the proposed settings."})
 
 
 class BacktestResultSchema(Schema):
-    since = fields.String(required=True)
-    until = fields.String(required=True)
-    weeks = fields.Float(required=True)
+    since = fields.String(required=True, metadata={"description": "Start of the period asked for (`days` back)."})
+    until = fields.String(required=True, metadata={"description": "When the replay finished: the end of the period."})
+    data_since = fields.String(allow_none=True, metadata={
+        "description": "Where the data begins within the period: `since`, or the first stored ticket (its creation "
+                       "time) or in-app event when that is later, as for a tenant connected two weeks before a 30-day "
+                       "backtest; null when none is stored. `weeks`, the rates a week and `weekly` start there. "
+                       "Absent from results stored before it was added, whose rates are over the whole period."})
+    weeks = fields.Float(required=True, metadata={
+        "description": "Weeks from `data_since` (or `since` when there is no data) to `until`, at least a day's "
+                       "worth: what `per_week` is counted over."})
     events = fields.Integer(required=True)
     tickets = fields.Integer(required=True)
     current = fields.Nested(BacktestTotalsSchema, required=True, metadata={"description": "Stored settings."})
@@ -373,7 +382,8 @@ class BacktestResultSchema(Schema):
                           metadata={"description": "Rated real incidents the proposed settings keep or drop: "
                                                    "useful_kept, useful_dropped, noise_kept, noise_dropped."})
     weekly = fields.List(fields.Nested(BacktestWeekSchema), required=True, metadata={
-        "description": "Every week of the period from Monday 00:00 UTC, oldest first, empty ones too."})
+        "description": "Every week from the one `data_since` is in (Monday 00:00 UTC) to `until`, oldest first, "
+                       "empty ones too; none before the data begins."})
     incidents = fields.List(fields.Nested(BacktestIncidentSchema), required=True,
                             metadata={"description": "Newest first, at most 300."})
     incidents_total = fields.Integer(required=True)

@@ -3,6 +3,7 @@ with the stored settings and with the real incidents' ratings; on SQLite and Pos
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -78,8 +79,15 @@ def test_a_backtest_compares_proposed_settings_with_the_stored_ones_and_the_rati
     assert [i["actual"]["id"] for i in dropped if i["actual"]["verdict"] == "noise"] == [inc_id]
     assert result["ratings"] == {"useful_kept": 0, "useful_dropped": 0, "noise_kept": 0, "noise_dropped": 1}
     assert sum(w["current"] for w in result["weekly"]) == result["current"]["count"]
-    # Weeks from Monday 00:00 UTC, as the report's: the first holds the period's start (a Tuesday).
-    assert result["weekly"][0]["week_start"] == "2026-01-12T00:00:00+00:00"
+    # The tickets begin on Monday 2 February, three weeks into the 30 days asked for: the rates are
+    # counted over the ten days that have tickets, and the chart's weeks (from Monday 00:00 UTC, as the
+    # report's) begin with the first ticket's.
+    first = min(at for at, _ in traffic).replace(microsecond=0)  # its created_at, to the second
+    weeks = (NOW - first).total_seconds() / 604800
+    assert result["since"] == "2026-01-13T00:00:00+00:00" and result["data_since"] == first.isoformat()
+    assert result["weeks"] == round(weeks, 2) and weeks < 1.5
+    assert result["current"]["per_week"] == round(result["current"]["count"] / weeks, 2)
+    assert result["weekly"][0]["week_start"] == "2026-02-02T00:00:00+00:00"
     assert result["weekly"][-1]["week_start"] == "2026-02-09T00:00:00+00:00"
 
     # Listed without results; nothing about the tenant's real incidents changed.
@@ -270,6 +278,60 @@ def test_compare_counts_each_incident_in_its_week_from_monday_utc_wherever_the_p
         ("2026-11-23T00:00:00+00:00", 0, 0), ("2026-11-30T00:00:00+00:00", 7, 3)]
 
 
+def test_compare_counts_incidents_a_week_over_the_span_that_has_data_and_charts_it_from_its_week():
+    # 30 days asked for on Saturday 5 December; the tenant's first ticket is from Friday 20 November.
+    since, now = datetime(2026, 11, 5, 1, tzinfo=timezone.utc), datetime(2026, 12, 5, 1, tzinfo=timezone.utc)
+    first = datetime(2026, 11, 20, 1, tzinfo=timezone.utc)
+    two = [_inc("friction", "page:/billing:failed_request", "2026-12-04T13:00", "2026-12-04T14:00"),
+           _inc("spike", "topic:1", "2026-11-24T09:00", "2026-11-24T10:00")]
+    out = compare(BacktestReport(since, 100, 80, two, data_from=first),
+                  BacktestReport(since, 100, 80, two[:1], data_from=first), [], now)
+    assert out["since"] == since.isoformat() and out["data_since"] == first.isoformat()
+    assert out["weeks"] == 2.14  # 15 days, not the 30 asked for
+    assert (out["current"]["per_week"], out["proposed"]["per_week"]) == (0.93, 0.47)
+    assert [(w["week_start"][:10], w["current"], w["proposed"]) for w in out["weekly"]] == [
+        ("2026-11-16", 0, 0), ("2026-11-23", 1, 0), ("2026-11-30", 1, 1)]
+
+    # Data from before the period: the period is all data; none at all: the rates are over the period.
+    earlier = compare(BacktestReport(since, 100, 80, two, data_from=since - timedelta(days=60)),
+                      BacktestReport(since, 100, 80, two), [], now)
+    assert earlier["data_since"] == since.isoformat() and earlier["current"]["per_week"] == round(2 / (30 / 7), 2)
+    assert earlier["weekly"][0]["week_start"][:10] == "2026-11-02"
+    empty = compare(BacktestReport(since, 3, 0, []), BacktestReport(since, 3, 0, []), [], now)
+    assert empty["data_since"] is None and empty["weeks"] == round(30 / 7, 2) and len(empty["weekly"]) == 5
+
+
+def test_the_command_counts_incidents_a_week_from_the_first_ticket_and_says_so(db, make_tenant, traffic,
+                                                                              monkeypatch, database_url, tmp_path):
+    from click.testing import CliRunner
+
+    from server import cli
+    from tests.incidents.test_stage import append
+
+    t, _ = make_tenant("Late start")
+    append(db, t.id, traffic, received_late=True)
+    monkeypatch.setattr("server.understand.embed.Embedder", lambda *a, **k: HashingEmbedder())
+    monkeypatch.setattr("server.metrics.utcnow", lambda: NOW)
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k", "LOG_FORMAT": "text",
+           "COLUMNS": "250"}
+    asked = ["backtest", "--tenant", t.slug, "--since", "2026-01-13", "--no-progress"]
+    first = min(at for at, _ in traffic).replace(microsecond=0)  # Monday 2 February, three weeks in
+    weeks = (NOW - first).total_seconds() / 604800
+
+    report = json.loads(CliRunner().invoke(cli.main, asked + ["--json"], env=env).output)
+    assert report["since"] == "2026-01-13T00:00:00+00:00" and report["data_since"] == first.isoformat()
+    n = len(report["incidents"])
+    assert n >= 1
+    text = " ".join(CliRunner().invoke(cli.main, asked, env=env).output.split())
+    assert f"; {n / weeks:.1f} a week (data only from {first:%Y-%m-%d %H:%M} UTC). Settings: as stored." in text
+
+    compared = " ".join(CliRunner().invoke(cli.main, asked + ["--compare"], env=env).output.split())
+    assert f"Since 2026-01-13 00:00 UTC (data only from {first:%Y-%m-%d %H:%M} UTC), {len(traffic)} tickets" \
+        in compared
+    as_json = json.loads(CliRunner().invoke(cli.main, asked + ["--compare", "--json"], env=env).output)
+    assert as_json["data_since"] == first.isoformat() and as_json["weeks"] == round(weeks, 2)
+
+
 def test_both_runs_use_their_settings_throughout_whatever_the_log_says_was_in_force(db, client, make_tenant,
                                                                                    traffic, clock):
     t, creds = make_tenant("Throughout")
@@ -339,3 +401,8 @@ def test_a_backtest_tries_in_app_friction_settings_on_top_of_the_widget_s(db, cl
     assert result["current"]["by_kind"].get("friction") == 1  # the stored widget settings open the page's incident
     assert "friction" not in result["proposed"]["by_kind"] and result["removed"] >= 1  # 1,000 sessions: it does not
     assert [i["kind"] for i in result["incidents"] if i["in"] == "current_only"] == ["friction"]
+    # The widget's events are data too: they begin on Monday 2 March at midnight, before the first ticket
+    # (the 7 days asked for begin on 27 February): the rates are over their 5 days, the chart from that week.
+    assert result["data_since"] == W0.isoformat() and result["weeks"] == round(5 / 7, 2)
+    assert result["current"]["per_week"] == round(result["current"]["count"] / (5 / 7), 2)
+    assert [w["week_start"] for w in result["weekly"]] == [W0.isoformat()]
