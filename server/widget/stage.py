@@ -31,6 +31,11 @@ from server.widget.settings import WidgetConfig, page_path
 
 #: Labels: a ticket within this long after a session started makes it positive.
 HORIZON = 24 * 3600.0
+#: A ticket incident's pages: friction its customers met in this long before writing. Someone failing on a
+#: page writes soon after; over a whole day, most people who use the product meet some page's ordinary
+#: failures, so a big customer's everyday friction would be named on an incident that has nothing to do
+#: with the page (an SSO outage naming the upgrade page).
+FRICTION_BEFORE = 2 * 3600.0
 #: Extra wait before a negative label, for tickets that reach the log late.
 GRACE = 3600.0
 #: Most sessions kept in memory per tenant (the least recently active go first).
@@ -327,8 +332,8 @@ class WidgetStage(Stage):
     # -- the ticket detector's hook -----------------------------------------------------------------
     def pages_before(self, tenant_id: int, update: TicketUpdate, offset: int,
                      at: datetime) -> tuple[tuple[str, str], ...]:
-        """(page, session) pairs where the ticket's requester met friction in the day before it, logged
-        before the ticket (so the answer does not depend on how the log was batched)."""
+        """(page, session) pairs where the ticket's requester met friction in the ``FRICTION_BEFORE`` before
+        it, logged before the ticket (so the answer does not depend on how the log was batched)."""
         tw = self.tenants.get(tenant_id)
         if tw is None:
             return ()
@@ -336,7 +341,7 @@ class WidgetStage(Stage):
         seen: list[tuple[str, str]] = []
         for key in ticket_keys(update, tw.config.ticket_user_keys):
             for off, ts, path, sid in tw.user_friction.get(key, ()):
-                if off < offset and t - HORIZON <= ts <= t and (path, sid) not in seen:
+                if off < offset and t - FRICTION_BEFORE <= ts <= t and (path, sid) not in seen:
                     seen.append((path, sid))
         return tuple(seen[-MAX_TICKET_PAGES:])
 

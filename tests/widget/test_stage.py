@@ -174,6 +174,29 @@ def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_
     assert [i["incident_id"] for i in issues] == [spike_id]
 
 
+def test_friction_hours_before_the_tickets_names_no_page(db, make_tenant):
+    """The same customers meeting the same page's failures, but three hours before writing (within the day,
+    beyond FRICTION_BEFORE): that is the product's everyday friction, no clue to what they write about."""
+    t, _ = make_tenant("Earlier")
+    configure(db, t.id)
+    tickets = stream()
+    burst = [(at, b) for at, b in tickets if int(b["detail"]["requester_id"]) >= 50_000]
+    log = Log(t.id)
+    friction = []
+    for at, b in burst:
+        user = b["detail"]["requester_id"]
+        friction += failing(log, f"w{user}", at - timedelta(hours=3), n=3, page="/invoices/123/pdf", user_id=user)
+    friction.sort(key=lambda e: e.event_time)
+    append_tickets(db, t.id, [(at, b) for at, b in tickets if at < burst[0][0] - timedelta(hours=4)])
+    append_logged(db, friction)
+    append_tickets(db, t.id, [(at, b) for at, b in tickets if at >= burst[0][0] - timedelta(hours=4)])
+    runner(db, batch_size=400).run_until_idle()
+    found = incidents(db, t.id)
+    burst_ids = {b["detail"]["id"] for _, b in burst}
+    spike = next(i for i in found.values() if i["tickets"] & burst_ids and i["kind"] != "friction")
+    assert "pages" not in spike["evidence"] and "met friction" not in spike["sentence"]
+
+
 def test_a_ticket_shows_what_its_requester_met_in_the_product(client, db, make_tenant):
     t, creds = make_tenant("InApp")
     other, other_creds = make_tenant("Other")
