@@ -2,6 +2,8 @@
 // holding two open spikes and a friction incident: the choice offers only incidents of the same family,
 // a second click confirms, and both incidents then say where the other went, each a link to the other; the merge
 // is then undone, from the merged one and from the one that stayed, each said as what it is (not "New incident").
+// The backend runs no detector, so nothing moves the tickets: the page says they are moving, reads the incidents
+// again each second (the page's clock, run on demand) and says so plainly when they have not moved after 20 s.
 import { test, expect } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
@@ -20,9 +22,11 @@ test("merging the second spike into the first: confirmed by a second click, then
   const [first, second] = backend.incident_ids as number[];
   const friction = backend.friction_incident_id as number;
 
+  await page.clock.install();
   await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${second}`);
   const detail = page.locator("#incident-detail");
   await expect(detail.locator("h2")).toContainText(`(#${second})`);
+  await page.clock.pauseAt(Date.now() + 5_000);  // the follow-up readings, one second at a time
   const into = detail.locator("#merge-into");
   await expect(into.locator(`option[value="${first}"]`)).toHaveCount(1);
   await expect(into.locator(`option[value="${friction}"]`)).toHaveCount(0); // in-app friction does not merge
@@ -37,14 +41,20 @@ test("merging the second spike into the first: confirmed by a second click, then
   await expect(detail.locator('[data-action="merge"]')).toHaveText(`Merge #${second} into #${first}? Click again`);
   await detail.locator('[data-action="merge"]').click();
 
-  // The one that stayed is shown, naming the one merged into it, with its Undo; the merge is said as one.
-  // The other is resolved and says where it went.
+  // The one that stayed is shown, naming the one merged into it, with its Undo; the merge is said as one, its
+  // tickets on their way. The other is resolved and says where it went.
   await expect(detail.locator("h2")).toContainText(`(#${first})`);
-  await expect(page.locator("#incident-news")).toHaveText(
-    `Merged #${second} into #${first} by Ana: its tickets join this one.`);
-  await expect(detail.locator(".detail-done")).toHaveText(
-    `Merged #${second} into #${first} by Ana: its tickets join this one.`);
+  const moving = `Merged #${second} into #${first} by Ana; its tickets are moving to #${first}, the counts update ` +
+    "in a few seconds.";
+  await expect(page.locator("#incident-news")).toHaveText(moving);
+  await expect(detail.locator(".detail-done")).toHaveText(moving);
   await expect(detail.locator(".merge-note")).toHaveText(`Merged into this one: #${second} Undo merge.`);
+  // No detector moves them here: after 20 s of readings the page says so.
+  await expect(async () => {
+    await page.clock.runFor(1_000);
+    await expect(detail.locator(".detail-done")).toHaveText(`Merged #${second} into #${first} by Ana, but the ` +
+      "detector has not moved its tickets yet: the counts here leave them out until it does.", { timeout: 200 });
+  }).toPass({ intervals: [0], timeout: 30_000 });
   await expect(detail.getByRole("button", { name: `Undo merge of #${second}` })).toBeVisible();
   await expect(page.locator(`button.incident-item[data-id="${second}"]`)).toHaveCount(0); // not active any more
   await detail.locator(`.merge-note button[data-related="${second}"]`).click();
@@ -58,8 +68,12 @@ test("merging the second spike into the first: confirmed by a second click, then
   // stayed no longer lists it.
   await page.locator("#by").fill("Lee");
   await detail.getByRole("button", { name: "Undo merge" }).click();
+  await expect(detail.locator(".detail-done")).toHaveText(`Merge undone by Lee: incident #${second} is open again; ` +
+    `its tickets are moving back from #${first}, the counts update in a few seconds.`);
+  // A second later both are read again: #${first} does not hold #${second}'s tickets (they never moved here).
+  await page.clock.runFor(1_000);
   await expect(detail.locator(".detail-done")).toHaveText(
-    `Merge undone by Lee: incident #${second} is open again and gets its tickets back from #${first}.`);
+    `Merge undone by Lee: incident #${second} is open again and has its tickets back from #${first}.`);
   await expect(detail.locator(".status")).toContainText("open");
   await expect(detail.locator(".merge-note")).toHaveCount(0);
   await expect(detail.locator("h2")).toBeFocused(); // its button went away: the heading holds the keyboard
@@ -88,6 +102,7 @@ test("a merge is undone from the incident that stayed: the other is active again
 
     await page.locator("#by").fill("Lee");
     await detail.getByRole("button", { name: `Undo merge of #${second}` }).click();
+    // Said done at once: the answers show #${first} without #${second}'s tickets (no detector moved them here).
     const said = `Merge undone by Lee: #${second} is open again, apart from #${first}, with its own tickets.`;
     await expect(detail.locator(".detail-done")).toHaveText(said);
     await expect(detail.locator("h2")).toContainText(`(#${first})`);  // the one that stayed stays open

@@ -879,8 +879,9 @@
       handler(by).then(function (inc) {
         if (inc.id !== state.selected) return loadList().catch(listError);  // another one was opened meanwhile
         detailError("");
+        var said = typeof attrs.done === "function" ? attrs.done(inc, by) : attrs.done || "";  // before drawing
         renderDetail(inc, attrs.action);
-        announce(typeof attrs.done === "function" ? attrs.done(inc, by) : attrs.done || "");
+        announce(said);
         loadList().catch(listError);
         document.dispatchEvent(new Event("gs-incident-changed"));  // sections that count incidents reload
       }).catch(function (err) { b.disabled = false; detailError(GS.notSaved(attrs.what || label, err)); });
@@ -962,7 +963,7 @@
       // The likeliest first: those related to this one (the most tickets in common first), then the others by
       // how close to this one they were first seen.
       var related = {}, mine = Date.parse(inc.first_seen_at);
-      (inc.related || []).forEach(function (r) { related[r.id] = r; });
+      relatedShown(inc).forEach(function (r) { related[r.id] = r; });
       function apart(o) { return Math.abs(Date.parse(o.first_seen_at) - mine) || 0; }
       others.sort(function (a, b) {
         var ra = related[a.id], rb = related[b.id];
@@ -1007,14 +1008,22 @@
       }
       localStorage.setItem(BY_KEY, by);
       button.disabled = true;
+      var tickets = (inc.ticket_ids || []).slice();  // what the detector moves, as this page last read them
       send("POST", "/api/v1/incidents/" + inc.id + "/merge", { into: target, by: by }).then(function (kept) {
+        var head = "Merged #" + inc.id + " into #" + kept.id + " by " + by;
+        var said = follow({ kind: "merge", gone: inc.id, keep: kept.id, shown: kept.id, tickets: tickets, words: {
+          moving: head + "; its tickets are moving to #" + kept.id + ", the counts update in a few seconds.",
+          done: function (keep) {
+            return head + ": its tickets have joined this one, now " + counted(keep.ticket_count, "ticket") +
+              " from " + counted(keep.requester_count, "customer") + ".";
+          },
+          late: head + ", but the detector has not moved its tickets yet: the counts here leave them out until it does."
+        } }, kept, null);
         var shown = select(kept.id);
         loadList().catch(listError);
         document.dispatchEvent(new Event("gs-incident-changed"));
         return shown.then(function () {
-          if (state.selected === kept.id) {
-            announce("Merged #" + inc.id + " into #" + kept.id + " by " + by + ": its tickets join this one.");
-          }
+          if (state.selected === kept.id) announce(said);
         });
       }).catch(function (err) { button.disabled = false; detailError(GS.notSaved("The merge", err)); });
     });
@@ -1039,8 +1048,15 @@
       p.appendChild(document.createTextNode(": its tickets and later ones are there. "));
       if (inc.status_by !== "detector") {  // a person's merge; the detector's (one topic now) stands
         p.appendChild(actionButton("Undo merge", { action: "unmerge", cls: "secondary", done: function (after) {
-          return "Merge undone by " + after.status_by + ": incident #" + after.id + " is " + after.status +
-            " again and gets its tickets back from #" + into + ".";
+          var head = "Merge undone by " + after.status_by + ": incident #" + after.id + " is " + after.status +
+            " again";
+          return follow({ kind: "unmerge", gone: after.id, keep: into, shown: after.id,
+                          since: after.status_changed_at, words: {
+            moving: head + "; its tickets are moving back from #" + into + ", the counts update in a few seconds.",
+            done: head + " and has its tickets back from #" + into + ".",
+            late: head + ", but the detector has not moved its tickets back from #" + into + " yet: #" + into +
+              " still counts them until it does."
+          } }, null, after);
         } }, function (by) {
           return send("POST", "/api/v1/incidents/" + inc.id + "/unmerge", { by: by });
         }));
@@ -1064,12 +1080,20 @@
   }
 
   // "Undo merge" on the incident that stayed, for incident `id` merged into it: that one is active again (the
-  // server answers with it); this one is read again and drawn without it.
+  // server answers with it); this one is read again and drawn without it, its tickets once the detector has
+  // moved them back (follow).
   function undoMergeHere(inc, id) {
     var back = null;
     var b = actionButton("Undo merge", { action: "unmerge-" + id, cls: "secondary", done: function (after, by) {
-      return "Merge undone by " + by + ": #" + id + " is " + (back ? back.status : "open") + " again, apart from #" +
-        after.id + ", with its own tickets.";
+      var head = "Merge undone by " + by + ": #" + id + " is " + (back ? back.status : "open") +
+        " again, apart from #" + after.id;
+      return follow({ kind: "unmerge", gone: id, keep: after.id, shown: after.id, since: back && back.status_changed_at,
+                      words: {
+        moving: head + "; its tickets are moving back to #" + id + ", the counts update in a few seconds.",
+        done: head + ", with its own tickets.",
+        late: head + ", but the detector has not moved its tickets back yet: the counts here still hold them " +
+          "until it does."
+      } }, after, back);
     } }, function (by) {
       return send("POST", "/api/v1/incidents/" + id + "/unmerge", { by: by }).then(function (gone) {
         back = gone;
@@ -1079,6 +1103,95 @@
     });
     b.setAttribute("aria-label", "Undo merge of #" + id);
     return b;
+  }
+
+  // --- a merge or its undo, until the detector has moved the tickets ------------------------------
+  // The API records a merge (or its undo) at once, statuses and links, and answers; the detector moves the
+  // tickets, customers and accounts when it reads the change, a few seconds later. Until then the incident that
+  // stayed counts what it had before, and the two still share the tickets on their way. So the page says they
+  // are moving, reads the two again every FOLLOW_MS for FOLLOW_TRIES rounds until an answer shows the move,
+  // then says it is done and draws it; past that it says plainly that the detector has not moved them yet, and
+  // goes on looking at the page's refresh pace. While a change is followed (moving), the two are not said to
+  // have tickets in common (relatedShown), and their counts changing is not news. A later merge or undo
+  // replaces the one followed.
+  var FOLLOW_MS = 1000, FOLLOW_TRIES = 20;
+  var moving = null;
+
+  function holds(list, id) { return Array.isArray(list) && list.indexOf(id) >= 0; }
+
+  // Whether the detector has moved them, from the answers for the incident that stayed (keep) and the one merged
+  // into it (gone). A merge: `keep` names `gone` in its merged_incidents and holds every ticket `gone` had. An
+  // undo: `keep` no longer names it, and the detector has written `gone` since (it records the undo's time as
+  // its last activity), or `keep` no longer holds all of `gone`'s tickets (it held them all while merged).
+  function moved(m, keep, gone) {
+    if (!keep) return false;
+    var mine = keep.ticket_ids || [], merged = holds((keep.evidence || {}).merged_incidents, m.gone);
+    if (m.kind === "merge") return merged && m.tickets.every(function (t) { return mine.indexOf(t) >= 0; });
+    if (merged || !gone) return false;
+    return Date.parse(gone.last_activity_at) >= Date.parse(m.since) ||
+      (gone.ticket_ids || []).some(function (t) { return mine.indexOf(t) < 0; });
+  }
+
+  // Starts following change m ({ kind: "merge" or "unmerge", gone, keep, shown: the incident the person sees,
+  // tickets: a merge's, since: an undo's time, words: { moving, done, late } }) from the answers at hand
+  // (either may be null), and returns what to say now: done when they already show the move.
+  function follow(m, keep, gone) {
+    if (moved(m, keep, gone)) {
+      moving = null;
+      return words(m, "done", keep);
+    }
+    m.tries = 0;
+    moving = m;
+    clearTimeout(state.following);
+    state.following = setTimeout(function () { followRound(m); }, FOLLOW_MS);
+    return m.words.moving;
+  }
+
+  function words(m, which, keep) {
+    var w = m.words[which];
+    return typeof w === "function" ? w(keep) : w;
+  }
+
+  function followRound(m) {
+    if (moving !== m) return;
+    m.tries += 1;
+    var drawn = detail.drawn;
+    var reads = [api("/api/v1/incidents/" + m.keep)];
+    if (m.kind === "unmerge") reads.push(api("/api/v1/incidents/" + m.gone));
+    function again() {
+      if (moving !== m) return;
+      if (m.tries === FOLLOW_TRIES && state.selected === m.shown) announce(m.words.late);
+      state.following = setTimeout(function () { followRound(m); }, m.tries < FOLLOW_TRIES ? FOLLOW_MS : REFRESH_MS);
+    }
+    Promise.all(reads).then(function (got) {
+      if (moving !== m) return;  // replaced by a later merge or undo: this answer is not about it
+      var keep = got[0], gone = got[1] || null;
+      if (!moved(m, keep, gone)) return again();
+      moving = null;
+      // Drawn again, without holding back the tickets in common: the answer read, unless something drew the
+      // incident since it was asked for (a refresh, an action: as new or newer); the same incident only.
+      var fresh = state.selected === keep.id ? keep : gone && state.selected === gone.id ? gone : null;
+      if (fresh && detail.shown && detail.shown.id === fresh.id) {
+        if (detail.drawn === drawn) {
+          detail.known = fresh;
+          detail.knownSig = signature(fresh);
+        }
+        detail.sig = "";  // drawn again now, or once the person is done there (drawWaiting)
+        if (!busy()) renderDetail(detail.known);
+      }
+      if (state.selected === m.shown) announce(words(m, "done", keep));
+      loadList().catch(listError);
+      document.dispatchEvent(new Event("gs-incident-changed"));
+    }, again);
+  }
+
+  // The incident's related incidents as drawn: while a merge or its undo is followed, the other one of the two is
+  // not said to share tickets with it (those are the tickets on their way), and is left out when that was all.
+  function relatedShown(inc) {
+    var other = !moving ? null : inc.id === moving.keep ? moving.gone : inc.id === moving.gone ? moving.keep : null;
+    return (Array.isArray(inc.related) ? inc.related : []).map(function (r) {
+      return r.id === other ? Object.assign({}, r, { shared_tickets: 0 }) : r;
+    }).filter(function (r) { return r.id !== other || (r.pages || []).length > 0; });
   }
 
   // What was sent about the incident: each event, to Slack and to each webhook, and how it went.
@@ -1267,12 +1380,13 @@
     }
     box.appendChild(el("h3", null, "Evidence"));
     box.appendChild(evidenceList(inc));
-    if (Array.isArray(inc.related) && inc.related.length) {
+    var relatedNow = relatedShown(inc);
+    if (relatedNow.length) {
       // The same problem seen another way: the page's own failures, or the tickets they caused; a change of
       // tone and the rise of the same tickets.
       box.appendChild(el("h3", null, "Related incidents"));
       var rel = el("ul", "plain related");
-      inc.related.forEach(function (r) {
+      relatedNow.forEach(function (r) {
         var li = el("li");
         var link = el("button", "link", "#" + r.id + " " + r.title);
         link.type = "button";
@@ -1401,7 +1515,8 @@
       var was = (before.evidence || {}).sessions, now = (after.evidence || {}).sessions;
       return now > was ? head + "grew: " + counted(now, "session") + " on " + (after.evidence.path || "its page") + "." : "";
     }
-    if (after.ticket_count > before.ticket_count || after.requester_count > before.requester_count) {
+    var followed = moving && (after.id === moving.keep || after.id === moving.gone);  // said when it is done
+    if (!followed && (after.ticket_count > before.ticket_count || after.requester_count > before.requester_count)) {
       return head + "grew: " + counted(after.ticket_count, "ticket") + " from " +
         counted(after.requester_count, "customer") + ".";
     }
