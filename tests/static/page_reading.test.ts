@@ -113,7 +113,8 @@ it("the dashboard names the history as tickets and in-app events when the tenant
     expect(said.incidents).toBe("No active incidents yet: the detector is still reading history.");
     expect(said.left).toBe("924 events to go; incidents appear a few minutes after it catches up.");
     // The status does not say whose events are left: with one source known, neither is named alone.
-    expect((await bothSay(status(924, 30))).dashboard).toMatch(/^None yet: the detector is still reading the history \(/);
+    expect((await bothSay(status(924, 30))).dashboard)
+      .toMatch(/^None yet: the detector is still reading the history \(/);
   });
 
 it("the incidents page does not say \"All quiet\" when it could not read how far the detector is", async () => {
