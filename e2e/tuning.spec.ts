@@ -88,6 +88,14 @@ test("trying spikes off on past tickets shows the burst they would drop; saving 
     const start = new Date(week.week_start);
     expect([start.getUTCDay(), start.getUTCHours(), start.getUTCMinutes()]).toEqual([1, 0, 0]);
   }
+  // The tickets begin nine days back, well into the 30 days asked for: the rates are over the days that
+  // have tickets, the sentence says where they begin, and the chart has no empty weeks before them.
+  const dataSince = Date.parse(done.result.data_since);
+  expect(dataSince).toBeGreaterThan(Date.parse(done.result.since));
+  await expect(run.locator(".tuning-summary")).toContainText(" (data only from ");
+  const firstWeek = Date.parse(done.result.weekly[0].week_start);
+  expect(dataSince).toBeGreaterThanOrEqual(firstWeek);
+  expect(dataSince).toBeLessThan(firstWeek + 7 * 86400_000);
   const spike = done.result.incidents.find(
     (i: { kind: string; in: string }) => i.kind === "spike" && i.in === "current_only");
   const detected = new Date(spike.detected_at);
@@ -231,7 +239,7 @@ test.describe("the detection settings on a phone", () => {
           return real.find((w: { week_start: string }) => Date.parse(w.week_start) === Date.parse(start))
             ?? { week_start: start, current: i === 3 ? 1500 : 2, proposed: i === 3 ? 1400 : 1 };
         });
-        run.result.since = run.result.weekly[0].week_start;
+        run.result.since = run.result.data_since = run.result.weekly[0].week_start;
         run.result.current.count = 1500;
         const row = run.result.incidents.find((i: { in: string }) => i.in === "current_only");
         row.requester_count = 1200;

@@ -339,9 +339,14 @@
 
   // What the run found, in the words of the table under it: incidents these settings add (the stored ones
   // did not open them) and drop (only the stored ones opened them).
+  // When the tenant's data begins after the period asked for (its first ticket is two weeks old, 30 days were
+  // asked for), the rates a week are over the weeks that have data (data_since), and the sentence says so.
+  function dataLater(r) { return !!r.data_since && Date.parse(r.data_since) > Date.parse(r.since); }
+
   function result(r, room) {
     var out = [];
-    out.push(el("p", "tuning-summary", "From " + when(r.since) + ": with the stored settings " +
+    var only = dataLater(r) ? " (data only from " + when(r.data_since) + "; the rates a week count from there)" : "";
+    out.push(el("p", "tuning-summary", "From " + when(r.since) + only + ": with the stored settings " +
       plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + ", " + GS.count(r.current.per_week) +
       " a week; with these " + plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) + ", " +
       GS.count(r.proposed.per_week) + " a week. Against the stored settings these add " + GS.count(r.added) +
@@ -388,7 +393,8 @@
     var slot = (w - pad) / Math.max(1, weeks.length), bw = Math.max(2, Math.min(24, slot / 2 - 3));
     weeks.forEach(function (x, i) {
       var which = aligned ? "week from Monday " + GS.day(x.week_start, "UTC") + " (UTC)" : "week from " + when(x.week_start);
-      if (i === 0 && new Date(r.since) > new Date(x.week_start)) which += ", counted from " + when(r.since);
+      var from = dataLater(r) ? r.data_since : r.since;  // the chart begins with the week the data begins in
+      if (i === 0 && new Date(from) > new Date(x.week_start)) which += ", counted from " + when(from);
       if (i === weeks.length - 1) which += ", so far";
       [["current", 0], ["proposed", 1]].forEach(function (s) {
         var v = x[s[0]], bh = (h - foot - 8) * v / max;

@@ -79,3 +79,39 @@ it("guesses the time to go from the pace of the last readings, not the slow star
   await settle();
   expect(line()).toContain("(2 min so far, about 1 min to go)");  // the average would say 3 min
 });
+
+// A finished 30-day backtest of a tenant whose first ticket came two weeks before it was asked for.
+function done(data_since: string | undefined): Record<string, unknown> {
+  const totals = (count: number, per_week: number) => ({ count, by_kind: { spike: count }, per_week });
+  return { ...run(11, "done"), since: "2026-11-05T01:00:00Z", finished_at: "2026-12-05T01:02:00Z",
+           result: { since: "2026-11-05T01:00:00Z", until: "2026-12-05T01:00:00Z", data_since, weeks: 2.14,
+                     events: 900, tickets: 800, current: totals(2, 0.93), proposed: totals(1, 0.47), added: 0,
+                     removed: 1, ratings: { useful_kept: 0, useful_dropped: 0, noise_kept: 0, noise_dropped: 0 },
+                     weekly: [{ week_start: "2026-11-16T00:00:00+00:00", current: 0, proposed: 0 },
+                              { week_start: "2026-11-23T00:00:00+00:00", current: 1, proposed: 0 },
+                              { week_start: "2026-11-30T00:00:00+00:00", current: 1, proposed: 1 }],
+                     incidents: [], incidents_total: 0 } };
+}
+
+const WHEN = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" } as const;
+const at = (iso: string) => new Date(iso).toLocaleString([], WHEN);
+
+it("says the data begins after the period asked for and counts the first week's bars from there", async () => {
+  const page = await opened(done("2026-11-20T01:06:00+00:00"));
+  page.one("GET /api/v1/backtests/11").answer(done("2026-11-20T01:06:00+00:00"));
+  await settle();
+  const summary = document.querySelector("#tuning-run .tuning-summary")!.textContent;
+  expect(summary).toContain("From " + at("2026-11-05T01:00:00Z") + " (data only from " + at("2026-11-20T01:06:00Z") +
+    "; the rates a week count from there): with the stored settings 2 incidents (Spike 2), 0.93 a week;");
+  const first = document.querySelector("#tuning-run svg rect.bar.current title")!.textContent;
+  expect(first).toContain(", counted from " + at("2026-11-20T01:06:00Z") + ": 0 with the stored settings");
+  // Data from the period's start on, or a result stored before the server told where its data begins: as before.
+  for (const data_since of ["2026-11-05T01:00:00+00:00", undefined]) {
+    const again = await opened(done(data_since));
+    again.one("GET /api/v1/backtests/11").answer(done(data_since));
+    await settle();
+    const said = document.querySelector("#tuning-run .tuning-summary")!.textContent;
+    expect(said).toContain("From " + at("2026-11-05T01:00:00Z") + ": with the stored settings 2 incidents");
+    expect(said).not.toContain("data only");
+  }
+});
