@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone  # noqa: F401  (timedelta: the doctests use it)
 from typing import Any, Callable
 
 import requests

@@ -69,7 +69,7 @@ import math
 from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone  # noqa: F401  (timedelta: the doctests use it)
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone  # noqa: F401  (timezone: the doctests use it)
 from typing import Any, Iterable
 
 from sqlalchemy import select
