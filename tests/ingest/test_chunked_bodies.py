@@ -37,11 +37,32 @@ class Trickle(io.RawIOBase):
         return len(part)
 
 
-def chunked(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+class Broken(Trickle):
+    """A chunked body whose framing breaks after its first read (or whose client goes away), as the server's
+    chunk reader reports it: an error from the stream."""
+
+    def readinto(self, b: Any) -> int:
+        if self.data.tell():
+            raise OSError("Invalid chunk size: b'zz'")
+        return super().readinto(b)
+
+
+class Watched(Trickle):
+    """Counts the reads of the body (a class attribute: the test reads it after the request)."""
+
+    reads = 0
+
+    def readinto(self, b: Any) -> int:
+        type(self).reads += 1
+        return super().readinto(b)
+
+
+def chunked(app: Any, path: str, body: bytes, headers: dict[str, str], method: str = "POST",
+            stream: type[Trickle] = Trickle) -> tuple[int, Any]:
     """Calls the app as a server does with a chunked request: no Content-Length, the stream ends itself."""
-    environ = EnvironBuilder(path=path, method="POST", headers=headers).get_environ()
+    environ = EnvironBuilder(path=path, method=method, headers=headers).get_environ()
     environ.pop("CONTENT_LENGTH", None)
-    environ.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True, "wsgi.input": Trickle(body)})
+    environ.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True, "wsgi.input": stream(body)})
     app_iter, status, _headers = run_wsgi_app(app, environ, buffered=True)
     return int(status.split()[0]), json.loads(b"".join(app_iter) or b"null")
 
@@ -91,6 +112,19 @@ def test_a_signed_zendesk_delivery_in_chunks_over_the_limit_is_too_large_not_a_b
     small = json.dumps(zendesk_event(ticket_id=43)).encode()
     status, body = chunked(app, f"/webhooks/zendesk/{t.slug}", small, signed_headers(creds.webhook_secret, small))
     assert status == 202, body
+
+
+def test_a_chunked_body_that_cannot_be_read_is_a_400_and_a_route_without_a_body_still_answers(app, db, tenant):
+    t, creds = tenant
+    status, body = chunked(app, "/api/v1/events", padded(widget_batch(), 1000), widget_headers(creds.site_key),
+                           stream=Broken)
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+    assert body["error"]["message"].startswith("The request body could not be read")
+    assert log_rows(db, t.id) == []
+    # a GET that says it is chunked is not read before it is answered (nobody waits on a body never sent)
+    Watched.reads = 0
+    status, body = chunked(app, "/healthz", b"{}", {}, method="GET", stream=Watched)
+    assert (status, body, Watched.reads) == (200, {"status": "ok"}, 0)
 
 
 @pytest.mark.slow
