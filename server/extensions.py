@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from typing import Any
 
@@ -9,9 +10,33 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import MemoryStorage
 
+
+def client_network(address: str) -> str:
+    """The caller as the limits count it: an IPv4 address as it is, an IPv6 one by its /64, the block one
+    host is usually given (so rotating through it does not give a caller a new bucket each time).
+
+    >>> client_network("203.0.113.7"), client_network("2001:db8:1:2:aaaa::1"), client_network("::ffff:192.0.2.1")
+    ('203.0.113.7', '2001:db8:1:2::/64', '192.0.2.1')
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def client_key() -> str:
+    """The request's caller for a limit (:func:`client_network` of its address)."""
+    return client_network(get_remote_address() or "")
+
+
 #: Limits are declared per view (per site key, per tenant, per token); storage is memory by default
 #: and Redis when REDIS_URL is set (the app factory sets RATELIMIT_STORAGE_URI).
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[])
+limiter = Limiter(key_func=client_key, headers_enabled=True, default_limits=[])
 
 
 class LockedMemoryStorage(MemoryStorage):

@@ -4,12 +4,11 @@ import hashlib
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify
-from flask_limiter.util import get_remote_address
 
 from server.api import service
 from server.api.schemas import status_out_schema
 from server.errors import ClientError
-from server.extensions import limiter
+from server.extensions import client_key, limiter
 from server.http import bearer_token, db_session, documented, require_token, token_tenant
 from server.ingest.schemas import ErrorSchema
 from server.metrics import utcnow
@@ -35,7 +34,7 @@ def _token_key() -> str:
             except ClientError:
                 tenant = None
         if tenant is None:
-            g.api_rate_key = "addr:" + (get_remote_address() or "")
+            g.api_rate_key = "addr:" + client_key()
         elif looks_like_jwt(str(token)):
             g.api_rate_key = f"sidebar:{tenant.id}"
         else:

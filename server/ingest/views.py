@@ -5,12 +5,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.errors import ClientError
-from server.extensions import limiter
+from server.extensions import client_key, limiter
 from server.http import db_session, documented
 from server.ingest import service
 from server.ingest.schemas import (
@@ -39,7 +38,7 @@ _ERRORS = {
 # tenant's bucket, one that fails against its caller's address. The tenant a key function authenticated
 # is kept in `g` and handed to the service, which checks only when no key function ran (limits off).
 def _address_key() -> str:
-    return "addr:" + (get_remote_address() or "")
+    return "addr:" + client_key()
 
 
 def _claimed_site_key() -> str | None:

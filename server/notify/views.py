@@ -3,11 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_limiter.util import get_remote_address
 
 from server.api.views import _api_limit, _token_key
 from server.config import flag
-from server.extensions import limiter
+from server.extensions import client_key, limiter
 from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.ingest.schemas import ErrorSchema
 from server.notify import interactions, pagerduty_inbound, service
@@ -77,7 +76,7 @@ def _interaction_key() -> str:
     checked, so unsigned floods from one address cannot use up what Slack's or PagerDuty's own
     addresses may send."""
     target = (request.view_args or {}).get("slug", (request.view_args or {}).get("webhook_id", ""))
-    return f"{request.endpoint}:{str(target)[:63]}:{get_remote_address()}"
+    return f"{request.endpoint}:{str(target)[:63]}:{client_key()}"
 
 
 @bp.post("/slack/interactions/<slug>")

@@ -72,3 +72,15 @@ def test_the_widgets_other_public_endpoints_give_each_address_its_share_too(app,
 
     assert [call(SCRIPT) for _ in range(3)] == [200, 200, 429]
     assert call(visitor(7)) == 200  # a real visitor elsewhere still gets an answer
+
+
+def test_an_ipv6_caller_is_counted_by_its_64_block(app, client, db, tenant):
+    """A host is usually given a whole /64: rotating through it does not give a script a new share each time."""
+    _, creds = tenant
+    app.config["RATE_LIMIT_WIDGET"] = "10/minute"
+    app.config["RATE_LIMIT_WIDGET_PER_ADDRESS"] = "2/minute"
+    codes = [post_widget(client, creds.site_key, widget_batch(1),
+                         environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{i + 1:x}"}).status_code for i in range(3)]
+    assert codes == [202, 202, 429]
+    other = post_widget(client, creds.site_key, widget_batch(1), environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert other.status_code == 202  # another block: another caller
