@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from server import config as config_mod
 from server import errors, logs
@@ -53,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    else:
+        _warn_of_unread_proxies(app)
     limiter.init_app(app)
     logs.init_app(app)
     errors.register(app)
@@ -88,3 +91,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(demo_acme_bp)
     return app
+
+
+def _warn_of_unread_proxies(app: Flask) -> None:
+    """Once per process, a warning when requests say they came through a proxy (X-Forwarded-For) while
+    TRUSTED_PROXIES is 0: every caller then has the proxy's address, so the limits per address (failed
+    credentials, a widget caller's share of its site's limit) count all of them as one."""
+    warned = False
+
+    @app.before_request
+    def _check() -> None:
+        nonlocal warned
+        if not warned and "X-Forwarded-For" in request.headers:
+            warned = True
+            logging.getLogger(__name__).warning(
+                "requests arrive with X-Forwarded-For but TRUSTED_PROXIES is 0: every caller counts as the proxy's "
+                "address in the limits per address; set TRUSTED_PROXIES to the number of proxies in front")

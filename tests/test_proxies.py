@@ -59,3 +59,23 @@ def test_a_proxy_count_that_is_not_a_whole_number_is_refused(app_config, value):
         with pytest.raises(ValueError, match="TRUSTED_PROXIES must be the number of proxies"):
             config.load(environ={"TRUSTED_PROXIES": value})
     assert config.load(environ={"TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
+
+
+def test_a_forwarded_request_without_trusted_proxies_is_warned_of_once(db, app_config, caplog):
+    """Every caller then counts as the proxy's address: the deployment is told, once, not on every request."""
+    app = app_with(app_config)
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="server.app"):
+        guess(client)
+        assert not [r for r in caplog.records if "TRUSTED_PROXIES" in r.getMessage()]
+        guess(client, "6.6.6.6")
+        guess(client, "1.2.3.4")
+    warned = [r for r in caplog.records if "TRUSTED_PROXIES" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"
+    app.extensions["groundswell.db"].dispose()
+    trusted = app_with(app_config, TRUSTED_PROXIES="1")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="server.app"):
+        guess(trusted.test_client(), "6.6.6.6")
+    assert not [r for r in caplog.records if "TRUSTED_PROXIES" in r.getMessage()]
+    trusted.extensions["groundswell.db"].dispose()
