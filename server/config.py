@@ -74,9 +74,10 @@ SETTINGS: tuple[Setting, ...] = (
             "floods get 429 with Retry-After. A request with an unknown or missing key or another origin "
             "counts against its caller's address instead."),
     Setting("RATE_LIMIT_WIDGET_PER_ADDRESS", "", str,
-            "Limit per widget site key and caller address, beside RATE_LIMIT_WIDGET, for events from one of its "
-            "allowed origins: the site key is public and only browsers are held to the origin allowlist, so "
-            "without it one script could use up a site's whole limit and its visitors' events would get 429. "
+            "Limit per widget site key and caller address (an IPv6 caller by its /64), beside RATE_LIMIT_WIDGET, "
+            "for the widget's requests (events, decide, known issues) from one of its allowed origins: the site "
+            "key is public and only browsers are held to the origin allowlist, so without it one script could use "
+            "up a site's whole limit and its visitors' requests would get 429. "
             "Empty: a fifth of RATE_LIMIT_WIDGET (20/second;600/minute with its default). A page sends a batch "
             "at most every 5 s, or half a second after friction, so the default fits about 50 busy pages "
             "behind one address (an office's NAT)."),
@@ -97,7 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How many proxies (load balancer, reverse proxy) stand in front of the app, each appending to "
             "X-Forwarded-For and setting X-Forwarded-Proto. Above 0, the caller's address (what failed credentials "
             "are counted against) and scheme are read from those headers as the outermost of them saw it "
-            "(werkzeug's ProxyFix); 0: the connecting peer, and the headers are ignored. Set it to the exact "
+            "(werkzeug's ProxyFix); 0: the connecting peer, and the headers are ignored (the log warns once when "
+            "requests carry X-Forwarded-For then: every caller counts as the proxy). Set it to the exact "
             "number: one more lets a client pick its own address."),
     Setting("WEBHOOK_TOLERANCE_SECONDS", 300, int,
             "How far a Zendesk signature timestamp may be from the server clock."),
