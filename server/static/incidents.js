@@ -1111,10 +1111,11 @@
   // stayed counts what it had before, and the two still share the tickets on their way. So the page says they
   // are moving, reads the two again every FOLLOW_MS for FOLLOW_TRIES rounds until an answer shows the move,
   // then says it is done and draws it; past that it says plainly that the detector has not moved them yet, and
-  // goes on looking at the page's refresh pace. While a change is followed (moving), the two are not said to
-  // have tickets in common (relatedShown), and their counts changing is not news. A later merge or undo
-  // replaces the one followed.
-  var FOLLOW_MS = 1000, FOLLOW_TRIES = 20;
+  // goes on looking at the page's refresh pace, FOLLOW_LAST rounds in all (about five minutes), then stops
+  // following (a merge the detector found nothing to move for, such as one into an incident that had ended).
+  // While a change is followed (moving), the two are not said to have tickets in common (relatedShown), and
+  // their counts changing is not news. A later merge or undo replaces the one followed.
+  var FOLLOW_MS = 1000, FOLLOW_TRIES = 20, FOLLOW_LAST = 40;
   var moving = null;
 
   function holds(list, id) { return Array.isArray(list) && list.indexOf(id) >= 0; }
@@ -1160,6 +1161,12 @@
     if (m.kind === "unmerge") reads.push(api("/api/v1/incidents/" + m.gone));
     function again() {
       if (moving !== m) return;
+      if (m.tries >= FOLLOW_LAST) {  // no longer followed: the page shows the incidents as the server has them
+        moving = null;
+        detail.sig = "";
+        if (detail.known && !busy()) renderDetail(detail.known);
+        return;
+      }
       if (m.tries === FOLLOW_TRIES && state.selected === m.shown) announce(m.words.late);
       state.following = setTimeout(function () { followRound(m); }, m.tries < FOLLOW_TRIES ? FOLLOW_MS : REFRESH_MS);
     }

@@ -115,6 +115,35 @@ it("says plainly when the detector has not moved the tickets after twenty second
     expect(said()).toBe("Merged #4 into #2 by Dana: its tickets have joined this one, now 4 tickets from 3 customers.");
   });
 
+it("stops following a merge the detector never carries out after about five minutes, and says what it holds",
+  async () => {
+    // #2 still shares #4's two tickets, as the detector left them (it found nothing to move)
+    const related = [{ id: 4, kind: "spike", status: "resolved", title: "Spike 4", pages: [], shared_tickets: 2 }];
+    const page = await opened(4, four(), [incident(2), four()]);
+    const into = document.getElementById("merge-into") as HTMLSelectElement;
+    into.value = "2";
+    into.dispatchEvent(new Event("change"));
+    const button = () => document.querySelector('#incident-detail [data-action="merge"]') as HTMLButtonElement;
+    button().click();
+    button().click();
+    page.one("POST /api/v1/incidents/4/merge").answer(keptBefore({ related }));
+    await settle();
+    page.one("GET /api/v1/incidents/2").answer(keptBefore({ related }));
+    page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ incidents: [incident(2)], total: 1 }));
+    await settle();
+    expect(document.querySelector("#incident-detail ul.related")).toBeNull();  // the tickets "on their way"
+    for (let i = 0; i < 40; i++) {
+      const ms = i < 20 ? 1000 : 15000;
+      fire(page, ms);
+      page.pending("GET /api/v1/incidents/2").forEach((r) => r.answer(keptBefore({ related })));
+      page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ incidents: [incident(2)], total: 1 }));
+      await settle();
+    }
+    expect(page.pending("GET /api/v1/incidents/2")).toHaveLength(0);
+    // no longer followed: the tickets the two share are said again
+    expect(document.querySelector("#incident-detail ul.related")!.textContent).toContain("2 tickets in common");
+  });
+
 it("an undone merge: the one separated is not said to share tickets until they have moved back", async () => {
   // #2 as the detector left it after the merge: it holds #4's tickets; #4 back is related by them alone.
   const page = await opened(2, keptAfter(), [keptAfter(), four()]);
