@@ -66,12 +66,15 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
+  // A figure to 2 decimals; one above nothing never reads "0" ("under 0.01", as the friction sentence says it).
   function num(n) {
     if (n === null || n === undefined || n === "") return "—";
     if (typeof n !== "number") return String(n);
-    if (n !== 0 && Math.abs(n) < 0.001) return n.toExponential(2);
+    if (n > 0 && n < 0.005) return "under 0.01";
     return (Math.round(n * 100) / 100).toLocaleString();
   }
+  // A p-value: a small one as a power of ten ("2.00e-4"), where "under 0.01" would say too little.
+  function pvalue(p) { return p !== 0 && p < 0.001 ? p.toExponential(2) : num(p); }
 
   // A series as people say it: "this topic", "the email channel", "/invoices (failed requests)".
   function seriesWords(series) {
@@ -702,7 +705,7 @@
     var bits = beyond ? 300 : -Math.log10(p);
     var words = p >= 0.05 ? "Could be chance" : bits < 3 ? "Unlikely by chance" : bits < 8 ? "Very unlikely by chance"
       : "Far beyond chance";
-    var exact = beyond ? "p-value < 1e-300, surprise > 300" : "p-value " + num(p) + ", surprise " + num(inc.surprise);
+    var exact = beyond ? "p-value < 1e-300, surprise > 300" : "p-value " + pvalue(p) + ", surprise " + num(inc.surprise);
     var dd = el("span", null, words + ": " + odds + " ");
     dd.appendChild(el("span", "hint", "(" + exact + ")"));
     dd.title = exact + " (the p-value is the chance of a change at least this large in ordinary hours; the surprise, " +

@@ -50,10 +50,11 @@ def _dt(ts: float) -> datetime:
 
 
 def usual_count(expected: float) -> str:
-    """An hour's usual count in a sentence, as the incidents page's evidence shows the same value: one
-    decimal from 1 up, and below 1 the evidence's figure (stored to 3 decimals) to 2 decimals, halves up,
-    without trailing zeros: the sentence's "usually 0.04" is the Signals row's "usually 0.04", and a usual
-    count above nothing never reads "0.0" ("under 0.01" below 0.005).
+    """An hour's usual count in a sentence: one decimal from 1 up (the incidents page's evidence rows show
+    two there), and below 1 as those rows show it, the evidence's figure (stored to 3 decimals) to 2
+    decimals, halves up, without trailing zeros: the sentence's "usually 0.04" is the Signals row's
+    "usually 0.04", and a usual count above nothing never reads "0.0" or "0" ("under 0.01" below 0.005,
+    on the page too).
 
     >>> [usual_count(x) for x in (4.91, 3.0, 0.4, 0.04, 0.0449, 0.125, 0.996, 0.003, 0.0)]
     ['4.9', '3.0', '0.4', '0.04', '0.05', '0.13', '1', 'under 0.01', '0']

@@ -1,0 +1,37 @@
+// The incidents page's figures (server/static/incidents.js): a small expectation above nothing reads "under 0.01",
+// as the friction sentence says it, never "0" or a power of ten; a small p-value keeps its power of ten.
+import { expect, it } from "vitest";
+import { open, settle } from "./harness";
+
+function incident(expected: number, p: number): Record<string, unknown> {
+  return {
+    id: 1, kind: "spike", status: "open", status_by: "detector", status_changed_at: "2026-03-02T10:00:00Z",
+    title: "Spike 1", sentence: "More tickets than usual.", series: "topic:1",
+    first_seen_at: "2026-03-02T09:00:00Z", detected_at: "2026-03-02T09:30:00Z", p_value: p, surprise: 3.7,
+    ticket_count: 3, requester_count: 3, account_count: 1, ticket_ids: [], feedback: [],
+    evidence: { observed: 3, expected, lower: 0, upper: 1 }, useful_count: 0, noise_count: 0, volume: [], related: [],
+  };
+}
+
+async function detail(expected: number, p: number): Promise<string> {
+  history.replaceState(null, "", location.pathname);
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(expected, p)], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(incident(expected, p));
+  await settle();
+  return document.getElementById("incident-detail")!.textContent!;
+}
+
+it("says a small expectation above nothing as under 0.01, and keeps a small p-value's power of ten", async () => {
+  for (const expected of [0.003, 0.0004]) {
+    const text = await detail(expected, 0.0002);
+    expect(text).toContain("Expectedunder 0.01");
+    expect(text).not.toMatch(/Expected0[^.]/);
+    expect(text).toContain("p-value 2.00e-4");
+  }
+  const text = await detail(0.04, 0.004);
+  expect(text).toContain("Expected0.04");
+  expect(text).toContain("p-value under 0.01");
+});
