@@ -90,6 +90,17 @@ def _section(html: str, view: str) -> str:
     return match.group(0)
 
 
+def test_each_page_says_how_to_get_stuck_there(demo: Any) -> None:
+    """The invoice tip comes from failed downloads, not payments: each page's note names its own trouble."""
+    client, _ = demo
+    html = client.get("/demo/acme/invoices").get_data(as_text=True)
+    notes = {view: re.findall(r'<p class="hint try">(.*?)</p>', _section(html, view), re.S)
+             for view in ("billing", "invoices", "upgrade")}
+    assert [len(n) for n in notes.values()] == [1, 1, 1]
+    assert "Pay three times" in notes["billing"][0] and "Download a PDF three times" in notes["invoices"][0]
+    assert "Continue" in notes["upgrade"][0] and "Pay three times" not in notes["invoices"][0]
+
+
 def test_each_demo_tip_links_to_a_help_page_about_it(demo: Any) -> None:
     client, _ = demo
     links = {n["id"]: n.get("link_url") for n in DEMO_NUDGES}
