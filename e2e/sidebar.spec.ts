@@ -273,6 +273,19 @@ test("on a phone the agent page stacks the app under the ticket and never scroll
   expect(nav.y + nav.height).toBeLessThanOrEqual(main.y);
 });
 
+test("on a phone the ticket list keeps each subject in its own column, beside the status", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await openAgentPage(page);
+  const rows = page.locator("#ticket-list button");
+  await expect(rows.first()).toBeVisible();
+  for (let i = 0; i < Math.min(await rows.count(), 10); i++) {
+    const status = (await rows.nth(i).locator(".zd-ticket-status").boundingBox())!;
+    const what = (await rows.nth(i).locator(".zd-ticket-what").boundingBox())!;
+    expect(what.x).toBeGreaterThanOrEqual(status.x + status.width);  // a long subject wraps under itself
+    expect(what.x + what.width).toBeLessThanOrEqual(390);
+  }
+});
+
 test("on a phone no focus ring is drawn around a ticket's title unless the agent came with the keyboard",
   async ({ page }) => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -141,12 +141,16 @@ function ticketItems(rows: ListedTicket[]): HTMLLIElement[] {
     const status = document.createElement("span");
     status.className = "zd-ticket-status";
     status.textContent = ticket.status || "new";
-    button.append(status, `#${ticket.id} `, ticket.subject);
+    // the subject in its own column beside the status, so a long one wraps under itself on a phone
+    const what = document.createElement("span");
+    what.className = "zd-ticket-what";
+    what.append(`#${ticket.id} `, ticket.subject);
+    button.append(status, what);
     if (typeof row.incident_id === "number") {
       const badge = document.createElement("span");
       badge.className = "zd-badge";
       badge.textContent = `incident #${row.incident_id}`;
-      button.append(" ", badge);
+      what.append(" ", badge);
     }
     button.addEventListener("click", () => openTicket(ticket));
     const item = document.createElement("li");
