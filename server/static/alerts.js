@@ -357,7 +357,10 @@
       li.appendChild(document.createTextNode((m.scope === "incident" ? "Incident #" + m.incident_id : m.series) +
         " muted until " + when(m.until) + (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "") + " "));
       li.appendChild(twoClick("End", "End now? Click again", function () {
-        return call("DELETE", "/api/v1/mutes/" + m.id).then(function () { load(); });
+        return call("DELETE", "/api/v1/mutes/" + m.id).then(function () {
+          load();
+          document.dispatchEvent(new Event("gs-mutes-changed"));  // an open incident says whether it is muted
+        });
       }));
       ul.appendChild(li);
     });

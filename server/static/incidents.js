@@ -1684,6 +1684,11 @@
     refresh();
   }
 
+  // A mute ended under "Where alerts go": the open incident reads again, so it no longer says it is muted.
+  document.addEventListener("gs-mutes-changed", function () {
+    if (state.selected && sessionStorage.getItem(KEY)) loadDetail(state.selected, false);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var id = readHash();
     $("by").value = localStorage.getItem(BY_KEY) || "";

@@ -179,3 +179,21 @@ it("empties the add form's URL and note once a webhook is added, and keeps the f
   expect([target.value, note.value, format.value]).toEqual(["", "", "pagerduty"]);
   expect(document.getElementById("alerts-message")!.textContent).toBe("Webhook #9 added: incident events go there from now on.");
 });
+
+it("ending a mute from the list tells the page, so an open incident no longer says it is muted", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  const mute = { id: 4, scope: "incident", incident_id: 2, series: null, until: "2026-12-05T02:15:00Z", reason: null,
+                 by: "Dana", created_at: "2026-12-05T01:15:00Z" };
+  page.one("GET /api/v1/settings/notifications").answer(OFF);
+  page.one("GET /api/v1/settings/webhooks").answer({ webhooks: [], require_https: true });
+  page.one("GET /api/v1/mutes").answer({ mutes: [mute] });
+  await settle();
+  let told = 0;
+  document.addEventListener("gs-mutes-changed", () => { told += 1; });
+  const end = Array.from(document.querySelectorAll("#alerts-mutes button")).find((b) => b.textContent === "End")!;
+  (end as HTMLButtonElement).click();
+  (end as HTMLButtonElement).click();  // the second click confirms
+  page.one("DELETE /api/v1/mutes/4").answer(null, 204);
+  await settle();
+  expect(told).toBe(1);
+});

@@ -1,0 +1,30 @@
+// The incidents page's open incident (server/static/incidents.js) follows a mute ended elsewhere on the page (the
+// Muted list under "Where alerts go", alerts.js): it reads itself again and no longer says it is muted.
+import { expect, it } from "vitest";
+import { open, settle } from "./harness";
+
+function incident(expected: number, p: number): Record<string, unknown> {
+  return {
+    id: 1, kind: "spike", status: "open", status_by: "detector", status_changed_at: "2026-03-02T10:00:00Z",
+    title: "Spike 1", sentence: "More tickets than usual.", series: "topic:1",
+    first_seen_at: "2026-03-02T09:00:00Z", detected_at: "2026-03-02T09:30:00Z", p_value: p, surprise: 3.7,
+    ticket_count: 3, requester_count: 3, account_count: 1, ticket_ids: [], feedback: [],
+    evidence: { observed: 3, expected, lower: 0, upper: 1 }, useful_count: 0, noise_count: 0, volume: [], related: [],
+  };
+}
+
+it("reads the open incident again when a mute ends elsewhere on the page", async () => {
+  history.replaceState(null, "", location.pathname);
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  const muted = { ...incident(0.5, 0.01), mute: { id: 4, scope: "incident", until: "2026-12-05T02:15:00Z", by: "Dana" } };
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [muted], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(muted);
+  await settle();
+  expect(document.getElementById("incident-detail")!.textContent).toContain("Notifications muted for this incident");
+  document.dispatchEvent(new Event("gs-mutes-changed"));  // alerts.js, after End in the Muted list
+  page.one("GET /api/v1/incidents/1").answer(incident(0.5, 0.01));
+  await settle();
+  expect(document.getElementById("incident-detail")!.textContent).not.toContain("Notifications muted");
+});
