@@ -9,10 +9,12 @@ demo shows incidents within minutes, :meth:`Replayer.send_history` first sends t
 same model's quiet traffic, ``created_at`` ending now, as fast as the server takes it. Arriving more
 than six hours after their creation, those tickets are history to the detector (``LIVE_LAG`` in
 server/incidents/stage.py): they teach the baselines and open nothing. :meth:`Replayer.run` then
-sends live tickets stamped with the wall clock. Before it, :meth:`Replayer.send_session_history` sends
-the last hours of in-app sessions (at most a day: the widget API bounds a client's time to a day
+sends live tickets stamped with the wall clock. Before them all, :meth:`Replayer.send_session_history`
+sends the last hours of in-app sessions (at most a day: the widget API bounds a client's time to a day
 before the batch arrives), so that the per-page friction detectors have learnt each page's ordinary
-failures when the live surges bring their failed requests and rage clicks.
+failures when the live surges bring their failed requests and rage clicks. They go first because a
+page's detector starts at the first event it reads: a live one (someone already trying the sample
+pages while the ticket history is sent) would leave the past hours behind it, and the page unwarmed.
 
 Both phases run the model at the same ``speed`` (stream minutes per real minute), so the detector
 sees one hourly rate throughout: ``tickets_per_hour`` of event time, in history and live alike

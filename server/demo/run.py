@@ -253,8 +253,10 @@ def run_demo(cfg: dict[str, Any], port: int, speed: float = 8.0, history_days: f
         # Ticket ids continue past every event the tenant already has, so none repeats a previous run's.
         replayer = Replayer(url, creds, speed=speed, first_ticket_id=100_000 + events if events else None)
         if days * 86400 >= 60:
-            replayer.send_history(days)
+            # The in-app sessions first (a minute): a page's friction detector starts at its first event, and
+            # a live one from someone already trying the Acme pages would leave the past hours behind it unlearnt.
             replayer.send_session_history(min(SESSION_HISTORY_HOURS, days * 24))
+            replayer.send_history(days)
         first = min((i.start_minute for i in replayer.model.incidents), default=0) / speed
         print(f"\n  Live from now: the first surge starts in about {first * 60:.0f} s and the detector opens an"
               " incident\n  a few minutes later (once it has worked through the history).\n", file=sys.stderr)
