@@ -64,6 +64,9 @@ export interface IncidentPage {
   path: string;
   users: number;
   sessions: number;
+  /** Whether the incident names the page: far more of its customers met friction there than usual (the
+   * server's `associated`; evidence written before that flag, at least two of its customers and a third). */
+  associated: boolean;
 }
 
 /** The friction signals the server counts (server/widget/features.py SIGNALS), in its order. */
@@ -251,16 +254,19 @@ export function parseIncident(value: unknown): Incident | null {
     evidence: { observed: num(ev.observed), expected: num(ev.expected), lower: num(ev.lower), upper: num(ev.upper),
                 representatives: representatives(ev.representatives) },
     volume: volume(o.volume),
-    pages: incidentPages(ev.pages),
+    pages: incidentPages(ev.pages, count(o.requester_count ?? ev.requesters)),
   };
 }
 
-function incidentPages(value: unknown): IncidentPage[] {
+function incidentPages(value: unknown, customers: number): IncidentPage[] {
   const out: IncidentPage[] = [];
   for (const item of list(value, MAX_PAGES)) {
     const o = obj(item);
     const path = o ? text(o.path, 300) : "";
-    if (o && path) out.push({ path, users: count(o.users), sessions: count(o.sessions) });
+    if (!o || !path) continue;
+    const users = count(o.users);
+    const associated = typeof o.associated === "boolean" ? o.associated : users >= 2 && 3 * users >= customers;
+    out.push({ path, users, sessions: count(o.sessions), associated });
   }
   return out;
 }

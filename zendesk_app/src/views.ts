@@ -172,7 +172,8 @@ function feedbackView(inc: Incident, state: UiState, h: Handlers): Child {
 }
 
 function incidentPagesView(pages: IncidentPage[], fmt: Formatter): Child {
-  const shown = pages.filter((p) => p.users > 0).slice(0, 3);
+  // only the pages the incident names: a large customer's everyday friction elsewhere is no place to look
+  const shown = pages.filter((p) => p.associated && p.users > 0).slice(0, 3);
   if (!shown.length) return null;
   return el("div", { class: "gs-pages" },
     el("h3", {}, t("sidebar.pages.heading")),

@@ -94,7 +94,12 @@ describe("parsing backend answers", () => {
     const ctx = parseContext(context({ in_app: inApp(),
                                        incidents: [incident({ evidence: { pages: [
                                          { path: "/billing", users: 9, sessions: 11 }, { users: 2 }, "x"] } })] }), "42");
-    expect(ctx.incidents[0].pages).toEqual([{ path: "/billing", users: 9, sessions: 11 }]);
+    expect(ctx.incidents[0].pages).toEqual([{ path: "/billing", users: 9, sessions: 11, associated: true }]);
+    // the server's flag when it says, else the rule of evidence written before it: two customers and a third
+    const named = parseContext(context({ incidents: [incident({ evidence: { pages: [
+      { path: "/a", users: 5, sessions: 5, associated: false }, { path: "/b", users: 1, sessions: 1 },
+      { path: "/c", users: 1, sessions: 1, associated: true }] } })] }), "42").incidents[0].pages;
+    expect(named.map((p) => [p.path, p.associated])).toEqual([["/a", false], ["/b", false], ["/c", true]]);
     const [calm, stuck] = ctx.inApp!.sessions;
     expect(calm).toMatchObject({ sessionId: "s2", minutesBefore: 40, signals: [], lastPath: "/home" });
     expect(stuck.signals).toEqual([["rage_click", 1], ["failed_request", 3]]);  // the server's signal order

@@ -86,7 +86,10 @@ describe("ticket sidebar", () => {
 
   it("shows what the customer met in the app before writing, and where the incident's customers did", async () => {
     await mount(() => context({ in_app: inApp(),
-                                incidents: [incident({ evidence: { pages: [{ path: "/billing", users: 9, sessions: 11 },
+                                incidents: [incident({ evidence: { pages: [{ path: "/billing", users: 9, sessions: 11,
+                                                                             associated: true },
+                                                                           { path: "/upgrade", users: 5, sessions: 5,
+                                                                             associated: false },
                                                                            { path: "/team", users: 0, sessions: 1 }],
                                                                    representatives: [] } })] }));
     expect([...root.querySelectorAll(".gs-pages li")].map((li) => li.textContent)).toEqual(["/billing · 9 customers"]);
