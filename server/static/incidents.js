@@ -901,7 +901,9 @@
     box.setAttribute("aria-label", "Notifications");
     var m = inc.mute;
     if (m) {
-      var what = m.scope === "incident" ? "this incident" : "everything on " + m.series;
+      // the series in the words of the button that muted it ("everything on this topic")
+      var what = m.scope === "incident" ? "this incident"
+        : "everything on " + (m.series === inc.series ? seriesWords(m.series) : m.series.replace(":", " "));
       box.appendChild(el("span", "muted-line", "Notifications muted for " + what + " until " + when(m.until) +
         (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "")));
       box.appendChild(actionButton("Unmute", { action: "unmute", cls: "secondary" }, function () {
@@ -1350,7 +1352,9 @@
       // (dismiss) do not
       var cls = a.cls || ((a.primary || []).indexOf(inc.status) < 0 ? "secondary" : null);
       var b = actionButton(a.label, { action: "status-" + a.status, cls: cls, done: function (after) {
-        return a.done + " by " + after.status_by + ": incident #" + after.id + " is " + after.status + ".";
+        // its status only when it is not the one asked for (someone, or the detector, changed it meanwhile)
+        return a.done + " by " + after.status_by + (after.status === a.status ? "."
+          : ": incident #" + after.id + " is " + after.status + ".");
       }, confirm: a.status === "resolved" ? stillHigh(inc) : null, anyway: a.label + " anyway" }, function (by) {
         return send("PATCH", "/api/v1/incidents/" + inc.id + "/status", { status: a.status, by: by });
       });

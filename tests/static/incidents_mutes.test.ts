@@ -28,3 +28,18 @@ it("reads the open incident again when a mute ends elsewhere on the page", async
   await settle();
   expect(document.getElementById("incident-detail")!.textContent).not.toContain("Notifications muted");
 });
+
+it("says a muted series in the words of the button that muted it, not by its key", async () => {
+  history.replaceState(null, "", location.pathname);
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  const muted = { ...incident(0.5, 0.01), series: "topic:5",
+                  mute: { id: 4, scope: "series", series: "topic:5", until: "2026-12-05T02:15:00Z", by: "Dana" } };
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [muted], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(muted);
+  await settle();
+  const line = document.querySelector("#incident-detail .muted-line")!.textContent!;
+  expect(line).toMatch(/^Notifications muted for everything on this topic until /);
+  expect(line).not.toContain("topic:5");
+});

@@ -49,3 +49,16 @@ it("resolves at once when its last hours are back within their range", async () 
                                          hour("2026-03-02T10:00:00Z", 1, true)]);
   expect(page.one("PATCH /api/v1/incidents/1/status").body).toEqual({ status: "resolved", by: "Ana" });
 });
+
+it("says who resolved it in a few words, and the status only when it is not the one asked for", async () => {
+  const back = [hour("2026-03-02T09:00:00Z", 2), hour("2026-03-02T10:00:00Z", 1, true)];
+  const done = () => document.querySelector("#incident-detail .detail-done")!.textContent;
+  let { page } = await resolveClicked(back);
+  page.one("PATCH /api/v1/incidents/1/status").answer({ ...incident(back), status: "resolved", status_by: "Ana" });
+  await settle();
+  expect(done()).toBe("Resolved by Ana.");
+  ({ page } = await resolveClicked(back));  // reopened by the detector before the answer was read
+  page.one("PATCH /api/v1/incidents/1/status").answer({ ...incident(back), status: "open", status_by: "Ana" });
+  await settle();
+  expect(done()).toBe("Resolved by Ana: incident #1 is open.");
+});
