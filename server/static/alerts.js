@@ -354,12 +354,18 @@
     var ul = el("ul", "plain mutes");
     mutes.forEach(function (m) {
       var li = el("li");
-      li.appendChild(document.createTextNode((m.scope === "incident" ? "Incident #" + m.incident_id : m.series) +
-        " muted until " + when(m.until) + (m.by ? " · by " + m.by : "") + (m.reason ? " · " + m.reason : "") + " "));
+      // a series as people read it ("topic 5", "organization 900002"), not its key
+      var what = m.scope === "incident" ? "Incident #" + m.incident_id : String(m.series || "").replace(":", " ");
+      li.appendChild(document.createTextNode(what + " muted until " + when(m.until) + (m.by ? " · by " + m.by : "") +
+        (m.reason ? " · " + m.reason : "") + " "));
       li.appendChild(twoClick("End", "End now? Click again", function () {
         return call("DELETE", "/api/v1/mutes/" + m.id).then(function () {
           load();
           document.dispatchEvent(new Event("gs-mutes-changed"));  // an open incident says whether it is muted
+          message("The mute on " + (m.scope === "incident" ? "incident #" + m.incident_id : what) + " ended.", false);
+          // its button is gone with the list drawn again: the keyboard goes to the list's heading
+          var heading = document.getElementById("alerts-mutes-heading");
+          if (heading) heading.focus();
         });
       }));
       ul.appendChild(li);

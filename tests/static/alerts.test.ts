@@ -196,4 +196,16 @@ it("ending a mute from the list tells the page, so an open incident no longer sa
   page.one("DELETE /api/v1/mutes/4").answer(null, 204);
   await settle();
   expect(told).toBe(1);
+  expect(document.getElementById("alerts-message")!.textContent).toBe("The mute on incident #2 ended.");
+  expect(document.activeElement).toBe(document.getElementById("alerts-mutes-heading"));  // not the page's body
+});
+
+it("says a series mute by its words, not its key", async () => {
+  const page = open("incidents", ["page.js", "alerts.js"]);
+  page.one("GET /api/v1/settings/notifications").answer(OFF);
+  page.one("GET /api/v1/settings/webhooks").answer({ webhooks: [], require_https: true });
+  page.one("GET /api/v1/mutes").answer({ mutes: [{ id: 5, scope: "series", incident_id: null, series: "organization:900002",
+                                                   until: "2026-12-05T02:15:00Z", reason: null, by: null }] });
+  await settle();
+  expect(document.getElementById("alerts-mutes")!.textContent).toMatch(/^organization 900002 muted until .+ End$/);
 });
