@@ -188,6 +188,9 @@ class WebhookFailingSchema(Schema):
     error = fields.String(required=True, metadata={"description": "The last attempt's error: http_<status>, timeout, "
                                                                   "connection_error, unresolvable, ..."})
     next_attempt_at = fields.DateTime(allow_none=True, metadata={"description": "When it is tried next."})
+    others = fields.Integer(required=True, metadata={
+        "description": "How many other waiting deliveries failed their last attempt too (each incident's are "
+                       "retried on their own)."})
 
 
 class WebhookOutSchema(Schema):

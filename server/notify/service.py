@@ -151,6 +151,8 @@ def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
     # the oldest waiting delivery whose last attempt failed: retried, it holds up its incident's later events
     failing = session.scalars(select(d).where(mine, waiting, d.last_error.is_not(None))
                               .order_by(d.created_at, d.incident_id, d.seq).limit(1)).first()
+    failed = 0 if failing is None else session.scalar(
+        select(func.count()).where(mine, waiting, d.last_error.is_not(None))) or 0
     return {"id": endpoint.id, "format": endpoint.format, "url": shown_url(endpoint.url), "events": list(endpoint.events),
             "kinds": list(endpoint.kinds) if endpoint.kinds else None, "description": endpoint.description,
             "created_at": as_utc(endpoint.created_at), "secret_hint": endpoint.secret_hint, "pending": pending,
@@ -166,7 +168,8 @@ def webhook_view(session: Session, endpoint: Any) -> dict[str, Any]:
             "failing": None if failing is None else {
                 "incident_id": failing.incident_id, "event": failing.event, "created_at": as_utc(failing.created_at),
                 "attempts": failing.attempts, "status": failing.last_status, "error": failing.last_error,
-                "next_attempt_at": as_utc(failing.next_attempt_at) if failing.next_attempt_at else None}}
+                "next_attempt_at": as_utc(failing.next_attempt_at) if failing.next_attempt_at else None,
+                "others": max(0, failed - 1)}}
 
 
 def list_webhooks(session: Session, tenant_id: int) -> dict[str, Any]:

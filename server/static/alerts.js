@@ -132,7 +132,9 @@
     if (f) {
       lines.push(el("div", "detail-error webhook-failing", "failing on " + f.event + " of #" + f.incident_id + ": " +
         GS.problem(f.error, receiver(w), f.status) + ", " + attempts(f.attempts) +
-        (f.next_attempt_at ? ", next try at " + when(f.next_attempt_at) : "") + "; " + waiting));
+        (f.next_attempt_at ? ", next try at " + when(f.next_attempt_at) : "") +
+        (f.others ? "; " + count(f.others) + " other " + (f.others === 1 ? "delivery" : "deliveries") +
+          " failing too" : "") + "; " + waiting));
     }
     var text;
     if (!d) text = f || !w.pending ? "nothing sent yet" : waiting;

@@ -111,7 +111,7 @@ it("says which delivery keeps failing in the warning colour, and never a muted o
       last_delivery: { incident_id: 3, event: "opened", at: "2026-12-05T01:10:00Z", ok: true, status: 204, error: null },
       last_skipped: { incident_id: 2, event: "grew", at: "2026-12-05T01:18:00Z", reason: "muted" },
       failing: { incident_id: 5, event: "opened", created_at: "2026-12-05T01:13:00Z", attempts: 5, status: null,
-                 error: "connection_error", next_attempt_at: "2026-12-05T01:30:00Z" } },
+                 error: "connection_error", next_attempt_at: "2026-12-05T01:30:00Z", others: 2 } },
     { ...hook(2), format: "pagerduty", secret_hint: "KEY1", pending: 1, last_delivery: null, last_skipped: null,
       failing: { incident_id: 7, event: "grew", created_at: "2026-12-05T01:13:00Z", attempts: 1, status: 429,
                  error: "http_429", next_attempt_at: null } },
@@ -128,7 +128,7 @@ it("says which delivery keeps failing in the warning colour, and never a muted o
   const one = lines(1);
   expect(one.map((l) => l[0])).toEqual(["detail-error webhook-failing", "webhook-last", "hint webhook-skipped"]);
   expect(one[0][1]).toMatch(new RegExp("^failing on opened of #5: could not reach the receiver \\(connection failed\\), " +
-    `5 attempts, next try at ${at}; 12 waiting$`));
+    `5 attempts, next try at ${at}; 2 other deliveries failing too; 12 waiting$`));
   expect(one[1][1]).toMatch(new RegExp(`^sent opened of #3 at ${at} \\(HTTP 204\\)$`));  // the waiting count said once
   expect(one[2][1]).toMatch(new RegExp(`^held back by a mute: grew of #2 at ${at}$`));
 
