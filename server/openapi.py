@@ -50,9 +50,12 @@ PATH_PARAMETERS = {
 
 
 def _schema_name(schema: Any) -> str:
+    """A schema's component name: its class's, without "Schema"; an instance that takes any subset of its
+    fields (``partial``, such as a backtest's proposed friction settings) is a component of its own."""
     cls = schema if isinstance(schema, type) else type(schema)
     name = cls.__name__
-    return name[:-6] if name.endswith("Schema") else name
+    name = name[:-6] if name.endswith("Schema") else name
+    return name + "Partial" if getattr(schema, "partial", None) is True else name
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
