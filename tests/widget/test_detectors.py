@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -83,7 +83,9 @@ def test_tail_probability_is_calibrated_for_poisson_counts():
         assert abs(upper_tail(k, 2.0, 2.0) - (draws >= k).mean()) < 0.003
 
 
-def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
+def stage_with_a_burst() -> tuple[WidgetStage, Log, datetime]:
+    """Two days of people using /billing with its ordinary failures, then a burst of 15 failed payments from 15
+    sessions (5 signed-in people) from 00:10 on the third day: the stage, the log and the burst's start."""
     stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
     rng = random.Random(2)
     for h in range(48):
@@ -96,6 +98,11 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     for i in range(15):
         stage.apply(log.widget(f"x{i}", "failed_request", burst + timedelta(seconds=20 * i), user_id=f"{100 + i % 5}",
                                method="POST", path="/api/pay", status=500))
+    return stage, log, burst
+
+
+def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
+    stage, log, burst = stage_with_a_burst()
     out = list(stage.outputs())
     snaps = [row for kind, _k, row in out if kind == "incident"]
     assert len(snaps) == 1
@@ -280,18 +287,7 @@ def test_visitors_are_counted_once_per_page_and_hour_for_every_signal_and_only_o
 def test_a_friction_incident_resolved_by_a_person_within_its_hour_keeps_that_hour_for_its_chart():
     """Resolved while its hour is still open, the incident's rise stays on its chart until the hour closes
     (the closed hour is then written as a volume point); resolved in a later hour, no open hour rides along."""
-    stage, log = WidgetStage(lambda _t: {"friction": {"warmup_hours": 24}}), Log()
-    rng = random.Random(2)
-    for h in range(48):
-        stage.apply(log.widget(f"v{h}", "page_view", T0 + timedelta(hours=h, minutes=1)))
-        if rng.random() < 0.3:
-            stage.apply(log.widget(f"b{h}", "failed_request", T0 + timedelta(hours=h, minutes=5),
-                                   method="GET", path="/api/invoices", status=500))
-    list(stage.outputs())
-    burst = T0 + timedelta(hours=48, minutes=10)
-    for i in range(15):
-        stage.apply(log.widget(f"x{i}", "failed_request", burst + timedelta(seconds=20 * i), user_id=f"{100 + i % 5}",
-                               method="POST", path="/api/pay", status=500))
+    stage, log, burst = stage_with_a_burst()
     (opened,) = [row for kind, _k, row in stage.outputs() if kind == "incident"]
     rise = opened["evidence"]["hour_so_far"]
     stage.apply(log.control("control.status", burst + timedelta(minutes=20),

@@ -141,25 +141,33 @@ def test_log_to_rows_and_a_restart_from_a_checkpoint_reaches_the_same_state(db, 
     assert issues[0]["incident_id"] == friction[0].id
 
 
-def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_tenant):
-    t, _ = make_tenant("Pages")
-    configure(db, t.id)
+def burst_after_friction(db, tenant_id: int, before: timedelta, extra=()) -> tuple[dict, dict]:
+    """The sample stream's burst of tickets, each writer having failed on /invoices/123/pdf ``before`` writing
+    (and ``extra`` widget events), logged in arrival order: widget events as they happen, before the tickets
+    they lead to. Returns the incidents and the burst's spike."""
+    configure(db, tenant_id)
     tickets = stream()
     burst = [(at, b) for at, b in tickets if int(b["detail"]["requester_id"]) >= 50_000]
-    log = Log(t.id)
-    friction = []
-    for at, b in burst:
-        user = b["detail"]["requester_id"]
-        friction += failing(log, f"w{user}", at - timedelta(minutes=10), n=3, page="/invoices/123/pdf", user_id=user)
-    friction.append(log.widget("unrelated", "rage_click", burst[0][0] - timedelta(minutes=5), "/team", user_id="1"))
-    # the log in arrival order: widget events come in as they happen, before the tickets they lead to
-    append_tickets(db, t.id, [(at, b) for at, b in tickets if at < burst[0][0] - timedelta(hours=1)])
+    log = Log(tenant_id)
+    friction = [e for at, b in burst for e in failing(log, f"w{b['detail']['requester_id']}", at - before, n=3,
+                                                     page="/invoices/123/pdf", user_id=b["detail"]["requester_id"])]
+    friction = sorted(friction + [e(log, burst[0][0]) for e in extra], key=lambda e: e.event_time)
+    split = burst[0][0] - before - timedelta(hours=1)
+    append_tickets(db, tenant_id, [(at, b) for at, b in tickets if at < split])
     append_logged(db, friction)
-    append_tickets(db, t.id, [(at, b) for at, b in tickets if at >= burst[0][0] - timedelta(hours=1)])
+    append_tickets(db, tenant_id, [(at, b) for at, b in tickets if at >= split])
     runner(db, batch_size=400).run_until_idle()
-    found = incidents(db, t.id)
+    found = incidents(db, tenant_id)
     burst_ids = {b["detail"]["id"] for _, b in burst}
-    spike = next(i for i in found.values() if i["tickets"] & burst_ids and i["kind"] != "friction")
+    return found, next(i for i in found.values() if i["tickets"] & burst_ids and i["kind"] != "friction")
+
+
+def test_friction_before_tickets_names_the_page_on_the_ticket_incident(db, make_tenant):
+    t, _ = make_tenant("Pages")
+    def unrelated(log, first):  # someone else's rage click elsewhere, just before the burst
+        return log.widget("unrelated", "rage_click", first - timedelta(minutes=5), "/team", user_id="1")
+
+    found, spike = burst_after_friction(db, t.id, timedelta(minutes=10), extra=[unrelated])
     pages = spike["evidence"]["pages"]
     assert pages[0]["path"] == "/invoices/:id/pdf" and pages[0]["users"] >= 8 and pages[0]["sessions"] >= 8
     assert all(p["path"] != "/team" for p in pages)
@@ -178,22 +186,7 @@ def test_friction_hours_before_the_tickets_names_no_page(db, make_tenant):
     """The same customers meeting the same page's failures, but three hours before writing (within the day,
     beyond FRICTION_BEFORE): that is the product's everyday friction, no clue to what they write about."""
     t, _ = make_tenant("Earlier")
-    configure(db, t.id)
-    tickets = stream()
-    burst = [(at, b) for at, b in tickets if int(b["detail"]["requester_id"]) >= 50_000]
-    log = Log(t.id)
-    friction = []
-    for at, b in burst:
-        user = b["detail"]["requester_id"]
-        friction += failing(log, f"w{user}", at - timedelta(hours=3), n=3, page="/invoices/123/pdf", user_id=user)
-    friction.sort(key=lambda e: e.event_time)
-    append_tickets(db, t.id, [(at, b) for at, b in tickets if at < burst[0][0] - timedelta(hours=4)])
-    append_logged(db, friction)
-    append_tickets(db, t.id, [(at, b) for at, b in tickets if at >= burst[0][0] - timedelta(hours=4)])
-    runner(db, batch_size=400).run_until_idle()
-    found = incidents(db, t.id)
-    burst_ids = {b["detail"]["id"] for _, b in burst}
-    spike = next(i for i in found.values() if i["tickets"] & burst_ids and i["kind"] != "friction")
+    _found, spike = burst_after_friction(db, t.id, timedelta(hours=3))
     assert "pages" not in spike["evidence"] and "met friction" not in spike["sentence"]
 
 

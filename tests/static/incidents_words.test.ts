@@ -1,5 +1,7 @@
-// The incidents page's open incident (server/static/incidents.js) follows a mute ended elsewhere on the page (the
-// Muted list under "Where alerts go", alerts.js): it reads itself again and no longer says it is muted.
+// The incidents page's open incident in words (server/static/incidents.js): a small expectation above nothing reads
+// "under 0.01", as the friction sentence says it, never "0" or a power of ten (a small p-value keeps its power of
+// ten); a mute is said as its button said it, and one ended elsewhere on the page (the Muted list under "Where
+// alerts go", alerts.js) makes the incident read itself again.
 import { expect, it } from "vitest";
 import { open, settle } from "./harness";
 
@@ -12,6 +14,29 @@ function incident(expected: number, p: number): Record<string, unknown> {
     evidence: { observed: 3, expected, lower: 0, upper: 1 }, useful_count: 0, noise_count: 0, volume: [], related: [],
   };
 }
+
+async function detail(expected: number, p: number): Promise<string> {
+  history.replaceState(null, "", location.pathname);
+  const page = open("incidents", ["page.js", "incidents.js"]);
+  page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(expected, p)], total: 1 });
+  await settle();
+  (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
+  page.one("GET /api/v1/incidents/1").answer(incident(expected, p));
+  await settle();
+  return document.getElementById("incident-detail")!.textContent!;
+}
+
+it("says a small expectation above nothing as under 0.01, and keeps a small p-value's power of ten", async () => {
+  for (const expected of [0.003, 0.0004]) {
+    const text = await detail(expected, 0.0002);
+    expect(text).toContain("Expectedunder 0.01");
+    expect(text).not.toMatch(/Expected0[^.]/);
+    expect(text).toContain("p-value 2.00e-4");
+  }
+  const text = await detail(0.04, 0.004);
+  expect(text).toContain("Expected0.04");
+  expect(text).toContain("p-value under 0.01");
+});
 
 it("reads the open incident again when a mute ends elsewhere on the page", async () => {
   history.replaceState(null, "", location.pathname);
