@@ -15,7 +15,7 @@ import hashlib
 import heapq
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from server.eventlog.log import LoggedEvent
@@ -143,10 +143,15 @@ def _point(count: int, sessions: int, mu: float, var: float) -> dict[str, Any]:
     return {"tickets": count, "requesters": sessions, "expected": round(mu, 4), "lower": float(lo), "upper": float(hi)}
 
 
-def _hour_so_far(tw: TenantWidget, evidence: dict[str, Any]) -> dict[str, Any] | None:
-    """The open hour of an incident's charted series (as the ticket engine's ``hour_so_far``)."""
+def _hour_so_far(tw: TenantWidget, snap: dict[str, Any]) -> dict[str, Any] | None:
+    """The open hour of an incident's charted series (as the ticket engine's ``hour_so_far``): while it is
+    active, or when it ended within that hour (its rise stays on its chart until the hour closes)."""
+    evidence = snap["evidence"]
     s = tw.detector.series.get((evidence["path"], evidence["signal"]))
     if s is None:
+        return None
+    ended = snap["resolved_at"] or snap["status_changed_at"]
+    if snap["status"] not in ("open", "acknowledged") and not s.bucket <= ended.timestamp() < s.bucket + 3600.0:
         return None
     mu, var = s.expected_for(s.visitors) if s.exposed(tw.detector.warmup_hours) else s.expected()
     start = datetime.fromtimestamp(s.bucket, tz=timezone.utc)
@@ -357,12 +362,8 @@ class WidgetStage(Stage):
                 yield "ticket_sessions", (tenant_id, ticket_id), {
                     "session_ids": sids, "ticket_at": datetime.fromtimestamp(at, tz=timezone.utc)}
             for snap in tw.incidents.take_changes():
-                hour = _hour_so_far(tw, snap["evidence"])
-                ended = snap["resolved_at"] or snap["status_changed_at"]
-                # an incident that ended within the open hour keeps it, as the ticket engine's do
-                if hour is not None and (snap["status"] in ("open", "acknowledged")
-                                         or datetime.fromisoformat(hour["start"]) <= ended
-                                         < datetime.fromisoformat(hour["start"]) + timedelta(hours=1)):
+                hour = _hour_so_far(tw, snap)
+                if hour is not None:
                     snap["evidence"]["hour_so_far"] = hour
                 yield "incident", (tenant_id, snap["id"]), snap
             for incident_id, event, seq, snap in tw.incidents.take_notifications():
