@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,6 +126,7 @@ def _widget_limit() -> str:
 # (RATE_LIMIT_WIDGET) and against the site and caller address's share (RATE_LIMIT_WIDGET_PER_ADDRESS). The
 # site's bucket takes only requests their share let through, so an address held back by its share takes
 # nothing more from the site's visitors.
+@functools.lru_cache(maxsize=32)  # the limit is read on every widget request; the settings rarely change
 def share_of(limits: str, parts: int) -> str:
     """Each limit of a Flask-Limiter limit string divided by ``parts``, at least 1.
 
