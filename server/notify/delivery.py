@@ -186,9 +186,13 @@ class OutboxSender:
     def _failed(self, row: Any, text: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
         """Record a failed attempt: retry later, or close the row (permanent, or the last attempt)."""
         now = self.clock()
-        log.warning("%s failed: %s", self.noun, text, extra={
-            **{c: getattr(row, c) for c in self.group}, "tenant_id": row.tenant_id, "seq": row.seq,
-            "attempt": row.attempts})
+        last = permanent or row.attempts >= self.max_attempts
+        # A warning when a delivery starts failing and when it is given up; the retries between are info,
+        # so one receiver that is down does not fill the log with a line per backoff step.
+        log.log(logging.WARNING if row.attempts <= 1 or last else logging.INFO, "%s failed: %s%s", self.noun, text,
+                "" if not last else " (not retried)" if permanent else f" (given up after {row.attempts} attempts)",
+                extra={**{c: getattr(row, c) for c in self.group}, "tenant_id": row.tenant_id, "seq": row.seq,
+                       "attempt": row.attempts})
         if retry_after:
             self.paused[getattr(row, self.pause_by)] = now + timedelta(seconds=retry_after)
         if permanent:

@@ -156,6 +156,23 @@ def test_gives_up_after_max_attempts_and_moves_on(db, tenant, slack, make_notifi
     assert [m["text"].split(":")[0] for m in slack.webhook_calls] == ["Incident #1 grew"]
 
 
+def test_a_failing_receiver_warns_when_it_starts_failing_and_when_given_up(db, tenant, slack, make_notifier, clock,
+                                                                           caplog):
+    t, _ = tenant
+    configure(db, t.id, mode="webhook", webhook_url=slack.webhook_url)
+    slack.fail("webhook", 503, "service_unavailable", times=4)
+    add(db, t.id, 1, "opened", 0)
+    caplog.set_level(logging.DEBUG, logger="server.notify.delivery")
+    notifier = make_notifier(max_attempts=4)
+    for _ in range(4):
+        notifier.run_once()
+        clock.advance(3600)
+    failed = [(r.levelname, r.getMessage()) for r in caplog.records
+              if r.name == "server.notify.delivery" and "failed" in r.getMessage()]
+    assert [level for level, _ in failed] == ["WARNING", "INFO", "INFO", "WARNING"]
+    assert failed[-1][1].endswith("(given up after 4 attempts)")
+
+
 def test_invalid_payload_is_not_retried(db, tenant, slack, make_notifier):
     t, _ = tenant
     configure(db, t.id, mode="webhook", webhook_url=slack.webhook_url)
