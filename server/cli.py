@@ -176,14 +176,14 @@ def tenant_rotate(slug: str, webhook_secret: bool, set_webhook_secret: str | Non
 @click.option("--remove", "remove", multiple=True, help="Origin to disallow (repeatable).")
 def tenant_origins(slug: str, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
     """Show or change the origins allowed to send widget events for tenant SLUG."""
-    from server.tenants.service import TenantError, normalize_origin
+    from server.tenants.service import TenantError, normalize_origin, origin_forms
 
     with _db(_cfg()).session() as session:
         t = _get_tenant(session, slug)
         try:
             current = set(t.allowed_origins or [])
             current |= {normalize_origin(o) for o in add}
-            current -= {normalize_origin(o) for o in remove}
+            current -= {form for o in remove for form in origin_forms(o)}
         except TenantError as e:
             raise click.ClickException(str(e)) from None
         t.allowed_origins = sorted(current)

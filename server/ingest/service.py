@@ -22,7 +22,7 @@ from server.eventlog.group import GroupCommitter
 from server.ingest import signing
 from server.ingest.schemas import widget_batch_schema, zendesk_event_schema, zendesk_trigger_schema
 from server.tenants import Tenant, find_by_site_key, find_by_slug, webhook_secret
-from server.tenants.service import normalize_origin, TenantError
+from server.tenants.service import TenantError, origin_forms
 from server.validation import MAX_DEPTH, TooDeep, storable, storable_text
 
 #: How far in the past a widget event's client time may lie before it is clamped.
@@ -97,10 +97,11 @@ def origin_allowed(tenant: Tenant, origin: str | None) -> bool:
     if not origin:
         return False
     try:
-        normalized = normalize_origin(origin)
+        forms = origin_forms(origin)
     except TenantError:
         return False
-    return normalized in (tenant.allowed_origins or [])
+    allowed = tenant.allowed_origins or []
+    return any(form in allowed for form in forms)
 
 
 def widget_event_time(ts_ms: int, sent_at_ms: int | None, received_at: datetime) -> datetime:

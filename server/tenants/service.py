@@ -52,6 +52,10 @@ def slugify(name: str) -> str:
     return slug
 
 
+#: Ports a browser leaves out of an Origin header.
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalize_origin(origin: str) -> str:
     """Validate an allowed origin (scheme://host[:port], no path) and return it normalised.
 
@@ -61,6 +65,10 @@ def normalize_origin(origin: str) -> str:
     'https://app.example.com'
     >>> normalize_origin("http://localhost:8000")
     'http://localhost:8000'
+    >>> normalize_origin("https://app.example.com:443")  # a browser's Origin leaves the default port out
+    'https://app.example.com'
+    >>> normalize_origin("http://[::1]:8080")
+    'http://[::1]:8080'
     >>> normalize_origin("https://app.example.com:99999")
     Traceback (most recent call last):
     ...
@@ -75,9 +83,29 @@ def normalize_origin(origin: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} \
             or parts.query or parts.fragment or parts.username:
         raise TenantError(refusal)
-    host = parts.hostname.lower()
-    port = f":{port_number}" if port_number else ""
-    return f"{parts.scheme.lower()}://{host}{port}"
+    return _origin(parts.scheme.lower(), parts.hostname.lower(), port_number)
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str:
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets, as browsers send it
+    return f"{scheme}://{host}{f':{port}' if port and port != DEFAULT_PORTS[scheme] else ''}"
+
+
+def origin_forms(origin: str) -> tuple[str, ...]:
+    """The normalised origin, then the form in which builds before 2026-12-05 stored it where that differs
+    (an IPv6 address without brackets, a default port kept), so origins allowed then still match and can be
+    removed. Raises `TenantError` as `normalize_origin` does.
+
+    >>> origin_forms("https://App.Example.com")
+    ('https://app.example.com',)
+    >>> origin_forms("http://[::1]:8080")
+    ('http://[::1]:8080', 'http://::1:8080')
+    """
+    normalized = normalize_origin(origin)
+    parts = urlsplit(origin.strip())
+    port = f":{parts.port}" if parts.port else ""
+    earlier = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}{port}"
+    return (normalized,) if earlier == normalized else (normalized, earlier)
 
 
 def token_sha256(token: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server.tenants.service import TenantError, normalize_origin
+from tests.conftest import post_widget, widget_batch
 from tests.test_cli import cli_env, run
 
 MALFORMED = ["https://app.example.com:443000", "https://app.example.com:99999", "https://x:abc", "http://[x",
@@ -30,3 +31,27 @@ def test_the_cli_refuses_a_malformed_origin_in_one_line(db, database_url, tmp_pa
     assert added.exit_code == 1
     assert added.output.strip().splitlines() == ["Error: 'http://[x' is not an origin like https://app.example.com"]
     assert run(["tenant", "origins", "acme"], env).output.strip() == "(no origins allowed)"
+
+
+def test_a_default_port_and_an_ipv6_address_are_stored_as_a_browser_sends_them(client, db, make_tenant):
+    _, creds = make_tenant(origins=("https://app.example.com:443", "http://[::1]:8080"))
+    with db.session() as s:
+        from server.tenants import Tenant
+
+        assert s.query(Tenant).one().allowed_origins == ["http://[::1]:8080", "https://app.example.com"]
+    for origin in ("https://app.example.com", "http://[::1]:8080"):
+        assert post_widget(client, creds.site_key, widget_batch(1), origin=origin).status_code == 202
+
+
+def test_origins_stored_by_earlier_builds_still_match_and_can_be_removed(client, db, make_tenant, database_url,
+                                                                          tmp_path):
+    t, creds = make_tenant(origins=())
+    with db.session() as s:  # as builds before brackets and default ports stored them
+        from server.tenants import Tenant
+
+        s.get(Tenant, t.id).allowed_origins = ["http://::1:8080"]
+        s.commit()
+    assert post_widget(client, creds.site_key, widget_batch(1), origin="http://[::1]:8080").status_code == 202
+    removed = run(["tenant", "origins", "acme", "--remove", "http://[::1]:8080"], cli_env(database_url, tmp_path))
+    assert removed.output.strip() == "(no origins allowed)"
+    assert post_widget(client, creds.site_key, widget_batch(1), origin="http://[::1]:8080").status_code == 403
