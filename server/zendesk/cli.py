@@ -9,26 +9,14 @@ from typing import Any
 import click
 
 from server import config as config_mod
+from server.cli_base import check_schema, get_tenant, load_config, open_database
 
 
 def _setup() -> tuple[dict[str, Any], Any]:
-    from server import migrate
-    from server.db import from_config
-
-    cfg = config_mod.load()
-    database = from_config(cfg)
-    if migrate.current(database) != migrate.head(database):
-        raise click.ClickException("the database schema is not up to date: run `groundswell db upgrade` first")
+    cfg = load_config()
+    database = open_database(cfg)
+    check_schema(database)
     return cfg, database
-
-
-def _tenant(session: Any, slug: str) -> Any:
-    from server.tenants import find_by_slug
-
-    tenant = find_by_slug(session, slug)
-    if tenant is None:
-        raise click.ClickException(f"no tenant {slug!r}")
-    return tenant
 
 
 @click.group("zendesk")
@@ -71,7 +59,7 @@ def install_command(slug: str, subdomain: str, email: str | None, token: str | N
     secret_key = config_mod.secret_key(cfg)
     marketplace = Marketplace.from_config(cfg)
     with database.session() as session:
-        tenant = _tenant(session, slug)
+        tenant = get_tenant(session, slug)
         try:
             result = install(session, tenant, subdomain=subdomain, public_url=public_url, secret_key=secret_key,
                              now=datetime.now(timezone.utc), email=email, token=token, oauth_token=oauth_token,
@@ -116,7 +104,7 @@ def status_command(slug: str) -> None:
 
     _, database = _setup()
     with database.session() as session:
-        view = zendesk_settings(session, _tenant(session, slug))
+        view = zendesk_settings(session, get_tenant(session, slug))
     click.echo(json.dumps(view, default=str, indent=2))
 
 
@@ -128,7 +116,7 @@ def sidebar_secret_command(slug: str) -> None:
 
     cfg, database = _setup()
     with database.session() as session:
-        tenant = _tenant(session, slug)
+        tenant = get_tenant(session, slug)
         value = rotate_sidebar_secret(tenant, secret_key=config_mod.secret_key(cfg))
         session.commit()
     click.echo(value)

@@ -348,7 +348,7 @@ def test_both_runs_use_their_settings_throughout_whatever_the_log_says_was_in_fo
 
 
 def test_the_commands_comparison_prints_ticket_words_as_text(capsys):
-    from server.cli import _print_comparison
+    from server.incidents.cli import _print_comparison
 
     since = datetime(2026, 3, 1, tzinfo=timezone.utc)
     current = BacktestReport(since, 10, 8, [_inc("spike", "topic:1", "2026-03-02T10:00", "2026-03-02T10:20",

@@ -1,0 +1,113 @@
+"""``groundswell tenant ...``: create tenants, list them, rotate their credentials, edit their allowed origins."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from server import config as config_mod
+from server.cli_base import check_schema, get_tenant, load_config, open_database
+
+
+@click.group("tenant")
+def tenant_group() -> None:
+    """Create and manage tenants (one per Zendesk installation)."""
+
+
+def _print_credentials(creds: Any, as_json: bool, extra: dict[str, Any]) -> None:
+    data = {k: v for k, v in {**extra, "webhook_secret": creds.webhook_secret, "site_key": creds.site_key,
+                              "api_token": creds.api_token}.items() if v is not None}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:>16}: {value}")
+    click.echo("\nThese secrets are shown once. Store them now; only the site key can be read back.", err=True)
+
+
+@tenant_group.command("create")
+@click.argument("name")
+@click.option("--zendesk-subdomain", "subdomain", required=True, help="The account's subdomain (acme for acme.zendesk.com).")
+@click.option("--slug", help="URL name of the tenant (default: made from NAME).")
+@click.option("--origin", "origins", multiple=True, help="Origin allowed to send widget events (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def tenant_create(name: str, subdomain: str, slug: str | None, origins: tuple[str, ...], as_json: bool) -> None:
+    """Create a tenant and print its credentials once."""
+    from server.tenants import create_tenant
+    from server.tenants.service import TenantError
+
+    cfg = load_config()
+    database = open_database(cfg)
+    check_schema(database)
+    with database.session() as session:
+        try:
+            t, creds = create_tenant(session, name, secret_key=config_mod.secret_key(cfg),
+                                     zendesk_subdomain=subdomain, slug=slug, origins=list(origins))
+        except TenantError as e:
+            raise click.ClickException(str(e)) from None
+        session.commit()
+        _print_credentials(creds, as_json, {"tenant": t.slug, "webhook_url": f"/webhooks/zendesk/{t.slug}"})
+
+
+@tenant_group.command("list")
+def tenant_list() -> None:
+    """List tenants (no secrets)."""
+    from sqlalchemy import select
+
+    from server.tenants import Tenant
+
+    database = open_database(load_config())
+    with database.session() as session:
+        rows = session.scalars(select(Tenant).order_by(Tenant.id)).all()
+        if not rows:
+            click.echo("no tenants yet: groundswell tenant create NAME --zendesk-subdomain SUB")
+        for t in rows:
+            click.echo(f"{t.slug:<24} {t.name:<30} zendesk={t.zendesk_subdomain or '-':<16} "
+                       f"site_key={t.site_key} origins={','.join(t.allowed_origins) or '-'}")
+
+
+@tenant_group.command("rotate")
+@click.argument("slug")
+@click.option("--webhook-secret", is_flag=True, help="Make a new webhook signing secret.")
+@click.option("--set-webhook-secret", help="Use this signing secret (the one Zendesk shows for the webhook).")
+@click.option("--site-key", is_flag=True, help="Make a new widget site key.")
+@click.option("--api-token", is_flag=True, help="Make a new API token (the old one stops working).")
+@click.option("--json", "as_json", is_flag=True)
+def tenant_rotate(slug: str, webhook_secret: bool, set_webhook_secret: str | None, site_key: bool,
+                  api_token: bool, as_json: bool) -> None:
+    """Replace credentials of tenant SLUG and print the new ones once."""
+    from server.tenants import rotate
+
+    if not (webhook_secret or set_webhook_secret or site_key or api_token):
+        raise click.UsageError("say what to rotate: --webhook-secret, --set-webhook-secret, --site-key, --api-token")
+    cfg = load_config()
+    with open_database(cfg).session() as session:
+        t = get_tenant(session, slug)
+        creds = rotate(t, secret_key=config_mod.secret_key(cfg), webhook_secret=webhook_secret,
+                       site_key=site_key, api_token=api_token, webhook_secret_value=set_webhook_secret)
+        session.commit()
+        _print_credentials(creds, as_json, {"tenant": t.slug})
+
+
+@tenant_group.command("origins")
+@click.argument("slug")
+@click.option("--add", "add", multiple=True, help="Origin to allow (repeatable).")
+@click.option("--remove", "remove", multiple=True, help="Origin to disallow (repeatable).")
+def tenant_origins(slug: str, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """Show or change the origins allowed to send widget events for tenant SLUG."""
+    from server.tenants.service import TenantError, normalize_origin, origin_forms
+
+    with open_database(load_config()).session() as session:
+        t = get_tenant(session, slug)
+        try:
+            current = set(t.allowed_origins or [])
+            current |= {normalize_origin(o) for o in add}
+            current -= {form for o in remove for form in origin_forms(o)}
+        except TenantError as e:
+            raise click.ClickException(str(e)) from None
+        t.allowed_origins = sorted(current)
+        session.commit()
+        click.echo("\n".join(t.allowed_origins) or "(no origins allowed)")
+
