@@ -1,42 +1,32 @@
-"""Queries and changes behind the incident, release and detection-settings endpoints.
+"""Queries behind the incident endpoints: lists, search, CSV export, an incident's detail, history, chart,
+accounts and related incidents, and the incidents a ticket or a page belongs to.
 
-Every query is scoped by tenant. A change made by a person (status, feedback, a release, settings)
-is written together with a ``control`` event in the event log, in one transaction: the detector
-reads those events in log order and so learns the change at the same point on every replay. The
-functions take the session, the log and the clock as arguments; none reads request globals.
+Every query is scoped by tenant. People's changes are in server/incidents/actions.py, releases in
+server/incidents/releases.py. The functions take the session and the clock as arguments; none reads
+request globals.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from server.errors import BadRequest, Conflict, NotFound
-from server.eventlog import EventLog, NewEvent
+from server.errors import NotFound
 from server.eventlog.log import as_utc
 from server.eventlog.models import Event
-from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Notification, Release, VolumePoint
+from server.incidents.models import ACTIVE, Feedback, Incident, IncidentTicket, Notification, VolumePoint
 from server.incidents.schemas import MAX_ID
-from server.incidents.settings import KIND_NAMES, DetectionSettings, apply_changes
+from server.incidents.settings import KIND_NAMES
 from server.notify.mutes import active_mute, mute_view
 from server.notify.service import incident_notifications
 from server.tenants import Tenant
 from server.topics.models import Ticket, Topic
 
-#: Allowed status changes (a change to the same status is a no-op, not listed).
-TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "open": frozenset({"acknowledged", "resolved", "dismissed"}),
-    "acknowledged": frozenset({"resolved", "dismissed", "open"}),
-    "resolved": frozenset({"open"}),
-    "dismissed": frozenset({"open"}),
-}
 #: ``ticket_ids`` per incident in lists; the detail has them all.
 LIST_TICKET_IDS = 50
 #: The volume window of one incident: from 48 h before it was first seen to 24 h after it ended.
@@ -50,17 +40,7 @@ RELATED_WITHIN = timedelta(hours=24)
 RELATED_SHARED_TICKETS = 2
 #: Most candidates read, and most related incidents shown, per incident.
 RELATED_CANDIDATES, MAX_RELATED = 200, 10
-#: How far ahead a release's deploy time may lie (clock skew, a deploy being scheduled).
-MAX_RELEASE_AHEAD = timedelta(days=1)
 
-
-def control_event(kind: str, payload: dict[str, Any], now: datetime) -> NewEvent:
-    return NewEvent(source="control", kind=kind, idempotency_key=uuid.uuid4().hex,
-                    event_time=now.astimezone(timezone.utc), payload=payload)
-
-
-def _append(session: Session, log: EventLog, tenant_id: int, event: NewEvent, now: datetime) -> None:
-    log.append(session, tenant_id, [event], now.astimezone(timezone.utc))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -285,7 +265,7 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     return out.getvalue(), total
 
 
-def _get(session: Session, tenant_id: int, incident_id: int, *, lock: bool = False) -> Incident:
+def get_incident(session: Session, tenant_id: int, incident_id: int, *, lock: bool = False) -> Incident:
     if not 0 < incident_id <= MAX_ID:
         raise NotFound(f"No incident {incident_id}.")
     # populate_existing: the session does not expire on commit, and counts are updated in SQL.
@@ -331,7 +311,7 @@ def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | No
 
 
 def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:
-    incident = _get(session, tenant_id, incident_id)
+    incident = get_incident(session, tenant_id, incident_id)
     labels = _topic_labels(session, tenant_id, [incident.topic_id])
     tickets = _ticket_ids(session, tenant_id, [incident.id], None)
     view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
@@ -472,7 +452,6 @@ def incident_accounts(session: Session, tenant_id: int, incident_id: int) -> tup
 def zendesk_url(session: Session, tenant_id: int) -> str | None:
     """``https://<subdomain>.zendesk.com`` of the tenant's connected Zendesk (or the subdomain it was
     created with), where its tickets open at ``/agent/tickets/<id>``; None when unknown."""
-    from server.tenants import Tenant
     from server.tenants.service import SLUG_RE
     from server.zendesk.models import ZendeskConnection
 
@@ -591,231 +570,3 @@ def recent_volume(session: Session, tenant_id: int, series: Iterable[str], hours
         out[series].append({"start": as_utc(bucket), "tickets": tickets, "requesters": requesters,
                             "expected": expected, "lower": lower, "upper": upper, "partial": False})
     return out
-
-
-# --- people's changes --------------------------------------------------------------------------------
-
-
-def add_feedback(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, verdict: str, by: str,
-                 note: str | None = None, now: datetime, view: bool = True) -> dict[str, Any]:
-    """Record a person's verdict; the incident's detail after it (``view=False``: an empty dict, for
-    callers that answer elsewhere, such as Slack's buttons).
-
-    One verdict per person (``by``) and incident: the same verdict again only updates its note (when one
-    is given), and a different one replaces theirs (the counts move from one to the other), so that one
-    person clicking Noise three times does not raise the bar three steps."""
-    incident = _get(session, tenant_id, incident_id, lock=True)
-    mine = session.scalars(select(Feedback).where(
-        Feedback.tenant_id == tenant_id, Feedback.incident_id == incident.id, Feedback.by == by)
-        .order_by(Feedback.id.desc()).limit(1)).first()
-    if mine is not None and mine.verdict == verdict:
-        if note and note != mine.note:
-            mine.note = note
-        session.commit()
-        return incident_detail(session, tenant_id, incident.id, now=now) if view else {}
-    changes: dict[Any, Any] = {}
-    column = Incident.useful_count if verdict == "useful" else Incident.noise_count
-    changes[column] = func.coalesce(column, 0) + 1
-    event = {"incident_id": incident.id, "verdict": verdict, "by": by}
-    if mine is not None:  # they change their mind: their earlier verdict no longer counts
-        event["was"] = mine.verdict  # the detector takes its step back even if it never saw it by name
-        earlier = Incident.useful_count if mine.verdict == "useful" else Incident.noise_count
-        changes[earlier] = case((func.coalesce(earlier, 0) > 0, func.coalesce(earlier, 0) - 1), else_=0)
-        mine.verdict, mine.note, mine.created_at = verdict, note, now
-    else:
-        session.add(Feedback(tenant_id=tenant_id, incident_id=incident.id, verdict=verdict, by=by, note=note,
-                             created_at=now))
-    # Counted in SQL, not read-modify-write: two people voting at once both count.
-    session.execute(update(Incident).where(Incident.tenant_id == tenant_id, Incident.id == incident.id)
-                    .values(changes).execution_options(synchronize_session=False))
-    _append(session, log, tenant_id, control_event("control.feedback", event, now), now)
-    session.commit()
-    return incident_detail(session, tenant_id, incident.id, now=now) if view else {}
-
-
-def set_status(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, status: str, by: str,
-               now: datetime, view: bool = True) -> dict[str, Any]:
-    """Change the incident's status as a person; its detail after it (``view=False``: an empty dict)."""
-    incident = _get(session, tenant_id, incident_id, lock=True)
-    before = incident.status
-    if status == before:
-        session.rollback()
-        return incident_detail(session, tenant_id, incident_id, now=now) if view else {}
-    if status not in TRANSITIONS.get(before, frozenset()):
-        session.rollback()
-        raise Conflict(f"An incident cannot go from {before} to {status}.",
-                       fields={"status": [f"not allowed from {before}"], "from": before, "to": status})
-    into = (incident.evidence or {}).get("merged_into_incident")
-    if into is not None and status in ACTIVE:  # its tickets and series went to the other one
-        session.rollback()
-        raise Conflict(f"Incident {incident.id} was merged into incident {into}: that one carries the problem now.",
-                       fields={"status": [f"merged into incident {into}"], "from": before, "to": status})
-    incident.status, incident.status_by = status, by
-    incident.status_changed_at = incident.updated_at = now
-    if status == "resolved":
-        incident.resolved_at = now
-    elif before == "resolved":
-        incident.resolved_at = None
-    _append(session, log, tenant_id, control_event(
-        "control.status", {"incident_id": incident.id, "status": status, "by": by}, now), now)
-    session.commit()
-    return incident_detail(session, tenant_id, incident_id, now=now) if view else {}
-
-
-def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, into: int, by: str,
-          now: datetime) -> dict[str, Any]:
-    """Incident ``incident_id`` is the same problem as ``into``: it is resolved at once, saying so, and
-    the detector moves its tickets to ``into`` (and what would join it from now on) when it reads the
-    ``control.merge`` event. Returns ``into``'s detail."""
-    from server.incidents.engine import FAMILY
-
-    if into == incident_id:
-        raise BadRequest("An incident cannot be merged into itself.", fields={"into": ["another incident's id"]})
-    first, second = sorted((incident_id, into))  # lock in id order: two opposite merges cannot deadlock
-    rows = {first: _get(session, tenant_id, first, lock=True), second: _get(session, tenant_id, second, lock=True)}
-    gone, keep = rows[incident_id], rows[into]
-    for inc in (gone, keep):
-        if inc.status not in ACTIVE:
-            session.rollback()
-            raise Conflict(f"Incident {inc.id} is {inc.status}: only open or acknowledged incidents merge.",
-                           fields={"status": [f"incident {inc.id} is {inc.status}"]})
-        if inc.kind not in FAMILY:
-            session.rollback()
-            raise Conflict(f"Incident {inc.id} is in-app friction: it stays beside ticket incidents as related.",
-                           fields={"kind": [f"incident {inc.id} is {inc.kind}"]})
-    if FAMILY[gone.kind] != FAMILY[keep.kind]:
-        session.rollback()
-        raise Conflict(f"A {gone.kind} incident and a {keep.kind} incident measure different things and do not merge.",
-                       fields={"kind": [f"{gone.kind} and {keep.kind}"]})
-    before = gone.status
-    gone.status, gone.status_by = "resolved", by
-    gone.status_changed_at = gone.updated_at = gone.resolved_at = now
-    gone.evidence = {**(gone.evidence or {}), "merged_into_incident": keep.id, "status_before_merge": before}
-    merged = sorted(set((keep.evidence or {}).get("merged_incidents", [])) | {gone.id})
-    keep.evidence = {**(keep.evidence or {}), "merged_incidents": merged}
-    keep.updated_at = now
-    _append(session, log, tenant_id, control_event(
-        "control.merge", {"incident_id": gone.id, "into": keep.id, "by": by}, now), now)
-    session.commit()
-    return incident_detail(session, tenant_id, keep.id, now=now)
-
-
-def unmerge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, by: str,
-            now: datetime) -> dict[str, Any]:
-    """Undo a person's merge of ``incident_id`` into another: it is active again, in the status it had
-    before the merge, and the detector gives it back its tickets, customers, accounts and pages (those
-    that joined through its topic while it was merged too) when it reads the ``control.unmerge`` event.
-    Returns ``incident_id``'s detail."""
-    gone = _get(session, tenant_id, incident_id)
-    into = (gone.evidence or {}).get("merged_into_incident")
-    if not isinstance(into, int) or isinstance(into, bool):
-        session.rollback()
-        raise Conflict(f"Incident {incident_id} was not merged into another.",
-                       fields={"incident": [f"incident {incident_id} is not merged"]})
-    first, second = sorted((incident_id, into))  # lock in id order, as a merge does
-    rows = {first: _get(session, tenant_id, first, lock=True), second: _get(session, tenant_id, second, lock=True)}
-    gone, keep = rows[incident_id], rows[into]
-    if (gone.evidence or {}).get("merged_into_incident") != into:  # undone meanwhile
-        session.rollback()
-        raise Conflict(f"Incident {incident_id} was not merged into another.",
-                       fields={"incident": [f"incident {incident_id} is not merged"]})
-    if gone.status_by == "detector":
-        session.rollback()
-        raise Conflict(f"Incident {incident_id} joined incident {into} when the detector found their topics to be "
-                       "one: only a person's merge is undone.",
-                       fields={"incident": [f"incident {incident_id} was joined by the detector"]})
-    if keep.status not in ACTIVE:
-        session.rollback()
-        raise Conflict(f"Incident {into} is {keep.status}: a merge is undone while the incident it went into is "
-                       "open or acknowledged.", fields={"into": [f"incident {into} is {keep.status}"]})
-    before = (gone.evidence or {}).get("status_before_merge")
-    status = before if before in ACTIVE else "open"
-    gone.status, gone.status_by = status, by
-    gone.status_changed_at = gone.updated_at = now
-    gone.resolved_at = None
-    gone.evidence = {k: v for k, v in (gone.evidence or {}).items()
-                     if k not in ("merged_into_incident", "status_before_merge")}
-    kept = [i for i in (keep.evidence or {}).get("merged_incidents", []) if i != gone.id]
-    keep.evidence = {**{k: v for k, v in (keep.evidence or {}).items() if k != "merged_incidents"},
-                     **({"merged_incidents": kept} if kept else {})}
-    keep.updated_at = now
-    _append(session, log, tenant_id, control_event(
-        "control.unmerge", {"incident_id": gone.id, "into": keep.id, "status": status, "by": by}, now), now)
-    session.commit()
-    return incident_detail(session, tenant_id, gone.id, now=now)
-
-
-# --- releases ----------------------------------------------------------------------------------------
-
-
-def release_view(r: Release) -> dict[str, Any]:
-    return {"version": r.version, "deployed_at": as_utc(r.deployed_at), "description": r.description, "url": r.url,
-            "recorded_at": as_utc(r.recorded_at)}
-
-
-def record_release(session: Session, log: EventLog, tenant_id: int, *, version: str, now: datetime,
-                   **fields: Any) -> tuple[dict[str, Any], bool]:
-    """Create the release, or update the one with this version; returns (release, created).
-
-    On an update, fields left out keep their stored values; on a create ``deployed_at`` defaults to now.
-    """
-    deployed_at = fields.get("deployed_at")
-    if deployed_at is not None:
-        deployed_at = deployed_at.astimezone(timezone.utc)
-        if deployed_at > now + MAX_RELEASE_AHEAD:
-            raise BadRequest("The deploy time lies more than a day ahead.",
-                             fields={"deployed_at": ["at most one day in the future"]})
-        fields["deployed_at"] = deployed_at
-    for attempt in (1, 2):
-        release = session.scalar(select(Release).where(Release.tenant_id == tenant_id, Release.version == version)
-                                 .with_for_update())
-        created = release is None
-        if release is None:
-            release = Release(tenant_id=tenant_id, version=version, deployed_at=now, description=None, url=None)
-            session.add(release)
-        for name in ("deployed_at", "description", "url"):
-            if name in fields:
-                setattr(release, name, fields[name])
-        release.recorded_at = now
-        try:
-            session.flush()
-        except IntegrityError:  # the same version created concurrently: update that one instead
-            session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        break
-    view = release_view(release)
-    _append(session, log, tenant_id, control_event("control.release", {
-        "version": version, "deployed_at": view["deployed_at"].isoformat(), "description": release.description},
-        now), now)
-    session.commit()
-    return view, created
-
-
-def list_releases(session: Session, tenant_id: int, *, limit: int, offset: int) -> dict[str, Any]:
-    q = select(Release).where(Release.tenant_id == tenant_id)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(Release.deployed_at.desc(), Release.version.desc()).limit(limit).offset(offset))
-    return {"releases": [release_view(r) for r in rows], "total": total}
-
-
-# --- detection settings ------------------------------------------------------------------------------
-
-
-def detection_settings(tenant: Tenant) -> DetectionSettings:
-    return DetectionSettings.from_dict((tenant.settings or {}).get("detection"))
-
-
-def update_detection_settings(session: Session, log: EventLog, tenant_id: int, changes: Mapping[str, Any], *,
-                              now: datetime) -> dict[str, Any]:
-    """Merge ``changes`` (validated) into the stored settings: ``sensitivity`` key by key, the rest replaced."""
-    tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
-    if tenant is None:  # pragma: no cover - the token named this tenant
-        raise NotFound("No such tenant.")
-    stored = apply_changes((tenant.settings or {}).get("detection"), changes)
-    tenant.settings = {**(tenant.settings or {}), "detection": stored}  # a new dict: JSON columns track assignment
-    effective = DetectionSettings.from_dict(stored).to_dict()
-    _append(session, log, tenant_id, control_event("control.settings", {"detection": effective}, now), now)
-    session.commit()
-    return effective

@@ -8,7 +8,7 @@ from server.api.views import _api_limit, _token_key
 from server.extensions import limiter
 from server.http import AUTH_ERRORS, db_session, documented, json_body, require_token
 from server.errors import BadRequest, Conflict, NotFound
-from server.incidents import backtest_runs, report, service
+from server.incidents import actions, backtest_runs, releases, report, service
 from server.incidents.schemas import (
     BacktestInSchema,
     DetectionSettingsInSchema,
@@ -128,7 +128,7 @@ def get_incident(tenant: Tenant, incident_id: int) -> Any:
 def add_feedback(tenant: Tenant, incident_id: int) -> Any:
     """Also appends a `control.feedback` event to the event log, so the detector learns the verdict."""
     body = feedback_in.load(json_body())
-    return jsonify(incident_detail_out.dump(service.add_feedback(db_session(), _log(), tenant.id, incident_id,
+    return jsonify(incident_detail_out.dump(actions.add_feedback(db_session(), _log(), tenant.id, incident_id,
                                                                  now=utcnow(), **body)))
 
 
@@ -146,7 +146,7 @@ def set_status(tenant: Tenant, incident_id: int) -> Any:
     """open → acknowledged, resolved, dismissed; acknowledged → resolved, dismissed, open;
     resolved → open; dismissed → open. Appends a `control.status` event."""
     body = status_in.load(json_body())
-    return jsonify(incident_detail_out.dump(service.set_status(db_session(), _log(), tenant.id, incident_id,
+    return jsonify(incident_detail_out.dump(actions.set_status(db_session(), _log(), tenant.id, incident_id,
                                                                now=utcnow(), **body)))
 
 
@@ -168,7 +168,7 @@ def merge_incident(tenant: Tenant, incident_id: int) -> Any:
     its topic or series, a renewed rise there) joins `into` until `into` ends. Appends a `control.merge`
     event."""
     body = merge_in.load(json_body())
-    return jsonify(incident_detail_out.dump(service.merge(db_session(), _log(), tenant.id, incident_id,
+    return jsonify(incident_detail_out.dump(actions.merge(db_session(), _log(), tenant.id, incident_id,
                                                           now=utcnow(), **body)))
 
 
@@ -189,7 +189,7 @@ def unmerge_incident(tenant: Tenant, incident_id: int) -> Any:
     with the tickets that joined the other through this incident's topic meanwhile, and its topic or series
     leads to it again. Appends a `control.unmerge` event."""
     body = unmerge_in.load(json_body())
-    return jsonify(incident_detail_out.dump(service.unmerge(db_session(), _log(), tenant.id, incident_id,
+    return jsonify(incident_detail_out.dump(actions.unmerge(db_session(), _log(), tenant.id, incident_id,
                                                             now=utcnow(), **body)))
 
 
@@ -202,7 +202,7 @@ def unmerge_incident(tenant: Tenant, incident_id: int) -> Any:
 def record_release(tenant: Tenant) -> Any:
     """Incidents opening soon after a deploy name it in their evidence. Appends a `control.release` event."""
     body = release_in.load(json_body())
-    release, created = service.record_release(db_session(), _log(), tenant.id, now=utcnow(), **body)
+    release, created = releases.record_release(db_session(), _log(), tenant.id, now=utcnow(), **body)
     return jsonify(release_out.dump(release)), 201 if created else 200
 
 
@@ -213,7 +213,7 @@ def record_release(tenant: Tenant) -> Any:
 @require_token
 def list_releases(tenant: Tenant) -> Any:
     args = release_list_query.load(request.args.to_dict())
-    return jsonify(release_list_out.dump(service.list_releases(db_session(), tenant.id, **args)))
+    return jsonify(release_list_out.dump(releases.list_releases(db_session(), tenant.id, **args)))
 
 
 @bp.get("/settings/detection")
@@ -222,7 +222,7 @@ def list_releases(tenant: Tenant) -> Any:
             responses={200: (settings_out, "Effective values, defaults filled in."), **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
-    return jsonify(settings_out.dump(service.detection_settings(tenant).to_dict()))
+    return jsonify(settings_out.dump(actions.detection_settings(tenant).to_dict()))
 
 
 @bp.patch("/settings/detection")
@@ -235,7 +235,7 @@ def patch_settings(tenant: Tenant) -> Any:
     """Fields left out keep their values; `sensitivity` merges kind by kind; unknown keys are refused.
     Appends a `control.settings` event carrying the full effective settings."""
     body = settings_in.load(json_body(allow_empty=True))
-    return jsonify(settings_out.dump(service.update_detection_settings(db_session(), _log(), tenant.id, body,
+    return jsonify(settings_out.dump(actions.update_detection_settings(db_session(), _log(), tenant.id, body,
                                                                        now=utcnow())))
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import BadRequest, Conflict, NotFound, Unauthorized
 from server.eventlog import EventLog
-from server.incidents import service as incidents
+from server.incidents import actions as incidents
 from server.incidents.models import Feedback, Incident
 from server.incidents.schemas import MAX_ID
 from server.notify.client import SlackClient, SlackError

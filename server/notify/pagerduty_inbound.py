@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from server.errors import BadRequest, Conflict, Unauthorized
 from server.eventlog import EventLog
 from server.eventlog.log import as_utc
-from server.incidents import service as incidents
+from server.incidents import actions as incidents
 from server.incidents.models import ACTIVE, Incident
 from server.incidents.schemas import MAX_ID
 from server.notify.models import WebhookEndpoint

@@ -13,7 +13,7 @@ back-off and ends ``failed`` after `MAX_ATTEMPTS`.
 **Solved problems.** For each tenant with an unresolved problem ticket the worker reads the tenant's
 Zendesk events in the log after ``zendesk_connections.events_offset`` (webhook deliveries and
 backfill alike, parsed by `server.understand.intake.parse`). When one says a problem ticket's status
-is solved or closed, the incident is resolved through `server.incidents.service.set_status`, which
+is solved or closed, the incident is resolved through `server.incidents.actions.set_status`, which
 appends a ``control.status`` event: the detector, a replay and a backtest all see the resolution at
 the same point of the log.
 """
@@ -241,7 +241,7 @@ class ZendeskWorker:
         return sum(self._watch_tenant(t) for t in tenants)
 
     def _watch_tenant(self, tenant_id: int) -> int:
-        from server.incidents.service import set_status
+        from server.incidents.actions import set_status
         from server.understand.intake import parse
 
         with self.db.session() as session:

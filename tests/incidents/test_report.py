@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from server.eventlog import SqlEventLog
-from server.incidents import service
+from server.incidents import actions, service
 from server.incidents.report import incident_report
 from tests.incidents.factories import T0, add_incident, auth
 from tests.incidents.test_api import add_topic
@@ -19,9 +19,9 @@ SINCE, UNTIL = T0 - timedelta(hours=9), T0 + timedelta(days=21) - timedelta(hour
 def act(db, tenant_id: int, incident_id: int, status: str, minutes: float, by: str = "Ana") -> None:
     """A person changes the incident's status ``minutes`` after its detection (as the API does)."""
     with db.session() as s:
-        detected = service._get(s, tenant_id, incident_id).detected_at
+        detected = service.get_incident(s, tenant_id, incident_id).detected_at
         s.rollback()
-        service.set_status(s, SqlEventLog(), tenant_id, incident_id, status=status, by=by,
+        actions.set_status(s, SqlEventLog(), tenant_id, incident_id, status=status, by=by,
                            now=detected + timedelta(minutes=minutes), view=False)
 
 
@@ -40,16 +40,16 @@ def scene(db, tenant):
     act(db, t.id, 1, "resolved", 70)
     act(db, t.id, 2, "dismissed", 40)
     with db.session() as s:  # the detector resolved 3; a person reopens it a day later: no response to it
-        row = service._get(s, t.id, 3)
+        row = service.get_incident(s, t.id, 3)
         row.status = "resolved"
         s.commit()
     act(db, t.id, 3, "open", 24 * 60)
     with db.session() as s:
-        row = service._get(s, t.id, 3)
+        row = service.get_incident(s, t.id, 3)
         row.status, row.resolved_at = "resolved", row.detected_at + timedelta(minutes=125)
         s.commit()
-        gone = service._get(s, t.id, 4)
-        service.merge(s, SqlEventLog(), t.id, 4, into=5, by="Bo", now=gone.detected_at + timedelta(minutes=30))
+        gone = service.get_incident(s, t.id, 4)
+        actions.merge(s, SqlEventLog(), t.id, 4, into=5, by="Bo", now=gone.detected_at + timedelta(minutes=30))
     return t, creds
 
 

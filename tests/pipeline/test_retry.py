@@ -307,7 +307,7 @@ def test_a_replay_from_the_start_judges_each_ticket_by_the_settings_in_force_whe
     """The tenant asks for five customers an incident after the dark-mode tickets (three customers) opened one:
     a replay from the start opens that incident again, as the live run did, instead of judging the day before by
     today's settings."""
-    from server.incidents.service import update_detection_settings
+    from server.incidents.actions import update_detection_settings
 
     t, _ = make_tenant("Tuned later")
     items = with_dark_mode(traffic, poisoned=False)

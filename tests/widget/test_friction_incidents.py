@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from server.eventlog import SqlEventLog
-from server.incidents import service as incidents
+from server.incidents import actions as incidents
 from server.incidents.models import Incident, Notification
 from server.incidents.writers import write_incident
 from server.widget.detectors import HOUR, Alarm
