@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from server.eventlog.log import as_utc
 from server.eventlog.models import Event
 from server.incidents.models import KINDS, STATUSES, Incident
-from server.incidents.service import _topic_labels
+from server.incidents.service import topic_labels
 from server.widget.features import SIGNAL_NOUNS
 
 #: The longest period one report covers, and the default one.
@@ -118,7 +118,7 @@ def _labels(session: Session, tenant_id: int, series: Iterable[str]) -> dict[str
     from server.accounts.models import Organization
 
     series = list(series)
-    names = _topic_labels(session, tenant_id,
+    names = topic_labels(session, tenant_id,
                           (int(s[6:]) for s in series if s.startswith("topic:") and s[6:].isdigit()))
     orgs = [s[13:] for s in series if s.startswith("organization:")]
     org_names = dict(session.execute(

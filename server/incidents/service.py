@@ -50,7 +50,7 @@ def _utc(value: datetime | None) -> datetime | None:
 # --- reading incidents -------------------------------------------------------------------------------
 
 
-def _topic_labels(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, str]:
+def topic_labels(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, str]:
     ids = {t for t in topic_ids if t is not None}
     if not ids:
         return {}
@@ -194,7 +194,7 @@ def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int,
     q = _matching(tenant_id, **filters)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.scalars(q.order_by(*_order(tenant_id, filters.get("q"))).limit(limit).offset(offset)).all()
-    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    labels = topic_labels(session, tenant_id, (r.topic_id for r in rows))
     tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
     problems = _problem_tickets(session, tenant_id, [r.id for r in rows])
     views = [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows]
@@ -240,7 +240,7 @@ def export_incidents(session: Session, tenant_id: int, **filters: Any) -> tuple[
     then = Incident.evidence["topic_label"].as_string().label("topic_label_then")
     rows = session.execute(q.with_only_columns(*(getattr(Incident, c) for c in names), then)
                            .order_by(*_order(tenant_id, filters.get("q"))).limit(EXPORT_MAX)).all()
-    labels = _topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    labels = topic_labels(session, tenant_id, (r.topic_id for r in rows))
     closed = [r.id for r in rows if r.status == "resolved"]
     merged: dict[int, Any] = {}
     for start in range(0, len(closed), 500):
@@ -312,7 +312,7 @@ def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | No
 
 def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:
     incident = get_incident(session, tenant_id, incident_id)
-    labels = _topic_labels(session, tenant_id, [incident.topic_id])
+    labels = topic_labels(session, tenant_id, [incident.topic_id])
     tickets = _ticket_ids(session, tenant_id, [incident.id], None)
     view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
     view["problem_ticket_id"] = _problem_tickets(session, tenant_id, [incident.id]).get(incident.id)
@@ -516,7 +516,7 @@ def related(session: Session, tenant_id: int, incident: Incident, now: datetime)
     linked = [(other, pages & incident_pages(other), overlap.get(other.id, 0)) for other in rows
               if other.id not in merged and (other.evidence or {}).get("merged_into_incident") != incident.id]
     linked = [(other, shared, tickets) for other, shared, tickets in linked if shared or tickets][:MAX_RELATED]
-    labels = _topic_labels(session, tenant_id, (other.topic_id for other, _, _ in linked))
+    labels = topic_labels(session, tenant_id, (other.topic_id for other, _, _ in linked))
     return [{"id": other.id, "kind": other.kind, "status": other.status,
              "title": _named_now(other, labels.get(other.topic_id))[0],
              "pages": sorted(shared), "shared_tickets": tickets} for other, shared, tickets in linked]
