@@ -364,11 +364,26 @@
     document.querySelectorAll("nav.page-nav").forEach(sectionNav);
   });
 
+  // How people read each friction signal (as server/widget/features.py SIGNAL_NOUNS).
+  var SIGNAL_NOUNS = Object.freeze({ failed_request: "failed requests", rage_click: "rage clicks", dead_click: "dead clicks",
+                       error_click: "error clicks", js_error: "JavaScript errors", form_error: "rejected form submits",
+                       form_abandon: "abandoned flows" });
+
+  // A figure to 2 decimals; one above nothing never reads "0" ("under 0.01", as the friction sentence says it).
+  function num(n) {
+    if (n === null || n === undefined || n === "") return "—";
+    if (typeof n !== "number") return String(n);
+    if (n > 0 && n < 0.005) return "under 0.01";
+    return (Math.round(n * 100) / 100).toLocaleString();
+  }
+
   window.GS = { el: el, when: when, day: day, recent: recent, count: count, ticks: ticks, clocks: clocks, call: call,
                 say: say, onToken: onToken, tokenGiven: tokenGiven, hasToken: function () { return !!sessionStorage.getItem(KEY); } };
   window.GS.problem = problem;
   window.GS.KIND_NAMES = KIND_NAMES;
   window.GS.kindName = kindName;
+  window.GS.SIGNAL_NOUNS = SIGNAL_NOUNS;
+  window.GS.num = num;
   window.GS.BY_KEY = BY_KEY;
   window.GS.TOKEN_KEY = KEY;  // the API token, in the tab's session storage (every page script reads it here)
   // A pasted token as the server can be sent it: trimmed; null when it holds a character no token has (a

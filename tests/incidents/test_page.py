@@ -13,7 +13,7 @@ def test_page_is_served_and_links_its_assets(client):
     resp = client.get("/incidents")
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     html = resp.get_data(as_text=True)
-    assert '<script src="/static/incidents.js" defer></script>' in html
+    assert '<script src="/static/chart.js" defer></script>\n<script src="/static/incidents.js" defer></script>' in html
     assert 'href="/static/app.css"' in html and 'href="/"' in html  # back to the dashboard
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None  # no inline script
     assert "<style" not in html and " style=" not in html and re.search(r"\son[a-z]+=", html) is None
@@ -25,9 +25,10 @@ def test_dashboard_links_to_the_incidents_page(client):
 
 
 def test_script_writes_text_never_html():
+    for name in ("incidents.js", "chart.js"):
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in (STATIC / name).read_text(), (name, sink)
     js = (STATIC / "incidents.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in js, sink
     assert "textContent" in js and "createTextNode" in js
     # The token comes from the URL fragment and lives in session storage only.
     assert "sessionStorage.setItem(KEY" in js and "localStorage.setItem(KEY" not in js
@@ -45,8 +46,8 @@ def test_pages_have_an_icon_and_favicon_ico_leads_to_it(client):
 def test_the_scripts_signal_nouns_are_the_servers():
     from server.widget.features import SIGNAL_NOUNS
 
-    js = (STATIC / "incidents.js").read_text()
-    block = re.search(r"var SIGNAL_NOUNS = \{(.*?)\};", js, re.S).group(1)
+    js = (STATIC / "page.js").read_text()  # shared by the incidents page's scripts (GS.SIGNAL_NOUNS)
+    block = re.search(r"var SIGNAL_NOUNS = Object\.freeze\(\{(.*?)\}\);", js, re.S).group(1)
     assert dict(re.findall(r'(\w+): "([^"]+)"', block)) == SIGNAL_NOUNS
 
 

@@ -14,7 +14,7 @@ function incident(id: number, status: string): Record<string, unknown> {
 }
 
 it("shows the incident as the latest pick read it when earlier readings of it answer last", async () => {
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, "open"), incident(2, "open")], total: 2 });
   await settle();
   const card = (id: number) => document.querySelector(`.incident-item[data-id="${id}"]`) as HTMLButtonElement;
@@ -44,7 +44,7 @@ it("shows the incident as the latest pick read it when earlier readings of it an
 });
 
 it("picked A, then B, then A again: the first reading of A, arriving after B was drawn, gives way to the third", async () => {
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
   page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ incidents: [incident(1, "open"), incident(2, "open")],
                                                                    total: 2 }));

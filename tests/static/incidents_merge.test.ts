@@ -40,7 +40,7 @@ function fire(page: Page, ms: number): void {
 /** The page open on incident `id`, its candidates to merge into (if it has the picker) answered, "Dana" named. */
 async function opened(id: number, answer: Incident, candidates: Incident[]): Promise<Page> {
   history.replaceState(null, "", location.pathname);
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   (document.getElementById("by") as HTMLInputElement).value = "Dana";
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(2), four()], total: 2 });
   await settle();

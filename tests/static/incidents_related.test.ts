@@ -14,7 +14,7 @@ function incident(id: number, related: unknown[]): Record<string, unknown> {
 }
 
 it("says why each related incident is the same problem", async () => {
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, [])], total: 1 });
   await settle();
   (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
@@ -35,7 +35,7 @@ it("says why each related incident is the same problem", async () => {
 
 it("offers the likeliest incidents to merge into first: the related ones, then those first seen nearest", async () => {
   history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, [])], total: 1 });
   await settle();
   (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
@@ -62,7 +62,7 @@ it("offers the likeliest incidents to merge into first: the related ones, then t
 
 it("lists the merge candidates by time alone, without groups, when none is related", async () => {
   history.replaceState(null, "", location.pathname);  // no incident named in the address (an earlier test's)
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1, [])], total: 1 });
   await settle();
   (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();

@@ -19,7 +19,7 @@ function incident(volume: unknown[]): Record<string, unknown> {
 }
 
 async function resolveClicked(volume: unknown[]) {
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(volume)], total: 1 });
   await settle();
   (document.getElementById("by") as HTMLInputElement).value = "Ana";

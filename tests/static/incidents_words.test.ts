@@ -17,7 +17,7 @@ function incident(expected: number, p: number): Record<string, unknown> {
 
 async function detail(expected: number, p: number): Promise<string> {
   history.replaceState(null, "", location.pathname);
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(expected, p)], total: 1 });
   await settle();
   (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
@@ -40,7 +40,7 @@ it("says a small expectation above nothing as under 0.01, and keeps a small p-va
 
 it("reads the open incident again when a mute ends elsewhere on the page", async () => {
   history.replaceState(null, "", location.pathname);
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   const muted = { ...incident(0.5, 0.01), mute: { id: 4, scope: "incident", until: "2026-12-05T02:15:00Z", by: "Dana" } };
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [muted], total: 1 });
   await settle();
@@ -56,7 +56,7 @@ it("reads the open incident again when a mute ends elsewhere on the page", async
 
 it("says a muted series in the words of the button that muted it, not by its key", async () => {
   history.replaceState(null, "", location.pathname);
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   const muted = { ...incident(0.5, 0.01), series: "topic:5",
                   mute: { id: 4, scope: "series", series: "topic:5", until: "2026-12-05T02:15:00Z", by: "Dana" } };
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [muted], total: 1 });

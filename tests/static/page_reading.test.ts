@@ -61,7 +61,7 @@ async function bothSay(answer: Status): Promise<{ dashboard: string; incidents: 
   dash.one("GET /api/v1/status").answer(answer);
   await settle();
   const dashboard = document.getElementById("incidents-now-list")!.textContent!;
-  const inc = open("incidents", ["page.js", "incidents.js"]);
+  const inc = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   inc.one("GET /api/v1/incidents?limit=100").answer({ incidents: [], total: 0, limit: 100, offset: 0 });
   await settle();
   inc.one("GET /api/v1/status").answer(answer);
@@ -118,7 +118,7 @@ it("the dashboard names the history as tickets and in-app events when the tenant
   });
 
 it("the incidents page does not say \"All quiet\" when it could not read how far the detector is", async () => {
-  const page = open("incidents", ["page.js", "incidents.js"]);
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
   page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [], total: 0, limit: 100, offset: 0 });
   await settle();
   page.one("GET /api/v1/status").answer({ error: { message: "Internal error." } }, 500);

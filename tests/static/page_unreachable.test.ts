@@ -128,7 +128,7 @@ describe("the incidents page", () => {
   it("says the server did not answer, and that the list is its last answer, until the server answers again",
     async () => {
       vi.spyOn(Date, "now").mockReturnValue(AT);
-      const page = open("incidents", ["page.js", "incidents.js"]);
+      const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
       page.one("GET /api/v1/incidents?limit=100").fail();
       await settle();
       expect(text("list-state")).toBe("Could not load incidents: " + UNREACHABLE);
@@ -152,7 +152,7 @@ describe("the incidents page", () => {
     });
 
   it("says an action was not saved when the server did not answer, and the incident stays as it was", async () => {
-    const page = open("incidents", ["page.js", "incidents.js"]);
+    const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
     page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1)], total: 1 });
     await settle();
     (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();
@@ -176,7 +176,7 @@ describe("the incidents page", () => {
   });
 
   it("says an incident could not be opened when the server did not answer, and shows it once it does", async () => {
-    const page = open("incidents", ["page.js", "incidents.js"]);
+    const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
     page.one("GET /api/v1/incidents?limit=100").answer({ incidents: [incident(1)], total: 1 });
     await settle();
     (document.querySelector('.incident-item[data-id="1"]') as HTMLButtonElement).click();

@@ -15,7 +15,7 @@ it("the dashboard says why and where a token comes from", async () => {
 });
 
 it("the incidents page says the same", async () => {
-  const page = open("incidents", ["page.js", "incidents.js"], "gs_sk_wrong");
+  const page = open("incidents", ["page.js", "chart.js", "incidents.js"], "gs_sk_wrong");
   page.pending("GET /api/v1/incidents?").forEach((r) => r.answer({ error: { message: "Unknown or revoked API token." } }, 401));
   await settle();
   expect(document.getElementById("login-error")!.textContent).toBe(SAID);
