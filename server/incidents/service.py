@@ -88,7 +88,7 @@ def _named_now(incident: Incident, label: str | None) -> tuple[str, str]:
 
 def _renamed(kind: str, title: str, sentence: str, then: Any, label: str | None) -> tuple[str, str]:
     """``title`` and ``sentence``, written when the topic was called ``then``, with its name ``label`` now."""
-    from server.incidents.engine import title as headline
+    from server.incidents.words import title as headline
 
     if not label or not isinstance(then, str) or not then or label == then:
         return title, sentence
