@@ -30,6 +30,9 @@ class DetectorStatusSchema(Schema):
     processed_offset = fields.Integer(required=True, metadata={"description": "Last of this tenant's events the detector processed."})
     head_offset = fields.Integer(required=True, metadata={"description": "Last of this tenant's events in the log."})
     pending_events = fields.Integer(required=True)
+    pending_by_source = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, metadata={
+        "description": "The events still to process by source (zendesk, widget, control: people's changes); "
+                       "empty when caught up."})
     lag_seconds = fields.Float(required=True, metadata={"description": "Age of the oldest unprocessed event (0 when caught up)."})
     skipped_events = fields.Integer(required=True, metadata={
         "description": "This tenant's events the detector could not process and skipped (dead letters; "

@@ -40,8 +40,11 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
     processed = max((st.last_offset for st in stats), default=0)
     head = log.head(session, tenant.id)
     pending = log.count(session, tenant.id, after=processed) if head > processed else 0
-    lag = 0.0
+    lag, by_source = 0.0, {}
     if pending:
+        by_source = dict(session.execute(
+            select(Event.source, func.count()).where(Event.tenant_id == tenant.id, Event.offset > processed)
+            .group_by(Event.source).order_by(Event.source)).all())
         oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
                                 .order_by(Event.offset).limit(1))
         lag = max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest else 0.0
@@ -52,6 +55,7 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
         "generated_at": now,
         "sources": sources,
         "detector": {"processed_offset": processed, "head_offset": head, "pending_events": pending,
+                     "pending_by_source": {str(k): int(v) for k, v in by_source.items()},
                      "lag_seconds": round(lag, 3), "skipped_events": int(skipped or 0),
                      "last_skipped_at": _opt(last_skipped)},
     }

@@ -108,8 +108,8 @@
     if (!detector) return "None.";
     if (!backlog) return "None: nothing unusual right now.";
     return backlog.pending
-      ? "None yet: the detector is still reading " + held + " (" + count(backlog.pending) +
-        " events to go). Incidents appear here a few minutes after it has caught up."
+      ? "None yet: the detector is still reading " + held + " (" + GS.toGo(backlog) + "). Incidents appear " +
+        "here a few minutes after it has caught up."
       : "None yet: the ticket history is still arriving (the latest at " + GS.clock(backlog.arrivedAt) +
         "). Incidents appear here a few minutes after the detector has read it all.";
   }

@@ -168,7 +168,7 @@
   function backlogLine(reading) {
     var more = $("list-backlog");
     setText(more, !reading ? "" : reading.pending
-      ? reading.pending.toLocaleString() + " events to go; incidents appear a few minutes after it catches up."
+      ? GS.toGo(reading) + "; incidents appear a few minutes after it catches up."
       : "History is still arriving (the latest at " + clock(reading.arrivedAt) + "); incidents appear a few " +
         "minutes after the detector has read it all.");
     more.hidden = !reading;

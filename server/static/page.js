@@ -210,7 +210,7 @@
   // stream, a few hundred events a minute) stay under the bar. An import that fills three quarters of the hour
   // becomes the hour's quiet minutes: from then on, only its pending events keep the pages on "still reading".
   // Returns null when the detector has caught up, else { pending: events to go, arrivedAt: the latest bulk
-  // minute (ISO) or null }.
+  // minute (ISO) or null, bySource: the events to go by source }.
   var BACKLOG = 100, BEHIND_SECONDS = 60, BULK_EVENTS = 1000, BULK_MINUTES = 5;
   function reading(status) {
     var d = status && status.detector;
@@ -227,14 +227,28 @@
       });
     });
     if (pending <= BACKLOG && !(d.lag_seconds > BEHIND_SECONDS) && !arrivedAt) return null;
-    return { pending: pending, arrivedAt: arrivedAt };
+    return { pending: pending, arrivedAt: arrivedAt, bySource: d.pending_by_source || {} };
   }
 
-  // What the history the detector reads holds, as the status answer's sources show it: "the history of tickets
-  // and in-app events" for a tenant with both (Zendesk and the widget), else "the history". The status does
-  // not say which source the events still to read are from (an import's widget history may follow its tickets),
-  // so neither is named alone.
+  // The events to go as a person reads them: "2,684 events to go", and where they come from when more than one
+  // source has some ("2,684 events to go: 2,100 from Zendesk and 584 from the widget").
+  var FROM = { zendesk: "from Zendesk", widget: "from the widget", control: "people's changes" };
+  function toGo(backlog) {
+    var by = backlog.bySource || {};
+    var parts = Object.keys(FROM).filter(function (k) { return Number(by[k]) > 0; }).map(function (k) {
+      return count(by[k]) + " " + FROM[k];
+    });
+    var said = count(backlog.pending) + " events to go";
+    return parts.length < 2 ? said : said + ": " + parts.slice(0, -1).join(", ") + " and " + parts[parts.length - 1];
+  }
+
+  // What the history the detector reads holds: named by the sources of the events still to read when the
+  // status gives them ("the ticket history", "the in-app history"), else by the tenant's sources: "the history
+  // of tickets and in-app events" for a tenant with both (Zendesk and the widget), else "the history".
   function historyWords(status) {
+    var by = status && status.detector && status.detector.pending_by_source || {};
+    var tickets = Number(by.zendesk) > 0, inApp = Number(by.widget) > 0;
+    if (tickets !== inApp) return tickets ? "the ticket history" : "the in-app history";
     var names = (status && status.sources || []).map(function (s) { return s && s.source; });
     return names.indexOf("zendesk") >= 0 && names.indexOf("widget") >= 0
       ? "the history of tickets and in-app events" : "the history";
@@ -408,4 +422,5 @@
   window.GS.notSaved = notSaved;
   window.GS.reading = reading;
   window.GS.historyWords = historyWords;
+  window.GS.toGo = toGo;
 })();

@@ -26,3 +26,19 @@ def test_status_counts_the_tenants_skipped_events_and_only_its_own(client, db, m
     detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
     assert detector["skipped_events"] == 2
     assert detector["last_skipped_at"] == "2026-12-04T11:30:00+00:00"
+
+
+def test_status_says_which_sources_the_events_still_to_process_are_from(client, db, make_tenant):  # type: ignore[no-untyped-def]
+    from tests.conftest import post_widget, widget_batch
+
+    t, creds = make_tenant("Backlog")
+    other, other_creds = make_tenant("Other")
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    assert client.get("/api/v1/status", headers=headers).get_json()["detector"]["pending_by_source"] == {}
+    assert post_widget(client, creds.site_key, widget_batch(3)).status_code == 202
+    assert post_widget(client, other_creds.site_key, widget_batch(2)).status_code == 202  # not this tenant's
+    release = client.post("/api/v1/releases", json={"version": "2.31"}, headers=headers)
+    assert release.status_code == 201
+    detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
+    assert detector["pending_events"] == 4
+    assert detector["pending_by_source"] == {"control": 1, "widget": 3}

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { open, settle } from "./harness";
 
-interface Reading { pending: number; arrivedAt: string | null }
+interface Reading { pending: number; arrivedAt: string | null; bySource: Record<string, number> }
 type Status = Record<string, unknown>;
 const GS = () => (window as unknown as { GS: { reading(s: Status): Reading | null } }).GS;
 
@@ -40,15 +40,15 @@ describe("GS.reading", () => {
   });
 
   it("holds while events wait, or have waited over a minute", () => {
-    expect(GS().reading(status(101))).toEqual({ pending: 101, arrivedAt: null });
-    expect(GS().reading(status(1986, 340))).toEqual({ pending: 1986, arrivedAt: null });
-    expect(GS().reading(status(5, 75, 3))).toEqual({ pending: 5, arrivedAt: null });  // a detector that stopped
+    expect(GS().reading(status(101))).toEqual({ pending: 101, arrivedAt: null, bySource: {} });
+    expect(GS().reading(status(1986, 340))).toEqual({ pending: 1986, arrivedAt: null, bySource: {} });
+    expect(GS().reading(status(5, 75, 3))).toEqual({ pending: 5, arrivedAt: null, bySource: {} });  // a detector that stopped
   });
 
   it("holds for five minutes after events arrived in bulk, though the detector has caught up meanwhile", () => {
-    expect(GS().reading(status(0, 0, 0, { 0: 4000 }))).toEqual({ pending: 0, arrivedAt: minute(0) });
-    expect(GS().reading(status(0, 0, 0, { 4: 9000, 3: 1200, 20: 9000 }))).toEqual({ pending: 0, arrivedAt: minute(3) });
-    expect(GS().reading(status(40, 0, 30, { 2: 1000 }))).toEqual({ pending: 40, arrivedAt: minute(2) });
+    expect(GS().reading(status(0, 0, 0, { 0: 4000 }))).toEqual({ pending: 0, arrivedAt: minute(0), bySource: {} });
+    expect(GS().reading(status(0, 0, 0, { 4: 9000, 3: 1200, 20: 9000 }))).toEqual({ pending: 0, arrivedAt: minute(3), bySource: {} });
+    expect(GS().reading(status(40, 0, 30, { 2: 1000 }))).toEqual({ pending: 40, arrivedAt: minute(2), bySource: {} });
     expect(GS().reading(status(0, 0, 0, { 5: 9000, 6: 9000 }))).toBeNull();  // stopped arriving 5 minutes ago
     expect(GS().reading(status(0, 0, 150, { 0: 1400 }))).toBeNull();  // under ten times the tenant's usual
   });
@@ -112,10 +112,26 @@ it("the dashboard names the history as tickets and in-app events when the tenant
       "(924 events to go). Incidents appear here a few minutes after it has caught up.");
     expect(said.incidents).toBe("No active incidents yet: the detector is still reading history.");
     expect(said.left).toBe("924 events to go; incidents appear a few minutes after it catches up.");
-    // The status does not say whose events are left: with one source known, neither is named alone.
+    // Without the sources of the events left, and with one source known, neither is named alone.
     expect((await bothSay(status(924, 30))).dashboard)
       .toMatch(/^None yet: the detector is still reading the history \(/);
   });
+
+it("both pages say where the events still to read come from, and name the history by them", async () => {
+  const answer = status(2684, 30);
+  (answer.detector as Record<string, unknown>).pending_by_source = { zendesk: 2100, widget: 584 };
+  const said = await bothSay(answer);
+  expect(said.dashboard).toBe("None yet: the detector is still reading the history (2,684 events to go: 2,100 from " +
+    "Zendesk and 584 from the widget). Incidents appear here a few minutes after it has caught up.");
+  expect(said.left).toBe("2,684 events to go: 2,100 from Zendesk and 584 from the widget; incidents appear a few " +
+    "minutes after it catches up.");
+  // Only in-app events left (the demo's session history after its tickets): that history, and no split.
+  (answer.detector as Record<string, unknown>).pending_by_source = { widget: 2684 };
+  const inApp = await bothSay(answer);
+  expect(inApp.dashboard).toBe("None yet: the detector is still reading the in-app history (2,684 events to go). " +
+    "Incidents appear here a few minutes after it has caught up.");
+  expect(inApp.left).toBe("2,684 events to go; incidents appear a few minutes after it catches up.");
+});
 
 it("the incidents page does not say \"All quiet\" when it could not read how far the detector is", async () => {
   const page = open("incidents", ["page.js", "chart.js", "incidents.js"]);
@@ -146,5 +162,5 @@ it("a burst of widget events is live traffic, not history arriving", async () =>
   const status = (source: string) => ({ detector: { pending_events: 3, lag_seconds: 0.5 },
                                         sources: [{ source, total: 6000, kinds: {}, series }] });
   expect(GS.reading(status("widget"))).toBeNull();
-  expect(GS.reading(status("zendesk"))).toEqual({ pending: 3, arrivedAt: minute(58) });
+  expect(GS.reading(status("zendesk"))).toEqual({ pending: 3, arrivedAt: minute(58), bySource: {} });
 });
