@@ -32,7 +32,7 @@ class DetectorStatusSchema(Schema):
     pending_events = fields.Integer(required=True)
     pending_by_source = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, metadata={
         "description": "The events still to process by source (zendesk, widget, control: people's changes); "
-                       "empty when caught up."})
+                       "empty when caught up, or when more than 100,000 wait (the total alone then)."})
     lag_seconds = fields.Float(required=True, metadata={"description": "Age of the oldest unprocessed event (0 when caught up)."})
     skipped_events = fields.Integer(required=True, metadata={
         "description": "This tenant's events the detector could not process and skipped (dead letters; "

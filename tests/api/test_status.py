@@ -42,3 +42,14 @@ def test_status_says_which_sources_the_events_still_to_process_are_from(client, 
     detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
     assert detector["pending_events"] == 4
     assert detector["pending_by_source"] == {"control": 1, "widget": 3}
+
+
+def test_a_long_backlog_is_given_as_a_total_alone(client, db, make_tenant, monkeypatch):  # type: ignore[no-untyped-def]
+    from server.api import service
+    from tests.conftest import post_widget, widget_batch
+
+    t, creds = make_tenant("Import")
+    monkeypatch.setattr(service, "MAX_SPLIT_PENDING", 2)
+    assert post_widget(client, creds.site_key, widget_batch(3)).status_code == 202
+    detector = client.get("/api/v1/status", headers={"Authorization": f"Bearer {creds.api_token}"}).get_json()["detector"]
+    assert detector["pending_events"] == 3 and detector["pending_by_source"] == {}
