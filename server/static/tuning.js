@@ -2,7 +2,7 @@
 // detector for a backtest (POST /api/v1/backtests), follows its progress, and shows what the stored
 // settings and the proposed ones would have opened, week by week and incident by incident, with how people
 // rated the real incidents; "Save settings" applies them (PATCH /api/v1/settings/detection, and the in-app
-// friction row through PUT /api/v1/settings/widget); "Use these settings" puts a finished backtest's in the form.
+// friction row through PATCH /api/v1/settings/widget); "Use these settings" puts a finished backtest's in the form.
 (function () {
   "use strict";
   // The browser's validation messages end with a full stop in some languages and not in others.
@@ -507,14 +507,12 @@
       });
   }
 
-  // The widget settings are replaced as a whole (PUT): read afresh, with only the friction row changed, so
-  // that nudges or known issues saved meanwhile elsewhere are kept.
+  // Only the friction row changes (PATCH, field by field): nudges and known issues stay as stored.
   function saveFriction(friction) {
-    return call("GET", "/api/v1/settings/widget").then(function (w) {
-      var body = Object.assign({}, w, { friction: Object.assign({}, w.friction, friction) });
-      delete body.identity_secret_set;  // said by the server, not a setting
-      return call("PUT", "/api/v1/settings/widget", body);
-    }).then(function (w) { storedFriction = w.friction; fillFriction(w.friction); });
+    return call("PATCH", "/api/v1/settings/widget", { friction: friction }).then(function (w) {
+      storedFriction = w.friction;
+      fillFriction(w.friction);
+    });
   }
 
   function save() {

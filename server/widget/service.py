@@ -60,8 +60,9 @@ NAMED_MESSAGE = "Known issue: {name}. We are working on it."
 
 # --- settings -------------------------------------------------------------------------------------
 
-def _row(session: Session, tenant_id: int) -> WidgetSettings | None:
-    return session.scalar(select(WidgetSettings).where(WidgetSettings.tenant_id == tenant_id))
+def _row(session: Session, tenant_id: int, *, lock: bool = False) -> WidgetSettings | None:
+    q = select(WidgetSettings).where(WidgetSettings.tenant_id == tenant_id)
+    return session.scalar(q.with_for_update() if lock else q)
 
 
 def stored_config(session: Session, tenant_id: int) -> dict[str, Any]:
@@ -77,9 +78,12 @@ def get_settings(session: Session, tenant_id: int) -> dict[str, Any]:
 
 def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[str, Any], *,
                  now: datetime) -> dict[str, Any]:
-    """Replace the configuration (validated) and tell the detector through a ``control.widget_settings`` event."""
-    config = widget_settings_schema.load(dict(data))
-    row = _row(session, tenant_id)
+    """Replace the configuration (validated) and tell the detector through a ``control.widget_settings`` event.
+
+    ``identity_secret_set``, which the settings are read with, is said by the server and ignored here, so
+    that what ``GET`` answers can be sent back changed."""
+    config = widget_settings_schema.load({k: v for k, v in data.items() if k != "identity_secret_set"})
+    row = _row(session, tenant_id, lock=True)
     if row is None:
         row = WidgetSettings(tenant_id=tenant_id, identity_secret_enc=None)
         session.add(row)
@@ -89,6 +93,24 @@ def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[
     log.append(session, tenant_id, [event], now.astimezone(timezone.utc))
     session.commit()
     return get_settings(session, tenant_id)
+
+
+#: Settings that are objects of their own: a change to them names only the fields it changes.
+_NESTED = ("cold_start", "friction")
+
+
+def patch_settings(session: Session, log: EventLog, tenant_id: int, changes: Mapping[str, Any], *,
+                   now: datetime) -> dict[str, Any]:
+    """Change only the settings named: each replaces the stored value (a list, such as ``nudges``, as a whole),
+    and ``cold_start`` and ``friction`` change field by field; the rest stays as stored. Validated as a whole,
+    as ``put_settings`` does, under the row's lock, so two changes at once both count."""
+    row = _row(session, tenant_id, lock=True)
+    current = widget_settings_schema.load(dict(row.config) if row is not None else {})
+    merged = {**current, **{k: v for k, v in changes.items() if k != "identity_secret_set"}}
+    for name in _NESTED:
+        if isinstance(changes.get(name), Mapping):
+            merged[name] = {**current[name], **changes[name]}
+    return put_settings(session, log, tenant_id, merged, now=now)
 
 
 def rotate_identity_secret(session: Session, tenant_id: int, *, secret_key: str, now: datetime) -> str:

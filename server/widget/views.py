@@ -132,10 +132,25 @@ def get_settings(tenant: Tenant) -> Any:
             responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
-    """Fields left out take their defaults (`{}` restores them all); an empty body is refused. The detector
-    learns the change through a control event."""
+    """Fields left out take their defaults (`{}` restores them all); an empty body is refused. What `GET` answers
+    can be sent back changed (its `identity_secret_set` is ignored). To change a few settings and keep the
+    rest, use `PATCH`. The detector learns the change through a control event."""
     result = service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
                                   json_body(), now=utcnow())
+    return jsonify(widget_settings_out_schema.dump(result))
+
+
+@bp.patch("/api/v1/settings/widget")
+@limiter.limit(_api_limit, key_func=_token_key)
+@documented(summary="Change some of the tenant's widget settings", tags=["widget"],
+            body=WidgetSettingsSchema(partial=True), auth="api_token",
+            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
+@require_token
+def patch_settings(tenant: Tenant) -> Any:
+    """Only the settings sent change: each replaces the stored value (a list such as `nudges` as a whole), and
+    `cold_start` and `friction` change field by field. The result is validated as a whole, as for `PUT`."""
+    result = service.patch_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
+                                    json_body(), now=utcnow())
     return jsonify(widget_settings_out_schema.dump(result))
 
 

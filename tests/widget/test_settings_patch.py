@@ -1,0 +1,56 @@
+"""The widget settings API: what GET answers goes back through PUT unchanged, and PATCH changes only the
+settings it names (the rest of the configuration, tips and known issues included, stays as stored)."""
+
+from __future__ import annotations
+
+from tests.conftest import log_rows
+
+NUDGE = {"id": "pay", "match": "/billing", "title": "Trouble paying?", "body": "Try a card.",
+         "link_url": "https://help.example.com/pay", "link_text": "Payment help", "when": []}
+ISSUE = {"id": "pdf", "match": "/invoices", "message": "Invoice PDFs are blank; we are on it.", "link_url": None}
+
+
+def auth(creds) -> dict:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {creds.api_token}"}
+
+
+def test_what_get_answers_can_be_put_back(client, tenant):  # type: ignore[no-untyped-def]
+    _, creds = tenant
+    assert client.put("/api/v1/settings/widget", json={"nudges": [NUDGE], "holdout": 0.0},
+                      headers=auth(creds)).status_code == 200
+    got = client.get("/api/v1/settings/widget", headers=auth(creds)).get_json()
+    assert "identity_secret_set" in got
+    again = client.put("/api/v1/settings/widget", json=got, headers=auth(creds))
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == got
+
+
+def test_patch_changes_only_what_it_names(client, db, tenant):  # type: ignore[no-untyped-def]
+    t, creds = tenant
+    put = {"nudges": [NUDGE], "holdout": 0.0, "status_page_url": "https://status.example.com",
+           "friction": {"min_sessions": 4, "weekly_false_alarms": 2.0}}
+    assert client.put("/api/v1/settings/widget", json=put, headers=auth(creds)).status_code == 200
+    before = len(log_rows(db))
+    r = client.patch("/api/v1/settings/widget", json={"known_issues": [ISSUE], "friction": {"min_sessions": 6}},
+                     headers=auth(creds))
+    assert r.status_code == 200, r.get_json()
+    got = r.get_json()
+    assert got["known_issues"] == [ISSUE] and got["nudges"] == [NUDGE]  # the tips are kept
+    assert got["holdout"] == 0.0 and got["status_page_url"] == "https://status.example.com"
+    assert got["friction"] == {"min_sessions": 6, "weekly_false_alarms": 2.0, "warmup_hours": 24}
+    assert client.get("/api/v1/settings/widget", headers=auth(creds)).get_json() == got
+    events = log_rows(db)[before:]  # the detector hears of it as of any change
+    assert [e.kind for e in events] == ["control.widget_settings"]
+    assert events[0].payload["widget"]["known_issues"] == [ISSUE] and events[0].tenant_id == t.id
+
+
+def test_a_bad_patch_is_refused_and_changes_nothing(client, tenant):  # type: ignore[no-untyped-def]
+    _, creds = tenant
+    assert client.put("/api/v1/settings/widget", json={"nudges": [NUDGE]}, headers=auth(creds)).status_code == 200
+    stored = client.get("/api/v1/settings/widget", headers=auth(creds)).get_json()
+    for body in ({"holdout": 2}, {"friction": {"min_sessions": 0}}, {"nudges": [NUDGE, NUDGE]}, {"colour": "red"},
+                 {"friction": "lots"}, [1, 2]):
+        r = client.patch("/api/v1/settings/widget", json=body, headers=auth(creds))
+        assert r.status_code == 400, (body, r.get_json())
+    assert client.patch("/api/v1/settings/widget", json={}).status_code == 401
+    assert client.get("/api/v1/settings/widget", headers=auth(creds)).get_json() == stored
