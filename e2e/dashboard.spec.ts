@@ -74,6 +74,9 @@ test("on a phone, picking a topic brings its detail into view, the cursor on its
     await expect(heading).toHaveText(/ \(topic \d+\)$/);  // a topic's id, not "#4" beside "incident #3"
     await expect(heading).not.toContainText("#");
     await expect(page.locator("#topic-detail")).toHaveAttribute("aria-labelledby", "topic-detail-heading");
+    // the name field says who else reads the name: customers, in the known-issue banner
+    await expect(page.getByRole("textbox", { name: "Topic name" })).toHaveAccessibleDescription(
+      "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic affects.");
 
     // the topics stack: every cell within the screen, each saying its column, nothing to scroll sideways
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

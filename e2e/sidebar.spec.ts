@@ -529,6 +529,9 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await page.keyboard.press("Enter");
   const input = app.getByRole("textbox", { name: "Topic name" });
   await expect(input).toBeFocused();
+  // Customers read the name too: the field says where.
+  await expect(input).toHaveAccessibleDescription(
+    "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic affects.");
   // The field holds the topic's name, selected: what the agent types replaces it.
   await page.keyboard.type("Blank invoice PDFs");
   await expect(input).toHaveValue("Blank invoice PDFs");

@@ -225,9 +225,14 @@
       input.value = t.name || "";
       input.placeholder = "Name this topic";
       input.setAttribute("aria-label", "Topic name");
+      // The name reaches customers: the widget's known-issue banner names the problem by it (never by the label).
+      var hint = el("p", "hint", "Customers see this name in your product's known-issue banner, on the pages an " +
+                                  "open incident on this topic affects.");
+      hint.id = "topic-name-hint";
+      input.setAttribute("aria-describedby", hint.id);
       var save = el("button", null, "Save name");
       save.type = "submit";
-      form.appendChild(input); form.appendChild(save);
+      form.appendChild(input); form.appendChild(save); form.appendChild(hint);
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
         api("/api/v1/topics/" + t.id, { method: "PATCH", headers: { "Content-Type": "application/json" },

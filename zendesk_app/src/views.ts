@@ -109,9 +109,10 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
   if (state.renaming !== topicId) {
     return button(t("sidebar.rename.button"), `rename-${topicId}`, () => h.startRename(topicId), state.busy);
   }
+  const hintId = `gs-rename-hint-${topicId}`;
   const input = el("input", { class: "gs-input", attrs: {
     type: "text", maxlength: 200, required: true, "data-focus": `rename-input-${topicId}`,
-    id: `gs-rename-input-${topicId}`,
+    id: `gs-rename-input-${topicId}`, "aria-describedby": hintId,
   } });
   const draft = state.drafts.get(topicId);
   input.value = draft ?? label;
@@ -133,7 +134,10 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
                                                 "aria-disabled": state.busy !== null ? "true" : null } },
        state.busy === `rename-save-${topicId}` ? t("sidebar.working") : t("sidebar.rename.save")),
     el("button", { class: "gs-button gs-secondary", attrs: { type: "button", "data-focus": `rename-cancel-${topicId}` },
-                   on: { click: () => h.cancelRename(topicId) } }, t("sidebar.rename.cancel")));
+                   on: { click: () => h.cancelRename(topicId) } }, t("sidebar.rename.cancel")),
+    // Under the field and its buttons: the name is not only the agents', the widget's known-issue banner names
+    // the problem by it (server/widget/service.py, NAMED_MESSAGE).
+    el("p", { class: "gs-hint", attrs: { id: hintId } }, t("sidebar.rename.public")));
   return form;
 }
 

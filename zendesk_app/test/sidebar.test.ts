@@ -466,6 +466,11 @@ describe("ticket sidebar", () => {
     expect(document.activeElement).toBe(input);
     expect(input.value).toBe("invoice pdf · blank");
     expect(root.querySelector(`label[for="${input.id}"]`)?.textContent).toBe("Topic name");
+    // The name reaches customers (the known-issue banner names the problem by it): the field says so.
+    const hint = document.getElementById(input.getAttribute("aria-describedby") ?? "");
+    expect(hint?.textContent).toBe("Customers see this name in your product's known-issue banner, on the pages an " +
+                                   "open incident on this topic affects.");
+    expect(input.form!.contains(hint)).toBe(true);
     input.value = "  Blank invoices  ";
     input.form!.requestSubmit();
     await flush();
