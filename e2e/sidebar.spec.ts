@@ -410,6 +410,24 @@ test("feedback from the sidebar reaches the backend", async ({ page }) => {
   await expect(again.getByRole("button", { name: "Noise" }).first()).toHaveAttribute("aria-pressed", "false");
 });
 
+test("a refresh that fails says why and from when the answer is; Try again brings the current one", async ({ page }) => {
+  const app = await openTicket(page, backend.incident_ticket_id);
+  await expect(app.locator(".gs-incident").first()).toBeVisible();
+  // The server goes away; a ticket update makes the app ask again.
+  await page.route("**/api/v1/tickets/*/context*", (route) => route.abort("connectionrefused"));
+  await page.getByRole("button", { name: /fires ticket.updated/ }).click();
+  const note = app.locator(".gs-stale");
+  await expect(note).toContainText(/^Could not refresh; this is the answer from \d\d:\d\d [AP]M\./);
+  await expect(note).toContainText("The Groundswell server did not answer. Check that it is running and reachable.");
+  await expect(app.locator(".gs-incident").first()).toBeVisible();  // the last answer stays
+  // The server is back: Try again brings the current answer now, not at the next minute's refresh.
+  await page.unroute("**/api/v1/tickets/*/context*");
+  await note.getByRole("button", { name: "Try again" }).click();
+  await expect(note).toHaveCount(0);
+  await expect(app.getByRole("status").first()).toHaveText("Refreshed; this is the current answer.");
+  await expect(app.locator(`h2#gs-incident-${backend.incident_id}`)).toBeFocused();
+});
+
 test("a ticket whose text is markup renders it as text", async ({ page }) => {
   const dialogs = watchDialogs(page);
   const xss = "<img src=x onerror=alert(1)>";

@@ -4,6 +4,8 @@ import { t } from "./i18n";
 export interface Formatter {
   time(iso: string | null): string;
   ago(iso: string | null): string;
+  /** A recent moment by its clock ("14:02" in the locale's form); one more than a day old also by its date. */
+  clock(iso: string | null): string;
   number(n: number): string;
   /** An incident's sentence with its clocks ("first seen 23:04 UTC", "in the hour from 14:00 UTC": the
    * detector writes them in UTC) in the agent's time zone, like every other time the app shows; each is
@@ -74,6 +76,11 @@ export function createFormatter(locale?: string, timeZone?: string, now: () => n
       const ms = iso ? Date.parse(iso) : NaN;
       if (Number.isNaN(ms)) return "";
       return duration(Math.max(0, Math.round((now() - ms) / 60_000)));
+    },
+    clock(iso) {
+      const ms = iso ? Date.parse(iso) : NaN;
+      if (Number.isNaN(ms)) return "";
+      return Math.abs(now() - ms) < DAY ? clock.format(ms) : dates.format(ms);
     },
     number: (n) => numbers.format(n),
     sentence: (text, firstSeen) => replaceClocks(text, firstSeen, (at) => clock.format(at)),

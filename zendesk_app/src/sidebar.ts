@@ -8,7 +8,7 @@ import type { Formatter } from "./format";
 import { t } from "./i18n";
 import type { Incident, TicketContext } from "./model";
 import { RequestError, type Zaf } from "./zaf";
-import { contextView, errorView, loadingView, unseenView, type Handlers, type UiState } from "./views";
+import { contextView, errorView, loadingView, unseenView, type Handlers, type Stale, type UiState } from "./views";
 
 export interface SidebarOptions {
   zaf: Zaf;
@@ -21,6 +21,8 @@ export interface SidebarOptions {
   refreshMs?: number;
   /** Measures the content height for `resize` (the default reads the document). */
   measure?: () => number;
+  /** The clock the answers are dated by (ms since the epoch). */
+  now?: () => number;
 }
 
 export interface Sidebar {
@@ -32,6 +34,8 @@ type Data = { kind: "loading" } | { kind: "unseen" } | { kind: "error"; message:
   | { kind: "ready"; ctx: TicketContext };
 
 export const MIN_HEIGHT = 80;
+/** The stale note's Try again button (its `data-focus` and its `busy` key). */
+const STALE_RETRY = "stale-retry";
 export const MAX_HEIGHT = 2000;
 
 /** A message the agent can read for any failure; server messages are shown as text. */
@@ -53,13 +57,16 @@ function defaultMeasure(root: HTMLElement): number {
 export function startSidebar(opts: SidebarOptions): Sidebar {
   const { zaf, api, fmt, root, agent, ticketId } = opts;
   const measure = opts.measure ?? (() => defaultMeasure(root));
+  const now = opts.now ?? Date.now;
   const live = el("p", { class: "gs-live", attrs: { role: "status", "aria-live": "polite" } });
   const content = el("div", { class: "gs-content" });
   root.replaceChildren(live, content);
 
   let data: Data = { kind: "loading" };
-  const ui: { busy: string | null; renaming: number | null; confirming: number | null; stale: boolean } =
-    { busy: null, renaming: null, confirming: null, stale: false };
+  const ui: { busy: string | null; renaming: number | null; confirming: number | null; stale: Stale | null } =
+    { busy: null, renaming: null, confirming: null, stale: null };
+  /** When the answer shown arrived (ISO), for the stale note's "the answer from 14:02". */
+  let answeredAt: string | null = null;
   const linked = new Map<number, number>();
   /** Typed into rename fields and not yet saved or cancelled (not part of the signature: typing draws nothing). */
   const drafts = new Map<number, string>();
@@ -128,9 +135,11 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     try {
       const ctx = await api.ticketContext(ticketId, agent);
       data = ctx === null ? { kind: "unseen" } : { kind: "ready", ctx };
-      ui.stale = false;
+      answeredAt = new Date(now()).toISOString();
+      ui.stale = null;
     } catch (err) {
-      if (background && data.kind === "ready") ui.stale = true;
+      // A background refresh keeps the answer shown, saying why it is not newer and from when it is.
+      if (background && data.kind === "ready") ui.stale = { reason: describeError(err), since: answeredAt };
       else data = { kind: "error", message: describeError(err) };
     }
     if (!stopped) render();
@@ -144,6 +153,32 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     }
     inFlight = load(background).finally(() => { inFlight = null; });
     return inFlight;
+  }
+
+  /** Where the focus goes when the stale note, and its Try again button, are gone: the first card's heading. */
+  function firstHeading(): string | null {
+    if (data.kind !== "ready") return null;
+    const inc = data.ctx.incidents[0];
+    return inc ? `incident-${inc.id}` : data.ctx.topic ? `topic-${data.ctx.topic.id}` : null;
+  }
+
+  /** The stale note's Try again: refresh now, keeping the answer shown until a newer one arrives. */
+  async function refreshNow(): Promise<void> {
+    if (ui.busy) return;
+    ui.busy = STALE_RETRY;
+    pendingFocus = STALE_RETRY;
+    render();
+    await inFlight?.catch(() => undefined); // one under way began before the press: ask again
+    await refresh(true);
+    ui.busy = null;
+    if (ui.stale) {
+      pendingFocus = STALE_RETRY;
+      announce(ui.stale.reason, true);
+    } else {
+      pendingFocus = firstHeading();
+      announce(t("sidebar.refreshed"));
+    }
+    if (!stopped) render();
   }
 
   async function act(key: string, work: () => Promise<string>, focusAfter: string | null = key): Promise<void> {
@@ -217,7 +252,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       return t("sidebar.rename.done", { name: name.trim().slice(0, 200) });
     }, `rename-${topicId}`),
     draft: (topicId: number, name: string) => { drafts.set(topicId, name); },
-    retry: () => void refresh(false),
+    retry: () => void refreshNow(),
     openTicket: (id: string) => {
       zaf.invoke("routeTo", "ticket", id).catch(() => announce(t("sidebar.error.route", { id }), true));
     },

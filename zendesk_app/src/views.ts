@@ -25,8 +25,15 @@ export interface UiState {
   linked: ReadonlyMap<number, number>;
   /** Verdict given in this session, per incident (the server's `yourVerdict` covers earlier ones). */
   verdicts: ReadonlyMap<number, Verdict>;
-  /** The last background refresh failed; the data shown may be old. */
-  stale: boolean;
+  /** The last background refresh failed: why, and when the answer shown arrived; null when it is current. */
+  stale: Stale | null;
+}
+
+export interface Stale {
+  /** What went wrong, in the words the first load's error uses (`describeError`). */
+  reason: string;
+  /** When the answer shown arrived (ISO), or null if unknown. */
+  since: string | null;
 }
 
 export interface Handlers {
@@ -42,6 +49,7 @@ export interface Handlers {
   rename(topicId: number, name: string): void;
   /** The agent typed in the rename field (nothing is drawn again). */
   draft(topicId: number, name: string): void;
+  /** Refresh now (the stale note's Try again), keeping the answer shown until a newer one arrives. */
   retry(): void;
   /** Open another ticket in Zendesk (a representative ticket). */
   openTicket(ticketId: string): void;
@@ -69,6 +77,15 @@ export function errorView(message: string, onRetry: () => void): HTMLElement {
     el("p", { class: "gs-muted" }, message),
     el("button", { class: "gs-button", attrs: { type: "button", "data-focus": "retry" }, on: { click: onRetry } },
        t("sidebar.retry")));
+}
+
+/** Over an answer a background refresh could not renew: from when it is, why, and a way to ask again now. */
+export function staleView(stale: Stale, fmt: Formatter, busy: string | null, h: Handlers): HTMLElement {
+  const since = fmt.clock(stale.since);
+  return el("div", { class: "gs-stale" },
+    el("p", {}, since ? t("sidebar.stale.since", { time: since }) : t("sidebar.stale.title")),
+    el("p", { class: "gs-muted" }, stale.reason),
+    button(t("sidebar.retry"), "stale-retry", () => h.retry(), busy));
 }
 
 export function unseenView(): HTMLElement {
@@ -304,7 +321,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
 export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
   const headingId = `gs-topic-${topic.id}`;
   return el("section", { class: "gs-card gs-topic", attrs: { "aria-labelledby": headingId } },
-    el("h2", { attrs: { id: headingId } }, t("sidebar.topic.heading"), " ",
+    el("h2", { attrs: { id: headingId, tabindex: -1, "data-focus": `topic-${topic.id}` } }, t("sidebar.topic.heading"), " ",
        el("span", { class: "gs-title" }, topic.label)),
     el("p", { class: "gs-muted" }, t("sidebar.topic.no_incident")),
     el("dl", { class: "gs-stats" },
@@ -317,7 +334,7 @@ export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handl
 
 export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
   const parts: Child[] = [];
-  if (state.stale) parts.push(el("p", { class: "gs-stale gs-muted" }, t("sidebar.stale")));
+  if (state.stale) parts.push(staleView(state.stale, fmt, state.busy, h));
   const named = ctx.banner ? ctx.incidents.find((i) => i.id === ctx.banner!.incidentId) : undefined;
   // "Known issue" only for an incident this ticket is one of (an older server named one on its topic alone).
   if (ctx.banner && named?.attached !== false) parts.push(bannerView(ctx.banner, named, fmt));

@@ -15,3 +15,15 @@ describe("sentence", () => {
     }
   });
 });
+
+describe("clock", () => {
+  const now = Date.parse("2026-11-23T14:30:00Z");
+  it("says a moment of the last day by its clock in the agent's zone, an older one with its date", () => {
+    const fmt = createFormatter("en-GB", "Asia/Kolkata", () => now);
+    expect(fmt.clock("2026-11-23T14:02:00Z")).toBe("19:32");
+    expect(fmt.clock("2026-11-22T15:00:00Z")).toBe("20:30");
+    expect(fmt.clock("2026-11-22T14:00:00Z")).toBe("22 Nov, 19:30");
+    expect(fmt.clock("not a time")).toBe("");
+    expect(fmt.clock(null)).toBe("");
+  });
+});

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApi } from "../src/api";
 import { createFormatter } from "../src/format";
-import type { RequestOptions } from "../src/zaf";
+import type { RequestError, RequestOptions } from "../src/zaf";
 import { startSidebar, type Sidebar } from "../src/sidebar";
 import { context, fakeZaf, flush, httpError, inApp, incident, volume, XSS, type FakeZaf } from "./helpers";
 
@@ -19,11 +19,12 @@ function path(o: RequestOptions): string {
   return `${o.type} ${o.url.replace("https://gs.example.org/api/v1", "")}`;
 }
 
-async function mount(route: (o: RequestOptions) => unknown, refreshMs = 3_600_000): Promise<FakeZaf> {
+async function mount(route: (o: RequestOptions) => unknown, refreshMs = 3_600_000,
+                     now = () => Date.parse("2026-11-23T12:04:00Z")): Promise<FakeZaf> {
   const zaf = fakeZaf(route);
   const fmt = createFormatter("en-US", "UTC", () => Date.parse("2026-11-23T12:04:00Z"));
   sidebar = startSidebar({ zaf, api: createApi(zaf), fmt, root, agent: AGENT, ticketId: "42", refreshMs,
-                           measure: () => 321 });
+                           measure: () => 321, now });
   await flush();
   return zaf;
 }
@@ -531,6 +532,45 @@ describe("ticket sidebar", () => {
     expect(zaf.requests.length).toBeGreaterThanOrEqual(2);
     expect(root.textContent).toContain("Incident #12:");
     expect(root.querySelector(".gs-stale")?.textContent).toContain("Could not refresh");
+  });
+
+  it("says why a refresh failed and how old the answer is, and Try again refreshes now", async () => {
+    let fail: RequestError | null = null;
+    let count = 17;
+    const zaf = await mount(() => {
+      if (fail) throw fail;
+      return context({ incidents: [incident({ ticket_count: count })] });
+    }, 3_600_000, () => Date.parse("2026-11-23T12:02:00Z"));
+    fail = httpError(0, "network", "error");
+    count = 18;
+    zaf.fire("ticket.updated");
+    await flush();
+    const note = () => root.querySelector(".gs-stale");
+    // From when the answer shown is (the agent's zone: UTC here), and why it is not newer, as the first load says it.
+    expect([...note()!.querySelectorAll("p")].map((p) => p.textContent)).toEqual([
+      "Could not refresh; this is the answer from 12:02 PM.",
+      "The Groundswell server did not answer. Check that it is running and reachable.",
+    ]);
+    expect(root.querySelector(".gs-stats dd")?.textContent).toBe("17");
+
+    // Still failing, for another reason: the note says the new one; the focus stays on Try again.
+    fail = httpError(429, "rate_limited", "slow down");
+    button("Try again").click();
+    await flush();
+    expect(note()?.textContent).toContain("The Groundswell server is busy; try again in a moment.");
+    expect(live().textContent).toBe("The Groundswell server is busy; try again in a moment.");
+    expect(document.activeElement).toBe(button("Try again"));
+
+    // The server is back: the press brings the current answer at once and the note goes.
+    fail = null;
+    const asked = zaf.requests.length;
+    button("Try again").click();
+    await flush();
+    expect(zaf.requests.length).toBe(asked + 1);
+    expect(note()).toBeNull();
+    expect(root.querySelector(".gs-stats dd")?.textContent).toBe("18");
+    expect(live().textContent).toBe("Refreshed; this is the current answer.");
+    expect(document.activeElement).toBe(root.querySelector("#gs-incident-12"));
   });
 
   it("shows an incident that only shares the ticket's topic as such: no known-issue banner", async () => {
