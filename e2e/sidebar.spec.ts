@@ -73,7 +73,8 @@ test("the agent page opens the ticket its address names, and takes the token out
   await expect(page.locator("#ticket-pane")).toBeVisible();
   await expect(page.locator("#ticket-title")).toHaveText(new RegExp(`^#${backend.incident_ticket_id}\\b`));
   const app = page.frameLocator('iframe[data-location="ticket_sidebar"]');
-  await expect(app.locator(".gs-banner")).toHaveText(`Known issue: incident #${backend.incident_id}`);
+  await expect(app.locator(".gs-banner")).toHaveText(
+    `Known issue: this ticket is one of incident #${backend.incident_id}'s tickets.`);
   expect(new URL(page.url()).hash).toBe(`#ticket=${backend.incident_ticket_id}`);
   // Back to the list: the address names no ticket; a reload shows the list without asking for the token again.
   await page.locator("#back-button").click();
@@ -89,8 +90,9 @@ test("an incident ticket shows its incident, evidence, chart, representatives an
     const app = await openTicket(page, backend.incident_ticket_id);
     const heading = app.getByRole("heading", { level: 2, name: new RegExp(`^Incident #${backend.incident_id}:`) });
     await expect(heading).toBeVisible();
-    // The banner names the incident; the card right under it says what it is, once.
-    await expect(app.locator(".gs-banner")).toHaveText(`Known issue: incident #${backend.incident_id}`);
+    // The card right under the banner says what the incident is, once; the banner, how this ticket relates to it.
+    await expect(app.locator(".gs-banner")).toHaveText(
+      `Known issue: this ticket is one of incident #${backend.incident_id}'s tickets.`);
     const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
                                                  { headers: auth() })).json();
     // the sentence as the API has it, its UTC first-seen clock in the agent's zone (UTC here, en-US: 11:59 AM)

@@ -95,11 +95,12 @@ export function unseenView(): HTMLElement {
 
 /**
  * The known-issue banner. When the incident's card follows it (as the server orders them), the card carries the
- * title and the sentence and the banner only names the incident: a 320 px column reads each once.
+ * title and the sentence (a 320 px column reads each once), and the banner says what the card does not: that this
+ * ticket is one of the incident's tickets (the counterpart of a card's "Same topic as incident #12" line).
  */
 function bannerView(banner: Banner, card: Incident | undefined, fmt: Formatter): HTMLElement {
   return el("div", { class: "gs-banner", attrs: { role: "note", "aria-label": t("sidebar.banner.label") } },
-    el("strong", {}, t("sidebar.banner.title", { id: banner.incidentId })),
+    el("strong", {}, t(card ? "sidebar.banner.attached" : "sidebar.banner.title", { id: banner.incidentId })),
     card ? null : el("p", { class: "gs-banner-title" }, banner.title),
     !card && banner.sentence ? el("p", {}, fmt.sentence(banner.sentence, null)) : null);
 }

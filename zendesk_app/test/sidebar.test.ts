@@ -65,8 +65,9 @@ describe("ticket sidebar", () => {
   it("renders the incident, its evidence, the banner, the chart and representative tickets", async () => {
     await mount(() => context());
     const text = root.textContent ?? "";
-    // The banner names the incident; its card, right under it, carries the title and the sentence once.
-    expect(root.querySelector(".gs-banner")?.textContent).toBe("Known issue: incident #12");
+    // Its card, right under the banner, carries the title and the sentence once; the banner does not repeat the
+    // card's heading but says how the ticket relates to the incident.
+    expect(root.querySelector(".gs-banner")?.textContent).toBe("Known issue: this ticket is one of incident #12's tickets.");
     expect(root.querySelector(".gs-banner + .gs-incident h2")?.textContent).toBe(
       "Incident #12: Spike: 'invoice pdf · blank'");
     expect(text.split("17 tickets from 15 customers in 2 h")).toHaveLength(2);
