@@ -50,7 +50,10 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     handler.addFilter(RequestContextFilter())
     root.handlers = [handler]
     root.setLevel(level)
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Libraries' own progress lines ("Loading SentenceTransformer model from ...") are noise in a command's
+    # output and a server's log alike: their warnings still show.
+    for name in ("alembic", "sentence_transformers"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     root._groundswell_configured = True  # type: ignore[attr-defined]
 
 

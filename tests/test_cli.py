@@ -33,8 +33,55 @@ def test_tenant_create_prints_working_credentials_once(db, database_url, tmp_pat
 def test_duplicate_tenant_is_a_clear_error(db, database_url, tmp_path):
     env = cli_env(database_url, tmp_path)
     assert run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme"], env).exit_code == 0
-    again = run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme"], env)
+    again = run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme-eu"], env)
     assert again.exit_code == 1 and "already exists" in again.output
+    same_account = run(["tenant", "create", "Acme Billing", "--zendesk-subdomain", "acme"], env)
+    assert same_account.exit_code == 1
+    assert same_account.output.strip() == ("Error: tenant 'acme' already has the Zendesk subdomain 'acme': one tenant "
+                                           "per Zendesk account (`groundswell tenant list` shows them)")
+    assert [line.split()[0] for line in run(["tenant", "list"], env).output.splitlines()] == ["acme"]
+
+
+def test_the_webhook_url_is_whole_when_the_public_url_is_known(db, database_url, tmp_path):
+    env = {**cli_env(database_url, tmp_path), "PUBLIC_URL": "https://gs.example.com/"}
+    creds = json.loads(run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme", "--json"], env).stdout)
+    assert creds["webhook_url"] == "https://gs.example.com/webhooks/zendesk/acme"
+
+
+def test_removing_an_origin_that_is_not_allowed_says_so(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    assert run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme", "--origin", "https://a.example.com"],
+               env).exit_code == 0
+    out = run(["tenant", "origins", "acme", "--remove", "https://b.example.com"], env)
+    assert out.exit_code == 0 and out.stdout.strip() == "https://a.example.com"
+    assert out.stderr.strip() == "https://b.example.com was not allowed; nothing to remove"
+
+
+def test_dead_letters_limit_must_be_positive(db, database_url, tmp_path):
+    out = CliRunner().invoke(main, ["dead-letters", "--limit", "-5"], env=cli_env(database_url, tmp_path))
+    assert out.exit_code == 2 and "--limit" in out.output
+
+
+def test_accounts_csv_that_cannot_be_written_is_one_line(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    assert run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme"], env).exit_code == 0
+    out = run(["accounts", "--tenant", "acme", "--csv", str(tmp_path / "missing" / "x.csv")], env)
+    assert out.exit_code == 1
+    assert out.output.strip() == f"Error: cannot write {tmp_path / 'missing' / 'x.csv'}: No such file or directory"
+
+
+def test_backtest_holds_set_to_the_settings_api_ranges_and_says_when_there_is_nothing(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    assert run(["tenant", "create", "Acme", "--zendesk-subdomain", "acme"], env).exit_code == 0
+    for pair, said in (("sensitivity.spike=1e9", "sensitivity.spike: Must be greater than or equal to 0.0 and less "
+                                                 "than or equal to 100.0."),
+                       ("friction.min_sessions=0", "friction.min_sessions: Must be greater than or equal to 1"),
+                       ("colour=red", "friction.<weekly_false_alarms|min_sessions|warmup_hours>")):
+        out = CliRunner().invoke(main, ["backtest", "--tenant", "acme", "--no-progress", "--set", pair], env=env)
+        assert out.exit_code == 2 and said in out.output, out.output
+    empty = run(["backtest", "--tenant", "acme", "--no-progress", "--set", "resolve_after_minutes=60"], env)
+    assert empty.exit_code == 0
+    assert empty.output.strip() == "Nothing stored for acme yet: no tickets or in-app events to replay."
 
 
 def test_rotate_and_origins(db, database_url, tmp_path):

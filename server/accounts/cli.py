@@ -78,18 +78,22 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
     if csv_path:
         columns = ["account_id", "name", "source", "signal", "direction", "label", "observed", "expected", "ratio",
                    "p_value", "q_value", "requesters", "history", "sentence"]
-        with open(csv_path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for a in report["accounts"]:
-                writer.writerow([" ".join(map(str, a[c])) if c == "history" else
-                                 ("" if a[c] is None else a[c]) for c in columns])
+        try:
+            with open(csv_path, "w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(columns)
+                for a in report["accounts"]:
+                    writer.writerow([" ".join(map(str, a[c])) if c == "history" else
+                                     ("" if a[c] is None else a[c]) for c in columns])
+        except OSError as e:
+            raise click.ClickException(f"cannot write {csv_path}: {e.strerror or e}") from None
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     console = Console()
     tested = report["tested"]
-    console.print(f"Last {days} day{'s' if days > 1 else ''} against {weeks} past windows; tested "
+    console.print(f"Last {days} day{'s' if days > 1 else ''} against up to {weeks} past windows (each account "
+                  f"from its first data on); tested "
                   f"{tested.get('tickets', 0)} organizations and {tested.get('users', 0)} product accounts.")
     if not report["accounts"]:
         console.print("No account changed more than its own ups and downs allow."
@@ -103,4 +107,6 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
                       ", ".join(map(str, a["history"])),
                       f"{a['q_value']:.3g}")
     console.print(table)
+    console.print(f"q: how likely a flag is to be a false one, allowing for every account tested (shown up to "
+                  f"--fdr {fdr:g}).")
 

@@ -64,7 +64,8 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
             out.setdefault("friction", {})[sub] = value
             continue
         if top not in FIELDS:
-            raise ValueError(f"--set {pair!r}: unknown setting {top!r}; known: {', '.join(FIELDS)}")
+            raise ValueError(f"--set {pair!r}: unknown setting {top!r}; known: {', '.join(FIELDS)}, "
+                             f"friction.<{'|'.join(FRICTION_FIELDS)}>")
         if top in ("sensitivity", "plan_sensitivity"):
             if not sub or (top == "sensitivity" and sub not in SENSITIVITY_KINDS):
                 raise ValueError(f"--set {pair!r}: name a kind: {top}.<{'|'.join(SENSITIVITY_KINDS)}>"

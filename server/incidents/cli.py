@@ -12,6 +12,28 @@ from server import config as config_mod
 from server.cli_base import check_schema, get_tenant, load_config, open_database
 
 
+def within_api_ranges(overrides: dict[str, Any]) -> None:
+    """Hold ``--set`` values to what the settings API and the incidents page accept (a backtest of a setting
+    nobody can save answers nothing); ValueError naming the setting and its range otherwise."""
+    from marshmallow import ValidationError
+
+    from server.incidents.backtest import split_overrides
+    from server.incidents.schemas import BacktestInSchema
+
+    detection, friction = split_overrides(overrides)
+    whole = {k: int(v) if k in ("resolve_after_minutes", "min_requesters") and v == int(v) else v
+             for k, v in detection.items()}
+    try:
+        BacktestInSchema().load({"settings": whole, **({"friction": friction} if friction else {})})
+    except ValidationError as e:
+        def flat(messages: Any, prefix: str = "") -> list[str]:
+            if isinstance(messages, dict):
+                return [m for k, v in messages.items()
+                        for m in flat(v, f"{prefix}.{k}" if prefix and prefix != "settings" else str(k))]
+            return [f"{prefix}: {' '.join(map(str, messages))}"]
+        raise ValueError("; ".join(flat(e.messages))) from None
+
+
 @click.command("backtest")
 @click.option("--tenant", "slug", required=True, help="Slug of the tenant whose stored events are replayed.")
 @click.option("--since", default="90d", show_default=True,
@@ -54,6 +76,7 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
         raise click.BadParameter(str(e), param_hint="--since") from None
     try:
         overrides = parse_overrides(pairs)
+        within_api_ranges(overrides)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--set") from None
     cfg = load_config()
@@ -97,6 +120,9 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
                                "incidents": report.incidents}, default=str, indent=2))
         return
     out = Console()
+    if not report.events:
+        out.print(f"Nothing stored for {slug} yet: no tickets or in-app events to replay.", markup=False)
+        return
     table = Table(title=f"What would have fired for {slug} since {start:%Y-%m-%d %H:%M} UTC")
     for col in ("id", "kind", "detected (UTC)", "tickets", "customers", "p-value", "evidence"):
         table.add_column(col, overflow="fold")
@@ -106,9 +132,14 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
                       "–" if friction else str(inc["ticket_count"]),
                       f"{inc['evidence'].get('sessions', 0)} sessions" if friction else str(inc["requester_count"]),
                       f"{inc['p_value']:.1e}", Text(inc["sentence"]))  # ticket words: text, never markup
-    out.print(table)
+    if report.incidents:
+        out.print(table)
+    else:
+        out.print(f"Nothing would have fired for {slug} since {start:%Y-%m-%d %H:%M} UTC.", markup=False)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
-    rate = f"{len(report.incidents) / report.weeks_until(now):.1f} a week" if report.incidents else "0 a week"
+    weeks = report.weeks_until(now)
+    rate = ("0 a week" if not report.incidents else f"{len(report.incidents) / weeks:.1f} a week" if weeks >= 1
+            else f"over {weeks * 7:.1f} days of data, too few for a rate a week")  # a day's rate times 7 misleads
     rate += _data_only_from(start, report.data_since)
     n = len(report.incidents)
     what_if = ", ".join(p.strip() for p in pairs)

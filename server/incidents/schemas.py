@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from server.incidents.models import KINDS, STATUSES
 from server.incidents.settings import MAX_PLAN_NAME, MAX_PLANS, RANGES, SENSITIVITY_KINDS
@@ -290,6 +290,18 @@ class DetectionSettingsInSchema(TextSchema):
     resolve_after_minutes = fields.Integer(strict=True, validate=_range("resolve_after_minutes"))
     min_requesters = fields.Integer(strict=True, validate=_range("min_requesters"))
     drop_min_expected = fields.Float(validate=_range("drop_min_expected"))
+
+    @pre_load
+    def _trimmed_plans(self, data: Any, **_: Any) -> Any:
+        """A plan tier is matched to tickets' plans as written: spaces around its name would never match, so
+        they are taken off (as the settings form does); two names that are then the same are refused."""
+        plans = data.get("plan_sensitivity") if isinstance(data, dict) else None
+        if not isinstance(plans, dict):
+            return data
+        trimmed = {k.strip() if isinstance(k, str) else k: v for k, v in plans.items()}
+        if len(trimmed) != len(plans):
+            raise ValidationError("two plan tiers with the same name once spaces are taken off", "plan_sensitivity")
+        return {**data, "plan_sensitivity": trimmed}
 
 
 class DetectionSettingsOutSchema(Schema):

@@ -11,7 +11,7 @@ from server.cli_base import check_schema, load_config, open_database
 
 
 @click.group("dead-letters", invoke_without_command=True)
-@click.option("--limit", type=int, default=50, show_default=True, help="Newest first, at most this many.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Newest first, at most this many.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 def dead_letters(ctx: click.Context, limit: int, as_json: bool) -> None:

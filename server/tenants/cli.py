@@ -34,21 +34,31 @@ def _print_credentials(creds: Any, as_json: bool, extra: dict[str, Any]) -> None
 @click.option("--origin", "origins", multiple=True, help="Origin allowed to send widget events (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def tenant_create(name: str, subdomain: str, slug: str | None, origins: tuple[str, ...], as_json: bool) -> None:
-    """Create a tenant and print its credentials once."""
-    from server.tenants import create_tenant
+    """Create a tenant and print its credentials once.
+
+    One tenant per Zendesk account: a subdomain that another tenant already has is refused (its webhooks,
+    sidebar and backfill would be split between the two)."""
+    from sqlalchemy import select
+
+    from server.tenants import Tenant, create_tenant
     from server.tenants.service import TenantError
 
     cfg = load_config()
     database = open_database(cfg)
     check_schema(database)
     with database.session() as session:
+        taken = session.scalar(select(Tenant.slug).where(Tenant.zendesk_subdomain == subdomain).limit(1))
+        if taken is not None:
+            raise click.ClickException(f"tenant {taken!r} already has the Zendesk subdomain {subdomain!r}: one tenant "
+                                       "per Zendesk account (`groundswell tenant list` shows them)")
         try:
             t, creds = create_tenant(session, name, secret_key=config_mod.secret_key(cfg),
                                      zendesk_subdomain=subdomain, slug=slug, origins=list(origins))
         except TenantError as e:
             raise click.ClickException(str(e)) from None
         session.commit()
-        _print_credentials(creds, as_json, {"tenant": t.slug, "webhook_url": f"/webhooks/zendesk/{t.slug}"})
+        base = str(cfg.get("PUBLIC_URL") or "").rstrip("/")  # without it, the path to put after the server's address
+        _print_credentials(creds, as_json, {"tenant": t.slug, "webhook_url": f"{base}/webhooks/zendesk/{t.slug}"})
 
 
 @tenant_group.command("list")
@@ -74,7 +84,7 @@ def tenant_list() -> None:
 @click.option("--set-webhook-secret", help="Use this signing secret (the one Zendesk shows for the webhook).")
 @click.option("--site-key", is_flag=True, help="Make a new widget site key.")
 @click.option("--api-token", is_flag=True, help="Make a new API token (the old one stops working).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the new credentials as JSON.")
 def tenant_rotate(slug: str, webhook_secret: bool, set_webhook_secret: str | None, site_key: bool,
                   api_token: bool, as_json: bool) -> None:
     """Replace credentials of tenant SLUG and print the new ones once."""
@@ -104,9 +114,12 @@ def tenant_origins(slug: str, add: tuple[str, ...], remove: tuple[str, ...]) -> 
         try:
             current = set(t.allowed_origins or [])
             current |= {normalize_origin(o) for o in add}
+            absent = [o for o in remove if not current & set(origin_forms(o))]
             current -= {form for o in remove for form in origin_forms(o)}
         except TenantError as e:
             raise click.ClickException(str(e)) from None
+        for o in absent:
+            click.echo(f"{o} was not allowed; nothing to remove", err=True)
         t.allowed_origins = sorted(current)
         session.commit()
         click.echo("\n".join(t.allowed_origins) or "(no origins allowed)")

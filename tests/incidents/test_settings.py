@@ -129,3 +129,14 @@ def test_each_kind_has_one_name_on_every_page_that_names_kinds():
     page = (static.parent / "templates" / "incidents.html").read_text()
     options = dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', page))
     assert {k: v for k, v in options.items() if k in KINDS} == dict(KIND_NAMES)
+
+
+def test_plan_tier_names_are_trimmed_as_the_form_trims_them(client, tenant):  # type: ignore[no-untyped-def]
+    _, creds = tenant
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    r = client.patch("/api/v1/settings/detection", json={"plan_sensitivity": {"  enterprise ": 2}}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["plan_sensitivity"] == {"enterprise": 2.0}
+    both = client.patch("/api/v1/settings/detection", json={"plan_sensitivity": {"pro": 2, " pro": 3}}, headers=headers)
+    assert both.status_code == 400 and "plan_sensitivity" in both.get_json()["error"]["fields"]
+    assert client.patch("/api/v1/settings/detection", json={"plan_sensitivity": {"   ": 2}},
+                        headers=headers).status_code == 400
