@@ -18,7 +18,9 @@ In order (the first that applies is the reason):
    - ``learning``: the classifier is still learning and the cold-start rule is turned off, so nothing
      says stuck yet.
 3. ``no_content``: no nudge configured for the page answers what the session met there (a nudge naming
-   friction, ``when``, is chosen by what the session met on the page; one naming none answers any).
+   friction, ``when``, is chosen by what the session met on the page; one naming none answers any). A
+   nudge the person closed in this session (``nudge_dismissed``) is not offered again in it: the choice is
+   made among the others, so the session's next nudge is one it has not refused.
 4. ``cap_session`` / ``cap_day``: the session (or the user, over 24 h) already had its share of
    would-be nudges. Held-out sessions count too, so both groups are capped alike.
 5. ``holdout``: the session is in the holdout: never nudged, its would-be nudge recorded.
@@ -28,7 +30,7 @@ In order (the first that applies is the reason):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from server.widget.settings import Nudge, WidgetConfig
 
@@ -65,6 +67,8 @@ class SessionView:
     met: tuple[tuple[str, str, int], ...] = ()
     #: Built with events the detector has not folded yet: ``p_ticket`` does not include them.
     provisional: bool = False
+    #: Nudge ids the person closed in this session: never offered again in it.
+    dismissed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
     ...     "body": "b", "when": [{"signal": "failed_request", "target": "POST /api/pay"}]}]})
     >>> decide(c2, tenant_id=1, session_id="s", path="/billing", session=coupon, session_nudges=0, day_nudges=0).reason
     'no_content'
+    >>> closed = SessionView(None, False, ("/billing",), dismissed=("pay",))  # the person closed it before
+    >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=closed, session_nudges=1, day_nudges=1).reason
+    'no_content'
     >>> ready = SessionView(0.2, True, ("/billing",))
     >>> decide(c, tenant_id=1, session_id="s", path="/billing", session=ready, session_nudges=0, day_nudges=0).reason
     'below_threshold'
@@ -125,7 +132,11 @@ def decide(config: WidgetConfig, *, tenant_id: int, session_id: str, path: str, 
         stuck, judge = False, "learning"
     if not stuck:
         return out(judge)
-    content = config.nudge_for(path, session.met)
+    offered = config
+    if session.dismissed:
+        refused = set(session.dismissed)
+        offered = replace(config, nudges=tuple(n for n in config.nudges if n.id not in refused))
+    content = offered.nudge_for(path, session.met)
     if content is None:
         return out("no_content")
     if session_nudges >= config.cap_per_session:

@@ -4,7 +4,9 @@ Counted per session and per page: rage clicks, dead clicks, error clicks (a clic
 2 s by a JS error or a failed request: the widget marks that error with ``data.error_click`` and the
 click's target; an ``error_click`` event or a ``click`` whose data carries ``error_click`` or ``error``
 count too), failed requests by ``METHOD path status``, JS errors, form errors by form (``data.form``),
-flow abandonments, page views and time on page. Pure code: the event's time comes in, never the clock.
+flow abandonments, page views and time on page; and the help tips the person closed (``nudge_dismissed``
+without ``left_page``), which are not offered again in the session. Pure code: the event's time comes in,
+never the clock.
 
 The **cold-start rule** (``stuck_on``) says a session is stuck on a page when, on that page, the same
 action failed ``repeat`` times (the same request failing, the same form rejecting input, or the same
@@ -41,6 +43,8 @@ MAX_PAGES = 20
 MAX_KEYS = 20
 #: Longest gap between two events that still counts as time on the page.
 MAX_GAP_MS = 5 * 60 * 1000
+#: Most help tips remembered as closed per session (the newest kept).
+MAX_DISMISSED = 20
 
 
 def _key(value: Any, limit: int = 120) -> str:
@@ -149,6 +153,19 @@ class SessionFeatures:
     totals: dict[str, int] = field(default_factory=dict)
     pages: dict[str, PageFriction] = field(default_factory=dict)
     last_path: str | None = None
+    #: Help tips (nudge ids) the person closed in this session, oldest first: not offered again in it.
+    dismissed: list[str] = field(default_factory=list)
+
+    def dismissed_tips(self) -> list[str]:
+        return self.__dict__.setdefault("dismissed", [])  # checkpoints from before closed tips were kept
+
+    def dismiss(self, nudge_id: str) -> None:
+        """Remember a tip the person closed (at most ``MAX_DISMISSED``, the newest)."""
+        tips = self.dismissed_tips()
+        if nudge_id in tips:
+            tips.remove(nudge_id)
+        tips.append(nudge_id)
+        del tips[:-MAX_DISMISSED]
 
     def page(self, path: str) -> PageFriction | None:
         if path not in self.pages and len(self.pages) >= MAX_PAGES:
@@ -167,10 +184,16 @@ class SessionFeatures:
                 self.pages[self.last_path].time_ms += gap
         self.last_ms = max(self.last_ms, at_ms)
         self.last_path = path
-        if page is None:
-            return None
         etype = str(ev.get("type") or "")
         data = ev.get("data") if isinstance(ev.get("data"), Mapping) else {}
+        if etype == "nudge_dismissed":
+            # Closed by the person: a refusal. Closed because they left its page (``left_page``): not one.
+            if data.get("nudge_id") not in (None, "") and data.get("left_page") not in (True, "true"):
+                self.dismiss(str(data["nudge_id"])[:64])
+                return etype
+            return None
+        if page is None:
+            return None
         signal: str | None = None
         target = ""
         if etype == "page_view" or etype == "navigation":
@@ -225,4 +248,4 @@ class SessionFeatures:
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "totals": dict(sorted(self.totals.items())),
-                "pages": {p: f.to_json() for p, f in self.pages.items()}}
+                "pages": {p: f.to_json() for p, f in self.pages.items()}, "dismissed": list(self.dismissed_tips())}

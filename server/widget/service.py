@@ -274,9 +274,13 @@ def session_view(session: Session, tenant_id: int, session_id: str, path: str, c
         return None  # more of the session's events may wait beyond the bound: the detector decides
     pending = not complete or (
         bool(unread) and (row is None or any(rx >= now - PENDING_WINDOW for rx, _, _ in unread)))
+    # The tips the person closed, as the row has them and as the unread events add (rows from before: none).
+    closed = stored.get("dismissed") if isinstance(stored.get("dismissed"), list) else []
+    dismissed = dict.fromkeys([*(str(t) for t in closed if isinstance(t, str)), *features.dismissed_tips()])
     return SessionView(p_ticket=row.p_ticket if row is not None else None,
                        model_ready=row.model_ready if row is not None else _tenant_ready(session, tenant_id),
-                       stuck_pages=tuple(sorted(stuck)), met=tuple(page.met()), provisional=pending)
+                       stuck_pages=tuple(sorted(stuck)), met=tuple(page.met()), provisional=pending,
+                       dismissed=tuple(dismissed))
 
 
 def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_key: str,

@@ -86,6 +86,39 @@ def test_a_decision_does_not_wait_for_a_detector_that_is_behind(client, tenant, 
     assert decide(client, creds, session_id="two").get_json()["reason"] == "no_data"
 
 
+def close_tip(client, creds, session_id, nudge_id, **data):
+    """What the widget sends when a tip is closed: by the person, or with ``left_page`` when they left its page."""
+    ts = now_ms()
+    event = {"id": f"d{ts}-{nudge_id}", "type": "nudge_dismissed", "ts": ts, "url": f"{ORIGIN}{PAGE}",
+             "data": {"nudge_id": nudge_id, **data}}
+    assert post_widget(client, creds.site_key, {"session_id": session_id, "sent_at": ts, "events": [event]}).status_code == 202
+
+
+def test_a_tip_the_person_closed_is_not_offered_again_in_the_session(client, tenant, db):
+    """Three failed payments bring the payment tip; the person closes it and pays once more: the tip does
+    not come back (whether the detector has read the dismissal yet or not), and the session's second tip
+    goes to the coupon tip when the coupon fails."""
+    _, creds = tenant
+    put_settings(client, creds, nudges=[PAY, COUPON])  # two tips a session
+    fail_three_times(client, creds, session_id="s1")
+    assert decide(client, creds, session_id="s1").get_json()["nudge"]["id"] == "pay"
+    close_tip(client, creds, "s1", "pay")
+    fail_three_times(client, creds, session_id="s1")
+    body = decide(client, creds, session_id="s1").get_json()  # the dismissal is still unread by the detector
+    assert (body["reason"], body["nudge"]) == ("no_content", None)
+    run_detector(db)
+    body = decide(client, creds, session_id="s1").get_json()  # now from the session's row
+    assert (body["reason"], body["nudge"]) == ("no_content", None)
+    bad_coupons(client, creds, "s1")  # as much coupon trouble as payment trouble: the payment tip would win the tie
+    assert decide(client, creds, session_id="s1").get_json()["nudge"]["id"] == "coupon"
+    # a tip closed because the person left its page was not refused; nor does one session's refusal reach another
+    fail_three_times(client, creds, session_id="left")
+    assert decide(client, creds, session_id="left").get_json()["nudge"]["id"] == "pay"
+    close_tip(client, creds, "left", "pay", left_page=True)
+    run_detector(db)
+    assert decide(client, creds, session_id="left").get_json()["nudge"]["id"] == "pay"
+
+
 #: Unread events of other sessions: enough for PostgreSQL's planner to choose the plans it chooses at scale
 #: (on a few thousand rows, reading them all is its cheapest plan).
 BACKLOG = 20_000

@@ -105,3 +105,26 @@ def test_compare_reports_both_arms_and_the_difference():
     assert "no clear difference" in r["sentence"] or "fewer" in r["sentence"]
     empty = compare(Arm(0, 0), Arm(10, 1))
     assert empty["difference"] is None and empty["interval"] is None and "Not enough" in empty["sentence"]
+
+
+def test_a_nudge_the_person_closed_is_not_offered_again_in_the_session_another_still_is():
+    pay = {**NUDGE, "when": [{"signal": "failed_request", "target": "POST /api/pay"}]}
+    coupon = {**NUDGE, "id": "coupon", "when": [{"signal": "form_error", "target": "coupon"}]}
+    anything = {**NUDGE, "id": "any"}
+    met = (("failed_request", "POST /api/pay", 4), ("form_error", "coupon/code", 3))
+    config = cfg(nudges=[pay, coupon], cap_per_session=2)
+    assert run(config, SessionView(None, False, ("/billing",), met)).nudge.id == "pay"
+    closed = SessionView(None, False, ("/billing",), met, dismissed=("pay",))
+    d = run(config, closed, in_session=1)
+    assert (d.reason, d.nudge.id) == ("nudge", "coupon")  # the slot goes to a tip not refused
+    assert run(config, SessionView(None, False, ("/billing",), met, dismissed=("pay", "coupon")),
+               in_session=1).reason == "no_content"
+    # a tip for any trouble on the page comes after those the person closed too; closing it ends the offers
+    config = cfg(nudges=[pay, anything], cap_per_session=2)
+    assert run(config, closed, in_session=1).nudge.id == "any"
+    assert run(config, SessionView(None, False, ("/billing",), met, dismissed=("any", "pay")),
+               in_session=1).reason == "no_content"
+    # the holdout records a would-be nudge among those not refused, as the nudged group gets
+    held = next(f"h{i}" for i in range(1000) if in_holdout(1, f"h{i}", 0.5))
+    d = run(cfg(nudges=[pay, coupon], holdout=0.5, cap_per_session=2), closed, sid=held, in_session=1)
+    assert (d.reason, d.content.id) == ("holdout", "coupon")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
 
-from server.widget.features import MAX_PAGES, SessionFeatures
+from server.widget.features import MAX_DISMISSED, MAX_PAGES, SessionFeatures
 from server.widget.settings import WidgetConfig, page_path, path_matches
 from tests.widget.helpers import SITE, T0, Log, failing
 
@@ -91,3 +92,30 @@ def test_config_defaults_and_matching_content():
                                 "known_issues": [{"id": "k", "match": "/x/*", "message": "m"}]})
     assert c.nudge_for("/x/y").id == "a" and c.issues_for("/x/z")[0].id == "k"
     assert c.cold_start.repeat_failures == 3 and c.holdout == 0.1 and c.friction.weekly_false_alarms == 1.0
+
+
+def test_tips_the_person_closed_are_remembered_not_those_closed_by_leaving_the_page():
+    log = Log()
+    events = failing(log, "s1", T0) + [
+        log.widget("s1", "nudge_shown", T0 + timedelta(seconds=20), nudge_id="pay"),
+        log.widget("s1", "nudge_dismissed", T0 + timedelta(seconds=25), nudge_id="pay"),
+        log.widget("s1", "nudge_dismissed", T0 + timedelta(seconds=30), nudge_id="coupon", left_page=True),
+        log.widget("s1", "nudge_dismissed", T0 + timedelta(seconds=31)),  # names no tip
+    ]
+    s = fold(events)
+    assert s.dismissed_tips() == ["pay"]
+    assert s.to_json()["dismissed"] == ["pay"]
+    assert s.pages["/billing"].counts == {"failed_request": 3}  # a closed tip is no friction
+    for i in range(MAX_DISMISSED + 5):
+        s.add({"type": "nudge_dismissed", "url": SITE + "/billing", "data": {"nudge_id": f"t{i}"}}, 40_000 + i)
+    s.add({"type": "nudge_dismissed", "url": SITE + "/billing", "data": {"nudge_id": "x" * 500}}, 50_000)
+    assert len(s.dismissed_tips()) == MAX_DISMISSED and s.dismissed_tips()[-1] == "x" * 64
+
+
+def test_a_session_pickled_before_closed_tips_were_kept_loads_and_keeps_them_from_then_on():
+    s = fold(failing(Log(), "s1", T0))
+    del s.__dict__["dismissed"]  # as a checkpoint written before the field existed holds it
+    old = pickle.loads(pickle.dumps(s))
+    assert old.to_json()["dismissed"] == []
+    old.add({"type": "nudge_dismissed", "url": SITE + "/billing", "data": {"nudge_id": "pay"}}, 99_000)
+    assert old.dismissed_tips() == ["pay"] and old.to_json()["dismissed"] == ["pay"]

@@ -1,7 +1,8 @@
 /**
  * The UI integration: asks the server for known issues on every page view and route change, and for a
  * nudge decision after a flush that carried friction (debounced) and on route changes. Client-side caps
- * (per session and per day) apply on top of the server's; one nudge at a time.
+ * (per session and per day) apply on top of the server's; one nudge at a time; a tip the person closed is
+ * not shown again in the session (the server does not offer it again either).
  */
 import { FRICTION } from "../core/client";
 import { scrubUrl } from "../core/scrub";
@@ -36,6 +37,29 @@ function readCaps(client: Client): Caps {
     /* no caps stored: start at zero */
   }
   return { day, today, session };
+}
+
+const CLOSED = "gs_nudge_closed";
+
+/** Tips the person closed in this browser session (session storage, at most 20): never shown again in it,
+ * even when the server's answer comes before it has read the dismissal. */
+function closedTips(client: Client): string[] {
+  try {
+    const s = client.env.storage("session");
+    const v = JSON.parse((s && s.getItem(CLOSED)) || "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberClosed(client: Client, id: string): void {
+  try {
+    const s = client.env.storage("session");
+    if (s) s.setItem(CLOSED, JSON.stringify(closedTips(client).filter((x) => x !== id).concat(id).slice(-20)));
+  } catch {
+    /* the server remembers it too */
+  }
 }
 
 function countNudge(client: Client, caps: Caps): void {
@@ -125,6 +149,7 @@ export function ui(): Integration {
         if (!n || nudgeOpen || n.id === undefined || typeof n.title !== "string") return;
         if (scrubUrl(env.href()).split(/[?#]/)[0] !== page) return;  // they left the page it was decided for
         const id = String(n.id);
+        if (closedTips(client).indexOf(id) >= 0) return;  // closed before in this session
         nudgeOpen = true;
         countNudge(client, caps);
         nudgePage = page;
@@ -132,6 +157,7 @@ export function ui(): Integration {
           dismiss(leftPage) {
             nudgeOpen = false;
             closeNudge = undefined;
+            if (!leftPage) rememberClosed(client, id);
             client.capture("nudge_dismissed", leftPage ? { nudge_id: id, left_page: true } : { nudge_id: id });
           },
           click() {

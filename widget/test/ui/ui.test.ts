@@ -96,12 +96,16 @@ describe("focus and announcements", () => {
 
   it("gives focus back when the tip is closed, else to another card, and never moves focus from outside", async () => {
     const { amount, other } = page();
-    const srv = server({ issues: [{ id: 7, message: "Payments are slow." }], nudge });
+    // each time another tip: one the person closed is not shown again in the session
+    const reply = { issues: [{ id: 7, message: "Payments are slow." }], nudge };
+    const srv = server(reply);
     let href = "https://app.test/billing";
     const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 9, nudgesPerDay: 9 },
                                   testEnv({ fetch: srv.fetch, href: () => href }));
-    const tip = () => shadow().querySelector<HTMLElement>("[data-nudge='n1']");
+    const tip = () => shadow().querySelector<HTMLElement>("[data-nudge]");
+    let shown = 0;
     const open = async () => {
+      reply.nudge = { ...nudge, id: `n${++shown}` };
       client.emit("route", "/billing");
       await vi.advanceTimersByTimeAsync(1100);
       expect(tip()).not.toBeNull();
@@ -221,6 +225,37 @@ describe("nudge card", () => {
     client.stop();
     expect(sent.events().filter((e) => e.type.startsWith("nudge")).map((e) => [e.type, e.data])).toEqual([
       ["nudge_shown", { nudge_id: "n1" }], ["nudge_dismissed", { nudge_id: "n1", left_page: true }]]);
+  });
+
+  it("does not show again a tip the person closed in this session, even if the server offers it", async () => {
+    let offer: unknown = nudge;  // a server that has not read the dismissal yet
+    const fetch = vi.fn(async (url: string) => new Response(JSON.stringify(
+      url.includes("known-issues") ? { issues: [] } : { nudge: offer, reason: "nudge" }), { status: 200 }));
+    let href = "https://app.test/billing";
+    const env = testEnv({ fetch: fetch as unknown as typeof globalThis.fetch, href: () => href });
+    const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 5 }, env);
+    const stuck = async () => {
+      client.capture("failed_request", { method: "POST", status: 500, path: "/pay" });
+      await vi.advanceTimersByTimeAsync(1700);
+    };
+    const tip = () => shadow().querySelector("[data-nudge]");
+    await stuck();
+    expect(tip()!.getAttribute("data-nudge")).toBe("n1");
+    href = "https://app.test/other";  // closed by leaving its page: not refused
+    client.emit("route", "/other");
+    href = "https://app.test/billing";
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(tip()!.getAttribute("data-nudge")).toBe("n1");
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
+    expect(JSON.parse(sessionStorage.getItem("gs_nudge_closed")!)).toEqual(["n1"]);
+    await stuck();
+    expect(tip()).toBeNull();
+    expect(sessionStorage.getItem("gs_nudge_session")).toBe("2");  // a tip not shown uses no slot
+    offer = { ...nudge, id: "n2", title: "Coupon not accepted?" };
+    await stuck();
+    expect(tip()!.getAttribute("data-nudge")).toBe("n2");
+    client.stop();
   });
 
   it("caps nudges per session and per day on the client", async () => {
