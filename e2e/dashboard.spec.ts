@@ -76,7 +76,8 @@ test("on a phone, picking a topic brings its detail into view, the cursor on its
     await expect(page.locator("#topic-detail")).toHaveAttribute("aria-labelledby", "topic-detail-heading");
     // the name field says who else reads the name: customers, in the known-issue banner
     await expect(page.getByRole("textbox", { name: "Topic name" })).toHaveAccessibleDescription(
-      "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic affects.");
+      "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic " +
+      "affects. Leave it empty to go back to the keyword label.");
 
     // the topics stack: every cell within the screen, each saying its column, nothing to scroll sideways
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

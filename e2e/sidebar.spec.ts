@@ -551,7 +551,8 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await expect(input).toBeFocused();
   // Customers read the name too: the field says where.
   await expect(input).toHaveAccessibleDescription(
-    "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic affects.");
+    "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic " +
+    "affects. Leave it empty to go back to the keyword label.");
   // The field holds the topic's name, selected: what the agent types replaces it.
   await page.keyboard.type("Blank invoice PDFs");
   await expect(input).toHaveValue("Blank invoice PDFs");
@@ -581,6 +582,26 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await page.getByRole("button", { name: /fires ticket.updated/ }).click();
   await expect.poll(() => page.evaluate(() => (window as any).__zafHost.requests.length as number))
     .toBeGreaterThan(before);
+});
+
+test("an empty topic name gives the topic its keyword label back", async ({ page }) => {
+  const detail = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                               { headers: auth() })).json();
+  const topicUrl = `${backend.url}/api/v1/topics/${detail.topic.id}`;
+  const before = await (await page.request.get(topicUrl, { headers: auth() })).json();
+  const app = await openTicket(page, backend.incident_ticket_id);
+  await app.getByRole("button", { name: "Rename topic" }).first().click();
+  const input = app.getByRole("textbox", { name: "Topic name" });
+  await expect(input).toBeFocused();
+  await input.fill("");
+  await page.keyboard.press("Enter");
+  await expect(app.getByRole("status").first()).toHaveText("Topic name removed; it goes by its keyword label again.");
+  const after = await (await page.request.get(topicUrl, { headers: auth() })).json();
+  expect(after.name).toBeNull();
+  expect(after.display_name).toBe(after.label);
+  await expect(app.locator(".gs-stats dd", { hasText: after.label }).first()).toBeVisible();
+  // leave the topic's name as it was for the other tests
+  await page.request.patch(topicUrl, { headers: auth(), data: { name: before.name } });
 });
 
 test("the nav bar counts the incidents by status, and each card opens its incident on the incidents page",

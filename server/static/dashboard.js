@@ -227,7 +227,7 @@
       input.setAttribute("aria-label", "Topic name");
       // The name reaches customers: the widget's known-issue banner names the problem by it (never by the label).
       var hint = el("p", "hint", "Customers see this name in your product's known-issue banner, on the pages an " +
-                                  "open incident on this topic affects.");
+                                  "open incident on this topic affects. Leave it empty to go back to the keyword label.");
       hint.id = "topic-name-hint";
       input.setAttribute("aria-describedby", hint.id);
       var save = el("button", null, "Save name");

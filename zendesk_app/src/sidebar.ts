@@ -249,7 +249,8 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       await api.renameTopic(topicId, name);
       ui.renaming = null;
       drafts.delete(topicId);
-      return t("sidebar.rename.done", { name: name.trim().slice(0, 200) });
+      const given = name.trim().slice(0, 200);
+      return given ? t("sidebar.rename.done", { name: given }) : t("sidebar.rename.reset");
     }, `rename-${topicId}`),
     draft: (topicId: number, name: string) => { drafts.set(topicId, name); },
     retry: () => void refreshNow(),

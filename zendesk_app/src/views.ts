@@ -129,7 +129,7 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
   }
   const hintId = `gs-rename-hint-${topicId}`;
   const input = el("input", { class: "gs-input", attrs: {
-    type: "text", maxlength: 200, required: true, "data-focus": `rename-input-${topicId}`,
+    type: "text", maxlength: 200, "data-focus": `rename-input-${topicId}`,
     id: `gs-rename-input-${topicId}`, "aria-describedby": hintId,
   } });
   const draft = state.drafts.get(topicId);
@@ -141,11 +141,12 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
     if (e.key === "Escape") { e.preventDefault(); h.cancelRename(topicId); }
   });
   // The controller may keep the field the agent is typing in across a redraw (this form then holds that
-  // element, not `input`): read whichever field the form holds when it is sent.
+  // element, not `input`): read whichever field the form holds when it is sent. An empty name gives the topic
+  // its keyword label back (the API's `name: null`).
   const form = el("form", { class: "gs-rename", on: { submit: (e) => {
     e.preventDefault();
     const field = form.querySelector<HTMLInputElement>("input.gs-input");
-    if (field && field.value.trim()) h.rename(topicId, field.value);
+    if (field) h.rename(topicId, field.value);
   } } },
     el("label", { class: "gs-label", attrs: { for: `gs-rename-input-${topicId}` } }, t("sidebar.rename.label")), input,
     el("button", { class: "gs-button", attrs: { type: "submit", "data-focus": `rename-save-${topicId}`,
@@ -155,7 +156,7 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
                    on: { click: () => h.cancelRename(topicId) } }, t("sidebar.rename.cancel")),
     // Under the field and its buttons: the name is not only the agents', the widget's known-issue banner names
     // the problem by it (server/widget/service.py, NAMED_MESSAGE).
-    el("p", { class: "gs-hint", attrs: { id: hintId } }, t("sidebar.rename.public")));
+    el("p", { class: "gs-hint", attrs: { id: hintId } }, t("sidebar.rename.public"), " ", t("sidebar.rename.empty")));
   return form;
 }
 

@@ -471,7 +471,7 @@ describe("ticket sidebar", () => {
     // The name reaches customers (the known-issue banner names the problem by it): the field says so.
     const hint = document.getElementById(input.getAttribute("aria-describedby") ?? "");
     expect(hint?.textContent).toBe("Customers see this name in your product's known-issue banner, on the pages an " +
-                                   "open incident on this topic affects.");
+                                   "open incident on this topic affects. Leave it empty to go back to the keyword label.");
     expect(input.form!.contains(hint)).toBe(true);
     input.value = "  Blank invoices  ";
     input.form!.requestSubmit();
@@ -480,6 +480,26 @@ describe("ticket sidebar", () => {
     expect(path(patch)).toBe("PATCH /topics/7");
     expect(JSON.parse(patch.data!)).toEqual({ name: "Blank invoices" });
     expect(live().textContent).toBe("Topic renamed to “Blank invoices”.");
+    expect(root.querySelector("input.gs-input")).toBeNull();
+    expect(document.activeElement).toBe(button("Rename topic"));
+  });
+
+  it("gives the topic its keyword label back when the name is saved empty", async () => {
+    const zaf = await mount((o) => o.type === "PATCH" ? { id: 7, name: null } : context({
+      topic: { ...(context().topic as object), name: "Blank invoices", display_name: "Blank invoices" },
+      incidents: [incident({ topic: { id: 7, label: "Blank invoices" } })] }));
+    button("Rename topic").click();
+    await flush();
+    const input = root.querySelector<HTMLInputElement>("input.gs-input")!;
+    expect(input.value).toBe("Blank invoices");
+    expect(input.required).toBe(false);
+    input.value = "   ";
+    input.form!.requestSubmit();
+    await flush();
+    const patch = zaf.requests.find((o) => o.type === "PATCH")!;
+    expect(path(patch)).toBe("PATCH /topics/7");
+    expect(JSON.parse(patch.data!)).toEqual({ name: null });
+    expect(live().textContent).toBe("Topic name removed; it goes by its keyword label again.");
     expect(root.querySelector("input.gs-input")).toBeNull();
     expect(document.activeElement).toBe(button("Rename topic"));
   });
