@@ -156,6 +156,37 @@ test("on a phone the banner and the tip share one compact card at the bottom", a
   await expect(card).toHaveCount(0);
 });
 
+test("a long word or URL wraps inside the banner and the tip on a phone", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  // a status page URL in a declared issue's message, and a tip made of one long word
+  const url = `https://status.example.com/incidents/${"averyveryverylongwordwithoutanyspaces".repeat(3)}`;
+  const json = (body: unknown) => ({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+  await page.route("**/api/v1/widget/known-issues?**", (r) => r.fulfill(json({ issues: [
+    { id: "long", message: `Payments are failing, see ${url} for updates.`, link_url: url, incident_id: null }] })));
+  await page.route("**/api/v1/widget/decide", (r) => r.fulfill(json({
+    nudge: { id: "long-tip", title: url, body: `Read ${url}`, link_url: url, link_text: url },
+    reason: "nudge", holdout: false, p_ticket: null, banners: [] })));
+  await page.goto(`${backend.url}/demo/acme/billing`);
+  await widgetReady(page);
+  for (let i = 0; i < 3; i++) await page.click("#pay");
+  const banner = page.locator("[data-gs-ui] [data-issue]");
+  const tip = page.locator("[data-gs-ui] [data-nudge]");
+  await expect(banner).toBeVisible();
+  await expect(tip).toBeVisible({ timeout: 20_000 });
+  for (const card of [banner, tip]) {
+    const fit = await card.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      return {
+        scroll: el.scrollWidth, client: el.clientWidth, right: box.right,
+        parts: [...el.querySelectorAll(".msg, .title, .body, a")].map((p) => p.getBoundingClientRect().right - box.right),
+      };
+    });
+    expect(fit.scroll).toBeLessThanOrEqual(fit.client);
+    expect(fit.right).toBeLessThanOrEqual(390);
+    for (const over of fit.parts) expect(over).toBeLessThanOrEqual(0.5);
+  }
+});
+
 test("an open incident on the page shows a banner whose dismissal sticks across reloads", async ({ page }) => {
   await page.goto(`${backend.url}/demo/acme/billing`);
   const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");

@@ -8,7 +8,7 @@ import type { Env } from "../core/env";
 const CSS = `
 :host{all:initial;position:fixed;z-index:2147483000;right:16px;bottom:16px;left:auto;max-width:360px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}
 .stack{display:flex;flex-direction:column;gap:8px}
-.card,.banner{background:#fff;border:1px solid #d0d7de;border-radius:8px;box-shadow:0 6px 24px rgba(0,0,0,.16);padding:12px 40px 12px 14px;position:relative}
+.card,.banner{word-wrap:break-word;overflow-wrap:anywhere;background:#fff;border:1px solid #d0d7de;border-radius:8px;box-shadow:0 6px 24px rgba(0,0,0,.16);padding:12px 40px 12px 14px;position:relative}
 .banner{background:#fff8e1;border-color:#e0b400}
 .title{font-weight:600;margin:0 0 4px}
 .body{margin:0 0 8px}

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ui } from "../../src/ui/index";
+import { mountRoot } from "../../src/ui/root";
 import { clientWith, drain, testEnv } from "../helpers";
 
 type Reply = { issues?: unknown[]; nudge?: unknown };
@@ -275,5 +276,38 @@ describe("nudge card", () => {
     await vi.advanceTimersByTimeAsync(1100);
     expect(srv.calls.filter((c) => c.url.endsWith("/decide"))).toHaveLength(1);
     again.client.stop();
+  });
+});
+
+describe("layout", () => {
+  /** The stylesheet's rules outside media queries (what applies at every width): selector -> declarations. */
+  const baseRules = (): [string[], string][] => {
+    mountRoot(testEnv());
+    const css = shadow().querySelector("style")!.textContent!;  // jsdom has no constructable stylesheets
+    let base = "";
+    for (let i = 0; i < css.length; i++) {
+      if (!css.startsWith("@media", i)) {
+        base += css[i];
+        continue;
+      }
+      let depth = 0;  // skip the media query, up to its closing brace
+      for (i = css.indexOf("{", i); i < css.length; i++) {
+        depth += css[i] === "{" ? 1 : css[i] === "}" ? -1 : 0;
+        if (depth === 0) break;
+      }
+    }
+    return [...base.matchAll(/([^{}]+)\{([^{}]*)\}/g)].map((m) => [m[1].split(",").map((s) => s.trim()), m[2]]);
+  };
+
+  it("wraps a long word or URL inside the banner and the tip, at every width", () => {
+    // on the cards, so that every text part in them inherits it: message, title, body and links
+    const rules = baseRules();
+    for (const card of [".banner", ".card"]) {
+      const wraps = rules.some(([sel, decls]) => sel.indexOf(card) >= 0 && /overflow-wrap:\s*anywhere/.test(decls));
+      expect(wraps, `${card} has overflow-wrap:anywhere`).toBe(true);
+    }
+    const reset = rules.filter(([sel, decls]) => /overflow-wrap|word-wrap|white-space:\s*nowrap/.test(decls) &&
+                                                 !/anywhere|break-word/.test(decls));
+    expect(reset).toEqual([]);  // and no text part takes it back
   });
 });
