@@ -831,7 +831,7 @@ test("the header lists the page's sections: each link scrolls to its section and
     await page.reload();  // (the address changed only its fragment)
     await expect(page.locator("#incident-detail h2")).toContainText(`(#${backend.incident_id})`);
     await expect(page.locator("#tuning")).toBeVisible();
-    await expect(nav.getByRole("link")).toHaveText(["Incidents", "Report", "In-app help", "Accounts", "Settings", "Alerts"]);
+    await expect(nav.getByRole("link")).toHaveText(["Incidents", "Report", "In-app help", "Known issues", "Accounts", "Settings", "Alerts"]);
     await nav.getByRole("link", { name: "Settings" }).click();
     await expect(page.locator("#tuning-heading")).toBeFocused();
     await expect(page.locator("#tuning-heading")).toBeInViewport();

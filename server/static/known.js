@@ -1,0 +1,121 @@
+// Incidents page, "Known issues on your pages": the issues an admin declares (the widget settings'
+// known_issues), each shown by the widget as a banner on the pages it matches, beside the issues Groundswell
+// detects. Listed from GET /api/v1/settings/widget; added and removed with PATCH, which changes the list alone
+// (tips and the other widget settings stay as stored). Everything is rendered as text.
+(function () {
+  "use strict";
+  var el = GS.el, call = GS.call;
+  var stored = null;  // the declared issues as last read or saved
+
+  function message(text, bad) { GS.say("known-status", text, bad); }
+
+  // What the server refused, by the field's name on the page (the list's errors come keyed by the item's
+  // position); any other refusal in the server's words.
+  var LABELS = { match: "Page", message: "Message", link_url: "Link", id: "Id" };
+  function refusal(err) {
+    var items = err.fields && err.fields.known_issues;
+    if (!items || typeof items !== "object" || Array.isArray(items)) return err.message;
+    var said = [];
+    Object.keys(items).forEach(function (i) {
+      var item = items[i];
+      if (!item || typeof item !== "object" || Array.isArray(item)) { said.push([].concat(item).join(" ")); return; }
+      Object.keys(item).forEach(function (k) { said.push((LABELS[k] || k) + ": " + [].concat(item[k]).join(" ")); });
+    });
+    return said.join("; ") || err.message;
+  }
+
+  // A new issue's id: the page pattern's words and the time, within the API's alphabet and 64 characters.
+  function newId(match) {
+    var words = match.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "page";
+    return (words + "-" + Date.now().toString(36)).slice(0, 64);
+  }
+
+  function save(issues, said) {
+    return call("PATCH", "/api/v1/settings/widget", { known_issues: issues }).then(function (w) {
+      stored = w.known_issues || [];
+      render();
+      message(said, false);
+    });
+  }
+
+  function render() {
+    var box = document.getElementById("known-list");
+    if (!stored.length) {
+      box.replaceChildren(el("p", "hint", "None declared. Groundswell's own incidents show on their pages without you."));
+      return;
+    }
+    var ul = el("ul", "plain known-issues");
+    stored.forEach(function (issue) {
+      var li = el("li");
+      li.appendChild(el("code", null, issue.match));
+      li.appendChild(document.createTextNode(": " + issue.message + " "));
+      if (issue.link_url) li.appendChild(el("span", "hint", "(links to " + issue.link_url + ") "));
+      var remove = el("button", "secondary", "Remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove the known issue on " + issue.match);
+      remove.addEventListener("click", function () {
+        if (remove.dataset.armed !== "1") {  // two clicks: a banner customers read is not taken down by a slip
+          remove.dataset.armed = "1";
+          remove.textContent = "Remove? Click again";
+          return;
+        }
+        remove.disabled = true;
+        var left = stored.filter(function (i) { return i.id !== issue.id; });
+        save(left, "Removed: pages matching " + issue.match + " no longer show it from their next load.").catch(function (err) {
+          remove.disabled = false;
+          message(refusal(err), true);
+        });
+      });
+      li.appendChild(remove);
+      ul.appendChild(li);
+    });
+    box.replaceChildren(ul);
+  }
+
+  function declare(ev) {
+    ev.preventDefault();
+    var form = document.getElementById("known-form");
+    var fields = ["known-match", "known-text", "known-link"].map(function (id) { return document.getElementById(id); });
+    for (var i = 0; i < fields.length; i++) {
+      fields[i].value = fields[i].value.trim();
+      if (!fields[i].checkValidity()) {
+        fields[i].focus();
+        message(fields[i].labels[0].textContent + ": " + fields[i].validationMessage, true);
+        return;
+      }
+    }
+    if (fields[0].value.charAt(0) !== "/") {
+      fields[0].focus();
+      message("Page: a path that starts with / (such as /billing*).", true);
+      return;
+    }
+    var issue = { id: newId(fields[0].value), match: fields[0].value, message: fields[1].value,
+                  link_url: fields[2].value || null };
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    save(stored.concat([issue]), "Declared: pages matching " + issue.match + " show it from their next load.").then(function () {
+      button.disabled = false;
+      fields[1].value = fields[2].value = "";
+    }, function (err) {
+      button.disabled = false;
+      message(refusal(err), true);
+    });
+  }
+
+  function load() {
+    if (!GS.hasToken()) return;
+    call("GET", "/api/v1/settings/widget").then(function (w) {
+      stored = w.known_issues || [];
+      render();
+      document.getElementById("known-issues").hidden = false;
+    }, function () { /* an older server without widget settings: the section stays hidden */ });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("known-form");
+    if (!form) return;
+    form.addEventListener("submit", declare);
+    load();
+    GS.onToken(load);
+  });
+})();
