@@ -88,7 +88,8 @@ test("a stuck session gets a nudge, announced, rendered as text and dismissible 
   const card = page.locator("[data-gs-ui] [role=status] [data-nudge]");
   await expect(card).toBeVisible({ timeout: 20_000 });
   await expect(card).toContainText("Having trouble paying an invoice?");
-  await expect(card.getByRole("link", { name: "Other ways to pay" })).toHaveAttribute("href", `${backend.url}/demo/acme/help/payments`);
+  await expect(card.getByRole("link", { name: "Other ways to pay (opens in a new tab)", exact: true }))
+    .toHaveAttribute("href", `${backend.url}/demo/acme/help/payments`);
   await expect(pay).toBeFocused();
   await page.keyboard.press("Escape");
   await expect(card).toHaveCount(0);
@@ -217,9 +218,14 @@ test("a detected incident's banner links to the product's status page, which lis
   await page.goto(`${backend.url}/demo/acme/billing`);
   const banner = page.locator("[data-gs-ui] [role=status] [data-issue]");
   await expect(banner).toBeVisible();
+  // a region named as the tip's is ("Help tip"), its link saying that it opens in a new tab
+  await expect(page.getByRole("region", { name: "Known issue", exact: true })).toHaveAttribute("data-issue", /.+/);
+  const link = banner.getByRole("link", { name: "Status and updates (opens in a new tab)", exact: true });
+  await expect(link).toHaveText("Status and updates (opens in a new tab)");
+  const hidden = (await link.locator(".sr").boundingBox())!;
+  expect(hidden.width * hidden.height).toBeLessThanOrEqual(1);  // on the screen it still reads "Status and updates"
   // it opens in a new tab, leaving the person's page as it was
-  const [status] = await Promise.all([page.waitForEvent("popup"),
-                                      banner.getByRole("link", { name: "Status and updates" }).click()]);
+  const [status] = await Promise.all([page.waitForEvent("popup"), link.click()]);
   await expect(status).toHaveURL(/\/demo\/acme\/status$/);
   await expect(page).toHaveURL(/\/demo\/acme\/billing$/);
   await expect(status.getByRole("heading", { level: 1 })).toHaveText("Status");

@@ -5,7 +5,7 @@
  * where it was (addCard). Dismissals are remembered per issue id in local storage (at most 50 ids).
  */
 import type { Env } from "../core/env";
-import { addCard, closeButton, el, safeUrl, type Root } from "./root";
+import { addCard, closeButton, el, newTabLink, safeUrl, type Root } from "./root";
 
 export interface Issue {
   id: string | number;
@@ -40,18 +40,16 @@ export function rememberDismissed(env: Env, id: string): void {
 /** Show one banner; returns what removes it. `onDismiss` runs once when the user closes it. */
 export function showBanner(env: Env, root: Root, issue: Issue, onDismiss: () => void): () => void {
   const doc = env.doc;
-  const box = el(doc, "div", "banner");
+  // A labelled region, as the tip is ("Help tip"), so that it is found and named in a screen reader.
+  const box = el(doc, "section", "banner");
+  box.setAttribute("aria-label", "Known issue");
   box.setAttribute("data-issue", String(issue.id));
   const msg = el(doc, "p", "msg", String(issue.message || "").slice(0, 500));
   box.appendChild(msg);
   const href = safeUrl(issue.link_url, env.href());
   if (href) {
-    const a = el(doc, "a", undefined, "Status and updates");
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
     msg.appendChild(doc.createTextNode(" "));
-    msg.appendChild(a);
+    msg.appendChild(newTabLink(doc, href, "Status and updates"));
   }
   let done = false;
   const close = (): void => {

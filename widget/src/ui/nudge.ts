@@ -5,7 +5,7 @@
  * focus inside it goes back to where it was (addCard). All server text goes in through textContent.
  */
 import type { Env } from "../core/env";
-import { addCard, closeButton, el, safeUrl, type Root } from "./root";
+import { addCard, closeButton, el, newTabLink, safeUrl, type Root } from "./root";
 
 export interface Nudge {
   id: string | number;
@@ -29,10 +29,7 @@ export function showNudge(
   card.appendChild(el(doc, "p", "body", String(nudge.body || "").slice(0, 600)));
   const href = safeUrl(nudge.link_url, env.href());
   if (href) {
-    const a = el(doc, "a", undefined, String(nudge.link_text || "Learn more").slice(0, 60));
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
+    const a = newTabLink(doc, href, String(nudge.link_text || "Learn more").slice(0, 60));
     a.addEventListener("click", () => on.click());
     card.appendChild(a);
   }

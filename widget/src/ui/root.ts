@@ -109,6 +109,16 @@ export function addCard(root: Root, card: HTMLElement): () => void {
   };
 }
 
+/** A link that opens in a new tab, saying so to screen readers (visually hidden text, part of its name). */
+export function newTabLink(doc: Document, href: string, text: string): HTMLAnchorElement {
+  const a = el(doc, "a", undefined, text);
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  a.appendChild(el(doc, "span", "sr", " (opens in a new tab)"));
+  return a;
+}
+
 export function closeButton(doc: Document, name: string, onClose: () => void): HTMLButtonElement {
   const b = el(doc, "button", "x", "×");
   b.type = "button";

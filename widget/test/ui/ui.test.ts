@@ -54,6 +54,31 @@ describe("known-issue banner", () => {
   });
 });
 
+describe("names for screen readers", () => {
+  it("names the banner and the tip, and says that their links open in a new tab", async () => {
+    const srv = server({
+      issues: [{ id: 7, message: "Payments are slow.", link_url: "https://status.test/" }],
+      nudge: { id: "n1", title: "Card declined?", body: "Pay by transfer.", link_url: "https://help.test/cards",
+               link_text: "Other ways to pay" },
+    });
+    const { client } = clientWith([ui()], { ui: true }, testEnv({ fetch: srv.fetch }));
+    client.emit("route", "/billing");
+    await vi.advanceTimersByTimeAsync(1100);
+    const banner = shadow().querySelector("[data-issue='7']")!;
+    const tip = shadow().querySelector("[data-nudge='n1']")!;
+    // a section with a name is a region: "Known issue" as the tip is "Help tip"
+    expect([banner.tagName, banner.getAttribute("aria-label")]).toEqual(["SECTION", "Known issue"]);
+    expect([tip.tagName, tip.getAttribute("aria-label")]).toEqual(["SECTION", "Help tip"]);
+    for (const [card, text] of [[banner, "Status and updates"], [tip, "Other ways to pay"]] as const) {
+      const link = card.querySelector("a")!;
+      expect(link.target).toBe("_blank");
+      expect(link.textContent).toBe(`${text} (opens in a new tab)`);  // its name, with the hidden part
+      expect(link.querySelector(".sr")!.textContent).toBe(" (opens in a new tab)");  // hidden on screen
+    }
+    client.stop();
+  });
+});
+
 describe("focus and announcements", () => {
   const nudge = { id: "n1", title: "Card declined?", body: "Pay by transfer.", link_url: "https://help.test/cards" };
   const page = () => {
