@@ -24,7 +24,8 @@ a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2p
 .live:not(:empty){border:1px solid #d0d7de}
 .card,.banner{border:0;border-radius:0;box-shadow:none;padding:6px 36px 6px 10px}
 .card+.card,.banner+.card,.card+.banner,.banner+.banner{border-top:1px solid #d0d7de}
-.title{margin:0 0 2px}.card .body{display:inline;margin:0 6px 0 0}.x{top:4px;right:4px}}
+.title{margin:0 0 2px}.card .body{display:inline;margin:0 6px 0 0}.x{top:4px;right:4px}
+.x::before{content:"";position:absolute;inset:-8px}}
 `;
 
 export interface Root {
