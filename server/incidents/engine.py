@@ -36,6 +36,16 @@ The tests
   neighbourhood seen a few times is not trusted) times the tenant's expected volume. Later tickets that
   close to an active incident's tickets attach to it. A young topic's own rise must make its
   neighbourhood unusual too (p <= ``CONFIRM_P``): a topic split off an old one is no new problem.
+- **halo**: a rarely seen problem's few tickets are often not all placed in its topic: the ones the
+  topic model could place nowhere start topics of their own (or join one still young or tiny), naming
+  the topic as a neighbour. A topic's halo is its own tickets and those strays (tickets of a topic
+  younger than ``ESTABLISHED_HOURS`` or with at most ``SMALL_TOPIC`` tickets, each counted in the halo
+  of every topic it names); its expected volume is its learnt share of the tenant's, as a topic's. On
+  each ticket the halos of its topic and of the neighbours it names (established topics, whose halo
+  has counted ``ESTABLISHED_HOURS`` itself) are tested in each window that holds a stray (without one
+  the halo is the topic's own test); a rise alerts as a spike of the halo's topic. Tickets placed in
+  an established topic do not count towards their neighbours' halos: a big topic's many borderline
+  tickets would make a quiet neighbour's halo as busy as the big topic.
 - **concentration**: one value of a segment (plan, region, organisation, channel, locale, brand)
   rises while the rest of the topic stays inside its band.
 - **sentiment** (each new ticket): the mean VADER compound score of a segment's (topic, plan tier,
@@ -696,30 +706,10 @@ class Engine:
 
     def merge_topic(self, absorbed: int, into: int) -> None:
         """Topic ``absorbed`` was merged into ``into``: its recent tickets and incidents follow."""
-        a, b = self.series.pop(f"topic:{absorbed}", None), self.series.get(f"topic:{into}")
-        if a is not None:
-            if b is None:
-                a.key = f"topic:{into}"
-                self.series[a.key] = a
-            else:
-                merged = sorted(list(a.recent) + list(b.recent), key=lambda t: t.ts)
-                b.recent = deque(merged)
-                b.who |= a.who
-                b.tickets += a.tickets
-                # The survivor now receives both topics' tickets: its share is that of their union,
-                # relearnt from their hourly history. (A sum of the two learnt shares would count a
-                # young topic's first hours, always busy since a ticket made it, at full weight: a
-                # topic that absorbed many young ones expected twice its traffic.)
-                union = self._union_share(a, b)
-                if union is not None:
-                    b.share_num, b.share_den = union
-                b.disp_num, b.disp_den = a.disp_num + b.disp_num, a.disp_den + b.disp_den
-                b.seen += a.seen
-                b.hours = max(a.hours, b.hours)
-                b.first_ts = min(a.first_ts, b.first_ts)
-                if a.baseline.n_learnt > b.baseline.n_learnt:
-                    b.baseline = a.baseline
-                b.history = _merged_history(a.history, b.history)
+        self._merge_series(self.series, f"topic:{absorbed}", f"topic:{into}")
+        halos = self.__dict__.get("halos")
+        if halos is not None:
+            self._merge_series(halos, f"halo:{absorbed}", f"halo:{into}")
         for family in ("volume", "sentiment"):
             old = self.active.pop((f"topic:{absorbed}", family), None)
             if old is None:
@@ -749,6 +739,36 @@ class Engine:
             inc = self.incidents.get(inc_id)
             for taken in (inc.__dict__.get("merged_from", {}) if inc is not None else {}).values():
                 taken["keys"] = [(f"topic:{into}" if k == f"topic:{absorbed}" else k, f) for k, f in taken["keys"]]
+
+    def _merge_series(self, store: dict[str, _Series], absorbed: str, into: str) -> None:
+        """Series ``absorbed`` of ``store`` joins ``into`` (a topic's, or its halo's, after a topic merge)."""
+        a, b = store.pop(absorbed, None), store.get(into)
+        if a is None:
+            return
+        if b is None:
+            a.key = into
+            store[into] = a
+            return
+        seen: set[str] = set()  # a ticket can be in both halos (one topic's, and its neighbour's)
+        merged = [t for t in sorted(list(a.recent) + list(b.recent), key=lambda t: t.ts)
+                  if not (t.ticket_id in seen or seen.add(t.ticket_id))]
+        b.recent = deque(merged)
+        b.who |= a.who
+        b.tickets += a.tickets
+        # The survivor now receives both topics' tickets: its share is that of their union,
+        # relearnt from their hourly history. (A sum of the two learnt shares would count a
+        # young topic's first hours, always busy since a ticket made it, at full weight: a
+        # topic that absorbed many young ones expected twice its traffic.)
+        union = self._union_share(a, b)
+        if union is not None:
+            b.share_num, b.share_den = union
+        b.disp_num, b.disp_den = a.disp_num + b.disp_num, a.disp_den + b.disp_den
+        b.seen += a.seen
+        b.hours = max(a.hours, b.hours)
+        b.first_ts = min(a.first_ts, b.first_ts)
+        if a.baseline.n_learnt > b.baseline.n_learnt:
+            b.baseline = a.baseline
+        b.history = _merged_history(a.history, b.history)
 
     def _union_share(self, a: _Series, b: _Series) -> tuple[float, float] | None:
         """Share learning's weighted sums for the union of two topics, from their hourly history."""
@@ -798,6 +818,7 @@ class Engine:
                 if ts - series.first_ts < 86400.0:
                     series.first_day_who.add(who)
                 self._remember(series, ticket)
+        self._count_halos(obs, ticket)
         self._pool(ticket)
         self._learn_names(obs)
         sims = None
@@ -817,6 +838,24 @@ class Engine:
             self._test_sentiment(obs, ticket, describe)
         self._learn_segments(topic, ticket)
         self._learn_sentiment(obs)
+
+    def _count_halos(self, obs: Observation, ticket: _Ticket) -> None:
+        """Count the ticket in the halo of its topic and of each neighbour topic it names (see the
+        module docstring): the tickets placed in a topic or nearly placed there."""
+        halos = self.__dict__.setdefault("halos", {})  # absent from checkpoints written before halos
+        topic = self.series[f"topic:{obs.topic_id}"]
+        stray = topic.seen <= SMALL_TOPIC or topic.hours < ESTABLISHED_HOURS
+        for topic_id in dict.fromkeys((obs.topic_id, *(obs.neighbours[:GROUP_NEIGHBOURS] if stray else ()))):
+            key = f"halo:{topic_id}"
+            halo = halos.get(key)
+            if halo is None:
+                halo = halos[key] = _Series(key, "requesters", ticket.ts)
+            halo.last_ts = max(halo.last_ts, ticket.ts)
+            if ticket.ts >= halo.bucket:
+                halo.tickets += 1
+                halo.who.add(ticket.who)
+            halo.seen += 1
+            self._remember(halo, ticket)
 
     def _learn_names(self, obs: Observation) -> None:
         """Remember the latest display name of each named segment value (an organization's name)."""
@@ -871,7 +910,7 @@ class Engine:
         while self._next_tick <= ts:
             tick = self._next_tick
             ordered = sorted(self.series.values(), key=lambda x: x.key != "all")  # topics need all's hour
-            for series in ordered:
+            for series in [*ordered, *self.__dict__.get("halos", {}).values()]:
                 while series.bucket + HOUR <= tick:
                     self._close_hour(series)
             self._tick(tick, describe)
@@ -885,7 +924,8 @@ class Engine:
         mu, phi = self.forecast(series, start, start + HOUR)
         lo, hi = band(mu, phi)
         series.history.append((start, series.tickets, len(series.who), mu, lo, hi))
-        if series.key.startswith("topic:") or series.tickets or series.baseline.n_learnt:
+        halo = series.key.startswith("halo:")
+        if not halo and (series.key.startswith("topic:") or series.tickets or series.baseline.n_learnt):
             self._points.append((series.key, start, series.tickets, len(series.who), mu, lo, hi))
         # An hour far outside its band is not learnt (up to OUTLIER_PATIENCE in a row: then it is the
         # new normal), so that a drop or a spike does not drag the baseline along before it is detected.
@@ -898,7 +938,7 @@ class Engine:
             level = series.outliers == 0 or series.outliers > OUTLIER_PATIENCE
             if level:
                 series.baseline.learn_one({"t": start, "y": math.log1p(y)})
-            if series.key.startswith("topic:"):
+            if series.measure == "requesters":  # a topic, or a topic's halo
                 self._learn_share(series, start, y, mu, y if level else min(max(y, lo), max(hi, 1)))
             elif series.key != "all":
                 self._learn_mix(series, start, y, level)
@@ -925,7 +965,7 @@ class Engine:
         for hour-of-day and day-of-week profiles, a topic's own hourly counts mostly are not (a slot seen
         once a day with one ticket a week is noise); a rise at a busy hour is thus expected to be busier.
         """
-        if not series.key.startswith("topic:"):
+        if series.measure != "requesters":  # not a topic (nor a topic's halo)
             return series.forecast(t0, t1)
         total = self.series.get("all")
         if total is None:
@@ -973,8 +1013,9 @@ class Engine:
         series.mix_den = series.mix_den * decay + n_all
 
     def _protected(self, series: _Series, start: float) -> bool:
+        key = "topic:" + series.key[5:] if series.key.startswith("halo:") else series.key  # its topic's incident
         for family in ("volume", "drop"):
-            inc_id = self.active.get((series.key, family))
+            inc_id = self.active.get((key, family))
             if inc_id is not None:
                 inc = self.incidents[inc_id]
                 return start - _ts(inc.first_seen_at) < PROTECT_HOURS * HOUR
@@ -1097,6 +1138,39 @@ class Engine:
         n = len({t.who for t in tickets})
         return upper_tail(n, mu, max(var / max(mu, 1e-9), 1.0)), n, mu, max(var / max(mu, 1e-9), 1.0), tickets
 
+    def _halo_p(self, topic: _Series, neighbours: tuple[int, ...], now: float
+                ) -> tuple[float, float, int, float, float, list[_Ticket], _Series] | None:
+        """The halo test: the customers of each established topic's halo (its own tickets and those
+        nearly placed in it), for the ticket's topic and the neighbours it names, in each window,
+        against the halo's learnt share of the tenant's expected volume. The least likely, Bonferroni
+        over the halos and windows tested, with the topic it is about."""
+        halos = self.__dict__.get("halos", {})
+        members = []
+        for key in dict.fromkeys((topic.key, *(f"topic:{t}" for t in neighbours[:GROUP_NEIGHBOURS]))):
+            owner, halo = self.series.get(key), halos.get("halo:" + key[6:])
+            if (owner is not None and halo is not None and owner.hours >= ESTABLISHED_HOURS
+                    and halo.hours >= ESTABLISHED_HOURS):
+                members.append((owner, halo))
+        best = None
+        for owner, halo in members:
+            for width in SPIKE_WINDOWS:
+                tickets = [t for t in halo.in_window(now, width) if not t.claimed]
+                n = len({t.who for t in tickets})
+                if n < self.settings.min_requesters or len(tickets) == sum(
+                        1 for t in owner.in_window(now, width) if not t.claimed):
+                    continue  # too few, or no stray ticket: the topic's own test
+                self._count_test("spike", halo.key, width, now)
+                mu, phi = self.forecast(halo, now - width, now)
+                floor, floor_phi = self._new_topic_expectation(width)
+                if halo.seen < SMALL_TOPIC and floor > mu:  # as for a topic with few tickets ever
+                    mu, phi = floor, max(phi, floor_phi)
+                p = upper_tail(n, mu, phi)
+                if best is None or p < best[0]:
+                    best = (p, width, n, mu, phi, tickets, owner)
+        if best is None:
+            return None
+        return (min(1.0, best[0] * len(SPIKE_WINDOWS) * len(members)), *best[1:])
+
     def _attach_near(self, ticket: _Ticket, sims: np.ndarray, at: datetime) -> None:
         """A ticket very close in meaning (NEAR_SIMILARITY[-1]) to the recent tickets of an active volume
         incident belongs to it, whichever topic it was placed in: one incident per problem."""
@@ -1188,6 +1262,15 @@ class Engine:
                 lo, hi = band(mu, phi)
                 self._alert(Alert(kind, topic.key, p, "up", width, n, mu, lo, hi, tickets,
                                   self._segments(topic, tickets)), now, describe)
+                return
+        halo = self._halo_p(topic, neighbours, now)
+        if halo is not None:
+            p, width, n, mu, phi, tickets, owner = halo
+            plan = _dominant(tickets, "plan")
+            if p <= self.alpha("spike", owner.key, plan):
+                lo, hi = band(mu, phi)
+                self._alert(Alert("spike", owner.key, p, "up", width, n, mu, lo, hi, tickets,
+                                  self._segments(owner, tickets)), now, describe)
                 return
         if not young:
             self._test_concentration(topic, now, describe)

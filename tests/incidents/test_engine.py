@@ -736,6 +736,46 @@ def test_a_rise_split_over_neighbour_topics_is_found_as_a_whole(warmed):
     assert {t for i in found for t in i.ticket_ids} & {o.ticket_id for o in rise}
 
 
+def test_a_quiet_topics_strays_count_in_its_halo(warmed):
+    # Five customers write about topic 6's problem (about three tickets a day) within 45 minutes: two
+    # tickets are placed in topic 6, the three others fit no topic and start topics of their own, each
+    # naming topic 6 as a neighbour. No topic has three customers, and a new topic's first ticket is no
+    # evidence; topic 6 with its strays (its halo) is five customers where a fraction of one is usual.
+    start = T0 + timedelta(days=DAYS)
+    at = start + timedelta(hours=10)
+    own = burst(6, at, 2, minutes=45, prefix="q")
+    strays = [Observation(**{**o.__dict__, "topic_id": 900 + i, "neighbours": (6,)})
+              for i, o in enumerate(burst(6, at + timedelta(minutes=8), 3, minutes=36, prefix="s"))]
+    day = background(0.6, seed=45, start=start)
+    ids = {o.ticket_id for o in own + strays}
+    found = [i for i in opened(run(fresh(warmed), day + own + strays), after=at) if ids & set(i.ticket_ids)]
+    assert [(i.kind, i.series) for i in found] == [("spike", "topic:6")]
+    assert len(ids & set(found[0].ticket_ids)) >= 4
+    # the same tickets naming no neighbour: nothing ties them together
+    alone = [Observation(**{**o.__dict__, "neighbours": ()}) for o in strays]
+    assert not [i for i in opened(run(fresh(warmed), day + own + alone), after=at) if ids & set(i.ticket_ids)]
+
+
+def test_a_busy_topics_borderline_tickets_are_not_a_quiet_neighbours_halo(warmed):
+    # From 10:00 every ticket of topic 1 (120 a day) names topic 6 (3 a day) as a neighbour: they were
+    # placed in an established topic, so they count there and not in topic 6's halo.
+    start = T0 + timedelta(days=DAYS)
+    day = [Observation(**{**o.__dict__, "neighbours": (6,)}) if o.topic_id == 1 and o.at >= start + timedelta(hours=10)
+           else o for o in background(0.7, seed=46, start=start)]
+    engine = run(fresh(warmed), day)
+    assert not [i for i in opened(engine, after=start) if i.topic_id in (1, 6)]
+    halo, topic = engine.halos["halo:6"], engine.series["topic:6"]
+    assert halo.seen == topic.seen
+
+
+def test_merged_topics_merge_their_halos(warmed):
+    engine = fresh(warmed)
+    a, b = engine.halos["halo:5"].share(), engine.halos["halo:6"].share()
+    engine.merge_topic(6, 5)
+    assert "halo:6" not in engine.halos
+    assert engine.halos["halo:5"].share() == pytest.approx(a + b, rel=0.05)
+
+
 def test_tickets_moving_between_neighbour_topics_open_nothing(warmed):
     # For three hours, customers who would write in topic 2 land in topic 5 instead (the topic model
     # moved the boundary): topic 5 rises, but with its neighbour the volume is as usual.
