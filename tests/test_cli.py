@@ -76,9 +76,13 @@ def test_backtest_holds_set_to_the_settings_api_ranges_and_says_when_there_is_no
     for pair, said in (("sensitivity.spike=1e9", "sensitivity.spike: Must be greater than or equal to 0.0 and less "
                                                  "than or equal to 100.0."),
                        ("friction.min_sessions=0", "friction.min_sessions: Must be greater than or equal to 1"),
-                       ("colour=red", "friction.<weekly_false_alarms|min_sessions|warmup_hours>")):
+                       ("colour=red", "friction.<weekly_false_alarms|min_sessions|warmup_hours>"),
+                       ("resolve_after_minutes=inf", "not a number")):
         out = CliRunner().invoke(main, ["backtest", "--tenant", "acme", "--no-progress", "--set", pair], env=env)
         assert out.exit_code == 2 and said in out.output, out.output
+    from server.incidents.backtest import parse_overrides
+
+    assert parse_overrides(["plan_sensitivity. enterprise =2"]) == {"plan_sensitivity": {"enterprise": 2.0}}
     empty = run(["backtest", "--tenant", "acme", "--no-progress", "--set", "resolve_after_minutes=60"], env)
     assert empty.exit_code == 0
     assert empty.output.strip() == "Nothing stored for acme yet: no tickets or in-app events to replay."

@@ -73,9 +73,7 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
         tenant_id, tenant_name, tenant_settings = tenant.id, tenant.name, dict(tenant.settings or {})
         report = account_changes_out.dump(account_changes(session, tenant_id, now=datetime.now(timezone.utc),
                                                           days=days, weeks=weeks, fdr=fdr, min_ratio=min_ratio))
-    if to_slack:
-        _post_accounts_digest(cfg, report, tenant_name, tenant_settings)
-    if csv_path:
+    if csv_path:  # before Slack: a path that cannot be written stops the command before anything is posted
         columns = ["account_id", "name", "source", "signal", "direction", "label", "observed", "expected", "ratio",
                    "p_value", "q_value", "requesters", "history", "sentence"]
         try:
@@ -87,6 +85,8 @@ def accounts(slug: str, days: int, weeks: int, fdr: float, min_ratio: float, as_
                                      ("" if a[c] is None else a[c]) for c in columns])
         except OSError as e:
             raise click.ClickException(f"cannot write {csv_path}: {e.strerror or e}") from None
+    if to_slack:
+        _post_accounts_digest(cfg, report, tenant_name, tenant_settings)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -19,6 +19,7 @@ embedded again, which is most of a replay's cost.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,7 +71,7 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
             if not sub or (top == "sensitivity" and sub not in SENSITIVITY_KINDS):
                 raise ValueError(f"--set {pair!r}: name a kind: {top}.<{'|'.join(SENSITIVITY_KINDS)}>"
                                  if top == "sensitivity" else f"--set {pair!r}: name a plan: plan_sensitivity.<tier>")
-            out.setdefault(top, {})[sub] = _number(pair, raw)
+            out.setdefault(top, {})[sub.strip()] = _number(pair, raw)  # as the API trims a tier's name
         elif top == "enabled":
             if raw.strip().lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"--set {pair!r}: enabled is true or false")
@@ -99,6 +100,8 @@ def _number(pair: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"--set {pair!r}: not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"--set {pair!r}: not a number")
     if value < 0:
         raise ValueError(f"--set {pair!r}: must not be negative")
     return value

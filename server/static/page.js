@@ -232,11 +232,11 @@
 
   // The events to go as a person reads them: "2,684 events to go", and where they come from when more than one
   // source has some ("2,684 events to go: 2,100 from Zendesk and 584 from the widget").
-  var FROM = { zendesk: "from Zendesk", widget: "from the widget", control: "people's changes" };
+  var FROM = { zendesk: "from Zendesk", widget: "from the widget" };
   function toGo(backlog) {
     var by = backlog.bySource || {};
-    var parts = Object.keys(FROM).filter(function (k) { return Number(by[k]) > 0; }).map(function (k) {
-      return count(by[k]) + " " + FROM[k];
+    var parts = ["zendesk", "widget", "control"].filter(function (k) { return Number(by[k]) > 0; }).map(function (k) {
+      return count(by[k]) + " " + (FROM[k] || (Number(by[k]) === 1 ? "change made by a person" : "changes made by people"));
     });
     var said = count(backlog.pending) + " events to go";
     return parts.length < 2 ? said : said + ": " + parts.slice(0, -1).join(", ") + " and " + parts[parts.length - 1];

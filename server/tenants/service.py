@@ -92,20 +92,27 @@ def _origin(scheme: str, host: str, port: int | None) -> str:
 
 
 def origin_forms(origin: str) -> tuple[str, ...]:
-    """The normalised origin, then the form in which builds before 2026-12-05 stored it where that differs
-    (an IPv6 address without brackets, a default port kept), so origins allowed then still match and can be
+    """The normalised origin, then the forms in which builds before 2026-12-05 stored it where they differ
+    (an IPv6 address without brackets, a default port typed out), so origins allowed then still match and can be
     removed. Raises `TenantError` as `normalize_origin` does.
 
     >>> origin_forms("https://App.Example.com")
-    ('https://app.example.com',)
+    ('https://app.example.com', 'https://app.example.com:443')
     >>> origin_forms("http://[::1]:8080")
     ('http://[::1]:8080', 'http://::1:8080')
+    >>> origin_forms("http://localhost:8000")
+    ('http://localhost:8000',)
     """
     normalized = normalize_origin(origin)
     parts = urlsplit(origin.strip())
-    port = f":{parts.port}" if parts.port else ""
-    earlier = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}{port}"
-    return (normalized,) if earlier == normalized else (normalized, earlier)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    default = DEFAULT_PORTS[scheme]
+    port = parts.port or default
+    bare = f"{scheme}://{host}"  # an IPv6 address without its brackets, as those builds wrote it
+    forms = [normalized, bare + (f":{port}" if port != default else "")]
+    if port == default:
+        forms.append(f"{bare}:{port}")  # the default port typed out, which a browser's Origin never has
+    return tuple(dict.fromkeys(forms))
 
 
 def token_sha256(token: str) -> str:

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+from marshmallow import ValidationError
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
@@ -82,6 +83,9 @@ def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[
 
     ``identity_secret_set``, which the settings are read with, is said by the server and ignored here, so
     that what ``GET`` answers can be sent back changed."""
+    if set(data) == {"identity_secret_set"}:  # said by the server: alone it is no settings, not a reset
+        raise ValidationError({"identity_secret_set": ["Said by the server, not a setting: send the settings "
+                                                       "(`{}` puts every one back to its default)."]})
     config = widget_settings_schema.load({k: v for k, v in data.items() if k != "identity_secret_set"})
     row = _row(session, tenant_id, lock=True)
     if row is None:

@@ -164,3 +164,12 @@ it("a burst of widget events is live traffic, not history arriving", async () =>
   expect(GS.reading(status("widget"))).toBeNull();
   expect(GS.reading(status("zendesk"))).toEqual({ pending: 3, arrivedAt: minute(58), bySource: {} });
 });
+
+it("counts people's changes among the events to go in words that fit one or many", () => {
+  open("incidents", ["page.js"]);
+  const toGo = (window as unknown as { GS: { toGo(b: unknown): string } }).GS.toGo;
+  expect(toGo({ pending: 3, bySource: { widget: 2, control: 1 } }))
+    .toBe("3 events to go: 2 from the widget and 1 change made by a person");
+  expect(toGo({ pending: 9, bySource: { zendesk: 4, widget: 3, control: 2 } }))
+    .toBe("9 events to go: 4 from Zendesk, 3 from the widget and 2 changes made by people");
+});

@@ -49,9 +49,12 @@ def test_origins_stored_by_earlier_builds_still_match_and_can_be_removed(client,
     with db.session() as s:  # as builds before brackets and default ports stored them
         from server.tenants import Tenant
 
-        s.get(Tenant, t.id).allowed_origins = ["http://::1:8080"]
+        s.get(Tenant, t.id).allowed_origins = ["http://::1:8080", "https://app.example.com:443"]
         s.commit()
     assert post_widget(client, creds.site_key, widget_batch(1), origin="http://[::1]:8080").status_code == 202
-    removed = run(["tenant", "origins", "acme", "--remove", "http://[::1]:8080"], cli_env(database_url, tmp_path))
+    assert post_widget(client, creds.site_key, widget_batch(1), origin="https://app.example.com").status_code == 202
+    assert post_widget(client, creds.site_key, widget_batch(1), origin="https://app.example.com:8443").status_code == 403
+    removed = run(["tenant", "origins", "acme", "--remove", "http://[::1]:8080", "--remove", "https://app.example.com"],
+                  cli_env(database_url, tmp_path))
     assert removed.output.strip() == "(no origins allowed)"
     assert post_widget(client, creds.site_key, widget_batch(1), origin="http://[::1]:8080").status_code == 403

@@ -23,6 +23,9 @@ def test_what_get_answers_can_be_put_back(client, tenant):  # type: ignore[no-un
     again = client.put("/api/v1/settings/widget", json=got, headers=auth(creds))
     assert again.status_code == 200, again.get_json()
     assert again.get_json() == got
+    alone = client.put("/api/v1/settings/widget", json={"identity_secret_set": True}, headers=auth(creds))
+    assert alone.status_code == 400 and "identity_secret_set" in alone.get_json()["error"]["fields"]
+    assert client.get("/api/v1/settings/widget", headers=auth(creds)).get_json() == got  # not a reset
 
 
 def test_patch_changes_only_what_it_names(client, db, tenant):  # type: ignore[no-untyped-def]

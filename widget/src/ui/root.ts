@@ -22,10 +22,10 @@ a:focus-visible,button:focus-visible{outline:2px solid #0b5cad;outline-offset:2p
 @media (max-width:480px){:host{left:8px;right:8px;bottom:8px;max-width:none;font-size:13px;line-height:1.4}
 .live{gap:0;border-radius:8px;box-shadow:0 4px 16px rgba(0,0,0,.18);overflow:hidden}
 .live:not(:empty){border:1px solid #d0d7de}
-.card,.banner{border:0;border-radius:0;box-shadow:none;padding:6px 36px 6px 10px}
+.card,.banner{border:0;border-radius:0;box-shadow:none;padding:6px 36px 6px 10px;overflow:hidden}
 .card+.card,.banner+.card,.card+.banner,.banner+.banner{border-top:1px solid #d0d7de}
 .title{margin:0 0 2px}.card .body{display:inline;margin:0 6px 0 0}.x{top:4px;right:4px}
-.x::before{content:"";position:absolute;inset:-8px}}
+.x::before{content:"";position:absolute;inset:-4px -4px -8px -8px}}
 `;
 
 export interface Root {
