@@ -48,6 +48,10 @@ class Conflict(ClientError):
     status, code = 409, "conflict"
 
 
+class PreconditionFailed(ClientError):
+    status, code = 412, "precondition_failed"
+
+
 class PayloadTooLarge(ClientError):
     status, code = 413, "payload_too_large"
 

@@ -1,11 +1,38 @@
 // Incidents page, "Known issues on your pages": the issues an admin declares (the widget settings'
 // known_issues), each shown by the widget as a banner on the pages it matches, beside the issues Groundswell
 // detects. Listed from GET /api/v1/settings/widget; added and removed with PATCH, which changes the list alone
-// (tips and the other widget settings stay as stored). Everything is rendered as text.
+// (tips and the other widget settings stay as stored), sent with If-Match: a list changed elsewhere since it was
+// read (another admin, another tab) is read again instead of being overwritten. One change at a time. Everything
+// is rendered as text.
 (function () {
   "use strict";
-  var el = GS.el, call = GS.call;
+  var el = GS.el;
   var stored = null;  // the declared issues as last read or saved
+  var version = null;  // their settings' ETag, sent back as If-Match
+  var saving = false;
+
+  // The widget settings through the API, keeping the version of each answer.
+  function settings(method, body) {
+    var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(GS.TOKEN_KEY) } };
+    if (method !== "GET" && version) options.headers["If-Match"] = version;
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return GS.request("/api/v1/settings/widget", options).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) {
+          version = r.headers.get("ETag");
+          return data;
+        }
+        var err = data && data.error;
+        var e = new Error((err && err.message) || "The server answered " + r.status + ".");
+        e.status = r.status;
+        e.fields = err && err.fields;
+        throw e;
+      });
+    });
+  }
 
   function message(text, bad) { GS.say("known-status", text, bad); }
 
@@ -30,12 +57,38 @@
     return (words + "-" + Date.now().toString(36)).slice(0, 64);
   }
 
+  // Saves the list; a list changed elsewhere since it was read (412) is read again and shown, and nothing is
+  // saved. Resolves true when saved.
   function save(issues, said) {
-    return call("PATCH", "/api/v1/settings/widget", { known_issues: issues }).then(function (w) {
+    saving = true;
+    busy(true);
+    return settings("PATCH", { known_issues: issues }).then(function (w) {
       stored = w.known_issues || [];
-      render();
       message(said, false);
+      return true;
+    }, function (err) {
+      if (err.status !== 412) throw err;
+      return settings("GET").then(function (w) {
+        stored = w.known_issues || [];
+        message("The known issues were changed elsewhere meanwhile: here they are as they are now. Nothing was " +
+                "saved; make your change again.", true);
+        return false;
+      });
+    }).then(function (saved) {
+      saving = false;
+      render();
+      busy(false);
+      return saved;
+    }, function (err) {
+      saving = false;
+      busy(false);
+      throw err;
     });
+  }
+
+  // While a change is saved, the others wait: every button of the section is off.
+  function busy(on) {
+    document.querySelectorAll("#known-issues button").forEach(function (b) { b.disabled = on; });
   }
 
   function render() {
@@ -54,15 +107,14 @@
       remove.type = "button";
       remove.setAttribute("aria-label", "Remove the known issue on " + issue.match);
       remove.addEventListener("click", function () {
+        if (saving) return;
         if (remove.dataset.armed !== "1") {  // two clicks: a banner customers read is not taken down by a slip
           remove.dataset.armed = "1";
           remove.textContent = "Remove? Click again";
           return;
         }
-        remove.disabled = true;
         var left = stored.filter(function (i) { return i.id !== issue.id; });
         save(left, "Removed: pages matching " + issue.match + " no longer show it from their next load.").catch(function (err) {
-          remove.disabled = false;
           message(refusal(err), true);
         });
       });
@@ -74,7 +126,7 @@
 
   function declare(ev) {
     ev.preventDefault();
-    var form = document.getElementById("known-form");
+    if (saving) return;
     var fields = ["known-match", "known-text", "known-link"].map(function (id) { return document.getElementById(id); });
     for (var i = 0; i < fields.length; i++) {
       fields[i].value = fields[i].value.trim();
@@ -91,20 +143,16 @@
     }
     var issue = { id: newId(fields[0].value), match: fields[0].value, message: fields[1].value,
                   link_url: fields[2].value || null };
-    var button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    save(stored.concat([issue]), "Declared: pages matching " + issue.match + " show it from their next load.").then(function () {
-      button.disabled = false;
-      fields[1].value = fields[2].value = "";
+    save(stored.concat([issue]), "Declared: pages matching " + issue.match + " show it from their next load.").then(function (saved) {
+      if (saved) fields[1].value = fields[2].value = "";
     }, function (err) {
-      button.disabled = false;
       message(refusal(err), true);
     });
   }
 
   function load() {
     if (!GS.hasToken()) return;
-    call("GET", "/api/v1/settings/widget").then(function (w) {
+    settings("GET").then(function (w) {
       stored = w.known_issues || [];
       render();
       document.getElementById("known-issues").hidden = false;

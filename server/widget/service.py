@@ -7,14 +7,17 @@ Functions take the session, the tenant and the clock as arguments; those that ch
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
+from server.errors import PreconditionFailed
 from server.eventlog import Event, EventLog, NewEvent
 from server.eventlog.log import as_utc
 from server.incidents.models import ACTIVE, Incident
@@ -72,13 +75,28 @@ def stored_config(session: Session, tenant_id: int) -> dict[str, Any]:
     return widget_settings_schema.load(dict(row.config) if row is not None else {})
 
 
+def settings_etag(config: Mapping[str, Any]) -> str:
+    """A version of the configuration (its stored values, defaults filled in): what `If-Match` names, so that a
+    change based on an older reading is refused instead of undoing changes made since."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _check_version(current: Mapping[str, Any], if_match: Iterable[str] | None) -> None:
+    if if_match is None:
+        return
+    if settings_etag(current) not in set(if_match):
+        raise PreconditionFailed("The widget settings changed since you read them: read them again and redo the "
+                                 "change.")
+
+
 def get_settings(session: Session, tenant_id: int) -> dict[str, Any]:
     row = _row(session, tenant_id)
     return {**stored_config(session, tenant_id), "identity_secret_set": bool(row and row.identity_secret_enc)}
 
 
 def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[str, Any], *,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime, if_match: Iterable[str] | None = None) -> dict[str, Any]:
     """Replace the configuration (validated) and tell the detector through a ``control.widget_settings`` event.
 
     ``identity_secret_set``, which the settings are read with, is said by the server and ignored here, so
@@ -88,6 +106,7 @@ def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[
                                                        "(`{}` puts every one back to its default)."]})
     config = widget_settings_schema.load({k: v for k, v in data.items() if k != "identity_secret_set"})
     row = _row(session, tenant_id, lock=True)
+    _check_version(widget_settings_schema.load(dict(row.config) if row is not None else {}), if_match)
     if row is None:
         row = WidgetSettings(tenant_id=tenant_id, identity_secret_enc=None)
         session.add(row)
@@ -104,12 +123,13 @@ _NESTED = ("cold_start", "friction")
 
 
 def patch_settings(session: Session, log: EventLog, tenant_id: int, changes: Mapping[str, Any], *,
-                   now: datetime) -> dict[str, Any]:
+                   now: datetime, if_match: Iterable[str] | None = None) -> dict[str, Any]:
     """Change only the settings named: each replaces the stored value (a list, such as ``nudges``, as a whole),
     and ``cold_start`` and ``friction`` change field by field; the rest stays as stored. Validated as a whole,
     as ``put_settings`` does, under the row's lock, so two changes at once both count."""
     row = _row(session, tenant_id, lock=True)
     current = widget_settings_schema.load(dict(row.config) if row is not None else {})
+    _check_version(current, if_match)
     merged = {**current, **{k: v for k, v in changes.items() if k != "identity_secret_set"}}
     for name in _NESTED:
         if isinstance(changes.get(name), Mapping):

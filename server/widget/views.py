@@ -38,6 +38,8 @@ bp = Blueprint("widget", __name__)
 
 CORS_PATHS = ("/api/v1/widget/decide", "/api/v1/widget/known-issues")
 WIDGET_FILES = ("loader.js", "core.js")
+_412 = {412: (ErrorSchema(), "`If-Match` names a version of the settings other than the stored one: they changed "
+                           "since they were read.")}
 _400 = {400: (ErrorSchema(), "A parameter or body field failed validation (`error.fields` names it), or the "
                              "body is not a JSON object.")}
 _SITE_ERRORS = {**_400, 403: (ErrorSchema(), "Unknown site key, or an origin not on the tenant's allowlist."),
@@ -122,36 +124,51 @@ def known_issues() -> Any:
             responses={200: (widget_settings_out_schema, "Effective values, defaults filled in."), **AUTH_ERRORS})
 @require_token
 def get_settings(tenant: Tenant) -> Any:
-    return jsonify(widget_settings_out_schema.dump(service.get_settings(db_session(), tenant.id)))
+    """The answer's `ETag` is the settings' version: send it back as `If-Match` with a PUT or PATCH, and a change
+    made in between gets 412 instead of being undone."""
+    return _versioned(service.get_settings(db_session(), tenant.id))
+
+
+def _versioned(settings: dict[str, Any]) -> Response:
+    resp = jsonify(widget_settings_out_schema.dump(settings))
+    resp.set_etag(service.settings_etag({k: v for k, v in settings.items() if k != "identity_secret_set"}))
+    return resp
+
+
+def _if_match() -> set[str] | None:
+    """The versions `If-Match` names; None without the header, or with `*` (any version)."""
+    if "If-Match" not in request.headers or request.if_match.star_tag:
+        return None
+    return set(request.if_match.as_set())
 
 
 @bp.put("/api/v1/settings/widget")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Replace the tenant's widget settings", tags=["widget"], body=WidgetSettingsSchema(),
             auth="api_token",
-            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
+            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **_412,
+                       **AUTH_ERRORS})
 @require_token
 def put_settings(tenant: Tenant) -> Any:
     """Fields left out take their defaults (`{}` restores them all); an empty body is refused. What `GET` answers
     can be sent back changed (its `identity_secret_set` is ignored). To change a few settings and keep the
     rest, use `PATCH`. The detector learns the change through a control event."""
-    result = service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
-                                  json_body(), now=utcnow())
-    return jsonify(widget_settings_out_schema.dump(result))
+    return _versioned(service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
+                                           json_body(), now=utcnow(), if_match=_if_match()))
 
 
 @bp.patch("/api/v1/settings/widget")
 @limiter.limit(_api_limit, key_func=_token_key)
 @documented(summary="Change some of the tenant's widget settings", tags=["widget"],
             body=WidgetSettingsSchema(partial=True), auth="api_token",
-            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **AUTH_ERRORS})
+            responses={200: (widget_settings_out_schema, "The settings after the change."), **_400, **_412,
+                       **AUTH_ERRORS})
 @require_token
 def patch_settings(tenant: Tenant) -> Any:
     """Only the settings sent change: each replaces the stored value (a list such as `nudges` as a whole), and
     `cold_start` and `friction` change field by field. The result is validated as a whole, as for `PUT`."""
-    result = service.patch_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
-                                    json_body(), now=utcnow())
-    return jsonify(widget_settings_out_schema.dump(result))
+    return _versioned(service.patch_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
+                                             json_body(), now=utcnow(), if_match=_if_match()))
 
 
 @bp.post("/api/v1/settings/widget/identity-secret")

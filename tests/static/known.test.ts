@@ -75,3 +75,43 @@ it("removes an issue on a second click, sending the list without it", async () =
   expect(listed()).not.toContain("/invoices*");
   expect(status().textContent).toBe("Removed: pages matching /invoices* no longer show it from their next load.");
 });
+
+it("one change at a time: while a declaration is saved, Remove and Declare wait", async () => {
+  const page = open("incidents", ["page.js", "known.js"]);
+  page.one("GET /api/v1/settings/widget").answer(settings([PDF]));
+  await settle();
+  fill("known-match", "/billing*");
+  fill("known-text", "Card payments fail.");
+  submit();
+  const remove = document.querySelector("#known-list button") as HTMLButtonElement;
+  expect(remove.disabled).toBe(true);
+  remove.click();
+  remove.click();
+  submit();
+  expect(page.pending("PATCH")).toHaveLength(1);
+  const patch = page.one("PATCH /api/v1/settings/widget");
+  patch.answer(settings((patch.body as { known_issues: unknown[] }).known_issues));
+  await settle();
+  expect(listed()).toContain("/billing*: Card payments fail.");
+  expect([...document.querySelectorAll("#known-issues button")].every((b) => !(b as HTMLButtonElement).disabled))
+    .toBe(true);
+});
+
+it("a list changed elsewhere since it was read is read again and shown, and nothing is overwritten", async () => {
+  const other = { ...PDF, id: "sso-1", match: "/login", message: "Sign-in fails for SSO customers." };
+  const page = open("incidents", ["page.js", "known.js"]);
+  page.one("GET /api/v1/settings/widget").answer(settings([PDF]));
+  await settle();
+  fill("known-match", "/billing*");
+  fill("known-text", "Card payments fail.");
+  submit();
+  page.one("PATCH /api/v1/settings/widget").answer({ error: { code: "precondition_failed",
+    message: "The widget settings changed since you read them." } }, 412);
+  await settle();
+  page.one("GET /api/v1/settings/widget").answer(settings([PDF, other]));  // as another admin left them
+  await settle();
+  expect(listed()).toContain("/login: Sign-in fails for SSO customers.");
+  expect(listed()).not.toContain("/billing*");
+  expect(status().textContent).toMatch(/^The known issues were changed elsewhere meanwhile/);
+  expect((document.getElementById("known-text") as HTMLInputElement).value).toBe("Card payments fail.");  // kept to redo
+});

@@ -57,3 +57,28 @@ def test_a_bad_patch_is_refused_and_changes_nothing(client, tenant):  # type: ig
         assert r.status_code == 400, (body, r.get_json())
     assert client.patch("/api/v1/settings/widget", json={}).status_code == 401
     assert client.get("/api/v1/settings/widget", headers=auth(creds)).get_json() == stored
+
+
+def test_a_change_based_on_an_older_reading_is_refused_with_if_match(client, tenant):  # type: ignore[no-untyped-def]
+    _, creds = tenant
+    ISSUE2 = {**ISSUE, "id": "sso", "match": "/login"}
+    read = client.get("/api/v1/settings/widget", headers=auth(creds))
+    version = read.headers["ETag"]
+    # someone else declares an issue meanwhile
+    first = client.patch("/api/v1/settings/widget", json={"known_issues": [ISSUE]},
+                         headers={**auth(creds), "If-Match": version})
+    assert first.status_code == 200 and first.headers["ETag"] != version
+    # a list built from the first reading would undo it: refused, and nothing changes
+    stale = client.patch("/api/v1/settings/widget", json={"known_issues": [ISSUE2]},
+                         headers={**auth(creds), "If-Match": version})
+    assert stale.status_code == 412 and stale.get_json()["error"]["code"] == "precondition_failed"
+    assert client.put("/api/v1/settings/widget", json={}, headers={**auth(creds), "If-Match": version}).status_code == 412
+    now = client.get("/api/v1/settings/widget", headers=auth(creds))
+    assert now.get_json()["known_issues"] == [ISSUE] and now.headers["ETag"] == first.headers["ETag"]
+    again = client.patch("/api/v1/settings/widget", json={"known_issues": [ISSUE, ISSUE2]},
+                         headers={**auth(creds), "If-Match": now.headers["ETag"]})
+    assert again.status_code == 200 and [i["id"] for i in again.get_json()["known_issues"]] == ["pdf", "sso"]
+    # without If-Match (or with *) a change applies to whatever is stored, as before
+    assert client.patch("/api/v1/settings/widget", json={"holdout": 0.2}, headers=auth(creds)).status_code == 200
+    assert client.patch("/api/v1/settings/widget", json={"holdout": 0.3},
+                        headers={**auth(creds), "If-Match": "*"}).status_code == 200
