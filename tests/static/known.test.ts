@@ -76,13 +76,19 @@ it("removes an issue on a second click, sending the list without it", async () =
   expect(status().textContent).toBe("Removed: pages matching /invoices* no longer show it from their next load.");
 });
 
-it("one change at a time: while a declaration is saved, Remove and Declare wait", async () => {
+/** The page with PDF declared, a second declaration (/billing*) sent and its answer awaited. */
+async function declaringBilling(): Promise<ReturnType<typeof open>> {
   const page = open("incidents", ["page.js", "known.js"]);
   page.one("GET /api/v1/settings/widget").answer(settings([PDF]));
   await settle();
   fill("known-match", "/billing*");
   fill("known-text", "Card payments fail.");
   submit();
+  return page;
+}
+
+it("one change at a time: while a declaration is saved, Remove and Declare wait", async () => {
+  const page = await declaringBilling();
   const remove = document.querySelector("#known-list button") as HTMLButtonElement;
   expect(remove.disabled).toBe(true);
   remove.click();
@@ -99,12 +105,7 @@ it("one change at a time: while a declaration is saved, Remove and Declare wait"
 
 it("a list changed elsewhere since it was read is read again and shown, and nothing is overwritten", async () => {
   const other = { ...PDF, id: "sso-1", match: "/login", message: "Sign-in fails for SSO customers." };
-  const page = open("incidents", ["page.js", "known.js"]);
-  page.one("GET /api/v1/settings/widget").answer(settings([PDF]));
-  await settle();
-  fill("known-match", "/billing*");
-  fill("known-text", "Card payments fail.");
-  submit();
+  const page = await declaringBilling();
   page.one("PATCH /api/v1/settings/widget").answer({ error: { code: "precondition_failed",
     message: "The widget settings changed since you read them." } }, 412);
   await settle();
