@@ -796,6 +796,28 @@ test("your own verdict is shown pressed, for the name you gave; only the next st
     await expect(primary()).toHaveText(["Acknowledge"]);
   });
 
+test("a section gone to from a link stays in view while sections above it appear after it", async ({ page }) => {
+  // The widget settings' answer (the known issues and the detection settings above the alerts wait for it) is
+  // held until the alerts have been gone to.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  await page.route("**/api/v1/settings/widget", async (route) => {
+    if (route.request().method() === "GET") await held;
+    await route.fallback();
+  });
+  await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+  await expect(page.locator("#alerts")).toBeVisible();
+  await expect(page.locator("#known-issues")).toBeHidden();
+  await page.getByRole("navigation", { name: "On this page" }).getByRole("link", { name: "Alerts" }).click();
+  await expect(page.locator("#alerts-heading")).toBeFocused();
+  await expect(page.locator("#alerts-heading")).toBeInViewport();
+  release();
+  await expect(page.locator("#known-issues")).toBeVisible();
+  await expect(page.locator("#tuning")).toBeVisible();
+  await expect(page.locator("#alerts-heading")).toBeInViewport();
+  await expect(page.locator("#alerts-heading")).toBeFocused();
+});
+
 test("an incident's notifications say once that Slack is not set up, with the way to set it up", async ({ page }) => {
   // The seed's incident went to Slack; here its answer says Slack was not set up for its two events.
   await page.route(new RegExp(`/api/v1/incidents/${backend.incident_id}$`), async (route) => {

@@ -315,19 +315,20 @@
     setTimeout(quit, 5000);
   }
   // A section asked for before it appears (a link clicked while its first answer is still on its way) is gone to
-  // when it does, unless the person has moved on (scrolled, clicked or typed) or asked for another one meanwhile.
+  // when it does, unless the person has moved on (scrolled, clicked or typed) or asked for another one meanwhile;
+  // either way it then stays in view while sections above it appear (stay).
   var waiting = null;
   function visible(section) { return !section.closest("[hidden]"); }
   function goToSection(id) {
     var section = document.getElementById(id);
     if (waiting) waiting();
     if (!section) return;
-    if (visible(section)) { go(section); return; }
+    if (visible(section)) { stay(section); return; }
     var EVENTS = ["wheel", "touchstart", "keydown", "mousedown"];
     var watch = new MutationObserver(function () {
       if (!visible(section)) return;
       quit();
-      setTimeout(function () { go(section); }, 0);  // after the section's first drawing
+      setTimeout(function () { stay(section); }, 0);  // after the section's first drawing
     });
     function quit() {
       watch.disconnect();
@@ -362,7 +363,7 @@
         var section = target(a);
         if (!section) return;
         ev.preventDefault();
-        go(section);
+        stay(section);
       });
     });
     var watch = new MutationObserver(sync);
