@@ -69,10 +69,13 @@ def _row(session: Session, tenant_id: int, *, lock: bool = False) -> WidgetSetti
     return session.scalar(q.with_for_update() if lock else q)
 
 
+def _config_of(row: WidgetSettings | None) -> dict[str, Any]:
+    return widget_settings_schema.load(dict(row.config) if row is not None else {})
+
+
 def stored_config(session: Session, tenant_id: int) -> dict[str, Any]:
     """The tenant's configuration with every default filled in."""
-    row = _row(session, tenant_id)
-    return widget_settings_schema.load(dict(row.config) if row is not None else {})
+    return _config_of(_row(session, tenant_id))
 
 
 def settings_etag(config: Mapping[str, Any]) -> str:
@@ -82,10 +85,8 @@ def settings_etag(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _check_version(current: Mapping[str, Any], if_match: Iterable[str] | None) -> None:
-    if if_match is None:
-        return
-    if settings_etag(current) not in set(if_match):
+def _check_version(row: WidgetSettings | None, if_match: Iterable[str] | None) -> None:
+    if if_match is not None and settings_etag(_config_of(row)) not in set(if_match):
         raise PreconditionFailed("The widget settings changed since you read them: read them again and redo the "
                                  "change.")
 
@@ -106,7 +107,7 @@ def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[
                                                        "(`{}` puts every one back to its default)."]})
     config = widget_settings_schema.load({k: v for k, v in data.items() if k != "identity_secret_set"})
     row = _row(session, tenant_id, lock=True)
-    _check_version(widget_settings_schema.load(dict(row.config) if row is not None else {}), if_match)
+    _check_version(row, if_match)
     if row is None:
         row = WidgetSettings(tenant_id=tenant_id, identity_secret_enc=None)
         session.add(row)
@@ -128,8 +129,8 @@ def patch_settings(session: Session, log: EventLog, tenant_id: int, changes: Map
     and ``cold_start`` and ``friction`` change field by field; the rest stays as stored. Validated as a whole,
     as ``put_settings`` does, under the row's lock, so two changes at once both count."""
     row = _row(session, tenant_id, lock=True)
-    current = widget_settings_schema.load(dict(row.config) if row is not None else {})
-    _check_version(current, if_match)
+    _check_version(row, if_match)
+    current = _config_of(row)
     merged = {**current, **{k: v for k, v in changes.items() if k != "identity_secret_set"}}
     for name in _NESTED:
         if isinstance(changes.get(name), Mapping):
@@ -141,7 +142,7 @@ def rotate_identity_secret(session: Session, tenant_id: int, *, secret_key: str,
     """A new identity secret, stored encrypted and returned in clear (once)."""
     row = _row(session, tenant_id)
     if row is None:
-        row = WidgetSettings(tenant_id=tenant_id, config=widget_settings_schema.load({}))
+        row = WidgetSettings(tenant_id=tenant_id, config=_config_of(None))
         session.add(row)
     secret = identity.new_secret()
     row.identity_secret_enc, row.updated_at = identity.encrypt(secret, secret_key=secret_key), now
