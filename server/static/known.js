@@ -11,26 +11,11 @@
   var version = null;  // their settings' ETag, sent back as If-Match
   var saving = false;
 
-  // The widget settings through the API, keeping the version of each answer.
+  // The widget settings through the API, keeping the version of each answer and sending it back with a change.
   function settings(method, body) {
-    var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(GS.TOKEN_KEY) } };
-    if (method !== "GET" && version) options.headers["If-Match"] = version;
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return GS.request("/api/v1/settings/widget", options).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (data) {
-        if (r.ok) {
-          version = r.headers.get("ETag");
-          return data;
-        }
-        var err = data && data.error;
-        var e = new Error((err && err.message) || "The server answered " + r.status + ".");
-        e.status = r.status;
-        e.fields = err && err.fields;
-        throw e;
-      });
+    return GS.call(method, "/api/v1/settings/widget", body, {
+      headers: method !== "GET" && version ? { "If-Match": version } : null,
+      seen: function (r) { if (r.ok) version = r.headers.get("ETag"); }
     });
   }
 

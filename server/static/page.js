@@ -254,13 +254,16 @@
       ? "the history of tickets and in-app events" : "the history";
   }
 
-  function call(method, path, body) {
-    var options = { method: method, headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } };
+  // extra (optional): headers to send, and seen(response), called with every answer (to read its headers).
+  function call(method, path, body, extra) {
+    var options = { method: method, headers: Object.assign({ Authorization: "Bearer " + sessionStorage.getItem(KEY) },
+                                                           extra && extra.headers) };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
     return request(path, options).then(function (r) {
+      if (extra && extra.seen) extra.seen(r);
       if (r.status === 204) return null;
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
