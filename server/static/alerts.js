@@ -162,19 +162,9 @@
       (t.ok ? "arrived (HTTP " + t.status + ")" : "failed: " + GS.problem(t.error, receiver(w), t.status)));
   }
 
+  // A removal (or an end) made on a second click; what the server refused is said under the section.
   function twoClick(label, confirmLabel, action) {
-    var b = el("button", "secondary", label);
-    b.type = "button";
-    b.addEventListener("click", function () {
-      if (b.dataset.armed !== "1") {
-        b.dataset.armed = "1";
-        b.textContent = confirmLabel;
-        return;
-      }
-      b.disabled = true;
-      action().catch(function (err) { b.disabled = false; message(err.message, true); });
-    });
-    return b;
+    return GS.twoClick(label, confirmLabel, action, function (err) { message(err.message, true); });
   }
 
   function message(text, bad) { GS.say("alerts-message", text, bad); }

@@ -88,21 +88,12 @@
       li.appendChild(el("code", null, issue.match));
       li.appendChild(document.createTextNode(": " + issue.message + " "));
       if (issue.link_url) li.appendChild(el("span", "hint", "(links to " + issue.link_url + ") "));
-      var remove = el("button", "secondary", "Remove");
-      remove.type = "button";
-      remove.setAttribute("aria-label", "Remove the known issue on " + issue.match);
-      remove.addEventListener("click", function () {
-        if (saving) return;
-        if (remove.dataset.armed !== "1") {  // two clicks: a banner customers read is not taken down by a slip
-          remove.dataset.armed = "1";
-          remove.textContent = "Remove? Click again";
-          return;
-        }
+      // two clicks: a banner customers read is not taken down by a slip; none while another change is saved
+      var remove = GS.twoClick("Remove", "Remove? Click again", function () {
         var left = stored.filter(function (i) { return i.id !== issue.id; });
-        save(left, "Removed: pages matching " + issue.match + " no longer show it from their next load.").catch(function (err) {
-          message(refusal(err), true);
-        });
-      });
+        return save(left, "Removed: pages matching " + issue.match + " no longer show it from their next load.");
+      }, function (err) { message(refusal(err), true); }, { ready: function () { return !saving; } });
+      remove.setAttribute("aria-label", "Remove the known issue on " + issue.match);
       li.appendChild(remove);
       ul.appendChild(li);
     });

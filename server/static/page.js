@@ -1,8 +1,8 @@
 // Helpers shared by the incidents page's scripts (incidents, deflection, accounts, alerts, tuning, report; loaded
 // first) and by the dashboard: the incident kinds' names, elements with text only, local times, dates and counts
 // written one way, where a chart's labels fit, a sentence's UTC clocks, API calls with the tab's token whose
-// errors name the problem and its fields (or say the server did not answer), and whether the detector is still
-// reading a backlog.
+// errors name the problem and its fields (or say the server did not answer), buttons that act on a second click,
+// and whether the detector is still reading a backlog.
 (function () {
   "use strict";
   var KEY = "groundswell.token";
@@ -277,6 +277,28 @@
     });
   }
 
+  // A button for a change people cannot easily take back (a banner customers read taken down, a webhook
+  // removed, a mute ended), made on its second click so that a slip makes none: the first click arms it and it
+  // says confirmLabel ("Remove? Click again"); the second runs action(), which returns a promise. The button is
+  // off while that runs, and on again if it fails, failed(err) saying why (it stays armed: one more click tries
+  // again). extra (optional): ready(), false while a click must wait (the section saves one change at a time):
+  // a click then does nothing.
+  function twoClick(label, confirmLabel, action, failed, extra) {
+    var b = el("button", "secondary", label);
+    b.type = "button";
+    b.addEventListener("click", function () {
+      if (extra && extra.ready && !extra.ready()) return;
+      if (b.dataset.armed !== "1") {
+        b.dataset.armed = "1";
+        b.textContent = confirmLabel;
+        return;
+      }
+      b.disabled = true;
+      action().catch(function (err) { b.disabled = false; failed(err); });
+    });
+    return b;
+  }
+
   // A section's status line: the text, styled as an error or a hint, hidden when empty.
   function say(id, text, bad) {
     var m = document.getElementById(id);
@@ -419,6 +441,7 @@
       "`groundswell tenant rotate SLUG --api-token` makes a new one.";
   };
   window.GS.goToSection = goToSection;
+  window.GS.twoClick = twoClick;
   window.GS.request = request;
   window.GS.UNREACHABLE = UNREACHABLE;
   window.GS.clock = clock;
