@@ -39,7 +39,23 @@ def test_duplicate_tenant_is_a_clear_error(db, database_url, tmp_path):
     assert same_account.exit_code == 1
     assert same_account.output.strip() == ("Error: tenant 'acme' already has the Zendesk subdomain 'acme': one tenant "
                                            "per Zendesk account (`groundswell tenant list` shows them)")
-    assert [line.split()[0] for line in run(["tenant", "list"], env).output.splitlines()] == ["acme"]
+    assert [line.split()[0] for line in run(["tenant", "list"], env).output.splitlines()] == ["slug", "acme"]
+
+
+def test_tenant_list_has_a_header_row_over_aligned_columns(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    assert run(["tenant", "list"], env).output.strip() == \
+        "no tenants yet: groundswell tenant create NAME --zendesk-subdomain SUB"
+    assert run(["tenant", "create", "Acme Support Worldwide", "--zendesk-subdomain", "acme", "--origin",
+                "https://app.acme.com"], env).exit_code == 0
+    assert run(["tenant", "create", "Bo", "--zendesk-subdomain", "bo"], env).exit_code == 0
+    header, *rows = run(["tenant", "list"], env).output.splitlines()
+    assert header.split() == ["slug", "name", "zendesk", "site", "key", "origins"]
+    assert [r.split()[0] for r in rows] == ["acme-support-worldwide", "bo"]
+    assert rows[0].endswith("https://app.acme.com") and rows[1].endswith("-")
+    for column in ("name", "zendesk", "site key", "origins"):  # each heading stands over its column's values
+        at = header.index(column)
+        assert all(r[at - 2:at] == "  " and r[at] != " " for r in rows), (column, header, rows)
 
 
 def test_the_webhook_url_is_whole_when_the_public_url_is_known(db, database_url, tmp_path):

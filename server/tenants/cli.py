@@ -73,9 +73,13 @@ def tenant_list() -> None:
         rows = session.scalars(select(Tenant).order_by(Tenant.id)).all()
         if not rows:
             click.echo("no tenants yet: groundswell tenant create NAME --zendesk-subdomain SUB")
-        for t in rows:
-            click.echo(f"{t.slug:<24} {t.name:<30} zendesk={t.zendesk_subdomain or '-':<16} "
-                       f"site_key={t.site_key} origins={','.join(t.allowed_origins) or '-'}")
+            return
+        table = [("slug", "name", "zendesk", "site key", "origins")]
+        table += [(t.slug, t.name, t.zendesk_subdomain or "-", t.site_key, ",".join(t.allowed_origins or []) or "-")
+                  for t in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]  # the last one is not padded
+        for row in table:
+            click.echo("  ".join([cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]))
 
 
 @tenant_group.command("rotate")
