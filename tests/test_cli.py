@@ -131,3 +131,31 @@ def test_commands_refuse_an_unmigrated_database(tmp_path):
     env = cli_env("sqlite:///" + str(tmp_path / "empty.db"), tmp_path)
     result = CliRunner().invoke(main, ["detector", "--once"], env=env)
     assert result.exit_code == 1 and "groundswell db upgrade" in result.output
+
+
+def _comparison(since: str, data_since: str | None, until: str, weeks: float) -> dict:
+    return {"since": since, "until": until, "data_since": data_since, "weeks": round(weeks, 2), "events": 40,
+            "tickets": 12, "current": {"count": 3, "by_kind": {"spike": 3}, "per_week": round(3 / weeks, 2)},
+            "proposed": {"count": 4, "by_kind": {"spike": 4}, "per_week": round(4 / weeks, 2)}, "added": 1,
+            "removed": 0, "ratings": {"useful_kept": 0, "useful_dropped": 0, "noise_kept": 0, "noise_dropped": 0},
+            "weekly": [], "incidents": [], "incidents_total": 0}
+
+
+def test_backtest_compare_gives_no_rate_a_week_under_a_week_of_data_as_the_plain_backtest(capsys):
+    from server.incidents.cli import _print_comparison
+
+    weeks = 2 / 7  # two days of data in a 30-day period
+    _print_comparison(_comparison("2026-11-05T10:00:00+00:00", "2026-12-03T10:00:00+00:00",
+                                  "2026-12-05T10:00:00+00:00", weeks), "acme", "sensitivity.spike=2", weeks)
+    said = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal's width
+    assert said.startswith("Since 2026-11-05 10:00 UTC (data only from 2026-12-03 10:00 UTC), 12 tickets (40 events) "
+                           "replayed: over 2.0 days of data, too few for a rate a week. "
+                           "Stored settings: 3 incidents (spike 3). "
+                           "With sensitivity.spike=2: 4 incidents (spike 4); 1 added, 0 dropped. Rated real"), said
+    weeks = 3.0
+    _print_comparison(_comparison("2026-11-14T10:00:00+00:00", None, "2026-12-05T10:00:00+00:00", weeks), "acme",
+                      "", weeks)
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("Since 2026-11-14 10:00 UTC, 12 tickets (40 events) replayed. Stored settings: 3 incidents "
+                           "(spike 3), 1.0 a week. With no change: 4 incidents (spike 4), 1.33 a week; 1 added, "
+                           "0 dropped."), said

@@ -111,7 +111,7 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
         if as_json:
             click.echo(json.dumps(result, default=str, indent=2))
             return
-        _print_comparison(result, slug, ", ".join(p.strip() for p in pairs))
+        _print_comparison(result, slug, ", ".join(p.strip() for p in pairs), reports[0].weeks_until(now))
         return
     if as_json:
         data_since = report.data_since
@@ -139,7 +139,7 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
     weeks = report.weeks_until(now)
     rate = ("0 a week" if not report.incidents else f"{len(report.incidents) / weeks:.1f} a week" if weeks >= 1
-            else f"over {weeks * 7:.1f} days of data, too few for a rate a week")  # a day's rate times 7 misleads
+            else _too_short(weeks))
     rate += _data_only_from(start, report.data_since)
     n = len(report.incidents)
     what_if = ", ".join(p.strip() for p in pairs)
@@ -155,7 +155,14 @@ def _data_only_from(since: datetime, data_since: datetime | None) -> str:
     return f" (data only from {data_since:%Y-%m-%d %H:%M} UTC)"
 
 
-def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
+def _too_short(weeks: float) -> str:
+    """What is said in place of a rate a week over less than a week of data: a day's rate times 7 misleads."""
+    return f"over {weeks * 7:.1f} days of data, too few for a rate a week"
+
+
+def _print_comparison(result: dict[str, Any], slug: str, what_if: str, weeks: float) -> None:
+    """``weeks``: what the rates a week are counted over (``BacktestReport.weeks_until``); under one, the
+    comparison gives no rate a week, as the plain backtest does not."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -169,11 +176,14 @@ def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
     data_since = result.get("data_since")
     only = _data_only_from(datetime.fromisoformat(result["since"]), datetime.fromisoformat(data_since)
                            if data_since else None)
+    short = weeks < 1
     out.print(f"Since {result['since'][:16].replace('T', ' ')} UTC{only}, {result['tickets']} tickets "
-              f"({result['events']} events) replayed.")
-    out.print(f"Stored settings: {cur['count']} incidents ({kinds(cur['by_kind'])}), {cur['per_week']} a week.")
-    out.print(f"With {what_if or 'no change'}: {new['count']} incidents ({kinds(new['by_kind'])}), "
-              f"{new['per_week']} a week; {result['added']} added, {result['removed']} dropped.")
+              f"({result['events']} events) replayed{': ' + _too_short(weeks) if short else ''}.")
+    out.print(f"Stored settings: {cur['count']} incidents ({kinds(cur['by_kind'])})"
+              f"{'' if short else ', ' + str(cur['per_week']) + ' a week'}.")
+    out.print(f"With {what_if or 'no change'}: {new['count']} incidents ({kinds(new['by_kind'])})"
+              f"{'' if short else ', ' + str(new['per_week']) + ' a week'}; "
+              f"{result['added']} added, {result['removed']} dropped.")
     r = result["ratings"]
     out.print(f"Rated real incidents: useful kept {r['useful_kept']}, useful dropped {r['useful_dropped']}, "
               f"noise kept {r['noise_kept']}, noise dropped {r['noise_dropped']}.")
