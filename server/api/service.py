@@ -14,7 +14,8 @@ from server.tenants import Tenant
 
 
 #: Most events waiting for the detector that are counted by source (each is read from its row; a long import's
-#: backlog is given as a total alone, so that polling the status stays cheap).
+#: backlog is given as a total alone, so that polling the status stays cheap: its first MAX_SPLIT_PENDING + 1
+#: rows are read, then all are counted).
 MAX_SPLIT_PENDING = 100_000
 
 
@@ -44,12 +45,17 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
         })
     processed = max((st.last_offset for st in stats), default=0)
     head = log.head(session, tenant.id)
-    pending = log.count(session, tenant.id, after=processed) if head > processed else 0
-    lag, by_source = 0.0, {}
-    if 0 < pending <= MAX_SPLIT_PENDING:
-        by_source = dict(session.execute(
-            select(Event.source, func.count()).where(Event.tenant_id == tenant.id, Event.offset > processed)
-            .group_by(Event.source).order_by(Event.source)).all())
+    pending, lag, by_source = 0, 0.0, dict[str, int]()
+    if head > processed:
+        # One query counts the waiting events by source, reading at most one row more than are split: when no
+        # more wait, their total is the sum; past that, they are counted alone.
+        waiting = (select(Event.source).where(Event.tenant_id == tenant.id, Event.offset > processed)
+                   .limit(MAX_SPLIT_PENDING + 1).subquery())
+        by_source = {str(k): int(v) for k, v in session.execute(
+            select(waiting.c.source, func.count()).group_by(waiting.c.source).order_by(waiting.c.source)).all()}
+        pending = sum(by_source.values())
+        if pending > MAX_SPLIT_PENDING:
+            pending, by_source = log.count(session, tenant.id, after=processed), {}
     if pending:
         oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
                                 .order_by(Event.offset).limit(1))
@@ -61,7 +67,7 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
         "generated_at": now,
         "sources": sources,
         "detector": {"processed_offset": processed, "head_offset": head, "pending_events": pending,
-                     "pending_by_source": {str(k): int(v) for k, v in by_source.items()},
+                     "pending_by_source": by_source,
                      "lag_seconds": round(lag, 3), "skipped_events": int(skipped or 0),
                      "last_skipped_at": _opt(last_skipped)},
     }

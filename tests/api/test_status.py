@@ -53,3 +53,41 @@ def test_a_long_backlog_is_given_as_a_total_alone(client, db, make_tenant, monke
     assert post_widget(client, creds.site_key, widget_batch(3)).status_code == 202
     detector = client.get("/api/v1/status", headers={"Authorization": f"Bearer {creds.api_token}"}).get_json()["detector"]
     assert detector["pending_events"] == 3 and detector["pending_by_source"] == {}
+
+
+def _events_queries(app, client, headers) -> tuple[dict, list[str]]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM events" in statement:
+            seen.append(statement)
+
+    engine = app.extensions["groundswell.db"].engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        detector = client.get("/api/v1/status", headers=headers).get_json()["detector"]
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return detector, seen
+
+
+def test_a_short_backlog_is_counted_once_its_total_the_sum_of_its_split(app, client, db, make_tenant, monkeypatch):  # type: ignore[no-untyped-def]
+    from server.api import service
+    from tests.conftest import post_widget, widget_batch
+
+    t, creds = make_tenant("Polled")
+    headers = {"Authorization": f"Bearer {creds.api_token}"}
+    assert post_widget(client, creds.site_key, widget_batch(3)).status_code == 202
+    assert client.post("/api/v1/releases", json={"version": "2.31"}, headers=headers).status_code == 201
+    detector, queries = _events_queries(app, client, headers)
+    assert detector["pending_events"] == 4 and detector["pending_by_source"] == {"control": 1, "widget": 3}
+    # the head offset, the split (whose sum is the total) and the oldest waiting event's arrival: no count of its own
+    assert len(queries) == 3, queries
+    monkeypatch.setattr(service, "MAX_SPLIT_PENDING", 3)  # past the split's reach: counted alone, as before
+    detector, queries = _events_queries(app, client, headers)
+    assert detector["pending_events"] == 4 and detector["pending_by_source"] == {} and len(queries) == 4
+    monkeypatch.setattr(service, "MAX_SPLIT_PENDING", 4)
+    detector, _ = _events_queries(app, client, headers)
+    assert detector["pending_events"] == 4 and detector["pending_by_source"] == {"control": 1, "widget": 3}
