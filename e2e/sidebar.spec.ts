@@ -553,7 +553,15 @@ test("keyboard: rename the topic and acknowledge without a mouse; ticket.updated
   await expect(input).toHaveAccessibleDescription(
     "Customers see this name in your product's known-issue banner, on the pages an open incident on this topic " +
     "affects. Leave it empty to go back to the keyword label.");
-  // The field holds the topic's name, selected: what the agent types replaces it.
+  // The topic goes by its keyword label, words from its tickets: the field opens empty, the label its placeholder,
+  // so that saving it as it opens does not show those words to customers.
+  const named = await (await page.request.get(`${backend.url}/api/v1/incidents/${backend.incident_id}`,
+                                              { headers: auth() })).json();
+  const topic = await (await page.request.get(`${backend.url}/api/v1/topics/${named.topic.id}`,
+                                              { headers: auth() })).json();
+  expect(topic.name).toBeNull();
+  await expect(input).toHaveValue("");
+  await expect(input).toHaveAttribute("placeholder", topic.label);
   await page.keyboard.type("Blank invoice PDFs");
   await expect(input).toHaveValue("Blank invoice PDFs");
   await page.keyboard.press("Enter");

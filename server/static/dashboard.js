@@ -221,9 +221,12 @@
       t.representatives.forEach(function (r) { ul.appendChild(el("li", null, "#" + r.ticket_id + ": " + r.text)); });
       box.appendChild(ul);
       var form = el("form");
+      // The field holds the name people gave the topic, never its keyword label: those are words from
+      // customers' tickets, and a name saved as it stands goes out in the known-issue banner. The keyword label,
+      // which the topic goes by with the field left empty, is its placeholder.
       var input = el("input");
       input.value = t.name || "";
-      input.placeholder = "Name this topic";
+      input.placeholder = t.label || "";
       input.setAttribute("aria-label", "Topic name");
       // The name reaches customers: the widget's known-issue banner names the problem by it (never by the label).
       var hint = el("p", "hint", "Customers see this name in your product's known-issue banner, on the pages an " +

@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { open, settle, type Page } from "./harness";
 
 function topic(id: number, label: string, name: string | null = null): Record<string, unknown> {
-  return { id, name, display_name: name ?? label, size: 3, volume: [{ count: 1 }, { count: 2 }],
+  return { id, label, name, display_name: name ?? label, size: 3, volume: [{ count: 1 }, { count: 2 }],
            last_seen_at: "2026-03-02T09:00:00Z", summary: label + " tickets", llm_summary: null,
            representatives: [{ ticket_id: 10 + id, text: "About " + label }] };
 }
@@ -97,4 +97,27 @@ it("stops polling with a refused token, and lists the active incidents as read l
   await settle();
   expect(document.querySelector("#incidents-now-list a")?.textContent).toBe("#5 Invoices blank");
   expect(page.timers.filter((t) => t.ms === 15000 && !t.cleared).length).toBe(1);  // one poll goes on, not two
+});
+
+it("opens a topic's name field empty while it goes by its keyword label: saved as it opens, no name goes out", async () => {
+  // The keyword label is words from customers' tickets; a name is shown to customers in the known-issue banner.
+  const page = await withTopics();
+  link("invoice pdf").click();
+  page.one("GET /api/v1/topics/1").answer(topic(1, "invoice pdf"));
+  await settle();
+  const input = document.querySelector("#topic-detail input") as HTMLInputElement;
+  expect(input.value).toBe("");
+  expect(input.placeholder).toBe("invoice pdf");
+  document.querySelector("#topic-detail form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+  expect(page.one("PATCH /api/v1/topics/1").body).toEqual({ name: null });
+});
+
+it("opens a named topic's name field on its name", async () => {
+  const page = await withTopics();
+  link("refund").click();
+  page.one("GET /api/v1/topics/2").answer(topic(2, "refund", "Refunds"));
+  await settle();
+  const input = document.querySelector("#topic-detail input") as HTMLInputElement;
+  expect(input.value).toBe("Refunds");
+  expect(input.placeholder).toBe("refund");  // what it goes by when saved empty
 });

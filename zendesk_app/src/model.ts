@@ -104,7 +104,12 @@ export interface InApp {
 
 export interface Topic {
   id: number;
+  /** What it goes by: the name people gave it, else its keyword label. */
   label: string;
+  /** The name people gave it; "" while it goes by its keyword label. */
+  name: string;
+  /** Its keyword label: words from its tickets, which it goes by without a name. */
+  keywordLabel: string;
   size: number;
   firstSeenAt: string | null;
   representatives: Representative[];
@@ -343,6 +348,8 @@ function parseTopic(value: unknown): Topic | null {
   return {
     id: topicId,
     label: text(o.display_name, 300) || text(o.name, 300) || text(o.label, 300),
+    name: text(o.name, 300),
+    keywordLabel: text(o.label, 300),
     size: count(o.size),
     firstSeenAt: time(o.first_seen_at),
     representatives: representatives(o.representatives),

@@ -123,7 +123,15 @@ function representativesView(reps: Representative[], h: Handlers): Child {
       el("span", { class: "gs-rep-text" }, r.text)))));
 }
 
-function renameView(topicId: number, label: string, state: UiState, h: Handlers): Child {
+/**
+ * A topic's rename control. The field holds the name people gave the topic, never its keyword label: those are
+ * words from customers' tickets, and a name saved as it stands goes out in the known-issue banner. A topic
+ * known only by what it goes by (an incident's topic that is not the ticket's: that may be a name or the
+ * keyword label) opens with the field empty, what it goes by as the placeholder; the ticket's own topic opens
+ * on its name, if it has one, and its keyword label, which an empty name gives it, is the placeholder.
+ */
+function renameView(topicId: number, ref: { label: string }, topic: Topic | null, state: UiState,
+                    h: Handlers): Child {
   if (state.renaming !== topicId) {
     return button(t("sidebar.rename.button"), `rename-${topicId}`, () => h.startRename(topicId), state.busy);
   }
@@ -132,10 +140,13 @@ function renameView(topicId: number, label: string, state: UiState, h: Handlers)
     type: "text", maxlength: 200, "data-focus": `rename-input-${topicId}`,
     id: `gs-rename-input-${topicId}`, "aria-describedby": hintId,
   } });
+  const known = topic?.id === topicId ? topic : null;
+  const given = known?.name ?? "";
+  input.placeholder = known?.keywordLabel || ref.label;
   const draft = state.drafts.get(topicId);
-  input.value = draft ?? label;
-  // The current name is there to edit, selected so that typing replaces it rather than adding to it.
-  if (draft === undefined) input.addEventListener("focus", () => input.select(), { once: true });
+  input.value = draft ?? given;
+  // A given name is there to edit, selected so that typing replaces it rather than adding to it.
+  if (draft === undefined && given) input.addEventListener("focus", () => input.select(), { once: true });
   input.addEventListener("input", () => h.draft(topicId, input.value));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Escape") { e.preventDefault(); h.cancelRename(topicId); }
@@ -317,7 +328,7 @@ export function incidentView(inc: Incident, topic: Topic | null, fmt: Formatter,
       feedbackView(inc, state, h),
       inc.status === "open"
         ? button(t("sidebar.acknowledge"), `ack-${inc.id}`, () => h.acknowledge(inc), state.busy) : null,
-      topicRef && rename ? renameView(topicRef.id, topicRef.label, state, h) : null));
+      topicRef && rename ? renameView(topicRef.id, topicRef, topic, state, h) : null));
 }
 
 export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
@@ -331,7 +342,7 @@ export function topicView(topic: Topic, fmt: Formatter, state: UiState, h: Handl
       ...stat(t("sidebar.stats.first_seen"), topic.firstSeenAt ? fmt.time(topic.firstSeenAt) : "–")),
     chartView(topic.volume, fmt),
     representativesView(topic.representatives, h),
-    el("div", { class: "gs-actions" }, renameView(topic.id, topic.label, state, h)));
+    el("div", { class: "gs-actions" }, renameView(topic.id, topic, topic, state, h)));
 }
 
 export function contextView(ctx: TicketContext, fmt: Formatter, state: UiState, h: Handlers): HTMLElement {
