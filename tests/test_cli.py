@@ -146,7 +146,7 @@ def test_backtest_compare_gives_no_rate_a_week_under_a_week_of_data_as_the_plain
 
     weeks = 2 / 7  # two days of data in a 30-day period
     _print_comparison(_comparison("2026-11-05T10:00:00+00:00", "2026-12-03T10:00:00+00:00",
-                                  "2026-12-05T10:00:00+00:00", weeks), "acme", "sensitivity.spike=2", weeks)
+                                  "2026-12-05T10:00:00+00:00", weeks), "acme", "sensitivity.spike=2")
     said = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal's width
     assert said.startswith("Since 2026-11-05 10:00 UTC (data only from 2026-12-03 10:00 UTC), 12 tickets (40 events) "
                            "replayed: over 2.0 days of data, too few for a rate a week. "
@@ -154,7 +154,7 @@ def test_backtest_compare_gives_no_rate_a_week_under_a_week_of_data_as_the_plain
                            "With sensitivity.spike=2: 4 incidents (spike 4); 1 added, 0 dropped. Rated real"), said
     weeks = 3.0
     _print_comparison(_comparison("2026-11-14T10:00:00+00:00", None, "2026-12-05T10:00:00+00:00", weeks), "acme",
-                      "", weeks)
+                      "")
     said = " ".join(capsys.readouterr().out.split())
     assert said.startswith("Since 2026-11-14 10:00 UTC, 12 tickets (40 events) replayed. Stored settings: 3 incidents "
                            "(spike 3), 1.0 a week. With no change: 4 incidents (spike 4), 1.33 a week; 1 added, "

@@ -111,7 +111,7 @@ def backtest(slug: str, since: str, pairs: tuple[str, ...], compare: bool, as_js
         if as_json:
             click.echo(json.dumps(result, default=str, indent=2))
             return
-        _print_comparison(result, slug, ", ".join(p.strip() for p in pairs), reports[0].weeks_until(now))
+        _print_comparison(result, slug, ", ".join(p.strip() for p in pairs))
         return
     if as_json:
         data_since = report.data_since
@@ -160,12 +160,13 @@ def _too_short(weeks: float) -> str:
     return f"over {weeks * 7:.1f} days of data, too few for a rate a week"
 
 
-def _print_comparison(result: dict[str, Any], slug: str, what_if: str, weeks: float) -> None:
-    """``weeks``: what the rates a week are counted over (``BacktestReport.weeks_until``); under one, the
-    comparison gives no rate a week, as the plain backtest does not."""
+def _print_comparison(result: dict[str, Any], slug: str, what_if: str) -> None:
+    """Under a week of data, no rate a week, as the plain backtest."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from server.incidents.backtest import BacktestReport
 
     out = Console(markup=False, highlight=False)
     cur, new = result["current"], result["proposed"]
@@ -174,8 +175,11 @@ def _print_comparison(result: dict[str, Any], slug: str, what_if: str, weeks: fl
         return ", ".join(f"{k} {n}" for k, n in by_kind.items()) or "none"
 
     data_since = result.get("data_since")
-    only = _data_only_from(datetime.fromisoformat(result["since"]), datetime.fromisoformat(data_since)
-                           if data_since else None)
+    since = datetime.fromisoformat(result["since"])
+    only = _data_only_from(since, datetime.fromisoformat(data_since) if data_since else None)
+    # what the rates a week are counted over, unrounded (BacktestReport.weeks_until)
+    weeks = BacktestReport(since, 0, 0, data_from=datetime.fromisoformat(data_since) if data_since else None) \
+        .weeks_until(datetime.fromisoformat(result["until"]))
     short = weeks < 1
     out.print(f"Since {result['since'][:16].replace('T', ' ')} UTC{only}, {result['tickets']} tickets "
               f"({result['events']} events) replayed{': ' + _too_short(weeks) if short else ''}.")
