@@ -1,7 +1,8 @@
 // The ticket_sidebar location: loads the ticket's context, renders it, runs the agent's actions, keeps focus
 // where the agent was, announces results through one live region, resizes the iframe, and refreshes on
 // `ticket.updated` and every minute. A refresh never takes away what the agent is typing: the field being
-// edited is carried over into the new view as it is, and drafts are kept per topic.
+// edited is carried over into the new view as it is, and drafts are kept per topic. While a refresh waits for
+// the server, the answer shown is marked busy, and one that takes longer than a moment says "Refreshing…".
 import { ConfigError, type Api, type Verdict } from "./api";
 import { el } from "./dom";
 import type { Formatter } from "./format";
@@ -19,6 +20,8 @@ export interface SidebarOptions {
   agent: string;
   ticketId: string;
   refreshMs?: number;
+  /** How long a refresh waits before it says so (WAITING_MS by default). */
+  waitingMs?: number;
   /** Measures the content height for `resize` (the default reads the document). */
   measure?: () => number;
   /** The clock the answers are dated by (ms since the epoch). */
@@ -34,6 +37,8 @@ type Data = { kind: "loading" } | { kind: "unseen" } | { kind: "error"; message:
   | { kind: "ready"; ctx: TicketContext };
 
 export const MIN_HEIGHT = 80;
+/** A refresh answered sooner shows no "Refreshing…": the note would only flicker. */
+export const WAITING_MS = 500;
 /** The stale note's Try again button (its `data-focus` and its `busy` key). */
 const STALE_RETRY = "stale-retry";
 export const MAX_HEIGHT = 2000;
@@ -60,7 +65,9 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
   const now = opts.now ?? Date.now;
   const live = el("p", { class: "gs-live", attrs: { role: "status", "aria-live": "polite" } });
   const content = el("div", { class: "gs-content" });
-  root.replaceChildren(live, content);
+  const waiting = el("p", { class: "gs-waiting", attrs: { hidden: true } }, t("sidebar.refreshing"));
+  root.replaceChildren(live, waiting, content);
+  let waitingTimer: ReturnType<typeof setTimeout> | null = null;
 
   let data: Data = { kind: "loading" };
   const ui: { busy: string | null; renaming: number | null; confirming: number | null; stale: Stale | null } =
@@ -90,6 +97,28 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
   }
 
   const state = (): UiState => ({ ...ui, linked, verdicts, drafts });
+
+  /**
+   * A refresh under way: what is shown is marked busy (aria-busy, for screen readers) at once, and after
+   * WAITING_MS without an answer the note says it is refreshing. Both go when the answer (or the failure) is in.
+   */
+  function waitStarted(): void {
+    content.setAttribute("aria-busy", "true");
+    waitingTimer = setTimeout(() => {
+      waitingTimer = null;
+      waiting.hidden = false;
+      resize();
+    }, opts.waitingMs ?? WAITING_MS);
+  }
+
+  function waitEnded(): void {
+    if (waitingTimer !== null) clearTimeout(waitingTimer);
+    waitingTimer = null;
+    content.removeAttribute("aria-busy");
+    if (waiting.hidden) return;
+    waiting.hidden = true;
+    resize();
+  }
 
   function render(): void {
     const signature = JSON.stringify([data, ui, [...linked], [...verdicts]]);
@@ -142,14 +171,17 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       if (background && data.kind === "ready") ui.stale = { reason: describeError(err), since: answeredAt };
       else data = { kind: "error", message: describeError(err) };
     }
+    if (background) waitEnded();
     if (!stopped) render();
   }
 
   function refresh(background = true): Promise<void> {
     if (inFlight) return inFlight;
     if (!background) {
-      data = { kind: "loading" };
+      data = { kind: "loading" };  // its view is busy and says it is loading
       render();
+    } else {
+      waitStarted();
     }
     inFlight = load(background).finally(() => { inFlight = null; });
     return inFlight;
@@ -271,6 +303,7 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     stop: () => {
       stopped = true;
       clearInterval(timer);
+      if (waitingTimer !== null) clearTimeout(waitingTimer);
       observer?.disconnect();
     },
   };

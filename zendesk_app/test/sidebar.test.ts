@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApi } from "../src/api";
 import { createFormatter } from "../src/format";
 import type { RequestError, RequestOptions } from "../src/zaf";
-import { startSidebar, type Sidebar } from "../src/sidebar";
+import { startSidebar, WAITING_MS, type Sidebar } from "../src/sidebar";
 import { context, fakeZaf, flush, httpError, inApp, incident, volume, XSS, type FakeZaf } from "./helpers";
 
 const AGENT = "Ada Agent <ada@example.com>";
@@ -752,5 +752,63 @@ describe("ticket sidebar", () => {
     await mount(() => context({ incidents: [incident(), incident({ id: 13, attached: false })] }));
     expect(root.querySelectorAll(".gs-incident")).toHaveLength(2);
     expect([...root.querySelectorAll("button")].filter((b) => b.textContent === "Rename topic")).toHaveLength(1);
+  });
+});
+
+describe("a refresh the server is slow to answer", () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** The sidebar showing its first answer; the requests after it wait until the test answers them. */
+  async function held(): Promise<{ answer(value: unknown): void; fail(err: unknown): void }> {
+    let calls = 0;
+    let answer: (value: unknown) => void = () => undefined;
+    let fail: (err: unknown) => void = () => undefined;
+    await mount(() => ++calls === 1 ? context() : new Promise((resolve, reject) => { answer = resolve; fail = reject; }));
+    expect(root.textContent).toContain("Incident #12:");
+    vi.useFakeTimers();
+    return { answer: (value) => answer(value), fail: (err) => fail(err) };
+  }
+  const content = () => root.querySelector(".gs-content")!;
+  const note = () => root.querySelector<HTMLElement>(".gs-waiting")!;
+
+  it("marks the answer shown busy at once, says it is refreshing after a moment, and stops with the answer", async () => {
+    const server = await held();
+    expect(content().getAttribute("aria-busy")).toBeNull();
+    const done = sidebar!.refresh();
+    expect(content().getAttribute("aria-busy")).toBe("true");
+    expect(root.textContent).toContain("Incident #12:");  // the last answer stays in view meanwhile
+    await vi.advanceTimersByTimeAsync(WAITING_MS - 1);
+    expect(note().hidden).toBe(true);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(note().hidden).toBe(false);
+    expect(note().textContent).toBe("Refreshing…");
+    server.answer(context({ incidents: [incident({ ticket_count: 18 })] }));
+    await done;
+    expect(note().hidden).toBe(true);
+    expect(content().getAttribute("aria-busy")).toBeNull();
+    expect(root.querySelector(".gs-stats dd")?.textContent).toBe("18");
+  });
+
+  it("shows no note for an answer that comes quickly", async () => {
+    const server = await held();
+    const done = sidebar!.refresh();
+    await vi.advanceTimersByTimeAsync(WAITING_MS / 2);
+    server.answer(context());
+    await done;
+    await vi.advanceTimersByTimeAsync(WAITING_MS * 2);
+    expect(note().hidden).toBe(true);
+    expect(content().getAttribute("aria-busy")).toBeNull();
+  });
+
+  it("takes the note away when the slow refresh fails, and says the answer shown is old", async () => {
+    const server = await held();
+    const done = sidebar!.refresh();
+    await vi.advanceTimersByTimeAsync(WAITING_MS);
+    expect(note().hidden).toBe(false);
+    server.fail(httpError(0, "network", ""));
+    await done;
+    expect(note().hidden).toBe(true);
+    expect(content().getAttribute("aria-busy")).toBeNull();
+    expect(root.querySelector(".gs-stale")?.textContent).toContain("Could not refresh");
   });
 });
