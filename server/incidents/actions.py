@@ -109,7 +109,7 @@ def merge(session: Session, log: EventLog, tenant_id: int, incident_id: int, *, 
     """Incident ``incident_id`` is the same problem as ``into``: it is resolved at once, saying so, and
     the detector moves its tickets to ``into`` (and what would join it from now on) when it reads the
     ``control.merge`` event. Returns ``into``'s detail."""
-    from server.incidents.engine import FAMILY
+    from server.incidents.state import FAMILY
 
     if into == incident_id:
         raise BadRequest("An incident cannot be merged into itself.", fields={"into": ["another incident's id"]})

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone  # noqa: F401  (timedelta: th
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from server.incidents.engine import IncidentState
+    from server.incidents.state import IncidentState
 
 #: What a reopened incident's evidence and sentence say.
 STILL_UNUSUAL = "still unusual after it was resolved"
@@ -60,7 +60,7 @@ def sentence(inc: IncidentState, tone: dict[str, float] | None = None,
 
     Examples
     --------
-    >>> from server.incidents.engine import IncidentState
+    >>> from server.incidents.state import IncidentState
     >>> t = datetime(2026, 3, 2, 23, 4, tzinfo=timezone.utc)
     >>> inc = IncidentState(id=1, kind="spike", series="topic:7", topic_id=7, first_seen_at=t,
     ...                     detected_at=t + timedelta(minutes=50), ticket_ids=[str(i) for i in range(17)],
@@ -133,8 +133,8 @@ def _page_clause(inc: IncidentState, pages: list[dict[str, Any]] | None) -> str:
     a page (``Engine._pages_evidence``: enough of its customers, far more than the page's usual share):
     the agent's first clue to the cause.
 
-    >>> from server.incidents.engine import IncidentState
-    >>> from server.incidents.engine import IncidentState
+    >>> from server.incidents.state import IncidentState
+    >>> from server.incidents.state import IncidentState
     >>> t = datetime(2026, 3, 2, 23, 4, tzinfo=timezone.utc)
     >>> inc = IncidentState(id=1, kind="spike", series="topic:7", topic_id=7, first_seen_at=t, detected_at=t,
     ...                     requesters={"a", "b", "c", "d"})

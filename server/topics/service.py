@@ -21,7 +21,7 @@ MAX_TOPIC_ID = 2**31 - 1
 CONTEXT_VOLUME_HOURS = 48
 #: How long before an incident was first seen a ticket of its topic may have been written and still be shown
 #: that incident (one it is not attached to): the detector's longest test window (6 h, of the spike and
-#: sentiment tests; server.incidents.engine SPIKE_WINDOWS and SENTIMENT_WINDOW), or the incident's own window
+#: sentiment tests; server.incidents.state SPIKE_WINDOWS and SENTIMENT_WINDOW), or the incident's own window
 #: when that is longer. An early report of the rise, written inside the window that found it, still shows it;
 #: a ticket written days before, which only shares the topic, does not.
 TOPIC_LEAD = timedelta(hours=6)

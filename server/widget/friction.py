@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from server.incidents.engine import REOPEN_AFTER
+from server.incidents.lifecycle import REOPEN_AFTER
 from server.incidents.stats import surprise
 from server.widget.detectors import HOUR, Alarm
 from server.widget.features import SIGNAL_NOUNS, and_list

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from server.incidents.engine import (Alert, Engine, IncidentState, Observation, _share_band, _share_lower_tail,
-                                     sentence)
+from server.incidents.detectors.drop import _share_band, _share_lower_tail
+from server.incidents.engine import Alert, Engine, IncidentState, Observation
 from server.incidents.settings import DetectionSettings
+from server.incidents.words import sentence
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
 #: Days of background history before each scenario (three weeks: the day-of-week profile is in use).
@@ -207,7 +208,7 @@ def test_a_change_of_tone_arriving_at_random_begins_at_its_first_ticket_whatever
     """Ordinary pauses inside a burst (tickets arriving at random, about one every 3 minutes) are no
     silence: the onset is never after the burst's first ticket in 300 random bursts; a silence of hours
     before the burst, after cross tickets, is one."""
-    from server.incidents.engine import _Ticket
+    from server.incidents.state import _Ticket
 
     def ticket(ts: float, tone: float, i: int) -> _Ticket:
         return _Ticket(ts, f"t{i}", f"c{i}", None, {}, tone, "x", pages=())
@@ -702,6 +703,23 @@ def test_a_restarted_engine_opens_the_same_incidents(history):
     assert len(through.incidents) >= 2
 
 
+def test_a_checkpoint_naming_its_classes_where_earlier_builds_kept_them_loads(history):
+    """Checkpoints written before the engine was split into parts name its state's classes in
+    server.incidents.engine (pickles name classes by module): they load, and the engine goes on."""
+    stream = sorted(history + burst(4, T0 + timedelta(days=8, hours=3), 10), key=lambda o: o.at)
+    half = len(stream) // 2
+    engine = run(Engine(), stream[:half])
+    raw = pickle.dumps(engine, protocol=2)  # classes as text lines: "c<module>\n<name>\n"
+    old = raw.replace(b"cserver.incidents.state\n", b"cserver.incidents.engine\n")
+    assert b"server.incidents.state" not in old and old.count(b"cserver.incidents.engine\n") > 3
+    loaded = pickle.loads(old)
+    assert type(loaded.series["all"]) is type(engine.series["all"]) and loaded.series.keys() == engine.series.keys()
+    through, resumed = run(engine, stream[half:]), run(loaded, stream[half:])
+    assert {i: through.snapshot(inc) for i, inc in through.incidents.items()} == \
+        {i: resumed.snapshot(inc) for i, inc in resumed.incidents.items()}
+    assert through.incidents
+
+
 def test_merged_topics_expect_the_volume_of_both(warmed):
     engine = fresh(warmed)
     a, b = engine.series["topic:2"].share(), engine.series["topic:3"].share()
@@ -968,7 +986,7 @@ def test_a_new_problem_with_embeddings_is_still_a_new_topic(warmed_with_vectors)
 
 
 def test_the_embedding_bank_keeps_the_newest_tickets_within_its_cap(monkeypatch):
-    from server.incidents import engine as engine_module
+    from server.incidents import state as engine_module
 
     monkeypatch.setattr(engine_module, "NEAR_MAX", 300)
     bank = engine_module._Bank(4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server.incidents.engine import SENTIMENT_WINDOW, SPIKE_WINDOWS
+from server.incidents.state import SENTIMENT_WINDOW, SPIKE_WINDOWS
 from server.topics import service
 from server.topics.models import Ticket, Topic
 from tests.incidents.factories import T0, add_incident, auth
