@@ -64,6 +64,11 @@ class IncidentListQuerySchema(IncidentFilterSchema):
 class TopicRefSchema(Schema):
     id = fields.Integer(required=True)
     label = fields.String(required=True, metadata={"description": "The agents' name if set, else the keyword label."})
+    name = fields.String(allow_none=True, metadata={
+        "description": "The name agents gave the topic, or null: it then goes by its keyword label."})
+    keyword_label = fields.String(allow_none=True, metadata={
+        "description": "Words from the topic's tickets it goes by without a name (null if the topic is gone). "
+                       "Customers' words: not for customer-facing text unless an agent chose them."})
 
 
 class IncidentOutSchema(Schema):

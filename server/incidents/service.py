@@ -50,13 +50,25 @@ def _utc(value: datetime | None) -> datetime | None:
 # --- reading incidents -------------------------------------------------------------------------------
 
 
-def topic_labels(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, str]:
+def topic_ref(topic_id: int, name: str | None, label: str | None) -> dict[str, Any]:
+    """A topic as an incident names it: what it goes by (``label``: its name, else its keyword label),
+    the name people gave it (``name``, null without one) and its ``keyword_label`` (words from its tickets,
+    null for a topic no longer stored)."""
+    return {"id": topic_id, "label": name or label or f"Topic {topic_id}", "name": name or None,
+            "keyword_label": label or None}
+
+
+def topic_refs(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
     ids = {t for t in topic_ids if t is not None}
     if not ids:
         return {}
     rows = session.execute(select(Topic.id, Topic.name, Topic.label)
                            .where(Topic.tenant_id == tenant_id, Topic.id.in_(ids)))
-    return {tid: name or label for tid, name, label in rows}
+    return {tid: topic_ref(tid, name, label) for tid, name, label in rows}
+
+
+def topic_labels(session: Session, tenant_id: int, topic_ids: Iterable[int | None]) -> dict[int, str]:
+    return {tid: ref["label"] for tid, ref in topic_refs(session, tenant_id, topic_ids).items()}
 
 
 def _ticket_ids(session: Session, tenant_id: int, incident_ids: list[int],
@@ -102,13 +114,14 @@ def _renamed(kind: str, title: str, sentence: str, then: Any, label: str | None)
     return named, sentence
 
 
-def incident_view(incident: Incident, labels: Mapping[int, str], tickets: tuple[list[str], int] | None,
+def incident_view(incident: Incident, refs: Mapping[int, Mapping[str, Any]], tickets: tuple[list[str], int] | None,
                   *, capped: bool) -> dict[str, Any]:
     ids, total = tickets or ([], 0)
     topic = None
+    known = refs.get(incident.topic_id) if incident.topic_id is not None else None
     if incident.topic_id is not None:
-        topic = {"id": incident.topic_id, "label": labels.get(incident.topic_id, f"Topic {incident.topic_id}")}
-    headline, sentence = _named_now(incident, labels.get(incident.topic_id))
+        topic = dict(known) if known is not None else topic_ref(incident.topic_id, None, None)
+    headline, sentence = _named_now(incident, known["label"] if known is not None else None)
     view = {
         "id": incident.id, "kind": incident.kind, "status": incident.status, "status_by": incident.status_by,
         "status_changed_at": as_utc(incident.status_changed_at), "topic": topic, "series": incident.series,
@@ -194,10 +207,10 @@ def list_incidents(session: Session, tenant_id: int, *, limit: int, offset: int,
     q = _matching(tenant_id, **filters)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.scalars(q.order_by(*_order(tenant_id, filters.get("q"))).limit(limit).offset(offset)).all()
-    labels = topic_labels(session, tenant_id, (r.topic_id for r in rows))
+    refs = topic_refs(session, tenant_id, (r.topic_id for r in rows))
     tickets = _ticket_ids(session, tenant_id, [r.id for r in rows], LIST_TICKET_IDS)
     problems = _problem_tickets(session, tenant_id, [r.id for r in rows])
-    views = [incident_view(r, labels, tickets.get(r.id), capped=True) for r in rows]
+    views = [incident_view(r, refs, tickets.get(r.id), capped=True) for r in rows]
     for view in views:
         view["problem_ticket_id"] = problems.get(view["id"])
     return {"incidents": views, "total": total}
@@ -312,9 +325,9 @@ def with_hour_so_far(points: list[dict[str, Any]], evidence: dict[str, Any] | No
 
 def incident_detail(session: Session, tenant_id: int, incident_id: int, *, now: datetime) -> dict[str, Any]:
     incident = get_incident(session, tenant_id, incident_id)
-    labels = topic_labels(session, tenant_id, [incident.topic_id])
+    refs = topic_refs(session, tenant_id, [incident.topic_id])
     tickets = _ticket_ids(session, tenant_id, [incident.id], None)
-    view = incident_view(incident, labels, tickets.get(incident.id), capped=False)
+    view = incident_view(incident, refs, tickets.get(incident.id), capped=False)
     view["problem_ticket_id"] = _problem_tickets(session, tenant_id, [incident.id]).get(incident.id)
     view["volume"] = volume(session, tenant_id, incident, now)
     view["related"] = related(session, tenant_id, incident, now)
@@ -547,8 +560,7 @@ def active_for_ticket(session: Session, tenant_id: int, zendesk_id: str,
                     "first_seen_at": as_utc(r.first_seen_at), "detected_at": as_utc(r.detected_at),
                     "ticket_count": r.ticket_count, "requester_count": r.requester_count,
                     "account_count": r.account_count,
-                    "topic": None if r.topic_id is None else {"id": r.topic_id,
-                                                              "label": name or label or f"Topic {r.topic_id}"},
+                    "topic": None if r.topic_id is None else topic_ref(r.topic_id, name, label),
                     "series": r.series, "attached": bool(is_attached), "evidence": r.evidence or {}})
     return out
 

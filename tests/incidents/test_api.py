@@ -56,8 +56,9 @@ def test_list_is_newest_detected_first_with_topic_labels(client, db, tenant):
     body = client.get("/api/v1/incidents", headers=auth(creds)).get_json()
     assert ids(body) == [3, 2, 1] and body["total"] == 3
     by_id = {i["id"]: i for i in body["incidents"]}
-    assert by_id[1]["topic"] == {"id": 1, "label": "Blank invoices"}
-    assert by_id[2]["topic"] == {"id": 2, "label": "password reset"}
+    assert by_id[1]["topic"] == {"id": 1, "label": "Blank invoices", "name": "Blank invoices",
+                                 "keyword_label": "invoice pdf · blank"}
+    assert by_id[2]["topic"] == {"id": 2, "label": "password reset", "name": None, "keyword_label": "password reset"}
     assert by_id[3]["topic"] is None and by_id[3]["series"] == "channel:web"
     one = by_id[1]
     assert one["ticket_ids"] == ["10", "9", "11"] and one["ticket_ids_truncated"] is False

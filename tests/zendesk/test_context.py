@@ -19,7 +19,8 @@ def test_context_of_an_incident_ticket(client, db, tenant, fake_zendesk, connect
     assert body["ticket"]["zendesk_id"] == ticket_id and body["topic"]["id"] == 1
     [incident] = body["incidents"]
     assert incident["id"] == 1 and incident["status"] == "open" and incident["attached"] is True
-    assert incident["topic"] == {"id": 1, "label": "invoice pdf · blank"}
+    assert incident["topic"] == {"id": 1, "label": "invoice pdf · blank", "name": None,
+                                 "keyword_label": "invoice pdf · blank"}
     assert incident["problem_ticket_id"] is None
     assert incident["account_count"] > 0 and incident["detected_at"] > incident["first_seen_at"]
     assert body["banner"] == {"incident_id": 1, "title": incident["title"], "sentence": incident["sentence"]}

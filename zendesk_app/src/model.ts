@@ -18,7 +18,12 @@ export interface Representative {
 
 export interface TopicRef {
   id: number;
+  /** What it goes by: the name people gave it, else its keyword label. */
   label: string;
+  /** The name people gave it; "" while it goes by its keyword label (or from a server that does not say). */
+  name: string;
+  /** Its keyword label; "" when the server does not say. */
+  keywordLabel: string;
 }
 
 export interface Evidence {
@@ -229,7 +234,9 @@ export function volume(value: unknown): VolumePoint[] {
 function topicRef(value: unknown): TopicRef | null {
   const o = obj(value);
   const topicId = o ? id(o.id) : null;
-  return o && topicId !== null ? { id: topicId, label: text(o.label, 300) } : null;
+  return o && topicId !== null
+    ? { id: topicId, label: text(o.label, 300), name: text(o.name, 300), keywordLabel: text(o.keyword_label, 300) }
+    : null;
 }
 
 export function parseIncident(value: unknown): Incident | null {

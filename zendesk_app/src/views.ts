@@ -125,13 +125,13 @@ function representativesView(reps: Representative[], h: Handlers): Child {
 
 /**
  * A topic's rename control. The field holds the name people gave the topic, never its keyword label: those are
- * words from customers' tickets, and a name saved as it stands goes out in the known-issue banner. A topic
- * known only by what it goes by (an incident's topic that is not the ticket's: that may be a name or the
- * keyword label) opens with the field empty, what it goes by as the placeholder; the ticket's own topic opens
- * on its name, if it has one, and its keyword label, which an empty name gives it, is the placeholder.
+ * words from customers' tickets, and a name saved as it stands goes out in the known-issue banner. It opens on
+ * the topic's name, if it has one, and its keyword label, which an empty name gives it, is the placeholder. A
+ * topic known only by what it goes by (an incident's topic, from a server that does not say which that is)
+ * opens with the field empty, what it goes by as the placeholder.
  */
-function renameView(topicId: number, ref: { label: string }, topic: Topic | null, state: UiState,
-                    h: Handlers): Child {
+function renameView(topicId: number, ref: { label: string; name?: string; keywordLabel?: string },
+                    topic: Topic | null, state: UiState, h: Handlers): Child {
   if (state.renaming !== topicId) {
     return button(t("sidebar.rename.button"), `rename-${topicId}`, () => h.startRename(topicId), state.busy);
   }
@@ -140,9 +140,9 @@ function renameView(topicId: number, ref: { label: string }, topic: Topic | null
     type: "text", maxlength: 200, "data-focus": `rename-input-${topicId}`,
     id: `gs-rename-input-${topicId}`, "aria-describedby": hintId,
   } });
-  const known = topic?.id === topicId ? topic : null;
-  const given = known?.name ?? "";
-  input.placeholder = known?.keywordLabel || ref.label;
+  const known = topic?.id === topicId ? topic : ref;
+  const given = known.name ?? "";
+  input.placeholder = known.keywordLabel || ref.label;
   const draft = state.drafts.get(topicId);
   input.value = draft ?? given;
   // A given name is there to edit, selected so that typing replaces it rather than adding to it.

@@ -73,7 +73,7 @@ export function incident(overrides: Record<string, unknown> = {}): Record<string
     llm_summary: null,
     first_seen_at: "2026-11-23T10:04:00Z", detected_at: "2026-11-23T10:40:00Z",
     ticket_count: 17, requester_count: 15, account_count: 9,
-    topic: { id: 7, label: "invoice pdf · blank" }, problem_ticket_id: null,
+    topic: { id: 7, label: "invoice pdf · blank", name: null, keyword_label: "invoice pdf · blank" }, problem_ticket_id: null,
     evidence: { observed: 12, expected: 2.5, lower: 0, upper: 6,
                 representatives: [{ ticket_id: "40", text: "The invoice PDF is blank" },
                                   { ticket_id: "41", text: XSS }] },

@@ -9,7 +9,8 @@ describe("parsing backend answers", () => {
     expect(ctx.banner).toEqual({ incidentId: 12, title: "Spike: 'invoice pdf · blank'", sentence: "Known since 10:04." });
     const [inc] = ctx.incidents;
     expect(inc).toMatchObject({ id: 12, kind: "spike", status: "open", ticketCount: 17, requesterCount: 15,
-                                accountCount: 9, topic: { id: 7, label: "invoice pdf · blank" },
+                                accountCount: 9, topic: { id: 7, label: "invoice pdf · blank", name: "",
+                                                          keywordLabel: "invoice pdf · blank" },
                                 problemTicketId: null });
     expect(inc.evidence).toMatchObject({ observed: 12, expected: 2.5, lower: 0, upper: 6 });
     expect(inc.evidence.representatives).toHaveLength(2);

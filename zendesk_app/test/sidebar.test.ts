@@ -697,6 +697,16 @@ describe("ticket sidebar", () => {
     expect(input.placeholder).toBe("refund · card");
   });
 
+  it("opens the rename field on the given name of a topic the ticket is not on, when the server says it", async () => {
+    await mount(() => context({ incidents: [incident({
+      topic: { id: 9, label: "Card refunds", name: "Card refunds", keyword_label: "refund · card" } })] }));
+    button("Rename topic").click();
+    await flush();
+    const input = root.querySelector<HTMLInputElement>("input.gs-input")!;
+    expect(input.value).toBe("Card refunds");  // saved as it opens, the name stays: nothing new is published
+    expect(input.placeholder).toBe("refund · card");
+  });
+
   it("keeps what the agent is typing in the rename field across a refresh", async () => {
     let count = 17;
     const zaf = await mount(() => context({ incidents: [incident({ ticket_count: count })] }));
