@@ -597,10 +597,12 @@ test("an empty topic name gives the topic its keyword label back", async ({ page
                                                { headers: auth() })).json();
   const topicUrl = `${backend.url}/api/v1/topics/${detail.topic.id}`;
   const before = await (await page.request.get(topicUrl, { headers: auth() })).json();
+  await page.request.patch(topicUrl, { headers: auth(), data: { name: "Blank invoice PDFs" } });  // a name to take away
   const app = await openTicket(page, backend.incident_ticket_id);
   await app.getByRole("button", { name: "Rename topic" }).first().click();
   const input = app.getByRole("textbox", { name: "Topic name" });
   await expect(input).toBeFocused();
+  await expect(input).toHaveValue("Blank invoice PDFs");
   await input.fill("");
   await page.keyboard.press("Enter");
   await expect(app.getByRole("status").first()).toHaveText("Topic name removed; it goes by its keyword label again.");

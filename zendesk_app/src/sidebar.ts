@@ -277,12 +277,13 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
       pendingFocus = `rename-${topicId}`;
       render();
     },
-    rename: (topicId: number, name: string) => void act(`rename-save-${topicId}`, async () => {
-      await api.renameTopic(topicId, name);
+    rename: (topicId: number, name: string, given: string) => void act(`rename-save-${topicId}`, async () => {
+      const wanted = name.trim().slice(0, 200);
+      if (wanted !== given.trim()) await api.renameTopic(topicId, name);
       ui.renaming = null;
       drafts.delete(topicId);
-      const given = name.trim().slice(0, 200);
-      return given ? t("sidebar.rename.done", { name: given }) : t("sidebar.rename.reset");
+      if (wanted === given.trim()) return t("sidebar.rename.unchanged");
+      return wanted ? t("sidebar.rename.done", { name: wanted }) : t("sidebar.rename.reset");
     }, `rename-${topicId}`),
     draft: (topicId: number, name: string) => { drafts.set(topicId, name); },
     retry: () => void refreshNow(),

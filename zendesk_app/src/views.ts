@@ -46,7 +46,8 @@ export interface Handlers {
   acknowledge(incident: Incident): void;
   startRename(topicId: number): void;
   cancelRename(topicId: number): void;
-  rename(topicId: number, name: string): void;
+  /** `given`: the name the field opened on ("" for none); saving that again changes nothing. */
+  rename(topicId: number, name: string, given: string): void;
   /** The agent typed in the rename field (nothing is drawn again). */
   draft(topicId: number, name: string): void;
   /** Refresh now (the stale note's Try again), keeping the answer shown until a newer one arrives. */
@@ -157,7 +158,7 @@ function renameView(topicId: number, ref: { label: string; name?: string; keywor
   const form = el("form", { class: "gs-rename", on: { submit: (e) => {
     e.preventDefault();
     const field = form.querySelector<HTMLInputElement>("input.gs-input");
-    if (field) h.rename(topicId, field.value);
+    if (field) h.rename(topicId, field.value, given);
   } } },
     el("label", { class: "gs-label", attrs: { for: `gs-rename-input-${topicId}` } }, t("sidebar.rename.label")), input,
     el("button", { class: "gs-button", attrs: { type: "submit", "data-focus": `rename-save-${topicId}`,

@@ -670,8 +670,25 @@ describe("ticket sidebar", () => {
     expect(input.placeholder).toBe("invoice pdf · blank");
     input.form!.requestSubmit();
     await flush();
+    // Saved as it opened: nothing to change, nothing sent, and the agent is told so.
+    expect(zaf.requests.filter((o) => o.type === "PATCH")).toHaveLength(0);
+    expect(live().textContent).toBe("Topic name unchanged.");
+    expect(root.querySelector("input.gs-input")).toBeNull();
+  });
+
+  it("takes a topic's given name away when the field is saved empty", async () => {
+    const zaf = await mount((o) => o.type === "PATCH" ? { id: 7, name: null } : context({
+      topic: { ...(context().topic as object), name: "Blank invoices", display_name: "Blank invoices" } }));
+    button("Rename topic").click();
+    await flush();
+    const input = root.querySelector<HTMLInputElement>("input.gs-input")!;
+    expect(input.value).toBe("Blank invoices");
+    input.value = "  ";
+    input.form!.requestSubmit();
+    await flush();
     const patch = zaf.requests.find((o) => o.type === "PATCH")!;
     expect(JSON.parse(patch.data!)).toEqual({ name: null });
+    expect(live().textContent).toBe("Topic name removed; it goes by its keyword label again.");
   });
 
   it("opens the rename field on the topic's given name, selected so that typing replaces it", async () => {
