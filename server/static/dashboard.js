@@ -203,7 +203,8 @@
   // is numbered: an answer that arrives after a later one was asked for (another topic picked meanwhile) is
   // dropped, so the detail is the topic picked last.
   var topic = { asked: 0, id: null };
-  function showTopic(id, moved) {
+  // ``said``: what the last save did, shown under the name field of the topic it was saved on.
+  function showTopic(id, moved, said) {
     var mine = ++topic.asked;
     topic.id = id;
     api("/api/v1/topics/" + id + "?hours=24").then(function (t) {
@@ -236,17 +237,29 @@
       var save = el("button", null, "Save name");
       save.type = "submit";
       form.appendChild(input); form.appendChild(save); form.appendChild(hint);
+      var result = el("p", "hint", said || "");
+      result.setAttribute("role", "status");
+      result.hidden = !said;
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
+        var name = input.value.trim() || null;
+        if (name === (t.name || null)) {  // saved as it opened: nothing to change
+          result.textContent = "Name unchanged.";
+          result.hidden = false;
+          return;
+        }
         api("/api/v1/topics/" + t.id, { method: "PATCH", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: input.value.trim() || null }) })
+          body: JSON.stringify({ name: name }) })
           .then(function () {
-            if (topic.id === t.id) showTopic(t.id);  // unless another topic was picked meanwhile
+            var done = name ? "Saved: the topic is called \u201c" + name + "\u201d." :
+              "Name removed: the topic goes by its keyword label again.";
+            if (topic.id === t.id) showTopic(t.id, false, done);  // unless another topic was picked meanwhile
             pollTopics();
           })
           .catch(function (err) { showError(GS.notSaved("The topic's name", err)); });
       });
       box.appendChild(form);
+      box.appendChild(result);
       if (moved) {
         box.scrollIntoView({ block: "start" });
         heading.focus({ preventScroll: true });

@@ -109,7 +109,34 @@ it("opens a topic's name field empty while it goes by its keyword label: saved a
   expect(input.value).toBe("");
   expect(input.placeholder).toBe("invoice pdf");
   document.querySelector("#topic-detail form")!.dispatchEvent(new Event("submit", { cancelable: true }));
-  expect(page.one("PATCH /api/v1/topics/1").body).toEqual({ name: null });
+  await settle();
+  // saved as it opened: nothing is sent, and the page says so
+  expect(page.pending("PATCH /api/v1/topics/1")).toEqual([]);
+  expect(document.querySelector("#topic-detail [role=status]")?.textContent).toBe("Name unchanged.");
+  input.value = "Invoices";
+  document.querySelector("#topic-detail form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+  page.one("PATCH /api/v1/topics/1").answer(topic(1, "invoice pdf", "Invoices"));
+  await settle();
+  page.one("GET /api/v1/topics/1").answer(topic(1, "invoice pdf", "Invoices"));
+  await settle();
+  expect(document.querySelector("#topic-detail [role=status]")?.textContent)
+    .toBe("Saved: the topic is called \u201cInvoices\u201d.");
+});
+
+it("takes a named topic's name away when the field is saved empty, and says so", async () => {
+  const page = await withTopics();
+  link("refund").click();
+  page.one("GET /api/v1/topics/2").answer(topic(2, "refund", "Refunds"));
+  await settle();
+  (document.querySelector("#topic-detail input") as HTMLInputElement).value = " ";
+  document.querySelector("#topic-detail form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+  expect(page.one("PATCH /api/v1/topics/2").body).toEqual({ name: null });
+  page.one("PATCH /api/v1/topics/2").answer(topic(2, "refund"));
+  await settle();
+  page.one("GET /api/v1/topics/2").answer(topic(2, "refund"));
+  await settle();
+  expect(document.querySelector("#topic-detail [role=status]")?.textContent)
+    .toBe("Name removed: the topic goes by its keyword label again.");
 });
 
 it("opens a named topic's name field on its name", async () => {
