@@ -88,12 +88,15 @@ def client(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_tenant(db: Database) -> Callable[..., tuple[Any, Any]]:
-    """Creates a tenant; returns (tenant, credentials in clear)."""
+    """Creates a tenant; returns (tenant, credentials in clear). Its Zendesk subdomain is made from its name
+    (acme for the default "Acme"), one tenant per Zendesk account."""
 
     def make(name: str = "Acme", origins: tuple[str, ...] = (ORIGIN,)) -> tuple[Any, Any]:
+        from server.tenants.service import slugify
+
         with db.session() as session:
-            tenant, creds = create_tenant(session, name, secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme",
-                                          origins=list(origins))
+            tenant, creds = create_tenant(session, name, secret_key=TEST_SECRET_KEY,
+                                          zendesk_subdomain=slugify(name), origins=list(origins))
             session.commit()
             return tenant, creds
 

@@ -11,6 +11,7 @@ A tenant owns three credentials, shown once when created or rotated:
 from server.tenants.models import Tenant
 from server.tenants.service import (
     Credentials,
+    SubdomainTaken,
     authenticate_token,
     create_tenant,
     find_by_site_key,
@@ -21,6 +22,7 @@ from server.tenants.service import (
 
 __all__ = [
     "Credentials",
+    "SubdomainTaken",
     "Tenant",
     "authenticate_token",
     "create_tenant",

@@ -38,19 +38,13 @@ def tenant_create(name: str, subdomain: str, slug: str | None, origins: tuple[st
 
     One tenant per Zendesk account: a subdomain that another tenant already has is refused (its webhooks,
     sidebar and backfill would be split between the two)."""
-    from sqlalchemy import select
-
-    from server.tenants import Tenant, create_tenant
+    from server.tenants import create_tenant
     from server.tenants.service import TenantError
 
     cfg = load_config()
     database = open_database(cfg)
     check_schema(database)
     with database.session() as session:
-        taken = session.scalar(select(Tenant.slug).where(Tenant.zendesk_subdomain == subdomain).limit(1))
-        if taken is not None:
-            raise click.ClickException(f"tenant {taken!r} already has the Zendesk subdomain {subdomain!r}: one tenant "
-                                       "per Zendesk account (`groundswell tenant list` shows them)")
         try:
             t, creds = create_tenant(session, name, secret_key=config_mod.secret_key(cfg),
                                      zendesk_subdomain=subdomain, slug=slug, origins=list(origins))

@@ -29,6 +29,16 @@ class TenantError(ValueError):
     """A tenant could not be created or changed as asked (bad name, duplicate, bad origin)."""
 
 
+class SubdomainTaken(TenantError):
+    """Another tenant already has this Zendesk account: one tenant per account, or its webhooks, sidebar and
+    backfill would be split between the two."""
+
+    def __init__(self, slug: str, subdomain: str) -> None:
+        super().__init__(f"tenant {slug!r} already has the Zendesk subdomain {subdomain!r}: one tenant per Zendesk "
+                         "account (`groundswell tenant list` shows them)")
+        self.slug, self.subdomain = slug, subdomain
+
+
 @dataclass(frozen=True)
 class Credentials:
     """Secrets in clear, returned once at creation or rotation and never stored like this."""
@@ -127,10 +137,36 @@ def _new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def subdomain_holder(session: Session, subdomain: str, *, other_than: int | None = None) -> str | None:
+    """Slug of the tenant that has the Zendesk account ``subdomain`` (created for it, or connected to it by
+    ``groundswell zendesk install``), leaving out tenant ``other_than``; None when no tenant has it."""
+    from server.zendesk.models import ZendeskConnection  # the connections' table names the tenants' one
+
+    named = select(Tenant.slug).where(Tenant.zendesk_subdomain == subdomain)
+    connected = (select(Tenant.slug).join(ZendeskConnection, ZendeskConnection.tenant_id == Tenant.id)
+                 .where(ZendeskConnection.subdomain == subdomain))
+    for q in (named, connected):
+        if other_than is not None:
+            q = q.where(Tenant.id != other_than)
+        held = session.scalar(q.order_by(Tenant.id).limit(1))
+        if held is not None:
+            return held
+    return None
+
+
+def check_subdomain_free(session: Session, subdomain: str, *, other_than: int | None = None) -> None:
+    """Raise `SubdomainTaken` when a tenant other than ``other_than`` has the Zendesk account ``subdomain``."""
+    held = subdomain_holder(session, subdomain, other_than=other_than)
+    if held is not None:
+        raise SubdomainTaken(held, subdomain)
+
+
 def create_tenant(session: Session, name: str, *, secret_key: str, zendesk_subdomain: str | None = None,
                   slug: str | None = None, origins: list[str] | tuple[str, ...] = (),
                   now: datetime | None = None) -> tuple[Tenant, Credentials]:
-    """Create a tenant and return it with its credentials in clear (shown once)."""
+    """Create a tenant and return it with its credentials in clear (shown once).
+
+    One tenant per Zendesk account: a ``zendesk_subdomain`` another tenant has raises `SubdomainTaken`."""
     slug = slug or slugify(name)
     if not SLUG_RE.fullmatch(slug):
         raise TenantError(f"invalid tenant slug {slug!r}")
@@ -138,6 +174,8 @@ def create_tenant(session: Session, name: str, *, secret_key: str, zendesk_subdo
         raise TenantError(f"a tenant with slug {slug!r} already exists")
     if zendesk_subdomain is not None and not SLUG_RE.fullmatch(zendesk_subdomain):
         raise TenantError(f"invalid Zendesk subdomain {zendesk_subdomain!r}")
+    if zendesk_subdomain is not None:
+        check_subdomain_free(session, zendesk_subdomain)
     creds = Credentials(
         webhook_secret=_new_webhook_secret(),
         site_key=SITE_KEY_PREFIX + secrets.token_urlsafe(18),

@@ -284,7 +284,9 @@ def run_backfill(db: Database, log: EventLog, tenant: Any, zenpy_client: Any, si
     >>> from server.eventlog import Event, SqlEventLog
     >>> from server.tenants import Tenant, create_tenant
     >>> db = Database("sqlite://")
-    >>> Tenant.metadata.create_all(db.engine, tables=[Tenant.__table__, Event.__table__, BackfillCursor.__table__])
+    >>> from server.zendesk.models import ZendeskConnection  # create_tenant looks there for the subdomain's tenant
+    >>> Tenant.metadata.create_all(db.engine, tables=[Tenant.__table__, Event.__table__, BackfillCursor.__table__,
+    ...                                               ZendeskConnection.__table__])
     >>> with db.session() as s:
     ...     tenant, _ = create_tenant(s, "Acme", secret_key="k", zendesk_subdomain="acme"); s.commit()
     >>> page = {"tickets": [{"id": 1, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}],

@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
 from server.crypto import labelled_fernet
-from server.tenants.service import SLUG_RE
+from server.tenants.service import SLUG_RE, SubdomainTaken, check_subdomain_free
 from server.zendesk.client import ZendeskError, build_client, make_session
 from server.zendesk.models import ZendeskConnection
 
@@ -100,11 +100,16 @@ def connect(session: Session, tenant_id: int, *, subdomain: str, secret_key: str
     """Store (or replace) the tenant's connection; the caller commits.
 
     Exactly one of ``token`` (with ``email``) or ``oauth_token``. An OAuth connection needs the
-    complete marketplace identity, because Zendesk refuses marketplace calls without it.
+    complete marketplace identity, because Zendesk refuses marketplace calls without it. A subdomain another
+    tenant has (created for it or connected to it) is refused: one tenant per Zendesk account.
     """
     subdomain = (subdomain or "").strip().lower()
     if not SLUG_RE.fullmatch(subdomain):
         raise ConnectionInvalid(f"{subdomain!r} is not a Zendesk subdomain (the 'acme' of acme.zendesk.com)")
+    try:  # one tenant per Zendesk account
+        check_subdomain_free(session, subdomain, other_than=tenant_id)
+    except SubdomainTaken as e:
+        raise ConnectionInvalid(str(e)) from None
     if bool(token) == bool(oauth_token):
         raise ConnectionInvalid("give either an API token (with the admin's email) or an OAuth token")
     if token and not (email and _EMAIL.fullmatch(email.strip())):

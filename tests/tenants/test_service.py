@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.tenants import Tenant, authenticate_token, create_tenant, find_by_site_key, rotate, webhook_secret
 from server.tenants.service import TenantError, token_sha256
@@ -68,3 +70,28 @@ def test_duplicate_slug_is_refused(db):
         s.commit()
         with pytest.raises(TenantError, match="already exists"):
             create_tenant(s, "ACME", secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme2")
+
+
+def test_one_tenant_per_zendesk_account_whichever_way_it_is_created_or_connected(db):
+    from server.tenants.service import SubdomainTaken
+    from server.zendesk.connection import ConnectionInvalid, connect
+
+    now = datetime.now(timezone.utc)
+    with db.session() as s:
+        acme, _ = create_tenant(s, "Acme", secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme")
+        s.commit()
+        with pytest.raises(SubdomainTaken) as taken:
+            create_tenant(s, "Acme Billing", secret_key=TEST_SECRET_KEY, zendesk_subdomain="acme")
+        assert str(taken.value) == ("tenant 'acme' already has the Zendesk subdomain 'acme': one tenant per Zendesk "
+                                    "account (`groundswell tenant list` shows them)")
+        other, _ = create_tenant(s, "Other", secret_key=TEST_SECRET_KEY)  # no account named yet
+        s.commit()
+        with pytest.raises(ConnectionInvalid, match="tenant 'acme' already has the Zendesk subdomain 'acme'"):
+            connect(s, other.id, subdomain=" ACME ", secret_key=TEST_SECRET_KEY, now=now, email="a@b.c", token="t")
+        connect(s, acme.id, subdomain="acme", secret_key=TEST_SECRET_KEY, now=now, email="a@b.c", token="t")
+        connect(s, other.id, subdomain="other-account", secret_key=TEST_SECRET_KEY, now=now, email="a@b.c", token="t")
+        s.commit()
+        # a subdomain a tenant is connected to is taken too, though the tenant was created without it
+        with pytest.raises(SubdomainTaken, match="tenant 'other' already has the Zendesk subdomain 'other-account'"):
+            create_tenant(s, "Late", secret_key=TEST_SECRET_KEY, zendesk_subdomain="other-account")
+        assert s.scalar(select(func.count()).select_from(Tenant)) == 2

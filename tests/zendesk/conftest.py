@@ -48,21 +48,24 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def connect_tenant(db, fake_zendesk):  # type: ignore[no-untyped-def]
-    """Connects a tenant to the fake Zendesk (API token, or OAuth with marketplace identity)."""
+    """Connects a tenant to the fake Zendesk (API token, or OAuth with marketplace identity), under the
+    subdomain it was created with (one tenant per Zendesk account; the fake answers for any)."""
     from datetime import datetime, timezone
 
     from tests.conftest import TEST_SECRET_KEY
+    from server.tenants import Tenant
     from server.zendesk.connection import Marketplace, connect
 
     def make(tenant_id: int, *, oauth: bool = False) -> None:
         with db.session() as session:
+            subdomain = session.get(Tenant, tenant_id).zendesk_subdomain or "acme"
             if oauth:
                 fake_zendesk.oauth_token = "oauth-access-token"
-                connect(session, tenant_id, subdomain="acme", oauth_token="oauth-access-token",
+                connect(session, tenant_id, subdomain=subdomain, oauth_token="oauth-access-token",
                         secret_key=TEST_SECRET_KEY, now=datetime.now(timezone.utc),
                         marketplace=Marketplace("Groundswell", "4242", "777"))
             else:
-                connect(session, tenant_id, subdomain="acme", email=fake_zendesk.email, token=fake_zendesk.token,
+                connect(session, tenant_id, subdomain=subdomain, email=fake_zendesk.email, token=fake_zendesk.token,
                         secret_key=TEST_SECRET_KEY, now=datetime.now(timezone.utc))
             session.commit()
 

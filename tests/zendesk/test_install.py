@@ -128,3 +128,20 @@ def test_install_command_needs_a_public_url(db, database_url, tmp_path, tenant):
     result = CliRunner().invoke(main, ["zendesk", "install", "--tenant", t.slug, "--subdomain", "acme",
                                        "--email", "a@b.c", "--token", "x"], env=env)
     assert result.exit_code != 0 and "PUBLIC_URL" in result.output
+
+
+def test_install_command_refuses_an_account_another_tenant_has(db, database_url, tmp_path, make_tenant,
+                                                               fake_zendesk):
+    make_tenant("Acme")
+    billing, _ = make_tenant("Acme Billing")
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": TEST_SECRET_KEY,
+           "LOG_FORMAT": "text", "PUBLIC_URL": "https://gs.example.com", "ZENDESK_EMAIL": None,
+           "ZENDESK_API_TOKEN": None, "ZENDESK_OAUTH_TOKEN": None}
+    result = CliRunner().invoke(main, ["zendesk", "install", "--tenant", billing.slug, "--subdomain", "acme",
+                                       "--email", fake_zendesk.email, "--token", fake_zendesk.token], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: tenant 'acme' already has the Zendesk subdomain 'acme': one tenant per "
+                                     "Zendesk account (`groundswell tenant list` shows them)")
+    with db.session() as s:
+        assert s.get(ZendeskConnection, billing.id) is None
+    assert fake_zendesk.webhooks == {}  # refused before anything was made in Zendesk
