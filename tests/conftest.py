@@ -55,6 +55,7 @@ def db(database_url: str) -> Iterator[Database]:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("DELETE FROM sqlite_sequence"))  # offsets start at 1 again, as RESTART IDENTITY does
     yield database
     database.dispose()
 

@@ -16,6 +16,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "source", "idempotency_key", name="uq_events_idempotency"),
         Index("ix_events_tenant_offset", "tenant_id", "offset"),
+        # SQLite would otherwise reuse the offsets of the newest events once they are deleted (a tenant deleted)
+        {"sqlite_autoincrement": True},
     )
 
     offset: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)

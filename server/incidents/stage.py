@@ -11,7 +11,7 @@ Sentiment is computed here, offline, with VADER's lexicon (``vaderSentiment``) o
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Container, Iterable, Mapping, Sequence
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -100,7 +100,6 @@ class DetectStage(Stage):
         self.pages = pages
         self.engines: dict[int, Engine] = {}
         self._delay: dict[int, timedelta] = {}  # tenant -> how late its latest ticket reached the log
-        self._rows: list[tuple[str, Any, dict[str, Any]]] = []
 
     def _settings(self, stored: Mapping[str, Any] | None) -> DetectionSettings:
         if self.fixed is not None:
@@ -212,6 +211,10 @@ class DetectStage(Stage):
                 engine.configure(self._settings(data.get("detection")))
         except (KeyError, TypeError, ValueError):
             return  # the API validated it; a malformed control event changes nothing
+
+    def retain(self, tenant_ids: Container[int]) -> None:
+        self.engines = {t: e for t, e in self.engines.items() if t in tenant_ids}
+        self._delay = {t: d for t, d in self._delay.items() if t in tenant_ids}
 
     def idle(self, now: datetime) -> None:
         """The log is drained at wall time ``now``: let live tenants' event time move on (silences)."""

@@ -20,6 +20,7 @@ from server.metrics import DETECTOR_DEAD_LETTERS
 from server.pipeline.models import DeadLetter, DetectorCheckpoint, IngestStat
 from server.pipeline.stage import Stage
 from server.pipeline.stats import IngestStats
+from server.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,11 @@ class Runner:
         with self.db.session() as session:
             if self._checkpoint(session) != self._seen or self._unskipped(session):
                 raise CheckpointMoved(self.name)
+            # A deleted tenant's events went with it; its state in the stages goes now, before it could be
+            # written back (a silence noticed, an hour closed) for a tenant that is not there.
+            existing = set(session.scalars(select(Tenant.id)))
+            for stage in self.stages:
+                stage.retain(existing)
             read = self.log.read(session, self.offset, 1 if isolating and not replaying else self.batch_size,
                                  partition=self.partition)
             if replaying:

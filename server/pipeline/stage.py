@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import abc
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Container, Iterable, Sequence
 
 from server.eventlog.log import LoggedEvent
 
@@ -30,6 +30,10 @@ class Stage(abc.ABC):
         """Fold events in order; stages that batch work (embeddings) override this."""
         for event in events:
             self.apply(event)
+
+    def retain(self, tenant_ids: Container[int]) -> None:
+        """Forget every tenant not in ``tenant_ids`` (deleted ones): their state, and what they have waiting
+        to be written. Stages that keep state per tenant override it."""
 
     def idle(self, now: datetime) -> None:
         """The log is drained at wall time ``now`` (live only; replays never call this). Stages whose

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Container, Iterable
 
 from server.eventlog.log import LoggedEvent
 from server.pipeline.stage import Stage
@@ -88,6 +88,10 @@ class IngestStats(Stage):
         key = (event.tenant_id, event.source)
         self.stats.setdefault(key, SourceStats()).add(event)
         self._dirty.add(key)
+
+    def retain(self, tenant_ids: Container[int]) -> None:
+        self.stats = {k: v for k, v in self.stats.items() if k[0] in tenant_ids}
+        self._dirty = {k for k in self._dirty if k[0] in tenant_ids}
 
     def outputs(self) -> Iterable[tuple[str, tuple[int, str], dict[str, Any]]]:
         dirty, self._dirty = sorted(self._dirty), set()

@@ -76,6 +76,38 @@ def tenant_list() -> None:
             click.echo("  ".join([cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]))
 
 
+@tenant_group.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask: delete without typing the slug again.")
+def tenant_delete(slug: str, yes: bool) -> None:
+    """Delete a tenant and everything Groundswell holds for it: events, tickets, topics, incidents, widget
+    sessions, settings and credentials. There is no undo.
+
+    It says what will go and asks for the slug again first (unless --yes). A running detector forgets the
+    tenant's learnt state before its next batch; its webhook, widget key and API token stop working at once."""
+    from server.tenants import delete_tenant
+    from server.tenants.service import tenant_rows
+
+    database = open_database(load_config())
+    check_schema(database)
+    with database.session() as session:
+        t = get_tenant(session, slug)
+        rows = tenant_rows(session, t)
+        click.echo(f"Tenant {t.slug} ({t.name}, Zendesk {t.zendesk_subdomain or '-'}) holds:")
+        for table, n in sorted(rows.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"  {n:>12,}  {table}")
+        if not rows:
+            click.echo("  nothing but its settings and credentials")
+        if not yes:
+            typed = click.prompt(f"Type {t.slug} to delete it and all of the above (no undo)", default="",
+                                 show_default=False)
+            if typed.strip() != t.slug:
+                raise click.ClickException("not deleted: the slug typed did not match")
+        delete_tenant(session, t)
+        session.commit()
+    click.echo(f"Deleted tenant {slug} and {sum(rows.values()):,} rows.")
+
+
 @tenant_group.command("rotate")
 @click.argument("slug")
 @click.option("--webhook-secret", is_flag=True, help="Make a new webhook signing secret.")

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from dataclasses import fields as dataclass_fields
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Container, Iterable, Sequence
 
 import numpy as np
 
@@ -89,6 +89,13 @@ class UnderstandStage(Stage):
         #: Tickets placed in a topic by the last batches, for the detection stage that follows
         #: (``take_placements``); not part of the state: the next stage drains it within the batch.
         self.placements: list[Placement] = []
+
+    def retain(self, tenant_ids: Container[int]) -> None:
+        self.models = {t: m for t, m in self.models.items() if t in tenant_ids}
+        self.placed = {t: p for t, p in self.placed.items() if t in tenant_ids}
+        self._tickets = {k: v for k, v in self._tickets.items() if k[0] in tenant_ids}
+        self._vectors = {k: v for k, v in self._vectors.items() if k[0] in tenant_ids}
+        self.placements = [p for p in self.placements if p.event.tenant_id in tenant_ids]
 
     def take_placements(self) -> list["Placement"]:
         out, self.placements = self.placements, []

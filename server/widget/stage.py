@@ -16,7 +16,7 @@ import heapq
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Container, Iterable, Mapping
 
 from server.eventlog.log import LoggedEvent
 from server.incidents.stats import band
@@ -209,6 +209,10 @@ class WidgetStage(Stage):
             tw.configure(tw.config)
             self.tenants[tenant_id] = tw
         return self.tenants[tenant_id]
+
+    def retain(self, tenant_ids: Container[int]) -> None:
+        self.tenants = {t: tw for t, tw in self.tenants.items() if t in tenant_ids}
+        self._next_ids = {t: n for t, n in self._next_ids.items() if t in tenant_ids}
 
     def _new_id(self, tenant_id: int) -> int:
         if self.new_incident_id is not None:

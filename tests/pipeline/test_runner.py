@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from datetime import datetime, timezone
@@ -103,6 +104,29 @@ def test_partitioned_runners_together_equal_one_runner(db, make_tenant):
     Runner(db, SqlEventLog(), batch_size=4).run_until_idle()
     assert stats_table(db) == split
     assert len(split) == 8
+
+
+def test_a_deleted_tenants_state_is_forgotten_before_anything_is_written_for_it(db, make_tenant, caplog):
+    kept, gone = make_tenant("Kept")[0], make_tenant("Gone")[0]
+    fill(db, kept.id, 5)
+    fill(db, gone.id, 5)
+    runner = Runner(db, SqlEventLog(), batch_size=100)
+    runner.run_until_idle()
+    (stats,) = runner.stages
+    assert {k[0] for k in stats.stats} == {kept.id, gone.id}
+    stats._dirty.add((gone.id, "widget"))  # something of it still to write when it goes
+    with db.session() as s:
+        s.delete(s.get(type(gone), gone.id))
+        s.commit()
+    fill(db, kept.id, 2, start=5)
+    assert runner.run_until_idle() == 2
+    # its row, written for a tenant no longer there, would fail the batch (then re-run event by event)
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+    assert {k[0] for k in stats.stats} == {kept.id}
+    assert set(stats_table(db)) == {(kept.id, "widget")}
+    with db.session() as s:  # and the checkpoint keeps none of it
+        saved = pickle.loads(s.get(DetectorCheckpoint, "p0of1").state)
+    assert {k[0] for k in saved[stats.name]["stats"]} == {kept.id}
 
 
 def test_bad_partition_is_refused(db):
