@@ -140,6 +140,10 @@ class DecideInSchema(TextSchema):
     user_id = fields.String(validate=validate.Length(1, 128))
     user_hash = fields.String(validate=FullMatch(r"^[0-9a-fA-F]{64}$"),
                               metadata={"description": "hex HMAC-SHA256(identity secret, user_id)."})
+    closed = fields.List(fields.String(validate=FullMatch(ITEM_ID_RE)), load_default=list,
+                         validate=validate.Length(max=20), metadata={
+        "description": "Ids of the tips the person closed in this session (at most 20): never offered again in it, "
+                       "even before the server has read the closings from the session's events."})
 
 
 class NudgeOutSchema(Schema):

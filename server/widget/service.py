@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -317,6 +318,9 @@ def decide(session: Session, tenant: Tenant, body: Mapping[str, Any], *, secret_
     session_id = body["session_id"]
     user_id = _verified_user(session, tenant.id, body, config, secret_key)
     view = session_view(session, tenant.id, session_id, path, config, now)
+    closed = set(body.get("closed") or ()) - set(view.dismissed) if view is not None else set()
+    if closed:  # closed in the browser, the closing still on its way to the log
+        view = replace(view, dismissed=tuple(sorted({*view.dismissed, *closed})))
     would = (WidgetDecision.tenant_id == tenant.id, WidgetDecision.would_nudge.is_(True))
     in_session = session.scalar(select(func.count()).select_from(WidgetDecision).where(
         *would, WidgetDecision.session_id == session_id)) or 0

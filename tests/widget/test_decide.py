@@ -119,6 +119,27 @@ def test_a_tip_the_person_closed_is_not_offered_again_in_the_session(client, ten
     assert decide(client, creds, session_id="left").get_json()["nudge"]["id"] == "pay"
 
 
+def test_a_tip_closed_in_the_browser_is_not_offered_again_before_the_closing_reaches_the_server(client, tenant, db):
+    """The widget sends the tips the session closed with each decision: the closing event may still be in
+    its queue. The tip is not offered (nor counted as a nudge against the session's cap); another is."""
+    t, creds = tenant
+    put_settings(client, creds, nudges=[PAY, COUPON])
+    fail_three_times(client, creds, session_id="s1")
+    assert decide(client, creds, session_id="s1").get_json()["nudge"]["id"] == "pay"
+    bad_coupons(client, creds, "s1")
+    body = decide(client, creds, session_id="s1", closed=["pay"]).get_json()  # no nudge_dismissed sent yet
+    assert body["nudge"]["id"] == "coupon"
+    body = decide(client, creds, session_id="s1", closed=["pay", "coupon"]).get_json()
+    assert (body["reason"], body["nudge"]) == ("no_content", None)
+    with db.session() as s:
+        reasons = s.scalars(select(WidgetDecision.reason).where(WidgetDecision.tenant_id == t.id)
+                            .order_by(WidgetDecision.id)).all()
+    assert reasons == ["nudge", "nudge", "no_content"]  # the closed tip was not offered, so not counted
+    bad = decide(client, creds, session_id="s1", closed=["pay"] * 21)
+    assert bad.status_code == 400 and "closed" in bad.get_json()["error"]["fields"]
+    assert decide(client, creds, session_id="s1", closed=["no spaces"]).status_code == 400
+
+
 #: Unread events of other sessions: enough for PostgreSQL's planner to choose the plans it chooses at scale
 #: (on a few thousand rows, reading them all is its cheapest plan).
 BACKLOG = 20_000

@@ -134,9 +134,12 @@ export function ui(): Integration {
         if (nudgeOpen || caps.session >= client.options.nudgesPerSession || caps.today >= client.options.nudgesPerDay) return;
         const url = scrubUrl(env.href());
         const page = url.split(/[?#]/)[0];
-        const body: Record<string, string> = { site_key: client.options.siteKey, session_id: client.sessionId, url };
+        const body: Record<string, string | string[]> = { site_key: client.options.siteKey, session_id: client.sessionId, url };
         if (client.userId) body.user_id = client.userId;
         if (client.userHash) body.user_hash = client.userHash;
+        // Tips closed here are not offered again, even while the closing is still in the event queue.
+        const closed = closedTips(client);
+        if (closed.length) body.closed = closed;
         const res = (await json(`${base}/api/v1/widget/decide`, {
           method: "POST",
           body: JSON.stringify(body),

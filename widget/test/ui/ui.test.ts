@@ -255,8 +255,12 @@ describe("nudge card", () => {
 
   it("does not show again a tip the person closed in this session, even if the server offers it", async () => {
     let offer: unknown = nudge;  // a server that has not read the dismissal yet
-    const fetch = vi.fn(async (url: string) => new Response(JSON.stringify(
-      url.includes("known-issues") ? { issues: [] } : { nudge: offer, reason: "nudge" }), { status: 200 }));
+    const asked: Record<string, unknown>[] = [];
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (!url.includes("known-issues")) asked.push(JSON.parse(init!.body as string));
+      return new Response(JSON.stringify(
+        url.includes("known-issues") ? { issues: [] } : { nudge: offer, reason: "nudge" }), { status: 200 });
+    });
     let href = "https://app.test/billing";
     const env = testEnv({ fetch: fetch as unknown as typeof globalThis.fetch, href: () => href });
     const { client } = clientWith([ui()], { ui: true, nudgesPerSession: 5 }, env);
@@ -275,8 +279,10 @@ describe("nudge card", () => {
     expect(tip()!.getAttribute("data-nudge")).toBe("n1");
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
     expect(JSON.parse(sessionStorage.getItem("gs_nudge_closed")!)).toEqual(["n1"]);
+    expect(asked.every((b) => !("closed" in b))).toBe(true);  // nothing closed before
     await stuck();
     expect(tip()).toBeNull();
+    expect(asked[asked.length - 1].closed).toEqual(["n1"]);  // the server is told, so it can offer another
     expect(sessionStorage.getItem("gs_nudge_session")).toBe("2");  // a tip not shown uses no slot
     offer = { ...nudge, id: "n2", title: "Coupon not accepted?" };
     await stuck();
