@@ -1,5 +1,5 @@
-"""The incidents page is served without inline script or style, and its script never writes HTML.
-Real-browser tests come later; these are static checks."""
+"""The incidents page (server/incidents/views.py) is served without inline script or style, and its script
+never writes HTML: static checks (its behaviour in a real browser: e2e/incidents.spec.ts)."""
 
 from __future__ import annotations
 
