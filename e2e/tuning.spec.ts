@@ -166,12 +166,12 @@ test("a running backtest says how long it has taken and about how long it has to
     await route.fulfill({ json: {
       id: 77, status: "running", since: started, settings: { friction: { min_sessions: 9 } }, requested_by: "Ada",
       created_at: started, started_at: started, finished_at: null, result: null, error: null,
-      progress: { events_done: 16_000, events_total: 64_000 } } });
+      progress: { events_done: 16_000, events_total: 64_000, seconds_left: 300 } } });
   });
   await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
   const run = page.locator("#tuning-run");
-  // two minutes for a quarter of the events: about six to go
-  await expect(run).toContainText("Replaying 16,000 of 64,000 events (25%)… (2 min so far, about 6 min to go)");
+  // the server's guess, the tickets and in-app events still to replay priced by kind: about five minutes
+  await expect(run).toContainText("Replaying 16,000 of 64,000 events (25%)… (2 min so far, about 5 min to go)");
   await expect(run).toContainText("Backtest #77: in-app friction on at least 9 sessions");
 });
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,12 +206,16 @@ class _Variant:
                                   fixed=detection if fixed else None, all_live=True, pages=self.widget.pages_before)
         self.widget.new_incident_id = self.detect.reserve_incident_id
 
-    def apply(self, batch: list[LoggedEvent]) -> None:
+    def apply(self, batch: list[LoggedEvent]) -> tuple[float, float]:
+        """Seconds spent on the batch's in-app events, then on the rest (tickets and people's changes)."""
+        start = time.perf_counter()
         self.widget.apply_batch([_friction_override(e, self.friction) for e in batch
                                  if e.source in self.widget.sources])
-        self.detect.apply_batch([e for e in batch if e.source in self.detect.sources])
         list(self.widget.outputs())
+        middle = time.perf_counter()
+        self.detect.apply_batch([e for e in batch if e.source in self.detect.sources])
         list(self.detect.outputs())
+        return middle - start, time.perf_counter() - middle
 
     def incidents(self, tenant_id: int, since: datetime) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -229,7 +234,8 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
                       widget: Mapping[str, Any] | None = None,
                       verify: Callable[[int, str, Any], bool] | None = None,
                       progress: Callable[[int], None] = lambda _n: None, fixed: bool = False,
-                      stored_vectors: bool = True) -> list[BacktestReport]:
+                      stored_vectors: bool = True,
+                      spent: Callable[[dict[str, tuple[int, float]]], None] | None = None) -> list[BacktestReport]:
     """One replay of the log, one report per set of overrides in ``variants`` (None: as stored).
 
     With ``fixed``, each variant's detection settings are whole settings used throughout the replay, in
@@ -240,12 +246,17 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
     comparing two settings costs one embedding pass, the expensive part, and a detection pass each.
     With ``stored_vectors`` (the default) that pass reads the vectors the detector stored
     (:class:`StoredVectors`) and embeds only texts it has none for.
+
+    ``spent``, if given, is told after each batch how many of its events were of each `cost_group` and the
+    seconds they took: a ticket costs far more than an in-app event (it is embedded, placed in a topic and
+    tested), so the time a replay has left is told from these, not from events alone.
     """
     understand = UnderstandStage(StoredVectors(db, tenant_id, embed) if stored_vectors else embed)
     runs = [_Variant(understand, settings, overrides, widget, verify, fixed) for overrides in variants]
     events = tickets = 0
     data_from: datetime | None = None  # the first ticket's creation or in-app event's time
     for batch in events_of(db, log, tenant_id):
+        start = time.perf_counter()
         zendesk = [e for e in batch if e.source == "zendesk"]
         if zendesk:
             understand.apply_batch(zendesk)
@@ -254,14 +265,29 @@ def backtest_variants(db: Database, log: EventLog, tenant_id: int, since: dateti
         times = [as_utc(p.at) for p in placed] + [e.event_time for e in batch if e.source == "widget"]
         if times:
             data_from = min(times) if data_from is None else min(data_from, *times)
+        widget_seconds = 0.0
         for run in runs:  # each variant's detect stage drains the same placements
             understand.placements = list(placed)
-            run.apply(batch)
+            widget_seconds += run.apply(batch)[0]
         list(understand.outputs())
         events += len(batch)
+        if spent is not None:
+            counts = Counter(cost_group(e.source) for e in batch)
+            spent({"widget": (counts["widget"], widget_seconds),
+                   "tickets": (counts["tickets"], time.perf_counter() - start - widget_seconds)})
         progress(len(batch))
     return [BacktestReport(since=since, events=events, tickets=tickets, incidents=run.incidents(tenant_id, since),
                            data_from=data_from) for run in runs]
+
+
+def cost_group(source: str) -> str:
+    """``widget`` for the in-app events, cheap to replay; ``tickets`` for the rest, tickets and the people's
+    changes beside them.
+
+    >>> cost_group("widget"), cost_group("zendesk"), cost_group("control")
+    ('widget', 'tickets', 'tickets')
+    """
+    return "widget" if source == "widget" else "tickets"
 
 
 def _friction_override(event: LoggedEvent, friction: Mapping[str, Any]) -> LoggedEvent:

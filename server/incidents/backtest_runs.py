@@ -8,7 +8,9 @@ are embedded once) through two sets of detectors, the stored settings and the pr
 stored settings with the request's changes, merged as PATCH merges them, and its in-app friction
 settings, if any, on top of the widget configuration), each used throughout the period in place of
 the settings the log says were in force, and stores the comparison as the row's
-``result``, with its progress written as it goes.
+``result``, with its progress written as it goes: the events replayed, and the seconds it has left, told from
+what tickets and in-app events have each cost so far (:class:`TimeLeft`) and kept in ``result`` until the
+comparison takes its place (the API gives ``result`` only once the run is done).
 
 The comparison pairs incidents of the two runs, and each with the incidents the tenant really has,
 by kind, series and overlapping time, so that the answer says which incidents the proposed settings
@@ -25,17 +27,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.eventlog.log import as_utc
 from server.eventlog.log import EventLog
-from server.incidents.backtest import BacktestReport, backtest_variants, split_overrides
+from server.eventlog.models import Event
+from server.incidents.backtest import BacktestReport, backtest_variants, cost_group, split_overrides
 from server.incidents.models import BacktestRun, Incident
 from server.incidents.report import week_start
 from server.incidents.schemas import MAX_ID
@@ -116,7 +119,7 @@ def cancel_run(session: Session, tenant_id: int, run_id: int, *, now: datetime) 
         return None
     if run.status in ACTIVE:
         session.execute(update(BacktestRun).where(BacktestRun.id == run_id, BacktestRun.status.in_(ACTIVE))
-                        .values(status="cancelled", finished_at=now, lease_until=None))
+                        .values(status="cancelled", finished_at=now, lease_until=None, result=None))
         session.commit()
         session.refresh(run)
     return run
@@ -124,12 +127,66 @@ def cancel_run(session: Session, tenant_id: int, run_id: int, *, now: datetime) 
 
 def run_view(run: BacktestRun) -> dict[str, Any]:
     """The run as the API shows it."""
+    done = run.status == "done"
+    left = None if done or run.status != "running" else (run.result or {}).get("seconds_left")
     return {"id": run.id, "status": run.status, "since": as_utc(run.since), "settings": run.overrides,
             "requested_by": run.requested_by, "created_at": as_utc(run.created_at),
             "started_at": as_utc(run.started_at) if run.started_at else None,
             "finished_at": as_utc(run.finished_at) if run.finished_at else None,
-            "progress": {"events_done": run.events_done, "events_total": max(run.events_total, run.events_done)},
-            "result": run.result, "error": run.error}
+            "progress": {"events_done": run.events_done, "events_total": max(run.events_total, run.events_done),
+                         "seconds_left": left if isinstance(left, (int, float)) else None},
+            "result": run.result if done else None, "error": run.error}
+
+
+class TimeLeft:
+    """How long a running backtest has left: the events of each `cost_group` still to replay, times what one
+    of them has cost lately (over the last ``window`` seconds of the run, else since it began).
+
+    A ticket costs tens of times an in-app event, and a tenant's log holds them in runs (a backfill's tickets,
+    then a day of widget events, ...): a rate of events a second would swing from one run to the next.
+    Priced by kind, the guess holds steady. The stages' own seconds leave out reading the log and writing the
+    progress: the guess is scaled by the run's time over theirs. None until something has been replayed of
+    each kind still to come (its cost is not known yet).
+    """
+
+    def __init__(self, totals: Mapping[str, int], *, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.totals, self.window, self.clock = dict(totals), window, clock
+        self.started = clock()
+        self.done: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+        self.recent: deque[tuple[float, str, int, float]] = deque()  # (when, group, events, seconds)
+
+    def add(self, spent: Mapping[str, tuple[int, float]]) -> None:
+        """A batch replayed: events and seconds by group (``backtest_variants``' ``spent``)."""
+        now = self.clock()
+        for group, (n, seconds) in spent.items():
+            if n:
+                self.done[group] += n
+                self.seconds[group] += seconds
+                self.recent.append((now, group, n, seconds))
+        while self.recent and now - self.recent[0][0] > self.window:
+            self.recent.popleft()
+
+    def _cost(self, group: str) -> float | None:
+        n = sum(r[2] for r in self.recent if r[1] == group)
+        if n:
+            return sum(r[3] for r in self.recent if r[1] == group) / n
+        return self.seconds[group] / self.done[group] if self.done[group] else None
+
+    def seconds_left(self) -> float | None:
+        worked = sum(self.seconds.values())
+        if worked <= 0:
+            return None
+        left = 0.0
+        for group, total in self.totals.items():
+            remaining = max(0, total - self.done[group])
+            if remaining:
+                cost = self._cost(group)
+                if cost is None:
+                    return None
+                left += remaining * cost
+        return left * max(1.0, (self.clock() - self.started) / worked)
 
 
 # -- comparing ---------------------------------------------------------------------------------------
@@ -281,7 +338,7 @@ class BacktestWorker:
             gave_up = run.attempts >= MAX_ATTEMPTS
             session.execute(update(BacktestRun).where(BacktestRun.id == run.id, BacktestRun.status == "running",
                                                       BacktestRun.lease_until < now)
-                            .values(status="failed" if gave_up else "queued", lease_until=None,
+                            .values(status="failed" if gave_up else "queued", lease_until=None, result=None,
                                     finished_at=now if gave_up else None,
                                     error=f"stopped {run.attempts} times without finishing" if gave_up else None)
                             .execution_options(synchronize_session=False))
@@ -298,7 +355,7 @@ class BacktestWorker:
                     continue
                 claimed = session.execute(
                     update(BacktestRun).where(BacktestRun.id == run.id, BacktestRun.status == "queued")
-                    .values(status="running", started_at=now, lease_until=now + self.lease,
+                    .values(status="running", started_at=now, lease_until=now + self.lease, result=None,
                             attempts=BacktestRun.attempts + 1, events_done=0,
                             events_total=self.log.count(session, run.tenant_id)))
                 session.commit()
@@ -330,7 +387,7 @@ class BacktestWorker:
             return run.id
         except Exception as e:  # a bug or a bad row must not stop the worker; the row says what happened
             log.exception("backtest %s failed", run.id)
-            self._write(run, status="failed", finished_at=self.clock(), lease_until=None,
+            self._write(run, status="failed", finished_at=self.clock(), lease_until=None, result=None,
                         error=f"{type(e).__name__}: {str(e)[:300]}")
             return run.id
         self._write(run, status="done", finished_at=self.clock(), lease_until=None, result=result,
@@ -344,8 +401,13 @@ class BacktestWorker:
             if tenant is None:
                 raise _Cancelled()
             stored = (tenant.settings or {}).get("detection")
+            totals: Counter[str] = Counter()
+            for source, n in session.execute(select(Event.source, func.count()).where(Event.tenant_id == run.tenant_id)
+                                             .group_by(Event.source)):
+                totals[cost_group(source)] += n
         done = 0
         last = time.monotonic()
+        time_left = TimeLeft(totals)
 
         def progress(n: int) -> None:
             nonlocal done, last
@@ -353,7 +415,9 @@ class BacktestWorker:
             if time.monotonic() - last < self.progress_seconds:
                 return
             last = time.monotonic()
-            if not self._write(run, events_done=done, lease_until=self.clock() + self.lease):
+            left = time_left.seconds_left()
+            if not self._write(run, events_done=done, lease_until=self.clock() + self.lease,
+                               result={"seconds_left": None if left is None else round(left, 1)}):
                 raise _Cancelled()
 
         widget_config = self.widget.config(run.tenant_id) if self.widget is not None else None
@@ -368,7 +432,8 @@ class BacktestWorker:
             proposed_settings["friction"] = friction
         current, proposed = backtest_variants(self.db, self.log, run.tenant_id, as_utc(run.since), embed=self.embed,
                                               settings=stored, variants=[now_stored, proposed_settings],
-                                              widget=widget_config, verify=verify, progress=progress, fixed=True)
+                                              widget=widget_config, verify=verify, progress=progress, fixed=True,
+                                              spent=time_left.add)
         now = self.clock()
         with self.db.session() as session:
             actual = actual_incidents(session, run.tenant_id, as_utc(run.since))

@@ -409,6 +409,10 @@ class BacktestResultSchema(Schema):
 class BacktestProgressSchema(Schema):
     events_done = fields.Integer(required=True)
     events_total = fields.Integer(required=True)
+    seconds_left = fields.Float(allow_none=True, metadata={
+        "description": "About how long a running backtest has left: the tickets and in-app events still to "
+                       "replay, each priced at what one of its kind has cost lately; null until one of each kind "
+                       "still to come has been replayed, and once the run is not running."})
 
 
 class BacktestSummarySchema(Schema):

@@ -285,27 +285,15 @@
   }
 
   // How long a running backtest has taken, and about how long it has to go: said only once a few percent
-  // and a few seconds are behind it. The pace is the run's over the last minute of readings once they
-  // span PACE_SPAN seconds, else its average so far: the first events (loading the model, history
-  // without stored vectors to embed) are the slowest, so the average alone keeps guessing too long.
-  var PACE_SPAN = 15, PACE_WINDOW = 60;
-  var readings = { id: null, seen: [] };  // [seconds, events done] of the run followed
-  function pace(run, elapsed) {
-    var p = run.progress, now = Date.now() / 1000;
-    if (readings.id !== run.id) readings = { id: run.id, seen: [] };
-    var seen = readings.seen, last = seen[seen.length - 1];
-    if (!last || last[1] !== p.events_done) seen.push([now, p.events_done]);
-    while (seen.length > 2 && now - seen[1][0] >= PACE_WINDOW) seen.shift();
-    var first = seen[0], newest = seen[seen.length - 1];
-    if (newest[0] - first[0] >= PACE_SPAN && newest[1] > first[1]) return (newest[1] - first[1]) / (newest[0] - first[0]);
-    return p.events_done / elapsed;
-  }
+  // and a few seconds are behind it, and the server has a guess (progress.seconds_left). The server prices
+  // the tickets and the in-app events still to replay each at what one of its kind has cost lately: a ticket
+  // costs tens of times an in-app event, so a rate of events a second swung as runs of one or the other went by.
   function timing(run) {
     if (!run.started_at) return "";
-    var p = run.progress, elapsed = since(run.started_at);
+    var p = run.progress, elapsed = since(run.started_at), left = p.seconds_left;
     var out = duration(elapsed) + " so far";
-    if (p.events_done >= 0.02 * p.events_total && elapsed >= 5 && p.events_done < p.events_total) {
-      var left = (p.events_total - p.events_done) / pace(run, elapsed);
+    if (typeof left === "number" && p.events_done >= 0.02 * p.events_total && elapsed >= 5 &&
+        p.events_done < p.events_total) {
       out += ", about " + (left < 60 ? "a minute" : duration(left)) + " to go";
     }
     return "(" + out + ")";

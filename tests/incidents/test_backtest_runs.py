@@ -406,3 +406,54 @@ def test_a_backtest_tries_in_app_friction_settings_on_top_of_the_widget_s(db, cl
     assert result["data_since"] == W0.isoformat() and result["weeks"] == round(5 / 7, 2)
     assert result["current"]["per_week"] == round(result["current"]["count"] / (5 / 7), 2)
     assert [w["week_start"] for w in result["weekly"]] == [W0.isoformat()]
+
+
+def test_the_time_left_prices_tickets_and_in_app_events_apart_and_holds_steady():
+    from server.incidents.backtest_runs import TimeLeft
+
+    # A log in runs: 3,000 in-app events (0.2 ms each), then 300 tickets (20 ms each), four times over.
+    runs = [("widget", 3000, 0.0002), ("tickets", 300, 0.02)] * 4
+    totals = {"widget": 12_000, "tickets": 1_200}
+    whole = 4 * (3000 * 0.0002 + 300 * 0.02)
+    now = [0.0]
+    left = TimeLeft(totals, window=60.0, clock=lambda: now[0])
+    assert left.seconds_left() is None  # nothing replayed yet
+    guesses, by_rate, done, seen = [], [], 0, set()
+    for group, n, cost in runs:
+        for _ in range(n // 100):  # batches of 100
+            now[0] += 100 * cost
+            left.add({group: (100, 100 * cost), "widget" if group == "tickets" else "tickets": (0, 0.0)})
+            done += 100
+            seen.add(group)
+            guess = left.seconds_left()
+            if seen != {"widget", "tickets"}:
+                assert guess is None  # the tickets' cost is not known yet
+                continue
+            guesses.append(now[0] + guess)
+            by_rate.append(now[0] + (13_200 - done) * now[0] / done)  # events a second since the start
+    assert all(abs(g - whole) < 0.01 * whole for g in guesses), (min(guesses), max(guesses), whole)
+    assert max(by_rate) / min(by_rate) > 2  # what a rate of events a second made of the same run
+
+
+def test_a_running_backtest_says_about_how_long_it_has_left(db, client, make_tenant, traffic, clock, monkeypatch):
+    from server.incidents import backtest
+
+    events_of = backtest.events_of
+    monkeypatch.setattr(backtest, "events_of", lambda *a: events_of(*a, batch=100))  # progress after each 100
+    t, creds = make_tenant("Time left")
+    append(db, t.id, traffic, received_late=True)
+    run_id = client.post("/api/v1/backtests", json={}, headers=auth(creds)).get_json()["id"]
+    embed, seen = HashingEmbedder().embed, []
+
+    def embed_and_look(texts):  # read the run as the page does, while the replay is under way
+        seen.append(client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json())
+        return embed(texts)
+
+    assert BacktestWorker(db, SqlEventLog(), embed_and_look, clock=clock, progress_seconds=0.0).run_once() == run_id
+    later = [r for r in seen if r["progress"]["events_done"]]
+    assert later and all(r["status"] == "running" and r["result"] is None for r in later)
+    assert all(isinstance(r["progress"]["seconds_left"], float) and r["progress"]["seconds_left"] >= 0
+               for r in later)
+    assert seen[0]["progress"]["seconds_left"] is None  # nothing replayed yet
+    done = client.get(f"/api/v1/backtests/{run_id}", headers=auth(creds)).get_json()
+    assert done["status"] == "done" and done["progress"]["seconds_left"] is None and done["result"]["tickets"]

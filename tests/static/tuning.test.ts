@@ -62,22 +62,32 @@ it("says a cancelled backtest is cancelled when a reading from before the cancel
   expect(tryButton().disabled).toBe(false);
 });
 
-it("guesses the time to go from the pace of the last readings, not the slow start's", async () => {
+it("says the time to go the server priced by kind of event, however fast the events go by", async () => {
   const T = Date.parse("2026-03-02T10:02:00Z");
   let now = T;
   vi.spyOn(Date, "now").mockImplementation(() => now);
-  const running = (done: number) => ({ ...run(9, "running"), started_at: "2026-03-02T10:00:00Z",
-                                       progress: { events_done: done, events_total: 64_000 } });
-  const page = await opened(running(16_000));
-  page.one("GET /api/v1/backtests/9").answer(running(16_000));
+  const running = (done: number, left: number | null) => ({
+    ...run(9, "running"), started_at: "2026-03-02T10:00:00Z",
+    progress: { events_done: done, events_total: 64_000, seconds_left: left } });
+  const page = await opened(running(16_000, 300));
+  page.one("GET /api/v1/backtests/9").answer(running(16_000, 300));
   await settle();
   const line = () => document.querySelector("#tuning-run .progress-line")?.textContent ?? "";
-  expect(line()).toContain("(2 min so far, about 6 min to go)");  // a quarter in two minutes: the average
-  now = T + 20_000;  // 10,000 events in the last 20 s: 500 a second, 38,000 to go
-  page.timers.filter((t) => t.ms === 1000 && !t.cleared).forEach((t) => { t.cleared = true; t.fn(); });
-  page.one("GET /api/v1/backtests/9").answer(running(26_000));
+  expect(line()).toContain("(2 min so far, about 5 min to go)");
+  const next = (at: number, done: number, left: number | null) => {
+    now = T + at;
+    page.timers.filter((t) => t.ms === 1000 && !t.cleared).forEach((t) => { t.cleared = true; t.fn(); });
+    page.one("GET /api/v1/backtests/9").answer(running(done, left));
+  };
+  next(20_000, 36_000, 280);  // a run of in-app events: 1,000 a second, which would say 28 s to go
   await settle();
-  expect(line()).toContain("(2 min so far, about 1 min to go)");  // the average would say 3 min
+  expect(line()).toContain("(2 min so far, about 5 min to go)");
+  next(80_000, 36_600, 230);  // a run of tickets: 10 a second, which would say 46 min to go
+  await settle();
+  expect(line()).toContain("(3 min so far, about 4 min to go)");
+  next(85_000, 36_700, null);  // no guess (a kind of event not replayed yet): none said
+  await settle();
+  expect(line()).toContain("(3 min so far)");
 });
 
 // A finished 30-day backtest of a tenant whose first ticket came two weeks before it was asked for.
