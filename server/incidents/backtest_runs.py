@@ -219,8 +219,9 @@ def _listed(inc: Mapping[str, Any], where: str, actual: Mapping[str, Any] | None
 
 
 def _totals(incidents: list[Mapping[str, Any]], weeks: float) -> dict[str, Any]:
+    """The run's count, by kind, and a week (none under a week of data: a day's rate times seven misleads)."""
     return {"count": len(incidents), "by_kind": dict(sorted(Counter(i["kind"] for i in incidents).items())),
-            "per_week": round(len(incidents) / weeks, 2)}
+            "per_week": round(len(incidents) / weeks, 2) if weeks >= 1 else None}
 
 
 def compare(current: BacktestReport, proposed: BacktestReport, actual: list[dict[str, Any]],

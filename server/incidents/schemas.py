@@ -338,8 +338,9 @@ class BacktestInSchema(TextSchema):
 class BacktestTotalsSchema(Schema):
     count = fields.Integer(required=True)
     by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    per_week = fields.Float(required=True, metadata={
-        "description": "`count` over the result's `weeks`: the part of the period that has data (from `data_since`)."})
+    per_week = fields.Float(required=True, allow_none=True, metadata={
+        "description": "`count` over the result's `weeks`: the part of the period that has data (from `data_since`); "
+                       "null under a week of data, too little for a rate a week."})
 
 
 class BacktestRatingSchema(Schema):

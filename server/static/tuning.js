@@ -331,13 +331,19 @@
   // asked for), the rates a week are over the weeks that have data (data_since), and the sentence says so.
   function dataLater(r) { return !!r.data_since && Date.parse(r.data_since) > Date.parse(r.since); }
 
+  // A run's rate a week, or nothing under a week of data (the server gives none: a day's rate times seven misleads).
+  function perWeek(totals) { return totals.per_week === null ? "" : ", " + GS.count(totals.per_week) + " a week"; }
+
   function result(r, room) {
     var out = [];
-    var only = dataLater(r) ? " (data only from " + when(r.data_since) + "; the rates a week count from there)" : "";
-    out.push(el("p", "tuning-summary", "From " + when(r.since) + only + ": with the stored settings " +
-      plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + ", " + GS.count(r.current.per_week) +
-      " a week; with these " + plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) + ", " +
-      GS.count(r.proposed.per_week) + " a week. Against the stored settings these add " + GS.count(r.added) +
+    var short = r.current.per_week === null;
+    var only = dataLater(r) ? " (data only from " + when(r.data_since) +
+      (short ? "" : "; the rates a week count from there") + ")" : "";
+    out.push(el("p", "tuning-summary", "From " + when(r.since) + only +
+      (short ? ", under a week of data, too little for a rate a week" : "") + ": with the stored settings " +
+      plural(r.current.count, "incident", "incidents") + kinds(r.current.by_kind) + perWeek(r.current) +
+      "; with these " + plural(r.proposed.count, "incident", "incidents") + kinds(r.proposed.by_kind) +
+      perWeek(r.proposed) + ". Against the stored settings these add " + GS.count(r.added) +
       " and drop " + GS.count(r.removed) + ". " + GS.count(r.tickets) + " tickets and " + GS.count(r.events) +
       " events replayed."));
     var g = r.ratings, rated = g.useful_kept + g.useful_dropped + g.noise_kept + g.noise_dropped;

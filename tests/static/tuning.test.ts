@@ -125,3 +125,18 @@ it("says the data begins after the period asked for and counts the first week's 
     expect(said).not.toContain("data only");
   }
 });
+
+it("gives no rate a week under a week of data, as the server gives none", async () => {
+  const short = done("2026-12-01T01:00:00+00:00");
+  const result = short.result as Record<string, Record<string, unknown> | unknown>;
+  result.weeks = 0.57;
+  (result.current as Record<string, unknown>).per_week = null;
+  (result.proposed as Record<string, unknown>).per_week = null;
+  const page = await opened(short);
+  page.one("GET /api/v1/backtests/11").answer(short);
+  await settle();
+  const summary = document.querySelector("#tuning-run .tuning-summary")!.textContent!;
+  expect(summary).toContain("(data only from " + at("2026-12-01T01:00:00Z") + "), under a week of data, too little " +
+    "for a rate a week: with the stored settings 2 incidents (Spike 2); with these 1 incident (Spike 1). Against");
+  expect(summary).not.toContain("a week;");
+});
