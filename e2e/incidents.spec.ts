@@ -171,6 +171,52 @@ test("on a phone the chart's text stays legible, its labels apart, and the open 
     expect(layout.open.width).toBeGreaterThanOrEqual(10);
   });
 
+test("on a phone the evidence puts each label above its value, at the detail's width, a long path wrapped at its slashes",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const path = "/demo/acme/billing/invoices/downloads/monthly-statements/2026";
+    await page.route((url) => url.pathname === `/api/v1/incidents/${backend.friction_incident_id}`, async (route) => {
+      const body = await (await route.fetch()).json();
+      body.evidence.path = path;
+      await route.fulfill({ json: body });
+    });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}&id=${backend.friction_incident_id}`);
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${backend.friction_incident_id})`);
+    const dd = detail.locator("dt", { hasText: /^Page$/ }).locator("xpath=following-sibling::dd[1]");
+    await expect(dd).toContainText(path);
+    const layout = await detail.locator("dl.evidence").evaluate((dl) => {
+      const pairs = [...dl.querySelectorAll(":scope > dt")].map((dt) => {
+        const a = dt.getBoundingClientRect(), b = dt.nextElementSibling!.getBoundingClientRect();
+        return { name: dt.textContent, dtLeft: a.left, dtBottom: a.bottom, ddLeft: b.left, ddTop: b.top, ddWidth: b.width };
+      });
+      return { width: dl.getBoundingClientRect().width, pairs };
+    });
+    expect(layout.width).toBeGreaterThan(300);
+    for (const p of layout.pairs) {
+      expect(p.ddTop, `${p.name}: its value below it`).toBeGreaterThanOrEqual(p.dtBottom - 0.5);
+      expect(Math.abs(p.ddLeft - p.dtLeft), `${p.name}: its value under it`).toBeLessThan(1);
+      expect(p.ddWidth, `${p.name}: its value the list's width`).toBeGreaterThan(layout.width - 1);
+    }
+    // Where the Page line wraps: after a slash or a space, never inside a word of the path.
+    const breaks = await dd.evaluate((e) => {
+      const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+      const chars: { c: string; top: number }[] = [];
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        for (let i = 0; i < n.textContent!.length; i++) {
+          const r = document.createRange();
+          r.setStart(n, i);
+          r.setEnd(n, i + 1);
+          const rect = r.getClientRects()[0];
+          if (rect) chars.push({ c: n.textContent![i], top: rect.top });
+        }
+      }
+      return chars.flatMap((x, i) => (i && x.top > chars[i - 1].top + 2 ? [chars[i - 1].c + x.c] : []));
+    });
+    expect(breaks.length).toBeGreaterThan(0);
+    for (const b of breaks) expect(b, "a line ends after a slash or a space").toMatch(/^[/ ]/);
+  });
+
 test("on a phone the merge picker fits the screen, however long the other incidents' titles", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   // another active incident of the same family, whose title makes the picker's option long

@@ -309,6 +309,19 @@
   }
 
   // --- detail ----------------------------------------------------------------------------------
+  // Text naming a page's path, which a narrow screen wraps after a slash rather than inside a word (the
+  // browser breaks a path nowhere else; the page's overflow-wrap then cuts it where the line ends).
+  function pathText(text) {
+    var span = el("span");
+    String(text).split(/(\/)(?=\S)/).forEach(function (part, i, parts) {
+      if (!part) return;
+      span.appendChild(document.createTextNode(part));
+      // after each slash but a path's first ("/demo/acme" wraps as "/demo/" and "acme", never "/" alone)
+      if (part === "/" && parts[i - 1] && !/\s$/.test(parts[i - 1])) span.appendChild(document.createElement("wbr"));
+    });
+    return span;
+  }
+
   function term(dl, name, value) {
     if (value === null || value === undefined || value === "") return;
     dl.appendChild(el("dt", null, name));
@@ -411,7 +424,7 @@
     if (!series) return null;
     var words = series === "all" ? "all tickets" : typeof ev.series_label === "string" && ev.series_label
       ? ev.series_label : seriesWords(series);
-    var span = el("span", null, words + (inc.topic ? " (" + inc.topic.label + ")" : ""));
+    var span = pathText(words + (inc.topic ? " (" + inc.topic.label + ")" : ""));
     span.title = "series " + series;
     return span;
   }
@@ -492,7 +505,7 @@
     if (inc.kind === "friction" && ev.path) {  // widget friction: the page, its signals, who met it
       var signals = Array.isArray(ev.signals) && ev.signals.length ? ev.signals :
         [{ signal: ev.signal, observed: ev.observed, expected: ev.expected }];
-      term(dl, "Page", ev.path + " · " + num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users");
+      term(dl, "Page", pathText(ev.path + " · " + num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users"));
       var sigs = el("ul", "plain");
       signals.forEach(function (x) {
         sigs.appendChild(el("li", null, String(x.signal || "").replace(/_/g, " ") + ": " + num(x.observed) +
@@ -512,8 +525,10 @@
           ? "; usually " + pct(p.usual_share) + " of customers who write had been there just before" + now +
             (p.associated ? ": far more here, a likely place to look" : "")
           : "";
-        pages.appendChild(el("li", null, String(p.path) + ": " + counted(p.users, "customer") + ", " +
+        var li = el("li");
+        li.appendChild(pathText(String(p.path) + ": " + counted(p.users, "customer") + ", " +
           counted(p.sessions, "session") + usual));
+        pages.appendChild(li);
       });
       term(dl, "Pages before the tickets", pages);
     }
