@@ -22,7 +22,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"[a-zà-ÿ][a-zà-ÿ0-9'+-]*[a-zà-ÿ0-9]|[a-z]{2,}")
 #: Redaction placeholders are not words of the ticket.
-_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|iban|ip|secret|address|url-secret)\]")
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|iban|ip|secret|address|url-secret|organization)\]")
 #: Words that say nothing about a support issue.
 EXTRA_STOP = frozenset({
     "hi", "hello", "thanks", "thank",

@@ -7,6 +7,7 @@ everything learned lives in ``state()``.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,26 @@ def prepare(update: TicketUpdate) -> tuple[str, str, dict[str, int]]:
     for kind, n in body.counts.items():
         counts[kind] = counts.get(kind, 0) + n
     return subject.text, body.text, counts
+
+
+def without_name(text: str, name: str | None) -> str:
+    """``text`` with its organization's ``name`` (whole, in any case) replaced by ``[organization]``.
+
+    What the ticket is about is what places it in a topic and names the topic: a customer's name in its
+    text would pull one customer's tickets into a topic of their own, and put the name in the topic's label,
+    which agents, Slack and webhooks read. Applied to what is embedded and to the keywords, not to the
+    ticket's text as stored.
+
+    >>> without_name("Please downgrade Hollis  Legal from pro; hollis legal's admin agrees", "Hollis Legal")
+    "Please downgrade [organization] from pro; [organization]'s admin agrees"
+    >>> without_name("Legal hold on Hollis Legalese", "Hollis Legal"), without_name("an ox", "ox")
+    ('Legal hold on Hollis Legalese', 'an ox')
+    """
+    words = (name or "").split()
+    if not words or len(" ".join(words)) < 3:  # too short to be told from a word of the text
+        return text
+    pattern = r"(?<![\w-])" + r"\s+".join(re.escape(w) for w in words) + r"(?![\w-])"
+    return re.sub(pattern, "[organization]", text, flags=re.IGNORECASE)
 
 
 class UnderstandStage(Stage):
@@ -124,7 +145,7 @@ class UnderstandStage(Stage):
             prepared[i] = prepare(update)
             if update.created and update.ticket_id not in self.placed.get(event.tenant_id, {}):
                 subject, body, _ = prepared[i]
-                text = f"{subject}\n{body}".strip()
+                text = without_name(f"{subject}\n{body}".strip(), update.organization_name)
                 if text:
                     texts.append(text)
                     todo.append(i)
@@ -143,7 +164,8 @@ class UnderstandStage(Stage):
                 text = f"{row['subject']}: {row['excerpt']}" if row.get("excerpt") else row.get("subject", "")
                 assignment = self.model(event.tenant_id).learn_one(
                     vector_of[i], ticket_id=update.ticket_id, text=text[:500],
-                    terms=extract_terms(f"{row.get('subject', '')} {row.get('excerpt', '')}"), at=at)
+                    terms=extract_terms(without_name(f"{row.get('subject', '')} {row.get('excerpt', '')}",
+                                                     update.organization_name)), at=at)
                 row.update(topic_id=assignment.topic_id, assigned_topic_id=assignment.topic_id,
                            topic_similarity=round(assignment.similarity, 4))
                 self.placements.append(Placement(event, update, assignment.topic_id, at, text[:500],

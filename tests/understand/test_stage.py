@@ -135,3 +135,33 @@ def test_trigger_bodies_teach_organization_names(app, client, db, tenant):
         names = {(o.tenant_id, o.zendesk_id): o.name for o in s.scalars(select(Organization))}
         assert s.get(Ticket, (t.id, "601")).organization_id == "900002"
     assert names == {(t.id, "900002"): "Kestrel Logistics GmbH"}
+
+
+def test_an_organizations_name_in_its_tickets_neither_splits_the_topic_nor_names_it():
+    """Each customer writes its own name into the same request: the tickets are placed as one topic, and its
+    label and keywords hold no customer's name (the stored text keeps it)."""
+    from datetime import datetime, timezone
+
+    from server.eventlog.log import LoggedEvent
+    from server.understand.stage import UnderstandStage
+
+    orgs = ["Hollis Legal", "Pico Studio", "Tidewater Schools", "Orbit Fitness"]
+    stage = UnderstandStage(HashingEmbedder().embed, topic_params={"assign_threshold": 0.5})
+    at = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    events = []
+    for i in range(24):
+        org = orgs[i % 4]
+        body = {"ticket_id": str(500 + i), "event": "created", "organization_id": str(900 + i % 4),
+                "organization_name": org, "subject": f"Downgrade {org}",
+                "description": f"Please downgrade {org} from pro to starter from next month."}
+        events.append(LoggedEvent(i + 1, 1, "zendesk", "zendesk.trigger", str(i), at, at, body))
+    stage.apply_batch(events)
+    model = stage.models[1]
+    placed = {p.topic_id for p in stage.take_placements()}
+    assert len({model.resolve(t) for t in placed}) == 1
+    (topic,) = [t for t in model.topics.values() if t.size]
+    words = " ".join([*topic.sticky.terms, *(k for k, _ in topic.terms.items())]).lower()
+    assert not any(w in words for w in ("hollis", "pico", "tidewater", "orbit", "organization")), words
+    assert "downgrade" in words
+    rows = [row for _kind, _key, row in stage.outputs() if "excerpt" in row]
+    assert any("Hollis Legal" in row["excerpt"] for row in rows)  # the ticket's own text is kept
