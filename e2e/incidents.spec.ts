@@ -217,6 +217,31 @@ test("on a phone the evidence puts each label above its value, at the detail's w
     for (const b of breaks) expect(b, "a line ends after a slash or a space").toMatch(/^[/ ]/);
   });
 
+test("on a phone, the second of three cards tapped in the middle of the screen brings its detail into view",
+  async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    // a third card after the seed's two, so that the detail under the list starts low on the screen
+    await page.route((url) => url.pathname === "/api/v1/incidents" && url.searchParams.get("limit") === "100",
+      async (route) => {
+        const body = await (await route.fetch()).json();
+        body.incidents.push({ ...body.incidents[0], id: 9999, title: "Another incident" });
+        await route.fulfill({ json: body });
+      });
+    await page.goto(`${backend.url}/incidents#token=${backend.api_token}`);
+    const cards = page.locator("button.incident-item");
+    await expect(cards).toHaveCount(3);
+    const second = cards.nth(1);
+    const id = await second.getAttribute("data-id");
+    await second.evaluate((e) => e.scrollIntoView({ block: "center" }));
+    await second.click();
+    const detail = page.locator("#incident-detail");
+    await expect(detail.locator("h2")).toContainText(`(#${id})`);
+    await expect(detail).toBeFocused();
+    // its top in the upper part of the screen, not a strip at the bottom under the cards
+    await expect.poll(() => detail.evaluate((e) => e.getBoundingClientRect().top)).toBeGreaterThanOrEqual(-1);
+    await expect.poll(() => detail.evaluate((e) => e.getBoundingClientRect().top)).toBeLessThan(844 * 0.4);
+  });
+
 test("on a phone the merge picker fits the screen, however long the other incidents' titles", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   // another active incident of the same family, whose title makes the picker's option long

@@ -1281,9 +1281,11 @@
       if (!drawnSince()) renderDetail(inc);
       if (focus && !keyboard) {  // its top in view (focusing the tall detail scrolled a phone to its middle)
         box.focus({ preventScroll: true });
-        if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().top > window.innerHeight) {
-          box.scrollIntoView({ block: "start" });
-        }
+        // Under the list (a narrow screen), a detail starting in the lower part of the screen shows a strip of
+        // itself under the card tapped: it is brought up too. Beside the list, the list stays where it was.
+        var top = box.getBoundingClientRect().top, list = $("incident-list").getBoundingClientRect();
+        var under = list.bottom <= top + 1;
+        if (top < 0 || top > window.innerHeight * (under ? 0.4 : 1)) box.scrollIntoView({ block: "start" });
       }
     }).catch(function (err) {
       // a reading that failed while the incident is shown (or after a later one drew it) leaves it as shown
