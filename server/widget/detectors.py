@@ -25,7 +25,8 @@ estimate's own uncertainty (``visitor_tail``). Hours without visitors teach noth
 events, is also what an outage changes: the share of a page's visitors who fail. Until then (a new series,
 or one restored from a checkpoint written before visitors were counted) the hourly baseline above judges
 it. Charts and sentences stay in events: the expected sessions times the learnt events per affected
-session.
+session. While the hour is open that expectation is for its visitors so far, and grows with them; once it
+closes, ``closed_hours`` gives the whole hour's count, expectation and visitors.
 """
 
 from __future__ import annotations
@@ -203,23 +204,25 @@ class PageSeries:
         return mu, max(var, mu)
 
     def close(self, until: float, live: Callable[[float], bool] | None = None, warmup: float = math.inf
-              ) -> list[tuple[tuple[float, int, int, float, float], bool]]:
+              ) -> list[tuple[tuple[float, int, int, float, float], bool, int]]:
         """Close every hour before the one holding ``until``; returns each as it goes into ``recent`` (start,
         count, sessions, expected mean, expected variance: the expectation it was judged against) with
-        whether it alarmed. ``warmup``: the hours with visitors after which hours are judged per visitor
-        (the detector's ``warmup_hours``; infinite when it judges hourly counts only).
+        whether it alarmed and the visitors it was judged against (0: against the hourly mean). ``warmup``:
+        the hours with visitors after which hours are judged per visitor (the detector's ``warmup_hours``;
+        infinite when it judges hourly counts only).
 
         ``live(hour_start)`` says whether the tenant's widget sent anything in that hour: an hour without
         any traffic (the site down, the widget removed, nobody using the product) is no evidence that the
         page stopped failing, and is not learnt, so friction coming back with the traffic is not news.
         """
-        closed: list[tuple[tuple[float, int, int, float, float], bool]] = []
+        closed: list[tuple[tuple[float, int, int, float, float], bool, int]] = []
         steps = 0
         while until >= self.bucket + HOUR:
             n = self.visitors
-            judged = self.expected_for(n) if self.exposed_hours >= warmup and n else self.expected()
+            per_visitor = self.exposed_hours >= warmup and n > 0
+            judged = self.expected_for(n) if per_visitor else self.expected()
             hour = (self.bucket, self.count, len(self.per_session), *judged)
-            closed.append((hour, self.alarmed))
+            closed.append((hour, self.alarmed, n if per_visitor else 0))
             self.recent.append(hour)
             learn = live is None or self.count > 0 or live(self.bucket)
             if learn and not self.alarmed and not self.first:  # an alarming, silent or partial first hour stays out
@@ -311,14 +314,14 @@ class PageFrictionDetector:
         oldest = next(iter(hours))
         return lambda start: start < oldest or start in hours
 
-    def closed_hours(self, now: float) -> list[tuple[str, str, tuple[float, int, int, float, float], bool]]:
+    def closed_hours(self, now: float) -> list[tuple[str, str, tuple[float, int, int, float, float], bool, int]]:
         """Close hours that ended before ``now`` in every series: (path, signal, the hour as ``recent``
-        keeps it, whether it alarmed)."""
+        keeps it, whether it alarmed, the whole hour's visitors it was judged against or 0)."""
         out = []
         live = self._live()
         for (path, signal), s in self.series.items():
-            for hour, alarmed in s.close(now, live, self._judge_after()):
-                out.append((path, signal, hour, alarmed))
+            for hour, alarmed, visitors in s.close(now, live, self._judge_after()):
+                out.append((path, signal, hour, alarmed, visitors))
         return out
 
     def _judge_after(self) -> float:

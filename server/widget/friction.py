@@ -82,6 +82,17 @@ class SignalCounts:
     calm_hours: int = 0
     #: The page's visitors in that hour when it was judged per visitor (0: against the hourly mean).
     visitors: int = 0
+    #: Start of that hour (None: a checkpoint from before it was kept).
+    hour: float | None = None
+    #: That hour is still open: ``observed``, ``expected`` and ``visitors`` are its counts so far, and
+    #: ``expected`` is what its visitors so far usually bring, not a whole hour's. Once it closes they are
+    #: the whole hour's (``FrictionIncidents.hour_closed``).
+    so_far: bool = False
+
+    def take(self, a: Alarm) -> None:
+        """The counts of an alarm of the open hour."""
+        self.observed, self.expected, self.visitors, self.hour, self.so_far = (
+            a.observed, a.expected, a.visitors, a.hour_start, True)
 
 
 @dataclass
@@ -155,25 +166,42 @@ class FrictionIncident:
         return f"{and_list(nouns).capitalize()} on {self.path}"
 
     def sentence(self) -> str:
-        visitors = {c.visitors for c in self.signals.values()}
-        shared = visitors.pop() if len(visitors) == 1 else 0  # every signal judged against the same visitors
+        """While the hour of the counts is open, a figure judged per visitor is what the visitors so far
+        usually bring, which grows with them: the sentence says so ("among 69 visitors so far … (10.4
+        expected from that many)"), and says "usually" once the hour has closed and the figure is the
+        whole hour's."""
+        counts = list(self.signals.values())
+        judged = {(c.visitors, c.so_far) for c in counts}
+        # every signal judged against the same visitors (and all of an open hour, or all of closed ones)
+        shared, so_far = judged.pop() if len(judged) == 1 else (0, False)
 
         def usual(c: SignalCounts, first: bool) -> str:
+            if c.visitors and c.so_far and not shared:
+                return f"{usual_count(c.expected)} expected from the {c.visitors} visitors so far"
             if c.visitors and not shared:
                 return f"usually {usual_count(c.expected)} from {c.visitors} visitors"
             return f"usually {usual_count(c.expected)}{' an hour' if first and not c.visitors else ''}"
 
-        parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} ({usual(c, i == 0)})"
-                 for i, (sig, c) in enumerate(self.signals.items())]
-        among = f" among {shared} visitors" if shared else ""
+        if shared and so_far:
+            parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)}" for sig, c in self.signals.items()]
+            expected = f" ({and_list([usual_count(c.expected) for c in counts])} expected from that many)"
+        else:
+            parts = [f"{c.observed} {SIGNAL_NOUNS.get(sig, sig)} ({usual(c, i == 0)})"
+                     for i, (sig, c) in enumerate(self.signals.items())]
+            expected = ""
+        among = f" among {shared} visitors{' so far' if so_far else ''}" if shared else ""
         start = self.window_start or self.first_seen
-        since = f", above normal since {_dt(self.first_seen):%H:%M} UTC" if self.first_seen > start else ""
+        hours = {c.hour for c in counts}
+        if len(hours) == 1 and None not in hours:  # the counts are of a later hour than the one that opened it
+            start = max(start, hours.pop())
+        since = (f", above normal since {_dt(self.first_seen):%H:%M} UTC"
+                 if start < self.first_seen < start + HOUR else "")
         users = f" ({len(self.users)} signed-in)" if self.users else ""
         back = ""
         if self.reopened is not None:
             at, resolved, _by, why = self.reopened
             back = f" Reopened at {_dt(at):%H:%M} UTC: {why} at {_dt(resolved):%H:%M} UTC."
-        return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{since}, "
+        return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{expected}{since}, "
                 f"from {len(self.sessions)} sessions{users}.{back}")
 
     def snapshot(self) -> dict[str, Any]:
@@ -190,7 +218,8 @@ class FrictionIncident:
             "evidence": {"path": self.path, "signal": self.signal, "observed": first.observed,
                          "expected": round(first.expected, 3), "sessions": len(self.sessions), "users": len(self.users),
                          "signals": [{"signal": sig, "observed": c.observed, "expected": round(c.expected, 3),
-                                      "p": c.p, "visitors": c.visitors} for sig, c in self.signals.items()],
+                                      "p": c.p, "visitors": c.visitors, "so_far": c.so_far}
+                                     for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(),
                          "window_start_at": _dt(self.window_start or self.first_seen).isoformat(),
                          "window_minutes": 60, **self._reopened_evidence()},
@@ -218,6 +247,10 @@ class FrictionIncidents:
         self.charts: dict[tuple[str, str], float] = {}
         #: (page, signal) of resolved incidents -> the incident its next alarm reopens (see ``Ended``).
         self.ended: dict[tuple[str, str], Ended] = {}
+
+    def _filling(self) -> dict[tuple[str, str], int]:
+        """(page, signal) -> the incident whose counts of that signal are of its open hour."""
+        return self.__dict__.setdefault("filling", {})  # checkpoints from before counts were told so far
 
     def _ended(self) -> dict[tuple[str, str], Ended]:
         return self.__dict__.setdefault("ended", {})  # checkpoints from before resolved incidents reopened
@@ -273,7 +306,8 @@ class FrictionIncidents:
                                    # alarm's event may be earlier than the one that began the rise
                                    first_seen=min(a.rising_since or a.hour_start, now), window_start=a.hour_start,
                                    detected=now, last_activity=now, observed=a.observed, expected=a.expected, p=a.p)
-            inc.signals[a.signal].visitors = a.visitors
+            inc.signals[a.signal].take(a)
+            self._filling()[key] = inc.id
             self.incidents[inc.id] = inc
             self.active[key] = inc.id
             self._chart_until(inc, math.inf)
@@ -285,10 +319,13 @@ class FrictionIncidents:
             self.active[key] = inc.id
             c = inc.signals.get(a.signal)
             if c is None:
-                inc.signals[a.signal] = SignalCounts(a.observed, a.expected, a.p, visitors=a.visitors)
+                c = inc.signals[a.signal] = SignalCounts(a.observed, a.expected, a.p)
+                c.take(a)
+                self._filling()[key] = inc.id
             else:
                 if a.observed > c.observed:
-                    c.observed, c.expected, c.visitors = a.observed, a.expected, a.visitors
+                    c.take(a)
+                    self._filling()[key] = inc.id
                 c.p, c.calm_hours = min(c.p, a.p), 0
             inc.last_activity, inc.calm_hours = now, 0
         for s in a.sessions:
@@ -355,7 +392,25 @@ class FrictionIncidents:
         if (end.by_person and end.calm_hours >= CALM_HOURS_TO_RESOLVE) or start + HOUR - end.at > REOPEN_AFTER:
             del ended[key]
 
-    def hour_closed(self, path: str, signal: str, start: float, alarmed: bool) -> None:
+    def _hour_filled(self, key: tuple[str, str], start: float, whole: tuple[int, float, int] | None) -> None:
+        """The hour of an incident's counts so far has closed: they become the whole hour's (``whole``: its
+        count, expected count and visitors, as the detector judged it), and its sentence says so."""
+        filling = self._filling()
+        inc = self.incidents.get(filling.get(key, -1))
+        c = inc.signals.get(key[1]) if inc is not None else None
+        if c is None or not c.so_far or c.hour is None or c.hour > start:
+            return
+        del filling[key]
+        c.so_far = False
+        if whole is not None and c.hour == start and whole[0] >= c.observed:
+            c.observed, c.expected, c.visitors = whole
+        self.changed.add(inc.id)
+
+    def hour_closed(self, path: str, signal: str, start: float, alarmed: bool,
+                    whole: tuple[int, float, int] | None = None) -> None:
+        """A closed hour of a page's signal; ``whole``: its count, expected count and visitors (0: judged
+        against the hourly mean), as ``PageFrictionDetector.closed_hours`` gives them."""
+        self._hour_filled((path, signal), start, whole)
         self._ended_hour((path, signal), start, alarmed)
         inc_id = self.active.get((path, signal))
         if inc_id is None:

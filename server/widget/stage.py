@@ -234,8 +234,8 @@ class WidgetStage(Stage):
         if now <= tw.watermark:
             return
         tw.watermark = now
-        for path, signal, hour, alarmed in tw.detector.closed_hours(now):
-            tw.incidents.hour_closed(path, signal, hour[0], alarmed)
+        for path, signal, hour, alarmed, visitors in tw.detector.closed_hours(now):
+            tw.incidents.hour_closed(path, signal, hour[0], alarmed, (hour[1], hour[3], visitors))
             if tw.incidents.charted(path, signal, hour[0]):
                 tw.chart_points().append((path, signal, *hour))
         while tw.deadlines and tw.deadlines[0][0] <= now:

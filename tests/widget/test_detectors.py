@@ -114,8 +114,9 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     assert ev["path"] == "/billing" and ev["signal"] == "failed_request" and ev["observed"] >= 3
     # the page's usual failures per visitor (about 0.2) times this hour's 15 visitors, all of them failing
     assert ev["sessions"] >= 3 and ev["users"] >= 3 and ev["expected"] < ev["observed"] / 4
-    assert re.search(r"^\d+ failed requests \(usually \d\.\d\) among \d+ visitors on /billing in the hour from 00:00 UTC, "
-                     r"above normal since 00:10 UTC, from \d+ sessions \(5 signed-in\)\.$", inc["sentence"]), inc["sentence"]
+    assert re.search(r"^\d+ failed requests among \d+ visitors so far on /billing in the hour from 00:00 UTC "
+                     r"\(\d\.\d expected from that many\), above normal since 00:10 UTC, from \d+ sessions \(5 signed-in\)\.$",
+                     inc["sentence"]), inc["sentence"]
     # first seen: when the hour's share of failing visitors became unusual (the burst's first failures), not
     # the hour's start
     assert inc["title"] == "Failed requests on /billing"
@@ -143,6 +144,28 @@ def test_the_stage_opens_one_friction_incident_per_page_and_resolves_it():
     after = sorted(k[2] for kind, k, _row in out if kind == "volume_point")
     assert after[0] == (burst - timedelta(minutes=10)).timestamp() and len(after) >= 3  # the chart goes on
     assert [(k[2], row["event"]) for kind, k, row in out if kind == "notification"] == [(2, "resolved")]
+
+
+def test_while_its_hour_is_open_a_friction_sentence_says_the_expectation_is_for_the_visitors_so_far():
+    stage, log, burst = stage_with_a_burst()
+    [inc] = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    # 15 of the hour's 15 visitors so far failed: what that many usually bring is not what an hour usually has
+    so_far = re.search(r"^15 failed requests among 15 visitors so far on /billing in the hour from 00:00 UTC "
+                       r"\((\d+\.\d) expected from that many\), above normal since 00:10 UTC", inc["sentence"])
+    assert so_far, inc["sentence"]
+    assert [(x["visitors"], x["so_far"]) for x in inc["evidence"]["signals"]] == [(15, True)]
+    for i in range(15):  # later in the hour more people use the page, and it works for them
+        stage.apply(log.widget(f"w{i}", "page_view", burst + timedelta(minutes=20, seconds=30 * i)))
+    assert [row for kind, _k, row in stage.outputs() if kind == "incident"] == []
+    stage.apply(log.widget("next", "page_view", burst + timedelta(hours=1)))  # the hour has closed
+    [closed] = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    whole = re.search(r"^15 failed requests \(usually (\d+\.\d)\) among 30 visitors on /billing in the hour from "
+                      r"00:00 UTC, above normal since 00:10 UTC, from 15 sessions \(5 signed-in\)\.$", closed["sentence"])
+    assert whole, closed["sentence"]
+    assert float(whole[1]) > float(so_far[1])  # the whole hour's 30 visitors usually bring more
+    [sig] = closed["evidence"]["signals"]
+    assert (sig["observed"], sig["visitors"], sig["so_far"]) == (15, 30, False)
+    assert f"{sig['expected']:.1f}" == whole[1] and closed["status"] == "open"
 
 
 def _hours_of_traffic(stage: WidgetStage, log: Log, start, hours: int, failing: int, tag: str) -> list:

@@ -174,15 +174,39 @@ def test_a_sentence_judged_per_visitor_names_the_visitors_once_or_per_signal():
     fi.alarm(a, H0 + 600, ids)
     fi.alarm(b, H0 + 700, ids)
     [snap] = fi.take_changes()
-    assert snap["sentence"].startswith("12 failed requests (usually 1.5) and 30 rage clicks (usually 3.0) among 80 "
-                                       "visitors on /invoices in the hour from ")
-    assert [x["visitors"] for x in snap["evidence"]["signals"]] == [80, 80]
+    # the hour is open: its expectation is for the visitors so far, not what a whole hour usually has
+    assert snap["sentence"].startswith("12 failed requests and 30 rage clicks among 80 visitors so far on /invoices "
+                                       "in the hour from 08:00 UTC (1.5 and 3.0 expected from that many), from ")
+    assert [(x["visitors"], x["so_far"]) for x in snap["evidence"]["signals"]] == [(80, True), (80, True)]
     c = alarm("/invoices", "rage_click", 40, 4.0)
     c.visitors = 95
     fi.alarm(c, H0 + 900, ids)
     [snap] = fi.take_changes()
-    assert snap["sentence"].startswith("12 failed requests (usually 1.5 from 80 visitors) and 40 rage clicks "
-                                       "(usually 4.0 from 95 visitors) on /invoices")
+    assert snap["sentence"].startswith("12 failed requests (1.5 expected from the 80 visitors so far) and 40 rage clicks "
+                                       "(4.0 expected from the 95 visitors so far) on /invoices")
+    # the hour closes: the whole hour's counts, and what its visitors usually bring
+    fi.hour_closed("/invoices", "failed_request", H0, True, (14, 2.1, 120))
+    [snap] = fi.take_changes()
+    assert snap["sentence"].startswith("14 failed requests (usually 2.1 from 120 visitors) and 40 rage clicks "
+                                       "(4.0 expected from the 95 visitors so far) on /invoices")
+    fi.hour_closed("/invoices", "rage_click", H0, True, (41, 5.0, 120))
+    [snap] = fi.take_changes()
+    assert snap["sentence"].startswith("14 failed requests (usually 2.1) and 41 rage clicks (usually 5.0) among 120 "
+                                       "visitors on /invoices in the hour from 08:00 UTC, from ")
+    assert [(x["observed"], x["visitors"], x["so_far"]) for x in snap["evidence"]["signals"]] == [(14, 120, False),
+                                                                                                (41, 120, False)]
+    fi.hour_closed("/invoices", "rage_click", H0 + HOUR, True, (2, 5.0, 100))  # a later, smaller hour: kept
+    assert fi.take_changes() == [] and fi.incidents[1].signals["rage_click"].observed == 41
+
+
+def test_a_sentence_tells_the_hour_of_its_counts_when_a_later_hour_was_worse():
+    fi, ids = FrictionIncidents(), Ids()
+    fi.alarm(alarm("/invoices", "failed_request", 12), H0 + 600, ids)
+    fi.hour_closed("/invoices", "failed_request", H0, True, (12, 2.0, 0))
+    fi.alarm(alarm("/invoices", "failed_request", 30, hour=1), H0 + HOUR + 300, ids)
+    [snap] = fi.take_changes()
+    assert " in the hour from 09:00 UTC, from " in snap["sentence"], snap["sentence"]
+    assert snap["evidence"]["window_start_at"].endswith("T08:00:00+00:00")  # the hour that opened it
 
 
 def test_a_sentence_gives_a_usual_count_under_one_as_the_evidence_shows_it_never_as_0_0():
