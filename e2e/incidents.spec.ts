@@ -282,12 +282,21 @@ test("a friction incident: one card for the page, its chart of the page's failur
     .toBeVisible();
   await expect(detail.locator("dd", { hasText: /^\/invoices · \d+ sessions, 0 signed-in users$/ })).toBeVisible();
   await expect(detail.locator("dt", { hasText: /^(Customers|Accounts|Tickets)$/ })).toHaveCount(0);
-  await expect(detail.locator("dd", { hasText: / (failed requests|rage clicks) in the hour from \d\d:\d\d( [AP]M)?$/ }))
-    .toHaveCount(1);
+  // Its figures are of an hour; judged per visitor, the expectation is from that hour's visitors, and while the
+  // hour is open, from its visitors so far (said so in both, never an hour's "usually").
+  const term = (name: string) => detail.locator("dt", { hasText: new RegExp(`^${name}$`) })
+    .locator("xpath=following-sibling::dd[1]");
+  await expect(term("Observed")).toHaveText(/^\d+ (failed requests|rage clicks) in the hour from \d\d:\d\d( [AP]M)?( so far)?$/);
+  await expect(term("Expected")).toHaveText(
+    /^[\d.]+ (failed requests|rage clicks) (from the hour's \d+ visitors? so far|from that hour's \d+ visitors?|in that hour)$/);
+  const open = (await term("Observed").textContent())!.endsWith(" so far");
+  expect((await term("Expected").textContent())!.endsWith(" so far")).toBe(open);
   const signals = detail.locator("dt", { hasText: "Signals" }).locator("xpath=following-sibling::dd[1]").locator("li");
   await expect(signals).toHaveCount(2);
-  await expect(signals.filter({ hasText: /^failed request: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
-  await expect(signals.filter({ hasText: /^rage click: \d+ in its worst hour, usually \d/ })).toHaveCount(1);
+  const worst = (noun: string) =>
+    new RegExp(`^${noun}: \\d+ in its worst hour(, usually \\d| so far, [\\d.]+ expected from its \\d+ visitors? so far$)`);
+  await expect(signals.filter({ hasText: worst("failed request") })).toHaveCount(1);
+  await expect(signals.filter({ hasText: worst("rage click") })).toHaveCount(1);
   // How unusual, in words; a tail beyond a double's range reads as a bound, never as a p-value of 0.
   const pValue = detail.locator("dt", { hasText: "How unusual" }).locator("xpath=following-sibling::dd[1]");
   await expect(pValue).toHaveText(new RegExp("^(Far beyond chance: less than 1 in 10³⁰⁰ \\(p-value < 1e-300, surprise > 300\\)|" +

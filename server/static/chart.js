@@ -26,6 +26,29 @@
              band: "bars" };
   }
 
+  // How a friction incident's figures were judged: against the visitors of their hour (visitors > 0: the
+  // expectation is what that many visitors usually bring, 0: an hour's usual count), and whether that hour is
+  // still open (soFar: the counts and the expectation are so far, and grow with the visitors). The evidence
+  // says so per signal (so_far); evidence without it is of the open hour when the chart's hour so far is the
+  // evidence's hour. Null for other kinds.
+  function judged(inc) {
+    if (inc.kind !== "friction") return null;
+    var ev = inc.evidence || {}, points = inc.volume || [], last = points[points.length - 1];
+    var sig = (Array.isArray(ev.signals) ? ev.signals : []).filter(function (x) {
+      return x && x.signal === ev.signal;
+    })[0] || {};
+    var soFar = typeof sig.so_far === "boolean" ? sig.so_far
+      : !!last && !!last.partial && Date.parse(last.start) === Date.parse(ev.window_start_at || "");
+    return { visitors: typeof sig.visitors === "number" && sig.visitors > 0 ? sig.visitors : 0, soFar: soFar };
+  }
+
+  // Whether the chart's open hour expects what its visitors so far usually bring (a friction series judged per
+  // visitor), not a whole hour's count: then it is drawn and named as "expected so far".
+  function expectedSoFar(inc) {
+    var j = judged(inc);
+    return !!j && j.visitors > 0;
+  }
+
   // The count of an hour its baseline is of (see units).
   function measured(p, u) { return u.band === "line" ? p.requesters : p.tickets; }
 
@@ -161,6 +184,7 @@
     var points = inc.volume;
     var u = units(inc);
     var last = points[points.length - 1];
+    var soFar = !!last.partial && expectedSoFar(inc);
     var max = 1;
     points.forEach(function (p) { max = Math.max(max, p.tickets, p.requesters, p.upper, p.expected); });
     var w = chartWidth(), h = 220, left = Math.max(20, Math.ceil(textWidth(num(max))) + 8), right = 6, bottom = FONT + 14;
@@ -220,17 +244,31 @@
       var asOf = p.as_of ? clock(p.as_of) : "—";
       title.textContent = when(p.start) + (p.partial ? " (this hour so far, until " + asOf + ")" : "") +
         ": " + p.tickets + " " + u.bars + ", " + p.requesters + " " + u.line + "; expected " + num(p.expected) + " " +
-        measure + (p.partial ? " in the whole hour" : "") + " (usual range " + num(p.lower) + "–" + num(p.upper) + ")";
+        measure + (p.partial ? (soFar ? " so far, from the hour's visitors until then" : " in the whole hour") : "") +
+        " (usual range " + num(p.lower) + "–" + num(p.upper) + ")";
       r.appendChild(title);
       box.appendChild(r);
     });
 
-    function line(cls, key) {
-      return svg("polyline", { "class": cls, points: points.map(function (p) {
+    function line(cls, key, from) {
+      return svg("polyline", { "class": cls, points: (from || points).map(function (p) {
         return x(Date.parse(p.start) + HOUR / 2) + "," + y(p[key]);
       }).join(" ") });
     }
-    box.appendChild(line("expected", "expected"));
+    if (soFar) {
+      // The open hour expects what its visitors so far bring: a mark of its own across its bar, named, not the
+      // whole hours' line diving to it.
+      box.appendChild(line("expected", "expected", points.slice(0, -1)));
+      var ox = x(tOpen), mark = svg("line", { "class": "expected so-far", x1: ox, x2: x(t1), y1: y(last.expected),
+                                               y2: y(last.expected) });
+      var markTitle = svg("title");
+      markTitle.textContent = "expected so far: " + num(last.expected) + " " + measure + " from this hour's visitors until " +
+        (last.as_of ? clock(last.as_of) : "now");
+      mark.appendChild(markTitle);
+      box.appendChild(mark);
+    } else {
+      box.appendChild(line("expected", "expected"));
+    }
     box.appendChild(line("requesters", "requesters"));
 
     box.appendChild(svg("line", { "class": "axis", x1: left, x2: w - right, y1: y(0), y2: y(0) }));
@@ -277,7 +315,10 @@
     if (sides.indexOf("over elsewhere") >= 0 || sides.indexOf("under elsewhere") >= 0) {
       items.push(["swatch bar over elsewhere", "outside the usual range at another time"]);
     }
-    if (inc.volume.some(function (q) { return q.partial; })) items.push(["swatch bar partial", "this hour so far"]);
+    if (inc.volume.some(function (q) { return q.partial; })) {
+      items.push(["swatch bar partial", "this hour so far"]);
+      if (expectedSoFar(inc)) items.push(["swatch expected so-far", "expected so far, from this hour's visitors"]);
+    }
     markers(inc).forEach(function (m) { items.push(["swatch marker " + m.cls, m.label + " " + when(m.t)]); });
     items.forEach(function (s) {
       var item = el("span", "legend-item");
@@ -314,5 +355,5 @@
   }
 
   window.GS.chart = { draw: chart, legend: legend, note: chartNote, units: units, stillHigh: stillHigh,
-                      windowSpan: windowSpan };
+                      windowSpan: windowSpan, judged: judged };
 })();

@@ -440,8 +440,14 @@
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
     var hour = inc.kind === "friction" && ev.window_start_at ? "the hour from " + clock(ev.window_start_at) : "";
     var length = GS.chart.windowSpan(ev);
-    var span = hour ? " in " + hour : length ? " in its most unusual " + length : "";
-    var same = hour ? " in that hour" : length ? " in those " + length : "";
+    // A friction hour judged per visitor expects what its visitors usually bring; while that hour is open, what
+    // its visitors so far bring, which grows with them (not a whole hour's).
+    var judged = hour ? GS.chart.judged(inc) : null;
+    var soFar = judged && judged.soFar ? " so far" : "";
+    var span = hour ? " in " + hour + soFar : length ? " in its most unusual " + length : "";
+    var same = judged && judged.visitors ? (soFar ? " from the hour's " + counted(judged.visitors, "visitor") + " so far"
+      : " from that hour's " + counted(judged.visitors, "visitor"))
+      : hour ? " in that hour" : length ? " in those " + length : "";
     var measure = ev.measure || (inc.kind === "friction" ? SIGNAL_NOUNS[ev.signal] : "");
     if (inc.kind === "sentiment") {
       // A tone, not a count: the window's mean VADER score against the segment's usual mean and the band of
@@ -508,9 +514,12 @@
       term(dl, "Page", pathText(ev.path + " · " + num(ev.sessions) + " sessions, " + num(ev.users) + " signed-in users"));
       var sigs = el("ul", "plain");
       signals.forEach(function (x) {
+        var open = x.so_far === true || (x.so_far === undefined && x.signal === ev.signal && soFar);
         sigs.appendChild(el("li", null, String(x.signal || "").replace(/_/g, " ") + ": " + num(x.observed) +
-          " in its worst hour, usually " + num(x.expected) +
-          (x.visitors ? " from its " + num(x.visitors) + " visitors" : "")));
+          (open && x.visitors ? " in its worst hour so far, " + num(x.expected) + " expected from its " +
+            counted(x.visitors, "visitor") + " so far"
+            : " in its worst hour, usually " + num(x.expected) + (x.visitors ? " from its " + num(x.visitors) +
+              " visitors" : ""))));
       });
       term(dl, "Signals", sigs);
     }
