@@ -183,6 +183,32 @@ test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page
   }
 });
 
+test("on a wide screen the events chart takes its card's width, \"now\" at the card's right edge", async ({ page }) => {
+  await page.route("**/api/v1/status", async (route) => {
+    const real = await (await route.fetch()).json();
+    const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
+    real.sources = [{ source: "widget", total: 600, kinds: { "widget.click": 600 },
+                      series: Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: 10 })),
+                      events_per_minute: { last_1m: 10, last_5m: 10, last_60m: 10 } }];
+    await route.fulfill({ json: real });
+  });
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await page.goto(`${backend.url}/#token=${backend.api_token}`);
+  const chart = page.locator("#sources svg.chart");
+  await expect(chart).toBeVisible();
+  const box = await page.locator("#sources section.source").first().evaluate((sec) => {
+    const style = getComputedStyle(sec), r = sec.getBoundingClientRect();
+    const svg = sec.querySelector("svg.chart")!.getBoundingClientRect();
+    const now = [...sec.querySelectorAll("svg.chart text")].find((t) => t.textContent === "now")!.getBoundingClientRect();
+    return { inner: r.right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth), svg: svg.toJSON(),
+             now: now.toJSON(), texts: [...sec.querySelectorAll("svg.chart text")].map((t) => t.getBoundingClientRect().height) };
+  });
+  expect(box.svg.right).toBeGreaterThan(box.inner - 4);
+  expect(box.svg.right).toBeLessThanOrEqual(box.inner + 0.5);
+  expect(box.now.right).toBeGreaterThan(box.inner - 4);
+  for (const h of box.texts) expect(h).toBeLessThan(18);  // drawn at its width: 12 px labels, not stretched
+});
+
 test.describe("the incidents page's report and accounts on a phone", () => {
   test.use({ viewport: { width: 390, height: 844 } });
 

@@ -42,7 +42,8 @@
   // Drawn at the width it has (at most 720 px) rather than scaled to it, so that its 12 px labels stay
   // 12 px on a phone; render() draws it again every poll, at the width of the moment.
   function chart(series, room) {
-    var w = Math.round(Math.max(280, Math.min(720, room || 720))), h = 140, foot = 22;
+    // its card's width (drawn at it, so its labels stay 12 px), however wide the screen
+    var w = Math.round(Math.max(280, room || 720)), h = 140, foot = 22;
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "chart");
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
