@@ -168,15 +168,20 @@
     });
   }
 
+  // A topic's tickets per hour over the last 24 hours, said in numbers to a screen reader (and on hover); with
+  // none, said as text rather than an empty cell.
   function spark(volume) {
+    var total = 0, most = 0;
+    (volume || []).forEach(function (p) { total += p.count; most = Math.max(most, p.count); });
+    if (!total) return el("span", "hint", "none");
+    var said = count(total) + (total === 1 ? " ticket" : " tickets") + " in the last 24 h, at most " + count(most) +
+      " in one hour";
     var w = 120, h = 24, svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("width", String(w)); svg.setAttribute("height", String(h));
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
-    var max = 1;
-    volume.forEach(function (p) { if (p.count > max) max = p.count; });
     var bw = w / volume.length;
     volume.forEach(function (p, i) {
-      var bh = (h - 2) * p.count / max, r = document.createElementNS(SVG, "rect");
+      var bh = (h - 2) * p.count / most, r = document.createElementNS(SVG, "rect");
       r.setAttribute("class", "bar");
       r.setAttribute("x", String(i * bw)); r.setAttribute("y", String(h - bh));
       r.setAttribute("width", String(Math.max(1, bw - 1))); r.setAttribute("height", String(bh));
@@ -184,7 +189,10 @@
     });
     svg.setAttribute("class", "spark");
     svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "tickets per hour, last 24 hours");
+    svg.setAttribute("aria-label", said);
+    var title = document.createElementNS(SVG, "title");
+    title.textContent = said;
+    svg.appendChild(title);
     return svg;
   }
 

@@ -148,3 +148,24 @@ it("opens a named topic's name field on its name", async () => {
   expect(input.value).toBe("Refunds");
   expect(input.placeholder).toBe("refund");  // what it goes by when saved empty
 });
+
+it("says each topic's last 24 h in numbers, and none as text", async () => {
+  const page = open("dashboard", ["page.js", "dashboard.js"]);
+  page.one("GET /api/v1/incidents").answer({ incidents: [], total: 0 });
+  await settle();
+  const hours = (counts: number[]) => counts.map((count) => ({ count }));
+  page.one("GET /api/v1/topics?").answer({ topics: [
+    { ...topic(1, "invoice pdf"), volume: hours([0, 3, 1200, 0, 2]) },
+    { ...topic(2, "refund"), volume: hours([0, 1, 0]) },
+    { ...topic(3, "login"), volume: hours([0, 0, 0]) },
+    { ...topic(4, "export"), volume: [] },
+  ] });
+  await settle();
+  const cells = Array.from(document.querySelectorAll("#topics tbody tr")).map((tr) => tr.children[2]);
+  expect(cells.map((td) => td.querySelector("svg")?.getAttribute("aria-label") ?? null)).toEqual([
+    "1,205 tickets in the last 24 h, at most 1,200 in one hour", "1 ticket in the last 24 h, at most 1 in one hour",
+    null, null]);
+  expect(cells.map((td) => td.textContent)).toEqual([
+    "1,205 tickets in the last 24 h, at most 1,200 in one hour", "1 ticket in the last 24 h, at most 1 in one hour",
+    "none", "none"]);
+});
