@@ -449,7 +449,8 @@
         var badge = el("span", "badge kind-" + i.kind, kindName(i.kind));
         what.appendChild(badge);
         what.appendChild(document.createTextNode(" " + i.title));
-        what.appendChild(el("div", "hint", i.sentence));
+        // the detector's UTC clocks in the sentence, in the reader's zone as the table's other times
+        what.appendChild(el("div", "hint", GS.clocks(i.sentence || "", i.first_seen_at, GS.clock)));
         var a = i.actual;
         [el("td", "where", i.in === "both" ? "kept" : i.in === "proposed_only" ? "added" : "dropped"), what,
          el("td", null, when(i.detected_at)), el("td", null, i.kind === "friction" ? "—" : GS.count(i.requester_count)),

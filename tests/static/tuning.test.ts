@@ -140,3 +140,20 @@ it("gives no rate a week under a week of data, as the server gives none", async 
     "for a rate a week: with the stored settings 2 incidents (Spike 2); with these 1 incident (Spike 1). Against");
   expect(summary).not.toContain("a week;");
 });
+
+it("shows the clocks of a backtest incident's sentence in the reader's zone, as the table's other times", async () => {
+  const run = done("2026-11-05T01:00:00+00:00");
+  const result = run.result as Record<string, unknown>;
+  result.incidents = [{ kind: "spike", series: "all", title: "Spike in all tickets",
+                        sentence: "24 tickets in 60 min on all tickets; since 19:30 UTC.",
+                        first_seen_at: "2026-12-03T19:30:00+00:00", detected_at: "2026-12-03T19:41:00+00:00",
+                        ticket_count: 24, requester_count: 20, p_value: 1e-6, in: "proposed_only", actual: null }];
+  result.incidents_total = 1;
+  const page = await opened(run);
+  page.one("GET /api/v1/backtests/11").answer(run);
+  await settle();
+  const said = document.querySelector("#tuning-run table.tuning-table td .hint")!.textContent;
+  const GS = (window as unknown as { GS: { clock: (t: number) => string } }).GS;
+  expect(said).toBe("24 tickets in 60 min on all tickets; since " + GS.clock(Date.parse("2026-12-03T19:30:00Z")) + ".");
+  expect(said).not.toContain("UTC");
+});
