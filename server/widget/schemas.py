@@ -124,8 +124,26 @@ class WidgetSettingsSchema(TextSchema):
                 raise ValidationError("ids must be unique", name)
 
 
+class DeclaredIssueOutSchema(DeclaredIssueSchema):
+    pages_matched = fields.Integer(dump_only=True, metadata={
+        "description": "How many of the pages the widget saw lately (`pages_seen`) the pattern matches; 0: its "
+                       "banner shows on none of them (a page mounted under a prefix, such as /app/billing, "
+                       "needs the prefix or a leading `*`)."})
+
+
+class PagesSeenSchema(Schema):
+    days = fields.Integer(required=True, metadata={"description": "How far back sessions are looked at."})
+    count = fields.Integer(required=True, metadata={
+        "description": "Distinct pages (ids as `:id`) in the widget's newest sessions seen in those days (at "
+                       "most 2,000 sessions)."})
+    paths = fields.List(fields.String(), required=True, metadata={
+        "description": "Up to 50 of those pages, the most visited first."})
+
+
 class WidgetSettingsOutSchema(WidgetSettingsSchema):
+    known_issues = fields.List(fields.Nested(DeclaredIssueOutSchema), required=True)
     identity_secret_set = fields.Boolean(required=True, dump_only=True)
+    pages_seen = fields.Nested(PagesSeenSchema, required=True, dump_only=True)
 
 
 class IdentitySecretOutSchema(Schema):

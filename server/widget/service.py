@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -33,8 +34,17 @@ from server.widget.measurement import Arm, compare
 from server.widget.features import SIGNALS, PageFriction, SessionFeatures
 from server.widget.models import WidgetDecision, WidgetSession, WidgetSettings, WidgetTicketSessions
 from server.widget.schemas import widget_settings_schema
-from server.widget.settings import WidgetConfig, page_path
+from server.widget.settings import WidgetConfig, page_path, path_matches
 
+#: The settings answer compares each declared known issue's pattern with the pages of the widget's newest
+#: sessions seen in the last ``SEEN_DAYS`` days, at most ``MAX_SEEN_SESSIONS`` of them, and lists the
+#: ``MAX_SEEN_PATHS`` pages most of them visited (``pages_seen``).
+SEEN_DAYS = 7
+MAX_SEEN_SESSIONS = 2000
+MAX_SEEN_PATHS = 50
+#: Fields of the settings answer said by the server: a PUT or PATCH that sends them back has them ignored.
+SAID_BY_SERVER = ("identity_secret_set", "pages_seen")
+SAID_OF_AN_ISSUE = ("pages_matched",)
 #: Most active incidents scanned for a page's known issues.
 MAX_ACTIVE_INCIDENTS = 500
 #: Incident kinds that put a known-issue banner on the pages they name (what customers run into).
@@ -92,21 +102,59 @@ def _check_version(row: WidgetSettings | None, if_match: Iterable[str] | None) -
                                  "change.")
 
 
-def get_settings(session: Session, tenant_id: int) -> dict[str, Any]:
+def get_settings(session: Session, tenant_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """The stored settings and what the server says of them: whether an identity secret is set, the pages
+    the widget saw lately (``pages_seen``) and, on each declared known issue, how many of those pages its
+    pattern matches (``pages_matched``: 0 means its banner shows on none of them)."""
     row = _row(session, tenant_id)
-    return {**stored_config(session, tenant_id), "identity_secret_set": bool(row and row.identity_secret_enc)}
+    config = stored_config(session, tenant_id)
+    seen = seen_pages(session, tenant_id, now or datetime.now(timezone.utc))
+    issues = [{**issue, "pages_matched": sum(1 for p in seen if path_matches(issue["match"], p))}
+              for issue in config["known_issues"]]
+    ranked = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SEEN_PATHS]
+    return {**config, "known_issues": issues, "identity_secret_set": bool(row and row.identity_secret_enc),
+            "pages_seen": {"days": SEEN_DAYS, "count": len(seen), "paths": [p for p, _n in ranked]}}
+
+
+def seen_pages(session: Session, tenant_id: int, now: datetime) -> Counter[str]:
+    """The pages (as ``page_path`` names them) of the widget's newest sessions seen in the last ``SEEN_DAYS``
+    days (at most ``MAX_SEEN_SESSIONS``), each with how many of those sessions visited it."""
+    rows = session.execute(
+        select(WidgetSession.last_path, WidgetSession.features)
+        .where(WidgetSession.tenant_id == tenant_id, WidgetSession.last_seen_at >= now - timedelta(days=SEEN_DAYS))
+        .order_by(WidgetSession.last_seen_at.desc()).limit(MAX_SEEN_SESSIONS))
+    seen: Counter[str] = Counter()
+    for last_path, features in rows:
+        pages = features.get("pages") if isinstance(features, dict) else None
+        paths = {str(p) for p in pages} if isinstance(pages, dict) else set()
+        if last_path:
+            paths.add(last_path)
+        seen.update(paths)
+    return seen
+
+
+def settings_of(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings alone in a settings answer (or a body sent back from one): without what the server says
+    of them (``SAID_BY_SERVER``, and ``pages_matched`` on each known issue)."""
+    out = {k: v for k, v in answer.items() if k not in SAID_BY_SERVER}
+    issues = out.get("known_issues")
+    if isinstance(issues, list):
+        out["known_issues"] = [{k: v for k, v in i.items() if k not in SAID_OF_AN_ISSUE} if isinstance(i, dict)
+                               else i for i in issues]
+    return out
 
 
 def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[str, Any], *,
                  now: datetime, if_match: Iterable[str] | None = None) -> dict[str, Any]:
     """Replace the configuration (validated) and tell the detector through a ``control.widget_settings`` event.
 
-    ``identity_secret_set``, which the settings are read with, is said by the server and ignored here, so
-    that what ``GET`` answers can be sent back changed."""
-    if set(data) == {"identity_secret_set"}:  # said by the server: alone it is no settings, not a reset
-        raise ValidationError({"identity_secret_set": ["Said by the server, not a setting: send the settings "
-                                                       "(`{}` puts every one back to its default)."]})
-    config = widget_settings_schema.load({k: v for k, v in data.items() if k != "identity_secret_set"})
+    ``identity_secret_set``, ``pages_seen`` and each known issue's ``pages_matched``, which the settings are
+    read with, are said by the server and ignored here, so that what ``GET`` answers can be sent back
+    changed."""
+    if data and set(data) <= set(SAID_BY_SERVER):  # said by the server: alone it is no settings, not a reset
+        raise ValidationError({name: ["Said by the server, not a setting: send the settings (`{}` puts every "
+                                      "one back to its default)."] for name in data})
+    config = widget_settings_schema.load(settings_of(data))
     row = _row(session, tenant_id, lock=True)
     _check_version(row, if_match)
     if row is None:
@@ -117,7 +165,7 @@ def put_settings(session: Session, log: EventLog, tenant_id: int, data: Mapping[
                      event_time=now.astimezone(timezone.utc), payload={"widget": config})
     log.append(session, tenant_id, [event], now.astimezone(timezone.utc))
     session.commit()
-    return get_settings(session, tenant_id)
+    return get_settings(session, tenant_id, now=now)
 
 
 #: Settings that are objects of their own: a change to them names only the fields it changes.
@@ -132,7 +180,7 @@ def patch_settings(session: Session, log: EventLog, tenant_id: int, changes: Map
     row = _row(session, tenant_id, lock=True)
     _check_version(row, if_match)
     current = _config_of(row)
-    merged = {**current, **{k: v for k, v in changes.items() if k != "identity_secret_set"}}
+    merged = {**current, **{k: v for k, v in changes.items() if k not in SAID_BY_SERVER}}
     for name in _NESTED:
         if isinstance(changes.get(name), Mapping):
             merged[name] = {**current[name], **changes[name]}

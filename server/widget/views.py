@@ -126,12 +126,12 @@ def known_issues() -> Any:
 def get_settings(tenant: Tenant) -> Any:
     """The answer's `ETag` is the settings' version: send it back as `If-Match` with a PUT or PATCH, and a change
     made in between gets 412 instead of being undone."""
-    return _versioned(service.get_settings(db_session(), tenant.id))
+    return _versioned(service.get_settings(db_session(), tenant.id, now=utcnow()))
 
 
 def _versioned(settings: dict[str, Any]) -> Response:
     resp = jsonify(widget_settings_out_schema.dump(settings))
-    resp.set_etag(service.settings_etag({k: v for k, v in settings.items() if k != "identity_secret_set"}))
+    resp.set_etag(service.settings_etag(service.settings_of(settings)))
     return resp
 
 
@@ -151,7 +151,8 @@ def _if_match() -> set[str] | None:
 @require_token
 def put_settings(tenant: Tenant) -> Any:
     """Fields left out take their defaults (`{}` restores them all); an empty body is refused. What `GET` answers
-    can be sent back changed (its `identity_secret_set` is ignored). To change a few settings and keep the
+    can be sent back changed (what the server says, `identity_secret_set`, `pages_seen` and each known issue's
+    `pages_matched`, is ignored). To change a few settings and keep the
     rest, use `PATCH`. The detector learns the change through a control event."""
     return _versioned(service.put_settings(db_session(), current_app.extensions["groundswell.log"], tenant.id,
                                            json_body(), now=utcnow(), if_match=_if_match()))

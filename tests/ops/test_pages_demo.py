@@ -58,3 +58,27 @@ def test_the_demo_pages_offer_the_agents_side_and_the_customers(app_config, path
 @pytest.mark.parametrize("path", ["/", "/incidents"])
 def test_without_the_demo_pages_there_is_no_strip(client, path):
     assert _strip(client, path) is None
+
+
+def _known_issue_examples(html: str) -> tuple[str, list[str]]:
+    """The Page field's placeholder and the code examples of the known-issues section's hint."""
+    section = html[html.index('id="known-issues"'):html.index("</section>", html.index('id="known-issues"'))]
+    hint = section[:section.index("</p>")]
+    placeholder = section.split('id="known-match"', 1)[1].split('placeholder="', 1)[1].split('"', 1)[0]
+    return placeholder, [c.split("</code>", 1)[0] for c in hint.split("<code>")[1:]]
+
+
+def test_the_demos_known_issue_example_is_a_pattern_of_its_own_pages(app_config, client):
+    from server.app import create_app
+    from server.widget.settings import path_matches
+
+    demo = create_app({**app_config, "DEMO_PAGES": "1"})
+    try:
+        placeholder, codes = _known_issue_examples(demo.test_client().get("/incidents").get_data(as_text=True))
+    finally:
+        demo.extensions["groundswell.db"].dispose()
+    # the demo's pages live under /demo/acme/: "/billing*" would match none of them
+    assert placeholder == "/demo/acme/billing*" and "/demo/acme/billing*" in codes
+    assert path_matches(placeholder, "/demo/acme/billing")
+    # without the demo, the product's own pages
+    assert _known_issue_examples(client.get("/incidents").get_data(as_text=True))[0] == "/billing*"
