@@ -8,6 +8,7 @@
   "use strict";
   var el = GS.el;
   var stored = null;  // the declared issues as last read or saved
+  var seen = null;  // the pages the widget saw lately, as the server said (pages_seen: days, count, paths)
   var version = null;  // their settings' ETag, sent back as If-Match
   var saving = false;
 
@@ -20,6 +21,34 @@
   }
 
   function message(text, bad) { GS.say("known-status", text, bad); }
+
+  // What the server said with the list: the pages the widget saw lately, offered as suggestions for the
+  // page field (the paths as the widget sees them, prefix and all).
+  function took(w) {
+    stored = w.known_issues || [];
+    seen = w.pages_seen || null;
+    var input = document.getElementById("known-match"), list = document.getElementById("known-pages");
+    if (!list) {
+      list = el("datalist");
+      list.id = "known-pages";
+      input.parentNode.appendChild(list);
+      input.setAttribute("list", list.id);
+    }
+    list.replaceChildren.apply(list, ((seen && seen.paths) || []).map(function (p) {
+      var o = el("option");
+      o.value = p;
+      return o;
+    }));
+  }
+
+  // An issue whose pattern matches none of the pages the widget saw lately shows its banner nowhere (yet):
+  // the words that say so, or "" (a match, or nothing seen to judge by, or an older server that does not say).
+  function nowhere(issue) {
+    if (issue.pages_matched !== 0 || !seen || !seen.count) return "";
+    var some = (seen.paths || []).slice(0, 3).join(", ");
+    return "matches none of the " + GS.count(seen.count) + (seen.count === 1 ? " page" : " pages") +
+      " the widget saw in the last " + seen.days + " days" + (some ? " (such as " + some + ")" : "");
+  }
 
   // What the server refused, by the field's name on the page (the list's errors come keyed by the item's
   // position); any other refusal in the server's words.
@@ -47,14 +76,16 @@
   function save(issues, said) {
     saving = true;
     busy(true);
-    return settings("PATCH", { known_issues: issues }).then(function (w) {
-      stored = w.known_issues || [];
-      message(said, false);
+    var sent = issues.map(function (i) { return { id: i.id, match: i.match, message: i.message, link_url: i.link_url }; });
+    return settings("PATCH", { known_issues: sent }).then(function (w) {
+      took(w);
+      var mine = typeof said === "function" ? said() : { text: said, bad: false };
+      message(mine.text, mine.bad);
       return true;
     }, function (err) {
       if (err.status !== 412) throw err;
       return settings("GET").then(function (w) {
-        stored = w.known_issues || [];
+        took(w);
         message("The known issues were changed elsewhere meanwhile: here they are as they are now. Nothing was " +
                 "saved; make your change again.", true);
         return false;
@@ -88,6 +119,8 @@
       li.appendChild(el("code", null, issue.match));
       li.appendChild(document.createTextNode(": " + issue.message + " "));
       if (issue.link_url) li.appendChild(el("span", "hint", "(links to " + issue.link_url + ") "));
+      var none = nowhere(issue);
+      if (none) li.appendChild(el("span", "detail-error", "This pattern " + none + ": its banner shows nowhere. "));
       // two clicks: a banner customers read is not taken down by a slip; none while another change is saved
       var remove = GS.twoClick("Remove", "Remove? Click again", function () {
         var left = stored.filter(function (i) { return i.id !== issue.id; });
@@ -119,7 +152,14 @@
     }
     var issue = { id: newId(fields[0].value), match: fields[0].value, message: fields[1].value,
                   link_url: fields[2].value || null };
-    save(stored.concat([issue]), "Declared: pages matching " + issue.match + " show it from their next load.").then(function (saved) {
+    save(stored.concat([issue]), function () {
+      var mine = stored.filter(function (i) { return i.id === issue.id; })[0] || issue;
+      var none = nowhere(mine);
+      return none
+        ? { text: "Declared, but " + issue.match + " " + none + ": no banner shows until a page it matches is " +
+                  "visited. Remove it and declare the path as the widget sees it.", bad: true }
+        : { text: "Declared: pages matching " + issue.match + " show it from their next load.", bad: false };
+    }).then(function (saved) {
       if (saved) fields[1].value = fields[2].value = "";
     }, function (err) {
       message(refusal(err), true);
@@ -129,7 +169,7 @@
   function load() {
     if (!GS.hasToken()) return;
     settings("GET").then(function (w) {
-      stored = w.known_issues || [];
+      took(w);
       render();
       document.getElementById("known-issues").hidden = false;
     }, function () { /* an older server without widget settings: the section stays hidden */ });

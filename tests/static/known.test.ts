@@ -116,3 +116,37 @@ it("a list changed elsewhere since it was read is read again and shown, and noth
   expect(status().textContent).toMatch(/^The known issues were changed elsewhere meanwhile/);
   expect((document.getElementById("known-text") as HTMLInputElement).value).toBe("Card payments fail.");  // kept to redo
 });
+
+it("says when a pattern matches none of the pages the widget saw, and offers those pages for the field", async () => {
+  const seen = { days: 7, count: 3, paths: ["/demo/acme/billing", "/demo/acme/invoices", "/demo/acme/upgrade"] };
+  const page = open("incidents", ["page.js", "known.js"]);
+  page.one("GET /api/v1/settings/widget").answer({ ...settings([{ ...PDF, pages_matched: 0 }]), pages_seen: seen });
+  await settle();
+  expect(listed()).toContain("This pattern matches none of the 3 pages the widget saw in the last 7 days (such as " +
+    "/demo/acme/billing, /demo/acme/invoices, /demo/acme/upgrade): its banner shows nowhere.");
+  const options = Array.from(document.querySelectorAll("#known-pages option")).map((o) => (o as HTMLOptionElement).value);
+  expect(options).toEqual(seen.paths);
+  expect(document.getElementById("known-match")!.getAttribute("list")).toBe("known-pages");
+  fill("known-match", "/billing*");
+  fill("known-text", "Payments fail; we are on it.");
+  submit();
+  const patch = page.one("PATCH /api/v1/settings/widget");
+  const sent = patch.body as { known_issues: Record<string, unknown>[] };
+  expect(sent.known_issues[0]).toEqual(PDF);  // what the server said of it is not sent back
+  patch.answer({ ...settings(sent.known_issues.map((i) => ({ ...i, pages_matched: 0 }))), pages_seen: seen });
+  await settle();
+  expect(status().textContent).toBe("Declared, but /billing* matches none of the 3 pages the widget saw in the " +
+    "last 7 days (such as /demo/acme/billing, /demo/acme/invoices, /demo/acme/upgrade): no banner shows until a " +
+    "page it matches is visited. Remove it and declare the path as the widget sees it.");
+  expect(status().className).toBe("detail-error");
+  // a pattern that matches, or a server that does not say: as before
+  fill("known-match", "/demo/acme/billing*");
+  fill("known-text", "Payments fail; we are on it.");
+  submit();
+  const again = page.one("PATCH /api/v1/settings/widget");
+  const third = (again.body as { known_issues: Record<string, unknown>[] }).known_issues;
+  again.answer({ ...settings(third.map((i) => ({ ...i, pages_matched: i.match === "/demo/acme/billing*" ? 1 : 0 }))),
+                 pages_seen: seen });
+  await settle();
+  expect(status().textContent).toBe("Declared: pages matching /demo/acme/billing* show it from their next load.");
+});
