@@ -30,6 +30,8 @@ ORGS = [("Northwind Traders", "enterprise"), ("Blue Harbor Dental", "pro"), ("Ke
         ("Maple & Finch", "starter"), ("Orbit Fitness", "pro"), ("Greenfield Farms", "starter"),
         ("Hollis Legal", "pro"), ("Tidewater Schools", "enterprise"), ("Pico Studio", "starter"),
         ("Redwood Clinics", "pro"), ("Sato Robotics", "enterprise"), ("Lumen Books", "starter")]
+#: The plans, cheapest first: a downgrade goes to the plan below the customer's.
+PLANS = ("starter", "pro", "enterprise")
 #: The in-app pages sessions start on: the demo's own Acme Billing product pages (server/demo/acme.py serves
 #: them), so that the widget on those pages is shown the incidents the stream's sessions point to. They are
 #: where customers act (pay, download, upgrade) and so where requests fail and buttons get clicked in anger.
@@ -145,7 +147,7 @@ ISSUES = (
     Issue("cancel", 1, LANDING,
           ("Cancel subscription", "Please cancel our plan", "Downgrade request"),
           ("We'd like to cancel at the end of the current term. Please confirm.",
-           "Please downgrade {org} from {plan} to starter from next month.",
+           "Please downgrade {org} from {plan} to {lower} from next month.",
            "How do I cancel? The button is greyed out for me."),
           ("billing", "cancel")),
 )
@@ -296,9 +298,12 @@ class TrafficModel:
     def _ticket(self, issue: Issue, at: datetime, customer: dict[str, Any] | None = None) -> dict[str, Any]:
         cust = customer or self.rng.choices(self.customers, self.propensity)[0]
         self.ticket_id += 1
-        text = self.rng.choice(issue.bodies).format(
+        rank = PLANS.index(cust["plan"])
+        # a customer on the cheapest plan has nothing to downgrade to: they write one of the other texts
+        bodies = [b for b in issue.bodies if rank or "{lower}" not in b]
+        text = self.rng.choice(bodies).format(
             n=self.rng.randint(2, 5), org=cust["org"], inv=self.rng.randint(10000, 99999),
-            month=self.rng.choice(["October", "November"]), plan=cust["plan"])
+            month=self.rng.choice(["October", "November"]), plan=cust["plan"], lower=PLANS[max(rank - 1, 0)])
         return {"id": self.ticket_id, "subject": self.rng.choice(issue.subjects), "description": text,
                 "requester": cust, "tags": list(issue.tags) + [cust["plan"]], "issue": issue.key,
                 "page": issue.page, "created_at": at}

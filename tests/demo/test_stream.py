@@ -214,3 +214,14 @@ def test_a_help_article_is_read_for_a_while_even_as_the_server_reads_the_live_ba
                 assert features.pages[page].views == 2  # and back on the page whose tip it followed
                 read += 1
     assert read > 10
+
+
+def test_a_downgrade_request_names_a_plan_below_the_customers():
+    model = TrafficModel(seed=4, origin=ORIGIN)
+    texts = [(t["requester"]["plan"], t["description"]) for t in model.history(NOW, days=3, speed=8)
+             if t["issue"] == "cancel"]
+    downgrades = [(plan, re.search(r"from (\w+) to (\w+) from next month", text)) for plan, text in texts]
+    downgrades = [(plan, m.groups()) for plan, m in downgrades if m]
+    assert {plan for plan, _ in downgrades} == {"pro", "enterprise"}  # a starter customer asks no downgrade
+    assert all(old == plan and (old, new) in {("pro", "starter"), ("enterprise", "pro")} for plan, (old, new) in downgrades)
+    assert any(plan == "starter" for plan, _ in texts)  # they still write about cancelling
