@@ -223,13 +223,13 @@ def backfill(slug: str, since: str, email: str | None, token: str | None, oauth_
               help="JSON file with tenant, site_key, webhook_secret (as `tenant create --json` prints).")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Time compression of the stream.")
 @click.option("--duration", type=float, default=0, help="Stop after this many seconds (0: run until stopped).")
-@click.option("--seed", type=int, default=7, show_default=True)
-def replay(url: str, credentials: Path, speed: float, duration: float, seed: int) -> None:
+@click.option("--seed", type=int, default=None, help="Seed of the stream (default: the demo's).")
+def replay(url: str, credentials: Path, speed: float, duration: float, seed: int | None) -> None:
     """Send a realistic stream of Zendesk webhooks and widget batches to a running server."""
     from server.demo.replay import Replayer
 
     creds = json.loads(credentials.read_text())
-    Replayer(url, creds, speed=speed, seed=seed).run(duration=duration or None)
+    Replayer(url, creds, speed=speed, **({} if seed is None else {"seed": seed})).run(duration=duration or None)
 
 
 @main.command()

@@ -42,7 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from server.demo.stream import TrafficModel
+from server.demo.stream import DEMO_SEED, TrafficModel
 from server.ingest.service import MAX_CLIENT_AGE
 from server.ingest.signing import sign
 from server.widget.identity import user_hash
@@ -131,7 +131,7 @@ class Replayer:
         passes one past the previous run's so that no ticket id repeats.
     """
 
-    def __init__(self, url: str, creds: dict[str, Any], *, speed: float = 1.0, seed: int = 7,
+    def __init__(self, url: str, creds: dict[str, Any], *, speed: float = 1.0, seed: int = DEMO_SEED,
                  duplicate_rate: float = 0.02, tickets_per_hour: float = TICKETS_PER_HOUR,
                  sessions_per_hour: float = SESSIONS_PER_HOUR, first_ticket_id: int | None = None) -> None:
         self.url = url.rstrip("/")

@@ -170,6 +170,11 @@ class Incident:
 #: A large customer (many users in the product) that rarely writes: its SSO failure is the accounts
 #: report's news in the demo.
 QUIET_ORG, QUIET_ORG_PEOPLE, QUIET_ORG_PROPENSITY = "Kestrel Logistics", 40, 0.1
+#: The demo's seed. Each organization's tickets a day vary by chance; with some seeds (7 among them) one
+#: organization's draws happen to run high on the two same weekdays of the history and low on the demo's
+#: day, and the day's account report flags that drop beside the SSO customer. With this one, as the demo
+#: sends it (tests/demo/test_accounts_story.py), the report shows only the SSO customer.
+DEMO_SEED = 2
 DEMO_INCIDENTS = (Incident("invoice_pdf", 4, 64, 80.0),
                   Incident("sso_error", 40, 56, 100.0, org=QUIET_ORG))
 
@@ -190,7 +195,7 @@ class TrafficModel:
     True
     """
 
-    def __init__(self, seed: int = 7, tickets_per_minute: float = 4.0, sessions_per_minute: float = 12.0,
+    def __init__(self, seed: int = DEMO_SEED, tickets_per_minute: float = 4.0, sessions_per_minute: float = 12.0,
                  incidents: tuple[Incident, ...] = DEMO_INCIDENTS, first_ticket_id: int | None = None,
                  origin: str = "http://127.0.0.1:8000", user_hash: Callable[[str], str] | None = None) -> None:
         """``origin``: the demo server's base URL, the host of the sessions' page URLs. ``user_hash``: the
