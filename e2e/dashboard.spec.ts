@@ -3,7 +3,7 @@
 // detail comes into view with the cursor on its heading; while the detector still reads the history the
 // empty list says so; times and counts are written one way; on a phone (390 px) the topics stack and
 // the incidents page's report chart keeps its labels readable and its accounts speak plainly.
-import { test, expect } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
 import { startBackend, type Backend } from "./backend";
 
 let backend: Backend;
@@ -164,7 +164,8 @@ test("events received and processed are told apart, and a source's counters add 
     await expect(page.locator("#sources svg.chart rect.bar").last().locator("title")).toHaveText(/: 1,077$/);
   });
 
-test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page }) => {
+/** The status as the server says it, with an hour of widget events, ten a minute (the events chart's data). */
+async function widgetEveryMinute(page: Page): Promise<void> {
   await page.route("**/api/v1/status", async (route) => {
     const real = await (await route.fetch()).json();
     const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
@@ -173,6 +174,10 @@ test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page
                       events_per_minute: { last_1m: 10, last_5m: 10, last_60m: 10 } }];
     await route.fulfill({ json: real });
   });
+}
+
+test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page }) => {
+  await widgetEveryMinute(page);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${backend.url}/#token=${backend.api_token}`);
   const labels = page.locator("#sources svg.chart text");
@@ -184,14 +189,7 @@ test("the dashboard's events chart keeps 12 px labels on a phone", async ({ page
 });
 
 test("on a wide screen the events chart takes its card's width, \"now\" at the card's right edge", async ({ page }) => {
-  await page.route("**/api/v1/status", async (route) => {
-    const real = await (await route.fetch()).json();
-    const minute = (i: number) => new Date(Date.now() - (60 - i) * 60_000).toISOString();
-    real.sources = [{ source: "widget", total: 600, kinds: { "widget.click": 600 },
-                      series: Array.from({ length: 60 }, (_, i) => ({ minute: minute(i), count: 10 })),
-                      events_per_minute: { last_1m: 10, last_5m: 10, last_60m: 10 } }];
-    await route.fulfill({ json: real });
-  });
+  await widgetEveryMinute(page);
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto(`${backend.url}/#token=${backend.api_token}`);
   const chart = page.locator("#sources svg.chart");

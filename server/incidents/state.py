@@ -331,13 +331,18 @@ def _merged_history(a: deque, b: deque) -> deque:
     return deque(((start, *row) for start, row in sorted(hours.items())), maxlen=KEEP_HOURS)
 
 
-def _dominant(tickets: list[_Ticket], dim: str) -> str | None:
+def _most_common(tickets: list[_Ticket], dim: str) -> tuple[str, int] | None:
+    """The value of segment ``dim`` most of the tickets have (the greatest on a tie), with how many have it;
+    None when none has one."""
     values: dict[str, int] = {}
     for t in tickets:
         v = t.segments.get(dim)
         if v:
             values[v] = values.get(v, 0) + 1
-    if not values:
-        return None
-    value, count = max(values.items(), key=lambda kv: (kv[1], kv[0]))
-    return value if count * 2 > len(tickets) else None
+    return max(values.items(), key=lambda kv: (kv[1], kv[0])) if values else None
+
+
+def _dominant(tickets: list[_Ticket], dim: str) -> str | None:
+    """The value of segment ``dim`` more than half of the tickets have, or None."""
+    top = _most_common(tickets, dim)
+    return top[0] if top is not None and top[1] * 2 > len(tickets) else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from scipy import special
 
-from server.incidents.state import Alert, Describe, _dominant, _Series, _Ticket
+from server.incidents.state import Alert, Describe, _dominant, _most_common, _Series, _Ticket
 from server.incidents.stats import band, upper_tail
 
 #: Segment dimensions of concentration and sentiment (names in ``Observation.segments``).
@@ -27,14 +27,10 @@ class ConcentrationTest:
         """Segment values that carry most of the window, with their usual share."""
         out = []
         for dim in CONCENTRATION_DIMS:
-            values: dict[str, int] = {}
-            for t in tickets:
-                v = t.segments.get(dim)
-                if v:
-                    values[v] = values.get(v, 0) + 1
-            if not values:
+            top = _most_common(tickets, dim)
+            if top is None:
                 continue
-            value, count = max(values.items(), key=lambda kv: (kv[1], kv[0]))
+            value, count = top
             share = count / len(tickets)
             usual = self._share(topic, dim, value)
             if share >= 0.5 and share > 1.5 * usual:
