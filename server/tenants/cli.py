@@ -105,7 +105,10 @@ def tenant_delete(slug: str, yes: bool) -> None:
                 raise click.ClickException("not deleted: the slug typed did not match")
         delete_tenant(session, t)
         session.commit()
-    click.echo(f"Deleted tenant {slug} and {sum(rows.values()):,} rows.")
+    if rows:
+        click.echo(f"Deleted tenant {slug} and {sum(rows.values()):,} rows.")
+    else:
+        click.echo(f"Deleted tenant {slug} (its settings and credentials; it held no other data).")
 
 
 @tenant_group.command("rotate")

@@ -81,3 +81,13 @@ def test_tenant_delete_says_what_goes_and_asks_for_the_slug(db, database_url, tm
         assert find_by_slug(s, "gone") is None and s.scalar(select(func.count()).select_from(Event)) == 0
     again = cli.invoke(main, ["tenant", "delete", "gone", "--yes"], env=env)
     assert again.exit_code == 1 and "no tenant 'gone'" in again.output
+
+
+def test_deleting_a_tenant_that_held_nothing_says_what_went(db, database_url, tmp_path, make_tenant):
+    make_tenant("Test Co")
+    done = CliRunner().invoke(main, ["tenant", "delete", "test-co"], env=cli_env(database_url, tmp_path),
+                              input="test-co\n")
+    assert done.exit_code == 0, done.output
+    assert "  nothing but its settings and credentials" in done.output
+    assert done.output.strip().splitlines()[-1] == (
+        "Deleted tenant test-co (its settings and credentials; it held no other data).")
