@@ -36,5 +36,5 @@ def get_tenant(session: Any, slug: str) -> Any:
 
     t = find_by_slug(session, slug)
     if t is None:
-        raise click.ClickException(f"no tenant {slug!r}")
+        raise click.ClickException(f"no tenant {slug!r}: `groundswell tenant list` shows the tenants")
     return t

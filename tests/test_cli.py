@@ -159,3 +159,27 @@ def test_backtest_compare_gives_no_rate_a_week_under_a_week_of_data_as_the_plain
     assert said.startswith("Since 2026-11-14 10:00 UTC, 12 tickets (40 events) replayed. Stored settings: 3 incidents "
                            "(spike 3), 1.0 a week. With no change: 4 incidents (spike 4), 1.33 a week; 1 added, "
                            "0 dropped."), said
+
+
+def test_tenant_errors_say_how_to_fix_the_input(db, database_url, tmp_path):
+    env = cli_env(database_url, tmp_path)
+    assert run(["tenant", "create", "Test Co", "--zendesk-subdomain", "testco"], env).exit_code == 0
+    taken = run(["tenant", "create", "Test Co", "--zendesk-subdomain", "testco2"], env)
+    assert taken.exit_code == 1 and taken.output.strip() == (
+        "Error: a tenant with slug 'test-co' already exists: choose another with --slug "
+        "(`groundswell tenant list` shows the slugs taken)")
+    assert run(["tenant", "create", "Test Co", "--zendesk-subdomain", "testco2", "--slug", "test-co-2"],
+               env).exit_code == 0
+    url = run(["tenant", "create", "Bad", "--zendesk-subdomain", "https://bad.zendesk.com"], env)
+    assert url.exit_code == 1 and url.output.strip() == (
+        "Error: invalid Zendesk subdomain 'https://bad.zendesk.com': give just the subdomain, 'bad'")
+    host = run(["tenant", "create", "Bad", "--zendesk-subdomain", "bad.zendesk.com"], env)
+    assert host.output.strip().endswith("give just the subdomain, 'bad'")
+    other = run(["tenant", "create", "Bad", "--zendesk-subdomain", "Bad Co"], env)
+    assert other.exit_code == 1 and other.output.strip().endswith(
+        "give the part before .zendesk.com, in lower case (acme for acme.zendesk.com)")
+    for args in (["tenant", "delete", "nosuch", "--yes"], ["tenant", "rotate", "nosuch", "--site-key"],
+                 ["tenant", "origins", "nosuch"]):
+        missing = run(args, env)
+        assert missing.exit_code == 1 and missing.output.strip() == (
+            "Error: no tenant 'nosuch': `groundswell tenant list` shows the tenants"), args

@@ -137,6 +137,26 @@ def _new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def subdomain_hint(value: str) -> str:
+    """What to give instead of ``value``, which is no Zendesk subdomain: the subdomain of a Zendesk address
+    given whole, else what a subdomain is.
+
+    >>> subdomain_hint("https://bad.zendesk.com/agent/")
+    "give just the subdomain, 'bad'"
+    >>> subdomain_hint("Acme Inc")
+    'give the part before .zendesk.com, in lower case (acme for acme.zendesk.com)'
+    """
+    text = value.strip()
+    try:
+        host = urlsplit(text if "://" in text else "//" + text).hostname or ""
+    except ValueError:  # not an address at all ("http://[x")
+        host = ""
+    sub = host.removesuffix(".zendesk.com")
+    if sub != host and SLUG_RE.fullmatch(sub):
+        return f"give just the subdomain, {sub!r}"
+    return "give the part before .zendesk.com, in lower case (acme for acme.zendesk.com)"
+
+
 def subdomain_holder(session: Session, subdomain: str, *, other_than: int | None = None) -> str | None:
     """Slug of the tenant that has the Zendesk account ``subdomain`` (created for it, or connected to it by
     ``groundswell zendesk install``), leaving out tenant ``other_than``; None when no tenant has it."""
@@ -171,9 +191,10 @@ def create_tenant(session: Session, name: str, *, secret_key: str, zendesk_subdo
     if not SLUG_RE.fullmatch(slug):
         raise TenantError(f"invalid tenant slug {slug!r}")
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise TenantError(f"a tenant with slug {slug!r} already exists")
+        raise TenantError(f"a tenant with slug {slug!r} already exists: choose another with --slug "
+                          "(`groundswell tenant list` shows the slugs taken)")
     if zendesk_subdomain is not None and not SLUG_RE.fullmatch(zendesk_subdomain):
-        raise TenantError(f"invalid Zendesk subdomain {zendesk_subdomain!r}")
+        raise TenantError(f"invalid Zendesk subdomain {zendesk_subdomain!r}: {subdomain_hint(zendesk_subdomain)}")
     if zendesk_subdomain is not None:
         check_subdomain_free(session, zendesk_subdomain)
     creds = Credentials(
