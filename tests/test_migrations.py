@@ -68,3 +68,53 @@ def test_webhooks_on_every_event_also_get_acknowledged(tmp_path):
                                 .order_by(table.c.seq)).all()
             assert [tuple(r) for r in rows] == [(1, True, None), (2, True, "not sent: downgraded"), (3, False, None)]
     db.engine.dispose()
+
+
+def test_ids_are_never_reused_on_sqlite_and_the_rebuild_keeps_every_row(tmp_path):
+    """0017 rebuilds tenants and events with AUTOINCREMENT: the rows that refer to the tenants stay (the
+    rebuild drops the old tables, which with foreign keys on would cascade), and a deleted tenant's id, or a
+    deleted event's offset, is not given again."""
+    import sqlalchemy as sa
+
+    from server.db import Database
+    from server.migrate import downgrade, upgrade
+
+    db = Database("sqlite:///" + str(tmp_path / "m.db"))
+    upgrade(db, "0016_detector_dead_letters")
+    meta = sa.MetaData()
+    with db.engine.begin() as conn:
+        tenants = sa.Table("tenants", meta, autoload_with=conn)
+        events = sa.Table("events", meta, autoload_with=conn)
+        topics = sa.Table("topics", meta, autoload_with=conn)
+        for i in (1, 2):
+            conn.execute(tenants.insert().values(id=i, slug=f"t{i}", name="T", webhook_secret_enc="x", site_key=f"k{i}",
+                                                 api_token_sha256=f"h{i}", allowed_origins=[], settings={},
+                                                 created_at=sa.func.now()))
+            conn.execute(events.insert().values(tenant_id=i, source="widget", kind="widget.click", idempotency_key="e",
+                                                received_at=sa.func.now(), event_time=sa.func.now(), payload={}))
+            conn.execute(topics.insert().values(tenant_id=i, id=1, label="invoice", keywords=[], summary="",
+                                                size=1, representatives=[], first_seen_at=sa.func.now(),
+                                                last_seen_at=sa.func.now(), updated_at=sa.func.now()))
+    upgrade(db)
+
+    def count(table) -> int:  # type: ignore[no-untyped-def]
+        with db.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+    assert (count(tenants), count(events), count(topics)) == (2, 2, 2)
+    with db.engine.begin() as conn:
+        assert "AUTOINCREMENT" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='tenants'").scalar()
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # on again after the migration
+        conn.execute(tenants.delete().where(tenants.c.id == 2))
+    assert (count(tenants), count(events), count(topics)) == (1, 1, 1)  # the deleted tenant's rows went with it
+    with db.engine.begin() as conn:
+        new = conn.execute(tenants.insert().values(slug="t3", name="T", webhook_secret_enc="x", site_key="k3",
+                                                   api_token_sha256="h3", allowed_origins=[], settings={},
+                                                   created_at=sa.func.now())).inserted_primary_key[0]
+        offset = conn.execute(events.insert().values(tenant_id=1, source="widget", kind="widget.click",
+                                                     idempotency_key="e2", received_at=sa.func.now(),
+                                                     event_time=sa.func.now(), payload={})).inserted_primary_key[0]
+    assert (new, offset) == (3, 3)  # not 2, the deleted tenant's id and its event's offset
+    downgrade(db, "0016_detector_dead_letters")
+    assert (count(tenants), count(events), count(topics)) == (2, 2, 1)
+    db.engine.dispose()

@@ -11,6 +11,9 @@ from server.db import Base
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    # SQLite would otherwise give a deleted tenant's id (the highest) to the next one created, and with it
+    # whatever still knows that id (a detector's learnt state in a checkpoint, a cache)
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)

@@ -62,6 +62,9 @@ def test_a_deleted_tenant_leaves_no_row_and_the_running_detector_forgets_it(db, 
     with db.session() as s:
         assert tenant_rows(s, gone) == {}
     assert incidents(db, kept.id) and not incidents(db, gone.id)
+    # A tenant created next never takes the deleted one's id (nor what still knows that id: a checkpoint, a cache).
+    newco = make_tenant("Newco")[0]
+    assert newco.id > gone.id
 
 
 def test_tenant_delete_says_what_goes_and_asks_for_the_slug(db, database_url, tmp_path, make_tenant):
