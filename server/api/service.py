@@ -14,8 +14,7 @@ from server.tenants import Tenant
 
 
 #: Most events waiting for the detector that are counted by source (each is read from its row; a long import's
-#: backlog is given as a total alone, so that polling the status stays cheap: its first MAX_SPLIT_PENDING + 1
-#: rows are read, then all are counted).
+#: backlog is given as a total alone, counted from the index, so that polling the status stays cheap).
 MAX_SPLIT_PENDING = 100_000
 
 
@@ -47,15 +46,16 @@ def tenant_status(session: Session, log: SqlEventLog, tenant: Tenant, now: datet
     head = log.head(session, tenant.id)
     pending, lag, by_source = 0, 0.0, dict[str, int]()
     if head > processed:
-        # One query counts the waiting events by source, reading at most one row more than are split: when no
-        # more wait, their total is the sum; past that, they are counted alone.
-        waiting = (select(Event.source).where(Event.tenant_id == tenant.id, Event.offset > processed)
-                   .limit(MAX_SPLIT_PENDING + 1).subquery())
-        by_source = {str(k): int(v) for k, v in session.execute(
-            select(waiting.c.source, func.count()).group_by(waiting.c.source).order_by(waiting.c.source)).all()}
-        pending = sum(by_source.values())
-        if pending > MAX_SPLIT_PENDING:
-            pending, by_source = log.count(session, tenant.id, after=processed), {}
+        # Offsets are shared by every tenant, so at most head - processed of this tenant's events wait: when
+        # that is few enough, one query counts them by source and their total is the sum; else they are
+        # counted from the index first, and split only when few enough do wait.
+        pending = head - processed if head - processed <= MAX_SPLIT_PENDING else log.count(session, tenant.id,
+                                                                                            after=processed)
+        if pending <= MAX_SPLIT_PENDING:
+            by_source = {str(k): int(v) for k, v in session.execute(
+                select(Event.source, func.count()).where(Event.tenant_id == tenant.id, Event.offset > processed)
+                .group_by(Event.source).order_by(Event.source)).all()}
+            pending = sum(by_source.values())
     if pending:
         oldest = session.scalar(select(Event.received_at).where(Event.tenant_id == tenant.id, Event.offset > processed)
                                 .order_by(Event.offset).limit(1))
