@@ -74,7 +74,7 @@ class DropTest:
 def _share_pmf(upto: int, n_all: int, share: float, rho: float) -> np.ndarray:
     """P(k of ``n_all`` tickets), k = 0..upto, when each is the series' with probability ``share``, the
     share itself varying hour to hour with intra-class correlation ``rho`` (beta-binomial). Summed
-    directly: scipy.stats.betabinom.cdf gives the same to rounding (tests/incidents/test_engine.py
+    directly: scipy.stats.betabinom.cdf gives the same to rounding (tests/incidents/detectors/test_drop.py
     checks) at about 3x the cost per call (65 against 20 microseconds; a frozen scipy distribution per
     call made the whole engine 1.6x slower)."""
     kappa = 1.0 / rho - 1.0

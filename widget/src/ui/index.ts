@@ -41,13 +41,17 @@ function readCaps(client: Client): Caps {
 
 const CLOSED = "gs_nudge_closed";
 
+/** A tip's id as the server gives them: what it accepts back in a decision request. */
+const TIP_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** Tips the person closed in this browser session (session storage, at most 20): never shown again in it,
- * even when the server's answer comes before it has read the dismissal. */
+ * even when the server's answer comes before it has read the dismissal. The page's own scripts share that
+ * storage: anything but tip ids found there is left out, so it cannot make the decision request invalid. */
 function closedTips(client: Client): string[] {
   try {
     const s = client.env.storage("session");
-    const v = JSON.parse((s && s.getItem(CLOSED)) || "[]");
-    return Array.isArray(v) ? v : [];
+    const v: unknown = JSON.parse((s && s.getItem(CLOSED)) || "[]");
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && TIP_ID.test(x)).slice(-20) : [];
   } catch {
     return [];
   }

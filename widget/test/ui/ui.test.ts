@@ -283,6 +283,10 @@ describe("nudge card", () => {
     await stuck();
     expect(tip()).toBeNull();
     expect(asked[asked.length - 1].closed).toEqual(["n1"]);  // the server is told, so it can offer another
+    // what else the page put in that storage is not sent: the request stays valid
+    sessionStorage.setItem("gs_nudge_closed", JSON.stringify(["n1", 7, "no spaces", "x".repeat(65), null]));
+    await stuck();
+    expect(asked[asked.length - 1].closed).toEqual(["n1"]);
     expect(sessionStorage.getItem("gs_nudge_session")).toBe("2");  // a tip not shown uses no slot
     offer = { ...nudge, id: "n2", title: "Coupon not accepted?" };
     await stuck();
