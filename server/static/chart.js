@@ -38,7 +38,7 @@
       return x && x.signal === ev.signal;
     })[0] || {};
     var soFar = typeof sig.so_far === "boolean" ? sig.so_far
-      : !!last && !!last.partial && Date.parse(last.start) === Date.parse(ev.window_start_at || "");
+      : !!last && !!last.partial && Date.parse(last.start) === Date.parse(ev.counts_hour_at || ev.window_start_at || "");
     return { visitors: typeof sig.visitors === "number" && sig.visitors > 0 ? sig.visitors : 0, soFar: soFar };
   }
 

@@ -438,7 +438,9 @@
     var dl = el("dl", "evidence");
     var lower = ev.lower, upper = ev.upper;
     if (Array.isArray(ev.band)) { lower = ev.band[0]; upper = ev.band[1]; }
-    var hour = inc.kind === "friction" && ev.window_start_at ? "the hour from " + clock(ev.window_start_at) : "";
+    // (a friction incident's counts may be of a later hour than the one that opened it: counts_hour_at)
+    var countsHour = ev.counts_hour_at || ev.window_start_at;
+    var hour = inc.kind === "friction" && countsHour ? "the hour from " + clock(countsHour) : "";
     var length = GS.chart.windowSpan(ev);
     // A friction hour judged per visitor expects what its visitors usually bring; while that hour is open, what
     // its visitors so far bring, which grows with them (not a whole hour's).

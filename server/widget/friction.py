@@ -190,10 +190,7 @@ class FrictionIncident:
                      for i, (sig, c) in enumerate(self.signals.items())]
             expected = ""
         among = f" among {shared} visitors{' so far' if so_far else ''}" if shared else ""
-        start = self.window_start or self.first_seen
-        hours = {c.hour for c in counts}
-        if len(hours) == 1 and None not in hours:  # the counts are of a later hour than the one that opened it
-            start = max(start, hours.pop())
+        start = self.counts_hour()
         since = (f", above normal since {_dt(self.first_seen):%H:%M} UTC"
                  if start < self.first_seen < start + HOUR else "")
         users = f" ({len(self.users)} signed-in)" if self.users else ""
@@ -203,6 +200,15 @@ class FrictionIncident:
             back = f" Reopened at {_dt(at):%H:%M} UTC: {why} at {_dt(resolved):%H:%M} UTC."
         return (f"{and_list(parts)}{among} on {self.path} in the hour from {_dt(start):%H:%M} UTC{expected}{since}, "
                 f"from {len(self.sessions)} sessions{users}.{back}")
+
+    def counts_hour(self) -> float:
+        """The start of the hour the incident's counts are of: the hour that opened it, or a later one whose
+        counts replaced them (every signal's, the same hour)."""
+        start = self.window_start or self.first_seen
+        hours = {c.hour for c in self.signals.values()}
+        if len(hours) == 1 and None not in hours:
+            start = max(start, hours.pop())
+        return start
 
     def snapshot(self) -> dict[str, Any]:
         p, first = self.min_p, self.signals[self.signal]
@@ -222,6 +228,8 @@ class FrictionIncident:
                                      for sig, c in self.signals.items()],
                          "first_seen_at": _dt(self.first_seen).isoformat(),
                          "window_start_at": _dt(self.window_start or self.first_seen).isoformat(),
+                         # the hour the counts above are of (a later hour's, once they replaced the first ones)
+                         "counts_hour_at": _dt(self.counts_hour()).isoformat(),
                          "window_minutes": 60, **self._reopened_evidence()},
             "useful_count": 0, "noise_count": 0,
         }

@@ -80,3 +80,12 @@ it("keeps a whole hour's expectation as such when the page is judged by its hour
     .toHaveLength(CLOSED.length + 1);
   expect(box.querySelector("svg.incident-chart rect.bar.partial title")!.textContent).toContain("in the whole hour");
 });
+
+it("names the hour the counts are of when a later, worse hour replaced the opening one's", async () => {
+  const inc = friction({ visitors: 40, so_far: false }, [...CLOSED, hour("2026-03-02T08:00:00Z", 87, 10.4)]);
+  (inc.evidence as Record<string, unknown>).counts_hour_at = "2026-03-02T07:00:00Z";
+  (inc.evidence as Record<string, unknown>).window_start_at = "2026-03-02T05:00:00Z";
+  const { term } = await detail(inc);
+  const clock = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  expect(term("Observed")).toBe("87 failed requests in the hour from " + clock("2026-03-02T07:00:00Z"));
+});

@@ -325,3 +325,21 @@ def test_a_friction_incident_resolved_by_a_person_within_its_hour_keeps_that_hou
                             {"incident_id": opened["id"], "status": "resolved", "by": "Ana"}))
     (late,) = [row for kind, _k, row in stage.outputs() if kind == "incident"]
     assert late["status"] == "resolved" and "hour_so_far" not in late["evidence"]
+
+
+def test_a_later_worse_hour_gives_its_counts_and_its_hour_to_the_sentence_and_the_evidence_alike():
+    stage, log, burst = stage_with_a_burst()
+    [inc] = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    opening = (burst - timedelta(minutes=10)).isoformat()
+    assert inc["evidence"]["window_start_at"] == inc["evidence"]["counts_hour_at"] == opening
+    later = burst + timedelta(hours=1)  # the next hour: the page fails for twice as many people
+    for i in range(30):
+        stage.apply(log.widget(f"y{i}", "failed_request", later + timedelta(seconds=20 * i),
+                               method="POST", path="/api/pay", status=500))
+    snaps = [row for kind, _k, row in stage.outputs() if kind == "incident"]
+    assert snaps and snaps[-1]["id"] == inc["id"]
+    ev, said = snaps[-1]["evidence"], snaps[-1]["sentence"]
+    assert ev["observed"] == 30 and ev["window_start_at"] == opening  # the hour that opened it stays said
+    # the counts are the later hour's, and both the sentence and the evidence name that hour
+    assert ev["counts_hour_at"] == (later - timedelta(minutes=10)).isoformat()
+    assert said.startswith("30 failed requests") and " in the hour from 01:00 UTC" in said, said
