@@ -84,7 +84,8 @@ def tenant_delete(slug: str, yes: bool) -> None:
     sessions, settings and credentials. There is no undo.
 
     It says what will go and asks for the slug again first (unless --yes). A running detector forgets the
-    tenant's learnt state before its next batch; its webhook, widget key and API token stop working at once."""
+    tenant's learnt state before its next batch; its webhook, widget key and API token stop working at once.
+    It is one transaction: on SQLite, other tenants' ingest waits while it runs (delete when traffic is low)."""
     from server.tenants import delete_tenant
     from server.tenants.service import tenant_rows
 
