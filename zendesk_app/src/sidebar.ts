@@ -279,10 +279,11 @@ export function startSidebar(opts: SidebarOptions): Sidebar {
     },
     rename: (topicId: number, name: string, given: string) => void act(`rename-save-${topicId}`, async () => {
       const wanted = name.trim().slice(0, 200);
-      if (wanted !== given.trim()) await api.renameTopic(topicId, name);
+      const unchanged = wanted === given.trim();
+      if (!unchanged) await api.renameTopic(topicId, name);
       ui.renaming = null;
       drafts.delete(topicId);
-      if (wanted === given.trim()) return t("sidebar.rename.unchanged");
+      if (unchanged) return t("sidebar.rename.unchanged");
       return wanted ? t("sidebar.rename.done", { name: wanted }) : t("sidebar.rename.reset");
     }, `rename-${topicId}`),
     draft: (topicId: number, name: string) => { drafts.set(topicId, name); },
